@@ -1,0 +1,1 @@
+"""Kopilka's domain package: the loyalty rules, the ledger and their stores."""

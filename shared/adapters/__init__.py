@@ -1,0 +1,1 @@
+"""Adapters at the edge: stores and provider clients."""

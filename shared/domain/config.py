@@ -1,0 +1,273 @@
+"""The loyalty program as data.
+
+One :class:`ProgramConfig` document describes a shop's whole program: levels,
+groups, coefficients, exclusions, welcome bonuses, holds, lifetimes, the
+referral schedule, the clawback policy and the rounding rule. It is validated
+here (pydantic v2), stored versioned with an effective date, and every rule in
+the engine reads it; no program is hard-coded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.domain.errors import ValidationFailed
+
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=3)]
+Coefficient = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
+Kopecks = Annotated[int, Field(ge=0)]
+Bonuses = Annotated[int, Field(ge=0)]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LevelBasisKind(str, Enum):
+    LIFETIME = "lifetime"
+    ROLLING = "rolling"
+
+
+class LevelBasis(_Model):
+    """What the level thresholds are measured on: the customer's paid total."""
+
+    kind: LevelBasisKind = LevelBasisKind.LIFETIME
+    window_days: int | None = Field(default=None, ge=1, le=3660)
+    downgrade: bool = Field(default=False, description="Let the sweep move customers down when the window total falls.")
+
+    @model_validator(mode="after")
+    def _window(self) -> LevelBasis:
+        if self.kind is LevelBasisKind.ROLLING and self.window_days is None:
+            raise ValueError("window_days is required for a rolling level basis")
+        if self.kind is LevelBasisKind.LIFETIME and self.downgrade:
+            raise ValueError("downgrade needs a rolling level basis: a lifetime total never falls")
+        return self
+
+
+class Level(_Model):
+    code: Code
+    name: str = Field(min_length=1, max_length=80)
+    threshold: Kopecks = Field(description="Paid purchase total (kopecks) that enters this level.")
+    accrual_percent: Percent
+    max_redeem_percent: Percent = Field(default=Decimal(50), description="Share of the eligible order sum payable with bonuses.")
+    privileges: tuple[str, ...] = ()
+
+
+class CustomerGroup(_Model):
+    code: Code
+    name: str = Field(min_length=1, max_length=80)
+    bonuses_excluded: bool = False
+
+
+class Coefficients(_Model):
+    """Multipliers of the accrual percent per product group and per brand."""
+
+    product_groups: dict[Code, Coefficient] = Field(default_factory=dict)
+    brands: dict[Code, Coefficient] = Field(default_factory=dict)
+    combine: Literal["multiply", "max"] = "multiply"
+
+
+class PromoConditions(_Model):
+    """How bonuses behave on an order that carries a promo code."""
+
+    earn: bool = True
+    burn: bool = True
+    accrual_percent: Percent | None = Field(default=None, description="Fixed accrual percent instead of the level's, if set.")
+
+
+class Exclusions(_Model):
+    sale_items_earn: bool = True
+    sale_items_burn: bool = True
+    discount_on_reduced_price: bool = Field(default=True, description="May a promo discount apply to an already reduced price?")
+    gift_certificates_with_bonuses: bool = Field(default=True, description="May one order combine a gift certificate and a bonus payment?")
+    gift_certificates_earn: bool = False
+    excluded_product_groups: tuple[Code, ...] = ()
+    excluded_brands: tuple[Code, ...] = ()
+    promo: PromoConditions = PromoConditions()
+
+
+class Redemption(_Model):
+    min_bonuses: Bonuses = 0
+    max_bonuses: Bonuses | None = None
+    min_order: Kopecks = 0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Redemption:
+        if self.max_bonuses is not None and self.max_bonuses < self.min_bonuses:
+            raise ValueError("max_bonuses must not be below min_bonuses")
+        return self
+
+
+class Welcome(_Model):
+    standard: Bonuses = 0
+    invited: Bonuses = 0
+    activation_days: int = Field(default=0, ge=0, le=365)
+    lifetime_days: int | None = Field(default=None, ge=1, le=3660, description="Defaults to the program's lot lifetime.")
+
+
+class ReferralStep(_Model):
+    from_paying_referees: int = Field(ge=0, description="Rate applies once the partner has this many paying referees.")
+    percent: Percent
+
+
+class Referral(_Model):
+    enabled: bool = True
+    schedule: tuple[ReferralStep, ...] = (ReferralStep(from_paying_referees=0, percent=Decimal(5)),)
+    hold_days: int | None = Field(default=None, ge=0, le=365, description="Defaults to the program's hold days.")
+    max_depth: int = Field(default=1, ge=1, le=1)
+
+    @field_validator("schedule")
+    @classmethod
+    def _ascending(cls, steps: tuple[ReferralStep, ...]) -> tuple[ReferralStep, ...]:
+        if not steps or steps[0].from_paying_referees != 0:
+            raise ValueError("the first step must start at 0 paying referees")
+        counts = [s.from_paying_referees for s in steps]
+        if counts != sorted(set(counts)):
+            raise ValueError("steps must have strictly ascending from_paying_referees")
+        return steps
+
+
+class Clawback(_Model):
+    """What happens to accruals of a returned purchase.
+
+    The bonuses are taken from the order's own lot first, then from other
+    pending lots, then from available ones (earliest expiry first). What is
+    still missing is either forgiven (``floor``: never below zero) or kept as
+    a debt that later accruals repay (``allow_negative``).
+    """
+
+    negative_balance: Literal["floor", "allow_negative"] = "floor"
+
+
+class EarningEvent(str, Enum):
+    FIRST_ORDER = "first_order"
+    BIRTHDAY = "birthday"
+    REVIEW = "review"
+    NEWSLETTER = "newsletter"
+    REPOST = "repost"
+    STICKER_CODE = "sticker_code"
+
+
+class EarningRule(_Model):
+    """A bonus for an event other than a purchase; credited once per natural key."""
+
+    code: Code
+    event: EarningEvent
+    amount: Bonuses
+    activation_days: int = Field(default=0, ge=0, le=365)
+    lifetime_days: int | None = Field(default=None, ge=1, le=3660)
+    active_from: datetime | None = None
+    active_to: datetime | None = None
+    groups: tuple[Code, ...] = ()
+
+
+class ProgramConfig(_Model):
+    """A whole loyalty program. Validated as a unit: any error refuses all of it."""
+
+    program: Code
+    name: str = Field(min_length=1, max_length=120)
+    currency: Literal["RUB"] = "RUB"
+    rounding: Literal["floor"] = Field(default="floor", description="Accruals round down once per order; see shared.domain.money.")
+    levels: tuple[Level, ...] = Field(min_length=1, max_length=12)
+    level_basis: LevelBasis = LevelBasis()
+    groups: tuple[CustomerGroup, ...] = (CustomerGroup(code="b2c", name="Розница"),)
+    default_group: Code = "b2c"
+    coefficients: Coefficients = Coefficients()
+    exclusions: Exclusions = Exclusions()
+    redemption: Redemption = Redemption()
+    welcome: Welcome = Welcome()
+    hold_days: int = Field(default=14, ge=0, le=365)
+    lot_lifetime_days: int = Field(default=365, ge=1, le=3660)
+    referral: Referral = Referral()
+    clawback: Clawback = Clawback()
+    reservation_timeout_minutes: int = Field(default=60, ge=1, le=10080)
+    earning_rules: tuple[EarningRule, ...] = ()
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_ordered(cls, levels: tuple[Level, ...]) -> tuple[Level, ...]:
+        if levels[0].threshold != 0:
+            raise ValueError("the first level must have threshold 0")
+        thresholds = [level.threshold for level in levels]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError("level thresholds must be strictly ascending")
+        codes = [level.code for level in levels]
+        if len(set(codes)) != len(codes):
+            raise ValueError("level codes must be unique")
+        return levels
+
+    @model_validator(mode="after")
+    def _references(self) -> ProgramConfig:
+        group_codes = [g.code for g in self.groups]
+        if len(set(group_codes)) != len(group_codes):
+            raise ValueError("groups: codes must be unique")
+        if self.default_group not in group_codes:
+            raise ValueError(f"default_group: '{self.default_group}' is not one of the groups")
+        rule_codes = [r.code for r in self.earning_rules]
+        if len(set(rule_codes)) != len(rule_codes):
+            raise ValueError("earning_rules: codes must be unique")
+        for rule in self.earning_rules:
+            unknown = set(rule.groups) - set(group_codes)
+            if unknown:
+                raise ValueError(f"earning_rules.{rule.code}.groups: unknown groups {sorted(unknown)}")
+        return self
+
+    # -- lookups used by the rules -------------------------------------------------
+
+    def level(self, code: str) -> Level:
+        for level in self.levels:
+            if level.code == code:
+                return level
+        raise KeyError(code)
+
+    def group(self, code: str) -> CustomerGroup:
+        for group in self.groups:
+            if group.code == code:
+                return group
+        return self.group(self.default_group)
+
+    @property
+    def top_level(self) -> Level:
+        return self.levels[-1]
+
+    @property
+    def welcome_lifetime_days(self) -> int:
+        return self.welcome.lifetime_days or self.lot_lifetime_days
+
+    @property
+    def referral_hold_days(self) -> int:
+        return self.hold_days if self.referral.hold_days is None else self.referral.hold_days
+
+
+def parse_config(data: object) -> ProgramConfig:
+    """Validate raw data into a config, or raise :class:`ValidationFailed` naming the fields."""
+    try:
+        return ProgramConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "(root)", "error": err["msg"]}
+            for err in exc.errors(include_url=False)
+        ]
+        fields = ", ".join(e["field"] for e in errors)
+        raise ValidationFailed(
+            f"invalid program config: {fields}: {errors[0]['error']}",
+            message_ru=f"Некорректная конфигурация программы: {fields}",
+            errors=errors,
+        ) from None
+
+
+class ConfigVersion(_Model):
+    """A stored version of the config: what is in force from ``effective_from``."""
+
+    version: int = Field(ge=1)
+    effective_from: datetime
+    config: ProgramConfig
+    author: str
+    reason: str = ""
+    created_at: datetime

@@ -1,0 +1,59 @@
+"""Ports: what the use cases need of a store, as protocols.
+
+A use case is a function of a :class:`UnitOfWork`. :meth:`Store.run` runs it
+in one serializable transaction and retries it on contention, so the
+function must be free of side effects other than through the unit of work
+(it may run more than once). Reads go through the unit of work and are
+cached in it; writes are buffered and committed together at the end, so a
+use case may read after it wrote (a store's "all reads before writes" rule
+is the unit of work's business, not the use case's).
+
+Collections are plain names; documents are dicts. The stores keep the
+layout described in README.md ("Data model").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Iterator, Protocol, TypeVar
+
+T = TypeVar("T")
+
+# Collection names (the data model).
+CUSTOMERS = "customers"  # customers/{customer_id}: the account (lots, reservations, level stats)
+POSTINGS = "postings"  # customers/{customer_id}/postings/{posting_id}: append-only ledger entries
+ORDERS = "orders"  # customers/{customer_id}/orders/{order_id}: per-order line book (earned/spent per line)
+PROGRAMS = "programs"  # programs/{program}: head (versions index); programs/{program}/versions/{n}
+VERSIONS = "versions"
+AUDIT = "audit"  # programs/{program}/audit/{id}: who changed what, when
+
+
+class UnitOfWork(Protocol):
+    def get(self, path: str) -> dict[str, Any] | None:
+        """Read a document by its slash path (cached for the rest of the unit)."""
+
+    def put(self, path: str, data: dict[str, Any]) -> None:
+        """Create or replace a document at commit."""
+
+    def create(self, path: str, data: dict[str, Any]) -> None:
+        """Create a document at commit; the commit fails if it exists (a retry then re-reads)."""
+
+
+class Store(Protocol):
+    def run(self, fn: Callable[[UnitOfWork], T]) -> T:
+        """Run ``fn`` in one transaction, retrying contention; raise ``Retryable`` when exhausted."""
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        """A consistent single-document read outside any transaction."""
+
+    def list(self, collection_path: str, *, order_by: str, descending: bool = False, limit: int, start_after: Any = None) -> list[tuple[str, dict[str, Any]]]:
+        """Documents of one collection ordered by a field, cursor-paginated."""
+
+    def due(self, collection_path: str, *, field: str, until: datetime, limit: int, start_after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
+        """Ids of documents whose ``field`` is at or before ``until``, oldest first: (id, value)."""
+
+    def iter_ids(self, collection_path: str) -> Iterator[str]:
+        """Every document id of a collection (audits)."""
+
+    def reset(self) -> None:
+        """Delete everything (tests and the demo only)."""

@@ -1,0 +1,410 @@
+"""Customer and order use cases over the ledger: registration, checkout, payment,
+delivery, returns, referral rewards and the per-account sweep.
+
+Each use case is keyword-only, takes the config in force and ``now``, runs
+in transactions through :meth:`Store.run` and is idempotent: every posting
+it makes is keyed by its cause (``welcome:<customer>``, ``accrue:<order>``,
+``return:<order>:<return id>`` …), so a retried webhook replays instead of
+doubling. A use case touches the customer's own documents and the order's;
+a partner's reward is a separate transaction on the partner's account.
+
+Expiry rule: a lot expires ``lot_lifetime_days`` after it was accrued
+(the case studies' "one year from the accrual"), whatever its hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote, referral_reward
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import InvalidState, NotFound, ValidationFailed
+from shared.domain.ledger import Allocation, require_utc
+from shared.domain.levels import effective_level, level_after_purchase, level_after_sweep, window_start
+from shared.domain.orders import LineBook, OrderBook, plan_return
+from shared.ports import Store, UnitOfWork
+from shared.services.ledger import AccountSession, load_account
+
+
+def _lifetime(config: ProgramConfig, now: datetime, days: int | None = None) -> datetime:
+    return now + timedelta(days=days or config.lot_lifetime_days)
+
+
+def customer_view(config: ProgramConfig, session: AccountSession, now: datetime, *, plus_reserved_for: str | None = None) -> CustomerView:
+    account = session.account
+    available = account.balances(now).available
+    reservation = account.reservations.get(plus_reserved_for) if plus_reserved_for else None
+    return CustomerView(
+        customer_id=account.customer_id,
+        level=effective_level(config, account).code,
+        group=account.group or config.default_group,
+        available=available + (reservation.amount if reservation else 0),
+    )
+
+
+# --- registration -------------------------------------------------------------------
+
+
+def register_customer(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime, invited_by: str | None = None, group: str | None = None) -> dict[str, Any]:
+    """Open a customer's account with the welcome bonus (once per customer).
+
+    Arriving with a partner's link (``invited_by``) gives the invited welcome
+    bonus; the referral is bound at the first paid order. An existing customer
+    is never re-registered and gets no second bonus.
+    """
+    require_utc(now)
+    if invited_by == customer_id:
+        raise ValidationFailed("a customer cannot invite themselves", field="invited_by", message_ru="Нельзя пригласить самого себя.")
+    if group is not None and group not in {g.code for g in config.groups}:
+        raise ValidationFailed(f"unknown customer group {group!r}", field="group")
+
+    def unit(uow: UnitOfWork) -> dict[str, Any]:
+        partner = AccountSession(uow, invited_by) if invited_by else None
+        if partner is not None and not partner.exists:
+            raise NotFound("the inviting partner does not exist", field="invited_by", message_ru="Пригласивший партнёр не найден.")
+        session = AccountSession(uow, customer_id)
+        if session.exists:
+            return {"registered": False, "welcome": 0, "customer_id": customer_id}
+        session.extra.update(invited_by=invited_by, registered_at=now, referrer_id=None, paying_referees=0)
+        session.post("open", key=f"open:{customer_id}", now=now, group=group or config.default_group, level=config.levels[0].code)
+        amount = config.welcome.invited if invited_by else config.welcome.standard
+        if amount:
+            session.post(
+                "accrue",
+                key=f"welcome:{customer_id}",
+                now=now,
+                amount=amount,
+                source="welcome_invited" if invited_by else "welcome",
+                ref=customer_id,
+                activates_at=now + timedelta(days=config.welcome.activation_days),
+                expires_at=_lifetime(config, now, config.welcome_lifetime_days),
+            )
+        return {"registered": True, "welcome": amount, "customer_id": customer_id}
+
+    return store.run(unit)
+
+
+# --- checkout ------------------------------------------------------------------------
+
+
+def checkout(store: Store, *, config: ProgramConfig, customer_id: str, order_id: str, lines: list[CartLine], bonuses: int, now: datetime, promo: PromoRule | None = None) -> Quote:
+    """Quote the cart again and reserve the bonuses it will spend (idempotent by order id).
+
+    Two tabs cannot spend the same bonuses: the reservation takes them out
+    of ``available`` until payment or the configured timeout.
+    """
+    require_utc(now)
+
+    def unit(uow: UnitOfWork) -> Quote:
+        session = AccountSession(uow, customer_id)
+        if not session.exists:
+            raise NotFound("unknown customer", customer_id=customer_id)
+        q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses)
+        if q.bonuses_applied:
+            session.post(
+                "reserve",
+                key=f"reserve:{order_id}",
+                now=now,
+                reservation_id=order_id,
+                amount=q.bonuses_applied,
+                release_after=now + timedelta(minutes=config.reservation_timeout_minutes),
+            )
+        return q
+
+    return store.run(unit)
+
+
+def release_reservation(store: Store, *, customer_id: str, order_id: str, now: datetime) -> dict[str, Any]:
+    """Give back an unpaid order's reserved bonuses (cancellation or timeout)."""
+    return store.run(lambda uow: AccountSession(uow, customer_id).post("release", key=f"release:{order_id}", now=now, reservation_id=order_id))
+
+
+# --- payment -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaidOrder:
+    order_id: str
+    spent: int
+    earned: int
+    paid: int
+    level: str
+    referrer_id: str | None
+    replayed: bool
+
+
+def pay_order(store: Store, *, config: ProgramConfig, customer_id: str, order_id: str, lines: list[CartLine], bonuses: int, now: datetime, promo: PromoRule | None = None) -> PaidOrder:
+    """Record a paid order: the reservation becomes a spend, the purchase counts for the
+    level, a held accrual lot is created, and the referral is bound at the first paid order.
+
+    The cap is enforced again here: the bonuses spent are the quote's, never more
+    than reserved or available. A replay returns the first result.
+    """
+    require_utc(now)
+
+    def unit(uow: UnitOfWork) -> PaidOrder:
+        session = AccountSession(uow, customer_id)
+        if not session.exists:
+            raise NotFound("unknown customer", customer_id=customer_id)
+        existing = session.order(order_id)
+        if existing is not None:
+            return PaidOrder(order_id, existing.spent, existing.earned, existing.paid, session.account.level or "", existing.referrer_id, True)
+        q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses)
+        reservation = session.account.reservations.get(order_id)
+        allocations: list[Allocation] = []
+        if q.bonuses_applied:
+            outcome = session.post("spend", key=f"spend:{order_id}", now=now, amount=q.bonuses_applied, order_id=order_id, reservation_id=order_id if reservation else None)
+            allocations = [Allocation.from_dict(a) for a in outcome["allocations"]]
+        elif reservation is not None:
+            session.post("release", key=f"release:{order_id}", now=now, reservation_id=order_id)
+        level = level_after_purchase(config, session.account, now, q.money_to_pay)
+        if q.money_to_pay:
+            session.post("purchase", key=f"purchase:{order_id}", now=now, amount=q.money_to_pay, order_id=order_id, level=level)
+        earned_lot = None
+        if q.points_to_earn:
+            outcome = session.post(
+                "accrue",
+                key=f"accrue:{order_id}",
+                now=now,
+                amount=q.points_to_earn,
+                source="purchase",
+                ref=order_id,
+                activates_at=None,
+                expires_at=_lifetime(config, now),
+                order_id=order_id,
+            )
+            earned_lot = outcome["lot_id"]
+        referrer = session.extra.get("referrer_id")
+        if session.extra.get("first_paid_at") is None:
+            session.save(first_paid_at=now)
+            if referrer is None and session.extra.get("invited_by"):
+                referrer = session.extra["invited_by"]
+                session.save(referrer_id=referrer, referral_bound_at=now)
+        book = OrderBook(
+            order_id=order_id,
+            customer_id=customer_id,
+            kind="purchase",
+            lines={
+                ql.id: LineBook(quantity=ql.quantity, paid=ql.money_to_pay, earned=ql.points_to_earn, spent=ql.bonuses_applied)
+                for ql in q.lines
+            },
+            earned_lot_id=earned_lot,
+            spend_allocations=allocations,
+            referrer_id=referrer,
+        )
+        session.save_order(book)
+        return PaidOrder(order_id, q.bonuses_applied, q.points_to_earn, q.money_to_pay, level, referrer, False)
+
+    result = store.run(unit)
+    if result.referrer_id:
+        note_paying_referee(store, partner_id=result.referrer_id, referee_id=customer_id, now=now)
+    return result
+
+
+def note_paying_referee(store: Store, *, partner_id: str, referee_id: str, now: datetime) -> bool:
+    """Count a referee's first paid order on the partner's account (once per referee)."""
+
+    def unit(uow: UnitOfWork) -> bool:
+        marker = f"customers/{partner_id}/referees/{referee_id}"
+        if uow.get(marker) is not None:
+            return False
+        session = AccountSession(uow, partner_id)
+        uow.create(marker, {"referee_id": referee_id, "first_paid_at": now})
+        session.save(paying_referees=int(session.extra.get("paying_referees", 0)) + 1)
+        return True
+
+    return store.run(unit)
+
+
+# --- delivery ------------------------------------------------------------------------
+
+
+def deliver_order(store: Store, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime) -> dict[str, Any]:
+    """Delivered: the order's accrual starts its hold, and the partner's reward is credited with the same hold."""
+    require_utc(delivered_at, "delivered_at")
+    activates_at = delivered_at + timedelta(days=config.hold_days)
+
+    def unit(uow: UnitOfWork) -> OrderBook:
+        session = AccountSession(uow, customer_id)
+        book = session.order(order_id)
+        if book is None:
+            raise NotFound("unknown order", order_id=order_id)
+        if book.status in ("returned", "canceled"):
+            raise InvalidState("the order was returned", order_id=order_id)
+        if book.delivered_at is None:
+            if book.earned_lot_id:
+                session.post("schedule", key=f"schedule:{order_id}", now=now, lot_id=book.earned_lot_id, activates_at=activates_at)
+            book.delivered_at = delivered_at
+            book.status = "delivered" if book.status == "paid" else book.status
+            session.save_order(book)
+        return book
+
+    book = store.run(unit)
+    reward = credit_referral_reward(store, config=config, book=book, delivered_at=delivered_at, now=now) if book.referrer_id else None
+    return {"order_id": order_id, "activates_at": activates_at, "earned": book.earned, "referral_reward": reward}
+
+
+def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderBook, delivered_at: datetime, now: datetime) -> int:
+    """The partner's share of a delivered referee order, on the partner's account, held like an accrual."""
+    partner_id = book.referrer_id
+    assert partner_id is not None
+    ref_order = f"ref-{book.customer_id}-{book.order_id}"
+
+    def unit(uow: UnitOfWork) -> int:
+        partner = AccountSession(uow, partner_id)
+        existing = partner.order(ref_order)
+        if existing is not None:
+            return existing.earned
+        remaining = {line_id: line.paid - line.paid * line.returned // line.quantity for line_id, line in book.lines.items()}
+        shares = referral_reward(config, paying_referees=int(partner.extra.get("paying_referees", 0)), paid_by_line=remaining)
+        total = sum(shares.values())
+        lot_id = None
+        if total:
+            outcome = partner.post(
+                "accrue",
+                key=f"referral:{ref_order}",
+                now=now,
+                amount=total,
+                source="referral",
+                ref=book.order_id,
+                activates_at=delivered_at + timedelta(days=config.referral_hold_days),
+                expires_at=_lifetime(config, now),
+                order_id=ref_order,
+            )
+            lot_id = outcome["lot_id"]
+        partner.save_order(
+            OrderBook(
+                order_id=ref_order,
+                customer_id=partner_id,
+                kind="referral",
+                lines={k: LineBook(quantity=book.lines[k].quantity - book.lines[k].returned, paid=v, earned=shares[k]) for k, v in remaining.items() if book.lines[k].quantity > book.lines[k].returned},
+                earned_lot_id=lot_id,
+                referrer_id=book.customer_id,
+                delivered_at=delivered_at,
+            )
+        )
+        return total
+
+    return store.run(unit)
+
+
+# --- returns -------------------------------------------------------------------------
+
+
+def return_lines(store: Store, *, config: ProgramConfig, customer_id: str, order_id: str, return_id: str, returns: dict[str, int], now: datetime) -> dict[str, Any]:
+    """A (partial) return or non-delivery: spent bonuses back, the accrual taken back by the clawback policy.
+
+    ``returns`` maps line ids to units; ``return_id`` identifies this return
+    (a replay with the same id changes nothing). The partner's reward on the
+    returned part is taken back in its own transaction.
+    """
+    require_utc(now)
+    policy = config.clawback.negative_balance
+
+    def unit(uow: UnitOfWork) -> dict[str, Any]:
+        session = AccountSession(uow, customer_id)
+        book = session.order(order_id)
+        if book is None:
+            raise NotFound("unknown order", order_id=order_id)
+        done = session.seen(f"return:{order_id}:{return_id}")
+        if done is not None:
+            return {**done["outcome"], "replayed": True}
+        plan = plan_return(book, returns)
+        result: dict[str, Any] = {"earned_back": 0, "spent_back": plan.spent_back, "forgiven": 0, "debt": 0}
+        if plan.earned_back:
+            outcome = session.post("reverse", key=f"reverse:{order_id}:{return_id}", now=now, amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=policy, order_id=order_id)
+            result.update(earned_back=outcome["reversed"], forgiven=outcome["forgiven"], debt=outcome["debt"])
+        if plan.refund_allocations:
+            session.post("refund", key=f"refund:{order_id}:{return_id}", now=now, allocations=plan.refund_allocations, order_id=order_id)
+        if plan.paid_back:
+            session.post("purchase", key=f"purchase:{order_id}:{return_id}", now=now, amount=-plan.paid_back, order_id=order_id, level=None)
+        session.post("level", key=f"return:{order_id}:{return_id}", now=now, level=session.account.level or config.levels[0].code, reason=f"return {return_id}")
+        # the marker posting above is the return's idempotency record; it changes nothing itself
+        session.save_order(plan.book)
+        return {**result, "referrer_id": book.referrer_id, "replayed": False}
+
+    result = store.run(unit)
+    if result.get("referrer_id") and not result.get("replayed"):
+        result["referral_reversed"] = reverse_referral_reward(store, config=config, partner_id=result["referrer_id"], referee_id=customer_id, order_id=order_id, return_id=return_id, returns=returns, now=now)
+    return result
+
+
+def reverse_referral_reward(store: Store, *, config: ProgramConfig, partner_id: str, referee_id: str, order_id: str, return_id: str, returns: dict[str, int], now: datetime) -> int:
+    ref_order = f"ref-{referee_id}-{order_id}"
+
+    def unit(uow: UnitOfWork) -> int:
+        partner = AccountSession(uow, partner_id)
+        book = partner.order(ref_order)
+        if book is None:  # not delivered yet: no reward was credited
+            return 0
+        key = f"reverse:{ref_order}:{return_id}"
+        done = partner.seen(key)
+        if done is not None:
+            return int(done["outcome"]["reversed"])
+        applicable = {k: v for k, v in returns.items() if k in book.lines}
+        if not applicable:
+            return 0
+        plan = plan_return(book, applicable)
+        taken = 0
+        if plan.earned_back:
+            taken = partner.post("reverse", key=key, now=now, amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=ref_order)["reversed"]
+        partner.save_order(plan.book)
+        return taken
+
+    return store.run(unit)
+
+
+# --- sweep ---------------------------------------------------------------------------
+
+
+def sweep_account(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, int]:
+    """Due work on one account: expired remainders written off, stale reservations released,
+    and the rolling-window level re-evaluated. Safe to run any number of times."""
+    require_utc(now)
+
+    def unit(uow: UnitOfWork) -> dict[str, int]:
+        session = AccountSession(uow, customer_id)
+        if not session.exists:
+            return {"expired": 0, "released": 0}
+        expired = released = 0
+        for reservation in list(session.account.reservations.values()):
+            if reservation.release_after <= now:
+                released += session.post("release", key=f"release:{reservation.id}", now=now, reservation_id=reservation.id)["released"]
+        for lot in sorted(session.account.lots.values(), key=lambda lot: lot.order_key()):
+            if lot.expires_at <= now and lot.id in session.account.lots:
+                expired += session.post("expire", key=f"expire:{lot.id}", now=now, lot_id=lot.id)["expired"]
+        start = window_start(config, now)
+        if start is not None:
+            level = level_after_sweep(config, session.account, now)
+            stale = any(day < start.isoformat() for day in session.account.paid_by_day)
+            if level != session.account.level or stale:
+                session.post("level", key=f"level:{customer_id}:{now.date().isoformat()}", now=now, level=level, reason="rolling window", trim_before=start)
+        return {"expired": expired, "released": released}
+
+    return store.run(unit)
+
+
+def sweep_due(store: Store, *, config: ProgramConfig, now: datetime, batch: int = 200) -> dict[str, int]:
+    """Sweep every account with due expiries or reservations, in bounded pages."""
+    totals = {"accounts": 0, "expired": 0, "released": 0}
+    cursor = None
+    while True:
+        rows = store.due("customers", field="next_expiry_at", until=now, limit=batch, start_after=cursor)
+        for customer_id, _ in rows:
+            result = sweep_account(store, config=config, customer_id=customer_id, now=now)
+            totals["accounts"] += 1
+            totals["expired"] += result["expired"]
+            totals["released"] += result["released"]
+        if len(rows) < batch:
+            return totals
+        cursor = (rows[-1][1], rows[-1][0])
+
+
+def account_summary(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, Any]:
+    account = load_account(store, customer_id)
+    if account is None:
+        raise NotFound("unknown customer", customer_id=customer_id)
+    b = account.balances(now)
+    return {"customer_id": customer_id, "level": effective_level(config, account).code, "total": b.total, "available": b.available, "pending": b.pending, "reserved": b.reserved}
