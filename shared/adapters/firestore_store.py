@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+import zlib
 from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -44,9 +46,11 @@ def _is_retryable(exc: BaseException) -> bool:
 
 
 class FirestoreUnitOfWork:
-    def __init__(self, client: firestore.Client, transaction: firestore.Transaction) -> None:
+    def __init__(self, client: firestore.Client, transaction: firestore.Transaction, root_lock: Callable[[str], threading.Lock]) -> None:
         self._client = client
         self._transaction = transaction
+        self._root_lock = root_lock
+        self.held: threading.Lock | None = None
         self._cache: dict[str, dict[str, Any] | None] = {}
         self._writes: dict[str, tuple[str, dict[str, Any]]] = {}
         self.reads = 0
@@ -54,6 +58,13 @@ class FirestoreUnitOfWork:
     def get(self, path: str) -> dict[str, Any] | None:
         if path in self._writes:
             return dict(self._writes[path][1])
+        if self.held is None:
+            # Units of one instance that start on the same document (the
+            # aggregate, e.g. one customer's account) queue here instead of
+            # deadlocking on Firestore's pessimistic locks and waiting out its
+            # lock timeout. Other instances are still handled by the retries.
+            self.held = self._root_lock(path)
+            self.held.acquire()
         if path not in self._cache:
             self.reads += 1
             snapshot = self._client.document(path).get(transaction=self._transaction)
@@ -87,14 +98,22 @@ class FirestoreStore:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.stats = {"reads": 0, "writes": 0, "retries": 0, "commits": 0}
+        self._stripes = [threading.Lock() for _ in range(256)]
+
+    def _root_lock(self, path: str) -> threading.Lock:
+        return self._stripes[zlib.crc32(path.encode()) % len(self._stripes)]
 
     def run(self, fn: Callable[[FirestoreUnitOfWork], T]) -> T:
         last: BaseException | None = None
         for attempt in range(self.attempts):
             transaction = self.client.transaction(max_attempts=1)
-            uow = FirestoreUnitOfWork(self.client, transaction)
+            uow = FirestoreUnitOfWork(self.client, transaction, self._root_lock)
             try:
-                result = self._attempt(transaction, uow, fn)
+                try:
+                    result = self._attempt(transaction, uow, fn)
+                finally:
+                    if uow.held is not None:
+                        uow.held.release()
             except Exception as exc:  # only store faults are retried; domain errors pass through
                 if not _is_retryable(exc):
                     raise

@@ -110,7 +110,8 @@ class Quote(BaseModel):
     cart_fingerprint: str
     anonymous: bool
     bonuses_excluded: bool
-    level: str | None
+    level: str = Field(description="The level code; shown as a label even to groups excluded from bonuses.")
+    level_name: str
     lines: list[QuoteLine]
     subtotal: int
     discount: int
@@ -306,6 +307,8 @@ def quote(
     if config.redemption.max_bonuses is not None:
         cap = min(cap, config.redemption.max_bonuses)
     available = customer.available if customer and not excluded else 0
+    if cap < config.redemption.min_bonuses:
+        cap = 0  # the order cannot carry the minimum bonus payment
     max_bonuses = min(cap, available)
     applied = min(bonuses_requested, max_bonuses)
     if bonuses_requested and order_burn_block:
@@ -314,8 +317,13 @@ def quote(
         reasons.append(_reason("login_required", "log in to pay with bonuses", "Войдите, чтобы оплатить бонусами."))
     elif bonuses_requested:
         if bonuses_requested > cap:
-            share = level.max_redeem_percent.normalize()
-            reasons.append(_reason("bonus_cap", f"at most {cap} bonuses ({share}% of the eligible sum) can be used on this order", f"Бонусами можно оплатить не более {cap} ({share}% суммы заказа)."))
+            share = format(level.max_redeem_percent.normalize(), "f")
+            if config.redemption.max_bonuses is not None and cap == config.redemption.max_bonuses:
+                reasons.append(_reason("bonus_cap", f"at most {cap} bonuses can be used on one order", f"Бонусами можно оплатить не более {cap} за один заказ."))
+            elif cap == 0 and config.redemption.min_bonuses:
+                reasons.append(_reason("below_min_bonuses", f"this order cannot carry the minimum payment of {config.redemption.min_bonuses} bonuses", f"Минимальное списание — {config.redemption.min_bonuses} бонусов; для этого заказа оно недоступно."))
+            else:
+                reasons.append(_reason("bonus_cap", f"at most {cap} bonuses ({share}% of the eligible sum) can be used on this order", f"Бонусами можно оплатить не более {cap} ({share}% суммы заказа)."))
         if bonuses_requested > available and available < cap:
             reasons.append(_reason("insufficient_bonuses", f"only {available} bonuses are available", f"Доступно только {available} бонусов."))
         if 0 < applied < config.redemption.min_bonuses:
@@ -369,7 +377,8 @@ def quote(
         cart_fingerprint=cart_fingerprint(lines, code, bonuses_requested, pays_with_gift_certificate),
         anonymous=anonymous,
         bonuses_excluded=excluded,
-        level=None if excluded else level.code,
+        level=level.code,
+        level_name=level.name,
         lines=quote_lines,
         subtotal=subtotal,
         discount=sum(discounts.values()),

@@ -206,7 +206,7 @@ class ProgramConfig(_Model):
     def _references(self) -> ProgramConfig:
         group_codes = [g.code for g in self.groups]
         if len(set(group_codes)) != len(group_codes):
-            raise ValueError("groups: codes must be unique")
+            raise ValueError("groups: group codes must be unique")
         if self.default_group not in group_codes:
             raise ValueError(f"default_group: '{self.default_group}' is not one of the groups")
         rule_codes = [r.code for r in self.earning_rules]
@@ -250,10 +250,14 @@ def parse_config(data: object) -> ProgramConfig:
     try:
         return ProgramConfig.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "(root)", "error": err["msg"]}
-            for err in exc.errors(include_url=False)
-        ]
+        errors = []
+        for err in exc.errors(include_url=False):
+            field = ".".join(str(p) for p in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            if not field and ": " in message:
+                # cross-field checks name their field as "field.path: what is wrong"
+                field, message = message.split(": ", 1)
+            errors.append({"field": field or "(root)", "error": message})
         fields = ", ".join(e["field"] for e in errors)
         raise ValidationFailed(
             f"invalid program config: {fields}: {errors[0]['error']}",

@@ -1,0 +1,96 @@
+"""One contract, two stores: the in-memory fake and Firestore (on the emulator) behave alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.domain.errors import IdempotencyConflict, InsufficientBonuses, Retryable
+from shared.services import ledger as ledger_service
+
+
+def test_missing_document_reads_as_none(store):
+    assert store.get("customers/nobody") is None
+    assert store.run(lambda uow: uow.get("customers/nobody")) is None
+
+
+def test_writes_commit_together_and_are_visible_inside_the_unit(store, now):
+    def unit(uow):
+        uow.put("things/a", {"n": 1, "at": now})
+        uow.create("things/b", {"n": 2})
+        return uow.get("things/a")
+
+    assert store.run(unit) == {"n": 1, "at": now}
+    assert store.get("things/a")["at"] == now
+    assert store.get("things/a")["at"].tzinfo is not None
+    assert store.get("things/b") == {"n": 2}
+
+
+def test_a_failing_unit_writes_nothing(store):
+    def unit(uow):
+        uow.put("things/a", {"n": 1})
+        raise InsufficientBonuses("no")
+
+    with pytest.raises(InsufficientBonuses):
+        store.run(unit)
+    assert store.get("things/a") is None
+
+
+def test_create_of_an_existing_document_is_retried_then_reported_retryable(store):
+    store.run(lambda uow: uow.put("things/a", {"n": 1}))
+    with pytest.raises(Retryable):
+        store.run(lambda uow: uow.create("things/a", {"n": 2}))
+    assert store.get("things/a") == {"n": 1}
+
+
+def test_a_retried_unit_sees_the_document_that_beat_it(store):
+    store.run(lambda uow: uow.put("things/a", {"n": 1}))
+
+    def unit(uow):
+        if uow.get("things/a") is None:
+            uow.create("things/a", {"n": 2})
+            return "created"
+        return "seen"
+
+    assert store.run(unit) == "seen"
+
+
+def test_list_orders_and_pages_with_a_cursor(store):
+    store.run(lambda uow: [uow.put(f"items/i{n}", {"seq": n}) for n in range(1, 8)])
+    first = store.list("items", order_by="seq", descending=True, limit=3)
+    assert [d["seq"] for _, d in first] == [7, 6, 5]
+    second = store.list("items", order_by="seq", descending=True, limit=3, start_after=5)
+    assert [d["seq"] for _, d in second] == [4, 3, 2]
+    assert sorted(store.iter_ids("items")) == [f"i{n}" for n in range(1, 8)]
+
+
+def test_due_query_returns_oldest_first_with_a_cursor(store, now):
+    docs = {"c1": now - timedelta(days=3), "c2": now - timedelta(days=1), "c3": now + timedelta(days=1), "c4": None, "c5": now - timedelta(days=1)}
+    store.run(lambda uow: [uow.put(f"customers/{k}", {"next_expiry_at": v}) for k, v in docs.items()])
+    page = store.due("customers", field="next_expiry_at", until=now, limit=2)
+    assert [doc_id for doc_id, _ in page] == ["c1", "c2"]
+    rest = store.due("customers", field="next_expiry_at", until=now, limit=2, start_after=(page[-1][1], page[-1][0]))
+    assert [doc_id for doc_id, _ in rest] == ["c5"]
+
+
+def test_posting_is_idempotent_by_key(store, now):
+    args = dict(customer_id="c1", kind="accrue", key="accrue:o1", amount=100, source="purchase", ref="o1", activates_at=now, expires_at=now + timedelta(days=365))
+    first = ledger_service.post(store, now=now, **args)
+    again = ledger_service.post(store, now=now + timedelta(hours=1), **{**args, "expires_at": now + timedelta(days=366)})
+    assert first["replayed"] is False and again["replayed"] is True
+    assert {k: v for k, v in again.items() if k != "replayed"} == {k: v for k, v in first.items() if k != "replayed"}
+    assert ledger_service.balances(store, "c1", now).total == 100
+    with pytest.raises(IdempotencyConflict):
+        ledger_service.post(store, now=now, **{**args, "amount": 101})
+    assert ledger_service.balances(store, "c1", now).total == 100
+    assert ledger_service.audit_account(store, "c1") == []
+
+
+def test_history_pages_newest_first(store, now):
+    for n in range(5):
+        ledger_service.post(store, customer_id="c1", kind="accrue", key=f"a{n}", now=now, amount=10 + n, source="adjustment", ref="x", activates_at=now, expires_at=now + timedelta(days=30))
+    page = ledger_service.postings(store, "c1", limit=3)
+    assert [p.seq for p in page] == [5, 4, 3]
+    assert [p.seq for p in ledger_service.postings(store, "c1", limit=3, before_seq=3)] == [2, 1]
+    assert [p.delta for p in page] == [14, 13, 12]
