@@ -26,7 +26,7 @@ ifneq ($(shell test -x $(VENV_PY) && echo ok),ok)
 endif
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(VENV_PY) || { echo "$(PYTHON) -m venv --clear $(VENV)"; $(PYTHON) -m venv --clear $(VENV); }
-	$(VENV_PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
+	$(VENV_PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 test: venv ## full test suite against a private Firestore emulator
