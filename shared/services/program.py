@@ -102,4 +102,4 @@ def in_force(store: Store, program: str, now: datetime) -> ConfigVersion:
 
 
 def audit_log(store: Store, program: str, limit: int = 50) -> list[dict[str, Any]]:
-    return [data for _, data in store.list(f"{head_path(program)}/{AUDIT}", order_by="at", descending=True, limit=limit)]
+    return [data for _, data in store.list(f"{head_path(program)}/{AUDIT}", order_by="version", descending=True, limit=limit)]

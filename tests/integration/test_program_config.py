@@ -1,0 +1,48 @@
+"""The program as data: versioned, dated, audited; a bad config is refused and the old one stays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.domain.errors import NotFound, ValidationFailed
+from shared.presets import preset_data
+from shared.services import program
+
+
+def test_publish_versions_and_effective_dates(store, now):
+    first = program.publish(store, raw=preset_data("biomiq"), author="marketer", reason="launch", effective_from=now, now=now)
+    changed = preset_data("biomiq")
+    changed["hold_days"] = 7
+    second = program.publish(store, raw=changed, author="marketer", reason="shorter hold", effective_from=now + timedelta(days=10), now=now)
+    assert (first.version, second.version) == (1, 2)
+    assert program.in_force(store, "biomiq", now).config.hold_days == 14
+    assert program.in_force(store, "biomiq", now + timedelta(days=9, hours=23)).version == 1
+    assert program.in_force(store, "biomiq", now + timedelta(days=10)).config.hold_days == 7
+    log = program.audit_log(store, "biomiq")
+    assert [(e["version"], e["actor"], e["reason"]) for e in log] == [(2, "marketer", "shorter hold"), (1, "marketer", "launch")]
+    assert log[0]["changed"] == ["hold_days"]
+
+
+def test_a_bad_config_is_refused_naming_the_field_and_the_old_one_stays(store, now):
+    program.publish(store, raw=preset_data("biomiq"), author="marketer", reason="launch", effective_from=now, now=now)
+    broken = preset_data("biomiq")
+    broken["levels"][1]["accrual_percent"] = -5
+    with pytest.raises(ValidationFailed) as refused:
+        program.publish(store, raw=broken, author="marketer", reason="oops", effective_from=now, now=now)
+    assert refused.value.details["errors"][0]["field"] == "levels.1.accrual_percent"
+    unknown_group = {**preset_data("biomiq"), "default_group": "vip"}
+    with pytest.raises(ValidationFailed) as refused:
+        program.publish(store, raw=unknown_group, author="marketer", reason="oops", effective_from=now, now=now)
+    assert refused.value.details["errors"][0]["field"] == "default_group"
+    assert program.in_force(store, "biomiq", now).version == 1
+    assert len(program.audit_log(store, "biomiq")) == 1
+
+
+def test_no_config_in_force_before_the_first_effective_date(store, now):
+    program.publish(store, raw=preset_data("veloprobeg"), author="marketer", reason="launch", effective_from=now + timedelta(days=1), now=now)
+    with pytest.raises(NotFound):
+        program.in_force(store, "veloprobeg", now)
+    with pytest.raises(ValidationFailed):
+        program.publish(store, raw=preset_data("veloprobeg"), author="marketer", reason="backdated", effective_from=now - timedelta(days=1), now=now)
