@@ -377,8 +377,6 @@ def check_invariants(account: Account) -> None:
             raise AssertionError(f"reservation {r.id} does not match its allocations")
     if account.debt < 0:
         raise AssertionError("debt below zero")
-    if account.debt > 0 and any(lot.remaining for lot in account.lots.values()):
-        raise AssertionError("debt alongside open lots: accruals must repay debt first")
 
 
 def fold(customer_id: str, postings: Iterable[Posting]) -> Account:
@@ -571,10 +569,11 @@ def reverse(account: Account, *, key: str, amount: int, now: datetime, own_lot_i
     """
     require_utc(now)
     _positive(amount)
-    own = [account.lots[own_lot_id]] if own_lot_id in account.lots else []
+    # expired remainders are worth nothing to the customer: they never pay a clawback
+    own = [account.lots[own_lot_id]] if own_lot_id in account.lots and account.lots[own_lot_id].state(now) != "expired" else []
     others = [lot for lot in account.lots.values() if lot.id != own_lot_id]
     pending = sorted((lot for lot in others if lot.state(now) == "pending"), key=Lot.order_key)
-    active = sorted((lot for lot in others if lot.state(now) != "pending"), key=Lot.order_key)
+    active = sorted((lot for lot in others if lot.state(now) == "active"), key=Lot.order_key)
     allocations = _take(own + pending + active, amount)
     taken = sum(a.amount for a in allocations)
     missing = amount - taken
