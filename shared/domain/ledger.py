@@ -412,12 +412,12 @@ def _take(lots: Iterable[Lot], amount: int) -> list[Allocation]:
     return allocations
 
 
-def _repay(debt: int, credits: list[tuple[str, int]]) -> tuple[list[dict[str, Any]], int]:
-    """Movements that repay an outstanding debt from just-credited lots."""
+def _repay(debt: int, credits: list[tuple[str, int, datetime]], now: datetime) -> tuple[list[dict[str, Any]], int]:
+    """Movements that repay an outstanding debt from just-credited, unexpired lots."""
     movements: list[dict[str, Any]] = []
     left = debt
-    for lot_id, amount in credits:
-        part = min(left, amount)
+    for lot_id, amount, expires_at in credits:
+        part = min(left, amount) if expires_at > now else 0
         if part:
             movements.append({"op": "debit", "lot_id": lot_id, "amount": part})
             left -= part
@@ -452,7 +452,7 @@ def accrue(
     movements: list[dict[str, Any]] = [
         {"op": "credit", "lot_id": lot_id, "amount": amount, "source": source, "ref": ref, "accrued_at": now, "activates_at": activates_at, "expires_at": expires_at}
     ]
-    repayment, repaid = _repay(account.debt, [(lot_id, amount)])
+    repayment, repaid = _repay(account.debt, [(lot_id, amount, expires_at)], now)
     movements += repayment
     return _posting("accrue", key, now, params, movements, {"lot_id": lot_id, "accrued": amount, "debt_repaid": repaid}, order_id=order_id)
 
@@ -492,7 +492,7 @@ def release(account: Account, *, key: str, reservation_id: str, now: datetime) -
     movements: list[dict[str, Any]] = []
     if reservation is not None:
         movements = [{"op": "unhold", "reservation_id": reservation_id, "restore": [a.to_dict() for a in reservation.allocations]}]
-        movements += _repay(account.debt, [(a.lot_id, a.amount) for a in reservation.allocations])[0]
+        movements += _repay(account.debt, [(a.lot_id, a.amount, a.expires_at) for a in reservation.allocations], now)[0]
     released = reservation.amount if reservation else 0
     return _posting("release", key, now, {"reservation_id": reservation_id}, movements, {"released": released}, order_id=reservation_id)
 
@@ -526,7 +526,7 @@ def spend(account: Account, *, key: str, amount: int, now: datetime, order_id: s
             if rest:
                 restore.append({**a.to_dict(), "amount": rest})
         movements = [{"op": "unhold", "reservation_id": reservation.id, "restore": restore}]
-        movements += _repay(account.debt, [(a["lot_id"], a["amount"]) for a in restore])[0]
+        movements += _repay(account.debt, [(a["lot_id"], a["amount"], a["expires_at"]) for a in restore], now)[0]
     else:
         available = account.balances(now).available
         if amount > available:
@@ -553,7 +553,7 @@ def refund(account: Account, *, key: str, allocations: list[Allocation], now: da
         {"op": "credit", "lot_id": a.lot_id, "amount": a.amount, "source": a.source, "ref": order_id or "", "accrued_at": a.accrued_at, "activates_at": a.accrued_at, "expires_at": a.expires_at}
         for a in allocations
     ]
-    repayment, repaid = _repay(account.debt, [(a.lot_id, a.amount) for a in allocations])
+    repayment, repaid = _repay(account.debt, [(a.lot_id, a.amount, a.expires_at) for a in allocations], now)
     movements += repayment
     params = {"allocations": [a.to_dict() for a in allocations], "order_id": order_id}
     refunded = sum(a.amount for a in allocations)
