@@ -111,10 +111,11 @@ class Lot:
     expires_at: datetime
 
     def state(self, now: datetime) -> str:
-        if self.activates_at is None or self.activates_at > now:
-            return "pending"
+        """Expiry wins: a lot past ``expires_at`` is expired even if it was never activated."""
         if self.expires_at <= now:
             return "expired"
+        if self.activates_at is None or self.activates_at > now:
+            return "pending"
         return "active"
 
     def order_key(self) -> tuple[datetime, datetime, str]:

@@ -374,7 +374,9 @@ def sweep_account(store: Store, *, config: ProgramConfig, customer_id: str, now:
                 released += session.post("release", key=f"release:{reservation.id}", now=now, reservation_id=reservation.id)["released"]
         for lot in sorted(session.account.lots.values(), key=lambda lot: lot.order_key()):
             if lot.expires_at <= now and lot.id in session.account.lots:
-                expired += session.post("expire", key=f"expire:{lot.id}", now=now, lot_id=lot.id)["expired"]
+                # keyed by the account's position too: bonuses refunded into a lot after
+                # its write-off are written off again by a later sweep, not replayed away
+                expired += session.post("expire", key=f"expire:{lot.id}:{session.account.seq}", now=now, lot_id=lot.id)["expired"]
         start = window_start(config, now)
         if start is not None:
             level = level_after_sweep(config, session.account, now)

@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from shared.adapters.memory_store import MemoryStore
 from shared.domain.errors import IdempotencyConflict, InsufficientBonuses, InvalidState
-from shared.domain.ledger import Allocation
+from shared.domain.ledger import Allocation, Lot
 from shared.services.ledger import all_postings, audit_account, load_account, post
 
 UTC = timezone.utc
@@ -32,6 +32,12 @@ LIFETIME = timedelta(days=365)
 RESERVATION_TIMEOUT = timedelta(minutes=30)
 SECOND = timedelta(seconds=1)
 
+# Known ledger bug (see test_ledger.py::test_a_held_lot_past_its_expiry_is_expired_not_pending):
+# ``Lot.state`` answers "pending" for a lot not yet activated even after its expiry, so
+# such worthless bonuses count in ``pending``/``total`` and pay clawbacks. While the
+# ledger behaves so, the model follows it for that one case; once it is fixed this
+# probe turns False and the model applies the documented rule (expired is expired).
+HELD_LOTS_NEVER_EXPIRE = Lot("probe", 1, 1, "probe", "", T0, None, T0).state(T0) == "pending"
 
 
 # --- the reference model --------------------------------------------------------------
@@ -46,13 +52,14 @@ class MLot:
     expires_at: datetime
 
     def state(self, now: datetime) -> str:
-        # Not yet activated (held or activation in the future) is pending; otherwise
-        # a lot is spendable strictly before its expiry instant.
-        if self.activates_at is None or now < self.activates_at:
+        # Past its expiry instant a lot is worth nothing, activated or not; before
+        # it, a lot not yet activated (held, or activation ahead) is pending.
+        not_activated = self.activates_at is None or now < self.activates_at
+        if HELD_LOTS_NEVER_EXPIRE and not_activated:
             return "pending"
         if now >= self.expires_at:
             return "expired"
-        return "active"
+        return "pending" if not_activated else "active"
 
     def order_key(self) -> tuple[datetime, datetime, str]:
         # Documented consumption order: earliest expiry, then oldest, then id.
@@ -117,7 +124,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def snapshot(self) -> tuple[Any, Any]:
         account = load_account(self.store, CID)
-        return (account.to_dict() if account else None, sorted((p.seq, p.key) for p in all_postings(self.store, CID)))
+        return (account.to_dict() if account else None, sorted((p.seq, p.key, repr(p.to_dict())) for p in all_postings(self.store, CID)))
 
     def expect_refused(self, error: type[Exception], kind: str, key: str, **params: Any) -> None:
         before = self.snapshot()
@@ -151,7 +158,7 @@ class LedgerMachine(RuleBasedStateMachine):
         expired ones: worth nothing to the customer, they pay no clawback."""
         repaid = 0
         for lot_id, amount in credits:
-            if self.lots[lot_id].state(self.now) == "expired":
+            if self.lots[lot_id].expires_at <= self.now:
                 if self.debt:
                     event("debt not repaid from expired credit")
                 continue
@@ -240,7 +247,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert alloc_pairs(allocations) == greedy(self.active_sorted(), amount), "not earliest-expiry-first"
         assert sum(a["amount"] for a in allocations) == amount
 
-    @rule(amount=st.integers(1, 3000), data=st.data())
+    @rule(amount=st.one_of(st.integers(1, 300), st.integers(1, 3000)), data=st.data())
     def spend(self, amount: int, data: st.DataObject) -> None:
         n = self.next_n()
         key, order_id = f"spend:{n}", f"S{n}"
@@ -262,7 +269,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.debit(lot_id, part)
         self.spends.append({"order_id": order_id, "allocations": outcome["allocations"], "refunded": {}})
 
-    @rule(amount=st.integers(1, 3000))
+    @rule(amount=st.one_of(st.integers(1, 300), st.integers(1, 3000)))
     def reserve(self, amount: int) -> None:
         order = f"O{self.next_n()}"
         key = f"reserve:{order}"
@@ -313,6 +320,10 @@ class LedgerMachine(RuleBasedStateMachine):
             self.expect_refused(InvalidState, "spend", key, **params)
             return
         event("spend reserved" + (": debt outstanding" if self.debt else ""))
+        if any(a.expires_at <= self.now for a in allocations):
+            # Reserved parts were taken from active lots (checked in ``reserve``); the
+            # ledger lets the order spend them even if their lot has expired since.
+            event("spend reserved: a part's lot has expired since")
         outcome = self.post("spend", key, **params)
         # Taken from the reservation's own parts, in their (earliest-expiry-first) order.
         taken, left, rest = [], amount, []
@@ -395,7 +406,9 @@ class LedgerMachine(RuleBasedStateMachine):
         key = f"expire:{lot.id}"
         if key in self.applied:
             # The lot was written off once and came back (a refund or a release into an
-            # expired lot). The per-lot key is spent: posting it again is a replay.
+            # expired lot). The per-lot key is spent: posting it again is a replay, and the
+            # remainder stays unswept (reported; see test_ledger.py::
+            # test_bonuses_refunded_into_a_written_off_lot_are_swept_too).
             event("expire: a written-off lot came back")
             self.replay(key)
             return
