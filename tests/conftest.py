@@ -56,3 +56,57 @@ def store(request):
     if request.param == "memory":
         return MemoryStore()
     return request.getfixturevalue("firestore_store")
+
+
+# --- functions through the real framework -------------------------------------------------
+
+FUNCTIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "functions")
+SHOP_ORIGIN = "https://shop.example"
+TEST_ENV = {
+    "KOPILKA_PROGRAM": "biomiq",
+    "KOPILKA_ALLOWED_ORIGINS": SHOP_ORIGIN,
+    "KOPILKA_TOKEN_SECRET": "test-token-secret",
+    "KOPILKA_TILDA_TOKEN": "tilda-url-secret",
+    "KOPILKA_CDEK_TOKEN": "cdek-url-secret",
+    "KOPILKA_SWEEP_SECRET": "sweep-secret",
+    "YOOMONEY_NOTIFICATION_SECRET": "yoomoney-secret",
+    "YOOKASSA_SHOP_ID": "123456",
+    "YOOKASSA_SECRET_KEY": "test_secret_key",
+    "KOPILKA_TRUSTED_PROXY_HOPS": "1",
+}
+
+
+def load_function(name: str, target: str | None = None):
+    """A test client of ``functions/<name>/main.py`` loaded by path through functions-framework."""
+    import functions_framework
+
+    app = functions_framework.create_app(target=target or name, source=os.path.join(FUNCTIONS_DIR, name, "main.py"))
+    return app.test_client()
+
+
+@pytest.fixture
+def function_env(firestore_store):
+    """The environment a deployed function sees, on the emulator, with the Biomiq program in force."""
+    from datetime import timedelta
+
+    from shared import bootstrap
+    from shared.presets import preset_data
+    from shared.services import program
+    from shared.settings import reload
+
+    os.environ.update(TEST_ENV)
+    reload()
+    bootstrap.set_store(firestore_store)
+    published = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    program.publish(firestore_store, raw=preset_data("biomiq"), author="test", reason="fixture", effective_from=published, now=published - timedelta(seconds=1))
+    yield firestore_store
+    bootstrap.set_store(None)
+    for key in TEST_ENV:
+        os.environ.pop(key, None)
+    reload()
+
+
+def customer_token(customer_id: str, now: datetime | None = None) -> str:
+    from shared import tokens
+
+    return tokens.issue(TEST_ENV["KOPILKA_TOKEN_SECRET"], subject=customer_id, now=now or datetime.now(timezone.utc), ttl_seconds=3600)

@@ -72,3 +72,27 @@ class Retryable(DomainError):
     def __init__(self, message: str, *, retry_after_seconds: int = 1, **details: Any) -> None:
         super().__init__(message, retry_after_seconds=retry_after_seconds, **details)
         self.retry_after_seconds = retry_after_seconds
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    message_ru = "Требуется вход в личный кабинет."
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    message_ru = "Доступ запрещён."
+
+
+class StaleQuote(DomainError):
+    """The cart changed after the quote the customer saw: everything must be recomputed."""
+
+    code = "stale_quote"
+    message_ru = "Корзина изменилась: пересчитайте заказ."
+
+
+class BusinessRefusal(DomainError):
+    """A well-formed request the rules refuse (e.g. a promo code used up)."""
+
+    code = "refused"
+    message_ru = "Операция отклонена правилами программы."

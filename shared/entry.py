@@ -1,0 +1,31 @@
+"""Helpers for entry points: the store, the program in force, the customer behind a token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared import bootstrap, tokens
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import Unauthorized
+from shared.ports import Store
+from shared.services import program
+from shared.settings import settings
+
+
+def store() -> Store:
+    return bootstrap.firestore_store()
+
+
+def config(now: datetime) -> ProgramConfig:
+    return program.in_force(store(), settings().program, now).config
+
+
+def customer_id(request: Any, now: datetime, *, required: bool = True) -> str | None:
+    """The customer of a bearer token; ``None`` for an anonymous call when allowed."""
+    token = tokens.bearer(request)
+    if token is None:
+        if required:
+            raise Unauthorized("a customer token is required", message_ru="Войдите в личный кабинет.")
+        return None
+    return str(tokens.verify(settings().token_secret, token, now=now)["sub"])

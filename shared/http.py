@@ -1,0 +1,238 @@
+"""The HTTP edge shared by every function: errors, CORS, bodies, routing, the clock.
+
+A function's ``main.py`` builds a :class:`Router` and exposes one entry point::
+
+    router = Router("cart_quote", cors=True)
+
+    @router.post("/quote")
+    def quote_endpoint(request, ctx):
+        body = ctx.body(QuoteRequest)
+        return use_case(..., now=ctx.now)
+
+    def cart_quote(request):          # the functions-framework target
+        return router.dispatch(request)
+
+Everything a use case raises is mapped here, once: a
+:class:`~shared.domain.errors.DomainError` becomes
+``{"error": {"code", "message", "message_ru", "details"}}`` with its status;
+a body that fails validation is a 400; nothing unexpected from bad input is
+ever a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from shared.domain import errors
+from shared.settings import settings
+
+log = logging.getLogger("kopilka")
+M = TypeVar("M", bound=BaseModel)
+
+MAX_BODY_BYTES = 256 * 1024
+
+STATUS: list[tuple[type[errors.DomainError], int]] = [
+    (errors.ValidationFailed, 400),
+    (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.IdempotencyConflict, 409),
+    (errors.StaleQuote, 409),
+    (errors.InvalidState, 409),
+    (errors.Retryable, 409),
+    (errors.InsufficientBonuses, 422),
+    (errors.BusinessRefusal, 422),
+]
+
+
+def status_of(error: errors.DomainError) -> int:
+    for kind, status in STATUS:
+        if isinstance(error, kind):
+            return status
+    return 422
+
+
+class PayloadTooLarge(errors.ValidationFailed):
+    code = "payload_too_large"
+
+
+def error_body(error: errors.DomainError) -> dict[str, Any]:
+    return {"error": error.to_dict()}
+
+
+@dataclass
+class Context:
+    """What a handler gets besides the request: the clock read once, ids, parsed bodies."""
+
+    request: Any
+    function: str
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    params: dict[str, str] = field(default_factory=dict)
+
+    def raw_body(self) -> bytes:
+        length = self.request.content_length
+        if length is not None and length > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", limit=MAX_BODY_BYTES)
+        data = self.request.get_data(cache=True)
+        if len(data) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", limit=MAX_BODY_BYTES)
+        return data
+
+    def json(self) -> Any:
+        raw = self.raw_body()
+        try:
+            return json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise errors.ValidationFailed("the body is not valid JSON", message_ru="Некорректный запрос.") from None
+
+    def body(self, model: type[M]) -> M:
+        return parse(model, self.json())
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate data into a model or raise ValidationFailed listing the fields."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "error": e["msg"]} for e in exc.errors(include_url=False)
+        ]
+        raise errors.ValidationFailed(
+            "invalid request: " + ", ".join(p["field"] for p in problems),
+            message_ru="Некорректные данные запроса.",
+            errors=problems,
+        ) from None
+
+
+def client_ip(request: Any, trusted_hops: int | None = None) -> str | None:
+    """The caller's address as seen by our trusted proxies.
+
+    Google's front end appends the peer address to ``X-Forwarded-For``; the
+    left-most entries are whatever the client sent and can be forged. With
+    ``trusted_hops`` proxies in front of us, the caller is the entry that
+    many places from the right.
+    """
+    hops = settings().trusted_proxy_hops if trusted_hops is None else trusted_hops
+    header = request.headers.get("X-Forwarded-For", "")
+    entries = [part.strip() for part in header.split(",") if part.strip()]
+    if hops <= 0 or not entries:
+        return request.remote_addr
+    return entries[-hops] if len(entries) >= hops else None
+
+
+Handler = Callable[[Any, Context], Any]
+
+
+class Router:
+    """Method + path routing for one function, with CORS and error mapping."""
+
+    def __init__(self, function: str, *, cors: bool = False) -> None:
+        self.function = function
+        self.cors = cors
+        self.routes: dict[tuple[str, str], Handler] = {}
+
+    def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.routes[(method.upper(), path.rstrip("/") or "/")] = fn
+            return fn
+
+        return register
+
+    def post(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route("POST", path)
+
+    def get(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route("GET", path)
+
+    def _match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], bool]:
+        parts = [p for p in path.strip("/").split("/") if p]
+        path_known = False
+        for (m, pattern), handler in self.routes.items():
+            pattern_parts = [p for p in pattern.strip("/").split("/") if p]
+            if len(pattern_parts) != len(parts):
+                continue
+            params = {}
+            for want, got in zip(pattern_parts, parts):
+                if want.startswith("{") and want.endswith("}"):
+                    params[want[1:-1]] = got
+                elif want != got:
+                    break
+            else:
+                path_known = True
+                if m == method:
+                    return handler, params, True
+        return None, {}, path_known
+
+    def _cors_headers(self, request: Any) -> dict[str, str]:
+        origin = request.headers.get("Origin")
+        if not self.cors or not origin or origin not in settings().allowed_origins:
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
+            "Access-Control-Max-Age": "3600",
+            "Vary": "Origin",
+        }
+
+    def dispatch(self, request: Any, *, now: datetime | None = None) -> tuple[Any, int, dict[str, str]]:
+        ctx = Context(request=request, function=self.function)
+        if now is not None:
+            ctx.now = now
+        ctx.request_id = request.headers.get("X-Request-Id") or ctx.request_id
+        headers = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": ctx.request_id, **self._cors_headers(request)}
+        if request.method == "OPTIONS":
+            if self.cors and request.headers.get("Origin") and "Access-Control-Allow-Origin" not in headers:
+                return _dump(error_body(errors.Forbidden("origin not allowed", origin=request.headers.get("Origin")))), 403, headers
+            return "", 204, headers
+        if self.cors and request.headers.get("Origin") and "Access-Control-Allow-Origin" not in headers:
+            return _dump(error_body(errors.Forbidden("origin not allowed", origin=request.headers.get("Origin")))), 403, headers
+        handler, params, path_known = self._match(request.method, request.path or "/")
+        if handler is None:
+            error = errors.NotFound(f"no {request.method} {request.path}") if not path_known else errors.ValidationFailed(f"method {request.method} not allowed")
+            status = 405 if path_known else 404
+            return _dump(error_body(error)), status, headers
+        ctx.params = params
+        try:
+            result = handler(request, ctx)
+        except errors.DomainError as exc:
+            status = status_of(exc)
+            if isinstance(exc, PayloadTooLarge):
+                status = 413
+            if isinstance(exc, errors.Retryable):
+                headers["Retry-After"] = str(exc.retry_after_seconds)
+            log.info("refused", extra={"json_fields": {"function": self.function, "request_id": ctx.request_id, "code": exc.code, "status": status}})
+            return _dump(error_body(exc)), status, headers
+        status = 200
+        if isinstance(result, tuple):
+            result, status = result
+        if isinstance(result, (str, bytes)):
+            headers["Content-Type"] = "text/plain; charset=utf-8"
+            return result, status, headers
+        return _dump(result), status, headers
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: getattr(value, k) for k in value.__dataclass_fields__}
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _dump(payload: Any) -> str:
+    if isinstance(payload, BaseModel):
+        return payload.model_dump_json()
+    return json.dumps(payload, default=_default, ensure_ascii=False)

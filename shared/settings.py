@@ -1,0 +1,79 @@
+"""One settings object, read from the environment once per instance.
+
+On Google Cloud the secrets arrive as environment variables mounted from
+Secret Manager; locally ``make run`` sets them. Nothing here is read at import.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _csv(name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    program: str = "biomiq"
+    allowed_origins: tuple[str, ...] = ()
+    token_secret: str = ""
+    token_ttl_seconds: int = 3600
+    tilda_token: str = ""
+    cdek_token: str = ""
+    sweep_secret: str = ""
+    sweep_audience: str = ""
+    yookassa_shop_id: str = ""
+    yookassa_secret_key: str = ""
+    yookassa_base_url: str = "https://api.yookassa.ru/v3"
+    yookassa_networks: tuple[str, ...] = ()
+    yoomoney_secret: str = ""
+    cdek_base_url: str = "https://api.cdek.ru/v2"
+    cdek_client_id: str = ""
+    cdek_client_secret: str = ""
+    boxberry_base_url: str = "https://api.boxberry.ru/json.php"
+    boxberry_token: str = ""
+    russianpost_url: str = "https://tracking.russianpost.ru/rtm34"
+    russianpost_login: str = ""
+    russianpost_password: str = ""
+    trusted_proxy_hops: int = 1
+    http_timeout_seconds: float = 5.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    env = os.environ.get
+    return Settings(
+        program=env("KOPILKA_PROGRAM", "biomiq"),
+        allowed_origins=_csv("KOPILKA_ALLOWED_ORIGINS"),
+        token_secret=env("KOPILKA_TOKEN_SECRET", ""),
+        token_ttl_seconds=int(env("KOPILKA_TOKEN_TTL_SECONDS", "3600")),
+        tilda_token=env("KOPILKA_TILDA_TOKEN", ""),
+        cdek_token=env("KOPILKA_CDEK_TOKEN", ""),
+        sweep_secret=env("KOPILKA_SWEEP_SECRET", ""),
+        sweep_audience=env("KOPILKA_SWEEP_AUDIENCE", ""),
+        yookassa_shop_id=env("YOOKASSA_SHOP_ID", ""),
+        yookassa_secret_key=env("YOOKASSA_SECRET_KEY", ""),
+        yookassa_base_url=env("YOOKASSA_BASE_URL", "https://api.yookassa.ru/v3"),
+        yookassa_networks=_csv("YOOKASSA_NETWORKS"),
+        yoomoney_secret=env("YOOMONEY_NOTIFICATION_SECRET", ""),
+        cdek_base_url=env("CDEK_BASE_URL", "https://api.cdek.ru/v2"),
+        cdek_client_id=env("CDEK_CLIENT_ID", ""),
+        cdek_client_secret=env("CDEK_CLIENT_SECRET", ""),
+        boxberry_base_url=env("BOXBERRY_BASE_URL", "https://api.boxberry.ru/json.php"),
+        boxberry_token=env("BOXBERRY_TOKEN", ""),
+        russianpost_url=env("RUSSIANPOST_URL", "https://tracking.russianpost.ru/rtm34"),
+        russianpost_login=env("RUSSIANPOST_LOGIN", ""),
+        russianpost_password=env("RUSSIANPOST_PASSWORD", ""),
+        trusted_proxy_hops=int(env("KOPILKA_TRUSTED_PROXY_HOPS", "1")),
+        http_timeout_seconds=float(env("KOPILKA_HTTP_TIMEOUT_SECONDS", "5")),
+    )
+
+
+def reload() -> Settings:
+    """Forget the cached settings (tests change the environment)."""
+    settings.cache_clear()
+    return settings()
