@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help venv test unit demo emulator-start emulator-stop clean
+.PHONY: help venv test unit demo run openapi emulator-start emulator-stop clean
 
 help: ## list targets
 	@echo "Kopilka make targets:"
@@ -37,6 +37,12 @@ unit: venv ## unit tests only (no emulator)
 
 demo: venv ## run scripts/demo.py against a private Firestore emulator
 	$(EMULATOR) run -- $(VENV_PY) -m scripts.demo
+
+run: venv ## serve every function locally on the emulator (ports 8081+), with provider fakes
+	$(EMULATOR) run -- $(VENV_PY) -m scripts.serve
+
+openapi: venv ## regenerate openapi.json from the endpoint models
+	$(VENV_PY) -m scripts.openapi
 
 emulator-start: ## start a background emulator (state in .emulator/state.json)
 	@python3 scripts/emulator.py start

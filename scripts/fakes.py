@@ -1,0 +1,77 @@
+"""Serve the provider fakes (YooKassa, CDEK …) over real local HTTP for `make run` and `make demo`.
+
+The fakes themselves live in ``tests/fakes`` as httpx handlers (the same
+ones the tests mount with ``httpx.MockTransport``); this bridge only turns
+HTTP requests on a local port into calls of those handlers, by path prefix:
+
+    /yookassa/v3/...  -> the YooKassa fake
+    /cdek/v2/...      -> the CDEK fake
+    /health           -> "ok"
+"""
+
+from __future__ import annotations
+
+import argparse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+import httpx
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def default_fakes() -> dict[str, Handler]:
+    from tests.fakes.carriers import FakeCdek
+    from tests.fakes.yookassa import FakeYooKassa
+
+    return {"/yookassa/v3": FakeYooKassa().handler, "/cdek/v2": FakeCdek().handler}
+
+
+def make_server(port: int, fakes: dict[str, Handler]) -> ThreadingHTTPServer:
+    class Bridge(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            if self.path == "/health":
+                self._reply(httpx.Response(200, text="ok"))
+                return
+            for prefix, handler in fakes.items():
+                if self.path.startswith(prefix + "/") or self.path == prefix:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
+                    url = f"http://fake{prefix}{self.path[len(prefix):]}"
+                    request = httpx.Request(self.command, url, headers=dict(self.headers.items()), content=body)
+                    self._reply(handler(request))
+                    return
+            self._reply(httpx.Response(404, json={"error": "no fake at this path"}))
+
+        def _reply(self, response: httpx.Response) -> None:
+            body = response.read()
+            self.send_response(response.status_code)
+            for key, value in response.headers.items():
+                if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        def log_message(self, *args) -> None:  # quiet
+            return
+
+    return ThreadingHTTPServer(("127.0.0.1", port), Bridge)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8099)
+    args = parser.parse_args()
+    server = make_server(args.port, default_fakes())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

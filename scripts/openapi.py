@@ -1,0 +1,143 @@
+"""Generate the OpenAPI 3.1 document of every HTTP endpoint from the pydantic models.
+
+    python -m scripts.openapi            # write openapi.json
+    python -m scripts.openapi --check    # exit 1 when openapi.json is out of date
+
+Each function is deployed at its own URL; a path here is
+``/<function>/<route>``, i.e. the route appended to that function's URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+import shared.api
+from shared.api import Endpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "openapi.json"
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    message_ru: str
+    details: dict[str, Any]
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+STATUS_TEXT = {
+    400: "Invalid request (validation_failed)",
+    401: "Missing, expired or tampered credentials",
+    403: "Forbidden (origin, secret, sender or role)",
+    404: "Not found",
+    409: "Conflict: idempotency, stale quote, state, or retryable contention (see Retry-After)",
+    413: "Body too large",
+    422: "Refused by the program's rules",
+    503: "A provider could not be reached; the caller should redeliver",
+}
+
+SECURITY = {
+    "customer": [{"customerToken": []}],
+    "url_secret": [{"urlSecret": []}],
+    "scheduler": [{"schedulerOidc": []}, {"sweepSecret": []}],
+}
+
+
+def endpoints() -> list[Endpoint]:
+    found: list[Endpoint] = []
+    for module in sorted(m.name for m in pkgutil.iter_modules(shared.api.__path__)):
+        found.extend(getattr(importlib.import_module(f"shared.api.{module}"), "ENDPOINTS", []))
+    return sorted(found, key=lambda e: (e.function, e.path, e.method))
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def build() -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    error_ref = _schema(ErrorBody, components)
+    paths: dict[str, Any] = {}
+    for e in endpoints():
+        operation: dict[str, Any] = {
+            "operationId": f"{e.function}_{e.method.lower()}_{e.path.strip('/').replace('/', '_').replace('{', '').replace('}', '') or 'root'}",
+            "summary": e.summary,
+            "tags": [e.function],
+            "responses": {},
+        }
+        parameters = [
+            {"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+            for part in e.path.split("/")
+            if part.startswith("{") and part.endswith("}")
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        if e.auth in SECURITY:
+            operation["security"] = SECURITY[e.auth]
+        if e.request is not None:
+            operation["requestBody"] = {"required": True, "content": {e.content_type: {"schema": _schema(e.request, components)}}}
+        ok: dict[str, Any] = {"description": "OK"}
+        if e.response is not None:
+            ok["content"] = {"application/json": {"schema": _schema(e.response, components)}}
+        operation["responses"]["200"] = ok
+        for status in sorted(set(e.errors) | {400}):
+            operation["responses"][str(status)] = {"description": STATUS_TEXT.get(status, "Error"), "content": {"application/json": {"schema": error_ref}}}
+        paths.setdefault(f"/{e.function}{e.path}", {})[e.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Kopilka",
+            "version": "1",
+            "description": "Loyalty and referral functions. Each function has its own URL; a path is /<function>/<route>.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(components.items())),
+            "securitySchemes": {
+                "customerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "urlSecret": {"type": "apiKey", "in": "query", "name": "token", "description": "A secret path segment of the registered webhook URL."},
+                "schedulerOidc": {"type": "http", "scheme": "bearer", "description": "Cloud Scheduler OIDC token."},
+                "sweepSecret": {"type": "apiKey", "in": "header", "name": "X-Kopilka-Sweep-Secret"},
+            },
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail when openapi.json differs from the code")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+        if current != text:
+            print("openapi.json is out of date: run `make openapi`", file=sys.stderr)
+            return 1
+        return 0
+    OUTPUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUTPUT.relative_to(ROOT)} ({len(build()['paths'])} paths)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""The HTTP edge: error mapping, CORS, body limits, routing and the caller's address."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from shared import http
+from shared.domain.errors import InsufficientBonuses, Retryable
+from shared.settings import reload
+
+from pydantic import BaseModel, Field
+
+
+class Body(BaseModel):
+    amount: int = Field(gt=0)
+
+
+@pytest.fixture
+def router():
+    os.environ["KOPILKA_ALLOWED_ORIGINS"] = "https://shop.example"
+    reload()
+    r = http.Router("test", cors=True)
+
+    @r.post("/items/{item}")
+    def create(request, ctx):
+        body = ctx.body(Body)
+        if body.amount == 13:
+            raise InsufficientBonuses("no", available=0)
+        if body.amount == 99:
+            raise Retryable("busy", retry_after_seconds=2)
+        return {"item": ctx.params["item"], "amount": body.amount}
+
+    yield r
+    reload()
+
+
+def call(router, method="POST", path="/items/a", body=None, headers=None, raw=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    request = Request(EnvironBuilder(method=method, path=path, data=data, headers=headers or {}, content_type="application/json").get_environ())
+    payload, status, out_headers = router.dispatch(request)
+    return status, (json.loads(payload) if payload else None), out_headers
+
+
+def test_success_with_path_parameters(router):
+    status, body, _ = call(router, body={"amount": 5})
+    assert (status, body) == (200, {"item": "a", "amount": 5})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"raw": b"{not json"}, 400, "validation_failed"),
+        ({"body": {"amount": -1}}, 400, "validation_failed"),
+        ({"body": {"amount": 13}}, 422, "insufficient_bonuses"),
+        ({"body": {"amount": 1}, "path": "/nowhere"}, 404, "not_found"),
+        ({"raw": b"x" * (http.MAX_BODY_BYTES + 1)}, 413, "payload_too_large"),
+    ],
+)
+def test_errors_have_one_shape(router, kwargs, status, code):
+    got, body, _ = call(router, **kwargs)
+    assert got == status
+    assert set(body["error"]) == {"code", "message", "message_ru", "details"}
+    assert body["error"]["code"] == code
+
+
+def test_retryable_contention_is_409_with_retry_after(router):
+    status, body, headers = call(router, body={"amount": 99})
+    assert status == 409 and body["error"]["code"] == "retryable" and headers["Retry-After"] == "2"
+
+
+def test_cors_preflight_for_the_shop_only(router):
+    status, _, headers = call(router, method="OPTIONS", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    assert status == 204 and headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    status, body, headers = call(router, method="OPTIONS", headers={"Origin": "https://evil.example"})
+    assert status == 403 and "Access-Control-Allow-Origin" not in headers
+    status, body, _ = call(router, body={"amount": 5}, headers={"Origin": "https://evil.example"})
+    assert status == 403 and body["error"]["code"] == "forbidden"
+
+
+def test_client_ip_takes_the_proxy_appended_entry():
+    request = Request(EnvironBuilder(headers={"X-Forwarded-For": "185.71.76.1, 203.0.113.9"}, environ_base={"REMOTE_ADDR": "10.0.0.1"}).get_environ())
+    assert http.client_ip(request, trusted_hops=1) == "203.0.113.9"
+    assert http.client_ip(request, trusted_hops=2) == "185.71.76.1"
+    assert http.client_ip(request, trusted_hops=3) is None
+    assert http.client_ip(request, trusted_hops=0) == "10.0.0.1"
