@@ -50,6 +50,7 @@ STATUS_TEXT = {
 
 SECURITY = {
     "customer": [{"customerToken": []}],
+    "customer_optional": [{}, {"customerToken": []}],
     "url_secret": [{"urlSecret": []}],
     "scheduler": [{"schedulerOidc": []}, {"sweepSecret": []}],
 }

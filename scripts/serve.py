@@ -28,7 +28,7 @@ FAKES_PORT = int(os.environ.get("KOPILKA_FAKES_PORT", "8099"))
 LOCAL_ENV = {
     "KOPILKA_PROGRAM": "biomiq",
     "KOPILKA_ALLOWED_ORIGINS": "http://localhost:8000,https://shop.example",
-    "KOPILKA_TOKEN_SECRET": "local-token-secret",
+    "KOPILKA_TOKEN_SECRET": "local-token-secret-of-at-least-32-bytes",
     "KOPILKA_TILDA_TOKEN": "local-tilda-secret",
     "KOPILKA_CDEK_TOKEN": "local-cdek-secret",
     "KOPILKA_SWEEP_SECRET": "local-sweep-secret",

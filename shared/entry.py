@@ -24,6 +24,8 @@ def config(now: datetime) -> ProgramConfig:
 def customer_id(request: Any, now: datetime, *, required: bool = True) -> str | None:
     """The customer of a bearer token; ``None`` for an anonymous call when allowed."""
     token = tokens.bearer(request)
+    if token is None and request.headers.get("Authorization"):
+        raise Unauthorized("the Authorization header must be a Bearer token", message_ru="Сессия недействительна, войдите снова.")
     if token is None:
         if required:
             raise Unauthorized("a customer token is required", message_ru="Войдите в личный кабинет.")

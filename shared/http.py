@@ -90,7 +90,7 @@ class Context:
         raw = self.raw_body()
         try:
             return json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise errors.ValidationFailed("the body is not valid JSON", message_ru="Некорректный запрос.") from None
 
     def body(self, model: type[M]) -> M:

@@ -13,15 +13,18 @@ twice:
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
-from shared.domain.cart import CartLine, PromoRule, Quote
+from shared.domain.cart import CartLine, PromoRule, Quote, quote
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, StaleQuote
+from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, StaleQuote, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.ports import Store, UnitOfWork
-from shared.services import lifecycle
+from shared.services import lifecycle, promo
+
+log = logging.getLogger(__name__)
 
 ORDERS = "orders"
 FINAL = ("canceled", "returned", "not_delivered")
@@ -51,60 +54,134 @@ def place_order(
     lines: list[CartLine],
     bonuses: int,
     now: datetime,
-    promo: PromoRule | None = None,
+    promo_code: str | None = None,
     quote_fingerprint: str | None = None,
     source: str = "storefront",
 ) -> tuple[dict[str, Any], Quote]:
-    """Check out: recompute the quote, refuse a stale one, reserve the bonuses, record the order.
+    """Check out: refuse a stale quote, redeem the promo code, reserve the bonuses, record the order.
+
+    Steps, each its own transaction: (1) the cart's fingerprint is compared
+    with the quote the customer saw (a mismatch is :class:`StaleQuote` and
+    nothing is written); (2) an applicable promo code is redeemed, limits
+    checked atomically (a used-up code is a :class:`BusinessRefusal` before
+    any bonus is reserved); (3) the quote is recomputed on the account and
+    its bonuses reserved, so two tabs cannot spend the same bonuses; (4) the
+    order is recorded. When (3) or (4) fails, what this call did is undone.
+
+    The order keeps the promo rule it was placed with (without its validity
+    window): payment is priced by that rule even if the code expires or is
+    switched off in between.
 
     Idempotent by order id: the same order placed again returns the first
     record; the same id with another cart is an :class:`IdempotencyConflict`.
     """
     require_utc(now)
+    dumped = [line.model_dump(mode="json") for line in lines]
     existing = store.get(order_path(order_id))
     if existing is not None:
-        if existing["customer_id"] != customer_id or existing["lines"] != [line.model_dump(mode="json") for line in lines] or existing["bonuses_requested"] != bonuses:
-            raise IdempotencyConflict("the order id was used for another cart", order_id=order_id)
-        return existing, lifecycle_quote(store, config=config, order=existing, now=now, promo=promo)
-    q = lifecycle.checkout(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=promo)
-    if quote_fingerprint is not None and quote_fingerprint != q.cart_fingerprint:
-        lifecycle.release_reservation(store, customer_id=customer_id, order_id=order_id, now=now)
-        raise StaleQuote("the cart changed after it was quoted; quote it again", expected=q.cart_fingerprint, got=quote_fingerprint)
-    record = {
-        "order_id": order_id,
-        "customer_id": customer_id,
-        "lines": [line.model_dump(mode="json") for line in lines],
-        "bonuses_requested": bonuses,
-        "bonuses_reserved": q.bonuses_applied,
-        "promo_code": q.promo_code if q.promo_applied else None,
-        "quote_fingerprint": q.cart_fingerprint,
-        "money_to_pay": q.money_to_pay,
-        "status": "awaiting_payment",
-        "source": source,
-        "created_at": now,
-        "payment": None,
-        "delivery": None,
-        "events": [],
-    }
+        return _replay(store, config=config, existing=existing, customer_id=customer_id, lines=dumped, bonuses=bonuses, promo_code=promo_code, now=now)
+    offer = promo.offer(store, promo_code)
+    # Pure: the fingerprint and whether the code applies do not depend on the account.
+    try:
+        preview = quote(config, None, lines, now=now, promo=offer.rule, promo_code=offer.quote_code, bonuses_requested=bonuses)
+    except ValueError as exc:  # an empty cart, duplicate line ids, negative bonuses
+        raise ValidationFailed(str(exc), message_ru="Некорректная корзина.") from None
+    if quote_fingerprint is not None and quote_fingerprint != preview.cart_fingerprint:
+        raise StaleQuote("the cart changed after it was quoted; quote it again", expected=preview.cart_fingerprint, got=quote_fingerprint)
+    rule = offer.rule if preview.promo_applied else None
+    redeemed = promo.redeem(store, code=rule.code, customer_id=customer_id, order_id=order_id, now=now) if rule else None
+    reserved: Quote | None = None
+    try:
+        reserved = lifecycle.checkout(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=rule)
+        record = {
+            "order_id": order_id,
+            "customer_id": customer_id,
+            "lines": dumped,
+            "bonuses_requested": bonuses,
+            "bonuses_reserved": reserved.bonuses_applied,
+            "promo_code_entered": offer.entered,
+            "promo_code": rule.code if rule else None,
+            "promo_rule": _snapshot(rule) if rule else None,
+            "referral_partner_id": offer.partner_id,  # a candidate for the identity use case; nothing acts on it here
+            "quote_fingerprint": preview.cart_fingerprint,
+            "discount": reserved.discount,
+            "money_to_pay": reserved.money_to_pay,
+            "points_to_earn": reserved.points_to_earn,
+            "status": "awaiting_payment",
+            "source": source,
+            "created_at": now,
+            "payment": None,
+            "delivery": None,
+            "events": [],
+        }
 
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
-        current = uow.get(order_path(order_id))
-        if current is not None:
+        def unit(uow: UnitOfWork) -> dict[str, Any]:
+            current = uow.get(order_path(order_id))
+            if current is None:
+                uow.create(order_path(order_id), record)
+                return record
+            if not _same_order(current, customer_id=customer_id, lines=dumped, bonuses=bonuses, promo_code=promo_code):
+                raise IdempotencyConflict("the order id was used for another cart", order_id=order_id)
             return current
-        uow.create(order_path(order_id), record)
-        return record
 
-    return store.run(unit), q
+        placed = store.run(unit)
+    except Exception:
+        _undo_placement(store, customer_id=customer_id, order_id=order_id, redeemed=redeemed, reserved=reserved, now=now)
+        raise
+    return placed, reserved
 
 
-def lifecycle_quote(store: Store, *, config: ProgramConfig, order: dict[str, Any], now: datetime, promo: PromoRule | None) -> Quote:
-    from shared.domain.cart import quote
+def _same_order(order: dict[str, Any], *, customer_id: str, lines: list[dict[str, Any]], bonuses: int, promo_code: str | None) -> bool:
+    entered = promo.normalize(promo_code) if promo_code and promo_code.strip() else None
+    return order["customer_id"] == customer_id and order["lines"] == lines and order["bonuses_requested"] == bonuses and order.get("promo_code_entered", order.get("promo_code")) == entered
+
+
+def _replay(store: Store, *, config: ProgramConfig, existing: dict[str, Any], customer_id: str, lines: list[dict[str, Any]], bonuses: int, promo_code: str | None, now: datetime) -> tuple[dict[str, Any], Quote]:
+    if not _same_order(existing, customer_id=customer_id, lines=lines, bonuses=bonuses, promo_code=promo_code):
+        raise IdempotencyConflict("the order id was used for another cart", order_id=existing["order_id"])
+    return existing, lifecycle_quote(store, config=config, order=existing, now=now)
+
+
+def _undo_placement(store: Store, *, customer_id: str, order_id: str, redeemed: promo.Redemption | None, reserved: Quote | None, now: datetime) -> None:
+    """Best effort: give back what a failed placement took, unless a twin request placed the order.
+
+    Should this fail too, the reservation still lapses by its timeout; the
+    promo use is logged for a manual fix.
+    """
+    try:
+        placed = store.get(order_path(order_id))
+        if placed is None and reserved is not None and reserved.bonuses_applied:
+            lifecycle.release_reservation(store, customer_id=customer_id, order_id=order_id, now=now)
+        if redeemed is not None and not redeemed.replayed and (placed is None or placed.get("promo_code") != redeemed.code):
+            promo.unredeem(store, code=redeemed.code, customer_id=customer_id, order_id=order_id, now=now)
+    except Exception:  # the original failure is re-raised by the caller; this one is only logged
+        log.exception("could not undo a failed order placement", extra={"json_fields": {"order_id": order_id, "customer_id": customer_id, "promo_code": redeemed.code if redeemed else None}})
+
+
+def _snapshot(rule: PromoRule) -> dict[str, Any]:
+    """The rule an order was placed with; its window was checked at checkout and does not apply again."""
+    return rule.model_copy(update={"valid_from": None, "valid_to": None}).model_dump(mode="json")
+
+
+def order_promo(store: Store, order: dict[str, Any], now: datetime) -> PromoRule | None:
+    """The promo rule an order was placed with (the stored snapshot, else its code looked up again)."""
+    if order.get("promo_rule"):
+        return PromoRule.model_validate(order["promo_rule"])
+    if order.get("promo_code"):
+        return promo.resolve(store, order["promo_code"], now)
+    return None
+
+
+def lifecycle_quote(store: Store, *, config: ProgramConfig, order: dict[str, Any], now: datetime) -> Quote:
+    """The order's cart priced again on the account now, with the promo rule it was placed with."""
     from shared.services.ledger import AccountSession
+
+    rule = order_promo(store, order, now)
 
     def unit(uow: UnitOfWork) -> Quote:
         session = AccountSession(uow, order["customer_id"])
         view = lifecycle.customer_view(config, session, now, plus_reserved_for=order["order_id"])
-        return quote(config, view, _lines(order), now=now, promo=promo, bonuses_requested=order["bonuses_requested"])
+        return quote(config, view, _lines(order), now=now, promo=rule, bonuses_requested=order["bonuses_requested"])
 
     return store.run(unit)
 
@@ -129,12 +206,16 @@ def _transition(store: Store, order_id: str, *, allowed: tuple[str, ...], to: st
     return store.run(unit)
 
 
-def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: dict[str, Any], now: datetime, promo: PromoRule | None = None) -> dict[str, Any]:
-    """Payment confirmed (by the provider's API, not the notification body)."""
+def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Payment confirmed (by the provider's API, not the notification body).
+
+    The order is priced with the promo rule it was placed with.
+    """
     order = get_order(store, order_id)
     if order["status"] == "canceled":
         raise InvalidState("the order was canceled before it was paid", order_id=order_id)
-    paid = lifecycle.pay_order(store, config=config, customer_id=order["customer_id"], order_id=order_id, lines=_lines(order), bonuses=order["bonuses_requested"], now=now, promo=promo)
+    rule = order_promo(store, order, now)
+    paid = lifecycle.pay_order(store, config=config, customer_id=order["customer_id"], order_id=order_id, lines=_lines(order), bonuses=order["bonuses_requested"], now=now, promo=rule)
     return _transition(
         store,
         order_id,
@@ -151,11 +232,14 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: di
 
 
 def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str) -> dict[str, Any]:
-    """Payment canceled or never made: the reserved bonuses go back. A paid order is not canceled here."""
+    """Payment canceled or never made: the reserved bonuses and the promo code's use go back.
+    A paid order is not canceled here."""
     order = get_order(store, order_id)
     if order["status"] != "awaiting_payment":
         return order  # canceled after succeeded (or twice): nothing to do
     lifecycle.release_reservation(store, customer_id=order["customer_id"], order_id=order_id, now=now)
+    if order.get("promo_code"):
+        promo.unredeem(store, code=order["promo_code"], customer_id=order["customer_id"], order_id=order_id, now=now)
     return _transition(store, order_id, allowed=("awaiting_payment",), to="canceled", now=now, event={"key": f"canceled:{reason}", "type": "canceled", "reason": reason})
 
 

@@ -1,0 +1,87 @@
+"""The checkout function: placing an order from the storefront, and Tilda's order-form webhook."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.api import Endpoint
+from shared.api.cart_quote import Bonuses, CartLines, PromoCode
+
+
+class CheckoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        description="Chosen by the storefront; the idempotency key of the checkout. Ids starting with 'tilda-' belong to the Tilda webhook.",
+    )
+    lines: CartLines
+    bonuses: Bonuses
+    promo_code: PromoCode = None
+    quote_fingerprint: str = Field(min_length=1, max_length=64, description="The cart_fingerprint of the quote the customer saw.")
+
+    @field_validator("order_id")
+    @classmethod
+    def _not_tilda(cls, value: str) -> str:
+        if value.lower().startswith("tilda-"):
+            raise ValueError("ids starting with 'tilda-' are reserved for orders from the Tilda webhook")
+        return value
+
+
+class CheckoutResponse(BaseModel):
+    """The order as placed (the same answer for a repeated request)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: str
+    status: str
+    bonuses_requested: int
+    bonuses_reserved: int
+    discount: int = 0
+    money_to_pay: int
+    points_to_earn: int = 0
+    promo_code: str | None = Field(default=None, description="The promo code applied to the order, if any.")
+    quote_fingerprint: str
+
+
+class TildaWebhookResponse(BaseModel):
+    """What the Tilda webhook did: the order placed, or why it was ignored. (The ping is answered with text "ok".)"""
+
+    ignored: str | None = Field(default=None, description="anonymous (no kopilka_token) or not_an_order (a form without a cart)")
+    order_id: str | None = None
+    status: str | None = None
+    bonuses_reserved: int | None = None
+    money_to_pay: int | None = None
+
+
+ENDPOINTS = [
+    Endpoint(
+        function="checkout",
+        method="POST",
+        path="/checkout",
+        summary="Place an order: refuse a stale quote, redeem the promo code, reserve the bonuses (idempotent by order id)",
+        request=CheckoutRequest,
+        response=CheckoutResponse,
+        auth="customer",
+        errors=(400, 401, 404, 409, 413, 422),
+    ),
+    Endpoint(
+        function="checkout",
+        method="POST",
+        path="/tilda/{token}",
+        summary="Tilda order-form webhook (form-encoded or JSON; the secret is the last path segment); places the order of a customer named by kopilka_token",
+        request=None,
+        response=TildaWebhookResponse,
+        auth="url_secret",
+        content_type="application/x-www-form-urlencoded",
+        errors=(400, 401, 403, 404, 409, 413, 422),
+    ),
+    Endpoint(
+        function="checkout",
+        method="POST",
+        path="/tilda",
+        summary="The Tilda webhook without its secret: always refused",
+        auth="url_secret",
+        errors=(403,),
+    ),
+]

@@ -1,0 +1,266 @@
+"""Promo codes: marketing discount codes and partners' personal codes.
+
+Layout (Firestore)::
+
+    promo_codes/{CODE}                        the code: its discount rule (a PromoRule) or
+                                              the partner it belongs to, the active flag,
+                                              total_limit, per_customer_limit and uses
+    promo_codes/{CODE}/customers/{customer}   one customer's redemptions: the order ids
+
+Codes are case-insensitive: the document id is the code stripped and
+upper-cased (:func:`normalize`). A marketing code carries a ``rule``; its
+validity window, minimum order and scope are applied by cart maths
+(:func:`shared.domain.cart.quote`), not here. A partner's personal code
+carries ``partner_id`` and no rule: it gives no discount, and binding the
+buyer to the partner on registration is the identity use case's job.
+
+Limits are enforced when an order is placed: :func:`redeem` checks the total
+and per-customer limits and records the use in one transaction, so
+concurrent orders can never use a code more often than allowed.
+Redemptions are idempotent by order id, and :func:`unredeem` gives a use
+back (an order that was not placed after all, or was canceled unpaid).
+``uses`` counts every redemption, so an order with a code writes the code's
+document: a code shared by a very busy campaign serializes its orders there
+(about one a second per code on Firestore).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.domain.cart import PromoRule
+from shared.domain.errors import BusinessRefusal, IdempotencyConflict, ValidationFailed
+from shared.domain.ledger import require_utc
+from shared.ports import Store, UnitOfWork
+
+PROMO_CODES = "promo_codes"
+CUSTOMERS = "customers"
+_CODE = re.compile(r"(?!__)[\w-]{1,64}")
+
+
+class PromoInactive(BusinessRefusal):
+    code = "promo_inactive"
+    message_ru = "Промокод не найден или больше не действует."
+
+
+class PromoExhausted(BusinessRefusal):
+    code = "promo_exhausted"
+    message_ru = "Промокод больше не действует: лимит использований исчерпан."
+
+
+class PromoCustomerLimit(BusinessRefusal):
+    code = "promo_customer_limit"
+    message_ru = "Вы уже использовали этот промокод максимальное число раз."
+
+
+def normalize(code: str) -> str:
+    """The canonical form of a code as typed: stripped and upper-cased."""
+    return code.strip().upper()
+
+
+def is_well_formed(code: str) -> bool:
+    """A canonical code usable as a document id: letters, digits, ``_`` and ``-``, at most 64."""
+    return _CODE.fullmatch(code) is not None
+
+
+def code_path(code: str) -> str:
+    return f"{PROMO_CODES}/{code}"
+
+
+def usage_path(code: str, customer_id: str) -> str:
+    return f"{PROMO_CODES}/{code}/{CUSTOMERS}/{customer_id}"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a code typed at the cart stands for."""
+
+    entered: str | None  # the normalised code, None when nothing was typed
+    rule: PromoRule | None  # the discount of an active marketing code
+    partner_id: str | None  # the partner whose personal code it is
+
+    @property
+    def quote_code(self) -> str | None:
+        """The code cart maths is told about: a partner's code is not a discount code."""
+        return None if self.partner_id else self.entered
+
+
+@dataclass(frozen=True)
+class Redemption:
+    code: str
+    customer_id: str
+    order_id: str
+    uses: int
+    customer_uses: int
+    replayed: bool
+
+
+def _rule_of(data: dict[str, Any]) -> PromoRule | None:
+    raw = data.get("rule")
+    if raw is None:
+        return None
+    try:
+        return PromoRule.model_validate(raw)
+    except ValidationError:
+        return None  # a damaged rule is treated as unknown, never as a discount
+
+
+def _lookup(store: Store, code: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    if code is None or not code.strip():
+        return None, None
+    canonical = normalize(code)
+    if not is_well_formed(canonical):
+        return canonical, None
+    return canonical, store.get(code_path(canonical))
+
+
+def offer(store: Store, code: str | None) -> Offer:
+    """Look a typed code up: an active marketing code's rule, or a partner's code, or nothing."""
+    canonical, data = _lookup(store, code)
+    if data is None or not data.get("active", False):
+        return Offer(entered=canonical, rule=None, partner_id=None)
+    return Offer(entered=canonical, rule=_rule_of(data), partner_id=data.get("partner_id"))
+
+
+def resolve(store: Store, code: str | None, now: datetime) -> PromoRule | None:
+    """The discount rule of an active marketing code (any case), or ``None``.
+
+    Unknown, inactive and partner codes resolve to ``None``. The validity
+    window is not checked here: cart maths checks it at ``now`` and says why
+    a code does not apply.
+    """
+    require_utc(now)
+    return offer(store, code).rule
+
+
+def partner_of(store: Store, code: str | None) -> str | None:
+    """The partner whose active personal code this is, or ``None``."""
+    return offer(store, code).partner_id
+
+
+def _check_limit(value: int | None, name: str) -> None:
+    if value is not None and value < 1:
+        raise ValidationFailed(f"{name} must be at least 1 (or empty for no limit)", field=name)
+
+
+def _create(store: Store, code: str, document: dict[str, Any]) -> dict[str, Any]:
+    same = ("rule", "partner_id", "total_limit", "per_customer_limit")
+
+    def unit(uow: UnitOfWork) -> dict[str, Any]:
+        existing = uow.get(code_path(code))
+        if existing is not None:
+            if any(existing.get(key) != document.get(key) for key in same):
+                raise IdempotencyConflict(f"promo code {code} already exists", code=code, message_ru=f"Промокод {code} уже существует.")
+            return existing
+        uow.create(code_path(code), document)
+        return document
+
+    return store.run(unit)
+
+
+def create_code(store: Store, *, rule: PromoRule, now: datetime, total_limit: int | None = None, per_customer_limit: int | None = None) -> dict[str, Any]:
+    """Create an active marketing code from its discount rule (idempotent for the same definition)."""
+    require_utc(now)
+    code = normalize(rule.code)
+    if not is_well_formed(code):
+        raise ValidationFailed("a promo code is 1 to 64 letters, digits, '_' or '-'", field="code", message_ru="Промокод может состоять только из букв, цифр, «_» и «-».")
+    _check_limit(total_limit, "total_limit")
+    _check_limit(per_customer_limit, "per_customer_limit")
+    stored_rule = rule.model_copy(update={"code": code}).model_dump(mode="json")
+    return _create(
+        store,
+        code,
+        {
+            "code": code,
+            "kind": "discount",
+            "rule": stored_rule,
+            "partner_id": None,
+            "active": True,
+            "total_limit": total_limit,
+            "per_customer_limit": per_customer_limit,
+            "uses": 0,
+            "created_at": now,
+        },
+    )
+
+
+def create_partner_code(store: Store, *, code: str, partner_id: str, now: datetime) -> dict[str, Any]:
+    """Store a partner's personal code (no discount; it names the partner who invited the buyer)."""
+    require_utc(now)
+    canonical = normalize(code)
+    if not is_well_formed(canonical):
+        raise ValidationFailed("a promo code is 1 to 64 letters, digits, '_' or '-'", field="code")
+    return _create(
+        store,
+        canonical,
+        {
+            "code": canonical,
+            "kind": "partner",
+            "rule": None,
+            "partner_id": partner_id,
+            "active": True,
+            "total_limit": None,
+            "per_customer_limit": None,
+            "uses": 0,
+            "created_at": now,
+        },
+    )
+
+
+def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime) -> Redemption:
+    """Record one use of a marketing code for an order, inside the caller's unit of work.
+
+    Refuses (:class:`PromoInactive`, :class:`PromoExhausted`,
+    :class:`PromoCustomerLimit`, all :class:`BusinessRefusal`) without
+    writing anything; the same order redeemed again is a replay.
+    """
+    canonical = normalize(code)
+    data = uow.get(code_path(canonical)) if is_well_formed(canonical) else None
+    if data is None or not data.get("active", False) or _rule_of(data) is None:
+        raise PromoInactive(f"promo code {canonical} is not an active discount code", message_ru=f"Промокод {canonical} не найден или больше не действует.", promo_code=canonical)
+    usage = uow.get(usage_path(canonical, customer_id)) or {"code": canonical, "customer_id": customer_id, "orders": []}
+    orders = list(usage.get("orders", []))
+    uses = int(data.get("uses", 0))
+    if order_id in orders:
+        return Redemption(canonical, customer_id, order_id, uses, len(orders), True)
+    total_limit, per_customer = data.get("total_limit"), data.get("per_customer_limit")
+    if total_limit is not None and uses >= total_limit:
+        raise PromoExhausted(f"promo code {canonical} has been used {uses} of {total_limit} times", message_ru=f"Промокод {canonical} больше не действует: лимит использований исчерпан.", promo_code=canonical, limit=total_limit)
+    if per_customer is not None and len(orders) >= per_customer:
+        raise PromoCustomerLimit(f"this customer has used promo code {canonical} {len(orders)} of {per_customer} times", message_ru=f"Вы уже использовали промокод {canonical} максимальное число раз.", promo_code=canonical, limit=per_customer)
+    orders.append(order_id)
+    uow.put(usage_path(canonical, customer_id), {**usage, "orders": orders, "updated_at": now})
+    uow.put(code_path(canonical), {**data, "uses": uses + 1, "last_used_at": now})
+    return Redemption(canonical, customer_id, order_id, uses + 1, len(orders), False)
+
+
+def unredeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime) -> bool:
+    """Give back the use an order made of a code; ``False`` when it had none (a replay)."""
+    canonical = normalize(code)
+    if not is_well_formed(canonical):
+        return False
+    data = uow.get(code_path(canonical))
+    usage = uow.get(usage_path(canonical, customer_id))
+    if usage is None or order_id not in usage.get("orders", []):
+        return False
+    uow.put(usage_path(canonical, customer_id), {**usage, "orders": [o for o in usage["orders"] if o != order_id], "updated_at": now})
+    if data is not None:
+        uow.put(code_path(canonical), {**data, "uses": max(0, int(data.get("uses", 0)) - 1)})
+    return True
+
+
+def redeem(store: Store, *, code: str, customer_id: str, order_id: str, now: datetime) -> Redemption:
+    """Use a code for an order, limits checked and the use recorded in one transaction."""
+    require_utc(now)
+    return store.run(lambda uow: redeem_in(uow, code=code, customer_id=customer_id, order_id=order_id, now=now))
+
+
+def unredeem(store: Store, *, code: str, customer_id: str, order_id: str, now: datetime) -> bool:
+    """Give an order's use of a code back, in one transaction (idempotent)."""
+    require_utc(now)
+    return store.run(lambda uow: unredeem_in(uow, code=code, customer_id=customer_id, order_id=order_id, now=now))

@@ -1,0 +1,86 @@
+"""Read-only storefront use cases: the cart quote and the catalog preview.
+
+Both work for a logged-in customer (their level, group and available
+bonuses) or an anonymous visitor (the first level, and "up to" the top
+level). Neither writes anything; placing the order is
+:func:`shared.services.orders.place_order`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.domain.cart import CartLine, CustomerView, Quote, Reason, catalog_preview, quote
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.ledger import require_utc
+from shared.ports import Store, UnitOfWork
+from shared.services import lifecycle, promo
+from shared.services.ledger import AccountSession
+
+PARTNER_CODE = Reason(
+    code="partner_code",
+    message="this is a partner's personal code: it gives the invited welcome bonus on registration, not a discount",
+    message_ru="Это код партнёра: он даёт приветственный бонус при регистрации, а не скидку.",
+)
+
+
+def _customer(store: Store, config: ProgramConfig, customer_id: str, now: datetime) -> CustomerView:
+    def unit(uow: UnitOfWork) -> CustomerView:
+        session = AccountSession(uow, customer_id)
+        if not session.exists:
+            raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
+        return lifecycle.customer_view(config, session, now)
+
+    return store.run(unit)
+
+
+def quote_cart(
+    store: Store,
+    *,
+    config: ProgramConfig,
+    customer_id: str | None,
+    lines: list[CartLine],
+    now: datetime,
+    promo_code: str | None = None,
+    bonuses: int = 0,
+    pays_with_gift_certificate: bool = False,
+) -> Quote:
+    """Price a cart for a customer (``None``: an anonymous visitor, who sees what they could earn).
+
+    The promo code is looked up in any case; an unknown or inactive code is
+    a reason in the quote, not an error. The quote's ``cart_fingerprint`` is
+    what checkout compares to refuse a cart changed since.
+    """
+    require_utc(now)
+    offer = promo.offer(store, promo_code)
+    view = _customer(store, config, customer_id, now) if customer_id is not None else None
+    try:
+        result = quote(
+            config,
+            view,
+            lines,
+            now=now,
+            promo=offer.rule,
+            promo_code=offer.quote_code,
+            bonuses_requested=bonuses,
+            pays_with_gift_certificate=pays_with_gift_certificate,
+        )
+    except ValueError as exc:  # an empty cart, duplicate line ids, negative bonuses
+        raise ValidationFailed(str(exc), message_ru="Некорректная корзина.") from None
+    if offer.partner_id:
+        result.reasons.append(PARTNER_CODE)
+    return result
+
+
+def preview_catalog(store: Store, *, config: ProgramConfig, customer_id: str | None, products: list[CartLine], now: datetime) -> dict[str, tuple[int, int]]:
+    """Points one unit of each product would earn: ``{id: (points, up_to)}``.
+
+    ``points`` is for this customer (an anonymous visitor: the first level);
+    ``up_to`` is at the top level, what a visitor could reach.
+    """
+    require_utc(now)
+    if len({p.id for p in products}) != len(products):
+        raise ValidationFailed("product ids must be unique", field="products")
+    view = _customer(store, config, customer_id, now) if customer_id is not None else None
+    return catalog_preview(config, view, products, now=now)

@@ -1,0 +1,307 @@
+"""The checkout function through functions-framework: storefront checkout and Tilda's webhook, on the emulator."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import pytest
+
+from shared import entry
+from shared.domain.cart import CartLine, PromoRule, cart_fingerprint
+from shared.services import lifecycle, orders, promo
+from shared.services.ledger import all_postings, audit_account, balances
+from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function
+
+CART = [{"id": "serum", "name": "Сыворотка", "price": 100000, "quantity": 2}]  # 2 000 ₽: up to 1 000 bonuses
+TILDA = f"/tilda/{TEST_ENV['KOPILKA_TILDA_TOKEN']}"
+
+
+@pytest.fixture
+def client(function_env):
+    return load_function("checkout")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def register(store, customer_id: str) -> str:
+    lifecycle.register_customer(store, config=entry.config(utcnow()), customer_id=customer_id, now=utcnow())  # 500 welcome bonuses
+    return customer_token(customer_id)
+
+
+def fingerprint(lines=CART, promo_code: str | None = None, bonuses: int = 0) -> str:
+    return cart_fingerprint([CartLine.model_validate(line) for line in lines], promo_code, bonuses, False)
+
+
+def checkout(client, token: str | None, *, order_id="A1", lines=CART, bonuses=0, promo_code=None, quote_fingerprint=None, origin=SHOP_ORIGIN):
+    body = {"order_id": order_id, "lines": lines, "bonuses": bonuses, "quote_fingerprint": quote_fingerprint or fingerprint(lines, promo_code.upper() if promo_code else None, bonuses)}
+    if promo_code is not None:
+        body["promo_code"] = promo_code
+    headers = {"Origin": origin} if origin else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return client.post("/checkout", json=body, headers=headers)
+
+
+def assert_error(response, status: int, code: str):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "message_ru", "details"}
+    assert body["error"]["code"] == code and body["error"]["message_ru"]
+    return body["error"]
+
+
+def nothing_placed(store) -> bool:
+    return list(store.iter_ids("orders")) == []
+
+
+# --- storefront checkout ------------------------------------------------------------------------
+
+
+def test_checkout_with_the_quote_the_customer_saw(function_env, client):
+    token = register(function_env, "anna")
+    quote = load_function("cart_quote").post("/quote", json={"lines": CART, "bonuses": 500}, headers={"Authorization": f"Bearer {token}", "Origin": SHOP_ORIGIN}).get_json()
+    response = checkout(client, token, bonuses=500, quote_fingerprint=quote["cart_fingerprint"])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Access-Control-Allow-Origin"] == SHOP_ORIGIN
+    order = response.get_json()
+    assert order == {
+        "order_id": "A1",
+        "status": "awaiting_payment",
+        "bonuses_requested": 500,
+        "bonuses_reserved": 500,
+        "discount": 0,
+        "money_to_pay": quote["money_to_pay"],
+        "points_to_earn": quote["points_to_earn"],
+        "promo_code": None,
+        "quote_fingerprint": quote["cart_fingerprint"],
+    }
+    assert (order["money_to_pay"], order["points_to_earn"]) == (150000, 75)
+    b = balances(function_env, "anna", utcnow())
+    assert (b.available, b.reserved, b.total) == (0, 500, 500)
+    stored = function_env.get("orders/A1")
+    assert (stored["customer_id"], stored["source"], stored["status"]) == ("anna", "storefront", "awaiting_payment")
+
+
+def test_checkout_is_idempotent_by_order_id(function_env, client):
+    token = register(function_env, "anna")
+    first = checkout(client, token, bonuses=300)
+    second = checkout(client, token, bonuses=300)
+    assert first.status_code == second.status_code == 200
+    assert first.get_json() == second.get_json()
+    assert balances(function_env, "anna", utcnow()).reserved == 300
+    other_cart = [{**CART[0], "quantity": 3}]
+    assert_error(checkout(client, token, lines=other_cart, bonuses=300), 409, "idempotency_conflict")
+    assert balances(function_env, "anna", utcnow()).reserved == 300
+
+
+def test_a_stale_quote_is_409_and_nothing_is_reserved(function_env, client):
+    token = register(function_env, "anna")
+    postings_before = len(list(all_postings(function_env, "anna")))
+    stale = fingerprint(CART, None, 500)  # quoted for 2 units, now the cart has 3
+    error = assert_error(checkout(client, token, lines=[{**CART[0], "quantity": 3}], bonuses=500, quote_fingerprint=stale), 409, "stale_quote")
+    assert error["details"]["got"] == stale
+    assert nothing_placed(function_env)
+    b = balances(function_env, "anna", utcnow())
+    assert (b.available, b.reserved) == (500, 0)
+    assert len(list(all_postings(function_env, "anna"))) == postings_before
+
+
+def test_two_tabs_cannot_spend_the_same_bonuses(function_env):
+    token = register(function_env, "anna")
+    tabs = [load_function("checkout"), load_function("checkout")]
+
+    def place(n):
+        return checkout(tabs[n], token, order_id=f"TAB{n}", bonuses=500)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(place, range(2)))
+    assert all(r.status_code == 200 for r in responses), [r.get_data(as_text=True) for r in responses]
+    reserved = sorted(r.get_json()["bonuses_reserved"] for r in responses)
+    assert reserved == [0, 500]
+    b = balances(function_env, "anna", utcnow())
+    assert (b.available, b.reserved, b.total) == (0, 500, 500)
+    assert audit_account(function_env, "anna") == []
+
+
+def test_two_tabs_one_after_the_other_get_what_is_left(function_env, client):
+    token = register(function_env, "anna")
+    small = [{"id": "cream", "price": 60000, "quantity": 1}]  # 600 ₽: at most 300 bonuses
+    assert checkout(client, token, order_id="T1", lines=small, bonuses=500).get_json()["bonuses_reserved"] == 300
+    assert checkout(client, token, order_id="T2", lines=small, bonuses=500).get_json()["bonuses_reserved"] == 200
+    assert checkout(client, token, order_id="T3", lines=small, bonuses=500).get_json()["bonuses_reserved"] == 0
+    b = balances(function_env, "anna", utcnow())
+    assert (b.available, b.reserved) == (0, 500)
+
+
+def test_promo_limits_at_checkout(function_env, client):
+    promo.create_code(function_env, rule=PromoRule(code="SPRING10", kind="percent", percent=Decimal(10)), total_limit=2, per_customer_limit=1, now=utcnow())
+    anna, boris, vera = (register(function_env, name) for name in ("anna", "boris", "vera"))
+    placed = checkout(client, anna, order_id="A1", promo_code="spring10", bonuses=100)
+    assert placed.status_code == 200
+    assert (placed.get_json()["promo_code"], placed.get_json()["discount"], placed.get_json()["money_to_pay"]) == ("SPRING10", 20000, 170000)
+    error = assert_error(checkout(client, anna, order_id="A2", promo_code="spring10", bonuses=100), 422, "promo_customer_limit")
+    assert error["details"]["promo_code"] == "SPRING10"
+    assert balances(function_env, "anna", utcnow()).reserved == 100  # only A1's; A2 reserved nothing
+    assert checkout(client, boris, order_id="B1", promo_code="SPRING10").status_code == 200
+    assert_error(checkout(client, vera, order_id="V1", promo_code="Spring10", bonuses=100), 422, "promo_exhausted")
+    assert (function_env.get("orders/V1"), balances(function_env, "vera", utcnow()).reserved) == (None, 0)
+    orders.mark_canceled(function_env, order_id="B1", now=utcnow(), reason="payment_canceled")
+    assert checkout(client, vera, order_id="V1", promo_code="Spring10", bonuses=100).status_code == 200
+    assert function_env.get("promo_codes/SPRING10")["uses"] == 2
+
+
+def test_checkout_needs_a_customer_token(function_env, client):
+    assert_error(checkout(client, None), 401, "unauthorized")
+    assert_error(checkout(client, "forged"), 401, "unauthorized")
+    assert_error(checkout(client, customer_token("ghost")), 404, "not_found")
+    assert nothing_placed(function_env)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"order_id": "A1", "lines": CART, "bonuses": 0},  # no fingerprint
+        {"order_id": "A1", "lines": CART, "bonuses": -5, "quote_fingerprint": "x"},
+        {"order_id": "A/1", "lines": CART, "bonuses": 0, "quote_fingerprint": "x"},
+        {"order_id": "tilda-1", "lines": CART, "bonuses": 0, "quote_fingerprint": "x"},
+        {"order_id": "A1", "lines": [], "bonuses": 0, "quote_fingerprint": "x"},
+        {"order_id": "A1", "lines": CART * 2, "bonuses": 0, "quote_fingerprint": "x"},
+        {"order_id": "A1", "lines": CART, "bonuses": 0, "quote_fingerprint": "x", "extra": 1},
+    ],
+)
+def test_bad_checkout_bodies_are_400(function_env, client, body):
+    token = register(function_env, "anna")
+    response = client.post("/checkout", json=body, headers={"Authorization": f"Bearer {token}", "Origin": SHOP_ORIGIN})
+    assert_error(response, 400, "validation_failed")
+    assert nothing_placed(function_env)
+
+
+def test_malformed_json_is_400(function_env, client):
+    token = register(function_env, "anna")
+    for raw in (b"{oops", b"[" * 5000):
+        response = client.post("/checkout", data=raw, content_type="application/json", headers={"Authorization": f"Bearer {token}"})
+        assert_error(response, 400, "validation_failed")
+
+
+def test_cors_for_the_shop_only(client):
+    assert client.options("/checkout", headers={"Origin": SHOP_ORIGIN, "Access-Control-Request-Method": "POST"}).headers["Access-Control-Allow-Origin"] == SHOP_ORIGIN
+    assert client.options("/checkout", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}).status_code == 403
+
+
+# --- Tilda's webhook ----------------------------------------------------------------------------
+
+
+def tilda_form(token: str | None, *, orderid="1869817991", bonuses: str | None = "300", promocode: str | None = None) -> dict[str, str]:
+    fields = {
+        "Name": "Анна",
+        "Phone": "+79000000000",
+        "formid": "form42581206",
+        "payment[orderid]": orderid,
+        "payment[systranid]": "0",
+        "payment[products][0]": "Сыворотка x 2 ≡ 1 000",
+        "payment[products][1][name]": "Крем",
+        "payment[products][1][quantity]": "1",
+        "payment[products][1][price]": "1000.50",
+        "payment[amount]": "2000.5",
+    }
+    if token is not None:
+        fields["kopilka_token"] = token
+    if bonuses is not None:
+        fields["kopilka_bonuses"] = bonuses
+    if promocode is not None:
+        fields["payment[promocode]"] = promocode
+    return fields
+
+
+def post_form(client, path: str, fields: dict[str, str]):
+    return client.post(path, data=urlencode(fields), content_type="application/x-www-form-urlencoded")
+
+
+def test_tilda_ping(function_env, client):
+    response = post_form(client, TILDA, {"test": "test"})
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "ok")
+    assert nothing_placed(function_env)
+
+
+def test_tilda_form_encoded_order_is_placed_for_the_customer(function_env, client):
+    token = register(function_env, "anna")
+    response = post_form(client, TILDA, tilda_form(token))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"order_id": "tilda-1869817991", "status": "awaiting_payment", "bonuses_reserved": 300, "money_to_pay": 170050}
+    stored = function_env.get("orders/tilda-1869817991")
+    assert (stored["customer_id"], stored["source"], stored["bonuses_requested"]) == ("anna", "tilda", 300)
+    assert [(line["price"], line["quantity"]) for line in stored["lines"]] == [(50000, 2), (100050, 1)]
+    assert balances(function_env, "anna", utcnow()).reserved == 300
+    # Tilda redelivers when we are slow: the same answer, nothing doubled
+    again = post_form(client, TILDA, tilda_form(token))
+    assert again.get_json() == response.get_json()
+    assert balances(function_env, "anna", utcnow()).reserved == 300
+
+
+def test_tilda_json_order_with_payment_as_a_json_string(function_env, client):
+    promo.create_code(function_env, rule=PromoRule(code="TEST", kind="fixed", fixed=10000), now=utcnow())
+    token = register(function_env, "anna")
+    payment = {"sys": "cloudpayments", "systranid": "3521002298", "orderid": "42", "products": [{"name": "Забег 5 км", "quantity": "1", "price": "490", "amount": "490"}], "promocode": "test", "discount": "100"}
+    body = {"Email": "anna@example.ru", "kopilka_token": token, "payment": json.dumps(payment, ensure_ascii=False)}
+    response = client.post(TILDA, data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"order_id": "tilda-42", "status": "awaiting_payment", "bonuses_reserved": 0, "money_to_pay": 39000}
+    assert function_env.get("orders/tilda-42")["promo_code"] == "TEST"
+
+
+def test_tilda_anonymous_orders_and_lead_forms_are_ignored(function_env, client):
+    response = post_form(client, TILDA, tilda_form(None))
+    assert (response.status_code, response.get_json()) == (200, {"ignored": "anonymous"})
+    lead = post_form(client, TILDA, {"Name": "Анна", "Phone": "+79000000000", "formid": "form1"})
+    assert (lead.status_code, lead.get_json()) == (200, {"ignored": "not_an_order"})
+    assert nothing_placed(function_env)
+
+
+@pytest.mark.parametrize("path", ["/tilda/wrong-secret", "/tilda/" + TEST_ENV["KOPILKA_TILDA_TOKEN"] + "x", "/tilda"])
+def test_tilda_with_a_forged_secret_is_403_and_writes_nothing(function_env, client, path):
+    token = register(function_env, "anna")
+    assert_error(post_form(client, path, tilda_form(token)), 403, "forbidden")
+    assert_error(post_form(client, path, {"test": "test"}), 403, "forbidden")
+    assert nothing_placed(function_env)
+    assert balances(function_env, "anna", utcnow()).reserved == 0
+
+
+def test_tilda_without_a_configured_secret_refuses_everything(function_env, client, monkeypatch):
+    from shared.settings import reload
+
+    monkeypatch.setenv("KOPILKA_TILDA_TOKEN", "")
+    reload()
+    try:
+        assert_error(post_form(client, "/tilda/", {"test": "test"}), 403, "forbidden")
+        assert_error(post_form(client, "/tilda/anything", {"test": "test"}), 403, "forbidden")
+    finally:
+        monkeypatch.setenv("KOPILKA_TILDA_TOKEN", TEST_ENV["KOPILKA_TILDA_TOKEN"])
+        reload()
+
+
+def test_tilda_with_a_bad_customer_token_is_401_and_writes_nothing(function_env, client):
+    register(function_env, "anna")
+    assert_error(post_form(client, TILDA, tilda_form("forged-token")), 401, "unauthorized")
+    assert nothing_placed(function_env)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"payment[products][0]": "no price here"},
+        {"payment[products][0]": "Сыворотка x 3 ≡ 1 000"},  # 333.33… a unit
+        {"kopilka_bonuses": "-1"},
+        {"payment[orderid]": ""},
+    ],
+)
+def test_tilda_malformed_orders_are_400(function_env, client, change):
+    token = register(function_env, "anna")
+    assert_error(post_form(client, TILDA, {**tilda_form(token), **change}), 400, "validation_failed")
+    assert nothing_placed(function_env)

@@ -1,0 +1,207 @@
+"""Promo codes: lookup, limits enforced atomically, idempotent redemptions, and the order lifecycle."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from shared.domain.cart import CartLine, PromoRule
+from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, Retryable, ValidationFailed
+from shared.presets import load_preset
+from shared.services import lifecycle, orders, promo
+from shared.services.ledger import audit_account, balances
+
+CART = [CartLine(id="serum", price=100000, quantity=1)]  # 1 000 ₽
+
+
+@pytest.fixture
+def biomiq():
+    return load_preset("biomiq")
+
+
+def ten_percent(code: str = "Spring10", **extra) -> PromoRule:
+    return PromoRule(code=code, kind="percent", percent=Decimal(10), **extra)
+
+
+def _client_call(fn, attempts: int = 10):
+    """A well-behaved client: on a retryable refusal it waits and tries again with the same order id."""
+    for _ in range(attempts):
+        try:
+            return fn()
+        except Retryable as exc:
+            time.sleep(min(exc.retry_after_seconds, 0.2))
+    raise AssertionError("still contended after client retries")
+
+
+# --- lookup -----------------------------------------------------------------------------------
+
+
+def test_codes_resolve_case_insensitively_and_only_while_active(store, now):
+    stored = promo.create_code(store, rule=ten_percent(), total_limit=100, per_customer_limit=1, now=now)
+    assert stored["code"] == "SPRING10" and stored["uses"] == 0 and stored["active"] is True
+    for typed in ("spring10", " SPRING10 ", "Spring10"):
+        rule = promo.resolve(store, typed, now)
+        assert rule is not None and rule.code == "SPRING10" and rule.percent == Decimal(10)
+    assert promo.resolve(store, "nope", now) is None
+    assert promo.resolve(store, "bad/code", now) is None
+    assert promo.resolve(store, "", now) is None and promo.resolve(store, None, now) is None
+    store.run(lambda uow: uow.put("promo_codes/SPRING10", {**uow.get("promo_codes/SPRING10"), "active": False}))
+    assert promo.resolve(store, "spring10", now) is None
+
+
+def test_the_window_is_left_to_cart_maths(store, now):
+    promo.create_code(store, rule=ten_percent("LATER", valid_from=now + timedelta(days=1)), now=now)
+    assert promo.resolve(store, "later", now).valid_from == now + timedelta(days=1)
+
+
+def test_creating_a_code_is_idempotent_and_validated(store, now):
+    promo.create_code(store, rule=ten_percent(), total_limit=5, now=now)
+    assert promo.create_code(store, rule=ten_percent("spring10"), total_limit=5, now=now)["total_limit"] == 5
+    with pytest.raises(IdempotencyConflict):
+        promo.create_code(store, rule=ten_percent(), total_limit=6, now=now)
+    with pytest.raises(ValidationFailed):
+        promo.create_code(store, rule=ten_percent("X"), total_limit=0, now=now)
+    with pytest.raises(ValidationFailed):
+        promo.create_code(store, rule=ten_percent("no spaces"), now=now)
+
+
+def test_a_partner_code_is_stored_and_names_its_partner_but_gives_no_discount(store, now):
+    promo.create_partner_code(store, code="maria-2026", partner_id="maria", now=now)
+    assert promo.resolve(store, "MARIA-2026", now) is None
+    assert promo.partner_of(store, "Maria-2026") == "maria"
+    assert promo.partner_of(store, "unknown") is None
+    with pytest.raises(BusinessRefusal):
+        promo.redeem(store, code="maria-2026", customer_id="anna", order_id="o1", now=now)
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+def test_per_customer_limit_and_idempotent_redemption(store, now):
+    promo.create_code(store, rule=ten_percent(), total_limit=10, per_customer_limit=2, now=now)
+    first = promo.redeem(store, code="spring10", customer_id="anna", order_id="o1", now=now)
+    again = promo.redeem(store, code="SPRING10", customer_id="anna", order_id="o1", now=now)
+    assert (first.replayed, again.replayed, again.uses, again.customer_uses) == (False, True, 1, 1)
+    promo.redeem(store, code="spring10", customer_id="anna", order_id="o2", now=now)
+    with pytest.raises(promo.PromoCustomerLimit) as refused:
+        promo.redeem(store, code="spring10", customer_id="anna", order_id="o3", now=now)
+    assert isinstance(refused.value, BusinessRefusal) and "промокод" in refused.value.message_ru.lower()
+    assert promo.redeem(store, code="spring10", customer_id="boris", order_id="o4", now=now).uses == 3
+    assert store.get("promo_codes/SPRING10/customers/anna")["orders"] == ["o1", "o2"]
+    assert store.get("promo_codes/SPRING10")["uses"] == 3
+
+
+def test_unredeem_gives_the_use_back_once(store, now):
+    promo.create_code(store, rule=ten_percent(), total_limit=1, now=now)
+    promo.redeem(store, code="spring10", customer_id="anna", order_id="o1", now=now)
+    with pytest.raises(promo.PromoExhausted):
+        promo.redeem(store, code="spring10", customer_id="boris", order_id="o2", now=now)
+    assert promo.unredeem(store, code="spring10", customer_id="anna", order_id="o1", now=now) is True
+    assert promo.unredeem(store, code="spring10", customer_id="anna", order_id="o1", now=now) is False
+    assert store.get("promo_codes/SPRING10")["uses"] == 0
+    assert promo.redeem(store, code="spring10", customer_id="boris", order_id="o2", now=now).uses == 1
+
+
+def test_a_code_with_total_limit_3_used_by_10_concurrent_orders(firestore_store, biomiq, now):
+    """Ten customers check out at once with a code good for three orders: exactly three get it."""
+    promo.create_code(firestore_store, rule=ten_percent(), total_limit=3, now=now)
+    for n in range(10):
+        lifecycle.register_customer(firestore_store, config=biomiq, customer_id=f"c{n}", now=now)
+
+    def place(n):
+        try:
+            return _client_call(lambda: orders.place_order(firestore_store, config=biomiq, customer_id=f"c{n}", order_id=f"o{n}", lines=CART, bonuses=200, promo_code="spring10", now=now))
+        except promo.PromoExhausted:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(place, range(10)))
+    placed = [r for r in results if r != "refused"]
+    assert len(placed) == 3 and results.count("refused") == 7
+    assert all(order["promo_code"] == "SPRING10" and order["discount"] == 10000 for order, _ in placed)
+    assert firestore_store.get("promo_codes/SPRING10")["uses"] == 3
+    for n, result in enumerate(results):
+        b = balances(firestore_store, f"c{n}", now)
+        if result == "refused":  # refused before anything was reserved or recorded
+            assert (b.available, b.reserved) == (500, 0)
+            assert firestore_store.get(f"orders/o{n}") is None
+        else:
+            assert (b.available, b.reserved) == (300, 200)
+        assert audit_account(firestore_store, f"c{n}") == []
+
+
+def test_redemptions_from_separate_instances_respect_the_limit(firestore_client, firestore_store, now):
+    from shared.adapters.firestore_store import FirestoreStore
+
+    promo.create_code(firestore_store, rule=ten_percent(), total_limit=3, now=now)
+    instances = [FirestoreStore(firestore_client) for _ in range(4)]
+
+    def redeem(n):
+        try:
+            return _client_call(lambda: promo.redeem(instances[n % 4], code="spring10", customer_id=f"c{n}", order_id=f"o{n}", now=now))
+        except promo.PromoExhausted:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(redeem, range(8)))
+    assert len([r for r in results if r != "refused"]) == 3
+    assert firestore_store.get("promo_codes/SPRING10")["uses"] == 3
+
+
+# --- the order lifecycle ----------------------------------------------------------------------
+
+
+def test_place_order_applies_redeems_and_records_the_code(store, biomiq, now):
+    promo.create_code(store, rule=ten_percent(), per_customer_limit=1, now=now)
+    lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
+    order, q = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="spring10", now=now)
+    assert (q.discount, q.money_to_pay, q.promo_applied) == (10000, 90000, True)
+    assert (order["promo_code"], order["promo_code_entered"], order["money_to_pay"]) == ("SPRING10", "SPRING10", 90000)
+    again, _ = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="Spring10", now=now)
+    assert again == order and store.get("promo_codes/SPRING10")["uses"] == 1
+    with pytest.raises(IdempotencyConflict):
+        orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code=None, now=now)
+    with pytest.raises(promo.PromoCustomerLimit):
+        orders.place_order(store, config=biomiq, customer_id="anna", order_id="A2", lines=CART, bonuses=100, promo_code="spring10", now=now)
+    assert balances(store, "anna", now).reserved == 0 and store.get("orders/A2") is None
+
+
+def test_a_code_that_does_not_apply_is_not_used_up(store, biomiq, now):
+    promo.create_code(store, rule=ten_percent(min_order=500000), total_limit=1, now=now)
+    lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
+    order, q = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="spring10", now=now)
+    assert (q.promo_applied, order["promo_code"], order["promo_code_entered"]) == (False, None, "SPRING10")
+    assert store.get("promo_codes/SPRING10")["uses"] == 0
+
+
+def test_a_failed_placement_gives_the_use_back(store, biomiq, now):
+    promo.create_code(store, rule=ten_percent(), total_limit=1, now=now)
+    with pytest.raises(NotFound):  # nobody registered: the reservation step fails after the redemption
+        orders.place_order(store, config=biomiq, customer_id="ghost", order_id="G1", lines=CART, bonuses=0, promo_code="spring10", now=now)
+    assert store.get("promo_codes/SPRING10")["uses"] == 0 and store.get("orders/G1") is None
+
+
+def test_cancel_gives_the_use_and_the_bonuses_back(store, biomiq, now):
+    promo.create_code(store, rule=ten_percent(), total_limit=1, now=now)
+    lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
+    orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=200, promo_code="spring10", now=now)
+    orders.mark_canceled(store, order_id="A1", now=now, reason="payment_canceled")
+    orders.mark_canceled(store, order_id="A1", now=now, reason="payment_canceled")
+    assert store.get("promo_codes/SPRING10")["uses"] == 0
+    assert store.get("promo_codes/SPRING10/customers/anna")["orders"] == []
+    assert balances(store, "anna", now).available == 500
+
+
+def test_payment_is_priced_with_the_rule_the_order_was_placed_with(store, biomiq, now):
+    promo.create_code(store, rule=ten_percent(valid_to=now + timedelta(hours=1)), now=now)
+    lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
+    orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=100, promo_code="spring10", now=now)
+    store.run(lambda uow: uow.put("promo_codes/SPRING10", {**uow.get("promo_codes/SPRING10"), "active": False}))
+    later = now + timedelta(hours=2)  # the code has expired and been switched off since checkout
+    paid = orders.mark_paid(store, config=biomiq, order_id="A1", payment={"id": "p1"}, now=later)
+    assert (paid["status"], paid["money_paid"], paid["bonuses_spent"]) == ("paid", 80000, 100)
+    assert paid["points_earned"] == 40  # 5 % of the 800 ₽ paid

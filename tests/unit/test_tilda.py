@@ -1,0 +1,168 @@
+"""Tilda's order-form webhook body: both encodings, string and object products, exact kopecks."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+
+from shared.adapters import tilda
+from shared.domain.errors import ValidationFailed
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+def form(fields: dict[str, str]) -> bytes:
+    return urlencode(fields).encode()
+
+
+def lines_of(order: tilda.TildaOrder) -> list[tuple[str, str, int, int]]:
+    return [(line.id, line.name, line.price, line.quantity) for line in order.lines]
+
+
+def test_bracketed_form_with_string_products():
+    body = form(
+        {
+            "Name": "Анна",
+            "Phone": "+7 (900) 000-00-00",
+            "Email": "anna@example.ru",
+            "formid": "form42581206",
+            "tranid": "1234567:89",
+            "kopilka_token": "token-from-the-page",
+            "kopilka_bonuses": "300",
+            "payment[sys]": "yookassa",
+            "payment[systranid]": "2d1e-0001",
+            "payment[orderid]": "1869817991",
+            "payment[products][0]": "Сыворотка (Объём: 30 мл) x 2 ≡ 960",
+            "payment[products][1]": "Крем=1399",
+            "payment[promocode]": "spring10",
+            "payment[discount]": "485.1",
+            "payment[amount]": "1873.9",
+        }
+    )
+    order = tilda.parse_form(body, FORM)
+    assert order.order_id == "1869817991" and order.kopilka_order_id == "tilda-1869817991"
+    assert lines_of(order) == [("1", "Сыворотка (Объём: 30 мл)", 48000, 2), ("2", "Крем", 139900, 1)]
+    assert (order.promo_code, order.discount, order.amount) == ("spring10", 48510, 187390)
+    assert (order.name, order.phone, order.email, order.form_id, order.tran_id) == ("Анна", "+7 (900) 000-00-00", "anna@example.ru", "form42581206", "1234567:89")
+    assert (order.kopilka_token, order.kopilka_bonuses) == ("token-from-the-page", 300)
+    assert (order.payment_system, order.systranid, order.paid) == ("yookassa", "2d1e-0001", True)
+
+
+def test_bracketed_form_with_object_products():
+    body = form(
+        {
+            "payment[orderid]": "77",
+            "payment[systranid]": "0",
+            "payment[products][0][name]": "Сыворотка",
+            "payment[products][0][quantity]": "3",
+            "payment[products][0][price]": "485.10",
+            "payment[products][0][amount]": "1455.3",
+            "payment[products][0][sku]": "SER-30",
+            "payment[products][1][name]": "Пробник",
+            "payment[products][1][amount]": "0",
+        }
+    )
+    order = tilda.parse_form(body, FORM)
+    assert lines_of(order) == [("1", "Сыворотка", 48510, 3), ("2", "Пробник", 0, 1)]
+    assert order.lines[0].sku == "SER-30"
+    assert (order.paid, order.kopilka_token, order.kopilka_bonuses) == (False, None, 0)
+
+
+def test_form_with_payment_as_a_json_string():
+    payment = {"sys": "cloudpayments", "systranid": "3521002298", "orderid": "1869817991", "products": ["5 км Весна 2027 (Vesna5b-2027)=490"], "promocode": "TEST", "discount": "485.1", "amount": "4.9"}
+    order = tilda.parse_form(form({"Email": "a@b.ru", "payment": json.dumps(payment, ensure_ascii=False)}), FORM + "; charset=UTF-8")
+    assert lines_of(order) == [("1", "5 км Весна 2027 (Vesna5b-2027)", 49000, 1)]
+    assert (order.discount, order.amount, order.paid) == (48510, 490, True)
+
+
+def test_json_body_with_object_products_and_json_numbers_kept_exact():
+    body = json.dumps(
+        {
+            "phone": "+79000000000",
+            "payment": {"orderid": 501, "products": [{"name": "Крем", "quantity": 2, "price": 0.1, "amount": 0.2}, {"name": "Маска", "quantity": "1", "price": "1 399,50"}]},
+        }
+    ).encode()
+    order = tilda.parse_form(body, JSON)
+    assert order.order_id == "501"
+    assert lines_of(order) == [("1", "Крем", 10, 2), ("2", "Маска", 139950, 1)]
+
+
+def test_json_body_with_payment_as_a_json_string_and_string_products():
+    body = json.dumps({"payment": json.dumps({"orderid": "9", "products": ["Носки x 3 ≡ 1 050 ₽"]})}).encode()
+    order = tilda.parse_form(body, JSON)
+    assert lines_of(order) == [("1", "Носки", 35000, 3)]
+
+
+def test_content_type_missing_is_sniffed():
+    assert tilda.parse_form(json.dumps({"payment": {"orderid": "1", "products": ["A=1"]}}).encode(), None).lines[0].price == 100
+    assert tilda.parse_form(form({"payment[orderid]": "1", "payment[products][0]": "A=1"}), "").lines[0].price == 100
+
+
+def test_ping_and_non_orders_and_customer_token():
+    assert tilda.is_ping(tilda.read_fields(b"test=test", FORM))
+    assert tilda.is_ping(tilda.read_fields(b'{"test": "test"}', JSON))
+    lead = tilda.read_fields(form({"Name": "Анна", "Phone": "+79000000000"}), FORM)
+    assert not tilda.is_ping(lead) and not tilda.has_order(lead)
+    order = tilda.read_fields(form({"payment[orderid]": "1", "payment[products][0]": "A=1", "KOPILKA_TOKEN": " t "}), FORM)
+    assert tilda.has_order(order) and not tilda.is_ping(order) and tilda.customer_token(order) == "t"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field"),
+    [
+        (b"payment=%7Bnot-json", FORM, "payment"),
+        (b'{"payment": ', JSON, "(body)"),
+        (b"[1, 2]", JSON, "(body)"),
+        (b'{"payment": {"orderid": "1", "products": ["A=NaN"]}}', JSON, "payment.products.0"),
+        (b'{"payment": {"orderid": "1", "products": [{"name": "A", "price": NaN}]}}', JSON, "(body)"),
+        (form({"Name": "lead form only"}), FORM, "payment"),
+        (form({"payment[orderid]": "1"}), FORM, "payment.products"),
+        (form({"payment[products][0]": "A=1"}), FORM, "payment.orderid"),
+        (form({"payment[orderid]": "1/2", "payment[products][0]": "A=1"}), FORM, None),
+        (form({"payment[orderid]": "1", "payment[products][0]": "just a name"}), FORM, "payment.products.0"),
+        (form({"payment[orderid]": "1", "payment[products][0]": "A=1.005"}), FORM, "payment.products.0"),
+        (form({"payment[orderid]": "1", "payment[products][0]": "A=-5"}), FORM, "payment.products.0"),
+        (form({"payment[orderid]": "1", "payment[products][0]": "A x 3 ≡ 100"}), FORM, "payment.products.0"),
+        (form({"payment[orderid]": "1", "payment[products][0]": "A x 0 ≡ 100"}), FORM, "payment.products.0"),
+        (form({"payment[orderid]": "1", "payment[products][0][name]": "A", "payment[products][0][price]": "10", "payment[products][0][amount]": "25", "payment[products][0][quantity]": "2"}), FORM, "payment.products.0.amount"),
+        (form({"payment[orderid]": "1", "payment[products][0][name]": "A"}), FORM, "payment.products.0.price"),
+        (form({"payment[orderid]": "1", "payment[products][0][name]": "A", "payment[products][0][price]": "1", "payment[products][0][quantity]": "1.5"}), FORM, "payment.products.0.quantity"),
+        (form({"payment[orderid]": "1", "payment[products][0]": "A=1", "kopilka_bonuses": "-3"}), FORM, "kopilka_bonuses"),
+        (form({"payment[orderid]": "1", "payment[products][0]": "A=1", "kopilka_bonuses": "lots"}), FORM, "kopilka_bonuses"),
+        (b"payment=x&payment[orderid]=1", FORM, "payment[orderid]"),
+        (b"payment[a][b][c][d][e][f]=1", FORM, "payment[a][b][c][d][e][f]"),
+        (b"payment[products][99999]=A%3D1", FORM, "payment[products][99999]"),
+        (b"\xff\xfe", FORM, "(body)"),
+        (b"<xml/>", "application/xml", "(body)"),
+    ],
+)
+def test_bad_input_is_validation_failed(body, content_type, field):
+    with pytest.raises(ValidationFailed) as caught:
+        tilda.parse_form(body, content_type)
+    if field is not None:
+        assert caught.value.details.get("field") == field
+    assert caught.value.message_ru
+
+
+def test_too_many_products_or_fields():
+    many = {f"payment[products][{n}]": "A=1" for n in range(501)}
+    with pytest.raises(ValidationFailed):
+        tilda.parse_form(form({"payment[orderid]": "1", **many}), FORM)
+    with pytest.raises(ValidationFailed):
+        tilda.read_fields("&".join(f"f{n}=1" for n in range(tilda.MAX_FIELDS + 1)).encode(), FORM)
+
+
+@pytest.mark.parametrize(
+    ("text", "kopecks"),
+    [("485.1", 48510), ("0.01", 1), ("1 399,50", 139950), ("1\u00a0200", 120000), ("960", 96000), ("10.00", 1000)],
+)
+def test_amounts_are_exact_kopecks(text, kopecks):
+    assert tilda.kopecks(text, "x") == kopecks
+
+
+def test_long_product_names_are_shortened_not_refused():
+    order = tilda.parse_form(form({"payment[orderid]": "1", "payment[products][0]": "Я" * 400 + "=10"}), FORM)
+    assert len(order.lines[0].name) == tilda.NAME_LENGTH
