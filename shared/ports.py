@@ -52,6 +52,9 @@ class Store(Protocol):
     def due(self, collection_path: str, *, field: str, until: datetime, limit: int, start_after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
         """Ids of documents whose ``field`` is at or before ``until``, oldest first: (id, value)."""
 
+    def matching(self, collection_path: str, *, field: str, value: Any, limit: int, start_after: str | None = None) -> list[str]:
+        """Ids of documents whose ``field`` equals ``value``, in id order, cursor-paginated by id."""
+
     def iter_ids(self, collection_path: str) -> Iterator[str]:
         """Every document id of a collection (audits)."""
 

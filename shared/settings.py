@@ -24,7 +24,8 @@ class Settings:
     tilda_token: str = ""
     cdek_token: str = ""
     sweep_secret: str = ""
-    sweep_audience: str = ""
+    sweep_audience: str = ""  # the OIDC audience(s) of scheduled calls, comma-separated
+    scheduler_emails: tuple[str, ...] = ()  # service accounts whose OIDC tokens may call internal routes
     yookassa_shop_id: str = ""
     yookassa_secret_key: str = ""
     yookassa_base_url: str = "https://api.yookassa.ru/v3"
@@ -55,6 +56,7 @@ def settings() -> Settings:
         cdek_token=env("KOPILKA_CDEK_TOKEN", ""),
         sweep_secret=env("KOPILKA_SWEEP_SECRET", ""),
         sweep_audience=env("KOPILKA_SWEEP_AUDIENCE", ""),
+        scheduler_emails=_csv("KOPILKA_SCHEDULER_EMAILS"),
         yookassa_shop_id=env("YOOKASSA_SHOP_ID", ""),
         yookassa_secret_key=env("YOOKASSA_SECRET_KEY", ""),
         yookassa_base_url=env("YOOKASSA_BASE_URL", "https://api.yookassa.ru/v3"),

@@ -172,6 +172,15 @@ class FirestoreStore:
         self.stats["reads"] += max(len(rows), 1)
         return rows
 
+    def matching(self, collection_path: str, *, field: str, value: Any, limit: int, start_after: str | None = None) -> list[str]:
+        collection = self.client.collection(collection_path)
+        query = collection.where(filter=FieldFilter(field, "==", value)).order_by("__name__").select([]).limit(limit)
+        if start_after is not None:
+            query = query.start_after({"__name__": collection.document(start_after)})
+        ids = [snap.id for snap in query.stream()]
+        self.stats["reads"] += max(len(ids), 1)
+        return ids
+
     def iter_ids(self, collection_path: str) -> Iterator[str]:
         for ref in self.client.collection(collection_path).list_documents():
             yield ref.id

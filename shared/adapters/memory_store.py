@@ -100,6 +100,11 @@ class MemoryStore:
                 rows = [r for r in rows if r > start_after]
             return [(doc_id, value) for value, doc_id in rows[:limit]]
 
+    def matching(self, collection_path: str, *, field: str, value: Any, limit: int, start_after: str | None = None) -> list[str]:
+        with self._lock:
+            ids = sorted(doc_id for doc_id, doc in self._children(collection_path) if field in doc and doc[field] == value)
+        return [doc_id for doc_id in ids if start_after is None or doc_id > start_after][:limit]
+
     def iter_ids(self, collection_path: str) -> Iterator[str]:
         with self._lock:
             ids = [doc_id for doc_id, _ in self._children(collection_path)]

@@ -76,6 +76,7 @@ INTENT: dict[str, tuple[str, ...]] = {
     "purchase": ("amount", "order_id"),
     "level": ("level", "reason"),
     "open": ("group", "level"),
+    "note": (),
 }
 
 
@@ -656,7 +657,13 @@ def open_account(account: Account, *, key: str, group: str, level: str, now: dat
     return _posting("open", key, now, {"group": group, "level": level}, movements, {"group": group, "level": level})
 
 
+def note(account: Account, *, key: str, data: dict[str, Any], now: datetime) -> Posting:
+    """A posting that changes nothing: the idempotency record of a composite use case, keeping its result."""
+    return _posting("note", key, now, {}, [], dict(data))
+
+
 OPERATIONS: dict[str, Any] = {
+    "note": note,
     "open": open_account,
     "accrue": accrue,
     "schedule": schedule_activation,

@@ -320,10 +320,10 @@ def return_lines(store: Store, *, config: ProgramConfig, customer_id: str, order
             session.post("refund", key=f"refund:{order_id}:{return_id}", now=now, allocations=plan.refund_allocations, order_id=order_id)
         if plan.paid_back:
             session.post("purchase", key=f"purchase:{order_id}:{return_id}", now=now, amount=-plan.paid_back, order_id=order_id, level=None)
-        session.post("level", key=f"return:{order_id}:{return_id}", now=now, level=session.account.level or config.levels[0].code, reason=f"return {return_id}")
-        # the marker posting above is the return's idempotency record; it changes nothing itself
+        result["referrer_id"] = book.referrer_id
+        session.post("note", key=f"return:{order_id}:{return_id}", now=now, data=result)  # the return's idempotency record
         session.save_order(plan.book)
-        return {**result, "referrer_id": book.referrer_id, "replayed": False}
+        return {**result, "replayed": False}
 
     result = store.run(unit)
     if result.get("referrer_id") and not result.get("replayed"):
@@ -388,20 +388,39 @@ def sweep_account(store: Store, *, config: ProgramConfig, customer_id: str, now:
     return store.run(unit)
 
 
-def sweep_due(store: Store, *, config: ProgramConfig, now: datetime, batch: int = 200) -> dict[str, int]:
-    """Sweep every account with due expiries or reservations, in bounded pages."""
-    totals = {"accounts": 0, "expired": 0, "released": 0}
-    cursor = None
+def sweep_due(store: Store, *, config: ProgramConfig, now: datetime, batch: int = 200, cursor: str | None = None, max_pages: int | None = None) -> dict[str, int]:
+    """Sweep every account with due expiries or reservations, in bounded pages.
+
+    With ``cursor`` (a job name) the position reached is stored in
+    ``sweeps/{cursor}`` after every page (see :mod:`shared.services.cursors`):
+    a run that stops — a crash, or ``max_pages`` pages done — is continued by
+    the next run, and overlapping runs share the pass. ``complete`` is 1 when
+    the pass reached the end of the due accounts.
+    """
+    from shared.services import cursors
+
+    totals = {"accounts": 0, "expired": 0, "released": 0, "pages": 0, "complete": 0}
+    run = cursors.open_pass(store, cursor, now=now) if cursor else None
+    position = tuple(run.after) if run is not None and run.after else None
     while True:
-        rows = store.due("customers", field="next_expiry_at", until=now, limit=batch, start_after=cursor)
+        rows = store.due("customers", field="next_expiry_at", until=now, limit=batch, start_after=position)
         for customer_id, _ in rows:
             result = sweep_account(store, config=config, customer_id=customer_id, now=now)
             totals["accounts"] += 1
             totals["expired"] += result["expired"]
             totals["released"] += result["released"]
+        totals["pages"] += 1
         if len(rows) < batch:
+            if run is not None:
+                cursors.close(store, run, now=now)
+            totals["complete"] = 1
             return totals
-        cursor = (rows[-1][1], rows[-1][0])
+        position = (rows[-1][1], rows[-1][0])
+        if run is not None and not cursors.advance(store, run, list(position), now=now):
+            totals["complete"] = 1  # another run finished this pass meanwhile
+            return totals
+        if max_pages is not None and totals["pages"] >= max_pages:
+            return totals
 
 
 def account_summary(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, Any]:

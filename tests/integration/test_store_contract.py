@@ -74,6 +74,15 @@ def test_due_query_returns_oldest_first_with_a_cursor(store, now):
     assert [doc_id for doc_id, _ in rest] == ["c5"]
 
 
+def test_matching_query_pages_equal_values_by_id(store):
+    docs = {"b": "03-15", "a": "03-15", "d": "03-16", "c": "03-15", "e": None}
+    store.run(lambda uow: [uow.put(f"customers/{k}", {"birthday_md": v, "lots": {}}) for k, v in docs.items()])
+    store.run(lambda uow: uow.put("customers/a/notices/x", {"birthday_md": "03-15"}))  # a subcollection is not the collection
+    assert store.matching("customers", field="birthday_md", value="03-15", limit=2) == ["a", "b"]
+    assert store.matching("customers", field="birthday_md", value="03-15", limit=2, start_after="b") == ["c"]
+    assert store.matching("customers", field="birthday_md", value="12-31", limit=2) == []
+
+
 def test_posting_is_idempotent_by_key(store, now):
     args = dict(customer_id="c1", kind="accrue", key="accrue:o1", amount=100, source="purchase", ref="o1", activates_at=now, expires_at=now + timedelta(days=365))
     first = ledger_service.post(store, now=now, **args)

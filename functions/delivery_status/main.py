@@ -1,0 +1,91 @@
+"""delivery_status: carriers' final statuses move orders on.
+
+    POST /cdek/{token}  CDEK ORDER_STATUS webhook. The token is the secret path
+                        segment of the subscribed URL (compared in constant time;
+                        otherwise 403 and nothing is read or written). A final
+                        status is acted upon as CDEK's API reports it, not as
+                        the body claims; 503 asks CDEK to deliver again when its
+                        API cannot be reached.
+    POST /poll          Cloud Scheduler: ask Boxberry, Russian Post (and CDEK, as
+                        a fallback) about orders due a check, bounded per run.
+    POST /tracking      internal: attach {order_id, carrier, tracking} to an order.
+    POST /return        internal: a (partial) return {order_id, return_id, lines}.
+
+Internal routes take Cloud Scheduler's OIDC token or the sweep secret header.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared import entry, scheduler_auth
+from shared.adapters import carriers
+from shared.api.delivery_status import CdekWebhook, DeliveryOutcome, PollRequest, PollResult, ReturnRequest, ReturnResult, TrackingRequest, TrackingResult
+from shared.domain.errors import Forbidden
+from shared.http import Context, Router, error_body, parse
+from shared.services import delivery, orders
+from shared.settings import settings
+
+router = Router("delivery_status")
+
+
+def _optional_body(ctx: Context, model: type[BaseModel]) -> Any:
+    data = ctx.json()
+    return parse(model, {} if data is None else data)
+
+
+@router.post("/cdek/{token}")
+def cdek_webhook(request: Any, ctx: Context) -> Any:
+    expected = settings().cdek_token
+    if not expected or not hmac.compare_digest(ctx.params["token"].encode(), expected.encode()):
+        raise Forbidden("unknown webhook URL")
+    event = ctx.body(CdekWebhook)
+    if event.type != "ORDER_STATUS" or not event.uuid:
+        return DeliveryOutcome(outcome="ignored", reason=f"not an order status: {event.type}")
+    try:
+        result = delivery.cdek_event(
+            entry.store(),
+            config=entry.config(ctx.now),
+            cdek=carriers.carrier("cdek"),
+            uuid=event.uuid,
+            code=event.attributes.code,
+            is_return=event.attributes.is_return,
+            now=ctx.now,
+        )
+    except carriers.CarrierUnavailable as exc:
+        return error_body(exc), 503
+    except carriers.CarrierError as exc:  # misconfigured or refused credentials: let CDEK retry later
+        return error_body(carriers.CarrierUnavailable(str(exc))), 503
+    return DeliveryOutcome(**result)
+
+
+@router.post("/poll")
+def poll_endpoint(request: Any, ctx: Context) -> Any:
+    scheduler_auth.require_scheduler(request)
+    body = _optional_body(ctx, PollRequest)
+    counts = delivery.poll(entry.store(), config=entry.config(ctx.now), now=ctx.now, track=carriers.track, batch=body.batch, max_pages=body.max_pages)
+    return PollResult(**counts)
+
+
+@router.post("/tracking")
+def tracking_endpoint(request: Any, ctx: Context) -> Any:
+    scheduler_auth.require_scheduler(request)
+    body = ctx.body(TrackingRequest)
+    order = delivery.attach_tracking(entry.store(), order_id=body.order_id, carrier=body.carrier, tracking=body.tracking, now=ctx.now)
+    return TrackingResult(order_id=body.order_id, carrier=body.carrier, tracking=body.tracking, status=order["status"], next_poll_at=order.get(delivery.POLL_FIELD))
+
+
+@router.post("/return")
+def return_endpoint(request: Any, ctx: Context) -> Any:
+    scheduler_auth.require_scheduler(request)
+    body = ctx.body(ReturnRequest)
+    order = orders.mark_returned(entry.store(), config=entry.config(ctx.now), order_id=body.order_id, return_id=body.return_id, returns=dict(body.lines), now=ctx.now)
+    return ReturnResult(order_id=body.order_id, status=order["status"], returned_units=order.get("returned_units") or {})
+
+
+def delivery_status(request: Any) -> Any:
+    """The functions-framework target."""
+    return router.dispatch(request)

@@ -1,0 +1,34 @@
+"""expiry_sweep: the scheduled sweep.
+
+    POST /run   Cloud Scheduler (OIDC token) or the sweep secret header. Cancels
+                orders left unpaid, writes off expired bonuses, releases stale
+                reservations, re-evaluates rolling-window levels, records expiry
+                warnings and credits birthday bonuses — each pass bounded, its
+                position stored in sweeps/{name}, so the next run continues a
+                pass this one did not finish. Answers the counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import entry, scheduler_auth
+from shared.api.expiry_sweep import SweepRequest, SweepResult
+from shared.http import Context, Router, parse
+from shared.services import sweeps
+
+router = Router("expiry_sweep")
+
+
+@router.post("/run")
+def run_endpoint(request: Any, ctx: Context) -> Any:
+    scheduler_auth.require_scheduler(request)
+    data = ctx.json()
+    body = parse(SweepRequest, {} if data is None else data)
+    counts = sweeps.run_sweep(entry.store(), config=entry.config(ctx.now), now=ctx.now, batch=body.batch, max_pages=body.max_pages)
+    return SweepResult(**counts)
+
+
+def expiry_sweep(request: Any) -> Any:
+    """The functions-framework target."""
+    return router.dispatch(request)

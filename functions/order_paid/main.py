@@ -1,0 +1,71 @@
+"""order_paid: payment notifications from YooKassa and YooMoney.
+
+    POST /yookassa   JSON notification; the sender must be a YooKassa address
+                     (the X-Forwarded-For entry our proxy appended), and the
+                     payment or refund is fetched again from the API
+    POST /yoomoney   urlencoded notification authenticated by its sha1_hash
+
+200 means "applied, applied before, or authentic but not ours to act upon"
+(the body says which); 503 asks YooKassa to deliver again because its API
+could not be reached. Nothing is written before a notification is verified.
+
+What the storefront must do (see shared/services/payments.py):
+
+* create each YooKassa payment with ``metadata: {"order_id": "<order id>"}``
+  and exactly the order's ``money_to_pay``; a YooMoney form with
+  ``label=<order id>`` and that sum;
+* give a partial YooKassa refund ``metadata: {"lines": "{\"<line id>\": <units>}"}``
+  (JSON text: metadata values are strings); a refund of everything not yet
+  refunded needs no lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import entry
+from shared.services import payments
+from shared.adapters import yookassa, yoomoney
+from shared.api.order_paid import PaymentNotificationResult, YooKassaNotification
+from shared.domain.errors import Forbidden
+from shared.http import Context, Router, client_ip, error_body
+from shared.settings import settings
+
+router = Router("order_paid")
+
+
+def _result(outcome: payments.Outcome) -> PaymentNotificationResult:
+    return PaymentNotificationResult(result=outcome.result, order_id=outcome.order_id, status=outcome.status, ignored=outcome.ignored)
+
+
+@router.post("/yookassa")
+def yookassa_endpoint(request: Any, ctx: Context) -> Any:
+    sender = client_ip(request)
+    if not yookassa.is_yookassa_address(sender):
+        raise Forbidden("the sender is not a YooKassa address", sender=sender)
+    notification = ctx.body(YooKassaNotification)
+    try:
+        outcome = payments.yookassa_notification(
+            entry.store(),
+            config=entry.config(ctx.now),
+            gateway=yookassa.client(),
+            event=notification.event,
+            object_id=notification.object.id,
+            now=ctx.now,
+        )
+    except yookassa.YooKassaUnavailable as exc:
+        return error_body(exc), 503
+    return _result(outcome)
+
+
+@router.post("/yoomoney")
+def yoomoney_endpoint(request: Any, ctx: Context) -> Any:
+    notification = yoomoney.parse(ctx.raw_body())
+    yoomoney.verify(notification, settings().yoomoney_secret)
+    outcome = payments.yoomoney_notification(entry.store(), config=entry.config(ctx.now), notification=notification, now=ctx.now)
+    return _result(outcome)
+
+
+def order_paid(request: Any) -> Any:
+    """The functions-framework target."""
+    return router.dispatch(request)

@@ -1,0 +1,559 @@
+"""Carrier tracking: CDEK (REST + OAuth), Boxberry (JSON) and Russian Post (SOAP 1.2).
+
+Two halves:
+
+* **pure mapping** — each carrier's statuses become one :class:`CarrierStatus`
+  with a state out of ``in_transit``, ``delivered``, ``not_delivered`` and
+  ``returned`` and the event time as a tz-aware UTC datetime. No I/O; unit-tested
+  on the carriers' documented shapes;
+* **clients** — small httpx clients, built lazily once per instance
+  (:func:`carrier`), with the timeout from settings and a bounded retry on
+  network errors and 5xx. Each takes an optional ``transport`` so tests route
+  them through fakes (``httpx.MockTransport``); :func:`set_transport` does it for
+  the instance's clients.
+
+What counts as final, per carrier:
+
+* **CDEK** — ``DELIVERED`` and ``NOT_DELIVERED`` on a direct order. CDEK has no
+  ``RETURNED`` code: goods coming back travel as a separate *return order*
+  (``is_return: true``, linked to the direct order by ``related_entities``) whose
+  own ``DELIVERED`` means "back at the sender" — that is our ``returned``.
+  Codes may carry trailing spaces (seen in CDEK's samples) and are stripped.
+* **Boxberry** — ``Выдано`` (issued to the customer) is ``delivered``;
+  ``Возвращено в ИМ`` / ``Заказ возвращен в Интернет-магазин`` (back at the shop)
+  is ``returned``. Boxberry's own status table was not available; these names are
+  the final ones every integration we read maps (Bitrix, OpenCart, 1C-style
+  modules and typed SDKs agree on them). The intermediate return steps
+  (``Готовится к возврату``, ``Отправлено в пункт приема``, ``Возвращено в пункт
+  приема``) are not final — the parcel may still be handed over — and any
+  unknown name is ``in_transit``. Dates are Moscow time (UTC+3, no DST since 2014).
+* **Russian Post** — operation type 2 (*Вручение*) with attribute 1 (*Вручение
+  адресату*) is ``delivered``. Type 3 (*Возврат*) is ``returned``: the office has
+  turned the item back to the sender (refused or not collected in time); the
+  customer will not get it, so we act now instead of weeks later when it reaches
+  the shop (type 2 with another attribute). Type 5 (*Невручение*) is
+  ``not_delivered``: the item cannot be handed over at all (lost, seized,
+  destroyed …). Everything else — acceptance, processing, storage, failed
+  attempts (12), customs — is ``in_transit``.
+
+A history's verdict is its **last final event** (a return follows a failed
+delivery, never the reverse), or ``in_transit`` at the latest event's time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+from urllib.parse import quote
+
+import httpx
+
+from shared.domain.errors import Retryable
+
+log = logging.getLogger(__name__)
+
+IN_TRANSIT = "in_transit"
+DELIVERED = "delivered"
+NOT_DELIVERED = "not_delivered"
+RETURNED = "returned"
+FINAL_STATES = (DELIVERED, NOT_DELIVERED, RETURNED)
+CARRIERS = ("cdek", "boxberry", "russianpost")
+
+MSK = timezone(timedelta(hours=3), "MSK")
+
+
+@dataclass(frozen=True)
+class CarrierStatus:
+    """A carrier's verdict on one shipment: the state and when it happened (UTC)."""
+
+    state: str
+    at: datetime | None = None
+    detail: str = ""
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+class CarrierError(Exception):
+    """The carrier refused or answered something we cannot use (not worth retrying now)."""
+
+
+class TrackingNotFound(CarrierError):
+    """The carrier does not know this tracking code (yet)."""
+
+
+class CarrierUnavailable(Retryable):
+    """Network errors or 5xx outlived the bounded retries: try again later.
+
+    A webhook that depends on the carrier's API is answered with a non-200 so
+    that the carrier delivers it again; the poller leaves the order for its next run.
+    """
+
+    code = "provider_unavailable"
+    message_ru = "Служба доставки недоступна, повторите попытку позже."
+
+
+def to_utc(value: Any, *, naive_tz: timezone | None = None) -> datetime | None:
+    """An ISO-8601 string (``+0700`` and ``+07:00`` offsets, ``T`` or space) as UTC.
+
+    A value without an offset is read in ``naive_tz`` when given, else refused
+    (``None``): guessing a carrier's zone would move a hold by hours.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        if naive_tz is None:
+            return None
+        moment = moment.replace(tzinfo=naive_tz)
+    return moment.astimezone(timezone.utc)
+
+
+def _verdict(events: Iterable[CarrierStatus]) -> CarrierStatus:
+    """The last final event in time order, else the latest event as in transit."""
+    ordered = sorted(events, key=lambda e: e.at or datetime.min.replace(tzinfo=timezone.utc))
+    finals = [e for e in ordered if e.final]
+    if finals:
+        return finals[-1]
+    if ordered:
+        return CarrierStatus(IN_TRANSIT, ordered[-1].at, ordered[-1].detail)
+    return CarrierStatus(IN_TRANSIT, None, "no events")
+
+
+# --- CDEK --------------------------------------------------------------------------
+
+
+def cdek_status(code: str | None, at: Any, *, is_return: bool = False) -> CarrierStatus:
+    """One CDEK status code of a direct or a return order."""
+    clean = (code or "").strip().upper()
+    moment = to_utc(at)
+    if is_return:
+        state = RETURNED if clean == "DELIVERED" else IN_TRANSIT
+    elif clean == "DELIVERED":
+        state = DELIVERED
+    elif clean == "NOT_DELIVERED":
+        state = NOT_DELIVERED
+    else:
+        state = IN_TRANSIT
+    return CarrierStatus(state, moment, clean)
+
+
+DIRECT_ORDER_TYPES = ("direct_order", "client_direct_order")
+
+
+@dataclass(frozen=True)
+class CdekOrder:
+    """What we use of a CDEK order entity (``GET /v2/orders/{uuid}``)."""
+
+    uuid: str
+    number: str | None  # the shop's order number: our order id
+    cdek_number: str | None
+    is_return: bool
+    related_direct: tuple[str, ...]  # uuids of the direct orders a return order belongs to
+    status: CarrierStatus
+
+
+def cdek_order(entity: dict[str, Any]) -> CdekOrder:
+    """Map an order entity: its statuses' verdict and the links we need."""
+    is_return = bool(entity.get("is_return"))
+    statuses = [cdek_status(s.get("code"), s.get("date_time"), is_return=is_return) for s in entity.get("statuses") or [] if isinstance(s, dict)]
+    related = tuple(
+        str(r["uuid"])
+        for r in entity.get("related_entities") or []
+        if isinstance(r, dict) and r.get("type") in DIRECT_ORDER_TYPES and r.get("uuid")
+    )
+    number = entity.get("number") or entity.get("im_number")
+    return CdekOrder(
+        uuid=str(entity.get("uuid") or ""),
+        number=str(number) if number else None,
+        cdek_number=str(entity["cdek_number"]) if entity.get("cdek_number") else None,
+        is_return=is_return,
+        related_direct=related,
+        status=_verdict(statuses),
+    )
+
+
+# --- Boxberry ----------------------------------------------------------------------
+
+
+def _normal(name: str) -> str:
+    return " ".join(name.replace("ё", "е").replace("Ё", "Е").split()).casefold()
+
+
+BOXBERRY_DELIVERED = frozenset(_normal(n) for n in ("Выдано",))
+BOXBERRY_RETURNED = frozenset(_normal(n) for n in ("Возвращено в ИМ", "Заказ возвращен в Интернет-магазин"))
+
+
+def boxberry_event(name: str | None, date: Any) -> CarrierStatus:
+    """One ``ListStatuses`` record: a Russian status name and a Moscow-time date."""
+    key = _normal(name or "")
+    state = DELIVERED if key in BOXBERRY_DELIVERED else RETURNED if key in BOXBERRY_RETURNED else IN_TRANSIT
+    return CarrierStatus(state, to_utc(date, naive_tz=MSK), (name or "").strip())
+
+
+def boxberry_status(records: list[dict[str, Any]]) -> CarrierStatus:
+    return _verdict(boxberry_event(r.get("Name"), r.get("Date")) for r in records if isinstance(r, dict))
+
+
+def parse_boxberry(payload: Any) -> list[dict[str, Any]]:
+    """The records of a ``ListStatuses`` answer, or :class:`CarrierError` for its error shape."""
+    if isinstance(payload, dict):
+        payload = [payload]
+    if not isinstance(payload, list):
+        raise CarrierError("Boxberry answered something other than a list")
+    errors = [r["err"] for r in payload if isinstance(r, dict) and r.get("err")]
+    if errors:
+        message = str(errors[0])
+        if "не найден" in message.casefold() or "not found" in message.casefold():
+            raise TrackingNotFound(f"Boxberry: {message}")
+        raise CarrierError(f"Boxberry: {message}")
+    return [r for r in payload if isinstance(r, dict)]
+
+
+# --- Russian Post ------------------------------------------------------------------
+
+SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
+RP_OPER = "http://russianpost.org/operationhistory"
+RP_DATA = "http://russianpost.org/operationhistory/data"
+SOAP_CONTENT_TYPE = "application/soap+xml; charset=utf-8"
+
+RP_HANDED_OVER = 2  # Вручение
+RP_TO_ADDRESSEE = 1  # Вручение адресату
+RP_RETURN = 3  # Возврат
+RP_NOT_HANDED = 5  # Невручение
+
+
+def russianpost_event(oper_type: int | None, oper_attr: int | None, date: Any) -> CarrierStatus:
+    if oper_type == RP_HANDED_OVER and oper_attr == RP_TO_ADDRESSEE:
+        state = DELIVERED
+    elif oper_type == RP_RETURN:
+        state = RETURNED
+    elif oper_type == RP_NOT_HANDED:
+        state = NOT_DELIVERED
+    else:
+        state = IN_TRANSIT
+    return CarrierStatus(state, to_utc(date, naive_tz=MSK), f"{oper_type}/{oper_attr}")
+
+
+def russianpost_status(records: list[dict[str, Any]]) -> CarrierStatus:
+    return _verdict(russianpost_event(r.get("oper_type"), r.get("oper_attr"), r.get("date")) for r in records)
+
+
+def soap_request(barcode: str, *, login: str, password: str, message_type: int = 0, language: str = "RUS") -> bytes:
+    """The SOAP 1.2 ``getOperationHistory`` envelope (values escaped by ElementTree)."""
+    ET.register_namespace("soap", SOAP_ENV)
+    ET.register_namespace("oper", RP_OPER)
+    ET.register_namespace("data", RP_DATA)
+    envelope = ET.Element(f"{{{SOAP_ENV}}}Envelope")
+    ET.SubElement(envelope, f"{{{SOAP_ENV}}}Header")
+    body = ET.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+    call = ET.SubElement(body, f"{{{RP_OPER}}}getOperationHistory")
+    request = ET.SubElement(call, f"{{{RP_DATA}}}OperationHistoryRequest")
+    ET.SubElement(request, f"{{{RP_DATA}}}Barcode").text = barcode
+    ET.SubElement(request, f"{{{RP_DATA}}}MessageType").text = str(message_type)
+    ET.SubElement(request, f"{{{RP_DATA}}}Language").text = language
+    auth = ET.SubElement(call, f"{{{RP_DATA}}}AuthorizationHeader", {f"{{{SOAP_ENV}}}mustUnderstand": "1"})
+    ET.SubElement(auth, f"{{{RP_DATA}}}login").text = login
+    ET.SubElement(auth, f"{{{RP_DATA}}}password").text = password
+    return ET.tostring(envelope, encoding="utf-8", xml_declaration=True)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(element: ET.Element | None, *names: str) -> ET.Element | None:
+    for name in names:
+        if element is None:
+            return None
+        element = next((c for c in element if _local(c.tag) == name), None)
+    return element
+
+
+def _text(element: ET.Element | None, *names: str) -> str:
+    found = _child(element, *names) if names else element
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _int(element: ET.Element | None, *names: str) -> int | None:
+    try:
+        return int(_text(element, *names))
+    except ValueError:
+        return None
+
+
+class SoapFault(CarrierError):
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"SOAP fault {code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+def parse_operation_history(xml: bytes | str) -> list[dict[str, Any]]:
+    """The ``historyRecord`` list of a ``getOperationHistory`` answer, or :class:`SoapFault`."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise CarrierError(f"Russian Post answered malformed XML: {exc}") from None
+    body = _child(root, "Body")
+    if body is None:
+        raise CarrierError("Russian Post answered without a SOAP body")
+    fault = _child(body, "Fault")
+    if fault is not None:
+        reason = _text(fault, "Reason", "Text")
+        detail = _child(fault, "Detail")
+        if detail is not None and len(detail):
+            reason = " ".join(t.strip() for t in detail[0].itertext() if t.strip()) or reason
+        raise SoapFault(_text(fault, "Code", "Value"), reason)
+    records = []
+    for record in body.iter():
+        if _local(record.tag) != "historyRecord":
+            continue
+        params = _child(record, "OperationParameters")
+        records.append(
+            {
+                "oper_type": _int(params, "OperType", "Id"),
+                "oper_type_name": _text(params, "OperType", "Name"),
+                "oper_attr": _int(params, "OperAttr", "Id"),
+                "date": _text(params, "OperDate") or None,
+                "index": _text(record, "AddressParameters", "OperationAddress", "Index"),
+            }
+        )
+    return records
+
+
+# --- HTTP ----------------------------------------------------------------------------
+
+
+class _Http:
+    """One lazily built httpx client with a bounded retry on network errors and 5xx."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        timeout: float,
+        transport: httpx.BaseTransport | None = None,
+        attempts: int = 3,
+        backoff: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+        retry_if: Callable[[httpx.Response], bool] = lambda response: response.status_code >= 500,
+    ) -> None:
+        self.name = name
+        self.retry_if = retry_if
+        self.timeout = timeout
+        self.transport = transport
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.sleep = sleep
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), transport=self.transport, follow_redirects=False)
+            return self._client
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        last: str = ""
+        for attempt in range(self.attempts):
+            if attempt:
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = self.client.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": attempt + 1, "error": last}})
+                continue
+            if not self.retry_if(response):
+                return response
+            last = f"HTTP {response.status_code}"
+            if attempt + 1 == self.attempts:
+                return response  # the caller may read a fault from it
+            log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": attempt + 1, "error": last}})
+        raise CarrierUnavailable(f"{self.name} unreachable after {self.attempts} attempts: {last}")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+class CdekClient:
+    """CDEK API v2: an OAuth client-credentials token (cached until shortly before it
+    expires, renewed once on a 401) and the order read."""
+
+    def __init__(self, *, base_url: str, client_id: str, client_secret: str, timeout: float, transport: httpx.BaseTransport | None = None, **http: Any) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.http = _Http(name="cdek", timeout=timeout, transport=transport, **http)
+        self._token: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    def _fetch_token(self) -> str:
+        if not self.client_id or not self.client_secret:
+            raise CarrierError("CDEK credentials are not configured")
+        response = self.http.request(
+            "POST",
+            f"{self.base_url}/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret},
+        )
+        if response.status_code >= 500:
+            raise CarrierUnavailable(f"CDEK token endpoint answered {response.status_code}")
+        if response.status_code != 200:
+            raise CarrierError(f"CDEK refused the credentials ({response.status_code})")
+        data = response.json()
+        ttl = float(data.get("expires_in") or 0)
+        token = str(data["access_token"])
+        self._token = (token, time.monotonic() + max(ttl - 60, ttl / 2))
+        return token
+
+    def token(self, *, renew: bool = False) -> str:
+        with self._lock:
+            if not renew and self._token is not None and self._token[1] > time.monotonic():
+                return self._token[0]
+            return self._fetch_token()
+
+    def _get(self, path: str) -> httpx.Response:
+        response = self.http.request("GET", f"{self.base_url}{path}", headers={"Authorization": f"Bearer {self.token()}"})
+        if response.status_code == 401:
+            response = self.http.request("GET", f"{self.base_url}{path}", headers={"Authorization": f"Bearer {self.token(renew=True)}"})
+        return response
+
+    def get_order(self, uuid: str) -> CdekOrder:
+        response = self._get(f"/orders/{quote(uuid, safe='')}")
+        if response.status_code >= 500:
+            raise CarrierUnavailable(f"CDEK answered {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError:
+            raise CarrierError(f"CDEK answered non-JSON ({response.status_code})") from None
+        entity = data.get("entity") if isinstance(data, dict) else None
+        if response.status_code == 404 or (response.status_code == 200 and not entity):
+            raise TrackingNotFound(f"CDEK does not know order {uuid}")
+        if response.status_code != 200:
+            raise CarrierError(f"CDEK answered {response.status_code}")
+        return cdek_order(entity)
+
+    def track(self, tracking: str) -> CarrierStatus:
+        return self.get_order(tracking).status
+
+
+class BoxberryClient:
+    """Boxberry ``ListStatuses`` by ``ImId`` (a tracking code or the shop's order number)."""
+
+    def __init__(self, *, base_url: str, token: str, timeout: float, transport: httpx.BaseTransport | None = None, **http: Any) -> None:
+        self.base_url = base_url
+        self.api_token = token
+        self.http = _Http(name="boxberry", timeout=timeout, transport=transport, **http)
+
+    def list_statuses(self, im_id: str) -> list[dict[str, Any]]:
+        if not self.api_token:
+            raise CarrierError("the Boxberry token is not configured")
+        response = self.http.request("GET", self.base_url, params={"method": "ListStatuses", "token": self.api_token, "ImId": im_id})
+        if response.status_code >= 500:
+            raise CarrierUnavailable(f"Boxberry answered {response.status_code}")
+        if response.status_code != 200:
+            raise CarrierError(f"Boxberry answered {response.status_code}")
+        try:
+            return parse_boxberry(response.json())
+        except ValueError:
+            raise CarrierError("Boxberry answered non-JSON") from None
+
+    def track(self, tracking: str) -> CarrierStatus:
+        return boxberry_status(self.list_statuses(tracking))
+
+
+class RussianPostClient:
+    """Russian Post single-item tracking (``getOperationHistory``, SOAP 1.2)."""
+
+    def __init__(self, *, url: str, login: str, password: str, timeout: float, transport: httpx.BaseTransport | None = None, **http: Any) -> None:
+        self.url = url
+        self.login = login
+        self.password = password
+        # A fault the sender caused (bad credentials, unknown barcode) comes with a 500 from
+        # some SOAP stacks: asking again will not change it.
+        http.setdefault("retry_if", lambda response: response.status_code >= 500 and b"Sender" not in response.content)
+        self.http = _Http(name="russianpost", timeout=timeout, transport=transport, **http)
+
+    def operation_history(self, barcode: str) -> list[dict[str, Any]]:
+        if not self.login or not self.password:
+            raise CarrierError("Russian Post credentials are not configured")
+        response = self.http.request(
+            "POST",
+            self.url,
+            content=soap_request(barcode, login=self.login, password=self.password),
+            headers={"Content-Type": SOAP_CONTENT_TYPE, "Accept": "application/soap+xml, text/xml"},
+        )
+        try:
+            return parse_operation_history(response.content)
+        except SoapFault as fault:
+            if response.status_code >= 500 and "receiver" in fault.code.casefold():
+                raise CarrierUnavailable(str(fault)) from None
+            raise
+        except CarrierError:
+            if response.status_code >= 500:
+                raise CarrierUnavailable(f"Russian Post answered {response.status_code}") from None
+            raise
+
+    def track(self, tracking: str) -> CarrierStatus:
+        return russianpost_status(self.operation_history(tracking))
+
+
+# --- the instance's clients -------------------------------------------------------------
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+_transport: httpx.BaseTransport | None = None
+
+
+def _build(name: str) -> Any:
+    from shared.settings import settings
+
+    s = settings()
+    if name == "cdek":
+        return CdekClient(base_url=s.cdek_base_url, client_id=s.cdek_client_id, client_secret=s.cdek_client_secret, timeout=s.http_timeout_seconds, transport=_transport)
+    if name == "boxberry":
+        return BoxberryClient(base_url=s.boxberry_base_url, token=s.boxberry_token, timeout=s.http_timeout_seconds, transport=_transport)
+    if name == "russianpost":
+        return RussianPostClient(url=s.russianpost_url, login=s.russianpost_login, password=s.russianpost_password, timeout=s.http_timeout_seconds, transport=_transport)
+    raise ValueError(f"unknown carrier {name!r}")
+
+
+def carrier(name: str) -> Any:
+    """The instance's client for a carrier, built on first use from settings."""
+    with _lock:
+        if name not in _clients:
+            _clients[name] = _build(name)
+        return _clients[name]
+
+
+def track(name: str, tracking: str) -> CarrierStatus:
+    """The carrier's verdict on one shipment."""
+    return carrier(name).track(tracking)
+
+
+def set_transport(transport: httpx.BaseTransport | None) -> None:
+    """Route the instance's carrier clients through ``transport`` (tests); forgets built clients."""
+    global _transport
+    with _lock:
+        for client in _clients.values():
+            client.http.close()
+        _clients.clear()
+        _transport = transport

@@ -1,0 +1,261 @@
+"""YooKassa API v3: the read-only client a payment notification is checked against,
+and the networks YooKassa sends notifications from.
+
+YooKassa does not sign its notifications (Basic-auth shops), so a notification
+is only a hint: the sender's address must be one of YooKassa's networks, and
+the payment or refund it names is fetched again from the API; only the fetched
+object is acted upon.
+
+The client is built lazily, once per instance, by :func:`client`; nothing
+connects at import. Tests hand it an ``httpx`` transport with
+:func:`set_transport`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import re
+import threading
+import time
+from functools import lru_cache
+from typing import Any, Callable, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.adapters.amounts import BadAmount, to_kopecks
+from shared.domain.errors import Retryable
+from shared.settings import settings
+
+log = logging.getLogger("kopilka")
+
+# The published notification sources (yookassa.ru/developers/using-api/webhooks, "#ip").
+# The official SDK lists four /64 networks inside 2a02:5180::/32; the page publishes the /32.
+YOOKASSA_NETWORKS: tuple[str, ...] = (
+    "185.71.76.0/27",
+    "185.71.77.0/27",
+    "77.75.153.0/25",
+    "77.75.156.11/32",
+    "77.75.156.35/32",
+    "77.75.154.128/25",
+    "2a02:5180::/32",
+)
+
+# Payment and refund ids are UUID-like; anything else never reaches a URL path.
+_OBJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+# --- the sender allowlist ----------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _networks(specs: tuple[str, ...]) -> tuple[Network, ...]:
+    # strict: a configured network with host bits set is a typo worth failing on
+    return tuple(ipaddress.ip_network(spec, strict=True) for spec in specs)
+
+
+def networks() -> tuple[Network, ...]:
+    """The allowlist in force: ``settings().yookassa_networks`` when set, else the published list."""
+    return _networks(settings().yookassa_networks or YOOKASSA_NETWORKS)
+
+
+def is_yookassa_address(address: str | None, allowed: tuple[Network, ...] | None = None) -> bool:
+    """Whether ``address`` (one IP, as :func:`shared.http.client_ip` returns it) is YooKassa's."""
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in (networks() if allowed is None else allowed))
+
+
+# --- API objects -------------------------------------------------------------------
+
+
+class _Object(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Amount(_Object):
+    value: str
+    currency: str
+
+    @property
+    def kopecks(self) -> int:
+        return to_kopecks(self.value)
+
+
+class Payment(_Object):
+    """The fields of a YooKassa payment this service reads."""
+
+    id: str
+    status: str  # pending | waiting_for_capture | succeeded | canceled
+    amount: Amount
+    paid: bool = False
+    refunded_amount: Amount | None = None
+    metadata: dict[str, Any] | None = None
+    test: bool = False
+
+
+class Refund(_Object):
+    """The fields of a YooKassa refund this service reads."""
+
+    id: str
+    payment_id: str
+    status: str  # pending | succeeded | canceled
+    amount: Amount
+    metadata: dict[str, Any] | None = None
+
+
+M = TypeVar("M", bound=_Object)
+
+
+class YooKassaUnavailable(Retryable):
+    """The API could not give an answer (network, timeout, 5xx, 202 after retries, refused credentials).
+
+    A notification that depends on it must be answered with a non-200 so that
+    YooKassa delivers it again.
+    """
+
+    code = "provider_unavailable"
+    message_ru = "Платёжный сервис недоступен, повторите попытку позже."
+
+
+# --- the client --------------------------------------------------------------------
+
+
+class YooKassaClient:
+    """GET payments and refunds with a timeout and bounded retries.
+
+    A GET is safe to repeat, so network errors, timeouts, 5xx and 202
+    ("still processing") are retried up to ``attempts`` times with jittered
+    exponential backoff. 404 means YooKassa does not know the object: the
+    getters return ``None``. Anything else raises :class:`YooKassaUnavailable`.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        shop_id: str,
+        secret_key: str,
+        timeout: float,
+        transport: httpx.BaseTransport | None = None,
+        attempts: int = 3,
+        backoff_seconds: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self.attempts = attempts
+        self.backoff_seconds = backoff_seconds
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=base_url,
+            auth=httpx.BasicAuth(shop_id, secret_key),
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={"Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get_payment(self, payment_id: str) -> Payment | None:
+        """The payment as YooKassa has it now; ``None`` when YooKassa does not know the id."""
+        return self._fetch(Payment, "payments", payment_id)
+
+    def get_refund(self, refund_id: str) -> Refund | None:
+        """The refund as YooKassa has it now; ``None`` when YooKassa does not know the id."""
+        return self._fetch(Refund, "refunds", refund_id)
+
+    def _fetch(self, model: type[M], collection: str, object_id: str) -> M | None:
+        if not isinstance(object_id, str) or not _OBJECT_ID.fullmatch(object_id):
+            return None
+        data = self._get(f"{collection}/{object_id}")
+        if data is None:
+            return None
+        try:
+            found = model.model_validate(data)
+            _ = found.amount.kopecks  # an amount we could not compare exactly is refused here
+        except (ValidationError, BadAmount) as exc:
+            raise YooKassaUnavailable(f"YooKassa returned an unreadable {collection[:-1]}", object_id=object_id, reason=str(exc)[:200]) from None
+        if found.id != object_id:
+            raise YooKassaUnavailable(f"YooKassa returned another {collection[:-1]}", object_id=object_id)
+        return found
+
+    def _get(self, path: str) -> dict[str, Any] | None:
+        reason = ""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self._http.get(path)
+            except httpx.TransportError as exc:  # connect/read/write/pool timeouts and network errors
+                reason = type(exc).__name__
+            else:
+                status = response.status_code
+                if status == 200:
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        data = None
+                    if not isinstance(data, dict):
+                        raise YooKassaUnavailable("YooKassa returned a body that is not a JSON object", path=path)
+                    return data
+                if status == 404:
+                    return None
+                if status != 202 and status < 500:
+                    # 400/401/403/429: repeating now does not help; a later redelivery may
+                    log.error("yookassa refused", extra={"json_fields": {"path": path, "status": status}})
+                    raise YooKassaUnavailable(f"YooKassa answered {status}", path=path, status=status)
+                reason = f"http {status}"
+            if attempt < self.attempts:
+                self._sleep(random.uniform(0, self.backoff_seconds * 2 ** (attempt - 1)))
+        log.warning("yookassa unavailable", extra={"json_fields": {"path": path, "reason": reason, "attempts": self.attempts}})
+        raise YooKassaUnavailable(f"YooKassa did not answer after {self.attempts} attempts ({reason})", path=path, reason=reason)
+
+
+# --- one client per instance, built on first use -----------------------------------
+
+_lock = threading.Lock()
+_client: YooKassaClient | None = None
+_transport: httpx.BaseTransport | None = None
+
+
+def client() -> YooKassaClient:
+    """The instance's client, built from settings on first use."""
+    global _client
+    with _lock:
+        if _client is None:
+            s = settings()
+            if not s.yookassa_shop_id or not s.yookassa_secret_key:
+                raise YooKassaUnavailable("YooKassa credentials are not configured (YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY)")
+            _client = YooKassaClient(
+                base_url=s.yookassa_base_url,
+                shop_id=s.yookassa_shop_id,
+                secret_key=s.yookassa_secret_key,
+                timeout=s.http_timeout_seconds,
+                transport=_transport,
+            )
+        return _client
+
+
+def set_transport(transport: httpx.BaseTransport | None) -> None:
+    """Route the instance's client through ``transport`` (a fake in tests; ``None``: the network).
+
+    The current client is dropped, so the next :func:`client` call also picks
+    up changed settings.
+    """
+    global _client, _transport
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+        _transport = transport

@@ -1,0 +1,36 @@
+"""expiry_sweep: the scheduled sweep (expiries, stale reservations and orders, levels,
+expiry notices, birthday bonuses)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.api import Endpoint
+
+
+class SweepRequest(BaseModel):
+    """Cloud Scheduler posts ``{}``; the bounds are for manual runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch: int = Field(default=200, ge=1, le=500, description="Documents per page.")
+    max_pages: int = Field(default=10, ge=1, le=100, description="Pages per pass in this run; the next run continues.")
+
+
+class SweepResult(BaseModel):
+    orders_checked: int
+    canceled: int = Field(description="Orders left unpaid past the reservation timeout, canceled.")
+    accounts: int
+    expired: int = Field(description="Bonuses written off.")
+    released: int = Field(description="Reserved bonuses given back.")
+    expiry_complete: int = Field(description="1 when every due account was swept; 0 when the next run continues.")
+    levels_reviewed: int
+    levels_changed: int
+    notices: int = Field(description="Expiry warnings recorded.")
+    birthdays: int
+    birthday_bonuses: int
+
+
+ENDPOINTS = [
+    Endpoint("expiry_sweep", "POST", "/run", "Run the sweep (Cloud Scheduler OIDC or the sweep secret)", SweepRequest, SweepResult, auth="scheduler", errors=(400, 401, 403, 409)),
+]

@@ -1,0 +1,286 @@
+"""The scheduled sweep: every time-driven change of the program, in bounded, resumable passes.
+
+One run does, in this order, each as its own pass over a query with a stored
+position in ``sweeps/{name}`` (:mod:`shared.services.cursors`):
+
+1. ``order_timeouts`` — orders still ``awaiting_payment`` once the program's
+   reservation timeout has passed since they were placed are canceled
+   (:func:`orders.mark_canceled`: the reserved bonuses and the promo use go
+   back). A watermark over ``created_at``: every order is looked at once.
+2. ``expiry`` — accounts with a due expiry or reservation end
+   (:func:`lifecycle.sweep_due`): expired remainders written off, stale
+   reservations released, the rolling-window level re-evaluated.
+3. ``levels`` — only for a rolling-window level basis, once per Moscow day: a
+   walk over all accounts that sweeps those whose window lost a day or whose
+   level no longer matches it (downgrades when the config allows them).
+4. ``expiry_notices`` — once per Moscow day: a notice
+   ``customers/{id}/notices/expiry:<date>`` for bonuses that expire within
+   :data:`WARNING_DAYS` days (written once: the notifier sends and marks them).
+5. ``birthdays`` — once per Moscow day: customers whose ``birthday_md`` is today
+   get the program's birthday bonus (an ``earning_rules`` entry with event
+   ``birthday``), once per customer and year (key ``birthday:<customer>:<year>``).
+
+Every step is idempotent (keyed postings, create-once notices, order transitions
+that record their events), so a crash half-way, a re-run or two overlapping runs
+redo work without doubling it. A run stops a pass after ``max_pages`` pages; the
+next run continues it.
+
+Customer fields this relies on, written by identity (issue 4): ``birthday``
+(``"MM-DD"``, or ``"YYYY-MM-DD"`` as entered) and ``birthday_md`` (always
+``"MM-DD"``: the field the birthday query matches on). February 29 birthdays are
+celebrated on February 28 in non-leap years.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
+from shared.domain.errors import DomainError
+from shared.domain.ledger import Account
+from shared.domain.levels import level_after_sweep, window_start
+from shared.ports import CUSTOMERS, Store, UnitOfWork
+from shared.services import cursors, lifecycle, orders
+from shared.services.ledger import AccountSession
+
+log = logging.getLogger(__name__)
+
+MSK = timezone(timedelta(hours=3), "MSK")  # the shops' day: Moscow has had no DST since 2014
+
+# Days before an expiry that the customer is warned. A module constant rather than
+# program config on purpose (the config schema is frozen for this issue); one place
+# to change, documented in functions/README.md.
+WARNING_DAYS = 7
+NOTICES = "notices"
+BIRTHDAY_FIELD = "birthday_md"
+
+
+def msk_date(now: datetime) -> str:
+    return now.astimezone(MSK).date().isoformat()
+
+
+def notice_path(customer_id: str, key: str) -> str:
+    return f"{CUSTOMERS}/{customer_id}/{NOTICES}/{key}"
+
+
+def _excluded(config: ProgramConfig, group: str | None) -> bool:
+    return config.group(group or config.default_group).bonuses_excluded
+
+
+# --- 1. orders left unpaid -----------------------------------------------------------
+
+
+def cancel_stale_orders(store: Store, *, config: ProgramConfig, now: datetime, batch: int, max_pages: int) -> dict[str, int]:
+    """Cancel orders left ``awaiting_payment`` past the reservation timeout."""
+    counts = {"orders_checked": 0, "canceled": 0}
+    horizon = now - timedelta(minutes=config.reservation_timeout_minutes)
+    after = cursors.watermark(store, "order_timeouts")
+    for _ in range(max_pages):
+        rows = store.due(orders.ORDERS, field="created_at", until=horizon, limit=batch, start_after=tuple(after) if after else None)
+        for order_id, _created in rows:
+            counts["orders_checked"] += 1
+            order = store.get(orders.order_path(order_id))
+            if order is None or order.get("status") != "awaiting_payment":
+                continue
+            try:
+                canceled = orders.mark_canceled(store, order_id=order_id, now=now, reason="timeout")
+            except DomainError as exc:  # paid in the meantime: the payment wins
+                log.info("stale order not canceled", extra={"json_fields": {"order_id": order_id, "reason": exc.message}})
+                continue
+            counts["canceled"] += int(canceled.get("status") == "canceled")
+        if rows:
+            after = [rows[-1][1], rows[-1][0]]
+            cursors.raise_watermark(store, "order_timeouts", after, now=now)
+        if len(rows) < batch:
+            break
+    return counts
+
+
+# --- 3. rolling-window levels ----------------------------------------------------------
+
+
+def review_levels(store: Store, *, config: ProgramConfig, now: datetime, batch: int, max_pages: int) -> dict[str, int]:
+    """Once a day, sweep every account whose rolling window lost a day or whose level changed."""
+    counts = {"levels_reviewed": 0, "levels_changed": 0}
+    start = window_start(config, now)
+    if start is None:
+        return counts
+    run = cursors.open_pass(store, "levels", now=now, scope=msk_date(now))
+    if run.done:
+        return counts
+    after = run.after[0] if run.after else None
+    for _ in range(max_pages):
+        rows = store.list(CUSTOMERS, order_by="customer_id", limit=batch, start_after=after)
+        for customer_id, data in rows:
+            counts["levels_reviewed"] += 1
+            account = Account.from_dict(data)
+            stale = any(day < start.isoformat() for day in account.paid_by_day)
+            level = level_after_sweep(config, account, now)
+            if stale or level != account.level:
+                lifecycle.sweep_account(store, config=config, customer_id=customer_id, now=now)
+                counts["levels_changed"] += int(level != account.level)
+        if len(rows) < batch:
+            cursors.close(store, run, now=now)
+            break
+        after = rows[-1][0]
+        if not cursors.advance(store, run, [after], now=now):
+            break
+    return counts
+
+
+# --- 4. expiry warnings ----------------------------------------------------------------
+
+
+def warn_account(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> int:
+    """Record one notice per expiry day of bonuses expiring within WARNING_DAYS; 0 when already recorded."""
+    data = store.get(f"{CUSTOMERS}/{customer_id}")
+    if data is None:
+        return 0
+    account = Account.from_dict(data)
+    if _excluded(config, account.group):
+        return 0
+    until = now + timedelta(days=WARNING_DAYS)
+    by_day: dict[str, list[Any]] = {}
+    for lot in account.lots.values():
+        if lot.remaining > 0 and now < lot.expires_at <= until and lot.activates_at is not None and lot.activates_at < lot.expires_at:
+            by_day.setdefault(msk_date(lot.expires_at), []).append(lot)
+    written = 0
+    for day, lots in sorted(by_day.items()):
+        key = f"expiry:{day}"
+        notice = {
+            "key": key,
+            "kind": "expiry_warning",
+            "customer_id": customer_id,
+            "amount": sum(lot.remaining for lot in lots),
+            "expires_at": min(lot.expires_at for lot in lots),
+            "expires_on": day,
+            "lots": sorted(lot.id for lot in lots),
+            "created_at": now,
+            "sent_at": None,
+        }
+
+        def unit(uow: UnitOfWork, key: str = key, notice: dict[str, Any] = notice) -> int:
+            if uow.get(notice_path(customer_id, key)) is not None:
+                return 0
+            uow.create(notice_path(customer_id, key), notice)
+            return 1
+
+        written += store.run(unit)
+    return written
+
+
+def warn_expiring(store: Store, *, config: ProgramConfig, now: datetime, batch: int, max_pages: int) -> dict[str, int]:
+    counts = {"notices": 0}
+    run = cursors.open_pass(store, "expiry_notices", now=now, scope=msk_date(now))
+    if run.done:
+        return counts
+    position = tuple(run.after) if run.after else None
+    until = now + timedelta(days=WARNING_DAYS)
+    for _ in range(max_pages):
+        rows = store.due(CUSTOMERS, field="next_expiry_at", until=until, limit=batch, start_after=position)
+        for customer_id, _ in rows:
+            counts["notices"] += warn_account(store, config=config, customer_id=customer_id, now=now)
+        if len(rows) < batch:
+            cursors.close(store, run, now=now)
+            break
+        position = (rows[-1][1], rows[-1][0])
+        if not cursors.advance(store, run, list(position), now=now):
+            break
+    return counts
+
+
+# --- 5. birthdays ----------------------------------------------------------------------
+
+
+def birthday_rule(config: ProgramConfig, now: datetime, group: str | None = None) -> EarningRule | None:
+    for rule in config.earning_rules:
+        if rule.event is not EarningEvent.BIRTHDAY or not rule.amount:
+            continue
+        if rule.active_from is not None and now < rule.active_from:
+            continue
+        if rule.active_to is not None and now >= rule.active_to:
+            continue
+        if group is not None and rule.groups and group not in rule.groups:
+            continue
+        return rule
+    return None
+
+
+def birthdays_today(now: datetime) -> list[str]:
+    """The ``MM-DD`` values celebrated today (Moscow): Feb 29 moves to Feb 28 in other years."""
+    today = now.astimezone(MSK).date()
+    days = [today.strftime("%m-%d")]
+    if today.month == 2 and today.day == 28 and not calendar.isleap(today.year):
+        days.append("02-29")
+    return days
+
+
+def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> int:
+    """The birthday bonus of this year, once: the amount credited now, 0 otherwise."""
+    year = now.astimezone(MSK).year
+    key = f"birthday:{customer_id}:{year}"
+
+    def unit(uow: UnitOfWork) -> int:
+        session = AccountSession(uow, customer_id)
+        if not session.exists or session.seen(key) is not None:
+            return 0
+        group = session.account.group or config.default_group
+        rule = birthday_rule(config, now, group)
+        if rule is None or _excluded(config, group):
+            return 0
+        outcome = session.post(
+            "accrue",
+            key=key,
+            now=now,
+            amount=rule.amount,
+            source="birthday",
+            ref=rule.code,
+            activates_at=now + timedelta(days=rule.activation_days),
+            expires_at=now + timedelta(days=rule.lifetime_days or config.lot_lifetime_days),
+        )
+        return 0 if outcome["replayed"] else rule.amount
+
+    return store.run(unit)
+
+
+def credit_birthdays(store: Store, *, config: ProgramConfig, now: datetime, batch: int, max_pages: int) -> dict[str, int]:
+    counts = {"birthdays": 0, "birthday_bonuses": 0}
+    if birthday_rule(config, now) is None:
+        return counts
+    for md in birthdays_today(now):
+        run = cursors.open_pass(store, "birthdays", now=now, scope=f"{msk_date(now)}:{md}")
+        if run.done:
+            continue
+        after = run.after[0] if run.after else None
+        for _ in range(max_pages):
+            ids = store.matching(CUSTOMERS, field=BIRTHDAY_FIELD, value=md, limit=batch, start_after=after)
+            for customer_id in ids:
+                amount = credit_birthday(store, config=config, customer_id=customer_id, now=now)
+                counts["birthdays"] += int(amount > 0)
+                counts["birthday_bonuses"] += amount
+            if len(ids) < batch:
+                cursors.close(store, run, now=now)
+                break
+            after = ids[-1]
+            if not cursors.advance(store, run, [after], now=now):
+                break
+    return counts
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def run_sweep(store: Store, *, config: ProgramConfig, now: datetime, batch: int = 200, max_pages: int = 10) -> dict[str, int]:
+    """One scheduled run: every pass above, each bounded to ``max_pages`` pages of ``batch``."""
+    counts: dict[str, int] = {}
+    counts.update(cancel_stale_orders(store, config=config, now=now, batch=batch, max_pages=max_pages))
+    due = lifecycle.sweep_due(store, config=config, now=now, batch=batch, cursor="expiry", max_pages=max_pages)
+    counts.update(accounts=due["accounts"], expired=due["expired"], released=due["released"], expiry_complete=due["complete"])
+    counts.update(review_levels(store, config=config, now=now, batch=batch, max_pages=max_pages))
+    counts.update(warn_expiring(store, config=config, now=now, batch=batch, max_pages=max_pages))
+    counts.update(credit_birthdays(store, config=config, now=now, batch=batch, max_pages=max_pages))
+    log.info("sweep run", extra={"json_fields": counts})
+    return counts

@@ -1,0 +1,226 @@
+"""An in-memory YooKassa API v3 behind an ``httpx.MockTransport``, and notifications as YooKassa sends them.
+
+Built from the documented contract (docs/INTEGRATIONS §2 in the spec):
+
+* HTTP Basic ``shopId:secretKey`` on every call, else 401 with an error body;
+* ``GET /payments/{id}``, ``GET /refunds/{id}`` (404 for an unknown id);
+* ``POST /payments`` and ``POST /refunds`` need an ``Idempotence-Key``; the
+  same key returns the same object, the same key with another body is a 400;
+* injected faults for the next N calls: ``timeout`` (a read timeout),
+  ``connect`` (a refused connection), ``500``/``503`` and ``202`` (processing);
+* the shop's side of a payment's life: :meth:`FakeYooKassa.succeed`,
+  :meth:`FakeYooKassa.cancel`, :meth:`FakeYooKassa.refund`.
+
+Objects carry the fields of the SDK's ``PaymentResponse``/``RefundResponse``
+that a notification carries too; amounts are strings in roubles.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import json
+import os
+import threading
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+
+from shared.adapters.amounts import to_kopecks, to_roubles
+
+FAULTS = ("timeout", "connect", "500", "503", "202")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _money(kopecks: int) -> dict[str, str]:
+    return {"value": to_roubles(kopecks), "currency": "RUB"}
+
+
+def _error(status: int, code: str, description: str) -> httpx.Response:
+    return httpx.Response(status, json={"type": "error", "id": str(uuid.uuid4()), "code": code, "description": description})
+
+
+class FakeYooKassa:
+    """The API under any URL prefix ending in ``base_path`` (``/v3``); credentials default to the
+    environment's ``YOOKASSA_SHOP_ID``/``YOOKASSA_SECRET_KEY`` (what ``scripts/fakes.py`` runs with)."""
+
+    def __init__(self, *, shop_id: str | None = None, secret_key: str | None = None, base_path: str = "/v3") -> None:
+        self.shop_id = os.environ.get("YOOKASSA_SHOP_ID", "") if shop_id is None else shop_id
+        self.secret_key = os.environ.get("YOOKASSA_SECRET_KEY", "") if secret_key is None else secret_key
+        self.base_path = "/" + base_path.strip("/")
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.requests: list[tuple[str, str]] = []  # (method, URL path) of every call, faulted ones too
+        self._idempotence: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._faults: list[str] = []
+        self._outage: str | None = None
+        self._outage_only: str | None = None
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    # --- the switches -------------------------------------------------------------
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def fail_next(self, fault: str, times: int = 1) -> None:
+        """The next ``times`` calls fail with ``fault``."""
+        assert fault in FAULTS, fault
+        with self._lock:
+            self._faults.extend([fault] * times)
+
+    def outage(self, fault: str | None, *, only: str | None = None) -> None:
+        """Every call (or only those to ``only``: "payments" or "refunds") fails with ``fault`` until ``outage(None)``."""
+        assert fault is None or fault in FAULTS, fault
+        with self._lock:
+            self._outage = fault
+            self._outage_only = only
+
+    # --- the shop's side ------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        # the shape of YooKassa ids: 8-4-4-4-12 hex, "5000" as the third group
+        n = next(self._ids)
+        return f"{uuid.uuid4().hex[:8]}-000f-5000-8000-{n:012x}"
+
+    def create_payment(self, *, amount: int, order_id: str | None = None, metadata: dict[str, Any] | None = None, description: str = "") -> dict[str, Any]:
+        """A payment as ``POST /payments`` creates it (pending, capture=true)."""
+        meta = dict(metadata or {})
+        if order_id is not None:
+            meta["order_id"] = order_id
+        payment = {
+            "id": self._new_id(),
+            "status": "pending",
+            "paid": False,
+            "amount": _money(amount),
+            "description": description or (f"Заказ №{order_id}" if order_id else ""),
+            "recipient": {"account_id": self.shop_id, "gateway_id": "100700"},
+            "created_at": _now(),
+            "confirmation": {"type": "redirect", "confirmation_url": "https://yoomoney.ru/checkout/payments/v2/contract?orderId=fake"},
+            "test": True,
+            "refunded_amount": _money(0),
+            "refundable": False,
+            "metadata": meta,
+        }
+        with self._lock:
+            self.payments[payment["id"]] = payment
+            return copy.deepcopy(payment)
+
+    def succeed(self, payment_id: str) -> dict[str, Any]:
+        with self._lock:
+            p = self.payments[payment_id]
+            assert p["status"] in ("pending", "waiting_for_capture"), p["status"]
+            p.update(
+                status="succeeded",
+                paid=True,
+                refundable=True,
+                captured_at=_now(),
+                income_amount=_money(to_kopecks(p["amount"]["value"]) * 965 // 1000),
+                payment_method={"type": "bank_card", "id": payment_id, "saved": False, "title": "Bank card *4477", "card": {"first6": "555555", "last4": "4477", "expiry_month": "07", "expiry_year": "2030", "card_type": "MasterCard"}},
+            )
+            return copy.deepcopy(p)
+
+    def cancel(self, payment_id: str, *, party: str = "yoo_kassa", reason: str = "expired_on_confirmation") -> dict[str, Any]:
+        with self._lock:
+            p = self.payments[payment_id]
+            assert p["status"] in ("pending", "waiting_for_capture"), p["status"]
+            p.update(status="canceled", paid=False, cancellation_details={"party": party, "reason": reason})
+            return copy.deepcopy(p)
+
+    def refund(self, payment_id: str, amount: int, *, metadata: dict[str, Any] | None = None, status: str = "succeeded") -> dict[str, Any]:
+        """A refund of ``amount`` kopecks (YooKassa refuses more than is left of the payment)."""
+        with self._lock:
+            p = self.payments[payment_id]
+            assert p["status"] == "succeeded", "only a succeeded payment is refunded"
+            refunded = to_kopecks(p["refunded_amount"]["value"])
+            assert 0 < amount <= to_kopecks(p["amount"]["value"]) - refunded, "refund exceeds the payment"
+            refund = {
+                "id": self._new_id().replace("-000f-5000-", "-0015-5000-"),
+                "payment_id": payment_id,
+                "status": status,
+                "amount": _money(amount),
+                "created_at": _now(),
+                "description": "",
+                "metadata": dict(metadata or {}),
+            }
+            self.refunds[refund["id"]] = refund
+            if status == "succeeded":
+                p["refunded_amount"] = _money(refunded + amount)
+                p["refundable"] = refunded + amount < to_kopecks(p["amount"]["value"])
+            return copy.deepcopy(refund)
+
+    # --- the API ----------------------------------------------------------------
+
+    def _authorized(self, request: httpx.Request) -> bool:
+        expected = "Basic " + base64.b64encode(f"{self.shop_id}:{self.secret_key}".encode()).decode()
+        return request.headers.get("Authorization") == expected
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests.append((request.method, request.url.path))
+            fault = self._faults.pop(0) if self._faults else None
+            if fault is None and (self._outage_only is None or f"/{self._outage_only}" in request.url.path):
+                fault = self._outage
+        if fault == "timeout":
+            raise httpx.ReadTimeout("fake: read timed out", request=request)
+        if fault == "connect":
+            raise httpx.ConnectError("fake: connection refused", request=request)
+        if fault in ("500", "503"):
+            return _error(int(fault), "internal_server_error", "Internal server error")
+        if fault == "202":
+            return httpx.Response(202, json={"type": "processing", "description": "The request is being processed", "retry_after": 1800})
+        if not self._authorized(request):
+            return _error(401, "invalid_credentials", "Login or password is incorrect")
+        path = request.url.path
+        at = path.find(self.base_path + "/")
+        if at < 0:
+            return _error(404, "not_found", "Unknown path")
+        parts = path[at + len(self.base_path) + 1 :].split("/")
+        with self._lock:
+            if request.method == "GET" and len(parts) == 2 and parts[0] in ("payments", "refunds"):
+                found = (self.payments if parts[0] == "payments" else self.refunds).get(parts[1])
+                if found is None:
+                    return _error(404, "not_found", f"{parts[0][:-1].capitalize()} not found")
+                return httpx.Response(200, json=copy.deepcopy(found))
+        if request.method == "POST" and len(parts) == 1 and parts[0] in ("payments", "refunds"):
+            return self._create(parts[0], request)
+        return _error(404, "not_found", "Unknown path")
+
+    handler = handle  # the name scripts/fakes.py serves
+
+    def _create(self, collection: str, request: httpx.Request) -> httpx.Response:
+        key = request.headers.get("Idempotence-Key")
+        if not key:
+            return _error(400, "invalid_request", "Idempotence-Key header is required")
+        try:
+            body = json.loads(request.content)
+            amount = to_kopecks(body["amount"]["value"])
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "invalid_request", "Invalid amount")
+        with self._lock:
+            seen = self._idempotence.get(key)
+        if seen is not None:
+            if seen[0] != request.content.decode():
+                return _error(400, "invalid_request", "Idempotence key duplicated with other parameters")
+            return httpx.Response(200, json=copy.deepcopy(seen[1]))
+        if collection == "payments":
+            created = self.create_payment(amount=amount, metadata=body.get("metadata"), description=body.get("description", ""))
+        else:
+            if body.get("payment_id") not in self.payments:
+                return _error(400, "invalid_request", "Payment not found")
+            created = self.refund(body["payment_id"], amount, metadata=body.get("metadata"))
+        with self._lock:
+            self._idempotence[key] = (request.content.decode(), created)
+        return httpx.Response(200, json=created)
+
+
+def notification(event: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """The body YooKassa POSTs: the whole object as it was at the status change."""
+    return {"type": "notification", "event": event, "object": copy.deepcopy(obj)}
