@@ -1,22 +1,31 @@
-"""The Anna & Maria story of the Biomiq case study, played on the Firestore emulator.
+"""The Anna & Maria story of the Biomiq case study, over HTTP, on the Firestore emulator.
 
-Run with ``make demo`` (it starts and stops the emulator). Every step goes
-through the same use cases the functions call, with the clock passed in.
+Run with ``make demo``: it starts the emulator, serves every function with
+functions-framework on local ports, runs local fakes of the YooKassa and
+CDEK APIs, and plays the story as the storefront, YooKassa and CDEK would:
+the cart is quoted and checked out by the shop's scripts, the payment and
+the delivery arrive as webhooks, and the functions re-fetch them from the
+(fake) provider APIs before acting. Then everything is stopped.
+
+Registration (SMS login) is the identity issue's; here customers are
+registered through the use case and given the token the login would issue.
+The hold and the expiry lie weeks and a year ahead: balances are read as of
+those instants, and the year-later sweep runs with that instant as ``now``.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 
-from shared.adapters.firestore_store import FirestoreStore
-from shared.domain.cart import CartLine
-from shared.presets import preset_data
-from shared.services import lifecycle, program
-from shared.services.ledger import audit_account, balances
+import httpx
 
-START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+from scripts import fakes, serve
+
+SHOP = "https://shop.example"
+YOOKASSA_PEER = "185.71.76.10"  # an address of YooKassa's published range, as Google's proxy appends it
 
 
 def rub(kopecks: int) -> str:
@@ -24,9 +33,10 @@ def rub(kopecks: int) -> str:
 
 
 class Story:
-    def __init__(self, store: FirestoreStore, config) -> None:
+    def __init__(self, store, urls: dict[str, str]) -> None:
         self.store = store
-        self.config = config
+        self.urls = urls
+        self.http = httpx.Client(timeout=30)
         self.step = 0
 
     def say(self, title: str, *lines: str) -> None:
@@ -35,93 +45,138 @@ class Story:
         for line in lines:
             print(f"   {line}")
 
-    def show(self, now: datetime, *who: str) -> None:
+    def show(self, at: datetime, *who: str) -> None:
+        from shared.services.ledger import balances
+
         for customer in who:
-            b = balances(self.store, customer, now)
+            b = balances(self.store, customer, at)
             print(f"   {customer:<6} total {b.total:>5} | available {b.available:>5} | pending {b.pending:>5} | reserved {b.reserved:>5}")
+
+    def post(self, function: str, path: str, *, expect: int = 200, **kwargs) -> dict:
+        response = self.http.post(self.urls[function] + path, **kwargs)
+        if response.status_code != expect:
+            raise SystemExit(f"{function}{path} answered {response.status_code}: {response.text}")
+        return response.json() if response.content else {}
 
 
 def main() -> int:
     if not os.environ.get("FIRESTORE_EMULATOR_HOST"):
         print("The demo runs on the Firestore emulator: use `make demo`.", file=sys.stderr)
         return 2
+    env = serve.environment()
+    env["KOPILKA_FAKES"] = "0"  # the demo runs the fakes itself, to play the provider's side
+    os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     from google.cloud import firestore
 
+    from shared import tokens
+    from shared.adapters.firestore_store import FirestoreStore
+    from shared.domain.cart import CartLine
+    from shared.services import lifecycle, program
+    from shared.services.ledger import audit_account
+    from shared.settings import reload
+    from tests.fakes.carriers import cdek_webhook
+    from tests.fakes.yookassa import notification
+
+    reload()
     store = FirestoreStore(firestore.Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT", "kopilka-local")))
     store.reset()
-    now = START
-    version = program.publish(store, raw=preset_data("biomiq"), author="marketer@biomiq", reason="launch", effective_from=now, now=now)
-    config = program.in_force(store, "biomiq", now).config
-    story = Story(store, config)
-    print(f"Kopilka demo — {config.name}")
-    story.say(
-        f"The marketer publishes the Biomiq program (version {version.version}), by configuration alone",
-        "levels: " + ", ".join(f"{lv.name} {lv.accrual_percent}% from {rub(lv.threshold)}" for lv in config.levels),
-        f"bonuses pay up to {config.levels[0].max_redeem_percent}% of an order; hold {config.hold_days} days; lifetime {config.lot_lifetime_days} days",
-        f"welcome {config.welcome.standard}, invited {config.welcome.invited}; partner rate "
-        + ", then ".join(f"{s.percent}% from {s.from_paying_referees} paying friends" for s in config.referral.schedule),
-    )
+    serve.publish_program(env)
+    fake_apis, yookassa, carriers = fakes.build_fakes()
+    bridge = fakes.make_server(serve.FAKES_PORT, fake_apis)
+    threading.Thread(target=bridge.serve_forever, daemon=True).start()
+    processes = serve.start(env)
+    try:
+        now = datetime.now(timezone.utc)
+        config = program.in_force(store, env["KOPILKA_PROGRAM"], now).config
+        story = Story(store, serve.function_urls())
+        print(f"Kopilka demo over HTTP — {config.name}")
+        for name, url in story.urls.items():
+            print(f"   {name:<16} {url}")
+        story.say(
+            "The Biomiq program is in force, published as data",
+            "levels: " + ", ".join(f"{lv.name} {lv.accrual_percent}%" for lv in config.levels),
+            f"bonuses pay up to {config.levels[0].max_redeem_percent}% of an order; hold {config.hold_days} days; lifetime {config.lot_lifetime_days} days",
+            f"welcome {config.welcome.standard}, invited {config.welcome.invited}; partner rate "
+            + ", then ".join(f"{s.percent}% from {s.from_paying_referees} paying friends" for s in config.referral.schedule),
+        )
 
-    lifecycle.register_customer(store, config=config, customer_id="maria", now=now)
-    for friend, order in (("olga", "B-1001"), ("irina", "B-1002")):
-        lifecycle.register_customer(store, config=config, customer_id=friend, now=now, invited_by="maria")
-        lifecycle.pay_order(store, config=config, customer_id=friend, order_id=order, lines=[CartLine(id="1", price=150000, quantity=1)], bonuses=0, now=now)
-    story.say("Maria is a customer and a partner: two friends already bought through her link", "(so her next paying friend moves her to the 10 % rate)")
-    story.show(now, "maria")
+        lifecycle.register_customer(store, config=config, customer_id="maria", now=now)
+        for friend, order in (("olga", "B-1001"), ("irina", "B-1002")):
+            lifecycle.register_customer(store, config=config, customer_id=friend, now=now, invited_by="maria")
+            lifecycle.pay_order(store, config=config, customer_id=friend, order_id=order, lines=[CartLine(id="1", price=150000, quantity=1)], bonuses=0, now=now)
+        story.say("Maria is a customer and a partner: two friends already bought through her link", "(her next paying friend moves her to the 10 % rate)")
+        story.show(now, "maria")
 
-    now += timedelta(days=1)
-    welcome = lifecycle.register_customer(store, config=config, customer_id="anna", now=now, invited_by="maria")
-    story.say(f"Anna arrives by Maria's personal link and registers: {welcome['welcome']} bonuses instead of the standard {config.welcome.standard}")
-    story.show(now, "anna")
+        cart = [
+            {"id": "serum", "sku": "BQ-SERUM-30", "name": "Сыворотка", "price": 190000, "quantity": 1},
+            {"id": "cream", "sku": "BQ-CREAM-50", "name": "Крем", "price": 120000, "quantity": 1},
+        ]
+        anonymous = story.post("cart_quote", "/quote", json={"lines": cart}, headers={"Origin": SHOP})
+        story.say(
+            "Anna, not yet logged in, opens the shop by Maria's link: POST cart_quote/quote",
+            f"cart {rub(anonymous['subtotal'])}: she would earn {anonymous['points_to_earn']} points, up to {anonymous['potential_points']} at the top level",
+        )
 
-    cart = [
-        CartLine(id="serum", sku="BQ-SERUM-30", name="Сыворотка", price=190000, quantity=1, product_group="face"),
-        CartLine(id="cream", sku="BQ-CREAM-50", name="Крем", price=120000, quantity=1, product_group="face"),
-    ]
-    quote = lifecycle.checkout(store, config=config, customer_id="anna", order_id="B-1003", lines=cart, bonuses=1000, now=now)
-    story.say(
-        "Anna puts two products in her cart and pays part with bonuses (checkout reserves them)",
-        f"cart {rub(quote.subtotal)}; at most {quote.max_bonuses_by_rules} bonuses payable (half the order); she applies {quote.bonuses_applied}",
-        f"to pay {rub(quote.money_to_pay)}; she will earn {quote.points_to_earn} points ({config.levels[0].accrual_percent}% of the money paid)",
-        *(f"line {ql.id}: {rub(ql.amount)} - {ql.bonuses_applied} bonuses = {rub(ql.money_to_pay)}, earns {ql.points_to_earn}" for ql in quote.lines),
-    )
-    story.show(now, "anna")
+        welcome = lifecycle.register_customer(store, config=config, customer_id="anna", now=now, invited_by="maria")
+        anna = {"Authorization": "Bearer " + tokens.issue(env["KOPILKA_TOKEN_SECRET"], subject="anna", now=now, ttl_seconds=3600), "Origin": SHOP}
+        story.say(f"Anna logs in and is registered as Maria's friend: {welcome['welcome']} bonuses instead of {config.welcome.standard}")
+        story.show(now, "anna")
 
-    now += timedelta(minutes=7)
-    paid = lifecycle.pay_order(store, config=config, customer_id="anna", order_id="B-1003", lines=cart, bonuses=1000, now=now)
-    again = lifecycle.pay_order(store, config=config, customer_id="anna", order_id="B-1003", lines=cart, bonuses=1000, now=now + timedelta(seconds=30))
-    story.say(
-        "Anna pays online: the reservation is spent, the accrual waits for delivery",
-        f"spent {paid.spent}, paid {rub(paid.paid)}, {paid.earned} points pending; bound for ever to partner {paid.referrer_id!r}",
-        f"Maria is notified of a new paying referral; a repeated payment notification changes nothing (replayed={again.replayed})",
-    )
-    story.show(now, "anna", "maria")
+        quote = story.post("cart_quote", "/quote", json={"lines": cart, "bonuses": 1000}, headers=anna)
+        story.say(
+            "Her cart, logged in, with 1000 bonuses applied: POST cart_quote/quote",
+            f"at most {quote['max_bonuses_by_rules']} bonuses payable (half the order); applied {quote['bonuses_applied']}",
+            f"to pay {rub(quote['money_to_pay'])}; she will earn {quote['points_to_earn']} points",
+            *(f"line {ql['id']}: {rub(ql['amount'])} - {ql['bonuses_applied']} bonuses = {rub(ql['money_to_pay'])}, earns {ql['points_to_earn']}" for ql in quote["lines"]),
+        )
+        order = story.post("checkout", "/checkout", json={"order_id": "B-1003", "lines": cart, "bonuses": 1000, "quote_fingerprint": quote["cart_fingerprint"]}, headers=anna)
+        story.say("She checks out: POST checkout/checkout reserves the bonuses (a second tab cannot spend them)", f"order {order.get('order_id', 'B-1003')}: {order.get('status', '')}")
+        story.show(now, "anna")
 
-    delivered = now + timedelta(days=3)
-    result = lifecycle.deliver_order(store, config=config, customer_id="anna", order_id="B-1003", delivered_at=delivered, now=delivered)
-    story.say(
-        "The carrier delivers the order",
-        f"Maria receives {result['referral_reward']} bonuses: 10 % of Anna's {rub(paid.paid)} purchase",
-        f"Anna's {result['earned']} points and Maria's reward are held until {result['activates_at']:%Y-%m-%d} ({config.hold_days} days)",
-    )
-    story.show(delivered, "anna", "maria")
+        payment = yookassa.create_payment(amount=quote["money_to_pay"], order_id="B-1003", description="Заказ B-1003")
+        succeeded = notification("payment.succeeded", yookassa.succeed(payment["id"]))
+        headers = {"X-Forwarded-For": YOOKASSA_PEER}
+        first = story.post("order_paid", "/yookassa", json=succeeded, headers=headers)
+        again = story.post("order_paid", "/yookassa", json=succeeded, headers=headers)
+        forged = story.http.post(story.urls["order_paid"] + "/yookassa", json=succeeded, headers={"X-Forwarded-For": f"{YOOKASSA_PEER}, 203.0.113.9"})
+        story.say(
+            "YooKassa notifies payment.succeeded: POST order_paid/yookassa (the function re-fetches the payment first)",
+            f"answer: {first}; the same notification again: {again}",
+            f"the same body from a non-YooKassa address is refused: HTTP {forged.status_code}",
+            "Maria is notified of a new paying referral (an event on the order)",
+        )
+        story.show(now, "anna", "maria")
 
-    after_hold = result["activates_at"]
-    story.say(f"{config.hold_days} days later the held bonuses become available")
-    story.show(after_hold, "anna", "maria")
+        delivered_at = datetime.now(timezone.utc)
+        uuid = carriers.add_cdek_order(number="B-1003", statuses=[("CREATED", now), ("DELIVERED", delivered_at)])
+        token = env["KOPILKA_CDEK_TOKEN"]
+        delivered = story.post("delivery_status", f"/cdek/{token}", json=cdek_webhook(uuid, "DELIVERED", delivered_at, number="B-1003"))
+        story.say(
+            "CDEK reports DELIVERED: POST delivery_status/cdek/<secret> (the function re-reads the CDEK order)",
+            f"answer: {delivered}",
+            f"Anna's points and Maria's 10 % reward start their {config.hold_days}-day hold",
+        )
+        story.show(delivered_at + timedelta(seconds=1), "anna", "maria")
 
-    year_later = now + timedelta(days=config.lot_lifetime_days + 5)
-    swept = lifecycle.sweep_due(store, config=config, now=year_later)
-    swept_again = lifecycle.sweep_due(store, config=config, now=year_later)
-    story.say(
-        f"A year on ({year_later:%Y-%m-%d}), unspent bonuses expire: the sweep writes them off",
-        f"{swept['accounts']} accounts swept, {swept['expired']} bonuses expired; a second run expires {swept_again['expired']}",
-    )
-    story.show(year_later, "anna", "maria")
+        after_hold = delivered_at + timedelta(days=config.hold_days, seconds=1)
+        story.say(f"As of {after_hold:%Y-%m-%d}, {config.hold_days} days later, the held bonuses are available")
+        story.show(after_hold, "anna", "maria")
 
-    problems = [p for who in ("anna", "maria", "olga", "irina") for p in audit_account(store, who)]
-    story.say("Ledger audit: every stored balance equals the fold of its entries", "OK" if not problems else "; ".join(problems))
-    return 1 if problems else 0
+        year_later = now + timedelta(days=config.lot_lifetime_days + 5)
+        swept = lifecycle.sweep_due(store, config=config, now=year_later)
+        again = lifecycle.sweep_due(store, config=config, now=year_later)
+        story.say(
+            f"The scheduler's sweep a year on ({year_later:%Y-%m-%d}) writes off what was not spent",
+            f"{swept['accounts']} accounts, {swept['expired']} bonuses expired; a second run expires {again['expired']}",
+        )
+        story.show(year_later, "anna", "maria")
+
+        problems = [p for who in ("anna", "maria", "olga", "irina") for p in audit_account(store, who)]
+        story.say("Ledger audit: every stored balance equals the fold of its entries", "OK" if not problems else "; ".join(problems))
+        return 1 if problems else 0
+    finally:
+        serve.stop(processes)
+        bridge.shutdown()
 
 
 if __name__ == "__main__":

@@ -18,26 +18,36 @@ from typing import Callable
 import httpx
 
 Handler = Callable[[httpx.Request], httpx.Response]
+Fakes = dict[str, tuple[Handler, str]]  # local path prefix -> (handler, the provider's base URL it stands for)
 
 
-def default_fakes() -> dict[str, Handler]:
-    from tests.fakes.carriers import FakeCdek
+def build_fakes() -> tuple[Fakes, object, object]:
+    """The fakes, configured with the credentials ``make run`` gives the functions."""
+    import os
+
+    from tests.fakes.carriers import CDEK_HOST, FakeCarriers
     from tests.fakes.yookassa import FakeYooKassa
 
-    return {"/yookassa/v3": FakeYooKassa().handler, "/cdek/v2": FakeCdek().handler}
+    yookassa = FakeYooKassa(base_path="/v3")
+    carriers = FakeCarriers(cdek_client_id=os.environ.get("CDEK_CLIENT_ID", "cdek-account"), cdek_client_secret=os.environ.get("CDEK_CLIENT_SECRET", "cdek-secure"))
+    fakes: Fakes = {
+        "/yookassa/v3": (yookassa.handle, "https://api.yookassa.ru/v3"),
+        "/cdek/v2": (carriers.handle, f"https://{CDEK_HOST}/v2"),
+    }
+    return fakes, yookassa, carriers
 
 
-def make_server(port: int, fakes: dict[str, Handler]) -> ThreadingHTTPServer:
+def make_server(port: int, fakes: Fakes) -> ThreadingHTTPServer:
     class Bridge(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             if self.path == "/health":
                 self._reply(httpx.Response(200, text="ok"))
                 return
-            for prefix, handler in fakes.items():
+            for prefix, (handler, upstream) in fakes.items():
                 if self.path.startswith(prefix + "/") or self.path == prefix:
                     length = int(self.headers.get("Content-Length") or 0)
                     body = self.rfile.read(length) if length else b""
-                    url = f"http://fake{prefix}{self.path[len(prefix):]}"
+                    url = f"{upstream}{self.path[len(prefix):]}"
                     request = httpx.Request(self.command, url, headers=dict(self.headers.items()), content=body)
                     self._reply(handler(request))
                     return
@@ -65,7 +75,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8099)
     args = parser.parse_args()
-    server = make_server(args.port, default_fakes())
+    server = make_server(args.port, build_fakes()[0])
     try:
         server.serve_forever()
     except KeyboardInterrupt:
