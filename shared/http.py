@@ -16,7 +16,10 @@ Everything a use case raises is mapped here, once: a
 :class:`~shared.domain.errors.DomainError` becomes
 ``{"error": {"code", "message", "message_ru", "details"}}`` with its status;
 a body that fails validation is a 400; nothing unexpected from bad input is
-ever a 500.
+ever a 500. Store contention that outlived its retries
+(:class:`~shared.domain.errors.Retryable`) is a 409 and a provider that could
+not be reached (:class:`~shared.domain.errors.ProviderUnavailable`) a 503,
+both with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.IdempotencyConflict, 409),
     (errors.StaleQuote, 409),
     (errors.InvalidState, 409),
+    (errors.TooManyRequests, 429),
+    (errors.ProviderUnavailable, 503),  # before Retryable, of which it is a kind
     (errors.Retryable, 409),
     (errors.InsufficientBonuses, 422),
     (errors.BusinessRefusal, 422),
@@ -207,7 +212,7 @@ class Router:
             status = status_of(exc)
             if isinstance(exc, PayloadTooLarge):
                 status = 413
-            if isinstance(exc, errors.Retryable):
+            if isinstance(exc, (errors.Retryable, errors.TooManyRequests)):
                 headers["Retry-After"] = str(exc.retry_after_seconds)
             log.info("refused", extra={"json_fields": {"function": self.function, "request_id": ctx.request_id, "code": exc.code, "status": status}})
             return _dump(error_body(exc)), status, headers

@@ -4,8 +4,9 @@
                         segment of the subscribed URL (compared in constant time;
                         otherwise 403 and nothing is read or written). A final
                         status is acted upon as CDEK's API reports it, not as
-                        the body claims; 503 asks CDEK to deliver again when its
-                        API cannot be reached.
+                        the body claims; 503 (``provider_unavailable``, with
+                        ``Retry-After``) asks CDEK to deliver again when its API
+                        cannot be reached or refuses our credentials.
     POST /poll          Cloud Scheduler: ask Boxberry, Russian Post (and CDEK, as
                         a fallback) about orders due a check, bounded per run.
     POST /tracking      internal: attach {order_id, carrier, tracking} to an order.
@@ -25,7 +26,7 @@ from shared import entry, scheduler_auth
 from shared.adapters import carriers
 from shared.api.delivery_status import CdekWebhook, DeliveryOutcome, PollRequest, PollResult, ReturnRequest, ReturnResult, TrackingRequest, TrackingResult
 from shared.domain.errors import Forbidden
-from shared.http import Context, Router, error_body, parse
+from shared.http import Context, Router, parse
 from shared.services import delivery, orders
 from shared.settings import settings
 
@@ -55,10 +56,9 @@ def cdek_webhook(request: Any, ctx: Context) -> Any:
             is_return=event.attributes.is_return,
             now=ctx.now,
         )
-    except carriers.CarrierUnavailable as exc:
-        return error_body(exc), 503
     except carriers.CarrierError as exc:  # misconfigured or refused credentials: let CDEK retry later
-        return error_body(carriers.CarrierUnavailable(str(exc))), 503
+        raise carriers.CarrierUnavailable(str(exc)) from exc
+    # CarrierUnavailable is a ProviderUnavailable: the router answers 503 and CDEK delivers again
     return DeliveryOutcome(**result)
 
 

@@ -6,8 +6,10 @@
     POST /yoomoney   urlencoded notification authenticated by its sha1_hash
 
 200 means "applied, applied before, or authentic but not ours to act upon"
-(the body says which); 503 asks YooKassa to deliver again because its API
-could not be reached. Nothing is written before a notification is verified.
+(the body says which); 503 (``provider_unavailable``, with ``Retry-After``)
+asks YooKassa to deliver again because its API could not be reached: the
+adapter raises :class:`~shared.domain.errors.ProviderUnavailable` and the
+router maps it. Nothing is written before a notification is verified.
 
 What the storefront must do (see shared/services/payments.py):
 
@@ -28,7 +30,7 @@ from shared.services import payments
 from shared.adapters import yookassa, yoomoney
 from shared.api.order_paid import PaymentNotificationResult, YooKassaNotification
 from shared.domain.errors import Forbidden
-from shared.http import Context, Router, client_ip, error_body
+from shared.http import Context, Router, client_ip
 from shared.settings import settings
 
 router = Router("order_paid")
@@ -44,17 +46,15 @@ def yookassa_endpoint(request: Any, ctx: Context) -> Any:
     if not yookassa.is_yookassa_address(sender):
         raise Forbidden("the sender is not a YooKassa address", sender=sender)
     notification = ctx.body(YooKassaNotification)
-    try:
-        outcome = payments.yookassa_notification(
-            entry.store(),
-            config=entry.config(ctx.now),
-            gateway=yookassa.client(),
-            event=notification.event,
-            object_id=notification.object.id,
-            now=ctx.now,
-        )
-    except yookassa.YooKassaUnavailable as exc:
-        return error_body(exc), 503
+    # YooKassaUnavailable is a ProviderUnavailable: the router answers 503 and YooKassa delivers again
+    outcome = payments.yookassa_notification(
+        entry.store(),
+        config=entry.config(ctx.now),
+        gateway=yookassa.client(),
+        event=notification.event,
+        object_id=notification.object.id,
+        now=ctx.now,
+    )
     return _result(outcome)
 
 

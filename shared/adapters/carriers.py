@@ -53,7 +53,7 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.domain.errors import Retryable
+from shared.domain.errors import ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,13 @@ class TrackingNotFound(CarrierError):
     """The carrier does not know this tracking code (yet)."""
 
 
-class CarrierUnavailable(Retryable):
+class CarrierUnavailable(ProviderUnavailable):
     """Network errors or 5xx outlived the bounded retries: try again later.
 
     A webhook that depends on the carrier's API is answered with a non-200 so
     that the carrier delivers it again; the poller leaves the order for its next run.
     """
 
-    code = "provider_unavailable"
     message_ru = "Служба доставки недоступна, повторите попытку позже."
 
 

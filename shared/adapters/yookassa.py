@@ -26,7 +26,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters.amounts import BadAmount, to_kopecks
-from shared.domain.errors import Retryable
+from shared.domain.errors import ProviderUnavailable
 from shared.settings import settings
 
 log = logging.getLogger("kopilka")
@@ -117,14 +117,13 @@ class Refund(_Object):
 M = TypeVar("M", bound=_Object)
 
 
-class YooKassaUnavailable(Retryable):
+class YooKassaUnavailable(ProviderUnavailable):
     """The API could not give an answer (network, timeout, 5xx, 202 after retries, refused credentials).
 
     A notification that depends on it must be answered with a non-200 so that
     YooKassa delivers it again.
     """
 
-    code = "provider_unavailable"
     message_ru = "Платёжный сервис недоступен, повторите попытку позже."
 
 

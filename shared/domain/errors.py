@@ -74,6 +74,20 @@ class Retryable(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class ProviderUnavailable(Retryable):
+    """An outside provider (a payment service, a carrier) could not give an answer: ask again later.
+
+    Answered 503 with ``Retry-After``; a webhook that depends on the provider is
+    thereby delivered again. Nothing was written when it is raised.
+    """
+
+    code = "provider_unavailable"
+    message_ru = "Внешний сервис недоступен, повторите попытку позже."
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 30, **details: Any) -> None:
+        super().__init__(message, retry_after_seconds=retry_after_seconds, **details)
+
+
 class Unauthorized(DomainError):
     code = "unauthorized"
     message_ru = "Требуется вход в личный кабинет."
@@ -96,3 +110,11 @@ class BusinessRefusal(DomainError):
 
     code = "refused"
     message_ru = "Операция отклонена правилами программы."
+
+
+class TooManyRequests(DomainError):
+    """A rate limit: try again in ``retry_after_seconds`` (an HTTP 429)."""
+
+    code = "rate_limited"
+    message_ru = "Слишком много запросов, повторите позже."
+    retry_after_seconds = 60

@@ -8,6 +8,13 @@ it makes is keyed by its cause (``welcome:<customer>``, ``accrue:<order>``,
 doubling. A use case touches the customer's own documents and the order's;
 a partner's reward is a separate transaction on the partner's account.
 
+The customer's side of checkout, payment, delivery and returns is also
+exposed as a unit (``checkout_unit``, ``release_unit``, ``pay_order_unit``,
+``deliver_unit``, ``return_lines_unit``): a function of a unit of work that
+:mod:`shared.services.orders` runs in the same transaction as the order
+document's transition, so the ledger and the order never disagree. The plain
+functions run the same unit in a transaction of its own.
+
 Expiry rule: a lot expires ``lot_lifetime_days`` after it was accrued
 (the case studies' "one year from the accrual"), whatever its hold.
 """
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote, referral_reward
+from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote, referral_reward, settle
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Allocation, require_utc
@@ -96,29 +103,35 @@ def checkout(store: Store, *, config: ProgramConfig, customer_id: str, order_id:
     of ``available`` until payment or the configured timeout.
     """
     require_utc(now)
+    return store.run(lambda uow: checkout_unit(uow, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=promo))
 
-    def unit(uow: UnitOfWork) -> Quote:
-        session = AccountSession(uow, customer_id)
-        if not session.exists:
-            raise NotFound("unknown customer", customer_id=customer_id)
-        q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses)
-        if q.bonuses_applied:
-            session.post(
-                "reserve",
-                key=f"reserve:{order_id}",
-                now=now,
-                reservation_id=order_id,
-                amount=q.bonuses_applied,
-                release_after=now + timedelta(minutes=config.reservation_timeout_minutes),
-            )
-        return q
 
-    return store.run(unit)
+def checkout_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, lines: list[CartLine], bonuses: int, now: datetime, promo: PromoRule | None = None) -> Quote:
+    """:func:`checkout` inside a caller's unit of work."""
+    session = AccountSession(uow, customer_id)
+    if not session.exists:
+        raise NotFound("unknown customer", customer_id=customer_id)
+    q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses)
+    if q.bonuses_applied:
+        session.post(
+            "reserve",
+            key=f"reserve:{order_id}",
+            now=now,
+            reservation_id=order_id,
+            amount=q.bonuses_applied,
+            release_after=now + timedelta(minutes=config.reservation_timeout_minutes),
+        )
+    return q
 
 
 def release_reservation(store: Store, *, customer_id: str, order_id: str, now: datetime) -> dict[str, Any]:
     """Give back an unpaid order's reserved bonuses (cancellation or timeout)."""
-    return store.run(lambda uow: AccountSession(uow, customer_id).post("release", key=f"release:{order_id}", now=now, reservation_id=order_id))
+    return store.run(lambda uow: release_unit(uow, customer_id=customer_id, order_id=order_id, now=now))
+
+
+def release_unit(uow: UnitOfWork, *, customer_id: str, order_id: str, now: datetime) -> dict[str, Any]:
+    """:func:`release_reservation` inside a caller's unit of work."""
+    return AccountSession(uow, customer_id).post("release", key=f"release:{order_id}", now=now, reservation_id=order_id)
 
 
 # --- payment -------------------------------------------------------------------------
@@ -133,74 +146,133 @@ class PaidOrder:
     level: str
     referrer_id: str | None
     replayed: bool
+    shortfall: int = 0  # agreed bonuses that could not be spent (see :func:`shared.domain.cart.settle`)
 
 
-def pay_order(store: Store, *, config: ProgramConfig, customer_id: str, order_id: str, lines: list[CartLine], bonuses: int, now: datetime, promo: PromoRule | None = None) -> PaidOrder:
+@dataclass(frozen=True)
+class Agreement:
+    """What the checkout agreed per line and the customer paid for: bonuses and money (kopecks)."""
+
+    bonuses: dict[str, int]
+    money: dict[str, int]
+
+    @property
+    def money_to_pay(self) -> int:
+        return sum(self.money.values())
+
+
+def pay_order(
+    store: Store,
+    *,
+    config: ProgramConfig,
+    customer_id: str,
+    order_id: str,
+    lines: list[CartLine],
+    bonuses: int,
+    now: datetime,
+    promo: PromoRule | None = None,
+    agreed: Agreement | None = None,
+) -> PaidOrder:
     """Record a paid order: the reservation becomes a spend, the purchase counts for the
     level, a held accrual lot is created, and the referral is bound at the first paid order.
 
-    The cap is enforced again here: the bonuses spent are the quote's, never more
-    than reserved or available. A replay returns the first result.
+    With ``agreed`` (an order placed through checkout: the figures of its
+    checkout quote) the order is settled on those figures, never priced again
+    (:func:`shared.domain.cart.settle`): the money recorded as paid is the
+    agreed ``money_to_pay``, the bonuses spent are the agreed ones but never
+    more than the reservation (or, when it lapsed, the free balance) nor the
+    rules' cap at payment, and the points are earned on the money paid at the
+    customer's level at payment.
+
+    Without it the cart is quoted at payment with ``bonuses`` requested: the
+    bonuses spent are the quote's, never more than reserved or available.
+    A replay returns the first result.
     """
     require_utc(now)
-
-    def unit(uow: UnitOfWork) -> PaidOrder:
-        session = AccountSession(uow, customer_id)
-        if not session.exists:
-            raise NotFound("unknown customer", customer_id=customer_id)
-        existing = session.order(order_id)
-        if existing is not None:
-            return PaidOrder(order_id, existing.spent, existing.earned, existing.paid, session.account.level or "", existing.referrer_id, True)
-        q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses)
-        reservation = session.account.reservations.get(order_id)
-        allocations: list[Allocation] = []
-        if q.bonuses_applied:
-            outcome = session.post("spend", key=f"spend:{order_id}", now=now, amount=q.bonuses_applied, order_id=order_id, reservation_id=order_id if reservation else None)
-            allocations = [Allocation.from_dict(a) for a in outcome["allocations"]]
-        elif reservation is not None:
-            session.post("release", key=f"release:{order_id}", now=now, reservation_id=order_id)
-        level = level_after_purchase(config, session.account, now, q.money_to_pay)
-        if q.money_to_pay:
-            session.post("purchase", key=f"purchase:{order_id}", now=now, amount=q.money_to_pay, order_id=order_id, level=level)
-        earned_lot = None
-        if q.points_to_earn:
-            outcome = session.post(
-                "accrue",
-                key=f"accrue:{order_id}",
-                now=now,
-                amount=q.points_to_earn,
-                source="purchase",
-                ref=order_id,
-                activates_at=None,
-                expires_at=_lifetime(config, now),
-                order_id=order_id,
-            )
-            earned_lot = outcome["lot_id"]
-        referrer = session.extra.get("referrer_id")
-        if session.extra.get("first_paid_at") is None:
-            session.save(first_paid_at=now)
-            if referrer is None and session.extra.get("invited_by"):
-                referrer = session.extra["invited_by"]
-                session.save(referrer_id=referrer, referral_bound_at=now)
-        book = OrderBook(
-            order_id=order_id,
-            customer_id=customer_id,
-            kind="purchase",
-            lines={
-                ql.id: LineBook(quantity=ql.quantity, paid=ql.money_to_pay, earned=ql.points_to_earn, spent=ql.bonuses_applied)
-                for ql in q.lines
-            },
-            earned_lot_id=earned_lot,
-            spend_allocations=allocations,
-            referrer_id=referrer,
-        )
-        session.save_order(book)
-        return PaidOrder(order_id, q.bonuses_applied, q.points_to_earn, q.money_to_pay, level, referrer, False)
-
-    result = store.run(unit)
+    result = store.run(lambda uow: pay_order_unit(uow, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=promo, agreed=agreed))
     if result.referrer_id:
         note_paying_referee(store, partner_id=result.referrer_id, referee_id=customer_id, now=now)
     return result
+
+
+def pay_order_unit(
+    uow: UnitOfWork,
+    *,
+    config: ProgramConfig,
+    customer_id: str,
+    order_id: str,
+    lines: list[CartLine],
+    bonuses: int,
+    now: datetime,
+    promo: PromoRule | None = None,
+    agreed: Agreement | None = None,
+) -> PaidOrder:
+    """:func:`pay_order` inside a caller's unit of work, without the partner's side
+    (the caller runs :func:`note_paying_referee` when ``referrer_id`` is set)."""
+    require_utc(now)
+    session = AccountSession(uow, customer_id)
+    if not session.exists:
+        raise NotFound("unknown customer", customer_id=customer_id)
+    existing = session.order(order_id)
+    if existing is not None:
+        return PaidOrder(order_id, existing.spent, existing.earned, existing.paid, session.account.level or "", existing.referrer_id, True)
+    reservation = session.account.reservations.get(order_id)
+    view = customer_view(config, session, now, plus_reserved_for=order_id)
+    shortfall = 0
+    if agreed is not None:
+        if reservation is not None:  # the spend comes out of the reservation, never beyond it
+            view = view.model_copy(update={"available": reservation.amount})
+        s = settle(config, view, lines, now=now, promo=promo, agreed_bonuses=agreed.bonuses, agreed_money=agreed.money)
+        spent_by_line, paid_by_line, earned_by_line, shortfall = s.spent, s.paid, s.earned, s.shortfall
+    else:
+        q = quote(config, view, lines, now=now, promo=promo, bonuses_requested=bonuses)
+        spent_by_line = {ql.id: ql.bonuses_applied for ql in q.lines}
+        paid_by_line = {ql.id: ql.money_to_pay for ql in q.lines}
+        earned_by_line = {ql.id: ql.points_to_earn for ql in q.lines}
+    spent, paid, earned = sum(spent_by_line.values()), sum(paid_by_line.values()), sum(earned_by_line.values())
+    allocations: list[Allocation] = []
+    if spent:
+        outcome = session.post("spend", key=f"spend:{order_id}", now=now, amount=spent, order_id=order_id, reservation_id=order_id if reservation else None)
+        allocations = [Allocation.from_dict(a) for a in outcome["allocations"]]
+    elif reservation is not None:
+        session.post("release", key=f"release:{order_id}", now=now, reservation_id=order_id)
+    level = level_after_purchase(config, session.account, now, paid)
+    if paid:
+        session.post("purchase", key=f"purchase:{order_id}", now=now, amount=paid, order_id=order_id, level=level)
+    earned_lot = None
+    if earned:
+        outcome = session.post(
+            "accrue",
+            key=f"accrue:{order_id}",
+            now=now,
+            amount=earned,
+            source="purchase",
+            ref=order_id,
+            activates_at=None,
+            expires_at=_lifetime(config, now),
+            order_id=order_id,
+        )
+        earned_lot = outcome["lot_id"]
+    referrer = session.extra.get("referrer_id")
+    if session.extra.get("first_paid_at") is None:
+        session.save(first_paid_at=now)
+        if referrer is None and session.extra.get("invited_by"):
+            referrer = session.extra["invited_by"]
+            session.save(referrer_id=referrer, referral_bound_at=now)
+    book = OrderBook(
+        order_id=order_id,
+        customer_id=customer_id,
+        kind="purchase",
+        lines={
+            line.id: LineBook(quantity=line.quantity, paid=paid_by_line[line.id], earned=earned_by_line[line.id], spent=spent_by_line[line.id])
+            for line in lines
+        },
+        earned_lot_id=earned_lot,
+        spend_allocations=allocations,
+        referrer_id=referrer,
+    )
+    session.save_order(book)
+    return PaidOrder(order_id, spent, earned, paid, level, referrer, False, shortfall)
 
 
 def note_paying_referee(store: Store, *, partner_id: str, referee_id: str, now: datetime) -> bool:
@@ -224,26 +296,28 @@ def note_paying_referee(store: Store, *, partner_id: str, referee_id: str, now: 
 def deliver_order(store: Store, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime) -> dict[str, Any]:
     """Delivered: the order's accrual starts its hold, and the partner's reward is credited with the same hold."""
     require_utc(delivered_at, "delivered_at")
-    activates_at = delivered_at + timedelta(days=config.hold_days)
-
-    def unit(uow: UnitOfWork) -> OrderBook:
-        session = AccountSession(uow, customer_id)
-        book = session.order(order_id)
-        if book is None:
-            raise NotFound("unknown order", order_id=order_id)
-        if book.status in ("returned", "canceled"):
-            raise InvalidState("the order was returned", order_id=order_id)
-        if book.delivered_at is None:
-            if book.earned_lot_id:
-                session.post("schedule", key=f"schedule:{order_id}", now=now, lot_id=book.earned_lot_id, activates_at=activates_at)
-            book.delivered_at = delivered_at
-            book.status = "delivered" if book.status == "paid" else book.status
-            session.save_order(book)
-        return book
-
-    book = store.run(unit)
+    book = store.run(lambda uow: deliver_unit(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now))
     reward = credit_referral_reward(store, config=config, book=book, delivered_at=delivered_at, now=now) if book.referrer_id else None
-    return {"order_id": order_id, "activates_at": activates_at, "earned": book.earned, "referral_reward": reward}
+    return {"order_id": order_id, "activates_at": delivered_at + timedelta(days=config.hold_days), "earned": book.earned, "referral_reward": reward}
+
+
+def deliver_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime) -> OrderBook:
+    """The customer's side of :func:`deliver_order` inside a caller's unit of work; the caller
+    credits the partner's reward (:func:`credit_referral_reward`) when the book has a referrer."""
+    require_utc(delivered_at, "delivered_at")
+    session = AccountSession(uow, customer_id)
+    book = session.order(order_id)
+    if book is None:
+        raise NotFound("unknown order", order_id=order_id)
+    if book.status in ("returned", "canceled"):
+        raise InvalidState("the order was returned", order_id=order_id)
+    if book.delivered_at is None:
+        if book.earned_lot_id:
+            session.post("schedule", key=f"schedule:{order_id}", now=now, lot_id=book.earned_lot_id, activates_at=delivered_at + timedelta(days=config.hold_days))
+        book.delivered_at = delivered_at
+        book.status = "delivered" if book.status == "paid" else book.status
+        session.save_order(book)
+    return book
 
 
 def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderBook, delivered_at: datetime, now: datetime) -> int:
@@ -301,34 +375,37 @@ def return_lines(store: Store, *, config: ProgramConfig, customer_id: str, order
     returned part is taken back in its own transaction.
     """
     require_utc(now)
-    policy = config.clawback.negative_balance
-
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
-        session = AccountSession(uow, customer_id)
-        book = session.order(order_id)
-        if book is None:
-            raise NotFound("unknown order", order_id=order_id)
-        done = session.seen(f"return:{order_id}:{return_id}")
-        if done is not None:
-            return {**done["outcome"], "replayed": True}
-        plan = plan_return(book, returns)
-        result: dict[str, Any] = {"earned_back": 0, "spent_back": plan.spent_back, "forgiven": 0, "debt": 0}
-        if plan.earned_back:
-            outcome = session.post("reverse", key=f"reverse:{order_id}:{return_id}", now=now, amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=policy, order_id=order_id)
-            result.update(earned_back=outcome["reversed"], forgiven=outcome["forgiven"], debt=outcome["debt"])
-        if plan.refund_allocations:
-            session.post("refund", key=f"refund:{order_id}:{return_id}", now=now, allocations=plan.refund_allocations, order_id=order_id)
-        if plan.paid_back:
-            session.post("purchase", key=f"purchase:{order_id}:{return_id}", now=now, amount=-plan.paid_back, order_id=order_id, level=None)
-        result["referrer_id"] = book.referrer_id
-        session.post("note", key=f"return:{order_id}:{return_id}", now=now, data=result)  # the return's idempotency record
-        session.save_order(plan.book)
-        return {**result, "replayed": False}
-
-    result = store.run(unit)
+    result = store.run(lambda uow: return_lines_unit(uow, config=config, customer_id=customer_id, order_id=order_id, return_id=return_id, returns=returns, now=now))
     if result.get("referrer_id") and not result.get("replayed"):
         result["referral_reversed"] = reverse_referral_reward(store, config=config, partner_id=result["referrer_id"], referee_id=customer_id, order_id=order_id, return_id=return_id, returns=returns, now=now)
     return result
+
+
+def return_lines_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, return_id: str, returns: dict[str, int], now: datetime) -> dict[str, Any]:
+    """The customer's side of :func:`return_lines` inside a caller's unit of work; the caller
+    takes the partner's reward back (:func:`reverse_referral_reward`) when the result names a
+    ``referrer_id`` and is not ``replayed``."""
+    require_utc(now)
+    session = AccountSession(uow, customer_id)
+    book = session.order(order_id)
+    if book is None:
+        raise NotFound("unknown order", order_id=order_id)
+    done = session.seen(f"return:{order_id}:{return_id}")
+    if done is not None:
+        return {**done["outcome"], "replayed": True}
+    plan = plan_return(book, returns)
+    result: dict[str, Any] = {"earned_back": 0, "spent_back": plan.spent_back, "forgiven": 0, "debt": 0}
+    if plan.earned_back:
+        outcome = session.post("reverse", key=f"reverse:{order_id}:{return_id}", now=now, amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=order_id)
+        result.update(earned_back=outcome["reversed"], forgiven=outcome["forgiven"], debt=outcome["debt"])
+    if plan.refund_allocations:
+        session.post("refund", key=f"refund:{order_id}:{return_id}", now=now, allocations=plan.refund_allocations, order_id=order_id)
+    if plan.paid_back:
+        session.post("purchase", key=f"purchase:{order_id}:{return_id}", now=now, amount=-plan.paid_back, order_id=order_id, level=None)
+    result["referrer_id"] = book.referrer_id
+    session.post("note", key=f"return:{order_id}:{return_id}", now=now, data=result)  # the return's idempotency record
+    session.save_order(plan.book)
+    return {**result, "replayed": False}
 
 
 def reverse_referral_reward(store: Store, *, config: ProgramConfig, partner_id: str, referee_id: str, order_id: str, return_id: str, returns: dict[str, int], now: datetime) -> int:

@@ -1,30 +1,41 @@
 """Storefront orders: the order document and its status machine, over the lifecycle use cases.
 
 ``orders/{order_id}`` keeps what the checkout agreed (customer, cart lines,
-bonuses, promo code, the quote's cart fingerprint), the payment and the
-delivery. Webhooks find the order here and move it on; every transition is
-idempotent and out-of-order events are refused or ignored, never applied
-twice:
+bonuses, promo code, the quote's cart fingerprint and its figures per line),
+the payment and the delivery. Webhooks find the order here and move it on;
+every transition is idempotent and out-of-order events are refused or
+ignored, never applied twice:
 
     awaiting_payment -> paid -> delivered -> (partially_)returned
     awaiting_payment -> canceled          (payment canceled or timed out)
     paid -> not_delivered                 (carrier gave up: a full return)
+
+Each transition decides on the order document as read inside the
+transaction that writes it, and the customer's ledger change commits in that
+same transaction (the lifecycle's ``*_unit`` functions), so the order and the
+ledger never disagree and concurrent transitions serialize: a payment and a
+cancellation racing end paid *or* canceled, two returns add up. A partner's
+side (the paying-referee count, the reward, its clawback) follows in a
+transaction of its own on the partner's account, idempotent by key.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from shared.domain.cart import CartLine, PromoRule, Quote, quote
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, StaleQuote, ValidationFailed
 from shared.domain.ledger import require_utc
+from shared.domain.orders import OrderBook
 from shared.ports import Store, UnitOfWork
 from shared.services import lifecycle, promo
+from shared.services.ledger import account_path
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ORDERS = "orders"
 FINAL = ("canceled", "returned", "not_delivered")
@@ -69,8 +80,9 @@ def place_order(
     order is recorded. When (3) or (4) fails, what this call did is undone.
 
     The order keeps the promo rule it was placed with (without its validity
-    window): payment is priced by that rule even if the code expires or is
-    switched off in between.
+    window) and the quote's figures per line (``quoted_lines``): payment is
+    settled on those figures (see :func:`mark_paid`), the rule deciding the
+    accrual even if the code expires or is switched off in between.
 
     Idempotent by order id: the same order placed again returns the first
     record; the same id with another cart is an :class:`IdempotencyConflict`.
@@ -107,6 +119,8 @@ def place_order(
             "discount": reserved.discount,
             "money_to_pay": reserved.money_to_pay,
             "points_to_earn": reserved.points_to_earn,
+            # what payment settles on, per line (lifecycle.Agreement): the quote is what is paid for
+            "quoted_lines": {ql.id: {"bonuses": ql.bonuses_applied, "money_to_pay": ql.money_to_pay, "points_to_earn": ql.points_to_earn} for ql in reserved.lines},
             "status": "awaiting_payment",
             "source": source,
             "created_at": now,
@@ -186,79 +200,171 @@ def lifecycle_quote(store: Store, *, config: ProgramConfig, order: dict[str, Any
     return store.run(unit)
 
 
-def _transition(store: Store, order_id: str, *, allowed: tuple[str, ...], to: str, now: datetime, event: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """Move the order document on; an event already recorded is not recorded twice."""
+def _recorded(order: dict[str, Any], key: str) -> dict[str, Any] | None:
+    return next((e for e in order.get("events", []) if e.get("key") == key), None)
 
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
+
+def _record(uow: UnitOfWork, order: dict[str, Any], *, to: str, now: datetime, event: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """Write the order document moved on to ``to``, with its event (the last 50 are kept)."""
+    moved = {**order, **fields, "status": to, "events": [*order.get("events", [])[-49:], {**event, "at": now}]}
+    uow.put(order_path(order["order_id"]), moved)
+    return moved
+
+
+def _in_order_unit(store: Store, customer_id: str, order_id: str, decide: Callable[[UnitOfWork, dict[str, Any]], T]) -> T:
+    """Run ``decide(uow, order)`` in one transaction on the order document read inside it.
+
+    Every transition decides on that read and writes the order together with
+    the customer's ledger change, so a concurrent transition either commits
+    first (and is seen) or is retried. The customer's account is read first:
+    units of one instance on the same customer then queue in-process rather
+    than meet on Firestore's locks (see the Firestore store), whichever order
+    they came through.
+    """
+
+    def unit(uow: UnitOfWork) -> T:
+        uow.get(account_path(customer_id))
         order = uow.get(order_path(order_id))
         if order is None:
-            raise NotFound("unknown order", order_id=order_id)
-        if any(e.get("key") == event["key"] for e in order.get("events", [])):
-            return order
-        if order["status"] not in allowed and order["status"] != to:
-            raise InvalidState(f"order is {order['status']}, cannot become {to}", order_id=order_id, status=order["status"])
-        order.update(fields)
-        order["status"] = to
-        order["events"] = [*order.get("events", [])[-49:], {**event, "at": now}]
-        uow.put(order_path(order_id), order)
-        return order
+            raise NotFound("unknown order", order_id=order_id, message_ru="Заказ не найден.")
+        return decide(uow, order)
 
     return store.run(unit)
+
+
+def agreement(order: dict[str, Any]) -> lifecycle.Agreement | None:
+    """The per-line figures the order's checkout agreed (orders placed before they were kept: ``None``)."""
+    quoted = order.get("quoted_lines")
+    if not quoted:
+        return None
+    return lifecycle.Agreement(
+        bonuses={line_id: int(figures["bonuses"]) for line_id, figures in quoted.items()},
+        money={line_id: int(figures["money_to_pay"]) for line_id, figures in quoted.items()},
+    )
 
 
 def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Payment confirmed (by the provider's API, not the notification body).
 
-    The order is priced with the promo rule it was placed with.
+    The order is settled on what its checkout agreed (see
+    :func:`lifecycle.pay_order`): ``money_paid`` is the order's
+    ``money_to_pay`` — the sum the payment was matched against — and the
+    bonuses spent are the reserved ones, cut only if the rules in force or the
+    customer's balance no longer allow them (the cut is kept as
+    ``bonuses_shortfall`` and logged). Points are earned on the money paid at
+    the customer's level at payment; the promo rule is the one the order was
+    placed with.
+
+    The spend, the purchase and the accrual commit in one transaction with the
+    order becoming ``paid``, decided on the order as read in that transaction:
+    a canceled order is :class:`InvalidState` and nothing is spent; an order
+    already paid by another payment, or moved on, is returned unchanged (its
+    ``payment`` says which payment counted). The partner's count of paying
+    referees follows in its own (idempotent) transaction, again on a replay.
     """
-    order = get_order(store, order_id)
-    if order["status"] == "canceled":
-        raise InvalidState("the order was canceled before it was paid", order_id=order_id)
-    rule = order_promo(store, order, now)
-    paid = lifecycle.pay_order(store, config=config, customer_id=order["customer_id"], order_id=order_id, lines=_lines(order), bonuses=order["bonuses_requested"], now=now, promo=rule)
-    return _transition(
-        store,
-        order_id,
-        allowed=("awaiting_payment",),
-        to="paid" if order["status"] == "awaiting_payment" else order["status"],
-        now=now,
-        event={"key": f"paid:{payment.get('id')}", "type": "paid", "referrer_notified": paid.referrer_id},
-        payment=payment,
-        paid_at=now,
-        bonuses_spent=paid.spent,
-        points_earned=paid.earned,
-        money_paid=paid.paid,
-    )
+    require_utc(now)
+    placed = get_order(store, order_id)
+    customer_id = placed["customer_id"]
+    rule = order_promo(store, placed, now)  # fixed at placement
+    key = f"paid:{payment.get('id')}"
+
+    def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], lifecycle.PaidOrder | None]:
+        if _recorded(order, key) is not None:
+            return order, None
+        if order["status"] == "canceled":
+            raise InvalidState("the order was canceled before it was paid", order_id=order_id)
+        if order["status"] != "awaiting_payment":
+            return order, None  # paid by another payment meanwhile, or moved on
+        paid = lifecycle.pay_order_unit(
+            uow,
+            config=config,
+            customer_id=customer_id,
+            order_id=order_id,
+            lines=_lines(order),
+            bonuses=order.get("bonuses_reserved", order["bonuses_requested"]),
+            now=now,
+            promo=rule,
+            agreed=agreement(order),
+        )
+        event: dict[str, Any] = {"key": key, "type": "paid", "referrer_notified": paid.referrer_id}
+        fields: dict[str, Any] = {"payment": payment, "paid_at": now, "bonuses_spent": paid.spent, "points_earned": paid.earned, "money_paid": paid.paid}
+        if paid.shortfall:
+            event["bonuses_shortfall"] = fields["bonuses_shortfall"] = paid.shortfall
+        return _record(uow, order, to="paid", now=now, event=event, **fields), paid
+
+    order, paid = _in_order_unit(store, customer_id, order_id, decide)
+    if paid is not None and paid.shortfall:
+        log.warning("order paid with fewer bonuses than agreed", extra={"json_fields": {"order_id": order_id, "customer_id": customer_id, "agreed": order.get("bonuses_reserved"), "spent": paid.spent, "shortfall": paid.shortfall}})
+    counted = _recorded(order, key)
+    referrer = counted.get("referrer_notified") if counted else None
+    if referrer:
+        lifecycle.note_paying_referee(store, partner_id=referrer, referee_id=customer_id, now=now)
+    return order
 
 
 def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str) -> dict[str, Any]:
     """Payment canceled or never made: the reserved bonuses and the promo code's use go back.
-    A paid order is not canceled here."""
-    order = get_order(store, order_id)
-    if order["status"] != "awaiting_payment":
-        return order  # canceled after succeeded (or twice): nothing to do
-    lifecycle.release_reservation(store, customer_id=order["customer_id"], order_id=order_id, now=now)
-    if order.get("promo_code"):
-        promo.unredeem(store, code=order["promo_code"], customer_id=order["customer_id"], order_id=order_id, now=now)
-    return _transition(store, order_id, allowed=("awaiting_payment",), to="canceled", now=now, event={"key": f"canceled:{reason}", "type": "canceled", "reason": reason})
+
+    One transaction, decided on the order as read in it: only an order still
+    ``awaiting_payment`` is canceled, with its reservation released and its
+    promo use given back; a paid order (or one canceled before) is returned
+    unchanged — a payment that committed first wins.
+    """
+    require_utc(now)
+    placed = get_order(store, order_id)
+    if placed["status"] != "awaiting_payment":
+        return placed  # no status leads back to awaiting_payment: nothing to do
+    customer_id = placed["customer_id"]
+
+    def decide(uow: UnitOfWork, order: dict[str, Any]) -> dict[str, Any]:
+        if order["status"] != "awaiting_payment":
+            return order  # paid (or canceled) meanwhile
+        lifecycle.release_unit(uow, customer_id=customer_id, order_id=order_id, now=now)
+        if order.get("promo_code"):
+            promo.unredeem_in(uow, code=order["promo_code"], customer_id=customer_id, order_id=order_id, now=now)
+        return _record(uow, order, to="canceled", now=now, event={"key": f"canceled:{reason}", "type": "canceled", "reason": reason})
+
+    return _in_order_unit(store, customer_id, order_id, decide)
 
 
 def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delivered_at: datetime, now: datetime, carrier: str) -> dict[str, Any]:
-    order = get_order(store, order_id)
-    if order["status"] in ("delivered", "returned", "partially_returned", "not_delivered"):
+    """Delivered: the order's accrual starts its hold, in one transaction with the order
+    becoming ``delivered``; the partner's reward is then credited in its own transaction
+    and noted on the event (``referral_reward``)."""
+    require_utc(now)
+    placed = get_order(store, order_id)
+    customer_id = placed["customer_id"]
+
+    def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], OrderBook | None]:
+        if order["status"] in ("delivered", "returned", "partially_returned", "not_delivered"):
+            return order, None
+        if order["status"] != "paid":
+            raise InvalidState(f"order is {order['status']}, cannot be delivered", order_id=order_id)
+        book = lifecycle.deliver_unit(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now)
+        event = {"key": "delivered", "type": "delivered", "carrier": carrier, "referral_reward": None}
+        return _record(uow, order, to="delivered", now=now, event=event, delivered_at=delivered_at), book
+
+    order, book = _in_order_unit(store, customer_id, order_id, decide)
+    if book is not None and book.referrer_id:
+        reward = lifecycle.credit_referral_reward(store, config=config, book=book, delivered_at=delivered_at, now=now)
+        order = _note_on_event(store, order_id, "delivered", referral_reward=reward)
+    return order
+
+
+def _note_on_event(store: Store, order_id: str, key: str, **fields: Any) -> dict[str, Any]:
+    """Add what a later step learnt (e.g. the partner's reward) to an event already recorded."""
+
+    def unit(uow: UnitOfWork) -> dict[str, Any]:
+        order = uow.get(order_path(order_id))
+        if order is None:
+            raise NotFound("unknown order", order_id=order_id)
+        events = [{**e, **fields} if e.get("key") == key else e for e in order.get("events", [])]
+        if events != order.get("events", []):
+            order = {**order, "events": events}
+            uow.put(order_path(order_id), order)
         return order
-    if order["status"] != "paid":
-        raise InvalidState(f"order is {order['status']}, cannot be delivered", order_id=order_id)
-    result = lifecycle.deliver_order(store, config=config, customer_id=order["customer_id"], order_id=order_id, delivered_at=delivered_at, now=now)
-    return _transition(
-        store,
-        order_id,
-        allowed=("paid",),
-        to="delivered",
-        now=now,
-        event={"key": "delivered", "type": "delivered", "carrier": carrier, "referral_reward": result["referral_reward"]},
-        delivered_at=delivered_at,
-    )
+
+    return store.run(unit)
 
 
 def remaining_units(order: dict[str, Any]) -> dict[str, int]:
@@ -268,27 +374,38 @@ def remaining_units(order: dict[str, Any]) -> dict[str, int]:
 
 def mark_returned(store: Store, *, config: ProgramConfig, order_id: str, return_id: str, returns: dict[str, int] | None, now: datetime, not_delivered: bool = False) -> dict[str, Any]:
     """A return by line and quantity (``None``: everything still kept). Spent bonuses come back,
-    accruals and partner rewards are taken back by the clawback policy."""
-    order = get_order(store, order_id)
-    if any(e.get("key") == f"return:{return_id}" for e in order.get("events", [])):
-        return order
-    if order["status"] in ("awaiting_payment", "canceled"):
-        raise InvalidState(f"order is {order['status']}: nothing was paid to return", order_id=order_id)
-    units = remaining_units(order) if returns is None else returns
-    if not units:
-        return order
-    result = lifecycle.return_lines(store, config=config, customer_id=order["customer_id"], order_id=order_id, return_id=return_id, returns=units, now=now)
-    returned = dict(order.get("returned_units") or {})
-    for line_id, qty in units.items():
-        returned[line_id] = returned.get(line_id, 0) + qty
-    everything = all(returned.get(line["id"], 0) >= line["quantity"] for line in order["lines"])
-    to = ("not_delivered" if not_delivered else "returned") if everything else "partially_returned"
-    return _transition(
-        store,
-        order_id,
-        allowed=("paid", "delivered", "partially_returned"),
-        to=to,
-        now=now,
-        event={"key": f"return:{return_id}", "type": "return", "units": units, "spent_back": result["spent_back"], "earned_back": result["earned_back"]},
-        returned_units=returned,
-    )
+    accruals and partner rewards are taken back by the clawback policy.
+
+    The customer's side and the order's ``returned_units`` commit in one
+    transaction, computed on the order as read in it, so concurrent returns
+    add up; the same ``return_id`` again changes nothing. The partner's reward
+    on the returned part is taken back afterwards in its own transaction.
+    """
+    require_utc(now)
+    placed = get_order(store, order_id)
+    customer_id = placed["customer_id"]
+    key = f"return:{return_id}"
+
+    def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int] | None, dict[str, Any] | None]:
+        if _recorded(order, key) is not None:
+            return order, None, None
+        if order["status"] in ("awaiting_payment", "canceled"):
+            raise InvalidState(f"order is {order['status']}: nothing was paid to return", order_id=order_id)
+        units = remaining_units(order) if returns is None else returns
+        if not units:
+            return order, None, None
+        result = lifecycle.return_lines_unit(uow, config=config, customer_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
+        returned = dict(order.get("returned_units") or {})
+        for line_id, qty in units.items():
+            returned[line_id] = returned.get(line_id, 0) + qty
+        everything = all(returned.get(line["id"], 0) >= line["quantity"] for line in order["lines"])
+        to = ("not_delivered" if not_delivered else "returned") if everything else "partially_returned"
+        if order["status"] not in ("paid", "delivered", "partially_returned") and order["status"] != to:
+            raise InvalidState(f"order is {order['status']}, cannot become {to}", order_id=order_id, status=order["status"])
+        event = {"key": key, "type": "return", "units": units, "spent_back": result["spent_back"], "earned_back": result["earned_back"]}
+        return _record(uow, order, to=to, now=now, event=event, returned_units=returned), units, result
+
+    order, units, result = _in_order_unit(store, customer_id, order_id, decide)
+    if result is not None and units and result.get("referrer_id") and not result.get("replayed"):
+        lifecycle.reverse_referral_reward(store, config=config, partner_id=result["referrer_id"], referee_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
+    return order

@@ -164,6 +164,11 @@ def _apply_paid(store: Store, *, config: ProgramConfig, order: dict[str, Any], p
         updated = orders.mark_paid(store, config=config, order_id=order_id, payment={"provider": provider, "id": payment_id, "amount": kopecks}, now=now)
     except InvalidState:  # canceled meanwhile
         return _ignored("order_canceled", order_id=order_id, status="canceled", level=logging.ERROR, provider=provider, payment_id=payment_id)
+    counted = updated.get("payment") or {}
+    if counted.get("id") != payment_id:
+        # another payment was counted meanwhile (decided in the payment's transaction): as above
+        double = {"provider": provider, "payment_id": payment_id, "counted_payment_id": counted.get("id")}
+        return _ignored("paid_by_another_payment", order_id=order_id, status=updated["status"], level=logging.ERROR, **double)
     log.info("order paid", extra={"json_fields": {"order_id": order_id, "provider": provider, "payment_id": payment_id, "status": updated["status"]}})
     return Outcome("paid", order_id=order_id, status=updated["status"])
 

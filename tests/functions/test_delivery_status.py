@@ -163,7 +163,25 @@ def test_cdek_down_asks_for_redelivery_and_the_retry_applies(client, fake, store
     reply = client.post(CDEK_URL, json=body)
     assert reply.status_code == 503
     assert reply.get_json()["error"]["code"] == "provider_unavailable"
+    assert int(reply.headers["Retry-After"]) > 0
     assert orders.get_order(store, "A1")["status"] == "paid"
+    assert client.post(CDEK_URL, json=body).get_json()["status"] == "delivered"
+
+
+def test_cdek_refusing_our_credentials_asks_for_redelivery_too(client, fake, store, monkeypatch):
+    paid_order(store)
+    uuid = fake.add_cdek_order(number="A1", statuses=[("DELIVERED", moment())])
+    body = cdek_webhook(uuid, "DELIVERED", moment(), number="A1")
+    monkeypatch.setenv("CDEK_CLIENT_SECRET", "rotated-by-someone")
+    reload()
+    carriers.set_transport(fake.transport)  # forget the client built with the old secret
+    reply = client.post(CDEK_URL, json=body)
+    assert (reply.status_code, reply.get_json()["error"]["code"]) == (503, "provider_unavailable")
+    assert "Retry-After" in reply.headers
+    assert orders.get_order(store, "A1")["status"] == "paid"
+    monkeypatch.setenv("CDEK_CLIENT_SECRET", fake.cdek_client_secret)
+    reload()
+    carriers.set_transport(fake.transport)
     assert client.post(CDEK_URL, json=body).get_json()["status"] == "delivered"
 
 

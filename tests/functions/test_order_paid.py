@@ -365,6 +365,7 @@ def test_a_failed_refetch_answers_503_writes_nothing_and_a_redelivery_completes_
 
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "provider_unavailable"
+    assert int(response.headers["Retry-After"]) > 0
     assert len(fake.requests) == 3  # bounded retries
     assert_untouched(store)
 
@@ -381,7 +382,8 @@ def test_a_refund_whose_payment_cannot_be_fetched_answers_503(client, fake, stor
     fake.succeed(payment["id"])
     refund = notification("refund.succeeded", fake.refund(payment["id"], TO_PAY))
     fake.outage("503", only="payments")  # the refund is fetched; its payment is not
-    assert yookassa_post(client, refund).status_code == 503
+    response = yookassa_post(client, refund)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (503, "provider_unavailable")
     assert_untouched(store)
     fake.outage(None)
     assert yookassa_post(client, refund).get_json()["status"] == "returned"

@@ -10,7 +10,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from shared import http
-from shared.domain.errors import InsufficientBonuses, Retryable
+from shared.domain.errors import InsufficientBonuses, ProviderUnavailable, Retryable
 from shared.settings import reload
 
 from pydantic import BaseModel, Field
@@ -33,6 +33,8 @@ def router():
             raise InsufficientBonuses("no", available=0)
         if body.amount == 99:
             raise Retryable("busy", retry_after_seconds=2)
+        if body.amount == 503:
+            raise ProviderUnavailable("the provider did not answer")
         return {"item": ctx.params["item"], "amount": body.amount}
 
     yield r
@@ -71,6 +73,13 @@ def test_errors_have_one_shape(router, kwargs, status, code):
 def test_retryable_contention_is_409_with_retry_after(router):
     status, body, headers = call(router, body={"amount": 99})
     assert status == 409 and body["error"]["code"] == "retryable" and headers["Retry-After"] == "2"
+
+
+def test_a_provider_unavailable_is_503_with_retry_after(router):
+    status, body, headers = call(router, body={"amount": 503})
+    assert status == 503 and body["error"]["code"] == "provider_unavailable"
+    assert body["error"]["message_ru"] == ProviderUnavailable.message_ru
+    assert headers["Retry-After"] == str(ProviderUnavailable("x").retry_after_seconds)
 
 
 def test_cors_preflight_for_the_shop_only(router):

@@ -1,0 +1,171 @@
+"""Order transitions racing each other: each decides on the order as read in its own transaction.
+
+Two function instances are played by two store objects over the same
+emulator (each with its own in-process queue, so they really meet in
+Firestore), started together at a barrier. Whatever the interleaving, the
+order document and the customer's ledger must agree.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from decimal import Decimal
+from typing import Any, Callable
+
+import pytest
+
+from shared.domain.cart import CartLine, PromoRule
+from shared.domain.errors import DomainError, Retryable
+from shared.presets import load_preset
+from shared.services import lifecycle, orders, promo
+from shared.services.ledger import audit_account, balances, postings
+
+CART = [CartLine(id="serum", price=190000, quantity=1), CartLine(id="cream", price=60000, quantity=2)]  # 3 100 ₽
+ROUNDS = 4
+
+
+@pytest.fixture
+def biomiq():
+    return load_preset("biomiq")
+
+
+@pytest.fixture
+def instances(store):
+    """Two instances of the functions: two store objects over one database."""
+    if type(store).__name__ == "FirestoreStore":
+        from shared.adapters.firestore_store import FirestoreStore
+
+        return store, FirestoreStore(store.client)
+    return store, store
+
+
+def _client_call(fn: Callable[[], Any], attempts: int = 10) -> Any:
+    """A webhook sender: on a retryable refusal it delivers again."""
+    for _ in range(attempts):
+        try:
+            return fn()
+        except Retryable as exc:
+            time.sleep(min(exc.retry_after_seconds, 0.2))
+    raise AssertionError("still contended after redeliveries")
+
+
+def _together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls at once; each result is its return value or the DomainError it raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = _client_call(calls[i])
+        except DomainError as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def _paid_order(store, config, customer_id: str, order_id: str, now) -> dict[str, Any]:
+    lifecycle.register_customer(store, config=config, customer_id=customer_id, now=now)
+    record, _ = orders.place_order(store, config=config, customer_id=customer_id, order_id=order_id, lines=CART, bonuses=500, now=now)
+    return orders.mark_paid(store, config=config, order_id=order_id, payment={"provider": "test", "id": f"p-{order_id}", "amount": record["money_to_pay"]}, now=now)
+
+
+def test_two_different_partial_refunds_at_once_both_count(instances, biomiq, now):
+    a, b = instances
+    for n in range(ROUNDS):
+        customer, order_id = f"c{n}", f"A{n}"
+        paid = _paid_order(a, biomiq, customer, order_id, now)
+        assert (paid["status"], paid["bonuses_spent"], paid["points_earned"]) == ("paid", 500, 130)
+
+        first, second = _together(
+            lambda: orders.mark_returned(a, config=biomiq, order_id=order_id, return_id="R1", returns={"cream": 1}, now=now),
+            lambda: orders.mark_returned(b, config=biomiq, order_id=order_id, return_id="R2", returns={"cream": 1, "serum": 1}, now=now),
+        )
+        assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
+
+        order = orders.get_order(a, order_id)
+        assert order["returned_units"] == {"cream": 2, "serum": 1}
+        assert order["status"] == "returned"  # decided on both returns, not on the last one alone
+        returns = [e for e in order["events"] if e["type"] == "return"]
+        assert sorted(e["key"] for e in returns) == ["return:R1", "return:R2"]
+        assert sum(e["spent_back"] for e in returns) == 500
+        assert sum(e["earned_back"] for e in returns) == 130
+        book = a.get(f"customers/{customer}/orders/{order_id}")
+        assert {line_id: line["returned"] for line_id, line in book["lines"].items()} == order["returned_units"]
+        b_now = balances(a, customer, now)
+        assert (b_now.available, b_now.reserved, b_now.pending, b_now.total) == (500, 0, 0, 500)
+        assert audit_account(a, customer) == []
+
+        # both again, now one after the other: replays change nothing
+        for store, rid, units in ((a, "R1", {"cream": 1}), (b, "R2", {"cream": 1, "serum": 1})):
+            assert orders.mark_returned(store, config=biomiq, order_id=order_id, return_id=rid, returns=units, now=now)["returned_units"] == {"cream": 2, "serum": 1}
+        assert audit_account(a, customer) == []
+
+
+def test_a_payment_racing_a_cancellation_ends_paid_or_canceled_never_both(instances, biomiq, now):
+    a, b = instances
+    promo.create_code(a, rule=PromoRule(code="SPRING10", kind="percent", percent=Decimal(10)), now=now)
+    outcomes = Counter()
+    for n in range(ROUNDS):
+        customer, order_id = f"c{n}", f"A{n}"
+        lifecycle.register_customer(a, config=biomiq, customer_id=customer, now=now)
+        record, _ = orders.place_order(a, config=biomiq, customer_id=customer, order_id=order_id, lines=CART, bonuses=500, promo_code="spring10", now=now)
+        assert (record["bonuses_reserved"], record["promo_code"]) == (500, "SPRING10")
+        payment = {"provider": "test", "id": f"p-{order_id}", "amount": record["money_to_pay"]}
+
+        paying, canceling = _together(
+            lambda: orders.mark_paid(a, config=biomiq, order_id=order_id, payment=payment, now=now),
+            lambda: orders.mark_canceled(b, order_id=order_id, now=now, reason="yookassa:another-attempt"),
+        )
+
+        order = orders.get_order(a, order_id)
+        book = a.get(f"customers/{customer}/orders/{order_id}")
+        kinds = Counter(p.kind for p in postings(a, customer, limit=100))
+        usage = a.get(f"promo_codes/SPRING10/customers/{customer}") or {"orders": []}
+        held = balances(a, customer, now)
+        outcomes[order["status"]] += 1
+        if order["status"] == "paid":
+            # the payment committed first: bonuses spent, the purchase counted, the promo use kept
+            assert isinstance(paying, dict) and paying["status"] == "paid", paying
+            assert not isinstance(canceling, Exception) and canceling["status"] == "paid"
+            assert [e["type"] for e in order["events"]] == ["paid"]
+            assert (order["money_paid"], order["bonuses_spent"]) == (record["money_to_pay"], 500)
+            assert book is not None and sum(line["paid"] for line in book["lines"].values()) == record["money_to_pay"]
+            assert (kinds["spend"], kinds["purchase"], kinds["release"]) == (1, 1, 0)
+            assert (held.available, held.reserved, held.pending) == (0, 0, order["points_earned"])
+            assert usage["orders"] == [order_id]
+        else:
+            # the cancellation committed first: nothing spent, the bonuses and the promo use back
+            assert order["status"] == "canceled"
+            assert [e["type"] for e in order["events"]] == ["canceled"]
+            assert getattr(paying, "code", None) == "invalid_state", paying
+            assert book is None
+            assert (kinds["spend"], kinds["purchase"], kinds["accrue"]) == (0, 0, 1)  # the welcome bonus only
+            assert (held.available, held.reserved, held.pending) == (500, 0, 0)
+            assert usage["orders"] == []
+        assert audit_account(a, customer) == []
+    assert sum(outcomes.values()) == ROUNDS
+    assert a.get("promo_codes/SPRING10")["uses"] == outcomes["paid"]
+
+
+def test_a_late_cancellation_of_a_paid_order_and_a_late_payment_of_a_canceled_one_change_nothing(store, biomiq, now):
+    paid = _paid_order(store, biomiq, "anna", "A1", now)
+    assert orders.mark_canceled(store, order_id="A1", now=now, reason="timeout")["status"] == "paid"
+    assert balances(store, "anna", now).pending == paid["points_earned"]
+    lifecycle.register_customer(store, config=biomiq, customer_id="boris", now=now)
+    record, _ = orders.place_order(store, config=biomiq, customer_id="boris", order_id="B1", lines=CART, bonuses=500, now=now)
+    orders.mark_canceled(store, order_id="B1", now=now, reason="timeout")
+    with pytest.raises(DomainError) as refused:
+        orders.mark_paid(store, config=biomiq, order_id="B1", payment={"id": "p-B1", "amount": record["money_to_pay"]}, now=now)
+    assert refused.value.code == "invalid_state"
+    assert store.get("customers/boris/orders/B1") is None
+    assert balances(store, "boris", now).available == 500
+    assert audit_account(store, "anna") == [] and audit_account(store, "boris") == []
