@@ -6,6 +6,7 @@ HTTP requests on a local port into calls of those handlers, by path prefix:
 
     /yookassa/v3/...  -> the YooKassa fake
     /cdek/v2/...      -> the CDEK fake
+    /smsru/...        -> the SMS.ru fake (codes appear in the fake's log)
     /health           -> "ok"
 """
 
@@ -26,6 +27,7 @@ def build_fakes() -> tuple[Fakes, object, object]:
     import os
 
     from tests.fakes.carriers import CDEK_HOST, FakeCarriers
+    from tests.fakes.sms import FakeSmsRu
     from tests.fakes.yookassa import FakeYooKassa
 
     yookassa = FakeYooKassa(base_path="/v3")
@@ -33,6 +35,7 @@ def build_fakes() -> tuple[Fakes, object, object]:
     fakes: Fakes = {
         "/yookassa/v3": (yookassa.handle, "https://api.yookassa.ru/v3"),
         "/cdek/v2": (carriers.handle, f"https://{CDEK_HOST}/v2"),
+        "/smsru": (FakeSmsRu(api_id=os.environ.get("SMSRU_API_ID", "test-api-id")).handle, "https://sms.ru"),
     }
     return fakes, yookassa, carriers
 

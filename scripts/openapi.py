@@ -45,6 +45,7 @@ STATUS_TEXT = {
     409: "Conflict: idempotency, stale quote, state, or retryable contention (see Retry-After)",
     413: "Body too large",
     422: "Refused by the program's rules",
+    429: "Too many requests: a rate limit or lockout (details.retry_after: seconds to wait)",
     503: "A provider could not be reached; the caller should redeliver",
 }
 
@@ -53,6 +54,7 @@ SECURITY = {
     "customer_optional": [{}, {"customerToken": []}],
     "url_secret": [{"urlSecret": []}],
     "scheduler": [{"schedulerOidc": []}, {"sweepSecret": []}],
+    "admin": [{"adminToken": []}],
 }
 
 
@@ -87,6 +89,16 @@ def build() -> dict[str, Any]:
             for part in e.path.split("/")
             if part.startswith("{") and part.endswith("}")
         ]
+        if e.query is not None:
+            schema = e.query.model_json_schema()
+            required = set(schema.get("required", []))
+            for name, prop in schema.get("properties", {}).items():
+                description = prop.pop("description", None)
+                prop.pop("title", None)
+                parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
+                if description:
+                    parameter["description"] = description
+                parameters.append(parameter)
         if parameters:
             operation["parameters"] = parameters
         if e.auth in SECURITY:
@@ -112,6 +124,7 @@ def build() -> dict[str, Any]:
             "schemas": dict(sorted(components.items())),
             "securitySchemes": {
                 "customerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "adminToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An admin token from POST /admin/login (a customer token is refused)."},
                 "urlSecret": {"type": "apiKey", "in": "query", "name": "token", "description": "A secret path segment of the registered webhook URL."},
                 "schedulerOidc": {"type": "http", "scheme": "bearer", "description": "Cloud Scheduler OIDC token."},
                 "sweepSecret": {"type": "apiKey", "in": "header", "name": "X-Kopilka-Sweep-Secret"},

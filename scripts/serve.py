@@ -40,6 +40,11 @@ LOCAL_ENV = {
     "CDEK_CLIENT_ID": "local-cdek-client",
     "CDEK_CLIENT_SECRET": "local-cdek-secret-key",
     "KOPILKA_TRUSTED_PROXY_HOPS": "1",
+    "KOPILKA_ADMIN_TOKEN_SECRET": "local-admin-token-secret-of-at-least-32-bytes",
+    "KOPILKA_SHOP_URL": "http://localhost:8000",
+    "SMSRU_API_ID": "local-smsru-api-id",
+    "SMSRU_BASE_URL": f"http://127.0.0.1:{FAKES_PORT}/smsru",
+    "TELEGRAM_BOT_TOKEN": "123456:local-telegram-bot-token",
 }
 
 

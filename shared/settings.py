@@ -41,6 +41,19 @@ class Settings:
     russianpost_password: str = ""
     trusted_proxy_hops: int = 1
     http_timeout_seconds: float = 5.0
+    shop_url: str = ""  # the storefront's address (KOPILKA_SHOP_URL): partners' referral links point here
+    admin_token_secret: str = ""  # signs back-office tokens; must differ from token_secret
+    admin_token_ttl_seconds: int = 8 * 3600
+    adjustment_approval_threshold: int = 5000  # manual adjustments above this many bonuses need a second admin
+    # identity (sms_otp): OTP hashing key, phone regions, refresh tokens, the SMS gateway, Telegram
+    otp_secret: str = ""  # HMAC key of OTP codes and phone/IP keys; derived from token_secret when unset
+    phone_regions: tuple[str, ...] = ("RU",)  # ISO regions whose mobile numbers may log in; the first parses national numbers
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    smsru_api_id: str = ""
+    smsru_base_url: str = "https://sms.ru"
+    sms_sender: str = ""  # an approved sender name; empty: the gateway's default
+    sms_test: bool = False  # SMS.ru test mode: accepted and billed as 0, not delivered
+    telegram_bot_token: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -72,6 +85,18 @@ def settings() -> Settings:
         russianpost_password=env("RUSSIANPOST_PASSWORD", ""),
         trusted_proxy_hops=int(env("KOPILKA_TRUSTED_PROXY_HOPS", "1")),
         http_timeout_seconds=float(env("KOPILKA_HTTP_TIMEOUT_SECONDS", "5")),
+        otp_secret=env("KOPILKA_OTP_SECRET", ""),
+        phone_regions=_csv("KOPILKA_PHONE_REGIONS") or ("RU",),
+        refresh_token_ttl_seconds=int(env("KOPILKA_REFRESH_TOKEN_TTL_SECONDS", str(30 * 24 * 3600))),
+        smsru_api_id=env("SMSRU_API_ID", ""),
+        smsru_base_url=env("SMSRU_BASE_URL", "https://sms.ru"),
+        sms_sender=env("SMS_SENDER", ""),
+        sms_test=env("SMSRU_TEST", "") in ("1", "true", "yes"),
+        telegram_bot_token=env("TELEGRAM_BOT_TOKEN", ""),
+        shop_url=env("KOPILKA_SHOP_URL", ""),
+        admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),
+        admin_token_ttl_seconds=int(env("KOPILKA_ADMIN_TOKEN_TTL_SECONDS", str(8 * 3600))),
+        adjustment_approval_threshold=int(env("KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD", "5000")),
     )
 
 

@@ -22,3 +22,4 @@ class Endpoint:
     auth: str = "none"  # none | customer | url_secret | provider | scheduler
     content_type: str = "application/json"  # or application/x-www-form-urlencoded
     errors: tuple[int, ...] = field(default=(400, 409, 422))
+    query: type[BaseModel] | None = None  # query-string parameters (a flat model), e.g. a cursor and a limit

@@ -77,6 +77,8 @@ INTENT: dict[str, tuple[str, ...]] = {
     "level": ("level", "reason"),
     "open": ("group", "level"),
     "note": (),
+    "level_override": ("level", "actor", "reason"),
+    "group": ("group", "actor", "reason"),
 }
 
 
@@ -662,6 +664,32 @@ def note(account: Account, *, key: str, data: dict[str, Any], now: datetime) -> 
     return _posting("note", key, now, {}, [], dict(data))
 
 
+def override_level(account: Account, *, key: str, level: str | None, actor: str, reason: str, now: datetime) -> Posting:
+    """A person pins the customer's level (``None`` lifts the pin; the earned level applies again).
+
+    The override wins over the earned level (:func:`shared.domain.levels.effective_level`);
+    the earned level and the purchase statistics are left as they are.
+    """
+    require_utc(now)
+    if not actor or not reason.strip():
+        raise ValidationFailed("a level override needs an actor and a reason", field="reason", message_ru="Укажите причину изменения уровня.")
+    movements = [{"op": "level_override", "from": account.level_override, "to": level}] if level != account.level_override else []
+    params = {"level": level, "actor": actor, "reason": reason}
+    return _posting("level_override", key, now, params, movements, {"level_override": level, "from": account.level_override}, actor=actor, reason=reason)
+
+
+def change_group(account: Account, *, key: str, group: str, actor: str, reason: str, now: datetime) -> Posting:
+    """A person moves the customer to another customer group (e.g. B2C to B2B)."""
+    require_utc(now)
+    if not group:
+        raise ValidationFailed("a group is required", field="group")
+    if not actor or not reason.strip():
+        raise ValidationFailed("a group change needs an actor and a reason", field="reason", message_ru="Укажите причину смены группы.")
+    movements = [{"op": "group", "from": account.group, "to": group}] if group != account.group else []
+    params = {"group": group, "actor": actor, "reason": reason}
+    return _posting("group", key, now, params, movements, {"group": group, "from": account.group}, actor=actor, reason=reason)
+
+
 OPERATIONS: dict[str, Any] = {
     "note": note,
     "open": open_account,
@@ -676,4 +704,6 @@ OPERATIONS: dict[str, Any] = {
     "adjust": adjust,
     "purchase": record_purchase,
     "level": set_level,
+    "level_override": override_level,
+    "group": change_group,
 }

@@ -148,19 +148,19 @@ def _check_limit(value: int | None, name: str) -> None:
         raise ValidationFailed(f"{name} must be at least 1 (or empty for no limit)", field=name)
 
 
-def _create(store: Store, code: str, document: dict[str, Any]) -> dict[str, Any]:
+def _create_in(uow: UnitOfWork, code: str, document: dict[str, Any]) -> dict[str, Any]:
     same = ("rule", "partner_id", "total_limit", "per_customer_limit")
+    existing = uow.get(code_path(code))
+    if existing is not None:
+        if any(existing.get(key) != document.get(key) for key in same):
+            raise IdempotencyConflict(f"promo code {code} already exists", code=code, message_ru=f"Промокод {code} уже существует.")
+        return existing
+    uow.create(code_path(code), document)
+    return document
 
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
-        existing = uow.get(code_path(code))
-        if existing is not None:
-            if any(existing.get(key) != document.get(key) for key in same):
-                raise IdempotencyConflict(f"promo code {code} already exists", code=code, message_ru=f"Промокод {code} уже существует.")
-            return existing
-        uow.create(code_path(code), document)
-        return document
 
-    return store.run(unit)
+def _create(store: Store, code: str, document: dict[str, Any]) -> dict[str, Any]:
+    return store.run(lambda uow: _create_in(uow, code, document))
 
 
 def create_code(store: Store, *, rule: PromoRule, now: datetime, total_limit: int | None = None, per_customer_limit: int | None = None) -> dict[str, Any]:
@@ -192,11 +192,16 @@ def create_code(store: Store, *, rule: PromoRule, now: datetime, total_limit: in
 def create_partner_code(store: Store, *, code: str, partner_id: str, now: datetime) -> dict[str, Any]:
     """Store a partner's personal code (no discount; it names the partner who invited the buyer)."""
     require_utc(now)
+    return store.run(lambda uow: create_partner_code_in(uow, code=code, partner_id=partner_id, now=now))
+
+
+def create_partner_code_in(uow: UnitOfWork, *, code: str, partner_id: str, now: datetime) -> dict[str, Any]:
+    """:func:`create_partner_code` inside the caller's unit of work (e.g. with the partner's account)."""
     canonical = normalize(code)
     if not is_well_formed(canonical):
         raise ValidationFailed("a promo code is 1 to 64 letters, digits, '_' or '-'", field="code")
-    return _create(
-        store,
+    return _create_in(
+        uow,
         canonical,
         {
             "code": canonical,

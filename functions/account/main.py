@@ -1,0 +1,140 @@
+"""account: the customer's personal account and partner dashboard, for the storefront's scripts.
+
+    GET  /profile               -> Profile
+    POST /profile               {name?, email?, birthday?, notifications?} -> Profile
+    GET  /balance               -> total / available / pending / reserved, level, next level, expiring soon
+    GET  /history?cursor&limit  -> bonus history, newest first
+    GET  /orders?cursor&limit   -> orders with status, delivery and tracking, bonuses spent, points earned
+    GET  /partner               -> personal code and link, invited / registered / paying, months
+    POST /payouts               {request_id, amount, method, details} -> the request (bonuses held)
+    GET  /payouts?cursor&limit  -> the partner's payout requests
+
+Every route needs ``Authorization: Bearer <customer token>`` (a missing, bad,
+expired or non-Bearer credential is a 401) and answers about the token's
+customer only: nothing in the path, query or body names a customer, and an
+unexpected query parameter is a 400. Customers of a group excluded from
+bonuses get ``{level, bonuses_excluded: true}`` instead of bonus data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared import entry
+from shared.api.account import (
+    BalanceResponse,
+    HistoryQuery,
+    HistoryResponse,
+    NoQuery,
+    OrdersPage,
+    OrdersQuery,
+    PartnerResponse,
+    Payout,
+    PayoutRequest,
+    PayoutsQuery,
+    PayoutsResponse,
+    Profile,
+    ProfileUpdate,
+)
+from shared.http import Context, Router, parse
+from shared.services import account as personal
+from shared.services import partner, payouts
+from shared.settings import settings
+
+router = Router("account", cors=True)
+
+
+def _query(request: Any, model: type[BaseModel]) -> Any:
+    return parse(model, {key: request.args.get(key) for key in request.args})
+
+
+def _customer(request: Any, ctx: Context) -> str:
+    """The token's customer: the only customer any route here answers about."""
+    return str(entry.customer_id(request, ctx.now))
+
+
+@router.get("/profile")
+def profile_endpoint(request: Any, ctx: Context) -> Profile:
+    customer_id = _customer(request, ctx)
+    _query(request, NoQuery)
+    return Profile.model_validate(personal.get_profile(entry.store(), customer_id=customer_id))
+
+
+@router.post("/profile")
+def update_profile_endpoint(request: Any, ctx: Context) -> Profile:
+    customer_id = _customer(request, ctx)
+    _query(request, NoQuery)
+    body = ctx.body(ProfileUpdate)
+    return Profile.model_validate(personal.update_profile(entry.store(), customer_id=customer_id, changes=body.changes(), now=ctx.now))
+
+
+@router.get("/balance")
+def balance_endpoint(request: Any, ctx: Context) -> BalanceResponse:
+    customer_id = _customer(request, ctx)
+    _query(request, NoQuery)
+    return BalanceResponse.model_validate(personal.balance(entry.store(), config=entry.config(ctx.now), customer_id=customer_id, now=ctx.now))
+
+
+@router.get("/history")
+def history_endpoint(request: Any, ctx: Context) -> HistoryResponse:
+    customer_id = _customer(request, ctx)
+    query = _query(request, HistoryQuery)
+    page = personal.history(
+        entry.store(),
+        config=entry.config(ctx.now),
+        customer_id=customer_id,
+        now=ctx.now,
+        limit=query.limit,
+        cursor=int(query.cursor) if query.cursor else None,
+    )
+    return HistoryResponse.model_validate(page)
+
+
+@router.get("/orders")
+def orders_endpoint(request: Any, ctx: Context) -> dict[str, Any]:
+    customer_id = _customer(request, ctx)
+    query = _query(request, OrdersQuery)
+    page = personal.order_list(entry.store(), config=entry.config(ctx.now), customer_id=customer_id, limit=query.limit, cursor=query.cursor)
+    # exclude_unset: an excluded group's orders carry no bonus fields at all
+    return OrdersPage.model_validate(page).model_dump(mode="json", exclude_unset=True)
+
+
+@router.get("/partner")
+def partner_endpoint(request: Any, ctx: Context) -> PartnerResponse:
+    customer_id = _customer(request, ctx)
+    _query(request, NoQuery)
+    dashboard = partner.dashboard(entry.store(), config=entry.config(ctx.now), partner_id=customer_id, now=ctx.now, shop_url=settings().shop_url)
+    return PartnerResponse.model_validate(dashboard)
+
+
+@router.post("/payouts")
+def request_payout_endpoint(request: Any, ctx: Context) -> Payout:
+    customer_id = _customer(request, ctx)
+    _query(request, NoQuery)
+    body = ctx.body(PayoutRequest)
+    result = payouts.request_payout(
+        entry.store(),
+        config=entry.config(ctx.now),
+        customer_id=customer_id,
+        request_id=body.request_id,
+        amount=body.amount,
+        method=body.method,
+        details=body.details,
+        now=ctx.now,
+    )
+    return Payout.model_validate(result)
+
+
+@router.get("/payouts")
+def payouts_endpoint(request: Any, ctx: Context) -> PayoutsResponse:
+    customer_id = _customer(request, ctx)
+    query = _query(request, PayoutsQuery)
+    page = payouts.list_requests(entry.store(), config=entry.config(ctx.now), customer_id=customer_id, limit=query.limit, cursor=query.cursor)
+    return PayoutsResponse.model_validate(page)
+
+
+def account(request: Any) -> Any:
+    """The functions-framework entry point."""
+    return router.dispatch(request)

@@ -1,0 +1,88 @@
+"""sms_otp: phone login with SMS codes, token refresh and Telegram login (CORS: the shop's origins).
+
+    POST /request   {phone, invited_by?, captcha?} -> {sent, expires_in, resend_after, invited}
+    POST /verify    {phone, code} -> Session (access + refresh token; the first login registers)
+    POST /refresh   {refresh_token} -> Session (the refresh token is used up)
+    POST /telegram  Telegram Login Widget fields -> link (with a customer token) or log in
+
+Limits are 429 with ``details.retry_after`` seconds (``reason``: phone_window,
+phone_daily, lockout, ip); an SMS gateway that did not take the message is
+503. The caller's address for the per-address limits is the
+``X-Forwarded-For`` entry our trusted proxy appended (``shared.http.client_ip``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from shared import entry
+from shared.adapters import sms
+from shared.api.sms_otp import CodeRequest, CodeSent, RefreshRequest, Session, TelegramAuth, TelegramResult, VerifyRequest
+from shared.http import Context, Router, client_ip
+from shared.services import identity
+from shared.settings import settings
+
+router = Router("sms_otp", cors=True)
+log = logging.getLogger("kopilka")
+
+
+def _keys() -> identity.IdentityKeys:
+    return identity.IdentityKeys.from_settings(settings())
+
+
+def _session(session: identity.Session) -> Session:
+    return Session(
+        customer_id=session.customer_id,
+        access_token=session.access_token,
+        refresh_token=session.refresh_token,
+        expires_in=session.expires_in,
+        refresh_expires_in=session.refresh_expires_in,
+        registered=session.registered,
+        welcome_bonus=session.welcome_bonus,
+    )
+
+
+@router.post("/request")
+def request_endpoint(request: Any, ctx: Context) -> CodeSent:
+    body = ctx.body(CodeRequest)
+    outcome = identity.request_code(
+        entry.store(),
+        gateway=sms.client(),
+        keys=_keys(),
+        phone=body.phone,
+        ip=client_ip(request),
+        invited_by=body.invited_by,
+        now=ctx.now,
+    )
+    return CodeSent(expires_in=outcome.expires_in, resend_after=outcome.resend_after, invited=outcome.invited)
+
+
+@router.post("/verify")
+def verify_endpoint(request: Any, ctx: Context) -> Session:
+    body = ctx.body(VerifyRequest)
+    return _session(identity.verify_code(entry.store(), config=entry.config(ctx.now), keys=_keys(), phone=body.phone, code=body.code, now=ctx.now))
+
+
+@router.post("/refresh")
+def refresh_endpoint(request: Any, ctx: Context) -> Session:
+    body = ctx.body(RefreshRequest)
+    return _session(identity.refresh_session(entry.store(), keys=_keys(), refresh_token=body.refresh_token, now=ctx.now))
+
+
+@router.post("/telegram")
+def telegram_endpoint(request: Any, ctx: Context) -> TelegramResult:
+    customer_id = entry.customer_id(request, ctx.now, required=False)  # a bad token is a 401, not an anonymous login
+    body = ctx.body(TelegramAuth)
+    outcome = identity.telegram_login(entry.store(), keys=_keys(), fields=body.signed_fields(), customer_id=customer_id, now=ctx.now)
+    return TelegramResult(
+        customer_id=outcome.customer_id,
+        telegram_id=outcome.telegram_id,
+        linked=outcome.linked,
+        session=_session(outcome.session) if outcome.session is not None else None,
+    )
+
+
+def sms_otp(request: Any) -> Any:
+    """The functions-framework entry point."""
+    return router.dispatch(request)

@@ -1,0 +1,199 @@
+"""The SMS gateway: SMS.ru's HTTP API (``POST /sms/send``, ``json=1``) through httpx.
+
+Sending an SMS is not safe to repeat: a repeated request is a second SMS,
+billed and delivered. So the client retries **only** when the request never
+left this process (a refused or timed-out connection, no free connection in
+the pool). A timeout or a broken connection after the request was written,
+a 5xx or an unreadable answer is *ambiguous* — the message may be on its
+way — and is never retried; :class:`SmsUnavailable` says which case it was
+(``details.sent``: ``"no"`` or ``"unknown"``), because the OTP quota is given
+back only for a send that certainly did not happen.
+
+Every request also carries our own message id in an ``Idempotency-Key``
+header (SMS.ru itself ignores it; the test fake deduplicates on it), so a
+repeat could be told apart in the gateway's logs and in tests.
+
+The client is built lazily, once per instance, by :func:`client`; tests
+route it through a fake with :func:`set_transport`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import httpx
+
+from shared.domain.errors import ProviderUnavailable
+from shared.settings import settings
+
+log = logging.getLogger("kopilka")
+
+SEND_PATH = "/sms/send"
+STATUS_OK = 100  # SMS.ru: "the message is accepted"
+
+# Raised before the request was sent: safe to try again.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class SmsUnavailable(ProviderUnavailable):
+    """The gateway did not accept the message (``sent="no"``) or we cannot tell (``sent="unknown"``)."""
+
+    code = "sms_unavailable"
+    message_ru = "Не удалось отправить SMS. Попробуйте ещё раз через минуту."
+
+    def __init__(self, message: str, *, sent: str = "no", message_ru: str | None = None, **details: Any) -> None:
+        assert sent in ("no", "unknown"), sent
+        if message_ru is None and sent == "unknown":
+            message_ru = "Не удалось подтвердить отправку SMS. Если код не придёт в течение минуты, запросите новый."
+        super().__init__(message, retry_after_seconds=60, sent=sent, **details)
+        if message_ru is not None:
+            self.message_ru = message_ru
+        self.definite = sent == "no"
+
+
+@dataclass(frozen=True)
+class SmsReceipt:
+    message_id: str  # ours: the idempotency key of the send
+    provider_id: str | None  # the gateway's id of the message (SMS.ru ``sms_id``)
+
+
+def _mask(phone: str) -> str:
+    return phone[:4] + "*" * max(0, len(phone) - 6) + phone[-2:]
+
+
+class SmsRuClient:
+    """``send(phone, text, message_id=...)`` with a timeout; retries only requests that never left."""
+
+    def __init__(
+        self,
+        *,
+        api_id: str,
+        base_url: str = "https://sms.ru",
+        sender: str = "",
+        test: bool = False,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+        attempts: int = 3,
+        backoff_seconds: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self.api_id = api_id
+        self.sender = sender
+        self.test = test
+        self.attempts = attempts
+        self.backoff_seconds = backoff_seconds
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={"Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(self, phone: str, text: str, *, message_id: str) -> SmsReceipt:
+        """Send one message to an E.164 number; :class:`SmsUnavailable` when it was not accepted."""
+        to = phone.lstrip("+")
+        form = {"api_id": self.api_id, "to": to, "msg": text, "json": "1"}
+        if self.sender:
+            form["from"] = self.sender
+        if self.test:
+            form["test"] = "1"
+        headers = {"Idempotency-Key": message_id}
+        reason = ""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self._http.post(SEND_PATH, data=form, headers=headers)
+            except NOT_SENT as exc:
+                reason = type(exc).__name__
+                if attempt < self.attempts:
+                    self._sleep(random.uniform(0, self.backoff_seconds * 2 ** (attempt - 1)))
+                continue
+            except httpx.TransportError as exc:  # the request may have reached the gateway
+                log.warning("sms outcome unknown", extra={"json_fields": {"to": _mask(phone), "message_id": message_id, "reason": type(exc).__name__}})
+                raise SmsUnavailable(f"the SMS gateway did not answer ({type(exc).__name__})", sent="unknown", reason=type(exc).__name__) from None
+            return self._receipt(response, to, phone, message_id)
+        log.warning("sms gateway unreachable", extra={"json_fields": {"to": _mask(phone), "message_id": message_id, "reason": reason, "attempts": self.attempts}})
+        raise SmsUnavailable(f"the SMS gateway could not be reached after {self.attempts} attempts ({reason})", sent="no", reason=reason)
+
+    def _receipt(self, response: httpx.Response, to: str, phone: str, message_id: str) -> SmsReceipt:
+        fields = {"to": _mask(phone), "message_id": message_id, "http": response.status_code}
+        if response.status_code != 200:
+            # 4xx: the request was refused as such; 5xx: a proxy or the gateway failed, maybe after accepting
+            sent = "no" if 400 <= response.status_code < 500 else "unknown"
+            log.warning("sms gateway http error", extra={"json_fields": fields})
+            raise SmsUnavailable(f"the SMS gateway answered HTTP {response.status_code}", sent=sent)
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            log.warning("sms gateway unreadable answer", extra={"json_fields": fields})
+            raise SmsUnavailable("the SMS gateway answered something that is not a JSON object", sent="unknown")
+        if data.get("status") != "OK":
+            # the whole request refused: a wrong api_id (200), no money (201), a malformed request …
+            log.error("sms gateway refused", extra={"json_fields": {**fields, "status_code": data.get("status_code"), "status_text": str(data.get("status_text", ""))[:200]}})
+            raise SmsUnavailable(f"the SMS gateway refused the request ({data.get('status_code')})", sent="no")
+        numbers = data.get("sms")
+        entry = numbers.get(to) if isinstance(numbers, dict) else None
+        if entry is None and isinstance(numbers, dict) and len(numbers) == 1:
+            entry = next(iter(numbers.values()))
+        if not isinstance(entry, dict):
+            raise SmsUnavailable("the SMS gateway's answer does not mention the number", sent="unknown")
+        if entry.get("status") != "OK":
+            # this number refused: invalid, blocked, on a stop list, a forbidden destination …
+            log.warning("sms refused for the number", extra={"json_fields": {**fields, "status_code": entry.get("status_code"), "status_text": str(entry.get("status_text", ""))[:200]}})
+            raise SmsUnavailable(f"the SMS gateway refused the number ({entry.get('status_code')})", sent="no")
+        provider_id = entry.get("sms_id")
+        log.info("sms accepted", extra={"json_fields": {**fields, "sms_id": provider_id}})
+        return SmsReceipt(message_id=message_id, provider_id=str(provider_id) if provider_id is not None else None)
+
+
+# --- one client per instance, built on first use -----------------------------------
+
+_lock = threading.Lock()
+_client: SmsRuClient | None = None
+_transport: httpx.BaseTransport | None = None
+
+
+def client() -> SmsRuClient:
+    """The instance's gateway client, built from settings on first use."""
+    global _client
+    with _lock:
+        if _client is None:
+            s = settings()
+            if not s.smsru_api_id:
+                raise SmsUnavailable("the SMS gateway is not configured (SMSRU_API_ID)", sent="no")
+            _client = SmsRuClient(
+                api_id=s.smsru_api_id,
+                base_url=s.smsru_base_url,
+                sender=s.sms_sender,
+                test=s.sms_test,
+                timeout=s.http_timeout_seconds,
+                transport=_transport,
+            )
+        return _client
+
+
+def set_transport(transport: httpx.BaseTransport | None) -> None:
+    """Route the instance's client through ``transport`` (a fake in tests; ``None``: the network).
+
+    The current client is dropped, so the next :func:`client` call also picks
+    up changed settings.
+    """
+    global _client, _transport
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+        _transport = transport

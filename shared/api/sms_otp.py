@@ -1,0 +1,140 @@
+"""The login function: SMS codes, token refresh and Telegram login, for the storefront's scripts.
+
+A phone may be typed in any usual spelling (``+7 900 123-45-67``,
+``8 (900) 123 45 67``, ``79001234567``); only mobile numbers of the
+configured countries (Russia by default) are accepted. Limits are answered
+with 429 and ``details.retry_after`` (seconds); the Russian message says
+when a new code can be requested.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.api import Endpoint
+
+Phone = Annotated[str, Field(min_length=1, max_length=32, description="As typed; normalised to E.164.", examples=["+7 900 123-45-67"])]
+
+
+class CodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Phone
+    invited_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\w-]+$",
+        description="A partner's personal code or customer id from the referral link; an unknown one is ignored (see `invited`).",
+    )
+    captcha: str | None = Field(default=None, max_length=4096, description="A bot-check token (reserved: not verified yet).")
+
+
+class CodeSent(BaseModel):
+    sent: Literal[True] = True
+    expires_in: int = Field(description="Seconds the code is valid.")
+    resend_after: int = Field(description="Seconds until another code may be requested for this phone (0: now).")
+    code_length: int = 6
+    invited: bool = Field(description="The invitation was recognised; it applies if this phone registers with this code.")
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Phone
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The six digits of the SMS.")
+
+
+class Session(BaseModel):
+    customer_id: str
+    access_token: str = Field(description="Bearer token for the customer endpoints (short-lived).")
+    refresh_token: str = Field(description="Single use: POST /refresh answers a new pair; a reused one is refused and revokes the session.")
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="Seconds the access token is valid.")
+    refresh_expires_in: int = Field(description="Seconds the refresh token is valid.")
+    registered: bool = Field(default=False, description="This login opened the customer's account.")
+    welcome_bonus: int = Field(default=0, description="Bonuses credited by the registration (0 on later logins).")
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class TelegramAuth(BaseModel):
+    """The Telegram Login Widget's data, every field as received (the hash covers them all)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int = Field(gt=0, lt=2**63)
+    auth_date: int = Field(gt=0, lt=2**40, description="Unix time; at most one hour old.")
+    hash: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    first_name: str | None = Field(default=None, max_length=256)
+    last_name: str | None = Field(default=None, max_length=256)
+    username: str | None = Field(default=None, max_length=64)
+    photo_url: str | None = Field(default=None, max_length=2048)
+
+    @model_validator(mode="after")
+    def _scalar_extras(self) -> TelegramAuth:
+        extras = self.model_extra or {}
+        if len(extras) > 16:
+            raise ValueError("too many fields")
+        for key, value in extras.items():
+            if len(key) > 64 or isinstance(value, bool) or not isinstance(value, (str, int)) or len(str(value)) > 2048:
+                raise ValueError(f"field {key!r} must be a string or an integer")
+        return self
+
+    def signed_fields(self) -> dict[str, Any]:
+        """The fields the widget signed, as it sent them (absent ones left out)."""
+        return {key: value for key, value in self.model_dump(exclude_unset=True).items() if value is not None}
+
+
+class TelegramResult(BaseModel):
+    customer_id: str
+    telegram_id: int
+    linked: bool = Field(description="This call linked the Telegram account to the caller's customer.")
+    session: Session | None = Field(default=None, description="Tokens of a login (absent when linking with a customer token).")
+
+
+ENDPOINTS = [
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/request",
+        summary="Send a login code by SMS (3 per 15 minutes and 10 a day per phone; per-address limits; 429 with retry_after)",
+        request=CodeRequest,
+        response=CodeSent,
+        errors=(400, 409, 413, 429, 503),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/verify",
+        summary="Check a code and log in; the first login registers the customer (welcome bonus once)",
+        request=VerifyRequest,
+        response=Session,
+        errors=(400, 401, 409, 413, 429),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/refresh",
+        summary="Exchange a refresh token for a new pair (single use; a reused token is refused)",
+        request=RefreshRequest,
+        response=Session,
+        errors=(400, 401, 409, 413),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/telegram",
+        summary="Telegram Login Widget data: with a customer token, link Telegram to that customer; without, log the linked customer in (404 not_linked)",
+        request=TelegramAuth,
+        response=TelegramResult,
+        auth="customer_optional",
+        errors=(400, 401, 404, 409, 413),
+    ),
+]

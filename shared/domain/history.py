@@ -1,0 +1,93 @@
+"""The customer's bonus history in words: one entry per posting that moved bonuses. Pure.
+
+Every posting already says what happened (its kind, the lot's source, the
+order); :func:`describe` turns that into what the personal account shows: a
+Russian reason, the change of the customer's bonuses and, for an accrual, when
+the bonuses become spendable and when they expire. Postings that move no
+bonuses (the account's opening, level statistics, an activation date, an
+idempotency note, a checkout's short-lived reservation) are not shown.
+
+A partner's reward names no order: the order is the referee's, and a partner
+never learns who bought what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain.ledger import Posting
+
+PAYOUT_PREFIX = "payout:"
+REFERRAL_PREFIX = "ref-"
+
+ACCRUAL_REASONS = {
+    "welcome": "Приветственный бонус",
+    "welcome_invited": "Приветственный бонус по приглашению",
+    "referral": "Вознаграждение партнёра",
+    "birthday": "Бонус ко дню рождения",
+    "review": "Бонус за отзыв",
+    "sticker": "Бонус за код с наклейки",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: str
+    at: datetime
+    kind: str  # accrual | spend | refund | clawback | expiry | adjustment | payout_hold | payout_release | payout
+    reason: str
+    delta: int  # change of the customer's bonuses (total), signed
+    held: int = 0  # bonuses put on hold (+) or taken off hold (-) by a payout request
+    order_id: str | None = None
+    activates_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+def _order(posting: Posting) -> str | None:
+    """The customer's own order the posting is about (never a referee's or a payout)."""
+    order = posting.order_id
+    if not order or order.startswith((REFERRAL_PREFIX, PAYOUT_PREFIX)):
+        return None
+    return order
+
+
+def describe(posting: Posting) -> HistoryEntry | None:
+    """What a posting means to the customer, or ``None`` when it moved no bonuses."""
+    kind, outcome, order = posting.kind, posting.outcome or {}, _order(posting)
+    base = {"id": posting.id, "at": posting.at}
+    payout = (posting.order_id or "").removeprefix(PAYOUT_PREFIX) if (posting.order_id or "").startswith(PAYOUT_PREFIX) else None
+    if kind == "accrue":
+        credit = next((m for m in posting.movements if m["op"] == "credit"), None)
+        if credit is None:
+            return None
+        source = credit.get("source", "")
+        if source == "purchase":
+            reason = f"Начисление за заказ {order}" if order else "Начисление за заказ"
+        else:
+            reason = ACCRUAL_REASONS.get(source, "Начисление бонусов")
+        return HistoryEntry(**base, kind="accrual", reason=reason, delta=posting.delta, order_id=order if source == "purchase" else None, activates_at=credit.get("activates_at"), expires_at=credit.get("expires_at"))
+    if kind == "spend":
+        spent = int(outcome.get("spent", 0))
+        if payout is not None:
+            return HistoryEntry(**base, kind="payout", reason=f"Выплата по заявке {payout}", delta=-spent, held=-spent)
+        return HistoryEntry(**base, kind="spend", reason=f"Списание в заказе {order}" if order else "Списание бонусов", delta=-spent, order_id=order)
+    if kind == "reserve" and payout is not None:
+        amount = int(outcome.get("reserved", 0))
+        return HistoryEntry(**base, kind="payout_hold", reason=f"Заявка на выплату {payout}: бонусы удержаны", delta=0, held=amount)
+    if kind == "release" and payout is not None and outcome.get("released"):
+        amount = int(outcome["released"])
+        return HistoryEntry(**base, kind="payout_release", reason=f"Заявка на выплату {payout} отклонена: бонусы возвращены", delta=0, held=-amount)
+    if kind == "refund":
+        return HistoryEntry(**base, kind="refund", reason=f"Возврат бонусов по заказу {order}" if order else "Возврат бонусов", delta=posting.delta, order_id=order)
+    if kind == "reverse":
+        if (posting.order_id or "").startswith(REFERRAL_PREFIX):
+            reason = "Отмена вознаграждения партнёра: покупка возвращена"
+        else:
+            reason = f"Отмена начисления по заказу {order}: возврат" if order else "Отмена начисления"
+        return HistoryEntry(**base, kind="clawback", reason=reason, delta=posting.delta, order_id=order)
+    if kind == "expire":
+        return HistoryEntry(**base, kind="expiry", reason="Сгорание бонусов", delta=posting.delta) if posting.delta else None
+    if kind == "adjust":
+        return HistoryEntry(**base, kind="adjustment", reason=f"Корректировка: {posting.reason}" if posting.reason else "Корректировка", delta=posting.delta)
+    return None

@@ -1,0 +1,263 @@
+"""The customer's personal account: profile, balance and level, bonus history, orders.
+
+Every use case here is about one customer, named by the caller (the entry
+point takes the id from the customer's token, never from the request), and
+reads or writes only that customer's documents. A customer whose group is
+excluded from bonuses (e.g. B2B) keeps a level label and sees no bonus data:
+balance and history answer ``{level, bonuses_excluded: true}`` and orders carry
+no bonus figures.
+
+Reads are bounded: the account document, one page of postings (a few pages at
+most when many postings move no bonuses), and one page of orders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.domain import profile as rules
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import BusinessRefusal, NotFound, ValidationFailed
+from shared.domain.history import PAYOUT_PREFIX, describe
+from shared.domain.ledger import Account, require_utc
+from shared.domain.levels import effective_level, progress
+from shared.ports import Store, UnitOfWork
+from shared.services import orders
+from shared.services.ledger import AccountSession, account_path, postings
+
+EXPIRING_SOON_DAYS = 30
+HISTORY_MAX_LIMIT = 100
+ORDERS_MAX_LIMIT = 50
+HISTORY_SCAN_PAGES = 5  # pages of postings read at most to fill one page of history
+PROFILE_FIELDS = ("name", "email", "birthday", "notifications")
+
+
+class BirthdayLocked(BusinessRefusal):
+    code = "birthday_locked"
+    message_ru = "Дату рождения можно указать один раз. Чтобы изменить её, обратитесь в поддержку."
+
+
+def unknown_customer(customer_id: str) -> NotFound:
+    return NotFound("unknown customer", message_ru="Личный кабинет не найден. Войдите снова.")
+
+
+def _document(store: Store, customer_id: str) -> dict[str, Any]:
+    data = store.get(account_path(customer_id))
+    if data is None:
+        raise unknown_customer(customer_id)
+    return data
+
+
+def bonuses_excluded(config: ProgramConfig, account: Account) -> bool:
+    return config.group(account.group or config.default_group).bonuses_excluded
+
+
+def level_label(config: ProgramConfig, account: Account) -> dict[str, str]:
+    level = effective_level(config, account)
+    return {"code": level.code, "name": level.name}
+
+
+def excluded_answer(config: ProgramConfig, account: Account) -> dict[str, Any]:
+    """All a customer of an excluded group is told: the level as a label."""
+    return {"level": level_label(config, account), "bonuses_excluded": True}
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+def _profile_of(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "phone": data.get("phone"),
+        "name": data.get("name"),
+        "email": data.get("email"),
+        "birthday": data.get("birthday"),
+        "notifications": rules.notifications(data.get("notifications")),
+    }
+
+
+def get_profile(store: Store, *, customer_id: str) -> dict[str, Any]:
+    """The customer's profile: phone (read-only, from the login), name, e-mail, birthday, channels."""
+    return _profile_of(_document(store, customer_id))
+
+
+def update_profile(store: Store, *, customer_id: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Change the fields named in ``changes``; the rest stay. Returns the profile after the change.
+
+    ``name`` and ``email`` may be ``None`` (removed). ``birthday`` is ``"YYYY-MM-DD"`` or
+    ``"MM-DD"``; it is set once: a later change must keep the day and month (adding or
+    correcting the year), otherwise :class:`BirthdayLocked`, since the birthday bonus is paid
+    on it. ``notifications`` may name only some channels. The account's ledger fields are
+    written back exactly as read, in the same transaction.
+    """
+    require_utc(now)
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"unknown profile fields {sorted(unknown)}", fields=sorted(unknown))
+    updates: dict[str, Any] = {}
+    try:
+        if "name" in changes:
+            updates["name"] = None if changes["name"] is None else rules.clean_name(changes["name"])
+        if "email" in changes:
+            updates["email"] = None if changes["email"] is None else rules.clean_email(changes["email"])
+        birthday = rules.parse_birthday(changes["birthday"], now.date()) if changes.get("birthday") is not None else None
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), message_ru="Проверьте данные профиля.") from None
+    if "birthday" in changes and birthday is None:
+        raise ValidationFailed("the birthday cannot be removed", field="birthday", message_ru="Дату рождения нельзя удалить.")
+
+    def unit(uow: UnitOfWork) -> dict[str, Any]:
+        session = AccountSession(uow, customer_id)
+        if not session.exists:
+            raise unknown_customer(customer_id)
+        fields = dict(updates)
+        if birthday is not None:
+            entered, month_day = birthday
+            current = session.extra.get("birthday_md")
+            if current is not None and current != month_day:
+                raise BirthdayLocked("the birthday is set already; only its year may change", field="birthday")
+            fields.update(birthday=entered, birthday_md=month_day)
+        if changes.get("notifications") is not None:
+            chosen = rules.notifications(session.extra.get("notifications"))
+            chosen.update({k: v for k, v in changes["notifications"].items() if k in rules.CHANNELS and isinstance(v, bool)})
+            fields["notifications"] = chosen
+        if fields:
+            session.save(**fields, profile_updated_at=now)
+        return _profile_of({**session.extra})
+
+    return store.run(unit)
+
+
+# --- balance --------------------------------------------------------------------------------
+
+
+def balance(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, Any]:
+    """Total, available, pending and reserved bonuses, the level and the way to the next one,
+    and the bonuses that expire within :data:`EXPIRING_SOON_DAYS` days."""
+    require_utc(now)
+    account = Account.from_dict(_document(store, customer_id))
+    if bonuses_excluded(config, account):
+        return excluded_answer(config, account)
+    b = account.balances(now)
+    horizon = now + timedelta(days=EXPIRING_SOON_DAYS)
+    expiring = [lot for lot in account.lots.values() if lot.state(now) != "expired" and lot.expires_at <= horizon]
+    way = progress(config, account, now)
+    next_level = None
+    if way.next_level is not None and way.remaining_to_next is not None:
+        next_level = {
+            "code": way.next_level.code,
+            "name": way.next_level.name,
+            "remaining_kopecks": way.remaining_to_next,
+            "remaining_roubles": -(-way.remaining_to_next // 100),
+        }
+    return {
+        "bonuses_excluded": False,
+        "level": {"code": way.level.code, "name": way.level.name},
+        "next_level": next_level,
+        "qualifying_total_kopecks": way.qualifying_total,
+        "total": b.total,
+        "available": b.available,
+        "pending": b.pending,
+        "reserved": b.reserved,
+        "held_for_payouts": sum(r.amount for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX)),
+        "debt": b.debt,
+        "expiring_soon": {
+            "days": EXPIRING_SOON_DAYS,
+            "amount": sum(lot.remaining for lot in expiring),
+            "next_expiry_at": min((lot.expires_at for lot in expiring), default=None),
+        },
+    }
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime, limit: int = 20, cursor: int | None = None) -> dict[str, Any]:
+    """A page of the customer's bonus history, newest first.
+
+    ``cursor`` is the previous page's ``next_cursor`` (the position in the
+    customer's own postings); ``next_cursor`` is ``None`` on the last page.
+    """
+    require_utc(now)
+    if not 1 <= limit <= HISTORY_MAX_LIMIT:
+        raise ValidationFailed(f"limit must be 1..{HISTORY_MAX_LIMIT}", field="limit")
+    if cursor is not None and cursor < 1:
+        raise ValidationFailed("cursor must be positive", field="cursor")
+    account = Account.from_dict(_document(store, customer_id))
+    if bonuses_excluded(config, account):
+        return excluded_answer(config, account)
+    items: list[dict[str, Any]] = []
+    before, last_seq, exhausted = cursor, None, False
+    for _ in range(HISTORY_SCAN_PAGES):
+        page = postings(store, customer_id, limit=limit, before_seq=before)
+        for posting in page:
+            last_seq = posting.seq
+            entry = describe(posting)
+            if entry is not None:
+                items.append(dict(entry.__dict__))
+            if len(items) == limit:
+                break
+        if len(items) == limit:
+            break
+        if len(page) < limit:
+            exhausted = True
+            break
+        before = page[-1].seq
+    more = not exhausted and last_seq is not None and last_seq > 1
+    return {"bonuses_excluded": False, "items": items, "next_cursor": str(last_seq) if more else None}
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+def _order_item(order: dict[str, Any], *, with_bonuses: bool) -> dict[str, Any]:
+    status = order.get("status")
+    delivery = order.get("delivery") or None
+    item: dict[str, Any] = {
+        "order_id": order["order_id"],
+        "created_at": order.get("created_at"),
+        "status": status,
+        "money_kopecks": order.get("money_paid", order.get("money_to_pay")),
+        "delivery": None
+        if delivery is None
+        else {
+            "carrier": delivery.get("carrier"),
+            "tracking": delivery.get("tracking"),
+            "state": delivery.get("last_state"),
+            "detail": delivery.get("last_detail"),
+            "updated_at": delivery.get("last_status_at"),
+        },
+    }
+    if with_bonuses:
+        returns = [e for e in order.get("events") or [] if e.get("type") == "return"]
+        if status == "canceled":
+            spent = earned = 0
+        elif status == "awaiting_payment":
+            spent, earned = order.get("bonuses_reserved", 0), order.get("points_to_earn", 0)
+        else:
+            spent = order.get("bonuses_spent", order.get("bonuses_reserved", 0)) - sum(int(e.get("spent_back") or 0) for e in returns)
+            earned = order.get("points_earned", order.get("points_to_earn", 0)) - sum(int(e.get("earned_back") or 0) for e in returns)
+        item.update(bonuses_spent=max(spent, 0), points_earned=max(earned, 0))
+    return item
+
+
+def order_list(store: Store, *, config: ProgramConfig, customer_id: str, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+    """A page of the customer's storefront orders (``orders/{id}`` whose ``customer_id`` is
+    theirs), in order-id order; ``cursor`` is the previous page's ``next_cursor``.
+
+    Each with its status, delivery (carrier, tracking number, the carrier's last
+    state) and, unless the customer's group is excluded from bonuses, the bonuses
+    spent and points earned net of returns (for an order awaiting payment: the
+    bonuses reserved and the points it will earn).
+    """
+    if not 1 <= limit <= ORDERS_MAX_LIMIT:
+        raise ValidationFailed(f"limit must be 1..{ORDERS_MAX_LIMIT}", field="limit")
+    account = Account.from_dict(_document(store, customer_id))
+    with_bonuses = not bonuses_excluded(config, account)
+    ids = store.matching(orders.ORDERS, field="customer_id", value=customer_id, limit=limit, start_after=cursor)
+    items = []
+    for order_id in ids:
+        order = store.get(orders.order_path(order_id))
+        if order is not None and order.get("customer_id") == customer_id:
+            items.append(_order_item(order, with_bonuses=with_bonuses))
+    return {"items": items, "next_cursor": ids[-1] if len(ids) == limit else None}

@@ -1,0 +1,228 @@
+"""The referral partner's dashboard: personal code and link, the funnel, purchases and rewards by month.
+
+Every customer is a partner. The personal code is created on first use
+(:func:`ensure_code`): a short random code (8 characters of an alphabet
+without look-alikes, about 40 bits) stored as ``promo_codes/{CODE}`` with the
+partner's id (:func:`shared.services.promo.create_partner_code_in`) and on the
+partner's account as ``partner_code``, in one transaction, so a partner gets
+exactly one code however many requests race.
+
+The dashboard (:func:`dashboard`) never names a referee: it counts them and
+sums their purchases' rewards. It is derived from the partner's own documents
+and id-only queries:
+
+* ``registered`` — accounts opened through the partner's link or code
+  (``customers`` whose ``invited_by`` is the partner);
+* ``invited`` — people the link or code brought: those accounts plus existing
+  customers who entered the code at checkout (``orders`` whose
+  ``referral_partner_id`` is the partner; they are not bound: no binding of an
+  existing customer);
+* ``paying`` — referees bound by a first paid order (the account's
+  ``paying_referees``; one ``customers/{partner}/referees/{referee}`` each);
+* ``months`` — for the last :data:`MONTHS` months (Moscow time): rewarded
+  purchases (one reward posting, source ``referral``, per delivered referee
+  order), the net reward (credited less taken back on returns) and the new
+  paying referees.
+
+Reads are bounded (caps below); a figure that hit its cap is reported with
+``complete: false``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import Retryable
+from shared.domain.history import PAYOUT_PREFIX, REFERRAL_PREFIX
+from shared.domain.ledger import Account, require_utc
+from shared.ports import CUSTOMERS, Store, UnitOfWork
+from shared.services import orders, promo
+from shared.services.account import bonuses_excluded, excluded_answer, unknown_customer
+from shared.services.ledger import AccountSession, account_path, postings
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+CODE_LENGTH = 8
+LINK_PARAMETER = "ref"
+MONTHS = 12
+MSK = timezone(timedelta(hours=3), "MSK")  # the shops' calendar (no DST since 2014)
+
+POSTINGS_PAGE = 200
+POSTINGS_SCAN_MAX = 2000  # postings read at most for the monthly figures
+COUNT_PAGE = 500
+COUNT_MAX = 5000  # invitees counted at most
+CODE_ORDERS_MAX = 500  # orders placed with the code read at most
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def ensure_code(store: Store, *, partner_id: str, now: datetime) -> str:
+    """The partner's personal code, created once (idempotent; concurrent calls agree)."""
+    require_utc(now)
+
+    def unit(uow: UnitOfWork) -> str:
+        session = AccountSession(uow, partner_id)
+        if not session.exists:
+            raise unknown_customer(partner_id)
+        existing = session.extra.get("partner_code")
+        if existing:
+            return str(existing)
+        for _ in range(8):
+            code = new_code()
+            if uow.get(promo.code_path(code)) is None:
+                break
+        else:  # eight collisions in 2^40 codes: the store is lying or full
+            raise Retryable("could not find a free partner code")
+        promo.create_partner_code_in(uow, code=code, partner_id=partner_id, now=now)
+        session.save(partner_code=code, partner_code_created_at=now)
+        return code
+
+    return store.run(unit)
+
+
+def referral_link(shop_url: str, code: str) -> str | None:
+    """The shop's address with ``?ref=CODE`` (other query parameters kept); ``None`` without a shop URL."""
+    if not shop_url:
+        return None
+    parts = urlsplit(shop_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != LINK_PARAMETER]
+    query.append((LINK_PARAMETER, code))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment))
+
+
+def _month(moment: datetime) -> str:
+    return moment.astimezone(MSK).strftime("%Y-%m")
+
+
+def _months(now: datetime) -> list[str]:
+    """The last MONTHS month keys, oldest first, ending with the current (Moscow) month."""
+    today = now.astimezone(MSK).date()
+    year, month = today.year, today.month
+    keys = []
+    for _ in range(MONTHS):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return keys[::-1]
+
+
+def _window_start(first_month: str) -> datetime:
+    year, month = (int(part) for part in first_month.split("-"))
+    return datetime(year, month, 1, tzinfo=MSK).astimezone(timezone.utc)
+
+
+def _count_matching(store: Store, collection: str, field: str, value: str, cap: int) -> tuple[list[str], bool]:
+    """Ids (internal only) of documents whose ``field`` is ``value``; complete unless the cap was hit."""
+    ids: list[str] = []
+    after = None
+    while True:
+        want = min(COUNT_PAGE, cap - len(ids))
+        if want <= 0:
+            return ids, False
+        page = store.matching(collection, field=field, value=value, limit=want, start_after=after)
+        ids.extend(page)
+        if len(page) < want:
+            return ids, True
+        after = page[-1]
+
+
+def _funnel(store: Store, partner_id: str, paying: int) -> dict[str, Any]:
+    registered, complete = _count_matching(store, CUSTOMERS, "invited_by", partner_id, COUNT_MAX)
+    people = set(registered)
+    code_orders, orders_complete = _count_matching(store, orders.ORDERS, "referral_partner_id", partner_id, CODE_ORDERS_MAX)
+    for order_id in code_orders:
+        order = store.get(orders.order_path(order_id))
+        if order is not None and order.get("customer_id") and order["customer_id"] != partner_id:
+            people.add(order["customer_id"])
+    return {"invited": len(people), "registered": len(registered), "paying": paying, "complete": complete and orders_complete}
+
+
+def _by_month(store: Store, partner_id: str, now: datetime) -> tuple[list[dict[str, Any]], bool]:
+    keys = _months(now)
+    start = _window_start(keys[0])
+    months = {key: {"month": key, "purchases": 0, "reward": 0, "new_paying": 0} for key in keys}
+    complete, before, read = False, None, 0
+    while read < POSTINGS_SCAN_MAX:
+        page = postings(store, partner_id, limit=POSTINGS_PAGE, before_seq=before)
+        read += len(page)
+        for posting in page:
+            if posting.at < start:
+                complete = True
+                break
+            bucket = months.get(_month(posting.at))
+            if bucket is None:
+                continue
+            if posting.kind == "accrue" and any(m["op"] == "credit" and m.get("source") == "referral" for m in posting.movements):
+                bucket["purchases"] += 1
+                bucket["reward"] += int(posting.outcome.get("accrued", 0))
+            elif posting.kind == "reverse" and (posting.order_id or "").startswith(REFERRAL_PREFIX):
+                bucket["reward"] -= int(posting.outcome.get("reversed", 0))
+        if complete or len(page) < POSTINGS_PAGE:
+            complete = True
+            break
+        before = page[-1].seq
+    referees = store.list(f"{CUSTOMERS}/{partner_id}/referees", order_by="first_paid_at", descending=True, limit=COUNT_PAGE)
+    for _, referee in referees:
+        first_paid = referee.get("first_paid_at")
+        if isinstance(first_paid, datetime) and first_paid >= start and _month(first_paid) in months:
+            months[_month(first_paid)]["new_paying"] += 1
+    if len(referees) == COUNT_PAGE:
+        complete = False
+    return [months[key] for key in keys], complete
+
+
+def _rates(config: ProgramConfig, paying: int) -> dict[str, Any]:
+    if not config.referral.enabled:
+        return {"enabled": False, "percent": Decimal(0), "next_percent": None, "next_from_paying": None}
+    current = config.referral.schedule[0]
+    following = None
+    for step in config.referral.schedule:
+        if paying >= step.from_paying_referees:
+            current = step
+        elif following is None:
+            following = step
+    return {
+        "enabled": True,
+        "percent": current.percent,
+        "next_percent": following.percent if following else None,
+        "next_from_paying": following.from_paying_referees if following else None,
+    }
+
+
+def dashboard(store: Store, *, config: ProgramConfig, partner_id: str, now: datetime, shop_url: str) -> dict[str, Any]:
+    """The partner's code and link, funnel counts, rate, monthly purchases and rewards, held payouts.
+
+    A customer of a group excluded from bonuses gets ``{level, bonuses_excluded: true}``.
+    """
+    require_utc(now)
+    data = store.get(account_path(partner_id))
+    if data is None:
+        raise unknown_customer(partner_id)
+    account = Account.from_dict(data)
+    if bonuses_excluded(config, account):
+        return excluded_answer(config, account)
+    code = data.get("partner_code") or ensure_code(store, partner_id=partner_id, now=now)
+    paying = int(data.get("paying_referees") or 0)
+    funnel = _funnel(store, partner_id, paying)
+    months, months_complete = _by_month(store, partner_id, now)
+    pending = sum(lot.remaining for lot in account.lots.values() if lot.source == "referral" and lot.state(now) == "pending")
+    return {
+        "bonuses_excluded": False,
+        "code": code,
+        "link": referral_link(shop_url, code),
+        "invited": funnel["invited"],
+        "registered": funnel["registered"],
+        "paying": paying,
+        "rate": _rates(config, paying),
+        "reward_pending": pending,
+        "payouts_held": sum(r.amount for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX)),
+        "months": months,
+        "totals": {"purchases": sum(m["purchases"] for m in months), "reward": sum(m["reward"] for m in months)},
+        "complete": funnel["complete"] and months_complete,
+    }
+

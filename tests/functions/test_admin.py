@@ -1,0 +1,670 @@
+"""The back-office function through functions-framework, on the emulator with the Biomiq program.
+
+Boundaries: customer credentials never work here (and admin tokens never work on
+customer endpoints); a tampered, expired or revoked admin token is refused; each
+role does only its actions; maker-checker approvals execute once and never by
+their maker; every action lands in the audit log; the ledger stays the fold of
+its postings.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared import admin_auth, entry, tokens
+from shared.api.admin import ENDPOINTS
+from shared.presets import preset_data
+from shared.services import admin as svc
+from shared.services import ledger, lifecycle, program
+from shared.settings import reload
+from tests.conftest import TEST_ENV, customer_token, load_function
+
+ADMIN_SECRET = "test-admin-secret-distinct-from-the-customers"
+PASSWORD = "correct horse battery staple"
+ROLES = ("admin", "marketer", "manager", "accountant")
+CART = [{"id": "serum", "name": "Сыворотка", "price": 100000, "quantity": 1}]  # 1 000 ₽
+
+
+@pytest.fixture
+def env(function_env):
+    os.environ["KOPILKA_ADMIN_TOKEN_SECRET"] = ADMIN_SECRET
+    os.environ["KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD"] = "5000"
+    reload()
+    yield function_env
+    os.environ.pop("KOPILKA_ADMIN_TOKEN_SECRET", None)
+    os.environ.pop("KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD", None)
+    reload()
+
+
+@pytest.fixture
+def client(env):
+    return load_function("admin")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Staff:
+    """Back-office users created on first use: ``staff["marketer2"]`` is a second marketer's token."""
+
+    def __init__(self, store, client) -> None:
+        self.store, self.client, self.tokens = store, client, {}
+
+    @staticmethod
+    def email(name: str) -> str:
+        return f"{name}@shop.example"
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self.tokens:
+            role = name.rstrip("0123456789")
+            admin_auth.create_admin(self.store, email=self.email(name), password=PASSWORD, roles=[role], now=now())
+            response = self.client.post("/login", json={"email": self.email(name), "password": PASSWORD})
+            assert response.status_code == 200, response.get_data(as_text=True)
+            self.tokens[name] = response.get_json()["token"]
+        return self.tokens[name]
+
+
+@pytest.fixture
+def staff(env, client):
+    return Staff(env, client)
+
+
+def call(client, method: str, path: str, body=None, *, token: str | None = None, headers: dict | None = None):
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    if method == "GET":
+        return client.get(path, headers=all_headers)
+    return client.post(path, json=body, headers=all_headers)
+
+
+def ok(response, status: int = 200):
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def error(response, status: int, code: str | None = None):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "message_ru", "details"}
+    if code is not None:
+        assert body["error"]["code"] == code
+    return body["error"]
+
+
+def register(store, *customer_ids: str) -> None:
+    moment = now()
+    for customer_id in customer_ids:
+        lifecycle.register_customer(store, config=entry.config(moment), customer_id=customer_id, now=moment)
+
+
+def audit_entries(store) -> list[dict]:
+    return [doc for _, doc in store.list("audit", order_by="key", descending=True, limit=500)]
+
+
+def publish_with_b2b(store) -> None:
+    raw = preset_data("biomiq")
+    raw["groups"] = [{"code": "b2c", "name": "Розница"}, {"code": "b2b", "name": "Опт", "bonuses_excluded": False}]
+    moment = now()
+    program.publish(store, raw=raw, author="test", reason="b2b group", effective_from=moment, now=moment)
+
+
+def sound(store, *customer_ids: str) -> None:
+    for customer_id in customer_ids:
+        assert ledger.audit_account(store, customer_id) == []
+
+
+# --- credentials -------------------------------------------------------------------------------
+
+
+def test_login_answers_an_admin_token_with_the_roles(client, env):
+    admin_auth.create_admin(env, email="  Olga@Shop.Example ", password=PASSWORD, roles=["marketer", "accountant"], now=now())
+    body = ok(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}))
+    assert body["email"] == "olga@shop.example" and body["roles"] == ["accountant", "marketer"]
+    claims = tokens.verify(ADMIN_SECRET, body["token"], now=now(), kind="admin")
+    assert claims["typ"] == "admin" and claims["roles"] == ["accountant", "marketer"]
+    stored = env.get("admins/olga@shop.example")
+    assert stored["password"]["algo"] == "scrypt" and PASSWORD not in json.dumps(stored, default=str)
+    me = ok(call(client, "GET", "/me", token=body["token"]))
+    assert me["roles"] == ["marketer", "accountant"] and "ledger.adjust" in me["permissions"] and "payout.approve" not in me["permissions"]
+
+
+def test_wrong_passwords_unknown_and_inactive_admins_are_refused_and_locked_out(client, env):
+    admin_auth.create_admin(env, email="olga@shop.example", password=PASSWORD, roles=["admin"], now=now())
+    error(call(client, "POST", "/login", {"email": "nobody@shop.example", "password": PASSWORD}), 401, "unauthorized")
+    error(call(client, "POST", "/login", {"email": "not an email", "password": PASSWORD}), 401, "unauthorized")
+    for _ in range(admin_auth.MAX_FAILURES):
+        error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": "wrong password!"}), 401, "unauthorized")
+    locked = error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}), 401, "unauthorized")
+    assert "locked_until" in locked["details"]  # even the right password waits out the lock
+    admin_auth.create_admin(env, email="ivan@shop.example", password=PASSWORD, roles=["admin"], now=now())
+    admin_auth.set_active(env, email="ivan@shop.example", active=False, now=now())
+    error(call(client, "POST", "/login", {"email": "ivan@shop.example", "password": PASSWORD}), 401, "unauthorized")
+    error(call(client, "POST", "/login", {"email": "ivan@shop.example"}), 400, "validation_failed")
+
+
+def _path(endpoint) -> str:
+    return endpoint.path.replace("{customer_id}", "anna").replace("{code}", "SPRING").replace("{job_id}", "job-1").replace("{request_id}", "payout-0001").replace("{approval_id}", "A1")
+
+
+PROTECTED = [e for e in ENDPOINTS if e.auth == "admin"]
+
+
+def test_a_customer_token_is_refused_on_every_admin_route(client, env):
+    register(env, "anna")
+    as_admin_secret = tokens.issue(ADMIN_SECRET, subject="anna", now=now(), ttl_seconds=600)  # a customer token, even signed with the admin secret
+    for endpoint in PROTECTED:
+        for token in (customer_token("anna"), as_admin_secret):
+            error(call(client, endpoint.method, _path(endpoint), {}, token=token), 401, "unauthorized")
+    assert {e.path for e in ENDPOINTS} - {e.path for e in PROTECTED} == {"/login"}
+
+
+def test_an_admin_token_is_refused_by_customer_endpoints(client, env, staff):
+    register(env, "anna")
+    quote = load_function("cart_quote")
+    headers = {"Authorization": f"Bearer {staff['admin']}", "Origin": TEST_ENV["KOPILKA_ALLOWED_ORIGINS"]}
+    response = quote.post("/quote", json={"lines": CART}, headers=headers)
+    error(response, 401, "unauthorized")
+
+
+def _forge(token: str, **changes) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims.update(changes)
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
+
+
+def test_tampered_expired_and_revoked_admin_tokens_are_refused(client, env, staff):
+    manager = staff["manager"]
+    assert ok(call(client, "GET", "/me", token=manager))["roles"] == ["manager"]
+    email = Staff.email("manager")
+    cases = {
+        "no token": None,
+        "tampered roles": _forge(manager, roles=["admin", "marketer"]),
+        "other signature": tokens.issue("another-secret-entirely-xxxxxxxxxxxx", subject=email, now=now(), ttl_seconds=600, kind="admin", roles=["admin"], epoch=0),
+        "expired": tokens.issue(ADMIN_SECRET, subject=email, now=now() - timedelta(hours=10), ttl_seconds=3600, kind="admin", roles=["manager"], epoch=0),
+        "garbage": "not-a-jwt",
+    }
+    for name, token in cases.items():
+        response = call(client, "POST", "/customers/search", {}, token=token)
+        assert response.status_code == 401, name
+    error(call(client, "GET", "/me", headers={"Authorization": "Basic YTpi"}), 401, "unauthorized")
+    # a password reset voids the tokens issued before; a deactivated admin is out at once
+    admin_auth.create_admin(env, email=email, password=PASSWORD + "!", roles=["manager"], now=now(), replace=True)
+    error(call(client, "GET", "/me", token=manager), 401, "unauthorized")
+    accountant = staff["accountant"]
+    admin_auth.set_active(env, email=Staff.email("accountant"), active=False, now=now())
+    error(call(client, "GET", "/me", token=accountant), 401, "unauthorized")
+
+
+def test_no_admin_token_is_issued_when_the_secret_is_unset_or_shared(client, env):
+    admin_auth.create_admin(env, email="olga@shop.example", password=PASSWORD, roles=["admin"], now=now())
+    os.environ["KOPILKA_ADMIN_TOKEN_SECRET"] = TEST_ENV["KOPILKA_TOKEN_SECRET"]
+    reload()
+    error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}), 401, "unauthorized")
+    os.environ["KOPILKA_ADMIN_TOKEN_SECRET"] = ""
+    reload()
+    error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}), 401, "unauthorized")
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+PROGRAM, READ = {"admin", "marketer"}, set(ROLES)
+WHO_MAY = {
+    ("GET", "/me"): READ,
+    ("GET", "/config"): PROGRAM,
+    ("POST", "/config"): PROGRAM,
+    ("GET", "/config/history"): PROGRAM,
+    ("POST", "/promo_codes"): PROGRAM,
+    ("POST", "/promo_codes/search"): PROGRAM,
+    ("POST", "/promo_codes/{code}/deactivate"): PROGRAM,
+    ("POST", "/promo_codes/{code}/usage"): PROGRAM,
+    ("POST", "/mass_accruals"): PROGRAM,
+    ("GET", "/mass_accruals/{job_id}"): PROGRAM,
+    ("POST", "/mass_accruals/{job_id}/run"): PROGRAM,
+    ("POST", "/customers/search"): READ,
+    ("GET", "/customers/{customer_id}"): READ,
+    ("POST", "/customers/{customer_id}/ledger"): READ,
+    ("POST", "/customers/{customer_id}/adjust"): PROGRAM,
+    ("POST", "/customers/{customer_id}/level"): PROGRAM,
+    ("POST", "/customers/{customer_id}/group"): PROGRAM,
+    ("POST", "/customers/{customer_id}/block"): {"manager"},
+    ("POST", "/customers/{customer_id}/unblock"): {"manager"},
+    ("POST", "/orders"): {"manager"},
+    ("POST", "/payouts/search"): {"manager", "accountant"},
+    ("POST", "/payouts/{request_id}/approve"): {"manager"},
+    ("POST", "/payouts/{request_id}/reject"): {"manager"},
+    ("POST", "/payouts/{request_id}/paid"): {"manager"},
+    ("POST", "/approvals/search"): {"admin", "marketer", "manager"},
+    ("GET", "/approvals/{approval_id}"): {"admin", "marketer", "manager"},
+    ("POST", "/approvals/{approval_id}/approve"): READ,  # then: the roles of the approval's action
+    ("POST", "/approvals/{approval_id}/reject"): READ,
+    ("POST", "/audit/search"): {"admin", "accountant"},
+    ("POST", "/reports/liability"): {"admin", "marketer", "accountant"},
+}
+
+
+def test_the_role_table_covers_every_route():
+    assert set(WHO_MAY) == {(e.method, e.path) for e in PROTECTED}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_is_limited_to_its_actions(client, env, staff, role):
+    register(env, "anna")
+    token = staff[role]
+    before = len(audit_entries(env))
+    for endpoint in PROTECTED:
+        response = call(client, endpoint.method, _path(endpoint), {}, token=token)
+        allowed = role in WHO_MAY[(endpoint.method, endpoint.path)]
+        if allowed:
+            assert response.status_code not in (401, 403), (role, endpoint.method, endpoint.path, response.get_data(as_text=True))
+            assert response.status_code != 500
+        else:
+            assert response.status_code == 403, (role, endpoint.method, endpoint.path, response.get_data(as_text=True))
+            assert response.get_json()["error"]["code"] == "forbidden"
+    assert ledger.load_account(env, "anna").balances(now()).total == 500  # no empty request changed anything
+    assert len(audit_entries(env)) == before  # refusals and rejected bodies are not audited
+    sound(env, "anna")
+
+
+# --- manual adjustments and maker-checker -----------------------------------------------------------
+
+
+def test_an_adjustment_is_made_with_its_reason_and_audited(client, env, staff):
+    register(env, "anna")
+    marketer = staff["marketer"]
+    body = {"amount": 300, "reason": "компенсация за задержку", "idempotency_key": "adj-1"}
+    done = ok(call(client, "POST", "/customers/anna/adjust", body, token=marketer))
+    assert done == {"status": "done", "customer_id": "anna", "amount": 300, "replayed": False, "approval_id": None, "threshold": None}
+    assert ledger.balances(env, "anna", now()).available == 800
+    again = ok(call(client, "POST", "/customers/anna/adjust", body, token=marketer))
+    assert again["replayed"] is True and ledger.balances(env, "anna", now()).available == 800
+    error(call(client, "POST", "/customers/anna/adjust", {**body, "amount": 301}, token=marketer), 409, "idempotency_conflict")
+    error(call(client, "POST", "/customers/anna/adjust", {"amount": -900, "reason": "ошибка", "idempotency_key": "adj-2"}, token=marketer), 422, "insufficient_bonuses")
+    error(call(client, "POST", "/customers/anna/adjust", {"amount": 5, "reason": "  ", "idempotency_key": "adj-3"}, token=marketer), 400, "validation_failed")
+    error(call(client, "POST", "/customers/ghost/adjust", {"amount": 5, "reason": "x", "idempotency_key": "adj-4"}, token=marketer), 404, "not_found")
+    ok(call(client, "POST", "/customers/anna/adjust", {"amount": -200, "reason": "ошибочное начисление", "idempotency_key": "adj-5"}, token=marketer))
+    assert ledger.balances(env, "anna", now()).available == 600
+
+    entries = [e for e in audit_entries(env) if e["action"] == "ledger.adjust"]
+    assert len(entries) == 2  # once per adjustment: no replay, no refusal
+    first = next(e for e in entries if e["params"]["amount"] == 300)
+    assert set(first) == {"id", "actor", "roles", "action", "target", "params", "at", "result", "key"}
+    assert (first["actor"], first["roles"], first["target"]) == ("marketer@shop.example", ["marketer"], "customer:anna")
+    assert first["params"]["reason"] == "компенсация за задержку" and first["result"]["status"] == "done"
+    page = ok(call(client, "POST", "/customers/anna/ledger", {"limit": 10}, token=staff["accountant"]))
+    adjustments = [p for p in page["postings"] if p["kind"] == "adjust"]
+    assert [(p["delta"], p["actor"], p["reason"]) for p in adjustments] == [(-200, "marketer@shop.example", "ошибочное начисление"), (300, "marketer@shop.example", "компенсация за задержку")]
+    logged = ok(call(client, "POST", "/audit/search", {"limit": 50}, token=staff["admin"]))["entries"]
+    assert {e["id"] for e in entries} <= {e["id"] for e in logged}
+    sound(env, "anna")
+
+
+def test_a_large_adjustment_waits_for_a_second_admin_and_runs_once(client, env, staff):
+    register(env, "anna")
+    maker = staff["marketer"]
+    pending = ok(call(client, "POST", "/customers/anna/adjust", {"amount": 6000, "reason": "партнёрский договор", "idempotency_key": "big-1"}, token=maker))
+    assert pending["status"] == "pending_approval" and pending["threshold"] == 5000
+    approval_id = pending["approval_id"]
+    assert ledger.balances(env, "anna", now()).total == 500  # nothing yet
+    assert ok(call(client, "POST", "/customers/anna/adjust", {"amount": 6000, "reason": "партнёрский договор", "idempotency_key": "big-1"}, token=maker))["approval_id"] == approval_id
+    listed = ok(call(client, "POST", "/approvals/search", {}, token=staff["admin"]))["approvals"]
+    assert [a["id"] for a in listed] == [approval_id] and listed[0]["maker"] == "marketer@shop.example"
+
+    error(call(client, "POST", f"/approvals/{approval_id}/approve", token=maker), 403, "forbidden")  # not their own
+    error(call(client, "POST", f"/approvals/{approval_id}/approve", token=staff["manager"]), 403, "forbidden")  # not a manager's action
+    error(call(client, "POST", f"/approvals/{approval_id}/approve", token=staff["accountant"]), 403, "forbidden")
+    assert ledger.balances(env, "anna", now()).total == 500
+
+    checkers = [staff["marketer2"], staff["admin"]]  # two checkers at once: one execution
+    clients = [load_function("admin") for _ in checkers]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda pair: pair[0].post(f"/approvals/{approval_id}/approve", headers={"Authorization": f"Bearer {pair[1]}"}), zip(clients, checkers)))
+    assert all(a.status_code == 200 for a in answers), [a.get_data(as_text=True) for a in answers]
+    assert sorted(a.get_json()["replayed"] for a in answers) == [False, True]
+    executed = ok(call(client, "GET", f"/approvals/{approval_id}", token=maker))
+    assert executed["status"] == "executed" and executed["checker"] in ("marketer2@shop.example", "admin@shop.example")
+    assert ledger.balances(env, "anna", now()).total == 6500
+    assert ok(call(client, "POST", f"/approvals/{approval_id}/approve", token=staff["marketer2"]))["replayed"] is True
+    assert ledger.balances(env, "anna", now()).total == 6500
+
+    posting = [p for p in ledger.postings(env, "anna") if p.kind == "adjust"]
+    assert len(posting) == 1 and posting[0].actor == "marketer@shop.example" and posting[0].key == f"approval:{approval_id}"
+    actions = [(e["action"], e["actor"]) for e in audit_entries(env)]
+    assert actions.count(("ledger.adjust.requested", "marketer@shop.example")) == 1
+    assert [a for a in actions if a[0] == "approval.approve"] == [("approval.approve", executed["checker"])]
+    sound(env, "anna")
+
+
+def test_a_rejected_approval_is_never_executed(client, env, staff):
+    register(env, "anna")
+    pending = ok(call(client, "POST", "/customers/anna/adjust", {"amount": -5001, "reason": "списание", "idempotency_key": "big-2"}, token=staff["admin"]))
+    approval_id = pending["approval_id"]
+    rejected = ok(call(client, "POST", f"/approvals/{approval_id}/reject", {"reason": "нет оснований"}, token=staff["marketer"]))
+    assert rejected["status"] == "rejected" and rejected["checker"] == "marketer@shop.example"
+    error(call(client, "POST", f"/approvals/{approval_id}/approve", token=staff["marketer"]), 409, "invalid_state")
+    assert ledger.balances(env, "anna", now()).total == 500
+    error(call(client, "POST", "/approvals/Anope/approve", token=staff["marketer"]), 404, "not_found")
+
+
+# --- the program ----------------------------------------------------------------------------------
+
+
+def test_a_config_replacement_is_validated_versioned_and_audited(client, env, staff):
+    marketer = staff["marketer"]
+    current = ok(call(client, "GET", "/config", token=marketer))
+    assert current["version"] == 1 and current["config"]["program"] == "biomiq"
+
+    bad = json.loads(json.dumps(current["config"]))
+    bad["levels"][1]["accrual_percent"] = 150
+    refused = error(call(client, "POST", "/config", {"config": bad, "reason": "повышаем ставку"}, token=marketer), 400, "validation_failed")
+    assert [e["field"] for e in refused["details"]["errors"]] == ["levels.1.accrual_percent"]
+    unknown_group = {**current["config"], "default_group": "vip"}
+    refused = error(call(client, "POST", "/config", {"config": unknown_group, "reason": "x"}, token=marketer), 400, "validation_failed")
+    assert refused["details"]["errors"][0]["field"] == "default_group"
+    other = {**current["config"], "program": "velo"}
+    assert error(call(client, "POST", "/config", {"config": other, "reason": "x"}, token=marketer), 400)["details"]["field"] == "program"
+    error(call(client, "POST", "/config", {"config": current["config"], "reason": "x", "effective_from": "2020-01-01T00:00:00+03:00"}, token=marketer), 400, "validation_failed")
+    error(call(client, "POST", "/config", {"config": current["config"], "reason": "x", "effective_from": "2030-01-01T00:00:00"}, token=marketer), 400, "validation_failed")
+    assert ok(call(client, "GET", "/config", token=marketer))["version"] == 1  # the old one stays
+    assert not [e for e in audit_entries(env) if e["action"] == "config.replace"]
+
+    good = json.loads(json.dumps(current["config"]))
+    good["groups"].append({"code": "b2b", "name": "Опт", "bonuses_excluded": True})
+    published = ok(call(client, "POST", "/config", {"config": good, "reason": "оптовая группа"}, token=marketer))
+    assert published["version"] == 2
+    later = ok(call(client, "POST", "/config", {"config": good, "reason": "с понедельника", "effective_from": (now() + timedelta(days=3)).isoformat()}, token=staff["admin"]))
+    view = ok(call(client, "GET", "/config", token=marketer))
+    assert view["version"] == 2 and [g["code"] for g in view["config"]["groups"]] == ["b2c", "b2b"]
+    assert [s["version"] for s in view["scheduled"]] == [later["version"]] == [3]
+    history = ok(call(client, "GET", "/config/history", token=marketer))["entries"]
+    assert [(h["version"], h["actor"]) for h in history[:2]] == [(3, "admin@shop.example"), (2, "marketer@shop.example")]
+    assert "groups" in history[1]["changed"]
+    logged = [e for e in audit_entries(env) if e["action"] == "config.replace"]
+    assert sorted((e["actor"], e["result"]["version"]) for e in logged) == [("admin@shop.example", 3), ("marketer@shop.example", 2)]
+
+
+def test_promo_codes_are_created_deactivated_and_counted(client, env, staff):
+    register(env, "anna")
+    marketer = staff["marketer"]
+    rule = {"code": "spring10", "kind": "percent", "percent": "10"}
+    created = ok(call(client, "POST", "/promo_codes", {"rule": rule, "total_limit": 100}, token=marketer))
+    assert (created["code"], created["active"], created["uses"]) == ("SPRING10", True, 0)
+    assert ok(call(client, "POST", "/promo_codes", {"rule": rule, "total_limit": 100}, token=marketer))["code"] == "SPRING10"
+    error(call(client, "POST", "/promo_codes", {"rule": {**rule, "percent": "20"}, "total_limit": 100}, token=marketer), 409, "idempotency_conflict")
+    error(call(client, "POST", "/promo_codes", {"rule": {**rule, "kind": "fixed"}}, token=marketer), 400, "validation_failed")
+    ok(call(client, "POST", "/orders", {"customer_id": "anna", "order_id": "cc-promo-1", "lines": CART, "promo_code": "spring10"}, token=staff["manager"]))
+    usage = ok(call(client, "POST", "/promo_codes/SPRING10/usage", {}, token=marketer))
+    assert (usage["uses"], usage["remaining"], usage["customers"]) == (1, 99, [{"customer_id": "anna", "uses": 1, "orders": ["cc-promo-1"]}])
+    off = ok(call(client, "POST", "/promo_codes/spring10/deactivate", token=marketer))
+    assert off["active"] is False and off["deactivated_by"] == "marketer@shop.example"
+    listed = ok(call(client, "POST", "/promo_codes/search", {}, token=marketer))["codes"]
+    assert [(c["code"], c["active"]) for c in listed] == [("SPRING10", False)]
+    error(call(client, "POST", "/promo_codes/NOPE/deactivate", token=marketer), 404, "not_found")
+    actions = sorted(e["action"] for e in audit_entries(env) if e["target"] == "promo:SPRING10")
+    assert actions == ["promo.create", "promo.deactivate"]
+
+
+# --- mass accruals ----------------------------------------------------------------------------------
+
+
+def test_a_mass_accrual_is_idempotent_and_resumable(client, env, staff):
+    register(env, "c1", "c2", "c3", "c4", "c5", "c6")
+    ok(call(client, "POST", "/customers/c6/block", {"reason": "мошенничество"}, token=staff["manager"]))
+    marketer = staff["marketer"]
+    job = {"job_id": "march-8", "amount": 100, "reason": "8 Марта", "customer_ids": ["c1", "c2", "c3", "c4", "c5", "c6", "ghost"], "max_batch": 2}
+    first = ok(call(client, "POST", "/mass_accruals", job, token=marketer))
+    assert (first["status"], first["cursor"], first["credited"]) == ("running", 2, 2)
+
+    # a run crashed after crediting c3 but before moving the cursor on
+    svc.credit_one(env, job=env.get("jobs/march-8"), customer_id="c3", now=now())
+    second = ok(call(client, "POST", "/mass_accruals/march-8/run", {"max_batch": 2}, token=marketer))
+    assert (second["status"], second["cursor"], second["credited"], second["replayed"]) == ("running", 4, 4, 1)
+    third = ok(call(client, "POST", "/mass_accruals/march-8/run", {}, token=marketer))
+    assert (third["status"], third["credited"], third["bonuses"], third["skipped_blocked"], third["skipped_unknown"]) == ("complete", 5, 500, 1, 1)
+
+    # run twice, start twice: nothing more
+    assert ok(call(client, "POST", "/mass_accruals/march-8/run", {}, token=marketer))["credited"] == 5
+    assert ok(call(client, "POST", "/mass_accruals", job, token=marketer))["credited"] == 5
+    error(call(client, "POST", "/mass_accruals", {**job, "amount": 200}, token=marketer), 409, "idempotency_conflict")
+    view = ok(call(client, "GET", "/mass_accruals/march-8", token=staff["admin"]))
+    assert view["definition"]["customers"] == 7 and view["created_by"] == "marketer@shop.example"
+
+    for customer_id in ("c1", "c2", "c3", "c4", "c5"):
+        assert ledger.balances(env, customer_id, now()).total == 600
+        keys = [p.key for p in ledger.postings(env, customer_id) if p.kind == "accrue" and p.key.startswith("mass:")]
+        assert keys == [f"mass:march-8:{customer_id}"]
+    assert ledger.balances(env, "c6", now()).total == 500
+    sound(env, "c1", "c2", "c3", "c4", "c5", "c6")
+    runs = [e for e in audit_entries(env) if e["target"] == "job:march-8"]
+    assert sorted(e["action"] for e in runs).count("mass_accrual.create") == 1
+
+
+def test_a_mass_accrual_to_a_group(client, env, staff):
+    publish_with_b2b(env)
+    register(env, "b1", "b2", "b3", "r1")
+    marketer = staff["marketer"]
+    for customer_id in ("b1", "b2", "b3"):
+        ok(call(client, "POST", f"/customers/{customer_id}/group", {"group": "b2b", "reason": "оптовик", "idempotency_key": f"g-{customer_id}"}, token=marketer))
+    error(call(client, "POST", "/mass_accruals", {"job_id": "wholesale", "amount": 50, "reason": "x", "group": "vip"}, token=marketer), 400, "validation_failed")
+    error(call(client, "POST", "/mass_accruals", {"job_id": "wholesale", "amount": 50, "reason": "x"}, token=marketer), 400, "validation_failed")
+    started = ok(call(client, "POST", "/mass_accruals", {"job_id": "wholesale", "amount": 50, "reason": "опт", "group": "b2b", "max_batch": 2}, token=marketer))
+    assert (started["status"], started["credited"], started["cursor"]) == ("running", 2, "b2")
+    done = ok(call(client, "POST", "/mass_accruals/wholesale/run", {}, token=marketer))
+    assert (done["status"], done["credited"]) == ("complete", 3)
+    assert [ledger.balances(env, c, now()).total for c in ("b1", "b2", "b3", "r1")] == [550, 550, 550, 500]
+    sound(env, "b1", "b2", "b3", "r1")
+
+
+# --- levels, groups, blocking ------------------------------------------------------------------------
+
+
+def test_level_override_and_group_change_are_ledger_postings(client, env, staff):
+    publish_with_b2b(env)
+    register(env, "anna")
+    marketer = staff["marketer"]
+    pinned = ok(call(client, "POST", "/customers/anna/level", {"level": "level3", "reason": "VIP", "idempotency_key": "lv-1"}, token=marketer))
+    assert (pinned["level_override"], pinned["effective_level"], pinned["replayed"]) == ("level3", "level3", False)
+    assert ok(call(client, "POST", "/customers/anna/level", {"level": "level3", "reason": "VIP", "idempotency_key": "lv-1"}, token=marketer))["replayed"] is True
+    error(call(client, "POST", "/customers/anna/level", {"level": "gold", "reason": "VIP", "idempotency_key": "lv-2"}, token=marketer), 400, "validation_failed")
+    detail = ok(call(client, "GET", "/customers/anna", token=staff["manager"]))
+    assert (detail["level"], detail["earned_level"], detail["level_override"]) == ("level3", "level1", "level3")
+    lifted = ok(call(client, "POST", "/customers/anna/level", {"level": None, "reason": "конец акции", "idempotency_key": "lv-3"}, token=staff["admin"]))
+    assert (lifted["level_override"], lifted["effective_level"]) == (None, "level1")
+
+    error(call(client, "POST", "/customers/anna/group", {"group": "vip", "reason": "x", "idempotency_key": "gr-1"}, token=marketer), 400, "validation_failed")
+    moved = ok(call(client, "POST", "/customers/anna/group", {"group": "b2b", "reason": "оптовик", "idempotency_key": "gr-2"}, token=marketer))
+    assert moved["group"] == "b2b" and ledger.load_account(env, "anna").group == "b2b"
+    kinds = [(p.kind, p.actor) for p in ledger.postings(env, "anna")][:4]
+    assert kinds == [("group", "marketer@shop.example"), ("level_override", "admin@shop.example"), ("level_override", "marketer@shop.example"), ("accrue", None)]
+    actions = [e["action"] for e in audit_entries(env)]
+    assert actions.count("customer.level") == 2 and actions.count("customer.group") == 1
+    sound(env, "anna")
+
+
+def test_a_manager_blocks_and_unblocks_a_customer(client, env, staff):
+    register(env, "anna")
+    manager = staff["manager"]
+    blocked = ok(call(client, "POST", "/customers/anna/block", {"reason": "подозрение на мошенничество"}, token=manager))
+    assert blocked == {"customer_id": "anna", "blocked": True, "changed": True}
+    assert ok(call(client, "POST", "/customers/anna/block", {"reason": "ещё раз"}, token=manager))["changed"] is False
+    stored = env.get("customers/anna")
+    assert (stored["blocked"], stored["blocked_by"], stored["blocked_reason"]) == (True, "manager@shop.example", "подозрение на мошенничество")
+    detail = ok(call(client, "GET", "/customers/anna", token=staff["accountant"]))
+    assert detail["blocked"] is True and detail["profile"]["blocked_by"] == "manager@shop.example"
+    error(call(client, "POST", "/orders", {"customer_id": "anna", "order_id": "cc-1", "lines": CART}, token=manager), 422, "customer_blocked")
+    assert ok(call(client, "POST", "/customers/anna/unblock", {"reason": "проверено"}, token=manager))["blocked"] is False
+    assert [e["action"] for e in audit_entries(env) if e["target"] == "customer:anna"] == ["customer.unblock", "customer.block"]
+    error(call(client, "POST", "/customers/ghost/block", {"reason": "x"}, token=manager), 404, "not_found")
+    error(call(client, "POST", "/customers/a%2Fb/block", {"reason": "x"}, token=manager), 404)
+    sound(env, "anna")
+
+
+# --- call-centre orders and payouts ---------------------------------------------------------------
+
+
+def test_a_call_centre_order_reserves_like_a_checkout(client, env, staff):
+    register(env, "anna")
+    manager = staff["manager"]
+    body = {"customer_id": "anna", "order_id": "cc-1001", "lines": CART, "bonuses": 200}
+    placed = ok(call(client, "POST", "/orders", body, token=manager))
+    assert (placed["status"], placed["source"], placed["bonuses_reserved"], placed["money_to_pay"]) == ("awaiting_payment", "call_centre", 200, 80000)
+    assert ok(call(client, "POST", "/orders", body, token=manager))["order_id"] == "cc-1001"
+    error(call(client, "POST", "/orders", {**body, "bonuses": 100}, token=manager), 409, "idempotency_conflict")
+    assert ledger.balances(env, "anna", now()).reserved == 200
+    assert env.get("orders/cc-1001")["source"] == "call_centre"
+    error(call(client, "POST", "/orders", {**body, "order_id": "tilda-1"}, token=manager), 400, "validation_failed")
+    error(call(client, "POST", "/orders", {**body, "customer_id": "ghost", "order_id": "cc-1002"}, token=manager), 404, "not_found")
+    error(call(client, "POST", "/orders", body, token=staff["marketer"]), 403, "forbidden")
+    logged = [e for e in audit_entries(env) if e["action"] == "order.call_centre"]
+    assert len(logged) == 1 and logged[0]["actor"] == "manager@shop.example" and logged[0]["target"] == "order:cc-1001"
+    sound(env, "anna")
+
+
+def test_payout_approval_needs_a_second_manager(client, env, staff):
+    from shared.services import payouts
+
+    register(env, "maria")
+    moment = now()
+    config = entry.config(moment)
+    payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0001", amount=500, method="card", details="**** 1234", now=moment)
+    manager, manager2 = staff["manager"], staff["manager2"]
+    listed = ok(call(client, "POST", "/payouts/search", {}, token=staff["accountant"]))["payouts"]
+    assert [(p["request_id"], p["status"]) for p in listed] == [("payout-0001", "requested")]
+
+    approval = ok(call(client, "POST", "/payouts/payout-0001/approve", {"reason": "проверено"}, token=manager))
+    assert (approval["status"], approval["action"], approval["maker"]) == ("pending", "payout.approve", "manager@shop.example")
+    assert env.get("payouts/payout-0001")["status"] == "requested"
+    error(call(client, "POST", f"/approvals/{approval['id']}/approve", token=manager), 403, "forbidden")
+    error(call(client, "POST", f"/approvals/{approval['id']}/approve", token=staff["admin"]), 403, "forbidden")
+    executed = ok(call(client, "POST", f"/approvals/{approval['id']}/approve", token=manager2))
+    assert (executed["status"], executed["checker"], executed["replayed"]) == ("executed", "manager2@shop.example", False)
+    stored = env.get("payouts/payout-0001")
+    assert (stored["status"], stored["decided_by"]) == ("approved", "manager2@shop.example")
+    assert ok(call(client, "POST", f"/approvals/{approval['id']}/approve", token=manager2))["replayed"] is True
+    assert ledger.balances(env, "maria", now()).total == 0  # the 500 were written off once
+    error(call(client, "POST", "/payouts/payout-0001/approve", {}, token=manager), 409, "invalid_state")
+
+    paid = ok(call(client, "POST", "/payouts/payout-0001/paid", token=manager))
+    assert (paid["status"], paid["paid_by"]) == ("paid", "manager@shop.example")
+
+    ok(call(client, "POST", "/customers/maria/adjust", {"amount": 600, "reason": "бонус партнёру", "idempotency_key": "m-1"}, token=staff["marketer"]))
+    payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0002", amount=500, method="sbp", details="+7 *** ***-12-34", now=now())
+    rejected = ok(call(client, "POST", "/payouts/payout-0002/reject", {"reason": "реквизиты не совпадают"}, token=manager))
+    assert rejected["status"] == "rejected"
+    assert ledger.balances(env, "maria", now()).available == 600  # released
+    error(call(client, "POST", "/payouts/payout-0002/paid", token=manager), 409, "invalid_state")
+    error(call(client, "POST", "/payouts/nope-0000/approve", {}, token=manager), 404, "not_found")
+
+    # an approval whose payout was rejected meanwhile fails visibly and executes nothing
+    payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0003", amount=500, method="card", details="**** 9876", now=now())
+    late = ok(call(client, "POST", "/payouts/payout-0003/approve", {}, token=manager2))
+    ok(call(client, "POST", "/payouts/payout-0003/reject", {"reason": "отозвана партнёром"}, token=manager))
+    error(call(client, "POST", f"/approvals/{late['id']}/approve", token=manager), 409, "invalid_state")
+    failed = ok(call(client, "GET", f"/approvals/{late['id']}", token=manager))
+    assert failed["status"] == "failed" and failed["error"]["code"] == "invalid_state"
+    assert env.get("payouts/payout-0003")["status"] == "rejected" and ledger.balances(env, "maria", now()).available == 600
+    actions = sorted((e["action"], e["actor"]) for e in audit_entries(env) if e["target"].startswith("payout:"))
+    assert actions == [
+        ("approval.approve", "manager2@shop.example"),
+        ("payout.approve.requested", "manager2@shop.example"),
+        ("payout.approve.requested", "manager@shop.example"),
+        ("payout.mark_paid", "manager@shop.example"),
+        ("payout.reject", "manager@shop.example"),
+        ("payout.reject", "manager@shop.example"),
+    ]
+    sound(env, "maria")
+
+
+# --- reading: search, ledgers, the liability report ----------------------------------------------
+
+
+def test_customers_are_found_by_id_prefix_and_by_phone_page_by_page(client, env, staff):
+    register(env, "ann", "anna", "anne", "annika", "bob")
+    env.run(lambda uow: uow.create("identities/phone:+79001234567", {"kind": "phone", "value": "+79001234567", "customer_id": "bob"}))
+    accountant = staff["accountant"]
+    first = ok(call(client, "POST", "/customers/search", {"prefix": "ann", "limit": 2}, token=accountant))
+    assert [c["customer_id"] for c in first["customers"]] == ["ann", "anna"] and first["next_cursor"] == "anna"
+    second = ok(call(client, "POST", "/customers/search", {"prefix": "ann", "limit": 2, "cursor": first["next_cursor"]}, token=accountant))
+    assert [c["customer_id"] for c in second["customers"]] == ["anne", "annika"]
+    third = ok(call(client, "POST", "/customers/search", {"prefix": "ann", "limit": 2, "cursor": second["next_cursor"]}, token=accountant))
+    assert third == {"customers": [], "next_cursor": None}
+    by_phone = ok(call(client, "POST", "/customers/search", {"phone": "8 (900) 123-45-67"}, token=staff["manager"]))
+    assert [(c["customer_id"], c["total"], c["level"]) for c in by_phone["customers"]] == [("bob", 500, "level1")]
+    assert ok(call(client, "POST", "/customers/search", {"phone": "+7 900 765 43 21"}, token=accountant))["customers"] == []
+    error(call(client, "POST", "/customers/search", {"phone": "12"}, token=accountant), 400)
+    everyone = ok(call(client, "POST", "/customers/search", {}, token=accountant))
+    assert [c["customer_id"] for c in everyone["customers"]] == ["ann", "anna", "anne", "annika", "bob"]
+    error(call(client, "GET", "/customers/ghost", token=accountant), 404, "not_found")
+
+
+def test_the_liability_report_adds_up_page_by_page(client, env, staff):
+    register(env, "a1", "a2", "a3", "a4", "a5")
+    marketer = staff["marketer"]
+    ok(call(client, "POST", "/customers/a2/adjust", {"amount": 40, "reason": "акция на неделю", "idempotency_key": "short", "lifetime_days": 7}, token=marketer))
+    ok(call(client, "POST", "/orders", {"customer_id": "a3", "order_id": "cc-liab", "lines": CART, "bonuses": 100}, token=staff["manager"]))
+    accountant = staff["accountant"]
+    totals, cursor, pages = {}, None, 0
+    while True:
+        page = ok(call(client, "POST", "/reports/liability", {"limit": 2, "cursor": cursor}, token=accountant))
+        pages += 1
+        for name in ("accounts", "outstanding", "available", "pending", "reserved", "expiring_30d", "debt"):
+            totals[name] = totals.get(name, 0) + page[name]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert totals == {"accounts": 5, "outstanding": 2540, "available": 2440, "pending": 0, "reserved": 100, "expiring_30d": 40, "debt": 0}
+    whole = ok(call(client, "POST", "/reports/liability", {}, token=accountant))
+    assert (whole["outstanding"], whole["horizon_days"], whole["next_cursor"]) == (2540, 30, None)
+
+
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/customers/anna/adjust", {"amount": 0, "reason": "x", "idempotency_key": "k"}),
+        ("/customers/anna/adjust", {"amount": 1.5, "reason": "x", "idempotency_key": "k"}),
+        ("/customers/anna/adjust", {"amount": 10, "reason": "x", "idempotency_key": "bad key/"}),
+        ("/customers/anna/adjust", {"amount": 10, "reason": "x", "idempotency_key": "k", "extra": 1}),
+        ("/mass_accruals", {"job_id": "j", "amount": 10, "reason": "x", "customer_ids": ["a", "b"], "group": "b2c"}),
+        ("/mass_accruals", {"job_id": "j", "amount": 10, "reason": "x", "customer_ids": ["a", "a"]}),
+        ("/mass_accruals", {"job_id": "j", "amount": 10, "reason": "x", "customer_ids": ["a/b"]}),
+        ("/mass_accruals", {"job_id": "j", "amount": -1, "reason": "x", "customer_ids": ["a"]}),
+        ("/config", {"config": "levels", "reason": "x"}),
+        ("/config", [1, 2]),
+        ("/customers/search", {"limit": 1000}),
+    ],
+)
+def test_bad_bodies_are_400_and_write_nothing(client, env, staff, path, body):
+    register(env, "anna")
+    token = staff["admin"]
+    before = len(audit_entries(env))
+    error(call(client, "POST", path, body, token=token), 400, "validation_failed")
+    assert len(audit_entries(env)) == before and ledger.balances(env, "anna", now()).total == 500
+    assert env.get("jobs/j") is None
+
+
+def test_the_cli_creates_an_admin_who_can_log_in(client, env, monkeypatch, capsys):
+    import io
+
+    from scripts import create_admin
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert create_admin.main(["--email", "Olga@Shop.Example", "--roles", "manager,accountant", "--password-stdin"]) == 0
+    assert "olga@shop.example (accountant, manager) created" in capsys.readouterr().out
+    body = ok(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}))
+    assert body["roles"] == ["accountant", "manager"]
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert create_admin.main(["--email", "olga@shop.example", "--roles", "manager", "--password-stdin"]) == 1  # exists: --replace
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert create_admin.main(["--email", "ivan@shop.example", "--roles", "manager", "--password-stdin"]) == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert create_admin.main(["--email", "ivan@shop.example", "--roles", "root", "--password-stdin"]) == 1

@@ -1,0 +1,163 @@
+"""Pure rules of the personal account (profile fields, history wording, masked payout details,
+referral links, partner months) and the payout flow on the in-memory store."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from shared.domain import ledger as L
+from shared.domain.history import describe
+from shared.domain.profile import clean_email, clean_name, notifications, parse_birthday
+from shared.presets import preset_data
+from shared.services import partner, payouts
+from shared.services.account import update_profile
+from shared.services.ledger import AccountSession, audit_account, balances, load_account, post
+from shared.domain.config import parse_config
+from shared.domain.errors import InsufficientBonuses, InvalidState
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+TODAY = date(2026, 3, 1)
+
+
+# --- profile fields -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [("1990-02-28", ("1990-02-28", "02-28")), ("02-29", ("02-29", "02-29")), (" 12-31 ", ("12-31", "12-31")), ("2000-02-29", ("2000-02-29", "02-29")), ("2026-03-01", ("2026-03-01", "03-01"))],
+)
+def test_birthdays_keep_what_was_entered_and_give_the_month_day(text, expected):
+    assert parse_birthday(text, TODAY) == expected
+
+
+@pytest.mark.parametrize("text", ["1990-02-30", "1991-02-29", "02-30", "13-01", "00-10", "2026-03-02", "1899-12-31", "1990/02/28", "0228", "", "--"])
+def test_impossible_or_future_birthdays_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_birthday(text, TODAY)
+
+
+def test_names_and_emails_are_cleaned_or_refused():
+    assert clean_name("  Анна \t Петрова ") == "Анна Петрова"
+    assert clean_email(" Anna.P@Example.RU ") == "anna.p@example.ru"
+    for bad in ("", "  ", "a\u200bb", "x" * 101):
+        with pytest.raises(ValueError):
+            clean_name(bad)
+    for bad in ("anna", "anna@", "@example.com", "anna@example", "a b@example.com", "a@b@example.com", "a@example..com"):
+        with pytest.raises(ValueError):
+            clean_email(bad)
+
+
+def test_notification_defaults_are_filled_in():
+    assert notifications(None) == {"sms": True, "email": False, "telegram": False}
+    assert notifications({"email": True, "telegram": "yes", "pigeon": True}) == {"sms": True, "email": True, "telegram": False}
+
+
+# --- history wording ----------------------------------------------------------------------------
+
+
+def _apply(account: L.Account, posting: L.Posting) -> tuple[L.Account, L.Posting]:
+    posting.seq = account.seq + 1
+    return L.apply_posting(account, posting), posting
+
+
+def test_every_bonus_movement_has_a_russian_reason_and_a_signed_delta():
+    year = NOW + timedelta(days=365)
+    account = L.Account(customer_id="anna")
+    account, welcome = _apply(account, L.accrue(account, key="welcome:anna", amount=500, source="welcome", ref="anna", now=NOW, activates_at=NOW, expires_at=year))
+    account, reserve = _apply(account, L.reserve(account, key="reserve:B-1003", reservation_id="B-1003", amount=200, now=NOW, release_after=NOW + timedelta(hours=1)))
+    account, spend = _apply(account, L.spend(account, key="spend:B-1003", amount=150, now=NOW, order_id="B-1003", reservation_id="B-1003"))
+    account, earn = _apply(account, L.accrue(account, key="accrue:B-1003", amount=95, source="purchase", ref="B-1003", now=NOW, activates_at=None, expires_at=year, order_id="B-1003"))
+    account, reward = _apply(account, L.accrue(account, key="referral:ref-bob-X1", amount=210, source="referral", ref="X1", now=NOW, activates_at=NOW, expires_at=year, order_id="ref-bob-X1"))
+    account, clawback = _apply(account, L.reverse(account, key="reverse:ref-bob-X1:r1", amount=10, now=NOW, own_lot_id=None, negative_balance="floor", order_id="ref-bob-X1"))
+    account, fix = _apply(account, L.adjust(account, key="adj:1", amount=-5, actor="admin", reason="ошибка кассы", now=NOW, expires_at=year))
+    account, hold = _apply(account, L.reserve(account, key="payout:p-1", reservation_id="payout:p-1", amount=100, now=NOW, release_after=NOW + timedelta(days=3650)))
+    account, paid = _apply(account, L.spend(account, key="payout:p-1:spend", amount=100, now=NOW, order_id="payout:p-1", reservation_id="payout:p-1"))
+    later = NOW + timedelta(days=400)
+    lot = next(iter(account.lots))
+    account, gone = _apply(account, L.expire(account, key=f"expire:{lot}", lot_id=lot, now=later))
+
+    entries = {name: describe(p) for name, p in locals().items() if isinstance(p, L.Posting)}
+    assert entries["reserve"] is None  # a checkout's reservation moves no bonuses
+    assert (entries["welcome"].reason, entries["welcome"].delta, entries["welcome"].kind) == ("Приветственный бонус", 500, "accrual")
+    assert (entries["spend"].reason, entries["spend"].delta, entries["spend"].order_id) == ("Списание в заказе B-1003", -150, "B-1003")
+    assert (entries["earn"].reason, entries["earn"].delta, entries["earn"].activates_at) == ("Начисление за заказ B-1003", 95, None)
+    assert (entries["reward"].reason, entries["reward"].delta, entries["reward"].order_id) == ("Вознаграждение партнёра", 210, None)
+    assert (entries["clawback"].delta, entries["clawback"].order_id) == (-10, None) and "bob" not in entries["clawback"].reason
+    assert (entries["fix"].reason, entries["fix"].delta) == ("Корректировка: ошибка кассы", -5)
+    assert (entries["hold"].kind, entries["hold"].delta, entries["hold"].held) == ("payout_hold", 0, 100)
+    assert (entries["paid"].kind, entries["paid"].delta, entries["paid"].held, entries["paid"].reason) == ("payout", -100, -100, "Выплата по заявке p-1")
+    assert (entries["gone"].reason, entries["gone"].delta < 0) == ("Сгорание бонусов", True)
+    # the deltas add up to the total the account holds
+    shown = [e for e in entries.values() if e is not None]
+    assert sum(e.delta for e in shown) == account.balances(later).total + account.balances(later).expired_unswept
+
+
+# --- payouts, links, months --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("details,masked", [("**** 1234", True), ("+7 *** ***-12-34", True), ("Сбер, •• 9876", True), ("", True), ("4111 1111 1111 1111", False), ("+7 (916) 123-45-67", False), ("12345", False), ("1234.5678", False)])
+def test_payout_details_must_be_masked(details, masked):
+    assert payouts.is_masked(details) is masked
+
+
+def test_referral_links_keep_the_shops_parameters():
+    assert partner.referral_link("https://shop.example", "ABCD2345") == "https://shop.example/?ref=ABCD2345"
+    assert partner.referral_link("https://shop.example/catalog?utm=x&ref=OLD#top", "ABCD2345") == "https://shop.example/catalog?utm=x&ref=ABCD2345#top"
+    assert partner.referral_link("", "ABCD2345") is None
+
+
+def test_partner_codes_are_short_and_unambiguous():
+    codes = {partner.new_code() for _ in range(200)}
+    assert len(codes) == 200
+    assert all(len(code) == 8 and set(code) <= set(partner.CODE_ALPHABET) for code in codes)
+    assert not set("01IO") & set(partner.CODE_ALPHABET)
+
+
+def test_partner_months_are_moscow_months_oldest_first():
+    new_year_eve = datetime(2025, 12, 31, 22, 0, tzinfo=timezone.utc)  # already January 1st in Moscow
+    assert partner._months(new_year_eve)[-1] == "2026-01" and partner._months(new_year_eve)[0] == "2025-02"
+    assert len(partner._months(NOW)) == 12
+
+
+# --- on the in-memory store -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def config():
+    return parse_config(preset_data("biomiq"))
+
+
+def _partner(store, config, amount: int = 1500) -> None:
+    store.run(lambda uow: AccountSession(uow, "maria").post("open", key="open:maria", now=NOW, group="b2c", level="level1"))
+    post(store, customer_id="maria", kind="adjust", key="adj", now=NOW, amount=amount, actor="t", reason="seed", expires_at=NOW + timedelta(days=365))
+
+
+def test_profile_changes_leave_the_ledger_as_it_was(memory_store, config):
+    _partner(memory_store, config)
+    before = load_account(memory_store, "maria").to_dict()
+    update_profile(memory_store, customer_id="maria", changes={"name": "Мария", "birthday": "1985-07-14", "notifications": {"email": True}}, now=NOW)
+    stored = memory_store.get("customers/maria")
+    assert (stored["name"], stored["birthday"], stored["birthday_md"], stored["notifications"]["email"]) == ("Мария", "1985-07-14", "07-14", True)
+    assert load_account(memory_store, "maria").to_dict() == before
+    assert audit_account(memory_store, "maria") == []
+
+
+def test_payout_hold_approve_reject_on_the_memory_store(memory_store, config):
+    _partner(memory_store, config)
+    payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000001", amount=1000, method="card", details="**** 1111", now=NOW)
+    with pytest.raises(InsufficientBonuses):
+        payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="card", details="**** 1111", now=NOW)
+    b = balances(memory_store, "maria", NOW)
+    assert (b.available, b.reserved, b.total) == (500, 1000, 1500)
+    assert payouts.decide(memory_store, request_id="req-00000001", decision="reject", actor="m", now=NOW)["status"] == "rejected"
+    assert balances(memory_store, "maria", NOW).available == 1500
+    with pytest.raises(InvalidState):
+        payouts.decide(memory_store, request_id="req-00000001", decision="approve", actor="m", now=NOW)
+    payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="bonus_account", details="", now=NOW)
+    payouts.decide(memory_store, request_id="req-00000002", decision="approve", actor="m", now=NOW)
+    assert payouts.mark_paid(memory_store, request_id="req-00000002", actor="a", now=NOW)["status"] == "paid"
+    b = balances(memory_store, "maria", NOW)
+    assert (b.available, b.reserved, b.total) == (900, 0, 900)
+    assert audit_account(memory_store, "maria") == []

@@ -1,0 +1,83 @@
+"""Back-office rules without I/O: the person-made ledger operations, passwords, the role table."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared import admin_auth
+from shared.domain.errors import Forbidden, ValidationFailed
+from shared.domain.ledger import Account, apply_posting, fold, open_account, override_level, change_group
+
+
+def _opened(now) -> Account:
+    account = Account(customer_id="anna")
+    posting = open_account(account, key="open:anna", group="b2c", level="level1", now=now)
+    posting.seq = 1
+    return apply_posting(account, posting)
+
+
+def test_a_level_override_and_a_group_change_are_postings_the_fold_reproduces(now):
+    account = _opened(now)
+    postings = []
+    for seq, make in enumerate(
+        [
+            lambda a: override_level(a, key="lv:1", level="level3", actor="olga@shop.example", reason="VIP", now=now),
+            lambda a: change_group(a, key="gr:1", group="b2b", actor="olga@shop.example", reason="опт", now=now),
+            lambda a: override_level(a, key="lv:2", level=None, actor="ivan@shop.example", reason="конец акции", now=now + timedelta(days=1)),
+        ],
+        start=2,
+    ):
+        posting = make(account)
+        posting.seq = seq
+        postings.append(posting)
+        account = apply_posting(account, posting)
+    assert (account.level, account.level_override, account.group) == ("level1", None, "b2b")
+    assert [p.actor for p in postings] == ["olga@shop.example", "olga@shop.example", "ivan@shop.example"]
+    assert postings[0].movements == [{"op": "level_override", "from": None, "to": "level3"}]
+    assert postings[0].delta == postings[1].delta == 0
+    first = open_account(Account(customer_id="anna"), key="open:anna", group="b2c", level="level1", now=now)
+    first.seq = 1
+    assert fold("anna", [first, *postings]).to_dict() == account.to_dict()
+
+
+def test_an_unchanged_level_or_group_moves_nothing_and_a_reason_is_required(now):
+    account = _opened(now)
+    assert change_group(account, key="g", group="b2c", actor="olga@shop.example", reason="x", now=now).movements == []
+    assert override_level(account, key="l", level=None, actor="olga@shop.example", reason="x", now=now).movements == []
+    with pytest.raises(ValidationFailed):
+        override_level(account, key="l", level="level2", actor="olga@shop.example", reason="  ", now=now)
+    with pytest.raises(ValidationFailed):
+        change_group(account, key="g", group="b2b", actor="", reason="x", now=now)
+
+
+def test_passwords_are_salted_scrypt_and_checked_in_constant_time():
+    one, two = admin_auth.hash_password("correct horse"), admin_auth.hash_password("correct horse")
+    assert one["algo"] == "scrypt" and one["salt"] != two["salt"] and one["hash"] != two["hash"]
+    assert admin_auth.check_password(one, "correct horse") and not admin_auth.check_password(one, "correct horsE")
+    assert not admin_auth.check_password(None, "correct horse")
+
+
+def test_the_role_table():
+    assert set(admin_auth.ROLES) == {"admin", "marketer", "manager", "accountant"}
+    assert all(set(roles) <= set(admin_auth.ROLES) and roles for roles in admin_auth.PERMISSIONS.values())
+    accountant = admin_auth.Admin("a@shop.example", ("accountant",))
+    assert [a for a in admin_auth.PERMISSIONS if accountant.can(a)] == ["payout.read", "customer.read", "ledger.read", "report.liability", "audit.read"]
+    manager = admin_auth.Admin("m@shop.example", ("manager",))
+    with pytest.raises(Forbidden):
+        manager.require("config.replace")
+    assert manager.require("payout.approve") is manager
+
+
+def test_create_admin_refuses_bad_input(memory_store, now):
+    with pytest.raises(ValidationFailed):
+        admin_auth.create_admin(memory_store, email="olga", password="long enough password", roles=["admin"], now=now)
+    with pytest.raises(ValidationFailed):
+        admin_auth.create_admin(memory_store, email="olga@shop.example", password="short", roles=["admin"], now=now)
+    with pytest.raises(ValidationFailed):
+        admin_auth.create_admin(memory_store, email="olga@shop.example", password="long enough password", roles=["root"], now=now)
+    with pytest.raises(ValidationFailed):
+        admin_auth.create_admin(memory_store, email="olga@shop.example", password="long enough password", roles=[], now=now)
+    record = admin_auth.create_admin(memory_store, email="Olga@Shop.Example", password="long enough password", roles=["admin", "admin"], now=now)
+    assert record["roles"] == ["admin"] and "password" not in record and record["epoch"] == 0
