@@ -45,6 +45,7 @@ def checkout_endpoint(request: Any, ctx: Context) -> CheckoutResponse:
         bonuses=body.bonuses,
         promo_code=body.promo_code,
         quote_fingerprint=body.quote_fingerprint,
+        pays_with_gift_certificate=body.pays_with_gift_certificate,
         now=ctx.now,
     )
     return CheckoutResponse.model_validate(order)

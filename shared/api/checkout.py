@@ -19,6 +19,7 @@ class CheckoutRequest(BaseModel):
     bonuses: Bonuses
     promo_code: PromoCode = None
     quote_fingerprint: str = Field(min_length=1, max_length=64, description="The cart_fingerprint of the quote the customer saw.")
+    pays_with_gift_certificate: bool = Field(default=False, description="The order is paid (partly) with a gift certificate; the program may then refuse bonuses.")
 
     @field_validator("order_id")
     @classmethod

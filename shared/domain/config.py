@@ -232,6 +232,17 @@ class ProgramConfig(_Model):
                 return group
         return self.group(self.default_group)
 
+    def rules_for(self, event: EarningEvent, *, group: str | None, now: datetime) -> list[EarningRule]:
+        """The earning rules of ``event`` active at ``now`` for a customer of ``group``."""
+        return [
+            rule
+            for rule in self.earning_rules
+            if rule.event is event
+            and (rule.active_from is None or rule.active_from <= now)
+            and (rule.active_to is None or now < rule.active_to)
+            and (not rule.groups or (group or self.default_group) in rule.groups)
+        ]
+
     @property
     def top_level(self) -> Level:
         return self.levels[-1]

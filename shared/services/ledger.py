@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from shared.domain.errors import IdempotencyConflict
+from shared.domain.errors import Forbidden, IdempotencyConflict
 from shared.domain.ledger import OPERATIONS, Account, Balances, Posting, apply_posting, fingerprint, fold, posting_id
 from shared.domain.orders import OrderBook
 from shared.ports import CUSTOMERS, ORDERS, POSTINGS, Store, UnitOfWork
@@ -44,6 +44,11 @@ class AccountSession:
         self.exists = data is not None
         self.extra = {k: v for k, v in (data or {}).items() if k not in Account.__dataclass_fields__ and k != "next_expiry_at"}
         self.account = Account.from_dict(data) if data else Account(customer_id=customer_id)
+
+    def require_active(self) -> None:
+        """Refuse a customer an admin has blocked (their own calls; webhooks of earlier orders still apply)."""
+        if self.extra.get("blocked"):
+            raise Forbidden("the customer is blocked", customer_id=self.customer_id, message_ru="Учётная запись заблокирована. Обратитесь в магазин.")
 
     def seen(self, key: str) -> dict[str, Any] | None:
         return self.uow.get(posting_path(self.customer_id, posting_id(key)))

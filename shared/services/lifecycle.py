@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote, referral_reward, settle
-from shared.domain.config import ProgramConfig
+from shared.domain.config import EarningEvent, ProgramConfig
 from shared.domain.errors import InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Allocation, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_sweep, window_start
@@ -96,22 +96,23 @@ def register_customer(store: Store, *, config: ProgramConfig, customer_id: str, 
 # --- checkout ------------------------------------------------------------------------
 
 
-def checkout(store: Store, *, config: ProgramConfig, customer_id: str, order_id: str, lines: list[CartLine], bonuses: int, now: datetime, promo: PromoRule | None = None) -> Quote:
+def checkout(store: Store, *, config: ProgramConfig, customer_id: str, order_id: str, lines: list[CartLine], bonuses: int, now: datetime, promo: PromoRule | None = None, pays_with_gift_certificate: bool = False) -> Quote:
     """Quote the cart again and reserve the bonuses it will spend (idempotent by order id).
 
     Two tabs cannot spend the same bonuses: the reservation takes them out
     of ``available`` until payment or the configured timeout.
     """
     require_utc(now)
-    return store.run(lambda uow: checkout_unit(uow, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=promo))
+    return store.run(lambda uow: checkout_unit(uow, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=promo, pays_with_gift_certificate=pays_with_gift_certificate))
 
 
-def checkout_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, lines: list[CartLine], bonuses: int, now: datetime, promo: PromoRule | None = None) -> Quote:
+def checkout_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, lines: list[CartLine], bonuses: int, now: datetime, promo: PromoRule | None = None, pays_with_gift_certificate: bool = False) -> Quote:
     """:func:`checkout` inside a caller's unit of work."""
     session = AccountSession(uow, customer_id)
+    session.require_active()
     if not session.exists:
         raise NotFound("unknown customer", customer_id=customer_id)
-    q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses)
+    q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses, pays_with_gift_certificate=pays_with_gift_certificate)
     if q.bonuses_applied:
         session.post(
             "reserve",
@@ -256,6 +257,18 @@ def pay_order_unit(
     referrer = session.extra.get("referrer_id")
     if session.extra.get("first_paid_at") is None:
         session.save(first_paid_at=now)
+        for rule in config.rules_for(EarningEvent.FIRST_ORDER, group=session.account.group, now=now):
+            if rule.amount:  # once per customer and rule: the key is the customer's, not the order's
+                session.post(
+                    "accrue",
+                    key=f"first_order:{customer_id}:{rule.code}",
+                    now=now,
+                    amount=rule.amount,
+                    source="first_order",
+                    ref=order_id,
+                    activates_at=now + timedelta(days=rule.activation_days),
+                    expires_at=_lifetime(config, now, rule.lifetime_days),
+                )
         if referrer is None and session.extra.get("invited_by"):
             referrer = session.extra["invited_by"]
             session.save(referrer_id=referrer, referral_bound_at=now)

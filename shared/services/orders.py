@@ -68,6 +68,7 @@ def place_order(
     promo_code: str | None = None,
     quote_fingerprint: str | None = None,
     source: str = "storefront",
+    pays_with_gift_certificate: bool = False,
 ) -> tuple[dict[str, Any], Quote]:
     """Check out: refuse a stale quote, redeem the promo code, reserve the bonuses, record the order.
 
@@ -95,7 +96,7 @@ def place_order(
     offer = promo.offer(store, promo_code)
     # Pure: the fingerprint and whether the code applies do not depend on the account.
     try:
-        preview = quote(config, None, lines, now=now, promo=offer.rule, promo_code=offer.quote_code, bonuses_requested=bonuses)
+        preview = quote(config, None, lines, now=now, promo=offer.rule, promo_code=offer.quote_code, bonuses_requested=bonuses, pays_with_gift_certificate=pays_with_gift_certificate)
     except ValueError as exc:  # an empty cart, duplicate line ids, negative bonuses
         raise ValidationFailed(str(exc), message_ru="Некорректная корзина.") from None
     if quote_fingerprint is not None and quote_fingerprint != preview.cart_fingerprint:
@@ -104,13 +105,14 @@ def place_order(
     redeemed = promo.redeem(store, code=rule.code, customer_id=customer_id, order_id=order_id, now=now) if rule else None
     reserved: Quote | None = None
     try:
-        reserved = lifecycle.checkout(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=rule)
+        reserved = lifecycle.checkout(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=rule, pays_with_gift_certificate=pays_with_gift_certificate)
         record = {
             "order_id": order_id,
             "customer_id": customer_id,
             "lines": dumped,
             "bonuses_requested": bonuses,
             "bonuses_reserved": reserved.bonuses_applied,
+            "pays_with_gift_certificate": pays_with_gift_certificate,
             "promo_code_entered": offer.entered,
             "promo_code": rule.code if rule else None,
             "promo_rule": _snapshot(rule) if rule else None,
@@ -195,7 +197,7 @@ def lifecycle_quote(store: Store, *, config: ProgramConfig, order: dict[str, Any
     def unit(uow: UnitOfWork) -> Quote:
         session = AccountSession(uow, order["customer_id"])
         view = lifecycle.customer_view(config, session, now, plus_reserved_for=order["order_id"])
-        return quote(config, view, _lines(order), now=now, promo=rule, bonuses_requested=order["bonuses_requested"])
+        return quote(config, view, _lines(order), now=now, promo=rule, bonuses_requested=order["bonuses_requested"], pays_with_gift_certificate=order.get("pays_with_gift_certificate", False))
 
     return store.run(unit)
 

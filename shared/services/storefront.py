@@ -28,6 +28,7 @@ PARTNER_CODE = Reason(
 def _customer(store: Store, config: ProgramConfig, customer_id: str, now: datetime) -> CustomerView:
     def unit(uow: UnitOfWork) -> CustomerView:
         session = AccountSession(uow, customer_id)
+        session.require_active()
         if not session.exists:
             raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
         return lifecycle.customer_view(config, session, now)

@@ -501,7 +501,12 @@ def test_a_manager_blocks_and_unblocks_a_customer(client, env, staff):
     detail = ok(call(client, "GET", "/customers/anna", token=staff["accountant"]))
     assert detail["blocked"] is True and detail["profile"]["blocked_by"] == "manager@shop.example"
     error(call(client, "POST", "/orders", {"customer_id": "anna", "order_id": "cc-1", "lines": CART}, token=manager), 422, "customer_blocked")
+    # the customer's own calls are refused while blocked
+    shop = load_function("cart_quote")
+    refused = shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna')}"})
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
     assert ok(call(client, "POST", "/customers/anna/unblock", {"reason": "проверено"}, token=manager))["blocked"] is False
+    assert shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna')}"}).status_code == 200
     assert [e["action"] for e in audit_entries(env) if e["target"] == "customer:anna"] == ["customer.unblock", "customer.block"]
     error(call(client, "POST", "/customers/ghost/block", {"reason": "x"}, token=manager), 404, "not_found")
     error(call(client, "POST", "/customers/a%2Fb/block", {"reason": "x"}, token=manager), 404)
