@@ -389,7 +389,7 @@ def return_lines(store: Store, *, config: ProgramConfig, customer_id: str, order
     """
     require_utc(now)
     result = store.run(lambda uow: return_lines_unit(uow, config=config, customer_id=customer_id, order_id=order_id, return_id=return_id, returns=returns, now=now))
-    if result.get("referrer_id") and not result.get("replayed"):
+    if result.get("referrer_id"):  # idempotent: a replay completes a partner step that was lost
         result["referral_reversed"] = reverse_referral_reward(store, config=config, partner_id=result["referrer_id"], referee_id=customer_id, order_id=order_id, return_id=return_id, returns=returns, now=now)
     return result
 
@@ -434,13 +434,14 @@ def reverse_referral_reward(store: Store, *, config: ProgramConfig, partner_id: 
         if done is not None:
             return int(done["outcome"]["reversed"])
         applicable = {k: v for k, v in returns.items() if k in book.lines}
-        if not applicable:
-            return 0
-        plan = plan_return(book, applicable)
+        plan = plan_return(book, applicable) if applicable else None
         taken = 0
-        if plan.earned_back:
-            taken = partner.post("reverse", key=key, now=now, amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=ref_order)["reversed"]
-        partner.save_order(plan.book)
+        if plan is not None and plan.earned_back:
+            taken = int(partner.post("reverse", key=key, now=now, amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=ref_order)["reversed"])
+        else:  # nothing to take, but done: a redelivery must not return the units a second time
+            partner.post("note", key=key, now=now, data={"reversed": 0})
+        if plan is not None:
+            partner.save_order(plan.book)
         return taken
 
     return store.run(unit)

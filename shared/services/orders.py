@@ -389,8 +389,9 @@ def mark_returned(store: Store, *, config: ProgramConfig, order_id: str, return_
     key = f"return:{return_id}"
 
     def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int] | None, dict[str, Any] | None]:
-        if _recorded(order, key) is not None:
-            return order, None, None
+        recorded = _recorded(order, key)
+        if recorded is not None:  # done; the partner's side is redone below in case it was lost
+            return order, recorded.get("units"), {"referrer_id": recorded.get("referrer_id")}
         if order["status"] in ("awaiting_payment", "canceled"):
             raise InvalidState(f"order is {order['status']}: nothing was paid to return", order_id=order_id)
         units = remaining_units(order) if returns is None else returns
@@ -404,10 +405,10 @@ def mark_returned(store: Store, *, config: ProgramConfig, order_id: str, return_
         to = ("not_delivered" if not_delivered else "returned") if everything else "partially_returned"
         if order["status"] not in ("paid", "delivered", "partially_returned") and order["status"] != to:
             raise InvalidState(f"order is {order['status']}, cannot become {to}", order_id=order_id, status=order["status"])
-        event = {"key": key, "type": "return", "units": units, "spent_back": result["spent_back"], "earned_back": result["earned_back"]}
+        event = {"key": key, "type": "return", "units": units, "spent_back": result["spent_back"], "earned_back": result["earned_back"], "referrer_id": result.get("referrer_id")}
         return _record(uow, order, to=to, now=now, event=event, returned_units=returned), units, result
 
     order, units, result = _in_order_unit(store, customer_id, order_id, decide)
-    if result is not None and units and result.get("referrer_id") and not result.get("replayed"):
+    if result is not None and units and result.get("referrer_id"):  # idempotent: a redelivery completes a lost partner step
         lifecycle.reverse_referral_reward(store, config=config, partner_id=result["referrer_id"], referee_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
     return order
