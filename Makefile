@@ -6,10 +6,13 @@ VENV_PY     := $(VENV)/bin/python
 STAMP       := $(VENV)/.stamp
 EMULATOR    := $(VENV_PY) scripts/emulator.py
 PYTEST_ARGS ?=
+ENV         ?= dev
+CHECKOV     := .venv-checkov
+CHECKOV_VERSION := 3.3.30
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help venv test unit demo run openapi emulator-start emulator-stop clean
+.PHONY: help venv test unit demo run openapi emulator-start emulator-stop clean package plan infra-check
 
 help: ## list targets
 	@echo "Kopilka make targets:"
@@ -29,8 +32,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV_PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-test: venv ## full test suite against a private Firestore emulator
+test: venv ## full test suite against a private Firestore emulator, then checkov on infra/
 	$(EMULATOR) run -- $(VENV_PY) -m pytest -q $(PYTEST_ARGS)
+	@if [ "$(SKIP_CHECKOV)" = 1 ]; then echo "infra-check skipped (SKIP_CHECKOV=1)"; else $(MAKE) --no-print-directory infra-check; fi
 
 unit: venv ## unit tests only (no emulator)
 	$(VENV_PY) -m pytest -q tests/unit $(PYTEST_ARGS)
@@ -40,6 +44,24 @@ demo: venv ## run scripts/demo.py against a private Firestore emulator
 
 run: venv ## serve every function locally on the emulator (ports 8081+), with provider fakes
 	$(EMULATOR) run -- $(VENV_PY) -m scripts.serve
+
+package: venv ## dist/<function>-<sha256>.zip per function + infra/packages.auto.tfvars.json
+	$(VENV_PY) -m scripts.package
+
+plan: package ## terraform init + plan for ENV=dev|prod (needs terraform, gcloud auth, TF_STATE_BUCKET)
+	@test -n "$(TF_STATE_BUCKET)" || { echo "set TF_STATE_BUCKET=<GCS bucket for the Terraform state>"; exit 2; }
+	terraform -chdir=infra init -reconfigure -backend-config="bucket=$(TF_STATE_BUCKET)" -backend-config="prefix=kopilka/$(ENV)"
+	terraform -chdir=infra plan -var-file=envs/$(ENV).tfvars -out=$(ENV).tfplan
+
+# checkov lives in its own venv: it ships its own `hcl2` module, which clashes with
+# python-hcl2 in .venv (tests/infra). Installing it takes about 40 s, once.
+$(CHECKOV)/.stamp:
+	@test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv --clear $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install -q --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+infra-check: $(CHECKOV)/.stamp ## checkov over infra/ offline (skips with reasons in .checkov.yaml)
+	$(CHECKOV)/bin/checkov -d infra --skip-download --quiet --config-file .checkov.yaml
 
 openapi: venv ## regenerate openapi.json from the endpoint models
 	$(VENV_PY) -m scripts.openapi
@@ -52,5 +74,5 @@ emulator-stop: ## stop the background emulator
 
 clean: ## remove .venv, .emulator and caches
 	-@if [ -f .emulator/state.json ]; then python3 scripts/emulator.py stop; fi
-	rm -rf $(VENV) .emulator .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV) dist .emulator .pytest_cache .hypothesis .mypy_cache .ruff_cache
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -5,6 +5,8 @@
 
 Each function is deployed at its own URL; a path here is
 ``/<function>/<route>``, i.e. the route appended to that function's URL.
+Besides the routes listed in ``shared/api/*.py``, every function folder gets
+the ``GET /health`` route its router answers (:func:`shared.api.health_endpoint`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from typing import Any
 from pydantic import BaseModel
 
 import shared.api
-from shared.api import Endpoint
+from shared.api import Endpoint, health_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "openapi.json"
+FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "main.py").exists())
 
 
 class ErrorDetail(BaseModel):
@@ -47,6 +50,7 @@ STATUS_TEXT = {
     422: "Refused by the program's rules",
     429: "Too many requests: a rate limit or lockout (details.retry_after: seconds to wait)",
     503: "A provider could not be reached; the caller should redeliver",
+    500: "Internal error: a generic body with details.request_id (the cause is only in the logs)",
 }
 
 SECURITY = {
@@ -62,6 +66,7 @@ def endpoints() -> list[Endpoint]:
     found: list[Endpoint] = []
     for module in sorted(m.name for m in pkgutil.iter_modules(shared.api.__path__)):
         found.extend(getattr(importlib.import_module(f"shared.api.{module}"), "ENDPOINTS", []))
+    found.extend(health_endpoint(function) for function in FUNCTIONS)
     return sorted(found, key=lambda e: (e.function, e.path, e.method))
 
 
@@ -109,7 +114,7 @@ def build() -> dict[str, Any]:
         if e.response is not None:
             ok["content"] = {"application/json": {"schema": _schema(e.response, components)}}
         operation["responses"]["200"] = ok
-        for status in sorted(set(e.errors) | {400}):
+        for status in sorted(set(e.errors) | {400, 500}):
             operation["responses"][str(status)] = {"description": STATUS_TEXT.get(status, "Error"), "content": {"application/json": {"schema": error_ref}}}
         paths.setdefault(f"/{e.function}{e.path}", {})[e.method.lower()] = operation
     return {

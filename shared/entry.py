@@ -30,4 +30,4 @@ def customer_id(request: Any, now: datetime, *, required: bool = True) -> str | 
         if required:
             raise Unauthorized("a customer token is required", message_ru="Войдите в личный кабинет.")
         return None
-    return str(tokens.verify(settings().token_secret, token, now=now)["sub"])
+    return str(tokens.verify(settings().require("token_secret").token_secret, token, now=now)["sub"])

@@ -19,7 +19,17 @@ a body that fails validation is a 400; nothing unexpected from bad input is
 ever a 500. Store contention that outlived its retries
 (:class:`~shared.domain.errors.Retryable`) is a 409 and a provider that could
 not be reached (:class:`~shared.domain.errors.ProviderUnavailable`) a 503,
-both with ``Retry-After``.
+both with ``Retry-After``. Anything else a handler raises is a bug or an
+operator's error (a :class:`~shared.settings.MissingSetting`): it is logged at
+ERROR with its stack trace and the request id, and answered as a generic 500
+``{"error": {"code": "internal", ..., "details": {"request_id"}}}`` that tells
+the caller nothing about the cause.
+
+Every function also answers ``GET /health`` itself (no store, no credentials,
+no origin check): ``{"function", "version", "environment", "status": "ok"}``.
+Logs are structured JSON (:mod:`shared.logs`), configured on the first
+dispatch; every line written during a request carries its id, the function
+and the Cloud Trace id.
 """
 
 from __future__ import annotations
@@ -33,8 +43,9 @@ from typing import Any, Callable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shared import logs
 from shared.domain import errors
-from shared.settings import settings
+from shared.settings import MissingSetting, settings
 
 log = logging.getLogger("kopilka")
 M = TypeVar("M", bound=BaseModel)
@@ -70,6 +81,21 @@ class PayloadTooLarge(errors.ValidationFailed):
 
 def error_body(error: errors.DomainError) -> dict[str, Any]:
     return {"error": error.to_dict()}
+
+
+HEALTH_PATH = "/health"
+
+
+def internal_error_body(request_id: str) -> dict[str, Any]:
+    """The answer to anything unexpected: generic, with the request id to find the log line by."""
+    return {
+        "error": {
+            "code": "internal",
+            "message": "internal error; quote the request id when reporting it",
+            "message_ru": "Внутренняя ошибка сервиса. Повторите попытку позже.",
+            "details": {"request_id": request_id},
+        }
+    }
 
 
 @dataclass
@@ -139,9 +165,10 @@ Handler = Callable[[Any, Context], Any]
 class Router:
     """Method + path routing for one function, with CORS and error mapping."""
 
-    def __init__(self, function: str, *, cors: bool = False) -> None:
+    def __init__(self, function: str, *, cors: bool = False, requires: tuple[str, ...] = ()) -> None:
         self.function = function
         self.cors = cors
+        self.requires = requires  # Settings fields every route needs, checked per request (not at import)
         self.routes: dict[tuple[str, str], Handler] = {}
 
     def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
@@ -188,12 +215,29 @@ class Router:
             "Vary": "Origin",
         }
 
+    def health(self) -> dict[str, str]:
+        """``GET /health``: who answers and which build, without touching the store."""
+        s = settings()
+        return {"function": self.function, "version": s.version, "environment": s.environment, "status": "ok"}
+
     def dispatch(self, request: Any, *, now: datetime | None = None) -> tuple[Any, int, dict[str, str]]:
+        logs.configure()
         ctx = Context(request=request, function=self.function)
         if now is not None:
             ctx.now = now
-        ctx.request_id = request.headers.get("X-Request-Id") or ctx.request_id
-        headers = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": ctx.request_id, **self._cors_headers(request)}
+        ctx.request_id = (request.headers.get("X-Request-Id") or "")[:128] or ctx.request_id
+        with logs.request_scope(request_id=ctx.request_id, function=self.function, headers=request.headers):
+            headers = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": ctx.request_id}
+            try:
+                return self._dispatch(request, ctx, headers)
+            except Exception:
+                log.exception("unhandled error", extra={"json_fields": {"method": request.method, "path": (request.path or "/")[:256]}})
+                return _dump(internal_error_body(ctx.request_id)), 500, headers
+
+    def _dispatch(self, request: Any, ctx: Context, headers: dict[str, str]) -> tuple[Any, int, dict[str, str]]:
+        if request.method in ("GET", "HEAD") and (request.path or "/").rstrip("/") == HEALTH_PATH and ("GET", HEALTH_PATH) not in self.routes:
+            return _dump(self.health()), 200, headers
+        headers.update(self._cors_headers(request))
         if request.method == "OPTIONS":
             if self.cors and request.headers.get("Origin") and "Access-Control-Allow-Origin" not in headers:
                 return _dump(error_body(errors.Forbidden("origin not allowed", origin=request.headers.get("Origin")))), 403, headers
@@ -207,6 +251,8 @@ class Router:
             return _dump(error_body(error)), status, headers
         ctx.params = params
         try:
+            if self.requires:
+                settings().require(*self.requires)
             result = handler(request, ctx)
         except errors.DomainError as exc:
             status = status_of(exc)
@@ -214,8 +260,11 @@ class Router:
                 status = 413
             if isinstance(exc, (errors.Retryable, errors.TooManyRequests)):
                 headers["Retry-After"] = str(exc.retry_after_seconds)
-            log.info("refused", extra={"json_fields": {"function": self.function, "request_id": ctx.request_id, "code": exc.code, "status": status}})
+            log.info("refused", extra={"json_fields": {"code": exc.code, "status": status}})
             return _dump(error_body(exc)), status, headers
+        except MissingSetting as exc:  # the operator's error, named in the log, not in the answer
+            log.error("%s", exc, extra={"json_fields": {"missing_settings": list(exc.variables), "path": (request.path or "/")[:256]}})
+            return _dump(internal_error_body(ctx.request_id)), 500, headers
         status = 200
         if isinstance(result, tuple):
             result, status = result

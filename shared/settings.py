@@ -1,7 +1,46 @@
 """One settings object, read from the environment once per instance.
 
-On Google Cloud the secrets arrive as environment variables mounted from
-Secret Manager; locally ``make run`` sets them. Nothing here is read at import.
+Nothing here is read at import: :func:`settings` reads the environment on first
+use and caches it (``reload()`` forgets it, for tests). Locally ``make run``
+(``scripts/serve.py``) and the test fixtures set the variables.
+
+**Secrets** (in production: Secret Manager secrets that Terraform mounts as
+environment variables with ``secret_environment_variables``; never plain
+environment values, never in the repository) — the names are :data:`SECRETS`:
+
+==============================  ==============================================
+KOPILKA_TOKEN_SECRET            signs customer access/refresh tokens (required
+                                by account, sms_otp, and by any call carrying
+                                a customer token)
+KOPILKA_ADMIN_TOKEN_SECRET      signs back-office tokens (admin); must differ
+KOPILKA_OTP_SECRET              HMAC key of OTP codes and phone/IP keys (sms_otp)
+KOPILKA_TILDA_TOKEN             secret path segment of Tilda's webhook (checkout)
+KOPILKA_CDEK_TOKEN              secret path segment of CDEK's webhook (delivery_status)
+KOPILKA_SWEEP_SECRET            header secret of internal calls (scheduler routes)
+YOOKASSA_SECRET_KEY             YooKassa API key (order_paid)
+YOOMONEY_NOTIFICATION_SECRET    YooMoney notification secret (order_paid)
+CDEK_CLIENT_SECRET              CDEK API credentials (delivery_status)
+BOXBERRY_TOKEN                  Boxberry API token (delivery_status)
+RUSSIANPOST_PASSWORD            Russian Post tracking password (delivery_status)
+SMSRU_API_ID                    SMS.ru gateway key (sms_otp)
+TELEGRAM_BOT_TOKEN              Telegram login widget bot token (sms_otp)
+==============================  ==============================================
+
+Everything else is plain configuration (environment variables set on the
+function): the program, origins, provider URLs, ids, limits, and
+
+* ``KOPILKA_VERSION`` — the deployed version; default: the ``VERSION`` file
+  next to the ``shared`` package (the source root a bundle is built from),
+  else ``"dev"``;
+* ``KOPILKA_ENV`` — ``production``, ``staging`` … (default ``"local"``);
+* ``KOPILKA_LOG_LEVEL`` — level of the application's loggers (default INFO);
+* ``GOOGLE_CLOUD_PROJECT`` — the project, which turns the trace header into
+  Cloud Logging's trace field (see :mod:`shared.logs`).
+
+A missing required setting is found lazily, where it is needed, by
+:meth:`Settings.require`: it raises :class:`MissingSetting` naming the
+variable, which the router logs at ERROR and answers as a generic 500
+``internal`` — never a crash at import.
 """
 
 from __future__ import annotations
@@ -9,6 +48,74 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+
+SECRETS: tuple[str, ...] = (
+    "KOPILKA_TOKEN_SECRET",
+    "KOPILKA_ADMIN_TOKEN_SECRET",
+    "KOPILKA_OTP_SECRET",
+    "KOPILKA_TILDA_TOKEN",
+    "KOPILKA_CDEK_TOKEN",
+    "KOPILKA_SWEEP_SECRET",
+    "YOOKASSA_SECRET_KEY",
+    "YOOMONEY_NOTIFICATION_SECRET",
+    "CDEK_CLIENT_SECRET",
+    "BOXBERRY_TOKEN",
+    "RUSSIANPOST_PASSWORD",
+    "SMSRU_API_ID",
+    "TELEGRAM_BOT_TOKEN",
+)
+
+# the environment variable of each field that has one (for error messages naming the variable)
+ENV_NAMES: dict[str, str] = {
+    "program": "KOPILKA_PROGRAM",
+    "allowed_origins": "KOPILKA_ALLOWED_ORIGINS",
+    "token_secret": "KOPILKA_TOKEN_SECRET",
+    "tilda_token": "KOPILKA_TILDA_TOKEN",
+    "cdek_token": "KOPILKA_CDEK_TOKEN",
+    "sweep_secret": "KOPILKA_SWEEP_SECRET",
+    "sweep_audience": "KOPILKA_SWEEP_AUDIENCE",
+    "scheduler_emails": "KOPILKA_SCHEDULER_EMAILS",
+    "yookassa_shop_id": "YOOKASSA_SHOP_ID",
+    "yookassa_secret_key": "YOOKASSA_SECRET_KEY",
+    "yoomoney_secret": "YOOMONEY_NOTIFICATION_SECRET",
+    "cdek_client_id": "CDEK_CLIENT_ID",
+    "cdek_client_secret": "CDEK_CLIENT_SECRET",
+    "boxberry_token": "BOXBERRY_TOKEN",
+    "russianpost_login": "RUSSIANPOST_LOGIN",
+    "russianpost_password": "RUSSIANPOST_PASSWORD",
+    "otp_secret": "KOPILKA_OTP_SECRET",
+    "smsru_api_id": "SMSRU_API_ID",
+    "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+    "shop_url": "KOPILKA_SHOP_URL",
+    "admin_token_secret": "KOPILKA_ADMIN_TOKEN_SECRET",
+    "version": "KOPILKA_VERSION",
+    "environment": "KOPILKA_ENV",
+}
+
+VERSION_FILE = Path(__file__).resolve().parent.parent / "VERSION"
+
+
+class MissingSetting(RuntimeError):
+    """A setting this call needs is not configured: an operator's error, answered as a 500."""
+
+    def __init__(self, *variables: str) -> None:
+        self.variables = variables
+        super().__init__(f"missing required setting{'s' if len(variables) > 1 else ''}: {', '.join(variables)}")
+
+
+def _csv(name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
+def _version() -> str:
+    explicit = os.environ.get("KOPILKA_VERSION", "").strip()
+    if explicit:
+        return explicit
+    try:
+        return VERSION_FILE.read_text(encoding="utf-8").strip() or "dev"
+    except OSError:
+        return "dev"
 
 
 def _csv(name: str) -> tuple[str, ...]:
@@ -54,7 +161,16 @@ class Settings:
     sms_sender: str = ""  # an approved sender name; empty: the gateway's default
     sms_test: bool = False  # SMS.ru test mode: accepted and billed as 0, not delivered
     telegram_bot_token: str = ""
+    version: str = "dev"  # KOPILKA_VERSION, else the VERSION file, else "dev"
+    environment: str = "local"  # KOPILKA_ENV
     extra: dict[str, str] = field(default_factory=dict)
+
+    def require(self, *names: str) -> Settings:
+        """Self, when every named field is set; else :class:`MissingSetting` naming the variables."""
+        missing = [ENV_NAMES.get(name, name.upper()) for name in names if not getattr(self, name)]
+        if missing:
+            raise MissingSetting(*missing)
+        return self
 
 
 @lru_cache(maxsize=1)
@@ -97,6 +213,8 @@ def settings() -> Settings:
         admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),
         admin_token_ttl_seconds=int(env("KOPILKA_ADMIN_TOKEN_TTL_SECONDS", str(8 * 3600))),
         adjustment_approval_threshold=int(env("KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD", "5000")),
+        version=_version(),
+        environment=env("KOPILKA_ENV", "").strip() or "local",
     )
 
 

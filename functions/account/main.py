@@ -43,7 +43,7 @@ from shared.services import account as personal
 from shared.services import partner, payouts
 from shared.settings import settings
 
-router = Router("account", cors=True)
+router = Router("account", cors=True, requires=("token_secret",))
 
 
 def _query(request: Any, model: type[BaseModel]) -> Any:

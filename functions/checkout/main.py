@@ -73,7 +73,7 @@ def tilda_webhook(request: Any, ctx: Context) -> Any:
     token = tilda.customer_token(fields)
     if token is None:
         return TildaWebhookResponse(ignored="anonymous").model_dump(exclude_none=True)
-    customer_id = str(tokens.verify(settings().token_secret, token, now=ctx.now)["sub"])
+    customer_id = str(tokens.verify(settings().require("token_secret").token_secret, token, now=ctx.now)["sub"])
     order = tilda.order_from_fields(fields)
     placed, _ = orders.place_order(
         entry.store(),

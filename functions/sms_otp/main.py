@@ -23,7 +23,7 @@ from shared.http import Context, Router, client_ip
 from shared.services import identity
 from shared.settings import settings
 
-router = Router("sms_otp", cors=True)
+router = Router("sms_otp", cors=True, requires=("token_secret",))
 log = logging.getLogger("kopilka")
 
 

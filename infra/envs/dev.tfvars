@@ -1,0 +1,14 @@
+env                = "dev"
+project            = "kopilka-dev"
+region             = "europe-west3"
+firestore_location = "europe-west3"
+program            = "biomiq"
+shop_origins       = ["https://dev.shop.example"]
+admin_origins      = ["https://dev.admin.shop.example"]
+shop_url           = "https://dev.shop.example"
+yookassa_shop_id   = "000000"
+cdek_client_id     = "dev-cdek-client"
+russianpost_login  = "dev-login"
+sms_sender         = ""
+sms_test           = true
+operators          = []

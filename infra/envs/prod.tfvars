@@ -1,0 +1,14 @@
+env                = "prod"
+project            = "kopilka-prod"
+region             = "europe-west3"
+firestore_location = "eur3"
+program            = "biomiq"
+shop_origins       = ["https://shop.example", "https://www.shop.example"]
+admin_origins      = ["https://admin.shop.example"]
+shop_url           = "https://shop.example"
+yookassa_shop_id   = "000000"
+cdek_client_id     = "prod-cdek-client"
+russianpost_login  = "prod-login"
+sms_sender         = ""
+sms_test           = false
+operators          = []

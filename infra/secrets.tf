@@ -1,0 +1,51 @@
+# Secret Manager secrets: provider credentials and token secrets. Terraform
+# creates the empty secrets and who may read them; the values are added out of
+# band (`gcloud secrets versions add`, README "Deploy"), so they never enter the
+# state. Each function reads its own secrets as environment variables
+# (secret_environment_variables in functions.tf); tests/infra checks that the
+# readers below are exactly the functions that mount each secret.
+
+locals {
+  # secret (id suffix) => the functions that read it
+  secret_readers = {
+    token_secret         = ["account", "admin", "cart_quote", "checkout", "sms_otp"] # KOPILKA_TOKEN_SECRET
+    admin_token_secret   = ["admin"]                                                 # KOPILKA_ADMIN_TOKEN_SECRET
+    otp_secret           = ["sms_otp"]                                               # KOPILKA_OTP_SECRET
+    tilda_token          = ["checkout"]                                              # KOPILKA_TILDA_TOKEN
+    cdek_token           = ["delivery_status"]                                       # KOPILKA_CDEK_TOKEN
+    sweep_secret         = ["delivery_status", "expiry_sweep", "referral_reward"]    # KOPILKA_SWEEP_SECRET
+    yookassa_secret_key  = ["order_paid"]                                            # YOOKASSA_SECRET_KEY
+    yoomoney_secret      = ["order_paid"]                                            # YOOMONEY_NOTIFICATION_SECRET
+    cdek_client_secret   = ["delivery_status"]                                       # CDEK_CLIENT_SECRET
+    boxberry_token       = ["delivery_status"]                                       # BOXBERRY_TOKEN
+    russianpost_password = ["delivery_status"]                                       # RUSSIANPOST_PASSWORD
+    smsru_api_id         = ["sms_otp"]                                               # SMSRU_API_ID
+    telegram_bot_token   = ["sms_otp"]                                               # TELEGRAM_BOT_TOKEN
+  }
+
+  secret_access = merge([
+    for secret, readers in local.secret_readers : {
+      for function in readers : "${secret}/${function}" => { secret = secret, function = function }
+    }
+  ]...)
+}
+
+resource "google_secret_manager_secret" "secret" {
+  for_each = local.secret_readers
+
+  project   = var.project
+  secret_id = "${local.prefix}-${replace(each.key, "_", "-")}"
+
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "reader" {
+  for_each = local.secret_access
+
+  project   = var.project
+  secret_id = google_secret_manager_secret.secret[each.value.secret].id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.function[each.value.function].email}"
+}

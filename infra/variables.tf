@@ -1,0 +1,85 @@
+variable "env" {
+  description = "Environment: dev or prod (resource names carry it)."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "prod"], var.env)
+    error_message = "env must be dev or prod."
+  }
+}
+
+variable "project" {
+  description = "Google Cloud project id."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, the scheduler jobs and the source bucket."
+  type        = string
+  default     = "europe-west3"
+}
+
+variable "firestore_location" {
+  description = "Firestore location (a region such as europe-west3, or the eur3 multi-region). Cannot change later."
+  type        = string
+  default     = "europe-west3"
+}
+
+variable "program" {
+  description = "KOPILKA_PROGRAM: the program id in Firestore (programs/{program})."
+  type        = string
+  default     = "biomiq"
+}
+
+variable "shop_origins" {
+  description = "KOPILKA_ALLOWED_ORIGINS of the storefront functions: the shop's origins (scheme://host)."
+  type        = list(string)
+}
+
+variable "admin_origins" {
+  description = "KOPILKA_ALLOWED_ORIGINS of the admin function: the back-office UI's origins."
+  type        = list(string)
+}
+
+variable "shop_url" {
+  description = "KOPILKA_SHOP_URL: the storefront address partners' referral links point to."
+  type        = string
+}
+
+variable "yookassa_shop_id" {
+  description = "YOOKASSA_SHOP_ID (not a secret; the key is in Secret Manager)."
+  type        = string
+}
+
+variable "cdek_client_id" {
+  description = "CDEK_CLIENT_ID (API account; its secret is in Secret Manager)."
+  type        = string
+}
+
+variable "russianpost_login" {
+  description = "RUSSIANPOST_LOGIN of the tracking API (its password is in Secret Manager)."
+  type        = string
+}
+
+variable "sms_sender" {
+  description = "SMS_SENDER: an approved SMS.ru sender name; empty for the gateway's default."
+  type        = string
+  default     = ""
+}
+
+variable "sms_test" {
+  description = "SMSRU_TEST: SMS.ru test mode (accepted, not delivered, not billed)."
+  type        = bool
+  default     = false
+}
+
+variable "operators" {
+  description = "IAM members (user:, group:) allowed to invoke the internal functions (expiry_sweep, referral_reward) by hand."
+  type        = list(string)
+  default     = []
+}
+
+variable "packages" {
+  description = "Zip name in dist/ per function; written to packages.auto.tfvars.json by `make package`."
+  type        = map(string)
+}

@@ -1,0 +1,363 @@
+"""Offline checks of infra/ (no provider download, no cloud): python-hcl2 parses
+every .tf and the tests hold the Terraform against the code: functions and their
+folders, scheduler targets and routes, Firestore queries and their indexes, the
+environment each function needs, secrets and who reads them. `terraform fmt
+-check` runs inside test_every_tf_parses when a terraform binary is present."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from hcl2 import SerializationOptions
+
+from shared.adapters.firestore_queries import QUERIES
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "main.py").is_file())
+REF = re.compile(r'\["([a-z_]+)"\]')  # the key in  x.y["key"]...
+
+
+@cache
+def tf() -> dict[str, dict[str, Any]]:
+    """Every .tf merged: {"resource": {type: {name: body}}, "locals": {...}, "variable": {...}, ...}."""
+    merged: dict[str, dict[str, Any]] = {"resource": {}, "locals": {}, "variable": {}, "output": {}}
+    for path in sorted(INFRA.glob("*.tf")):
+        doc = hcl2.loads(path.read_text(), serialization_options=SerializationOptions(strip_string_quotes=True))
+        for block in doc.get("resource", []):
+            for rtype, named in block.items():
+                for name, body in named.items():
+                    assert name not in merged["resource"].setdefault(rtype, {}), f"{rtype}.{name} twice"
+                    merged["resource"][rtype][name] = body
+        for block in doc.get("locals", []):
+            merged["locals"].update({k: v for k, v in block.items() if k != "__is_block__"})
+        for kind in ("variable", "output"):
+            for block in doc.get(kind, []):
+                merged[kind].update(block)
+    return merged
+
+
+def resources(rtype: str) -> dict[str, Any]:
+    return tf()["resource"].get(rtype, {})
+
+
+def one(block: Any) -> dict[str, Any]:
+    assert isinstance(block, list) and len(block) == 1, block
+    return block[0]
+
+
+def key_of(expr: str) -> str:
+    found = REF.findall(expr)
+    assert len(found) == 1, expr
+    return found[0]
+
+
+def routes(function: str) -> set[tuple[str, str]]:
+    """(METHOD, path) of every @router.<method>("...") in the function's main.py."""
+    tree = ast.parse((ROOT / "functions" / function / "main.py").read_text())
+    out = set()
+    for node in ast.walk(tree):
+        for dec in getattr(node, "decorator_list", []):
+            if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and ast.unparse(dec.func.value) == "router":
+                out.add((dec.func.attr.upper(), dec.args[0].value))
+    return out
+
+
+# -- parsing and formatting ------------------------------------------------------------------
+
+
+def test_every_tf_parses_and_is_formatted() -> None:
+    files = sorted(INFRA.glob("*.tf"))
+    assert {p.name for p in files} >= {"versions.tf", "providers.tf", "variables.tf", "functions.tf", "service_accounts.tf", "scheduler.tf", "firestore.tf", "secrets.tf", "storage.tf", "outputs.tf"}
+    for path in files:
+        hcl2.loads(path.read_text())  # raises on a syntax error
+    for tfvars in sorted((INFRA / "envs").glob("*.tfvars")):
+        values = hcl2.loads(tfvars.read_text(), serialization_options=SerializationOptions(strip_string_quotes=True))
+        assert values["env"] == tfvars.stem
+        required = {name for name, body in tf()["variable"].items() if "default" not in body} - {"packages"}
+        assert required <= values.keys(), f"{tfvars.name} misses {required - values.keys()}"
+    assert {p.stem for p in (INFRA / "envs").glob("*.tfvars")} == {"dev", "prod"}
+
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        print("terraform fmt -check skipped: no terraform binary on the PATH (the other checks ran)")
+        return
+    result = subprocess.run([terraform, "fmt", "-check", "-diff", "-recursive", str(INFRA)], capture_output=True, text=True)
+    assert result.returncode == 0, "terraform fmt -check -recursive infra:\n" + result.stdout + result.stderr
+
+
+# -- functions ---------------------------------------------------------------------------------
+
+
+def test_each_function_folder_has_its_function_and_back() -> None:
+    fns = resources("google_cloudfunctions2_function")
+    assert sorted(fns) == FUNCTIONS
+    assert sorted(tf()["locals"]["function_names"]) == FUNCTIONS
+    for name, body in fns.items():
+        build = one(body["build_config"])
+        assert build["runtime"] == "python311"
+        assert build["entry_point"] == name
+        defs = {n.name for n in ast.parse((ROOT / "functions" / name / "main.py").read_text()).body if isinstance(n, ast.FunctionDef)}
+        assert name in defs, f"functions/{name}/main.py defines no {name}()"
+        assert body["name"] == "${local.prefix}-" + name.replace("_", "-")  # the convention local.function_urls relies on
+        assert key_of(one(one(build["source"])["storage_source"])["object"]) == name
+        service = one(body["service_config"])
+        assert key_of(service["service_account_email"]) == name
+        for attr in ("min_instance_count", "max_instance_count", "max_instance_request_concurrency", "timeout_seconds"):
+            assert isinstance(service[attr], int), (name, attr)
+        assert service["environment_variables"]["THREADS"] == str(service["max_instance_request_concurrency"])
+        if service["max_instance_request_concurrency"] > 1:
+            assert float(service["available_cpu"]) >= 1, f"{name}: concurrency above 1 needs a whole vCPU"
+
+
+def test_sizing_follows_the_reliability_notes() -> None:
+    sc = {name: one(body["service_config"]) for name, body in resources("google_cloudfunctions2_function").items()}
+    assert sc["cart_quote"]["min_instance_count"] >= 1 and sc["sms_otp"]["min_instance_count"] >= 1
+    assert sc["expiry_sweep"]["max_instance_count"] == 1 and sc["expiry_sweep"]["max_instance_request_concurrency"] == 1
+    storefront = max(sc[n]["max_instance_request_concurrency"] for n in ("cart_quote", "checkout", "account", "sms_otp"))
+    assert min(sc[n]["max_instance_request_concurrency"] for n in ("order_paid", "delivery_status")) > storefront
+
+
+def test_service_accounts_and_invokers() -> None:
+    assert resources("google_service_account")["function"]["for_each"] == "${toset(local.function_names)}"
+    assert resources("google_project_iam_member")["datastore_user"]["role"] == "roles/datastore.user"
+    assert set(resources("google_project_iam_member")) == {"datastore_user"}  # no other project-wide grant
+    public = set(tf()["locals"]["public_functions"])
+    assert public <= set(FUNCTIONS) and not public & {"expiry_sweep", "referral_reward"}
+    iam = resources("google_cloud_run_service_iam_member")
+    assert iam["public"]["member"] == "allUsers" and iam["public"]["for_each"] == "${toset(local.public_functions)}"
+    assert iam["scheduler"]["role"] == "roles/run.invoker" and "scheduler" in iam["scheduler"]["member"]
+    assert sorted(tf()["locals"]["function_services"]) == FUNCTIONS
+
+
+# -- scheduler ---------------------------------------------------------------------------------
+
+
+def test_scheduler_jobs_target_existing_functions_and_routes() -> None:
+    jobs = resources("google_cloud_scheduler_job")
+    assert jobs, "no scheduler jobs"
+    audience = tf()["locals"]["scheduled_audience"]
+    targets = set()
+    for job, body in jobs.items():
+        target = one(body["http_target"])
+        assert target["http_method"] == "POST"
+        assert "scheduler" in one(target["oidc_token"])["service_account_email"]
+        function = key_of(target["uri"])
+        assert target["uri"] == '${local.scheduled_audience["%s"]}' % function, job
+        match = re.fullmatch(r'\$\{local\.function_urls\["([a-z_]+)"\]\}(/[a-z_/]+)', audience[function])
+        assert match and match.group(1) == function, audience[function]
+        assert function in FUNCTIONS
+        assert ("POST", match.group(2)) in routes(function), f"{job}: {function} has no POST {match.group(2)}"
+        env = one(resources("google_cloudfunctions2_function")[function]["service_config"])["environment_variables"]
+        assert env["KOPILKA_SWEEP_AUDIENCE"] == '${local.scheduled_audience["%s"]}' % function
+        assert env["KOPILKA_SCHEDULER_EMAILS"] == "${google_service_account.scheduler.email}"
+        targets.add(function)
+    assert targets == set(tf()["locals"]["scheduled_functions"]), "the scheduler SA may invoke exactly the scheduled functions"
+    assert {"expiry_sweep", "delivery_status"} <= targets
+
+
+# -- Firestore ---------------------------------------------------------------------------------
+
+STORE_METHODS = {"list": "order_by", "due": "field", "matching": "field"}
+
+
+def query_sites() -> set[tuple[str, str, str]]:
+    """(module, function, method) of every store.list/due/matching call in shared/ (the adapters excepted)."""
+    found = set()
+    for path in sorted((ROOT / "shared").rglob("*.py")):
+        if path.parent.name == "adapters" or path.name == "ports.py":
+            continue
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in STORE_METHODS:
+                    if STORE_METHODS[node.func.attr] in {k.arg for k in node.keywords}:
+                        found.add((path.relative_to(ROOT).as_posix(), fn.name, node.func.attr))
+    return found
+
+
+def test_declared_queries_match_the_code() -> None:
+    declared = {(q.site, q.function, q.method) for q in QUERIES}
+    found = query_sites()
+    assert found - declared == set(), "queries missing from shared/adapters/firestore_queries.py"
+    assert declared - found == set(), "declared queries no longer in the code"
+
+
+def test_every_query_has_its_index() -> None:
+    indexes = [
+        (body["collection"], tuple((f["field_path"], f.get("order", "ASCENDING")) for f in body["fields"] if f["field_path"] != "__name__"))
+        for body in resources("google_firestore_index").values()
+    ]
+    ttl_fields = {(c, "expires_at") for c in tf()["locals"]["ttl_collections"]}
+    for q in QUERIES:
+        if len(q.fields) > 1:
+            assert (q.collection, q.fields) in indexes, f"{q.site}:{q.function} needs a composite index {q.collection} {q.fields}"
+        else:  # served by the automatic single-field index: nothing may exempt that field
+            assert (q.collection, q.fields[0][0]) not in ttl_fields, q
+            for body in resources("google_firestore_field").values():
+                assert (body["collection"], body["field"]) != (q.collection, q.fields[0][0]), f"{q} field index overridden"
+
+
+def test_ttl_policies_cover_the_short_lived_collections() -> None:
+    ttl = resources("google_firestore_field")["ttl"]
+    assert ttl["field"] == "expires_at" and ttl["ttl_config"] == [{"__is_block__": True}]
+    collections = set(tf()["locals"]["ttl_collections"])
+    assert collections == {"otp_codes", "otp_rate", "ip_rate", "otp_sends", "refresh_tokens", "refresh_families"}
+    identity = (ROOT / "shared/services/identity.py").read_text()
+    for name in collections:  # the code names these collections and writes expires_at into them
+        assert re.search(rf'^[A-Z_]+ = "{name}"$', identity, re.M), name
+    assert identity.count('"expires_at"') >= 5
+
+
+# -- environment and secrets -------------------------------------------------------------------
+
+# Settings the code reads whose default is fine in production (so they may stay unset).
+OPTIONAL = {
+    "KOPILKA_PROGRAM", "KOPILKA_TOKEN_TTL_SECONDS", "KOPILKA_REFRESH_TOKEN_TTL_SECONDS", "KOPILKA_ADMIN_TOKEN_TTL_SECONDS",
+    "KOPILKA_TRUSTED_PROXY_HOPS", "KOPILKA_HTTP_TIMEOUT_SECONDS", "KOPILKA_PHONE_REGIONS", "KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD",
+    "YOOKASSA_BASE_URL", "CDEK_BASE_URL", "BOXBERRY_BASE_URL", "RUSSIANPOST_URL", "SMSRU_BASE_URL",
+    "YOOKASSA_NETWORKS",  # empty: YooKassa's published sender networks
+    "SMS_SENDER",  # empty: the gateway's default sender
+    "SMSRU_TEST",  # off
+    "KOPILKA_LOG_LEVEL",  # INFO
+    "KOPILKA_VERSION",  # the VERSION file scripts/package.py writes into each zip
+}
+# Read outside shared/settings.py: functions-framework's worker threads, the Google clients / shared.logs.
+PLATFORM = {"THREADS", "GOOGLE_CLOUD_PROJECT"}
+# The static scan below over-approximates (a module imported for one helper brings all its settings).
+NOT_NEEDED = {
+    # shared.entry is imported for the store and the program; these verify no customer token
+    **{fn: {"KOPILKA_TOKEN_SECRET"} for fn in ("order_paid", "delivery_status", "expiry_sweep", "referral_reward")},
+    # admin imports shared.services.identity only for normalize_phone (customer search by phone)
+    "admin": {"SMSRU_API_ID", "TELEGRAM_BOT_TOKEN", "KOPILKA_OTP_SECRET"},
+}
+# referral_reward has no scheduler job: the back office calls it with the sweep secret, so OIDC stays off.
+NOT_NEEDED["referral_reward"] |= {"KOPILKA_SWEEP_AUDIENCE", "KOPILKA_SCHEDULER_EMAILS"}
+
+
+@cache
+def settings_env() -> dict[str, str]:
+    """Settings field -> the environment variable it is read from (``ENV_NAMES`` when the
+    module declares it, else the keyword arguments of the ``Settings(...)`` call)."""
+    import shared.settings as module
+
+    if hasattr(module, "ENV_NAMES"):
+        return dict(module.ENV_NAMES)
+    tree = ast.parse((ROOT / "shared/settings.py").read_text())
+    call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Settings")
+    out = {}
+    for kw in call.keywords:
+        names = [n for n in env_reads(kw.value)]
+        if names:
+            out[kw.arg] = names[0]
+    return out
+
+
+def env_reads(tree: ast.AST) -> list[str]:
+    """Variable names passed to env(...), _csv(...), os.environ.get(...), os.getenv(...) in ``tree``."""
+    return [
+        c.args[0].value
+        for c in ast.walk(tree)
+        if isinstance(c, ast.Call) and c.args and isinstance(c.args[0], ast.Constant) and isinstance(c.args[0].value, str)
+        and re.fullmatch(r"[A-Z][A-Z0-9_]+", c.args[0].value) and ast.unparse(c.func).split(".")[-1] in {"env", "_csv", "get", "getenv"}
+    ]
+
+
+def all_env_read() -> set[str]:
+    """Every variable shared/settings.py reads."""
+    return set(settings_env().values()) | set(env_reads(ast.parse((ROOT / "shared/settings.py").read_text())))
+
+
+def closure(function: str) -> set[Path]:
+    seen: set[Path] = set()
+    todo = [ROOT / "functions" / function / "main.py"]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name.split(".")[0] == "shared":
+                    for candidate in (ROOT / (name.replace(".", "/") + ".py"), ROOT / name.replace(".", "/") / "__init__.py"):
+                        if candidate.is_file():
+                            todo.append(candidate)
+    return seen
+
+
+def needed_env(function: str) -> set[str]:
+    """Env vars behind every Settings attribute read in the function's import closure."""
+    fields = settings_env()
+    used = set()
+    for path in closure(function):
+        if path.name == "settings.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in fields:
+                used.add(fields[node.attr])
+    return used
+
+
+def function_env(function: str) -> tuple[dict[str, str], dict[str, str]]:
+    service = one(resources("google_cloudfunctions2_function")[function]["service_config"])
+    secrets = {block["key"]: key_of(block["secret"]) for block in service.get("secret_environment_variables", [])}
+    return service["environment_variables"], secrets
+
+
+def test_every_setting_is_set_where_needed() -> None:
+    known = all_env_read()
+    assert len(known) > 30
+    set_anywhere = set()
+    for function in FUNCTIONS:
+        env, secrets = function_env(function)
+        present = set(env) | set(secrets)
+        assert not set(env) & set(secrets), function
+        assert present - known - PLATFORM == set(), f"{function} sets variables the code never reads"
+        missing = needed_env(function) - OPTIONAL - NOT_NEEDED.get(function, set()) - present
+        assert not missing, f"{function} needs {sorted(missing)}"
+        set_anywhere |= present
+    assert known - OPTIONAL <= set_anywhere, f"read by the code, set nowhere: {known - OPTIONAL - set_anywhere}"
+    import shared.settings as module
+
+    for function in FUNCTIONS:  # what the settings module calls secrets never travels as a plain value
+        env, secrets = function_env(function)
+        assert not set(env) & set(getattr(module, "SECRETS", ())), function
+    assert set(getattr(module, "SECRETS", ())) <= set_anywhere
+    for function in ("order_paid", "delivery_status", "expiry_sweep", "referral_reward"):  # NOT_NEEDED's premise
+        source = (ROOT / "functions" / function / "main.py").read_text()
+        assert "customer_id(" not in source and "tokens." not in source, function
+
+
+def test_each_secret_is_read_by_exactly_the_functions_that_mount_it() -> None:
+    readers = {secret: set(fns) for secret, fns in tf()["locals"]["secret_readers"].items()}
+    mounted: dict[str, set[str]] = {}
+    for function in FUNCTIONS:
+        for secret in function_env(function)[1].values():
+            mounted.setdefault(secret, set()).add(function)
+    assert mounted == readers
+    secret = resources("google_secret_manager_secret")["secret"]
+    assert secret["for_each"] == "${local.secret_readers}" and one(secret["replication"])["auto"]
+    reader = resources("google_secret_manager_secret_iam_member")["reader"]
+    assert reader["role"] == "roles/secretmanager.secretAccessor" and reader["for_each"] == "${local.secret_access}"
+    assert not resources("google_secret_manager_secret_version"), "secret values stay out of the Terraform state"
+
+
+def test_outputs_give_the_storefront_and_webhook_urls() -> None:
+    outputs = tf()["output"]
+    assert set(outputs["function_urls"]["value"]) == set(FUNCTIONS)
+    assert set(outputs["storefront"]["value"]) == {"cart_quote", "checkout", "sms_otp", "account"}
+    assert set(outputs["webhooks"]["value"]) == {"yookassa", "yoomoney", "cdek", "tilda"}
+    assert ("POST", "/yookassa") in routes("order_paid") and ("POST", "/cdek/{token}") in routes("delivery_status") and ("POST", "/tilda/{token}") in routes("checkout")

@@ -1,0 +1,144 @@
+"""Structured logs: one JSON line per record, with the request's id, function and trace; 500s that leak nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import datetime
+
+import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from shared import http, logs
+from shared.settings import reload
+
+log = logging.getLogger("kopilka")
+
+
+def lines(capsys) -> list[dict]:
+    out = capsys.readouterr().out
+    return [json.loads(line) for line in out.splitlines() if line.strip()]  # every line is a JSON object
+
+
+def request(method="POST", path="/boom", headers=None, body=b"{}"):
+    return Request(EnvironBuilder(method=method, path=path, data=body, headers=headers or {}, content_type="application/json").get_environ())
+
+
+@pytest.fixture
+def router():
+    os.environ.pop("KOPILKA_TOKEN_SECRET", None)
+    reload()
+    r = http.Router("test_fn")
+
+    @r.post("/boom")
+    def boom(request, ctx):
+        log.info("about to fail", extra={"json_fields": {"order_id": "A1"}})
+        raise KeyError("internal detail: customers/anna secret=hunter2")
+
+    @r.post("/ok")
+    def ok(request, ctx):
+        logging.getLogger("shared.services.example").warning("a use case speaks", extra={"json_fields": {"n": 3}})
+        return {"ok": True}
+
+    needs = http.Router("needs_secret", requires=("token_secret",))
+
+    @needs.get("/profile")
+    def profile(request, ctx):
+        return {"never": "reached"}
+
+    r.needs = needs
+    yield r
+    reload()
+
+
+def test_a_line_is_json_with_severity_time_request_id_and_function(router, capsys):
+    os.environ.pop("GOOGLE_CLOUD_PROJECT", None)
+    os.environ.pop("GCLOUD_PROJECT", None)
+    capsys.readouterr()
+    payload, status, headers = router.dispatch(request(path="/ok", headers={"X-Request-Id": "req-42"}))
+    assert status == 200 and headers["X-Request-Id"] == "req-42"
+    [line] = [entry for entry in lines(capsys) if entry["message"] == "a use case speaks"]
+    assert line["severity"] == "WARNING"
+    assert line["request_id"] == "req-42" and line["function"] == "test_fn"
+    assert line["n"] == 3
+    assert line["time"].endswith("Z") and datetime.fromisoformat(line["time"].replace("Z", "+00:00")).tzinfo is not None
+    assert logs.TRACE_KEY not in line  # no project: no trace field
+
+
+def test_outside_a_request_there_is_no_request_id():
+    logs.configure()
+    record = logging.LogRecord("kopilka", logging.ERROR, __file__, 1, "plain %s", ("text",), None)
+    entry = json.loads(logs.JsonFormatter().format(record))
+    assert (entry["severity"], entry["message"]) == ("ERROR", "plain text")
+    assert "request_id" not in entry and "function" not in entry
+
+
+@pytest.mark.parametrize(("level", "name"), [(logging.DEBUG, "DEBUG"), (logging.INFO, "INFO"), (logging.WARNING, "WARNING"), (logging.ERROR, "ERROR"), (logging.CRITICAL, "CRITICAL"), (25, "INFO")])
+def test_severity_names_are_cloud_loggings(level, name):
+    assert logs.severity(level) == name
+
+
+def test_trace_field_from_the_cloud_trace_header(router, capsys):
+    os.environ["GOOGLE_CLOUD_PROJECT"] = "kopilka-prod"
+    capsys.readouterr()
+    router.dispatch(request(path="/ok", headers={"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"}))
+    [line] = [entry for entry in lines(capsys) if entry["message"] == "a use case speaks"]
+    assert line[logs.TRACE_KEY] == "projects/kopilka-prod/traces/105445aa7843bc8bf206b12000100000"
+    assert line[logs.SPAN_KEY] == "0000000000000001" and line[logs.SAMPLED_KEY] is True
+
+
+def test_trace_parsing():
+    assert logs.trace_of({"X-Cloud-Trace-Context": "abc123/99"}, "p") == ("projects/p/traces/abc123", format(99, "016x"), None)
+    assert logs.trace_of({"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}, "p") == ("projects/p/traces/" + "a" * 32, "b" * 16, True)
+    assert logs.trace_of({"X-Cloud-Trace-Context": "abc123/99"}, "") == (None, None, None)  # no project
+    assert logs.trace_of({"X-Cloud-Trace-Context": "not a trace\"}"}, "p") == (None, None, None)
+    assert logs.trace_of({}, "p") == (None, None, None)
+
+
+def test_an_unexpected_exception_is_a_generic_500_and_an_error_line_with_the_stack(router, capsys):
+    capsys.readouterr()
+    payload, status, headers = router.dispatch(request(headers={"X-Request-Id": "req-boom"}))
+    body = json.loads(payload)
+    assert status == 500
+    assert body == {"error": {"code": "internal", "message": body["error"]["message"], "message_ru": body["error"]["message_ru"], "details": {"request_id": "req-boom"}}}
+    assert "hunter2" not in payload and "KeyError" not in payload and "customers/anna" not in payload
+    assert headers["X-Request-Id"] == "req-boom"
+    written = lines(capsys)
+    before = [entry for entry in written if entry["message"] == "about to fail"]
+    assert before and before[0]["request_id"] == "req-boom" and before[0]["order_id"] == "A1"
+    [error] = [entry for entry in written if entry["severity"] == "ERROR"]
+    assert error["request_id"] == "req-boom" and error["function"] == "test_fn"
+    assert "Traceback" in error["stack_trace"] and "KeyError" in error["stack_trace"]
+    assert error["path"] == "/boom"
+
+
+def test_the_request_context_ends_with_the_request(router, capsys):
+    router.dispatch(request(path="/ok"))
+    assert logs.current() is None
+
+
+def test_a_missing_secret_is_a_500_naming_the_variable_only_in_the_log(router, capsys):
+    capsys.readouterr()
+    payload, status, _ = router.needs.dispatch(request(method="GET", path="/profile", headers={"X-Request-Id": "req-cfg"}, body=b""))
+    assert status == 500 and json.loads(payload)["error"]["code"] == "internal"
+    assert "KOPILKA_TOKEN_SECRET" not in payload
+    [error] = [entry for entry in lines(capsys) if entry["severity"] == "ERROR"]
+    assert "KOPILKA_TOKEN_SECRET" in error["message"] and error["missing_settings"] == ["KOPILKA_TOKEN_SECRET"]
+    assert error["request_id"] == "req-cfg"
+
+
+def test_health_is_answered_by_the_router_without_cors_or_settings(router, capsys):
+    os.environ["KOPILKA_VERSION"] = "1.2.3"
+    os.environ["KOPILKA_ENV"] = "staging"
+    reload()
+    payload, status, _ = router.needs.dispatch(request(method="GET", path="/health", headers={"Origin": "https://evil.example"}, body=b""))
+    assert status == 200
+    assert json.loads(payload) == {"function": "needs_secret", "version": "1.2.3", "environment": "staging", "status": "ok"}
+
+
+def test_configure_is_once_per_instance():
+    logs.configure()
+    assert logs.configure() is False
+    assert sum(isinstance(h, logs.StdoutHandler) for h in logging.getLogger().handlers) == 1
