@@ -32,7 +32,7 @@ from shared.domain.ledger import require_utc
 from shared.domain.orders import OrderBook
 from shared.ports import Store, UnitOfWork
 from shared.services import lifecycle, promo
-from shared.services.ledger import account_path
+from shared.services.ledger import AccountSession, account_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -339,16 +339,21 @@ def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delive
 
     def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], OrderBook | None]:
         if order["status"] in ("delivered", "returned", "partially_returned", "not_delivered"):
+            recorded = _recorded(order, "delivered")
+            if recorded is not None and recorded.get("referral_reward") is None:
+                # the partner's step was lost (a crash or a lost reply): a redelivery completes it
+                return order, AccountSession(uow, customer_id).order(order_id)
             return order, None
         if order["status"] != "paid":
             raise InvalidState(f"order is {order['status']}, cannot be delivered", order_id=order_id)
         book = lifecycle.deliver_unit(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now)
-        event = {"key": "delivered", "type": "delivered", "carrier": carrier, "referral_reward": None}
+        event = {"key": "delivered", "type": "delivered", "carrier": carrier, "referral_reward": None if book.referrer_id else 0}
         return _record(uow, order, to="delivered", now=now, event=event, delivered_at=delivered_at), book
 
     order, book = _in_order_unit(store, customer_id, order_id, decide)
     if book is not None and book.referrer_id:
-        reward = lifecycle.credit_referral_reward(store, config=config, book=book, delivered_at=delivered_at, now=now)
+        at = order.get("delivered_at") or delivered_at
+        reward = lifecycle.credit_referral_reward(store, config=config, book=book, delivered_at=at, now=now)
         order = _note_on_event(store, order_id, "delivered", referral_reward=reward)
     return order
 

@@ -1,0 +1,137 @@
+"""Audit every customer ledger: stored accounts against the fold of their postings.
+
+    python -m scripts.ledger_audit                      # every account
+    python -m scripts.ledger_audit --customer c_123     # one account
+    python -m scripts.ledger_audit --limit 1000         # the first 1000 accounts (id order of the store)
+
+For each account it recomputes the state from the append-only postings
+(``shared.services.ledger.audit_account``), checks the ledger invariants on
+the *stored* document (``shared.domain.ledger.check_invariants``: every lot
+``0 < remaining <= amount``, reservations equal to their allocations, no
+negative debt) and that no balance component is negative. It only reads.
+
+The store is Firestore of ``GOOGLE_CLOUD_PROJECT``, or the emulator when
+``FIRESTORE_EMULATOR_HOST`` is set (``make audit`` against ``make emulator-start``).
+
+Exit codes: 0 every account sound; 1 at least one problem (each printed with
+its customer id); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator
+
+from shared.domain.ledger import Account, check_invariants
+from shared.ports import CUSTOMERS, POSTINGS, Store
+from shared.services.ledger import account_path, audit_account
+
+
+class _CountingStore:
+    """Delegates to a store and counts the postings it lists (the audit's read volume)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.postings = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def list(self, collection_path: str, **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
+        rows = self._store.list(collection_path, **kwargs)
+        if collection_path.endswith(f"/{POSTINGS}"):
+            self.postings += len(rows)
+        return rows
+
+
+@dataclass
+class Report:
+    accounts: int = 0
+    postings: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def stored_problems(customer_id: str, data: dict[str, Any] | None, now: datetime) -> list[str]:
+    """Invariants of the stored account document itself (independent of its postings)."""
+    if data is None:
+        return []
+    try:
+        account = Account.from_dict(data)
+    except Exception as exc:  # a document that does not even parse is a finding, not a crash
+        return [f"{customer_id}: stored account does not parse: {type(exc).__name__}: {exc}"]
+    problems = []
+    if account.customer_id != customer_id:
+        problems.append(f"{customer_id}: stored customer_id is {account.customer_id!r}")
+    try:
+        check_invariants(account)
+    except AssertionError as exc:
+        problems.append(f"{customer_id}: invariant broken: {exc}")
+    for lot in account.lots.values():
+        # check_invariants stops at the first lot; name every bad one.
+        if not 0 < lot.remaining <= lot.amount:
+            problems.append(f"{customer_id}: lot {lot.id} remaining {lot.remaining} not in (0, {lot.amount}]")
+    balances = account.balances(now)
+    for name in ("available", "pending", "reserved", "expired_unswept", "debt"):
+        value = getattr(balances, name)
+        if value < 0:
+            problems.append(f"{customer_id}: negative {name} balance {value}")
+    return list(dict.fromkeys(problems))
+
+
+def audit_one(store: Store, customer_id: str, now: datetime) -> list[str]:
+    problems: list[str] = []
+    try:
+        problems += audit_account(store, customer_id)
+    except Exception as exc:  # a posting that does not fold is a finding too
+        problems.append(f"{customer_id}: postings do not fold: {type(exc).__name__}: {exc}")
+    problems += stored_problems(customer_id, store.get(account_path(customer_id)), now)
+    return problems
+
+
+def customer_ids(store: Store, customer: list[str] | None, limit: int | None) -> Iterator[str]:
+    ids: Iterable[str] = customer if customer else store.iter_ids(CUSTOMERS)
+    return itertools.islice(ids, limit) if limit is not None else iter(ids)
+
+
+def run_audit(store: Store, *, customers: list[str] | None = None, limit: int | None = None, now: datetime | None = None, out: Any = None) -> Report:
+    now = now or datetime.now(timezone.utc)
+    counting = _CountingStore(store)
+    report = Report()
+    for customer_id in customer_ids(store, customers, limit):
+        report.accounts += 1
+        found = audit_one(counting, customer_id, now)  # type: ignore[arg-type]
+        report.problems += found
+        if out is not None:
+            for line in found:
+                print(f"PROBLEM {line}", file=out, flush=True)
+    report.postings = counting.postings
+    return report
+
+
+def main(argv: list[str] | None = None, store: Store | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customer", action="append", metavar="ID", help="audit only this customer (repeatable)")
+    parser.add_argument("--limit", type=int, metavar="N", help="audit at most N accounts")
+    args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 0:
+        parser.error("--limit must be >= 0")
+    if store is None:
+        from shared import bootstrap
+
+        store = bootstrap.firestore_store()
+    report = run_audit(store, customers=args.customer, limit=args.limit, out=sys.stdout)
+    print(f"accounts checked: {report.accounts}, postings read: {report.postings}, problems: {len(report.problems)}")
+    print("ledger audit: OK" if report.ok else "ledger audit: FAILED")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
