@@ -76,3 +76,19 @@ clean: ## remove .venv, .emulator and caches
 	-@if [ -f .emulator/state.json ]; then python3 scripts/emulator.py stop; fi
 	rm -rf $(VENV) $(CHECKOV) dist .emulator .pytest_cache .hypothesis .mypy_cache .ruff_cache
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+# --- reliability ----------------------------------------------------------------------
+.PHONY: audit reliability
+AUDIT_ARGS ?=
+
+audit: venv ## ledger audit against the background emulator (`make emulator-start` first; AUDIT_ARGS='--customer ID --limit N')
+	@host=$$(python3 scripts/emulator.py status 2>/dev/null | sed -n 's/^FIRESTORE_EMULATOR_HOST=//p'); \
+	  test -n "$$host" || { echo "no background emulator: run \`make emulator-start\` first (then load data with FIRESTORE_EMULATOR_HOST from \`python3 scripts/emulator.py status\`)"; exit 2; }; \
+	  FIRESTORE_EMULATOR_HOST=$$host GOOGLE_CLOUD_PROJECT=$${GOOGLE_CLOUD_PROJECT:-kopilka-local} $(VENV_PY) -m scripts.ledger_audit $(AUDIT_ARGS)
+
+reliability: venv ## reliability suite (ledger audit, injected store faults, API fuzzing) on a private emulator
+	$(EMULATOR) run -- $(VENV_PY) -m pytest -q tests/reliability $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: venv ## measure latency, store ops and cold start against a private emulator (bench/RESULTS.md)
+	$(EMULATOR) run -- $(VENV_PY) -m bench.run
