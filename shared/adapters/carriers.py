@@ -53,6 +53,7 @@ from urllib.parse import quote
 
 import httpx
 
+from shared.adapters.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
 
 log = logging.getLogger(__name__)
@@ -517,30 +518,25 @@ class RussianPostClient:
 
 # --- the instance's clients -------------------------------------------------------------
 
-_lock = threading.Lock()
-_clients: dict[str, Any] = {}
-_transport: httpx.BaseTransport | None = None
-
-
-def _build(name: str) -> Any:
+def _build(name: str, transport: httpx.BaseTransport | None) -> Any:
     from shared.settings import settings
 
     s = settings()
     if name == "cdek":
-        return CdekClient(base_url=s.cdek_base_url, client_id=s.cdek_client_id, client_secret=s.cdek_client_secret, timeout=s.http_timeout_seconds, transport=_transport)
+        return CdekClient(base_url=s.cdek_base_url, client_id=s.cdek_client_id, client_secret=s.cdek_client_secret, timeout=s.http_timeout_seconds, transport=transport)
     if name == "boxberry":
-        return BoxberryClient(base_url=s.boxberry_base_url, token=s.boxberry_token, timeout=s.http_timeout_seconds, transport=_transport)
+        return BoxberryClient(base_url=s.boxberry_base_url, token=s.boxberry_token, timeout=s.http_timeout_seconds, transport=transport)
     if name == "russianpost":
-        return RussianPostClient(url=s.russianpost_url, login=s.russianpost_login, password=s.russianpost_password, timeout=s.http_timeout_seconds, transport=_transport)
+        return RussianPostClient(url=s.russianpost_url, login=s.russianpost_login, password=s.russianpost_password, timeout=s.http_timeout_seconds, transport=transport)
     raise ValueError(f"unknown carrier {name!r}")
+
+
+_clients = InstanceClients(_build, lambda built: built.http.close())
 
 
 def carrier(name: str) -> Any:
     """The instance's client for a carrier, built on first use from settings."""
-    with _lock:
-        if name not in _clients:
-            _clients[name] = _build(name)
-        return _clients[name]
+    return _clients.get(name)
 
 
 def track(name: str, tracking: str) -> CarrierStatus:
@@ -548,11 +544,4 @@ def track(name: str, tracking: str) -> CarrierStatus:
     return carrier(name).track(tracking)
 
 
-def set_transport(transport: httpx.BaseTransport | None) -> None:
-    """Route the instance's carrier clients through ``transport`` (tests); forgets built clients."""
-    global _transport
-    with _lock:
-        for client in _clients.values():
-            client.http.close()
-        _clients.clear()
-        _transport = transport
+set_transport = _clients.set_transport

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import httpx
 
+from shared.adapters.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
 from shared.settings import settings
 
@@ -161,39 +161,19 @@ class SmsRuClient:
 
 # --- one client per instance, built on first use -----------------------------------
 
-_lock = threading.Lock()
-_client: SmsRuClient | None = None
-_transport: httpx.BaseTransport | None = None
+def _build(_: str, transport: httpx.BaseTransport | None) -> SmsRuClient:
+    s = settings()
+    if not s.smsru_api_id:
+        raise SmsUnavailable("the SMS gateway is not configured (SMSRU_API_ID)", sent="no")
+    return SmsRuClient(api_id=s.smsru_api_id, base_url=s.smsru_base_url, sender=s.sms_sender, test=s.sms_test, timeout=s.http_timeout_seconds, transport=transport)
+
+
+_clients = InstanceClients(_build, lambda built: built.close())
 
 
 def client() -> SmsRuClient:
     """The instance's gateway client, built from settings on first use."""
-    global _client
-    with _lock:
-        if _client is None:
-            s = settings()
-            if not s.smsru_api_id:
-                raise SmsUnavailable("the SMS gateway is not configured (SMSRU_API_ID)", sent="no")
-            _client = SmsRuClient(
-                api_id=s.smsru_api_id,
-                base_url=s.smsru_base_url,
-                sender=s.sms_sender,
-                test=s.sms_test,
-                timeout=s.http_timeout_seconds,
-                transport=_transport,
-            )
-        return _client
+    return _clients.get()
 
 
-def set_transport(transport: httpx.BaseTransport | None) -> None:
-    """Route the instance's client through ``transport`` (a fake in tests; ``None``: the network).
-
-    The current client is dropped, so the next :func:`client` call also picks
-    up changed settings.
-    """
-    global _client, _transport
-    with _lock:
-        if _client is not None:
-            _client.close()
-        _client = None
-        _transport = transport
+set_transport = _clients.set_transport

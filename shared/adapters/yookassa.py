@@ -17,7 +17,6 @@ import ipaddress
 import logging
 import random
 import re
-import threading
 import time
 from functools import lru_cache
 from typing import Any, Callable, TypeVar
@@ -26,6 +25,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters.amounts import BadAmount, to_kopecks
+from shared.adapters.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
 from shared.settings import settings
 
@@ -223,38 +223,19 @@ class YooKassaClient:
 
 # --- one client per instance, built on first use -----------------------------------
 
-_lock = threading.Lock()
-_client: YooKassaClient | None = None
-_transport: httpx.BaseTransport | None = None
+def _build(_: str, transport: httpx.BaseTransport | None) -> YooKassaClient:
+    s = settings()
+    if not s.yookassa_shop_id or not s.yookassa_secret_key:
+        raise YooKassaUnavailable("YooKassa credentials are not configured (YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY)")
+    return YooKassaClient(base_url=s.yookassa_base_url, shop_id=s.yookassa_shop_id, secret_key=s.yookassa_secret_key, timeout=s.http_timeout_seconds, transport=transport)
+
+
+_clients = InstanceClients(_build, lambda built: built.close())
 
 
 def client() -> YooKassaClient:
     """The instance's client, built from settings on first use."""
-    global _client
-    with _lock:
-        if _client is None:
-            s = settings()
-            if not s.yookassa_shop_id or not s.yookassa_secret_key:
-                raise YooKassaUnavailable("YooKassa credentials are not configured (YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY)")
-            _client = YooKassaClient(
-                base_url=s.yookassa_base_url,
-                shop_id=s.yookassa_shop_id,
-                secret_key=s.yookassa_secret_key,
-                timeout=s.http_timeout_seconds,
-                transport=_transport,
-            )
-        return _client
+    return _clients.get()
 
 
-def set_transport(transport: httpx.BaseTransport | None) -> None:
-    """Route the instance's client through ``transport`` (a fake in tests; ``None``: the network).
-
-    The current client is dropped, so the next :func:`client` call also picks
-    up changed settings.
-    """
-    global _client, _transport
-    with _lock:
-        if _client is not None:
-            _client.close()
-        _client = None
-        _transport = transport
+set_transport = _clients.set_transport
