@@ -110,3 +110,15 @@ def customer_token(customer_id: str, now: datetime | None = None) -> str:
     from shared import tokens
 
     return tokens.issue(TEST_ENV["KOPILKA_TOKEN_SECRET"], subject=customer_id, now=now or datetime.now(timezone.utc), ttl_seconds=3600)
+
+
+@pytest.fixture
+def yookassa_fake(function_env):
+    """The YooKassa API faked in memory, wired into the adapter the functions use."""
+    from shared.adapters import yookassa
+    from tests.fakes.yookassa import FakeYooKassa
+
+    api = FakeYooKassa(shop_id=TEST_ENV["YOOKASSA_SHOP_ID"], secret_key=TEST_ENV["YOOKASSA_SECRET_KEY"])
+    yookassa.set_transport(api.transport)
+    yield api
+    yookassa.set_transport(None)

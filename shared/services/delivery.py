@@ -105,19 +105,19 @@ def apply_status(store: Store, *, config: ProgramConfig, order_id: str, carrier:
                 return _outcome("already_applied" if current == "delivered" else "ignored", order_id, order, None if current == "delivered" else f"order is {current}")
             if current != "paid":
                 return _outcome("ignored", order_id, order, f"order is {current}")
-            order = orders.mark_delivered(store, config=config, order_id=order_id, delivered_at=at, now=now, carrier=carrier)
+            order = orders.mark_delivered(store, config=config, order_id=order_id, delivered_at=at, now=now, carrier=carrier, placed=order)
         elif status.state == NOT_DELIVERED:
             if current == "not_delivered":
                 return _outcome("already_applied", order_id, order)
             if current != "paid":
                 return _outcome("ignored", order_id, order, f"order is {current}")
-            order = orders.mark_returned(store, config=config, order_id=order_id, return_id=f"{carrier}-not-delivered", returns=None, now=now, not_delivered=True)
+            order = orders.mark_returned(store, config=config, order_id=order_id, return_id=f"{carrier}-not-delivered", returns=None, now=now, not_delivered=True, placed=order)
         elif status.state == RETURNED:
             if current in ("returned", "not_delivered"):
                 return _outcome("already_applied", order_id, order)
             if current not in ("paid", "delivered", "partially_returned"):
                 return _outcome("ignored", order_id, order, f"order is {current}")
-            order = orders.mark_returned(store, config=config, order_id=order_id, return_id=f"{carrier}-returned", returns=None, now=now, not_delivered=current == "paid")
+            order = orders.mark_returned(store, config=config, order_id=order_id, return_id=f"{carrier}-returned", returns=None, now=now, not_delivered=current == "paid", placed=order)
     except InvalidState as exc:
         log.info("carrier status not applied", extra={"json_fields": {"order_id": order_id, "carrier": carrier, "state": status.state, "reason": exc.message}})
         return _outcome("ignored", order_id, order, exc.message)

@@ -53,8 +53,17 @@ class AccountSession:
     def seen(self, key: str) -> dict[str, Any] | None:
         return self.uow.get(posting_path(self.customer_id, posting_id(key)))
 
-    def post(self, kind: str, *, key: str, now: datetime, **params: Any) -> dict[str, Any]:
-        existing = self.seen(key)
+    def post(self, kind: str, *, key: str, now: datetime, fresh: bool = False, **params: Any) -> dict[str, Any]:
+        """Apply ``kind`` once per ``key``.
+
+        ``fresh=True`` skips the look-up of the key: the caller has read, in
+        this unit of work, a guard document that is written in the same commit
+        as every posting with this key (an order's book, say), and found it
+        absent, so the key cannot have been used. The posting is still
+        *created*, so were that proof ever wrong the commit fails
+        (``ALREADY_EXISTS``) instead of applying the operation twice.
+        """
+        existing = None if fresh else self.seen(key)
         if existing is not None:
             if existing["fingerprint"] != fingerprint(kind, params) or existing["kind"] != kind:
                 raise IdempotencyConflict(

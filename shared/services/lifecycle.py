@@ -217,6 +217,8 @@ def pay_order_unit(
     existing = session.order(order_id)
     if existing is not None:
         return PaidOrder(order_id, existing.spent, existing.earned, existing.paid, session.account.level or "", existing.referrer_id, True)
+    # From here the order's postings are posted ``fresh``: its book, absent, is written
+    # in the same commit as every one of them (spend, purchase, accrue:<order id>).
     reservation = session.account.reservations.get(order_id)
     view = customer_view(config, session, now, plus_reserved_for=order_id)
     shortfall = 0
@@ -233,19 +235,20 @@ def pay_order_unit(
     spent, paid, earned = sum(spent_by_line.values()), sum(paid_by_line.values()), sum(earned_by_line.values())
     allocations: list[Allocation] = []
     if spent:
-        outcome = session.post("spend", key=f"spend:{order_id}", now=now, amount=spent, order_id=order_id, reservation_id=order_id if reservation else None)
+        outcome = session.post("spend", key=f"spend:{order_id}", now=now, fresh=True, amount=spent, order_id=order_id, reservation_id=order_id if reservation else None)
         allocations = [Allocation.from_dict(a) for a in outcome["allocations"]]
     elif reservation is not None:
         session.post("release", key=f"release:{order_id}", now=now, reservation_id=order_id)
     level = level_after_purchase(config, session.account, now, paid)
     if paid:
-        session.post("purchase", key=f"purchase:{order_id}", now=now, amount=paid, order_id=order_id, level=level)
+        session.post("purchase", key=f"purchase:{order_id}", now=now, fresh=True, amount=paid, order_id=order_id, level=level)
     earned_lot = None
     if earned:
         outcome = session.post(
             "accrue",
             key=f"accrue:{order_id}",
             now=now,
+            fresh=True,
             amount=earned,
             source="purchase",
             ref=order_id,
@@ -263,6 +266,7 @@ def pay_order_unit(
                     "accrue",
                     key=f"first_order:{customer_id}:{rule.code}",
                     now=now,
+                    fresh=True,  # guarded by first_paid_at, saved in the same commit
                     amount=rule.amount,
                     source="first_order",
                     ref=order_id,
@@ -326,7 +330,7 @@ def deliver_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
         raise InvalidState("the order was returned", order_id=order_id)
     if book.delivered_at is None:
         if book.earned_lot_id:
-            session.post("schedule", key=f"schedule:{order_id}", now=now, lot_id=book.earned_lot_id, activates_at=delivered_at + timedelta(days=config.hold_days))
+            session.post("schedule", key=f"schedule:{order_id}", now=now, fresh=True, lot_id=book.earned_lot_id, activates_at=delivered_at + timedelta(days=config.hold_days))
         book.delivered_at = delivered_at
         book.status = "delivered" if book.status == "paid" else book.status
         session.save_order(book)
@@ -353,6 +357,7 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderBo
                 "accrue",
                 key=f"referral:{ref_order}",
                 now=now,
+                fresh=True,  # guarded by the partner's book of this order, saved in the same commit
                 amount=total,
                 source="referral",
                 ref=book.order_id,

@@ -213,6 +213,17 @@ def _record(uow: UnitOfWork, order: dict[str, Any], *, to: str, now: datetime, e
     return moved
 
 
+def _placed(store: Store, order_id: str, placed: dict[str, Any] | None) -> dict[str, Any]:
+    """The order as its caller already read it, else read now: outside the transaction only
+    its customer and promo are used, which never change once it is placed. Every decision is
+    taken on the order read again inside the transaction."""
+    if placed is not None:
+        if placed.get("order_id") != order_id:
+            raise ValueError(f"the order read is {placed.get('order_id')!r}, not {order_id!r}")
+        return placed
+    return get_order(store, order_id)
+
+
 def _in_order_unit(store: Store, customer_id: str, order_id: str, decide: Callable[[UnitOfWork, dict[str, Any]], T]) -> T:
     """Run ``decide(uow, order)`` in one transaction on the order document read inside it.
 
@@ -245,7 +256,7 @@ def agreement(order: dict[str, Any]) -> lifecycle.Agreement | None:
     )
 
 
-def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: dict[str, Any], now: datetime) -> dict[str, Any]:
+def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: dict[str, Any], now: datetime, placed: dict[str, Any] | None = None) -> dict[str, Any]:
     """Payment confirmed (by the provider's API, not the notification body).
 
     The order is settled on what its checkout agreed (see
@@ -265,7 +276,7 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: di
     referees follows in its own (idempotent) transaction, again on a replay.
     """
     require_utc(now)
-    placed = get_order(store, order_id)
+    placed = _placed(store, order_id, placed)
     customer_id = placed["customer_id"]
     rule = order_promo(store, placed, now)  # fixed at placement
     key = f"paid:{payment.get('id')}"
@@ -304,7 +315,7 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: di
     return order
 
 
-def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str) -> dict[str, Any]:
+def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, placed: dict[str, Any] | None = None) -> dict[str, Any]:
     """Payment canceled or never made: the reserved bonuses and the promo code's use go back.
 
     One transaction, decided on the order as read in it: only an order still
@@ -313,7 +324,7 @@ def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str) ->
     unchanged — a payment that committed first wins.
     """
     require_utc(now)
-    placed = get_order(store, order_id)
+    placed = _placed(store, order_id, placed)
     if placed["status"] != "awaiting_payment":
         return placed  # no status leads back to awaiting_payment: nothing to do
     customer_id = placed["customer_id"]
@@ -329,12 +340,12 @@ def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str) ->
     return _in_order_unit(store, customer_id, order_id, decide)
 
 
-def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delivered_at: datetime, now: datetime, carrier: str) -> dict[str, Any]:
+def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delivered_at: datetime, now: datetime, carrier: str, placed: dict[str, Any] | None = None) -> dict[str, Any]:
     """Delivered: the order's accrual starts its hold, in one transaction with the order
     becoming ``delivered``; the partner's reward is then credited in its own transaction
     and noted on the event (``referral_reward``)."""
     require_utc(now)
-    placed = get_order(store, order_id)
+    placed = _placed(store, order_id, placed)
     customer_id = placed["customer_id"]
 
     def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], OrderBook | None]:
@@ -379,7 +390,9 @@ def remaining_units(order: dict[str, Any]) -> dict[str, int]:
     return {line["id"]: line["quantity"] - returned.get(line["id"], 0) for line in order["lines"] if line["quantity"] - returned.get(line["id"], 0) > 0}
 
 
-def mark_returned(store: Store, *, config: ProgramConfig, order_id: str, return_id: str, returns: dict[str, int] | None, now: datetime, not_delivered: bool = False) -> dict[str, Any]:
+def mark_returned(
+    store: Store, *, config: ProgramConfig, order_id: str, return_id: str, returns: dict[str, int] | None, now: datetime, not_delivered: bool = False, placed: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A return by line and quantity (``None``: everything still kept). Spent bonuses come back,
     accruals and partner rewards are taken back by the clawback policy.
 
@@ -389,7 +402,7 @@ def mark_returned(store: Store, *, config: ProgramConfig, order_id: str, return_
     on the returned part is taken back afterwards in its own transaction.
     """
     require_utc(now)
-    placed = get_order(store, order_id)
+    placed = _placed(store, order_id, placed)
     customer_id = placed["customer_id"]
     key = f"return:{return_id}"
 

@@ -140,7 +140,7 @@ def _sync_payment(store: Store, *, config: ProgramConfig, payment: Payment, now:
         return _apply_paid(store, config=config, order=order, provider="yookassa", payment_id=payment.id, currency=payment.amount.currency, kopecks=payment.amount.kopecks, now=now)
     if payment.status == "canceled":
         # a canceled payment after a successful one (or after the order moved on) changes nothing
-        updated = orders.mark_canceled(store, order_id=order["order_id"], now=now, reason=f"yookassa:{payment.id}")
+        updated = orders.mark_canceled(store, order_id=order["order_id"], now=now, reason=f"yookassa:{payment.id}", placed=order)
         if updated["status"] != "canceled":
             return _ignored("order_not_awaiting_payment", order_id=order["order_id"], status=updated["status"], payment_id=payment.id)
         return Outcome("canceled", order_id=order["order_id"], status=updated["status"])
@@ -161,7 +161,7 @@ def _apply_paid(store: Store, *, config: ProgramConfig, order: dict[str, Any], p
         double = {"provider": provider, "payment_id": payment_id, "counted_payment_id": counted.get("id")}
         return _ignored("paid_by_another_payment", order_id=order_id, status=order["status"], level=logging.ERROR, **double)
     try:
-        updated = orders.mark_paid(store, config=config, order_id=order_id, payment={"provider": provider, "id": payment_id, "amount": kopecks}, now=now)
+        updated = orders.mark_paid(store, config=config, order_id=order_id, payment={"provider": provider, "id": payment_id, "amount": kopecks}, now=now, placed=order)
     except InvalidState:  # canceled meanwhile
         return _ignored("order_canceled", order_id=order_id, status="canceled", level=logging.ERROR, provider=provider, payment_id=payment_id)
     counted = updated.get("payment") or {}
@@ -228,7 +228,7 @@ def _apply_refund(store: Store, *, config: ProgramConfig, refund: Refund, paymen
         returns, problem = _refund_lines(refund, order)
         if returns is None:
             return _ignored(problem or "invalid_refund_lines", order_id=order_id, status=order["status"], level=logging.WARNING, refund_id=refund.id, refunded=refund.amount.kopecks)
-    updated = orders.mark_returned(store, config=config, order_id=order_id, return_id=refund.id, returns=returns, now=now)
+    updated = orders.mark_returned(store, config=config, order_id=order_id, return_id=refund.id, returns=returns, now=now, placed=order)
     log.info("order refunded", extra={"json_fields": {"order_id": order_id, "refund_id": refund.id, "returns": returns, "status": updated["status"]}})
     return Outcome("returned", order_id=order_id, status=updated["status"])
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.config import ConfigVersion, ProgramConfig, parse_config
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.ports import AUDIT, PROGRAMS, VERSIONS, Store, UnitOfWork
+
+
+# How long an instance trusts the program head it read (the list of versions and
+# their dates). Versions scheduled ahead apply exactly on time, as the head read
+# already lists them; a version published to apply at once reaches the other
+# instances within this time (the publishing instance sees it immediately).
+HEAD_TTL = timedelta(seconds=30)
 
 
 def _cache(store: Store) -> dict[tuple[str, int], ConfigVersion]:
@@ -18,6 +25,25 @@ def _cache(store: Store) -> dict[tuple[str, int], ConfigVersion]:
         cache = {}
         setattr(store, "_config_versions", cache)
     return cache
+
+
+def _heads(store: Store) -> dict[str, tuple[datetime, dict[str, Any] | None]]:
+    """Program heads as read at a time, per store instance (see :data:`HEAD_TTL`)."""
+    heads = getattr(store, "_program_heads", None)
+    if heads is None:
+        heads = {}
+        setattr(store, "_program_heads", heads)
+    return heads
+
+
+def _head(store: Store, program: str, now: datetime) -> dict[str, Any] | None:
+    """The program head, read again once :data:`HEAD_TTL` has passed since ``now`` of the last read."""
+    cached = _heads(store).get(program)
+    if cached is not None and timedelta(0) <= now - cached[0] < HEAD_TTL:
+        return cached[1]
+    head = store.get(head_path(program))
+    _heads(store)[program] = (now, head)
+    return head
 
 
 def head_path(program: str) -> str:
@@ -74,12 +100,15 @@ def publish(store: Store, *, raw: Any, author: str, reason: str, effective_from:
         )
         return ConfigVersion(version=number, effective_from=effective_from, config=config, author=author, reason=reason, created_at=now)
 
-    return store.run(unit)
+    published = store.run(unit)
+    _heads(store).pop(config.program, None)
+    return published
 
 
 def in_force(store: Store, program: str, now: datetime) -> ConfigVersion:
-    """The config version that applies at ``now`` (parsed once per version per instance)."""
-    head = store.get(head_path(program))
+    """The config version that applies at ``now`` (parsed once per version per instance;
+    the head listing the versions is re-read after :data:`HEAD_TTL`)."""
+    head = _head(store, program, now)
     candidates = [v for v in (head or {}).get("versions", []) if v["effective_from"] <= now]
     if not candidates:
         raise NotFound(f"program {program!r} has no config in force", program=program)

@@ -86,7 +86,7 @@ def cancel_stale_orders(store: Store, *, config: ProgramConfig, now: datetime, b
             if order is None or order.get("status") != "awaiting_payment":
                 continue
             try:
-                canceled = orders.mark_canceled(store, order_id=order_id, now=now, reason="timeout")
+                canceled = orders.mark_canceled(store, order_id=order_id, now=now, reason="timeout", placed=order)
             except DomainError as exc:  # paid in the meantime: the payment wins
                 log.info("stale order not canceled", extra={"json_fields": {"order_id": order_id, "reason": exc.message}})
                 continue
