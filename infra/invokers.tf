@@ -2,18 +2,6 @@
 # service; a gen2 function's service carries the function's name).
 
 locals {
-  function_services = {
-    account         = google_cloudfunctions2_function.account.name
-    admin           = google_cloudfunctions2_function.admin.name
-    cart_quote      = google_cloudfunctions2_function.cart_quote.name
-    checkout        = google_cloudfunctions2_function.checkout.name
-    delivery_status = google_cloudfunctions2_function.delivery_status.name
-    expiry_sweep    = google_cloudfunctions2_function.expiry_sweep.name
-    order_paid      = google_cloudfunctions2_function.order_paid.name
-    referral_reward = google_cloudfunctions2_function.referral_reward.name
-    sms_otp         = google_cloudfunctions2_function.sms_otp.name
-  }
-
   # Functions Cloud Scheduler calls (scheduler.tf); nothing else.
   scheduled_functions = ["delivery_status", "expiry_sweep"]
 
@@ -34,7 +22,7 @@ resource "google_cloud_run_service_iam_member" "public" {
 
   project  = var.project
   location = var.region
-  service  = local.function_services[each.key]
+  service  = google_cloudfunctions2_function.function[each.key].name
   role     = "roles/run.invoker"
   member   = "allUsers"
 }
@@ -44,7 +32,7 @@ resource "google_cloud_run_service_iam_member" "scheduler" {
 
   project  = var.project
   location = var.region
-  service  = local.function_services[each.key]
+  service  = google_cloudfunctions2_function.function[each.key].name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
@@ -54,7 +42,7 @@ resource "google_cloud_run_service_iam_member" "operator" {
 
   project  = var.project
   location = var.region
-  service  = local.function_services[each.value.function]
+  service  = google_cloudfunctions2_function.function[each.value.function].name
   role     = "roles/run.invoker"
   member   = each.value.member
 }

@@ -1,47 +1,35 @@
 # Cloud Scheduler jobs. Each calls a function route with an OIDC token of the
 # scheduler service account; the audience is Scheduler's default, the full
 # target URI, which is what the function's KOPILKA_SWEEP_AUDIENCE lists
-# (local.scheduled_audience in functions.tf).
+# (local.scheduled_audience in functions.tf). A job waits for its call as long
+# as the function may run (its timeout_seconds).
 
-resource "google_cloud_scheduler_job" "expiry_sweep" {
-  name             = "${local.prefix}-expiry-sweep"
-  project          = var.project
-  region           = var.region
-  description      = "Expiry, stale reservations and unpaid orders, levels, notices, birthdays"
-  schedule         = "*/15 * * * *"
-  time_zone        = "Europe/Moscow"
-  attempt_deadline = "540s"
-
-  retry_config {
-    retry_count          = 1
-    min_backoff_duration = "60s"
-    max_backoff_duration = "300s"
-  }
-
-  http_target {
-    http_method = "POST"
-    uri         = local.scheduled_audience["expiry_sweep"]
-    body        = base64encode("{}")
-    headers = {
-      "Content-Type" = "application/json"
+locals {
+  # job (name suffix) => the function it calls (its route: local.scheduled_audience)
+  scheduler_jobs = {
+    expiry_sweep = {
+      function    = "expiry_sweep"
+      description = "Expiry, stale reservations and unpaid orders, levels, notices, birthdays"
+      schedule    = "*/15 * * * *"
     }
-
-    oidc_token {
-      service_account_email = google_service_account.scheduler.email
+    delivery_poll = {
+      function    = "delivery_status"
+      description = "Boxberry, Russian Post and CDEK tracking of orders whose delivery_poll_at is due"
+      schedule    = "0 * * * *"
     }
   }
-
-  depends_on = [google_cloud_run_service_iam_member.scheduler]
 }
 
-resource "google_cloud_scheduler_job" "delivery_poll" {
-  name             = "${local.prefix}-delivery-poll"
+resource "google_cloud_scheduler_job" "job" {
+  for_each = local.scheduler_jobs
+
+  name             = "${local.prefix}-${replace(each.key, "_", "-")}"
   project          = var.project
   region           = var.region
-  description      = "Boxberry, Russian Post and CDEK tracking of orders whose delivery_poll_at is due"
-  schedule         = "0 * * * *"
+  description      = each.value.description
+  schedule         = each.value.schedule
   time_zone        = "Europe/Moscow"
-  attempt_deadline = "300s"
+  attempt_deadline = "${local.functions[each.value.function].timeout_seconds}s"
 
   retry_config {
     retry_count          = 1
@@ -51,7 +39,7 @@ resource "google_cloud_scheduler_job" "delivery_poll" {
 
   http_target {
     http_method = "POST"
-    uri         = local.scheduled_audience["delivery_status"]
+    uri         = local.scheduled_audience[each.value.function]
     body        = base64encode("{}")
     headers = {
       "Content-Type" = "application/json"

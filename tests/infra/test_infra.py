@@ -2,7 +2,11 @@
 every .tf and the tests hold the Terraform against the code: functions and their
 folders, scheduler targets and routes, Firestore queries and their indexes, the
 environment each function needs, secrets and who reads them. `terraform fmt
--check` runs inside test_every_tf_parses when a terraform binary is present."""
+-check` runs inside test_every_tf_parses when a terraform binary is present.
+
+The functions and the scheduler jobs are one for_each resource each over a locals
+map (local.functions, local.scheduler_jobs): the per-function checks read the map
+and pin the resource's template that turns an entry into the function."""
 
 from __future__ import annotations
 
@@ -22,13 +26,12 @@ from shared.adapters.firestore_queries import QUERIES
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "main.py").is_file())
-REF = re.compile(r'\["([a-z_]+)"\]')  # the key in  x.y["key"]...
 
 
 @cache
-def tf() -> dict[str, dict[str, Any]]:
-    """Every .tf merged: {"resource": {type: {name: body}}, "locals": {...}, "variable": {...}, ...}."""
-    merged: dict[str, dict[str, Any]] = {"resource": {}, "locals": {}, "variable": {}, "output": {}}
+def tf() -> dict[str, Any]:
+    """Every .tf merged: {"resource": {type: {name: body}}, "locals": {...}, "variable": {...}, "moved": [...], ...}."""
+    merged: dict[str, Any] = {"resource": {}, "locals": {}, "variable": {}, "output": {}, "moved": []}
     for path in sorted(INFRA.glob("*.tf")):
         doc = hcl2.loads(path.read_text(), serialization_options=SerializationOptions(strip_string_quotes=True))
         for block in doc.get("resource", []):
@@ -37,10 +40,14 @@ def tf() -> dict[str, dict[str, Any]]:
                     assert name not in merged["resource"].setdefault(rtype, {}), f"{rtype}.{name} twice"
                     merged["resource"][rtype][name] = body
         for block in doc.get("locals", []):
-            merged["locals"].update({k: v for k, v in block.items() if k != "__is_block__"})
+            for k, v in block.items():
+                if not k.startswith("__"):  # __is_block__, __comments__
+                    assert k not in merged["locals"], f"local.{k} twice"
+                    merged["locals"][k] = v
         for kind in ("variable", "output"):
             for block in doc.get(kind, []):
                 merged[kind].update(block)
+        merged["moved"] += doc.get("moved", [])
     return merged
 
 
@@ -48,15 +55,35 @@ def resources(rtype: str) -> dict[str, Any]:
     return tf()["resource"].get(rtype, {})
 
 
+def functions() -> dict[str, dict[str, Any]]:
+    """local.functions: per function its sizing, ingress, `public`, extra `env` and `secrets`."""
+    return {name: {k: v for k, v in fn.items() if not k.startswith("__")} for name, fn in tf()["locals"]["functions"].items()}
+
+
+def function_resource() -> dict[str, Any]:
+    """The one google_cloudfunctions2_function, instantiated per entry of local.functions."""
+    fns = resources("google_cloudfunctions2_function")
+    assert set(fns) == {"function"}, f"one for_each resource, not a block per function: {sorted(fns)}"
+    assert fns["function"]["for_each"] == "${local.functions}"
+    return fns["function"]
+
+
+# service_config attributes taken from the function's entry in local.functions as they are.
+SIZING = ("min_instance_count", "max_instance_count", "max_instance_request_concurrency", "available_cpu", "available_memory", "timeout_seconds", "ingress_settings")
+# The environment: the common variables, THREADS = the concurrency, then the function's own.
+ENV_MERGE = "${merge(local.common_env, {THREADS = tostring(each.value.max_instance_request_concurrency)}, each.value.env)}"
+SECRET_BLOCK = {
+    "key": "${secret_environment_variables.value.key}",
+    "project_id": "${var.project}",
+    "secret": "${google_secret_manager_secret.secret[secret_environment_variables.value.secret].secret_id}",
+    "version": "latest",
+}
+NAME = '${local.prefix}-${replace(each.key, "_", "-")}'  # the resource name from the map key (functions, scheduler jobs)
+
+
 def one(block: Any) -> dict[str, Any]:
     assert isinstance(block, list) and len(block) == 1, block
     return block[0]
-
-
-def key_of(expr: str) -> str:
-    found = REF.findall(expr)
-    assert len(found) == 1, expr
-    return found[0]
 
 
 def routes(function: str) -> set[tuple[str, str]]:
@@ -97,65 +124,86 @@ def test_every_tf_parses_and_is_formatted() -> None:
 
 
 def test_each_function_folder_has_its_function_and_back() -> None:
-    fns = resources("google_cloudfunctions2_function")
+    fns = functions()
     assert sorted(fns) == FUNCTIONS
     assert sorted(tf()["locals"]["function_names"]) == FUNCTIONS
-    for name, body in fns.items():
-        build = one(body["build_config"])
-        assert build["runtime"] == "python311"
-        assert build["entry_point"] == name
+    body = function_resource()
+    # Every instance: entry point, name, source and runtime account all from its key.
+    build = one(body["build_config"])
+    assert build["runtime"] == "python311"
+    assert build["entry_point"] == "${each.key}"
+    assert body["name"] == NAME
+    assert '${local.prefix}-${replace(name, "_", "-")}"' in tf()["locals"]["function_urls"]  # the same convention
+    assert one(one(build["source"])["storage_source"])["object"] == "${google_storage_bucket_object.package[each.key].name}"
+    service = one(body["service_config"])
+    assert service["service_account_email"] == "${google_service_account.function[each.key].email}"
+    for attr in SIZING:
+        assert service[attr] == "${each.value.%s}" % attr, attr
+    # THREADS is the concurrency, and no function's own env overrides it or a common variable.
+    assert service["environment_variables"] == ENV_MERGE
+    for name, fn in fns.items():
         defs = {n.name for n in ast.parse((ROOT / "functions" / name / "main.py").read_text()).body if isinstance(n, ast.FunctionDef)}
         assert name in defs, f"functions/{name}/main.py defines no {name}()"
-        assert body["name"] == "${local.prefix}-" + name.replace("_", "-")  # the convention local.function_urls relies on
-        assert key_of(one(one(build["source"])["storage_source"])["object"]) == name
-        service = one(body["service_config"])
-        assert key_of(service["service_account_email"]) == name
+        assert set(fn) == set(SIZING) | {"public", "env", "secrets"}, name
         for attr in ("min_instance_count", "max_instance_count", "max_instance_request_concurrency", "timeout_seconds"):
-            assert isinstance(service[attr], int), (name, attr)
-        assert service["environment_variables"]["THREADS"] == str(service["max_instance_request_concurrency"])
-        if service["max_instance_request_concurrency"] > 1:
-            assert float(service["available_cpu"]) >= 1, f"{name}: concurrency above 1 needs a whole vCPU"
+            assert isinstance(fn[attr], int), (name, attr)
+        assert not set(fn["env"]) & (set(tf()["locals"]["common_env"]) | {"THREADS"}), name
+        if fn["max_instance_request_concurrency"] > 1:
+            assert float(fn["available_cpu"]) >= 1, f"{name}: concurrency above 1 needs a whole vCPU"
 
 
 def test_sizing_follows_the_reliability_notes() -> None:
-    sc = {name: one(body["service_config"]) for name, body in resources("google_cloudfunctions2_function").items()}
+    sc = functions()
     assert sc["cart_quote"]["min_instance_count"] >= 1 and sc["sms_otp"]["min_instance_count"] >= 1
     assert sc["expiry_sweep"]["max_instance_count"] == 1 and sc["expiry_sweep"]["max_instance_request_concurrency"] == 1
     storefront = max(sc[n]["max_instance_request_concurrency"] for n in ("cart_quote", "checkout", "account", "sms_otp"))
     assert min(sc[n]["max_instance_request_concurrency"] for n in ("order_paid", "delivery_status")) > storefront
+    # Browser- and webhook-facing functions serve requests concurrently (on a whole vCPU, checked above).
+    public = [n for n, fn in sc.items() if fn["public"]]
+    assert "cart_quote" in public and all(sc[n]["max_instance_request_concurrency"] > 1 for n in public)
 
 
 def test_service_accounts_and_invokers() -> None:
     assert resources("google_service_account")["function"]["for_each"] == "${toset(local.function_names)}"
     assert resources("google_project_iam_member")["datastore_user"]["role"] == "roles/datastore.user"
     assert set(resources("google_project_iam_member")) == {"datastore_user"}  # no other project-wide grant
-    public = set(tf()["locals"]["public_functions"])
+    assert all(isinstance(fn["public"], bool) for fn in functions().values())
+    assert tf()["locals"]["public_functions"] == "${[for name, function in local.functions : name if function.public]}"
+    public = {name for name, fn in functions().items() if fn["public"]}
     assert public <= set(FUNCTIONS) and not public & {"expiry_sweep", "referral_reward"}
     iam = resources("google_cloud_run_service_iam_member")
     assert iam["public"]["member"] == "allUsers" and iam["public"]["for_each"] == "${toset(local.public_functions)}"
     assert iam["scheduler"]["role"] == "roles/run.invoker" and "scheduler" in iam["scheduler"]["member"]
-    assert sorted(tf()["locals"]["function_services"]) == FUNCTIONS
+    for binding, key in (("public", "each.key"), ("scheduler", "each.key"), ("operator", "each.value.function")):
+        assert iam[binding]["service"] == "${google_cloudfunctions2_function.function[%s].name}" % key, binding
 
 
 # -- scheduler ---------------------------------------------------------------------------------
 
 
 def test_scheduler_jobs_target_existing_functions_and_routes() -> None:
-    jobs = resources("google_cloud_scheduler_job")
+    jobs = tf()["locals"]["scheduler_jobs"]
     assert jobs, "no scheduler jobs"
+    assert set(resources("google_cloud_scheduler_job")) == {"job"}, "one for_each resource, not a block per job"
+    body = resources("google_cloud_scheduler_job")["job"]
+    assert body["for_each"] == "${local.scheduler_jobs}" and body["name"] == NAME
+    assert body["description"] == "${each.value.description}" and body["schedule"] == "${each.value.schedule}"
+    assert body["attempt_deadline"] == "${local.functions[each.value.function].timeout_seconds}s"
+    target = one(body["http_target"])
+    assert target["http_method"] == "POST"
+    assert "scheduler" in one(target["oidc_token"])["service_account_email"]
+    assert target["uri"] == "${local.scheduled_audience[each.value.function]}"
     audience = tf()["locals"]["scheduled_audience"]
     targets = set()
-    for job, body in jobs.items():
-        target = one(body["http_target"])
-        assert target["http_method"] == "POST"
-        assert "scheduler" in one(target["oidc_token"])["service_account_email"]
-        function = key_of(target["uri"])
-        assert target["uri"] == '${local.scheduled_audience["%s"]}' % function, job
+    for job, spec in jobs.items():
+        assert set(spec) == {"function", "description", "schedule"}, job
+        function = spec["function"]
+        assert function in FUNCTIONS
+        assert 15 <= functions()[function]["timeout_seconds"] <= 1800, f"{job}: Scheduler's HTTP attempt deadline is 15 s to 30 min"
         match = re.fullmatch(r'\$\{local\.function_urls\["([a-z_]+)"\]\}(/[a-z_/]+)', audience[function])
         assert match and match.group(1) == function, audience[function]
-        assert function in FUNCTIONS
         assert ("POST", match.group(2)) in routes(function), f"{job}: {function} has no POST {match.group(2)}"
-        env = one(resources("google_cloudfunctions2_function")[function]["service_config"])["environment_variables"]
+        env = function_env(function)[0]
         assert env["KOPILKA_SWEEP_AUDIENCE"] == '${local.scheduled_audience["%s"]}' % function
         assert env["KOPILKA_SCHEDULER_EMAILS"] == "${google_service_account.scheduler.email}"
         targets.add(function)
@@ -312,9 +360,20 @@ def needed_env(function: str) -> set[str]:
 
 
 def function_env(function: str) -> tuple[dict[str, str], dict[str, str]]:
-    service = one(resources("google_cloudfunctions2_function")[function]["service_config"])
-    secrets = {block["key"]: key_of(block["secret"]) for block in service.get("secret_environment_variables", [])}
-    return service["environment_variables"], secrets
+    """The function's environment variables (name -> HCL value) and secrets (variable -> key in
+    local.secret_readers), as the resource's template builds them from local.functions."""
+    service = one(function_resource()["service_config"])
+    assert service["environment_variables"] == ENV_MERGE
+    assert "secret_environment_variables" not in service  # only the dynamic block below mounts secrets
+    dynamic = one(service["dynamic"])["secret_environment_variables"]
+    assert dynamic["for_each"] == "${each.value.secrets}"
+    assert {k: v for k, v in one(dynamic["content"]).items() if k != "__is_block__"} == SECRET_BLOCK
+    fn = functions()[function]
+    env = {**tf()["locals"]["common_env"], "THREADS": str(fn["max_instance_request_concurrency"]), **fn["env"]}
+    keys = [block["key"] for block in fn["secrets"]]
+    assert len(keys) == len(set(keys)), f"{function} mounts a variable twice"
+    assert all(set(block) == {"key", "secret"} for block in fn["secrets"]), function
+    return env, {block["key"]: block["secret"] for block in fn["secrets"]}
 
 
 def test_every_setting_is_set_where_needed() -> None:
@@ -357,7 +416,44 @@ def test_each_secret_is_read_by_exactly_the_functions_that_mount_it() -> None:
 
 def test_outputs_give_the_storefront_and_webhook_urls() -> None:
     outputs = tf()["output"]
-    assert set(outputs["function_urls"]["value"]) == set(FUNCTIONS)
-    assert set(outputs["storefront"]["value"]) == {"cart_quote", "checkout", "sms_otp", "account"}
+    assert set(outputs) >= {"function_urls", "storefront", "webhooks", "admin_url"}  # README "Deploy" names these
+    uri = "google_cloudfunctions2_function.function[name].service_config[0].uri"
+    # every instance of the function resource, keyed by function (= FUNCTIONS, checked above)
+    assert outputs["function_urls"]["value"] == "${{for name, function in google_cloudfunctions2_function.function : name => function.service_config[0].uri}}"
+    storefront = re.fullmatch(r"\$\{\{for name in \[([^\]]*)\] : name => " + re.escape(uri) + r"\}\}", outputs["storefront"]["value"])
+    assert storefront, outputs["storefront"]["value"]
+    assert sorted(re.findall(r'"([a-z_]+)"', storefront.group(1))) == sorted(["cart_quote", "checkout", "sms_otp", "account"])
     assert set(outputs["webhooks"]["value"]) == {"yookassa", "yoomoney", "cdek", "tilda"}
+    named = re.findall(r'google_cloudfunctions2_function\.function\["([a-z_]+)"\]', str(outputs))
+    assert named and set(named) <= set(FUNCTIONS), named
+    assert outputs["admin_url"]["value"] == '${google_cloudfunctions2_function.function["admin"].service_config[0].uri}'
     assert ("POST", "/yookassa") in routes("order_paid") and ("POST", "/cdek/{token}") in routes("delivery_status") and ("POST", "/tilda/{token}") in routes("checkout")
+
+
+# -- state moves -------------------------------------------------------------------------------
+
+# The addresses of the one-block-per-instance layout and where moved.tf moves them.
+FORMER_ADDRESSES = {
+    **{
+        f"google_cloudfunctions2_function.{name}": f'google_cloudfunctions2_function.function["{name}"]'
+        for name in ("account", "admin", "cart_quote", "checkout", "delivery_status", "expiry_sweep", "order_paid", "referral_reward", "sms_otp")
+    },
+    "google_cloud_scheduler_job.expiry_sweep": 'google_cloud_scheduler_job.job["expiry_sweep"]',
+    "google_cloud_scheduler_job.delivery_poll": 'google_cloud_scheduler_job.job["delivery_poll"]',
+}
+
+
+def test_every_former_address_has_a_moved_block_to_its_key() -> None:
+    moved: dict[str, str] = {}
+    for block in tf()["moved"]:
+        source, target = (re.fullmatch(r"\$\{(.+)\}", block[k]).group(1) for k in ("from", "to"))
+        assert source not in moved, f"{source} moved twice"
+        moved[source] = target
+    missing = {old: new for old, new in FORMER_ADDRESSES.items() if moved.get(old) != new}
+    assert not missing, f"moved blocks missing or wrong: {missing}"
+    keys = {"google_cloudfunctions2_function.function": functions(), "google_cloud_scheduler_job.job": tf()["locals"]["scheduler_jobs"]}
+    for source, target in moved.items():
+        rtype, name = source.split(".")
+        assert name not in resources(rtype), f"{source} still declared"
+        resource, key = re.fullmatch(r'([a-z0-9_]+\.[a-z_]+)\["([a-z_]+)"\]', target).groups()
+        assert key in keys[resource], f"{target}: no such instance"
