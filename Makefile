@@ -86,8 +86,8 @@ audit: venv ## ledger audit against the background emulator (`make emulator-star
 	  test -n "$$host" || { echo "no background emulator: run \`make emulator-start\` first (then load data with FIRESTORE_EMULATOR_HOST from \`python3 scripts/emulator.py status\`)"; exit 2; }; \
 	  FIRESTORE_EMULATOR_HOST=$$host GOOGLE_CLOUD_PROJECT=$${GOOGLE_CLOUD_PROJECT:-kopilka-local} $(VENV_PY) -m scripts.ledger_audit $(AUDIT_ARGS)
 
-reliability: venv ## reliability suite (ledger audit, injected store faults) on a private emulator
-	$(EMULATOR) run -- $(VENV_PY) -m pytest -q tests/reliability $(PYTEST_ARGS)
+reliability: venv ## reliability suite alone (storms, races, kills, store faults, fuzzing, ledger audit) on a private emulator
+	$(EMULATOR) run -- $(VENV_PY) -m pytest -q -m reliability tests $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: venv ## measure latency, store ops and cold start against a private emulator (bench/RESULTS.md)

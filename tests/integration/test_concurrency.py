@@ -7,8 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
+
 from shared.domain.errors import InsufficientBonuses, Retryable
 from shared.services import ledger as ledger_service
+
+pytestmark = pytest.mark.reliability
 
 
 def _client_call(fn, attempts: int = 10):

@@ -22,6 +22,8 @@ from shared.presets import load_preset
 from shared.services import lifecycle, orders, promo
 from shared.services.ledger import audit_account, balances, postings
 
+pytestmark = pytest.mark.reliability
+
 CART = [CartLine(id="serum", price=190000, quantity=1), CartLine(id="cream", price=60000, quantity=2)]  # 3 100 ₽
 ROUNDS = 4
 

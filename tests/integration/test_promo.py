@@ -107,6 +107,7 @@ def test_unredeem_gives_the_use_back_once(store, now):
     assert promo.redeem(store, code="spring10", customer_id="boris", order_id="o2", now=now).uses == 1
 
 
+@pytest.mark.reliability
 def test_a_code_with_total_limit_3_used_by_10_concurrent_orders(firestore_store, biomiq, now):
     """Ten customers check out at once with a code good for three orders: exactly three get it."""
     promo.create_code(firestore_store, rule=ten_percent(), total_limit=3, now=now)
