@@ -28,6 +28,12 @@ VERSIONS = "versions"
 AUDIT = "audit"  # programs/{program}/audit/{id}: who changed what, when
 
 
+# A step that must commit together with a change (the admin audit record, say): a
+# use case taking ``then`` calls it inside its unit of work, with its result, only
+# when it changed something (a replay writes no second record).
+Then = Callable[["UnitOfWork", Any], None]
+
+
 class UnitOfWork(Protocol):
     def get(self, path: str) -> dict[str, Any] | None:
         """Read a document by its slash path (cached for the rest of the unit)."""

@@ -491,10 +491,14 @@ def replace_config(store: Store, admin: Admin, *, program_name: str, raw: Any, r
             errors=[{"field": "program", "error": f"must be {program_name!r}"}],
             message_ru="Некорректная конфигурация программы: program",
         )
-    version = program.publish(store, raw=raw, author=admin.email, reason=reason, effective_from=effective_from or now, now=now)
-    result = {"program": program_name, "version": version.version, "effective_from": version.effective_from}
-    audit(store, admin, action="config.replace", target=f"program:{program_name}", params={"reason": reason, "effective_from": version.effective_from}, result=result, now=now)
-    return result
+
+    def result(version: Any) -> dict[str, Any]:
+        return {"program": program_name, "version": version.version, "effective_from": version.effective_from}
+
+    def record(uow: UnitOfWork, version: Any) -> None:
+        audit_in(uow, admin, action="config.replace", target=f"program:{program_name}", params={"reason": reason, "effective_from": version.effective_from}, result=result(version), now=now)
+
+    return result(program.publish(store, raw=raw, author=admin.email, reason=reason, effective_from=effective_from or now, now=now, then=record))
 
 
 # --- promo codes ------------------------------------------------------------------------
@@ -502,19 +506,12 @@ def replace_config(store: Store, admin: Admin, *, program_name: str, raw: Any, r
 
 def create_promo(store: Store, admin: Admin, *, rule: PromoRule, total_limit: int | None, per_customer_limit: int | None, now: datetime) -> dict[str, Any]:
     admin.require("promo.create")
-    existed = store.get(promo.code_path(promo.normalize(rule.code))) is not None if promo.is_well_formed(promo.normalize(rule.code)) else False
-    doc = promo.create_code(store, rule=rule, now=now, total_limit=total_limit, per_customer_limit=per_customer_limit)
-    if not existed:
-        audit(
-            store,
-            admin,
-            action="promo.create",
-            target=f"promo:{doc['code']}",
-            params={"rule": doc["rule"], "total_limit": total_limit, "per_customer_limit": per_customer_limit},
-            result={"code": doc["code"]},
-            now=now,
-        )
-    return doc
+
+    def record(uow: UnitOfWork, doc: dict[str, Any]) -> None:  # only when created: a replay is no new action
+        params = {"rule": doc["rule"], "total_limit": total_limit, "per_customer_limit": per_customer_limit}
+        audit_in(uow, admin, action="promo.create", target=f"promo:{doc['code']}", params=params, result={"code": doc["code"]}, now=now)
+
+    return promo.create_code(store, rule=rule, now=now, total_limit=total_limit, per_customer_limit=per_customer_limit, then=record)
 
 
 def _promo_code(code: str) -> str:
@@ -891,18 +888,13 @@ def call_centre_order(
         raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
     if data.get("blocked"):
         raise CustomerBlocked("the customer is blocked", customer_id=customer_id)
-    existed = store.get(orders.order_path(order_id)) is not None
-    order, _ = orders.place_order(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo_code=promo_code, source="call_centre")
-    if not existed:
-        audit(
-            store,
-            admin,
-            action="order.call_centre",
-            target=f"order:{order_id}",
-            params={"customer_id": customer_id, "lines": len(lines), "bonuses": bonuses, "promo_code": promo_code},
-            result={"status": order["status"], "bonuses_reserved": order.get("bonuses_reserved"), "money_to_pay": order.get("money_to_pay")},
-            now=now,
-        )
+
+    def record(uow: UnitOfWork, order: dict[str, Any]) -> None:  # only when placed: a replay is no new action
+        params = {"customer_id": customer_id, "lines": len(lines), "bonuses": bonuses, "promo_code": promo_code}
+        result = {"status": order["status"], "bonuses_reserved": order.get("bonuses_reserved"), "money_to_pay": order.get("money_to_pay")}
+        audit_in(uow, admin, action="order.call_centre", target=f"order:{order_id}", params=params, result=result, now=now)
+
+    order, _ = orders.place_order(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo_code=promo_code, source="call_centre", then=record)
     return order
 
 
@@ -935,18 +927,22 @@ def reject_payout(store: Store, admin: Admin, *, request_id: str, reason: str, n
 
     admin.require("payout.reject")
     reason = _reason(reason)
-    result = payouts.decide(store, request_id=request_id, decision="reject", actor=admin.email, now=now, reason=reason)
-    audit(store, admin, action="payout.reject", target=f"payout:{request_id}", params={"reason": reason}, result=result, now=now)
-    return result
+
+    def record(uow: UnitOfWork, result: dict[str, Any]) -> None:
+        audit_in(uow, admin, action="payout.reject", target=f"payout:{request_id}", params={"reason": reason}, result=result, now=now)
+
+    return payouts.decide(store, request_id=request_id, decision="reject", actor=admin.email, now=now, reason=reason, then=record)
 
 
 def mark_payout_paid(store: Store, admin: Admin, *, request_id: str, now: datetime) -> dict[str, Any]:
     from shared.services import payouts
 
     admin.require("payout.mark_paid")
-    result = payouts.mark_paid(store, request_id=request_id, actor=admin.email, now=now)
-    audit(store, admin, action="payout.mark_paid", target=f"payout:{request_id}", params={}, result=result, now=now)
-    return result
+
+    def record(uow: UnitOfWork, result: dict[str, Any]) -> None:
+        audit_in(uow, admin, action="payout.mark_paid", target=f"payout:{request_id}", params={}, result=result, now=now)
+
+    return payouts.mark_paid(store, request_id=request_id, actor=admin.email, now=now, then=record)
 
 
 # --- reports ------------------------------------------------------------------------------

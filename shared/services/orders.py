@@ -30,7 +30,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, StaleQuote, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.domain.orders import OrderBook
-from shared.ports import Store, UnitOfWork
+from shared.ports import Store, Then, UnitOfWork
 from shared.services import lifecycle, promo
 from shared.services.ledger import AccountSession, account_path
 
@@ -69,6 +69,7 @@ def place_order(
     quote_fingerprint: str | None = None,
     source: str = "storefront",
     pays_with_gift_certificate: bool = False,
+    then: Then | None = None,
 ) -> tuple[dict[str, Any], Quote]:
     """Check out: refuse a stale quote, redeem the promo code, reserve the bonuses, record the order.
 
@@ -135,6 +136,8 @@ def place_order(
             current = uow.get(order_path(order_id))
             if current is None:
                 uow.create(order_path(order_id), record)
+                if then is not None:
+                    then(uow, record)
                 return record
             if not _same_order(current, customer_id=customer_id, lines=dumped, bonuses=bonuses, promo_code=promo_code):
                 raise IdempotencyConflict("the order id was used for another cart", order_id=order_id)

@@ -34,7 +34,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Account, require_utc
-from shared.ports import Store, UnitOfWork
+from shared.ports import Store, Then, UnitOfWork
 from shared.services.account import bonuses_excluded, excluded_answer, unknown_customer
 from shared.services.ledger import AccountSession, account_path
 
@@ -184,7 +184,7 @@ def _load(uow: UnitOfWork, request_id: str) -> dict[str, Any]:
     return document
 
 
-def decide(store: Store, *, request_id: str, decision: Literal["approve", "reject"], actor: str, now: datetime, reason: str = "") -> dict[str, Any]:
+def decide(store: Store, *, request_id: str, decision: Literal["approve", "reject"], actor: str, now: datetime, reason: str = "", then: Then | None = None) -> dict[str, Any]:
     """A manager approves (the held bonuses are written off) or rejects (they are released) a request.
 
     Idempotent: the same decision again returns the request (``replayed``); the
@@ -223,12 +223,14 @@ def decide(store: Store, *, request_id: str, decision: Literal["approve", "rejec
             "history": [*document.get("history", []), {"status": target, "at": now, "actor": who, "reason": reason or None}],
         }
         uow.put(payout_path(request_id), updated)
+        if then is not None:
+            then(uow, {**updated, "replayed": False})
         return {**updated, "replayed": False}
 
     return store.run(unit)
 
 
-def mark_paid(store: Store, *, request_id: str, actor: str, now: datetime) -> dict[str, Any]:
+def mark_paid(store: Store, *, request_id: str, actor: str, now: datetime, then: Then | None = None) -> dict[str, Any]:
     """The money went out: an approved request becomes paid (again: a replay; otherwise :class:`InvalidState`)."""
     require_utc(now)
     who = _actor(actor)
@@ -248,6 +250,8 @@ def mark_paid(store: Store, *, request_id: str, actor: str, now: datetime) -> di
             "history": [*document.get("history", []), {"status": "paid", "at": now, "actor": who, "reason": None}],
         }
         uow.put(payout_path(request_id), updated)
+        if then is not None:
+            then(uow, {**updated, "replayed": False})
         return {**updated, "replayed": False}
 
     return store.run(unit)

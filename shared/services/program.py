@@ -8,7 +8,7 @@ from typing import Any
 from shared.domain.config import ConfigVersion, ProgramConfig, parse_config
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.ports import AUDIT, PROGRAMS, VERSIONS, Store, UnitOfWork
+from shared.ports import AUDIT, PROGRAMS, VERSIONS, Store, Then, UnitOfWork
 
 
 # How long an instance trusts the program head it read (the list of versions and
@@ -56,7 +56,7 @@ def _changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
-def publish(store: Store, *, raw: Any, author: str, reason: str, effective_from: datetime, now: datetime) -> ConfigVersion:
+def publish(store: Store, *, raw: Any, author: str, reason: str, effective_from: datetime, now: datetime, then: Then | None = None) -> ConfigVersion:
     """Validate and store a new version of the program config.
 
     An invalid config raises :class:`ValidationFailed` naming the fields and
@@ -98,7 +98,10 @@ def publish(store: Store, *, raw: Any, author: str, reason: str, effective_from:
                 "changed": _changed_fields(previous["config"] if previous else None, body),
             },
         )
-        return ConfigVersion(version=number, effective_from=effective_from, config=config, author=author, reason=reason, created_at=now)
+        version = ConfigVersion(version=number, effective_from=effective_from, config=config, author=author, reason=reason, created_at=now)
+        if then is not None:
+            then(uow, version)
+        return version
 
     published = store.run(unit)
     _heads(store).pop(config.program, None)

@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from shared.domain.cart import PromoRule
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.ports import Store, UnitOfWork
+from shared.ports import Store, Then, UnitOfWork
 
 PROMO_CODES = "promo_codes"
 CUSTOMERS = "customers"
@@ -148,7 +148,7 @@ def _check_limit(value: int | None, name: str) -> None:
         raise ValidationFailed(f"{name} must be at least 1 (or empty for no limit)", field=name)
 
 
-def _create_in(uow: UnitOfWork, code: str, document: dict[str, Any]) -> dict[str, Any]:
+def _create_in(uow: UnitOfWork, code: str, document: dict[str, Any], then: Then | None = None) -> dict[str, Any]:
     same = ("rule", "partner_id", "total_limit", "per_customer_limit")
     existing = uow.get(code_path(code))
     if existing is not None:
@@ -156,14 +156,16 @@ def _create_in(uow: UnitOfWork, code: str, document: dict[str, Any]) -> dict[str
             raise IdempotencyConflict(f"promo code {code} already exists", code=code, message_ru=f"Промокод {code} уже существует.")
         return existing
     uow.create(code_path(code), document)
+    if then is not None:
+        then(uow, document)
     return document
 
 
-def _create(store: Store, code: str, document: dict[str, Any]) -> dict[str, Any]:
-    return store.run(lambda uow: _create_in(uow, code, document))
+def _create(store: Store, code: str, document: dict[str, Any], then: Then | None = None) -> dict[str, Any]:
+    return store.run(lambda uow: _create_in(uow, code, document, then))
 
 
-def create_code(store: Store, *, rule: PromoRule, now: datetime, total_limit: int | None = None, per_customer_limit: int | None = None) -> dict[str, Any]:
+def create_code(store: Store, *, rule: PromoRule, now: datetime, total_limit: int | None = None, per_customer_limit: int | None = None, then: Then | None = None) -> dict[str, Any]:
     """Create an active marketing code from its discount rule (idempotent for the same definition)."""
     require_utc(now)
     code = normalize(rule.code)
@@ -186,6 +188,7 @@ def create_code(store: Store, *, rule: PromoRule, now: datetime, total_limit: in
             "uses": 0,
             "created_at": now,
         },
+        then,
     )
 
 
