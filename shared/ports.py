@@ -49,6 +49,12 @@ class Store(Protocol):
     def run(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run ``fn`` in one transaction, retrying contention; raise ``Retryable`` when exhausted."""
 
+    def read(self, fn: Callable[[UnitOfWork], T]) -> T:
+        """Run a read-only ``fn`` on plain document reads, outside any transaction (a write raises).
+
+        For answers that decide nothing (a quote: checkout decides again in its
+        own transaction); each document is read consistently, not all together."""
+
     def get(self, path: str) -> dict[str, Any] | None:
         """A consistent single-document read outside any transaction."""
 

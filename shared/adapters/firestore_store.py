@@ -23,6 +23,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from shared.adapters.readonly import ReadOnlyUnitOfWork
 from shared.domain.errors import Retryable
 
 T = TypeVar("T")
@@ -141,6 +142,9 @@ class FirestoreStore:
                 transaction._rollback()
             raise
         return result
+
+    def read(self, fn: Callable[[ReadOnlyUnitOfWork], T]) -> T:
+        return fn(ReadOnlyUnitOfWork(self.get))
 
     def get(self, path: str) -> dict[str, Any] | None:
         self.stats["reads"] += 1

@@ -12,6 +12,7 @@ import threading
 from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
+from shared.adapters.readonly import ReadOnlyUnitOfWork
 from shared.domain.errors import Retryable
 
 T = TypeVar("T")
@@ -71,6 +72,9 @@ class MemoryStore:
                 self.commits += 1
                 return result
         raise Retryable("a concurrent operation created the same document; retry")
+
+    def read(self, fn: Callable[[ReadOnlyUnitOfWork], T]) -> T:
+        return fn(ReadOnlyUnitOfWork(self.get))
 
     def get(self, path: str) -> dict[str, Any] | None:
         with self._lock:

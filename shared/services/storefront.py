@@ -33,7 +33,7 @@ def _customer(store: Store, config: ProgramConfig, customer_id: str, now: dateti
             raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
         return lifecycle.customer_view(config, session, now)
 
-    return store.run(unit)
+    return store.read(unit)
 
 
 def quote_cart(

@@ -103,3 +103,14 @@ def test_history_pages_newest_first(store, now):
     assert [p.seq for p in page] == [5, 4, 3]
     assert [p.seq for p in ledger_service.postings(store, "c1", limit=3, before_seq=3)] == [2, 1]
     assert [p.delta for p in page] == [14, 13, 12]
+
+
+def test_a_read_only_unit_sees_committed_documents_and_cannot_write(store):
+    store.run(lambda uow: uow.put("things/a", {"n": 1}))
+
+    assert store.read(lambda uow: (uow.get("things/a"), uow.get("things/none"))) == ({"n": 1}, None)
+    with pytest.raises(RuntimeError):
+        store.read(lambda uow: uow.put("things/b", {"n": 2}))
+    with pytest.raises(RuntimeError):
+        store.read(lambda uow: uow.create("things/b", {"n": 2}))
+    assert store.get("things/b") is None

@@ -1,0 +1,29 @@
+"""A unit of work for read-only use cases: plain single-document reads, no transaction.
+
+A quote or a preview decides nothing (checkout prices the cart again on the
+account inside its own transaction), so it needs no locks, no begin and
+no commit: one round trip per document. Reads are cached for the unit;
+a write is a programming error.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+
+class ReadOnlyUnitOfWork:
+    def __init__(self, get: Callable[[str], dict[str, Any] | None]) -> None:
+        self._get = get
+        self._cache: dict[str, dict[str, Any] | None] = {}
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        if path not in self._cache:
+            self._cache[path] = self._get(path)
+        cached = self._cache[path]
+        return None if cached is None else dict(cached)
+
+    def put(self, path: str, data: dict[str, Any]) -> None:
+        raise RuntimeError(f"a read-only use case tried to write {path}")
+
+    def create(self, path: str, data: dict[str, Any]) -> None:
+        raise RuntimeError(f"a read-only use case tried to create {path}")
