@@ -21,6 +21,10 @@ Expiry rule: a lot expires ``lot_lifetime_days`` after it was accrued
 
 from __future__ import annotations
 
+import contextvars
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -454,6 +458,11 @@ def reverse_referral_reward(store: Store, *, config: ProgramConfig, partner_id: 
 
 # --- sweep ---------------------------------------------------------------------------
 
+# Accounts swept at once by sweep_due, each in its own transaction. Sweeps of
+# different accounts touch different documents, so they do not contend; the
+# bound keeps a run's open transactions (and its load on Firestore) modest.
+SWEEP_WORKERS = 16
+
 
 def sweep_account(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, int]:
     """Due work on one account: expired remainders written off, stale reservations released,
@@ -470,9 +479,11 @@ def sweep_account(store: Store, *, config: ProgramConfig, customer_id: str, now:
                 released += session.post("release", key=f"release:{reservation.id}", now=now, reservation_id=reservation.id)["released"]
         for lot in sorted(session.account.lots.values(), key=lambda lot: lot.order_key()):
             if lot.expires_at <= now and lot.id in session.account.lots:
-                # keyed by the account's position too: bonuses refunded into a lot after
-                # its write-off are written off again by a later sweep, not replayed away
-                expired += session.post("expire", key=f"expire:{lot.id}:{session.account.seq}", now=now, lot_id=lot.id)["expired"]
+                # Keyed by the account's position too: bonuses refunded into a lot after
+                # its write-off are written off again by a later sweep, not replayed away.
+                # ``fresh``: a posting with this key would have moved the account (read in
+                # this unit, saved with every posting) past ``seq``, so the key is unused.
+                expired += session.post("expire", key=f"expire:{lot.id}:{session.account.seq}", now=now, fresh=True, lot_id=lot.id)["expired"]
         start = window_start(config, now)
         if start is not None:
             level = level_after_sweep(config, session.account, now)
@@ -484,8 +495,19 @@ def sweep_account(store: Store, *, config: ProgramConfig, customer_id: str, now:
     return store.run(unit)
 
 
-def sweep_due(store: Store, *, config: ProgramConfig, now: datetime, batch: int = 200, cursor: str | None = None, max_pages: int | None = None) -> dict[str, int]:
+def sweep_due(
+    store: Store, *, config: ProgramConfig, now: datetime, batch: int = 200, cursor: str | None = None, max_pages: int | None = None, workers: int = SWEEP_WORKERS
+) -> dict[str, int]:
     """Sweep every account with due expiries or reservations, in bounded pages.
+
+    Accounts are swept up to ``workers`` at a time, each in its own transaction
+    (:func:`sweep_account`); ``workers=1`` sweeps them one after the other. While
+    a page is swept the next one (within ``max_pages``) is queried and queued, so
+    the workers do not idle at a page's end or during the query. A page counts
+    as passed only once every account in it and before it is swept: when one
+    fails, the rest of its page still finishes, the next page's accounts not
+    started yet are dropped, and the call raises the first failure without
+    storing the position past the page before.
 
     With ``cursor`` (a job name) the position reached is stored in
     ``sweeps/{cursor}`` after every page (see :mod:`shared.services.cursors`):
@@ -498,25 +520,78 @@ def sweep_due(store: Store, *, config: ProgramConfig, now: datetime, batch: int 
     totals = {"accounts": 0, "expired": 0, "released": 0, "pages": 0, "complete": 0}
     run = cursors.open_pass(store, cursor, now=now) if cursor else None
     position = tuple(run.after) if run is not None and run.after else None
-    while True:
-        rows = store.due("customers", field="next_expiry_at", until=now, limit=batch, start_after=position)
+    size = max(1, min(workers, batch))
+    pages: deque[tuple[list[tuple[str, datetime]], list[Future]]] = deque()  # started, not yet counted
+
+    def start(pool: ThreadPoolExecutor | None, after: tuple[datetime, str] | None) -> None:
+        rows = store.due("customers", field="next_expiry_at", until=now, limit=batch, start_after=after)
+        futures = []
         for customer_id, _ in rows:
-            result = sweep_account(store, config=config, customer_id=customer_id, now=now)
+            if pool is not None:  # in a copy of the caller's context: its logs carry the request's fields
+                futures.append(pool.submit(contextvars.copy_context().run, sweep_account, store, config=config, customer_id=customer_id, now=now))
+                continue
+            future: Future = Future()
+            try:
+                future.set_result(sweep_account(store, config=config, customer_id=customer_id, now=now))
+            except Exception as exc:
+                future.set_exception(exc)
+            futures.append(future)
+        pages.append((rows, futures))
+
+    def count(futures: list[Future]) -> BaseException | None:
+        """Wait for ``futures``, add up what they did; the first failure."""
+        failure = None
+        for future in futures:
+            if future.cancelled():
+                continue
+            try:
+                result = future.result()
+            except Exception as exc:
+                failure = failure or exc
+                continue
             totals["accounts"] += 1
             totals["expired"] += result["expired"]
             totals["released"] += result["released"]
-        totals["pages"] += 1
-        if len(rows) < batch:
-            if run is not None:
-                cursors.close(store, run, now=now)
-            totals["complete"] = 1
-            return totals
-        position = (rows[-1][1], rows[-1][0])
-        if run is not None and not cursors.advance(store, run, list(position), now=now):
-            totals["complete"] = 1  # another run finished this pass meanwhile
-            return totals
-        if max_pages is not None and totals["pages"] >= max_pages:
-            return totals
+        return failure
+
+    def drain() -> None:
+        """Stop: drop the work not started yet, count the work that ran."""
+        while pages:
+            _, futures = pages.popleft()
+            for future in futures:
+                future.cancel()
+            count(futures)
+
+    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="sweep") if size > 1 else nullcontext() as pool:
+        try:
+            start(pool, position)
+            while pages:
+                last_rows = pages[-1][0]
+                if pool is not None and len(pages) == 1 and len(last_rows) == batch and (max_pages is None or totals["pages"] + 2 <= max_pages):
+                    start(pool, (last_rows[-1][1], last_rows[-1][0]))  # the next page, queued behind this one
+                rows, futures = pages.popleft()
+                failure = count(futures)
+                totals["pages"] += 1
+                if failure is not None:
+                    raise failure
+                if len(rows) < batch:
+                    if run is not None:
+                        cursors.close(store, run, now=now)
+                    totals["complete"] = 1
+                    return totals
+                position = (rows[-1][1], rows[-1][0])
+                if run is not None and not cursors.advance(store, run, list(position), now=now):
+                    drain()
+                    totals["complete"] = 1  # another run finished this pass meanwhile
+                    return totals
+                if max_pages is not None and totals["pages"] >= max_pages:
+                    return totals
+                if not pages:
+                    start(pool, position)
+        except BaseException:
+            drain()
+            raise
+    return totals  # not reached: the loop returns once a page comes back short
 
 
 def account_summary(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, Any]:
