@@ -56,7 +56,6 @@ STATUS_TEXT = {
 SECURITY = {
     "customer": [{"customerToken": []}],
     "customer_optional": [{}, {"customerToken": []}],
-    "url_secret": [{"urlSecret": []}],
     "scheduler": [{"schedulerOidc": []}, {"sweepSecret": []}],
     "admin": [{"adminToken": []}],
 }
@@ -94,6 +93,10 @@ def build() -> dict[str, Any]:
             for part in e.path.split("/")
             if part.startswith("{") and part.endswith("}")
         ]
+        if e.auth == "url_secret":
+            for parameter in parameters:
+                if parameter["name"] == "token":
+                    parameter["description"] = "The webhook's secret: the last segment of the registered URL (a wrong one is 403)."
         if e.query is not None:
             schema = e.query.model_json_schema()
             required = set(schema.get("required", []))
@@ -109,7 +112,7 @@ def build() -> dict[str, Any]:
         if e.auth in SECURITY:
             operation["security"] = SECURITY[e.auth]
         if e.request is not None:
-            operation["requestBody"] = {"required": True, "content": {e.content_type: {"schema": _schema(e.request, components)}}}
+            operation["requestBody"] = {"required": not e.body_optional, "content": {e.content_type: {"schema": _schema(e.request, components)}}}
         ok: dict[str, Any] = {"description": "OK"}
         if e.response is not None:
             ok["content"] = {"application/json": {"schema": _schema(e.response, components)}}
@@ -130,7 +133,6 @@ def build() -> dict[str, Any]:
             "securitySchemes": {
                 "customerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "adminToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An admin token from POST /admin/login (a customer token is refused)."},
-                "urlSecret": {"type": "apiKey", "in": "query", "name": "token", "description": "A secret path segment of the registered webhook URL."},
                 "schedulerOidc": {"type": "http", "scheme": "bearer", "description": "Cloud Scheduler OIDC token."},
                 "sweepSecret": {"type": "apiKey", "in": "header", "name": "X-Kopilka-Sweep-Secret"},
             },

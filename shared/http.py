@@ -15,8 +15,12 @@ A function's ``main.py`` builds a :class:`Router` and exposes one entry point::
 Everything a use case raises is mapped here, once: a
 :class:`~shared.domain.errors.DomainError` becomes
 ``{"error": {"code", "message", "message_ru", "details"}}`` with its status;
-a body that fails validation is a 400; nothing unexpected from bad input is
-ever a 500. Store contention that outlived its retries
+a body that fails validation is a 400 — JSON bodies are validated strictly,
+so a value of another JSON type than the documented one (``0`` for a
+boolean, ``"5"`` for an integer, ``null`` for an object) is refused, not
+coerced; nothing unexpected from bad input is ever a 500. The few 4xx that
+functions-framework answers itself, before the function runs (a path its URL
+rule cannot route), get the same JSON shape (:func:`_answer_framework_errors`). Store contention that outlived its retries
 (:class:`~shared.domain.errors.Retryable`) is a 409 and a provider that could
 not be reached (:class:`~shared.domain.errors.ProviderUnavailable`) a 503,
 both with ``Retry-After``. Anything else a handler raises is a bug or an
@@ -125,13 +129,29 @@ class Context:
             raise errors.ValidationFailed("the body is not valid JSON", message_ru="Некорректный запрос.") from None
 
     def body(self, model: type[M]) -> M:
-        return parse(model, self.json())
+        """The JSON body validated into ``model``, strictly: the JSON types must be the documented
+        ones (``0`` is not a boolean, ``"5"`` not an integer, ``null`` not an object)."""
+        self.json()  # invalid JSON is its own clear error
+        return parse_json(model, self.raw_body() or b"null")
+
+    def optional_body(self, model: type[M]) -> M:
+        """Like :meth:`body`, but an empty body means the model's defaults."""
+        return parse(model, {}) if not self.raw_body().strip() else self.body(model)
 
 
 def parse(model: type[M], data: Any) -> M:
     """Validate data into a model or raise ValidationFailed listing the fields."""
+    return _validated(model.model_validate, data)
+
+
+def parse_json(model: type[M], raw: bytes | str) -> M:
+    """Validate a JSON document into a model in strict mode, or raise ValidationFailed listing the fields."""
+    return _validated(lambda text: model.model_validate_json(text, strict=True), raw)
+
+
+def _validated(validate: Callable[[Any], M], data: Any) -> M:
     try:
-        return model.model_validate(data)
+        return validate(data)
     except ValidationError as exc:
         problems = [
             {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "error": e["msg"]} for e in exc.errors(include_url=False)
@@ -170,6 +190,7 @@ class Router:
         self.cors = cors
         self.requires = requires  # Settings fields every route needs, checked per request (not at import)
         self.routes: dict[tuple[str, str], Handler] = {}
+        _answer_framework_errors(self)
 
     def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -272,6 +293,42 @@ class Router:
             headers["Content-Type"] = "text/plain; charset=utf-8"
             return result, status, headers
         return _dump(result), status, headers
+
+
+def framework_error_body(status: int, description: str | None) -> dict[str, Any]:
+    """Our error shape for an HTTP error the framework raised before any route ran."""
+    code, message_ru = {404: ("not_found", errors.NotFound.message_ru), 413: (PayloadTooLarge.code, "Слишком большой запрос.")}.get(status, ("validation_failed", "Некорректный запрос."))
+    return {"error": {"code": code, "message": description or "bad request", "message_ru": message_ru, "details": {}}}
+
+
+def _answer_framework_errors(router: Router) -> None:
+    """Make the functions-framework app answer its own 4xx errors in our JSON error shape.
+
+    functions-framework routes every path to the function through one URL rule,
+    ``/<path:path>``, whose pattern does not match every path (one with an
+    encoded newline, ``%0A``, is not matched): Flask then answers an HTML 404
+    without calling the function. functions-framework executes ``main.py`` inside
+    its Flask app's context, so a router built there registers a handler on that
+    app; elsewhere (unit tests, scripts) there is no app and nothing to do.
+    """
+    try:
+        from flask import current_app, has_app_context
+        from flask import request as current_request
+        from werkzeug.exceptions import HTTPException
+    except ImportError:  # pragma: no cover - flask comes with functions-framework
+        return
+    if not has_app_context():
+        return
+
+    def answer(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        if status >= 500:
+            return exc  # functions-framework's own handler
+        request_id = (current_request.headers.get("X-Request-Id") or "")[:128] or uuid.uuid4().hex
+        log.info("refused by the framework", extra={"json_fields": {"function": router.function, "status": status, "request_id": request_id}})
+        return _dump(framework_error_body(status, exc.description)), status, {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": request_id}
+
+    current_app.register_error_handler(HTTPException, answer)
 
 
 def _default(value: Any) -> Any:

@@ -90,7 +90,7 @@ from shared.api.admin import (
     PromoListResponse,
     PromoUsageResponse,
 )
-from shared.http import Context, Router, parse
+from shared.http import Context, Router
 from shared.services import admin as svc
 from shared.settings import settings
 
@@ -106,7 +106,7 @@ def _admin(request: Any, ctx: Context, action: str | None = None) -> Admin:
 
 def _body(ctx: Context, model: type[M]) -> M:
     """The JSON body; an empty one means the model's defaults."""
-    return parse(model, {}) if not ctx.raw_body().strip() else ctx.body(model)
+    return ctx.optional_body(model)
 
 
 def _customer(ctx: Context) -> str:

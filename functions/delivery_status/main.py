@@ -20,22 +20,15 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from pydantic import BaseModel
-
 from shared import entry, scheduler_auth
 from shared.adapters import carriers
 from shared.api.delivery_status import CdekWebhook, DeliveryOutcome, PollRequest, PollResult, ReturnRequest, ReturnResult, TrackingRequest, TrackingResult
 from shared.domain.errors import Forbidden
-from shared.http import Context, Router, parse
+from shared.http import Context, Router
 from shared.services import delivery, orders
 from shared.settings import settings
 
 router = Router("delivery_status")
-
-
-def _optional_body(ctx: Context, model: type[BaseModel]) -> Any:
-    data = ctx.json()
-    return parse(model, {} if data is None else data)
 
 
 @router.post("/cdek/{token}")
@@ -65,7 +58,7 @@ def cdek_webhook(request: Any, ctx: Context) -> Any:
 @router.post("/poll")
 def poll_endpoint(request: Any, ctx: Context) -> Any:
     scheduler_auth.require_scheduler(request)
-    body = _optional_body(ctx, PollRequest)
+    body = ctx.optional_body(PollRequest)  # Cloud Scheduler may post nothing
     counts = delivery.poll(entry.store(), config=entry.config(ctx.now), now=ctx.now, track=carriers.track, batch=body.batch, max_pages=body.max_pages)
     return PollResult(**counts)
 

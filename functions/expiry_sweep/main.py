@@ -14,7 +14,7 @@ from typing import Any
 
 from shared import entry, scheduler_auth
 from shared.api.expiry_sweep import SweepRequest, SweepResult
-from shared.http import Context, Router, parse
+from shared.http import Context, Router
 from shared.services import sweeps
 
 router = Router("expiry_sweep")
@@ -23,8 +23,7 @@ router = Router("expiry_sweep")
 @router.post("/run")
 def run_endpoint(request: Any, ctx: Context) -> Any:
     scheduler_auth.require_scheduler(request)
-    data = ctx.json()
-    body = parse(SweepRequest, {} if data is None else data)
+    body = ctx.optional_body(SweepRequest)  # Cloud Scheduler may post nothing
     counts = sweeps.run_sweep(entry.store(), config=entry.config(ctx.now), now=ctx.now, batch=body.batch, max_pages=body.max_pages)
     return SweepResult(**counts)
 

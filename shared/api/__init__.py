@@ -28,6 +28,7 @@ class Endpoint:
     content_type: str = "application/json"  # or application/x-www-form-urlencoded
     errors: tuple[int, ...] = field(default=(400, 409, 422))
     query: type[BaseModel] | None = None  # query-string parameters (a flat model), e.g. a cursor and a limit
+    body_optional: bool = False  # an empty body means the request model's defaults (the body is not required)
 
 
 class HealthResponse(BaseModel):

@@ -28,6 +28,8 @@ Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", descri
 CustomerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@+\-]{1,128}$")]
 Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 Cursor = Annotated[str | None, Field(default=None, max_length=300, description="next_cursor of the previous page")]
+# a page that continues after a document id (approvals, payout requests): a cursor is such an id
+IdCursor = Annotated[str | None, Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", description="next_cursor of the previous page")]
 Role = Literal["admin", "marketer", "manager", "accountant"]
 
 
@@ -394,7 +396,7 @@ class PayoutRejectRequest(_In):
 
 class PayoutSearchRequest(_In):
     status: Literal["requested", "approved", "rejected", "paid"] = "requested"
-    cursor: Cursor = None
+    cursor: IdCursor = None
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -442,7 +444,7 @@ class ApprovalView(_Out):
 
 class ApprovalSearchRequest(_In):
     status: Literal["pending", "approved", "executed", "rejected", "failed"] = "pending"
-    cursor: Cursor = None
+    cursor: IdCursor = None
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -494,8 +496,8 @@ class LiabilityResponse(_Out):
 _E = (400, 401, 403, 404, 409, 413, 422)
 
 
-def _ep(method: str, path: str, summary: str, request: type[BaseModel] | None = None, response: type[BaseModel] | None = None, auth: str = "admin") -> Endpoint:
-    return Endpoint(function="admin", method=method, path=path, summary=summary, request=request, response=response, auth=auth, errors=_E)
+def _ep(method: str, path: str, summary: str, request: type[BaseModel] | None = None, response: type[BaseModel] | None = None, auth: str = "admin", body_optional: bool = False) -> Endpoint:
+    return Endpoint(function="admin", method=method, path=path, summary=summary, request=request, response=response, auth=auth, errors=_E, body_optional=body_optional)
 
 
 ENDPOINTS = [
@@ -511,29 +513,29 @@ ENDPOINTS = [
     ),
     _ep("GET", "/config/history", "The program's publication log (admin, marketer)", None, ConfigHistoryResponse),
     _ep("POST", "/promo_codes", "Create a marketing promo code (idempotent for the same definition; admin, marketer)", PromoCreateRequest, PromoCodeResponse),
-    _ep("POST", "/promo_codes/search", "List promo codes in code order, paged (admin, marketer)", PageRequest, PromoListResponse),
+    _ep("POST", "/promo_codes/search", "List promo codes in code order, paged (admin, marketer)", PageRequest, PromoListResponse, body_optional=True),
     _ep("POST", "/promo_codes/{code}/deactivate", "Switch a promo code off (admin, marketer)", None, PromoCodeResponse),
-    _ep("POST", "/promo_codes/{code}/usage", "A promo code's uses, limits and a page of its customers (admin, marketer)", PageRequest, PromoUsageResponse),
+    _ep("POST", "/promo_codes/{code}/usage", "A promo code's uses, limits and a page of its customers (admin, marketer)", PageRequest, PromoUsageResponse, body_optional=True),
     _ep("POST", "/mass_accruals", "Start a mass accrual to a list of customers or a group; idempotent by job_id, credits up to max_batch now (admin, marketer)", MassAccrualRequest, JobResponse),
     _ep("GET", "/mass_accruals/{job_id}", "A mass accrual's progress (admin, marketer)", None, JobResponse),
-    _ep("POST", "/mass_accruals/{job_id}/run", "Continue a mass accrual from its cursor (resumable; a customer is never credited twice; admin, marketer)", MassAccrualRunRequest, JobResponse),
-    _ep("POST", "/customers/search", "Find customers by phone or customer id prefix, paged (every role)", CustomerSearchRequest, CustomerSearchResponse),
+    _ep("POST", "/mass_accruals/{job_id}/run", "Continue a mass accrual from its cursor (resumable; a customer is never credited twice; admin, marketer)", MassAccrualRunRequest, JobResponse, body_optional=True),
+    _ep("POST", "/customers/search", "Find customers by phone or customer id prefix, paged (every role)", CustomerSearchRequest, CustomerSearchResponse, body_optional=True),
     _ep("GET", "/customers/{customer_id}", "A customer: balances, level, group, lots, reservations, profile (every role)", None, CustomerDetail),
-    _ep("POST", "/customers/{customer_id}/ledger", "A page of the customer's postings, newest first (every role)", LedgerRequest, LedgerResponse),
+    _ep("POST", "/customers/{customer_id}/ledger", "A page of the customer's postings, newest first (every role)", LedgerRequest, LedgerResponse, body_optional=True),
     _ep("POST", "/customers/{customer_id}/adjust", "Manual adjustment with a reason; above the threshold it waits for a second admin (admin, marketer)", AdjustRequest, AdjustResponse),
     _ep("POST", "/customers/{customer_id}/level", "Override the customer's level, or lift the override (admin, marketer)", LevelRequest, LevelResponse),
     _ep("POST", "/customers/{customer_id}/group", "Move the customer to another group (admin, marketer)", GroupRequest, GroupResponse),
     _ep("POST", "/customers/{customer_id}/block", "Block the customer (manager)", BlockRequest, BlockResponse),
     _ep("POST", "/customers/{customer_id}/unblock", "Unblock the customer (manager)", BlockRequest, BlockResponse),
     _ep("POST", "/orders", "A call-centre order placed for a customer: bonuses reserved like a checkout, source call_centre (manager)", CallCentreOrderRequest, CallCentreOrderResponse),
-    _ep("POST", "/payouts/search", "Payout requests by status, paged (manager, accountant)", PayoutSearchRequest, PayoutListResponse),
-    _ep("POST", "/payouts/{request_id}/approve", "Approve a payout request: it waits for a second manager (maker-checker; manager)", PayoutApproveRequest, ApprovalView),
+    _ep("POST", "/payouts/search", "Payout requests by status, paged (manager, accountant)", PayoutSearchRequest, PayoutListResponse, body_optional=True),
+    _ep("POST", "/payouts/{request_id}/approve", "Approve a payout request: it waits for a second manager (maker-checker; manager)", PayoutApproveRequest, ApprovalView, body_optional=True),
     _ep("POST", "/payouts/{request_id}/reject", "Reject a payout request: its held bonuses are released (manager)", PayoutRejectRequest, PayoutView),
     _ep("POST", "/payouts/{request_id}/paid", "Mark an approved payout paid (manager)", None, PayoutView),
-    _ep("POST", "/approvals/search", "Approvals by status, paged (admin, marketer, manager)", ApprovalSearchRequest, ApprovalListResponse),
+    _ep("POST", "/approvals/search", "Approvals by status, paged (admin, marketer, manager)", ApprovalSearchRequest, ApprovalListResponse, body_optional=True),
     _ep("GET", "/approvals/{approval_id}", "One approval (admin, marketer, manager)", None, ApprovalView),
     _ep("POST", "/approvals/{approval_id}/approve", "Approve and execute, exactly once; another admin holding a role of the action, never the maker", None, ApprovalView),
     _ep("POST", "/approvals/{approval_id}/reject", "Reject a pending approval (a checker, or the maker withdrawing it)", ApprovalRejectRequest, ApprovalView),
-    _ep("POST", "/audit/search", "The audit log, newest first, paged (admin, accountant)", PageRequest, AuditResponse),
-    _ep("POST", "/reports/liability", "Bonus liability over a page of accounts: outstanding, pending, expiring in 30 days (admin, marketer, accountant)", LiabilityRequest, LiabilityResponse),
+    _ep("POST", "/audit/search", "The audit log, newest first, paged (admin, accountant)", PageRequest, AuditResponse, body_optional=True),
+    _ep("POST", "/reports/liability", "Bonus liability over a page of accounts: outstanding, pending, expiring in 30 days (admin, marketer, accountant)", LiabilityRequest, LiabilityResponse, body_optional=True),
 ]

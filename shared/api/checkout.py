@@ -45,6 +45,23 @@ class CheckoutResponse(BaseModel):
     quote_fingerprint: str
 
 
+class TildaForm(BaseModel):
+    """The fields of Tilda's order form that Kopilka reads (any case; the form's own fields pass through).
+
+    Sent urlencoded (or as a JSON object in some setups). ``payment`` may also
+    arrive as bracketed keys (``payment[orderid]``, ``payment[products][0][name]`` …).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    test: str = Field(default="", description='"test" with no payment: the ping Tilda sends when the webhook is connected (answered with the text "ok")')
+    formid: str = ""
+    tranid: str = ""
+    kopilka_token: str = Field(default="", description="The logged-in customer's token, put in a hidden field by the storefront script; without one the order is ignored (anonymous)")
+    kopilka_bonuses: str = Field(default="", description="Whole bonuses to spend (default 0), a hidden field")
+    payment: str = Field(default="", description="The cart as JSON text: {orderid, amount, products: [...], promocode?, systranid?}; without it the submission is not an order")
+
+
 class TildaWebhookResponse(BaseModel):
     """What the Tilda webhook did: the order placed, or why it was ignored. (The ping is answered with text "ok".)"""
 
@@ -71,11 +88,12 @@ ENDPOINTS = [
         method="POST",
         path="/tilda/{token}",
         summary="Tilda order-form webhook (form-encoded or JSON; the secret is the last path segment); places the order of a customer named by kopilka_token",
-        request=None,
+        request=TildaForm,
         response=TildaWebhookResponse,
         auth="url_secret",
         content_type="application/x-www-form-urlencoded",
         errors=(400, 401, 403, 404, 409, 413, 422),
+        body_optional=True,  # an empty submission is not an order (200, ignored)
     ),
     Endpoint(
         function="checkout",

@@ -32,5 +32,5 @@ class SweepResult(BaseModel):
 
 
 ENDPOINTS = [
-    Endpoint("expiry_sweep", "POST", "/run", "Run the sweep (Cloud Scheduler OIDC or the sweep secret)", SweepRequest, SweepResult, auth="scheduler", errors=(400, 401, 403, 409)),
+    Endpoint("expiry_sweep", "POST", "/run", "Run the sweep (Cloud Scheduler OIDC or the sweep secret)", SweepRequest, SweepResult, auth="scheduler", errors=(400, 401, 403, 409), body_optional=True),
 ]

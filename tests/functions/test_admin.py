@@ -657,6 +657,33 @@ def test_bad_bodies_are_400_and_write_nothing(client, env, staff, path, body):
     assert env.get("jobs/j") is None
 
 
+@pytest.mark.parametrize("path", ["/payouts/search", "/approvals/search"])
+@pytest.mark.parametrize("cursor", ["", "a/b", "..", "__x__", "x" * 129])
+def test_a_cursor_that_is_no_document_id_is_400_not_500(client, env, staff, path, cursor):
+    # these pages continue after a document id; an empty one was a 500 from Firestore
+    # (found by tests/reliability/test_fuzz.py)
+    refused = error(call(client, "POST", path, {"cursor": cursor}, token=staff["manager"]), 400, "validation_failed")
+    assert [problem["field"] for problem in refused["details"]["errors"]] == ["cursor"]
+    assert ok(call(client, "POST", path, {"cursor": "A0"}, token=staff["manager"]))["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"limit": true}',  # not 1
+        b'{"limit": "5"}',
+        b'{"status": "paid", "limit": 5.5}',
+        b"null",  # a JSON null is not the empty body that means the defaults
+        b"[]",
+    ],
+)
+def test_json_types_are_the_documented_ones(client, env, staff, raw):
+    # found by tests/reliability/test_fuzz.py: true and "5" were coerced to numbers
+    headers = {"Authorization": f"Bearer {staff['manager']}"}
+    error(client.post("/payouts/search", data=raw, headers=headers, content_type="application/json"), 400, "validation_failed")
+    assert ok(client.post("/payouts/search", data=b"", headers=headers)) == {"payouts": [], "next_cursor": None}
+
+
 def test_the_cli_creates_an_admin_who_can_log_in(client, env, monkeypatch, capsys):
     import io
 

@@ -148,6 +148,12 @@ LINE = CART[0]
         {"lines": CART, "bonuses": "many"},
         {"lines": CART, "promo_code": "X" * 65},
         {"lines": CART, "surprise": True},
+        # JSON types are the documented ones, not coerced (found by tests/reliability/test_fuzz.py)
+        {"lines": CART, "pays_with_gift_certificate": 0},
+        {"lines": [{**LINE, "gift_certificate": 0}]},
+        {"lines": [{**LINE, "sale": "yes"}]},
+        {"lines": [{**LINE, "quantity": "2"}]},
+        {"lines": CART, "bonuses": True},
         [1, 2, 3],
         None,
     ],
@@ -165,6 +171,14 @@ def test_malformed_json_is_400(client, raw):
 def test_unknown_routes_and_methods(client):
     assert_error(post(client, "/nowhere", {"lines": CART}), 404, "not_found")
     assert client.get("/quote", headers={"Origin": SHOP_ORIGIN}).status_code == 405
+
+
+def test_a_path_the_framework_cannot_route_is_a_json_404_not_an_html_page(client):
+    # functions-framework's one URL rule does not match a path with a newline: Flask answers
+    # before the function runs (found by tests/reliability/test_fuzz.py)
+    response = post(client, "/quote%0A", {"lines": CART})
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert_error(response, 404, "not_found")
 
 
 def test_catalog_preview_for_a_visitor_and_for_a_customer(client, function_env):

@@ -73,6 +73,35 @@ def test_a_wrong_url_token_is_refused_and_nothing_is_read_or_written(client, fak
     assert orders.get_order(store, "A1")["status"] == "paid"
 
 
+def test_a_webhook_url_the_framework_cannot_route_is_a_json_404(client, fake, store):
+    # a secret segment with a newline never reaches the function: functions-framework's URL rule does
+    # not match it, and Flask answered an HTML page (found by tests/reliability/test_fuzz.py)
+    response = client.post(CDEK_URL + "%0A", json={"type": "ORDER_STATUS"})
+    assert (response.status_code, response.headers["Content-Type"]) == (404, "application/json; charset=utf-8")
+    assert response.get_json()["error"]["code"] == "not_found"
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("change", [{"is_return": 0}, {"is_return": "false"}, {"code": 4}])
+def test_a_webhook_of_other_json_types_is_400_and_reads_nothing(client, fake, store, change):
+    # found by tests/reliability/test_fuzz.py: is_return 0 was taken for false
+    paid_order(store)
+    uuid = fake.add_cdek_order(number="A1", statuses=[("DELIVERED", moment())])
+    body = cdek_webhook(uuid, "DELIVERED", moment(), number="A1")
+    body["attributes"].update(change)
+    response = client.post(CDEK_URL, json=body)
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "validation_failed"
+    assert fake.requests == [] and orders.get_order(store, "A1")["status"] == "paid"
+
+
+@pytest.mark.parametrize("raw", [b"null", b"[]", b'{"batch": "5"}'])
+def test_poll_takes_an_object_of_the_documented_types_or_nothing(client, fake, store, raw):
+    refused = client.post("/poll", data=raw, headers=SWEEP, content_type="application/json")
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "validation_failed"
+    assert fake.requests == []
+    assert client.post("/poll", data=b"", headers=SWEEP).get_json()["checked"] == 0
+
+
 def test_delivered_starts_the_hold_at_the_carrier_time_and_duplicates_apply_once(client, fake, store):
     paid_order(store)
     delivered_at = moment(5)

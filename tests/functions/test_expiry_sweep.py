@@ -132,6 +132,16 @@ def test_oidc_is_refused_when_not_configured(client, oidc, keys, monkeypatch):
     assert run(client, headers=SWEEP).status_code == 200
 
 
+@pytest.mark.parametrize("raw", [b"null", b"[]", b'{"batch": "5"}', b'{"max_pages": true}'])
+def test_a_body_is_an_object_of_the_documented_types_and_an_empty_one_the_defaults(client, store, raw):
+    # found by tests/reliability/test_fuzz.py: null ran the sweep with the defaults, "5" and true were coerced
+    refused = client.post("/run", data=raw, headers=SWEEP, content_type="application/json")
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "validation_failed"
+    assert store.get(sweep_path("expiry")) is None  # refused before anything ran
+    assert client.post("/run", data=b"", headers=SWEEP).status_code == 200
+    assert store.get(sweep_path("expiry")) is not None
+
+
 # --- expiry, reservations, crash and overlap ------------------------------------------------
 
 

@@ -97,3 +97,51 @@ def test_client_ip_takes_the_proxy_appended_entry():
     assert http.client_ip(request, trusted_hops=2) == "185.71.76.1"
     assert http.client_ip(request, trusted_hops=3) is None
     assert http.client_ip(request, trusted_hops=0) == "10.0.0.1"
+
+
+# --- found by the fuzzer (tests/reliability/test_fuzz.py) ---------------------------------------
+
+
+@pytest.mark.parametrize("raw", [b'{"amount": "5"}', b'{"amount": true}', b'{"amount": 5.0}', b"null", b"[5]", b'{"amount": 1e400}', b'{"amount": NaN}'])
+def test_json_bodies_are_of_the_documented_types_not_coerced(router, raw):
+    status, body, _ = call(router, raw=raw)
+    assert (status, body["error"]["code"]) == (400, "validation_failed")
+    assert body["error"]["message_ru"] and body["error"]["details"]["errors"]
+
+
+def test_a_huge_integer_is_a_400(router):
+    status, body, _ = call(router, raw=b'{"amount": ' + b"9" * 5000 + b"}")
+    assert (status, body["error"]["code"]) == (400, "validation_failed")
+    status, body, _ = call(router, body={"amount": 10**40})
+    assert (status, body) == (200, {"item": "a", "amount": 10**40})  # within the model's bounds; its own limits apply
+
+
+class Page(BaseModel):
+    limit: int = Field(default=20, ge=1)
+
+
+def test_an_optional_body_may_be_empty_but_not_null():
+    r = http.Router("test")
+    r.post("/page")(lambda request, ctx: ctx.optional_body(Page))
+    assert call(r, path="/page", raw=b"")[:2] == (200, {"limit": 20})
+    assert call(r, path="/page", raw=b"  \n")[:2] == (200, {"limit": 20})
+    assert call(r, path="/page", body={"limit": 5})[:2] == (200, {"limit": 5})
+    for raw in (b"null", b"[]", b'{"limit": "5"}', b"{"):
+        status, body, _ = call(r, path="/page", raw=raw)
+        assert (status, body["error"]["code"]) == (400, "validation_failed"), raw
+
+
+def test_a_router_built_by_functions_framework_answers_the_framework_s_404_in_the_error_shape():
+    import flask
+
+    app = flask.Flask("test")
+    with app.app_context():  # functions-framework executes main.py so
+        http.Router("test")
+    app.add_url_rule("/<path:path>", "run", lambda path: "reached")  # functions-framework's one URL rule
+    client = app.test_client()
+    assert client.get("/a").get_data(as_text=True) == "reached"
+    response = client.get("/a%0Ab", headers={"X-Request-Id": "r-1"})  # the rule does not match a newline
+    assert (response.status_code, response.headers["Content-Type"]) == (404, "application/json; charset=utf-8")
+    assert response.get_json()["error"]["code"] == "not_found" and response.get_json()["error"]["message_ru"]
+    assert response.headers["X-Request-Id"] == "r-1"
+    http.Router("outside")  # no app: nothing to register, no error
