@@ -226,6 +226,23 @@ class Account:
         moments += [r.release_after for r in self.reservations.values()]
         return min(moments) if moments else None
 
+    def copy(self) -> Account:
+        """A copy that can be changed without touching this account: its lots, reservations,
+        allocations and day totals are copied; what they hold (ints, strings, datetimes)
+        never changes in place."""
+        return Account(
+            customer_id=self.customer_id,
+            lots={k: copy.copy(lot) for k, lot in self.lots.items()},
+            reservations={k: Reservation(r.id, r.amount, [copy.copy(a) for a in r.allocations], r.created_at, r.release_after) for k, r in self.reservations.items()},
+            debt=self.debt,
+            seq=self.seq,
+            group=self.group,
+            level=self.level,
+            level_override=self.level_override,
+            paid_total=self.paid_total,
+            paid_by_day=dict(self.paid_by_day),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "customer_id": self.customer_id,
@@ -329,7 +346,7 @@ def _debit(lots: dict[str, Lot], lot_id: str, amount: int) -> None:
 
 def apply_posting(account: Account, posting: Posting) -> Account:
     """Return the account after ``posting``: the single way an account changes."""
-    new = copy.deepcopy(account)
+    new = account.copy()
     for m in posting.movements:
         op = m["op"]
         if op == "credit":

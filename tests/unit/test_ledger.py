@@ -9,7 +9,7 @@ import pytest
 
 from shared.adapters.memory_store import MemoryStore
 from shared.domain.errors import IdempotencyConflict, InsufficientBonuses, InvalidState
-from shared.domain.ledger import Allocation
+from shared.domain.ledger import Account, Allocation, Lot, Reservation
 from shared.services.ledger import all_postings, audit_account, balances, load_account, post
 
 UTC = timezone.utc
@@ -197,3 +197,24 @@ def test_bonuses_refunded_into_a_written_off_lot_are_swept_too(store: MemoryStor
     assert sweep_account(store, config=config, customer_id=CID, now=later)["expired"] == 60
     assert balances(store, CID, later).expired_unswept == 0
     assert load_account(store, CID).next_expiry_at is None
+
+
+def test_an_account_copy_is_equal_and_independent():
+    from dataclasses import fields
+
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    allocation = Allocation(lot_id="l1", amount=5, expires_at=t, source="purchase", accrued_at=t)
+    account = Account(
+        customer_id="c",
+        lots={"l1": Lot("l1", 10, 5, "purchase", "o1", t, t, t)},
+        reservations={"o2": Reservation("o2", 5, [allocation], t, t)},
+        debt=3, seq=7, group="staff", level="gold", level_override="silver", paid_total=100, paid_by_day={"2026-01-01": 100},
+    )
+    assert {f.name for f in fields(Account) if getattr(account, f.name) == getattr(Account(customer_id="x"), f.name)} == set()  # every field set
+
+    twin = account.copy()
+    assert twin == account
+    twin.lots["l1"].remaining = 1
+    twin.reservations["o2"].allocations[0].amount = 1
+    twin.paid_by_day["2026-01-02"] = 1
+    assert account.lots["l1"].remaining == 5 and account.reservations["o2"].allocations[0].amount == 5 and "2026-01-02" not in account.paid_by_day
