@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "main.py").exists())
@@ -82,6 +83,39 @@ def _wait(url: str, deadline: float) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not start")
+
+
+def start_function(name: str, port: int, env: dict[str, str], *, output: Any = subprocess.DEVNULL) -> subprocess.Popen:
+    """Serve one function on ``port`` in a process group of its own (the leader's pid is the group id).
+
+    functions-framework runs a gunicorn master and a worker: :func:`kill_function`
+    signals the whole group, as when an instance dies. ``output`` takes the
+    server's stdout and stderr (its JSON log lines). Returns at once; wait with
+    :func:`wait_serving`.
+    """
+    command = [sys.executable, "-m", "functions_framework", "--target", name, "--source", str(ROOT / "functions" / name / "main.py"), "--port", str(port), "--host", "127.0.0.1"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_serving(url: str, timeout: float = 60.0) -> None:
+    """Until ``url`` answers HTTP (any status); RuntimeError after ``timeout`` seconds."""
+    _wait(url, time.monotonic() + timeout)
+
+
+def kill_function(process: subprocess.Popen, sig: int = signal.SIGKILL, timeout: float = 10.0) -> None:
+    """Send ``sig`` to the process group of :func:`start_function` (master and worker) and reap the leader."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:  # the group is gone already
+        pass
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=timeout)
 
 
 def start(env: dict[str, str]) -> list[subprocess.Popen]:

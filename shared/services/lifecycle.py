@@ -118,7 +118,7 @@ def checkout_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, o
         raise NotFound("unknown customer", customer_id=customer_id)
     q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses, pays_with_gift_certificate=pays_with_gift_certificate)
     if q.bonuses_applied:
-        session.post(
+        outcome = session.post(
             "reserve",
             key=f"reserve:{order_id}",
             now=now,
@@ -126,6 +126,9 @@ def checkout_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, o
             amount=q.bonuses_applied,
             release_after=now + timedelta(minutes=config.reservation_timeout_minutes),
         )
+        if outcome["replayed"] and order_id not in session.account.reservations:
+            # reserved once and released since (paid, canceled or lapsed): this order id is spent
+            raise InvalidState("this order's bonus reservation was released; check out again under a new order id", order_id=order_id, message_ru="Резерв бонусов по заказу снят. Оформите заказ заново.")
     return q
 
 

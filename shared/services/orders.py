@@ -73,13 +73,15 @@ def place_order(
 ) -> tuple[dict[str, Any], Quote]:
     """Check out: refuse a stale quote, redeem the promo code, reserve the bonuses, record the order.
 
-    Steps, each its own transaction: (1) the cart's fingerprint is compared
-    with the quote the customer saw (a mismatch is :class:`StaleQuote` and
-    nothing is written); (2) an applicable promo code is redeemed, limits
-    checked atomically (a used-up code is a :class:`BusinessRefusal` before
+    Steps: (1) the cart's fingerprint is compared with the quote the customer
+    saw (a mismatch is :class:`StaleQuote` and nothing is written); (2) an
+    applicable promo code is redeemed in its own transaction, limits checked
+    atomically (a used-up code is a :class:`BusinessRefusal` before
     any bonus is reserved); (3) the quote is recomputed on the account and
-    its bonuses reserved, so two tabs cannot spend the same bonuses; (4) the
-    order is recorded. When (3) or (4) fails, what this call did is undone.
+    its bonuses reserved, so two tabs cannot spend the same bonuses, and the
+    order is recorded — in one transaction, so there is never a reservation
+    without its order or an order without its reservation. When that fails,
+    the promo use taken in (2) is given back.
 
     The order keeps the promo rule it was placed with (without its validity
     window) and the quote's figures per line (``quoted_lines``): payment is
@@ -104,9 +106,15 @@ def place_order(
         raise StaleQuote("the cart changed after it was quoted; quote it again", expected=preview.cart_fingerprint, got=quote_fingerprint)
     rule = offer.rule if preview.promo_applied else None
     redeemed = promo.redeem(store, code=rule.code, customer_id=customer_id, order_id=order_id, now=now) if rule else None
-    reserved: Quote | None = None
-    try:
-        reserved = lifecycle.checkout(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=rule, pays_with_gift_certificate=pays_with_gift_certificate)
+
+    def unit(uow: UnitOfWork) -> tuple[dict[str, Any], Quote | None]:
+        uow.get(account_path(customer_id))  # first: this customer's units queue in-process (see _in_order_unit)
+        current = uow.get(order_path(order_id))
+        if current is not None:  # a twin request placed it meanwhile
+            if not _same_order(current, customer_id=customer_id, lines=dumped, bonuses=bonuses, promo_code=promo_code):
+                raise IdempotencyConflict("the order id was used for another cart", order_id=order_id)
+            return current, None
+        reserved = lifecycle.checkout_unit(uow, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=rule, pays_with_gift_certificate=pays_with_gift_certificate)
         record = {
             "order_id": order_id,
             "customer_id": customer_id,
@@ -131,22 +139,18 @@ def place_order(
             "delivery": None,
             "events": [],
         }
+        uow.create(order_path(order_id), record)
+        if then is not None:
+            then(uow, record)
+        return record, reserved
 
-        def unit(uow: UnitOfWork) -> dict[str, Any]:
-            current = uow.get(order_path(order_id))
-            if current is None:
-                uow.create(order_path(order_id), record)
-                if then is not None:
-                    then(uow, record)
-                return record
-            if not _same_order(current, customer_id=customer_id, lines=dumped, bonuses=bonuses, promo_code=promo_code):
-                raise IdempotencyConflict("the order id was used for another cart", order_id=order_id)
-            return current
-
-        placed = store.run(unit)
+    try:
+        placed, reserved = store.run(unit)
     except Exception:
-        _undo_placement(store, customer_id=customer_id, order_id=order_id, redeemed=redeemed, reserved=reserved, now=now)
+        _undo_redemption(store, customer_id=customer_id, order_id=order_id, redeemed=redeemed, now=now)
         raise
+    if reserved is None:
+        return placed, lifecycle_quote(store, config=config, order=placed, now=now)
     return placed, reserved
 
 
@@ -161,20 +165,17 @@ def _replay(store: Store, *, config: ProgramConfig, existing: dict[str, Any], cu
     return existing, lifecycle_quote(store, config=config, order=existing, now=now)
 
 
-def _undo_placement(store: Store, *, customer_id: str, order_id: str, redeemed: promo.Redemption | None, reserved: Quote | None, now: datetime) -> None:
-    """Best effort: give back what a failed placement took, unless a twin request placed the order.
-
-    Should this fail too, the reservation still lapses by its timeout; the
-    promo use is logged for a manual fix.
-    """
+def _undo_redemption(store: Store, *, customer_id: str, order_id: str, redeemed: promo.Redemption | None, now: datetime) -> None:
+    """Best effort: give the promo use back when the order was not placed (unless a twin request
+    placed it with that code). Should this fail too, the use is logged for a manual fix."""
+    if redeemed is None or redeemed.replayed:
+        return
     try:
         placed = store.get(order_path(order_id))
-        if placed is None and reserved is not None and reserved.bonuses_applied:
-            lifecycle.release_reservation(store, customer_id=customer_id, order_id=order_id, now=now)
-        if redeemed is not None and not redeemed.replayed and (placed is None or placed.get("promo_code") != redeemed.code):
+        if placed is None or placed.get("promo_code") != redeemed.code:
             promo.unredeem(store, code=redeemed.code, customer_id=customer_id, order_id=order_id, now=now)
     except Exception:  # the original failure is re-raised by the caller; this one is only logged
-        log.exception("could not undo a failed order placement", extra={"json_fields": {"order_id": order_id, "customer_id": customer_id, "promo_code": redeemed.code if redeemed else None}})
+        log.exception("could not give back a failed order's promo use", extra={"json_fields": {"order_id": order_id, "customer_id": customer_id, "promo_code": redeemed.code}})
 
 
 def _snapshot(rule: PromoRule) -> dict[str, Any]:
