@@ -222,9 +222,10 @@ def query_sites() -> set[tuple[str, str, str]]:
     for path in sorted((ROOT / "shared").rglob("*.py")):
         if path.parent.name == "adapters" or path.name == "ports.py":
             continue
-        for fn in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
+        tree = ast.parse(path.read_text())
+        members = [node for cls in tree.body if isinstance(cls, ast.ClassDef) for node in cls.body]
+        # module functions and methods, each with what it nests (a query in a closure is its function's)
+        for fn in (node for node in [*tree.body, *members] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)):
             for node in ast.walk(fn):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in STORE_METHODS:
                     if STORE_METHODS[node.func.attr] in {k.arg for k in node.keywords}:
