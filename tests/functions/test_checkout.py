@@ -264,6 +264,7 @@ def test_tilda_anonymous_orders_and_lead_forms_are_ignored(function_env, client)
     assert nothing_placed(function_env)
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("path", ["/tilda/wrong-secret", "/tilda/" + TEST_ENV["KOPILKA_TILDA_TOKEN"] + "x", "/tilda"])
 def test_tilda_with_a_forged_secret_is_403_and_writes_nothing(function_env, client, path):
     token = register(function_env, "anna")

@@ -102,6 +102,7 @@ def test_poll_takes_an_object_of_the_documented_types_or_nothing(client, fake, s
     assert client.post("/poll", data=b"", headers=SWEEP).get_json()["checked"] == 0
 
 
+@pytest.mark.reliability
 def test_delivered_starts_the_hold_at_the_carrier_time_and_duplicates_apply_once(client, fake, store):
     paid_order(store)
     delivered_at = moment(5)

@@ -119,6 +119,7 @@ def test_paid_spends_the_reservation_accrues_pending_and_marks_the_order_paid(cl
     assert ("GET", f"/v3/payments/{payment['id']}") in fake.requests
 
 
+@pytest.mark.reliability
 def test_a_forged_amount_or_status_in_the_body_is_overridden_by_the_refetch(client, fake, store, order):
     # the body claims 1 ₽ was paid; YooKassa says the full amount: the order is paid with YooKassa's figure
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
@@ -156,6 +157,7 @@ def test_unknown_payments_and_orders_are_acknowledged_without_effect(client, fak
 # --- YooKassa: who may call ---------------------------------------------------------------
 
 
+@pytest.mark.reliability
 def test_a_spoofed_allowlisted_address_on_the_left_of_x_forwarded_for_is_refused(client, fake, store, order):
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
     body = notification("payment.succeeded", fake.succeed(payment["id"]))
@@ -167,6 +169,7 @@ def test_a_spoofed_allowlisted_address_on_the_left_of_x_forwarded_for_is_refused
     assert_untouched(store)
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("xff", [ATTACKER, None, "10.0.0.1", "2a02:5181::1", "garbage", f"{ATTACKER}, 185.71.76.1, {ATTACKER}"])
 def test_senders_outside_the_allowlist_are_refused_and_nothing_is_written(client, fake, store, order, xff):
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
@@ -197,6 +200,7 @@ def test_bad_bodies(client, fake, store, order):
 # --- YooKassa: replays, concurrency, order of events -----------------------------------------
 
 
+@pytest.mark.reliability
 def test_the_same_notification_five_times_concurrently_applies_once(client, fake, store, order):
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
     body = notification("payment.succeeded", fake.succeed(payment["id"]))
@@ -217,6 +221,7 @@ def test_the_same_notification_five_times_concurrently_applies_once(client, fake
     assert posting_kinds(store) == kinds
 
 
+@pytest.mark.reliability
 def test_a_refund_before_the_paid_notification_pays_first_then_returns(client, fake, store, order):
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
     paid_body = notification("payment.succeeded", fake.succeed(payment["id"]))
@@ -249,6 +254,7 @@ def _assert_refunded_once(store):
     assert audit_account(store, "anna") == []
 
 
+@pytest.mark.reliability
 def test_a_refund_racing_the_paid_notifications_applies_each_once(client, fake, store, order):
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
     paid_body = notification("payment.succeeded", fake.succeed(payment["id"]))
@@ -257,6 +263,7 @@ def test_a_refund_racing_the_paid_notifications_applies_each_once(client, fake, 
     _assert_refunded_once(store)
 
 
+@pytest.mark.reliability
 def test_the_same_refund_delivered_concurrently_applies_once(client, fake, store, order):
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
     yookassa_post(client, notification("payment.succeeded", fake.succeed(payment["id"])))
@@ -270,6 +277,7 @@ def test_the_same_refund_delivered_concurrently_applies_once(client, fake, store
     assert statuses == [200] * 4
 
 
+@pytest.mark.reliability
 def test_canceled_after_succeeded_changes_nothing(client, fake, store, order):
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
     succeeded = fake.succeed(payment["id"])
@@ -355,6 +363,7 @@ def test_a_refund_that_is_not_succeeded_or_unknown_changes_nothing(client, fake,
 # --- YooKassa: the API is down -----------------------------------------------------------------
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("fault", ["500", "timeout", "202"])
 def test_a_failed_refetch_answers_503_writes_nothing_and_a_redelivery_completes_once(client, fake, store, order, fault):
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
@@ -396,6 +405,7 @@ def test_a_refund_whose_payment_cannot_be_fetched_answers_503(client, fake, stor
 SECRET = TEST_ENV["YOOMONEY_NOTIFICATION_SECRET"]
 
 
+@pytest.mark.reliability
 def test_yoomoney_valid_notification_pays_once_and_a_replayed_operation_changes_nothing(client, store, order):
     fields = fake_yoomoney.fields(SECRET, label="A1", paid=TO_PAY)
     response = yoomoney_post(client, fields)
@@ -423,6 +433,7 @@ def test_yoomoney_wrong_uppercase_or_truncated_hash_is_forbidden(client, store, 
     assert_untouched(store)
 
 
+@pytest.mark.reliability
 def test_yoomoney_signed_with_another_secret_or_with_a_changed_field_is_forbidden(client, store, order):
     assert yoomoney_post(client, fake_yoomoney.fields("guessed", label="A1", paid=TO_PAY)).status_code == 403
     fields = fake_yoomoney.fields(SECRET, label="B2", paid=TO_PAY)

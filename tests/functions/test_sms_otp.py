@@ -137,6 +137,7 @@ def test_bad_or_foreign_or_landline_numbers_are_400_and_nothing_is_sent(client, 
     assert fake.calls == 0 and docs(store, identity.OTP_RATE) == []
 
 
+@pytest.mark.reliability
 def test_twenty_concurrent_requests_for_one_number_send_exactly_three(client, fake, store):
     app = client.application
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -153,6 +154,7 @@ def test_twenty_concurrent_requests_for_one_number_send_exactly_three(client, fa
     assert ip_counts == [3, 3, 3]  # the address's hour and day, its network's day
 
 
+@pytest.mark.reliability
 def test_two_instances_sending_concurrently_still_send_three(store, fake, firestore_client):
     """No in-process queue helps across instances: the transaction alone keeps the limit."""
     from shared.adapters.firestore_store import FirestoreStore
@@ -327,6 +329,7 @@ def test_ten_failures_across_codes_lock_the_phone_for_a_day(client, fake):
         assert post(client, "/verify", {"phone": PHONE, "code": fake.last_code(PHONE)}).status_code == 200
 
 
+@pytest.mark.reliability
 def test_concurrent_verifications_of_one_code_log_in_once(client, fake, store):
     request_code(client)
     code, app = fake.last_code(PHONE), client.application
@@ -337,6 +340,7 @@ def test_concurrent_verifications_of_one_code_log_in_once(client, fake, store):
     assert total(store, customer_id) == 500
 
 
+@pytest.mark.reliability
 def test_concurrent_logins_of_one_phone_register_once(store, fake):
     now = datetime.now(timezone.utc)
     config = entry.config(now)
