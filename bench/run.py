@@ -601,7 +601,7 @@ def main() -> int:
                 "total": round(total_r * 1000 * READ_PRICE + total_w * 1000 * WRITE_PRICE, 5),
                 "prices": "us-central1 Standard list prices: $0.03 per 100k reads, $0.09 per 100k writes (deletes, storage, egress and free tier not counted)",
             },
-            "note": "counted by FirestoreStore.stats around each use case as the function calls it (program head read by entry.config included; config version parse cached, as in a warm instance); provider calls go to the local fakes",
+            "note": "counted by FirestoreStore.stats around each use case as the function calls it, on a warm instance (the program head and its parsed version cached, the head re-read every 30 s: shared.services.program.HEAD_TTL); provider calls go to the local fakes",
             "order_paid_result": rows["order_paid_result"],
             "delivery_outcome": rows["delivery_outcome"],
         }
