@@ -98,7 +98,7 @@ def mark_at_least(value: float, limit: float) -> str:
 SWEEP_LOTS = int(os.environ.get("KOPILKA_BENCH_SWEEP_LOTS", "100000"))
 LOTS_PER_ACCOUNT = 10
 SWEEP_PAGE = 200  # the expiry_sweep function's default page (SweepRequest.batch)
-SEQUENTIAL_PAGES = 2  # pages also swept one account at a time (workers=1), for comparison
+SEQUENTIAL_PAGES = 2  # pages also swept one account per transaction, one at a time (workers=1, group=1), for comparison
 FLOOR_TRIAL_DOCS = 5500  # documents each bulk-write method writes to choose the floor's
 
 
@@ -356,10 +356,10 @@ def sweep_section(client, config, lots_total: int) -> dict:
 
     runs = {}
     if n_seq:
-        totals, dt, stats, cpu = timed_sweep(max_pages=SEQUENTIAL_PAGES, workers=1)
-        runs["one_at_a_time"] = {"workers": 1, "cursor": None, "totals": totals, "s": round(dt, 2), "stats": stats, "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
+        totals, dt, stats, cpu = timed_sweep(max_pages=SEQUENTIAL_PAGES, workers=1, group=1)
+        runs["one_at_a_time"] = {"workers": 1, "group": 1, "cursor": None, "totals": totals, "s": round(dt, 2), "stats": stats, "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
     totals, dt, stats, cpu = timed_sweep(cursor="expiry")
-    runs["measured"] = {"workers": lifecycle.SWEEP_WORKERS, "cursor": "expiry", "totals": totals, "s": round(dt, 2), "stats": stats, "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
+    runs["measured"] = {"workers": lifecycle.SWEEP_WORKERS, "group": lifecycle.SWEEP_GROUP, "cursor": "expiry", "totals": totals, "s": round(dt, 2), "stats": stats, "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
     for run in runs.values():
         tot, dt, st = run["totals"], run["s"], run["stats"]
         docs = tot["accounts"] * (1 + LOTS_PER_ACCOUNT)  # the account and one expire posting per lot (cursor writes apart)
@@ -811,23 +811,22 @@ def why(r: dict) -> list[str]:
         busy = (cpu["bench"] + (cpu["emulator"] or 0)) * m["accounts_per_s"] / 1000
         lines.append(
             f"* **expiry sweep {sw['x_floor']}x the bulk-write floor**: both write the same {fl['documents']:,} documents, but the floor sends them as "
-            f"{fl['method']} — no reads, one commit per 500 documents — while the sweep runs one transaction per account "
+            f"{fl['method']} — no reads, one commit per 500 documents — while the sweep runs one transaction per {m.get('group', 1)} accounts "
             f"({m['commits_per_account']} commits, {m['reads_per_account']} reads — its row in the due-accounts query and the account itself — and "
-            f"{m['writes_per_account']} writes per account: begin, read the account, commit its {LOTS_PER_ACCOUNT} expire postings and the account), "
-            f"{m['workers']} accounts at a time. "
+            f"{m['writes_per_account']} writes per account: begin, read the group's accounts in one call, commit their {LOTS_PER_ACCOUNT} expire postings each and the accounts), "
+            f"{m['workers']} transactions at a time. "
             f"Per account ({1 + LOTS_PER_ACCOUNT} documents) the sweep cost {cpu['bench']} ms of the bench process's CPU and {cpu['emulator']} ms of the emulator's; "
             f"the floor, per {1 + LOTS_PER_ACCOUNT} documents, {fcpu['bench']} ms and {fcpu['emulator']} ms. The client side is one Python process (one GIL): "
             f"at {cpu['bench']} ms per account it cannot sweep more than {ceiling:.0f} accounts/s ({ceiling * (1 + LOTS_PER_ACCOUNT):.0f} documents/s, "
             f"{ceiling * (1 + LOTS_PER_ACCOUNT) / fl['docs_per_s']:.2f}x this floor) even with the emulator and the machine to itself, and it shared "
             f"{r['meta']['cpus']} CPUs with the emulator ({busy:.1f} CPUs busy with the two at the measured rate) and other jobs. "
-            "The client's extra cost is per transaction (the begin, read and commit calls through the gRPC client) and the ledger's own work "
-            "(each posting re-applied to a deep copy of the account); the emulator's is the transactions (begin, locks, commit) and the due-accounts query, "
+            "The client's extra cost is the Firestore client's work per transaction and per document read (the begin, read and commit calls through gRPC, "
+            "each document read decoded and copied twice) and the ledger's own work (each posting applied to a copy of the account); the emulator's is the transactions (begin, locks, commit) and the due-accounts query, "
             f"which it answers by scanning the collection: {m['totals']['pages']} queries took {m['stats']['due_query_s']} s, overlapped with the sweeping "
             f"of the page before" + (f" (one account at a time they are not: its {one['totals']['pages']} queries took {one['stats']['due_query_s']} s of its {one['s']} s)" if one else "") + ". "
-            + (f"One account at a time the same sweep does {one['docs_per_s']} documents/s ({one['x_floor']}x); {m['workers']} at a time, {m['docs_per_s']}. " if one else "")
-            + "What would move it, outside the sweep itself: several accounts per transaction (fewer begin/commit calls; it widens each transaction's locks "
-            "to several customers, and the expiry_sweep crash test injects its failure at `lifecycle.sweep_account`, one account per call), "
-            "a transaction begun with its first read instead of a separate begin call (FirestoreStore), and fewer copies of the account per posting (`apply_posting`).")
+            + (f"One account per transaction, one at a time, the same sweep does {one['docs_per_s']} documents/s ({one['x_floor']}x); as measured, {m['docs_per_s']}. " if one else "")
+            + "What would move it further: larger groups (each transaction then locks more customers for longer), "
+            "and a transaction begun with its first read instead of a separate begin call (FirestoreStore).")
     explained = ("quote p99", "order paid reads", "history", "expiry sweep")
     for t in r["targets"]:
         if t["status"] == "missed" and not t["target"].startswith(explained):

@@ -38,6 +38,9 @@ class UnitOfWork(Protocol):
     def get(self, path: str) -> dict[str, Any] | None:
         """Read a document by its slash path (cached for the rest of the unit)."""
 
+    def get_all(self, paths: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Read several documents in one call (each cached as by :meth:`get`)."""
+
     def put(self, path: str, data: dict[str, Any]) -> None:
         """Create or replace a document at commit."""
 

@@ -73,6 +73,18 @@ class FirestoreUnitOfWork:
         cached = self._cache[path]
         return None if cached is None else dict(cached)
 
+    def get_all(self, paths: list[str]) -> dict[str, dict[str, Any] | None]:
+        missing = [path for path in dict.fromkeys(paths) if path not in self._writes and path not in self._cache]
+        if missing:
+            if self.held is None:  # as in get: the first document read names the unit's queue
+                self.held = self._root_lock(missing[0])
+                self.held.acquire()
+            self.reads += len(missing)
+            refs = [self._client.document(path) for path in missing]
+            for snapshot in self._client.get_all(refs, transaction=self._transaction):
+                self._cache[snapshot.reference.path] = snapshot.to_dict() if snapshot.exists else None
+        return {path: self.get(path) for path in paths}
+
     def put(self, path: str, data: dict[str, Any]) -> None:
         mode = "create" if self._writes.get(path, ("put",))[0] == "create" else "put"
         self._writes[path] = (mode, data)

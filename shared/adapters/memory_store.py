@@ -37,6 +37,9 @@ class MemoryUnitOfWork:
             self._cache[path] = copy.deepcopy(self._docs.get(path))
         return copy.deepcopy(self._cache[path])
 
+    def get_all(self, paths: list[str]) -> dict[str, dict[str, Any] | None]:
+        return {path: self.get(path) for path in paths}
+
     def put(self, path: str, data: dict[str, Any]) -> None:
         mode = "create" if self._writes.get(path, ("put",))[0] == "create" else "put"
         self._writes[path] = (mode, copy.deepcopy(data))

@@ -22,6 +22,9 @@ class ReadOnlyUnitOfWork:
         cached = self._cache[path]
         return None if cached is None else dict(cached)
 
+    def get_all(self, paths: list[str]) -> dict[str, dict[str, Any] | None]:
+        return {path: self.get(path) for path in paths}
+
     def put(self, path: str, data: dict[str, Any]) -> None:
         raise RuntimeError(f"a read-only use case tried to write {path}")
 

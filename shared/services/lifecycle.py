@@ -36,7 +36,7 @@ from shared.domain.ledger import Allocation, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_sweep, window_start
 from shared.domain.orders import LineBook, OrderBook, plan_return
 from shared.ports import Store, UnitOfWork
-from shared.services.ledger import AccountSession, load_account
+from shared.services.ledger import AccountSession, account_path, load_account
 
 
 def _lifetime(config: ProgramConfig, now: datetime, days: int | None = None) -> datetime:
@@ -461,56 +461,80 @@ def reverse_referral_reward(store: Store, *, config: ProgramConfig, partner_id: 
 
 # --- sweep ---------------------------------------------------------------------------
 
-# Accounts swept at once by sweep_due, each in its own transaction. Sweeps of
-# different accounts touch different documents, so they do not contend; the
-# bound keeps a run's open transactions (and its load on Firestore) modest.
+# Transactions sweep_due runs at once. Sweeps of different accounts touch
+# different documents, so they do not contend; the bound keeps a run's open
+# transactions (and its load on Firestore) modest.
 SWEEP_WORKERS = 16
+# Accounts per sweep transaction: read together in one call and committed
+# together, so the begin and commit calls are paid once per group. A group's
+# accounts are locked for its transaction (tens of milliseconds).
+SWEEP_GROUP = 10
 
 
 def sweep_account(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, int]:
     """Due work on one account: expired remainders written off, stale reservations released,
     and the rolling-window level re-evaluated. Safe to run any number of times."""
     require_utc(now)
+    return store.run(lambda uow: _sweep_in(uow, config=config, customer_id=customer_id, now=now))
 
-    def unit(uow: UnitOfWork) -> dict[str, int]:
-        session = AccountSession(uow, customer_id)
-        if not session.exists:
-            return {"expired": 0, "released": 0}
-        expired = released = 0
-        for reservation in list(session.account.reservations.values()):
-            if reservation.release_after <= now:
-                released += session.post("release", key=f"release:{reservation.id}", now=now, reservation_id=reservation.id)["released"]
-        for lot in sorted(session.account.lots.values(), key=lambda lot: lot.order_key()):
-            if lot.expires_at <= now and lot.id in session.account.lots:
-                # Keyed by the account's position too: bonuses refunded into a lot after
-                # its write-off are written off again by a later sweep, not replayed away.
-                # ``fresh``: a posting with this key would have moved the account (read in
-                # this unit, saved with every posting) past ``seq``, so the key is unused.
-                expired += session.post("expire", key=f"expire:{lot.id}:{session.account.seq}", now=now, fresh=True, lot_id=lot.id)["expired"]
-        start = window_start(config, now)
-        if start is not None:
-            level = level_after_sweep(config, session.account, now)
-            stale = any(day < start.isoformat() for day in session.account.paid_by_day)
-            if level != session.account.level or stale:
-                session.post("level", key=f"level:{customer_id}:{now.date().isoformat()}", now=now, level=level, reason="rolling window", trim_before=start)
-        return {"expired": expired, "released": released}
+
+def sweep_accounts(store: Store, *, config: ProgramConfig, customer_ids: list[str], now: datetime) -> list[dict[str, int]]:
+    """:func:`sweep_account` for several accounts in one transaction: all of them or none."""
+    require_utc(now)
+
+    def unit(uow: UnitOfWork) -> list[dict[str, int]]:
+        uow.get_all([account_path(customer_id) for customer_id in customer_ids])
+        return [_sweep_in(uow, config=config, customer_id=customer_id, now=now) for customer_id in customer_ids]
 
     return store.run(unit)
 
 
+def _sweep_in(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, int]:
+    session = AccountSession(uow, customer_id)
+    if not session.exists:
+        return {"expired": 0, "released": 0}
+    expired = released = 0
+    for reservation in list(session.account.reservations.values()):
+        if reservation.release_after <= now:
+            released += session.post("release", key=f"release:{reservation.id}", now=now, reservation_id=reservation.id)["released"]
+    for lot in sorted(session.account.lots.values(), key=lambda lot: lot.order_key()):
+        if lot.expires_at <= now and lot.id in session.account.lots:
+            # Keyed by the account's position too: bonuses refunded into a lot after
+            # its write-off are written off again by a later sweep, not replayed away.
+            # ``fresh``: a posting with this key would have moved the account (read in
+            # this unit, saved with every posting) past ``seq``, so the key is unused.
+            expired += session.post("expire", key=f"expire:{lot.id}:{session.account.seq}", now=now, fresh=True, lot_id=lot.id)["expired"]
+    start = window_start(config, now)
+    if start is not None:
+        level = level_after_sweep(config, session.account, now)
+        stale = any(day < start.isoformat() for day in session.account.paid_by_day)
+        if level != session.account.level or stale:
+            session.post("level", key=f"level:{customer_id}:{now.date().isoformat()}", now=now, level=level, reason="rolling window", trim_before=start)
+    return {"expired": expired, "released": released}
+
+
 def sweep_due(
-    store: Store, *, config: ProgramConfig, now: datetime, batch: int = 200, cursor: str | None = None, max_pages: int | None = None, workers: int = SWEEP_WORKERS
+    store: Store,
+    *,
+    config: ProgramConfig,
+    now: datetime,
+    batch: int = 200,
+    cursor: str | None = None,
+    max_pages: int | None = None,
+    workers: int = SWEEP_WORKERS,
+    group: int = SWEEP_GROUP,
 ) -> dict[str, int]:
     """Sweep every account with due expiries or reservations, in bounded pages.
 
-    Accounts are swept up to ``workers`` at a time, each in its own transaction
-    (:func:`sweep_account`); ``workers=1`` sweeps them one after the other. While
-    a page is swept the next one (within ``max_pages``) is queried and queued, so
-    the workers do not idle at a page's end or during the query. A page counts
-    as passed only once every account in it and before it is swept: when one
-    fails, the rest of its page still finishes, the next page's accounts not
-    started yet are dropped, and the call raises the first failure without
-    storing the position past the page before.
+    A page's accounts are swept in groups of ``group``, each group in one
+    transaction (:func:`sweep_accounts`), up to ``workers`` groups at a time;
+    ``workers=1`` sweeps the groups one after the other. While a page is swept
+    the next one (within ``max_pages``) is queried and queued, so the workers
+    do not idle at a page's end or during the query. A page counts as passed
+    only once every account in it and before it is swept: when a group fails
+    (none of its accounts changed), the rest of its page still finishes, the
+    next page's groups not started yet are dropped, and the call raises the
+    first failure without storing the position past the page before.
 
     With ``cursor`` (a job name) the position reached is stored in
     ``sweeps/{cursor}`` after every page (see :mod:`shared.services.cursors`):
@@ -523,19 +547,21 @@ def sweep_due(
     totals = {"accounts": 0, "expired": 0, "released": 0, "pages": 0, "complete": 0}
     run = cursors.open_pass(store, cursor, now=now) if cursor else None
     position = tuple(run.after) if run is not None and run.after else None
-    size = max(1, min(workers, batch))
+    group = max(1, group)
+    size = max(1, min(workers, -(-batch // group)))
     pages: deque[tuple[list[tuple[str, datetime]], list[Future]]] = deque()  # started, not yet counted
 
     def start(pool: ThreadPoolExecutor | None, after: tuple[datetime, str] | None) -> None:
         rows = store.due("customers", field="next_expiry_at", until=now, limit=batch, start_after=after)
         futures = []
-        for customer_id, _ in rows:
+        for i in range(0, len(rows), group):
+            ids = [customer_id for customer_id, _ in rows[i : i + group]]
             if pool is not None:  # in a copy of the caller's context: its logs carry the request's fields
-                futures.append(pool.submit(contextvars.copy_context().run, sweep_account, store, config=config, customer_id=customer_id, now=now))
+                futures.append(pool.submit(contextvars.copy_context().run, sweep_accounts, store, config=config, customer_ids=ids, now=now))
                 continue
             future: Future = Future()
             try:
-                future.set_result(sweep_account(store, config=config, customer_id=customer_id, now=now))
+                future.set_result(sweep_accounts(store, config=config, customer_ids=ids, now=now))
             except Exception as exc:
                 future.set_exception(exc)
             futures.append(future)
@@ -548,13 +574,14 @@ def sweep_due(
             if future.cancelled():
                 continue
             try:
-                result = future.result()
+                results = future.result()
             except Exception as exc:
                 failure = failure or exc
                 continue
-            totals["accounts"] += 1
-            totals["expired"] += result["expired"]
-            totals["released"] += result["released"]
+            for result in results:
+                totals["accounts"] += 1
+                totals["expired"] += result["expired"]
+                totals["released"] += result["released"]
         return failure
 
     def drain() -> None:

@@ -114,3 +114,14 @@ def test_a_read_only_unit_sees_committed_documents_and_cannot_write(store):
     with pytest.raises(RuntimeError):
         store.read(lambda uow: uow.create("things/b", {"n": 2}))
     assert store.get("things/b") is None
+
+
+def test_get_all_reads_several_documents_at_once_and_sees_the_units_writes(store):
+    store.run(lambda uow: (uow.put("things/a", {"n": 1}), uow.put("things/b", {"n": 2})))
+
+    def unit(uow):
+        uow.put("things/c", {"n": 3})
+        return uow.get_all(["things/a", "things/b", "things/c", "things/none", "things/a"])
+
+    assert store.run(unit) == {"things/a": {"n": 1}, "things/b": {"n": 2}, "things/c": {"n": 3}, "things/none": None}
+    assert store.read(lambda uow: uow.get_all(["things/b"])) == {"things/b": {"n": 2}}

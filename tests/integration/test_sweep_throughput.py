@@ -1,7 +1,8 @@
 """The expiry sweep's concurrent pages (lifecycle.sweep_due), on the stores.
 
-sweep_due sweeps the accounts of a page several at a time, each in its own
-transaction, and starts the next page while one is being swept. These tests
+sweep_due sweeps the accounts of a page in groups, each group in one
+transaction, several groups at a time, and starts the next page while one is
+being swept. These tests
 pin what that must not change: every due lot written off exactly once, the
 stored position only ever past pages whose every account is done, a failure
 raised (not swallowed) with the position left at the start of its page, a
@@ -62,12 +63,12 @@ def _written_off_once(store, ids, at) -> None:
 PER_ACCOUNT = WELCOME + sum(EXTRA)
 
 
-@pytest.mark.parametrize("workers", [1, 8])
-def test_one_sweep_writes_off_every_due_account_exactly_once(store, config, now, workers):
+@pytest.mark.parametrize(("workers", "group"), [(1, 1), (8, 2), (8, lifecycle.SWEEP_GROUP)])
+def test_one_sweep_writes_off_every_due_account_exactly_once(store, config, now, workers, group):
     ids = _accounts(store, config, now, 23)
     late = now + timedelta(days=800)
 
-    totals = lifecycle.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", workers=workers)
+    totals = lifecycle.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", workers=workers, group=group)
 
     assert totals == {"accounts": 23, "expired": 23 * PER_ACCOUNT, "released": 0, "pages": 5, "complete": 1}
     _written_off_once(store, ids, late)
@@ -81,28 +82,29 @@ def test_a_failing_account_leaves_the_cursor_at_its_page_start_and_a_rerun_compl
     store = firestore_store
     ids = _accounts(store, config, now, 20)
     late = now + timedelta(days=800)
-    real = lifecycle.sweep_account
-    poisoned = ids[7]  # the third account of the second page of 5
+    real = lifecycle._sweep_in
+    poisoned = ids[7]  # the third account of the second page of 5: groups (5, 6), (7, 8), (9)
 
     def failing(*args, **kwargs):
         if kwargs["customer_id"] == poisoned:
             raise RuntimeError("this account cannot be swept")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lifecycle, "sweep_account", failing)
+    monkeypatch.setattr(lifecycle, "_sweep_in", failing)
     with pytest.raises(RuntimeError, match="cannot be swept"):
-        lifecycle.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", workers=4)
+        lifecycle.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", workers=4, group=2)
 
     stored = store.get(sweep_path("expiry"))["pass"]
     assert stored["after"][1] == ids[4]  # past the first page only: the second page is not passed
     _written_off_once(store, ids[:5], late)
-    # the rest of the failing page was finished, the failing account left as it was
-    _written_off_once(store, [cid for cid in ids[5:10] if cid != poisoned], late)
-    assert _expires(store, poisoned) == 0
-    assert balances(store, poisoned, now).total == PER_ACCOUNT
+    # the rest of the failing page was finished; the failing group (one transaction) left as it was
+    _written_off_once(store, [ids[5], ids[6], ids[9]], late)
+    for cid in (poisoned, ids[8]):
+        assert _expires(store, cid) == 0
+        assert balances(store, cid, now).total == PER_ACCOUNT
 
-    monkeypatch.setattr(lifecycle, "sweep_account", real)
-    rest = lifecycle.sweep_due(store, config=config, now=late + timedelta(minutes=1), batch=5, cursor="expiry", workers=4)
+    monkeypatch.setattr(lifecycle, "_sweep_in", real)
+    rest = lifecycle.sweep_due(store, config=config, now=late + timedelta(minutes=1), batch=5, cursor="expiry", workers=4, group=2)
 
     assert rest["complete"] == 1
     assert store.get(sweep_path("expiry"))["pass"] is None
@@ -113,7 +115,7 @@ def test_a_failure_in_the_first_page_stores_no_position(firestore_store, config,
     store = firestore_store
     ids = _accounts(store, config, now, 8)
     late = now + timedelta(days=800)
-    real = lifecycle.sweep_account
+    real = lifecycle._sweep_in
     calls = {"n": 0}
     lock = threading.Lock()
 
@@ -125,12 +127,12 @@ def test_a_failure_in_the_first_page_stores_no_position(firestore_store, config,
             raise RuntimeError("instance killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lifecycle, "sweep_account", crashing)
+    monkeypatch.setattr(lifecycle, "_sweep_in", crashing)
     with pytest.raises(RuntimeError, match="instance killed"):
-        lifecycle.sweep_due(store, config=config, now=late, batch=4, cursor="expiry", workers=4)
+        lifecycle.sweep_due(store, config=config, now=late, batch=4, cursor="expiry", workers=4, group=2)
     assert store.get(sweep_path("expiry"))["pass"]["after"] is None
 
-    monkeypatch.setattr(lifecycle, "sweep_account", real)
+    monkeypatch.setattr(lifecycle, "_sweep_in", real)
     rest = lifecycle.sweep_due(store, config=config, now=late, batch=4, cursor="expiry", workers=4)
     assert rest["complete"] == 1
     _written_off_once(store, ids, late)
