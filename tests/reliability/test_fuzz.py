@@ -217,3 +217,13 @@ def test_every_operation_answers_as_documented_and_never_a_server_error(case, fu
 
 def test_the_document_covers_every_function():
     assert FUNCTIONS == sorted(p.name for p in Path(FUNCTIONS_DIR).iterdir() if (p / "main.py").exists())
+
+
+def test_after_the_fuzzing_every_ledger_is_sound(fuzz_env):
+    """Runs after the fuzzing (file order), on the same store: whatever the fuzzer got through
+    (adjustments, checkouts, webhooks) left every balance equal to the fold of its entries."""
+    from tests.reliability.audit import assert_ledgers_sound
+
+    from shared import bootstrap
+
+    assert_ledgers_sound(bootstrap.firestore_store(), min_accounts=2)  # the customer and the buyer at least
