@@ -108,6 +108,16 @@ class FakeCarriers:
         self._lock = threading.Lock()
         self.transport = httpx.MockTransport(self.handle)
 
+    def environment(self) -> dict[str, str]:
+        """The shop's credentials for these carriers, as the functions read them from the environment."""
+        return {
+            "CDEK_CLIENT_ID": self.cdek_client_id,
+            "CDEK_CLIENT_SECRET": self.cdek_client_secret,
+            "BOXBERRY_TOKEN": self.boxberry_token,
+            "RUSSIANPOST_LOGIN": self.russianpost_login,
+            "RUSSIANPOST_PASSWORD": self.russianpost_password,
+        }
+
     # --- the shop's side ----------------------------------------------------------------
 
     def add_cdek_order(self, *, number: str | None, statuses: list[tuple[str, datetime]], uuid: str | None = None, is_return: bool = False, related: list[dict[str, Any]] | None = None) -> str:

@@ -27,13 +27,7 @@ CDEK_URL = f"/cdek/{TEST_ENV['KOPILKA_CDEK_TOKEN']}"
 @pytest.fixture
 def fake(function_env, monkeypatch):
     api = FakeCarriers()
-    for name, value in {
-        "CDEK_CLIENT_ID": api.cdek_client_id,
-        "CDEK_CLIENT_SECRET": api.cdek_client_secret,
-        "BOXBERRY_TOKEN": api.boxberry_token,
-        "RUSSIANPOST_LOGIN": api.russianpost_login,
-        "RUSSIANPOST_PASSWORD": api.russianpost_password,
-    }.items():
+    for name, value in api.environment().items():
         monkeypatch.setenv(name, value)
     reload()
     carriers.set_transport(api.transport)

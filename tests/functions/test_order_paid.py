@@ -16,13 +16,12 @@ from datetime import datetime, timezone
 import pytest
 
 from shared import entry
-from shared.adapters import yookassa
 from shared.domain.cart import CartLine
 from shared.services import lifecycle, orders
 from shared.services.ledger import audit_account, balances, postings
 from tests.conftest import TEST_ENV, load_function
 from tests.fakes import yoomoney as fake_yoomoney
-from tests.fakes.yookassa import FakeYooKassa, notification
+from tests.fakes.yookassa import notification
 
 YOOKASSA_PEER = "185.71.76.5"  # inside 185.71.76.0/27
 ATTACKER = "203.0.113.9"
@@ -32,11 +31,8 @@ EARNED = 130  # 5 % of 2 600 ₽ on the first level
 
 
 @pytest.fixture
-def fake(function_env):
-    api = FakeYooKassa(shop_id=TEST_ENV["YOOKASSA_SHOP_ID"], secret_key=TEST_ENV["YOOKASSA_SECRET_KEY"])
-    yookassa.set_transport(api.transport)
-    yield api
-    yookassa.set_transport(None)
+def fake(yookassa_fake):
+    return yookassa_fake
 
 
 @pytest.fixture

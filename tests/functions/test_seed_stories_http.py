@@ -124,8 +124,8 @@ class Shop:
 def shop(function_env, monkeypatch):
     kassa = FakeYooKassa(shop_id=TEST_ENV["YOOKASSA_SHOP_ID"], secret_key=TEST_ENV["YOOKASSA_SECRET_KEY"])
     cdek = FakeCarriers()
-    monkeypatch.setenv("CDEK_CLIENT_ID", cdek.cdek_client_id)
-    monkeypatch.setenv("CDEK_CLIENT_SECRET", cdek.cdek_client_secret)
+    for name, value in cdek.environment().items():
+        monkeypatch.setenv(name, value)
     reload()
     yookassa.set_transport(kassa.transport)
     carriers.set_transport(cdek.transport)

@@ -85,8 +85,8 @@ def test_a_delivery_skips_the_key_lookups_its_order_book_guards(function_env, fa
     order = _placed(store, now, "anna", "A1")
     _pay(store, fake, order, now)()
     cdek = FakeCarriers()
-    monkeypatch.setenv("CDEK_CLIENT_ID", cdek.cdek_client_id)
-    monkeypatch.setenv("CDEK_CLIENT_SECRET", cdek.cdek_client_secret)
+    for name, value in cdek.environment().items():
+        monkeypatch.setenv(name, value)
     reload()
     carriers.set_transport(cdek.transport)
     try:

@@ -168,11 +168,7 @@ def fuzz_env(firestore_client):
         for name, value in {
             **TEST_ENV,
             **EXTRA_ENV,
-            "CDEK_CLIENT_ID": api.cdek_client_id,
-            "CDEK_CLIENT_SECRET": api.cdek_client_secret,
-            "BOXBERRY_TOKEN": api.boxberry_token,
-            "RUSSIANPOST_LOGIN": api.russianpost_login,
-            "RUSSIANPOST_PASSWORD": api.russianpost_password,
+            **api.environment(),
         }.items():
             env.setenv(name, value)
         reload()
