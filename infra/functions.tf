@@ -191,9 +191,10 @@ locals {
       ingress_settings                 = "ALLOW_ALL"
       public                           = true
       env = {
-        KOPILKA_ALLOWED_ORIGINS = local.shop_origins
-        SMS_SENDER              = var.sms_sender
-        SMSRU_TEST              = var.sms_test ? "1" : "0"
+        KOPILKA_ALLOWED_ORIGINS  = local.shop_origins
+        SMS_SENDER               = var.sms_sender
+        SMSRU_TEST               = var.sms_test ? "1" : "0"
+        KOPILKA_SMS_DAILY_BUDGET = tostring(var.sms_daily_budget)
       }
       secrets = [
         { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },

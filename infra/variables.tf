@@ -73,6 +73,12 @@ variable "sms_test" {
   default     = false
 }
 
+variable "sms_daily_budget" {
+  description = "KOPILKA_SMS_DAILY_BUDGET: login codes sent per Moscow day across every phone (a circuit breaker against SMS pumping); 0: no cap."
+  type        = number
+  default     = 2000
+}
+
 variable "operators" {
   description = "IAM members (user:, group:) allowed to invoke the internal functions (expiry_sweep, referral_reward) by hand."
   type        = list(string)

@@ -160,6 +160,7 @@ class Settings:
     smsru_base_url: str = "https://sms.ru"
     sms_sender: str = ""  # an approved sender name; empty: the gateway's default
     sms_test: bool = False  # SMS.ru test mode: accepted and billed as 0, not delivered
+    sms_daily_budget: int = 2000  # codes sent per Moscow day across every phone; 0: no cap
     telegram_bot_token: str = ""
     version: str = "dev"  # KOPILKA_VERSION, else the VERSION file, else "dev"
     environment: str = "local"  # KOPILKA_ENV
@@ -208,6 +209,7 @@ def settings() -> Settings:
         smsru_base_url=env("SMSRU_BASE_URL", "https://sms.ru"),
         sms_sender=env("SMS_SENDER", ""),
         sms_test=env("SMSRU_TEST", "") in ("1", "true", "yes"),
+        sms_daily_budget=int(env("KOPILKA_SMS_DAILY_BUDGET", "2000")),
         telegram_bot_token=env("TELEGRAM_BOT_TOKEN", ""),
         shop_url=env("KOPILKA_SHOP_URL", ""),
         admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),

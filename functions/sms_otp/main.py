@@ -53,6 +53,7 @@ def request_endpoint(request: Any, ctx: Context) -> CodeSent:
         phone=body.phone,
         ip=client_ip(request),
         invited_by=body.invited_by,
+        daily_budget=settings().sms_daily_budget,
         now=ctx.now,
     )
     return CodeSent(expires_in=outcome.expires_in, resend_after=outcome.resend_after, invited=outcome.invited)

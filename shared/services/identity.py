@@ -91,6 +91,8 @@ LOCKOUT_FAILURES = 10  # wrong codes per phone in a rolling 24 h, across codes
 TELEGRAM_MAX_AGE = timedelta(hours=1)
 TELEGRAM_MAX_SKEW = timedelta(minutes=5)  # an auth_date this far in the future is refused
 SEND_RECORD_LIFETIME = timedelta(days=30)
+BUDGET_SHARDS = 16  # the day's SMS count is spread over this many documents: no hot document
+MSK = timezone(timedelta(hours=3), "MSK")  # the shop's day: Moscow has had no DST since 2014
 
 SMS_TEXT = "{code} — код для входа. Никому его не сообщайте."
 
@@ -114,6 +116,7 @@ IP_LIMITS: tuple[IpLimit, ...] = (
 OTP_CODES = "otp_codes"
 OTP_RATE = "otp_rate"
 OTP_SENDS = "otp_sends"
+SMS_BUDGET = "sms_budget"
 IP_RATE = "ip_rate"
 IDENTITIES = "identities"
 REFRESH_TOKENS = "refresh_tokens"
@@ -158,6 +161,7 @@ class RateLimited(TooManyRequests):
         "phone_daily": "Повторная отправка кода возможна через {wait}.",
         "lockout": "Слишком много неверных кодов. Вход по этому номеру возможен через {wait}.",
         "ip": "Слишком много запросов кода с вашего адреса. Повторите через {wait}.",
+        "daily_budget": "Вход по SMS временно недоступен. Повторите через {wait} или войдите через Telegram.",
     }
 
     def __init__(self, message: str, *, retry_after: int, reason: str) -> None:
@@ -403,16 +407,50 @@ def resolve_inviter(store: Store, invited_by: str | None) -> str | None:
     return partner
 
 
-def request_code(store: Store, *, gateway: SmsGateway, keys: IdentityKeys, phone: str, ip: str | None, now: datetime, invited_by: str | None = None) -> CodeSent:
-    """Send a login code to a phone, within the per-phone and per-address limits.
+def budget_day(now: datetime) -> tuple[str, datetime]:
+    """The Moscow day of ``now`` and the moment (UTC) it ends."""
+    local = now.astimezone(MSK)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return local.date().isoformat(), midnight.astimezone(timezone.utc)
+
+
+def budget_shards(day: str) -> list[str]:
+    return [f"{SMS_BUDGET}/{day}-{shard:02d}" for shard in range(BUDGET_SHARDS)]
+
+
+def sms_sent_on(store: Store, day: str) -> int:
+    """Codes sent (reserved) on a Moscow day across every phone: the sum of the day's shards."""
+    shards = store.read(lambda uow: uow.get_all(budget_shards(day)))
+    return sum(int((doc or {}).get("count", 0)) for doc in shards.values())
+
+
+def request_code(
+    store: Store, *, gateway: SmsGateway, keys: IdentityKeys, phone: str, ip: str | None, now: datetime, invited_by: str | None = None, daily_budget: int = 0
+) -> CodeSent:
+    """Send a login code to a phone, within the per-phone and per-address limits and the
+    shop's daily SMS budget (``daily_budget`` codes per Moscow day across every phone; 0: none).
 
     :class:`InvalidPhone` (400), :class:`RateLimited` (429, nothing sent or
     counted), :class:`~shared.adapters.sms.SmsUnavailable` (the gateway did
     not take the message; the quota is given back when it certainly was not
     sent). The code is never returned: it only travels by SMS.
+
+    The budget is a circuit breaker against SMS pumping: the day's count is
+    read (a plain read of its shards) before the send is reserved, and the
+    reservation adds one to a random shard, so no document is written by every
+    send. Concurrent requests may pass it by a few; a send the gateway refused
+    still counts.
     """
     require_utc(now)
     e164 = normalize_phone(phone, keys.regions)
+    day, day_ends = budget_day(now)
+    shard = None
+    if daily_budget > 0:
+        sent = sms_sent_on(store, day)
+        if sent >= daily_budget:
+            log.error("daily SMS budget spent: login codes refused until the next Moscow day", extra={"json_fields": {"day": day, "sent": sent, "budget": daily_budget}})
+            raise RateLimited("the shop's daily SMS budget is spent", retry_after=seconds_until(day_ends, now), reason="daily_budget")
+        shard = budget_shards(day)[secrets.randbelow(BUDGET_SHARDS)]
     phone_key = keys.phone_key(e164)
     partner = resolve_inviter(store, invited_by)
     code = generate_code()
@@ -430,6 +468,9 @@ def request_code(store: Store, *, gateway: SmsGateway, keys: IdentityKeys, phone
         if full:
             wait = max(seconds_until(w.ends_at, now) for w in full)
             raise RateLimited("too many codes requested from this address", retry_after=wait, reason="ip")
+        if shard is not None:
+            count = int((uow.get(shard) or {}).get("count", 0))
+            uow.put(shard, {"day": day, "count": count + 1, "expires_at": day_ends + timedelta(days=2)})
         limits.sends.append({"at": now, "id": send_id})
         uow.put(rate_path, limits.to_doc(now))
         for w, count in counters:

@@ -455,3 +455,39 @@ def test_cors_for_the_shop_only(client, fake):
     assert ok.status_code == 204 and ok.headers["Access-Control-Allow-Origin"] == SHOP_ORIGIN
     assert_error(post(client, "/request", {"phone": PHONE}, origin="https://evil.example"), 403, "forbidden")
     assert fake.calls == 0
+
+
+# --- the shop's daily SMS budget -------------------------------------------------------------
+
+
+@pytest.mark.reliability
+def test_the_daily_sms_budget_stops_sending_until_the_next_moscow_day(client, fake, store, monkeypatch):
+    """A pumping attack spreads over many numbers and addresses; the day's budget caps the bill."""
+    monkeypatch.setenv("KOPILKA_SMS_DAILY_BUDGET", "3")
+    reload()
+    evening = future().replace(hour=20, minute=30)  # 23:30 in Moscow (travel ahead of the real clock only)
+    day, next_day = evening.date().isoformat(), (evening + timedelta(days=1)).date().isoformat()
+    phones = [f"+7900111000{n}" for n in range(5)]
+    with time_machine.travel(evening, tick=False):
+        answers = [post(client, "/request", {"phone": phone}, ip=f"198.51.{n}.7") for n, phone in enumerate(phones)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    refused = assert_error(answers[3], 429, "rate_limited")
+    assert refused["details"]["reason"] == "daily_budget"
+    assert refused["details"]["retry_after"] == 30 * 60  # until midnight in Moscow
+    assert answers[3].headers["Retry-After"] == "1800"
+    assert refused["message_ru"].startswith("Вход по SMS временно недоступен.")
+    assert sum(len(fake.sent_to(phone)) for phone in phones) == 3  # nothing sent past the budget
+    assert identity.sms_sent_on(store, day) == 3
+    assert store.get(f"{identity.OTP_RATE}/{keys().phone_key(phones[3])}") is None  # the refused number was not counted
+    assert len(docs(store, identity.SMS_BUDGET)) <= 3  # spread over shards, none written by every send
+
+    with time_machine.travel(evening + timedelta(minutes=31), tick=False):  # 00:01 in Moscow
+        assert post(client, "/request", {"phone": phones[3]}, ip="198.51.3.7").status_code == 200
+    assert identity.sms_sent_on(store, next_day) == 1
+    assert len(fake.sent_to(phones[3])) == 1
+
+
+def test_no_budget_means_no_cap(store, fake):
+    sent = [identity.request_code(store, gateway=sms.client(), keys=keys(), phone=f"+7900222000{n}", ip=None, now=future() + timedelta(seconds=n)).expires_in for n in range(4)]
+    assert len(sent) == 4 and identity.sms_sent_on(store, identity.budget_day(future())[0]) == 0  # nothing counted either

@@ -259,7 +259,7 @@ def test_ttl_policies_cover_the_short_lived_collections() -> None:
     ttl = resources("google_firestore_field")["ttl"]
     assert ttl["field"] == "expires_at" and ttl["ttl_config"] == [{"__is_block__": True}]
     collections = set(tf()["locals"]["ttl_collections"])
-    assert collections == {"otp_codes", "otp_rate", "ip_rate", "otp_sends", "refresh_tokens", "refresh_families"}
+    assert collections == {"otp_codes", "otp_rate", "ip_rate", "otp_sends", "sms_budget", "refresh_tokens", "refresh_families"}
     identity = (ROOT / "shared/services/identity.py").read_text()
     for name in collections:  # the code names these collections and writes expires_at into them
         assert re.search(rf'^[A-Z_]+ = "{name}"$', identity, re.M), name
@@ -276,6 +276,7 @@ OPTIONAL = {
     "YOOKASSA_NETWORKS",  # empty: YooKassa's published sender networks
     "SMS_SENDER",  # empty: the gateway's default sender
     "SMSRU_TEST",  # off
+    "KOPILKA_SMS_DAILY_BUDGET",  # 2000 codes a day
     "KOPILKA_LOG_LEVEL",  # INFO
     "KOPILKA_VERSION",  # the VERSION file scripts/package.py writes into each zip
 }
