@@ -56,16 +56,18 @@ class FirestoreUnitOfWork:
         self._writes: dict[str, tuple[str, dict[str, Any]]] = {}
         self.reads = 0
 
+    def _queue_on(self, path: str) -> None:
+        """Units of one instance that start on the same document (the aggregate, e.g. one
+        customer's account) queue here instead of deadlocking on Firestore's pessimistic
+        locks and waiting out its lock timeout. Other instances are handled by the retries."""
+        if self.held is None:
+            self.held = self._root_lock(path)
+            self.held.acquire()
+
     def get(self, path: str) -> dict[str, Any] | None:
         if path in self._writes:
             return dict(self._writes[path][1])
-        if self.held is None:
-            # Units of one instance that start on the same document (the
-            # aggregate, e.g. one customer's account) queue here instead of
-            # deadlocking on Firestore's pessimistic locks and waiting out its
-            # lock timeout. Other instances are still handled by the retries.
-            self.held = self._root_lock(path)
-            self.held.acquire()
+        self._queue_on(path)
         if path not in self._cache:
             self.reads += 1
             snapshot = self._client.document(path).get(transaction=self._transaction)
@@ -76,9 +78,7 @@ class FirestoreUnitOfWork:
     def get_all(self, paths: list[str]) -> dict[str, dict[str, Any] | None]:
         missing = [path for path in dict.fromkeys(paths) if path not in self._writes and path not in self._cache]
         if missing:
-            if self.held is None:  # as in get: the first document read names the unit's queue
-                self.held = self._root_lock(missing[0])
-                self.held.acquire()
+            self._queue_on(missing[0])
             self.reads += len(missing)
             refs = [self._client.document(path) for path in missing]
             for snapshot in self._client.get_all(refs, transaction=self._transaction):

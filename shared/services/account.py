@@ -42,7 +42,7 @@ def unknown_customer(customer_id: str) -> NotFound:
     return NotFound("unknown customer", message_ru="Личный кабинет не найден. Войдите снова.")
 
 
-def _document(store: Store, customer_id: str) -> dict[str, Any]:
+def customer_document(store: Store, customer_id: str) -> dict[str, Any]:
     data = store.get(account_path(customer_id))
     if data is None:
         raise unknown_customer(customer_id)
@@ -78,7 +78,7 @@ def _profile_of(data: dict[str, Any]) -> dict[str, Any]:
 
 def get_profile(store: Store, *, customer_id: str) -> dict[str, Any]:
     """The customer's profile: phone (read-only, from the login), name, e-mail, birthday, channels."""
-    return _profile_of(_document(store, customer_id))
+    return _profile_of(customer_document(store, customer_id))
 
 
 def update_profile(store: Store, *, customer_id: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def balance(store: Store, *, config: ProgramConfig, customer_id: str, now: datet
     """Total, available, pending and reserved bonuses, the level and the way to the next one,
     and the bonuses that expire within :data:`EXPIRING_SOON_DAYS` days."""
     require_utc(now)
-    account = Account.from_dict(_document(store, customer_id))
+    account = Account.from_dict(customer_document(store, customer_id))
     if bonuses_excluded(config, account):
         return excluded_answer(config, account)
     b = account.balances(now)
@@ -183,7 +183,7 @@ def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datet
         raise ValidationFailed(f"limit must be 1..{HISTORY_MAX_LIMIT}", field="limit")
     if cursor is not None and cursor < 1:
         raise ValidationFailed("cursor must be positive", field="cursor")
-    account = Account.from_dict(_document(store, customer_id))
+    account = Account.from_dict(customer_document(store, customer_id))
     if bonuses_excluded(config, account):
         return excluded_answer(config, account)
     items: list[dict[str, Any]] = []
@@ -252,7 +252,7 @@ def order_list(store: Store, *, config: ProgramConfig, customer_id: str, limit: 
     """
     if not 1 <= limit <= ORDERS_MAX_LIMIT:
         raise ValidationFailed(f"limit must be 1..{ORDERS_MAX_LIMIT}", field="limit")
-    account = Account.from_dict(_document(store, customer_id))
+    account = Account.from_dict(customer_document(store, customer_id))
     with_bonuses = not bonuses_excluded(config, account)
     ids = store.matching(orders.ORDERS, field="customer_id", value=customer_id, limit=limit, start_after=cursor)
     items = []

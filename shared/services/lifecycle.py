@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextvars
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -551,20 +550,11 @@ def sweep_due(
     size = max(1, min(workers, -(-batch // group)))
     pages: deque[tuple[list[tuple[str, datetime]], list[Future]]] = deque()  # started, not yet counted
 
-    def start(pool: ThreadPoolExecutor | None, after: tuple[datetime, str] | None) -> None:
+    def start(pool: ThreadPoolExecutor, after: tuple[datetime, str] | None) -> None:
         rows = store.due("customers", field="next_expiry_at", until=now, limit=batch, start_after=after)
-        futures = []
-        for i in range(0, len(rows), group):
-            ids = [customer_id for customer_id, _ in rows[i : i + group]]
-            if pool is not None:  # in a copy of the caller's context: its logs carry the request's fields
-                futures.append(pool.submit(contextvars.copy_context().run, sweep_accounts, store, config=config, customer_ids=ids, now=now))
-                continue
-            future: Future = Future()
-            try:
-                future.set_result(sweep_accounts(store, config=config, customer_ids=ids, now=now))
-            except Exception as exc:
-                future.set_exception(exc)
-            futures.append(future)
+        groups = [[customer_id for customer_id, _ in rows[i : i + group]] for i in range(0, len(rows), group)]
+        # each in a copy of the caller's context: its logs carry the request's fields
+        futures = [pool.submit(contextvars.copy_context().run, sweep_accounts, store, config=config, customer_ids=ids, now=now) for ids in groups]
         pages.append((rows, futures))
 
     def count(futures: list[Future]) -> BaseException | None:
@@ -592,12 +582,12 @@ def sweep_due(
                 future.cancel()
             count(futures)
 
-    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="sweep") if size > 1 else nullcontext() as pool:
+    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="sweep") as pool:
         try:
             start(pool, position)
             while pages:
                 last_rows = pages[-1][0]
-                if pool is not None and len(pages) == 1 and len(last_rows) == batch and (max_pages is None or totals["pages"] + 2 <= max_pages):
+                if len(pages) == 1 and len(last_rows) == batch and (max_pages is None or totals["pages"] + 2 <= max_pages):
                     start(pool, (last_rows[-1][1], last_rows[-1][0]))  # the next page, queued behind this one
                 rows, futures = pages.popleft()
                 failure = count(futures)

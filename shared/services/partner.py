@@ -42,8 +42,8 @@ from shared.domain.history import PAYOUT_PREFIX, REFERRAL_PREFIX
 from shared.domain.ledger import Account, require_utc
 from shared.ports import CUSTOMERS, Store, UnitOfWork
 from shared.services import orders, promo
-from shared.services.account import bonuses_excluded, excluded_answer, unknown_customer
-from shared.services.ledger import AccountSession, account_path, postings
+from shared.services.account import bonuses_excluded, customer_document, excluded_answer, unknown_customer
+from shared.services.ledger import AccountSession, postings
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 8
@@ -200,9 +200,7 @@ def dashboard(store: Store, *, config: ProgramConfig, partner_id: str, now: date
     A customer of a group excluded from bonuses gets ``{level, bonuses_excluded: true}``.
     """
     require_utc(now)
-    data = store.get(account_path(partner_id))
-    if data is None:
-        raise unknown_customer(partner_id)
+    data = customer_document(store, partner_id)
     account = Account.from_dict(data)
     if bonuses_excluded(config, account):
         return excluded_answer(config, account)

@@ -35,8 +35,8 @@ from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidSt
 from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Account, require_utc
 from shared.ports import Store, Then, UnitOfWork
-from shared.services.account import bonuses_excluded, excluded_answer, unknown_customer
-from shared.services.ledger import AccountSession, account_path
+from shared.services.account import bonuses_excluded, customer_document, excluded_answer, unknown_customer
+from shared.services.ledger import AccountSession
 
 PAYOUTS = "payouts"
 MIN_AMOUNT = 500  # bonuses: the smallest payout a partner may ask for
@@ -156,10 +156,7 @@ def list_requests(store: Store, *, config: ProgramConfig, customer_id: str, limi
     """A page of the partner's own requests with their status, in request-id order."""
     if not 1 <= limit <= LIST_MAX_LIMIT:
         raise ValidationFailed(f"limit must be 1..{LIST_MAX_LIMIT}", field="limit")
-    data = store.get(account_path(customer_id))
-    if data is None:
-        raise unknown_customer(customer_id)
-    account = Account.from_dict(data)
+    account = Account.from_dict(customer_document(store, customer_id))
     if bonuses_excluded(config, account):
         return excluded_answer(config, account)
     ids = store.matching(PAYOUTS, field="customer_id", value=customer_id, limit=limit, start_after=cursor)
@@ -223,9 +220,10 @@ def decide(store: Store, *, request_id: str, decision: Literal["approve", "rejec
             "history": [*document.get("history", []), {"status": target, "at": now, "actor": who, "reason": reason or None}],
         }
         uow.put(payout_path(request_id), updated)
+        result = {**updated, "replayed": False}
         if then is not None:
-            then(uow, {**updated, "replayed": False})
-        return {**updated, "replayed": False}
+            then(uow, result)
+        return result
 
     return store.run(unit)
 
@@ -250,8 +248,9 @@ def mark_paid(store: Store, *, request_id: str, actor: str, now: datetime, then:
             "history": [*document.get("history", []), {"status": "paid", "at": now, "actor": who, "reason": None}],
         }
         uow.put(payout_path(request_id), updated)
+        result = {**updated, "replayed": False}
         if then is not None:
-            then(uow, {**updated, "replayed": False})
-        return {**updated, "replayed": False}
+            then(uow, result)
+        return result
 
     return store.run(unit)

@@ -125,3 +125,20 @@ def test_get_all_reads_several_documents_at_once_and_sees_the_units_writes(store
 
     assert store.run(unit) == {"things/a": {"n": 1}, "things/b": {"n": 2}, "things/c": {"n": 3}, "things/none": None}
     assert store.read(lambda uow: uow.get_all(["things/b"])) == {"things/b": {"n": 2}}
+
+
+def test_a_fresh_posting_whose_key_was_used_fails_the_commit_and_applies_nothing(store, now):
+    """``fresh=True`` skips the key look-up; were the caller's proof wrong, the posting's create
+    refuses the commit instead of applying the operation a second time."""
+    from shared.services.ledger import AccountSession
+
+    _accrual = dict(kind="accrue", key="gift", now=now, amount=100, source="adjustment", ref="test", activates_at=now, expires_at=now + timedelta(days=365))
+    ledger_service.post(store, customer_id="c1", **_accrual)
+
+    def again(uow):
+        params = {k: v for k, v in _accrual.items() if k != "kind"}
+        return AccountSession(uow, "c1").post("accrue", fresh=True, **params)
+
+    with pytest.raises(Retryable):
+        store.run(again)
+    assert ledger_service.balances(store, "c1", now).available == 100
