@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.api import Endpoint
 from shared.api.cart_quote import Bonuses, CartLines, PromoCode
+from shared.api.checkout import NewOrderId
 from shared.domain.cart import PromoRule
 from shared.domain.config import ProgramConfig
 
@@ -358,17 +359,10 @@ class BlockResponse(_Out):
 
 class CallCentreOrderRequest(_In):
     customer_id: CustomerId
-    order_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", description="The idempotency key of the order ('tilda-' ids are reserved).")
+    order_id: NewOrderId = Field(description="The idempotency key of the order ('tilda-' ids are reserved).")
     lines: CartLines
     bonuses: Bonuses = 0
     promo_code: PromoCode = None
-
-    @field_validator("order_id")
-    @classmethod
-    def _not_tilda(cls, value: str) -> str:
-        if value.lower().startswith("tilda-"):
-            raise ValueError("ids starting with 'tilda-' are reserved for orders from the Tilda webhook")
-        return value
 
 
 class CallCentreOrderResponse(_Out):

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.api import Endpoint
 from shared.api.cart_quote import Bonuses, CartLines, PromoCode
 
 
+
+def _not_tilda(value: str) -> str:
+    if value.lower().startswith("tilda-"):
+        raise ValueError("ids starting with 'tilda-' are reserved for orders from the Tilda webhook")
+    return value
+
+
+# An order id the storefront or the back office chooses: 'tilda-' ids belong to the Tilda webhook.
+NewOrderId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"), AfterValidator(_not_tilda)]
+
+
 class CheckoutRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+    order_id: NewOrderId = Field(
         description="Chosen by the storefront; the idempotency key of the checkout. Ids starting with 'tilda-' belong to the Tilda webhook.",
     )
     lines: CartLines
@@ -20,13 +32,6 @@ class CheckoutRequest(BaseModel):
     promo_code: PromoCode = None
     quote_fingerprint: str = Field(min_length=1, max_length=64, description="The cart_fingerprint of the quote the customer saw.")
     pays_with_gift_certificate: bool = Field(default=False, description="The order is paid (partly) with a gift certificate; the program may then refuse bonuses.")
-
-    @field_validator("order_id")
-    @classmethod
-    def _not_tilda(cls, value: str) -> str:
-        if value.lower().startswith("tilda-"):
-            raise ValueError("ids starting with 'tilda-' are reserved for orders from the Tilda webhook")
-        return value
 
 
 class CheckoutResponse(BaseModel):
