@@ -423,7 +423,7 @@ def main() -> int:
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     from google.cloud import firestore
 
-    from shared import tokens
+    from shared.platform import tokens
     from shared.adapters import carriers as carrier_adapters
     from shared.adapters import yookassa as yookassa_adapter
     from shared.adapters.firestore_store import FirestoreStore
@@ -431,7 +431,7 @@ def main() -> int:
     from shared.domain.ledger import OPERATIONS, Account, apply_posting
     from shared.services import delivery, lifecycle, orders, payments, program, storefront
     from shared.services.ledger import account_document, account_path, posting_path
-    from shared.settings import reload
+    from shared.platform.settings import reload
     from tests.fakes.carriers import cdek_webhook
     from tests.fakes.yookassa import notification
 

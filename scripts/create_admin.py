@@ -16,7 +16,8 @@ import getpass
 import sys
 from datetime import datetime, timezone
 
-from shared import admin_auth, bootstrap
+from shared.edge import admin_auth
+from shared.platform import bootstrap
 from shared.domain.errors import DomainError
 
 

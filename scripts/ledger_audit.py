@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
 from shared.domain.ledger import Account, check_invariants
-from shared.ports import CUSTOMERS, POSTINGS, Store
+from shared.services.ports import CUSTOMERS, POSTINGS, Store
 from shared.services.ledger import account_path, audit_account
 
 
@@ -41,8 +41,8 @@ class _CountingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    def list(self, collection_path: str, **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
-        rows = self._store.list(collection_path, **kwargs)
+    def ordered(self, collection_path: str, **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
+        rows = self._store.ordered(collection_path, **kwargs)
         if collection_path.endswith(f"/{POSTINGS}"):
             self.postings += len(rows)
         return rows
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None, store: Store | None = None) -> int:
     if args.limit is not None and args.limit < 0:
         parser.error("--limit must be >= 0")
     if store is None:
-        from shared import bootstrap
+        from shared.platform import bootstrap
 
         store = bootstrap.firestore_store()
     report = run_audit(store, customers=args.customer, limit=args.limit, out=sys.stdout)

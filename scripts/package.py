@@ -4,7 +4,7 @@
 
 A zip holds the function's ``main.py`` at its root, the ``shared/`` package,
 ``requirements.txt`` (the runtime pins; no test tools) and ``VERSION`` (a digest of
-the rest, which ``shared.settings`` reports as the deployed version). Entries are sorted and
+the rest, which ``shared.platform.settings`` reports as the deployed version). Entries are sorted and
 carry a fixed timestamp and mode, so the bytes — and the sha256 in the name —
 change only when the code does. The names are written to
 ``infra/packages.auto.tfvars.json`` (``var.packages``), which Terraform loads by
@@ -44,7 +44,7 @@ def entries(function: str) -> list[tuple[str, Path]]:
 
 def build(function: str) -> bytes:
     files = [(name, path.read_bytes()) for name, path in entries(function)]
-    # VERSION (read by shared.settings as the deployed version): a digest of the other entries.
+    # VERSION (read by shared.platform.settings as the deployed version): a digest of the other entries.
     digest = hashlib.sha256(b"".join(name.encode() + b"\0" + data + b"\0" for name, data in files)).hexdigest()[:12]
     files = sorted(files + [("VERSION", (digest + "\n").encode())])
     buffer = io.BytesIO()

@@ -89,10 +89,10 @@ def function_env(firestore_store):
     """The environment a deployed function sees, on the emulator, with the Biomiq program in force."""
     from datetime import timedelta
 
-    from shared import bootstrap
+    from shared.platform import bootstrap
     from shared.presets import preset_data
     from shared.services import program
-    from shared.settings import reload
+    from shared.platform.settings import reload
 
     os.environ.update(TEST_ENV)
     reload()
@@ -107,7 +107,7 @@ def function_env(firestore_store):
 
 
 def customer_token(customer_id: str, now: datetime | None = None) -> str:
-    from shared import tokens
+    from shared.platform import tokens
 
     return tokens.issue(TEST_ENV["KOPILKA_TOKEN_SECRET"], subject=customer_id, now=now or datetime.now(timezone.utc), ttl_seconds=3600)
 

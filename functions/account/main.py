@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared import entry
+from shared.edge import entry
 from shared.api.account import (
     BalanceResponse,
     HistoryQuery,
@@ -38,10 +38,10 @@ from shared.api.account import (
     Profile,
     ProfileUpdate,
 )
-from shared.http import Context, Router, parse
+from shared.edge.http import Context, Router, parse
 from shared.services import account as personal
 from shared.services import partner, payouts
-from shared.settings import settings
+from shared.platform.settings import settings
 
 router = Router("account", cors=True, requires=("token_secret",))
 

@@ -8,7 +8,7 @@ Bearer``. A customer token is refused here (401) and an admin token by the
 customer endpoints. No token, a bad, tampered or expired one: 401; a role that
 may not do the action: 403 — both before the body is read.
 
-What each role may do (``shared.admin_auth.PERMISSIONS``):
+What each role may do (``shared.edge.admin_auth.PERMISSIONS``):
 
 ====================================================  =====  ========  =======  ==========
 action (routes)                                       admin  marketer  manager  accountant
@@ -44,8 +44,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from shared import admin_auth, entry
-from shared.admin_auth import Admin
+from shared.edge import admin_auth, entry
+from shared.edge.admin_auth import Admin
 from shared.api.admin import (
     AdjustRequest,
     AdjustResponse,
@@ -90,9 +90,9 @@ from shared.api.admin import (
     PromoListResponse,
     PromoUsageResponse,
 )
-from shared.http import Context, Router
+from shared.edge.http import Context, Router
 from shared.services import admin as svc
-from shared.settings import settings
+from shared.platform.settings import settings
 
 router = Router("admin", cors=True)
 M = TypeVar("M", bound=BaseModel)

@@ -16,10 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 
-from shared import entry
+from shared.edge import entry
 from shared.api.cart_quote import PreviewProduct, PreviewRequest, PreviewResponse, QuoteRequest
 from shared.domain.cart import Quote
-from shared.http import Context, Router
+from shared.edge.http import Context, Router
 from shared.services import storefront
 
 router = Router("cart_quote", cors=True)

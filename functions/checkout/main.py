@@ -19,13 +19,14 @@ import hmac
 from typing import Any
 
 
-from shared import entry, tokens
+from shared.edge import entry
+from shared.platform import tokens
 from shared.adapters import tilda
 from shared.api.checkout import CheckoutRequest, CheckoutResponse, TildaWebhookResponse
 from shared.domain.errors import Forbidden
-from shared.http import Context, Router
+from shared.edge.http import Context, Router
 from shared.services import orders
-from shared.settings import settings
+from shared.platform.settings import settings
 
 router = Router("checkout", cors=True)
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from shared import entry, scheduler_auth
+from shared.edge import entry, scheduler_auth
 from shared.adapters import carriers
 from shared.api.delivery_status import CdekWebhook, DeliveryOutcome, PollRequest, PollResult, ReturnRequest, ReturnResult, TrackingRequest, TrackingResult
 from shared.domain.errors import Forbidden
-from shared.http import Context, Router
+from shared.edge.http import Context, Router
 from shared.services import delivery, orders
-from shared.settings import settings
+from shared.platform.settings import settings
 
 router = Router("delivery_status")
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import entry, scheduler_auth
+from shared.edge import entry, scheduler_auth
 from shared.api.expiry_sweep import SweepRequest, SweepResult
-from shared.http import Context, Router
+from shared.edge.http import Context, Router
 from shared.services import sweeps
 
 router = Router("expiry_sweep")

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import entry
+from shared.edge import entry
 from shared.services import payments
 from shared.adapters import yookassa, yoomoney
 from shared.api.order_paid import PaymentNotificationResult, YooKassaNotification
 from shared.domain.errors import Forbidden
-from shared.http import Context, Router, client_ip
-from shared.settings import settings
+from shared.edge.http import Context, Router, client_ip
+from shared.platform.settings import settings
 
 router = Router("order_paid")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import entry, scheduler_auth
+from shared.edge import entry, scheduler_auth
 from shared.api.referral_reward import CreditRequest, CreditResult
-from shared.http import Context, Router
+from shared.edge.http import Context, Router
 from shared.services import referral
 
 router = Router("referral_reward")

@@ -8,7 +8,7 @@
 Limits are 429 with ``details.retry_after`` seconds (``reason``: phone_window,
 phone_daily, lockout, ip); an SMS gateway that did not take the message is
 503. The caller's address for the per-address limits is the
-``X-Forwarded-For`` entry our trusted proxy appended (``shared.http.client_ip``).
+``X-Forwarded-For`` entry our trusted proxy appended (``shared.edge.http.client_ip``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shared import entry
+from shared.edge import entry
 from shared.adapters import sms
 from shared.api.sms_otp import CodeRequest, CodeSent, RefreshRequest, Session, TelegramAuth, TelegramResult, VerifyRequest
-from shared.http import Context, Router, client_ip
+from shared.edge.http import Context, Router, client_ip
 from shared.services import identity
-from shared.settings import settings
+from shared.platform.settings import settings
 
 router = Router("sms_otp", cors=True, requires=("token_secret",))
 log = logging.getLogger("kopilka")

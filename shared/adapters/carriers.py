@@ -53,7 +53,7 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.adapters.instance import InstanceClients
+from shared.platform.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
 
 log = logging.getLogger(__name__)
@@ -519,7 +519,7 @@ class RussianPostClient:
 # --- the instance's clients -------------------------------------------------------------
 
 def _build(name: str, transport: httpx.BaseTransport | None) -> Any:
-    from shared.settings import settings
+    from shared.platform.settings import settings
 
     s = settings()
     if name == "cdek":

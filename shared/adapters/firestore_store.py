@@ -24,6 +24,8 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.adapters.readonly import ReadOnlyUnitOfWork
+from shared.adapters.repositories import Repositories
+from shared.adapters.repositories.base import Queries
 from shared.domain.errors import Retryable
 
 T = TypeVar("T")
@@ -46,9 +48,10 @@ def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, ValueError) and isinstance(exc.__cause__, RETRYABLE)
 
 
-class FirestoreUnitOfWork:
-    def __init__(self, client: firestore.Client, transaction: firestore.Transaction, root_lock: Callable[[str], threading.Lock]) -> None:
+class FirestoreUnitOfWork(Repositories):
+    def __init__(self, client: firestore.Client, transaction: firestore.Transaction, root_lock: Callable[[str], threading.Lock], queries: Queries) -> None:
         self._client = client
+        self._queries = queries
         self._transaction = transaction
         self._root_lock = root_lock
         self.held: threading.Lock | None = None
@@ -103,7 +106,7 @@ class FirestoreUnitOfWork:
 
 
 class FirestoreStore:
-    """Implements :class:`shared.ports.Store` on Firestore (or its emulator)."""
+    """Implements :class:`shared.services.ports.Store` on Firestore (or its emulator)."""
 
     def __init__(self, client: firestore.Client, *, attempts: int = 8, base_delay: float = 0.05, max_delay: float = 2.0) -> None:
         self.client = client
@@ -120,7 +123,7 @@ class FirestoreStore:
         last: BaseException | None = None
         for attempt in range(self.attempts):
             transaction = self.client.transaction(max_attempts=1)
-            uow = FirestoreUnitOfWork(self.client, transaction, self._root_lock)
+            uow = FirestoreUnitOfWork(self.client, transaction, self._root_lock, self)
             try:
                 try:
                     result = self._attempt(transaction, uow, fn)
@@ -156,14 +159,14 @@ class FirestoreStore:
         return result
 
     def read(self, fn: Callable[[ReadOnlyUnitOfWork], T]) -> T:
-        return fn(ReadOnlyUnitOfWork(self.get))
+        return fn(ReadOnlyUnitOfWork(self.get, self))
 
     def get(self, path: str) -> dict[str, Any] | None:
         self.stats["reads"] += 1
         snapshot = self.client.document(path).get()
         return snapshot.to_dict() if snapshot.exists else None
 
-    def list(self, collection_path: str, *, order_by: str, descending: bool = False, limit: int, start_after: Any = None) -> list[tuple[str, dict[str, Any]]]:
+    def ordered(self, collection_path: str, *, order_by: str, descending: bool = False, limit: int, start_after: Any = None) -> list[tuple[str, dict[str, Any]]]:
         direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
         query = self.client.collection(collection_path).order_by(order_by, direction=direction).limit(limit)
         if start_after is not None:

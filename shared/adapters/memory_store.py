@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any, Callable, Iterator, TypeVar
 
 from shared.adapters.readonly import ReadOnlyUnitOfWork
+from shared.adapters.repositories import Repositories
+from shared.adapters.repositories.base import Queries
 from shared.domain.errors import Retryable
 
 T = TypeVar("T")
@@ -22,9 +24,10 @@ class _Exists(Exception):
     pass
 
 
-class MemoryUnitOfWork:
-    def __init__(self, docs: dict[str, dict[str, Any]]) -> None:
+class MemoryUnitOfWork(Repositories):
+    def __init__(self, docs: dict[str, dict[str, Any]], queries: Queries) -> None:
         self._docs = docs
+        self._queries = queries
         self._cache: dict[str, dict[str, Any] | None] = {}
         self._writes: dict[str, tuple[str, dict[str, Any]]] = {}
         self.reads = 0
@@ -56,7 +59,7 @@ class MemoryUnitOfWork:
 
 
 class MemoryStore:
-    """Implements :class:`shared.ports.Store` in process memory."""
+    """Implements :class:`shared.services.ports.Store` in process memory."""
 
     def __init__(self) -> None:
         self._docs: dict[str, dict[str, Any]] = {}
@@ -66,7 +69,7 @@ class MemoryStore:
     def run(self, fn: Callable[[MemoryUnitOfWork], T]) -> T:
         for _ in range(3):
             with self._lock:
-                uow = MemoryUnitOfWork(self._docs)
+                uow = MemoryUnitOfWork(self._docs, self)
                 result = fn(uow)
                 try:
                     uow.commit()
@@ -77,7 +80,7 @@ class MemoryStore:
         raise Retryable("a concurrent operation created the same document; retry")
 
     def read(self, fn: Callable[[ReadOnlyUnitOfWork], T]) -> T:
-        return fn(ReadOnlyUnitOfWork(self.get))
+        return fn(ReadOnlyUnitOfWork(self.get, self))
 
     def get(self, path: str) -> dict[str, Any] | None:
         with self._lock:
@@ -91,7 +94,7 @@ class MemoryStore:
             if path.startswith(prefix) and "/" not in path[len(prefix):]
         ]
 
-    def list(self, collection_path: str, *, order_by: str, descending: bool = False, limit: int, start_after: Any = None) -> list[tuple[str, dict[str, Any]]]:
+    def ordered(self, collection_path: str, *, order_by: str, descending: bool = False, limit: int, start_after: Any = None) -> list[tuple[str, dict[str, Any]]]:
         with self._lock:
             rows = sorted(self._children(collection_path), key=lambda row: row[1].get(order_by), reverse=descending)
             if start_after is not None:

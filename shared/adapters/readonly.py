@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from shared.adapters.repositories import Repositories
+from shared.adapters.repositories.base import Queries
 
-class ReadOnlyUnitOfWork:
-    def __init__(self, get: Callable[[str], dict[str, Any] | None]) -> None:
+
+class ReadOnlyUnitOfWork(Repositories):
+    def __init__(self, get: Callable[[str], dict[str, Any] | None], queries: Queries) -> None:
         self._get = get
+        self._queries = queries
         self._cache: dict[str, dict[str, Any] | None] = {}
 
     def get(self, path: str) -> dict[str, Any] | None:

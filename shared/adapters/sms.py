@@ -27,9 +27,9 @@ from typing import Any, Callable
 
 import httpx
 
-from shared.adapters.instance import InstanceClients
+from shared.platform.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
-from shared.settings import settings
+from shared.platform.settings import settings
 
 log = logging.getLogger("kopilka")
 

@@ -25,9 +25,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters.amounts import BadAmount, to_kopecks
-from shared.adapters.instance import InstanceClients
+from shared.platform.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
-from shared.settings import settings
+from shared.platform.settings import settings
 
 log = logging.getLogger("kopilka")
 
@@ -64,7 +64,7 @@ def networks() -> tuple[Network, ...]:
 
 
 def is_yookassa_address(address: str | None, allowed: tuple[Network, ...] | None = None) -> bool:
-    """Whether ``address`` (one IP, as :func:`shared.http.client_ip` returns it) is YooKassa's."""
+    """Whether ``address`` (one IP, as :func:`shared.edge.http.client_ip` returns it) is YooKassa's."""
     if not address:
         return False
     try:

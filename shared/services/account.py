@@ -22,7 +22,7 @@ from shared.domain.errors import BusinessRefusal, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX, describe
 from shared.domain.ledger import Account, require_utc
 from shared.domain.levels import effective_level, progress
-from shared.ports import Store, UnitOfWork
+from shared.services.ports import Store, UnitOfWork
 from shared.services import orders
 from shared.services.ledger import AccountSession, account_path, postings
 

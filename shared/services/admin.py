@@ -1,8 +1,8 @@
 """Back-office use cases: the program, promo codes, mass accruals, manual ledger changes,
 payouts, call-centre orders, customer look-ups, reports, approvals and the audit log.
 
-Every use case takes the authenticated :class:`~shared.admin_auth.Admin` and
-checks its role first (:data:`shared.admin_auth.PERMISSIONS`), so the rules
+Every use case takes the authenticated :class:`~shared.edge.admin_auth.Admin` and
+checks its role first (:data:`shared.edge.admin_auth.PERMISSIONS`), so the rules
 hold whoever calls them, not only the HTTP function.
 
 **Audit log** — ``audit/{id}`` (random ids, created once, never changed)::
@@ -56,13 +56,13 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from shared.admin_auth import Admin
+from shared.edge.admin_auth import Admin
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import BusinessRefusal, Forbidden, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Account, digest, require_utc
 from shared.domain.levels import effective_level
-from shared.ports import CUSTOMERS, Store, UnitOfWork
+from shared.services.ports import CUSTOMERS, Store, UnitOfWork
 from shared.services import ledger, orders, program, promo
 from shared.services.ledger import AccountSession, account_path
 
@@ -136,7 +136,7 @@ def audit(store: Store, admin: Admin, **entry: Any) -> dict[str, Any]:
 def audit_log(store: Store, admin: Admin, *, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
     """The audit log, newest first (``cursor``: the ``key`` of the last record of the previous page)."""
     admin.require("audit.read")
-    rows = [doc for _, doc in store.list(AUDIT, order_by="key", descending=True, limit=limit, start_after=cursor)]
+    rows = [doc for _, doc in store.ordered(AUDIT, order_by="key", descending=True, limit=limit, start_after=cursor)]
     return {"entries": rows, "next_cursor": rows[-1]["key"] if len(rows) == limit else None}
 
 
@@ -547,7 +547,7 @@ def promo_usage(store: Store, admin: Admin, *, code: str, cursor: str | None = N
     doc = store.get(promo.code_path(canonical))
     if doc is None:
         raise NotFound("unknown promo code", code=canonical)
-    rows = store.list(f"{promo.code_path(canonical)}/{promo.CUSTOMERS}", order_by="customer_id", limit=limit, start_after=cursor)
+    rows = store.ordered(f"{promo.code_path(canonical)}/{promo.CUSTOMERS}", order_by="customer_id", limit=limit, start_after=cursor)
     uses = int(doc.get("uses", 0))
     total_limit = doc.get("total_limit")
     return {
@@ -569,7 +569,7 @@ def promo_usage(store: Store, admin: Admin, *, code: str, cursor: str | None = N
 
 def list_promos(store: Store, admin: Admin, *, cursor: str | None = None, limit: int = 100) -> dict[str, Any]:
     admin.require("promo.read")
-    rows = store.list(promo.PROMO_CODES, order_by="code", limit=limit, start_after=cursor)
+    rows = store.ordered(promo.PROMO_CODES, order_by="code", limit=limit, start_after=cursor)
     codes = [{k: data.get(k) for k in ("code", "kind", "active", "uses", "total_limit", "per_customer_limit", "partner_id", "created_at", "last_used_at")} for _, data in rows]
     return {"codes": codes, "next_cursor": rows[-1][1]["code"] if len(rows) == limit else None}
 
@@ -820,7 +820,7 @@ def search_customers(
             found.append(exact)
     after = cursor if cursor is not None else (prefix or None)
     wanted = limit - len(found)
-    rows = store.list(CUSTOMERS, order_by="customer_id", limit=wanted, start_after=after) if wanted > 0 else []
+    rows = store.ordered(CUSTOMERS, order_by="customer_id", limit=wanted, start_after=after) if wanted > 0 else []
     exhausted = len(rows) < wanted
     for _, data in rows:
         if not str(data.get("customer_id", "")).startswith(prefix):
@@ -958,7 +958,7 @@ def liability_report(store: Store, admin: Admin, *, now: datetime, cursor: str |
     admin.require("report.liability")
     require_utc(now)
     horizon = now + timedelta(days=EXPIRY_HORIZON_DAYS)
-    rows = store.list(CUSTOMERS, order_by="customer_id", limit=limit, start_after=cursor)
+    rows = store.ordered(CUSTOMERS, order_by="customer_id", limit=limit, start_after=cursor)
     totals = {"accounts": 0, "outstanding": 0, "available": 0, "pending": 0, "reserved": 0, "debt": 0, "expiring_30d": 0, "expired_unswept": 0}
     for _, data in rows:
         account = Account.from_dict(data)

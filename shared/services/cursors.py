@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.ports import Store, UnitOfWork
+from shared.services.ports import Store, UnitOfWork
 
 SWEEPS = "sweeps"
 

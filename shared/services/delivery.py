@@ -31,7 +31,7 @@ from typing import Any, Callable
 from shared.adapters.carriers import DELIVERED, NOT_DELIVERED, RETURNED, CarrierError, CarrierStatus, CarrierUnavailable, TrackingNotFound, cdek_status
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import DomainError, InvalidState, NotFound
-from shared.ports import Store, UnitOfWork
+from shared.services.ports import Store, UnitOfWork
 from shared.services import cursors, orders
 
 log = logging.getLogger(__name__)

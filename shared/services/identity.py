@@ -68,12 +68,12 @@ from typing import Any, Protocol
 
 import phonenumbers
 
-from shared import tokens
+from shared.platform import tokens
 from shared.adapters.sms import SmsReceipt, SmsUnavailable
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState, NotFound, Retryable, TooManyRequests, Unauthorized, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.ports import CUSTOMERS, Store, UnitOfWork
+from shared.services.ports import CUSTOMERS, Store, UnitOfWork
 from shared.services import lifecycle, promo
 
 log = logging.getLogger("kopilka")
@@ -168,7 +168,7 @@ class RateLimited(TooManyRequests):
         retry_after = max(1, int(retry_after))
         super().__init__(message, message_ru=self.MESSAGES[reason].format(wait=wait_ru(retry_after)), retry_after=retry_after, reason=reason)
         self.retry_after = retry_after
-        self.retry_after_seconds = retry_after  # the attribute shared.http reads for Retry-After
+        self.retry_after_seconds = retry_after  # the attribute shared.edge.http reads for Retry-After
 
 
 class InvalidPhone(ValidationFailed):
@@ -227,7 +227,7 @@ class IdentityKeys:
 
     @classmethod
     def from_settings(cls, s: Any) -> IdentityKeys:
-        """From :class:`shared.settings.Settings`. Without ``KOPILKA_OTP_SECRET`` the OTP key is
+        """From :class:`shared.platform.settings.Settings`. Without ``KOPILKA_OTP_SECRET`` the OTP key is
         derived from the token secret (a separate secret is better: set it in production)."""
         if not s.token_secret:
             raise RuntimeError("KOPILKA_TOKEN_SECRET is not configured")

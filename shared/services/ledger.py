@@ -8,7 +8,7 @@ from typing import Any, Iterable
 from shared.domain.errors import Forbidden, IdempotencyConflict
 from shared.domain.ledger import OPERATIONS, Account, Balances, Posting, apply_posting, fingerprint, fold, posting_id
 from shared.domain.orders import OrderBook
-from shared.ports import CUSTOMERS, ORDERS, POSTINGS, Store, UnitOfWork
+from shared.services.ports import CUSTOMERS, ORDERS, POSTINGS, Store, UnitOfWork
 
 
 def account_path(customer_id: str) -> str:
@@ -109,7 +109,7 @@ def balances(store: Store, customer_id: str, now: datetime) -> Balances:
 
 def postings(store: Store, customer_id: str, *, limit: int = 100, before_seq: int | None = None) -> list[Posting]:
     """A page of the customer's history, newest first (cursor: the last page's lowest seq)."""
-    rows = store.list(f"{CUSTOMERS}/{customer_id}/{POSTINGS}", order_by="seq", descending=True, limit=limit, start_after=before_seq)
+    rows = store.ordered(f"{CUSTOMERS}/{customer_id}/{POSTINGS}", order_by="seq", descending=True, limit=limit, start_after=before_seq)
     return [Posting.from_dict(data) for _, data in rows]
 
 

@@ -34,7 +34,7 @@ from shared.domain.errors import InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Allocation, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_sweep, window_start
 from shared.domain.orders import LineBook, OrderBook, plan_return
-from shared.ports import Store, UnitOfWork
+from shared.services.ports import Store, UnitOfWork
 from shared.services.ledger import AccountSession, account_path, load_account
 
 

@@ -30,7 +30,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, StaleQuote, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.domain.orders import OrderBook
-from shared.ports import Store, Then, UnitOfWork
+from shared.services.ports import Store, Then, UnitOfWork
 from shared.services import lifecycle, promo
 from shared.services.ledger import AccountSession, account_path
 

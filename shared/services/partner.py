@@ -40,7 +40,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.errors import Retryable
 from shared.domain.history import PAYOUT_PREFIX, REFERRAL_PREFIX
 from shared.domain.ledger import Account, require_utc
-from shared.ports import CUSTOMERS, Store, UnitOfWork
+from shared.services.ports import CUSTOMERS, Store, UnitOfWork
 from shared.services import orders, promo
 from shared.services.account import bonuses_excluded, customer_document, excluded_answer, unknown_customer
 from shared.services.ledger import AccountSession, postings
@@ -166,7 +166,7 @@ def _by_month(store: Store, partner_id: str, now: datetime) -> tuple[list[dict[s
             complete = True
             break
         before = page[-1].seq
-    referees = store.list(f"{CUSTOMERS}/{partner_id}/referees", order_by="first_paid_at", descending=True, limit=COUNT_PAGE)
+    referees = store.ordered(f"{CUSTOMERS}/{partner_id}/referees", order_by="first_paid_at", descending=True, limit=COUNT_PAGE)
     for _, referee in referees:
         first_paid = referee.get("first_paid_at")
         if isinstance(first_paid, datetime) and first_paid >= start and _month(first_paid) in months:

@@ -43,7 +43,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.money import prorate
 from shared.domain.orders import OrderBook
-from shared.ports import Store
+from shared.services.ports import Store
 from shared.services import orders
 from shared.services.ledger import order_path as line_book_path
 

@@ -34,7 +34,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Account, require_utc
-from shared.ports import Store, Then, UnitOfWork
+from shared.services.ports import Store, Then, UnitOfWork
 from shared.services.account import bonuses_excluded, customer_document, excluded_answer, unknown_customer
 from shared.services.ledger import AccountSession
 

@@ -8,7 +8,7 @@ from typing import Any
 from shared.domain.config import ConfigVersion, ProgramConfig, parse_config
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.ports import AUDIT, PROGRAMS, VERSIONS, Store, Then, UnitOfWork
+from shared.services.ports import AUDIT, PROGRAMS, VERSIONS, Store, Then, UnitOfWork
 
 
 # How long an instance trusts the program head it read (the list of versions and
@@ -134,4 +134,4 @@ def in_force(store: Store, program: str, now: datetime) -> ConfigVersion:
 
 
 def audit_log(store: Store, program: str, limit: int = 50) -> list[dict[str, Any]]:
-    return [data for _, data in store.list(f"{head_path(program)}/{AUDIT}", order_by="version", descending=True, limit=limit)]
+    return [data for _, data in store.ordered(f"{head_path(program)}/{AUDIT}", order_by="version", descending=True, limit=limit)]

@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from shared.domain.cart import PromoRule
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.ports import Store, Then, UnitOfWork
+from shared.services.ports import Store, Then, UnitOfWork
 
 PROMO_CODES = "promo_codes"
 CUSTOMERS = "customers"

@@ -17,7 +17,7 @@ from typing import Any
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState
 from shared.domain.orders import OrderBook
-from shared.ports import Store
+from shared.services.ports import Store
 from shared.services import lifecycle, orders
 from shared.services.ledger import order_path
 

@@ -14,7 +14,7 @@ from shared.domain.cart import CartLine, CustomerView, Quote, Reason, catalog_pr
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.ports import Store, UnitOfWork
+from shared.services.ports import Store, UnitOfWork
 from shared.services import lifecycle, promo
 from shared.services.ledger import AccountSession
 

@@ -42,7 +42,7 @@ from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
 from shared.domain.errors import DomainError
 from shared.domain.ledger import Account
 from shared.domain.levels import level_after_sweep, window_start
-from shared.ports import CUSTOMERS, Store, UnitOfWork
+from shared.services.ports import CUSTOMERS, Store, UnitOfWork
 from shared.services import cursors, lifecycle, orders
 from shared.services.ledger import AccountSession
 
@@ -113,7 +113,7 @@ def review_levels(store: Store, *, config: ProgramConfig, now: datetime, batch: 
         return counts
     after = run.after[0] if run.after else None
     for _ in range(max_pages):
-        rows = store.list(CUSTOMERS, order_by="customer_id", limit=batch, start_after=after)
+        rows = store.ordered(CUSTOMERS, order_by="customer_id", limit=batch, start_after=after)
         for customer_id, data in rows:
             counts["levels_reviewed"] += 1
             account = Account.from_dict(data)

@@ -6,9 +6,9 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
-from shared import entry
+from shared.edge import entry
 from shared.domain.cart import CartLine
-from shared.scheduler_auth import SECRET_HEADER
+from shared.edge.scheduler_auth import SECRET_HEADER
 from shared.services import lifecycle, orders
 from shared.services.ledger import postings
 from tests.conftest import TEST_ENV

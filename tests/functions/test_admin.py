@@ -17,12 +17,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared import admin_auth, entry, tokens
+from shared.edge import admin_auth, entry
+from shared.platform import tokens
 from shared.api.admin import ENDPOINTS
 from shared.presets import preset_data
 from shared.services import admin as svc
 from shared.services import ledger, lifecycle, program
-from shared.settings import reload
+from shared.platform.settings import reload
 from tests.conftest import TEST_ENV, customer_token, load_function
 
 ADMIN_SECRET = "test-admin-secret-distinct-from-the-customers"
@@ -106,7 +107,7 @@ def register(store, *customer_ids: str) -> None:
 
 
 def audit_entries(store) -> list[dict]:
-    return [doc for _, doc in store.list("audit", order_by="key", descending=True, limit=500)]
+    return [doc for _, doc in store.ordered("audit", order_by="key", descending=True, limit=500)]
 
 
 def publish_with_b2b(store) -> None:

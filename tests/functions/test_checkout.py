@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from shared import entry
+from shared.edge import entry
 from shared.domain.cart import CartLine, PromoRule, cart_fingerprint
 from shared.services import lifecycle, orders, promo
 from shared.services.ledger import all_postings, audit_account, balances
@@ -275,7 +275,7 @@ def test_tilda_with_a_forged_secret_is_403_and_writes_nothing(function_env, clie
 
 
 def test_tilda_without_a_configured_secret_refuses_everything(function_env, client, monkeypatch):
-    from shared.settings import reload
+    from shared.platform.settings import reload
 
     monkeypatch.setenv("KOPILKA_TILDA_TOKEN", "")
     reload()

@@ -16,7 +16,7 @@ from shared.adapters import carriers
 from shared.services import delivery, orders
 from shared.services.cursors import sweep_path
 from shared.services.ledger import audit_account, balances, load_account
-from shared.settings import reload
+from shared.platform.settings import reload
 from tests.conftest import TEST_ENV, load_function
 from tests.fakes.carriers import FakeCarriers, boxberry_time, cdek_webhook
 from tests.functions.shop import EARNED, SWEEP, events, now, paid_order, posting_kinds

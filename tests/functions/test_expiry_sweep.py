@@ -22,12 +22,12 @@ import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared import scheduler_auth
+from shared.edge import scheduler_auth
 from shared.presets import preset_data
 from shared.services import lifecycle, orders, program, sweeps
 from shared.services.cursors import sweep_path
 from shared.services.ledger import audit_account, balances, load_account
-from shared.settings import reload
+from shared.platform.settings import reload
 from tests.conftest import load_function
 from tests.functions.shop import CART, SWEEP, config, customer, now, paid_order, posting_kinds
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import bootstrap
-from shared.settings import reload
+from shared.platform import bootstrap
+from shared.platform.settings import reload
 from tests.conftest import load_function
 
 FUNCTIONS = sorted(p.name for p in (Path(__file__).resolve().parents[2] / "functions").iterdir() if (p / "main.py").exists())
@@ -44,7 +44,7 @@ def test_health(function, bare_env):
 
 
 def test_without_a_version_the_health_says_dev_or_the_version_file(bare_env):
-    from shared.settings import VERSION_FILE
+    from shared.platform.settings import VERSION_FILE
 
     del os.environ["KOPILKA_VERSION"]
     reload()

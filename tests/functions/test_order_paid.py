@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared import entry
+from shared.edge import entry
 from shared.domain.cart import CartLine
 from shared.services import lifecycle, orders
 from shared.services.ledger import audit_account, balances, postings

@@ -34,14 +34,14 @@ from typing import Any
 import pytest
 import time_machine
 
-from shared import entry
+from shared.edge import entry
 from shared.adapters import carriers, yookassa
 from shared.domain.cart import CartLine, PromoRule
 from shared.presets import preset_data
 from shared.services import lifecycle, orders, program, promo
 from shared.services.ledger import audit_account, balances, load_account, postings
 from shared.services.ledger import order_path as line_book_path
-from shared.settings import reload
+from shared.platform.settings import reload
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function
 from tests.fakes.carriers import FakeCarriers, cdek_webhook
 from tests.fakes.yookassa import FakeYooKassa, notification

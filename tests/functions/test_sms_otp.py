@@ -17,12 +17,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from shared import entry
+from shared.edge import entry
 from shared.adapters import sms
 from shared.domain.errors import Retryable
 from shared.services import identity, lifecycle, promo
 from shared.services.ledger import all_postings, balances
-from shared.settings import reload, settings
+from shared.platform.settings import reload, settings
 from tests.conftest import SHOP_ORIGIN, customer_token, load_function
 from tests.fakes.sms import FakeSmsRu
 

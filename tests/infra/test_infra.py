@@ -213,11 +213,11 @@ def test_scheduler_jobs_target_existing_functions_and_routes() -> None:
 
 # -- Firestore ---------------------------------------------------------------------------------
 
-STORE_METHODS = {"list": "order_by", "due": "field", "matching": "field"}
+STORE_METHODS = {"ordered": "order_by", "due": "field", "matching": "field"}
 
 
 def query_sites() -> set[tuple[str, str, str]]:
-    """(module, function, method) of every store.list/due/matching call in shared/ (the adapters excepted)."""
+    """(module, function, method) of every store.ordered/due/matching call in shared/ (the store adapters excepted; repositories included)."""
     found = set()
     for path in sorted((ROOT / "shared").rglob("*.py")):
         if path.parent.name == "adapters" or path.name == "ports.py":
@@ -280,11 +280,11 @@ OPTIONAL = {
     "KOPILKA_LOG_LEVEL",  # INFO
     "KOPILKA_VERSION",  # the VERSION file scripts/package.py writes into each zip
 }
-# Read outside shared/settings.py: functions-framework's worker threads, the Google clients / shared.logs.
+# Read outside shared/platform/settings.py: functions-framework's worker threads, the Google clients / shared.platform.logs.
 PLATFORM = {"THREADS", "GOOGLE_CLOUD_PROJECT"}
 # The static scan below over-approximates (a module imported for one helper brings all its settings).
 NOT_NEEDED = {
-    # shared.entry is imported for the store and the program; these verify no customer token
+    # shared.edge.entry is imported for the store and the program; these verify no customer token
     **{fn: {"KOPILKA_TOKEN_SECRET"} for fn in ("order_paid", "delivery_status", "expiry_sweep", "referral_reward")},
     # admin imports shared.services.identity only for normalize_phone (customer search by phone)
     "admin": {"SMSRU_API_ID", "TELEGRAM_BOT_TOKEN", "KOPILKA_OTP_SECRET"},
@@ -297,11 +297,11 @@ NOT_NEEDED["referral_reward"] |= {"KOPILKA_SWEEP_AUDIENCE", "KOPILKA_SCHEDULER_E
 def settings_env() -> dict[str, str]:
     """Settings field -> the environment variable it is read from (``ENV_NAMES`` when the
     module declares it, else the keyword arguments of the ``Settings(...)`` call)."""
-    import shared.settings as module
+    import shared.platform.settings as module
 
     if hasattr(module, "ENV_NAMES"):
         return dict(module.ENV_NAMES)
-    tree = ast.parse((ROOT / "shared/settings.py").read_text())
+    tree = ast.parse((ROOT / "shared/platform/settings.py").read_text())
     call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Settings")
     out = {}
     for kw in call.keywords:
@@ -322,8 +322,8 @@ def env_reads(tree: ast.AST) -> list[str]:
 
 
 def all_env_read() -> set[str]:
-    """Every variable shared/settings.py reads."""
-    return set(settings_env().values()) | set(env_reads(ast.parse((ROOT / "shared/settings.py").read_text())))
+    """Every variable shared/platform/settings.py reads."""
+    return set(settings_env().values()) | set(env_reads(ast.parse((ROOT / "shared/platform/settings.py").read_text())))
 
 
 def closure(function: str) -> set[Path]:
@@ -391,7 +391,7 @@ def test_every_setting_is_set_where_needed() -> None:
         assert not missing, f"{function} needs {sorted(missing)}"
         set_anywhere |= present
     assert known - OPTIONAL <= set_anywhere, f"read by the code, set nowhere: {known - OPTIONAL - set_anywhere}"
-    import shared.settings as module
+    import shared.platform.settings as module
 
     for function in FUNCTIONS:  # what the settings module calls secrets never travels as a plain value
         env, secrets = function_env(function)

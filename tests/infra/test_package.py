@@ -23,7 +23,7 @@ def test_zips_are_deterministic_and_complete(tmp_path: Path) -> None:
         with zipfile.ZipFile(tmp_path / "a" / name) as archive:
             names = archive.namelist()
             assert names == sorted(names)
-            assert {"main.py", "requirements.txt", "VERSION", "shared/__init__.py", "shared/settings.py"} <= set(names)
+            assert {"main.py", "requirements.txt", "VERSION", "shared/__init__.py", "shared/platform/settings.py"} <= set(names)
             assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith(("tests/", "functions/")) for n in names)
             assert {info.date_time for info in archive.infolist()} == {package.FIXED_TIME}
             assert archive.read("main.py") == (package.ROOT / "functions" / function / "main.py").read_bytes()

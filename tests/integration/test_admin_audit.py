@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.admin_auth import ROLES, Admin
+from shared.edge.admin_auth import ROLES, Admin
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import InvalidState
 from shared.presets import preset_data
@@ -30,7 +30,7 @@ class Refused(Exception):
 
 
 def _audit(store) -> list[dict]:
-    return [doc for _, doc in store.list(admin_service.AUDIT, order_by="key", limit=100)]
+    return [doc for _, doc in store.ordered(admin_service.AUDIT, order_by="key", limit=100)]
 
 
 @pytest.fixture

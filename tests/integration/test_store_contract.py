@@ -58,9 +58,9 @@ def test_a_retried_unit_sees_the_document_that_beat_it(store):
 
 def test_list_orders_and_pages_with_a_cursor(store):
     store.run(lambda uow: [uow.put(f"items/i{n}", {"seq": n}) for n in range(1, 8)])
-    first = store.list("items", order_by="seq", descending=True, limit=3)
+    first = store.ordered("items", order_by="seq", descending=True, limit=3)
     assert [d["seq"] for _, d in first] == [7, 6, 5]
-    second = store.list("items", order_by="seq", descending=True, limit=3, start_after=5)
+    second = store.ordered("items", order_by="seq", descending=True, limit=3, start_after=5)
     assert [d["seq"] for _, d in second] == [4, 3, 2]
     assert sorted(store.iter_ids("items")) == [f"i{n}" for n in range(1, 8)]
 

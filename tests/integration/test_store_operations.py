@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared import entry
+from shared.edge import entry
 from shared.adapters import carriers, yookassa
 from shared.domain.cart import CartLine
 from shared.services import delivery, lifecycle, orders, payments, program
@@ -79,7 +79,7 @@ def test_the_same_notification_again_reads_no_more_and_writes_nothing(function_e
 
 
 def test_a_delivery_skips_the_key_lookups_its_order_book_guards(function_env, fake, monkeypatch):
-    from shared.settings import reload
+    from shared.platform.settings import reload
 
     store = function_env
     now = datetime.now(timezone.utc)

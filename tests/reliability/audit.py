@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scripts.ledger_audit import run_audit
-from shared.ports import Store
+from shared.services.ports import Store
 
 
 def assert_ledgers_sound(store: Store, *, customers: list[str] | None = None, now: datetime | None = None, min_accounts: int = 1) -> None:

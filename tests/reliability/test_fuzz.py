@@ -48,10 +48,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared import admin_auth, scheduler_auth
+from shared.edge import admin_auth, scheduler_auth
 from shared.adapters import carriers, sms, yookassa, yoomoney
-from shared.scheduler_auth import SECRET_HEADER
-from shared.settings import reload
+from shared.edge.scheduler_auth import SECRET_HEADER
+from shared.platform.settings import reload
 from tests.conftest import FUNCTIONS_DIR, TEST_ENV, customer_token
 from tests.fakes.carriers import FakeCarriers
 from tests.fakes.sms import FakeSmsRu
@@ -156,7 +156,7 @@ def worth_sending_without_credentials(case) -> bool:
 @pytest.fixture(scope="module")
 def fuzz_env(firestore_client):
     """``function_env`` for the whole module, every function mounted, the fakes wired, credentials."""
-    from shared import bootstrap
+    from shared.platform import bootstrap
     from shared.adapters.firestore_store import FirestoreStore
     from shared.presets import preset_data
     from shared.services import program
@@ -220,6 +220,6 @@ def test_after_the_fuzzing_every_ledger_is_sound(fuzz_env):
     (adjustments, checkouts, webhooks) left every balance equal to the fold of its entries."""
     from tests.reliability.audit import assert_ledgers_sound
 
-    from shared import bootstrap
+    from shared.platform import bootstrap
 
     assert_ledgers_sound(bootstrap.firestore_store(), min_accounts=2)  # the customer and the buyer at least

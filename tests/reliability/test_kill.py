@@ -51,7 +51,7 @@ import httpx
 import pytest
 
 from scripts import fakes, serve
-from shared import entry
+from shared.edge import entry
 from shared.domain.cart import CartLine, cart_fingerprint
 from shared.domain.errors import Retryable
 from shared.services import lifecycle, orders

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared import admin_auth
+from shared.edge import admin_auth
 from shared.domain.errors import Forbidden, ValidationFailed
 from shared.domain.ledger import Account, apply_posting, fold, open_account, override_level, change_group
 

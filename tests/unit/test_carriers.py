@@ -279,7 +279,7 @@ def test_russianpost_client(fake):
 
 
 def test_instance_clients_are_built_lazily_with_the_settings_timeout(fake, monkeypatch):
-    from shared.settings import reload
+    from shared.platform.settings import reload
 
     monkeypatch.setenv("KOPILKA_HTTP_TIMEOUT_SECONDS", "2.5")
     monkeypatch.setenv("BOXBERRY_TOKEN", fake.boxberry_token)

@@ -9,9 +9,9 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from shared import http
+from shared.edge import http
 from shared.domain.errors import InsufficientBonuses, ProviderUnavailable, Retryable
-from shared.settings import reload
+from shared.platform.settings import reload
 
 from pydantic import BaseModel, Field
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared import tokens
+from shared.platform import tokens
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.sms import SmsRuClient, SmsUnavailable
 from shared.domain.errors import Unauthorized

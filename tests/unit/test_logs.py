@@ -11,8 +11,9 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from shared import http, logs
-from shared.settings import reload
+from shared.edge import http
+from shared.platform import logs
+from shared.platform.settings import reload
 
 log = logging.getLogger("kopilka")
 

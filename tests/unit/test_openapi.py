@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scripts import openapi
-from shared.http import HEALTH_PATH
+from shared.edge.http import HEALTH_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "main.py").exists())

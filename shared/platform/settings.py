@@ -35,7 +35,7 @@ function): the program, origins, provider URLs, ids, limits, and
 * ``KOPILKA_ENV`` — ``production``, ``staging`` … (default ``"local"``);
 * ``KOPILKA_LOG_LEVEL`` — level of the application's loggers (default INFO);
 * ``GOOGLE_CLOUD_PROJECT`` — the project, which turns the trace header into
-  Cloud Logging's trace field (see :mod:`shared.logs`).
+  Cloud Logging's trace field (see :mod:`shared.platform.logs`).
 
 A missing required setting is found lazily, where it is needed, by
 :meth:`Settings.require`: it raises :class:`MissingSetting` naming the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from shared.ports import Store
+from shared.services.ports import Store
 
 _lock = threading.Lock()
 _store: Store | None = None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared import bootstrap, tokens
+from shared.platform import bootstrap, tokens
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Unauthorized
-from shared.ports import Store
+from shared.services.ports import Store
 from shared.services import program
-from shared.settings import settings
+from shared.platform.settings import settings
 
 
 def store() -> Store:

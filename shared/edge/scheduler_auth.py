@@ -23,9 +23,9 @@ import logging
 import threading
 from typing import Any, Callable, Mapping
 
-from shared import tokens
+from shared.platform import tokens
 from shared.domain.errors import Forbidden, Unauthorized
-from shared.settings import settings
+from shared.platform.settings import settings
 
 log = logging.getLogger(__name__)
 

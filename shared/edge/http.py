@@ -24,14 +24,14 @@ rule cannot route), get the same JSON shape (:func:`_answer_framework_errors`). 
 (:class:`~shared.domain.errors.Retryable`) is a 409 and a provider that could
 not be reached (:class:`~shared.domain.errors.ProviderUnavailable`) a 503,
 both with ``Retry-After``. Anything else a handler raises is a bug or an
-operator's error (a :class:`~shared.settings.MissingSetting`): it is logged at
+operator's error (a :class:`~shared.platform.settings.MissingSetting`): it is logged at
 ERROR with its stack trace and the request id, and answered as a generic 500
 ``{"error": {"code": "internal", ..., "details": {"request_id"}}}`` that tells
 the caller nothing about the cause.
 
 Every function also answers ``GET /health`` itself (no store, no credentials,
 no origin check): ``{"function", "version", "environment", "status": "ok"}``.
-Logs are structured JSON (:mod:`shared.logs`), configured on the first
+Logs are structured JSON (:mod:`shared.platform.logs`), configured on the first
 dispatch; every line written during a request carries its id, the function
 and the Cloud Trace id.
 """
@@ -47,9 +47,9 @@ from typing import Any, Callable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shared import logs
+from shared.platform import logs
 from shared.domain import errors
-from shared.settings import MissingSetting, settings
+from shared.platform.settings import MissingSetting, settings
 
 log = logging.getLogger("kopilka")
 M = TypeVar("M", bound=BaseModel)

@@ -9,7 +9,7 @@ stripped and lower-cased)::
 * Passwords are hashed with :func:`hashlib.scrypt` and a random per-user salt;
   the parameters are stored with the hash so they can be raised later.
 * ``POST /login`` answers an **admin token**: an HS256 JWT like the
-  customers' (:mod:`shared.tokens`) but signed with another secret,
+  customers' (:mod:`shared.platform.tokens`) but signed with another secret,
   ``KOPILKA_ADMIN_TOKEN_SECRET``, and of type ``"admin"``, carrying the
   roles and the admin's ``epoch``. A customer token is therefore refused here
   (wrong signature, and wrong type even if the secrets were equal), and an
@@ -39,11 +39,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from shared import tokens
+from shared.platform import tokens
 from shared.domain.errors import Forbidden, InvalidState, Unauthorized, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.ports import Store, UnitOfWork
-from shared.settings import settings
+from shared.services.ports import Store, UnitOfWork
+from shared.platform.settings import settings
 
 ADMINS = "admins"
 ROLES = ("admin", "marketer", "manager", "accountant")

@@ -8,14 +8,28 @@ cached in it; writes are buffered and committed together at the end, so a
 use case may read after it wrote (a store's "all reads before writes" rule
 is the unit of work's business, not the use case's).
 
-Collections are plain names; documents are dicts. The stores keep the
-layout described in README.md ("Data model").
+Use cases reach documents only through the unit of work's typed
+repositories (``uow.accounts``, ``uow.orders`` …), which take and return
+domain objects; paths and document shapes are private to ``shared.adapters``
+(see :mod:`shared.adapters.layout`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Iterator, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, TypeVar
+
+if TYPE_CHECKING:  # the repositories' types; no import at run time
+    # ledger: accounts, postings, line books
+    pass
+    # orders and deliveries
+    pass
+    # identities, codes and sessions
+    pass
+    # program, promo codes, payouts, cursors, notices
+    pass
+    # back office: admins, approvals, jobs, audit
+    pass
 
 T = TypeVar("T")
 
@@ -35,6 +49,18 @@ Then = Callable[["UnitOfWork", Any], None]
 
 
 class UnitOfWork(Protocol):
+    # --- ledger: accounts, postings, line books ---------------------------------------
+
+    # --- orders and deliveries ----------------------------------------------------------
+
+    # --- identities, codes and sessions ------------------------------------------------
+
+    # --- program, promo codes, payouts, cursors, notices ---------------------------------
+
+    # --- back office: admins, approvals, jobs, audit ------------------------------------
+
+    # --- raw documents (being retired: use the repositories) ---------------------------
+
     def get(self, path: str) -> dict[str, Any] | None:
         """Read a document by its slash path (cached for the rest of the unit)."""
 
@@ -61,7 +87,7 @@ class Store(Protocol):
     def get(self, path: str) -> dict[str, Any] | None:
         """A consistent single-document read outside any transaction."""
 
-    def list(self, collection_path: str, *, order_by: str, descending: bool = False, limit: int, start_after: Any = None) -> list[tuple[str, dict[str, Any]]]:
+    def ordered(self, collection_path: str, *, order_by: str, descending: bool = False, limit: int, start_after: Any = None) -> list[tuple[str, dict[str, Any]]]:
         """Documents of one collection ordered by a field, cursor-paginated."""
 
     def due(self, collection_path: str, *, field: str, until: datetime, limit: int, start_after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:

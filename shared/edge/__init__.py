@@ -1,0 +1,1 @@
+"""The HTTP edge: routing, entry helpers, scheduler and admin request auth."""
