@@ -22,7 +22,7 @@ resource "google_firestore_database" "main" {
   deletion_policy                   = "ABANDON"
 }
 
-# TTL: short-lived identity records carry `expires_at` (shared/services/identity.py).
+# TTL: short-lived identity records carry `expires_at` (shared/adapters/repositories/identity.py).
 # Expired documents are deleted within about a day and stay readable until then,
 # so the code still checks expires_at itself. `index_config {}` turns off the
 # single-field indexes of expires_at: nothing queries it, and a timestamp written

@@ -16,12 +16,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shared.edge import entry
 from shared.adapters import sms
-from shared.api.sms_otp import CodeRequest, CodeSent, RefreshRequest, Session, TelegramAuth, TelegramResult, VerifyRequest
+from shared.api.sms_otp import (
+    CodeRequest,
+    CodeSent,
+    RefreshRequest,
+    Session,
+    TelegramAuth,
+    TelegramResult,
+    VerifyRequest,
+)
+from shared.edge import entry
 from shared.edge.http import Context, Router, client_ip
-from shared.services import identity
 from shared.platform.settings import settings
+from shared.services import identity
 
 router = Router("sms_otp", cors=True, requires=("token_secret",))
 log = logging.getLogger("kopilka")
@@ -31,22 +39,10 @@ def _keys() -> identity.IdentityKeys:
     return identity.IdentityKeys.from_settings(settings())
 
 
-def _session(session: identity.Session) -> Session:
-    return Session(
-        customer_id=session.customer_id,
-        access_token=session.access_token,
-        refresh_token=session.refresh_token,
-        expires_in=session.expires_in,
-        refresh_expires_in=session.refresh_expires_in,
-        registered=session.registered,
-        welcome_bonus=session.welcome_bonus,
-    )
-
-
 @router.post("/request")
 def request_endpoint(request: Any, ctx: Context) -> CodeSent:
     body = ctx.body(CodeRequest)
-    outcome = identity.request_code(
+    return identity.request_code(
         entry.store(),
         gateway=sms.client(),
         keys=_keys(),
@@ -56,32 +52,25 @@ def request_endpoint(request: Any, ctx: Context) -> CodeSent:
         daily_budget=settings().sms_daily_budget,
         now=ctx.now,
     )
-    return CodeSent(expires_in=outcome.expires_in, resend_after=outcome.resend_after, invited=outcome.invited)
 
 
 @router.post("/verify")
 def verify_endpoint(request: Any, ctx: Context) -> Session:
     body = ctx.body(VerifyRequest)
-    return _session(identity.verify_code(entry.store(), config=entry.config(ctx.now), keys=_keys(), phone=body.phone, code=body.code, now=ctx.now))
+    return identity.verify_code(entry.store(), config=entry.config(ctx.now), keys=_keys(), phone=body.phone, code=body.code, now=ctx.now)
 
 
 @router.post("/refresh")
 def refresh_endpoint(request: Any, ctx: Context) -> Session:
     body = ctx.body(RefreshRequest)
-    return _session(identity.refresh_session(entry.store(), keys=_keys(), refresh_token=body.refresh_token, now=ctx.now))
+    return identity.refresh_session(entry.store(), keys=_keys(), refresh_token=body.refresh_token, now=ctx.now)
 
 
 @router.post("/telegram")
 def telegram_endpoint(request: Any, ctx: Context) -> TelegramResult:
     customer_id = entry.customer_id(request, ctx.now, required=False)  # a bad token is a 401, not an anonymous login
     body = ctx.body(TelegramAuth)
-    outcome = identity.telegram_login(entry.store(), keys=_keys(), fields=body.signed_fields(), customer_id=customer_id, now=ctx.now)
-    return TelegramResult(
-        customer_id=outcome.customer_id,
-        telegram_id=outcome.telegram_id,
-        linked=outcome.linked,
-        session=_session(outcome.session) if outcome.session is not None else None,
-    )
+    return identity.telegram_login(entry.store(), keys=_keys(), fields=body.signed_fields(), customer_id=customer_id, now=ctx.now)
 
 
 def sms_otp(request: Any) -> Any:

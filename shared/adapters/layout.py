@@ -40,6 +40,48 @@ def order(order_id: str) -> str:
 
 # --- identities, codes and sessions --------------------------------------------------
 
+IDENTITIES = "identities"  # identities/{kind}:{value}: which customer a phone (E.164) or a Telegram id belongs to
+OTP_CODES = "otp_codes"  # otp_codes/{phone key}: the phone's current login code (a keyed hash)
+OTP_RATE = "otp_rate"  # otp_rate/{phone key}: the phone's sends and failed verifications of the last 24 h
+OTP_SENDS = "otp_sends"  # otp_sends/{send id}: one SMS of a code and the gateway's answer
+SMS_BUDGET = "sms_budget"  # sms_budget/{day}-{shard}: codes sent on a Moscow day, in shards
+IP_RATE = "ip_rate"  # ip_rate/{bucket}_{window}: codes requested from an address or network per window
+REFRESH_TOKENS = "refresh_tokens"  # refresh_tokens/{jti}: a recorded refresh token
+REFRESH_FAMILIES = "refresh_families"  # refresh_families/{family}: a revoked refresh family
+
+
+def identity(kind: str, value: str | int) -> str:
+    return f"{IDENTITIES}/{kind}:{value}"
+
+
+def otp_code(phone_key: str) -> str:
+    return f"{OTP_CODES}/{phone_key}"
+
+
+def otp_rate(phone_key: str) -> str:
+    return f"{OTP_RATE}/{phone_key}"
+
+
+def otp_send(send_id: str) -> str:
+    return f"{OTP_SENDS}/{send_id}"
+
+
+def sms_budget_shard(day: str, index: int) -> str:
+    return f"{SMS_BUDGET}/{day}-{index:02d}"
+
+
+def ip_rate(window_id: str) -> str:
+    return f"{IP_RATE}/{window_id}"
+
+
+def refresh_token(jti: str) -> str:
+    return f"{REFRESH_TOKENS}/{jti}"
+
+
+def refresh_family(family: str) -> str:
+    return f"{REFRESH_FAMILIES}/{family}"
+
+
 
 # --- program, promo codes, payouts, cursors, notices ----------------------------------
 

@@ -9,7 +9,7 @@ when a new code can be requested.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -33,6 +33,8 @@ class CodeRequest(BaseModel):
 
 
 class CodeSent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     sent: Literal[True] = True
     expires_in: int = Field(description="Seconds the code is valid.")
     resend_after: int = Field(description="Seconds until another code may be requested for this phone (0: now).")
@@ -48,6 +50,8 @@ class VerifyRequest(BaseModel):
 
 
 class Session(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     customer_id: str
     access_token: str = Field(description="Bearer token for the customer endpoints (short-lived).")
     refresh_token: str = Field(description="Single use: POST /refresh answers a new pair; a reused one is refused and revokes the session.")
@@ -87,12 +91,14 @@ class TelegramAuth(BaseModel):
                 raise ValueError(f"field {key!r} must be a string or an integer")
         return self
 
-    def signed_fields(self) -> dict[str, Any]:
+    def signed_fields(self) -> dict[str, str | int]:
         """The fields the widget signed, as it sent them (absent ones left out)."""
         return {key: value for key, value in self.model_dump(exclude_unset=True).items() if value is not None}
 
 
 class TelegramResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     customer_id: str
     telegram_id: int
     linked: bool = Field(description="This call linked the Telegram account to the caller's customer.")

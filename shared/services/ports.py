@@ -25,7 +25,17 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     # orders and deliveries
     pass
     # identities, codes and sessions
-    pass
+    from shared.adapters.repositories.identity import (
+        CustomerContactRepository,
+        IdentityRepository,
+        IpRateRepository,
+        OtpCodeRepository,
+        PhoneLimitsRepository,
+        RefreshFamilyRepository,
+        RefreshTokenRepository,
+        SendRecordRepository,
+        SmsBudgetRepository,
+    )
     # program, promo codes, payouts, cursors, notices
     pass
     # back office: admins, approvals, jobs, audit
@@ -54,6 +64,33 @@ class UnitOfWork(Protocol):
     # --- orders and deliveries ----------------------------------------------------------
 
     # --- identities, codes and sessions ------------------------------------------------
+
+    @property
+    def identities(self) -> IdentityRepository: ...
+
+    @property
+    def customer_contacts(self) -> CustomerContactRepository: ...
+
+    @property
+    def otp_codes(self) -> OtpCodeRepository: ...
+
+    @property
+    def phone_limits(self) -> PhoneLimitsRepository: ...
+
+    @property
+    def otp_sends(self) -> SendRecordRepository: ...
+
+    @property
+    def sms_budget(self) -> SmsBudgetRepository: ...
+
+    @property
+    def ip_rates(self) -> IpRateRepository: ...
+
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepository: ...
+
+    @property
+    def refresh_families(self) -> RefreshFamilyRepository: ...
 
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 

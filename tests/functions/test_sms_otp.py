@@ -17,12 +17,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from shared.edge import entry
-from shared.adapters import sms
+from shared.adapters import layout, sms
 from shared.domain.errors import Retryable
+from shared.edge import entry
+from shared.platform.settings import reload, settings
 from shared.services import identity, lifecycle, promo
 from shared.services.ledger import all_postings, balances
-from shared.platform.settings import reload, settings
 from tests.conftest import SHOP_ORIGIN, customer_token, load_function
 from tests.fakes.sms import FakeSmsRu
 
@@ -124,7 +124,7 @@ def test_every_spelling_of_a_phone_meets_the_same_limiter(client, fake, store):
     assert 890 <= refused["details"]["retry_after"] <= 900
     assert refused["message_ru"] == "Повторная отправка кода возможна через 15 минут."
     assert [m.to for m in fake.messages] == ["79001234567"] * 3
-    assert len(docs(store, identity.OTP_RATE)) == 1 and len(docs(store, identity.OTP_CODES)) == 1
+    assert len(docs(store, layout.OTP_RATE)) == 1 and len(docs(store, layout.OTP_CODES)) == 1
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,7 @@ def test_every_spelling_of_a_phone_meets_the_same_limiter(client, fake, store):
 def test_bad_or_foreign_or_landline_numbers_are_400_and_nothing_is_sent(client, fake, store, phone):
     error = assert_error(request_code(client, phone), 400, "invalid_phone" if phone and len(phone) <= 32 else "validation_failed")
     assert any(cyrillic in error["message_ru"] for cyrillic in ("номер", "Некорректн"))
-    assert fake.calls == 0 and docs(store, identity.OTP_RATE) == []
+    assert fake.calls == 0 and docs(store, layout.OTP_RATE) == []
 
 
 @pytest.mark.reliability
@@ -148,9 +148,9 @@ def test_twenty_concurrent_requests_for_one_number_send_exactly_three(client, fa
         assert 0 < refused["details"]["retry_after"] <= 900
         assert refused["message_ru"].startswith("Повторная отправка кода возможна через ")
     assert len(fake.sent_to(PHONE)) == 3 and fake.duplicates == 0
-    sends = [store.get(f"{identity.OTP_SENDS}/{send_id}") for send_id in docs(store, identity.OTP_SENDS)]
+    sends = [store.get(f"{layout.OTP_SENDS}/{send_id}") for send_id in docs(store, layout.OTP_SENDS)]
     assert [s["status"] for s in sends] == ["sent"] * 3
-    ip_counts = sorted(store.get(f"{identity.IP_RATE}/{doc}")["count"] for doc in docs(store, identity.IP_RATE))
+    ip_counts = sorted(store.get(f"{layout.IP_RATE}/{doc}")["count"] for doc in docs(store, layout.IP_RATE))
     assert ip_counts == [3, 3, 3]  # the address's hour and day, its network's day
 
 
@@ -196,7 +196,7 @@ def test_an_unreachable_gateway_is_503_and_gives_the_slot_back(client, fake, sto
     error = assert_error(request_code(client), 503, "sms_unavailable")
     assert error["details"]["sent"] == "no" and "SMS" in error["message_ru"]
     assert fake.messages == []
-    sends = {store.get(f"{identity.OTP_SENDS}/{i}")["status"] for i in docs(store, identity.OTP_SENDS)}
+    sends = {store.get(f"{layout.OTP_SENDS}/{i}")["status"] for i in docs(store, layout.OTP_SENDS)}
     assert sends == {"failed"}
     for _ in range(3):  # the failed send does not count against the 15-minute window
         assert request_code(client).status_code == 200
@@ -223,7 +223,7 @@ def test_a_lost_answer_is_never_resent_and_keeps_the_quota(client, fake, store):
 def test_a_gateway_refusal_is_503(client, fake, store):
     fake.fail_next("low_balance")
     assert assert_error(request_code(client), 503, "sms_unavailable")["details"]["sent"] == "no"
-    stored = store.get(f"{identity.OTP_CODES}/{keys().phone_key(PHONE)}")
+    stored = store.get(f"{layout.OTP_CODES}/{keys().phone_key(PHONE)}")
     assert stored["status"] == "not_sent"
 
 
@@ -479,8 +479,8 @@ def test_the_daily_sms_budget_stops_sending_until_the_next_moscow_day(client, fa
     assert refused["message_ru"].startswith("Вход по SMS временно недоступен.")
     assert sum(len(fake.sent_to(phone)) for phone in phones) == 3  # nothing sent past the budget
     assert identity.sms_sent_on(store, day) == 3
-    assert store.get(f"{identity.OTP_RATE}/{keys().phone_key(phones[3])}") is None  # the refused number was not counted
-    assert len(docs(store, identity.SMS_BUDGET)) <= 3  # spread over shards, none written by every send
+    assert store.get(f"{layout.OTP_RATE}/{keys().phone_key(phones[3])}") is None  # the refused number was not counted
+    assert len(docs(store, layout.SMS_BUDGET)) <= 3  # spread over shards, none written by every send
 
     with time_machine.travel(evening + timedelta(minutes=31), tick=False):  # 00:01 in Moscow
         assert post(client, "/request", {"phone": phones[3]}, ip="198.51.3.7").status_code == 200

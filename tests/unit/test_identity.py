@@ -7,10 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.platform import tokens
+from shared.adapters import layout
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.sms import SmsRuClient, SmsUnavailable
 from shared.domain.errors import Unauthorized
+from shared.platform import tokens
 from shared.presets import load_preset
 from shared.services import identity, lifecycle, promo
 from shared.services.ledger import balances
@@ -162,9 +163,9 @@ def test_addresses_are_bucketed_by_host_and_network():
 def test_codes_are_six_random_digits_stored_only_as_a_keyed_hash(store, gateway, fake):
     send(store, gateway, NOW)
     code = fake.last_code(PHONE)
-    stored = store.get(f"{identity.OTP_CODES}/{KEYS.phone_key(PHONE)}")
+    stored = store.get(f"{layout.OTP_CODES}/{KEYS.phone_key(PHONE)}")
     assert len(code) == 6 and code.isdigit()
-    assert code not in str(stored) and PHONE not in str(stored) and PHONE not in str(store.get(f"{identity.OTP_RATE}/{KEYS.phone_key(PHONE)}"))
+    assert code not in str(stored) and PHONE not in str(stored) and PHONE not in str(store.get(f"{layout.OTP_RATE}/{KEYS.phone_key(PHONE)}"))
     assert stored["code_hash"] == KEYS.code_hash(PHONE, code) != KEYS.code_hash("+79007654321", code)
     assert stored["expires_at"] == NOW + timedelta(minutes=10)
     assert len({identity.generate_code() for _ in range(200)}) > 190
@@ -218,7 +219,7 @@ def test_a_success_ends_the_run_of_failures(store, gateway, fake):
         with pytest.raises(identity.InvalidCode):
             verify(store, wrong(fake.last_code(PHONE)), NOW)
     verify(store, fake.last_code(PHONE), NOW)
-    assert store.get(f"{identity.OTP_RATE}/{KEYS.phone_key(PHONE)}")["failures"] == []
+    assert store.get(f"{layout.OTP_RATE}/{KEYS.phone_key(PHONE)}")["failures"] == []
 
 
 # --- registration -----------------------------------------------------------------------------------
@@ -293,13 +294,13 @@ def test_a_failed_send_gives_the_window_slot_back_but_counts_for_the_day(store, 
     fake.fail_next("low_balance")
     with pytest.raises(SmsUnavailable):
         send(store, gateway, NOW)
-    limits = store.get(f"{identity.OTP_RATE}/{KEYS.phone_key(PHONE)}")
+    limits = store.get(f"{layout.OTP_RATE}/{KEYS.phone_key(PHONE)}")
     assert [s.get("failed") for s in limits["sends"]] == [True]
     for _ in range(3):
         send(store, gateway, NOW)
     with pytest.raises(identity.RateLimited):
         send(store, gateway, NOW)
-    statuses = sorted(store.get(f"{identity.OTP_SENDS}/{i}")["status"] for i in store.iter_ids(identity.OTP_SENDS))
+    statuses = sorted(store.get(f"{layout.OTP_SENDS}/{i}")["status"] for i in store.iter_ids(layout.OTP_SENDS))
     assert statuses == ["failed", "sent", "sent", "sent"]
 
 

@@ -12,6 +12,17 @@ from functools import cached_property
 from typing import Any
 
 from shared.adapters.repositories.base import Documents, Queries
+from shared.adapters.repositories.identity import (
+    CustomerContactRepository,
+    IdentityRepository,
+    IpRateRepository,
+    OtpCodeRepository,
+    PhoneLimitsRepository,
+    RefreshFamilyRepository,
+    RefreshTokenRepository,
+    SendRecordRepository,
+    SmsBudgetRepository,
+)
 
 
 class Repositories:
@@ -28,6 +39,42 @@ class Repositories:
     # --- orders and deliveries ----------------------------------------------------------
 
     # --- identities, codes and sessions ------------------------------------------------
+
+    @cached_property
+    def identities(self) -> IdentityRepository:
+        return IdentityRepository(self._documents(), self._queries)
+
+    @cached_property
+    def customer_contacts(self) -> CustomerContactRepository:
+        return CustomerContactRepository(self._documents(), self._queries)
+
+    @cached_property
+    def otp_codes(self) -> OtpCodeRepository:
+        return OtpCodeRepository(self._documents(), self._queries)
+
+    @cached_property
+    def phone_limits(self) -> PhoneLimitsRepository:
+        return PhoneLimitsRepository(self._documents(), self._queries)
+
+    @cached_property
+    def otp_sends(self) -> SendRecordRepository:
+        return SendRecordRepository(self._documents(), self._queries)
+
+    @cached_property
+    def sms_budget(self) -> SmsBudgetRepository:
+        return SmsBudgetRepository(self._documents(), self._queries)
+
+    @cached_property
+    def ip_rates(self) -> IpRateRepository:
+        return IpRateRepository(self._documents(), self._queries)
+
+    @cached_property
+    def refresh_tokens(self) -> RefreshTokenRepository:
+        return RefreshTokenRepository(self._documents(), self._queries)
+
+    @cached_property
+    def refresh_families(self) -> RefreshFamilyRepository:
+        return RefreshFamilyRepository(self._documents(), self._queries)
 
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 

@@ -1,0 +1,255 @@
+"""Repositories of identities, login codes, their limits and sessions.
+
+Each converts its domain object to and from the stored document; the shapes
+(field names, values, types) are the data model's, see ``docs/data-model.md``.
+Every document here but the identities carries ``expires_at`` for a Firestore
+TTL policy; the code never relies on TTL deletion and checks times itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.adapters import layout
+from shared.adapters.repositories.base import Repository
+from shared.domain.identity import (
+    CustomerContact,
+    FamilyRevocation,
+    Identity,
+    IdentityKind,
+    RefreshToken,
+    RevocationReason,
+)
+from shared.domain.otp import (
+    BUDGET_SHARDS,
+    DAY,
+    BudgetShard,
+    CodeStatus,
+    IpCounter,
+    OtpCode,
+    PhoneLimits,
+    SendMark,
+    SendRecord,
+    SendStatus,
+)
+
+Document = dict[str, Any]
+
+
+# --- identities -----------------------------------------------------------------------
+
+
+class IdentityRepository(Repository):
+    """``identities/{kind}:{value}``: which customer a phone or a Telegram account belongs to."""
+
+    def get(self, kind: IdentityKind, value: str | int) -> Identity | None:
+        doc = self._docs.get(layout.identity(kind.value, value))
+        if doc is None:
+            return None
+        return Identity(
+            kind=IdentityKind(doc.get("kind", kind.value)),
+            value=doc.get("value", value),
+            customer_id=str(doc["customer_id"]),
+            created_at=doc.get("created_at"),
+            username=doc.get("username"),
+        )
+
+    def create(self, identity: Identity) -> None:
+        """Record an identity; the commit fails if it exists (a retried unit then reads the winner's)."""
+        doc: Document = {"kind": identity.kind.value, "value": identity.value, "customer_id": identity.customer_id, "created_at": identity.created_at}
+        if identity.kind is IdentityKind.TELEGRAM:
+            doc["username"] = identity.username
+        self._docs.create(layout.identity(identity.kind.value, identity.value), doc)
+
+
+class CustomerContactRepository(Repository):
+    """The verified phone on a customer's account document (``customers/{id}``); its other
+    fields are left as they are."""
+
+    def get(self, customer_id: str) -> CustomerContact | None:
+        """The account's contact, or ``None`` when the customer has no account."""
+        doc = self._docs.get(layout.account(customer_id))
+        if doc is None:
+            return None
+        return CustomerContact(phone=doc.get("phone"), phone_verified_at=doc.get("phone_verified_at"))
+
+    def exists(self, customer_id: str) -> bool:
+        return self.get(customer_id) is not None
+
+    def put(self, customer_id: str, contact: CustomerContact) -> None:
+        path = layout.account(customer_id)
+        account = self._docs.get(path)
+        if account is None:
+            raise LookupError(f"no account {customer_id!r} to record a phone on")
+        self._docs.put(path, {**account, "phone": contact.phone, "phone_verified_at": contact.phone_verified_at})
+
+
+# --- login codes and their limits ------------------------------------------------------
+
+
+class OtpCodeRepository(Repository):
+    """``otp_codes/{phone key}``: the phone's current code."""
+
+    def get(self, phone_key: str) -> OtpCode | None:
+        doc = self._docs.get(layout.otp_code(phone_key))
+        if doc is None:
+            return None
+        return OtpCode(
+            code_hash=str(doc["code_hash"]),
+            send_id=str(doc["send_id"]),
+            created_at=doc["created_at"],
+            expires_at=doc["expires_at"],
+            attempts=int(doc.get("attempts", 0)),
+            used_at=doc.get("used_at"),
+            status=CodeStatus(doc["status"]),
+            invited_by=doc.get("invited_by"),
+        )
+
+    def put(self, phone_key: str, code: OtpCode) -> None:
+        self._docs.put(
+            layout.otp_code(phone_key),
+            {
+                "code_hash": code.code_hash,
+                "send_id": code.send_id,
+                "created_at": code.created_at,
+                "expires_at": code.expires_at,
+                "attempts": code.attempts,
+                "used_at": code.used_at,
+                "status": code.status.value,
+                "invited_by": code.invited_by,
+            },
+        )
+
+
+class PhoneLimitsRepository(Repository):
+    """``otp_rate/{phone key}``: the phone's sends and failed verifications, kept a day after the
+    last change."""
+
+    def get(self, phone_key: str) -> PhoneLimits | None:
+        doc = self._docs.get(layout.otp_rate(phone_key))
+        if doc is None:
+            return None
+        sends = tuple(SendMark(at=s["at"], id=str(s["id"]), failed=bool(s.get("failed", False))) for s in doc.get("sends", []))
+        return PhoneLimits(sends=sends, failures=tuple(doc.get("failures", [])))
+
+    def put(self, phone_key: str, limits: PhoneLimits, *, now: datetime) -> None:
+        sends = [{"at": s.at, "id": s.id, **({"failed": True} if s.failed else {})} for s in limits.sends]
+        self._docs.put(layout.otp_rate(phone_key), {"sends": sends, "failures": list(limits.failures), "updated_at": now, "expires_at": now + DAY})
+
+
+class SendRecordRepository(Repository):
+    """``otp_sends/{send id}``: one SMS and the gateway's answer."""
+
+    def get(self, send_id: str) -> SendRecord | None:
+        doc = self._docs.get(layout.otp_send(send_id))
+        if doc is None:
+            return None
+        return SendRecord(
+            phone_key=str(doc["phone_key"]),
+            status=SendStatus(doc["status"]),
+            reserved_at=doc["reserved_at"],
+            expires_at=doc["expires_at"],
+            provider_id=doc.get("provider_id"),
+            reason=doc.get("reason"),
+            recorded_at=doc.get("recorded_at"),
+        )
+
+    @staticmethod
+    def _doc(record: SendRecord) -> Document:
+        doc: Document = {"phone_key": record.phone_key, "status": record.status.value, "reserved_at": record.reserved_at, "expires_at": record.expires_at}
+        if record.recorded_at is not None:
+            doc.update(provider_id=record.provider_id, reason=record.reason, recorded_at=record.recorded_at)
+        return doc
+
+    def create(self, send_id: str, record: SendRecord) -> None:
+        self._docs.create(layout.otp_send(send_id), self._doc(record))
+
+    def put(self, send_id: str, record: SendRecord) -> None:
+        self._docs.put(layout.otp_send(send_id), self._doc(record))
+
+
+class SmsBudgetRepository(Repository):
+    """``sms_budget/{day}-{shard}``: the codes sent on a Moscow day, spread over shards."""
+
+    @staticmethod
+    def _shard(day: str, index: int, doc: Document) -> BudgetShard:
+        return BudgetShard(day=str(doc.get("day", day)), index=index, count=int(doc.get("count", 0)), expires_at=doc["expires_at"])
+
+    def get(self, day: str, index: int) -> BudgetShard | None:
+        doc = self._docs.get(layout.sms_budget_shard(day, index))
+        return None if doc is None else self._shard(day, index, doc)
+
+    def sent_on(self, day: str) -> int:
+        """The sum of the day's shards (one read of them all)."""
+        paths = [layout.sms_budget_shard(day, index) for index in range(BUDGET_SHARDS)]
+        docs = self._docs.get_all(paths)
+        return sum(int((docs.get(path) or {}).get("count", 0)) for path in paths)
+
+    def put(self, shard: BudgetShard) -> None:
+        self._docs.put(layout.sms_budget_shard(shard.day, shard.index), {"day": shard.day, "count": shard.count, "expires_at": shard.expires_at})
+
+
+class IpRateRepository(Repository):
+    """``ip_rate/{bucket}_{window}``: codes requested from an address or network in a window."""
+
+    def get(self, window_id: str) -> IpCounter | None:
+        doc = self._docs.get(layout.ip_rate(window_id))
+        if doc is None:
+            return None
+        return IpCounter(count=int(doc.get("count", 0)), window_ends_at=doc["window_ends_at"])
+
+    def put(self, window_id: str, counter: IpCounter) -> None:
+        self._docs.put(layout.ip_rate(window_id), {"count": counter.count, "window_ends_at": counter.window_ends_at, "expires_at": counter.expires_at})
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+class RefreshTokenRepository(Repository):
+    """``refresh_tokens/{jti}``: every refresh token issued, and what it was rotated to."""
+
+    def get(self, jti: str) -> RefreshToken | None:
+        doc = self._docs.get(layout.refresh_token(jti))
+        if doc is None:
+            return None
+        return RefreshToken(
+            customer_id=str(doc["customer_id"]),
+            family=str(doc["family"]),
+            issued_at=doc["issued_at"],
+            expires_at=doc["expires_at"],
+            used_at=doc.get("used_at"),
+            replaced_by=doc.get("replaced_by"),
+        )
+
+    @staticmethod
+    def _doc(token: RefreshToken) -> Document:
+        return {"customer_id": token.customer_id, "family": token.family, "issued_at": token.issued_at, "expires_at": token.expires_at, "used_at": token.used_at, "replaced_by": token.replaced_by}
+
+    def create(self, jti: str, token: RefreshToken) -> None:
+        self._docs.create(layout.refresh_token(jti), self._doc(token))
+
+    def put(self, jti: str, token: RefreshToken) -> None:
+        self._docs.put(layout.refresh_token(jti), self._doc(token))
+
+
+class RefreshFamilyRepository(Repository):
+    """``refresh_families/{family}``: present only for a revoked family."""
+
+    def get(self, family: str) -> FamilyRevocation | None:
+        doc = self._docs.get(layout.refresh_family(family))
+        if doc is None:
+            return None
+        return FamilyRevocation(
+            customer_id=str(doc["customer_id"]),
+            revoked_at=doc["revoked_at"],
+            reason=RevocationReason(doc["reason"]),
+            jti=str(doc["jti"]),
+            expires_at=doc["expires_at"],
+        )
+
+    def put(self, family: str, revocation: FamilyRevocation) -> None:
+        self._docs.put(
+            layout.refresh_family(family),
+            {"customer_id": revocation.customer_id, "revoked_at": revocation.revoked_at, "reason": revocation.reason.value, "jti": revocation.jti, "expires_at": revocation.expires_at},
+        )

@@ -1,0 +1,94 @@
+"""Who a customer is: the phones and Telegram accounts that log them in, and their sessions.
+
+An :class:`Identity` says which customer a verified phone (E.164) or a
+Telegram account belongs to; it is created once and never moved. A session
+is a short-lived access token and a single-use :class:`RefreshToken`; every
+refresh token rotated from one login shares a family, and a reused token
+revokes the whole family (:class:`FamilyRevocation`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import Enum
+
+
+class IdentityKind(str, Enum):
+    PHONE = "phone"  # value: the E.164 number
+    TELEGRAM = "telegram"  # value: the Telegram user id
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    kind: IdentityKind
+    value: str | int
+    customer_id: str
+    created_at: datetime | None = None  # None only for identities imported without it
+    username: str | None = None  # Telegram's @username at linking time
+
+    @classmethod
+    def phone(cls, e164: str, customer_id: str, now: datetime) -> Identity:
+        return cls(kind=IdentityKind.PHONE, value=e164, customer_id=customer_id, created_at=now)
+
+    @classmethod
+    def telegram(cls, user_id: int, customer_id: str, now: datetime, username: str | None) -> Identity:
+        return cls(kind=IdentityKind.TELEGRAM, value=user_id, customer_id=customer_id, created_at=now, username=username)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramUser:
+    """A Telegram account whose Login Widget data passed verification."""
+
+    id: int
+    username: str | None
+    auth_date: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerContact:
+    """The verified phone recorded on a customer's account."""
+
+    phone: str | None
+    phone_verified_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """A recorded refresh token (by its ``jti``): single use, replaced by the token it was rotated to."""
+
+    customer_id: str
+    family: str
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    replaced_by: str | None = None
+
+    @classmethod
+    def issue(cls, customer_id: str, family: str, now: datetime, ttl: timedelta) -> RefreshToken:
+        return cls(customer_id=customer_id, family=family, issued_at=now, expires_at=now + ttl)
+
+    def rotated(self, now: datetime, new_jti: str) -> RefreshToken:
+        return replace(self, used_at=now, replaced_by=new_jti)
+
+
+class RevocationReason(str, Enum):
+    REUSE = "reuse"  # a used refresh token was presented again
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyRevocation:
+    """A refresh family that may no longer be rotated."""
+
+    customer_id: str
+    revoked_at: datetime
+    reason: RevocationReason
+    jti: str  # the token whose reuse revoked it
+    expires_at: datetime
+
+
+class RotationOutcome(str, Enum):
+    OK = "ok"
+    UNKNOWN = "unknown"  # no such token for this customer and family
+    REVOKED = "revoked"  # the family was revoked before
+    REUSED = "reused"  # the token was used before: this revoked its family

@@ -1,0 +1,349 @@
+"""The rules of login codes: the limit policy, the per-phone and per-address limits, the daily
+SMS budget's day, and the Russian waits of a refusal. Pure: every time is passed in as ``now``.
+
+**Per phone** (a sliding log of the last 24 h, :class:`PhoneLimits`):
+:data:`SENDS_PER_WINDOW` SMS per :data:`SEND_WINDOW`, :data:`SENDS_PER_DAY` per
+24 h, and a lockout (no sends, no verifications) after :data:`LOCKOUT_FAILURES`
+wrong codes in 24 h across codes.
+
+**Per caller address** (fixed windows, :func:`ip_windows`): the address (an
+IPv6 /64) and its network (IPv4 /24, IPv6 /48), see :data:`IP_LIMITS`.
+
+A refusal is :class:`RateLimited` with ``retry_after`` seconds and a Russian
+message such as "Повторная отправка кода возможна через N минут".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
+from enum import Enum
+from typing import ClassVar
+
+from shared.domain.errors import TooManyRequests
+
+# --- policy (constants: changing them is a code review, not a config edit) -----------
+
+CODE_LENGTH = 6
+CODE_TTL = timedelta(minutes=10)
+MAX_ATTEMPTS = 5  # wrong guesses per code
+SEND_WINDOW = timedelta(minutes=15)
+SENDS_PER_WINDOW = 3
+DAY = timedelta(hours=24)
+SENDS_PER_DAY = 10  # per phone, rolling 24 h
+LOCKOUT_FAILURES = 10  # wrong codes per phone in a rolling 24 h, across codes
+SEND_RECORD_LIFETIME = timedelta(days=30)
+BUDGET_SHARDS = 16  # the day's SMS count is spread over this many documents: no hot document
+BUDGET_SHARD_LIFETIME = timedelta(days=2)  # a shard is kept this long after its day ends
+MSK = timezone(timedelta(hours=3), "MSK")  # the shop's day: Moscow has had no DST since 2014
+
+SMS_TEXT = "{code} — код для входа. Никому его не сообщайте."
+
+
+class Scope(str, Enum):
+    """What an address limit counts: the address itself (IPv6: its /64), or its network."""
+
+    IP = "ip"
+    NET = "net"
+
+
+@dataclass(frozen=True, slots=True)
+class IpLimit:
+    scope: Scope
+    label: str  # the window's name in the document id
+    window: timedelta
+    limit: int  # SMS sent per window
+
+
+IP_LIMITS: tuple[IpLimit, ...] = (
+    IpLimit(Scope.IP, "h", timedelta(hours=1), 10),
+    IpLimit(Scope.IP, "d", DAY, 50),
+    IpLimit(Scope.NET, "d", DAY, 200),
+)
+
+
+# --- waits in Russian ----------------------------------------------------------------
+
+
+def plural_ru(n: int, one: str, few: str, many: str) -> str:
+    """The Russian plural form for ``n``: 1 минуту, 3 минуты, 5 минут, 21 минуту."""
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def wait_ru(seconds: int) -> str:
+    """A wait in Russian, rounded up: "1 минуту", "3 минуты", "15 минут"; long waits in hours."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes <= 90:
+        return f"{minutes} {plural_ru(minutes, 'минуту', 'минуты', 'минут')}"
+    hours = math.ceil(minutes / 60)
+    return f"{hours} {plural_ru(hours, 'час', 'часа', 'часов')}"
+
+
+# --- refusals ------------------------------------------------------------------------
+
+
+class RateReason(str, Enum):
+    """Why a code was refused (``details.reason`` of the 429)."""
+
+    PHONE_WINDOW = "phone_window"
+    PHONE_DAILY = "phone_daily"
+    LOCKOUT = "lockout"
+    IP = "ip"
+    DAILY_BUDGET = "daily_budget"
+
+
+class RateLimited(TooManyRequests):
+    """Too many codes or wrong guesses: try again in ``retry_after`` seconds (an HTTP 429)."""
+
+    code = "rate_limited"
+
+    MESSAGES: ClassVar[dict[RateReason, str]] = {
+        RateReason.PHONE_WINDOW: "Повторная отправка кода возможна через {wait}.",
+        RateReason.PHONE_DAILY: "Повторная отправка кода возможна через {wait}.",
+        RateReason.LOCKOUT: "Слишком много неверных кодов. Вход по этому номеру возможен через {wait}.",
+        RateReason.IP: "Слишком много запросов кода с вашего адреса. Повторите через {wait}.",
+        RateReason.DAILY_BUDGET: "Вход по SMS временно недоступен. Повторите через {wait} или войдите через Telegram.",
+    }
+
+    def __init__(self, message: str, *, retry_after: int, reason: RateReason | str) -> None:
+        retry_after = max(1, int(retry_after))
+        why = RateReason(reason)
+        super().__init__(message, message_ru=self.MESSAGES[why].format(wait=wait_ru(retry_after)), retry_after=retry_after, reason=why.value)
+        self.retry_after = retry_after
+        self.reason = why
+        self.retry_after_seconds = retry_after  # the attribute shared.edge.http reads for Retry-After
+
+
+def seconds_until(moment: datetime, now: datetime, *, at_most: timedelta | None = None) -> int:
+    """Whole seconds from ``now`` to ``moment``, at least 1; capped at the rule's own period, since a
+    concurrent request may have recorded an instant a little later than this request's clock."""
+    seconds = max(1, math.ceil((moment - now).total_seconds()))
+    return seconds if at_most is None else min(seconds, int(at_most.total_seconds()))
+
+
+# --- the per-phone limits ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendMark:
+    """One SMS reserved for a phone; ``failed`` when it certainly was not sent."""
+
+    at: datetime
+    id: str
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneLimits:
+    """A phone's sends and failed verifications (oldest first), as stored."""
+
+    sends: tuple[SendMark, ...] = ()
+    failures: tuple[datetime, ...] = ()
+
+    def recent(self, now: datetime) -> PhoneLimits:
+        """Only what the last 24 h hold, oldest first: what the rules count and what is kept."""
+        horizon = now - DAY
+        sends = tuple(sorted((s for s in self.sends if s.at > horizon), key=lambda s: s.at))
+        failures = tuple(sorted(f for f in self.failures if f > horizon))
+        return PhoneLimits(sends=sends, failures=failures)
+
+    def lockout(self, now: datetime) -> RateLimited | None:
+        if len(self.failures) < LOCKOUT_FAILURES:
+            return None
+        wait = seconds_until(self.failures[-LOCKOUT_FAILURES] + DAY, now, at_most=DAY)
+        return RateLimited(f"{LOCKOUT_FAILURES} wrong codes in 24 h: locked", retry_after=wait, reason=RateReason.LOCKOUT)
+
+    def send_refusal(self, now: datetime) -> RateLimited | None:
+        """Why another SMS may not be sent now (the longest wait wins), or ``None``."""
+        waits: list[tuple[int, RateReason]] = []
+        window = [s for s in self.sends if s.at > now - SEND_WINDOW and not s.failed]
+        if len(window) >= SENDS_PER_WINDOW:
+            waits.append((seconds_until(window[-SENDS_PER_WINDOW].at + SEND_WINDOW, now, at_most=SEND_WINDOW), RateReason.PHONE_WINDOW))
+        if len(self.sends) >= SENDS_PER_DAY:
+            waits.append((seconds_until(self.sends[-SENDS_PER_DAY].at + DAY, now, at_most=DAY), RateReason.PHONE_DAILY))
+        if not waits:
+            return None
+        wait, reason = max(waits, key=lambda w: (w[0], w[1].value))
+        limit = f"{SENDS_PER_WINDOW} per {int(SEND_WINDOW.total_seconds()) // 60} minutes" if reason is RateReason.PHONE_WINDOW else f"{SENDS_PER_DAY} per 24 h"
+        return RateLimited(f"at most {limit} codes per phone", retry_after=wait, reason=reason)
+
+    def with_send(self, at: datetime, send_id: str) -> PhoneLimits:
+        return replace(self, sends=(*self.sends, SendMark(at=at, id=send_id)))
+
+    def with_failure(self, at: datetime) -> PhoneLimits:
+        return replace(self, failures=(*self.failures, at))
+
+    def without_failures(self) -> PhoneLimits:
+        """A successful login ends the run of failures."""
+        return replace(self, failures=())
+
+    def with_failed_send(self, send_id: str) -> PhoneLimits | None:
+        """A send that certainly did not happen gives its window slot back (it still counts for the
+        day); ``None`` when there is no such pending send."""
+        for n, send in enumerate(self.sends):
+            if send.id == send_id and not send.failed:
+                return replace(self, sends=(*self.sends[:n], replace(send, failed=True), *self.sends[n + 1 :]))
+        return None
+
+
+# --- the per-address limits ----------------------------------------------------------
+
+
+def ip_scopes(ip: str | None) -> dict[str, str]:
+    """The buckets a caller's address falls in; an unknown or unreadable address shares one bucket."""
+    if not ip:
+        return {"ip": "unknown", "net": "unknown"}
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return {"ip": "invalid", "net": "invalid"}
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv4Address):
+        return {"ip": str(address), "net": str(ipaddress.ip_network(f"{address}/24", strict=False))}
+    return {"ip": str(ipaddress.ip_network(f"{address}/64", strict=False)), "net": str(ipaddress.ip_network(f"{address}/48", strict=False))}
+
+
+@dataclass(frozen=True, slots=True)
+class IpWindow:
+    """One fixed window of one address limit: its counter's id, its limit and its end."""
+
+    window_id: str
+    limit: int
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IpCounter:
+    """SMS sent from one bucket in one window."""
+
+    count: int
+    window_ends_at: datetime
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.window_ends_at
+
+
+def ip_windows(ip: str | None, now: datetime, *, bucket: Callable[[str], str]) -> list[IpWindow]:
+    """The windows of :data:`IP_LIMITS` that ``now`` falls in for ``ip``; ``bucket`` turns
+    ``"{scope}:{address or network}"`` into the key the counters are stored under."""
+    scopes = ip_scopes(ip)
+    windows = []
+    for rule in IP_LIMITS:
+        seconds = int(rule.window.total_seconds())
+        index = int(now.timestamp()) // seconds
+        key = bucket(f"{rule.scope.value}:{scopes[rule.scope.value]}")
+        windows.append(IpWindow(f"{key}_{rule.label}{index}", rule.limit, datetime.fromtimestamp((index + 1) * seconds, UTC)))
+    return windows
+
+
+def ip_refusal(counters: list[tuple[IpWindow, int]], now: datetime) -> RateLimited | None:
+    """The refusal when any window is full (the longest wait), else ``None``."""
+    full = [w for w, count in counters if count >= w.limit]
+    if not full:
+        return None
+    wait = max(seconds_until(w.ends_at, now) for w in full)
+    return RateLimited("too many codes requested from this address", retry_after=wait, reason=RateReason.IP)
+
+
+# --- the shop's daily SMS budget ------------------------------------------------------
+
+
+def budget_day(now: datetime) -> tuple[str, datetime]:
+    """The Moscow day of ``now`` and the moment (UTC) it ends."""
+    local = now.astimezone(MSK)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return local.date().isoformat(), midnight.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetShard:
+    """One of a Moscow day's :data:`BUDGET_SHARDS` counters of codes sent."""
+
+    day: str  # YYYY-MM-DD, Moscow
+    index: int  # 0 .. BUDGET_SHARDS - 1
+    count: int
+    expires_at: datetime
+
+
+def budget_refusal(sent: int, budget: int, now: datetime) -> RateLimited | None:
+    """The refusal when the day's ``budget`` (0: none) is spent by ``sent`` codes, else ``None``."""
+    if budget <= 0 or sent < budget:
+        return None
+    _, day_ends = budget_day(now)
+    return RateLimited("the shop's daily SMS budget is spent", retry_after=seconds_until(day_ends, now), reason=RateReason.DAILY_BUDGET)
+
+
+# --- codes and sends ------------------------------------------------------------------
+
+
+class CodeStatus(str, Enum):
+    ACTIVE = "active"  # sent (or maybe sent) and not yet used
+    USED = "used"  # a login was made with it
+    NOT_SENT = "not_sent"  # the gateway certainly did not send it: never usable
+
+
+@dataclass(frozen=True, slots=True)
+class OtpCode:
+    """A phone's current code, kept only as a keyed hash; a new code replaces it."""
+
+    code_hash: str
+    send_id: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+    used_at: datetime | None = None
+    status: CodeStatus = CodeStatus.ACTIVE
+    invited_by: str | None = None  # the partner whose invitation came with the request
+
+    def usable(self, now: datetime) -> bool:
+        """Active, unused and within its lifetime (the end included)."""
+        return self.status is CodeStatus.ACTIVE and self.used_at is None and now <= self.expires_at
+
+    @property
+    def exhausted(self) -> bool:
+        return self.attempts >= MAX_ATTEMPTS
+
+    def used(self, now: datetime) -> OtpCode:
+        return replace(self, used_at=now, status=CodeStatus.USED)
+
+    def guessed_wrong(self) -> OtpCode:
+        return replace(self, attempts=self.attempts + 1)
+
+    def not_sent(self) -> OtpCode:
+        return replace(self, status=CodeStatus.NOT_SENT)
+
+
+class SendStatus(str, Enum):
+    RESERVED = "reserved"  # counted; the gateway not asked yet
+    SENT = "sent"
+    FAILED = "failed"  # certainly not sent
+    UNKNOWN = "unknown"  # the gateway may have sent it
+
+
+@dataclass(frozen=True, slots=True)
+class SendRecord:
+    """One SMS of a code: reserved in the code's transaction, its outcome recorded after the send."""
+
+    phone_key: str
+    status: SendStatus
+    reserved_at: datetime
+    expires_at: datetime
+    provider_id: str | None = None
+    reason: str | None = None
+    recorded_at: datetime | None = None  # when the outcome was recorded (None: only reserved)
+
+    @classmethod
+    def reserved(cls, phone_key: str, now: datetime) -> SendRecord:
+        return cls(phone_key=phone_key, status=SendStatus.RESERVED, reserved_at=now, expires_at=now + SEND_RECORD_LIFETIME)
+
+    def outcome(self, status: SendStatus, *, now: datetime, provider_id: str | None = None, reason: str | None = None) -> SendRecord:
+        return replace(self, status=status, provider_id=provider_id, reason=reason, recorded_at=now)

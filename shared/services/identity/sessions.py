@@ -1,0 +1,145 @@
+"""Sessions: a short-lived access token (``customer``) and a refresh token (``refresh``) rotated
+on every use.
+
+A refresh token is recorded by its id and marked used when it is exchanged;
+presenting a used one again revokes its whole family (every token rotated
+from the same login), the thief's tokens and the customer's alike.
+
+A verified phone's login (:func:`login_phone`) also opens the customer's
+account exactly once: the customer id is derived from the phone (``c_`` + an
+HMAC), the phone's identity records which customer it belongs to (created
+once), and :func:`lifecycle.register_customer` gives the welcome bonus once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.api.sms_otp import Session
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import NotFound
+from shared.domain.identity import (
+    CustomerContact,
+    FamilyRevocation,
+    Identity,
+    IdentityKind,
+    RefreshToken,
+    RevocationReason,
+    RotationOutcome,
+)
+from shared.domain.ledger import require_utc
+from shared.platform import tokens
+from shared.services import lifecycle
+from shared.services.identity.errors import SessionInvalid
+from shared.services.identity.keys import IdentityKeys
+from shared.services.ports import Store, UnitOfWork
+
+log = logging.getLogger("kopilka")
+
+
+def login_phone(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164: str, now: datetime, invited_by: str | None = None) -> Session:
+    """A verified phone's session; its customer is registered once, whatever the concurrency.
+
+    Each step is idempotent, so a crash between them is repaired by the next
+    login: the identity document is created once (a lost race re-reads the
+    winner's), registration opens an account and gives the welcome bonus once.
+    """
+    require_utc(now)
+    derived = keys.customer_id_for(e164)
+
+    def claim(uow: UnitOfWork) -> str:
+        existing = uow.identities.get(IdentityKind.PHONE, e164)
+        if existing is not None:
+            return existing.customer_id
+        uow.identities.create(Identity.phone(e164, derived, now))
+        return derived
+
+    customer_id = store.run(claim)
+    partner = invited_by if invited_by and invited_by != customer_id else None
+    try:
+        registration = lifecycle.register_customer(store, config=config, customer_id=customer_id, now=now, invited_by=partner)
+    except NotFound:
+        if partner is None:
+            raise
+        # the partner's account went away since the code was requested: register uninvited
+        registration = lifecycle.register_customer(store, config=config, customer_id=customer_id, now=now)
+    session = start_session(store, keys=keys, customer_id=customer_id, now=now, phone=e164)
+    return session.model_copy(update={"registered": bool(registration["registered"]), "welcome_bonus": int(registration["welcome"])})
+
+
+def start_session(store: Store, *, keys: IdentityKeys, customer_id: str, now: datetime, phone: str | None = None, family: str | None = None) -> Session:
+    """Issue an access token and a recorded refresh token (a new family unless one is given).
+
+    With ``phone`` the customer's account learns its verified phone (written
+    only when it changes, in the same transaction).
+    """
+    require_utc(now)
+    jti, family = secrets.token_hex(16), family or secrets.token_hex(16)
+
+    def unit(uow: UnitOfWork) -> None:
+        if phone is not None:
+            contact = uow.customer_contacts.get(customer_id)
+            if contact is not None and contact.phone != phone:
+                uow.customer_contacts.put(customer_id, CustomerContact(phone=phone, phone_verified_at=now))
+        uow.refresh_tokens.create(jti, RefreshToken.issue(customer_id, family, now, timedelta(seconds=keys.refresh_ttl_seconds)))
+
+    store.run(unit)
+    return _session(keys, customer_id, jti, family, now)
+
+
+def _session(keys: IdentityKeys, customer_id: str, jti: str, family: str, now: datetime) -> Session:
+    return Session(
+        customer_id=customer_id,
+        access_token=tokens.issue(keys.token_secret, subject=customer_id, now=now, ttl_seconds=keys.access_ttl_seconds),
+        refresh_token=tokens.issue(keys.token_secret, subject=customer_id, now=now, ttl_seconds=keys.refresh_ttl_seconds, kind="refresh", jti=jti, fam=family),
+        expires_in=keys.access_ttl_seconds,
+        refresh_expires_in=keys.refresh_ttl_seconds,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Presented:
+    customer_id: str
+    jti: str
+    family: str
+
+
+def _presented(keys: IdentityKeys, refresh_token: str, now: datetime) -> _Presented:
+    claims = tokens.verify(keys.token_secret, refresh_token, now=now, kind="refresh")
+    jti, family = claims.get("jti"), claims.get("fam")
+    if not isinstance(jti, str) or not isinstance(family, str) or not jti.isalnum() or not family.isalnum():
+        raise SessionInvalid("the refresh token has no id")
+    return _Presented(customer_id=str(claims["sub"]), jti=jti, family=family)
+
+
+def refresh_session(store: Store, *, keys: IdentityKeys, refresh_token: str, now: datetime) -> Session:
+    """A new token pair for a refresh token, which is used up. A used token presented again
+    revokes its family (every token rotated from the same login) and is refused."""
+    require_utc(now)
+    presented = _presented(keys, refresh_token, now)
+    customer_id, jti, family = presented.customer_id, presented.jti, presented.family
+    new_jti = secrets.token_hex(16)
+    ttl = timedelta(seconds=keys.refresh_ttl_seconds)
+
+    def rotate(uow: UnitOfWork) -> RotationOutcome:
+        record = uow.refresh_tokens.get(jti)
+        if record is None or record.customer_id != customer_id or record.family != family:
+            return RotationOutcome.UNKNOWN
+        if uow.refresh_families.get(family) is not None:
+            return RotationOutcome.REVOKED
+        if record.used_at is not None:
+            uow.refresh_families.put(family, FamilyRevocation(customer_id=customer_id, revoked_at=now, reason=RevocationReason.REUSE, jti=jti, expires_at=now + ttl))
+            return RotationOutcome.REUSED
+        uow.refresh_tokens.put(jti, record.rotated(now, new_jti))
+        uow.refresh_tokens.create(new_jti, RefreshToken.issue(customer_id, family, now, ttl))
+        return RotationOutcome.OK
+
+    outcome = store.run(rotate)
+    if outcome is RotationOutcome.REUSED:
+        log.warning("refresh token reused: family revoked", extra={"json_fields": {"customer_id": customer_id, "family": family}})
+    if outcome is not RotationOutcome.OK:
+        raise SessionInvalid(f"the refresh token is {outcome.value}", reason=outcome.value)
+    return _session(keys, customer_id, new_jti, family, now)
