@@ -105,7 +105,7 @@ from shared.services.admin import (
     promos,
     reports,
 )
-from shared.services.admin._common import valid_customer_id
+from shared.services.admin.common import valid_customer_id
 
 router = Router("admin", cors=True)
 M = TypeVar("M", bound=BaseModel)

@@ -165,18 +165,27 @@ class MassAccrualDefinition:
         return None if self.customer_ids is None else len(self.customer_ids)
 
 
+class CreditOutcome(StrEnum):
+    """What crediting one customer of a mass accrual did."""
+
+    CREDITED = "credited"  # credited now
+    REPLAYED = "replayed"  # found credited already (a resumed or overlapping run)
+    UNKNOWN = "unknown"  # no such customer: skipped
+    BLOCKED = "blocked"  # a blocked customer: skipped
+
+
 @dataclass(frozen=True, slots=True)
 class BatchCounts:
     """What one batch did to its customers."""
 
-    credited: int = 0  # credited now
-    replayed: int = 0  # found credited already (a resumed or overlapping run)
+    credited: int = 0
+    replayed: int = 0
     unknown: int = 0
     blocked: int = 0
 
-    def add(self, outcome: str) -> BatchCounts:
-        """Count one customer's outcome: ``credited``, ``replayed``, ``unknown`` or ``blocked``."""
-        return replace(self, **{outcome: getattr(self, outcome) + 1})
+    def add(self, outcome: CreditOutcome) -> BatchCounts:
+        """Count one customer's outcome."""
+        return replace(self, **{outcome.value: getattr(self, outcome.value) + 1})
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from shared.domain.admin import (
     ApprovalStatus,
     AuditRecord,
     BatchCounts,
+    CreditOutcome,
     JobStatus,
     MassAccrualDefinition,
     MassAccrualJob,
@@ -126,7 +127,7 @@ def test_a_job_starts_at_the_head_of_its_list_or_before_the_first_of_its_group(n
 
 def test_a_batch_moves_the_cursor_adds_the_counters_and_completes_the_job_at_its_end(now):
     job = MassAccrualJob.start(job_id="j", definition=_definition(), created_by="m@shop.example", now=now)
-    counts = BatchCounts().add("credited").add("replayed").add("blocked")
+    counts = BatchCounts().add(CreditOutcome.CREDITED).add(CreditOutcome.REPLAYED).add(CreditOutcome.BLOCKED)
     assert counts == BatchCounts(credited=1, replayed=1, blocked=1)
 
     later = now + timedelta(seconds=5)

@@ -9,7 +9,8 @@
 * :mod:`.customers` — customer search, detail and ledger;
 * :mod:`.orders` — call-centre orders;
 * :mod:`.payouts` — payout requests: list, approve, reject, paid;
-* :mod:`.reports` — the bonus liability report.
+* :mod:`.reports` — the bonus liability report;
+* :mod:`.common` — the rules they share (ids, a required reason, a blocked customer).
 
 Every use case takes the authenticated :class:`~shared.edge.admin_auth.Admin` and
 checks its role first (:data:`shared.edge.admin_auth.PERMISSIONS`), so the rules

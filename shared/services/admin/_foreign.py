@@ -16,10 +16,9 @@ from typing import Any
 
 from shared.domain.ledger import Account
 from shared.services import program, promo
+from shared.services.admin.common import well_formed_id
 from shared.services.ledger import account_path
 from shared.services.ports import CUSTOMERS, Store, UnitOfWork
-
-from ._common import well_formed_id
 
 IDENTITIES = "identities"
 

@@ -23,13 +23,12 @@ from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.domain.levels import effective_level
 from shared.edge.admin_auth import Admin
+from shared.services.admin import _foreign
+from shared.services.admin import audit as _audit
+from shared.services.admin.approvals import request_approval
+from shared.services.admin.common import required_reason, valid_customer_id
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
-
-from . import _foreign
-from . import audit as _audit
-from ._common import required_reason, valid_customer_id
-from .approvals import request_approval
 
 R = TypeVar("R")
 

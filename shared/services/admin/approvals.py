@@ -27,11 +27,10 @@ from shared.domain.errors import (
 )
 from shared.domain.ledger import digest, require_utc
 from shared.edge.admin_auth import Admin
+from shared.services.admin import audit as _audit
+from shared.services.admin.common import well_formed_id
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
-
-from . import audit as _audit
-from ._common import well_formed_id
 
 
 def request_approval(store: Store, admin: Admin, *, action: str, target: str, params: dict[str, Any], key: str, reason: str, now: datetime) -> Approval:

@@ -18,11 +18,10 @@ from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.levels import effective_level
 from shared.edge.admin_auth import Admin
 from shared.services import ledger
+from shared.services.admin import _foreign
+from shared.services.admin._foreign import CustomerRecord
+from shared.services.admin.common import valid_customer_id, well_formed_id
 from shared.services.ports import Store
-
-from . import _foreign
-from ._common import valid_customer_id, well_formed_id
-from ._foreign import CustomerRecord
 
 
 def _summary_fields(config: ProgramConfig, customer: CustomerRecord, now: datetime) -> dict[str, object]:

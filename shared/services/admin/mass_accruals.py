@@ -14,17 +14,25 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from shared.api.admin import JobResponse
-from shared.domain.admin import BatchCounts, MassAccrualDefinition, MassAccrualJob
+from shared.domain.admin import (
+    BatchCounts,
+    CreditOutcome,
+    MassAccrualDefinition,
+    MassAccrualJob,
+)
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import IdempotencyConflict, NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.edge.admin_auth import Admin
+from shared.services.admin import _foreign
+from shared.services.admin import audit as _audit
+from shared.services.admin.common import (
+    required_reason,
+    valid_customer_id,
+    well_formed_id,
+)
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
-
-from . import _foreign
-from . import audit as _audit
-from ._common import required_reason, valid_customer_id, well_formed_id
 
 MAX_JOB_CUSTOMERS = 5000
 
@@ -110,16 +118,16 @@ def get_job(store: Store, admin: Admin, job_id: str) -> JobResponse:
     return JobResponse.of(_find(store, job_id))
 
 
-def credit_one(store: Store, *, job: MassAccrualJob, customer_id: str, now: datetime) -> str:
-    """Credit one customer of a mass accrual: ``credited``, ``replayed``, ``unknown`` or ``blocked``."""
+def credit_one(store: Store, *, job: MassAccrualJob, customer_id: str, now: datetime) -> CreditOutcome:
+    """Credit one customer of a mass accrual (by the posting key ``mass:{job_id}:{customer_id}``)."""
     d = job.definition
 
-    def unit(uow: UnitOfWork) -> str:
+    def unit(uow: UnitOfWork) -> CreditOutcome:
         session = AccountSession(uow, customer_id)
         if not session.exists:
-            return "unknown"
+            return CreditOutcome.UNKNOWN
         if session.extra.get("blocked"):
-            return "blocked"
+            return CreditOutcome.BLOCKED
         outcome = session.post(
             "accrue",
             key=f"mass:{job.job_id}:{customer_id}",
@@ -130,7 +138,7 @@ def credit_one(store: Store, *, job: MassAccrualJob, customer_id: str, now: date
             activates_at=now + timedelta(days=d.activation_days),
             expires_at=now + timedelta(days=d.lifetime_days),
         )
-        return "replayed" if outcome["replayed"] else "credited"
+        return CreditOutcome.REPLAYED if outcome["replayed"] else CreditOutcome.CREDITED
 
     return store.run(unit)
 

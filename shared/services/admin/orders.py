@@ -11,11 +11,10 @@ from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound
 from shared.edge.admin_auth import Admin
 from shared.services import orders
+from shared.services.admin import _foreign
+from shared.services.admin import audit as _audit
+from shared.services.admin.common import CustomerBlocked, valid_customer_id
 from shared.services.ports import Store, UnitOfWork
-
-from . import _foreign
-from . import audit as _audit
-from ._common import CustomerBlocked, valid_customer_id
 
 
 def call_centre_order(

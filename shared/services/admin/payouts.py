@@ -8,12 +8,11 @@ from typing import Any
 from shared.api.admin import ApprovalView, PayoutListResponse, PayoutView
 from shared.domain.errors import InvalidState, NotFound
 from shared.edge.admin_auth import Admin
+from shared.services.admin import _foreign
+from shared.services.admin import audit as _audit
+from shared.services.admin.approvals import request_approval
+from shared.services.admin.common import required_reason
 from shared.services.ports import Store, UnitOfWork
-
-from . import _foreign
-from . import audit as _audit
-from ._common import required_reason
-from .approvals import request_approval
 
 
 def request_payout_approval(store: Store, admin: Admin, *, request_id: str, reason: str, key: str | None, now: datetime) -> ApprovalView:

@@ -16,11 +16,10 @@ from shared.domain.errors import ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.edge.admin_auth import Admin
 from shared.services import program as program_service
+from shared.services.admin import _foreign
+from shared.services.admin import audit as _audit
+from shared.services.admin.common import required_reason
 from shared.services.ports import Store, UnitOfWork
-
-from . import _foreign
-from . import audit as _audit
-from ._common import required_reason
 
 
 def config_view(store: Store, admin: Admin, *, program_name: str, now: datetime) -> ConfigResponse:

@@ -10,10 +10,9 @@ from shared.domain.cart import PromoRule
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.edge.admin_auth import Admin
 from shared.services import promo
+from shared.services.admin import _foreign
+from shared.services.admin import audit as _audit
 from shared.services.ports import Store, UnitOfWork
-
-from . import _foreign
-from . import audit as _audit
 
 SUMMARY_FIELDS = ("code", "kind", "active", "uses", "total_limit", "per_customer_limit", "partner_id", "created_at", "last_used_at")
 

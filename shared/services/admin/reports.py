@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 from shared.api.admin import LiabilityResponse
 from shared.domain.ledger import require_utc
 from shared.edge.admin_auth import Admin
+from shared.services.admin import _foreign
 from shared.services.ports import Store
-
-from . import _foreign
 
 EXPIRY_HORIZON_DAYS = 30
 
