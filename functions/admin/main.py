@@ -44,8 +44,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from shared.edge import admin_auth, entry
-from shared.edge.admin_auth import Admin
 from shared.api.admin import (
     AdjustRequest,
     AdjustResponse,
@@ -81,8 +79,8 @@ from shared.api.admin import (
     MeResponse,
     PageRequest,
     PayoutApproveRequest,
-    PayoutRejectRequest,
     PayoutListResponse,
+    PayoutRejectRequest,
     PayoutSearchRequest,
     PayoutView,
     PromoCodeResponse,
@@ -90,9 +88,24 @@ from shared.api.admin import (
     PromoListResponse,
     PromoUsageResponse,
 )
+from shared.domain.admin import ApprovalStatus
+from shared.edge import admin_auth, entry
+from shared.edge.admin_auth import Admin
 from shared.edge.http import Context, Router
-from shared.services import admin as svc
 from shared.platform.settings import settings
+from shared.services.admin import (
+    adjustments,
+    approvals,
+    audit,
+    customers,
+    mass_accruals,
+    orders,
+    payouts,
+    program,
+    promos,
+    reports,
+)
+from shared.services.admin.common import valid_customer_id
 
 router = Router("admin", cors=True)
 M = TypeVar("M", bound=BaseModel)
@@ -110,7 +123,7 @@ def _body(ctx: Context, model: type[M]) -> M:
 
 
 def _customer(ctx: Context) -> str:
-    return svc.valid_customer_id(ctx.params["customer_id"])
+    return valid_customer_id(ctx.params["customer_id"])
 
 
 # --- login -------------------------------------------------------------------------------
@@ -125,7 +138,7 @@ def login(request: Any, ctx: Context) -> LoginResponse:
 @router.get("/me")
 def me(request: Any, ctx: Context) -> MeResponse:
     admin = _admin(request, ctx)
-    return MeResponse(email=admin.email, roles=list(admin.roles), permissions=sorted(a for a in admin_auth.PERMISSIONS if admin.can(a)))
+    return MeResponse.model_validate({"email": admin.email, "roles": list(admin.roles), "permissions": sorted(a for a in admin_auth.PERMISSIONS if admin.can(a))})
 
 
 # --- the program ---------------------------------------------------------------------------
@@ -134,21 +147,20 @@ def me(request: Any, ctx: Context) -> MeResponse:
 @router.get("/config")
 def config_view(request: Any, ctx: Context) -> ConfigResponse:
     admin = _admin(request, ctx, "config.read")
-    return ConfigResponse.model_validate(svc.config_view(entry.store(), admin, program_name=settings().program, now=ctx.now))
+    return program.config_view(entry.store(), admin, program_name=settings().program, now=ctx.now)
 
 
 @router.post("/config")
 def config_replace(request: Any, ctx: Context) -> ConfigReplaceResponse:
     admin = _admin(request, ctx, "config.replace")
     body = ctx.body(ConfigReplaceRequest)
-    result = svc.replace_config(entry.store(), admin, program_name=settings().program, raw=body.config, reason=body.reason, effective_from=body.effective_from, now=ctx.now)
-    return ConfigReplaceResponse.model_validate(result)
+    return program.replace_config(entry.store(), admin, program_name=settings().program, raw=body.config, reason=body.reason, effective_from=body.effective_from, now=ctx.now)
 
 
 @router.get("/config/history")
 def config_history(request: Any, ctx: Context) -> ConfigHistoryResponse:
     admin = _admin(request, ctx, "config.read")
-    return ConfigHistoryResponse.model_validate(svc.config_history(entry.store(), admin, program_name=settings().program))
+    return program.config_history(entry.store(), admin, program_name=settings().program)
 
 
 # --- promo codes ---------------------------------------------------------------------------
@@ -158,28 +170,27 @@ def config_history(request: Any, ctx: Context) -> ConfigHistoryResponse:
 def promo_create(request: Any, ctx: Context) -> PromoCodeResponse:
     admin = _admin(request, ctx, "promo.create")
     body = ctx.body(PromoCreateRequest)
-    doc = svc.create_promo(entry.store(), admin, rule=body.rule, total_limit=body.total_limit, per_customer_limit=body.per_customer_limit, now=ctx.now)
-    return PromoCodeResponse.model_validate(doc)
+    return promos.create_promo(entry.store(), admin, rule=body.rule, total_limit=body.total_limit, per_customer_limit=body.per_customer_limit, now=ctx.now)
 
 
 @router.post("/promo_codes/search")
 def promo_list(request: Any, ctx: Context) -> PromoListResponse:
     admin = _admin(request, ctx, "promo.read")
     body = _body(ctx, PageRequest)
-    return PromoListResponse.model_validate(svc.list_promos(entry.store(), admin, cursor=body.cursor, limit=body.limit))
+    return promos.list_promos(entry.store(), admin, cursor=body.cursor, limit=body.limit)
 
 
 @router.post("/promo_codes/{code}/deactivate")
 def promo_deactivate(request: Any, ctx: Context) -> PromoCodeResponse:
     admin = _admin(request, ctx, "promo.deactivate")
-    return PromoCodeResponse.model_validate(svc.deactivate_promo(entry.store(), admin, code=ctx.params["code"], now=ctx.now))
+    return promos.deactivate_promo(entry.store(), admin, code=ctx.params["code"], now=ctx.now)
 
 
 @router.post("/promo_codes/{code}/usage")
 def promo_usage(request: Any, ctx: Context) -> PromoUsageResponse:
     admin = _admin(request, ctx, "promo.read")
     body = _body(ctx, PageRequest)
-    return PromoUsageResponse.model_validate(svc.promo_usage(entry.store(), admin, code=ctx.params["code"], cursor=body.cursor, limit=body.limit))
+    return promos.promo_usage(entry.store(), admin, code=ctx.params["code"], cursor=body.cursor, limit=body.limit)
 
 
 # --- mass accruals ---------------------------------------------------------------------------
@@ -190,7 +201,7 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
     admin = _admin(request, ctx, "mass_accrual.run")
     body = ctx.body(MassAccrualRequest)
     store = entry.store()
-    svc.create_mass_accrual(
+    mass_accruals.create_mass_accrual(
         store,
         admin,
         config=entry.config(ctx.now),
@@ -203,20 +214,20 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
         activation_days=body.activation_days,
         now=ctx.now,
     )
-    return JobResponse.model_validate(svc.run_mass_accrual(store, admin, job_id=body.job_id, max_batch=body.max_batch, now=ctx.now))
+    return mass_accruals.run_mass_accrual(store, admin, job_id=body.job_id, max_batch=body.max_batch, now=ctx.now)
 
 
 @router.get("/mass_accruals/{job_id}")
 def mass_accrual_view(request: Any, ctx: Context) -> JobResponse:
     admin = _admin(request, ctx, "mass_accrual.read")
-    return JobResponse.model_validate(svc.get_job(entry.store(), admin, ctx.params["job_id"]))
+    return mass_accruals.get_job(entry.store(), admin, ctx.params["job_id"])
 
 
 @router.post("/mass_accruals/{job_id}/run")
 def mass_accrual_run(request: Any, ctx: Context) -> JobResponse:
     admin = _admin(request, ctx, "mass_accrual.run")
     body = _body(ctx, MassAccrualRunRequest)
-    return JobResponse.model_validate(svc.run_mass_accrual(entry.store(), admin, job_id=ctx.params["job_id"], max_batch=body.max_batch, now=ctx.now))
+    return mass_accruals.run_mass_accrual(entry.store(), admin, job_id=ctx.params["job_id"], max_batch=body.max_batch, now=ctx.now)
 
 
 # --- customers ---------------------------------------------------------------------------------
@@ -226,28 +237,27 @@ def mass_accrual_run(request: Any, ctx: Context) -> JobResponse:
 def customers_search(request: Any, ctx: Context) -> CustomerSearchResponse:
     admin = _admin(request, ctx, "customer.read")
     body = _body(ctx, CustomerSearchRequest)
-    found = svc.search_customers(entry.store(), admin, config=entry.config(ctx.now), prefix=body.prefix, phone=body.phone, cursor=body.cursor, limit=body.limit, now=ctx.now)
-    return CustomerSearchResponse.model_validate(found)
+    return customers.search_customers(entry.store(), admin, config=entry.config(ctx.now), prefix=body.prefix, phone=body.phone, cursor=body.cursor, limit=body.limit, now=ctx.now)
 
 
 @router.get("/customers/{customer_id}")
 def customer_view(request: Any, ctx: Context) -> CustomerDetail:
     admin = _admin(request, ctx, "customer.read")
-    return CustomerDetail.model_validate(svc.customer_detail(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), now=ctx.now))
+    return customers.customer_detail(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), now=ctx.now)
 
 
 @router.post("/customers/{customer_id}/ledger")
 def customer_ledger(request: Any, ctx: Context) -> LedgerResponse:
     admin = _admin(request, ctx, "ledger.read")
     body = _body(ctx, LedgerRequest)
-    return LedgerResponse.model_validate(svc.customer_ledger(entry.store(), admin, customer_id=_customer(ctx), before_seq=body.before_seq, limit=body.limit))
+    return customers.customer_ledger(entry.store(), admin, customer_id=_customer(ctx), before_seq=body.before_seq, limit=body.limit)
 
 
 @router.post("/customers/{customer_id}/adjust")
 def customer_adjust(request: Any, ctx: Context) -> AdjustResponse:
     admin = _admin(request, ctx, "ledger.adjust")
     body = ctx.body(AdjustRequest)
-    result = svc.adjust(
+    return adjustments.adjust(
         entry.store(),
         admin,
         config=entry.config(ctx.now),
@@ -259,37 +269,34 @@ def customer_adjust(request: Any, ctx: Context) -> AdjustResponse:
         threshold=settings().adjustment_approval_threshold,
         now=ctx.now,
     )
-    return AdjustResponse.model_validate(result)
 
 
 @router.post("/customers/{customer_id}/level")
 def customer_level(request: Any, ctx: Context) -> LevelResponse:
     admin = _admin(request, ctx, "customer.level")
     body = ctx.body(LevelRequest)
-    result = svc.override_level(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), level=body.level, reason=body.reason, key=body.idempotency_key, now=ctx.now)
-    return LevelResponse.model_validate(result)
+    return adjustments.override_level(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), level=body.level, reason=body.reason, key=body.idempotency_key, now=ctx.now)
 
 
 @router.post("/customers/{customer_id}/group")
 def customer_group(request: Any, ctx: Context) -> GroupResponse:
     admin = _admin(request, ctx, "customer.group")
     body = ctx.body(GroupRequest)
-    result = svc.change_group(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), group=body.group, reason=body.reason, key=body.idempotency_key, now=ctx.now)
-    return GroupResponse.model_validate(result)
+    return adjustments.change_group(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), group=body.group, reason=body.reason, key=body.idempotency_key, now=ctx.now)
 
 
 @router.post("/customers/{customer_id}/block")
 def customer_block(request: Any, ctx: Context) -> BlockResponse:
     admin = _admin(request, ctx, "customer.block")
     body = ctx.body(BlockRequest)
-    return BlockResponse.model_validate(svc.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=True, reason=body.reason, now=ctx.now))
+    return adjustments.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=True, reason=body.reason, now=ctx.now)
 
 
 @router.post("/customers/{customer_id}/unblock")
 def customer_unblock(request: Any, ctx: Context) -> BlockResponse:
     admin = _admin(request, ctx, "customer.block")
     body = ctx.body(BlockRequest)
-    return BlockResponse.model_validate(svc.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=False, reason=body.reason, now=ctx.now))
+    return adjustments.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=False, reason=body.reason, now=ctx.now)
 
 
 # --- orders and payouts --------------------------------------------------------------------------
@@ -299,7 +306,7 @@ def customer_unblock(request: Any, ctx: Context) -> BlockResponse:
 def call_centre_order(request: Any, ctx: Context) -> CallCentreOrderResponse:
     admin = _admin(request, ctx, "order.call_centre")
     body = ctx.body(CallCentreOrderRequest)
-    order = svc.call_centre_order(
+    return orders.call_centre_order(
         entry.store(),
         admin,
         config=entry.config(ctx.now),
@@ -310,35 +317,33 @@ def call_centre_order(request: Any, ctx: Context) -> CallCentreOrderResponse:
         promo_code=body.promo_code,
         now=ctx.now,
     )
-    return CallCentreOrderResponse.model_validate(order)
 
 
 @router.post("/payouts/search")
 def payouts_search(request: Any, ctx: Context) -> PayoutListResponse:
     admin = _admin(request, ctx, "payout.read")
     body = _body(ctx, PayoutSearchRequest)
-    return PayoutListResponse.model_validate(svc.list_payouts(entry.store(), admin, status=body.status, cursor=body.cursor, limit=body.limit))
+    return payouts.list_payouts(entry.store(), admin, status=body.status, cursor=body.cursor, limit=body.limit)
 
 
 @router.post("/payouts/{request_id}/approve")
 def payout_approve(request: Any, ctx: Context) -> ApprovalView:
     admin = _admin(request, ctx, "payout.approve")
     body = _body(ctx, PayoutApproveRequest)
-    approval = svc.request_payout_approval(entry.store(), admin, request_id=ctx.params["request_id"], reason=body.reason, key=body.idempotency_key, now=ctx.now)
-    return ApprovalView.model_validate(approval)
+    return payouts.request_payout_approval(entry.store(), admin, request_id=ctx.params["request_id"], reason=body.reason, key=body.idempotency_key, now=ctx.now)
 
 
 @router.post("/payouts/{request_id}/reject")
 def payout_reject(request: Any, ctx: Context) -> PayoutView:
     admin = _admin(request, ctx, "payout.reject")
     body = ctx.body(PayoutRejectRequest)
-    return PayoutView.model_validate(svc.reject_payout(entry.store(), admin, request_id=ctx.params["request_id"], reason=body.reason, now=ctx.now))
+    return payouts.reject_payout(entry.store(), admin, request_id=ctx.params["request_id"], reason=body.reason, now=ctx.now)
 
 
 @router.post("/payouts/{request_id}/paid")
 def payout_paid(request: Any, ctx: Context) -> PayoutView:
     admin = _admin(request, ctx, "payout.mark_paid")
-    return PayoutView.model_validate(svc.mark_payout_paid(entry.store(), admin, request_id=ctx.params["request_id"], now=ctx.now))
+    return payouts.mark_payout_paid(entry.store(), admin, request_id=ctx.params["request_id"], now=ctx.now)
 
 
 # --- approvals, audit, reports ----------------------------------------------------------------
@@ -348,40 +353,40 @@ def payout_paid(request: Any, ctx: Context) -> PayoutView:
 def approvals_search(request: Any, ctx: Context) -> ApprovalListResponse:
     admin = _admin(request, ctx, "approval.read")
     body = _body(ctx, ApprovalSearchRequest)
-    return ApprovalListResponse.model_validate(svc.list_approvals(entry.store(), admin, status=body.status, cursor=body.cursor, limit=body.limit))
+    return approvals.list_approvals(entry.store(), admin, status=ApprovalStatus(body.status), cursor=body.cursor, limit=body.limit)
 
 
 @router.get("/approvals/{approval_id}")
 def approval_view(request: Any, ctx: Context) -> ApprovalView:
     admin = _admin(request, ctx, "approval.read")
-    return ApprovalView.model_validate(svc.get_approval(entry.store(), admin, ctx.params["approval_id"]))
+    return approvals.get_approval(entry.store(), admin, ctx.params["approval_id"])
 
 
 @router.post("/approvals/{approval_id}/approve")
 def approval_approve(request: Any, ctx: Context) -> ApprovalView:
     admin = _admin(request, ctx)  # the role needed is the approval's action's: checked by the use case
-    return ApprovalView.model_validate(svc.approve(entry.store(), admin, ctx.params["approval_id"], now=ctx.now))
+    return approvals.approve(entry.store(), admin, ctx.params["approval_id"], now=ctx.now)
 
 
 @router.post("/approvals/{approval_id}/reject")
 def approval_reject(request: Any, ctx: Context) -> ApprovalView:
     admin = _admin(request, ctx)
     body = ctx.body(ApprovalRejectRequest)
-    return ApprovalView.model_validate(svc.reject(entry.store(), admin, ctx.params["approval_id"], reason=body.reason, now=ctx.now))
+    return approvals.reject(entry.store(), admin, ctx.params["approval_id"], reason=body.reason, now=ctx.now)
 
 
 @router.post("/audit/search")
 def audit_search(request: Any, ctx: Context) -> AuditResponse:
     admin = _admin(request, ctx, "audit.read")
     body = _body(ctx, PageRequest)
-    return AuditResponse.model_validate(svc.audit_log(entry.store(), admin, cursor=body.cursor, limit=body.limit))
+    return audit.audit_log(entry.store(), admin, cursor=body.cursor, limit=body.limit)
 
 
 @router.post("/reports/liability")
 def liability(request: Any, ctx: Context) -> LiabilityResponse:
     admin = _admin(request, ctx, "report.liability")
     body = _body(ctx, LiabilityRequest)
-    return LiabilityResponse.model_validate(svc.liability_report(entry.store(), admin, now=ctx.now, cursor=body.cursor, limit=body.limit))
+    return reports.liability_report(entry.store(), admin, now=ctx.now, cursor=body.cursor, limit=body.limit)
 
 
 def admin(request: Any) -> Any:

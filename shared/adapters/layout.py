@@ -87,3 +87,19 @@ def refresh_family(family: str) -> str:
 
 
 # --- back office: admins, approvals, jobs, audit ---------------------------------------
+
+APPROVALS = "approvals"  # approvals/{approval_id}: a maker-checker request and its decision
+JOBS = "jobs"  # jobs/{job_id}: a mass accrual's definition, cursor and counters
+ADMIN_AUDIT = "audit"  # audit/{audit_id}: one back-office action (top level; programs/{p}/audit is the program's)
+
+
+def approval(approval_id: str) -> str:
+    return f"{APPROVALS}/{approval_id}"
+
+
+def job(job_id: str) -> str:
+    return f"{JOBS}/{job_id}"
+
+
+def admin_audit(audit_id: str) -> str:
+    return f"{ADMIN_AUDIT}/{audit_id}"

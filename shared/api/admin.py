@@ -8,20 +8,28 @@ Paged reads are ``POST …/search``-style routes with a JSON body (cursor, limit
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from shared.api import Endpoint
 from shared.api.cart_quote import Bonuses, CartLines, PromoCode
 from shared.api.checkout import NewOrderId
+from shared.domain.admin import Approval, AuditRecord, MassAccrualJob
 from shared.domain.cart import PromoRule
 from shared.domain.config import ProgramConfig
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
@@ -215,6 +223,29 @@ class JobResponse(_Out):
     updated_at: datetime
     completed_at: datetime | None
     definition: JobDefinition
+
+    @classmethod
+    def of(cls, job: MassAccrualJob) -> JobResponse:
+        d = job.definition
+        return cls(
+            job_id=job.job_id,
+            kind=job.kind,
+            status=job.status.value,
+            cursor=job.cursor,
+            credited=job.credited,
+            bonuses=job.bonuses,
+            skipped_unknown=job.skipped_unknown,
+            skipped_blocked=job.skipped_blocked,
+            replayed=job.replayed,
+            batches=job.batches,
+            created_by=job.created_by,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            completed_at=job.completed_at,
+            definition=JobDefinition(
+                amount=d.amount, reason=d.reason, group=d.group, customers=d.customers, lifetime_days=d.lifetime_days, activation_days=d.activation_days
+            ),
+        )
 
 
 # --- customers -------------------------------------------------------------------------
@@ -435,6 +466,25 @@ class ApprovalView(_Out):
     error: dict[str, Any] | None
     replayed: bool | None = None
 
+    @classmethod
+    def of(cls, approval: Approval, *, replayed: bool | None = None) -> ApprovalView:
+        return cls(
+            id=approval.id,
+            action=approval.action,
+            target=approval.target,
+            params=dict(approval.params),
+            maker=approval.maker,
+            maker_roles=list(approval.maker_roles),
+            reason=approval.reason,
+            status=approval.status.value,
+            created_at=approval.created_at,
+            checker=approval.checker,
+            decided_at=approval.decided_at,
+            result=None if approval.result is None else dict(approval.result),
+            error=None if approval.error is None else dict(approval.error),
+            replayed=replayed,
+        )
+
 
 class ApprovalSearchRequest(_In):
     status: Literal["pending", "approved", "executed", "rejected", "failed"] = "pending"
@@ -461,6 +511,20 @@ class AuditEntry(_Out):
     at: datetime
     result: Any
     key: str
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditEntry:
+        return cls(
+            id=record.id,
+            actor=record.actor,
+            roles=list(record.roles),
+            action=record.action,
+            target=record.target,
+            params=dict(record.params),
+            at=record.at,
+            result=record.result,
+            key=record.key,
+        )
 
 
 class AuditResponse(_Out):

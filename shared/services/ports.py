@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     # program, promo codes, payouts, cursors, notices
     pass
     # back office: admins, approvals, jobs, audit
-    pass
+    from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository
 
 T = TypeVar("T")
 
@@ -95,6 +95,18 @@ class UnitOfWork(Protocol):
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 
     # --- back office: admins, approvals, jobs, audit ------------------------------------
+
+    @property
+    def approvals(self) -> ApprovalRepository:
+        """``approvals/{id}``: maker-checker requests."""
+
+    @property
+    def jobs(self) -> JobRepository:
+        """``jobs/{job_id}``: mass accruals."""
+
+    @property
+    def admin_audit(self) -> AdminAuditRepository:
+        """``audit/{id}``: the back-office audit log."""
 
     # --- raw documents (being retired: use the repositories) ---------------------------
 

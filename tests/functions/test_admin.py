@@ -13,17 +13,17 @@ import base64
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.api.admin import ENDPOINTS
 from shared.edge import admin_auth, entry
 from shared.platform import tokens
-from shared.api.admin import ENDPOINTS
-from shared.presets import preset_data
-from shared.services import admin as svc
-from shared.services import ledger, lifecycle, program
 from shared.platform.settings import reload
+from shared.presets import preset_data
+from shared.services import ledger, lifecycle, program
+from shared.services.admin import mass_accruals
 from tests.conftest import TEST_ENV, customer_token, load_function
 
 ADMIN_SECRET = "test-admin-secret-distinct-from-the-customers"
@@ -49,7 +49,7 @@ def client(env):
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Staff:
@@ -426,7 +426,7 @@ def test_a_mass_accrual_is_idempotent_and_resumable(client, env, staff):
     assert (first["status"], first["cursor"], first["credited"]) == ("running", 2, 2)
 
     # a run crashed after crediting c3 but before moving the cursor on
-    svc.credit_one(env, job=env.get("jobs/march-8"), customer_id="c3", now=now())
+    mass_accruals.credit_one(env, job=env.read(lambda uow: uow.jobs.get("march-8")), customer_id="c3", now=now())
     second = ok(call(client, "POST", "/mass_accruals/march-8/run", {"max_batch": 2}, token=marketer))
     assert (second["status"], second["cursor"], second["credited"], second["replayed"]) == ("running", 4, 4, 1)
     third = ok(call(client, "POST", "/mass_accruals/march-8/run", {}, token=marketer))

@@ -13,12 +13,17 @@ from decimal import Decimal
 
 import pytest
 
-from shared.edge.admin_auth import ROLES, Admin
+from shared.adapters import layout
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import InvalidState
+from shared.edge.admin_auth import ROLES, Admin
 from shared.presets import preset_data
-from shared.services import admin as admin_service
 from shared.services import lifecycle, orders, payouts, program, promo
+from shared.services.admin import audit as admin_audit
+from shared.services.admin import orders as admin_orders
+from shared.services.admin import payouts as admin_payouts
+from shared.services.admin import program as admin_program
+from shared.services.admin import promos as admin_promos
 from shared.services.ledger import balances
 
 OWNER = Admin("owner@shop.example", ROLES)
@@ -30,7 +35,7 @@ class Refused(Exception):
 
 
 def _audit(store) -> list[dict]:
-    return [doc for _, doc in store.ordered(admin_service.AUDIT, order_by="key", limit=100)]
+    return [doc for _, doc in store.ordered(layout.ADMIN_AUDIT, order_by="key", limit=100)]
 
 
 @pytest.fixture
@@ -43,12 +48,12 @@ def _failing_audit(monkeypatch):
     def refuse(uow, admin, **entry):
         raise Refused(entry["action"])
 
-    monkeypatch.setattr(admin_service, "audit_in", refuse)
+    monkeypatch.setattr(admin_audit, "audit_in", refuse)
 
 
 def test_a_promo_code_is_created_with_its_record_and_a_replay_adds_none(firestore_store, now):
-    admin_service.create_promo(firestore_store, OWNER, rule=RULE, total_limit=100, per_customer_limit=1, now=now)
-    admin_service.create_promo(firestore_store, OWNER, rule=RULE, total_limit=100, per_customer_limit=1, now=now + timedelta(minutes=1))
+    admin_promos.create_promo(firestore_store, OWNER, rule=RULE, total_limit=100, per_customer_limit=1, now=now)
+    admin_promos.create_promo(firestore_store, OWNER, rule=RULE, total_limit=100, per_customer_limit=1, now=now + timedelta(minutes=1))
 
     assert [(r["action"], r["target"], r["actor"]) for r in _audit(firestore_store)] == [("promo.create", "promo:AUTUMN10", "owner@shop.example")]
 
@@ -57,7 +62,7 @@ def test_no_promo_code_without_its_record(firestore_store, now, monkeypatch):
     _failing_audit(monkeypatch)
 
     with pytest.raises(Refused):
-        admin_service.create_promo(firestore_store, OWNER, rule=RULE, total_limit=None, per_customer_limit=None, now=now)
+        admin_promos.create_promo(firestore_store, OWNER, rule=RULE, total_limit=None, per_customer_limit=None, now=now)
 
     assert firestore_store.get(promo.code_path("AUTUMN10")) is None
 
@@ -67,7 +72,7 @@ def test_no_config_version_without_its_record(firestore_store, biomiq, now, monk
     raw = {**preset_data("biomiq"), "hold_days": 7}
 
     with pytest.raises(Refused):
-        admin_service.replace_config(firestore_store, OWNER, program_name="biomiq", raw=raw, reason="shorter hold", effective_from=None, now=now + timedelta(hours=1))
+        admin_program.replace_config(firestore_store, OWNER, program_name="biomiq", raw=raw, reason="shorter hold", effective_from=None, now=now + timedelta(hours=1))
 
     assert [v["version"] for v in firestore_store.get(program.head_path("biomiq"))["versions"]] == [1]
     assert program.in_force(firestore_store, "biomiq", now + timedelta(hours=2)).config.hold_days == 14
@@ -79,12 +84,12 @@ def test_a_call_centre_order_is_placed_with_its_record_or_not_at_all(firestore_s
     with monkeypatch.context() as patched:
         _failing_audit(patched)
         with pytest.raises(Refused):
-            admin_service.call_centre_order(firestore_store, OWNER, config=biomiq, customer_id="anna", order_id="P1", lines=lines, bonuses=500, now=now)
+            admin_orders.call_centre_order(firestore_store, OWNER, config=biomiq, customer_id="anna", order_id="P1", lines=lines, bonuses=500, now=now)
     assert firestore_store.get(orders.order_path("P1")) is None
     assert balances(firestore_store, "anna", now).reserved == 0  # the reservation was undone
 
-    admin_service.call_centre_order(firestore_store, OWNER, config=biomiq, customer_id="anna", order_id="P1", lines=lines, bonuses=500, now=now)
-    admin_service.call_centre_order(firestore_store, OWNER, config=biomiq, customer_id="anna", order_id="P1", lines=lines, bonuses=500, now=now)
+    admin_orders.call_centre_order(firestore_store, OWNER, config=biomiq, customer_id="anna", order_id="P1", lines=lines, bonuses=500, now=now)
+    admin_orders.call_centre_order(firestore_store, OWNER, config=biomiq, customer_id="anna", order_id="P1", lines=lines, bonuses=500, now=now)
 
     assert [r["action"] for r in _audit(firestore_store)] == ["order.call_centre"]
     assert orders.get_order(firestore_store, "P1")["source"] == "call_centre"
@@ -96,12 +101,12 @@ def test_a_payout_is_rejected_with_its_record_or_stays_requested(firestore_store
     with monkeypatch.context() as patched:
         _failing_audit(patched)
         with pytest.raises(Refused):
-            admin_service.reject_payout(firestore_store, OWNER, request_id="payout-0001", reason="duplicate request", now=now)
+            admin_payouts.reject_payout(firestore_store, OWNER, request_id="payout-0001", reason="duplicate request", now=now)
     assert firestore_store.get(payouts.payout_path("payout-0001"))["status"] == "requested"
 
-    admin_service.reject_payout(firestore_store, OWNER, request_id="payout-0001", reason="duplicate request", now=now)
-    admin_service.reject_payout(firestore_store, OWNER, request_id="payout-0001", reason="duplicate request", now=now)
+    admin_payouts.reject_payout(firestore_store, OWNER, request_id="payout-0001", reason="duplicate request", now=now)
+    admin_payouts.reject_payout(firestore_store, OWNER, request_id="payout-0001", reason="duplicate request", now=now)
 
     assert [r["action"] for r in _audit(firestore_store)] == ["payout.reject"]
     with pytest.raises(InvalidState):
-        admin_service.mark_payout_paid(firestore_store, OWNER, request_id="payout-0001", now=now)
+        admin_payouts.mark_payout_paid(firestore_store, OWNER, request_id="payout-0001", now=now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository
 from shared.adapters.repositories.base import Documents, Queries
 from shared.adapters.repositories.identity import (
     CustomerContactRepository,
@@ -79,6 +80,18 @@ class Repositories:
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 
     # --- back office: admins, approvals, jobs, audit ------------------------------------
+
+    @cached_property
+    def approvals(self) -> ApprovalRepository:
+        return ApprovalRepository(self._documents(), self._queries)
+
+    @cached_property
+    def jobs(self) -> JobRepository:
+        return JobRepository(self._documents(), self._queries)
+
+    @cached_property
+    def admin_audit(self) -> AdminAuditRepository:
+        return AdminAuditRepository(self._documents(), self._queries)
 
 
 __all__ = ["Repositories", "cached_property"]

@@ -1,0 +1,147 @@
+"""Manual changes to a customer: bonus adjustments, a pinned level, a group, blocking.
+
+Adjustments, levels and groups are ledger postings with the admin as actor
+and a reason, idempotent by the caller's key; each commits with its audit
+record. An adjustment above the approval threshold waits for a second admin
+(:mod:`shared.services.admin.approvals`).
+
+**Blocked customers** — ``customers/{id}.blocked`` (with ``blocked_at``,
+``blocked_by``, ``blocked_reason``), set by a manager. Call-centre orders and
+mass accruals refuse or skip them; the customer-facing endpoints refuse a
+blocked customer's token (see the README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from shared.api.admin import AdjustResponse, BlockResponse, GroupResponse, LevelResponse
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.ledger import require_utc
+from shared.domain.levels import effective_level
+from shared.edge.admin_auth import Admin
+from shared.services.admin import _foreign
+from shared.services.admin import audit as _audit
+from shared.services.admin.approvals import request_approval
+from shared.services.admin.common import required_reason, valid_customer_id
+from shared.services.ledger import AccountSession
+from shared.services.ports import Store, UnitOfWork
+
+R = TypeVar("R")
+
+
+def _on_customer(store: Store, customer_id: str, fn: Callable[[AccountSession, UnitOfWork], R]) -> R:
+    def unit(uow: UnitOfWork) -> R:
+        session = AccountSession(uow, customer_id)
+        if not session.exists:
+            raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
+        return fn(session, uow)
+
+    return store.run(unit)
+
+
+def adjust(
+    store: Store,
+    admin: Admin,
+    *,
+    config: ProgramConfig,
+    customer_id: str,
+    amount: int,
+    reason: str,
+    key: str,
+    now: datetime,
+    threshold: int,
+    lifetime_days: int | None = None,
+) -> AdjustResponse:
+    """A manual credit (a new active lot) or debit (available bonuses) with a reason; actor = the admin.
+
+    Above ``threshold`` bonuses (either way) it becomes a pending approval
+    instead. Idempotent by ``key``: the same key again is a replay, with
+    other figures a conflict.
+    """
+    admin.require("ledger.adjust")
+    require_utc(now)
+    valid_customer_id(customer_id)
+    reason = required_reason(reason)
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+        raise ValidationFailed("amount must be a non-zero whole number of bonuses", field="amount")
+    days = lifetime_days or config.lot_lifetime_days
+    target = f"customer:{customer_id}"
+    params = {"customer_id": customer_id, "amount": amount, "reason": reason, "lifetime_days": days}
+    if abs(amount) > threshold:
+        if not _foreign.customer_exists(store, customer_id):
+            raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
+        approval = request_approval(store, admin, action="ledger.adjust", target=target, params=params, key=key, reason=reason, now=now)
+        return AdjustResponse(status="pending_approval", approval_id=approval.id, customer_id=customer_id, amount=amount, threshold=threshold)
+
+    def change(session: AccountSession, uow: UnitOfWork) -> AdjustResponse:
+        outcome = session.post("adjust", key=f"adjust:{key}", now=now, amount=amount, actor=admin.email, reason=reason, expires_at=now + timedelta(days=days))
+        result = {"status": "done", "customer_id": customer_id, "amount": amount, "replayed": outcome["replayed"]}
+        if not outcome["replayed"]:
+            _audit.audit_in(uow, admin, action="ledger.adjust", target=target, params=params, result=result, now=now)
+        return AdjustResponse.model_validate(result)
+
+    return _on_customer(store, customer_id, change)
+
+
+def override_level(store: Store, admin: Admin, *, config: ProgramConfig, customer_id: str, level: str | None, reason: str, key: str, now: datetime) -> LevelResponse:
+    """Pin a customer's level (``None`` lifts the pin), as a ledger posting with actor and reason."""
+    admin.require("customer.level")
+    require_utc(now)
+    valid_customer_id(customer_id)
+    reason = required_reason(reason)
+    if level is not None and level not in {lv.code for lv in config.levels}:
+        raise ValidationFailed(f"unknown level {level!r}", field="level", levels=[lv.code for lv in config.levels])
+
+    def change(session: AccountSession, uow: UnitOfWork) -> LevelResponse:
+        outcome = session.post("level_override", key=f"level-override:{key}", now=now, level=level, actor=admin.email, reason=reason)
+        result = {"customer_id": customer_id, "level_override": level, "effective_level": effective_level(config, session.account).code, "replayed": outcome["replayed"]}
+        if not outcome["replayed"]:
+            _audit.audit_in(uow, admin, action="customer.level", target=f"customer:{customer_id}", params={"level": level, "reason": reason}, result={**result, "from": outcome.get("from")}, now=now)
+        return LevelResponse.model_validate(result)
+
+    return _on_customer(store, customer_id, change)
+
+
+def change_group(store: Store, admin: Admin, *, config: ProgramConfig, customer_id: str, group: str, reason: str, key: str, now: datetime) -> GroupResponse:
+    """Move a customer to another group of the program, as a ledger posting with actor and reason."""
+    admin.require("customer.group")
+    require_utc(now)
+    valid_customer_id(customer_id)
+    reason = required_reason(reason)
+    if group not in {g.code for g in config.groups}:
+        raise ValidationFailed(f"unknown customer group {group!r}", field="group", groups=[g.code for g in config.groups])
+
+    def change(session: AccountSession, uow: UnitOfWork) -> GroupResponse:
+        outcome = session.post("group", key=f"group:{key}", now=now, group=group, actor=admin.email, reason=reason)
+        result = {"customer_id": customer_id, "group": group, "replayed": outcome["replayed"]}
+        if not outcome["replayed"]:
+            _audit.audit_in(uow, admin, action="customer.group", target=f"customer:{customer_id}", params={"group": group, "reason": reason}, result={**result, "from": outcome.get("from")}, now=now)
+        return GroupResponse.model_validate(result)
+
+    return _on_customer(store, customer_id, change)
+
+
+def set_blocked(store: Store, admin: Admin, *, customer_id: str, blocked: bool, reason: str, now: datetime) -> BlockResponse:
+    """Block (or unblock) a customer: a flag on the customer document, not a ledger change."""
+    admin.require("customer.block")
+    require_utc(now)
+    valid_customer_id(customer_id)
+    reason = required_reason(reason)
+
+    def change(session: AccountSession, uow: UnitOfWork) -> BlockResponse:
+        was = bool(session.extra.get("blocked", False))
+        result = {"customer_id": customer_id, "blocked": blocked, "changed": was != blocked}
+        if was == blocked:
+            return BlockResponse.model_validate(result)
+        if blocked:
+            session.save(blocked=True, blocked_at=now, blocked_by=admin.email, blocked_reason=reason)
+        else:
+            session.save(blocked=False, unblocked_at=now, unblocked_by=admin.email, unblock_reason=reason)
+        _audit.audit_in(uow, admin, action="customer.block" if blocked else "customer.unblock", target=f"customer:{customer_id}", params={"reason": reason}, result=result, now=now)
+        return BlockResponse.model_validate(result)
+
+    return _on_customer(store, customer_id, change)

@@ -1,0 +1,33 @@
+"""Rules every back-office use case shares: well-formed ids, a required reason, a blocked customer."""
+
+from __future__ import annotations
+
+import re
+
+from shared.domain.errors import BusinessRefusal, ValidationFailed
+
+_ID = re.compile(r"[A-Za-z0-9_.:@+\-]{1,128}")
+
+
+class CustomerBlocked(BusinessRefusal):
+    code = "customer_blocked"
+    message_ru = "Покупатель заблокирован."
+
+
+def well_formed_id(value: str) -> bool:
+    """Whether ``value`` may name a document (an approval, a job, a customer)."""
+    return _ID.fullmatch(value) is not None
+
+
+def valid_customer_id(customer_id: str) -> str:
+    """A customer id usable as a document id, else :class:`ValidationFailed`."""
+    if not _ID.fullmatch(customer_id or "") or customer_id in (".", "..") or (customer_id.startswith("__") and customer_id.endswith("__")):
+        raise ValidationFailed("not a customer id", field="customer_id", message_ru="Некорректный идентификатор покупателя.")
+    return customer_id
+
+
+def required_reason(reason: str) -> str:
+    """The reason of a change, trimmed; a blank one is :class:`ValidationFailed`."""
+    if not reason or not reason.strip():
+        raise ValidationFailed("a reason is required", field="reason", message_ru="Укажите причину.")
+    return reason.strip()

@@ -1,0 +1,112 @@
+"""Customer look-ups for the back office: search by phone or id prefix, one customer, their ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.api.admin import (
+    CustomerDetail,
+    CustomerSearchResponse,
+    CustomerSummary,
+    LedgerResponse,
+    LotView,
+    PostingView,
+    ReservationView,
+)
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.levels import effective_level
+from shared.edge.admin_auth import Admin
+from shared.services import ledger
+from shared.services.admin import _foreign
+from shared.services.admin._foreign import CustomerRecord
+from shared.services.admin.common import valid_customer_id, well_formed_id
+from shared.services.ports import Store
+
+
+def _summary_fields(config: ProgramConfig, customer: CustomerRecord, now: datetime) -> dict[str, object]:
+    account = customer.account
+    b = account.balances(now)
+    return {
+        "customer_id": account.customer_id,
+        "phone": customer.phone,
+        "level": effective_level(config, account).code,
+        "group": account.group or config.default_group,
+        "blocked": customer.blocked,
+        "total": b.total,
+        "available": b.available,
+        "pending": b.pending,
+        "reserved": b.reserved,
+        "debt": b.debt,
+    }
+
+
+def summary(config: ProgramConfig, customer: CustomerRecord, now: datetime) -> CustomerSummary:
+    return CustomerSummary.model_validate(_summary_fields(config, customer, now))
+
+
+def search_customers(
+    store: Store, admin: Admin, *, config: ProgramConfig, now: datetime, prefix: str | None = None, phone: str | None = None, cursor: str | None = None, limit: int = 50
+) -> CustomerSearchResponse:
+    """Customers by phone (its identity), or by customer id prefix in id order (empty: everyone), paged."""
+    admin.require("customer.read")
+    if phone:
+        bound = _foreign.customer_by_phone(store, phone)
+        return CustomerSearchResponse(customers=[summary(config, bound, now)] if bound else [], next_cursor=None)
+    prefix = prefix or ""
+    if prefix and not well_formed_id(prefix):
+        raise ValidationFailed("not a customer id prefix", field="prefix")
+    found: list[CustomerRecord] = []
+    if cursor is None and prefix:
+        exact = _foreign.customer(store, prefix) if prefix not in (".", "..") else None
+        if exact is not None:
+            found.append(exact)
+    after = cursor if cursor is not None else (prefix or None)
+    wanted = limit - len(found)
+    rows = _foreign.customers_page(store, limit=wanted, start_after=after) if wanted > 0 else []
+    exhausted = len(rows) < wanted
+    for row in rows:
+        if not row.customer_id.startswith(prefix):
+            exhausted = True  # id order: no later id has the prefix
+            break
+        found.append(row)
+    return CustomerSearchResponse(
+        customers=[summary(config, c, now) for c in found],
+        next_cursor=found[-1].customer_id if found and not exhausted else None,
+    )
+
+
+def customer_detail(store: Store, admin: Admin, *, config: ProgramConfig, customer_id: str, now: datetime) -> CustomerDetail:
+    admin.require("customer.read")
+    valid_customer_id(customer_id)
+    customer = _foreign.customer(store, customer_id)
+    if customer is None:
+        raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
+    account = customer.account
+    return CustomerDetail.model_validate(
+        {
+            **_summary_fields(config, customer, now),
+            "earned_level": account.level,
+            "level_override": account.level_override,
+            "paid_total": account.paid_total,
+            "profile": dict(customer.profile),
+            "lots": [LotView.model_validate({**lot.to_dict(), "state": lot.state(now)}) for lot in sorted(account.lots.values(), key=lambda lot: lot.order_key())],
+            "reservations": [ReservationView(id=r.id, amount=r.amount, created_at=r.created_at, release_after=r.release_after) for r in account.reservations.values()],
+        }
+    )
+
+
+def customer_ledger(store: Store, admin: Admin, *, customer_id: str, before_seq: int | None = None, limit: int = 50) -> LedgerResponse:
+    """A page of a customer's postings, newest first (``before_seq``: the lowest seq of the last page)."""
+    admin.require("ledger.read")
+    valid_customer_id(customer_id)
+    if not _foreign.customer_exists(store, customer_id):
+        raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
+    page = ledger.postings(store, customer_id, limit=limit, before_seq=before_seq)
+    entries = [
+        PostingView.model_validate(
+            {"seq": p.seq, "kind": p.kind, "key": p.key, "at": p.at, "delta": p.delta, "order_id": p.order_id, "actor": p.actor, "reason": p.reason, "outcome": p.outcome, "movements": p.movements}
+        )
+        for p in page
+    ]
+    return LedgerResponse(customer_id=customer_id, postings=entries, next_before_seq=page[-1].seq if len(page) == limit else None)

@@ -1,0 +1,195 @@
+"""Mass accruals: ``jobs/{job_id}``, bonuses for a list of customers or a whole group.
+
+The job is walked in bounded batches; after each batch its cursor (an index
+into the list, or the last customer id of the group) moves on with a
+compare-and-set, so a crash or a ``max_batch`` stop is resumed by the next run
+and the counters count each customer once. Each customer is credited by the
+posting key ``mass:{job_id}:{customer}``: a resumed or doubled run replays, it
+never credits twice. Unknown and blocked customers are skipped and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from shared.api.admin import JobResponse
+from shared.domain.admin import (
+    BatchCounts,
+    CreditOutcome,
+    MassAccrualDefinition,
+    MassAccrualJob,
+)
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import IdempotencyConflict, NotFound, ValidationFailed
+from shared.domain.ledger import require_utc
+from shared.edge.admin_auth import Admin
+from shared.services.admin import _foreign
+from shared.services.admin import audit as _audit
+from shared.services.admin.common import (
+    required_reason,
+    valid_customer_id,
+    well_formed_id,
+)
+from shared.services.ledger import AccountSession
+from shared.services.ports import Store, UnitOfWork
+
+MAX_JOB_CUSTOMERS = 5000
+
+
+def create_mass_accrual(
+    store: Store,
+    admin: Admin,
+    *,
+    config: ProgramConfig,
+    job_id: str,
+    amount: int,
+    reason: str,
+    now: datetime,
+    customer_ids: list[str] | None = None,
+    group: str | None = None,
+    lifetime_days: int | None = None,
+    activation_days: int = 0,
+) -> MassAccrualJob:
+    """Define a mass accrual (idempotent by ``job_id``: the same definition again is the same job)."""
+    admin.require("mass_accrual.run")
+    require_utc(now)
+    reason = required_reason(reason)
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationFailed("amount must be a positive whole number of bonuses", field="amount")
+    if (customer_ids is None) == (group is None):
+        raise ValidationFailed("give either customer_ids or group", field="customer_ids")
+    if customer_ids is not None:
+        if not customer_ids or len(customer_ids) > MAX_JOB_CUSTOMERS:
+            raise ValidationFailed(f"customer_ids holds 1 to {MAX_JOB_CUSTOMERS} ids", field="customer_ids")
+        for cid in customer_ids:
+            valid_customer_id(cid)
+        if len(set(customer_ids)) != len(customer_ids):
+            raise ValidationFailed("customer_ids must be unique", field="customer_ids")
+    if group is not None and group not in {g.code for g in config.groups}:
+        raise ValidationFailed(f"unknown customer group {group!r}", field="group")
+    definition = MassAccrualDefinition(
+        amount=amount,
+        reason=reason,
+        customer_ids=tuple(customer_ids) if customer_ids is not None else None,
+        group=group,
+        lifetime_days=lifetime_days or config.lot_lifetime_days,
+        activation_days=activation_days,
+    )
+
+    def unit(uow: UnitOfWork) -> MassAccrualJob:
+        existing = uow.jobs.get(job_id)
+        if (existing is None and uow.jobs.exists(job_id)) or (existing is not None and existing.definition != definition):
+            raise IdempotencyConflict("this job id was used for another job", job_id=job_id)
+        if existing is not None:
+            return existing
+        job = MassAccrualJob.start(job_id=job_id, definition=definition, created_by=admin.email, now=now)
+        uow.jobs.create(job)
+        _audit.audit_in(
+            uow,
+            admin,
+            action="mass_accrual.create",
+            target=f"job:{job_id}",
+            params={
+                "amount": definition.amount,
+                "reason": definition.reason,
+                "group": definition.group,
+                "lifetime_days": definition.lifetime_days,
+                "activation_days": definition.activation_days,
+                "customers": len(customer_ids or []),
+            },
+            result={"job_id": job_id},
+            now=now,
+        )
+        return job
+
+    return store.run(unit)
+
+
+def _find(store: Store, job_id: str) -> MassAccrualJob:
+    job = store.read(lambda uow: uow.jobs.get(job_id)) if well_formed_id(job_id) else None
+    if job is None:
+        raise NotFound("unknown job", job_id=job_id)
+    return job
+
+
+def get_job(store: Store, admin: Admin, job_id: str) -> JobResponse:
+    admin.require("mass_accrual.read")
+    return JobResponse.of(_find(store, job_id))
+
+
+def credit_one(store: Store, *, job: MassAccrualJob, customer_id: str, now: datetime) -> CreditOutcome:
+    """Credit one customer of a mass accrual (by the posting key ``mass:{job_id}:{customer_id}``)."""
+    d = job.definition
+
+    def unit(uow: UnitOfWork) -> CreditOutcome:
+        session = AccountSession(uow, customer_id)
+        if not session.exists:
+            return CreditOutcome.UNKNOWN
+        if session.extra.get("blocked"):
+            return CreditOutcome.BLOCKED
+        outcome = session.post(
+            "accrue",
+            key=f"mass:{job.job_id}:{customer_id}",
+            now=now,
+            amount=d.amount,
+            source="mass_accrual",
+            ref=job.job_id,
+            activates_at=now + timedelta(days=d.activation_days),
+            expires_at=now + timedelta(days=d.lifetime_days),
+        )
+        return CreditOutcome.REPLAYED if outcome["replayed"] else CreditOutcome.CREDITED
+
+    return store.run(unit)
+
+
+def _next_batch(store: Store, job: MassAccrualJob, size: int) -> tuple[list[str], int | str | None, bool]:
+    """The next customers of the job, the cursor after them, and whether that is the end."""
+    d = job.definition
+    if d.customer_ids is not None:
+        start = int(job.cursor or 0)
+        batch = list(d.customer_ids[start : start + size])
+        return batch, start + len(batch), start + len(batch) >= len(d.customer_ids)
+    after = job.cursor if isinstance(job.cursor, str) else None
+    batch = _foreign.customer_ids_in_group(store, d.group, limit=size, start_after=after)
+    return batch, batch[-1] if batch else job.cursor, len(batch) < size
+
+
+def _advance(found: MassAccrualJob, *, cursor: int | str | None, counts: BatchCounts, done: bool, now: datetime) -> Callable[[UnitOfWork], tuple[MassAccrualJob, bool]]:
+    """Move the job on past one batch, only if its cursor is still where ``found`` had it."""
+
+    def unit(uow: UnitOfWork) -> tuple[MassAccrualJob, bool]:
+        current = uow.jobs.get(found.job_id) or found
+        if current.cursor != found.cursor or current.complete:
+            return current, False  # another run moved it on: this one stops
+        updated = current.advanced(cursor=cursor, counts=counts, done=done, now=now)
+        uow.jobs.put(updated)
+        return updated, True
+
+    return unit
+
+
+def run_mass_accrual(store: Store, admin: Admin, *, job_id: str, now: datetime, max_batch: int = 100, batch_size: int = 50) -> JobResponse:
+    """Walk the job on from its cursor, at most ``max_batch`` customers in this call.
+
+    After each batch the cursor moves on only if it is still where this run
+    found it (compare-and-set): an overlapping run then stops, and every
+    customer is counted once. ``status`` becomes ``complete`` at the end.
+    """
+    admin.require("mass_accrual.run")
+    require_utc(now)
+    job = started = _find(store, job_id)
+    budget = max_batch
+    while not job.complete and budget > 0:
+        size = min(batch_size, budget)
+        batch, after, done = _next_batch(store, job, size)
+        counts = BatchCounts()
+        for customer_id in batch:
+            counts = counts.add(credit_one(store, job=job, customer_id=customer_id, now=now))
+        budget -= max(len(batch), 1)
+        job, moved = store.run(_advance(job, cursor=after, counts=counts, done=done, now=now))
+        if not moved:
+            break
+    result = {"status": job.status.value, **job.progress_since(started)}
+    _audit.audit(store, admin, action="mass_accrual.run", target=f"job:{job_id}", params={"max_batch": max_batch}, result=result, now=now)
+    return JobResponse.of(job)

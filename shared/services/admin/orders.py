@@ -1,0 +1,47 @@
+"""Call-centre orders: an order taken by phone and placed for the customer like a checkout."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.api.admin import CallCentreOrderResponse
+from shared.domain.cart import CartLine
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import NotFound
+from shared.edge.admin_auth import Admin
+from shared.services import orders
+from shared.services.admin import _foreign
+from shared.services.admin import audit as _audit
+from shared.services.admin.common import CustomerBlocked, valid_customer_id
+from shared.services.ports import Store, UnitOfWork
+
+
+def call_centre_order(
+    store: Store,
+    admin: Admin,
+    *,
+    config: ProgramConfig,
+    customer_id: str,
+    order_id: str,
+    lines: list[CartLine],
+    bonuses: int,
+    now: datetime,
+    promo_code: str | None = None,
+) -> CallCentreOrderResponse:
+    """An order taken by phone, placed for the customer (``source: call_centre``) like a checkout."""
+    admin.require("order.call_centre")
+    valid_customer_id(customer_id)
+    customer = _foreign.customer(store, customer_id)
+    if customer is None:
+        raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
+    if customer.blocked:
+        raise CustomerBlocked("the customer is blocked", customer_id=customer_id)
+
+    def record(uow: UnitOfWork, order: dict[str, Any]) -> None:  # only when placed: a replay is no new action
+        params = {"customer_id": customer_id, "lines": len(lines), "bonuses": bonuses, "promo_code": promo_code}
+        result = {"status": order["status"], "bonuses_reserved": order.get("bonuses_reserved"), "money_to_pay": order.get("money_to_pay")}
+        _audit.audit_in(uow, admin, action="order.call_centre", target=f"order:{order_id}", params=params, result=result, now=now)
+
+    order, _ = orders.place_order(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo_code=promo_code, source="call_centre", then=record)
+    return CallCentreOrderResponse.model_validate(order)
