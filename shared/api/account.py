@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, field_
 
 from shared.api import Endpoint
 from shared.domain import profile as rules
-from shared.services.account import HISTORY_MAX_LIMIT, ORDERS_MAX_LIMIT
 from shared.services.payouts import DETAILS_MAX, LIST_MAX_LIMIT, METHODS, MIN_AMOUNT
+
+HISTORY_MAX_LIMIT = 100  # history items per page at most
+ORDERS_MAX_LIMIT = 50  # orders per page at most
 
 
 class _In(BaseModel):
