@@ -47,6 +47,7 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/ledger.py", "due", "due", "customers", (("next_expiry_at", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "with_birthday", "matching", "customers", (("birthday_md", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "invited_by", "matching", "customers", (("invited_by", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "in_group", "matching", "customers", (("group", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "latest", "ordered", "referees", (("first_paid_at", DESC),)),  # customers/{id}/referees
     Query("shared/services/partner.py", "_funnel", "matching", "orders", (("referral_partner_id", ASC),)),
     Query("shared/services/payouts.py", "list_requests", "matching", "payouts", (("customer_id", ASC),)),

@@ -15,18 +15,18 @@ from typing import Any, Iterable
 
 from shared.adapters import layout
 from shared.domain.config import ProgramConfig
-from shared.domain.customer import Blocking, CustomerRecord, Profile, Referral, bonuses_excluded, unknown_customer
-from shared.domain.levels import effective_level
+from shared.domain.customer import Blocking, CustomerRecord, Profile, Referral, unknown_customer
 from shared.domain.errors import Forbidden, IdempotencyConflict
 from shared.domain.ledger import OPERATIONS, Account, Balances, Posting, apply_posting, fingerprint, fold, posting_id
+from shared.domain.levels import effective_level
 from shared.domain.orders import OrderBook
 from shared.services.ports import Store, UnitOfWork
 
-# Paths for the modules that still read documents by path; use cases use the repositories.
+# Paths for the code that still reads documents by path (``post`` and ``seen`` below among
+# it); everything else goes through the repositories.
 account_path = layout.account
 posting_path = layout.posting
 order_path = layout.line_book
-
 
 
 def account_document(account: Account, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -142,7 +142,6 @@ def post(store: Store, *, customer_id: str, kind: str, key: str, now: datetime, 
 
 def excluded_answer(config: ProgramConfig, account: Account) -> dict[str, Any]:
     """All a customer of a group excluded from bonuses is told (payout lists): the level as a label."""
-    assert bonuses_excluded(config, account)
     level = effective_level(config, account)
     return {"level": {"code": level.code, "name": level.name}, "bonuses_excluded": True}
 

@@ -35,7 +35,8 @@ from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidSt
 from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import require_utc
 from shared.services.ports import Store, Then, UnitOfWork
-from shared.services.ledger import AccountSession, bonuses_excluded, excluded_answer, read_customer, unknown_customer
+from shared.domain.customer import bonuses_excluded, unknown_customer
+from shared.services.ledger import AccountSession, excluded_answer, read_customer
 
 PAYOUTS = "payouts"
 MIN_AMOUNT = 500  # bonuses: the smallest payout a partner may ask for

@@ -29,6 +29,7 @@ from shared.domain.orders import OrderBook
 NEXT_EXPIRY_AT = "next_expiry_at"  # when the expiry sweep next has work on the account
 BIRTHDAY_MD = "birthday_md"
 INVITED_BY = "invited_by"
+GROUP = "group"
 SEQ = "seq"
 FIRST_PAID_AT = "first_paid_at"
 
@@ -98,6 +99,10 @@ class AccountRepository(Repository):
     def with_birthday(self, month_day: str, *, limit: int, after: str | None = None) -> list[str]:
         """Ids of customers whose birthday is ``month_day`` (``"MM-DD"``), in id order."""
         return self._queries.matching(layout.CUSTOMERS, field=BIRTHDAY_MD, value=month_day, limit=limit, start_after=after)
+
+    def in_group(self, group: str, *, limit: int, after: str | None = None) -> list[str]:
+        """Ids of the customers of ``group``, in id order."""
+        return self._queries.matching(layout.CUSTOMERS, field=GROUP, value=group, limit=limit, start_after=after)
 
     def invited_by(self, partner_id: str, *, limit: int, after: str | None = None) -> list[str]:
         """Ids of accounts opened through the partner's link or code, in id order."""
