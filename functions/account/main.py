@@ -68,7 +68,7 @@ def update_profile_endpoint(request: Any, ctx: Context) -> Profile:
     customer_id = _customer(request, ctx)
     _query(request, NoQuery)
     body = ctx.body(ProfileUpdate)
-    return personal.update_profile(entry.store(), customer_id=customer_id, changes=body.changes(), now=ctx.now)
+    return personal.update_profile(entry.store(), customer_id=customer_id, update=body, now=ctx.now)
 
 
 @router.get("/balance")

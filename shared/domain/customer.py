@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from shared.domain import profile as rules
@@ -42,10 +43,12 @@ class Notifications:
     def default(cls) -> Notifications:
         return cls(**rules.notifications(None))
 
-    def with_choices(self, choices: dict[str, bool]) -> Notifications:
+    def with_choices(self, choices: Mapping[str, object]) -> Notifications:
         """These channels changed as chosen (unknown channels and non-booleans ignored)."""
         chosen = {"sms": self.sms, "email": self.email, "telegram": self.telegram}
-        chosen.update({k: v for k, v in choices.items() if k in rules.CHANNELS and isinstance(v, bool)})
+        for channel, value in choices.items():
+            if channel in rules.CHANNELS and isinstance(value, bool):
+                chosen[channel] = value
         return Notifications(**chosen)
 
 

@@ -28,6 +28,7 @@ from shared.api.account import (
     NextLevel,
     Notifications,
     Profile,
+    ProfileUpdate,
 )
 from shared.domain import customer as records
 from shared.domain import profile as rules
@@ -43,7 +44,6 @@ from shared.services.ports import Store, UnitOfWork
 
 EXPIRING_SOON_DAYS = 30
 HISTORY_SCAN_PAGES = 5  # pages of postings read at most to fill one page of history
-PROFILE_FIELDS = ("name", "email", "birthday", "notifications")
 
 class BirthdayLocked(BusinessRefusal):
     code = "birthday_locked"
@@ -79,8 +79,8 @@ def get_profile(store: Store, *, customer_id: str) -> Profile:
     return _profile_view(read_customer(store, customer_id).profile)
 
 
-def update_profile(store: Store, *, customer_id: str, changes: dict[str, Any], now: datetime) -> Profile:
-    """Change the fields named in ``changes``; the rest stay. Returns the profile after the change.
+def update_profile(store: Store, *, customer_id: str, update: ProfileUpdate, now: datetime) -> Profile:
+    """Change the fields the update names; the rest stay. Returns the profile after the change.
 
     ``name`` and ``email`` may be ``None`` (removed). ``birthday`` is ``"YYYY-MM-DD"`` or
     ``"MM-DD"``; it is set once: a later change must keep the day and month (adding or
@@ -89,20 +89,18 @@ def update_profile(store: Store, *, customer_id: str, changes: dict[str, Any], n
     written back exactly as read, in the same transaction.
     """
     require_utc(now)
-    unknown = set(changes) - set(PROFILE_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"unknown profile fields {sorted(unknown)}", fields=sorted(unknown))
     updates: dict[str, Any] = {}
     try:
-        if "name" in changes:
-            updates["name"] = None if changes["name"] is None else rules.clean_name(changes["name"])
-        if "email" in changes:
-            updates["email"] = None if changes["email"] is None else rules.clean_email(changes["email"])
-        birthday = rules.parse_birthday(changes["birthday"], now.date()) if changes.get("birthday") is not None else None
+        if update.sent("name"):
+            updates["name"] = None if update.name is None else rules.clean_name(update.name)
+        if update.sent("email"):
+            updates["email"] = None if update.email is None else rules.clean_email(update.email)
+        birthday = rules.parse_birthday(update.birthday, now.date()) if update.birthday is not None else None
     except ValueError as exc:
         raise ValidationFailed(str(exc), message_ru="Проверьте данные профиля.") from None
-    if "birthday" in changes and birthday is None:
+    if update.sent("birthday") and birthday is None:
         raise ValidationFailed("the birthday cannot be removed", field="birthday", message_ru="Дату рождения нельзя удалить.")
+    choices = update.channel_choices()
 
     def unit(uow: UnitOfWork) -> Profile:
         session = AccountSession(uow, customer_id)
@@ -115,8 +113,8 @@ def update_profile(store: Store, *, customer_id: str, changes: dict[str, Any], n
             if current is not None and current != month_day:
                 raise BirthdayLocked("the birthday is set already; only its year may change", field="birthday")
             fields.update(birthday=entered, birthday_md=month_day)
-        if changes.get("notifications") is not None:
-            fields["notifications"] = session.profile.channels.with_choices(changes["notifications"])
+        if update.notifications is not None:
+            fields["notifications"] = session.profile.channels.with_choices(choices)
         if fields:
             session.record = session.record.set_profile(**fields, profile_updated_at=now)
             session.save()

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 from shared.adapters import layout
 from shared.adapters.repositories.base import Repository
 from shared.domain import profile as rules
-from shared.domain.customer import Blocking, CustomerRecord, Notifications, Profile, Referee, Referral
+from shared.domain.customer import RECORD_FIELDS, Blocking, CustomerRecord, Notifications, Profile, Referee, Referral
 from shared.domain.ledger import Account, Posting, posting_id
 from shared.domain.orders import OrderBook
 
@@ -37,23 +37,56 @@ FIRST_PAID_AT = "first_paid_at"
 # --- customer records -----------------------------------------------------------------
 
 
-def _part(cls: type, data: dict[str, Any]) -> Any:
-    values = {f.name: data.get(f.name) for f in fields(cls)}
-    if cls is Profile and isinstance(values["notifications"], dict):
-        values["notifications"] = Notifications(**rules.notifications(values["notifications"]))
-    elif cls is Profile:
-        values["notifications"] = None
-    return cls(**values)
+def _notifications(stored: Any) -> Notifications | None:
+    return Notifications(**rules.notifications(stored)) if isinstance(stored, dict) else None
+
+
+def _profile(data: dict[str, Any]) -> Profile:
+    return Profile(
+        phone=data.get("phone"),
+        phone_verified_at=data.get("phone_verified_at"),
+        telegram_id=data.get("telegram_id"),
+        name=data.get("name"),
+        email=data.get("email"),
+        birthday=data.get("birthday"),
+        birthday_md=data.get(BIRTHDAY_MD),
+        notifications=_notifications(data.get("notifications")),
+        profile_updated_at=data.get("profile_updated_at"),
+    )
+
+
+def _referral(data: dict[str, Any]) -> Referral:
+    return Referral(
+        invited_by=data.get(INVITED_BY),
+        registered_at=data.get("registered_at"),
+        referrer_id=data.get("referrer_id"),
+        referral_bound_at=data.get("referral_bound_at"),
+        first_paid_at=data.get("first_paid_at"),
+        paying_referees=data.get("paying_referees"),
+        partner_code=data.get("partner_code"),
+        partner_code_created_at=data.get("partner_code_created_at"),
+    )
+
+
+def _blocking(data: dict[str, Any]) -> Blocking:
+    return Blocking(
+        blocked=data.get("blocked"),
+        blocked_at=data.get("blocked_at"),
+        blocked_by=data.get("blocked_by"),
+        blocked_reason=data.get("blocked_reason"),
+        unblocked_at=data.get("unblocked_at"),
+        unblocked_by=data.get("unblocked_by"),
+        unblock_reason=data.get("unblock_reason"),
+    )
 
 
 def record_from_document(data: dict[str, Any]) -> CustomerRecord:
-    own = {f.name for cls in (Profile, Referral, Blocking) for f in fields(cls)}
     return CustomerRecord(
         account=Account.from_dict(data),
-        profile=_part(Profile, data),
-        referral=_part(Referral, data),
-        blocking=_part(Blocking, data),
-        nulls=frozenset(name for name in own if name in data and data[name] is None),
+        profile=_profile(data),
+        referral=_referral(data),
+        blocking=_blocking(data),
+        nulls=frozenset(name for name in RECORD_FIELDS if name in data and data[name] is None),
     )
 
 
