@@ -131,10 +131,10 @@ def test_session_changes_write_the_typed_fields_by_their_stored_names(store, now
         session = AccountSession(uow, "anna")
         session.record = session.record.set_referral(first_paid_at=now)
         session.save(blocked=True, blocked_at=now, blocked_by="manager@shop.example", blocked_reason="x")
-        return session.extra
+        return session.blocking, session.referral
 
-    extra = store.run(change)
-    assert extra["blocked"] is True and extra["first_paid_at"] == now
+    blocking, referral = store.run(change)
+    assert blocking.is_blocked and blocking.blocked_by == "manager@shop.example" and referral.first_paid_at == now
     assert raw(store, layout.account("anna")) == {**before, "first_paid_at": now, "blocked": True, "blocked_at": now, "blocked_by": "manager@shop.example", "blocked_reason": "x"}
     with pytest.raises(TypeError):
         CustomerRecord.new("anna").change(balance=100)
