@@ -5,7 +5,7 @@
     python -m scripts.ledger_audit --limit 1000         # the first 1000 accounts (id order of the store)
 
 For each account it recomputes the state from the append-only postings
-(``shared.services.ledger.audit_account``), checks the ledger invariants on
+(``shared.services.ledger.audit_postings``), checks the ledger invariants on
 the *stored* document (``shared.domain.ledger.check_invariants``: every lot
 ``0 < remaining <= amount``, reservations equal to their allocations, no
 negative debt) and that no balance component is negative. It only reads.
@@ -26,26 +26,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
-from shared.domain.ledger import Account, check_invariants
-from shared.services.ports import CUSTOMERS, POSTINGS, Store
-from shared.services.ledger import account_path, audit_account
-
-
-class _CountingStore:
-    """Delegates to a store and counts the postings it lists (the audit's read volume)."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self.postings = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def ordered(self, collection_path: str, **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
-        rows = self._store.ordered(collection_path, **kwargs)
-        if collection_path.endswith(f"/{POSTINGS}"):
-            self.postings += len(rows)
-        return rows
+from shared.domain.ledger import Account, Posting, check_invariants
+from shared.services import ledger
+from shared.services.ports import Store
 
 
 @dataclass
@@ -59,14 +42,10 @@ class Report:
         return not self.problems
 
 
-def stored_problems(customer_id: str, data: dict[str, Any] | None, now: datetime) -> list[str]:
-    """Invariants of the stored account document itself (independent of its postings)."""
-    if data is None:
+def stored_problems(customer_id: str, account: Account | None, now: datetime) -> list[str]:
+    """Invariants of the stored account itself (independent of its postings)."""
+    if account is None:
         return []
-    try:
-        account = Account.from_dict(data)
-    except Exception as exc:  # a document that does not even parse is a finding, not a crash
-        return [f"{customer_id}: stored account does not parse: {type(exc).__name__}: {exc}"]
     problems = []
     if account.customer_id != customer_id:
         problems.append(f"{customer_id}: stored customer_id is {account.customer_id!r}")
@@ -86,33 +65,45 @@ def stored_problems(customer_id: str, data: dict[str, Any] | None, now: datetime
     return list(dict.fromkeys(problems))
 
 
-def audit_one(store: Store, customer_id: str, now: datetime) -> list[str]:
+def audit_one(store: Store, customer_id: str, now: datetime) -> tuple[list[str], int]:
+    """The customer's problems, and the number of postings read to find them."""
+    try:
+        stored = ledger.load_account(store, customer_id)
+    except Exception as exc:  # a document that does not even parse is a finding, not a crash
+        return [f"{customer_id}: stored account does not parse: {type(exc).__name__}: {exc}"], 0
+    read = 0
+
+    def history() -> Iterator[Posting]:
+        nonlocal read
+        for posting in ledger.all_postings(store, customer_id):
+            read += 1
+            yield posting
+
     problems: list[str] = []
     try:
-        problems += audit_account(store, customer_id)
+        problems += ledger.audit_postings(customer_id, stored, history())
     except Exception as exc:  # a posting that does not fold is a finding too
         problems.append(f"{customer_id}: postings do not fold: {type(exc).__name__}: {exc}")
-    problems += stored_problems(customer_id, store.get(account_path(customer_id)), now)
-    return problems
+    problems += stored_problems(customer_id, stored, now)
+    return problems, read
 
 
 def customer_ids(store: Store, customer: list[str] | None, limit: int | None) -> Iterator[str]:
-    ids: Iterable[str] = customer if customer else store.iter_ids(CUSTOMERS)
+    ids: Iterable[str] = customer if customer else store.read(lambda uow: uow.accounts.ids())
     return itertools.islice(ids, limit) if limit is not None else iter(ids)
 
 
 def run_audit(store: Store, *, customers: list[str] | None = None, limit: int | None = None, now: datetime | None = None, out: Any = None) -> Report:
     now = now or datetime.now(timezone.utc)
-    counting = _CountingStore(store)
     report = Report()
     for customer_id in customer_ids(store, customers, limit):
         report.accounts += 1
-        found = audit_one(counting, customer_id, now)  # type: ignore[arg-type]
+        found, read = audit_one(store, customer_id, now)
         report.problems += found
+        report.postings += read
         if out is not None:
             for line in found:
                 print(f"PROBLEM {line}", file=out, flush=True)
-    report.postings = counting.postings
     return report
 
 

@@ -24,13 +24,14 @@ from pydantic import BaseModel
 
 from shared.edge import entry
 from shared.api.account import (
-    BalanceResponse,
+    Balance,
+    BonusesExcluded,
+    HistoryPage,
     HistoryQuery,
-    HistoryResponse,
     NoQuery,
     OrdersPage,
     OrdersQuery,
-    PartnerResponse,
+    PartnerDashboard,
     Payout,
     PayoutRequest,
     PayoutsQuery,
@@ -59,7 +60,7 @@ def _customer(request: Any, ctx: Context) -> str:
 def profile_endpoint(request: Any, ctx: Context) -> Profile:
     customer_id = _customer(request, ctx)
     _query(request, NoQuery)
-    return Profile.model_validate(personal.get_profile(entry.store(), customer_id=customer_id))
+    return personal.get_profile(entry.store(), customer_id=customer_id)
 
 
 @router.post("/profile")
@@ -67,21 +68,21 @@ def update_profile_endpoint(request: Any, ctx: Context) -> Profile:
     customer_id = _customer(request, ctx)
     _query(request, NoQuery)
     body = ctx.body(ProfileUpdate)
-    return Profile.model_validate(personal.update_profile(entry.store(), customer_id=customer_id, changes=body.changes(), now=ctx.now))
+    return personal.update_profile(entry.store(), customer_id=customer_id, update=body, now=ctx.now)
 
 
 @router.get("/balance")
-def balance_endpoint(request: Any, ctx: Context) -> BalanceResponse:
+def balance_endpoint(request: Any, ctx: Context) -> Balance | BonusesExcluded:
     customer_id = _customer(request, ctx)
     _query(request, NoQuery)
-    return BalanceResponse.model_validate(personal.balance(entry.store(), config=entry.config(ctx.now), customer_id=customer_id, now=ctx.now))
+    return personal.balance(entry.store(), config=entry.config(ctx.now), customer_id=customer_id, now=ctx.now)
 
 
 @router.get("/history")
-def history_endpoint(request: Any, ctx: Context) -> HistoryResponse:
+def history_endpoint(request: Any, ctx: Context) -> HistoryPage | BonusesExcluded:
     customer_id = _customer(request, ctx)
     query = _query(request, HistoryQuery)
-    page = personal.history(
+    return personal.history(
         entry.store(),
         config=entry.config(ctx.now),
         customer_id=customer_id,
@@ -89,7 +90,6 @@ def history_endpoint(request: Any, ctx: Context) -> HistoryResponse:
         limit=query.limit,
         cursor=int(query.cursor) if query.cursor else None,
     )
-    return HistoryResponse.model_validate(page)
 
 
 @router.get("/orders")
@@ -102,11 +102,10 @@ def orders_endpoint(request: Any, ctx: Context) -> dict[str, Any]:
 
 
 @router.get("/partner")
-def partner_endpoint(request: Any, ctx: Context) -> PartnerResponse:
+def partner_endpoint(request: Any, ctx: Context) -> PartnerDashboard | BonusesExcluded:
     customer_id = _customer(request, ctx)
     _query(request, NoQuery)
-    dashboard = partner.dashboard(entry.store(), config=entry.config(ctx.now), partner_id=customer_id, now=ctx.now, shop_url=settings().shop_url)
-    return PartnerResponse.model_validate(dashboard)
+    return partner.dashboard(entry.store(), config=entry.config(ctx.now), partner_id=customer_id, now=ctx.now, shop_url=settings().shop_url)
 
 
 @router.post("/payouts")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.edge import entry, scheduler_auth
-from shared.api.referral_reward import CreditRequest, CreditResult
+from shared.api.referral_reward import CreditRequest
 from shared.edge.http import Context, Router
 from shared.services import referral
 
@@ -22,7 +22,7 @@ router = Router("referral_reward")
 def credit_endpoint(request: Any, ctx: Context) -> Any:
     scheduler_auth.require_scheduler(request)
     body = ctx.body(CreditRequest)
-    return CreditResult(**referral.recredit_reward(entry.store(), config=entry.config(ctx.now), order_id=body.order_id, now=ctx.now))
+    return referral.recredit_reward(entry.store(), config=entry.config(ctx.now), order_id=body.order_id, now=ctx.now)
 
 
 def referral_reward(request: Any) -> Any:

@@ -41,16 +41,15 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/services/admin/_foreign.py", "promo_codes_page", "ordered", "promo_codes", (("code", ASC),)),
     Query("shared/services/admin/_foreign.py", "payouts_with_status", "matching", "payouts", (("status", ASC),)),
     Query("shared/services/delivery.py", "poll", "due", "orders", (("delivery_poll_at", ASC),)),
-    Query("shared/services/ledger.py", "postings", "ordered", "postings", (("seq", DESC),)),  # customers/{id}/postings
-    Query("shared/services/lifecycle.py", "sweep_due", "due", "customers", (("next_expiry_at", ASC),)),
-    # _count_matching(collection, field, ...) is called with these two:
-    Query("shared/services/partner.py", "_count_matching", "matching", "customers", (("invited_by", ASC),)),
-    Query("shared/services/partner.py", "_count_matching", "matching", "orders", (("referral_partner_id", ASC),)),
-    Query("shared/services/partner.py", "_by_month", "ordered", "referees", (("first_paid_at", DESC),)),  # customers/{id}/referees
+    Query("shared/adapters/repositories/ledger.py", "page", "ordered", "postings", (("seq", DESC),)),  # customers/{id}/postings
+    Query("shared/adapters/repositories/ledger.py", "in_id_order", "ordered", "customers", (("customer_id", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "due", "due", "customers", (("next_expiry_at", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "with_birthday", "matching", "customers", (("birthday_md", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "invited_by", "matching", "customers", (("invited_by", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "in_group", "matching", "customers", (("group", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "latest", "ordered", "referees", (("first_paid_at", DESC),)),  # customers/{id}/referees
+    Query("shared/services/partner.py", "_funnel", "matching", "orders", (("referral_partner_id", ASC),)),
     Query("shared/services/payouts.py", "list_requests", "matching", "payouts", (("customer_id", ASC),)),
     Query("shared/services/program.py", "audit_log", "ordered", "audit", (("version", DESC),)),  # programs/{p}/audit
     Query("shared/services/sweeps.py", "cancel_stale_orders", "due", "orders", (("created_at", ASC),)),
-    Query("shared/services/sweeps.py", "review_levels", "ordered", "customers", (("customer_id", ASC),)),
-    Query("shared/services/sweeps.py", "warn_expiring", "due", "customers", (("next_expiry_at", ASC),)),
-    Query("shared/services/sweeps.py", "credit_birthdays", "matching", "customers", (("birthday_md", ASC),)),
 )

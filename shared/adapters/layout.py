@@ -11,6 +11,7 @@ from __future__ import annotations
 CUSTOMERS = "customers"  # customers/{customer_id}: the account (lots, reservations, level stats) and profile
 POSTINGS = "postings"  # customers/{customer_id}/postings/{posting_id}: append-only ledger entries
 LINE_BOOKS = "orders"  # customers/{customer_id}/orders/{order_id}: per-order line book (earned/spent per line)
+REFEREES = "referees"  # customers/{partner_id}/referees/{referee_id}: a referee bound by a first paid order
 
 
 def account(customer_id: str) -> str:
@@ -27,6 +28,14 @@ def posting(customer_id: str, posting_id: str) -> str:
 
 def line_book(customer_id: str, order_id: str) -> str:
     return f"{CUSTOMERS}/{customer_id}/{LINE_BOOKS}/{order_id}"
+
+
+def referees(partner_id: str) -> str:
+    return f"{CUSTOMERS}/{partner_id}/{REFEREES}"
+
+
+def referee(partner_id: str, referee_id: str) -> str:
+    return f"{referees(partner_id)}/{referee_id}"
 
 
 # --- orders and deliveries ------------------------------------------------------------

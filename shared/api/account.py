@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, field_
 
 from shared.api import Endpoint
 from shared.domain import profile as rules
-from shared.services.account import HISTORY_MAX_LIMIT, ORDERS_MAX_LIMIT
 from shared.services.payouts import DETAILS_MAX, LIST_MAX_LIMIT, METHODS, MIN_AMOUNT
+
+HISTORY_MAX_LIMIT = 100  # history items per page at most
+ORDERS_MAX_LIMIT = 50  # orders per page at most
 
 
 class _In(BaseModel):
@@ -87,11 +89,15 @@ class ProfileUpdate(_In):
     clean_name = field_validator("name")(_name)
     clean_email = field_validator("email")(_email)
 
-    def changes(self) -> dict[str, object]:
-        sent = self.model_dump(include=self.model_fields_set)
-        if isinstance(sent.get("notifications"), dict):
-            sent["notifications"] = {k: v for k, v in sent["notifications"].items() if v is not None}
-        return sent
+    def sent(self, name: str) -> bool:
+        """Whether the request named the field (``null`` included)."""
+        return name in self.model_fields_set
+
+    def channel_choices(self) -> dict[str, bool]:
+        """The notification channels the request sets (the others stay)."""
+        if self.notifications is None:
+            return {}
+        return {k: v for k, v in self.notifications.model_dump().items() if v is not None}
 
 
 class Profile(BaseModel):

@@ -4,10 +4,10 @@ Every use case here is about one customer, named by the caller (the entry
 point takes the id from the customer's token, never from the request), and
 reads or writes only that customer's documents. A customer whose group is
 excluded from bonuses (e.g. B2B) keeps a level label and sees no bonus data:
-balance and history answer ``{level, bonuses_excluded: true}`` and orders carry
-no bonus figures.
+balance and history answer :class:`BonusesExcluded` (``{level,
+bonuses_excluded: true}``) and orders carry no bonus figures.
 
-Reads are bounded: the account document, one page of postings (a few pages at
+Reads are bounded: the customer record, one page of postings (a few pages at
 most when many postings move no bonuses), and one page of orders.
 """
 
@@ -16,73 +16,71 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.api.account import (
+    HISTORY_MAX_LIMIT,
+    ORDERS_MAX_LIMIT,
+    Balance,
+    BonusesExcluded,
+    ExpiringSoon,
+    HistoryItem,
+    HistoryPage,
+    LevelLabel,
+    NextLevel,
+    Notifications,
+    Profile,
+    ProfileUpdate,
+)
+from shared.domain import customer as records
 from shared.domain import profile as rules
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import BusinessRefusal, NotFound, ValidationFailed
+from shared.domain.customer import bonuses_excluded, unknown_customer
+from shared.domain.errors import BusinessRefusal, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX, describe
 from shared.domain.ledger import Account, require_utc
 from shared.domain.levels import effective_level, progress
-from shared.services.ports import Store, UnitOfWork
 from shared.services import orders
-from shared.services.ledger import AccountSession, account_path, postings
+from shared.services.ledger import AccountSession, postings, read_customer
+from shared.services.ports import Store, UnitOfWork
 
 EXPIRING_SOON_DAYS = 30
-HISTORY_MAX_LIMIT = 100
-ORDERS_MAX_LIMIT = 50
 HISTORY_SCAN_PAGES = 5  # pages of postings read at most to fill one page of history
-PROFILE_FIELDS = ("name", "email", "birthday", "notifications")
-
 
 class BirthdayLocked(BusinessRefusal):
     code = "birthday_locked"
     message_ru = "Дату рождения можно указать один раз. Чтобы изменить её, обратитесь в поддержку."
 
 
-def unknown_customer(customer_id: str) -> NotFound:
-    return NotFound("unknown customer", message_ru="Личный кабинет не найден. Войдите снова.")
-
-
-def customer_document(store: Store, customer_id: str) -> dict[str, Any]:
-    data = store.get(account_path(customer_id))
-    if data is None:
-        raise unknown_customer(customer_id)
-    return data
-
-
-def bonuses_excluded(config: ProgramConfig, account: Account) -> bool:
-    return config.group(account.group or config.default_group).bonuses_excluded
-
-
-def level_label(config: ProgramConfig, account: Account) -> dict[str, str]:
+def level_label(config: ProgramConfig, account: Account) -> LevelLabel:
     level = effective_level(config, account)
-    return {"code": level.code, "name": level.name}
+    return LevelLabel(code=level.code, name=level.name)
 
 
-def excluded_answer(config: ProgramConfig, account: Account) -> dict[str, Any]:
+def excluded(config: ProgramConfig, account: Account) -> BonusesExcluded:
     """All a customer of an excluded group is told: the level as a label."""
-    return {"level": level_label(config, account), "bonuses_excluded": True}
+    return BonusesExcluded(level=level_label(config, account))
 
 
 # --- profile ------------------------------------------------------------------------------
 
 
-def _profile_of(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "phone": data.get("phone"),
-        "name": data.get("name"),
-        "email": data.get("email"),
-        "birthday": data.get("birthday"),
-        "notifications": rules.notifications(data.get("notifications")),
-    }
+def _profile_view(profile: records.Profile) -> Profile:
+    channels = profile.channels
+    return Profile(
+        phone=profile.phone,
+        name=profile.name,
+        email=profile.email,
+        birthday=profile.birthday,
+        notifications=Notifications(sms=channels.sms, email=channels.email, telegram=channels.telegram),
+    )
 
 
-def get_profile(store: Store, *, customer_id: str) -> dict[str, Any]:
+def get_profile(store: Store, *, customer_id: str) -> Profile:
     """The customer's profile: phone (read-only, from the login), name, e-mail, birthday, channels."""
-    return _profile_of(customer_document(store, customer_id))
+    return _profile_view(read_customer(store, customer_id).profile)
 
 
-def update_profile(store: Store, *, customer_id: str, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Change the fields named in ``changes``; the rest stay. Returns the profile after the change.
+def update_profile(store: Store, *, customer_id: str, update: ProfileUpdate, now: datetime) -> Profile:
+    """Change the fields the update names; the rest stay. Returns the profile after the change.
 
     ``name`` and ``email`` may be ``None`` (removed). ``birthday`` is ``"YYYY-MM-DD"`` or
     ``"MM-DD"``; it is set once: a later change must keep the day and month (adding or
@@ -91,39 +89,36 @@ def update_profile(store: Store, *, customer_id: str, changes: dict[str, Any], n
     written back exactly as read, in the same transaction.
     """
     require_utc(now)
-    unknown = set(changes) - set(PROFILE_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"unknown profile fields {sorted(unknown)}", fields=sorted(unknown))
     updates: dict[str, Any] = {}
     try:
-        if "name" in changes:
-            updates["name"] = None if changes["name"] is None else rules.clean_name(changes["name"])
-        if "email" in changes:
-            updates["email"] = None if changes["email"] is None else rules.clean_email(changes["email"])
-        birthday = rules.parse_birthday(changes["birthday"], now.date()) if changes.get("birthday") is not None else None
+        if update.sent("name"):
+            updates["name"] = None if update.name is None else rules.clean_name(update.name)
+        if update.sent("email"):
+            updates["email"] = None if update.email is None else rules.clean_email(update.email)
+        birthday = rules.parse_birthday(update.birthday, now.date()) if update.birthday is not None else None
     except ValueError as exc:
         raise ValidationFailed(str(exc), message_ru="Проверьте данные профиля.") from None
-    if "birthday" in changes and birthday is None:
+    if update.sent("birthday") and birthday is None:
         raise ValidationFailed("the birthday cannot be removed", field="birthday", message_ru="Дату рождения нельзя удалить.")
+    choices = update.channel_choices()
 
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
+    def unit(uow: UnitOfWork) -> Profile:
         session = AccountSession(uow, customer_id)
         if not session.exists:
             raise unknown_customer(customer_id)
         fields = dict(updates)
         if birthday is not None:
             entered, month_day = birthday
-            current = session.extra.get("birthday_md")
+            current = session.profile.birthday_md
             if current is not None and current != month_day:
                 raise BirthdayLocked("the birthday is set already; only its year may change", field="birthday")
             fields.update(birthday=entered, birthday_md=month_day)
-        if changes.get("notifications") is not None:
-            chosen = rules.notifications(session.extra.get("notifications"))
-            chosen.update({k: v for k, v in changes["notifications"].items() if k in rules.CHANNELS and isinstance(v, bool)})
-            fields["notifications"] = chosen
+        if update.notifications is not None:
+            fields["notifications"] = session.profile.channels.with_choices(choices)
         if fields:
-            session.save(**fields, profile_updated_at=now)
-        return _profile_of({**session.extra})
+            session.record = session.record.set_profile(**fields, profile_updated_at=now)
+            session.save()
+        return _profile_view(session.profile)
 
     return store.run(unit)
 
@@ -131,48 +126,47 @@ def update_profile(store: Store, *, customer_id: str, changes: dict[str, Any], n
 # --- balance --------------------------------------------------------------------------------
 
 
-def balance(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, Any]:
+def balance(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> Balance | BonusesExcluded:
     """Total, available, pending and reserved bonuses, the level and the way to the next one,
     and the bonuses that expire within :data:`EXPIRING_SOON_DAYS` days."""
     require_utc(now)
-    account = Account.from_dict(customer_document(store, customer_id))
+    account = read_customer(store, customer_id).account
     if bonuses_excluded(config, account):
-        return excluded_answer(config, account)
+        return excluded(config, account)
     b = account.balances(now)
     horizon = now + timedelta(days=EXPIRING_SOON_DAYS)
     expiring = [lot for lot in account.lots.values() if lot.state(now) != "expired" and lot.expires_at <= horizon]
     way = progress(config, account, now)
     next_level = None
     if way.next_level is not None and way.remaining_to_next is not None:
-        next_level = {
-            "code": way.next_level.code,
-            "name": way.next_level.name,
-            "remaining_kopecks": way.remaining_to_next,
-            "remaining_roubles": -(-way.remaining_to_next // 100),
-        }
-    return {
-        "bonuses_excluded": False,
-        "level": {"code": way.level.code, "name": way.level.name},
-        "next_level": next_level,
-        "qualifying_total_kopecks": way.qualifying_total,
-        "total": b.total,
-        "available": b.available,
-        "pending": b.pending,
-        "reserved": b.reserved,
-        "held_for_payouts": sum(r.amount for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX)),
-        "debt": b.debt,
-        "expiring_soon": {
-            "days": EXPIRING_SOON_DAYS,
-            "amount": sum(lot.remaining for lot in expiring),
-            "next_expiry_at": min((lot.expires_at for lot in expiring), default=None),
-        },
-    }
+        next_level = NextLevel(
+            code=way.next_level.code,
+            name=way.next_level.name,
+            remaining_kopecks=way.remaining_to_next,
+            remaining_roubles=-(-way.remaining_to_next // 100),
+        )
+    return Balance(
+        level=LevelLabel(code=way.level.code, name=way.level.name),
+        next_level=next_level,
+        qualifying_total_kopecks=way.qualifying_total,
+        total=b.total,
+        available=b.available,
+        pending=b.pending,
+        reserved=b.reserved,
+        held_for_payouts=sum(r.amount for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX)),
+        debt=b.debt,
+        expiring_soon=ExpiringSoon(
+            days=EXPIRING_SOON_DAYS,
+            amount=sum(lot.remaining for lot in expiring),
+            next_expiry_at=min((lot.expires_at for lot in expiring), default=None),
+        ),
+    )
 
 
 # --- history --------------------------------------------------------------------------------
 
 
-def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime, limit: int = 20, cursor: int | None = None) -> dict[str, Any]:
+def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime, limit: int = 20, cursor: int | None = None) -> HistoryPage | BonusesExcluded:
     """A page of the customer's bonus history, newest first.
 
     ``cursor`` is the previous page's ``next_cursor`` (the position in the
@@ -183,10 +177,10 @@ def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datet
         raise ValidationFailed(f"limit must be 1..{HISTORY_MAX_LIMIT}", field="limit")
     if cursor is not None and cursor < 1:
         raise ValidationFailed("cursor must be positive", field="cursor")
-    account = Account.from_dict(customer_document(store, customer_id))
+    account = read_customer(store, customer_id).account
     if bonuses_excluded(config, account):
-        return excluded_answer(config, account)
-    items: list[dict[str, Any]] = []
+        return excluded(config, account)
+    items: list[HistoryItem] = []
     before, last_seq, exhausted = cursor, None, False
     for _ in range(HISTORY_SCAN_PAGES):
         page = postings(store, customer_id, limit=limit, before_seq=before)
@@ -194,7 +188,7 @@ def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datet
             last_seq = posting.seq
             entry = describe(posting)
             if entry is not None:
-                items.append(dict(entry.__dict__))
+                items.append(HistoryItem.model_validate(entry, from_attributes=True))
             if len(items) == limit:
                 break
         if len(items) == limit:
@@ -204,7 +198,7 @@ def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datet
             break
         before = page[-1].seq
     more = not exhausted and last_seq is not None and last_seq > 1
-    return {"bonuses_excluded": False, "items": items, "next_cursor": str(last_seq) if more else None}
+    return HistoryPage(items=items, next_cursor=str(last_seq) if more else None)
 
 
 # --- orders --------------------------------------------------------------------------------
@@ -252,7 +246,7 @@ def order_list(store: Store, *, config: ProgramConfig, customer_id: str, limit: 
     """
     if not 1 <= limit <= ORDERS_MAX_LIMIT:
         raise ValidationFailed(f"limit must be 1..{ORDERS_MAX_LIMIT}", field="limit")
-    account = Account.from_dict(customer_document(store, customer_id))
+    account = read_customer(store, customer_id).account
     with_bonuses = not bonuses_excluded(config, account)
     ids = store.matching(orders.ORDERS, field="customer_id", value=customer_id, limit=limit, start_after=cursor)
     items = []

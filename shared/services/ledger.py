@@ -1,53 +1,92 @@
-"""The idempotent posting path: one account, its postings and order books, in a unit of work."""
+"""The idempotent posting path: one customer's record, its postings and line books, in a unit of work.
+
+:class:`AccountSession` is the use cases' view of one customer inside a unit
+of work: the account (changed only by :meth:`AccountSession.post`) and the
+typed profile, referral and block fields of the customer record
+(:mod:`shared.domain.customer`), read once through ``uow.accounts`` and
+written back whole by :meth:`AccountSession.save`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any, Iterable
 
+from shared.adapters import layout
+from shared.domain.config import ProgramConfig
+from shared.domain.customer import Blocking, CustomerRecord, Profile, Referral, unknown_customer
 from shared.domain.errors import Forbidden, IdempotencyConflict
 from shared.domain.ledger import OPERATIONS, Account, Balances, Posting, apply_posting, fingerprint, fold, posting_id
+from shared.domain.levels import effective_level
 from shared.domain.orders import OrderBook
-from shared.services.ports import CUSTOMERS, ORDERS, POSTINGS, Store, UnitOfWork
+from shared.services.ports import Store, UnitOfWork
 
-
-def account_path(customer_id: str) -> str:
-    return f"{CUSTOMERS}/{customer_id}"
-
-
-def posting_path(customer_id: str, pid: str) -> str:
-    return f"{CUSTOMERS}/{customer_id}/{POSTINGS}/{pid}"
-
-
-def order_path(customer_id: str, order_id: str) -> str:
-    return f"{CUSTOMERS}/{customer_id}/{ORDERS}/{order_id}"
+# Paths for the code that still reads documents by path (``post`` and ``seen`` below among
+# it); everything else goes through the repositories.
+account_path = layout.account
+posting_path = layout.posting
+order_path = layout.line_book
 
 
 def account_document(account: Account, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The stored form of an account: its state plus the fields the sweep queries on."""
+    """The stored form of an account: its state plus the fields the sweep queries on (seeding tools)."""
     return {**(extra or {}), **account.to_dict(), "next_expiry_at": account.next_expiry_at}
 
 
 class AccountSession:
-    """One customer's account inside a unit of work: read once, posted to, written once per posting.
+    """One customer's record inside a unit of work: read once, posted to, written once per posting.
 
     ``post`` is the only way use cases change bonuses. It is idempotent by
     key: a key seen before with the same intent returns the first outcome
     (``replayed=True``) and changes nothing; with another intent it raises
     :class:`IdempotencyConflict`.
+
+    The profile, referral and block fields are :attr:`profile`,
+    :attr:`referral` and :attr:`blocking`; change them on :attr:`record`
+    (``session.record = session.record.set_referral(first_paid_at=now)``) or
+    by name through :meth:`save`, which writes the record.
     """
 
     def __init__(self, uow: UnitOfWork, customer_id: str) -> None:
         self.uow = uow
         self.customer_id = customer_id
-        data = uow.get(account_path(customer_id))
-        self.exists = data is not None
-        self.extra = {k: v for k, v in (data or {}).items() if k not in Account.__dataclass_fields__ and k != "next_expiry_at"}
-        self.account = Account.from_dict(data) if data else Account(customer_id=customer_id)
+        found = uow.accounts.get(customer_id)
+        self.exists = found is not None
+        self._record = found or CustomerRecord.new(customer_id)
+        self.account = self._record.account
+
+    @property
+    def record(self) -> CustomerRecord:
+        """The customer record as it stands in this unit (the account with every posting so far)."""
+        return self._record.with_account(self.account)
+
+    @record.setter
+    def record(self, record: CustomerRecord) -> None:
+        self._record = record
+        self.account = record.account
+
+    @property
+    def profile(self) -> Profile:
+        return self._record.profile
+
+    @property
+    def referral(self) -> Referral:
+        return self._record.referral
+
+    @property
+    def blocking(self) -> Blocking:
+        return self._record.blocking
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The record's profile, referral and block fields that are set, by their stored names (read-only)."""
+        values = {f.name: getattr(part, f.name) for part in (self.profile, self.referral, self.blocking) for f in fields(part)}
+        return {name: value for name, value in values.items() if value is not None}
 
     def require_active(self) -> None:
         """Refuse a customer an admin has blocked (their own calls; webhooks of earlier orders still apply)."""
-        if self.extra.get("blocked"):
+        if self.blocking.is_blocked:
             raise Forbidden("the customer is blocked", customer_id=self.customer_id, message_ru="Учётная запись заблокирована. Обратитесь в магазин.")
 
     def seen(self, key: str) -> dict[str, Any] | None:
@@ -79,17 +118,21 @@ class AccountSession:
         self.save()
         return {**posting.outcome, "replayed": False}
 
-    def save(self, **extra: Any) -> None:
-        self.extra.update(extra)
+    def save(self, **changes: Any) -> None:
+        """Write the record; ``changes`` first set profile, referral or block fields by their stored names."""
+        record = self.record
+        if changes:
+            record = record.change(**changes)
+        self.record = record
         self.exists = True
-        self.uow.put(account_path(self.customer_id), account_document(self.account, self.extra))
+        self.uow.accounts.save(record)
 
     def order(self, order_id: str) -> OrderBook | None:
-        data = self.uow.get(order_path(self.customer_id, order_id))
-        return OrderBook.from_dict(data) if data else None
+        """The customer's line book of ``order_id``."""
+        return self.uow.line_books.get(self.customer_id, order_id)
 
     def save_order(self, book: OrderBook) -> None:
-        self.uow.put(order_path(self.customer_id, book.order_id), book.to_dict())
+        self.uow.line_books.save(book)
 
 
 def post(store: Store, *, customer_id: str, kind: str, key: str, now: datetime, **params: Any) -> dict[str, Any]:
@@ -97,9 +140,28 @@ def post(store: Store, *, customer_id: str, kind: str, key: str, now: datetime, 
     return store.run(lambda uow: AccountSession(uow, customer_id).post(kind, key=key, now=now, **params))
 
 
+def excluded_answer(config: ProgramConfig, account: Account) -> dict[str, Any]:
+    """All a customer of a group excluded from bonuses is told (payout lists): the level as a label."""
+    level = effective_level(config, account)
+    return {"level": {"code": level.code, "name": level.name}, "bonuses_excluded": True}
+
+
+def load_customer(store: Store, customer_id: str) -> CustomerRecord | None:
+    """The customer record, read outside any transaction."""
+    return store.read(lambda uow: uow.accounts.get(customer_id))
+
+
+def read_customer(store: Store, customer_id: str) -> CustomerRecord:
+    """The customer record of a customer who must exist (:func:`unknown_customer` otherwise)."""
+    record = load_customer(store, customer_id)
+    if record is None:
+        raise unknown_customer(customer_id)
+    return record
+
+
 def load_account(store: Store, customer_id: str) -> Account | None:
-    data = store.get(account_path(customer_id))
-    return Account.from_dict(data) if data else None
+    record = load_customer(store, customer_id)
+    return None if record is None else record.account
 
 
 def balances(store: Store, customer_id: str, now: datetime) -> Balances:
@@ -109,8 +171,7 @@ def balances(store: Store, customer_id: str, now: datetime) -> Balances:
 
 def postings(store: Store, customer_id: str, *, limit: int = 100, before_seq: int | None = None) -> list[Posting]:
     """A page of the customer's history, newest first (cursor: the last page's lowest seq)."""
-    rows = store.ordered(f"{CUSTOMERS}/{customer_id}/{POSTINGS}", order_by="seq", descending=True, limit=limit, start_after=before_seq)
-    return [Posting.from_dict(data) for _, data in rows]
+    return store.read(lambda uow: uow.postings.page(customer_id, limit=limit, before_seq=before_seq))
 
 
 def all_postings(store: Store, customer_id: str, page: int = 500) -> Iterable[Posting]:
@@ -125,8 +186,12 @@ def all_postings(store: Store, customer_id: str, page: int = 500) -> Iterable[Po
 
 def audit_account(store: Store, customer_id: str) -> list[str]:
     """Differences between the stored account and the fold of its postings (empty when sound)."""
-    stored = load_account(store, customer_id)
-    recomputed = fold(customer_id, all_postings(store, customer_id))
+    return audit_postings(customer_id, load_account(store, customer_id), all_postings(store, customer_id))
+
+
+def audit_postings(customer_id: str, stored: Account | None, history: Iterable[Posting]) -> list[str]:
+    """Differences between ``stored`` and the fold of ``history`` (every posting of the customer)."""
+    recomputed = fold(customer_id, history)
     if stored is None:
         return [] if recomputed.seq == 0 else [f"{customer_id}: postings without an account"]
     problems = []

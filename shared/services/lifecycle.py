@@ -35,7 +35,8 @@ from shared.domain.ledger import Allocation, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_sweep, window_start
 from shared.domain.orders import LineBook, OrderBook, plan_return
 from shared.services.ports import Store, UnitOfWork
-from shared.services.ledger import AccountSession, account_path, load_account
+from shared.domain.customer import Referee
+from shared.services.ledger import AccountSession, load_account
 
 
 def _lifetime(config: ProgramConfig, now: datetime, days: int | None = None) -> datetime:
@@ -77,7 +78,7 @@ def register_customer(store: Store, *, config: ProgramConfig, customer_id: str, 
         session = AccountSession(uow, customer_id)
         if session.exists:
             return {"registered": False, "welcome": 0, "customer_id": customer_id}
-        session.extra.update(invited_by=invited_by, registered_at=now, referrer_id=None, paying_referees=0)
+        session.record = session.record.set_referral(invited_by=invited_by, registered_at=now, referrer_id=None, paying_referees=0)
         session.post("open", key=f"open:{customer_id}", now=now, group=group or config.default_group, level=config.levels[0].code)
         amount = config.welcome.invited if invited_by else config.welcome.standard
         if amount:
@@ -263,9 +264,10 @@ def pay_order_unit(
             order_id=order_id,
         )
         earned_lot = outcome["lot_id"]
-    referrer = session.extra.get("referrer_id")
-    if session.extra.get("first_paid_at") is None:
-        session.save(first_paid_at=now)
+    referrer = session.referral.referrer_id
+    if session.referral.first_paid_at is None:
+        session.record = session.record.set_referral(first_paid_at=now)
+        session.save()
         for rule in config.rules_for(EarningEvent.FIRST_ORDER, group=session.account.group, now=now):
             if rule.amount:  # once per customer and rule: the key is the customer's, not the order's
                 session.post(
@@ -279,9 +281,10 @@ def pay_order_unit(
                     activates_at=now + timedelta(days=rule.activation_days),
                     expires_at=_lifetime(config, now, rule.lifetime_days),
                 )
-        if referrer is None and session.extra.get("invited_by"):
-            referrer = session.extra["invited_by"]
-            session.save(referrer_id=referrer, referral_bound_at=now)
+        if referrer is None and session.referral.invited_by:
+            referrer = session.referral.invited_by
+            session.record = session.record.set_referral(referrer_id=referrer, referral_bound_at=now)
+            session.save()
     book = OrderBook(
         order_id=order_id,
         customer_id=customer_id,
@@ -302,12 +305,12 @@ def note_paying_referee(store: Store, *, partner_id: str, referee_id: str, now: 
     """Count a referee's first paid order on the partner's account (once per referee)."""
 
     def unit(uow: UnitOfWork) -> bool:
-        marker = f"customers/{partner_id}/referees/{referee_id}"
-        if uow.get(marker) is not None:
+        if uow.referees.get(partner_id, referee_id) is not None:
             return False
         session = AccountSession(uow, partner_id)
-        uow.create(marker, {"referee_id": referee_id, "first_paid_at": now})
-        session.save(paying_referees=int(session.extra.get("paying_referees", 0)) + 1)
+        uow.referees.create(partner_id, Referee(referee_id=referee_id, first_paid_at=now))
+        session.record = session.record.set_referral(paying_referees=session.referral.paying + 1)
+        session.save()
         return True
 
     return store.run(unit)
@@ -355,7 +358,7 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderBo
         if existing is not None:
             return existing.earned
         remaining = {line_id: line.paid - line.paid * line.returned // line.quantity for line_id, line in book.lines.items()}
-        shares = referral_reward(config, paying_referees=int(partner.extra.get("paying_referees", 0)), paid_by_line=remaining)
+        shares = referral_reward(config, paying_referees=partner.referral.paying, paid_by_line=remaining)
         total = sum(shares.values())
         lot_id = None
         if total:
@@ -482,7 +485,7 @@ def sweep_accounts(store: Store, *, config: ProgramConfig, customer_ids: list[st
     require_utc(now)
 
     def unit(uow: UnitOfWork) -> list[dict[str, int]]:
-        uow.get_all([account_path(customer_id) for customer_id in customer_ids])
+        uow.accounts.get_many(customer_ids)  # one read for the group; the sessions below hit the unit's cache
         return [_sweep_in(uow, config=config, customer_id=customer_id, now=now) for customer_id in customer_ids]
 
     return store.run(unit)
@@ -551,7 +554,7 @@ def sweep_due(
     pages: deque[tuple[list[tuple[str, datetime]], list[Future]]] = deque()  # started, not yet counted
 
     def start(pool: ThreadPoolExecutor, after: tuple[datetime, str] | None) -> None:
-        rows = store.due("customers", field="next_expiry_at", until=now, limit=batch, start_after=after)
+        rows = store.read(lambda uow: uow.accounts.due(until=now, limit=batch, after=after))
         groups = [[customer_id for customer_id, _ in rows[i : i + group]] for i in range(0, len(rows), group)]
         # each in a copy of the caller's context: its logs carry the request's fields
         futures = [pool.submit(contextvars.copy_context().run, sweep_accounts, store, config=config, customer_ids=ids, now=now) for ids in groups]

@@ -31,19 +31,22 @@ Reads are bounded (caps below); a figure that hit its cap is reported with
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from shared.api.account import BonusesExcluded, PartnerDashboard, PartnerMonth, PartnerTotals, ReferralRate
 from shared.domain.config import ProgramConfig
+from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.domain.errors import Retryable
 from shared.domain.history import PAYOUT_PREFIX, REFERRAL_PREFIX
-from shared.domain.ledger import Account, require_utc
-from shared.services.ports import CUSTOMERS, Store, UnitOfWork
+from shared.domain.ledger import require_utc
 from shared.services import orders, promo
-from shared.services.account import bonuses_excluded, customer_document, excluded_answer, unknown_customer
-from shared.services.ledger import AccountSession, postings
+from shared.services.account import excluded
+from shared.services.ledger import AccountSession, postings, read_customer
+from shared.services.ports import Store, UnitOfWork
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 8
@@ -70,9 +73,9 @@ def ensure_code(store: Store, *, partner_id: str, now: datetime) -> str:
         session = AccountSession(uow, partner_id)
         if not session.exists:
             raise unknown_customer(partner_id)
-        existing = session.extra.get("partner_code")
+        existing = session.referral.partner_code
         if existing:
-            return str(existing)
+            return existing
         for _ in range(8):
             code = new_code()
             if uow.get(promo.code_path(code)) is None:
@@ -80,7 +83,8 @@ def ensure_code(store: Store, *, partner_id: str, now: datetime) -> str:
         else:  # eight collisions in 2^40 codes: the store is lying or full
             raise Retryable("could not find a free partner code")
         promo.create_partner_code_in(uow, code=code, partner_id=partner_id, now=now)
-        session.save(partner_code=code, partner_code_created_at=now)
+        session.record = session.record.set_referral(partner_code=code, partner_code_created_at=now)
+        session.save()
         return code
 
     return store.run(unit)
@@ -116,36 +120,52 @@ def _window_start(first_month: str) -> datetime:
     return datetime(year, month, 1, tzinfo=MSK).astimezone(timezone.utc)
 
 
-def _count_matching(store: Store, collection: str, field: str, value: str, cap: int) -> tuple[list[str], bool]:
-    """Ids (internal only) of documents whose ``field`` is ``value``; complete unless the cap was hit."""
+IdPage = Callable[[int, str | None], list[str]]  # (limit, after) -> ids in id order
+
+
+def _count_matching(page_of: IdPage, cap: int) -> tuple[list[str], bool]:
+    """Ids (internal only) of the pages ``page_of`` reads; complete unless the cap was hit."""
     ids: list[str] = []
     after = None
     while True:
         want = min(COUNT_PAGE, cap - len(ids))
         if want <= 0:
             return ids, False
-        page = store.matching(collection, field=field, value=value, limit=want, start_after=after)
+        page = page_of(want, after)
         ids.extend(page)
         if len(page) < want:
             return ids, True
         after = page[-1]
 
 
-def _funnel(store: Store, partner_id: str, paying: int) -> dict[str, Any]:
-    registered, complete = _count_matching(store, CUSTOMERS, "invited_by", partner_id, COUNT_MAX)
+@dataclass(frozen=True, slots=True)
+class Funnel:
+    invited: int
+    registered: int
+    complete: bool
+
+
+def _funnel(store: Store, partner_id: str) -> Funnel:
+    def invited(limit: int, after: str | None) -> list[str]:
+        return store.read(lambda uow: uow.accounts.invited_by(partner_id, limit=limit, after=after))
+
+    def with_code(limit: int, after: str | None) -> list[str]:
+        return store.matching(orders.ORDERS, field="referral_partner_id", value=partner_id, limit=limit, start_after=after)
+
+    registered, complete = _count_matching(invited, COUNT_MAX)
     people = set(registered)
-    code_orders, orders_complete = _count_matching(store, orders.ORDERS, "referral_partner_id", partner_id, CODE_ORDERS_MAX)
+    code_orders, orders_complete = _count_matching(with_code, CODE_ORDERS_MAX)
     for order_id in code_orders:
         order = store.get(orders.order_path(order_id))
         if order is not None and order.get("customer_id") and order["customer_id"] != partner_id:
             people.add(order["customer_id"])
-    return {"invited": len(people), "registered": len(registered), "paying": paying, "complete": complete and orders_complete}
+    return Funnel(invited=len(people), registered=len(registered), complete=complete and orders_complete)
 
 
-def _by_month(store: Store, partner_id: str, now: datetime) -> tuple[list[dict[str, Any]], bool]:
+def _by_month(store: Store, partner_id: str, now: datetime) -> tuple[list[PartnerMonth], bool]:
     keys = _months(now)
     start = _window_start(keys[0])
-    months = {key: {"month": key, "purchases": 0, "reward": 0, "new_paying": 0} for key in keys}
+    months = {key: {"purchases": 0, "reward": 0, "new_paying": 0} for key in keys}
     complete, before, read = False, None, 0
     while read < POSTINGS_SCAN_MAX:
         page = postings(store, partner_id, limit=POSTINGS_PAGE, before_seq=before)
@@ -166,19 +186,19 @@ def _by_month(store: Store, partner_id: str, now: datetime) -> tuple[list[dict[s
             complete = True
             break
         before = page[-1].seq
-    referees = store.ordered(f"{CUSTOMERS}/{partner_id}/referees", order_by="first_paid_at", descending=True, limit=COUNT_PAGE)
-    for _, referee in referees:
-        first_paid = referee.get("first_paid_at")
+    referees = store.read(lambda uow: uow.referees.latest(partner_id, limit=COUNT_PAGE))
+    for referee in referees:
+        first_paid = referee.first_paid_at
         if isinstance(first_paid, datetime) and first_paid >= start and _month(first_paid) in months:
             months[_month(first_paid)]["new_paying"] += 1
     if len(referees) == COUNT_PAGE:
         complete = False
-    return [months[key] for key in keys], complete
+    return [PartnerMonth(month=key, **months[key]) for key in keys], complete
 
 
-def _rates(config: ProgramConfig, paying: int) -> dict[str, Any]:
+def _rates(config: ProgramConfig, paying: int) -> ReferralRate:
     if not config.referral.enabled:
-        return {"enabled": False, "percent": Decimal(0), "next_percent": None, "next_from_paying": None}
+        return ReferralRate(enabled=False, percent=Decimal(0), next_percent=None, next_from_paying=None)
     current = config.referral.schedule[0]
     following = None
     for step in config.referral.schedule:
@@ -186,41 +206,40 @@ def _rates(config: ProgramConfig, paying: int) -> dict[str, Any]:
             current = step
         elif following is None:
             following = step
-    return {
-        "enabled": True,
-        "percent": current.percent,
-        "next_percent": following.percent if following else None,
-        "next_from_paying": following.from_paying_referees if following else None,
-    }
+    return ReferralRate(
+        enabled=True,
+        percent=current.percent,
+        next_percent=following.percent if following else None,
+        next_from_paying=following.from_paying_referees if following else None,
+    )
 
 
-def dashboard(store: Store, *, config: ProgramConfig, partner_id: str, now: datetime, shop_url: str) -> dict[str, Any]:
+def dashboard(store: Store, *, config: ProgramConfig, partner_id: str, now: datetime, shop_url: str) -> PartnerDashboard | BonusesExcluded:
     """The partner's code and link, funnel counts, rate, monthly purchases and rewards, held payouts.
 
     A customer of a group excluded from bonuses gets ``{level, bonuses_excluded: true}``.
     """
     require_utc(now)
-    data = customer_document(store, partner_id)
-    account = Account.from_dict(data)
+    record = read_customer(store, partner_id)
+    account = record.account
     if bonuses_excluded(config, account):
-        return excluded_answer(config, account)
-    code = data.get("partner_code") or ensure_code(store, partner_id=partner_id, now=now)
-    paying = int(data.get("paying_referees") or 0)
-    funnel = _funnel(store, partner_id, paying)
+        return excluded(config, account)
+    code = record.referral.partner_code or ensure_code(store, partner_id=partner_id, now=now)
+    paying = record.referral.paying
+    funnel = _funnel(store, partner_id)
     months, months_complete = _by_month(store, partner_id, now)
     pending = sum(lot.remaining for lot in account.lots.values() if lot.source == "referral" and lot.state(now) == "pending")
-    return {
-        "bonuses_excluded": False,
-        "code": code,
-        "link": referral_link(shop_url, code),
-        "invited": funnel["invited"],
-        "registered": funnel["registered"],
-        "paying": paying,
-        "rate": _rates(config, paying),
-        "reward_pending": pending,
-        "payouts_held": sum(r.amount for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX)),
-        "months": months,
-        "totals": {"purchases": sum(m["purchases"] for m in months), "reward": sum(m["reward"] for m in months)},
-        "complete": funnel["complete"] and months_complete,
-    }
+    return PartnerDashboard(
+        code=code,
+        link=referral_link(shop_url, code),
+        invited=funnel.invited,
+        registered=funnel.registered,
+        paying=paying,
+        rate=_rates(config, paying),
+        reward_pending=pending,
+        payouts_held=sum(r.amount for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX)),
+        months=months,
+        totals=PartnerTotals(purchases=sum(m.purchases for m in months), reward=sum(m.reward for m in months)),
+        complete=funnel.complete and months_complete,
+    )
 

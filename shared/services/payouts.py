@@ -33,10 +33,10 @@ from typing import Any, Literal
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
-from shared.domain.ledger import Account, require_utc
+from shared.domain.ledger import require_utc
 from shared.services.ports import Store, Then, UnitOfWork
-from shared.services.account import bonuses_excluded, customer_document, excluded_answer, unknown_customer
-from shared.services.ledger import AccountSession
+from shared.domain.customer import bonuses_excluded, unknown_customer
+from shared.services.ledger import AccountSession, excluded_answer, read_customer
 
 PAYOUTS = "payouts"
 MIN_AMOUNT = 500  # bonuses: the smallest payout a partner may ask for
@@ -156,7 +156,7 @@ def list_requests(store: Store, *, config: ProgramConfig, customer_id: str, limi
     """A page of the partner's own requests with their status, in request-id order."""
     if not 1 <= limit <= LIST_MAX_LIMIT:
         raise ValidationFailed(f"limit must be 1..{LIST_MAX_LIMIT}", field="limit")
-    account = Account.from_dict(customer_document(store, customer_id))
+    account = read_customer(store, customer_id).account
     if bonuses_excluded(config, account):
         return excluded_answer(config, account)
     ids = store.matching(PAYOUTS, field="customer_id", value=customer_id, limit=limit, start_after=cursor)

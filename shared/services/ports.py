@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, TypeVar
 
 if TYPE_CHECKING:  # the repositories' types; no import at run time
     # ledger: accounts, postings, line books
-    pass
+    from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
     # orders and deliveries
     pass
     # identities, codes and sessions
@@ -60,6 +60,22 @@ Then = Callable[["UnitOfWork", Any], None]
 
 class UnitOfWork(Protocol):
     # --- ledger: accounts, postings, line books ---------------------------------------
+
+    @property
+    def accounts(self) -> AccountRepository:
+        """``customers/{id}``: customer records (account, profile, referral, block)."""
+
+    @property
+    def postings(self) -> PostingRepository:
+        """``customers/{id}/postings``: the append-only ledger entries."""
+
+    @property
+    def line_books(self) -> LineBookRepository:
+        """``customers/{id}/orders``: the per-order line books."""
+
+    @property
+    def referees(self) -> RefereeRepository:
+        """``customers/{partner}/referees``: referees bound by a first paid order."""
 
     # --- orders and deliveries ----------------------------------------------------------
 

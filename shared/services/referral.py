@@ -12,17 +12,14 @@ otherwise returns what was credited before.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
+from shared.api.referral_reward import CreditResult
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState
-from shared.domain.orders import OrderBook
-from shared.services.ports import Store
 from shared.services import lifecycle, orders
-from shared.services.ledger import order_path
+from shared.services.ports import Store
 
 
-def recredit_reward(store: Store, *, config: ProgramConfig, order_id: str, now: datetime) -> dict[str, Any]:
+def recredit_reward(store: Store, *, config: ProgramConfig, order_id: str, now: datetime) -> CreditResult:
     """(Re)credit the partner's reward of a delivered order; idempotent.
 
     The reward is computed on what the referee kept (returned lines excluded)
@@ -31,13 +28,12 @@ def recredit_reward(store: Store, *, config: ProgramConfig, order_id: str, now: 
     :class:`InvalidState`.
     """
     order = orders.get_order(store, order_id)
-    data = store.get(order_path(order["customer_id"], order_id))
-    if data is None:
+    book = store.read(lambda uow: uow.line_books.get(order["customer_id"], order_id))
+    if book is None:
         raise InvalidState("the order has not been paid", order_id=order_id, status=order.get("status"))
-    book = OrderBook.from_dict(data)
     if book.referrer_id is None:
-        return {"order_id": order_id, "partner_id": None, "reward": 0}
+        return CreditResult(order_id=order_id, partner_id=None, reward=0)
     if book.delivered_at is None:
         raise InvalidState("the order has not been delivered yet", order_id=order_id, status=order.get("status"), message_ru="Заказ ещё не доставлен.")
     reward = lifecycle.credit_referral_reward(store, config=config, book=book, delivered_at=book.delivered_at, now=now)
-    return {"order_id": order_id, "partner_id": book.referrer_id, "reward": reward}
+    return CreditResult(order_id=order_id, partner_id=book.referrer_id, reward=reward)

@@ -40,7 +40,6 @@ from typing import Any
 
 from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
 from shared.domain.errors import DomainError
-from shared.domain.ledger import Account
 from shared.domain.levels import level_after_sweep, window_start
 from shared.services.ports import CUSTOMERS, Store, UnitOfWork
 from shared.services import cursors, lifecycle, orders
@@ -113,19 +112,19 @@ def review_levels(store: Store, *, config: ProgramConfig, now: datetime, batch: 
         return counts
     after = run.after[0] if run.after else None
     for _ in range(max_pages):
-        rows = store.ordered(CUSTOMERS, order_by="customer_id", limit=batch, start_after=after)
-        for customer_id, data in rows:
+        records = store.read(lambda uow: uow.accounts.in_id_order(limit=batch, after=after))
+        for record in records:
+            customer_id, account = record.customer_id, record.account
             counts["levels_reviewed"] += 1
-            account = Account.from_dict(data)
             stale = any(day < start.isoformat() for day in account.paid_by_day)
             level = level_after_sweep(config, account, now)
             if stale or level != account.level:
                 lifecycle.sweep_account(store, config=config, customer_id=customer_id, now=now)
                 counts["levels_changed"] += int(level != account.level)
-        if len(rows) < batch:
+        if len(records) < batch:
             cursors.close(store, run, now=now)
             break
-        after = rows[-1][0]
+        after = records[-1].customer_id
         if not cursors.advance(store, run, [after], now=now):
             break
     return counts
@@ -136,10 +135,10 @@ def review_levels(store: Store, *, config: ProgramConfig, now: datetime, batch: 
 
 def warn_account(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> int:
     """Record one notice per expiry day of bonuses expiring within WARNING_DAYS; 0 when already recorded."""
-    data = store.get(f"{CUSTOMERS}/{customer_id}")
-    if data is None:
+    record = store.read(lambda uow: uow.accounts.get(customer_id))
+    if record is None:
         return 0
-    account = Account.from_dict(data)
+    account = record.account
     if _excluded(config, account.group):
         return 0
     until = now + timedelta(days=WARNING_DAYS)
@@ -180,7 +179,7 @@ def warn_expiring(store: Store, *, config: ProgramConfig, now: datetime, batch: 
     position = tuple(run.after) if run.after else None
     until = now + timedelta(days=WARNING_DAYS)
     for _ in range(max_pages):
-        rows = store.due(CUSTOMERS, field="next_expiry_at", until=until, limit=batch, start_after=position)
+        rows = store.read(lambda uow: uow.accounts.due(until=until, limit=batch, after=position))
         for customer_id, _ in rows:
             counts["notices"] += warn_account(store, config=config, customer_id=customer_id, now=now)
         if len(rows) < batch:
@@ -256,7 +255,7 @@ def credit_birthdays(store: Store, *, config: ProgramConfig, now: datetime, batc
             continue
         after = run.after[0] if run.after else None
         for _ in range(max_pages):
-            ids = store.matching(CUSTOMERS, field=BIRTHDAY_FIELD, value=md, limit=batch, start_after=after)
+            ids = store.read(lambda uow: uow.accounts.with_birthday(md, limit=batch, after=after))
             for customer_id in ids:
                 amount = credit_birthday(store, config=config, customer_id=customer_id, now=now)
                 counts["birthdays"] += int(amount > 0)

@@ -62,8 +62,13 @@ def adjust(store, customer_id: str, amount: int, reason: str, *, key: str, expir
     ledger.post(store, customer_id=customer_id, kind="adjust", key=key, now=at, amount=amount, actor="test-admin", reason=reason, expires_at=at + expires_in)
 
 
-def set_fields(store, customer_id: str, **fields) -> None:
-    store.run(lambda uow: AccountSession(uow, customer_id).save(**fields))
+def set_profile(store, customer_id: str, **fields) -> None:
+    def unit(uow):
+        session = AccountSession(uow, customer_id)
+        session.record = session.record.set_profile(**fields)
+        session.save()
+
+    store.run(unit)
 
 
 # --- credentials -------------------------------------------------------------------------------
@@ -109,7 +114,7 @@ def test_cors_preflight_for_the_shop_only(client):
 def test_a_customer_sees_only_their_own_data_and_cannot_name_another(client, store):
     customer(store, "maria")
     paid_order(store, "A1", "anna", bonuses=0)  # anna: 500 welcome + a paid order
-    set_fields(store, "anna", name="Анна", email="anna@example.com", phone="+79160000001")
+    set_profile(store, "anna", name="Анна", email="anna@example.com", phone="+79160000001")
     anna, maria = customer_token("anna"), customer_token("maria")
 
     assert ok(call(client, "GET", "/profile", token=maria))["name"] is None
@@ -359,7 +364,7 @@ def test_the_partner_dashboard_counts_and_never_names_a_referee(client, store):
 
     # a referee registers by the link, fills in her profile, pays and receives the order
     customer(store, REFEREE["id"], at=at, invited_by="maria")
-    set_fields(store, REFEREE["id"], name=REFEREE["name"], email=REFEREE["email"], phone=REFEREE["phone"])
+    set_profile(store, REFEREE["id"], name=REFEREE["name"], email=REFEREE["email"], phone=REFEREE["phone"])
     paid_order(store, "RZ-77", REFEREE["id"], bonuses=500, at=at, register=False)
     orders.mark_delivered(store, config=config(at), order_id="RZ-77", delivered_at=at, now=at, carrier="test")
     # another registered without buying; an existing customer typed the code at checkout

@@ -12,9 +12,11 @@ from shared.domain.history import describe
 from shared.domain.profile import clean_email, clean_name, notifications, parse_birthday
 from shared.presets import preset_data
 from shared.services import partner, payouts
+from shared.api.account import ProfileUpdate
 from shared.services.account import update_profile
 from shared.services.ledger import AccountSession, audit_account, balances, load_account, post
 from shared.domain.config import parse_config
+from shared.domain.customer import CustomerRecord, Notifications, bonuses_excluded, unknown_customer
 from shared.domain.errors import InsufficientBonuses, InvalidState
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -52,6 +54,27 @@ def test_names_and_emails_are_cleaned_or_refused():
 def test_notification_defaults_are_filled_in():
     assert notifications(None) == {"sms": True, "email": False, "telegram": False}
     assert notifications({"email": True, "telegram": "yes", "pigeon": True}) == {"sms": True, "email": True, "telegram": False}
+
+
+def test_a_customer_record_changes_its_typed_fields_and_remembers_explicit_nulls():
+    record = CustomerRecord.new("anna")
+    assert (record.profile.channels, record.referral.paying, record.blocking.is_blocked, record.nulls) == (Notifications(True, False, False), 0, False, frozenset())
+    record = record.set_referral(invited_by=None, registered_at=NOW, paying_referees=0).set_profile(email="anna@example.com")
+    assert record.nulls == {"invited_by"} and record.referral.registered_at == NOW
+    record = record.change(email=None, blocked=True, referrer_id="maria")
+    assert record.nulls == {"invited_by", "email"} and record.profile.email is None
+    assert (record.blocking.is_blocked, record.referral.referrer_id) == (True, "maria")
+    assert record.set_referral(invited_by="maria").nulls == {"email"}  # set again: no longer a null
+    with pytest.raises(TypeError):
+        record.change(lots={})  # the account changes through postings only
+    assert Notifications(True, False, False).with_choices({"telegram": True, "sms": "no", "pigeon": True}) == Notifications(True, False, True)
+
+
+def test_the_excluded_groups_and_unknown_customers():
+    config = parse_config(preset_data("maxma_b2b"))
+    excluded = [g.code for g in config.groups if g.bonuses_excluded]
+    assert excluded and bonuses_excluded(config, L.Account(customer_id="b", group=excluded[0]))
+    assert unknown_customer("ghost").message_ru
 
 
 # --- history wording ----------------------------------------------------------------------------
@@ -137,7 +160,8 @@ def _partner(store, config, amount: int = 1500) -> None:
 def test_profile_changes_leave_the_ledger_as_it_was(memory_store, config):
     _partner(memory_store, config)
     before = load_account(memory_store, "maria").to_dict()
-    update_profile(memory_store, customer_id="maria", changes={"name": "Мария", "birthday": "1985-07-14", "notifications": {"email": True}}, now=NOW)
+    changes = ProfileUpdate.model_validate({"name": "Мария", "birthday": "1985-07-14", "notifications": {"email": True}})
+    update_profile(memory_store, customer_id="maria", update=changes, now=NOW)
     stored = memory_store.get("customers/maria")
     assert (stored["name"], stored["birthday"], stored["birthday_md"], stored["notifications"]["email"]) == ("Мария", "1985-07-14", "07-14", True)
     assert load_account(memory_store, "maria").to_dict() == before

@@ -24,6 +24,7 @@ from shared.adapters.repositories.identity import (
     SendRecordRepository,
     SmsBudgetRepository,
 )
+from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
 
 
 class Repositories:
@@ -36,6 +37,22 @@ class Repositories:
         return docs  # the unit of work itself holds the raw reads and writes
 
     # --- ledger: accounts, postings, line books ---------------------------------------
+
+    @cached_property
+    def accounts(self) -> AccountRepository:
+        return AccountRepository(self._documents(), self._queries)
+
+    @cached_property
+    def postings(self) -> PostingRepository:
+        return PostingRepository(self._documents(), self._queries)
+
+    @cached_property
+    def line_books(self) -> LineBookRepository:
+        return LineBookRepository(self._documents(), self._queries)
+
+    @cached_property
+    def referees(self) -> RefereeRepository:
+        return RefereeRepository(self._documents(), self._queries)
 
     # --- orders and deliveries ----------------------------------------------------------
 

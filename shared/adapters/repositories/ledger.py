@@ -1,0 +1,210 @@
+"""The ledger's documents: customer records, postings, line books and a partner's referee markers.
+
+Each repository converts between its domain object and the stored document,
+field for field:
+
+* ``customers/{id}`` — :class:`~shared.domain.customer.CustomerRecord`: the
+  account's own fields (:meth:`Account.to_dict`), ``next_expiry_at`` (what the
+  expiry sweep queries), and the profile, referral and block fields the record
+  holds (a ``None`` field is left out unless it is stored as an explicit null);
+* ``customers/{id}/postings/{posting_id}`` — :class:`~shared.domain.ledger.Posting`;
+* ``customers/{id}/orders/{order_id}`` — the per-order line book;
+* ``customers/{partner}/referees/{referee}`` — :class:`Referee`, one per referee
+  bound by a first paid order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, Iterator
+
+from shared.adapters import layout
+from shared.adapters.repositories.base import Repository
+from shared.domain import profile as rules
+from shared.domain.customer import RECORD_FIELDS, Blocking, CustomerRecord, Notifications, Profile, Referee, Referral
+from shared.domain.ledger import Account, Posting, posting_id
+from shared.domain.orders import OrderBook
+
+NEXT_EXPIRY_AT = "next_expiry_at"  # when the expiry sweep next has work on the account
+BIRTHDAY_MD = "birthday_md"
+INVITED_BY = "invited_by"
+GROUP = "group"
+SEQ = "seq"
+FIRST_PAID_AT = "first_paid_at"
+
+
+# --- customer records -----------------------------------------------------------------
+
+
+def _notifications(stored: Any) -> Notifications | None:
+    return Notifications(**rules.notifications(stored)) if isinstance(stored, dict) else None
+
+
+def _profile(data: dict[str, Any]) -> Profile:
+    return Profile(
+        phone=data.get("phone"),
+        phone_verified_at=data.get("phone_verified_at"),
+        telegram_id=data.get("telegram_id"),
+        name=data.get("name"),
+        email=data.get("email"),
+        birthday=data.get("birthday"),
+        birthday_md=data.get(BIRTHDAY_MD),
+        notifications=_notifications(data.get("notifications")),
+        profile_updated_at=data.get("profile_updated_at"),
+    )
+
+
+def _referral(data: dict[str, Any]) -> Referral:
+    return Referral(
+        invited_by=data.get(INVITED_BY),
+        registered_at=data.get("registered_at"),
+        referrer_id=data.get("referrer_id"),
+        referral_bound_at=data.get("referral_bound_at"),
+        first_paid_at=data.get("first_paid_at"),
+        paying_referees=data.get("paying_referees"),
+        partner_code=data.get("partner_code"),
+        partner_code_created_at=data.get("partner_code_created_at"),
+    )
+
+
+def _blocking(data: dict[str, Any]) -> Blocking:
+    return Blocking(
+        blocked=data.get("blocked"),
+        blocked_at=data.get("blocked_at"),
+        blocked_by=data.get("blocked_by"),
+        blocked_reason=data.get("blocked_reason"),
+        unblocked_at=data.get("unblocked_at"),
+        unblocked_by=data.get("unblocked_by"),
+        unblock_reason=data.get("unblock_reason"),
+    )
+
+
+def record_from_document(data: dict[str, Any]) -> CustomerRecord:
+    return CustomerRecord(
+        account=Account.from_dict(data),
+        profile=_profile(data),
+        referral=_referral(data),
+        blocking=_blocking(data),
+        nulls=frozenset(name for name in RECORD_FIELDS if name in data and data[name] is None),
+    )
+
+
+def record_document(record: CustomerRecord) -> dict[str, Any]:
+    """The stored form: the record's fields, the account's state and ``next_expiry_at``."""
+    document: dict[str, Any] = {}
+    for part in (record.profile, record.referral, record.blocking):
+        for f in fields(part):
+            value = getattr(part, f.name)
+            if isinstance(value, Notifications):
+                value = {"sms": value.sms, "email": value.email, "telegram": value.telegram}
+            if value is not None or f.name in record.nulls:
+                document[f.name] = value
+    account = record.account
+    return {**document, **account.to_dict(), NEXT_EXPIRY_AT: account.next_expiry_at}
+
+
+class AccountRepository(Repository):
+    """``customers/{id}``: one customer's record, and the queries over all of them."""
+
+    def get(self, customer_id: str) -> CustomerRecord | None:
+        data = self._docs.get(layout.account(customer_id))
+        return None if data is None else record_from_document(data)
+
+    def get_many(self, customer_ids: list[str]) -> dict[str, CustomerRecord | None]:
+        """Several records in one read (each cached in the unit as by :meth:`get`)."""
+        paths = {customer_id: layout.account(customer_id) for customer_id in customer_ids}
+        found = self._docs.get_all(list(paths.values()))
+        return {customer_id: None if found[path] is None else record_from_document(found[path] or {}) for customer_id, path in paths.items()}
+
+    def save(self, record: CustomerRecord) -> None:
+        self._docs.put(layout.account(record.customer_id), record_document(record))
+
+    def in_id_order(self, *, limit: int, after: str | None = None) -> list[CustomerRecord]:
+        """A page of every record in customer-id order (``after``: the last id of the page before)."""
+        rows = self._queries.ordered(layout.CUSTOMERS, order_by="customer_id", limit=limit, start_after=after)
+        return [record_from_document(data) for _, data in rows]
+
+    def due(self, *, until: datetime, limit: int, after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
+        """``(customer id, next_expiry_at)`` of accounts with expiry work at or before ``until``, earliest first."""
+        return self._queries.due(layout.CUSTOMERS, field=NEXT_EXPIRY_AT, until=until, limit=limit, start_after=after)
+
+    def with_birthday(self, month_day: str, *, limit: int, after: str | None = None) -> list[str]:
+        """Ids of customers whose birthday is ``month_day`` (``"MM-DD"``), in id order."""
+        return self._queries.matching(layout.CUSTOMERS, field=BIRTHDAY_MD, value=month_day, limit=limit, start_after=after)
+
+    def in_group(self, group: str, *, limit: int, after: str | None = None) -> list[str]:
+        """Ids of the customers of ``group``, in id order."""
+        return self._queries.matching(layout.CUSTOMERS, field=GROUP, value=group, limit=limit, start_after=after)
+
+    def invited_by(self, partner_id: str, *, limit: int, after: str | None = None) -> list[str]:
+        """Ids of accounts opened through the partner's link or code, in id order."""
+        return self._queries.matching(layout.CUSTOMERS, field=INVITED_BY, value=partner_id, limit=limit, start_after=after)
+
+    def ids(self) -> Iterator[str]:
+        """Every customer id (audits)."""
+        return self._queries.iter_ids(layout.CUSTOMERS)
+
+
+# --- postings ---------------------------------------------------------------------------
+
+
+class PostingRepository(Repository):
+    """``customers/{id}/postings/{posting_id}``: the append-only ledger entries."""
+
+    def get(self, customer_id: str, key: str) -> Posting | None:
+        """The posting made under idempotency ``key``, if any."""
+        data = self._docs.get(layout.posting(customer_id, posting_id(key)))
+        return None if data is None else Posting.from_dict(data)
+
+    def create(self, posting: Posting) -> None:
+        """Write a new posting; the commit fails if one with its key exists."""
+        self._docs.create(layout.posting(posting.customer_id, posting.id), posting.to_dict())
+
+    def page(self, customer_id: str, *, limit: int, before_seq: int | None = None) -> list[Posting]:
+        """A page of the customer's history, newest first (cursor: the last page's lowest seq)."""
+        rows = self._queries.ordered(layout.postings(customer_id), order_by=SEQ, descending=True, limit=limit, start_after=before_seq)
+        return [Posting.from_dict(data) for _, data in rows]
+
+    def every(self, customer_id: str, *, page: int = 500) -> Iterator[Posting]:
+        """All the customer's postings, newest first, read a page at a time."""
+        cursor = None
+        while True:
+            rows = self.page(customer_id, limit=page, before_seq=cursor)
+            yield from rows
+            if len(rows) < page:
+                return
+            cursor = rows[-1].seq
+
+
+# --- line books -------------------------------------------------------------------------
+
+
+class LineBookRepository(Repository):
+    """``customers/{id}/orders/{order_id}``: what each line of an order earned, spent and got back."""
+
+    def get(self, customer_id: str, order_id: str) -> OrderBook | None:
+        data = self._docs.get(layout.line_book(customer_id, order_id))
+        return None if data is None else OrderBook.from_dict(data)
+
+    def save(self, book: OrderBook) -> None:
+        self._docs.put(layout.line_book(book.customer_id, book.order_id), book.to_dict())
+
+
+# --- referees ---------------------------------------------------------------------------
+
+
+class RefereeRepository(Repository):
+    """``customers/{partner}/referees/{referee}``."""
+
+    def get(self, partner_id: str, referee_id: str) -> Referee | None:
+        data = self._docs.get(layout.referee(partner_id, referee_id))
+        return None if data is None else Referee(referee_id=data["referee_id"], first_paid_at=data["first_paid_at"])
+
+    def create(self, partner_id: str, referee: Referee) -> None:
+        self._docs.create(layout.referee(partner_id, referee.referee_id), {"referee_id": referee.referee_id, "first_paid_at": referee.first_paid_at})
+
+    def latest(self, partner_id: str, *, limit: int) -> list[Referee]:
+        """The partner's most recently bound referees, latest first."""
+        rows = self._queries.ordered(layout.referees(partner_id), order_by=FIRST_PAID_AT, descending=True, limit=limit)
+        return [Referee(referee_id=data.get("referee_id", doc_id), first_paid_at=data["first_paid_at"]) for doc_id, data in rows]
