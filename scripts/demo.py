@@ -68,12 +68,12 @@ def main() -> int:
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     from google.cloud import firestore
 
-    from shared.platform import tokens
     from shared.adapters.firestore_store import FirestoreStore
     from shared.domain.cart import CartLine
+    from shared.platform import tokens
+    from shared.platform.settings import reload
     from shared.services import lifecycle, program
     from shared.services.ledger import audit_account
-    from shared.platform.settings import reload
     from tests.fakes.carriers import cdek_webhook
     from tests.fakes.yookassa import notification
 

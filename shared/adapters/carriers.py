@@ -46,15 +46,16 @@ import logging
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from shared.platform.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
+from shared.platform.instance import InstanceClients
 
 log = logging.getLogger(__name__)
 
@@ -449,6 +450,8 @@ class CdekClient:
             raise TrackingNotFound(f"CDEK does not know order {uuid}")
         if response.status_code != 200:
             raise CarrierError(f"CDEK answered {response.status_code}")
+        if not isinstance(entity, dict):
+            raise CarrierError("CDEK answered an entity that is not an object")
         return cdek_order(entity)
 
     def track(self, tracking: str) -> CarrierStatus:

@@ -22,13 +22,14 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
-from shared.platform.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
+from shared.platform.instance import InstanceClients
 from shared.platform.settings import settings
 
 log = logging.getLogger("kopilka")

@@ -18,15 +18,16 @@ import logging
 import random
 import re
 import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters.amounts import BadAmount, to_kopecks
-from shared.platform.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
+from shared.platform.instance import InstanceClients
 from shared.platform.settings import settings
 
 log = logging.getLogger("kopilka")
@@ -92,29 +93,32 @@ class Amount(_Object):
         return to_kopecks(self.value)
 
 
-class Payment(_Object):
-    """The fields of a YooKassa payment this service reads."""
+class _Priced(_Object):
+    """An API object with an id and an amount (a payment or a refund)."""
 
     id: str
-    status: str  # pending | waiting_for_capture | succeeded | canceled
     amount: Amount
+
+
+class Payment(_Priced):
+    """The fields of a YooKassa payment this service reads."""
+
+    status: str  # pending | waiting_for_capture | succeeded | canceled
     paid: bool = False
     refunded_amount: Amount | None = None
     metadata: dict[str, Any] | None = None
     test: bool = False
 
 
-class Refund(_Object):
+class Refund(_Priced):
     """The fields of a YooKassa refund this service reads."""
 
-    id: str
     payment_id: str
     status: str  # pending | succeeded | canceled
-    amount: Amount
     metadata: dict[str, Any] | None = None
 
 
-M = TypeVar("M", bound=_Object)
+M = TypeVar("M", bound=_Priced)
 
 
 class YooKassaUnavailable(ProviderUnavailable):

@@ -55,7 +55,10 @@ def _order(posting: Posting) -> str | None:
 def describe(posting: Posting) -> HistoryEntry | None:
     """What a posting means to the customer, or ``None`` when it moved no bonuses."""
     kind, outcome, order = posting.kind, posting.outcome or {}, _order(posting)
-    base = {"id": posting.id, "at": posting.at}
+
+    def entry(kind: str, reason: str, delta: int, *, held: int = 0, order_id: str | None = None, activates_at: datetime | None = None, expires_at: datetime | None = None) -> HistoryEntry:
+        return HistoryEntry(id=posting.id, at=posting.at, kind=kind, reason=reason, delta=delta, held=held, order_id=order_id, activates_at=activates_at, expires_at=expires_at)
+
     payout = (posting.order_id or "").removeprefix(PAYOUT_PREFIX) if (posting.order_id or "").startswith(PAYOUT_PREFIX) else None
     if kind == "accrue":
         credit = next((m for m in posting.movements if m["op"] == "credit"), None)
@@ -66,28 +69,28 @@ def describe(posting: Posting) -> HistoryEntry | None:
             reason = f"Начисление за заказ {order}" if order else "Начисление за заказ"
         else:
             reason = ACCRUAL_REASONS.get(source, "Начисление бонусов")
-        return HistoryEntry(**base, kind="accrual", reason=reason, delta=posting.delta, order_id=order if source == "purchase" else None, activates_at=credit.get("activates_at"), expires_at=credit.get("expires_at"))
+        return entry("accrual", reason=reason, delta=posting.delta, order_id=order if source == "purchase" else None, activates_at=credit.get("activates_at"), expires_at=credit.get("expires_at"))
     if kind == "spend":
         spent = int(outcome.get("spent", 0))
         if payout is not None:
-            return HistoryEntry(**base, kind="payout", reason=f"Выплата по заявке {payout}", delta=-spent, held=-spent)
-        return HistoryEntry(**base, kind="spend", reason=f"Списание в заказе {order}" if order else "Списание бонусов", delta=-spent, order_id=order)
+            return entry("payout", reason=f"Выплата по заявке {payout}", delta=-spent, held=-spent)
+        return entry("spend", reason=f"Списание в заказе {order}" if order else "Списание бонусов", delta=-spent, order_id=order)
     if kind == "reserve" and payout is not None:
         amount = int(outcome.get("reserved", 0))
-        return HistoryEntry(**base, kind="payout_hold", reason=f"Заявка на выплату {payout}: бонусы удержаны", delta=0, held=amount)
+        return entry("payout_hold", reason=f"Заявка на выплату {payout}: бонусы удержаны", delta=0, held=amount)
     if kind == "release" and payout is not None and outcome.get("released"):
         amount = int(outcome["released"])
-        return HistoryEntry(**base, kind="payout_release", reason=f"Заявка на выплату {payout} отклонена: бонусы возвращены", delta=0, held=-amount)
+        return entry("payout_release", reason=f"Заявка на выплату {payout} отклонена: бонусы возвращены", delta=0, held=-amount)
     if kind == "refund":
-        return HistoryEntry(**base, kind="refund", reason=f"Возврат бонусов по заказу {order}" if order else "Возврат бонусов", delta=posting.delta, order_id=order)
+        return entry("refund", reason=f"Возврат бонусов по заказу {order}" if order else "Возврат бонусов", delta=posting.delta, order_id=order)
     if kind == "reverse":
         if (posting.order_id or "").startswith(REFERRAL_PREFIX):
             reason = "Отмена вознаграждения партнёра: покупка возвращена"
         else:
             reason = f"Отмена начисления по заказу {order}: возврат" if order else "Отмена начисления"
-        return HistoryEntry(**base, kind="clawback", reason=reason, delta=posting.delta, order_id=order)
+        return entry("clawback", reason=reason, delta=posting.delta, order_id=order)
     if kind == "expire":
-        return HistoryEntry(**base, kind="expiry", reason="Сгорание бонусов", delta=posting.delta) if posting.delta else None
+        return entry("expiry", reason="Сгорание бонусов", delta=posting.delta) if posting.delta else None
     if kind == "adjust":
-        return HistoryEntry(**base, kind="adjustment", reason=f"Корректировка: {posting.reason}" if posting.reason else "Корректировка", delta=posting.delta)
+        return entry("adjustment", reason=f"Корректировка: {posting.reason}" if posting.reason else "Корректировка", delta=posting.delta)
     return None

@@ -7,7 +7,8 @@ which also drops the built clients so changed settings are picked up.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 

@@ -138,7 +138,7 @@ def test_each_function_folder_has_its_function_and_back() -> None:
     service = one(body["service_config"])
     assert service["service_account_email"] == "${google_service_account.function[each.key].email}"
     for attr in SIZING:
-        assert service[attr] == "${each.value.%s}" % attr, attr
+        assert service[attr] == f"${{each.value.{attr}}}", attr
     # THREADS is the concurrency, and no function's own env overrides it or a common variable.
     assert service["environment_variables"] == ENV_MERGE
     for name, fn in fns.items():
@@ -175,7 +175,7 @@ def test_service_accounts_and_invokers() -> None:
     assert iam["public"]["member"] == "allUsers" and iam["public"]["for_each"] == "${toset(local.public_functions)}"
     assert iam["scheduler"]["role"] == "roles/run.invoker" and "scheduler" in iam["scheduler"]["member"]
     for binding, key in (("public", "each.key"), ("scheduler", "each.key"), ("operator", "each.value.function")):
-        assert iam[binding]["service"] == "${google_cloudfunctions2_function.function[%s].name}" % key, binding
+        assert iam[binding]["service"] == f"${{google_cloudfunctions2_function.function[{key}].name}}", binding
 
 
 # -- scheduler ---------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def test_scheduler_jobs_target_existing_functions_and_routes() -> None:
         assert match and match.group(1) == function, audience[function]
         assert ("POST", match.group(2)) in routes(function), f"{job}: {function} has no POST {match.group(2)}"
         env = function_env(function)[0]
-        assert env["KOPILKA_SWEEP_AUDIENCE"] == '${local.scheduled_audience["%s"]}' % function
+        assert env["KOPILKA_SWEEP_AUDIENCE"] == f'${{local.scheduled_audience["{function}"]}}'
         assert env["KOPILKA_SCHEDULER_EMAILS"] == "${google_service_account.scheduler.email}"
         targets.add(function)
     assert targets == set(tf()["locals"]["scheduled_functions"]), "the scheduler SA may invoke exactly the scheduled functions"

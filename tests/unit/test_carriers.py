@@ -86,7 +86,8 @@ def test_cdek_order_entity_takes_the_last_final_status_and_the_links():
 
 
 def test_cdek_order_without_a_final_status_is_in_transit_at_its_latest_event():
-    order = carriers.cdek_order({"uuid": "u", "number": "A1", "statuses": [{"code": "CREATED", "date_time": "2026-03-01T10:00:00+0300"}, {"code": "ACCEPTED", "date_time": "2026-03-02T10:00:00+0300"}]})
+    statuses = [{"code": "CREATED", "date_time": "2026-03-01T10:00:00+0300"}, {"code": "ACCEPTED", "date_time": "2026-03-02T10:00:00+0300"}]
+    order = carriers.cdek_order({"uuid": "u", "number": "A1", "statuses": statuses})
     assert (order.status.state, order.status.at, order.status.detail) == (IN_TRANSIT, datetime(2026, 3, 2, 7, 0, tzinfo=UTC), "ACCEPTED")
     assert carriers.cdek_order({"uuid": "u"}).status.state == IN_TRANSIT
 
