@@ -132,10 +132,10 @@ def customer_token(customer_id: str, now: datetime | None = None) -> str:
 @pytest.fixture
 def yookassa_fake(function_env):
     """The YooKassa API faked in memory, wired into the adapter the functions use."""
-    from shared.adapters import yookassa
+    from shared.platform import bootstrap
     from tests.fakes.yookassa import FakeYooKassa
 
     api = FakeYooKassa(shop_id=TEST_ENV["YOOKASSA_SHOP_ID"], secret_key=TEST_ENV["YOOKASSA_SECRET_KEY"])
-    yookassa.set_transport(api.transport)
+    bootstrap.set_transport("yookassa", api.transport)
     yield api
-    yookassa.set_transport(None)
+    bootstrap.set_transport("yookassa", None)

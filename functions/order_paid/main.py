@@ -31,6 +31,7 @@ from shared.adapters import yookassa, yoomoney
 from shared.api.order_paid import PaymentNotificationResult, YooKassaNotification
 from shared.domain.errors import Forbidden
 from shared.edge.http import Context, Router, client_ip
+from shared.platform import bootstrap
 from shared.platform.settings import settings
 
 router = Router("order_paid")
@@ -50,7 +51,7 @@ def yookassa_endpoint(request: Any, ctx: Context) -> Any:
     outcome = payments.yookassa_notification(
         entry.store(),
         config=entry.config(ctx.now),
-        gateway=yookassa.client(),
+        gateway=bootstrap.yookassa(),
         event=notification.event,
         object_id=notification.object.id,
         now=ctx.now,

@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from shared.edge import entry
-from shared.adapters import sms
+from shared.platform import bootstrap
 from shared.api.sms_otp import CodeRequest, CodeSent, RefreshRequest, Session, TelegramAuth, TelegramResult, VerifyRequest
 from shared.edge.http import Context, Router, client_ip
 from shared.services import identity
@@ -48,7 +48,7 @@ def request_endpoint(request: Any, ctx: Context) -> CodeSent:
     body = ctx.body(CodeRequest)
     outcome = identity.request_code(
         entry.store(),
-        gateway=sms.client(),
+        gateway=bootstrap.sms(),
         keys=_keys(),
         phone=body.phone,
         ip=client_ip(request),

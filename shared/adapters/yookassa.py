@@ -6,9 +6,9 @@ is only a hint: the sender's address must be one of YooKassa's networks, and
 the payment or refund it names is fetched again from the API; only the fetched
 object is acted upon.
 
-The client is built lazily, once per instance, by :func:`client`; nothing
-connects at import. Tests hand it an ``httpx`` transport with
-:func:`set_transport`.
+The instance's client is built from settings on first use by
+:mod:`shared.platform.bootstrap`; nothing connects at import. Tests hand it an
+``httpx`` transport there.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters.amounts import BadAmount, to_kopecks
 from shared.domain.errors import ProviderUnavailable
-from shared.platform.instance import InstanceClients
 from shared.platform.settings import settings
 
 log = logging.getLogger("kopilka")
@@ -223,23 +222,3 @@ class YooKassaClient:
                 self._sleep(random.uniform(0, self.backoff_seconds * 2 ** (attempt - 1)))
         log.warning("yookassa unavailable", extra={"json_fields": {"path": path, "reason": reason, "attempts": self.attempts}})
         raise YooKassaUnavailable(f"YooKassa did not answer after {self.attempts} attempts ({reason})", path=path, reason=reason)
-
-
-# --- one client per instance, built on first use -----------------------------------
-
-def _build(_: str, transport: httpx.BaseTransport | None) -> YooKassaClient:
-    s = settings()
-    if not s.yookassa_shop_id or not s.yookassa_secret_key:
-        raise YooKassaUnavailable("YooKassa credentials are not configured (YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY)")
-    return YooKassaClient(base_url=s.yookassa_base_url, shop_id=s.yookassa_shop_id, secret_key=s.yookassa_secret_key, timeout=s.http_timeout_seconds, transport=transport)
-
-
-_clients = InstanceClients(_build, lambda built: built.close())
-
-
-def client() -> YooKassaClient:
-    """The instance's client, built from settings on first use."""
-    return _clients.get()
-
-
-set_transport = _clients.set_transport

@@ -70,6 +70,7 @@ import phonenumbers
 
 from shared.platform import tokens
 from shared.adapters.sms import SmsReceipt, SmsUnavailable
+from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState, NotFound, Retryable, TooManyRequests, Unauthorized, ValidationFailed
 from shared.domain.ledger import require_utc
@@ -92,7 +93,6 @@ TELEGRAM_MAX_AGE = timedelta(hours=1)
 TELEGRAM_MAX_SKEW = timedelta(minutes=5)  # an auth_date this far in the future is refused
 SEND_RECORD_LIFETIME = timedelta(days=30)
 BUDGET_SHARDS = 16  # the day's SMS count is spread over this many documents: no hot document
-MSK = timezone(timedelta(hours=3), "MSK")  # the shop's day: Moscow has had no DST since 2014
 
 SMS_TEXT = "{code} — код для входа. Никому его не сообщайте."
 
