@@ -7,8 +7,8 @@ the cart is quoted and checked out by the shop's scripts, the payment and
 the delivery arrive as webhooks, and the functions re-fetch them from the
 (fake) provider APIs before acting. Then everything is stopped.
 
-Registration (SMS login) is the identity issue's; here customers are
-registered through the use case and given the token the login would issue.
+Customers are registered through the use case rather than an SMS login and
+given the token the login would issue.
 The hold and the expiry lie weeks and a year ahead: balances are read as of
 those instants, and the year-later sweep runs with that instant as ``now``.
 """

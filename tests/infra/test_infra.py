@@ -348,17 +348,61 @@ def closure(function: str) -> set[Path]:
     return seen
 
 
+COMPOSITION_ROOT = ROOT / "shared/platform/bootstrap.py"
+
+
+@cache
+def root_needs() -> dict[str, set[str]]:
+    """Each public function of the composition root -> env vars behind the Settings attributes read by
+    the clients it hands out (its own body, the builder of each client registry it names, the
+    root's functions it calls)."""
+    fields = settings_env()
+    tree = ast.parse(COMPOSITION_ROOT.read_text())
+    defs = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    builders = {}  # client registry -> the function that builds its clients
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == "_Clients":
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            builders[ast.unparse(target)] = ast.unparse(node.value.args[0])
+
+    def reads(name: str, seen: set[str]) -> set[str]:
+        out = set()
+        for node in ast.walk(defs[name]):
+            if isinstance(node, ast.Attribute) and node.attr in fields:
+                out.add(fields[node.attr])
+            elif isinstance(node, ast.Name):
+                called = builders.get(node.id, node.id)
+                if called in defs and called not in seen:
+                    seen.add(called)
+                    out |= reads(called, seen)
+        return out
+
+    return {name: reads(name, {name}) for name in defs if not name.startswith("_")}
+
+
 def needed_env(function: str) -> set[str]:
-    """Env vars behind every Settings attribute read in the function's import closure."""
+    """Env vars behind every Settings attribute read in the function's import closure; of the
+    composition root, only what the clients it asks the root for are built from."""
     fields = settings_env()
     used = set()
     for path in closure(function):
         if path.name == "settings.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr in fields:
+            if isinstance(node, ast.Attribute) and node.attr in fields and path != COMPOSITION_ROOT:
                 used.add(fields[node.attr])
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "bootstrap":
+                used |= root_needs().get(node.attr, set())
     return used
+
+
+def test_the_composition_root_scan_sees_what_each_client_is_built_from() -> None:
+    needs = root_needs()
+    assert {"SMSRU_API_ID"} <= needs["sms"] and "YOOKASSA_SHOP_ID" not in needs["sms"]
+    assert {"YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY"} <= needs["yookassa"] and "SMSRU_API_ID" not in needs["yookassa"]
+    assert {"CDEK_CLIENT_ID", "BOXBERRY_TOKEN", "RUSSIANPOST_LOGIN"} <= needs["carrier"] == needs["track"]
+    assert needs["firestore_store"] == set()
+    assert {"SMSRU_API_ID", "YOOKASSA_SHOP_ID", "CDEK_CLIENT_ID"} <= needs["set_transport"]
 
 
 def function_env(function: str) -> tuple[dict[str, str], dict[str, str]]:
