@@ -40,15 +40,26 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from shared.domain.clock import MSK
 from shared.domain.errors import ProviderUnavailable
 
-IN_TRANSIT = "in_transit"
-DELIVERED = "delivered"
-NOT_DELIVERED = "not_delivered"
-RETURNED = "returned"
+
+class CarrierState(StrEnum):
+    """Where a shipment is, in the carriers' common terms (stored and logged as the value)."""
+
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    NOT_DELIVERED = "not_delivered"
+    RETURNED = "returned"
+
+
+IN_TRANSIT = CarrierState.IN_TRANSIT
+DELIVERED = CarrierState.DELIVERED
+NOT_DELIVERED = CarrierState.NOT_DELIVERED
+RETURNED = CarrierState.RETURNED
 FINAL_STATES = (DELIVERED, NOT_DELIVERED, RETURNED)
 CARRIERS = ("cdek", "boxberry", "russianpost")
 
@@ -57,7 +68,7 @@ CARRIERS = ("cdek", "boxberry", "russianpost")
 class CarrierStatus:
     """A carrier's verdict on one shipment: the state and when it happened (UTC)."""
 
-    state: str
+    state: CarrierState
     at: datetime | None = None
     detail: str = ""
 
