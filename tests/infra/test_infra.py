@@ -14,14 +14,17 @@ import ast
 import re
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import hcl2
 from hcl2 import SerializationOptions
 
 from shared.adapters.firestore_queries import QUERIES
+from shared.domain.clock import MSK
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -189,6 +192,10 @@ def test_scheduler_jobs_target_existing_functions_and_routes() -> None:
     assert body["for_each"] == "${local.scheduler_jobs}" and body["name"] == NAME
     assert body["description"] == "${each.value.description}" and body["schedule"] == "${each.value.schedule}"
     assert body["attempt_deadline"] == "${local.functions[each.value.function].timeout_seconds}s"
+    zone = ZoneInfo(body["time_zone"])  # the jobs keep the shops' calendar: shared.domain.clock.MSK all year
+    for month in (1, 7):
+        moment = datetime(2026, month, 1, tzinfo=timezone.utc)
+        assert moment.astimezone(zone).utcoffset() == MSK.utcoffset(moment), body["time_zone"]
     target = one(body["http_target"])
     assert target["http_method"] == "POST"
     assert "scheduler" in one(target["oidc_token"])["service_account_email"]
