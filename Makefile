@@ -12,7 +12,7 @@ CHECKOV_VERSION := 3.3.30
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help venv test unit demo run openapi emulator-start emulator-stop clean package plan infra-check
+.PHONY: help venv lint test unit demo run openapi emulator-start emulator-stop clean package plan infra-check
 
 help: ## list targets
 	@echo "Kopilka make targets:"
@@ -32,12 +32,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV_PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+lint: venv ## ruff and mypy over the code (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 test: venv ## full test suite against a private Firestore emulator, then checkov on infra/
 	$(EMULATOR) run -- $(VENV_PY) -m pytest -q $(PYTEST_ARGS)
 	@if [ "$(SKIP_CHECKOV)" = 1 ]; then echo "infra-check skipped (SKIP_CHECKOV=1)"; else $(MAKE) --no-print-directory infra-check; fi
 
-unit: venv ## unit tests only (no emulator)
-	$(VENV_PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+unit: venv ## every test that needs no emulator: pure tests and the in-memory half of the store contract
+	env -u FIRESTORE_EMULATOR_HOST $(VENV_PY) -m pytest -q -m "not emulator" tests $(PYTEST_ARGS)
 
 demo: venv ## run scripts/demo.py against a private Firestore emulator
 	$(EMULATOR) run -- $(VENV_PY) -m scripts.demo

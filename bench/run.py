@@ -424,8 +424,7 @@ def main() -> int:
     from google.cloud import firestore
 
     from shared.platform import tokens
-    from shared.adapters import carriers as carrier_adapters
-    from shared.adapters import yookassa as yookassa_adapter
+    from shared.platform import bootstrap
     from shared.adapters.firestore_store import FirestoreStore
     from shared.domain.cart import CartLine
     from shared.domain.ledger import OPERATIONS, Account, apply_posting
@@ -545,8 +544,8 @@ def main() -> int:
         print("lifecycle", life, flush=True)
 
         # ---------------------------------------------------------------- store operations, in-process
-        gateway = yookassa_adapter.client()
-        cdek = carrier_adapters.carrier("cdek")
+        gateway = bootstrap.yookassa()
+        cdek = bootstrap.carrier("cdek")
         counted = FirestoreStore(firestore.Client(project=project))
         program.in_force(counted, env["KOPILKA_PROGRAM"], now)  # warm the instance's config cache, as a warm function has
 

@@ -2,8 +2,8 @@
 # folder name = the key in local.functions), all from the one resource below.
 # Sources come from dist/ via var.packages (storage.tf). Sizing: concurrency
 # above 1 needs a whole vCPU, and THREADS (set from the concurrency) tells
-# functions-framework's gunicorn to serve that many requests at once
-# (RELIABILITY.md section 2). Each entry says why its numbers are what they are.
+# functions-framework's gunicorn to serve that many requests at once. Each entry
+# says why its numbers are what they are.
 # moved.tf carries the addresses of the former one-block-per-function layout.
 
 locals {
@@ -47,7 +47,7 @@ locals {
   # local.secret_readers, in mount order).
   functions = {
     # Storefront hot path: quoted on every cart change, so one instance stays warm
-    # (RELIABILITY.md: a Python + Firestore cold start is seconds). A quote is a
+    # (a Python + Firestore cold start takes seconds). A quote is a
     # couple of point reads, I/O bound: 16 requests share one vCPU.
     cart_quote = {
       min_instance_count               = 1
@@ -179,7 +179,7 @@ locals {
     }
 
     # Storefront login: a customer waits for the SMS code, so one instance stays
-    # warm (RELIABILITY.md: min_instances >= 1 on quote and OTP). Requests wait on
+    # warm, as on the cart quote: a shopper waits on both. Requests wait on
     # SMS.ru and Firestore: 16 per instance.
     sms_otp = {
       min_instance_count               = 1

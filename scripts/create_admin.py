@@ -16,9 +16,9 @@ import getpass
 import sys
 from datetime import datetime, timezone
 
+from shared.domain.errors import DomainError
 from shared.edge import admin_auth
 from shared.platform import bootstrap
-from shared.domain.errors import DomainError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,8 +7,8 @@ the cart is quoted and checked out by the shop's scripts, the payment and
 the delivery arrive as webhooks, and the functions re-fetch them from the
 (fake) provider APIs before acting. Then everything is stopped.
 
-Registration (SMS login) is the identity issue's; here customers are
-registered through the use case and given the token the login would issue.
+Customers are registered through the use case rather than an SMS login and
+given the token the login would issue.
 The hold and the expiry lie weeks and a year ahead: balances are read as of
 those instants, and the year-later sweep runs with that instant as ``now``.
 """
@@ -68,12 +68,12 @@ def main() -> int:
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     from google.cloud import firestore
 
-    from shared.platform import tokens
     from shared.adapters.firestore_store import FirestoreStore
     from shared.domain.cart import CartLine
+    from shared.platform import tokens
+    from shared.platform.settings import reload
     from shared.services import lifecycle, program
     from shared.services.ledger import audit_account
-    from shared.platform.settings import reload
     from tests.fakes.carriers import cdek_webhook
     from tests.fakes.yookassa import notification
 

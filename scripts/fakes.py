@@ -13,8 +13,8 @@ HTTP requests on a local port into calls of those handlers, by path prefix:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 import httpx
 

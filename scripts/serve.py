@@ -60,11 +60,11 @@ def environment() -> dict[str, str]:
 
 
 def publish_program(env: dict[str, str]) -> None:
+    from google.cloud import firestore
+
     from shared.adapters.firestore_store import FirestoreStore
     from shared.presets import preset_data
     from shared.services import program
-
-    from google.cloud import firestore
 
     store = FirestoreStore(firestore.Client(project=env.get("GOOGLE_CLOUD_PROJECT", "kopilka-local")))
     head = store.get(f"programs/{env['KOPILKA_PROGRAM']}")

@@ -11,6 +11,23 @@ from shared.adapters.memory_store import MemoryStore
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
+EMULATOR_FIXTURES = frozenset({"firestore_client", "firestore_store", "function_env"})
+
+
+def needs_emulator(item: pytest.Item) -> bool:
+    """A test that reaches Firestore: through a fixture (directly or not) or the firestore half of ``store``."""
+    if EMULATOR_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("store") == "firestore"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that needs the emulator ``emulator``: ``make unit`` runs the rest with ``-m "not emulator"``."""
+    for item in items:
+        if needs_emulator(item):
+            item.add_marker(pytest.mark.emulator)
+
 
 @pytest.fixture(autouse=True)
 def _restore_environ():
@@ -90,9 +107,9 @@ def function_env(firestore_store):
     from datetime import timedelta
 
     from shared.platform import bootstrap
+    from shared.platform.settings import reload
     from shared.presets import preset_data
     from shared.services import program
-    from shared.platform.settings import reload
 
     os.environ.update(TEST_ENV)
     reload()
@@ -115,10 +132,10 @@ def customer_token(customer_id: str, now: datetime | None = None) -> str:
 @pytest.fixture
 def yookassa_fake(function_env):
     """The YooKassa API faked in memory, wired into the adapter the functions use."""
-    from shared.adapters import yookassa
+    from shared.platform import bootstrap
     from tests.fakes.yookassa import FakeYooKassa
 
     api = FakeYooKassa(shop_id=TEST_ENV["YOOKASSA_SHOP_ID"], secret_key=TEST_ENV["YOOKASSA_SECRET_KEY"])
-    yookassa.set_transport(api.transport)
+    bootstrap.set_transport("yookassa", api.transport)
     yield api
-    yookassa.set_transport(None)
+    bootstrap.set_transport("yookassa", None)

@@ -22,7 +22,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.edge import entry
 from shared.api.account import (
     Balance,
     BonusesExcluded,
@@ -39,10 +38,11 @@ from shared.api.account import (
     Profile,
     ProfileUpdate,
 )
+from shared.edge import entry
 from shared.edge.http import Context, Router, parse
+from shared.platform.settings import settings
 from shared.services import account as personal
 from shared.services import partner, payouts
-from shared.platform.settings import settings
 
 router = Router("account", cors=True, requires=("token_secret",))
 

@@ -18,15 +18,14 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-
-from shared.edge import entry
-from shared.platform import tokens
 from shared.adapters import tilda
 from shared.api.checkout import CheckoutRequest, CheckoutResponse, TildaWebhookResponse
 from shared.domain.errors import Forbidden
+from shared.edge import entry
 from shared.edge.http import Context, Router
-from shared.services import orders
+from shared.platform import tokens
 from shared.platform.settings import settings
+from shared.services import orders
 
 router = Router("checkout", cors=True)
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from shared.edge import entry, scheduler_auth
 from shared.adapters import carriers
 from shared.api.delivery_status import CdekWebhook, DeliveryOutcome, PollRequest, PollResult, ReturnRequest, ReturnResult, TrackingRequest, TrackingResult
 from shared.domain.errors import Forbidden
+from shared.edge import entry, scheduler_auth
 from shared.edge.http import Context, Router
-from shared.services import delivery, orders
+from shared.platform import bootstrap
 from shared.platform.settings import settings
+from shared.services import delivery, orders
 
 router = Router("delivery_status")
 
@@ -43,7 +44,7 @@ def cdek_webhook(request: Any, ctx: Context) -> Any:
         result = delivery.cdek_event(
             entry.store(),
             config=entry.config(ctx.now),
-            cdek=carriers.carrier("cdek"),
+            cdek=bootstrap.carrier("cdek"),
             uuid=event.uuid,
             code=event.attributes.code,
             is_return=event.attributes.is_return,
@@ -59,7 +60,7 @@ def cdek_webhook(request: Any, ctx: Context) -> Any:
 def poll_endpoint(request: Any, ctx: Context) -> Any:
     scheduler_auth.require_scheduler(request)
     body = ctx.optional_body(PollRequest)  # Cloud Scheduler may post nothing
-    counts = delivery.poll(entry.store(), config=entry.config(ctx.now), now=ctx.now, track=carriers.track, batch=body.batch, max_pages=body.max_pages)
+    counts = delivery.poll(entry.store(), config=entry.config(ctx.now), now=ctx.now, track=bootstrap.track, batch=body.batch, max_pages=body.max_pages)
     return PollResult(**counts)
 
 

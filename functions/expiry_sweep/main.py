@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.edge import entry, scheduler_auth
 from shared.api.expiry_sweep import SweepRequest, SweepResult
+from shared.edge import entry, scheduler_auth
 from shared.edge.http import Context, Router
 from shared.services import sweeps
 

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.edge import entry
-from shared.services import payments
 from shared.adapters import yookassa, yoomoney
 from shared.api.order_paid import PaymentNotificationResult, YooKassaNotification
 from shared.domain.errors import Forbidden
+from shared.edge import entry
 from shared.edge.http import Context, Router, client_ip
+from shared.platform import bootstrap
 from shared.platform.settings import settings
+from shared.services import payments
 
 router = Router("order_paid")
 
@@ -50,7 +51,7 @@ def yookassa_endpoint(request: Any, ctx: Context) -> Any:
     outcome = payments.yookassa_notification(
         entry.store(),
         config=entry.config(ctx.now),
-        gateway=yookassa.client(),
+        gateway=bootstrap.yookassa(),
         event=notification.event,
         object_id=notification.object.id,
         now=ctx.now,

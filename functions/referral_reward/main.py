@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.edge import entry, scheduler_auth
 from shared.api.referral_reward import CreditRequest
+from shared.edge import entry, scheduler_auth
 from shared.edge.http import Context, Router
 from shared.services import referral
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shared.adapters import sms
 from shared.api.sms_otp import (
     CodeRequest,
     CodeSent,
@@ -28,6 +27,7 @@ from shared.api.sms_otp import (
 )
 from shared.edge import entry
 from shared.edge.http import Context, Router, client_ip
+from shared.platform import bootstrap
 from shared.platform.settings import settings
 from shared.services import identity
 
@@ -44,7 +44,7 @@ def request_endpoint(request: Any, ctx: Context) -> CodeSent:
     body = ctx.body(CodeRequest)
     return identity.request_code(
         entry.store(),
-        gateway=sms.client(),
+        gateway=bootstrap.sms(),
         keys=_keys(),
         phone=body.phone,
         ip=client_ip(request),

@@ -1,16 +1,10 @@
-"""Carrier tracking: CDEK (REST + OAuth), Boxberry (JSON) and Russian Post (SOAP 1.2).
+"""Carrier tracking, the pure half: CDEK, Boxberry and Russian Post statuses mapped to one verdict.
 
-Two halves:
-
-* **pure mapping** — each carrier's statuses become one :class:`CarrierStatus`
-  with a state out of ``in_transit``, ``delivered``, ``not_delivered`` and
-  ``returned`` and the event time as a tz-aware UTC datetime. No I/O; unit-tested
-  on the carriers' documented shapes;
-* **clients** — small httpx clients, built lazily once per instance
-  (:func:`carrier`), with the timeout from settings and a bounded retry on
-  network errors and 5xx. Each takes an optional ``transport`` so tests route
-  them through fakes (``httpx.MockTransport``); :func:`set_transport` does it for
-  the instance's clients.
+Each carrier's statuses become one :class:`CarrierStatus` with a state out of
+``in_transit``, ``delivered``, ``not_delivered`` and ``returned`` and the event
+time as a tz-aware UTC datetime. No I/O; unit-tested on the carriers'
+documented shapes. The HTTP clients that fetch these statuses are in
+:mod:`shared.adapters.carrier_clients`.
 
 What counts as final, per carrier:
 
@@ -42,37 +36,39 @@ delivery, never the reverse), or ``in_transit`` at the latest event's time.
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
-from urllib.parse import quote
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
 
-import httpx
-
-from shared.platform.instance import InstanceClients
+from shared.domain.clock import MSK
 from shared.domain.errors import ProviderUnavailable
 
-log = logging.getLogger(__name__)
 
-IN_TRANSIT = "in_transit"
-DELIVERED = "delivered"
-NOT_DELIVERED = "not_delivered"
-RETURNED = "returned"
+class CarrierState(StrEnum):
+    """Where a shipment is, in the carriers' common terms (stored and logged as the value)."""
+
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    NOT_DELIVERED = "not_delivered"
+    RETURNED = "returned"
+
+
+IN_TRANSIT = CarrierState.IN_TRANSIT
+DELIVERED = CarrierState.DELIVERED
+NOT_DELIVERED = CarrierState.NOT_DELIVERED
+RETURNED = CarrierState.RETURNED
 FINAL_STATES = (DELIVERED, NOT_DELIVERED, RETURNED)
 CARRIERS = ("cdek", "boxberry", "russianpost")
-
-MSK = timezone(timedelta(hours=3), "MSK")
 
 
 @dataclass(frozen=True)
 class CarrierStatus:
     """A carrier's verdict on one shipment: the state and when it happened (UTC)."""
 
-    state: str
+    state: CarrierState
     at: datetime | None = None
     detail: str = ""
 
@@ -332,216 +328,3 @@ def parse_operation_history(xml: bytes | str) -> list[dict[str, Any]]:
             }
         )
     return records
-
-
-# --- HTTP ----------------------------------------------------------------------------
-
-
-class _Http:
-    """One lazily built httpx client with a bounded retry on network errors and 5xx."""
-
-    def __init__(
-        self,
-        *,
-        name: str,
-        timeout: float,
-        transport: httpx.BaseTransport | None = None,
-        attempts: int = 3,
-        backoff: float = 0.2,
-        sleep: Callable[[float], None] = time.sleep,
-        retry_if: Callable[[httpx.Response], bool] = lambda response: response.status_code >= 500,
-    ) -> None:
-        self.name = name
-        self.retry_if = retry_if
-        self.timeout = timeout
-        self.transport = transport
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self.sleep = sleep
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def client(self) -> httpx.Client:
-        with self._lock:
-            if self._client is None:
-                self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), transport=self.transport, follow_redirects=False)
-            return self._client
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        last: str = ""
-        for attempt in range(self.attempts):
-            if attempt:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                response = self.client.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-                log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": attempt + 1, "error": last}})
-                continue
-            if not self.retry_if(response):
-                return response
-            last = f"HTTP {response.status_code}"
-            if attempt + 1 == self.attempts:
-                return response  # the caller may read a fault from it
-            log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": attempt + 1, "error": last}})
-        raise CarrierUnavailable(f"{self.name} unreachable after {self.attempts} attempts: {last}")
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
-
-class CdekClient:
-    """CDEK API v2: an OAuth client-credentials token (cached until shortly before it
-    expires, renewed once on a 401) and the order read."""
-
-    def __init__(self, *, base_url: str, client_id: str, client_secret: str, timeout: float, transport: httpx.BaseTransport | None = None, **http: Any) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.http = _Http(name="cdek", timeout=timeout, transport=transport, **http)
-        self._token: tuple[str, float] | None = None
-        self._lock = threading.Lock()
-
-    def _fetch_token(self) -> str:
-        if not self.client_id or not self.client_secret:
-            raise CarrierError("CDEK credentials are not configured")
-        response = self.http.request(
-            "POST",
-            f"{self.base_url}/oauth/token",
-            data={"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret},
-        )
-        if response.status_code >= 500:
-            raise CarrierUnavailable(f"CDEK token endpoint answered {response.status_code}")
-        if response.status_code != 200:
-            raise CarrierError(f"CDEK refused the credentials ({response.status_code})")
-        data = response.json()
-        ttl = float(data.get("expires_in") or 0)
-        token = str(data["access_token"])
-        self._token = (token, time.monotonic() + max(ttl - 60, ttl / 2))
-        return token
-
-    def token(self, *, renew: bool = False) -> str:
-        with self._lock:
-            if not renew and self._token is not None and self._token[1] > time.monotonic():
-                return self._token[0]
-            return self._fetch_token()
-
-    def _get(self, path: str) -> httpx.Response:
-        response = self.http.request("GET", f"{self.base_url}{path}", headers={"Authorization": f"Bearer {self.token()}"})
-        if response.status_code == 401:
-            response = self.http.request("GET", f"{self.base_url}{path}", headers={"Authorization": f"Bearer {self.token(renew=True)}"})
-        return response
-
-    def get_order(self, uuid: str) -> CdekOrder:
-        response = self._get(f"/orders/{quote(uuid, safe='')}")
-        if response.status_code >= 500:
-            raise CarrierUnavailable(f"CDEK answered {response.status_code}")
-        try:
-            data = response.json()
-        except ValueError:
-            raise CarrierError(f"CDEK answered non-JSON ({response.status_code})") from None
-        entity = data.get("entity") if isinstance(data, dict) else None
-        if response.status_code == 404 or (response.status_code == 200 and not entity):
-            raise TrackingNotFound(f"CDEK does not know order {uuid}")
-        if response.status_code != 200:
-            raise CarrierError(f"CDEK answered {response.status_code}")
-        return cdek_order(entity)
-
-    def track(self, tracking: str) -> CarrierStatus:
-        return self.get_order(tracking).status
-
-
-class BoxberryClient:
-    """Boxberry ``ListStatuses`` by ``ImId`` (a tracking code or the shop's order number)."""
-
-    def __init__(self, *, base_url: str, token: str, timeout: float, transport: httpx.BaseTransport | None = None, **http: Any) -> None:
-        self.base_url = base_url
-        self.api_token = token
-        self.http = _Http(name="boxberry", timeout=timeout, transport=transport, **http)
-
-    def list_statuses(self, im_id: str) -> list[dict[str, Any]]:
-        if not self.api_token:
-            raise CarrierError("the Boxberry token is not configured")
-        response = self.http.request("GET", self.base_url, params={"method": "ListStatuses", "token": self.api_token, "ImId": im_id})
-        if response.status_code >= 500:
-            raise CarrierUnavailable(f"Boxberry answered {response.status_code}")
-        if response.status_code != 200:
-            raise CarrierError(f"Boxberry answered {response.status_code}")
-        try:
-            return parse_boxberry(response.json())
-        except ValueError:
-            raise CarrierError("Boxberry answered non-JSON") from None
-
-    def track(self, tracking: str) -> CarrierStatus:
-        return boxberry_status(self.list_statuses(tracking))
-
-
-class RussianPostClient:
-    """Russian Post single-item tracking (``getOperationHistory``, SOAP 1.2)."""
-
-    def __init__(self, *, url: str, login: str, password: str, timeout: float, transport: httpx.BaseTransport | None = None, **http: Any) -> None:
-        self.url = url
-        self.login = login
-        self.password = password
-        # A fault the sender caused (bad credentials, unknown barcode) comes with a 500 from
-        # some SOAP stacks: asking again will not change it.
-        http.setdefault("retry_if", lambda response: response.status_code >= 500 and b"Sender" not in response.content)
-        self.http = _Http(name="russianpost", timeout=timeout, transport=transport, **http)
-
-    def operation_history(self, barcode: str) -> list[dict[str, Any]]:
-        if not self.login or not self.password:
-            raise CarrierError("Russian Post credentials are not configured")
-        response = self.http.request(
-            "POST",
-            self.url,
-            content=soap_request(barcode, login=self.login, password=self.password),
-            headers={"Content-Type": SOAP_CONTENT_TYPE, "Accept": "application/soap+xml, text/xml"},
-        )
-        try:
-            return parse_operation_history(response.content)
-        except SoapFault as fault:
-            if response.status_code >= 500 and "receiver" in fault.code.casefold():
-                raise CarrierUnavailable(str(fault)) from None
-            raise
-        except CarrierError:
-            if response.status_code >= 500:
-                raise CarrierUnavailable(f"Russian Post answered {response.status_code}") from None
-            raise
-
-    def track(self, tracking: str) -> CarrierStatus:
-        return russianpost_status(self.operation_history(tracking))
-
-
-# --- the instance's clients -------------------------------------------------------------
-
-def _build(name: str, transport: httpx.BaseTransport | None) -> Any:
-    from shared.platform.settings import settings
-
-    s = settings()
-    if name == "cdek":
-        return CdekClient(base_url=s.cdek_base_url, client_id=s.cdek_client_id, client_secret=s.cdek_client_secret, timeout=s.http_timeout_seconds, transport=transport)
-    if name == "boxberry":
-        return BoxberryClient(base_url=s.boxberry_base_url, token=s.boxberry_token, timeout=s.http_timeout_seconds, transport=transport)
-    if name == "russianpost":
-        return RussianPostClient(url=s.russianpost_url, login=s.russianpost_login, password=s.russianpost_password, timeout=s.http_timeout_seconds, transport=transport)
-    raise ValueError(f"unknown carrier {name!r}")
-
-
-_clients = InstanceClients(_build, lambda built: built.http.close())
-
-
-def carrier(name: str) -> Any:
-    """The instance's client for a carrier, built on first use from settings."""
-    return _clients.get(name)
-
-
-def track(name: str, tracking: str) -> CarrierStatus:
-    """The carrier's verdict on one shipment."""
-    return carrier(name).track(tracking)
-
-
-set_transport = _clients.set_transport

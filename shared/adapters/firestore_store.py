@@ -16,8 +16,9 @@ import random
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -171,7 +172,7 @@ class FirestoreStore:
         query = self.client.collection(collection_path).order_by(order_by, direction=direction).limit(limit)
         if start_after is not None:
             query = query.start_after({order_by: start_after})
-        rows = [(snap.id, snap.to_dict()) for snap in query.stream()]
+        rows = [(snap.id, snap.to_dict() or {}) for snap in query.stream()]
         self.stats["reads"] += max(len(rows), 1)
         return rows
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from shared.adapters.readonly import ReadOnlyUnitOfWork
 from shared.adapters.repositories import Repositories
@@ -18,6 +19,11 @@ from shared.adapters.repositories.base import Queries
 from shared.domain.errors import Retryable
 
 T = TypeVar("T")
+
+
+def _field(doc: dict[str, Any], name: str) -> Any:
+    """A document's field: the key a collection is ordered by."""
+    return doc.get(name)
 
 
 class _Exists(Exception):
@@ -96,7 +102,7 @@ class MemoryStore:
 
     def ordered(self, collection_path: str, *, order_by: str, descending: bool = False, limit: int, start_after: Any = None) -> list[tuple[str, dict[str, Any]]]:
         with self._lock:
-            rows = sorted(self._children(collection_path), key=lambda row: row[1].get(order_by), reverse=descending)
+            rows = sorted(self._children(collection_path), key=lambda row: _field(row[1], order_by), reverse=descending)
             if start_after is not None:
                 rows = [r for r in rows if (r[1].get(order_by) < start_after if descending else r[1].get(order_by) > start_after)]
             return copy.deepcopy(rows[:limit])

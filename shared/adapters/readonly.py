@@ -8,7 +8,8 @@ a write is a programming error.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from shared.adapters.repositories import Repositories
 from shared.adapters.repositories.base import Queries

@@ -13,8 +13,8 @@ Every request also carries our own message id in an ``Idempotency-Key``
 header (SMS.ru itself ignores it; the test fake deduplicates on it), so a
 repeat could be told apart in the gateway's logs and in tests.
 
-The client is built lazily, once per instance, by :func:`client`; tests
-route it through a fake with :func:`set_transport`.
+The instance's client is built from settings on first use by
+:mod:`shared.platform.bootstrap`; tests route it through a fake there.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
-from shared.platform.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
-from shared.platform.settings import settings
 
 log = logging.getLogger("kopilka")
 
@@ -157,23 +156,3 @@ class SmsRuClient:
         provider_id = entry.get("sms_id")
         log.info("sms accepted", extra={"json_fields": {**fields, "sms_id": provider_id}})
         return SmsReceipt(message_id=message_id, provider_id=str(provider_id) if provider_id is not None else None)
-
-
-# --- one client per instance, built on first use -----------------------------------
-
-def _build(_: str, transport: httpx.BaseTransport | None) -> SmsRuClient:
-    s = settings()
-    if not s.smsru_api_id:
-        raise SmsUnavailable("the SMS gateway is not configured (SMSRU_API_ID)", sent="no")
-    return SmsRuClient(api_id=s.smsru_api_id, base_url=s.smsru_base_url, sender=s.sms_sender, test=s.sms_test, timeout=s.http_timeout_seconds, transport=transport)
-
-
-_clients = InstanceClients(_build, lambda built: built.close())
-
-
-def client() -> SmsRuClient:
-    """The instance's gateway client, built from settings on first use."""
-    return _clients.get()
-
-
-set_transport = _clients.set_transport

@@ -1,6 +1,6 @@
 """Tilda's order-form webhook body as a typed order (pure: no I/O, no clock).
 
-What Tilda sends (see the integration notes): ``application/x-www-form-urlencoded``
+What Tilda sends: ``application/x-www-form-urlencoded``
 by default, JSON in some setups; the form's own fields (``Name``, ``Phone``,
 ``Email`` …, any case) plus ``formid``, ``tranid`` and ``payment``. ``payment``
 arrives either as a JSON string or as bracketed keys (``payment[orderid]``,

@@ -6,9 +6,9 @@ is only a hint: the sender's address must be one of YooKassa's networks, and
 the payment or refund it names is fetched again from the API; only the fetched
 object is acted upon.
 
-The client is built lazily, once per instance, by :func:`client`; nothing
-connects at import. Tests hand it an ``httpx`` transport with
-:func:`set_transport`.
+The instance's client is built from settings on first use by
+:mod:`shared.platform.bootstrap`; nothing connects at import. Tests hand it an
+``httpx`` transport there.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import logging
 import random
 import re
 import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters.amounts import BadAmount, to_kopecks
-from shared.platform.instance import InstanceClients
 from shared.domain.errors import ProviderUnavailable
 from shared.platform.settings import settings
 
@@ -92,29 +92,32 @@ class Amount(_Object):
         return to_kopecks(self.value)
 
 
-class Payment(_Object):
-    """The fields of a YooKassa payment this service reads."""
+class _Priced(_Object):
+    """An API object with an id and an amount (a payment or a refund)."""
 
     id: str
-    status: str  # pending | waiting_for_capture | succeeded | canceled
     amount: Amount
+
+
+class Payment(_Priced):
+    """The fields of a YooKassa payment this service reads."""
+
+    status: str  # pending | waiting_for_capture | succeeded | canceled
     paid: bool = False
     refunded_amount: Amount | None = None
     metadata: dict[str, Any] | None = None
     test: bool = False
 
 
-class Refund(_Object):
+class Refund(_Priced):
     """The fields of a YooKassa refund this service reads."""
 
-    id: str
     payment_id: str
     status: str  # pending | succeeded | canceled
-    amount: Amount
     metadata: dict[str, Any] | None = None
 
 
-M = TypeVar("M", bound=_Object)
+M = TypeVar("M", bound=_Priced)
 
 
 class YooKassaUnavailable(ProviderUnavailable):
@@ -219,23 +222,3 @@ class YooKassaClient:
                 self._sleep(random.uniform(0, self.backoff_seconds * 2 ** (attempt - 1)))
         log.warning("yookassa unavailable", extra={"json_fields": {"path": path, "reason": reason, "attempts": self.attempts}})
         raise YooKassaUnavailable(f"YooKassa did not answer after {self.attempts} attempts ({reason})", path=path, reason=reason)
-
-
-# --- one client per instance, built on first use -----------------------------------
-
-def _build(_: str, transport: httpx.BaseTransport | None) -> YooKassaClient:
-    s = settings()
-    if not s.yookassa_shop_id or not s.yookassa_secret_key:
-        raise YooKassaUnavailable("YooKassa credentials are not configured (YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY)")
-    return YooKassaClient(base_url=s.yookassa_base_url, shop_id=s.yookassa_shop_id, secret_key=s.yookassa_secret_key, timeout=s.http_timeout_seconds, transport=transport)
-
-
-_clients = InstanceClients(_build, lambda built: built.close())
-
-
-def client() -> YooKassaClient:
-    """The instance's client, built from settings on first use."""
-    return _clients.get()
-
-
-set_transport = _clients.set_transport

@@ -10,7 +10,6 @@ for each function folder.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import Literal
 
 from pydantic import BaseModel, Field

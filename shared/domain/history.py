@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from shared.domain.ledger import Posting
 
@@ -31,11 +32,25 @@ ACCRUAL_REASONS = {
 }
 
 
+class HistoryKind(StrEnum):
+    """What an entry of the history is, as the personal account shows it."""
+
+    ACCRUAL = "accrual"
+    SPEND = "spend"
+    REFUND = "refund"
+    CLAWBACK = "clawback"
+    EXPIRY = "expiry"
+    ADJUSTMENT = "adjustment"
+    PAYOUT_HOLD = "payout_hold"
+    PAYOUT_RELEASE = "payout_release"
+    PAYOUT = "payout"
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     id: str
     at: datetime
-    kind: str  # accrual | spend | refund | clawback | expiry | adjustment | payout_hold | payout_release | payout
+    kind: HistoryKind
     reason: str
     delta: int  # change of the customer's bonuses (total), signed
     held: int = 0  # bonuses put on hold (+) or taken off hold (-) by a payout request
@@ -55,7 +70,10 @@ def _order(posting: Posting) -> str | None:
 def describe(posting: Posting) -> HistoryEntry | None:
     """What a posting means to the customer, or ``None`` when it moved no bonuses."""
     kind, outcome, order = posting.kind, posting.outcome or {}, _order(posting)
-    base = {"id": posting.id, "at": posting.at}
+
+    def entry(kind: HistoryKind, reason: str, delta: int, *, held: int = 0, order_id: str | None = None, activates_at: datetime | None = None, expires_at: datetime | None = None) -> HistoryEntry:
+        return HistoryEntry(id=posting.id, at=posting.at, kind=kind, reason=reason, delta=delta, held=held, order_id=order_id, activates_at=activates_at, expires_at=expires_at)
+
     payout = (posting.order_id or "").removeprefix(PAYOUT_PREFIX) if (posting.order_id or "").startswith(PAYOUT_PREFIX) else None
     if kind == "accrue":
         credit = next((m for m in posting.movements if m["op"] == "credit"), None)
@@ -66,28 +84,29 @@ def describe(posting: Posting) -> HistoryEntry | None:
             reason = f"Начисление за заказ {order}" if order else "Начисление за заказ"
         else:
             reason = ACCRUAL_REASONS.get(source, "Начисление бонусов")
-        return HistoryEntry(**base, kind="accrual", reason=reason, delta=posting.delta, order_id=order if source == "purchase" else None, activates_at=credit.get("activates_at"), expires_at=credit.get("expires_at"))
+        own_order = order if source == "purchase" else None
+        return entry(HistoryKind.ACCRUAL, reason=reason, delta=posting.delta, order_id=own_order, activates_at=credit.get("activates_at"), expires_at=credit.get("expires_at"))
     if kind == "spend":
         spent = int(outcome.get("spent", 0))
         if payout is not None:
-            return HistoryEntry(**base, kind="payout", reason=f"Выплата по заявке {payout}", delta=-spent, held=-spent)
-        return HistoryEntry(**base, kind="spend", reason=f"Списание в заказе {order}" if order else "Списание бонусов", delta=-spent, order_id=order)
+            return entry(HistoryKind.PAYOUT, reason=f"Выплата по заявке {payout}", delta=-spent, held=-spent)
+        return entry(HistoryKind.SPEND, reason=f"Списание в заказе {order}" if order else "Списание бонусов", delta=-spent, order_id=order)
     if kind == "reserve" and payout is not None:
         amount = int(outcome.get("reserved", 0))
-        return HistoryEntry(**base, kind="payout_hold", reason=f"Заявка на выплату {payout}: бонусы удержаны", delta=0, held=amount)
+        return entry(HistoryKind.PAYOUT_HOLD, reason=f"Заявка на выплату {payout}: бонусы удержаны", delta=0, held=amount)
     if kind == "release" and payout is not None and outcome.get("released"):
         amount = int(outcome["released"])
-        return HistoryEntry(**base, kind="payout_release", reason=f"Заявка на выплату {payout} отклонена: бонусы возвращены", delta=0, held=-amount)
+        return entry(HistoryKind.PAYOUT_RELEASE, reason=f"Заявка на выплату {payout} отклонена: бонусы возвращены", delta=0, held=-amount)
     if kind == "refund":
-        return HistoryEntry(**base, kind="refund", reason=f"Возврат бонусов по заказу {order}" if order else "Возврат бонусов", delta=posting.delta, order_id=order)
+        return entry(HistoryKind.REFUND, reason=f"Возврат бонусов по заказу {order}" if order else "Возврат бонусов", delta=posting.delta, order_id=order)
     if kind == "reverse":
         if (posting.order_id or "").startswith(REFERRAL_PREFIX):
             reason = "Отмена вознаграждения партнёра: покупка возвращена"
         else:
             reason = f"Отмена начисления по заказу {order}: возврат" if order else "Отмена начисления"
-        return HistoryEntry(**base, kind="clawback", reason=reason, delta=posting.delta, order_id=order)
+        return entry(HistoryKind.CLAWBACK, reason=reason, delta=posting.delta, order_id=order)
     if kind == "expire":
-        return HistoryEntry(**base, kind="expiry", reason="Сгорание бонусов", delta=posting.delta) if posting.delta else None
+        return entry(HistoryKind.EXPIRY, reason="Сгорание бонусов", delta=posting.delta) if posting.delta else None
     if kind == "adjust":
-        return HistoryEntry(**base, kind="adjustment", reason=f"Корректировка: {posting.reason}" if posting.reason else "Корректировка", delta=posting.delta)
+        return entry(HistoryKind.ADJUSTMENT, reason=f"Корректировка: {posting.reason}" if posting.reason else "Корректировка", delta=posting.delta)
     return None

@@ -11,9 +11,10 @@ from shared.domain.ledger import Account
 
 def window_start(config: ProgramConfig, now: datetime) -> date | None:
     """First day counted by a rolling window (None for a lifetime basis)."""
-    if config.level_basis.kind is LevelBasisKind.LIFETIME:
+    days = config.level_basis.window_days
+    if config.level_basis.kind is LevelBasisKind.LIFETIME or days is None:
         return None
-    return now.date() - timedelta(days=config.level_basis.window_days - 1)
+    return now.date() - timedelta(days=days - 1)
 
 
 def qualifying_total(config: ProgramConfig, account: Account, now: datetime) -> int:

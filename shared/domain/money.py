@@ -15,9 +15,10 @@ the earlier line. Capping the bonus payment also rounds down.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Mapping, Sequence, TypeVar
+from typing import TypeVar
 
 KOPECKS_PER_BONUS = 100
 

@@ -19,10 +19,11 @@ import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import ClassVar
 
+from shared.domain.clock import MSK
 from shared.domain.errors import TooManyRequests
 
 # --- policy (constants: changing them is a code review, not a config edit) -----------
@@ -38,7 +39,6 @@ LOCKOUT_FAILURES = 10  # wrong codes per phone in a rolling 24 h, across codes
 SEND_RECORD_LIFETIME = timedelta(days=30)
 BUDGET_SHARDS = 16  # the day's SMS count is spread over this many documents: no hot document
 BUDGET_SHARD_LIFETIME = timedelta(days=2)  # a shard is kept this long after its day ends
-MSK = timezone(timedelta(hours=3), "MSK")  # the shop's day: Moscow has had no DST since 2014
 
 SMS_TEXT = "{code} — код для входа. Никому его не сообщайте."
 

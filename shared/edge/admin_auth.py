@@ -35,15 +35,16 @@ import hmac
 import math
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
-from shared.platform import tokens
 from shared.domain.errors import Forbidden, InvalidState, Unauthorized, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.services.ports import Store, UnitOfWork
+from shared.platform import tokens
 from shared.platform.settings import settings
+from shared.services.ports import Store, UnitOfWork
 
 ADMINS = "admins"
 ROLES = ("admin", "marketer", "manager", "accountant")

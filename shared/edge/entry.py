@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.platform import bootstrap, tokens
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Unauthorized
-from shared.services.ports import Store
-from shared.services import program
+from shared.platform import bootstrap, tokens
 from shared.platform.settings import settings
+from shared.services import program
+from shared.services.ports import Store
 
 
 def store() -> Store:

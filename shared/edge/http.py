@@ -41,14 +41,15 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shared.platform import logs
 from shared.domain import errors
+from shared.platform import logs
 from shared.platform.settings import MissingSetting, settings
 
 log = logging.getLogger("kopilka")
@@ -213,7 +214,7 @@ class Router:
             if len(pattern_parts) != len(parts):
                 continue
             params = {}
-            for want, got in zip(pattern_parts, parts):
+            for want, got in zip(pattern_parts, parts, strict=True):
                 if want.startswith("{") and want.endswith("}"):
                     params[want[1:-1]] = got
                 elif want != got:

@@ -21,10 +21,11 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from shared.platform import tokens
 from shared.domain.errors import Forbidden, Unauthorized
+from shared.platform import tokens
 from shared.platform.settings import settings
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,36 @@
-"""The one place that builds clients: lazily, once per instance, never at import."""
+"""The instance's composition root: every client it talks to, built lazily on first use, never at import.
+
+One of each per instance: the store (Firestore; the emulator when
+``FIRESTORE_EMULATOR_HOST`` is set) and the provider clients (SMS.ru, YooKassa
+and the carriers), each built from :func:`~shared.platform.settings.settings`
+when it is first asked for. The adapter modules are imported only then, so a
+function that never sends an SMS never loads the SMS client.
+
+Tests and local tools swap them: :func:`set_store` puts another store in place
+(``None``: back to Firestore); :func:`set_transport` routes a provider's clients
+through an ``httpx`` transport (a fake; ``None``: the network) and drops the
+clients already built, so changed settings are picked up.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from shared.services.ports import Store
+
+if TYPE_CHECKING:
+    import httpx
+
+    from shared.adapters.carrier_clients import CarrierClient
+    from shared.adapters.carriers import CarrierStatus
+    from shared.adapters.sms import SmsRuClient
+    from shared.adapters.yookassa import YooKassaClient
+
+Provider = Literal["sms", "yookassa", "carriers"]
+C = TypeVar("C")
 
 _lock = threading.Lock()
 _store: Store | None = None
@@ -16,7 +41,7 @@ def project_id() -> str:
 
 
 def firestore_store() -> Store:
-    """The instance's Firestore store (the emulator when FIRESTORE_EMULATOR_HOST is set)."""
+    """The instance's store: Firestore unless :func:`set_store` put another in place."""
     global _store
     with _lock:
         if _store is None:
@@ -33,3 +58,113 @@ def set_store(store: Store | None) -> None:
     global _store
     with _lock:
         _store = store
+
+
+class _Clients(Generic[C]):
+    """One provider's clients by name, each built once on first use through the transport in force."""
+
+    def __init__(self, build: Callable[[str, httpx.BaseTransport | None], C], close: Callable[[C], None]) -> None:
+        self._build = build
+        self._close = close
+        self._lock = threading.Lock()
+        self._built: dict[str, C] = {}
+        self._transport: httpx.BaseTransport | None = None
+
+    def get(self, name: str = "default") -> C:
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = self._build(name, self._transport)
+            return self._built[name]
+
+    def built(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._built)
+
+    def set_transport(self, transport: httpx.BaseTransport | None) -> None:
+        with self._lock:
+            for client in self._built.values():
+                self._close(client)
+            self._built.clear()
+            self._transport = transport
+
+
+def _build_sms(_: str, transport: httpx.BaseTransport | None) -> SmsRuClient:
+    from shared.adapters.sms import SmsRuClient, SmsUnavailable
+    from shared.platform.settings import settings
+
+    s = settings()
+    if not s.smsru_api_id:
+        raise SmsUnavailable("the SMS gateway is not configured (SMSRU_API_ID)", sent="no")
+    return SmsRuClient(api_id=s.smsru_api_id, base_url=s.smsru_base_url, sender=s.sms_sender, test=s.sms_test, timeout=s.http_timeout_seconds, transport=transport)
+
+
+def _build_yookassa(_: str, transport: httpx.BaseTransport | None) -> YooKassaClient:
+    from shared.adapters.yookassa import YooKassaClient, YooKassaUnavailable
+    from shared.platform.settings import settings
+
+    s = settings()
+    if not s.yookassa_shop_id or not s.yookassa_secret_key:
+        raise YooKassaUnavailable("YooKassa credentials are not configured (YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY)")
+    return YooKassaClient(base_url=s.yookassa_base_url, shop_id=s.yookassa_shop_id, secret_key=s.yookassa_secret_key, timeout=s.http_timeout_seconds, transport=transport)
+
+
+def _build_carrier(name: str, transport: httpx.BaseTransport | None) -> CarrierClient:
+    from shared.adapters.carrier_clients import BoxberryClient, CdekClient, RussianPostClient
+    from shared.platform.settings import settings
+
+    s = settings()
+    if name == "cdek":
+        return CdekClient(base_url=s.cdek_base_url, client_id=s.cdek_client_id, client_secret=s.cdek_client_secret, timeout=s.http_timeout_seconds, transport=transport)
+    if name == "boxberry":
+        return BoxberryClient(base_url=s.boxberry_base_url, token=s.boxberry_token, timeout=s.http_timeout_seconds, transport=transport)
+    if name == "russianpost":
+        return RussianPostClient(url=s.russianpost_url, login=s.russianpost_login, password=s.russianpost_password, timeout=s.http_timeout_seconds, transport=transport)
+    raise ValueError(f"unknown carrier {name!r}")
+
+
+def _close_sms(client: SmsRuClient) -> None:
+    client.close()
+
+
+def _close_yookassa(client: YooKassaClient) -> None:
+    client.close()
+
+
+def _close_carrier(client: CarrierClient) -> None:
+    client.http.close()
+
+
+_sms: _Clients[SmsRuClient] = _Clients(_build_sms, _close_sms)
+_yookassa: _Clients[YooKassaClient] = _Clients(_build_yookassa, _close_yookassa)
+_carriers: _Clients[CarrierClient] = _Clients(_build_carrier, _close_carrier)
+
+
+def sms() -> SmsRuClient:
+    """The instance's SMS gateway client."""
+    return _sms.get()
+
+
+def yookassa() -> YooKassaClient:
+    """The instance's YooKassa client."""
+    return _yookassa.get()
+
+
+def carrier(name: str) -> CarrierClient:
+    """The instance's client for a carrier: ``cdek``, ``boxberry`` or ``russianpost``."""
+    return _carriers.get(name)
+
+
+def track(name: str, tracking: str) -> CarrierStatus:
+    """The carrier's verdict on one shipment."""
+    return carrier(name).track(tracking)
+
+
+def built_carriers() -> tuple[str, ...]:
+    """The carriers whose clients this instance has built so far."""
+    return _carriers.built()
+
+
+def set_transport(provider: Provider, transport: httpx.BaseTransport | None) -> None:
+    """Route a provider's clients through ``transport`` (a fake in tests; ``None``: the network)."""
+    clients: dict[Provider, _Clients[SmsRuClient] | _Clients[YooKassaClient] | _Clients[CarrierClient]] = {"sms": _sms, "yookassa": _yookassa, "carriers": _carriers}
+    clients[provider].set_transport(transport)

@@ -105,6 +105,7 @@ class MissingSetting(RuntimeError):
 
 
 def _csv(name: str) -> tuple[str, ...]:
+    """A comma-separated variable as its non-empty, stripped parts."""
     return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
 
@@ -116,10 +117,6 @@ def _version() -> str:
         return VERSION_FILE.read_text(encoding="utf-8").strip() or "dev"
     except OSError:
         return "dev"
-
-
-def _csv(name: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
 
 @dataclass(frozen=True)

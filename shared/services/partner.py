@@ -31,13 +31,14 @@ Reads are bounded (caps below); a figure that hit its cap is reported with
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shared.api.account import BonusesExcluded, PartnerDashboard, PartnerMonth, PartnerTotals, ReferralRate
+from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.domain.errors import Retryable
@@ -52,7 +53,6 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 8
 LINK_PARAMETER = "ref"
 MONTHS = 12
-MSK = timezone(timedelta(hours=3), "MSK")  # the shops' calendar (no DST since 2014)
 
 POSTINGS_PAGE = 200
 POSTINGS_SCAN_MAX = 2000  # postings read at most for the monthly figures

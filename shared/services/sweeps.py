@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import calendar
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
+from shared.domain.clock import MSK
 from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
 from shared.domain.errors import DomainError
 from shared.domain.levels import level_after_sweep, window_start
@@ -47,7 +48,6 @@ from shared.services.ledger import AccountSession
 
 log = logging.getLogger(__name__)
 
-MSK = timezone(timedelta(hours=3), "MSK")  # the shops' day: Moscow has had no DST since 2014
 
 # Days before an expiry that the customer is warned. A module constant rather than
 # program config on purpose (the config schema is frozen for this issue); one place

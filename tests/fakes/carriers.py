@@ -193,7 +193,8 @@ class FakeCarriers:
                 return httpx.Response(401, json={"requests": [{"state": "INVALID", "errors": [{"code": "v2_token_expired", "message": "token expired"}]}]})
             entity = self.cdek_orders.get(path.rsplit("/", 1)[-1])
             if entity is None:
-                return httpx.Response(404, json={"requests": [{"request_uuid": str(uuidlib.uuid4()), "type": "GET", "state": "INVALID", "errors": [{"code": "v2_entity_not_found", "message": "Entity is not found"}]}]})
+                not_found = {"code": "v2_entity_not_found", "message": "Entity is not found"}
+                return httpx.Response(404, json={"requests": [{"request_uuid": str(uuidlib.uuid4()), "type": "GET", "state": "INVALID", "errors": [not_found]}]})
             return httpx.Response(200, json={"entity": entity, "requests": [{"request_uuid": str(uuidlib.uuid4()), "type": "CREATE", "state": "SUCCESSFUL"}]})
         return httpx.Response(404, json={"requests": [{"state": "INVALID", "errors": [{"code": "v2_bad_request"}]}]})
 

@@ -103,7 +103,8 @@ class FakeSmsRu:
                 self.duplicates += 1
                 return httpx.Response(200, json=self._answers[key])
             if fault == "bad_number":
-                return httpx.Response(200, json={"status": "OK", "status_code": 100, "sms": {to: {"status": "ERROR", "status_code": 202, "status_text": "Неправильно указан номер телефона получателя"}}, "balance": 100.0})
+                refused = {"status": "ERROR", "status_code": 202, "status_text": "Неправильно указан номер телефона получателя"}
+                return httpx.Response(200, json={"status": "OK", "status_code": 100, "sms": {to: refused}, "balance": 100.0})
             sms_id = f"{next(self._ids):06d}-{len(self.messages) + 1:06d}"
             self.messages.append(SentSms(to=to, text=text, sms_id=sms_id, key=key))
             answer = {"status": "OK", "status_code": 100, "sms": {to: {"status": "OK", "status_code": 100, "sms_id": sms_id}}, "balance": 100.0}

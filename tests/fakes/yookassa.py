@@ -123,7 +123,13 @@ class FakeYooKassa:
                 refundable=True,
                 captured_at=_now(),
                 income_amount=_money(to_kopecks(p["amount"]["value"]) * 965 // 1000),
-                payment_method={"type": "bank_card", "id": payment_id, "saved": False, "title": "Bank card *4477", "card": {"first6": "555555", "last4": "4477", "expiry_month": "07", "expiry_year": "2030", "card_type": "MasterCard"}},
+                payment_method={
+                    "type": "bank_card",
+                    "id": payment_id,
+                    "saved": False,
+                    "title": "Bank card *4477",
+                    "card": {"first6": "555555", "last4": "4477", "expiry_month": "07", "expiry_year": "2030", "card_type": "MasterCard"},
+                },
             )
             return copy.deepcopy(p)
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.adapters import carriers
+from shared.platform import bootstrap
 from shared.services import delivery, orders
 from shared.services.cursors import sweep_path
 from shared.services.ledger import audit_account, balances, load_account
@@ -30,9 +30,9 @@ def fake(function_env, monkeypatch):
     for name, value in api.environment().items():
         monkeypatch.setenv(name, value)
     reload()
-    carriers.set_transport(api.transport)
+    bootstrap.set_transport("carriers", api.transport)
     yield api
-    carriers.set_transport(None)
+    bootstrap.set_transport("carriers", None)
 
 
 @pytest.fixture
@@ -198,14 +198,14 @@ def test_cdek_refusing_our_credentials_asks_for_redelivery_too(client, fake, sto
     body = cdek_webhook(uuid, "DELIVERED", moment(), number="A1")
     monkeypatch.setenv("CDEK_CLIENT_SECRET", "rotated-by-someone")
     reload()
-    carriers.set_transport(fake.transport)  # forget the client built with the old secret
+    bootstrap.set_transport("carriers", fake.transport)  # forget the client built with the old secret
     reply = client.post(CDEK_URL, json=body)
     assert (reply.status_code, reply.get_json()["error"]["code"]) == (503, "provider_unavailable")
     assert "Retry-After" in reply.headers
     assert orders.get_order(store, "A1")["status"] == "paid"
     monkeypatch.setenv("CDEK_CLIENT_SECRET", fake.cdek_client_secret)
     reload()
-    carriers.set_transport(fake.transport)
+    bootstrap.set_transport("carriers", fake.transport)
     assert client.post(CDEK_URL, json=body).get_json()["status"] == "delivered"
 
 

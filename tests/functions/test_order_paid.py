@@ -1,7 +1,7 @@
 """order_paid through functions-framework, on the emulator, with YooKassa faked in memory.
 
 The function fetches every payment and refund from the fake API (injected
-through ``yookassa.set_transport``); notification bodies are built as the
+through ``bootstrap.set_transport("yookassa", …)``); notification bodies are built as the
 providers send them. Every test checks the stored order and the customer's
 ledger, not the response alone.
 """

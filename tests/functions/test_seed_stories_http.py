@@ -35,7 +35,7 @@ import pytest
 import time_machine
 
 from shared.edge import entry
-from shared.adapters import carriers, yookassa
+from shared.platform import bootstrap
 from shared.domain.cart import CartLine, PromoRule
 from shared.presets import preset_data
 from shared.services import lifecycle, orders, program, promo
@@ -127,11 +127,11 @@ def shop(function_env, monkeypatch):
     for name, value in cdek.environment().items():
         monkeypatch.setenv(name, value)
     reload()
-    yookassa.set_transport(kassa.transport)
-    carriers.set_transport(cdek.transport)
+    bootstrap.set_transport("yookassa", kassa.transport)
+    bootstrap.set_transport("carriers", cdek.transport)
     yield Shop(function_env, kassa, cdek)
-    yookassa.set_transport(None)
-    carriers.set_transport(None)
+    bootstrap.set_transport("yookassa", None)
+    bootstrap.set_transport("carriers", None)
 
 
 def use_program(store, name: str, effective_from: datetime) -> None:

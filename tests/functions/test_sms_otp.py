@@ -1,7 +1,7 @@
 """sms_otp through functions-framework, on the emulator, with SMS.ru faked in memory.
 
 The function sends through the fake gateway (injected with
-``sms.set_transport``); codes are read from the fake's outbox, as a customer
+``bootstrap.set_transport("sms", …)``); codes are read from the fake's outbox, as a customer
 reads them from the SMS. Tests check the stored documents and the customer's
 ledger, not only the answers.
 """
@@ -17,9 +17,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from shared.adapters import layout, sms
+from shared.adapters import layout
 from shared.domain.errors import Retryable
 from shared.edge import entry
+from shared.platform import bootstrap
 from shared.platform.settings import reload, settings
 from shared.services import identity, lifecycle, promo
 from shared.services.ledger import all_postings, balances
@@ -39,9 +40,9 @@ def fake(function_env):
     os.environ.update(ENV)
     reload()
     gateway = FakeSmsRu(api_id=ENV["SMSRU_API_ID"])
-    sms.set_transport(gateway.transport)
+    bootstrap.set_transport("sms", gateway.transport)
     yield gateway
-    sms.set_transport(None)
+    bootstrap.set_transport("sms", None)
     for key in ENV:
         os.environ.pop(key, None)
     reload()
@@ -160,7 +161,7 @@ def test_two_instances_sending_concurrently_still_send_three(store, fake, firest
     from shared.adapters.firestore_store import FirestoreStore
 
     instances = [store, FirestoreStore(firestore_client)]
-    gateway = sms.client()
+    gateway = bootstrap.sms()
 
     def attempt(n: int) -> str:
         for _ in range(10):  # a well-behaved client retries a contended request
@@ -489,5 +490,5 @@ def test_the_daily_sms_budget_stops_sending_until_the_next_moscow_day(client, fa
 
 
 def test_no_budget_means_no_cap(store, fake):
-    sent = [identity.request_code(store, gateway=sms.client(), keys=keys(), phone=f"+7900222000{n}", ip=None, now=future() + timedelta(seconds=n)).expires_in for n in range(4)]
+    sent = [identity.request_code(store, gateway=bootstrap.sms(), keys=keys(), phone=f"+7900222000{n}", ip=None, now=future() + timedelta(seconds=n)).expires_in for n in range(4)]
     assert len(sent) == 4 and identity.sms_sent_on(store, identity.budget_day(future())[0]) == 0  # nothing counted either

@@ -14,14 +14,17 @@ import ast
 import re
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import hcl2
 from hcl2 import SerializationOptions
 
 from shared.adapters.firestore_queries import QUERIES
+from shared.domain.clock import MSK
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -138,7 +141,7 @@ def test_each_function_folder_has_its_function_and_back() -> None:
     service = one(body["service_config"])
     assert service["service_account_email"] == "${google_service_account.function[each.key].email}"
     for attr in SIZING:
-        assert service[attr] == "${each.value.%s}" % attr, attr
+        assert service[attr] == f"${{each.value.{attr}}}", attr
     # THREADS is the concurrency, and no function's own env overrides it or a common variable.
     assert service["environment_variables"] == ENV_MERGE
     for name, fn in fns.items():
@@ -175,7 +178,7 @@ def test_service_accounts_and_invokers() -> None:
     assert iam["public"]["member"] == "allUsers" and iam["public"]["for_each"] == "${toset(local.public_functions)}"
     assert iam["scheduler"]["role"] == "roles/run.invoker" and "scheduler" in iam["scheduler"]["member"]
     for binding, key in (("public", "each.key"), ("scheduler", "each.key"), ("operator", "each.value.function")):
-        assert iam[binding]["service"] == "${google_cloudfunctions2_function.function[%s].name}" % key, binding
+        assert iam[binding]["service"] == f"${{google_cloudfunctions2_function.function[{key}].name}}", binding
 
 
 # -- scheduler ---------------------------------------------------------------------------------
@@ -189,6 +192,10 @@ def test_scheduler_jobs_target_existing_functions_and_routes() -> None:
     assert body["for_each"] == "${local.scheduler_jobs}" and body["name"] == NAME
     assert body["description"] == "${each.value.description}" and body["schedule"] == "${each.value.schedule}"
     assert body["attempt_deadline"] == "${local.functions[each.value.function].timeout_seconds}s"
+    zone = ZoneInfo(body["time_zone"])  # the jobs keep the shops' calendar: shared.domain.clock.MSK all year
+    for month in (1, 7):
+        moment = datetime(2026, month, 1, tzinfo=timezone.utc)
+        assert moment.astimezone(zone).utcoffset() == MSK.utcoffset(moment), body["time_zone"]
     target = one(body["http_target"])
     assert target["http_method"] == "POST"
     assert "scheduler" in one(target["oidc_token"])["service_account_email"]
@@ -204,7 +211,7 @@ def test_scheduler_jobs_target_existing_functions_and_routes() -> None:
         assert match and match.group(1) == function, audience[function]
         assert ("POST", match.group(2)) in routes(function), f"{job}: {function} has no POST {match.group(2)}"
         env = function_env(function)[0]
-        assert env["KOPILKA_SWEEP_AUDIENCE"] == '${local.scheduled_audience["%s"]}' % function
+        assert env["KOPILKA_SWEEP_AUDIENCE"] == f'${{local.scheduled_audience["{function}"]}}'
         assert env["KOPILKA_SCHEDULER_EMAILS"] == "${google_service_account.scheduler.email}"
         targets.add(function)
     assert targets == set(tf()["locals"]["scheduled_functions"]), "the scheduler SA may invoke exactly the scheduled functions"
@@ -348,17 +355,61 @@ def closure(function: str) -> set[Path]:
     return seen
 
 
+COMPOSITION_ROOT = ROOT / "shared/platform/bootstrap.py"
+
+
+@cache
+def root_needs() -> dict[str, set[str]]:
+    """Each public function of the composition root -> env vars behind the Settings attributes read by
+    the clients it hands out (its own body, the builder of each client registry it names, the
+    root's functions it calls)."""
+    fields = settings_env()
+    tree = ast.parse(COMPOSITION_ROOT.read_text())
+    defs = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    builders = {}  # client registry -> the function that builds its clients
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == "_Clients":
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            builders[ast.unparse(target)] = ast.unparse(node.value.args[0])
+
+    def reads(name: str, seen: set[str]) -> set[str]:
+        out = set()
+        for node in ast.walk(defs[name]):
+            if isinstance(node, ast.Attribute) and node.attr in fields:
+                out.add(fields[node.attr])
+            elif isinstance(node, ast.Name):
+                called = builders.get(node.id, node.id)
+                if called in defs and called not in seen:
+                    seen.add(called)
+                    out |= reads(called, seen)
+        return out
+
+    return {name: reads(name, {name}) for name in defs if not name.startswith("_")}
+
+
 def needed_env(function: str) -> set[str]:
-    """Env vars behind every Settings attribute read in the function's import closure."""
+    """Env vars behind every Settings attribute read in the function's import closure; of the
+    composition root, only what the clients it asks the root for are built from."""
     fields = settings_env()
     used = set()
     for path in closure(function):
         if path.name == "settings.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr in fields:
+            if isinstance(node, ast.Attribute) and node.attr in fields and path != COMPOSITION_ROOT:
                 used.add(fields[node.attr])
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "bootstrap":
+                used |= root_needs().get(node.attr, set())
     return used
+
+
+def test_the_composition_root_scan_sees_what_each_client_is_built_from() -> None:
+    needs = root_needs()
+    assert {"SMSRU_API_ID"} <= needs["sms"] and "YOOKASSA_SHOP_ID" not in needs["sms"]
+    assert {"YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY"} <= needs["yookassa"] and "SMSRU_API_ID" not in needs["yookassa"]
+    assert {"CDEK_CLIENT_ID", "BOXBERRY_TOKEN", "RUSSIANPOST_LOGIN"} <= needs["carrier"] == needs["track"]
+    assert needs["firestore_store"] == set()
+    assert {"SMSRU_API_ID", "YOOKASSA_SHOP_ID", "CDEK_CLIENT_ID"} <= needs["set_transport"]
 
 
 def function_env(function: str) -> tuple[dict[str, str], dict[str, str]]:

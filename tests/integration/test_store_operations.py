@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.edge import entry
-from shared.adapters import carriers, yookassa
+from shared.platform import bootstrap
 from shared.domain.cart import CartLine
 from shared.services import delivery, lifecycle, orders, payments, program
 from shared.services.ledger import audit_account, balances, postings
@@ -43,7 +43,7 @@ def _placed(store, now: datetime, customer: str, order_id: str, **kwargs) -> dic
 def _pay(store, fake, order: dict, now: datetime):
     payment = fake.succeed(fake.create_payment(amount=order["money_to_pay"], order_id=order["order_id"])["id"])
     return lambda: payments.yookassa_notification(
-        store, config=entry.config(now), gateway=yookassa.client(), event="payment.succeeded", object_id=payment["id"], now=now
+        store, config=entry.config(now), gateway=bootstrap.yookassa(), event="payment.succeeded", object_id=payment["id"], now=now
     )
 
 
@@ -89,12 +89,12 @@ def test_a_delivery_skips_the_key_lookups_its_order_book_guards(function_env, fa
     for name, value in cdek.environment().items():
         monkeypatch.setenv(name, value)
     reload()
-    carriers.set_transport(cdek.transport)
+    bootstrap.set_transport("carriers", cdek.transport)
     try:
         uuid = cdek.add_cdek_order(number="A1", statuses=[("CREATED", now), ("DELIVERED", now)])
-        ops, out = _counted(store, lambda: delivery.cdek_event(store, config=entry.config(now), cdek=carriers.carrier("cdek"), uuid=uuid, code="DELIVERED", is_return=False, now=now))
+        ops, out = _counted(store, lambda: delivery.cdek_event(store, config=entry.config(now), cdek=bootstrap.carrier("cdek"), uuid=uuid, code="DELIVERED", is_return=False, now=now))
     finally:
-        carriers.set_transport(None)
+        bootstrap.set_transport("carriers", None)
 
     assert out["outcome"] == "applied"
     assert ops["reads"] <= 4, ops

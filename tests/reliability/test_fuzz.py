@@ -49,7 +49,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shared.edge import admin_auth, scheduler_auth
-from shared.adapters import carriers, sms, yookassa, yoomoney
+from shared.adapters import yoomoney
 from shared.edge.scheduler_auth import SECRET_HEADER
 from shared.platform.settings import reload
 from tests.conftest import FUNCTIONS_DIR, TEST_ENV, customer_token
@@ -175,17 +175,17 @@ def fuzz_env(firestore_client):
         bootstrap.set_store(store)
         published = datetime(2020, 1, 1, tzinfo=timezone.utc)
         program.publish(store, raw=preset_data("biomiq"), author="test", reason="fixture", effective_from=published, now=published - timedelta(seconds=1))
-        carriers.set_transport(api.transport)
-        yookassa.set_transport(FakeYooKassa(shop_id=TEST_ENV["YOOKASSA_SHOP_ID"], secret_key=TEST_ENV["YOOKASSA_SECRET_KEY"]).transport)
-        sms.set_transport(FakeSmsRu(api_id=EXTRA_ENV["SMSRU_API_ID"]).transport)
+        bootstrap.set_transport("carriers", api.transport)
+        bootstrap.set_transport("yookassa", FakeYooKassa(shop_id=TEST_ENV["YOOKASSA_SHOP_ID"], secret_key=TEST_ENV["YOOKASSA_SECRET_KEY"]).transport)
+        bootstrap.set_transport("sms", FakeSmsRu(api_id=EXTRA_ENV["SMSRU_API_ID"]).transport)
         scheduler_auth.set_verifier(refuse_every_oidc_token)
         try:
             yield mounted_functions(), Credentials(store)
         finally:
             scheduler_auth.set_verifier(None)
-            carriers.set_transport(None)
-            yookassa.set_transport(None)
-            sms.set_transport(None)
+            bootstrap.set_transport("carriers", None)
+            bootstrap.set_transport("yookassa", None)
+            bootstrap.set_transport("sms", None)
             bootstrap.set_store(None)
             store.reset()
     reload()

@@ -9,19 +9,18 @@ import httpx
 import pytest
 
 from shared.adapters import carriers
+from shared.adapters.carrier_clients import BoxberryClient, CdekClient, RussianPostClient
 from shared.adapters.carriers import (
     DELIVERED,
     IN_TRANSIT,
     NOT_DELIVERED,
     RETURNED,
-    BoxberryClient,
     CarrierError,
     CarrierUnavailable,
-    CdekClient,
-    RussianPostClient,
     SoapFault,
     TrackingNotFound,
 )
+from shared.platform import bootstrap
 from tests.fakes.carriers import FakeCarriers
 
 UTC = timezone.utc
@@ -86,7 +85,8 @@ def test_cdek_order_entity_takes_the_last_final_status_and_the_links():
 
 
 def test_cdek_order_without_a_final_status_is_in_transit_at_its_latest_event():
-    order = carriers.cdek_order({"uuid": "u", "number": "A1", "statuses": [{"code": "CREATED", "date_time": "2026-03-01T10:00:00+0300"}, {"code": "ACCEPTED", "date_time": "2026-03-02T10:00:00+0300"}]})
+    statuses = [{"code": "CREATED", "date_time": "2026-03-01T10:00:00+0300"}, {"code": "ACCEPTED", "date_time": "2026-03-02T10:00:00+0300"}]
+    order = carriers.cdek_order({"uuid": "u", "number": "A1", "statuses": statuses})
     assert (order.status.state, order.status.at, order.status.detail) == (IN_TRANSIT, datetime(2026, 3, 2, 7, 0, tzinfo=UTC), "ACCEPTED")
     assert carriers.cdek_order({"uuid": "u"}).status.state == IN_TRANSIT
 
@@ -284,16 +284,16 @@ def test_instance_clients_are_built_lazily_with_the_settings_timeout(fake, monke
     monkeypatch.setenv("KOPILKA_HTTP_TIMEOUT_SECONDS", "2.5")
     monkeypatch.setenv("BOXBERRY_TOKEN", fake.boxberry_token)
     reload()
-    carriers.set_transport(fake.transport)
+    bootstrap.set_transport("carriers", fake.transport)
     try:
-        assert carriers._clients._clients == {}  # nothing built before first use
+        assert bootstrap.built_carriers() == ()  # nothing built before first use
         fake.add_boxberry("BB1", [("Выдано", T)])
-        assert carriers.track("boxberry", "BB1").state == DELIVERED
-        client = carriers.carrier("boxberry")
-        assert client is carriers.carrier("boxberry")
+        assert bootstrap.track("boxberry", "BB1").state == DELIVERED
+        client = bootstrap.carrier("boxberry")
+        assert client is bootstrap.carrier("boxberry")
         assert client.http.client.timeout == httpx.Timeout(2.5)
     finally:
-        carriers.set_transport(None)
+        bootstrap.set_transport("carriers", None)
         monkeypatch.undo()
         reload()
 

@@ -6,14 +6,13 @@ import json
 import os
 
 import pytest
+from pydantic import BaseModel, Field
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from shared.edge import http
 from shared.domain.errors import InsufficientBonuses, ProviderUnavailable, Retryable
+from shared.edge import http
 from shared.platform.settings import reload
-
-from pydantic import BaseModel, Field
 
 
 class Body(BaseModel):

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from shared.adapters import yookassa, yoomoney
+from shared.platform import bootstrap
 from shared.adapters.amounts import BadAmount, to_kopecks, to_roubles
 from shared.domain.errors import Forbidden, ValidationFailed
 from shared.edge.http import client_ip
@@ -265,18 +266,18 @@ def test_an_unreadable_answer_is_unavailable_not_unknown(answer):
 
 def test_the_instance_client_is_built_lazily_from_settings(env, fake):
     env(YOOKASSA_SHOP_ID="123456", YOOKASSA_SECRET_KEY="test_secret_key")
-    yookassa.set_transport(fake.transport)
+    bootstrap.set_transport("yookassa", fake.transport)
     try:
         payment = fake.create_payment(amount=100, order_id="A1")
         assert fake.requests == []
-        assert yookassa.client() is yookassa.client()
-        assert yookassa.client().get_payment(payment["id"]).id == payment["id"]
+        assert bootstrap.yookassa() is bootstrap.yookassa()
+        assert bootstrap.yookassa().get_payment(payment["id"]).id == payment["id"]
         env(YOOKASSA_SHOP_ID="", YOOKASSA_SECRET_KEY="")
-        yookassa.set_transport(fake.transport)
+        bootstrap.set_transport("yookassa", fake.transport)
         with pytest.raises(yookassa.YooKassaUnavailable):
-            yookassa.client()
+            bootstrap.yookassa()
     finally:
-        yookassa.set_transport(None)
+        bootstrap.set_transport("yookassa", None)
         os.environ.pop("YOOKASSA_SHOP_ID", None)
         os.environ.pop("YOOKASSA_SECRET_KEY", None)
         reload()
