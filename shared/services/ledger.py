@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar, overload
 
 from shared.domain.errors import Forbidden, IdempotencyConflict
-from shared.domain.ledger import OPERATIONS, Account, Balances, Posting, apply_posting, fingerprint, fold, posting_id
+from shared.domain.ledger import COMMANDS, Account, Balances, Command, Posting, apply_posting, fold, posting_id
 from shared.domain.orders import OrderBook
 from shared.services.ports import CUSTOMERS, ORDERS, POSTINGS, Store, UnitOfWork
+
+O = TypeVar("O")
 
 
 def account_path(customer_id: str) -> str:
@@ -53,8 +55,14 @@ class AccountSession:
     def seen(self, key: str) -> dict[str, Any] | None:
         return self.uow.get(posting_path(self.customer_id, posting_id(key)))
 
-    def post(self, kind: str, *, key: str, now: datetime, fresh: bool = False, **params: Any) -> dict[str, Any]:
-        """Apply ``kind`` once per ``key``.
+    @overload
+    def post(self, key: str, command: Command[O], /, *, now: datetime, fresh: bool = False) -> O: ...
+
+    @overload
+    def post(self, kind: str, /, *, key: str, now: datetime, fresh: bool = False, **params: Any) -> dict[str, Any]: ...
+
+    def post(self, first: str, command: Command[Any] | None = None, /, *, now: datetime, fresh: bool = False, key: str | None = None, **params: Any) -> Any:
+        """Apply ``command`` once per ``key``; answer its typed outcome.
 
         ``fresh=True`` skips the look-up of the key: the caller has read, in
         this unit of work, a guard document that is written in the same commit
@@ -62,22 +70,34 @@ class AccountSession:
         absent, so the key cannot have been used. The posting is still
         *created*, so were that proof ever wrong the commit fails
         (``ALREADY_EXISTS``) instead of applying the operation twice.
+
+        The keyword form ``post(kind, key=..., now=..., **params)`` names the
+        command by its stored kind and answers the stored outcome dict with
+        ``"replayed"``.
         """
+        if command is None:
+            if key is None:
+                raise TypeError("post(kind, ...) needs key=")
+            outcome = self.post(key, COMMANDS[first](**params), now=now, fresh=fresh)
+            return {**outcome.to_stored(), "replayed": outcome.replayed}
+        if key is not None or params:
+            raise TypeError("post(key, command) takes no other parameters")
+        return self._post(first, command, now=now, fresh=fresh)
+
+    def _post(self, key: str, command: Command[O], *, now: datetime, fresh: bool) -> O:
         existing = None if fresh else self.seen(key)
         if existing is not None:
-            if existing["fingerprint"] != fingerprint(kind, params) or existing["kind"] != kind:
+            if existing["fingerprint"] != command.fingerprint() or existing["kind"] != command.kind:
                 raise IdempotencyConflict(
                     f"key {key!r} was used for a different {existing['kind']} operation",
                     key=key,
                 )
-            return {**existing["outcome"], "replayed": True}
-        posting: Posting = OPERATIONS[kind](self.account, key=key, now=now, **params)
-        posting.customer_id = self.customer_id
-        posting.seq = self.account.seq + 1
+            return command.outcome(existing["outcome"], replayed=True)
+        posting = command.posting(self.account, key=key, now=now)
         self.account = apply_posting(self.account, posting)
         self.uow.create(posting_path(self.customer_id, posting.id), posting.to_dict())
         self.save()
-        return {**posting.outcome, "replayed": False}
+        return command.outcome(posting.outcome, replayed=False)
 
     def save(self, **extra: Any) -> None:
         self.extra.update(extra)
@@ -92,9 +112,9 @@ class AccountSession:
         self.uow.put(order_path(self.customer_id, book.order_id), book.to_dict())
 
 
-def post(store: Store, *, customer_id: str, kind: str, key: str, now: datetime, **params: Any) -> dict[str, Any]:
-    """Apply one ledger operation to one account in its own transaction."""
-    return store.run(lambda uow: AccountSession(uow, customer_id).post(kind, key=key, now=now, **params))
+def post(store: Store, customer_id: str, key: str, command: Command[O], *, now: datetime) -> O:
+    """Apply one ledger command to one account in its own transaction."""
+    return store.run(lambda uow: AccountSession(uow, customer_id).post(key, command, now=now))
 
 
 def load_account(store: Store, customer_id: str) -> Account | None:
