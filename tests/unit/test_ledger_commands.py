@@ -235,7 +235,7 @@ def test_another_intent_or_kind_under_a_used_key_is_a_conflict_and_changes_nothi
 def test_the_keyword_form_names_the_kind_and_answers_the_stored_outcome() -> None:
     store = MemoryStore()
     _seeded(store)
-    params = {"amount": 5, "actor": "olga", "reason": "gift", "expires_at": T + 30 * DAY}
+    params: dict[str, Any] = {"amount": 5, "actor": "olga", "reason": "gift", "expires_at": T + 30 * DAY}
     first = store.run(lambda uow: AccountSession(uow, "c1").post("adjust", key="adj:1", now=T, **params))
     again = store.run(lambda uow: AccountSession(uow, "c1").post("adjust", key="adj:1", now=T + DAY, **params))
     assert first == {"adjusted": 5, "replayed": False} and again == {"adjusted": 5, "replayed": True}

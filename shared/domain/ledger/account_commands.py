@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from shared.domain.errors import InvalidState, ValidationFailed
-from shared.domain.ledger.commands import Command
+from shared.domain.ledger.commands import Command, OutcomeType
 from shared.domain.ledger.movements import (
     GroupChange,
     LevelChange,
@@ -39,7 +39,7 @@ class RecordPurchase(Command[PurchaseRecorded]):
 
     kind: ClassVar[str] = "purchase"
     INTENT: ClassVar[tuple[str, ...]] = ("amount", "order_id")
-    outcome_type: ClassVar[Any] = PurchaseRecorded
+    outcome_type: ClassVar[OutcomeType] = PurchaseRecorded
     amount: int
     order_id: str
     level: str | None
@@ -64,7 +64,7 @@ class SetLevel(Command[LevelSet]):
 
     kind: ClassVar[str] = "level"
     INTENT: ClassVar[tuple[str, ...]] = ("level", "reason")
-    outcome_type: ClassVar[Any] = LevelSet
+    outcome_type: ClassVar[OutcomeType] = LevelSet
     level: str
     reason: str
     trim_before: date | None = None
@@ -86,7 +86,7 @@ class OpenAccount(Command[Opened]):
 
     kind: ClassVar[str] = "open"
     INTENT: ClassVar[tuple[str, ...]] = ("group", "level")
-    outcome_type: ClassVar[Any] = Opened
+    outcome_type: ClassVar[OutcomeType] = Opened
     group: str
     level: str
 
@@ -103,7 +103,7 @@ class Note(Command[Noted]):
 
     kind: ClassVar[str] = "note"
     INTENT: ClassVar[tuple[str, ...]] = ()
-    outcome_type: ClassVar[Any] = Noted
+    outcome_type: ClassVar[OutcomeType] = Noted
     data: Mapping[str, Any] = field(default_factory=dict)
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
@@ -120,7 +120,7 @@ class OverrideLevel(Command[LevelOverridden]):
 
     kind: ClassVar[str] = "level_override"
     INTENT: ClassVar[tuple[str, ...]] = ("level", "actor", "reason")
-    outcome_type: ClassVar[Any] = LevelOverridden
+    outcome_type: ClassVar[OutcomeType] = LevelOverridden
     level: str | None
     actor: str
     reason: str
@@ -140,7 +140,7 @@ class ChangeGroup(Command[GroupChanged]):
 
     kind: ClassVar[str] = "group"
     INTENT: ClassVar[tuple[str, ...]] = ("group", "actor", "reason")
-    outcome_type: ClassVar[Any] = GroupChanged
+    outcome_type: ClassVar[OutcomeType] = GroupChanged
     group: str
     actor: str
     reason: str

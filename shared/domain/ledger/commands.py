@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast
 
 from shared.domain.errors import InsufficientBonuses, InvalidState, ValidationFailed
 from shared.domain.ledger.movements import (
@@ -53,9 +53,16 @@ from shared.domain.ledger.state import (
 
 O_co = TypeVar("O_co", covariant=True)
 
+# What a clawback does with the bonuses it cannot take (the program's clawback policy).
+NegativeBalance = Literal["floor", "allow_negative"]
+
 
 class StoredOutcome(Protocol):
     def to_stored(self) -> dict[str, Any]: ...
+
+
+class OutcomeType(Protocol):
+    def from_stored(self, data: Mapping[str, Any], *, replayed: bool) -> StoredOutcome: ...
 
 
 class Command(Generic[O_co]):
@@ -65,7 +72,7 @@ class Command(Generic[O_co]):
     __slots__ = ()
     kind: ClassVar[str]
     INTENT: ClassVar[tuple[str, ...]]
-    outcome_type: ClassVar[Any]
+    outcome_type: ClassVar[OutcomeType]
 
     def intent(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.INTENT}
@@ -145,7 +152,7 @@ class Accrue(Command[Accrued]):
 
     kind: ClassVar[str] = "accrue"
     INTENT: ClassVar[tuple[str, ...]] = ("amount", "source", "ref", "order_id")
-    outcome_type: ClassVar[Any] = Accrued
+    outcome_type: ClassVar[OutcomeType] = Accrued
     amount: int
     source: str
     ref: str
@@ -175,7 +182,7 @@ class ScheduleActivation(Command[Scheduled]):
 
     kind: ClassVar[str] = "schedule"
     INTENT: ClassVar[tuple[str, ...]] = ("lot_id",)
-    outcome_type: ClassVar[Any] = Scheduled
+    outcome_type: ClassVar[OutcomeType] = Scheduled
     lot_id: str
     activates_at: datetime
 
@@ -192,7 +199,7 @@ class Reserve(Command[Reserved]):
 
     kind: ClassVar[str] = "reserve"
     INTENT: ClassVar[tuple[str, ...]] = ("reservation_id", "amount")
-    outcome_type: ClassVar[Any] = Reserved
+    outcome_type: ClassVar[OutcomeType] = Reserved
     reservation_id: str
     amount: int
     release_after: datetime
@@ -215,7 +222,7 @@ class Release(Command[Released]):
 
     kind: ClassVar[str] = "release"
     INTENT: ClassVar[tuple[str, ...]] = ("reservation_id",)
-    outcome_type: ClassVar[Any] = Released
+    outcome_type: ClassVar[OutcomeType] = Released
     reservation_id: str
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
@@ -238,7 +245,7 @@ class Spend(Command[Spent]):
 
     kind: ClassVar[str] = "spend"
     INTENT: ClassVar[tuple[str, ...]] = ("amount", "order_id", "reservation_id")
-    outcome_type: ClassVar[Any] = Spent
+    outcome_type: ClassVar[OutcomeType] = Spent
     amount: int
     order_id: str | None = None
     reservation_id: str | None = None
@@ -281,7 +288,7 @@ class Refund(Command[Refunded]):
 
     kind: ClassVar[str] = "refund"
     INTENT: ClassVar[tuple[str, ...]] = ("allocations", "order_id")
-    outcome_type: ClassVar[Any] = Refunded
+    outcome_type: ClassVar[OutcomeType] = Refunded
     allocations: Sequence[Allocation]
     order_id: str | None = None
 
@@ -314,10 +321,10 @@ class Reverse(Command[Reversed]):
 
     kind: ClassVar[str] = "reverse"
     INTENT: ClassVar[tuple[str, ...]] = ("amount", "own_lot_id", "order_id")
-    outcome_type: ClassVar[Any] = Reversed
+    outcome_type: ClassVar[OutcomeType] = Reversed
     amount: int
     own_lot_id: str | None
-    negative_balance: str
+    negative_balance: NegativeBalance
     order_id: str | None = None
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
@@ -345,7 +352,7 @@ class Expire(Command[Expired]):
 
     kind: ClassVar[str] = "expire"
     INTENT: ClassVar[tuple[str, ...]] = ("lot_id",)
-    outcome_type: ClassVar[Any] = Expired
+    outcome_type: ClassVar[OutcomeType] = Expired
     lot_id: str
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
@@ -364,7 +371,7 @@ class Adjust(Command[Adjusted]):
 
     kind: ClassVar[str] = "adjust"
     INTENT: ClassVar[tuple[str, ...]] = ("amount", "actor", "reason")
-    outcome_type: ClassVar[Any] = Adjusted
+    outcome_type: ClassVar[OutcomeType] = Adjusted
     amount: int
     actor: str
     reason: str
