@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -205,7 +205,11 @@ def test_an_account_copy_is_equal_and_independent():
 
     twin = account.copy()
     assert twin == account
-    twin.lots["l1"].remaining = 1
-    twin.reservations["o2"].allocations[0].amount = 1
+    with pytest.raises(FrozenInstanceError):  # lots, reservations and allocations never change in place
+        twin.lots["l1"].remaining = 1  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        twin.reservations["o2"].allocations[0].amount = 1  # type: ignore[misc]
+    twin.lots["l1"] = replace(twin.lots["l1"], remaining=1)
+    twin.reservations["o2"] = replace(twin.reservations["o2"], allocations=[replace(allocation, amount=1)])
     twin.paid_by_day["2026-01-02"] = 1
     assert account.lots["l1"].remaining == 5 and account.reservations["o2"].allocations[0].amount == 5 and "2026-01-02" not in account.paid_by_day

@@ -3,7 +3,7 @@
 Each movement is a frozen value that converts to and from its stored form
 (a dict keyed by ``"op"``, as kept in the posting document) and knows how it
 changes an :class:`~shared.domain.ledger.state.Account` in place
-(:meth:`apply`, used only on a fresh copy by
+(:meth:`apply`, used only on a fresh copy of the account by
 :func:`~shared.domain.ledger.postings.apply_posting`).
 
 A movement also reads like its stored document (``m["op"]``,
@@ -14,7 +14,7 @@ fields either way.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -44,17 +44,18 @@ def _credit(lots: dict[str, Lot], lot_id: str, amount: int, source: str, ref: st
     if lot is None:
         lots[lot_id] = Lot(id=lot_id, amount=amount, remaining=amount, source=source, ref=ref, accrued_at=accrued_at, activates_at=activates_at, expires_at=expires_at)
     else:
-        lot.remaining += amount
-        lot.amount = max(lot.amount, lot.remaining)
+        remaining = lot.remaining + amount
+        lots[lot_id] = replace(lot, remaining=remaining, amount=max(lot.amount, remaining))
 
 
 def _debit(lots: dict[str, Lot], lot_id: str, amount: int) -> None:
     lot = lots[lot_id]
     if amount > lot.remaining:
         raise AssertionError(f"debit of {amount} exceeds lot {lot_id} remaining {lot.remaining}")
-    lot.remaining -= amount
-    if lot.remaining == 0:
+    if amount == lot.remaining:
         del lots[lot_id]
+    else:
+        lots[lot_id] = replace(lot, remaining=lot.remaining - amount)
 
 
 @dataclass(frozen=True, slots=True, eq=True)
@@ -118,8 +119,9 @@ class Schedule(_StoredView):
     activates_at: datetime
 
     def apply(self, account: Account) -> None:
-        if self.lot_id in account.lots:
-            account.lots[self.lot_id].activates_at = self.activates_at
+        lot = account.lots.get(self.lot_id)
+        if lot is not None:
+            account.lots[self.lot_id] = replace(lot, activates_at=self.activates_at)
 
     def to_dict(self) -> dict[str, Any]:
         return {"op": self.op, "lot_id": self.lot_id, "activates_at": self.activates_at}
@@ -137,10 +139,9 @@ class Hold(_StoredView):
     reservation: Reservation
 
     def apply(self, account: Account) -> None:
-        reservation = self.reservation.copy()
-        for a in reservation.allocations:
+        for a in self.reservation.allocations:
             _debit(account.lots, a.lot_id, a.amount)
-        account.reservations[reservation.id] = reservation
+        account.reservations[self.reservation.id] = self.reservation
 
     def to_dict(self) -> dict[str, Any]:
         return {"op": self.op, "reservation": self.reservation.to_dict()}

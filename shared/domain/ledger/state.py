@@ -1,5 +1,8 @@
 """The state of one customer's bonus account: lots, reservations, debt and level statistics.
 
+Lots, allocations and reservations are frozen values; an :class:`Account`
+changes only on a fresh copy, by :func:`~shared.domain.ledger.postings.apply_posting`.
+
 An :class:`Account` holds the customer's open *lots* (one per accrual:
 amount, remaining, source, ``activates_at``, ``expires_at``), the open
 *reservations* made at checkout, a *debt* (only under the
@@ -16,8 +19,8 @@ Balances at an instant (see :meth:`Account.balances`):
 
 from __future__ import annotations
 
-import copy
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +40,7 @@ def lot_id_for(key: str) -> str:
     return "L" + digest(key, 24)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Lot:
     id: str
     amount: int
@@ -61,7 +64,16 @@ class Lot:
         return (self.expires_at, self.accrued_at, self.id)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {
+            "id": self.id,
+            "amount": self.amount,
+            "remaining": self.remaining,
+            "source": self.source,
+            "ref": self.ref,
+            "accrued_at": self.accrued_at,
+            "activates_at": self.activates_at,
+            "expires_at": self.expires_at,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Lot:
@@ -77,7 +89,7 @@ class Lot:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Allocation:
     """A part of a lot taken by a reservation or a spend: enough to give it back."""
 
@@ -88,36 +100,36 @@ class Allocation:
     accrued_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {"lot_id": self.lot_id, "amount": self.amount, "expires_at": self.expires_at, "source": self.source, "accrued_at": self.accrued_at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Allocation:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reservation:
     id: str
     amount: int
-    allocations: list[Allocation]
+    allocations: Sequence[Allocation]  # kept as a tuple
     created_at: datetime
     release_after: datetime
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "allocations", tuple(self.allocations))
+
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "allocations": [a.to_dict() for a in self.allocations]}
+        return {"id": self.id, "amount": self.amount, "allocations": [a.to_dict() for a in self.allocations], "created_at": self.created_at, "release_after": self.release_after}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reservation:
         return cls(
             id=data["id"],
             amount=data["amount"],
-            allocations=[Allocation.from_dict(a) for a in data["allocations"]],
+            allocations=tuple(Allocation.from_dict(a) for a in data["allocations"]),
             created_at=data["created_at"],
             release_after=data["release_after"],
         )
-
-    def copy(self) -> Reservation:
-        return Reservation(self.id, self.amount, [copy.copy(a) for a in self.allocations], self.created_at, self.release_after)
 
 
 @dataclass(frozen=True)
@@ -174,13 +186,13 @@ class Account:
         return min(moments) if moments else None
 
     def copy(self) -> Account:
-        """A copy that can be changed without touching this account: its lots, reservations,
-        allocations and day totals are copied; what they hold (ints, strings, datetimes)
-        never changes in place."""
+        """A copy that can be changed without touching this account: its lot, reservation and
+        day-total maps are copied; what they hold (frozen lots and reservations, ints) never
+        changes in place."""
         return Account(
             customer_id=self.customer_id,
-            lots={k: copy.copy(lot) for k, lot in self.lots.items()},
-            reservations={k: r.copy() for k, r in self.reservations.items()},
+            lots=dict(self.lots),
+            reservations=dict(self.reservations),
             debt=self.debt,
             seq=self.seq,
             group=self.group,
