@@ -269,7 +269,7 @@ def sweep_section(client, config, lots_total: int) -> dict:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     from shared.adapters.firestore_store import FirestoreStore
-    from shared.domain.ledger import OPERATIONS, Account, apply_posting
+    from shared.domain.ledger import COMMANDS, Account, apply_posting
     from shared.services import lifecycle
     from shared.services.ledger import account_document
 
@@ -284,9 +284,7 @@ def sweep_section(client, config, lots_total: int) -> dict:
     section: dict = {"lots": n_main * LOTS_PER_ACCOUNT, "accounts": n_main, "lots_per_account": LOTS_PER_ACCOUNT, "page": SWEEP_PAGE, "workers": lifecycle.SWEEP_WORKERS}
 
     def post(account: Account, out: list | None, kind: str, key: str, when: datetime, **params) -> Account:
-        posting = OPERATIONS[kind](account, key=key, now=when, **params)
-        posting.customer_id = account.customer_id
-        posting.seq = account.seq + 1
+        posting = COMMANDS[kind](**params).posting(account, key=key, now=when)
         if out is not None:
             # under `floor_postings`, so that counting the sweep's `postings` below does not count the floor's
             out.append((f"{account.customer_id}/floor_postings/{posting.id}", posting.to_dict()))
@@ -427,7 +425,7 @@ def main() -> int:
     from shared.platform import bootstrap
     from shared.adapters.firestore_store import FirestoreStore
     from shared.domain.cart import CartLine
-    from shared.domain.ledger import OPERATIONS, Account, apply_posting
+    from shared.domain.ledger import COMMANDS, Account, apply_posting
     from shared.services import delivery, lifecycle, orders, payments, program, storefront
     from shared.services.ledger import account_document, account_path, posting_path
     from shared.platform.settings import reload
@@ -634,9 +632,7 @@ def main() -> int:
                                      ("spend", {"amount": 10})):
                     if account.seq >= postings_wanted:
                         break
-                    posting = OPERATIONS[kind](account, key=f"bench-seed:{i}:{kind}", now=when, **params)
-                    posting.customer_id = customer
-                    posting.seq = account.seq + 1
+                    posting = COMMANDS[kind](**params).posting(account, key=f"bench-seed:{i}:{kind}", now=when)
                     account = apply_posting(account, posting)
                     pending.append((posting_path(customer, posting.id), posting.to_dict()))
                 i += 1
@@ -692,7 +688,7 @@ def main() -> int:
         }
         hist["seeding"] = "accrue/spend pairs of 10 bonuses written in batches of 500 (postings + final account document), built with shared.domain.ledger operations"
         # what the account document would weigh with every one of those accruals still open
-        one = OPERATIONS["accrue"](Account(customer_id="x"), key="fat:0", now=now, amount=10, source="bench", ref="r0", activates_at=now, expires_at=now + timedelta(days=300))
+        one = COMMANDS["accrue"](amount=10, source="bench", ref="r0", activates_at=now, expires_at=now + timedelta(days=300)).posting(Account(customer_id="x"), key="fat:0", now=now)
         lot = apply_posting(Account(customer_id="x"), one).to_dict()["lots"]
         per_lot = len(json.dumps(lot, default=str)) - 2  # one `"id": {...}` entry, estimated (JSON, not Firestore's encoding)
         hist["account_doc_bytes_if_all_lots_open_approx"] = hist["large"]["account_doc_bytes_approx"] + per_lot * HISTORY_BIG

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar, overload
 
 from shared.adapters import layout
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import Blocking, CustomerRecord, Profile, Referral, unknown_customer
 from shared.domain.errors import Forbidden, IdempotencyConflict
-from shared.domain.ledger import OPERATIONS, Account, Balances, Posting, apply_posting, fingerprint, fold, posting_id
+from shared.domain.ledger import COMMANDS, Account, Balances, Command, Posting, apply_posting, fold, posting_id
 from shared.domain.levels import effective_level
 from shared.domain.orders import OrderBook
 from shared.services.ports import Store, UnitOfWork
+
+O = TypeVar("O")
 
 # Paths for the code that still reads documents by path (``post`` and ``seen`` below among
 # it); everything else goes through the repositories.
@@ -92,8 +94,14 @@ class AccountSession:
     def seen(self, key: str) -> dict[str, Any] | None:
         return self.uow.get(posting_path(self.customer_id, posting_id(key)))
 
-    def post(self, kind: str, *, key: str, now: datetime, fresh: bool = False, **params: Any) -> dict[str, Any]:
-        """Apply ``kind`` once per ``key``.
+    @overload
+    def post(self, key: str, command: Command[O], /, *, now: datetime, fresh: bool = False) -> O: ...
+
+    @overload
+    def post(self, kind: str, /, *, key: str, now: datetime, fresh: bool = False, **params: Any) -> dict[str, Any]: ...
+
+    def post(self, first: str, command: Command[Any] | None = None, /, *, now: datetime, fresh: bool = False, key: str | None = None, **params: Any) -> Any:
+        """Apply ``command`` once per ``key``; answer its typed outcome.
 
         ``fresh=True`` skips the look-up of the key: the caller has read, in
         this unit of work, a guard document that is written in the same commit
@@ -101,22 +109,34 @@ class AccountSession:
         absent, so the key cannot have been used. The posting is still
         *created*, so were that proof ever wrong the commit fails
         (``ALREADY_EXISTS``) instead of applying the operation twice.
+
+        The keyword form ``post(kind, key=..., now=..., **params)`` names the
+        command by its stored kind and answers the stored outcome dict with
+        ``"replayed"``.
         """
+        if command is None:
+            if key is None:
+                raise TypeError("post(kind, ...) needs key=")
+            outcome = self.post(key, COMMANDS[first](**params), now=now, fresh=fresh)
+            return {**outcome.to_stored(), "replayed": outcome.replayed}
+        if key is not None or params:
+            raise TypeError("post(key, command) takes no other parameters")
+        return self._post(first, command, now=now, fresh=fresh)
+
+    def _post(self, key: str, command: Command[O], *, now: datetime, fresh: bool) -> O:
         existing = None if fresh else self.seen(key)
         if existing is not None:
-            if existing["fingerprint"] != fingerprint(kind, params) or existing["kind"] != kind:
+            if existing["fingerprint"] != command.fingerprint() or existing["kind"] != command.kind:
                 raise IdempotencyConflict(
                     f"key {key!r} was used for a different {existing['kind']} operation",
                     key=key,
                 )
-            return {**existing["outcome"], "replayed": True}
-        posting: Posting = OPERATIONS[kind](self.account, key=key, now=now, **params)
-        posting.customer_id = self.customer_id
-        posting.seq = self.account.seq + 1
+            return command.outcome(existing["outcome"], replayed=True)
+        posting = command.posting(self.account, key=key, now=now)
         self.account = apply_posting(self.account, posting)
         self.uow.create(posting_path(self.customer_id, posting.id), posting.to_dict())
         self.save()
-        return {**posting.outcome, "replayed": False}
+        return command.outcome(posting.outcome, replayed=False)
 
     def save(self, **changes: Any) -> None:
         """Write the record; ``changes`` first set profile, referral or block fields by their stored names."""
@@ -135,9 +155,9 @@ class AccountSession:
         self.uow.line_books.save(book)
 
 
-def post(store: Store, *, customer_id: str, kind: str, key: str, now: datetime, **params: Any) -> dict[str, Any]:
-    """Apply one ledger operation to one account in its own transaction."""
-    return store.run(lambda uow: AccountSession(uow, customer_id).post(kind, key=key, now=now, **params))
+def post(store: Store, customer_id: str, key: str, command: Command[O], *, now: datetime) -> O:
+    """Apply one ledger command to one account in its own transaction."""
+    return store.run(lambda uow: AccountSession(uow, customer_id).post(key, command, now=now))
 
 
 def excluded_answer(config: ProgramConfig, account: Account) -> dict[str, Any]:

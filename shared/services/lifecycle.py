@@ -31,7 +31,7 @@ from typing import Any
 from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote, referral_reward, settle
 from shared.domain.config import EarningEvent, ProgramConfig
 from shared.domain.errors import InvalidState, NotFound, ValidationFailed
-from shared.domain.ledger import Allocation, require_utc
+from shared.domain.ledger import Accrue, Allocation, Expire, Note, OpenAccount, RecordPurchase, Refund, Release, Released, Reserve, Reverse, ScheduleActivation, SetLevel, Spend, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_sweep, window_start
 from shared.domain.orders import LineBook, OrderBook, plan_return
 from shared.services.ports import Store, UnitOfWork
@@ -79,18 +79,19 @@ def register_customer(store: Store, *, config: ProgramConfig, customer_id: str, 
         if session.exists:
             return {"registered": False, "welcome": 0, "customer_id": customer_id}
         session.record = session.record.set_referral(invited_by=invited_by, registered_at=now, referrer_id=None, paying_referees=0)
-        session.post("open", key=f"open:{customer_id}", now=now, group=group or config.default_group, level=config.levels[0].code)
+        session.post(f"open:{customer_id}", OpenAccount(group=group or config.default_group, level=config.levels[0].code), now=now)
         amount = config.welcome.invited if invited_by else config.welcome.standard
         if amount:
             session.post(
-                "accrue",
-                key=f"welcome:{customer_id}",
+                f"welcome:{customer_id}",
+                Accrue(
+                    amount=amount,
+                    source="welcome_invited" if invited_by else "welcome",
+                    ref=customer_id,
+                    activates_at=now + timedelta(days=config.welcome.activation_days),
+                    expires_at=_lifetime(config, now, config.welcome_lifetime_days),
+                ),
                 now=now,
-                amount=amount,
-                source="welcome_invited" if invited_by else "welcome",
-                ref=customer_id,
-                activates_at=now + timedelta(days=config.welcome.activation_days),
-                expires_at=_lifetime(config, now, config.welcome_lifetime_days),
             )
         return {"registered": True, "welcome": amount, "customer_id": customer_id}
 
@@ -119,27 +120,24 @@ def checkout_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, o
     q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses, pays_with_gift_certificate=pays_with_gift_certificate)
     if q.bonuses_applied:
         outcome = session.post(
-            "reserve",
-            key=f"reserve:{order_id}",
+            f"reserve:{order_id}",
+            Reserve(reservation_id=order_id, amount=q.bonuses_applied, release_after=now + timedelta(minutes=config.reservation_timeout_minutes)),
             now=now,
-            reservation_id=order_id,
-            amount=q.bonuses_applied,
-            release_after=now + timedelta(minutes=config.reservation_timeout_minutes),
         )
-        if outcome["replayed"] and order_id not in session.account.reservations:
+        if outcome.replayed and order_id not in session.account.reservations:
             # reserved once and released since (paid, canceled or lapsed): this order id is spent
             raise InvalidState("this order's bonus reservation was released; check out again under a new order id", order_id=order_id, message_ru="Резерв бонусов по заказу снят. Оформите заказ заново.")
     return q
 
 
-def release_reservation(store: Store, *, customer_id: str, order_id: str, now: datetime) -> dict[str, Any]:
+def release_reservation(store: Store, *, customer_id: str, order_id: str, now: datetime) -> Released:
     """Give back an unpaid order's reserved bonuses (cancellation or timeout)."""
     return store.run(lambda uow: release_unit(uow, customer_id=customer_id, order_id=order_id, now=now))
 
 
-def release_unit(uow: UnitOfWork, *, customer_id: str, order_id: str, now: datetime) -> dict[str, Any]:
+def release_unit(uow: UnitOfWork, *, customer_id: str, order_id: str, now: datetime) -> Released:
     """:func:`release_reservation` inside a caller's unit of work."""
-    return AccountSession(uow, customer_id).post("release", key=f"release:{order_id}", now=now, reservation_id=order_id)
+    return AccountSession(uow, customer_id).post(f"release:{order_id}", Release(reservation_id=order_id), now=now)
 
 
 # --- payment -------------------------------------------------------------------------
@@ -242,28 +240,21 @@ def pay_order_unit(
     spent, paid, earned = sum(spent_by_line.values()), sum(paid_by_line.values()), sum(earned_by_line.values())
     allocations: list[Allocation] = []
     if spent:
-        outcome = session.post("spend", key=f"spend:{order_id}", now=now, fresh=True, amount=spent, order_id=order_id, reservation_id=order_id if reservation else None)
-        allocations = [Allocation.from_dict(a) for a in outcome["allocations"]]
+        spend = session.post(f"spend:{order_id}", Spend(amount=spent, order_id=order_id, reservation_id=order_id if reservation else None), now=now, fresh=True)
+        allocations = list(spend.allocations)
     elif reservation is not None:
-        session.post("release", key=f"release:{order_id}", now=now, reservation_id=order_id)
+        session.post(f"release:{order_id}", Release(reservation_id=order_id), now=now)
     level = level_after_purchase(config, session.account, now, paid)
     if paid:
-        session.post("purchase", key=f"purchase:{order_id}", now=now, fresh=True, amount=paid, order_id=order_id, level=level)
+        session.post(f"purchase:{order_id}", RecordPurchase(amount=paid, order_id=order_id, level=level), now=now, fresh=True)
     earned_lot = None
     if earned:
-        outcome = session.post(
-            "accrue",
-            key=f"accrue:{order_id}",
+        earned_lot = session.post(
+            f"accrue:{order_id}",
+            Accrue(amount=earned, source="purchase", ref=order_id, activates_at=None, expires_at=_lifetime(config, now), order_id=order_id),
             now=now,
             fresh=True,
-            amount=earned,
-            source="purchase",
-            ref=order_id,
-            activates_at=None,
-            expires_at=_lifetime(config, now),
-            order_id=order_id,
-        )
-        earned_lot = outcome["lot_id"]
+        ).lot_id
     referrer = session.referral.referrer_id
     if session.referral.first_paid_at is None:
         session.record = session.record.set_referral(first_paid_at=now)
@@ -271,15 +262,16 @@ def pay_order_unit(
         for rule in config.rules_for(EarningEvent.FIRST_ORDER, group=session.account.group, now=now):
             if rule.amount:  # once per customer and rule: the key is the customer's, not the order's
                 session.post(
-                    "accrue",
-                    key=f"first_order:{customer_id}:{rule.code}",
+                    f"first_order:{customer_id}:{rule.code}",
+                    Accrue(
+                        amount=rule.amount,
+                        source="first_order",
+                        ref=order_id,
+                        activates_at=now + timedelta(days=rule.activation_days),
+                        expires_at=_lifetime(config, now, rule.lifetime_days),
+                    ),
                     now=now,
                     fresh=True,  # guarded by first_paid_at, saved in the same commit
-                    amount=rule.amount,
-                    source="first_order",
-                    ref=order_id,
-                    activates_at=now + timedelta(days=rule.activation_days),
-                    expires_at=_lifetime(config, now, rule.lifetime_days),
                 )
         if referrer is None and session.referral.invited_by:
             referrer = session.referral.invited_by
@@ -339,7 +331,7 @@ def deliver_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
         raise InvalidState("the order was returned", order_id=order_id)
     if book.delivered_at is None:
         if book.earned_lot_id:
-            session.post("schedule", key=f"schedule:{order_id}", now=now, fresh=True, lot_id=book.earned_lot_id, activates_at=delivered_at + timedelta(days=config.hold_days))
+            session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=delivered_at + timedelta(days=config.hold_days)), now=now, fresh=True)
         book.delivered_at = delivered_at
         book.status = "delivered" if book.status == "paid" else book.status
         session.save_order(book)
@@ -362,19 +354,19 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderBo
         total = sum(shares.values())
         lot_id = None
         if total:
-            outcome = partner.post(
-                "accrue",
-                key=f"referral:{ref_order}",
+            lot_id = partner.post(
+                f"referral:{ref_order}",
+                Accrue(
+                    amount=total,
+                    source="referral",
+                    ref=book.order_id,
+                    activates_at=delivered_at + timedelta(days=config.referral_hold_days),
+                    expires_at=_lifetime(config, now),
+                    order_id=ref_order,
+                ),
                 now=now,
                 fresh=True,  # guarded by the partner's book of this order, saved in the same commit
-                amount=total,
-                source="referral",
-                ref=book.order_id,
-                activates_at=delivered_at + timedelta(days=config.referral_hold_days),
-                expires_at=_lifetime(config, now),
-                order_id=ref_order,
-            )
-            lot_id = outcome["lot_id"]
+            ).lot_id
         partner.save_order(
             OrderBook(
                 order_id=ref_order,
@@ -423,14 +415,14 @@ def return_lines_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: st
     plan = plan_return(book, returns)
     result: dict[str, Any] = {"earned_back": 0, "spent_back": plan.spent_back, "forgiven": 0, "debt": 0}
     if plan.earned_back:
-        outcome = session.post("reverse", key=f"reverse:{order_id}:{return_id}", now=now, amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=order_id)
-        result.update(earned_back=outcome["reversed"], forgiven=outcome["forgiven"], debt=outcome["debt"])
+        reversal = session.post(f"reverse:{order_id}:{return_id}", Reverse(amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=order_id), now=now)
+        result.update(earned_back=reversal.reversed, forgiven=reversal.forgiven, debt=reversal.debt)
     if plan.refund_allocations:
-        session.post("refund", key=f"refund:{order_id}:{return_id}", now=now, allocations=plan.refund_allocations, order_id=order_id)
+        session.post(f"refund:{order_id}:{return_id}", Refund(allocations=plan.refund_allocations, order_id=order_id), now=now)
     if plan.paid_back:
-        session.post("purchase", key=f"purchase:{order_id}:{return_id}", now=now, amount=-plan.paid_back, order_id=order_id, level=None)
+        session.post(f"purchase:{order_id}:{return_id}", RecordPurchase(amount=-plan.paid_back, order_id=order_id, level=None), now=now)
     result["referrer_id"] = book.referrer_id
-    session.post("note", key=f"return:{order_id}:{return_id}", now=now, data=result)  # the return's idempotency record
+    session.post(f"return:{order_id}:{return_id}", Note(data=result), now=now)  # the return's idempotency record
     session.save_order(plan.book)
     return {**result, "replayed": False}
 
@@ -451,9 +443,9 @@ def reverse_referral_reward(store: Store, *, config: ProgramConfig, partner_id: 
         plan = plan_return(book, applicable) if applicable else None
         taken = 0
         if plan is not None and plan.earned_back:
-            taken = int(partner.post("reverse", key=key, now=now, amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=ref_order)["reversed"])
+            taken = partner.post(key, Reverse(amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=ref_order), now=now).reversed
         else:  # nothing to take, but done: a redelivery must not return the units a second time
-            partner.post("note", key=key, now=now, data={"reversed": 0})
+            partner.post(key, Note(data={"reversed": 0}), now=now)
         if plan is not None:
             partner.save_order(plan.book)
         return taken
@@ -498,20 +490,20 @@ def _sweep_in(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, now: 
     expired = released = 0
     for reservation in list(session.account.reservations.values()):
         if reservation.release_after <= now:
-            released += session.post("release", key=f"release:{reservation.id}", now=now, reservation_id=reservation.id)["released"]
+            released += session.post(f"release:{reservation.id}", Release(reservation_id=reservation.id), now=now).released
     for lot in sorted(session.account.lots.values(), key=lambda lot: lot.order_key()):
         if lot.expires_at <= now and lot.id in session.account.lots:
             # Keyed by the account's position too: bonuses refunded into a lot after
             # its write-off are written off again by a later sweep, not replayed away.
             # ``fresh``: a posting with this key would have moved the account (read in
             # this unit, saved with every posting) past ``seq``, so the key is unused.
-            expired += session.post("expire", key=f"expire:{lot.id}:{session.account.seq}", now=now, fresh=True, lot_id=lot.id)["expired"]
+            expired += session.post(f"expire:{lot.id}:{session.account.seq}", Expire(lot_id=lot.id), now=now, fresh=True).expired
     start = window_start(config, now)
     if start is not None:
         level = level_after_sweep(config, session.account, now)
         stale = any(day < start.isoformat() for day in session.account.paid_by_day)
         if level != session.account.level or stale:
-            session.post("level", key=f"level:{customer_id}:{now.date().isoformat()}", now=now, level=level, reason="rolling window", trim_before=start)
+            session.post(f"level:{customer_id}:{now.date().isoformat()}", SetLevel(level=level, reason="rolling window", trim_before=start), now=now)
     return {"expired": expired, "released": released}
 
 

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
-from shared.domain.ledger import require_utc
+from shared.domain.ledger import Release, Reserve, Spend, require_utc
 from shared.services.ports import Store, Then, UnitOfWork
 from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.services.ledger import AccountSession, excluded_answer, read_customer
@@ -134,7 +134,7 @@ def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, req
             raise unknown_customer(customer_id)
         if bonuses_excluded(config, session.account):
             raise BonusesExcluded("the customer's group is excluded from bonuses")
-        session.post("reserve", key=reservation, now=now, reservation_id=reservation, amount=amount, release_after=now + timedelta(days=HOLD_DAYS))
+        session.post(reservation, Reserve(reservation_id=reservation, amount=amount, release_after=now + timedelta(days=HOLD_DAYS)), now=now)
         document = {
             "request_id": request_id,
             "customer_id": customer_id,
@@ -207,9 +207,9 @@ def decide(store: Store, *, request_id: str, decision: Literal["approve", "rejec
         if held is None or held.amount != document["amount"]:
             raise InvalidState("the request's bonuses are not held", request_id=request_id)
         if target == "approved":
-            session.post("spend", key=f"{reservation}:spend", now=now, amount=document["amount"], order_id=reservation, reservation_id=reservation)
+            session.post(f"{reservation}:spend", Spend(amount=document["amount"], order_id=reservation, reservation_id=reservation), now=now)
         else:
-            session.post("release", key=f"{reservation}:release", now=now, reservation_id=reservation)
+            session.post(f"{reservation}:release", Release(reservation_id=reservation), now=now)
         updated = {
             **document,
             "status": target,

@@ -41,6 +41,7 @@ from typing import Any
 from shared.domain.clock import MSK
 from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
 from shared.domain.errors import DomainError
+from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
 from shared.services.ports import CUSTOMERS, Store, UnitOfWork
 from shared.services import cursors, lifecycle, orders
@@ -231,16 +232,17 @@ def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, no
         if rule is None or _excluded(config, group):
             return 0
         outcome = session.post(
-            "accrue",
-            key=key,
+            key,
+            Accrue(
+                amount=rule.amount,
+                source="birthday",
+                ref=rule.code,
+                activates_at=now + timedelta(days=rule.activation_days),
+                expires_at=now + timedelta(days=rule.lifetime_days or config.lot_lifetime_days),
+            ),
             now=now,
-            amount=rule.amount,
-            source="birthday",
-            ref=rule.code,
-            activates_at=now + timedelta(days=rule.activation_days),
-            expires_at=now + timedelta(days=rule.lifetime_days or config.lot_lifetime_days),
         )
-        return 0 if outcome["replayed"] else rule.amount
+        return 0 if outcome.replayed else rule.amount
 
     return store.run(unit)
 

@@ -13,6 +13,7 @@ import pytest
 from shared.platform import tokens
 from shared.domain.cart import CartLine
 from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
+from shared.domain.ledger import Adjust
 from shared.presets import preset_data
 from shared.services import delivery, ledger, lifecycle, orders, payouts, program
 from shared.services.ledger import AccountSession, audit_account, balances, load_account
@@ -59,7 +60,7 @@ def assert_error(response, status: int, code: str) -> dict:
 
 def adjust(store, customer_id: str, amount: int, reason: str, *, key: str, expires_in: timedelta = timedelta(days=365)) -> None:
     at = now()
-    ledger.post(store, customer_id=customer_id, kind="adjust", key=key, now=at, amount=amount, actor="test-admin", reason=reason, expires_at=at + expires_in)
+    ledger.post(store, customer_id, key, Adjust(amount=amount, actor="test-admin", reason=reason, expires_at=at + expires_in), now=at)
 
 
 def set_profile(store, customer_id: str, **fields) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from shared.domain.errors import InsufficientBonuses, Retryable
+from shared.domain.ledger import Accrue, Spend
 from shared.services import ledger as ledger_service
 
 pytestmark = pytest.mark.reliability
@@ -26,7 +27,7 @@ def _client_call(fn, attempts: int = 10):
 
 
 def _fund(store, now, amount):
-    ledger_service.post(store, customer_id="c1", kind="accrue", key="fund", now=now, amount=amount, source="adjustment", ref="test", activates_at=now, expires_at=now + timedelta(days=365))
+    ledger_service.post(store, "c1", "fund", Accrue(amount=amount, source="adjustment", ref="test", activates_at=now, expires_at=now + timedelta(days=365)), now=now)
 
 
 def test_twenty_concurrent_spends_on_a_balance_covering_three(firestore_store, now):
@@ -34,7 +35,7 @@ def test_twenty_concurrent_spends_on_a_balance_covering_three(firestore_store, n
 
     def spend(n):
         try:
-            return _client_call(lambda: ledger_service.post(firestore_store, customer_id="c1", kind="spend", key=f"spend:o{n}", now=now, amount=100, order_id=f"o{n}"))
+            return _client_call(lambda: ledger_service.post(firestore_store, "c1", f"spend:o{n}", Spend(amount=100, order_id=f"o{n}"), now=now))
         except InsufficientBonuses:
             return "refused"
 
@@ -53,12 +54,12 @@ def test_a_replayed_operation_storm_applies_once(firestore_store, now):
     _fund(firestore_store, now, 1000)
 
     def spend(_):
-        return _client_call(lambda: ledger_service.post(firestore_store, customer_id="c1", kind="spend", key="spend:o1", now=now, amount=250, order_id="o1"))
+        return _client_call(lambda: ledger_service.post(firestore_store, "c1", "spend:o1", Spend(amount=250, order_id="o1"), now=now))
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(spend, range(10)))
-    assert sum(1 for r in results if not r["replayed"]) == 1
-    allocations = {tuple((a["lot_id"], a["amount"], a["expires_at"]) for a in r["allocations"]) for r in results}
+    assert sum(1 for r in results if not r.replayed) == 1
+    allocations = {tuple((a.lot_id, a.amount, a.expires_at) for a in r.allocations) for r in results}
     assert len(allocations) == 1 and sum(a[1] for a in allocations.pop()) == 250
     assert ledger_service.balances(firestore_store, "c1", now).available == 750
     assert ledger_service.audit_account(firestore_store, "c1") == []
@@ -67,7 +68,7 @@ def test_a_replayed_operation_storm_applies_once(firestore_store, now):
 def test_concurrent_accruals_are_all_kept(firestore_store, now):
     def accrue(n):
         return _client_call(
-            lambda: ledger_service.post(firestore_store, customer_id="c1", kind="accrue", key=f"accrue:o{n}", now=now, amount=10 + n, source="purchase", ref=f"o{n}", activates_at=now, expires_at=now + timedelta(days=365))
+            lambda: ledger_service.post(firestore_store, "c1", f"accrue:o{n}", Accrue(amount=10 + n, source="purchase", ref=f"o{n}", activates_at=now, expires_at=now + timedelta(days=365)), now=now)
         )
 
     with ThreadPoolExecutor(max_workers=12) as pool:
@@ -86,7 +87,7 @@ def test_spends_from_separate_instances_neither_overdraw_nor_lose_updates(firest
     def spend(n):
         store = instances[n % len(instances)]
         try:
-            return _client_call(lambda: ledger_service.post(store, customer_id="c1", kind="spend", key=f"spend:o{n}", now=now, amount=100, order_id=f"o{n}"))
+            return _client_call(lambda: ledger_service.post(store, "c1", f"spend:o{n}", Spend(amount=100, order_id=f"o{n}"), now=now))
         except InsufficientBonuses:
             return "refused"
 

@@ -10,6 +10,7 @@ from shared.domain.cart import CartLine
 from shared.domain.errors import InsufficientBonuses
 from shared.presets import load_preset
 from shared.services import lifecycle
+from shared.domain.ledger import Accrue, SetLevel, Spend
 from shared.services.ledger import audit_account, balances, post
 
 
@@ -37,7 +38,7 @@ def test_anna_and_maria(store, biomiq, now):
     assert (b.total, b.available, b.reserved) == (1000, 0, 1000)
     # a second tab cannot spend the same bonuses
     with pytest.raises(InsufficientBonuses):
-        post(store, customer_id="anna", kind="spend", key="spend:other-tab", now=now, amount=1)
+        post(store, "anna", "spend:other-tab", Spend(amount=1), now=now)
     paid = lifecycle.pay_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=cart, bonuses=1000, now=now)
     assert (paid.spent, paid.earned, paid.referrer_id) == (1000, 105, "maria")
     b = balances(store, "anna", now)
@@ -85,8 +86,8 @@ def test_partial_return_reverses_exactly_and_the_partner_reward_follows(store, b
 def test_dmitry_at_veloprobeg(store, now):
     velo = load_preset("veloprobeg")
     lifecycle.register_customer(store, config=velo, customer_id="dmitry", now=now)
-    post(store, customer_id="dmitry", kind="level", key="gold", now=now, level="gold", reason="migrated status")
-    post(store, customer_id="dmitry", kind="accrue", key="old", now=now, amount=500, source="migration", ref="1C", activates_at=now, expires_at=now + timedelta(days=200))
+    post(store, "dmitry", "gold", SetLevel(level="gold", reason="migrated status"), now=now)
+    post(store, "dmitry", "old", Accrue(amount=500, source="migration", ref="1C", activates_at=now, expires_at=now + timedelta(days=200)), now=now)
     jacket = [CartLine(id="jacket", price=1470000, quantity=1, product_group="apparel")]
     paid = lifecycle.pay_order(store, config=velo, customer_id="dmitry", order_id="V1", lines=jacket, bonuses=500, now=now)
     assert (paid.spent, paid.paid, paid.earned) == (500, 1420000, 305)

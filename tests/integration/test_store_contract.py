@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from shared.domain.errors import IdempotencyConflict, InsufficientBonuses, Retryable
+from shared.domain.ledger import Accrue
 from shared.services import ledger as ledger_service
 
 
@@ -84,21 +86,21 @@ def test_matching_query_pages_equal_values_by_id(store):
 
 
 def test_posting_is_idempotent_by_key(store, now):
-    args = dict(customer_id="c1", kind="accrue", key="accrue:o1", amount=100, source="purchase", ref="o1", activates_at=now, expires_at=now + timedelta(days=365))
-    first = ledger_service.post(store, now=now, **args)
-    again = ledger_service.post(store, now=now + timedelta(hours=1), **{**args, "expires_at": now + timedelta(days=366)})
-    assert first["replayed"] is False and again["replayed"] is True
-    assert {k: v for k, v in again.items() if k != "replayed"} == {k: v for k, v in first.items() if k != "replayed"}
+    command = Accrue(amount=100, source="purchase", ref="o1", activates_at=now, expires_at=now + timedelta(days=365))
+    first = ledger_service.post(store, "c1", "accrue:o1", command, now=now)
+    again = ledger_service.post(store, "c1", "accrue:o1", replace(command, expires_at=now + timedelta(days=366)), now=now + timedelta(hours=1))
+    assert first.replayed is False and again.replayed is True
+    assert replace(again, replayed=False) == first
     assert ledger_service.balances(store, "c1", now).total == 100
     with pytest.raises(IdempotencyConflict):
-        ledger_service.post(store, now=now, **{**args, "amount": 101})
+        ledger_service.post(store, "c1", "accrue:o1", replace(command, amount=101), now=now)
     assert ledger_service.balances(store, "c1", now).total == 100
     assert ledger_service.audit_account(store, "c1") == []
 
 
 def test_history_pages_newest_first(store, now):
     for n in range(5):
-        ledger_service.post(store, customer_id="c1", kind="accrue", key=f"a{n}", now=now, amount=10 + n, source="adjustment", ref="x", activates_at=now, expires_at=now + timedelta(days=30))
+        ledger_service.post(store, "c1", f"a{n}", Accrue(amount=10 + n, source="adjustment", ref="x", activates_at=now, expires_at=now + timedelta(days=30)), now=now)
     page = ledger_service.postings(store, "c1", limit=3)
     assert [p.seq for p in page] == [5, 4, 3]
     assert [p.seq for p in ledger_service.postings(store, "c1", limit=3, before_seq=3)] == [2, 1]
@@ -132,12 +134,11 @@ def test_a_fresh_posting_whose_key_was_used_fails_the_commit_and_applies_nothing
     refuses the commit instead of applying the operation a second time."""
     from shared.services.ledger import AccountSession
 
-    _accrual = dict(kind="accrue", key="gift", now=now, amount=100, source="adjustment", ref="test", activates_at=now, expires_at=now + timedelta(days=365))
-    ledger_service.post(store, customer_id="c1", **_accrual)
+    accrual = Accrue(amount=100, source="adjustment", ref="test", activates_at=now, expires_at=now + timedelta(days=365))
+    ledger_service.post(store, "c1", "gift", accrual, now=now)
 
     def again(uow):
-        params = {k: v for k, v in _accrual.items() if k != "kind"}
-        return AccountSession(uow, "c1").post("accrue", fresh=True, **params)
+        return AccountSession(uow, "c1").post("gift", accrual, now=now, fresh=True)
 
     with pytest.raises(Retryable):
         store.run(again)

@@ -23,6 +23,7 @@ from shared.adapters.firestore_store import FirestoreStore
 from shared.presets import load_preset
 from shared.services import lifecycle
 from shared.services.cursors import sweep_path
+from shared.domain.ledger import Accrue
 from shared.services.ledger import audit_account, balances, post, postings
 
 LOTS = 3  # the welcome bonus and two accruals per account
@@ -44,8 +45,7 @@ def _accounts(store, config, now, count: int) -> list[str]:
     for i, cid in enumerate(_ids(count)):
         lifecycle.register_customer(store, config=config, customer_id=cid, now=now + timedelta(seconds=i))
         for j, amount in enumerate(EXTRA):
-            post(store, customer_id=cid, kind="accrue", key=f"gift:{cid}:{j}", now=now, amount=amount, source="test", ref=cid,
-                 activates_at=now, expires_at=now + timedelta(days=30 + j))
+            post(store, cid, f"gift:{cid}:{j}", Accrue(amount=amount, source="test", ref=cid, activates_at=now, expires_at=now + timedelta(days=30 + j)), now=now)
     return _ids(count)
 
 

@@ -80,26 +80,27 @@ def test_the_excluded_groups_and_unknown_customers():
 # --- history wording ----------------------------------------------------------------------------
 
 
-def _apply(account: L.Account, posting: L.Posting) -> tuple[L.Account, L.Posting]:
-    posting.seq = account.seq + 1
+def _apply(account: L.Account, key: str, command: L.Command, now: datetime = NOW) -> tuple[L.Account, L.Posting]:
+    posting = command.posting(account, key=key, now=now)
+    assert posting.seq == account.seq + 1
     return L.apply_posting(account, posting), posting
 
 
 def test_every_bonus_movement_has_a_russian_reason_and_a_signed_delta():
     year = NOW + timedelta(days=365)
     account = L.Account(customer_id="anna")
-    account, welcome = _apply(account, L.accrue(account, key="welcome:anna", amount=500, source="welcome", ref="anna", now=NOW, activates_at=NOW, expires_at=year))
-    account, reserve = _apply(account, L.reserve(account, key="reserve:B-1003", reservation_id="B-1003", amount=200, now=NOW, release_after=NOW + timedelta(hours=1)))
-    account, spend = _apply(account, L.spend(account, key="spend:B-1003", amount=150, now=NOW, order_id="B-1003", reservation_id="B-1003"))
-    account, earn = _apply(account, L.accrue(account, key="accrue:B-1003", amount=95, source="purchase", ref="B-1003", now=NOW, activates_at=None, expires_at=year, order_id="B-1003"))
-    account, reward = _apply(account, L.accrue(account, key="referral:ref-bob-X1", amount=210, source="referral", ref="X1", now=NOW, activates_at=NOW, expires_at=year, order_id="ref-bob-X1"))
-    account, clawback = _apply(account, L.reverse(account, key="reverse:ref-bob-X1:r1", amount=10, now=NOW, own_lot_id=None, negative_balance="floor", order_id="ref-bob-X1"))
-    account, fix = _apply(account, L.adjust(account, key="adj:1", amount=-5, actor="admin", reason="ошибка кассы", now=NOW, expires_at=year))
-    account, hold = _apply(account, L.reserve(account, key="payout:p-1", reservation_id="payout:p-1", amount=100, now=NOW, release_after=NOW + timedelta(days=3650)))
-    account, paid = _apply(account, L.spend(account, key="payout:p-1:spend", amount=100, now=NOW, order_id="payout:p-1", reservation_id="payout:p-1"))
+    account, welcome = _apply(account, "welcome:anna", L.Accrue(amount=500, source="welcome", ref="anna", activates_at=NOW, expires_at=year))
+    account, reserve = _apply(account, "reserve:B-1003", L.Reserve(reservation_id="B-1003", amount=200, release_after=NOW + timedelta(hours=1)))
+    account, spend = _apply(account, "spend:B-1003", L.Spend(amount=150, order_id="B-1003", reservation_id="B-1003"))
+    account, earn = _apply(account, "accrue:B-1003", L.Accrue(amount=95, source="purchase", ref="B-1003", activates_at=None, expires_at=year, order_id="B-1003"))
+    account, reward = _apply(account, "referral:ref-bob-X1", L.Accrue(amount=210, source="referral", ref="X1", activates_at=NOW, expires_at=year, order_id="ref-bob-X1"))
+    account, clawback = _apply(account, "reverse:ref-bob-X1:r1", L.Reverse(amount=10, own_lot_id=None, negative_balance="floor", order_id="ref-bob-X1"))
+    account, fix = _apply(account, "adj:1", L.Adjust(amount=-5, actor="admin", reason="ошибка кассы", expires_at=year))
+    account, hold = _apply(account, "payout:p-1", L.Reserve(reservation_id="payout:p-1", amount=100, release_after=NOW + timedelta(days=3650)))
+    account, paid = _apply(account, "payout:p-1:spend", L.Spend(amount=100, order_id="payout:p-1", reservation_id="payout:p-1"))
     later = NOW + timedelta(days=400)
     lot = next(iter(account.lots))
-    account, gone = _apply(account, L.expire(account, key=f"expire:{lot}", lot_id=lot, now=later))
+    account, gone = _apply(account, f"expire:{lot}", L.Expire(lot_id=lot), later)
 
     entries = {name: describe(p) for name, p in locals().items() if isinstance(p, L.Posting)}
     assert entries["reserve"] is None  # a checkout's reservation moves no bonuses
@@ -153,8 +154,8 @@ def config():
 
 
 def _partner(store, config, amount: int = 1500) -> None:
-    store.run(lambda uow: AccountSession(uow, "maria").post("open", key="open:maria", now=NOW, group="b2c", level="level1"))
-    post(store, customer_id="maria", kind="adjust", key="adj", now=NOW, amount=amount, actor="t", reason="seed", expires_at=NOW + timedelta(days=365))
+    store.run(lambda uow: AccountSession(uow, "maria").post("open:maria", L.OpenAccount(group="b2c", level="level1"), now=NOW))
+    post(store, "maria", "adj", L.Adjust(amount=amount, actor="t", reason="seed", expires_at=NOW + timedelta(days=365)), now=NOW)
 
 
 def test_profile_changes_leave_the_ledger_as_it_was(memory_store, config):

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from shared.edge import admin_auth
 from shared.domain.errors import Forbidden, ValidationFailed
-from shared.domain.ledger import Account, apply_posting, fold, open_account, override_level, change_group
+from shared.domain.ledger import Account, ChangeGroup, LevelOverrideChange, OpenAccount, OverrideLevel, apply_posting, fold
 
 
 def _opened(now) -> Account:
     account = Account(customer_id="anna")
-    posting = open_account(account, key="open:anna", group="b2c", level="level1", now=now)
-    posting.seq = 1
+    posting = OpenAccount(group="b2c", level="level1").posting(account, key="open:anna", now=now)
+    assert posting.seq == 1
     return apply_posting(account, posting)
 
 
@@ -23,33 +24,33 @@ def test_a_level_override_and_a_group_change_are_postings_the_fold_reproduces(no
     postings = []
     for seq, make in enumerate(
         [
-            lambda a: override_level(a, key="lv:1", level="level3", actor="olga@shop.example", reason="VIP", now=now),
-            lambda a: change_group(a, key="gr:1", group="b2b", actor="olga@shop.example", reason="опт", now=now),
-            lambda a: override_level(a, key="lv:2", level=None, actor="ivan@shop.example", reason="конец акции", now=now + timedelta(days=1)),
+            lambda a: OverrideLevel(level="level3", actor="olga@shop.example", reason="VIP").posting(a, key="lv:1", now=now),
+            lambda a: ChangeGroup(group="b2b", actor="olga@shop.example", reason="опт").posting(a, key="gr:1", now=now),
+            lambda a: OverrideLevel(level=None, actor="ivan@shop.example", reason="конец акции").posting(a, key="lv:2", now=now + timedelta(days=1)),
         ],
         start=2,
     ):
         posting = make(account)
-        posting.seq = seq
+        assert posting.seq == seq
         postings.append(posting)
         account = apply_posting(account, posting)
     assert (account.level, account.level_override, account.group) == ("level1", None, "b2b")
     assert [p.actor for p in postings] == ["olga@shop.example", "olga@shop.example", "ivan@shop.example"]
-    assert postings[0].movements == [{"op": "level_override", "from": None, "to": "level3"}]
+    assert postings[0].movements == (LevelOverrideChange(previous=None, to="level3"),)
+    assert [m.to_dict() for m in postings[0].movements] == [{"op": "level_override", "from": None, "to": "level3"}]
     assert postings[0].delta == postings[1].delta == 0
-    first = open_account(Account(customer_id="anna"), key="open:anna", group="b2c", level="level1", now=now)
-    first.seq = 1
+    first = replace(OpenAccount(group="b2c", level="level1").posting(Account(customer_id="anna"), key="open:anna", now=now), seq=1)
     assert fold("anna", [first, *postings]).to_dict() == account.to_dict()
 
 
 def test_an_unchanged_level_or_group_moves_nothing_and_a_reason_is_required(now):
     account = _opened(now)
-    assert change_group(account, key="g", group="b2c", actor="olga@shop.example", reason="x", now=now).movements == []
-    assert override_level(account, key="l", level=None, actor="olga@shop.example", reason="x", now=now).movements == []
+    assert ChangeGroup(group="b2c", actor="olga@shop.example", reason="x").posting(account, key="g", now=now).movements == ()
+    assert OverrideLevel(level=None, actor="olga@shop.example", reason="x").posting(account, key="l", now=now).movements == ()
     with pytest.raises(ValidationFailed):
-        override_level(account, key="l", level="level2", actor="olga@shop.example", reason="  ", now=now)
+        OverrideLevel(level="level2", actor="olga@shop.example", reason="  ").posting(account, key="l", now=now)
     with pytest.raises(ValidationFailed):
-        change_group(account, key="g", group="b2b", actor="", reason="x", now=now)
+        ChangeGroup(group="b2b", actor="", reason="x").posting(account, key="g", now=now)
 
 
 def test_passwords_are_salted_scrypt_and_checked_in_constant_time():

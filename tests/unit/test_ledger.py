@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from shared.adapters.memory_store import MemoryStore
 from shared.domain.errors import IdempotencyConflict, InsufficientBonuses, InvalidState
-from shared.domain.ledger import Account, Allocation, Lot, Reservation
+from shared.domain.ledger import Account, Accrue, Accrued, Allocation, Expire, Expired, Lot, Refund, Refunded, Reservation, Reverse, Reversed, ScheduleActivation, Spend, Spent
 from shared.services.ledger import all_postings, audit_account, balances, load_account, post
 
 UTC = timezone.utc
@@ -24,23 +25,13 @@ def store() -> MemoryStore:
     return MemoryStore()
 
 
-def accrue(store: MemoryStore, key: str, amount: int, now: datetime, *, activates_at: Any = "now", expires_at: datetime | None = None) -> dict[str, Any]:
-    return post(
-        store,
-        customer_id=CID,
-        kind="accrue",
-        key=key,
-        now=now,
-        amount=amount,
-        source="purchase",
-        ref=key,
-        activates_at=now if activates_at == "now" else activates_at,
-        expires_at=expires_at or now + YEAR,
-    )
+def accrue(store: MemoryStore, key: str, amount: int, now: datetime, *, activates_at: Any = "now", expires_at: datetime | None = None) -> Accrued:
+    command = Accrue(amount=amount, source="purchase", ref=key, activates_at=now if activates_at == "now" else activates_at, expires_at=expires_at or now + YEAR)
+    return post(store, CID, key, command, now=now)
 
 
-def spend(store: MemoryStore, key: str, amount: int, now: datetime, **params: Any) -> dict[str, Any]:
-    return post(store, customer_id=CID, kind="spend", key=key, now=now, amount=amount, **params)
+def spend(store: MemoryStore, key: str, amount: int, now: datetime, **params: Any) -> Spent:
+    return post(store, CID, key, Spend(amount=amount, **params), now=now)
 
 
 def lots(store: MemoryStore) -> dict[str, int]:
@@ -48,8 +39,8 @@ def lots(store: MemoryStore) -> dict[str, int]:
     return {lot_id: lot.remaining for lot_id, lot in account.lots.items()}
 
 
-def pairs(outcome: dict[str, Any]) -> list[tuple[str, int]]:
-    return [(a["lot_id"], a["amount"]) for a in outcome["allocations"]]
+def pairs(outcome: Spent) -> list[tuple[str, int]]:
+    return [(a.lot_id, a.amount) for a in outcome.allocations]
 
 
 @pytest.fixture(autouse=True)
@@ -59,9 +50,9 @@ def _sound_ledger(store: MemoryStore):
 
 
 def test_spend_takes_earliest_expiry_first_across_three_lots(store: MemoryStore) -> None:
-    middle = accrue(store, "accrue:1", 100, T0, expires_at=T0 + 200 * DAY)["lot_id"]
-    soonest = accrue(store, "accrue:2", 50, T0, expires_at=T0 + 30 * DAY)["lot_id"]
-    latest = accrue(store, "accrue:3", 80, T0, expires_at=T0 + 365 * DAY)["lot_id"]
+    middle = accrue(store, "accrue:1", 100, T0, expires_at=T0 + 200 * DAY).lot_id
+    soonest = accrue(store, "accrue:2", 50, T0, expires_at=T0 + 30 * DAY).lot_id
+    latest = accrue(store, "accrue:3", 80, T0, expires_at=T0 + 365 * DAY).lot_id
 
     outcome = spend(store, "spend:1", 170, T0 + DAY)
 
@@ -71,7 +62,7 @@ def test_spend_takes_earliest_expiry_first_across_three_lots(store: MemoryStore)
 
 
 def test_held_lot_is_not_spendable_until_its_activation(store: MemoryStore) -> None:
-    lot_id = accrue(store, "accrue:1", 100, T0, activates_at=None)["lot_id"]
+    lot_id = accrue(store, "accrue:1", 100, T0, activates_at=None).lot_id
     b = balances(store, CID, T0 + 100 * DAY)
     assert (b.pending, b.available, b.total) == (100, 0, 100)
     with pytest.raises(InsufficientBonuses):
@@ -79,7 +70,7 @@ def test_held_lot_is_not_spendable_until_its_activation(store: MemoryStore) -> N
 
     delivered = T0 + 5 * DAY
     activates_at = delivered + 14 * DAY
-    post(store, customer_id=CID, kind="schedule", key=f"schedule:{lot_id}", now=delivered, lot_id=lot_id, activates_at=activates_at)
+    post(store, CID, f"schedule:{lot_id}", ScheduleActivation(lot_id=lot_id, activates_at=activates_at), now=delivered)
     just_before = activates_at - timedelta(seconds=1)
     assert (balances(store, CID, just_before).pending, balances(store, CID, just_before).available) == (100, 0)
     with pytest.raises(InsufficientBonuses):
@@ -91,18 +82,18 @@ def test_held_lot_is_not_spendable_until_its_activation(store: MemoryStore) -> N
 
 
 def test_expire_writes_off_exactly_the_remaining(store: MemoryStore) -> None:
-    old = accrue(store, "accrue:1", 500, T0)["lot_id"]
-    young = accrue(store, "accrue:2", 70, T0 + 10 * DAY)["lot_id"]
+    old = accrue(store, "accrue:1", 500, T0).lot_id
+    young = accrue(store, "accrue:2", 70, T0 + 10 * DAY).lot_id
     spend(store, "spend:1", 120, T0 + DAY)
     with pytest.raises(InvalidState):
-        post(store, customer_id=CID, kind="expire", key=f"expire:{old}", now=T0 + YEAR - timedelta(seconds=1), lot_id=old)
+        post(store, CID, f"expire:{old}", Expire(lot_id=old), now=T0 + YEAR - timedelta(seconds=1))
 
     at = T0 + YEAR
     b = balances(store, CID, at)
     assert (b.available, b.expired_unswept, b.total) == (70, 380, 70)
-    outcome = post(store, customer_id=CID, kind="expire", key=f"expire:{old}", now=at, lot_id=old)
+    outcome = post(store, CID, f"expire:{old}", Expire(lot_id=old), now=at)
 
-    assert outcome == {"expired": 380, "lot_id": old, "replayed": False}
+    assert outcome == Expired(expired=380, lot_id=old, replayed=False)
     assert lots(store) == {young: 70}
     expire_posting = next(p for p in all_postings(store, CID) if p.kind == "expire")
     assert expire_posting.delta == -380
@@ -111,14 +102,14 @@ def test_expire_writes_off_exactly_the_remaining(store: MemoryStore) -> None:
 
 
 def test_refund_restores_into_a_pruned_lot_keeping_its_expiry(store: MemoryStore) -> None:
-    lot_id = accrue(store, "accrue:1", 100, T0)["lot_id"]
+    lot_id = accrue(store, "accrue:1", 100, T0).lot_id
     spent = spend(store, "spend:1", 100, T0 + 10 * DAY, order_id="O1")
     assert lots(store) == {}  # the emptied lot is pruned
 
-    part = Allocation.from_dict({**spent["allocations"][0], "amount": 40})
-    outcome = post(store, customer_id=CID, kind="refund", key="refund:O1:1", now=T0 + 20 * DAY, allocations=[part], order_id="O1")
+    part = replace(spent.allocations[0], amount=40)
+    outcome = post(store, CID, "refund:O1:1", Refund(allocations=[part], order_id="O1"), now=T0 + 20 * DAY)
 
-    assert outcome == {"refunded": 40, "debt_repaid": 0, "replayed": False}
+    assert outcome == Refunded(refunded=40, debt_repaid=0, replayed=False)
     lot = load_account(store, CID).lots[lot_id]
     assert (lot.remaining, lot.expires_at, lot.state(T0 + 20 * DAY)) == (40, T0 + YEAR, "active")
     assert balances(store, CID, T0 + 20 * DAY).available == 40
@@ -126,29 +117,29 @@ def test_refund_restores_into_a_pruned_lot_keeping_its_expiry(store: MemoryStore
 
 
 def test_reverse_under_allow_negative_creates_a_debt_the_next_accruals_repay(store: MemoryStore) -> None:
-    lot_id = accrue(store, "accrue:1", 100, T0)["lot_id"]
+    lot_id = accrue(store, "accrue:1", 100, T0).lot_id
     spend(store, "spend:1", 100, T0 + DAY)
-    reversed_ = post(store, customer_id=CID, kind="reverse", key="reverse:1", now=T0 + 2 * DAY, amount=100, own_lot_id=lot_id, negative_balance="allow_negative")
-    assert reversed_ == {"reversed": 0, "debt": 100, "forgiven": 0, "replayed": False}
+    reversed_ = post(store, CID, "reverse:1", Reverse(amount=100, own_lot_id=lot_id, negative_balance="allow_negative"), now=T0 + 2 * DAY)
+    assert reversed_ == Reversed(reversed=0, debt=100, forgiven=0, replayed=False)
     b = balances(store, CID, T0 + 2 * DAY)
     assert (b.debt, b.total) == (100, -100)
 
-    assert accrue(store, "accrue:2", 30, T0 + 3 * DAY)["debt_repaid"] == 30
+    assert accrue(store, "accrue:2", 30, T0 + 3 * DAY).debt_repaid == 30
     assert lots(store) == {}
     assert balances(store, CID, T0 + 3 * DAY).debt == 70
 
     fresh = accrue(store, "accrue:3", 150, T0 + 4 * DAY)
-    assert fresh["debt_repaid"] == 70
-    assert lots(store) == {fresh["lot_id"]: 80}
+    assert fresh.debt_repaid == 70
+    assert lots(store) == {fresh.lot_id: 80}
     b = balances(store, CID, T0 + 4 * DAY)
     assert (b.debt, b.available, b.total) == (0, 80, 80)
 
 
 def test_reverse_under_floor_forgives_what_cannot_be_taken(store: MemoryStore) -> None:
-    lot_id = accrue(store, "accrue:1", 100, T0)["lot_id"]
+    lot_id = accrue(store, "accrue:1", 100, T0).lot_id
     spend(store, "spend:1", 60, T0 + DAY)
-    outcome = post(store, customer_id=CID, kind="reverse", key="reverse:1", now=T0 + 2 * DAY, amount=100, own_lot_id=lot_id, negative_balance="floor")
-    assert outcome == {"reversed": 40, "debt": 0, "forgiven": 60, "replayed": False}
+    outcome = post(store, CID, "reverse:1", Reverse(amount=100, own_lot_id=lot_id, negative_balance="floor"), now=T0 + 2 * DAY)
+    assert outcome == Reversed(reversed=40, debt=0, forgiven=60, replayed=False)
     b = balances(store, CID, T0 + 2 * DAY)
     assert (b.debt, b.total) == (0, 0)
 
@@ -159,8 +150,8 @@ def test_same_key_with_another_amount_is_an_idempotency_conflict(store: MemorySt
     before = (load_account(store, CID).to_dict(), [p.to_dict() for p in all_postings(store, CID)])
 
     # the same intent replays, even later: the first outcome, nothing new written
-    assert accrue(store, "accrue:1", 100, T0 + 2 * DAY) == {**first, "replayed": True}
-    assert spend(store, "spend:1", 30, T0 + 2 * DAY, order_id="O1") == {**spent, "replayed": True}
+    assert accrue(store, "accrue:1", 100, T0 + 2 * DAY) == replace(first, replayed=True)
+    assert spend(store, "spend:1", 30, T0 + 2 * DAY, order_id="O1") == replace(spent, replayed=True)
     # another amount under a used key is refused
     with pytest.raises(IdempotencyConflict):
         accrue(store, "accrue:1", 101, T0 + 2 * DAY)
@@ -176,8 +167,8 @@ def test_a_held_lot_past_its_expiry_is_expired_not_pending(store: MemoryStore) -
     at = T0 + YEAR
     b = balances(store, CID, at)
     assert (b.pending, b.expired_unswept, b.total) == (0, 100, 0)
-    outcome = post(store, customer_id=CID, kind="reverse", key="reverse:1", now=at, amount=100, own_lot_id=None, negative_balance="allow_negative")
-    assert outcome == {"reversed": 0, "debt": 100, "forgiven": 0, "replayed": False}
+    outcome = post(store, CID, "reverse:1", Reverse(amount=100, own_lot_id=None, negative_balance="allow_negative"), now=at)
+    assert outcome == Reversed(reversed=0, debt=100, forgiven=0, replayed=False)
 
 
 def test_bonuses_refunded_into_a_written_off_lot_are_swept_too(store: MemoryStore) -> None:
@@ -190,7 +181,7 @@ def test_bonuses_refunded_into_a_written_off_lot_are_swept_too(store: MemoryStor
     assert sweep_account(store, config=config, customer_id=CID, now=T0 + YEAR)["expired"] == 40
 
     # the order comes back after the lot's expiry: the 60 go back into the written-off lot
-    post(store, customer_id=CID, kind="refund", key="refund:O1:1", now=T0 + YEAR + DAY, allocations=[Allocation.from_dict(spent["allocations"][0])], order_id="O1")
+    post(store, CID, "refund:O1:1", Refund(allocations=[spent.allocations[0]], order_id="O1"), now=T0 + YEAR + DAY)
     assert balances(store, CID, T0 + YEAR + DAY).expired_unswept == 60
 
     later = T0 + YEAR + 2 * DAY
@@ -214,7 +205,11 @@ def test_an_account_copy_is_equal_and_independent():
 
     twin = account.copy()
     assert twin == account
-    twin.lots["l1"].remaining = 1
-    twin.reservations["o2"].allocations[0].amount = 1
+    with pytest.raises(FrozenInstanceError):  # lots, reservations and allocations never change in place
+        twin.lots["l1"].remaining = 1  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        twin.reservations["o2"].allocations[0].amount = 1  # type: ignore[misc]
+    twin.lots["l1"] = replace(twin.lots["l1"], remaining=1)
+    twin.reservations["o2"] = replace(twin.reservations["o2"], allocations=[replace(allocation, amount=1)])
     twin.paid_by_day["2026-01-02"] = 1
     assert account.lots["l1"].remaining == 5 and account.reservations["o2"].allocations[0].amount == 5 and "2026-01-02" not in account.paid_by_day

@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from shared.adapters.memory_store import MemoryStore
 from shared.domain.errors import IdempotencyConflict, InsufficientBonuses, InvalidState
-from shared.domain.ledger import Allocation, Lot
+from shared.domain.ledger import COMMANDS, Allocation, Command, Lot
 from shared.services.ledger import all_postings, audit_account, load_account, post
 
 UTC = timezone.utc
@@ -87,6 +87,11 @@ def greedy(lots: list[MLot], amount: int) -> list[tuple[str, int]]:
     return taken
 
 
+def command(kind: str, params: dict[str, Any]) -> Command[Any]:
+    """The typed command of a stored kind, with the machine's parameters."""
+    return COMMANDS[kind](**params)
+
+
 def alloc_pairs(allocations: list[dict[str, Any]]) -> list[tuple[str, int]]:
     return [(a["lot_id"], a["amount"]) for a in allocations]
 
@@ -115,10 +120,10 @@ class LedgerMachine(RuleBasedStateMachine):
         return self.n
 
     def post(self, kind: str, key: str, **params: Any) -> dict[str, Any]:
-        outcome = post(self.store, customer_id=CID, kind=kind, key=key, now=self.now, **params)
-        assert outcome["replayed"] is False, (key, outcome)
+        outcome = post(self.store, CID, key, command(kind, params), now=self.now)
+        assert outcome.replayed is False, (key, outcome)
         assert key not in self.applied, f"key {key} applied twice"
-        first = {k: v for k, v in outcome.items() if k != "replayed"}
+        first = outcome.to_stored()
         self.applied[key] = (kind, dict(params), first)
         return first
 
@@ -129,7 +134,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def expect_refused(self, error: type[Exception], kind: str, key: str, **params: Any) -> None:
         before = self.snapshot()
         with pytest.raises(error):
-            post(self.store, customer_id=CID, kind=kind, key=key, now=self.now, **params)
+            post(self.store, CID, key, command(kind, params), now=self.now)
         assert self.snapshot() == before, f"a refused {kind} changed the store"
 
     def available(self) -> int:
@@ -429,8 +434,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def replay(self, key: str) -> None:
         kind, params, first = self.applied[key]
         before = self.snapshot()
-        again = post(self.store, customer_id=CID, kind=kind, key=key, now=self.now, **params)
-        assert again == {**first, "replayed": True}
+        again = post(self.store, CID, key, command(kind, params), now=self.now)
+        assert type(again) is COMMANDS[kind].outcome_type and again.replayed is True
+        assert again.to_stored() == first
         assert self.snapshot() == before, f"a replay of {key} changed the store"
 
     @precondition(lambda self: self.applied)

@@ -20,7 +20,7 @@ from typing import TypeVar
 from shared.api.admin import AdjustResponse, BlockResponse, GroupResponse, LevelResponse
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound, ValidationFailed
-from shared.domain.ledger import require_utc
+from shared.domain.ledger import Adjust, ChangeGroup, OverrideLevel, require_utc
 from shared.domain.levels import effective_level
 from shared.edge.admin_auth import Admin
 from shared.services.admin import _foreign
@@ -78,9 +78,9 @@ def adjust(
         return AdjustResponse(status="pending_approval", approval_id=approval.id, customer_id=customer_id, amount=amount, threshold=threshold)
 
     def change(session: AccountSession, uow: UnitOfWork) -> AdjustResponse:
-        outcome = session.post("adjust", key=f"adjust:{key}", now=now, amount=amount, actor=admin.email, reason=reason, expires_at=now + timedelta(days=days))
-        result = {"status": "done", "customer_id": customer_id, "amount": amount, "replayed": outcome["replayed"]}
-        if not outcome["replayed"]:
+        outcome = session.post(f"adjust:{key}", Adjust(amount=amount, actor=admin.email, reason=reason, expires_at=now + timedelta(days=days)), now=now)
+        result = {"status": "done", "customer_id": customer_id, "amount": amount, "replayed": outcome.replayed}
+        if not outcome.replayed:
             _audit.audit_in(uow, admin, action="ledger.adjust", target=target, params=params, result=result, now=now)
         return AdjustResponse.model_validate(result)
 
@@ -97,10 +97,10 @@ def override_level(store: Store, admin: Admin, *, config: ProgramConfig, custome
         raise ValidationFailed(f"unknown level {level!r}", field="level", levels=[lv.code for lv in config.levels])
 
     def change(session: AccountSession, uow: UnitOfWork) -> LevelResponse:
-        outcome = session.post("level_override", key=f"level-override:{key}", now=now, level=level, actor=admin.email, reason=reason)
-        result = {"customer_id": customer_id, "level_override": level, "effective_level": effective_level(config, session.account).code, "replayed": outcome["replayed"]}
-        if not outcome["replayed"]:
-            _audit.audit_in(uow, admin, action="customer.level", target=f"customer:{customer_id}", params={"level": level, "reason": reason}, result={**result, "from": outcome.get("from")}, now=now)
+        outcome = session.post(f"level-override:{key}", OverrideLevel(level=level, actor=admin.email, reason=reason), now=now)
+        result = {"customer_id": customer_id, "level_override": level, "effective_level": effective_level(config, session.account).code, "replayed": outcome.replayed}
+        if not outcome.replayed:
+            _audit.audit_in(uow, admin, action="customer.level", target=f"customer:{customer_id}", params={"level": level, "reason": reason}, result={**result, "from": outcome.previous}, now=now)
         return LevelResponse.model_validate(result)
 
     return _on_customer(store, customer_id, change)
@@ -116,10 +116,10 @@ def change_group(store: Store, admin: Admin, *, config: ProgramConfig, customer_
         raise ValidationFailed(f"unknown customer group {group!r}", field="group", groups=[g.code for g in config.groups])
 
     def change(session: AccountSession, uow: UnitOfWork) -> GroupResponse:
-        outcome = session.post("group", key=f"group:{key}", now=now, group=group, actor=admin.email, reason=reason)
-        result = {"customer_id": customer_id, "group": group, "replayed": outcome["replayed"]}
-        if not outcome["replayed"]:
-            _audit.audit_in(uow, admin, action="customer.group", target=f"customer:{customer_id}", params={"group": group, "reason": reason}, result={**result, "from": outcome.get("from")}, now=now)
+        outcome = session.post(f"group:{key}", ChangeGroup(group=group, actor=admin.email, reason=reason), now=now)
+        result = {"customer_id": customer_id, "group": group, "replayed": outcome.replayed}
+        if not outcome.replayed:
+            _audit.audit_in(uow, admin, action="customer.group", target=f"customer:{customer_id}", params={"group": group, "reason": reason}, result={**result, "from": outcome.previous}, now=now)
         return GroupResponse.model_validate(result)
 
     return _on_customer(store, customer_id, change)

@@ -25,7 +25,7 @@ from shared.domain.errors import (
     InvalidState,
     NotFound,
 )
-from shared.domain.ledger import digest, require_utc
+from shared.domain.ledger import Adjust, digest, require_utc
 from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
 from shared.services.admin.common import well_formed_id
@@ -133,15 +133,11 @@ def _execute_adjust(store: Store, checker: Admin, approval: Approval, now: datet
         if not session.exists:
             raise NotFound("unknown customer", customer_id=params["customer_id"])
         outcome = session.post(
-            "adjust",
-            key=f"approval:{approval.id}",
+            f"approval:{approval.id}",
+            Adjust(amount=params["amount"], actor=approval.maker, reason=params["reason"], expires_at=now + timedelta(days=params["lifetime_days"])),
             now=now,
-            amount=params["amount"],
-            actor=approval.maker,
-            reason=params["reason"],
-            expires_at=now + timedelta(days=params["lifetime_days"]),
         )
-        result = {"adjusted": outcome["adjusted"], "customer_id": params["customer_id"], "approved_by": checker.email}
+        result = {"adjusted": outcome.adjusted, "customer_id": params["customer_id"], "approved_by": checker.email}
         updated = current.executed(checker.email, now, result)
         uow.approvals.put(updated)
         _audit.audit_in(

@@ -22,7 +22,7 @@ from shared.domain.admin import (
 )
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import IdempotencyConflict, NotFound, ValidationFailed
-from shared.domain.ledger import require_utc
+from shared.domain.ledger import Accrue, require_utc
 from shared.edge.admin_auth import Admin
 from shared.services.admin import _foreign
 from shared.services.admin import audit as _audit
@@ -129,16 +129,11 @@ def credit_one(store: Store, *, job: MassAccrualJob, customer_id: str, now: date
         if session.extra.get("blocked"):
             return CreditOutcome.BLOCKED
         outcome = session.post(
-            "accrue",
-            key=f"mass:{job.job_id}:{customer_id}",
+            f"mass:{job.job_id}:{customer_id}",
+            Accrue(amount=d.amount, source="mass_accrual", ref=job.job_id, activates_at=now + timedelta(days=d.activation_days), expires_at=now + timedelta(days=d.lifetime_days)),
             now=now,
-            amount=d.amount,
-            source="mass_accrual",
-            ref=job.job_id,
-            activates_at=now + timedelta(days=d.activation_days),
-            expires_at=now + timedelta(days=d.lifetime_days),
         )
-        return CreditOutcome.REPLAYED if outcome["replayed"] else CreditOutcome.CREDITED
+        return CreditOutcome.REPLAYED if outcome.replayed else CreditOutcome.CREDITED
 
     return store.run(unit)
 
