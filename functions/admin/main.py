@@ -92,6 +92,7 @@ from shared.api.admin import (
 )
 from shared.edge.http import Context, Router
 from shared.services import admin as svc
+from shared.services import admins
 from shared.platform.settings import settings
 
 router = Router("admin", cors=True)
@@ -119,7 +120,7 @@ def _customer(ctx: Context) -> str:
 @router.post("/login")
 def login(request: Any, ctx: Context) -> LoginResponse:
     body = ctx.body(LoginRequest)
-    return LoginResponse.model_validate(admin_auth.login(entry.store(), email=body.email, password=body.password, now=ctx.now))
+    return admins.login(entry.store(), email=body.email, password=body.password, now=ctx.now)
 
 
 @router.get("/me")

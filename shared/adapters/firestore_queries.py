@@ -48,8 +48,11 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/services/partner.py", "_count_matching", "matching", "customers", (("invited_by", ASC),)),
     Query("shared/services/partner.py", "_count_matching", "matching", "orders", (("referral_partner_id", ASC),)),
     Query("shared/services/partner.py", "_by_month", "ordered", "referees", (("first_paid_at", DESC),)),  # customers/{id}/referees
-    Query("shared/services/payouts.py", "list_requests", "matching", "payouts", (("customer_id", ASC),)),
-    Query("shared/services/program.py", "audit_log", "ordered", "audit", (("version", DESC),)),  # programs/{p}/audit
+    Query("shared/adapters/repositories/program.py", "publications", "ordered", "audit", (("version", DESC),)),  # programs/{p}/audit
+    Query("shared/adapters/repositories/program.py", "page", "ordered", "promo_codes", (("code", ASC),)),
+    Query("shared/adapters/repositories/program.py", "uses", "ordered", "customers", (("customer_id", ASC),)),  # promo_codes/{code}/customers
+    Query("shared/adapters/repositories/program.py", "ids_of_customer", "matching", "payouts", (("customer_id", ASC),)),
+    Query("shared/adapters/repositories/program.py", "ids_with_status", "matching", "payouts", (("status", ASC),)),
     Query("shared/services/sweeps.py", "cancel_stale_orders", "due", "orders", (("created_at", ASC),)),
     Query("shared/services/sweeps.py", "review_levels", "ordered", "customers", (("customer_id", ASC),)),
     Query("shared/services/sweeps.py", "warn_expiring", "due", "customers", (("next_expiry_at", ASC),)),

@@ -27,9 +27,10 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     # identities, codes and sessions
     pass
     # program, promo codes, payouts, cursors, notices
-    pass
+    from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
+    from shared.adapters.repositories.sweeps import SweepCursorRepository
     # back office: admins, approvals, jobs, audit
-    pass
+    from shared.adapters.repositories.admins import AdminRepository
 
 T = TypeVar("T")
 
@@ -57,7 +58,27 @@ class UnitOfWork(Protocol):
 
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 
+    @property
+    def programs(self) -> ProgramRepository:
+        """Program heads, config versions and their publication log."""
+
+    @property
+    def promos(self) -> PromoRepository:
+        """Promo codes and their customers' uses."""
+
+    @property
+    def payouts(self) -> PayoutRepository:
+        """Partners' payout requests."""
+
+    @property
+    def cursors(self) -> SweepCursorRepository:
+        """The scheduled jobs' stored positions."""
+
     # --- back office: admins, approvals, jobs, audit ------------------------------------
+
+    @property
+    def admins(self) -> AdminRepository:
+        """Back-office accounts."""
 
     # --- raw documents (being retired: use the repositories) ---------------------------
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from shared.adapters.repositories.admins import AdminRepository
 from shared.adapters.repositories.base import Documents, Queries
+from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
+from shared.adapters.repositories.sweeps import SweepCursorRepository
 
 
 class Repositories:
@@ -31,7 +34,27 @@ class Repositories:
 
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 
+    @cached_property
+    def programs(self) -> ProgramRepository:
+        return ProgramRepository(self._documents(), self._queries)
+
+    @cached_property
+    def promos(self) -> PromoRepository:
+        return PromoRepository(self._documents(), self._queries)
+
+    @cached_property
+    def payouts(self) -> PayoutRepository:
+        return PayoutRepository(self._documents(), self._queries)
+
+    @cached_property
+    def cursors(self) -> SweepCursorRepository:
+        return SweepCursorRepository(self._documents(), self._queries)
+
     # --- back office: admins, approvals, jobs, audit ------------------------------------
+
+    @cached_property
+    def admins(self) -> AdminRepository:
+        return AdminRepository(self._documents(), self._queries)
 
 
 __all__ = ["Repositories", "cached_property"]
