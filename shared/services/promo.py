@@ -228,9 +228,19 @@ def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, no
         return Redemption(canonical, customer_id, order_id, found.uses, use.count, True)
     total_limit, per_customer = found.total_limit, found.per_customer_limit
     if total_limit is not None and found.uses >= total_limit:
-        raise PromoExhausted(f"promo code {canonical} has been used {found.uses} of {total_limit} times", message_ru=f"Промокод {canonical} больше не действует: лимит использований исчерпан.", promo_code=canonical, limit=total_limit)
+        raise PromoExhausted(
+            f"promo code {canonical} has been used {found.uses} of {total_limit} times",
+            message_ru=f"Промокод {canonical} больше не действует: лимит использований исчерпан.",
+            promo_code=canonical,
+            limit=total_limit,
+        )
     if per_customer is not None and use.count >= per_customer:
-        raise PromoCustomerLimit(f"this customer has used promo code {canonical} {use.count} of {per_customer} times", message_ru=f"Вы уже использовали промокод {canonical} максимальное число раз.", promo_code=canonical, limit=per_customer)
+        raise PromoCustomerLimit(
+            f"this customer has used promo code {canonical} {use.count} of {per_customer} times",
+            message_ru=f"Вы уже использовали промокод {canonical} максимальное число раз.",
+            promo_code=canonical,
+            limit=per_customer,
+        )
     use = use.with_order(order_id, now)
     used = found.used(now)
     uow.promos.save_use(use)
