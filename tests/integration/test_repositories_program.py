@@ -103,7 +103,8 @@ def test_a_promo_code_and_its_uses_round_trip_in_todays_shape(store, now):
     off = code.used(later).deactivated("olga@shop.example", later)
     store.run(lambda uow: uow.promos.save(off))
     assert store.read(lambda uow: uow.promos.get("SPRING10")) == off
-    assert {k: raw(store, layout.promo_code("SPRING10"))[k] for k in ("active", "deactivated_at", "deactivated_by")} == {"active": False, "deactivated_at": later, "deactivated_by": "olga@shop.example"}
+    stored = raw(store, layout.promo_code("SPRING10"))
+    assert {k: stored[k] for k in ("active", "deactivated_at", "deactivated_by")} == {"active": False, "deactivated_at": later, "deactivated_by": "olga@shop.example"}
 
 
 def test_a_partners_code_and_a_damaged_rule_are_stored_as_they_are(store, now):
