@@ -202,6 +202,22 @@ def _load(uow: UnitOfWork, request_id: str) -> PayoutRequest:
     return request
 
 
+def get(store: Store, request_id: str) -> PayoutRequest | None:
+    """A request by its id (``None``: unknown, or not a request id)."""
+    return store.read(lambda uow: uow.payouts.get(request_id)) if REQUEST_ID.fullmatch(request_id or "") else None
+
+
+def with_status(store: Store, status: PayoutStatus, *, cursor: str | None = None, limit: int = 50) -> tuple[list[PayoutRequest], str | None]:
+    """A page of the requests in ``status``, in request-id order, and the cursor of the next page."""
+
+    def page(uow: UnitOfWork) -> tuple[list[str], list[PayoutRequest]]:
+        ids = uow.payouts.ids_with_status(status, limit=limit, after=cursor)
+        return ids, uow.payouts.get_many(ids)
+
+    ids, found = store.read(page)
+    return found, ids[-1] if len(ids) == limit else None
+
+
 OutcomeThen = Callable[[UnitOfWork, PayoutOutcome], None]
 
 
@@ -296,6 +312,6 @@ def mark_paid(store: Store, *, request_id: str, actor: str, now: datetime, then:
 
 __all__ = [
     "DETAILS_MAX", "HOLD_DAYS", "LIST_MAX_LIMIT", "METHODS", "MIN_AMOUNT", "PAYOUTS", "REQUEST_ID", "STATUSES", "BonusesExcluded", "OutcomeThen",
-    "PayoutBelowMinimum", "as_record", "decide", "decide_request", "is_masked", "list_requests", "mark_paid", "payout_path", "request_payout",
-    "reservation_of", "settle",
+    "PayoutBelowMinimum", "as_record", "decide", "decide_request", "get", "is_masked", "list_requests", "mark_paid", "payout_path", "request_payout",
+    "reservation_of", "settle", "with_status",
 ]

@@ -36,7 +36,7 @@ from shared.adapters.layout import PROMO_CUSTOMERS as CUSTOMERS
 from shared.adapters.layout import promo_code as code_path
 from shared.adapters.repositories.program import promo_document
 from shared.domain.cart import PromoRule
-from shared.domain.errors import BusinessRefusal, IdempotencyConflict, ValidationFailed
+from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.domain.promos import PromoCode, PromoKind, PromoUse
 from shared.services.ports import Store, Then, UnitOfWork
@@ -212,6 +212,62 @@ def create_partner_code_in(uow: UnitOfWork, *, code: str, partner_id: str, now: 
     return _create_in(uow, new)
 
 
+def deactivate(store: Store, *, code: str, actor: str, now: datetime, then: Then | None = None) -> PromoCode:
+    """Switch a code off: no new order can use it (orders placed with it keep their rule).
+
+    An inactive code is answered as it is; ``then`` runs with the deactivated
+    :class:`PromoCode` only when this call switched it off."""
+    require_utc(now)
+
+    def unit(uow: UnitOfWork) -> PromoCode:
+        found = get_in(uow, code)
+        if found is None:
+            raise NotFound("unknown promo code", code=normalize(code))
+        if not found.active:
+            return found
+        off = found.deactivated(actor, now)
+        uow.promos.save(off)
+        if then is not None:
+            then(uow, off)
+        return off
+
+    return store.run(unit)
+
+
+@dataclass(frozen=True)
+class UsagePage:
+    """A code and a page of the customers who used it, in customer-id order."""
+
+    code: PromoCode
+    customers: list[PromoUse]
+    next_cursor: str | None
+
+
+def usage(store: Store, *, code: str, cursor: str | None = None, limit: int = 100) -> UsagePage:
+    """A code's figures and a page of its customers' uses (:class:`NotFound` for an unknown code)."""
+
+    def page(uow: UnitOfWork) -> UsagePage:
+        found = get_in(uow, code)
+        if found is None:
+            raise NotFound("unknown promo code", code=normalize(code))
+        uses = uow.promos.uses(found.code, limit=limit, after=cursor)
+        return UsagePage(found, uses, uses[-1].customer_id if len(uses) == limit else None)
+
+    return store.read(page)
+
+
+@dataclass(frozen=True)
+class CodesPage:
+    codes: list[PromoCode]
+    next_cursor: str | None
+
+
+def codes(store: Store, *, cursor: str | None = None, limit: int = 100) -> CodesPage:
+    """A page of every code, in code order."""
+    found = store.read(lambda uow: uow.promos.page(limit=limit, after=cursor))
+    return CodesPage(found, found[-1].code if len(found) == limit else None)
+
+
 def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime) -> Redemption:
     """Record one use of a marketing code for an order, inside the caller's unit of work.
 
@@ -276,7 +332,7 @@ def unredeem(store: Store, *, code: str, customer_id: str, order_id: str, now: d
 
 
 __all__ = [
-    "CUSTOMERS", "PROMO_CODES", "Offer", "PromoCustomerLimit", "PromoExhausted", "PromoInactive", "Redemption", "as_record", "code_path", "create_code",
-    "create_discount", "create_partner_code", "create_partner_code_in", "get", "get_in", "is_well_formed", "normalize", "offer", "partner_of", "redeem",
-    "redeem_in", "resolve", "unredeem", "unredeem_in",
+    "CUSTOMERS", "CodesPage", "Offer", "PROMO_CODES", "PromoCustomerLimit", "PromoExhausted", "PromoInactive", "Redemption", "UsagePage", "as_record",
+    "code_path", "codes", "create_code", "create_discount", "create_partner_code", "create_partner_code_in", "deactivate", "get", "get_in",
+    "is_well_formed", "normalize", "offer", "partner_of", "redeem", "redeem_in", "resolve", "unredeem", "unredeem_in", "usage",
 ]

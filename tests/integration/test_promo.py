@@ -210,3 +210,30 @@ def test_payment_is_priced_with_the_rule_the_order_was_placed_with(store, biomiq
     paid = orders.mark_paid(store, config=biomiq, order_id="A1", payment={"id": "p1"}, now=later)
     assert (paid["status"], paid["money_paid"], paid["bonuses_spent"]) == ("paid", 80000, 100)
     assert paid["points_earned"] == 40  # 5 % of the 800 ₽ paid
+
+
+# --- the back office's views -------------------------------------------------------------------
+
+
+def test_deactivating_a_code_writes_once_and_usage_pages_its_customers(store, now):
+    promo.create_discount(store, rule=ten_percent(), total_limit=10, now=now)
+    for customer, order_id in (("zoe", "o1"), ("anna", "o2"), ("anna", "o3")):
+        promo.redeem(store, code="spring10", customer_id=customer, order_id=order_id, now=now)
+    audited = []
+    off = promo.deactivate(store, code=" spring10", actor="olga@shop.example", now=now, then=lambda uow, code: audited.append(code))
+    assert (off.active, off.deactivated_by, off.deactivated_at, off.uses) == (False, "olga@shop.example", now, 3)
+    assert promo.deactivate(store, code="SPRING10", actor="ivan@shop.example", now=now + timedelta(hours=1), then=lambda uow, code: audited.append(code)) == off
+    assert audited == [off]  # switching an inactive code off again changes nothing
+    assert store.get("promo_codes/SPRING10")["deactivated_by"] == "olga@shop.example"
+    page = promo.usage(store, code="spring10", limit=1)
+    assert (page.code, [(u.customer_id, u.orders) for u in page.customers], page.next_cursor) == (off, [("anna", ("o2", "o3"))], "anna")
+    rest = promo.usage(store, code="spring10", cursor=page.next_cursor, limit=1)
+    assert ([u.customer_id for u in rest.customers], rest.code.remaining) == (["zoe"], 7)
+    with pytest.raises(NotFound):
+        promo.usage(store, code="nope")
+    with pytest.raises(NotFound):
+        promo.deactivate(store, code="nope", actor="olga@shop.example", now=now)
+    promo.create_partner_code(store, code="maria-2026", partner_id="maria", now=now)
+    first = promo.codes(store, limit=1)
+    assert ([c.code for c in first.codes], first.next_cursor) == (["MARIA-2026"], "MARIA-2026")
+    assert [c.code for c in promo.codes(store, cursor=first.next_cursor).codes] == ["SPRING10"]
