@@ -35,27 +35,11 @@ from shared.adapters.layout import PAYOUTS
 from shared.adapters.layout import payout as payout_path
 from shared.adapters.repositories.program import payout_document
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import (
-    BusinessRefusal,
-    IdempotencyConflict,
-    InvalidState,
-    NotFound,
-    ValidationFailed,
-)
+from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Account, require_utc
-from shared.domain.payouts import (
-    PayoutMethod,
-    PayoutOutcome,
-    PayoutRequest,
-    PayoutStatus,
-)
-from shared.services.account import (
-    bonuses_excluded,
-    customer_document,
-    excluded_answer,
-    unknown_customer,
-)
+from shared.domain.payouts import PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus
+from shared.services.account import bonuses_excluded, customer_document, excluded_answer, unknown_customer
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, Then, UnitOfWork
 
