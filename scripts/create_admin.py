@@ -14,17 +14,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from shared.domain.admins import ROLES
 from shared.domain.errors import DomainError
-from shared.edge import admin_auth
 from shared.platform import bootstrap
+from shared.services import admins
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--email", required=True)
-    parser.add_argument("--roles", required=True, help=f"comma-separated subset of {','.join(admin_auth.ROLES)}")
+    parser.add_argument("--roles", required=True, help=f"comma-separated subset of {','.join(ROLES)}")
     parser.add_argument("--replace", action="store_true", help="reset an existing admin's password and roles (voids their tokens)")
     parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin instead of the terminal")
     args = parser.parse_args(argv)
@@ -37,11 +38,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
     try:
-        record = admin_auth.create_admin(bootstrap.firestore_store(), email=args.email, password=password, roles=roles, now=datetime.now(timezone.utc), replace=args.replace)
+        profile = admins.create_admin(bootstrap.firestore_store(), email=args.email, password=password, roles=roles, now=datetime.now(UTC), replace=args.replace)
     except DomainError as exc:
         print(f"refused: {exc.message}", file=sys.stderr)
         return 1
-    print(f"admin {record['email']} ({', '.join(record['roles'])}) {'reset' if args.replace else 'created'}")
+    print(f"admin {profile.email} ({', '.join(profile.roles)}) {'reset' if args.replace else 'created'}")
     return 0
 
 

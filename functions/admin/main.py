@@ -93,6 +93,7 @@ from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
 from shared.edge.http import Context, Router
 from shared.platform.settings import settings
+from shared.services import admins
 from shared.services.admin import (
     adjustments,
     approvals,
@@ -132,7 +133,7 @@ def _customer(ctx: Context) -> str:
 @router.post("/login")
 def login(request: Any, ctx: Context) -> LoginResponse:
     body = ctx.body(LoginRequest)
-    return LoginResponse.model_validate(admin_auth.login(entry.store(), email=body.email, password=body.password, now=ctx.now))
+    return admins.login(entry.store(), email=body.email, password=body.password, now=ctx.now)
 
 
 @router.get("/me")

@@ -49,7 +49,10 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/ledger.py", "in_group", "matching", "customers", (("group", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "latest", "ordered", "referees", (("first_paid_at", DESC),)),  # customers/{id}/referees
     Query("shared/services/partner.py", "_funnel", "matching", "orders", (("referral_partner_id", ASC),)),
-    Query("shared/services/payouts.py", "list_requests", "matching", "payouts", (("customer_id", ASC),)),
-    Query("shared/services/program.py", "audit_log", "ordered", "audit", (("version", DESC),)),  # programs/{p}/audit
+    Query("shared/adapters/repositories/program.py", "publications", "ordered", "audit", (("version", DESC),)),  # programs/{p}/audit
+    Query("shared/adapters/repositories/program.py", "page", "ordered", "promo_codes", (("code", ASC),)),
+    Query("shared/adapters/repositories/program.py", "uses", "ordered", "customers", (("customer_id", ASC),)),  # promo_codes/{code}/customers
+    Query("shared/adapters/repositories/program.py", "ids_of_customer", "matching", "payouts", (("customer_id", ASC),)),
+    Query("shared/adapters/repositories/program.py", "ids_with_status", "matching", "payouts", (("status", ASC),)),
     Query("shared/services/sweeps.py", "cancel_stale_orders", "due", "orders", (("created_at", ASC),)),
 )

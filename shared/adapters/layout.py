@@ -94,8 +94,59 @@ def refresh_family(family: str) -> str:
 
 # --- program, promo codes, payouts, cursors, notices ----------------------------------
 
+PROGRAMS = "programs"  # programs/{program}: the head (the index of versions)
+VERSIONS = "versions"  # programs/{program}/versions/{n}: one published config
+PROGRAM_AUDIT = "audit"  # programs/{program}/audit/v{n:06d}: the publication of version n
+PROMO_CODES = "promo_codes"  # promo_codes/{CODE}: a marketing or a partner's code
+PROMO_CUSTOMERS = "customers"  # promo_codes/{CODE}/customers/{customer_id}: a customer's uses
+PAYOUTS = "payouts"  # payouts/{request_id}: a partner's payout request
+SWEEPS = "sweeps"  # sweeps/{name}: a scheduled job's position
+
+
+def program(program_name: str) -> str:
+    return f"{PROGRAMS}/{program_name}"
+
+
+def program_version(program_name: str, number: int) -> str:
+    return f"{program(program_name)}/{VERSIONS}/{number}"
+
+
+def program_audit(program_name: str) -> str:
+    return f"{program(program_name)}/{PROGRAM_AUDIT}"
+
+
+def program_publication(program_name: str, number: int) -> str:
+    return f"{program_audit(program_name)}/v{number:06d}"
+
+
+def promo_code(code: str) -> str:
+    return f"{PROMO_CODES}/{code}"
+
+
+def promo_customers(code: str) -> str:
+    return f"{promo_code(code)}/{PROMO_CUSTOMERS}"
+
+
+def promo_customer(code: str, customer_id: str) -> str:
+    return f"{promo_customers(code)}/{customer_id}"
+
+
+def payout(request_id: str) -> str:
+    return f"{PAYOUTS}/{request_id}"
+
+
+def sweep(name: str) -> str:
+    return f"{SWEEPS}/{name}"
+
 
 # --- back office: admins, approvals, jobs, audit ---------------------------------------
+
+ADMINS = "admins"  # admins/{email}: a back-office account (e-mail stripped and lower-cased)
+
+
+def admin(email: str) -> str:
+    return f"{ADMINS}/{email}"
+
 
 APPROVALS = "approvals"  # approvals/{approval_id}: a maker-checker request and its decision
 JOBS = "jobs"  # jobs/{job_id}: a mass accrual's definition, cursor and counters

@@ -29,13 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.domain.sweeps import OpenPass, SweepCursor, position_key
 from shared.services.ports import Store, UnitOfWork
-
-SWEEPS = "sweeps"
-
-
-def sweep_path(name: str) -> str:
-    return f"{SWEEPS}/{name}"
 
 
 @dataclass(frozen=True)
@@ -50,23 +45,23 @@ class Pass:
         return self.id is None
 
 
-def _key(position: list[Any] | None) -> tuple[Any, ...]:
-    return tuple(position or ())
+def _position(after: tuple[Any, ...] | None) -> list[Any] | None:
+    return None if after is None else list(after)
 
 
 def open_pass(store: Store, name: str, *, now: datetime, scope: str | None = None) -> Pass:
     """Join the open pass of job ``name`` or start one."""
 
     def unit(uow: UnitOfWork) -> Pass:
-        doc = uow.get(sweep_path(name)) or {"name": name, "passes": 0}
-        current = doc.get("pass")
-        if current and current.get("scope") == scope:
-            return Pass(name, current["id"], current.get("after"), scope)
-        if scope is not None and doc.get("completed_scope") == scope:
+        cursor = uow.cursors.get(name) or SweepCursor(name)
+        current = cursor.current
+        if current is not None and current.scope == scope:
+            return Pass(name, current.id, _position(current.after), scope)
+        if scope is not None and cursor.completed_scope == scope:
             return Pass(name, None, None, scope)
-        started = {"id": uuid.uuid4().hex, "scope": scope, "after": None, "started_at": now, "updated_at": now}
-        uow.put(sweep_path(name), {**doc, "pass": started})
-        return Pass(name, started["id"], None, scope)
+        started = OpenPass(id=uuid.uuid4().hex, scope=scope, after=None, started_at=now, updated_at=now)
+        uow.cursors.put(cursor.opened(started))
+        return Pass(name, started.id, None, scope)
 
     return store.run(unit)
 
@@ -75,12 +70,11 @@ def advance(store: Store, p: Pass, after: list[Any], *, now: datetime) -> bool:
     """Store the position reached; False when the pass was closed meanwhile (another run ended it)."""
 
     def unit(uow: UnitOfWork) -> bool:
-        doc = uow.get(sweep_path(p.name)) or {}
-        current = doc.get("pass")
-        if not current or current.get("id") != p.id:
+        cursor = uow.cursors.get(p.name)
+        if cursor is None or cursor.current is None or cursor.current.id != p.id:
             return False
-        if _key(after) > _key(current.get("after")):
-            uow.put(sweep_path(p.name), {**doc, "pass": {**current, "after": list(after), "updated_at": now}})
+        if position_key(tuple(after)) > position_key(cursor.current.after):
+            uow.cursors.put(cursor.advanced(tuple(after), now))
         return True
 
     return store.run(unit)
@@ -90,29 +84,25 @@ def close(store: Store, p: Pass, *, now: datetime) -> None:
     """End the pass (its last page was short): the next run starts a new one."""
 
     def unit(uow: UnitOfWork) -> None:
-        doc = uow.get(sweep_path(p.name)) or {"name": p.name, "passes": 0}
-        current = doc.get("pass")
-        if not current or current.get("id") != p.id:
+        cursor = uow.cursors.get(p.name)
+        if cursor is None or cursor.current is None or cursor.current.id != p.id:
             return
-        uow.put(
-            sweep_path(p.name),
-            {**doc, "pass": None, "completed_at": now, "completed_scope": p.scope, "passes": int(doc.get("passes", 0)) + 1},
-        )
+        uow.cursors.put(cursor.closed(now))
 
     store.run(unit)
 
 
 def watermark(store: Store, name: str) -> list[Any] | None:
-    doc = store.get(sweep_path(name)) or {}
-    return doc.get("after")
+    cursor = store.read(lambda uow: uow.cursors.get(name))
+    return None if cursor is None else _position(cursor.after)
 
 
 def raise_watermark(store: Store, name: str, after: list[Any], *, now: datetime) -> None:
     """Move a never-reset position forward (never back)."""
 
     def unit(uow: UnitOfWork) -> None:
-        doc = uow.get(sweep_path(name)) or {"name": name}
-        if _key(after) > _key(doc.get("after")):
-            uow.put(sweep_path(name), {**doc, "after": list(after), "updated_at": now})
+        cursor = uow.cursors.get(name) or SweepCursor(name, passes=None)
+        if position_key(tuple(after)) > position_key(cursor.after):
+            uow.cursors.put(cursor.watermark_raised(tuple(after), now))
 
     store.run(unit)

@@ -27,21 +27,28 @@ refused, so no complete payment credential is stored here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from shared.adapters.layout import PAYOUTS
+from shared.adapters.layout import payout as payout_path
+from shared.adapters.repositories.program import payout_document
 from shared.domain.config import ProgramConfig
+from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Release, Reserve, Spend, require_utc
-from shared.services.ports import Store, Then, UnitOfWork
-from shared.domain.customer import bonuses_excluded, unknown_customer
+from shared.domain.payouts import PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus
 from shared.services.ledger import AccountSession, excluded_answer, read_customer
+from shared.services.ports import Store, Then, UnitOfWork
 
-PAYOUTS = "payouts"
+if TYPE_CHECKING:  # shared.api.account imports this module's limits
+    from shared.api.account import Payout, PayoutsResponse, PayoutView
+
 MIN_AMOUNT = 500  # bonuses: the smallest payout a partner may ask for
-METHODS = ("card", "phone", "sbp", "bonus_account")
-STATUSES = ("requested", "approved", "rejected", "paid")
+METHODS = tuple(m.value for m in PayoutMethod)
+STATUSES = tuple(s.value for s in PayoutStatus)
 HOLD_DAYS = 3650  # the hold of an open request: far beyond any decision, so the sweep never releases it
 DETAILS_MAX = 80
 LIST_MAX_LIMIT = 50
@@ -58,10 +65,6 @@ class PayoutBelowMinimum(BusinessRefusal):
 class BonusesExcluded(BusinessRefusal):
     code = "bonuses_excluded"
     message_ru = "Ваша группа покупателей не участвует в бонусной программе."
-
-
-def payout_path(request_id: str) -> str:
-    return f"{PAYOUTS}/{request_id}"
 
 
 def reservation_of(request_id: str) -> str:
@@ -96,21 +99,29 @@ def _validate(request_id: str, amount: int, method: str, details: str) -> str:
     return details
 
 
-def public(document: dict[str, Any]) -> dict[str, Any]:
+def _view(request: PayoutRequest) -> PayoutView:
     """The request as the partner sees it (no manager names)."""
-    return {
-        "request_id": document["request_id"],
-        "amount": document["amount"],
-        "method": document["method"],
-        "details": document["details"],
-        "status": document["status"],
-        "created_at": document["created_at"],
-        "updated_at": document["updated_at"],
-        "history": [{"status": h["status"], "at": h["at"], "reason": h.get("reason") or None} for h in document.get("history", [])],
-    }
+    from shared.api.account import PayoutEvent, PayoutView
+
+    return PayoutView(
+        request_id=request.request_id,
+        amount=request.amount,
+        method=request.method.value,
+        details=request.details,
+        status=request.status.value,
+        created_at=request.created_at,
+        updated_at=request.updated_at,
+        history=[PayoutEvent(status=h.status.value, at=h.at, reason=h.reason or None) for h in request.history],
+    )
 
 
-def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, request_id: str, amount: int, method: str, details: str, now: datetime) -> dict[str, Any]:
+def _answer(request: PayoutRequest, *, replayed: bool) -> Payout:
+    from shared.api.account import Payout
+
+    return Payout(**_view(request).model_dump(), replayed=replayed)
+
+
+def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, request_id: str, amount: int, method: str, details: str, now: datetime) -> Payout:
     """Ask for a payout of ``amount`` available bonuses; they are held until a manager decides.
 
     Refused: less than :data:`MIN_AMOUNT` (:class:`PayoutBelowMinimum`), more than
@@ -122,50 +133,44 @@ def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, req
     require_utc(now)
     details = _validate(request_id, amount, method, details)
     reservation = reservation_of(request_id)
+    chosen = PayoutMethod(method)
 
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
-        existing = uow.get(payout_path(request_id))
+    def unit(uow: UnitOfWork) -> Payout:
+        existing = uow.payouts.get(request_id)
         if existing is not None:
-            if existing["customer_id"] != customer_id or (existing["amount"], existing["method"], existing["details"]) != (amount, method, details):
+            if existing.customer_id != customer_id or (existing.amount, existing.method, existing.details) != (amount, chosen, details):
                 raise IdempotencyConflict("the request id was used for another request", field="request_id")
-            return {**public(existing), "replayed": True}
+            return _answer(existing, replayed=True)
         session = AccountSession(uow, customer_id)
         if not session.exists:
             raise unknown_customer(customer_id)
         if bonuses_excluded(config, session.account):
             raise BonusesExcluded("the customer's group is excluded from bonuses")
         session.post(reservation, Reserve(reservation_id=reservation, amount=amount, release_after=now + timedelta(days=HOLD_DAYS)), now=now)
-        document = {
-            "request_id": request_id,
-            "customer_id": customer_id,
-            "amount": amount,
-            "method": method,
-            "details": details,
-            "status": "requested",
-            "created_at": now,
-            "updated_at": now,
-            "history": [{"status": "requested", "at": now, "actor": customer_id, "reason": None}],
-        }
-        uow.create(payout_path(request_id), document)
-        return {**public(document), "replayed": False}
+        request = PayoutRequest.new(request_id=request_id, customer_id=customer_id, amount=amount, method=chosen, details=details, now=now)
+        uow.payouts.create(request)
+        return _answer(request, replayed=False)
 
     return store.run(unit)
 
 
-def list_requests(store: Store, *, config: ProgramConfig, customer_id: str, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+def list_requests(store: Store, *, config: ProgramConfig, customer_id: str, limit: int = 20, cursor: str | None = None) -> PayoutsResponse:
     """A page of the partner's own requests with their status, in request-id order."""
+    from shared.api.account import PayoutsPage, PayoutsResponse
+
     if not 1 <= limit <= LIST_MAX_LIMIT:
         raise ValidationFailed(f"limit must be 1..{LIST_MAX_LIMIT}", field="limit")
     account = read_customer(store, customer_id).account
     if bonuses_excluded(config, account):
-        return excluded_answer(config, account)
-    ids = store.matching(PAYOUTS, field="customer_id", value=customer_id, limit=limit, start_after=cursor)
-    items = []
-    for request_id in ids:
-        document = store.get(payout_path(request_id))
-        if document is not None and document.get("customer_id") == customer_id:
-            items.append(public(document))
-    return {"bonuses_excluded": False, "items": items, "next_cursor": ids[-1] if len(ids) == limit else None}
+        return PayoutsResponse.model_validate(excluded_answer(config, account))
+
+    def page(uow: UnitOfWork) -> tuple[list[str], list[PayoutRequest]]:
+        ids = uow.payouts.ids_of_customer(customer_id, limit=limit, after=cursor)
+        return ids, uow.payouts.get_many(ids)
+
+    ids, found = store.read(page)
+    items = [_view(request) for request in found if request.customer_id == customer_id]
+    return PayoutsResponse(PayoutsPage(items=items, next_cursor=ids[-1] if len(ids) == limit else None))
 
 
 def _actor(actor: str) -> str:
@@ -174,83 +179,122 @@ def _actor(actor: str) -> str:
     return actor.strip()
 
 
-def _load(uow: UnitOfWork, request_id: str) -> dict[str, Any]:
-    document = uow.get(payout_path(request_id)) if REQUEST_ID.fullmatch(request_id or "") else None
-    if document is None:
+def _load(uow: UnitOfWork, request_id: str) -> PayoutRequest:
+    request = uow.payouts.get(request_id) if REQUEST_ID.fullmatch(request_id or "") else None
+    if request is None:
         raise NotFound("unknown payout request", request_id=request_id, message_ru="Заявка на выплату не найдена.")
-    return document
+    return request
 
 
-def decide(store: Store, *, request_id: str, decision: Literal["approve", "reject"], actor: str, now: datetime, reason: str = "", then: Then | None = None) -> dict[str, Any]:
+def get(store: Store, request_id: str) -> PayoutRequest | None:
+    """A request by its id (``None``: unknown, or not a request id)."""
+    return store.read(lambda uow: uow.payouts.get(request_id)) if REQUEST_ID.fullmatch(request_id or "") else None
+
+
+def with_status(store: Store, status: PayoutStatus, *, cursor: str | None = None, limit: int = 50) -> tuple[list[PayoutRequest], str | None]:
+    """A page of the requests in ``status``, in request-id order, and the cursor of the next page."""
+
+    def page(uow: UnitOfWork) -> tuple[list[str], list[PayoutRequest]]:
+        ids = uow.payouts.ids_with_status(status, limit=limit, after=cursor)
+        return ids, uow.payouts.get_many(ids)
+
+    ids, found = store.read(page)
+    return found, ids[-1] if len(ids) == limit else None
+
+
+OutcomeThen = Callable[[UnitOfWork, PayoutOutcome], None]
+
+
+def decide_request(store: Store, *, request_id: str, decision: Literal["approve", "reject"], actor: str, now: datetime, reason: str = "", then: OutcomeThen | None = None) -> PayoutOutcome:
     """A manager approves (the held bonuses are written off) or rejects (they are released) a request.
 
     Idempotent: the same decision again returns the request (``replayed``); the
-    other decision on a decided request is :class:`InvalidState`. Returns the
-    stored request with ``replayed``.
+    other decision on a decided request is :class:`InvalidState`. ``then`` runs
+    with the outcome only when the request changed.
     """
     require_utc(now)
     if decision not in ("approve", "reject"):
         raise ValidationFailed("decision must be approve or reject", field="decision")
     who = _actor(actor)
-    target = "approved" if decision == "approve" else "rejected"
+    target = PayoutStatus.APPROVED if decision == "approve" else PayoutStatus.REJECTED
     reservation = reservation_of(request_id)
 
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
-        document = _load(uow, request_id)
-        status = document["status"]
-        if status == target or (target == "approved" and status == "paid"):
-            return {**document, "replayed": True}
-        if status != "requested":
-            raise InvalidState(f"the request is {status} already", request_id=request_id, status=status, message_ru="По заявке уже принято другое решение.")
-        session = AccountSession(uow, document["customer_id"])
+    def unit(uow: UnitOfWork) -> PayoutOutcome:
+        request = _load(uow, request_id)
+        status = request.status
+        if status == target or (target is PayoutStatus.APPROVED and status is PayoutStatus.PAID):
+            return PayoutOutcome(request, replayed=True)
+        if status is not PayoutStatus.REQUESTED:
+            raise InvalidState(f"the request is {status.value} already", request_id=request_id, status=status.value, message_ru="По заявке уже принято другое решение.")
+        session = AccountSession(uow, request.customer_id)
         held = session.account.reservations.get(reservation)
-        if held is None or held.amount != document["amount"]:
+        if held is None or held.amount != request.amount:
             raise InvalidState("the request's bonuses are not held", request_id=request_id)
-        if target == "approved":
-            session.post(f"{reservation}:spend", Spend(amount=document["amount"], order_id=reservation, reservation_id=reservation), now=now)
+        if target is PayoutStatus.APPROVED:
+            session.post(f"{reservation}:spend", Spend(amount=request.amount, order_id=reservation, reservation_id=reservation), now=now)
         else:
             session.post(f"{reservation}:release", Release(reservation_id=reservation), now=now)
-        updated = {
-            **document,
-            "status": target,
-            "updated_at": now,
-            "decided_by": who,
-            "decided_at": now,
-            "reason": reason or None,
-            "history": [*document.get("history", []), {"status": target, "at": now, "actor": who, "reason": reason or None}],
-        }
-        uow.put(payout_path(request_id), updated)
-        result = {**updated, "replayed": False}
+        updated = request.decided(target, by=who, reason=reason or None, now=now)
+        uow.payouts.put(updated)
+        outcome = PayoutOutcome(updated, replayed=False)
         if then is not None:
-            then(uow, result)
-        return result
+            then(uow, outcome)
+        return outcome
 
     return store.run(unit)
 
 
-def mark_paid(store: Store, *, request_id: str, actor: str, now: datetime, then: Then | None = None) -> dict[str, Any]:
+def settle(store: Store, *, request_id: str, actor: str, now: datetime, then: OutcomeThen | None = None) -> PayoutOutcome:
     """The money went out: an approved request becomes paid (again: a replay; otherwise :class:`InvalidState`)."""
     require_utc(now)
     who = _actor(actor)
 
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
-        document = _load(uow, request_id)
-        if document["status"] == "paid":
-            return {**document, "replayed": True}
-        if document["status"] != "approved":
-            raise InvalidState(f"the request is {document['status']}, not approved", request_id=request_id, status=document["status"], message_ru="Выплатить можно только одобренную заявку.")
-        updated = {
-            **document,
-            "status": "paid",
-            "updated_at": now,
-            "paid_by": who,
-            "paid_at": now,
-            "history": [*document.get("history", []), {"status": "paid", "at": now, "actor": who, "reason": None}],
-        }
-        uow.put(payout_path(request_id), updated)
-        result = {**updated, "replayed": False}
+    def unit(uow: UnitOfWork) -> PayoutOutcome:
+        request = _load(uow, request_id)
+        if request.status is PayoutStatus.PAID:
+            return PayoutOutcome(request, replayed=True)
+        if request.status is not PayoutStatus.APPROVED:
+            raise InvalidState(
+                f"the request is {request.status.value}, not approved", request_id=request_id, status=request.status.value, message_ru="Выплатить можно только одобренную заявку."
+            )
+        outcome = PayoutOutcome(request.paid(by=who, now=now), replayed=False)
+        uow.payouts.put(outcome.request)
         if then is not None:
-            then(uow, result)
-        return result
+            then(uow, outcome)
+        return outcome
 
     return store.run(unit)
+
+
+def as_record(outcome: PayoutOutcome) -> dict[str, Any]:
+    """An outcome as the back office answers and audits it: the stored request and ``replayed``."""
+    return {**payout_document(outcome.request), "replayed": outcome.replayed}
+
+
+def _record_then(then: Then | None) -> OutcomeThen | None:
+    if then is None:
+        return None
+    step = then
+
+    def record(uow: UnitOfWork, outcome: PayoutOutcome) -> None:
+        step(uow, as_record(outcome))
+
+    return record
+
+
+def decide(store: Store, *, request_id: str, decision: Literal["approve", "reject"], actor: str, now: datetime, reason: str = "", then: Then | None = None) -> dict[str, Any]:
+    """:func:`decide_request` answering :func:`as_record` (``then`` gets the record too)."""
+    outcome = decide_request(store, request_id=request_id, decision=decision, actor=actor, now=now, reason=reason, then=_record_then(then))
+    return as_record(outcome)
+
+
+def mark_paid(store: Store, *, request_id: str, actor: str, now: datetime, then: Then | None = None) -> dict[str, Any]:
+    """:func:`settle` answering :func:`as_record` (``then`` gets the record too)."""
+    return as_record(settle(store, request_id=request_id, actor=actor, now=now, then=_record_then(then)))
+
+
+__all__ = [
+    "DETAILS_MAX", "HOLD_DAYS", "LIST_MAX_LIMIT", "METHODS", "MIN_AMOUNT", "PAYOUTS", "REQUEST_ID", "STATUSES", "BonusesExcluded", "OutcomeThen",
+    "PayoutBelowMinimum", "as_record", "decide", "decide_request", "get", "is_masked", "list_requests", "mark_paid", "payout_path", "request_payout",
+    "reservation_of", "settle", "with_status",
+]

@@ -16,8 +16,9 @@ domain objects; paths and document shapes are private to ``shared.adapters``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:  # the repositories' types; no import at run time
     # ledger: accounts, postings, line books
@@ -25,6 +26,9 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     # orders and deliveries
     pass
     # identities, codes and sessions
+    # back office: admins, approvals, jobs, audit
+    from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository
+    from shared.adapters.repositories.admins import AdminRepository
     from shared.adapters.repositories.identity import (
         CustomerContactRepository,
         IdentityRepository,
@@ -36,10 +40,10 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
         SendRecordRepository,
         SmsBudgetRepository,
     )
+
     # program, promo codes, payouts, cursors, notices
-    pass
-    # back office: admins, approvals, jobs, audit
-    from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository
+    from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
+    from shared.adapters.repositories.sweeps import SweepCursorRepository
 
 T = TypeVar("T")
 
@@ -110,7 +114,27 @@ class UnitOfWork(Protocol):
 
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 
+    @property
+    def programs(self) -> ProgramRepository:
+        """Program heads, config versions and their publication log."""
+
+    @property
+    def promos(self) -> PromoRepository:
+        """Promo codes and their customers' uses."""
+
+    @property
+    def payouts(self) -> PayoutRepository:
+        """Partners' payout requests."""
+
+    @property
+    def cursors(self) -> SweepCursorRepository:
+        """The scheduled jobs' stored positions."""
+
     # --- back office: admins, approvals, jobs, audit ------------------------------------
+
+    @property
+    def admins(self) -> AdminRepository:
+        """Back-office accounts."""
 
     @property
     def approvals(self) -> ApprovalRepository:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.config import ConfigVersion, ProgramConfig, parse_config
+from shared.adapters.layout import program as head_path
+from shared.domain.config import ConfigVersion, parse_config
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.services.ports import AUDIT, PROGRAMS, VERSIONS, Store, Then, UnitOfWork
-
+from shared.domain.program import ProgramHead, Publication, VersionRef
+from shared.services.ports import Store, Then, UnitOfWork
 
 # How long an instance trusts the program head it read (the list of versions and
 # their dates). Versions scheduled ahead apply exactly on time, as the head read
@@ -23,31 +24,37 @@ def _cache(store: Store) -> dict[tuple[str, int], ConfigVersion]:
     cache = getattr(store, "_config_versions", None)
     if cache is None:
         cache = {}
-        setattr(store, "_config_versions", cache)
+        setattr(store, "_config_versions", cache)  # noqa: B010  (a Store protocol has no such attribute)
     return cache
 
 
-def _heads(store: Store) -> dict[str, tuple[datetime, dict[str, Any] | None]]:
+def _heads(store: Store) -> dict[str, tuple[datetime, ProgramHead | None]]:
     """Program heads as read at a time, per store instance (see :data:`HEAD_TTL`)."""
     heads = getattr(store, "_program_heads", None)
     if heads is None:
         heads = {}
-        setattr(store, "_program_heads", heads)
+        setattr(store, "_program_heads", heads)  # noqa: B010
     return heads
 
 
-def _head(store: Store, program: str, now: datetime) -> dict[str, Any] | None:
+def _head(store: Store, program: str, now: datetime) -> ProgramHead | None:
     """The program head, read again once :data:`HEAD_TTL` has passed since ``now`` of the last read."""
     cached = _heads(store).get(program)
     if cached is not None and timedelta(0) <= now - cached[0] < HEAD_TTL:
         return cached[1]
-    head = store.get(head_path(program))
+    head = store.read(lambda uow: uow.programs.head(program))
     _heads(store)[program] = (now, head)
     return head
 
 
-def head_path(program: str) -> str:
-    return f"{PROGRAMS}/{program}"
+def head(store: Store, program: str) -> ProgramHead:
+    """The program's versions as stored now (no version yet: an empty head)."""
+    return store.read(lambda uow: uow.programs.head(program)) or ProgramHead(program)
+
+
+def scheduled(store: Store, program: str, now: datetime) -> tuple[VersionRef, ...]:
+    """The versions published to apply only after ``now``."""
+    return head(store, program).scheduled(now)
 
 
 def _changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
@@ -72,66 +79,61 @@ def publish(store: Store, *, raw: Any, author: str, reason: str, effective_from:
         raise ValidationFailed("effective_from must not be in the past", field="effective_from", message_ru="Дата вступления в силу не может быть в прошлом.")
     config = parse_config(raw)
     body = config.model_dump(mode="json")
+    name = config.program
 
     def unit(uow: UnitOfWork) -> ConfigVersion:
-        head = uow.get(head_path(config.program)) or {"program": config.program, "versions": []}
-        versions = list(head["versions"])
-        if versions and effective_from < max(v["effective_from"] for v in versions):
+        current = uow.programs.head(name) or ProgramHead(name)
+        if current.versions and effective_from < max(v.effective_from for v in current.versions):
             raise ValidationFailed(
                 "effective_from must not precede an already scheduled version",
                 field="effective_from",
             )
-        previous = uow.get(f"{head_path(config.program)}/{VERSIONS}/{versions[-1]['version']}") if versions else None
-        number = len(versions) + 1
-        record = {"version": number, "effective_from": effective_from, "config": body, "author": author, "reason": reason, "created_at": now}
-        uow.create(f"{head_path(config.program)}/{VERSIONS}/{number}", record)
-        uow.put(head_path(config.program), {**head, "versions": versions + [{"version": number, "effective_from": effective_from}]})
-        uow.create(
-            f"{head_path(config.program)}/{AUDIT}/v{number:06d}",
-            {
-                "action": "config.publish",
-                "actor": author,
-                "at": now,
-                "version": number,
-                "effective_from": effective_from,
-                "reason": reason,
-                "changed": _changed_fields(previous["config"] if previous else None, body),
-            },
-        )
+        latest = current.latest
+        previous = uow.programs.version(name, latest.version) if latest else None
+        number = len(current.versions) + 1
         version = ConfigVersion(version=number, effective_from=effective_from, config=config, author=author, reason=reason, created_at=now)
+        uow.programs.create_version(name, version)
+        uow.programs.put_head(current.with_version(VersionRef(number, effective_from)))
+        changed = _changed_fields(previous.config.model_dump(mode="json") if previous else None, body)
+        uow.programs.create_publication(
+            name, Publication(actor=author, at=now, version=number, effective_from=effective_from, reason=reason, changed=tuple(changed))
+        )
         if then is not None:
             then(uow, version)
         return version
 
     published = store.run(unit)
-    _heads(store).pop(config.program, None)
+    _heads(store).pop(name, None)
     return published
 
 
 def in_force(store: Store, program: str, now: datetime) -> ConfigVersion:
     """The config version that applies at ``now`` (parsed once per version per instance;
     the head listing the versions is re-read after :data:`HEAD_TTL`)."""
-    head = _head(store, program, now)
-    candidates = [v for v in (head or {}).get("versions", []) if v["effective_from"] <= now]
-    if not candidates:
+    ref = (_head(store, program, now) or ProgramHead(program)).in_force(now)
+    if ref is None:
         raise NotFound(f"program {program!r} has no config in force", program=program)
-    number = max(candidates, key=lambda v: (v["effective_from"], v["version"]))["version"]
+    number = ref.version
     cached = _cache(store).get((program, number))
     if cached is None:
-        record = store.get(f"{head_path(program)}/{VERSIONS}/{number}")
-        if record is None:
+        cached = store.read(lambda uow: uow.programs.version(program, number))
+        if cached is None:
             raise NotFound(f"program {program!r} version {number} is missing", program=program, version=number)
-        cached = ConfigVersion(
-            version=number,
-            effective_from=record["effective_from"],
-            config=ProgramConfig.model_validate(record["config"]),
-            author=record["author"],
-            reason=record.get("reason", ""),
-            created_at=record["created_at"],
-        )
         _cache(store)[(program, number)] = cached
     return cached
 
 
+def publications(store: Store, program: str, limit: int = 50) -> list[Publication]:
+    """The program's publication log, newest version first."""
+    return store.read(lambda uow: uow.programs.publications(program, limit=limit))
+
+
 def audit_log(store: Store, program: str, limit: int = 50) -> list[dict[str, Any]]:
-    return [data for _, data in store.ordered(f"{head_path(program)}/{AUDIT}", order_by="version", descending=True, limit=limit)]
+    """:func:`publications` as the back office's config history lists them (the stored records)."""
+    return [
+        {"action": p.action, "actor": p.actor, "at": p.at, "version": p.version, "effective_from": p.effective_from, "reason": p.reason, "changed": list(p.changed)}
+        for p in publications(store, program, limit)
+    ]
+
+
+__all__ = ["HEAD_TTL", "audit_log", "head", "head_path", "in_force", "publications", "publish", "scheduled"]

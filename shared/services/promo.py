@@ -31,15 +31,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
+from shared.adapters.layout import PROMO_CODES
+from shared.adapters.layout import PROMO_CUSTOMERS as CUSTOMERS
+from shared.adapters.layout import promo_code as code_path
+from shared.adapters.repositories.program import promo_document
 from shared.domain.cart import PromoRule
-from shared.domain.errors import BusinessRefusal, IdempotencyConflict, ValidationFailed
+from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
+from shared.domain.promos import PromoCode, PromoKind, PromoUse
 from shared.services.ports import Store, Then, UnitOfWork
 
-PROMO_CODES = "promo_codes"
-CUSTOMERS = "customers"
 _CODE = re.compile(r"(?!__)[\w-]{1,64}")
 
 
@@ -68,14 +69,6 @@ def is_well_formed(code: str) -> bool:
     return _CODE.fullmatch(code) is not None
 
 
-def code_path(code: str) -> str:
-    return f"{PROMO_CODES}/{code}"
-
-
-def usage_path(code: str, customer_id: str) -> str:
-    return f"{PROMO_CODES}/{code}/{CUSTOMERS}/{customer_id}"
-
-
 @dataclass(frozen=True)
 class Offer:
     """What a code typed at the cart stands for."""
@@ -100,31 +93,26 @@ class Redemption:
     replayed: bool
 
 
-def _rule_of(data: dict[str, Any]) -> PromoRule | None:
-    raw = data.get("rule")
-    if raw is None:
-        return None
-    try:
-        return PromoRule.model_validate(raw)
-    except ValidationError:
-        return None  # a damaged rule is treated as unknown, never as a discount
-
-
-def _lookup(store: Store, code: str | None) -> tuple[str | None, dict[str, Any] | None]:
-    if code is None or not code.strip():
-        return None, None
+def get_in(uow: UnitOfWork, code: str) -> PromoCode | None:
+    """A code as typed (any case), or ``None`` when it is unknown or cannot be a code."""
     canonical = normalize(code)
-    if not is_well_formed(canonical):
-        return canonical, None
-    return canonical, store.get(code_path(canonical))
+    return uow.promos.get(canonical) if is_well_formed(canonical) else None
+
+
+def get(store: Store, code: str) -> PromoCode | None:
+    """:func:`get_in` as a plain read."""
+    return store.read(lambda uow: get_in(uow, code))
 
 
 def offer(store: Store, code: str | None) -> Offer:
     """Look a typed code up: an active marketing code's rule, or a partner's code, or nothing."""
-    canonical, data = _lookup(store, code)
-    if data is None or not data.get("active", False):
+    if code is None or not code.strip():
+        return Offer(entered=None, rule=None, partner_id=None)
+    canonical = normalize(code)
+    found = get(store, canonical)
+    if found is None or not found.active:
         return Offer(entered=canonical, rule=None, partner_id=None)
-    return Offer(entered=canonical, rule=_rule_of(data), partner_id=data.get("partner_id"))
+    return Offer(entered=canonical, rule=found.rule, partner_id=found.partner_id)
 
 
 def resolve(store: Store, code: str | None, now: datetime) -> PromoRule | None:
@@ -148,76 +136,136 @@ def _check_limit(value: int | None, name: str) -> None:
         raise ValidationFailed(f"{name} must be at least 1 (or empty for no limit)", field=name)
 
 
-def _create_in(uow: UnitOfWork, code: str, document: dict[str, Any], then: Then | None = None) -> dict[str, Any]:
-    same = ("rule", "partner_id", "total_limit", "per_customer_limit")
-    existing = uow.get(code_path(code))
+def _create_in(uow: UnitOfWork, code: PromoCode, then: Then | None = None) -> PromoCode:
+    existing = uow.promos.get(code.code)
     if existing is not None:
-        if any(existing.get(key) != document.get(key) for key in same):
-            raise IdempotencyConflict(f"promo code {code} already exists", code=code, message_ru=f"Промокод {code} уже существует.")
+        if not existing.same_definition(code):
+            raise IdempotencyConflict(f"promo code {code.code} already exists", code=code.code, message_ru=f"Промокод {code.code} уже существует.")
         return existing
-    uow.create(code_path(code), document)
+    uow.promos.create(code)
     if then is not None:
-        then(uow, document)
-    return document
+        then(uow, code)
+    return code
 
 
-def _create(store: Store, code: str, document: dict[str, Any], then: Then | None = None) -> dict[str, Any]:
-    return store.run(lambda uow: _create_in(uow, code, document, then))
+def create_discount(store: Store, *, rule: PromoRule, now: datetime, total_limit: int | None = None, per_customer_limit: int | None = None, then: Then | None = None) -> PromoCode:
+    """Create an active marketing code from its discount rule (idempotent for the same definition).
 
-
-def create_code(store: Store, *, rule: PromoRule, now: datetime, total_limit: int | None = None, per_customer_limit: int | None = None, then: Then | None = None) -> dict[str, Any]:
-    """Create an active marketing code from its discount rule (idempotent for the same definition)."""
+    ``then`` runs with the new :class:`PromoCode`, only when the code was created."""
     require_utc(now)
     code = normalize(rule.code)
     if not is_well_formed(code):
         raise ValidationFailed("a promo code is 1 to 64 letters, digits, '_' or '-'", field="code", message_ru="Промокод может состоять только из букв, цифр, «_» и «-».")
     _check_limit(total_limit, "total_limit")
     _check_limit(per_customer_limit, "per_customer_limit")
-    stored_rule = rule.model_copy(update={"code": code}).model_dump(mode="json")
-    return _create(
-        store,
-        code,
-        {
-            "code": code,
-            "kind": "discount",
-            "rule": stored_rule,
-            "partner_id": None,
-            "active": True,
-            "total_limit": total_limit,
-            "per_customer_limit": per_customer_limit,
-            "uses": 0,
-            "created_at": now,
-        },
-        then,
+    new = PromoCode(
+        code=code,
+        kind=PromoKind.DISCOUNT,
+        rule=rule.model_copy(update={"code": code}),
+        partner_id=None,
+        active=True,
+        total_limit=total_limit,
+        per_customer_limit=per_customer_limit,
+        uses=0,
+        created_at=now,
     )
+    return store.run(lambda uow: _create_in(uow, new, then))
 
 
-def create_partner_code(store: Store, *, code: str, partner_id: str, now: datetime) -> dict[str, Any]:
+def as_record(code: PromoCode) -> dict[str, Any]:
+    """A code as the back office answers and audits it: the stored document."""
+    return promo_document(code)
+
+
+def create_code(store: Store, *, rule: PromoRule, now: datetime, total_limit: int | None = None, per_customer_limit: int | None = None, then: Then | None = None) -> dict[str, Any]:
+    """:func:`create_discount` answering :func:`as_record` (``then`` gets the record too)."""
+
+    def record_then(uow: UnitOfWork, code: PromoCode) -> None:
+        if then is not None:
+            then(uow, as_record(code))
+
+    return as_record(create_discount(store, rule=rule, now=now, total_limit=total_limit, per_customer_limit=per_customer_limit, then=record_then))
+
+
+def create_partner_code(store: Store, *, code: str, partner_id: str, now: datetime) -> PromoCode:
     """Store a partner's personal code (no discount; it names the partner who invited the buyer)."""
     require_utc(now)
     return store.run(lambda uow: create_partner_code_in(uow, code=code, partner_id=partner_id, now=now))
 
 
-def create_partner_code_in(uow: UnitOfWork, *, code: str, partner_id: str, now: datetime) -> dict[str, Any]:
+def create_partner_code_in(uow: UnitOfWork, *, code: str, partner_id: str, now: datetime) -> PromoCode:
     """:func:`create_partner_code` inside the caller's unit of work (e.g. with the partner's account)."""
     canonical = normalize(code)
     if not is_well_formed(canonical):
         raise ValidationFailed("a promo code is 1 to 64 letters, digits, '_' or '-'", field="code")
-    return _create_in(
-        uow,
-        canonical,
-        {
-            "code": canonical,
-            "kind": "partner",
-            "rule": None,
-            "partner_id": partner_id,
-            "active": True,
-            "total_limit": None,
-            "per_customer_limit": None,
-            "uses": 0,
-            "created_at": now,
-        },
+    new = PromoCode(
+        code=canonical,
+        kind=PromoKind.PARTNER,
+        rule=None,
+        partner_id=partner_id,
+        active=True,
+        total_limit=None,
+        per_customer_limit=None,
+        uses=0,
+        created_at=now,
     )
+    return _create_in(uow, new)
+
+
+def deactivate(store: Store, *, code: str, actor: str, now: datetime, then: Then | None = None) -> PromoCode:
+    """Switch a code off: no new order can use it (orders placed with it keep their rule).
+
+    An inactive code is answered as it is; ``then`` runs with the deactivated
+    :class:`PromoCode` only when this call switched it off."""
+    require_utc(now)
+
+    def unit(uow: UnitOfWork) -> PromoCode:
+        found = get_in(uow, code)
+        if found is None:
+            raise NotFound("unknown promo code", code=normalize(code))
+        if not found.active:
+            return found
+        off = found.deactivated(actor, now)
+        uow.promos.save(off)
+        if then is not None:
+            then(uow, off)
+        return off
+
+    return store.run(unit)
+
+
+@dataclass(frozen=True)
+class UsagePage:
+    """A code and a page of the customers who used it, in customer-id order."""
+
+    code: PromoCode
+    customers: list[PromoUse]
+    next_cursor: str | None
+
+
+def usage(store: Store, *, code: str, cursor: str | None = None, limit: int = 100) -> UsagePage:
+    """A code's figures and a page of its customers' uses (:class:`NotFound` for an unknown code)."""
+
+    def page(uow: UnitOfWork) -> UsagePage:
+        found = get_in(uow, code)
+        if found is None:
+            raise NotFound("unknown promo code", code=normalize(code))
+        uses = uow.promos.uses(found.code, limit=limit, after=cursor)
+        return UsagePage(found, uses, uses[-1].customer_id if len(uses) == limit else None)
+
+    return store.read(page)
+
+
+@dataclass(frozen=True)
+class CodesPage:
+    codes: list[PromoCode]
+    next_cursor: str | None
+
+
+def codes(store: Store, *, cursor: str | None = None, limit: int = 100) -> CodesPage:
+    """A page of every code, in code order."""
+    found = store.read(lambda uow: uow.promos.page(limit=limit, after=cursor))
+    return CodesPage(found, found[-1].code if len(found) == limit else None)
 
 
 def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime) -> Redemption:
@@ -228,23 +276,32 @@ def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, no
     writing anything; the same order redeemed again is a replay.
     """
     canonical = normalize(code)
-    data = uow.get(code_path(canonical)) if is_well_formed(canonical) else None
-    if data is None or not data.get("active", False) or _rule_of(data) is None:
+    found = get_in(uow, canonical)
+    if found is None or not found.is_discount:
         raise PromoInactive(f"promo code {canonical} is not an active discount code", message_ru=f"Промокод {canonical} не найден или больше не действует.", promo_code=canonical)
-    usage = uow.get(usage_path(canonical, customer_id)) or {"code": canonical, "customer_id": customer_id, "orders": []}
-    orders = list(usage.get("orders", []))
-    uses = int(data.get("uses", 0))
-    if order_id in orders:
-        return Redemption(canonical, customer_id, order_id, uses, len(orders), True)
-    total_limit, per_customer = data.get("total_limit"), data.get("per_customer_limit")
-    if total_limit is not None and uses >= total_limit:
-        raise PromoExhausted(f"promo code {canonical} has been used {uses} of {total_limit} times", message_ru=f"Промокод {canonical} больше не действует: лимит использований исчерпан.", promo_code=canonical, limit=total_limit)
-    if per_customer is not None and len(orders) >= per_customer:
-        raise PromoCustomerLimit(f"this customer has used promo code {canonical} {len(orders)} of {per_customer} times", message_ru=f"Вы уже использовали промокод {canonical} максимальное число раз.", promo_code=canonical, limit=per_customer)
-    orders.append(order_id)
-    uow.put(usage_path(canonical, customer_id), {**usage, "orders": orders, "updated_at": now})
-    uow.put(code_path(canonical), {**data, "uses": uses + 1, "last_used_at": now})
-    return Redemption(canonical, customer_id, order_id, uses + 1, len(orders), False)
+    use = uow.promos.use(canonical, customer_id) or PromoUse(canonical, customer_id)
+    if order_id in use.orders:
+        return Redemption(canonical, customer_id, order_id, found.uses, use.count, True)
+    total_limit, per_customer = found.total_limit, found.per_customer_limit
+    if total_limit is not None and found.uses >= total_limit:
+        raise PromoExhausted(
+            f"promo code {canonical} has been used {found.uses} of {total_limit} times",
+            message_ru=f"Промокод {canonical} больше не действует: лимит использований исчерпан.",
+            promo_code=canonical,
+            limit=total_limit,
+        )
+    if per_customer is not None and use.count >= per_customer:
+        raise PromoCustomerLimit(
+            f"this customer has used promo code {canonical} {use.count} of {per_customer} times",
+            message_ru=f"Вы уже использовали промокод {canonical} максимальное число раз.",
+            promo_code=canonical,
+            limit=per_customer,
+        )
+    use = use.with_order(order_id, now)
+    used = found.used(now)
+    uow.promos.save_use(use)
+    uow.promos.save(used)
+    return Redemption(canonical, customer_id, order_id, used.uses, use.count, False)
 
 
 def unredeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime) -> bool:
@@ -252,13 +309,13 @@ def unredeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, 
     canonical = normalize(code)
     if not is_well_formed(canonical):
         return False
-    data = uow.get(code_path(canonical))
-    usage = uow.get(usage_path(canonical, customer_id))
-    if usage is None or order_id not in usage.get("orders", []):
+    found = uow.promos.get(canonical)
+    use = uow.promos.use(canonical, customer_id)
+    if use is None or order_id not in use.orders:
         return False
-    uow.put(usage_path(canonical, customer_id), {**usage, "orders": [o for o in usage["orders"] if o != order_id], "updated_at": now})
-    if data is not None:
-        uow.put(code_path(canonical), {**data, "uses": max(0, int(data.get("uses", 0)) - 1)})
+    uow.promos.save_use(use.without_order(order_id, now))
+    if found is not None:
+        uow.promos.save(found.given_back())
     return True
 
 
@@ -272,3 +329,10 @@ def unredeem(store: Store, *, code: str, customer_id: str, order_id: str, now: d
     """Give an order's use of a code back, in one transaction (idempotent)."""
     require_utc(now)
     return store.run(lambda uow: unredeem_in(uow, code=code, customer_id=customer_id, order_id=order_id, now=now))
+
+
+__all__ = [
+    "CUSTOMERS", "CodesPage", "Offer", "PROMO_CODES", "PromoCustomerLimit", "PromoExhausted", "PromoInactive", "Redemption", "UsagePage", "as_record",
+    "code_path", "codes", "create_code", "create_discount", "create_partner_code", "create_partner_code_in", "deactivate", "get", "get_in",
+    "is_well_formed", "normalize", "offer", "partner_of", "redeem", "redeem_in", "resolve", "unredeem", "unredeem_in", "usage",
+]

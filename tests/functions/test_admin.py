@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.api.admin import ENDPOINTS
-from shared.edge import admin_auth, entry
+from shared.edge import entry
 from shared.platform import tokens
 from shared.platform.settings import reload
 from shared.presets import preset_data
-from shared.services import ledger, lifecycle, program
+from shared.services import admins, ledger, lifecycle, program
 from shared.services.admin import mass_accruals
 from tests.conftest import TEST_ENV, customer_token, load_function
 
@@ -65,7 +65,7 @@ class Staff:
     def __getitem__(self, name: str) -> str:
         if name not in self.tokens:
             role = name.rstrip("0123456789")
-            admin_auth.create_admin(self.store, email=self.email(name), password=PASSWORD, roles=[role], now=now())
+            admins.create_admin(self.store, email=self.email(name), password=PASSWORD, roles=[role], now=now())
             response = self.client.post("/login", json={"email": self.email(name), "password": PASSWORD})
             assert response.status_code == 200, response.get_data(as_text=True)
             self.tokens[name] = response.get_json()["token"]
@@ -126,7 +126,7 @@ def sound(store, *customer_ids: str) -> None:
 
 
 def test_login_answers_an_admin_token_with_the_roles(client, env):
-    admin_auth.create_admin(env, email="  Olga@Shop.Example ", password=PASSWORD, roles=["marketer", "accountant"], now=now())
+    admins.create_admin(env, email="  Olga@Shop.Example ", password=PASSWORD, roles=["marketer", "accountant"], now=now())
     body = ok(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}))
     assert body["email"] == "olga@shop.example" and body["roles"] == ["accountant", "marketer"]
     claims = tokens.verify(ADMIN_SECRET, body["token"], now=now(), kind="admin")
@@ -138,15 +138,15 @@ def test_login_answers_an_admin_token_with_the_roles(client, env):
 
 
 def test_wrong_passwords_unknown_and_inactive_admins_are_refused_and_locked_out(client, env):
-    admin_auth.create_admin(env, email="olga@shop.example", password=PASSWORD, roles=["admin"], now=now())
+    admins.create_admin(env, email="olga@shop.example", password=PASSWORD, roles=["admin"], now=now())
     error(call(client, "POST", "/login", {"email": "nobody@shop.example", "password": PASSWORD}), 401, "unauthorized")
     error(call(client, "POST", "/login", {"email": "not an email", "password": PASSWORD}), 401, "unauthorized")
-    for _ in range(admin_auth.MAX_FAILURES):
+    for _ in range(admins.MAX_FAILURES):
         error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": "wrong password!"}), 401, "unauthorized")
     locked = error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}), 401, "unauthorized")
     assert "locked_until" in locked["details"]  # even the right password waits out the lock
-    admin_auth.create_admin(env, email="ivan@shop.example", password=PASSWORD, roles=["admin"], now=now())
-    admin_auth.set_active(env, email="ivan@shop.example", active=False, now=now())
+    admins.create_admin(env, email="ivan@shop.example", password=PASSWORD, roles=["admin"], now=now())
+    admins.set_active(env, email="ivan@shop.example", active=False, now=now())
     error(call(client, "POST", "/login", {"email": "ivan@shop.example", "password": PASSWORD}), 401, "unauthorized")
     error(call(client, "POST", "/login", {"email": "ivan@shop.example"}), 400, "validation_failed")
 
@@ -199,15 +199,15 @@ def test_tampered_expired_and_revoked_admin_tokens_are_refused(client, env, staf
         assert response.status_code == 401, name
     error(call(client, "GET", "/me", headers={"Authorization": "Basic YTpi"}), 401, "unauthorized")
     # a password reset voids the tokens issued before; a deactivated admin is out at once
-    admin_auth.create_admin(env, email=email, password=PASSWORD + "!", roles=["manager"], now=now(), replace=True)
+    admins.create_admin(env, email=email, password=PASSWORD + "!", roles=["manager"], now=now(), replace=True)
     error(call(client, "GET", "/me", token=manager), 401, "unauthorized")
     accountant = staff["accountant"]
-    admin_auth.set_active(env, email=Staff.email("accountant"), active=False, now=now())
+    admins.set_active(env, email=Staff.email("accountant"), active=False, now=now())
     error(call(client, "GET", "/me", token=accountant), 401, "unauthorized")
 
 
 def test_no_admin_token_is_issued_when_the_secret_is_unset_or_shared(client, env):
-    admin_auth.create_admin(env, email="olga@shop.example", password=PASSWORD, roles=["admin"], now=now())
+    admins.create_admin(env, email="olga@shop.example", password=PASSWORD, roles=["admin"], now=now())
     os.environ["KOPILKA_ADMIN_TOKEN_SECRET"] = TEST_ENV["KOPILKA_TOKEN_SECRET"]
     reload()
     error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}), 401, "unauthorized")

@@ -14,7 +14,7 @@ import pytest
 
 from shared.platform import bootstrap
 from shared.services import delivery, orders
-from shared.services.cursors import sweep_path
+from shared.adapters.layout import sweep as sweep_path
 from shared.services.ledger import audit_account, balances, load_account
 from shared.platform.settings import reload
 from tests.conftest import TEST_ENV, load_function

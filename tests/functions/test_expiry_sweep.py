@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from shared.edge import scheduler_auth
 from shared.presets import preset_data
 from shared.services import lifecycle, orders, program, sweeps
-from shared.services.cursors import sweep_path
+from shared.adapters.layout import sweep as sweep_path
 from shared.services.ledger import audit_account, balances, load_account
 from shared.platform.settings import reload
 from tests.conftest import load_function

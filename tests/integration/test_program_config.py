@@ -20,9 +20,11 @@ def test_publish_versions_and_effective_dates(store, now):
     assert program.in_force(store, "biomiq", now).config.hold_days == 14
     assert program.in_force(store, "biomiq", now + timedelta(days=9, hours=23)).version == 1
     assert program.in_force(store, "biomiq", now + timedelta(days=10)).config.hold_days == 7
-    log = program.audit_log(store, "biomiq")
-    assert [(e["version"], e["actor"], e["reason"]) for e in log] == [(2, "marketer", "shorter hold"), (1, "marketer", "launch")]
-    assert log[0]["changed"] == ["hold_days"]
+    log = program.publications(store, "biomiq")
+    assert [(e.version, e.actor, e.reason) for e in log] == [(2, "marketer", "shorter hold"), (1, "marketer", "launch")]
+    assert log[0].changed == ("hold_days",)
+    assert program.audit_log(store, "biomiq")[0] == store.get("programs/biomiq/audit/v000002")  # the back office lists the stored records
+    assert [v.version for v in program.scheduled(store, "biomiq", now)] == [2]
 
 
 def test_a_bad_config_is_refused_naming_the_field_and_the_old_one_stays(store, now):
@@ -37,7 +39,7 @@ def test_a_bad_config_is_refused_naming_the_field_and_the_old_one_stays(store, n
         program.publish(store, raw=unknown_group, author="marketer", reason="oops", effective_from=now, now=now)
     assert refused.value.details["errors"][0]["field"] == "default_group"
     assert program.in_force(store, "biomiq", now).version == 1
-    assert len(program.audit_log(store, "biomiq")) == 1
+    assert len(program.publications(store, "biomiq")) == 1
 
 
 def test_no_config_in_force_before_the_first_effective_date(store, now):

@@ -12,6 +12,7 @@ import pytest
 
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, Retryable, ValidationFailed
+from shared.domain.promos import PromoKind
 from shared.presets import load_preset
 from shared.services import lifecycle, orders, promo
 from shared.services.ledger import audit_account, balances
@@ -42,8 +43,8 @@ def _client_call(fn, attempts: int = 10):
 
 
 def test_codes_resolve_case_insensitively_and_only_while_active(store, now):
-    stored = promo.create_code(store, rule=ten_percent(), total_limit=100, per_customer_limit=1, now=now)
-    assert stored["code"] == "SPRING10" and stored["uses"] == 0 and stored["active"] is True
+    stored = promo.create_discount(store, rule=ten_percent(), total_limit=100, per_customer_limit=1, now=now)
+    assert stored.code == "SPRING10" and stored.uses == 0 and stored.active is True and stored.kind is PromoKind.DISCOUNT
     for typed in ("spring10", " SPRING10 ", "Spring10"):
         rule = promo.resolve(store, typed, now)
         assert rule is not None and rule.code == "SPRING10" and rule.percent == Decimal(10)
@@ -60,10 +61,11 @@ def test_the_window_is_left_to_cart_maths(store, now):
 
 
 def test_creating_a_code_is_idempotent_and_validated(store, now):
-    promo.create_code(store, rule=ten_percent(), total_limit=5, now=now)
-    assert promo.create_code(store, rule=ten_percent("spring10"), total_limit=5, now=now)["total_limit"] == 5
+    created = promo.create_code(store, rule=ten_percent(), total_limit=5, now=now)
+    assert created == store.get("promo_codes/SPRING10")  # the back office's record is the stored code
+    assert promo.create_discount(store, rule=ten_percent("spring10"), total_limit=5, now=now).total_limit == 5
     with pytest.raises(IdempotencyConflict):
-        promo.create_code(store, rule=ten_percent(), total_limit=6, now=now)
+        promo.create_discount(store, rule=ten_percent(), total_limit=6, now=now)
     with pytest.raises(ValidationFailed):
         promo.create_code(store, rule=ten_percent("X"), total_limit=0, now=now)
     with pytest.raises(ValidationFailed):
@@ -71,7 +73,8 @@ def test_creating_a_code_is_idempotent_and_validated(store, now):
 
 
 def test_a_partner_code_is_stored_and_names_its_partner_but_gives_no_discount(store, now):
-    promo.create_partner_code(store, code="maria-2026", partner_id="maria", now=now)
+    created = promo.create_partner_code(store, code="maria-2026", partner_id="maria", now=now)
+    assert (created.code, created.kind, created.rule, created.partner_id) == ("MARIA-2026", PromoKind.PARTNER, None, "maria")
     assert promo.resolve(store, "MARIA-2026", now) is None
     assert promo.partner_of(store, "Maria-2026") == "maria"
     assert promo.partner_of(store, "unknown") is None
@@ -207,3 +210,30 @@ def test_payment_is_priced_with_the_rule_the_order_was_placed_with(store, biomiq
     paid = orders.mark_paid(store, config=biomiq, order_id="A1", payment={"id": "p1"}, now=later)
     assert (paid["status"], paid["money_paid"], paid["bonuses_spent"]) == ("paid", 80000, 100)
     assert paid["points_earned"] == 40  # 5 % of the 800 ₽ paid
+
+
+# --- the back office's views -------------------------------------------------------------------
+
+
+def test_deactivating_a_code_writes_once_and_usage_pages_its_customers(store, now):
+    promo.create_discount(store, rule=ten_percent(), total_limit=10, now=now)
+    for customer, order_id in (("zoe", "o1"), ("anna", "o2"), ("anna", "o3")):
+        promo.redeem(store, code="spring10", customer_id=customer, order_id=order_id, now=now)
+    audited = []
+    off = promo.deactivate(store, code=" spring10", actor="olga@shop.example", now=now, then=lambda uow, code: audited.append(code))
+    assert (off.active, off.deactivated_by, off.deactivated_at, off.uses) == (False, "olga@shop.example", now, 3)
+    assert promo.deactivate(store, code="SPRING10", actor="ivan@shop.example", now=now + timedelta(hours=1), then=lambda uow, code: audited.append(code)) == off
+    assert audited == [off]  # switching an inactive code off again changes nothing
+    assert store.get("promo_codes/SPRING10")["deactivated_by"] == "olga@shop.example"
+    page = promo.usage(store, code="spring10", limit=1)
+    assert (page.code, [(u.customer_id, u.orders) for u in page.customers], page.next_cursor) == (off, [("anna", ("o2", "o3"))], "anna")
+    rest = promo.usage(store, code="spring10", cursor=page.next_cursor, limit=1)
+    assert ([u.customer_id for u in rest.customers], rest.code.remaining) == (["zoe"], 7)
+    with pytest.raises(NotFound):
+        promo.usage(store, code="nope")
+    with pytest.raises(NotFound):
+        promo.deactivate(store, code="nope", actor="olga@shop.example", now=now)
+    promo.create_partner_code(store, code="maria-2026", partner_id="maria", now=now)
+    first = promo.codes(store, limit=1)
+    assert ([c.code for c in first.codes], first.next_cursor) == (["MARIA-2026"], "MARIA-2026")
+    assert [c.code for c in promo.codes(store, cursor=first.next_cursor).codes] == ["SPRING10"]

@@ -20,10 +20,10 @@ from datetime import timedelta
 import pytest
 
 from shared.adapters.firestore_store import FirestoreStore
+from shared.adapters.layout import sweep as sweep_path
+from shared.domain.ledger import Accrue
 from shared.presets import load_preset
 from shared.services import lifecycle
-from shared.services.cursors import sweep_path
-from shared.domain.ledger import Accrue
 from shared.services.ledger import audit_account, balances, post, postings
 
 LOTS = 3  # the welcome bonus and two accruals per account

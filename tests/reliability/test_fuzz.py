@@ -52,6 +52,7 @@ from shared.edge import admin_auth, scheduler_auth
 from shared.adapters import yoomoney
 from shared.edge.scheduler_auth import SECRET_HEADER
 from shared.platform.settings import reload
+from shared.services import admins
 from tests.conftest import FUNCTIONS_DIR, TEST_ENV, customer_token
 from tests.fakes.carriers import FakeCarriers
 from tests.fakes.sms import FakeSmsRu
@@ -119,8 +120,8 @@ class Credentials:
         customer(store, CUSTOMER, at=at)
         paid_order(store, "A1", "fuzz-buyer", at=at)
         self.customer = customer_token(CUSTOMER)
-        admin_auth.create_admin(store, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, roles=admin_auth.ROLES, now=at)
-        self.admin = admin_auth.login(store, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, now=at)["token"]
+        admins.create_admin(store, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, roles=admin_auth.ROLES, now=at)
+        self.admin = admins.login(store, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, now=at).token
 
     def apply(self, case) -> None:
         """Give ``case`` the valid credentials its operation takes."""

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from shared.edge import admin_auth
+from shared.services import admins
 from shared.domain.errors import Forbidden, ValidationFailed
 from shared.domain.ledger import Account, ChangeGroup, LevelOverrideChange, OpenAccount, OverrideLevel, apply_posting, fold
 
@@ -54,10 +55,10 @@ def test_an_unchanged_level_or_group_moves_nothing_and_a_reason_is_required(now)
 
 
 def test_passwords_are_salted_scrypt_and_checked_in_constant_time():
-    one, two = admin_auth.hash_password("correct horse"), admin_auth.hash_password("correct horse")
-    assert one["algo"] == "scrypt" and one["salt"] != two["salt"] and one["hash"] != two["hash"]
-    assert admin_auth.check_password(one, "correct horse") and not admin_auth.check_password(one, "correct horsE")
-    assert not admin_auth.check_password(None, "correct horse")
+    one, two = admins.hash_password("correct horse"), admins.hash_password("correct horse")
+    assert one.algo == "scrypt" and one.salt != two.salt and one.hash != two.hash
+    assert admins.check_password(one, "correct horse") and not admins.check_password(one, "correct horsE")
+    assert not admins.check_password(None, "correct horse")
 
 
 def test_the_role_table():
@@ -73,12 +74,12 @@ def test_the_role_table():
 
 def test_create_admin_refuses_bad_input(memory_store, now):
     with pytest.raises(ValidationFailed):
-        admin_auth.create_admin(memory_store, email="olga", password="long enough password", roles=["admin"], now=now)
+        admins.create_admin(memory_store, email="olga", password="long enough password", roles=["admin"], now=now)
     with pytest.raises(ValidationFailed):
-        admin_auth.create_admin(memory_store, email="olga@shop.example", password="short", roles=["admin"], now=now)
+        admins.create_admin(memory_store, email="olga@shop.example", password="short", roles=["admin"], now=now)
     with pytest.raises(ValidationFailed):
-        admin_auth.create_admin(memory_store, email="olga@shop.example", password="long enough password", roles=["root"], now=now)
+        admins.create_admin(memory_store, email="olga@shop.example", password="long enough password", roles=["root"], now=now)
     with pytest.raises(ValidationFailed):
-        admin_auth.create_admin(memory_store, email="olga@shop.example", password="long enough password", roles=[], now=now)
-    record = admin_auth.create_admin(memory_store, email="Olga@Shop.Example", password="long enough password", roles=["admin", "admin"], now=now)
-    assert record["roles"] == ["admin"] and "password" not in record and record["epoch"] == 0
+        admins.create_admin(memory_store, email="olga@shop.example", password="long enough password", roles=[], now=now)
+    record = admins.create_admin(memory_store, email="Olga@Shop.Example", password="long enough password", roles=["admin", "admin"], now=now)
+    assert record.roles == ("admin",) and not hasattr(record, "password") and record.epoch == 0

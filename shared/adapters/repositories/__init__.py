@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository
+from shared.adapters.repositories.admins import AdminRepository
 from shared.adapters.repositories.base import Documents, Queries
 from shared.adapters.repositories.identity import (
     CustomerContactRepository,
@@ -25,6 +26,8 @@ from shared.adapters.repositories.identity import (
     SmsBudgetRepository,
 )
 from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
+from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
+from shared.adapters.repositories.sweeps import SweepCursorRepository
 
 
 class Repositories:
@@ -96,7 +99,27 @@ class Repositories:
 
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 
+    @cached_property
+    def programs(self) -> ProgramRepository:
+        return ProgramRepository(self._documents(), self._queries)
+
+    @cached_property
+    def promos(self) -> PromoRepository:
+        return PromoRepository(self._documents(), self._queries)
+
+    @cached_property
+    def payouts(self) -> PayoutRepository:
+        return PayoutRepository(self._documents(), self._queries)
+
+    @cached_property
+    def cursors(self) -> SweepCursorRepository:
+        return SweepCursorRepository(self._documents(), self._queries)
+
     # --- back office: admins, approvals, jobs, audit ------------------------------------
+
+    @cached_property
+    def admins(self) -> AdminRepository:
+        return AdminRepository(self._documents(), self._queries)
 
     @cached_property
     def approvals(self) -> ApprovalRepository:

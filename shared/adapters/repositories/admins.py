@@ -1,0 +1,60 @@
+"""The repository of back-office accounts: ``admins/{email}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.adapters import layout
+from shared.adapters.repositories.base import Repository
+from shared.domain.admins import ROLES, AdminAccount, PasswordHash, Role
+
+
+def _password(raw: Any) -> PasswordHash | None:
+    if not isinstance(raw, dict) or "salt" not in raw or "hash" not in raw:
+        return None
+    return PasswordHash(salt=raw["salt"], hash=raw["hash"], n=int(raw["n"]), r=int(raw["r"]), p=int(raw["p"]), algo=raw.get("algo", ""))
+
+
+def _account(email: str, data: dict[str, Any]) -> AdminAccount:
+    return AdminAccount(
+        email=data.get("email", email),
+        password=_password(data.get("password")),
+        roles=tuple(Role(r) for r in data.get("roles", []) if r in ROLES),
+        active=bool(data.get("active", False)),
+        epoch=int(data.get("epoch", 0)),
+        failed_logins=int(data.get("failed_logins", 0)),
+        locked_until=data.get("locked_until"),
+        created_at=data["created_at"],
+        updated_at=data["updated_at"],
+        last_login_at=data.get("last_login_at"),
+    )
+
+
+def _document(account: AdminAccount) -> dict[str, Any]:
+    pw = account.password
+    document: dict[str, Any] = {
+        "email": account.email,
+        "password": None if pw is None else {"algo": pw.algo, "n": pw.n, "r": pw.r, "p": pw.p, "salt": pw.salt, "hash": pw.hash},
+        "roles": [r.value for r in account.roles],
+        "active": account.active,
+        "epoch": account.epoch,
+        "failed_logins": account.failed_logins,
+        "locked_until": account.locked_until,
+        "created_at": account.created_at,
+        "updated_at": account.updated_at,
+    }
+    if account.last_login_at is not None:
+        document["last_login_at"] = account.last_login_at
+    return document
+
+
+class AdminRepository(Repository):
+    """``{email, password: {algo, n, r, p, salt, hash}, roles, active, epoch, failed_logins,
+    locked_until, created_at, updated_at[, last_login_at]}``."""
+
+    def get(self, email: str) -> AdminAccount | None:
+        data = self._docs.get(layout.admin(email))
+        return None if data is None else _account(email, data)
+
+    def put(self, account: AdminAccount) -> None:
+        self._docs.put(layout.admin(account.email), _document(account))

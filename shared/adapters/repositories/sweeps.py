@@ -1,0 +1,61 @@
+"""The repository of the scheduled jobs' positions: ``sweeps/{name}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.adapters import layout
+from shared.adapters.repositories.base import Repository
+from shared.domain.sweeps import OpenPass, SweepCursor
+
+
+def _position(raw: Any) -> tuple[Any, ...] | None:
+    return None if raw is None else tuple(raw)
+
+
+def _cursor(name: str, data: dict[str, Any]) -> SweepCursor:
+    current = data.get("pass")
+    open_pass = None
+    if current:
+        open_pass = OpenPass(
+            id=current["id"],
+            scope=current.get("scope"),
+            after=_position(current.get("after")),
+            started_at=current.get("started_at"),
+            updated_at=current.get("updated_at"),
+        )
+    passes = data.get("passes")
+    return SweepCursor(
+        name=data.get("name", name),
+        passes=None if passes is None else int(passes),
+        current=open_pass,
+        completed_at=data.get("completed_at"),
+        completed_scope=data.get("completed_scope"),
+        after=_position(data.get("after")),
+        updated_at=data.get("updated_at"),
+    )
+
+
+class SweepCursorRepository(Repository):
+    """One document per job: ``{name, passes, pass: {id, scope, after, started_at, updated_at} | null,
+    completed_at, completed_scope}``, or ``{name, after, updated_at}`` for a watermark."""
+
+    def get(self, name: str) -> SweepCursor | None:
+        data = self._docs.get(layout.sweep(name))
+        return None if data is None else _cursor(name, data)
+
+    def put(self, cursor: SweepCursor) -> None:
+        document: dict[str, Any] = {**(self._docs.get(layout.sweep(cursor.name)) or {}), "name": cursor.name}
+        if cursor.passes is not None:
+            document["passes"] = cursor.passes
+        if cursor.current is not None:
+            p = cursor.current
+            after = None if p.after is None else list(p.after)
+            document["pass"] = {"id": p.id, "scope": p.scope, "after": after, "started_at": p.started_at, "updated_at": p.updated_at}
+        elif cursor.completed_at is not None or "pass" in document:
+            document["pass"] = None
+        if cursor.completed_at is not None:
+            document.update(completed_at=cursor.completed_at, completed_scope=cursor.completed_scope)
+        if cursor.after is not None:
+            document.update(after=list(cursor.after), updated_at=cursor.updated_at)
+        self._docs.put(layout.sweep(cursor.name), document)

@@ -1,0 +1,85 @@
+"""A partner's payout request and its steps: requested, then approved and paid, or rejected."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+
+class PayoutStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAID = "paid"
+
+
+class PayoutMethod(enum.StrEnum):
+    CARD = "card"
+    PHONE = "phone"
+    SBP = "sbp"
+    BONUS_ACCOUNT = "bonus_account"
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutEvent:
+    """One step of a request: the status it reached, when, by whom and why."""
+
+    status: PayoutStatus
+    at: datetime
+    actor: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutRequest:
+    """``payouts/{request_id}``: ``amount`` bonuses held on the partner's account until decided.
+
+    ``decided_*`` and ``reason`` are set once a manager decides, ``paid_*``
+    once the money went out.
+    """
+
+    request_id: str
+    customer_id: str
+    amount: int
+    method: PayoutMethod
+    details: str
+    status: PayoutStatus
+    created_at: datetime
+    updated_at: datetime
+    history: tuple[PayoutEvent, ...] = ()
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+    paid_by: str | None = None
+    paid_at: datetime | None = None
+
+    @classmethod
+    def new(cls, *, request_id: str, customer_id: str, amount: int, method: PayoutMethod, details: str, now: datetime) -> PayoutRequest:
+        return cls(
+            request_id=request_id,
+            customer_id=customer_id,
+            amount=amount,
+            method=method,
+            details=details,
+            status=PayoutStatus.REQUESTED,
+            created_at=now,
+            updated_at=now,
+            history=(PayoutEvent(PayoutStatus.REQUESTED, now, customer_id, None),),
+        )
+
+    def decided(self, status: PayoutStatus, *, by: str, reason: str | None, now: datetime) -> PayoutRequest:
+        event = PayoutEvent(status, now, by, reason)
+        return replace(self, status=status, updated_at=now, decided_by=by, decided_at=now, reason=reason, history=(*self.history, event))
+
+    def paid(self, *, by: str, now: datetime) -> PayoutRequest:
+        event = PayoutEvent(PayoutStatus.PAID, now, by, None)
+        return replace(self, status=PayoutStatus.PAID, updated_at=now, paid_by=by, paid_at=now, history=(*self.history, event))
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutOutcome:
+    """A request after a step, and whether the step had been taken before (nothing changed)."""
+
+    request: PayoutRequest
+    replayed: bool

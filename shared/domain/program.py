@@ -1,0 +1,54 @@
+"""The program's stored index of config versions, and the audit record of each publication."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRef:
+    """One published version as the head lists it: its number and when it applies."""
+
+    version: int
+    effective_from: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramHead:
+    """``programs/{program}``: every published version of the program's config, in order."""
+
+    program: str
+    versions: tuple[VersionRef, ...] = ()
+
+    @property
+    def latest(self) -> VersionRef | None:
+        return self.versions[-1] if self.versions else None
+
+    def in_force(self, now: datetime) -> VersionRef | None:
+        """The version that applies at ``now``: the latest effective date, then the highest number."""
+        candidates = [v for v in self.versions if v.effective_from <= now]
+        return max(candidates, key=lambda v: (v.effective_from, v.version)) if candidates else None
+
+    def scheduled(self, now: datetime) -> tuple[VersionRef, ...]:
+        """The versions that apply only after ``now``."""
+        return tuple(v for v in self.versions if v.effective_from > now)
+
+    def with_version(self, ref: VersionRef) -> ProgramHead:
+        return ProgramHead(self.program, (*self.versions, ref))
+
+
+PUBLISH_ACTION = "config.publish"
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """The program's audit record of one published version: who, when, why, what changed."""
+
+    actor: str
+    at: datetime
+    version: int
+    effective_from: datetime
+    reason: str
+    changed: tuple[str, ...]
+    action: str = PUBLISH_ACTION

@@ -1,0 +1,84 @@
+"""Promo codes as stored: a marketing code with its discount rule and limits, or a partner's
+personal code, and one customer's uses of a code."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from shared.domain.cart import PromoRule
+
+
+class PromoKind(enum.StrEnum):
+    DISCOUNT = "discount"  # a marketing code: it carries a discount rule
+    PARTNER = "partner"  # a partner's personal code: no discount, it names the partner
+
+
+@dataclass(frozen=True, slots=True)
+class PromoCode:
+    """``promo_codes/{code}``.
+
+    ``rule`` is ``None`` for a partner's code and for a stored rule that no
+    longer validates (such a code is never a discount). ``total_limit`` and
+    ``per_customer_limit`` are ``None`` for no limit; ``uses`` counts the
+    redemptions in force.
+    """
+
+    code: str
+    kind: PromoKind
+    rule: PromoRule | None
+    partner_id: str | None
+    active: bool
+    total_limit: int | None
+    per_customer_limit: int | None
+    uses: int
+    created_at: datetime | None
+    last_used_at: datetime | None = None
+    deactivated_at: datetime | None = None
+    deactivated_by: str | None = None
+
+    @property
+    def is_discount(self) -> bool:
+        """An active code with a valid discount rule."""
+        return self.active and self.rule is not None
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.total_limit is None else max(0, self.total_limit - self.uses)
+
+    def same_definition(self, other: PromoCode) -> bool:
+        """The same rule, partner and limits (creating it again is a replay)."""
+        def rule(code: PromoCode) -> object:
+            return None if code.rule is None else code.rule.model_dump(mode="json")
+
+        return (rule(self), self.partner_id, self.total_limit, self.per_customer_limit) == (rule(other), other.partner_id, other.total_limit, other.per_customer_limit)
+
+    def used(self, now: datetime) -> PromoCode:
+        return replace(self, uses=self.uses + 1, last_used_at=now)
+
+    def given_back(self) -> PromoCode:
+        return replace(self, uses=max(0, self.uses - 1))
+
+    def deactivated(self, by: str, now: datetime) -> PromoCode:
+        return replace(self, active=False, deactivated_at=now, deactivated_by=by)
+
+
+@dataclass(frozen=True, slots=True)
+class PromoUse:
+    """``promo_codes/{code}/customers/{customer_id}``: the orders a customer used a code for."""
+
+    code: str
+    customer_id: str
+    orders: tuple[str, ...] = ()
+    updated_at: datetime | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.orders)
+
+    def with_order(self, order_id: str, now: datetime) -> PromoUse:
+        return replace(self, orders=(*self.orders, order_id), updated_at=now)
+
+    def without_order(self, order_id: str, now: datetime) -> PromoUse:
+        return replace(self, orders=tuple(o for o in self.orders if o != order_id), updated_at=now)

@@ -1,0 +1,177 @@
+"""Back-office accounts: creating admins, passwords, logging in and the account behind a token.
+
+An account lives in ``admins/{email}`` (the e-mail stripped and lower-cased;
+:class:`~shared.domain.admins.AdminAccount`). Passwords are hashed with
+:func:`hashlib.scrypt` and a random per-user salt, the parameters stored with
+the hash so they can be raised later. Five wrong passwords in a row lock the
+login for :data:`LOCK_MINUTES` minutes. A successful login answers an admin
+token (an HS256 JWT of type ``"admin"``, signed with
+``KOPILKA_ADMIN_TOKEN_SECRET``) carrying the roles and the account's
+``epoch``; a password reset moves the epoch on, voiding older tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import os
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from shared.api.admin import LoginResponse
+from shared.domain.admins import ROLES, AdminAccount, AdminProfile, PasswordHash, Role
+from shared.domain.errors import InvalidState, Unauthorized, ValidationFailed
+from shared.domain.ledger import require_utc
+from shared.platform import tokens
+from shared.platform.settings import settings
+from shared.services.ports import Store, UnitOfWork
+
+TOKEN_KIND = "admin"
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+MIN_PASSWORD = 10
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+EMAIL = re.compile(r"[^@\s/]{1,64}@[^@\s/]{1,190}\.[^@\s/.]{1,63}")
+
+
+# --- passwords ----------------------------------------------------------------------
+
+
+def hash_password(password: str, *, salt: bytes | None = None, params: dict[str, int] | None = None) -> PasswordHash:
+    p = dict(params or SCRYPT)
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=p["n"], r=p["r"], p=p["p"], dklen=32, maxmem=256 * 1024 * 1024)
+    return PasswordHash(salt=salt.hex(), hash=digest.hex(), n=p["n"], r=p["r"], p=p["p"])
+
+
+def check_password(stored: PasswordHash | None, password: str) -> bool:
+    """Constant-time comparison; an unknown user still costs one hash (no timing oracle)."""
+    if stored is None or stored.algo != "scrypt":
+        hash_password(password, salt=b"\0" * 16)
+        return False
+    candidate = hash_password(password, salt=bytes.fromhex(stored.salt), params={"n": stored.n, "r": stored.r, "p": stored.p})
+    return hmac.compare_digest(candidate.hash, stored.hash)
+
+
+def normalize_email(email: str) -> str:
+    canonical = (email or "").strip().lower()
+    if not EMAIL.fullmatch(canonical):
+        raise ValidationFailed("not an e-mail address", field="email", message_ru="Некорректный адрес электронной почты.")
+    return canonical
+
+
+def _roles(roles: Iterable[str]) -> tuple[Role, ...]:
+    chosen = sorted(set(roles))
+    unknown = [r for r in chosen if r not in ROLES]
+    if unknown or not chosen:
+        raise ValidationFailed(f"roles must be a non-empty subset of {', '.join(ROLES)}", field="roles", unknown=unknown)
+    return tuple(Role(r) for r in chosen)
+
+
+# --- accounts -----------------------------------------------------------------------
+
+
+def create_admin(store: Store, *, email: str, password: str, roles: Iterable[str], now: datetime, replace: bool = False) -> AdminProfile:
+    """Create a back-office user (setup, tests, ``python -m scripts.create_admin``).
+
+    An existing admin is refused unless ``replace``: then the password and
+    roles are replaced, the admin is active again, and every token issued
+    before is void (``epoch`` moves on). Answers the account without the
+    password hash.
+    """
+    require_utc(now)
+    canonical = normalize_email(email)
+    chosen = _roles(roles)
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationFailed(f"a password has at least {MIN_PASSWORD} characters", field="password")
+    hashed = hash_password(password)
+
+    def unit(uow: UnitOfWork) -> AdminAccount:
+        existing = uow.admins.get(canonical)
+        if existing is not None and not replace:
+            raise InvalidState(f"admin {canonical} exists already", email=canonical)
+        account = AdminAccount(
+            email=canonical,
+            password=hashed,
+            roles=chosen,
+            active=True,
+            epoch=existing.epoch + 1 if existing else 0,
+            failed_logins=0,
+            locked_until=None,
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+        )
+        uow.admins.put(account)
+        return account
+
+    return store.run(unit).profile
+
+
+def set_active(store: Store, *, email: str, active: bool, now: datetime) -> None:
+    canonical = normalize_email(email)
+
+    def unit(uow: UnitOfWork) -> None:
+        existing = uow.admins.get(canonical)
+        if existing is None:
+            raise InvalidState(f"no admin {canonical}", email=canonical)
+        uow.admins.put(existing.with_active(active, now))
+
+    store.run(unit)
+
+
+def account(store: Store, email: str) -> AdminAccount | None:
+    """The account of an e-mail as a token names it (``None``: unknown, or not an e-mail)."""
+    return store.read(lambda uow: uow.admins.get(email)) if EMAIL.fullmatch(email) else None
+
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+def token_secret() -> str:
+    """The admin tokens' secret; refused while unset or equal to the customers' secret."""
+    s = settings()
+    if not s.admin_token_secret or hmac.compare_digest(s.admin_token_secret.encode(), s.token_secret.encode()):
+        raise Unauthorized("admin tokens are not configured (KOPILKA_ADMIN_TOKEN_SECRET, distinct from the customer secret)", message_ru="Вход в панель управления не настроен.")
+    return s.admin_token_secret
+
+
+def _bad_login() -> Unauthorized:
+    return Unauthorized("wrong e-mail or password", message_ru="Неверный адрес или пароль.")
+
+
+def login(store: Store, *, email: str, password: str, now: datetime) -> LoginResponse:
+    """Check a password and issue an admin token."""
+    require_utc(now)
+    secret = token_secret()
+    try:
+        canonical = normalize_email(email)
+    except ValidationFailed:
+        check_password(None, password)
+        raise _bad_login() from None
+    found = store.read(lambda uow: uow.admins.get(canonical))
+    if found is not None and found.locked_until is not None and found.locked_at(now):
+        minutes = max(1, math.ceil((found.locked_until - now).total_seconds() / 60))
+        raise Unauthorized("too many wrong passwords: try again later", message_ru=f"Слишком много неудачных попыток. Повторите через {minutes} мин.", locked_until=found.locked_until.isoformat())
+    ok = check_password(found.password if found else None, password)
+    if found is None:
+        raise _bad_login()
+    read = found
+
+    def unit(uow: UnitOfWork) -> AdminAccount:
+        current = uow.admins.get(canonical) or read
+        if ok:
+            if current.failed_logins or current.locked_until:
+                uow.admins.put(current.logged_in(now))
+            return current
+        uow.admins.put(current.failed_login(max_failures=MAX_FAILURES, lock_until=now + timedelta(minutes=LOCK_MINUTES), now=now))
+        return current
+
+    current = store.run(unit)
+    if not ok or not current.active:
+        raise _bad_login()
+    roles = [r.value for r in current.roles]
+    ttl = settings().admin_token_ttl_seconds
+    token = tokens.issue(secret, subject=canonical, now=now, ttl_seconds=ttl, kind=TOKEN_KIND, roles=roles, epoch=current.epoch)
+    return LoginResponse.model_validate({"token": token, "expires_at": now + timedelta(seconds=ttl), "email": canonical, "roles": roles})
