@@ -14,7 +14,7 @@ import pytest
 
 from shared.adapters import layout
 from shared.domain.customer import CustomerRecord, Notifications, Referee
-from shared.domain.ledger import Account, Allocation, Lot, Posting
+from shared.domain.ledger import Account, Allocation, Debit, Lot, Posting
 from shared.domain.orders import LineBook, OrderBook
 from shared.presets import load_preset
 from shared.services import lifecycle
@@ -175,7 +175,7 @@ def posting(customer_id: str, seq: int, at) -> Posting:
         kind="adjust",
         at=at,
         fingerprint=f"f{seq}",
-        movements=[{"op": "credit", "lot_id": f"L{seq}", "amount": seq}],
+        movements=(Debit(lot_id=f"L{seq}", amount=seq),),
         outcome={"lot_id": f"L{seq}"},
         customer_id=customer_id,
         seq=seq,
@@ -198,7 +198,7 @@ def test_postings_round_trip_and_keep_their_stored_shape(store, now):
         "kind": "adjust",
         "at": now,
         "fingerprint": "f1",
-        "movements": [{"op": "credit", "lot_id": "L1", "amount": 1}],
+        "movements": [{"op": "debit", "lot_id": "L1", "amount": 1}],
         "outcome": {"lot_id": "L1"},
         "customer_id": "anna",
         "seq": 1,
