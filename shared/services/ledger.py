@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 from shared.domain.errors import Forbidden, IdempotencyConflict
 from shared.domain.ledger import OPERATIONS, Account, Balances, Posting, apply_posting, fingerprint, fold, posting_id
-from shared.domain.orders import OrderBook
+from shared.domain.line_book import OrderLineBook
 from shared.services.ports import CUSTOMERS, ORDERS, POSTINGS, Store, UnitOfWork
 
 
@@ -84,11 +84,11 @@ class AccountSession:
         self.exists = True
         self.uow.put(account_path(self.customer_id), account_document(self.account, self.extra))
 
-    def order(self, order_id: str) -> OrderBook | None:
+    def order(self, order_id: str) -> OrderLineBook | None:
         data = self.uow.get(order_path(self.customer_id, order_id))
-        return OrderBook.from_dict(data) if data else None
+        return OrderLineBook.from_dict(data) if data else None
 
-    def save_order(self, book: OrderBook) -> None:
+    def save_order(self, book: OrderLineBook) -> None:
         self.uow.put(order_path(self.customer_id, book.order_id), book.to_dict())
 
 

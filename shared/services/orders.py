@@ -29,7 +29,7 @@ from shared.domain.cart import CartLine, PromoRule, Quote, quote
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, StaleQuote, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.domain.orders import OrderBook
+from shared.domain.line_book import OrderLineBook
 from shared.services.ports import Store, Then, UnitOfWork
 from shared.services import lifecycle, promo
 from shared.services.ledger import AccountSession, account_path
@@ -352,7 +352,7 @@ def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delive
     placed = _placed(store, order_id, placed)
     customer_id = placed["customer_id"]
 
-    def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], OrderBook | None]:
+    def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], OrderLineBook | None]:
         if order["status"] in ("delivered", "returned", "partially_returned", "not_delivered"):
             recorded = _recorded(order, "delivered")
             if recorded is not None and recorded.get("referral_reward") is None:

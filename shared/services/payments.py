@@ -42,7 +42,7 @@ from shared.adapters.yoomoney import Notification as YooMoneyNotification
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.money import prorate
-from shared.domain.orders import OrderBook
+from shared.domain.line_book import OrderLineBook
 from shared.services.ports import Store
 from shared.services import orders
 from shared.services.ledger import order_path as line_book_path
@@ -178,7 +178,7 @@ def _remaining_paid(store: Store, order: dict[str, Any]) -> int:
     data = store.get(line_book_path(order["customer_id"], order["order_id"]))
     if data is None:
         return int(order.get("money_paid") or order["money_to_pay"])
-    book = OrderBook.from_dict(data)
+    book = OrderLineBook.from_dict(data)
     return sum(line.paid - prorate(line.paid, line.returned, line.quantity) for line in book.lines.values())
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState
-from shared.domain.orders import OrderBook
+from shared.domain.line_book import OrderLineBook
 from shared.services.ports import Store
 from shared.services import lifecycle, orders
 from shared.services.ledger import order_path
@@ -34,7 +34,7 @@ def recredit_reward(store: Store, *, config: ProgramConfig, order_id: str, now: 
     data = store.get(order_path(order["customer_id"], order_id))
     if data is None:
         raise InvalidState("the order has not been paid", order_id=order_id, status=order.get("status"))
-    book = OrderBook.from_dict(data)
+    book = OrderLineBook.from_dict(data)
     if book.referrer_id is None:
         return {"order_id": order_id, "partner_id": None, "reward": 0}
     if book.delivered_at is None:
