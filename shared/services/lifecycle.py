@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote, referral_reward, settle
+from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
+from shared.domain.referral import referral_reward
+from shared.domain.settlement import settle
 from shared.domain.config import EarningEvent, ProgramConfig
 from shared.domain.errors import InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Allocation, require_utc
