@@ -310,7 +310,7 @@ def call_centre_order(request: Any, ctx: Context) -> CallCentreOrderResponse:
         promo_code=body.promo_code,
         now=ctx.now,
     )
-    return CallCentreOrderResponse.model_validate(order)
+    return CallCentreOrderResponse.model_validate(order, from_attributes=True)
 
 
 @router.post("/payouts/search")

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-
-from shared.edge import entry
-from shared.api.cart_quote import PreviewProduct, PreviewRequest, PreviewResponse, QuoteRequest
+from shared.api.cart_quote import (
+    PreviewProduct,
+    PreviewRequest,
+    PreviewResponse,
+    QuoteRequest,
+)
 from shared.domain.cart import Quote
+from shared.edge import entry
 from shared.edge.http import Context, Router
 from shared.services import storefront
 

@@ -18,15 +18,14 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-
-from shared.edge import entry
-from shared.platform import tokens
 from shared.adapters import tilda
 from shared.api.checkout import CheckoutRequest, CheckoutResponse, TildaWebhookResponse
 from shared.domain.errors import Forbidden
+from shared.edge import entry
 from shared.edge.http import Context, Router
-from shared.services import orders
+from shared.platform import tokens
 from shared.platform.settings import settings
+from shared.services import orders
 
 router = Router("checkout", cors=True)
 
@@ -49,7 +48,7 @@ def checkout_endpoint(request: Any, ctx: Context) -> CheckoutResponse:
         pays_with_gift_certificate=body.pays_with_gift_certificate,
         now=ctx.now,
     )
-    return CheckoutResponse.model_validate(order)
+    return CheckoutResponse.model_validate(order, from_attributes=True)
 
 
 def _refused() -> Forbidden:
@@ -87,7 +86,7 @@ def tilda_webhook(request: Any, ctx: Context) -> Any:
         now=ctx.now,
         source="tilda",
     )
-    return TildaWebhookResponse(order_id=placed["order_id"], status=placed["status"], bonuses_reserved=placed["bonuses_reserved"], money_to_pay=placed["money_to_pay"]).model_dump(exclude_none=True)
+    return TildaWebhookResponse(order_id=placed.order_id, status=placed.status.value, bonuses_reserved=placed.bonuses_reserved, money_to_pay=placed.money_to_pay).model_dump(exclude_none=True)
 
 
 def checkout(request: Any) -> Any:

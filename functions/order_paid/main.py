@@ -25,19 +25,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.edge import entry
-from shared.services import payments
 from shared.adapters import yookassa, yoomoney
 from shared.api.order_paid import PaymentNotificationResult, YooKassaNotification
 from shared.domain.errors import Forbidden
+from shared.edge import entry
 from shared.edge.http import Context, Router, client_ip
 from shared.platform.settings import settings
+from shared.services import payments
 
 router = Router("order_paid")
 
 
 def _result(outcome: payments.Outcome) -> PaymentNotificationResult:
-    return PaymentNotificationResult(result=outcome.result, order_id=outcome.order_id, status=outcome.status, ignored=outcome.ignored)
+    return PaymentNotificationResult(result=outcome.result.value, order_id=outcome.order_id, status=outcome.status.value if outcome.status else None, ignored=outcome.ignored)
 
 
 @router.post("/yookassa")

@@ -32,7 +32,7 @@ class Query(NamedTuple):
 ASC, DESC = "ASCENDING", "DESCENDING"
 
 QUERIES: tuple[Query, ...] = (
-    Query("shared/services/account.py", "order_list", "matching", "orders", (("customer_id", ASC),)),
+    Query("shared/adapters/repositories/orders.py", "of_customer", "matching", "orders", (("customer_id", ASC),)),
     Query("shared/services/admin.py", "audit_log", "ordered", "audit", (("key", DESC),)),
     Query("shared/services/admin.py", "list_approvals", "matching", "approvals", (("status", ASC),)),
     Query("shared/services/admin.py", "promo_usage", "ordered", "customers", (("customer_id", ASC),)),  # promo_codes/{code}/customers
@@ -41,7 +41,7 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/services/admin.py", "search_customers", "ordered", "customers", (("customer_id", ASC),)),
     Query("shared/services/admin.py", "list_payouts", "matching", "payouts", (("status", ASC),)),
     Query("shared/services/admin.py", "liability_report", "ordered", "customers", (("customer_id", ASC),)),
-    Query("shared/services/delivery.py", "poll", "due", "orders", (("delivery_poll_at", ASC),)),
+    Query("shared/adapters/repositories/orders.py", "due_for_poll", "due", "orders", (("delivery_poll_at", ASC),)),
     Query("shared/services/ledger.py", "postings", "ordered", "postings", (("seq", DESC),)),  # customers/{id}/postings
     Query("shared/services/lifecycle.py", "sweep_due", "due", "customers", (("next_expiry_at", ASC),)),
     # _count_matching(collection, field, ...) is called with these two:
@@ -50,7 +50,7 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/services/partner.py", "_by_month", "ordered", "referees", (("first_paid_at", DESC),)),  # customers/{id}/referees
     Query("shared/services/payouts.py", "list_requests", "matching", "payouts", (("customer_id", ASC),)),
     Query("shared/services/program.py", "audit_log", "ordered", "audit", (("version", DESC),)),  # programs/{p}/audit
-    Query("shared/services/sweeps.py", "cancel_stale_orders", "due", "orders", (("created_at", ASC),)),
+    Query("shared/adapters/repositories/orders.py", "placed_until", "due", "orders", (("created_at", ASC),)),
     Query("shared/services/sweeps.py", "review_levels", "ordered", "customers", (("customer_id", ASC),)),
     Query("shared/services/sweeps.py", "warn_expiring", "due", "customers", (("next_expiry_at", ASC),)),
     Query("shared/services/sweeps.py", "credit_birthdays", "matching", "customers", (("birthday_md", ASC),)),

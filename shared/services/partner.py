@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from shared.adapters import layout
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Retryable
 from shared.domain.history import PAYOUT_PREFIX, REFERRAL_PREFIX
@@ -134,11 +135,11 @@ def _count_matching(store: Store, collection: str, field: str, value: str, cap: 
 def _funnel(store: Store, partner_id: str, paying: int) -> dict[str, Any]:
     registered, complete = _count_matching(store, CUSTOMERS, "invited_by", partner_id, COUNT_MAX)
     people = set(registered)
-    code_orders, orders_complete = _count_matching(store, orders.ORDERS, "referral_partner_id", partner_id, CODE_ORDERS_MAX)
+    code_orders, orders_complete = _count_matching(store, layout.ORDERS, "referral_partner_id", partner_id, CODE_ORDERS_MAX)
     for order_id in code_orders:
-        order = store.get(orders.order_path(order_id))
-        if order is not None and order.get("customer_id") and order["customer_id"] != partner_id:
-            people.add(order["customer_id"])
+        order = orders.find_order(store, order_id)
+        if order is not None and order.customer_id != partner_id:
+            people.add(order.customer_id)
     return {"invited": len(people), "registered": len(registered), "paying": paying, "complete": complete and orders_complete}
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     # ledger: accounts, postings, line books
     pass
     # orders and deliveries
-    pass
+    from shared.adapters.repositories.orders import OrderRepository, TrackingRepository
     # identities, codes and sessions
     pass
     # program, promo codes, payouts, cursors, notices
@@ -52,6 +52,14 @@ class UnitOfWork(Protocol):
     # --- ledger: accounts, postings, line books ---------------------------------------
 
     # --- orders and deliveries ----------------------------------------------------------
+
+    @property
+    def orders(self) -> OrderRepository:
+        """Storefront orders: ``get``, ``create``, ``put`` and the queries over them."""
+
+    @property
+    def tracking(self) -> TrackingRepository:
+        """Carrier tracking codes pointing back at their orders."""
 
     # --- identities, codes and sessions ------------------------------------------------
 

@@ -162,7 +162,7 @@ def _all_written_off(store, count):
         assert audit_account(store, cid) == []
     assert posting_kinds(store, "c0")["release"] == 1
     assert orders.get_order(store, "A0")["status"] == "canceled"
-    assert len([e for e in orders.get_order(store, "A0")["events"] if e["type"] == "canceled"]) == 1
+    assert len([e for e in orders.get_order(store, "A0").events if e.type == "canceled"]) == 1
 
 
 def test_a_crash_half_way_loses_nothing_and_a_rerun_doubles_nothing(client, store, monkeypatch):

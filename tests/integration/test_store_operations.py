@@ -96,7 +96,7 @@ def test_a_delivery_skips_the_key_lookups_its_order_book_guards(function_env, fa
     finally:
         carriers.set_transport(None)
 
-    assert out["outcome"] == "applied"
+    assert out.outcome == "applied"
     assert ops["reads"] <= 4, ops
     assert audit_account(store, "anna") == []
 

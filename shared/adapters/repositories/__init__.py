@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from shared.adapters.repositories.base import Documents, Queries
+from shared.adapters.repositories.orders import OrderRepository, TrackingRepository
 
 
 class Repositories:
@@ -26,6 +27,14 @@ class Repositories:
     # --- ledger: accounts, postings, line books ---------------------------------------
 
     # --- orders and deliveries ----------------------------------------------------------
+
+    @cached_property
+    def orders(self) -> OrderRepository:
+        return OrderRepository(self._documents(), self._queries)
+
+    @cached_property
+    def tracking(self) -> TrackingRepository:
+        return TrackingRepository(self._documents(), self._queries)
 
     # --- identities, codes and sessions ------------------------------------------------
 
