@@ -590,7 +590,7 @@ def main() -> int:
                 return delivery.cdek_event(counted, config=cfg, cdek=cdek, uuid=uuid, code="DELIVERED", is_return=False, now=datetime.now(timezone.utc))
 
             rows["delivery_status"], rows["delivery_status_s"], out = measured(dlv)
-            rows["delivery_outcome"] = out.get("outcome") if isinstance(out, dict) else None
+            rows["delivery_outcome"] = getattr(out, "outcome", None)
             return rows
 
         lifecycle.register_customer(store, config=config, customer_id="ops-0", now=now)

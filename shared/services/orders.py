@@ -1,4 +1,4 @@
-"""Storefront orders: the order document and its status machine, over the lifecycle use cases.
+"""Storefront orders: checkout and the order's transitions, over the lifecycle use cases.
 
 ``orders/{order_id}`` keeps what the checkout agreed (customer, cart lines,
 bonuses, promo code, the quote's cart fingerprint and its figures per line),
@@ -12,8 +12,8 @@ ignored, never applied twice:
 
 The order is a :class:`~shared.domain.order.Order`, read and written
 through ``uow.orders``; its methods hold the transition guards. Each
-transition decides on the order as read inside the transaction that writes it, and the customer's ledger change commits in that
-same transaction (the lifecycle's ``*_unit`` functions), so the order and the
+transition decides on the order as read inside the transaction that writes
+it, and the customer's ledger change commits in that same transaction (the lifecycle's ``*_unit`` functions), so the order and the
 ledger never disagree and concurrent transitions serialize: a payment and a
 cancellation racing end paid *or* canceled, two returns add up. A partner's
 side (the paying-referee count, the reward, its clawback) follows in a
@@ -377,10 +377,6 @@ def _note_reward(store: Store, order_id: str, reward: int) -> Order:
         return noted
 
     return store.run(unit)
-
-
-def remaining_units(order: Order) -> dict[str, int]:
-    return order.remaining_units()
 
 
 def mark_returned(
