@@ -421,14 +421,13 @@ def main() -> int:
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     from google.cloud import firestore
 
-    from shared.platform import tokens
-    from shared.platform import bootstrap
     from shared.adapters.firestore_store import FirestoreStore
     from shared.domain.cart import CartLine
     from shared.domain.ledger import COMMANDS, Account, apply_posting
+    from shared.platform import bootstrap, tokens
+    from shared.platform.settings import reload
     from shared.services import delivery, lifecycle, orders, payments, program, storefront
     from shared.services.ledger import account_document, account_path, posting_path
-    from shared.platform.settings import reload
     from tests.fakes.carriers import cdek_webhook
     from tests.fakes.yookassa import notification
 
@@ -587,7 +586,7 @@ def main() -> int:
                 return delivery.cdek_event(counted, config=cfg, cdek=cdek, uuid=uuid, code="DELIVERED", is_return=False, now=datetime.now(timezone.utc))
 
             rows["delivery_status"], rows["delivery_status_s"], out = measured(dlv)
-            rows["delivery_outcome"] = out.get("outcome") if isinstance(out, dict) else None
+            rows["delivery_outcome"] = getattr(out, "outcome", None)
             return rows
 
         lifecycle.register_customer(store, config=config, customer_id="ops-0", now=now)

@@ -48,7 +48,7 @@ def checkout_endpoint(request: Any, ctx: Context) -> CheckoutResponse:
         pays_with_gift_certificate=body.pays_with_gift_certificate,
         now=ctx.now,
     )
-    return CheckoutResponse.model_validate(order)
+    return CheckoutResponse.model_validate(order, from_attributes=True)
 
 
 def _refused() -> Forbidden:
@@ -86,7 +86,7 @@ def tilda_webhook(request: Any, ctx: Context) -> Any:
         now=ctx.now,
         source="tilda",
     )
-    return TildaWebhookResponse(order_id=placed["order_id"], status=placed["status"], bonuses_reserved=placed["bonuses_reserved"], money_to_pay=placed["money_to_pay"]).model_dump(exclude_none=True)
+    return TildaWebhookResponse(order_id=placed.order_id, status=placed.status.value, bonuses_reserved=placed.bonuses_reserved, money_to_pay=placed.money_to_pay).model_dump(exclude_none=True)
 
 
 def checkout(request: Any) -> Any:

@@ -21,7 +21,15 @@ import hmac
 from typing import Any
 
 from shared.adapters import carriers
-from shared.api.delivery_status import CdekWebhook, DeliveryOutcome, PollRequest, PollResult, ReturnRequest, ReturnResult, TrackingRequest, TrackingResult
+from shared.api.delivery_status import (
+    CdekWebhook,
+    DeliveryOutcome,
+    PollRequest,
+    ReturnRequest,
+    ReturnResult,
+    TrackingRequest,
+    TrackingResult,
+)
 from shared.domain.errors import Forbidden
 from shared.edge import entry, scheduler_auth
 from shared.edge.http import Context, Router
@@ -53,15 +61,14 @@ def cdek_webhook(request: Any, ctx: Context) -> Any:
     except carriers.CarrierError as exc:  # misconfigured or refused credentials: let CDEK retry later
         raise carriers.CarrierUnavailable(str(exc)) from exc
     # CarrierUnavailable is a ProviderUnavailable: the router answers 503 and CDEK delivers again
-    return DeliveryOutcome(**result)
+    return result
 
 
 @router.post("/poll")
 def poll_endpoint(request: Any, ctx: Context) -> Any:
     scheduler_auth.require_scheduler(request)
     body = ctx.optional_body(PollRequest)  # Cloud Scheduler may post nothing
-    counts = delivery.poll(entry.store(), config=entry.config(ctx.now), now=ctx.now, track=bootstrap.track, batch=body.batch, max_pages=body.max_pages)
-    return PollResult(**counts)
+    return delivery.poll(entry.store(), config=entry.config(ctx.now), now=ctx.now, track=bootstrap.track, batch=body.batch, max_pages=body.max_pages)
 
 
 @router.post("/tracking")
@@ -69,7 +76,7 @@ def tracking_endpoint(request: Any, ctx: Context) -> Any:
     scheduler_auth.require_scheduler(request)
     body = ctx.body(TrackingRequest)
     order = delivery.attach_tracking(entry.store(), order_id=body.order_id, carrier=body.carrier, tracking=body.tracking, now=ctx.now)
-    return TrackingResult(order_id=body.order_id, carrier=body.carrier, tracking=body.tracking, status=order["status"], next_poll_at=order.get(delivery.POLL_FIELD))
+    return TrackingResult(order_id=body.order_id, carrier=body.carrier, tracking=body.tracking, status=order.status.value, next_poll_at=order.delivery_poll_at)
 
 
 @router.post("/return")
@@ -77,7 +84,7 @@ def return_endpoint(request: Any, ctx: Context) -> Any:
     scheduler_auth.require_scheduler(request)
     body = ctx.body(ReturnRequest)
     order = orders.mark_returned(entry.store(), config=entry.config(ctx.now), order_id=body.order_id, return_id=body.return_id, returns=dict(body.lines), now=ctx.now)
-    return ReturnResult(order_id=body.order_id, status=order["status"], returned_units=order.get("returned_units") or {})
+    return ReturnResult(order_id=body.order_id, status=order.status.value, returned_units=order.returned_units or {})
 
 
 def delivery_status(request: Any) -> Any:

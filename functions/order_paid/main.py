@@ -38,7 +38,7 @@ router = Router("order_paid")
 
 
 def _result(outcome: payments.Outcome) -> PaymentNotificationResult:
-    return PaymentNotificationResult(result=outcome.result, order_id=outcome.order_id, status=outcome.status, ignored=outcome.ignored)
+    return PaymentNotificationResult(result=outcome.result.value, order_id=outcome.order_id, status=outcome.status.value if outcome.status else None, ignored=outcome.ignored)
 
 
 @router.post("/yookassa")

@@ -32,7 +32,7 @@ class Query(NamedTuple):
 ASC, DESC = "ASCENDING", "DESCENDING"
 
 QUERIES: tuple[Query, ...] = (
-    Query("shared/services/account.py", "order_list", "matching", "orders", (("customer_id", ASC),)),
+    Query("shared/adapters/repositories/orders.py", "of_customer", "matching", "orders", (("customer_id", ASC),)),
     Query("shared/adapters/repositories/admin.py", "newest", "ordered", "audit", (("key", DESC),)),
     Query("shared/adapters/repositories/admin.py", "with_status", "matching", "approvals", (("status", ASC),)),
     Query("shared/services/admin/_foreign.py", "customers_page", "ordered", "customers", (("customer_id", ASC),)),
@@ -40,7 +40,7 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/services/admin/_foreign.py", "promo_customers_page", "ordered", "customers", (("customer_id", ASC),)),  # promo_codes/{code}/customers
     Query("shared/services/admin/_foreign.py", "promo_codes_page", "ordered", "promo_codes", (("code", ASC),)),
     Query("shared/services/admin/_foreign.py", "payouts_with_status", "matching", "payouts", (("status", ASC),)),
-    Query("shared/services/delivery.py", "poll", "due", "orders", (("delivery_poll_at", ASC),)),
+    Query("shared/adapters/repositories/orders.py", "due_for_poll", "due", "orders", (("delivery_poll_at", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "page", "ordered", "postings", (("seq", DESC),)),  # customers/{id}/postings
     Query("shared/adapters/repositories/ledger.py", "in_id_order", "ordered", "customers", (("customer_id", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "due", "due", "customers", (("next_expiry_at", ASC),)),
@@ -54,5 +54,5 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/program.py", "uses", "ordered", "customers", (("customer_id", ASC),)),  # promo_codes/{code}/customers
     Query("shared/adapters/repositories/program.py", "ids_of_customer", "matching", "payouts", (("customer_id", ASC),)),
     Query("shared/adapters/repositories/program.py", "ids_with_status", "matching", "payouts", (("status", ASC),)),
-    Query("shared/services/sweeps.py", "cancel_stale_orders", "due", "orders", (("created_at", ASC),)),
+    Query("shared/adapters/repositories/orders.py", "placed_until", "due", "orders", (("created_at", ASC),)),
 )

@@ -41,10 +41,18 @@ def referee(partner_id: str, referee_id: str) -> str:
 # --- orders and deliveries ------------------------------------------------------------
 
 ORDERS = "orders"  # orders/{order_id}: the storefront order (checkout, payment, delivery, returns)
+TRACKING = "tracking"  # tracking/{carrier}:{code}: a carrier's tracking code pointing back at its order
+ORDER_POLL_FIELD = "delivery_poll_at"  # on orders: when the poller asks the carrier next
+ORDER_PLACED_FIELD = "created_at"  # on orders: when the order was placed
+ORDER_CUSTOMER_FIELD = "customer_id"  # on orders: whose order it is
 
 
 def order(order_id: str) -> str:
     return f"{ORDERS}/{order_id}"
+
+
+def tracking(carrier: str, code: str) -> str:
+    return f"{TRACKING}/{carrier}:{code}"
 
 
 # --- identities, codes and sessions --------------------------------------------------

@@ -12,19 +12,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.api import Endpoint
-from shared.domain.cart import MAX_LINES, CartLine, Quote
+from shared.domain.cart import MAX_LINES, CartLine, Quote, require_unique_line_ids
 
-
-def _unique_ids(lines: list[CartLine]) -> list[CartLine]:
-    seen: set[str] = set()
-    for line in lines:
-        if line.id in seen:
-            raise ValueError(f"line id {line.id!r} appears twice")
-        seen.add(line.id)
-    return lines
-
-
-CartLines = Annotated[list[CartLine], Field(min_length=1, max_length=MAX_LINES), AfterValidator(_unique_ids)]
+CartLines = Annotated[list[CartLine], Field(min_length=1, max_length=MAX_LINES), AfterValidator(require_unique_line_ids)]
 PromoCode = Annotated[str | None, Field(max_length=64, description="As typed; case does not matter.")]
 Bonuses = Annotated[int, Field(ge=0, le=10**9, description="Whole bonuses the customer wants to pay with.")]
 

@@ -10,7 +10,6 @@ from shared.api import Endpoint
 from shared.api.cart_quote import Bonuses, CartLines, PromoCode
 
 
-
 def _not_tilda(value: str) -> str:
     if value.lower().startswith("tilda-"):
         raise ValueError("ids starting with 'tilda-' are reserved for orders from the Tilda webhook")

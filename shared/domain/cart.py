@@ -178,9 +178,7 @@ def _promo_discounts(config: ProgramConfig, lines: list[CartLine], promo: PromoR
             return False
         if promo.product_groups and line.product_group not in promo.product_groups:
             return False
-        if promo.brands and line.brand not in promo.brands:
-            return False
-        return True
+        return not (promo.brands and line.brand not in promo.brands)
 
     scoped = [line for line in lines if in_scope(line)]
     if not scoped:
@@ -243,6 +241,178 @@ def distribute_capped(total: int, weights: dict[str, int], caps: dict[str, int])
     return result
 
 
+def require_unique_line_ids(lines: list[CartLine]) -> list[CartLine]:
+    """The cart's lines, refused with a :class:`ValueError` naming the first id that appears twice."""
+    seen: set[str] = set()
+    for line in lines:
+        if line.id in seen:
+            raise ValueError(f"line id {line.id!r} appears twice")
+        seen.add(line.id)
+    return lines
+
+
+@dataclass(frozen=True)
+class _Pricing:
+    """A cart's figures before bonuses: its level, the promo discount per line and what is left to pay."""
+
+    level: Level
+    excluded: bool
+    subtotal: int
+    discounts: dict[str, int]
+    promo_applied: bool
+    after: dict[str, int]  # per line: the amount after the promo discount
+
+
+@dataclass(frozen=True)
+class _Burn:
+    """Which lines bonuses may pay for, the order's cap, and the bonuses applied per line."""
+
+    burnable: dict[str, int]
+    block: Reason | None  # why bonuses cannot pay for this order at all
+    cap: int
+    available: int
+    max_bonuses: int
+    applied: int
+    spent: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Earn:
+    """The money paid per line, the lines that earn, and the points they earn (now and at best)."""
+
+    money: dict[str, int]
+    earnable: dict[str, int]
+    earned: dict[str, int]
+    potential_level: Level | None
+    potential: int
+
+
+def _price(config: ProgramConfig, customer: CustomerView | None, lines: list[CartLine], *, now: datetime, promo: PromoRule | None, promo_code: str | None, reasons: list[Reason]) -> _Pricing:
+    """The customer's level and group, and the promo code's discount on each line."""
+    level = config.level(customer.level) if customer and customer.level in {lv.code for lv in config.levels} else config.levels[0]
+    excluded = bool(customer and config.group(customer.group).bonuses_excluded)
+    subtotal = sum(line.amount for line in lines)
+    discounts: dict[str, int] = {}
+    if promo is not None:
+        discounts, promo_reasons = _promo_discounts(config, lines, promo, subtotal, now)
+        reasons += promo_reasons
+    elif promo_code:
+        reasons.append(_reason("promo_unknown", f"promo code {promo_code} does not exist or is not active", f"Промокод {promo_code} не найден или не действует."))
+    promo_applied = bool(discounts) and sum(discounts.values()) > 0
+    after = {line.id: line.amount - discounts.get(line.id, 0) for line in lines}
+    return _Pricing(level, excluded, subtotal, discounts, promo_applied, after)
+
+
+def _order_burn_block(config: ProgramConfig, pricing: _Pricing, promo: PromoRule | None, pays_with_gift_certificate: bool) -> Reason | None:
+    """Why no bonuses at all may pay for this order (``None``: they may, line by line)."""
+    if pricing.excluded:
+        return _reason("group_excluded", "your customer group does not take part in the bonus program", "Ваша группа покупателей не участвует в бонусной программе.")
+    if pays_with_gift_certificate and not config.exclusions.gift_certificates_with_bonuses:
+        return _reason("gift_certificate_payment", "an order paid with a gift certificate cannot also be paid with bonuses", "Нельзя одновременно оплатить заказ подарочным сертификатом и бонусами.")
+    if pricing.promo_applied and not (config.exclusions.promo.burn and promo is not None and promo.combinable_with_bonuses):
+        return _reason("promo_no_burn", "bonuses cannot be combined with this promo code", "Бонусы нельзя использовать вместе с этим промокодом.")
+    if pricing.subtotal < config.redemption.min_order:
+        rub = config.redemption.min_order // 100
+        return _reason("min_order_for_bonuses", f"bonuses can be used on orders from {rub} RUB", f"Бонусами можно оплатить заказ от {rub} ₽.")
+    return None
+
+
+def _bonus_cap(config: ProgramConfig, level: Level, burnable: dict[str, int]) -> int:
+    """The most bonuses the rules let pay for the burnable lines (0 below the minimum bonus payment)."""
+    cap = bonuses_floor(Fraction(sum(burnable.values())) * percent(level.max_redeem_percent))
+    cap = min(cap, sum(amount // KOPECKS_PER_BONUS for amount in burnable.values()))
+    if config.redemption.max_bonuses is not None:
+        cap = min(cap, config.redemption.max_bonuses)
+    if cap < config.redemption.min_bonuses:
+        cap = 0  # the order cannot carry the minimum bonus payment
+    return cap
+
+
+def _cap_reasons(config: ProgramConfig, level: Level, *, requested: int, cap: int, available: int) -> list[Reason]:
+    """Why fewer bonuses than requested can be applied: the cap, or the customer's balance."""
+    reasons = []
+    if requested > cap:
+        share = format(level.max_redeem_percent.normalize(), "f")
+        if config.redemption.max_bonuses is not None and cap == config.redemption.max_bonuses:
+            reasons.append(_reason("bonus_cap", f"at most {cap} bonuses can be used on one order", f"Бонусами можно оплатить не более {cap} за один заказ."))
+        elif cap == 0 and config.redemption.min_bonuses:
+            reasons.append(_reason("below_min_bonuses", f"this order cannot carry the minimum payment of {config.redemption.min_bonuses} bonuses", f"Минимальное списание — {config.redemption.min_bonuses} бонусов; для этого заказа оно недоступно."))
+        else:
+            reasons.append(_reason("bonus_cap", f"at most {cap} bonuses ({share}% of the eligible sum) can be used on this order", f"Бонусами можно оплатить не более {cap} ({share}% суммы заказа)."))
+    if requested > available and available < cap:
+        reasons.append(_reason("insufficient_bonuses", f"only {available} bonuses are available", f"Доступно только {available} бонусов."))
+    return reasons
+
+
+def _burn(
+    config: ProgramConfig,
+    customer: CustomerView | None,
+    lines: list[CartLine],
+    pricing: _Pricing,
+    *,
+    promo: PromoRule | None,
+    bonuses_requested: int,
+    pays_with_gift_certificate: bool,
+    reasons: list[Reason],
+    line_reasons: dict[str, list[Reason]],
+) -> _Burn:
+    """Which lines bonuses may pay for, how many bonuses apply, and their split over the lines."""
+    block = _order_burn_block(config, pricing, promo, pays_with_gift_certificate)
+    burnable: dict[str, int] = {}
+    if block is None:
+        for line in lines:
+            refusal = _burn_refusal(config, line)
+            if refusal:
+                line_reasons[line.id].append(refusal)
+            elif pricing.after[line.id] > 0:
+                burnable[line.id] = pricing.after[line.id]
+    cap = _bonus_cap(config, pricing.level, burnable)
+    available = customer.available if customer and not pricing.excluded else 0
+    max_bonuses = min(cap, available)
+    applied = min(bonuses_requested, max_bonuses)
+    if bonuses_requested and block:
+        reasons.append(block)
+    elif bonuses_requested and customer is None:
+        reasons.append(_reason("login_required", "log in to pay with bonuses", "Войдите, чтобы оплатить бонусами."))
+    elif bonuses_requested:
+        reasons += _cap_reasons(config, pricing.level, requested=bonuses_requested, cap=cap, available=available)
+        if 0 < applied < config.redemption.min_bonuses:
+            reasons.append(_reason("below_min_bonuses", f"at least {config.redemption.min_bonuses} bonuses must be used at once", f"Минимальное списание — {config.redemption.min_bonuses} бонусов."))
+            applied = 0
+    elif block and block.code != "group_excluded":
+        reasons.append(block)
+    burn_caps = {line_id: amount // KOPECKS_PER_BONUS for line_id, amount in burnable.items()}
+    spent = distribute_capped(applied, burnable, burn_caps) if applied else {}
+    return _Burn(burnable, block, cap, available, max_bonuses, applied, spent)
+
+
+def _earn(config: ProgramConfig, customer: CustomerView | None, lines: list[CartLine], pricing: _Pricing, burn: _Burn, *, reasons: list[Reason], line_reasons: dict[str, list[Reason]]) -> _Earn:
+    """The money left to pay per line and the points it earns, for this customer and at the top level."""
+    money = {line.id: pricing.after[line.id] - burn.spent.get(line.id, 0) * KOPECKS_PER_BONUS for line in lines}
+    earnable: dict[str, int] = {}
+    earn_block: Reason | None = None
+    if pricing.excluded:
+        earn_block = burn.block
+    elif pricing.promo_applied and not config.exclusions.promo.earn:
+        earn_block = _reason("promo_no_earn", "orders with this promo code earn no bonuses", "Заказы с промокодом не участвуют в начислении бонусов.")
+        reasons.append(earn_block)
+    for line in lines:
+        refusal = None if earn_block else _earn_refusal(config, line)
+        if refusal:
+            line_reasons[line.id].append(refusal)
+        elif earn_block is None and money[line.id] > 0:
+            earnable[line.id] = money[line.id]
+    by_id = {line.id: line for line in lines}
+    rate = config.exclusions.promo.accrual_percent if pricing.promo_applied else None
+    earned = points_for(config, pricing.level, earnable, by_id, rate) if earnable else {}
+    potential_level = config.top_level if not pricing.excluded else None
+    potential = 0
+    if potential_level is not None:
+        base = {line_id: pricing.after[line_id] for line_id in earnable} if customer is None else earnable
+        potential = sum(points_for(config, potential_level, base, by_id, rate).values()) if base else 0
+    return _Earn(money, earnable, earned, potential_level, potential)
+
+
 def quote(
     config: ProgramConfig,
     customer: CustomerView | None,
@@ -258,236 +428,61 @@ def quote(
 
     ``promo`` is the resolved rule of the code the customer typed
     (``promo_code``); an unknown code is passed as ``promo_code`` with no rule.
+    The steps: the promo discount per line (:func:`_price`), the bonuses that
+    may and do pay for each line (:func:`_burn`), then the money left to pay
+    and the points it earns (:func:`_earn`).
     """
     if not lines:
         raise ValueError("a cart needs at least one line")
-    if len({line.id for line in lines}) != len(lines):
-        raise ValueError("line ids must be unique")
+    require_unique_line_ids(lines)
     if bonuses_requested < 0:
         raise ValueError("bonuses_requested must not be negative")
-    by_id = {line.id: line for line in lines}
     reasons: list[Reason] = []
     line_reasons: dict[str, list[Reason]] = {line.id: [] for line in lines}
-    anonymous = customer is None
-    level = config.level(customer.level) if customer and customer.level in {lv.code for lv in config.levels} else config.levels[0]
-    excluded = bool(customer and config.group(customer.group).bonuses_excluded)
-    subtotal = sum(line.amount for line in lines)
     code = promo.code if promo else promo_code
-
-    discounts: dict[str, int] = {}
-    if promo is not None:
-        discounts, promo_reasons = _promo_discounts(config, lines, promo, subtotal, now)
-        reasons += promo_reasons
-    elif promo_code:
-        reasons.append(_reason("promo_unknown", f"promo code {promo_code} does not exist or is not active", f"Промокод {promo_code} не найден или не действует."))
-    promo_applied = bool(discounts) and sum(discounts.values()) > 0
-    after = {line.id: line.amount - discounts.get(line.id, 0) for line in lines}
-
-    # --- burning ---
-    burnable: dict[str, int] = {}
-    order_burn_block: Reason | None = None
-    if excluded:
-        order_burn_block = _reason("group_excluded", "your customer group does not take part in the bonus program", "Ваша группа покупателей не участвует в бонусной программе.")
-    elif pays_with_gift_certificate and not config.exclusions.gift_certificates_with_bonuses:
-        order_burn_block = _reason("gift_certificate_payment", "an order paid with a gift certificate cannot also be paid with bonuses", "Нельзя одновременно оплатить заказ подарочным сертификатом и бонусами.")
-    elif promo_applied and not (config.exclusions.promo.burn and promo.combinable_with_bonuses):
-        order_burn_block = _reason("promo_no_burn", "bonuses cannot be combined with this promo code", "Бонусы нельзя использовать вместе с этим промокодом.")
-    elif subtotal < config.redemption.min_order:
-        rub = config.redemption.min_order // 100
-        order_burn_block = _reason("min_order_for_bonuses", f"bonuses can be used on orders from {rub} RUB", f"Бонусами можно оплатить заказ от {rub} ₽.")
-    if order_burn_block is None:
-        for line in lines:
-            refusal = _burn_refusal(config, line)
-            if refusal:
-                line_reasons[line.id].append(refusal)
-            elif after[line.id] > 0:
-                burnable[line.id] = after[line.id]
-    eligible = sum(burnable.values())
-    cap = bonuses_floor(Fraction(eligible) * percent(level.max_redeem_percent))
-    cap = min(cap, sum(amount // KOPECKS_PER_BONUS for amount in burnable.values()))
-    if config.redemption.max_bonuses is not None:
-        cap = min(cap, config.redemption.max_bonuses)
-    available = customer.available if customer and not excluded else 0
-    if cap < config.redemption.min_bonuses:
-        cap = 0  # the order cannot carry the minimum bonus payment
-    max_bonuses = min(cap, available)
-    applied = min(bonuses_requested, max_bonuses)
-    if bonuses_requested and order_burn_block:
-        reasons.append(order_burn_block)
-    elif bonuses_requested and anonymous:
-        reasons.append(_reason("login_required", "log in to pay with bonuses", "Войдите, чтобы оплатить бонусами."))
-    elif bonuses_requested:
-        if bonuses_requested > cap:
-            share = format(level.max_redeem_percent.normalize(), "f")
-            if config.redemption.max_bonuses is not None and cap == config.redemption.max_bonuses:
-                reasons.append(_reason("bonus_cap", f"at most {cap} bonuses can be used on one order", f"Бонусами можно оплатить не более {cap} за один заказ."))
-            elif cap == 0 and config.redemption.min_bonuses:
-                reasons.append(_reason("below_min_bonuses", f"this order cannot carry the minimum payment of {config.redemption.min_bonuses} bonuses", f"Минимальное списание — {config.redemption.min_bonuses} бонусов; для этого заказа оно недоступно."))
-            else:
-                reasons.append(_reason("bonus_cap", f"at most {cap} bonuses ({share}% of the eligible sum) can be used on this order", f"Бонусами можно оплатить не более {cap} ({share}% суммы заказа)."))
-        if bonuses_requested > available and available < cap:
-            reasons.append(_reason("insufficient_bonuses", f"only {available} bonuses are available", f"Доступно только {available} бонусов."))
-        if 0 < applied < config.redemption.min_bonuses:
-            reasons.append(_reason("below_min_bonuses", f"at least {config.redemption.min_bonuses} bonuses must be used at once", f"Минимальное списание — {config.redemption.min_bonuses} бонусов."))
-            applied = 0
-    elif order_burn_block and order_burn_block.code != "group_excluded":
-        reasons.append(order_burn_block)
-    burn_caps = {line_id: amount // KOPECKS_PER_BONUS for line_id, amount in burnable.items()}
-    spent = distribute_capped(applied, burnable, burn_caps) if applied else {}
-
-    # --- earning ---
-    money = {line.id: after[line.id] - spent.get(line.id, 0) * KOPECKS_PER_BONUS for line in lines}
-    earnable: dict[str, int] = {}
-    earn_block: Reason | None = None
-    if excluded:
-        earn_block = order_burn_block
-    elif promo_applied and not config.exclusions.promo.earn:
-        earn_block = _reason("promo_no_earn", "orders with this promo code earn no bonuses", "Заказы с промокодом не участвуют в начислении бонусов.")
-        reasons.append(earn_block)
-    for line in lines:
-        refusal = None if earn_block else _earn_refusal(config, line)
-        if refusal:
-            line_reasons[line.id].append(refusal)
-        elif earn_block is None and money[line.id] > 0:
-            earnable[line.id] = money[line.id]
-    rate = config.exclusions.promo.accrual_percent if promo_applied else None
-    earned = points_for(config, level, earnable, by_id, rate) if earnable else {}
-    potential_level = config.top_level if not excluded else None
-    potential = 0
-    if potential_level is not None:
-        base = {line_id: after[line_id] for line_id in earnable} if anonymous else earnable
-        potential = sum(points_for(config, potential_level, base, by_id, rate).values()) if base else 0
-
+    pricing = _price(config, customer, lines, now=now, promo=promo, promo_code=promo_code, reasons=reasons)
+    burn = _burn(config, customer, lines, pricing, promo=promo, bonuses_requested=bonuses_requested, pays_with_gift_certificate=pays_with_gift_certificate, reasons=reasons, line_reasons=line_reasons)
+    earn = _earn(config, customer, lines, pricing, burn, reasons=reasons, line_reasons=line_reasons)
     quote_lines = [
         QuoteLine(
             id=line.id,
             quantity=line.quantity,
             amount=line.amount,
-            discount=discounts.get(line.id, 0),
-            amount_after_discount=after[line.id],
-            earn_eligible=line.id in earnable,
-            burn_eligible=line.id in burnable,
-            bonuses_applied=spent.get(line.id, 0),
-            money_to_pay=money[line.id],
-            points_to_earn=earned.get(line.id, 0),
+            discount=pricing.discounts.get(line.id, 0),
+            amount_after_discount=pricing.after[line.id],
+            earn_eligible=line.id in earn.earnable,
+            burn_eligible=line.id in burn.burnable,
+            bonuses_applied=burn.spent.get(line.id, 0),
+            money_to_pay=earn.money[line.id],
+            points_to_earn=earn.earned.get(line.id, 0),
             reasons=line_reasons[line.id],
         )
         for line in lines
     ]
+    excluded = pricing.excluded
     return Quote(
         cart_fingerprint=cart_fingerprint(lines, code, bonuses_requested, pays_with_gift_certificate),
-        anonymous=anonymous,
+        anonymous=customer is None,
         bonuses_excluded=excluded,
-        level=level.code,
-        level_name=level.name,
+        level=pricing.level.code,
+        level_name=pricing.level.name,
         lines=quote_lines,
-        subtotal=subtotal,
-        discount=sum(discounts.values()),
+        subtotal=pricing.subtotal,
+        discount=sum(pricing.discounts.values()),
         promo_code=code,
-        promo_applied=promo_applied,
-        eligible_for_bonuses=0 if excluded else eligible,
-        max_bonuses_by_rules=0 if excluded else cap,
-        available_bonuses=available,
-        max_bonuses=max_bonuses,
+        promo_applied=pricing.promo_applied,
+        eligible_for_bonuses=0 if excluded else sum(burn.burnable.values()),
+        max_bonuses_by_rules=0 if excluded else burn.cap,
+        available_bonuses=burn.available,
+        max_bonuses=burn.max_bonuses,
         bonuses_requested=bonuses_requested,
-        bonuses_applied=applied,
-        money_to_pay=sum(money.values()),
-        points_to_earn=sum(earned.values()),
-        potential_points=potential,
-        potential_level=potential_level.code if potential_level else None,
+        bonuses_applied=burn.applied,
+        money_to_pay=sum(earn.money.values()),
+        points_to_earn=sum(earn.earned.values()),
+        potential_points=earn.potential,
+        potential_level=earn.potential_level.code if earn.potential_level else None,
         reasons=reasons,
     )
-
-
-@dataclass(frozen=True)
-class Settlement:
-    """A paid order settled on its checkout's figures, per line."""
-
-    level: str  # the level the points were earned at
-    spent: dict[str, int]  # bonuses spent per line
-    paid: dict[str, int]  # money paid per line, kopecks (the agreed figures)
-    earned: dict[str, int]  # points earned per line
-    shortfall: int  # agreed bonuses that could not be spent at payment
-
-    @property
-    def bonuses_spent(self) -> int:
-        return sum(self.spent.values())
-
-    @property
-    def money_paid(self) -> int:
-        return sum(self.paid.values())
-
-    @property
-    def points_earned(self) -> int:
-        return sum(self.earned.values())
-
-
-def settle(
-    config: ProgramConfig,
-    customer: CustomerView,
-    lines: list[CartLine],
-    *,
-    now: datetime,
-    promo: PromoRule | None,
-    agreed_bonuses: dict[str, int],
-    agreed_money: dict[str, int],
-) -> Settlement:
-    """Settle a paid order on what its checkout agreed. Pure.
-
-    The checkout quote is what the customer paid for (a payment counts only
-    when it equals the order's ``money_to_pay``), so the order is not priced
-    again:
-
-    * **money paid** per line is the agreed figure (``agreed_money``), whatever
-      the customer's level, balance or the program are at payment;
-    * **bonuses spent** are the agreed ones (``agreed_bonuses``), but never more
-      than the rules allow now (the cap of the customer's level, the minimum
-      and maximum bonus payment, a group excluded from bonuses, a promo code
-      not combinable with bonuses) nor more than ``customer.available`` (the
-      caller passes the order's reservation, or the free balance when the
-      reservation lapsed). A cut is spread over the lines in proportion to the
-      agreed split, never above a line's agreed figure, and reported as
-      ``shortfall``: bonuses the shop is not paid; the customer, who paid the
-      agreed money, is never charged for them;
-    * **points** are earned on the money paid per line (the accrual base is what
-      was actually paid), at the customer's level at payment (the level the
-      purchase is counted at), on the lines the rules let earn, at the promo
-      code's accrual rate when the code applies.
-    """
-    ids = [line.id for line in lines]
-    if set(agreed_bonuses) != set(ids) or set(agreed_money) != set(ids):
-        raise ValueError("the agreed figures must name exactly the order's lines")
-    if any(v < 0 for v in (*agreed_bonuses.values(), *agreed_money.values())):
-        raise ValueError("agreed figures must not be negative")
-    agreed_total = sum(agreed_bonuses.values())
-    capped = quote(config, customer, lines, now=now, promo=promo, bonuses_requested=agreed_total)
-    allowed = capped.bonuses_applied  # <= agreed, the rules' cap and what the customer holds
-    spent = dict(agreed_bonuses) if allowed == agreed_total else distribute_capped(allowed, agreed_bonuses, agreed_bonuses)
-    rules = quote(config, customer, lines, now=now, promo=promo)  # without bonuses: which lines may earn
-    earnable = {ql.id: agreed_money[ql.id] for ql in rules.lines if ql.earn_eligible and agreed_money[ql.id] > 0}
-    level = config.level(capped.level)
-    rate = config.exclusions.promo.accrual_percent if capped.promo_applied else None
-    earned = points_for(config, level, earnable, {line.id: line for line in lines}, rate) if earnable else {}
-    return Settlement(
-        level=level.code,
-        spent={line_id: spent.get(line_id, 0) for line_id in ids},
-        paid={line_id: agreed_money[line_id] for line_id in ids},
-        earned={line_id: earned.get(line_id, 0) for line_id in ids},
-        shortfall=agreed_total - allowed,
-    )
-
-
-def referral_reward(config: ProgramConfig, *, paying_referees: int, paid_by_line: dict[str, int]) -> dict[str, int]:
-    """A partner's reward per line of a referee's paid purchase, by the rate schedule."""
-    if not config.referral.enabled:
-        return {line_id: 0 for line_id in paid_by_line}
-    rate = config.referral.schedule[0].percent
-    for step in config.referral.schedule:
-        if paying_referees >= step.from_paying_referees:
-            rate = step.percent
-    exact = {line_id: Fraction(amount) * percent(rate) for line_id, amount in paid_by_line.items()}
-    total = bonuses_floor(sum(exact.values(), Fraction(0)))
-    return distribute(total, exact) if total else {line_id: 0 for line_id in paid_by_line}
 
 
 def catalog_preview(config: ProgramConfig, customer: CustomerView | None, products: list[CartLine], *, now: datetime) -> dict[str, tuple[int, int]]:

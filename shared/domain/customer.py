@@ -18,9 +18,9 @@ record a ``None`` they are given as such a null.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from shared.domain import profile as rules

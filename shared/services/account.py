@@ -38,6 +38,7 @@ from shared.domain.errors import BusinessRefusal, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX, describe
 from shared.domain.ledger import Account, require_utc
 from shared.domain.levels import effective_level, progress
+from shared.domain.order import Order, OrderStatus
 from shared.services import orders
 from shared.services.ledger import AccountSession, postings, read_customer
 from shared.services.ports import Store, UnitOfWork
@@ -204,33 +205,32 @@ def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datet
 # --- orders --------------------------------------------------------------------------------
 
 
-def _order_item(order: dict[str, Any], *, with_bonuses: bool) -> dict[str, Any]:
-    status = order.get("status")
-    delivery = order.get("delivery") or None
+def _order_item(order: Order, *, with_bonuses: bool) -> dict[str, Any]:
+    delivery = order.delivery
     item: dict[str, Any] = {
-        "order_id": order["order_id"],
-        "created_at": order.get("created_at"),
-        "status": status,
-        "money_kopecks": order.get("money_paid", order.get("money_to_pay")),
+        "order_id": order.order_id,
+        "created_at": order.created_at,
+        "status": order.status.value,
+        "money_kopecks": order.money,
         "delivery": None
         if delivery is None
         else {
-            "carrier": delivery.get("carrier"),
-            "tracking": delivery.get("tracking"),
-            "state": delivery.get("last_state"),
-            "detail": delivery.get("last_detail"),
-            "updated_at": delivery.get("last_status_at"),
+            "carrier": delivery.carrier,
+            "tracking": delivery.tracking,
+            "state": delivery.last_state,
+            "detail": delivery.last_detail,
+            "updated_at": delivery.last_status_at,
         },
     }
     if with_bonuses:
-        returns = [e for e in order.get("events") or [] if e.get("type") == "return"]
-        if status == "canceled":
+        returns = order.returns()
+        if order.status is OrderStatus.CANCELED:
             spent = earned = 0
-        elif status == "awaiting_payment":
-            spent, earned = order.get("bonuses_reserved", 0), order.get("points_to_earn", 0)
+        elif order.awaiting_payment:
+            spent, earned = order.bonuses_reserved or 0, order.points_to_earn
         else:
-            spent = order.get("bonuses_spent", order.get("bonuses_reserved", 0)) - sum(int(e.get("spent_back") or 0) for e in returns)
-            earned = order.get("points_earned", order.get("points_to_earn", 0)) - sum(int(e.get("earned_back") or 0) for e in returns)
+            spent = ((order.bonuses_reserved or 0) if order.bonuses_spent is None else order.bonuses_spent) - sum(e.spent_back for e in returns)
+            earned = (order.points_to_earn if order.points_earned is None else order.points_earned) - sum(e.earned_back for e in returns)
         item.update(bonuses_spent=max(spent, 0), points_earned=max(earned, 0))
     return item
 
@@ -248,10 +248,10 @@ def order_list(store: Store, *, config: ProgramConfig, customer_id: str, limit: 
         raise ValidationFailed(f"limit must be 1..{ORDERS_MAX_LIMIT}", field="limit")
     account = read_customer(store, customer_id).account
     with_bonuses = not bonuses_excluded(config, account)
-    ids = store.matching(orders.ORDERS, field="customer_id", value=customer_id, limit=limit, start_after=cursor)
+    ids = store.read(lambda uow: uow.orders.of_customer(customer_id, limit=limit, after=cursor))
     items = []
     for order_id in ids:
-        order = store.get(orders.order_path(order_id))
-        if order is not None and order.get("customer_id") == customer_id:
+        order = orders.find_order(store, order_id)
+        if order is not None and order.customer_id == customer_id:
             items.append(_order_item(order, with_bonuses=with_bonuses))
     return {"items": items, "next_cursor": ids[-1] if len(ids) == limit else None}

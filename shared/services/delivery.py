@@ -25,19 +25,36 @@ unpaid order) are ignored and reported, never applied.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from enum import StrEnum
+from typing import Any
 
-from shared.adapters.carriers import DELIVERED, NOT_DELIVERED, RETURNED, CarrierError, CarrierStatus, CarrierUnavailable, TrackingNotFound, cdek_status
+from shared.adapters.carriers import (
+    DELIVERED,
+    NOT_DELIVERED,
+    RETURNED,
+    CarrierError,
+    CarrierStatus,
+    CarrierUnavailable,
+    TrackingNotFound,
+    cdek_status,
+)
+from shared.api.delivery_status import DeliveryOutcome, PollResult
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import DomainError, InvalidState, NotFound
-from shared.services.ports import Store, UnitOfWork
+from shared.domain.order import (
+    PAST_DELIVERY,
+    RETURNABLE,
+    Order,
+    OrderStatus,
+    TrackingLink,
+)
 from shared.services import cursors, orders
+from shared.services.ports import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-POLL_FIELD = "delivery_poll_at"
-TRACKING = "tracking"
 POLL_JOB = "delivery_poll"
 
 # How often the poller asks each carrier about a parcel still on its way. Boxberry
@@ -50,89 +67,101 @@ GIVE_UP_AFTER = timedelta(days=120)  # a parcel silent this long is left to the 
 Tracker = Callable[[str, str], CarrierStatus]
 
 
-def tracking_path(carrier: str, tracking: str) -> str:
-    return f"{TRACKING}/{carrier}:{tracking}"
+class Applied(StrEnum):
+    """What a carrier's status did to its order."""
+
+    APPLIED = "applied"
+    ALREADY_APPLIED = "already_applied"
+    IN_TRANSIT = "in_transit"
+    NOT_CONFIRMED = "not_confirmed"
+    IGNORED = "ignored"
+    UNKNOWN_ORDER = "unknown_order"
 
 
-def attach_tracking(store: Store, *, order_id: str, carrier: str, tracking: str, now: datetime) -> dict[str, Any]:
+class Polled(StrEnum):
+    """What asking the carrier about one order came to."""
+
+    APPLIED = "applied"
+    IN_TRANSIT = "in_transit"
+    ERROR = "error"
+    STOPPED = "stopped"
+
+
+def attach_tracking(store: Store, *, order_id: str, carrier: str, tracking: str, now: datetime) -> Order:
     """Record the shipment of an order and schedule its first poll (the same call again changes nothing).
 
     A new tracking code replaces the old one (a re-shipment). An order already
     delivered, returned or canceled has nothing left to track.
     """
 
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
-        order = uow.get(orders.order_path(order_id))
+    def unit(uow: UnitOfWork) -> Order:
+        order = uow.orders.get(order_id)
         if order is None:
             raise NotFound("unknown order", order_id=order_id, message_ru="Заказ не найден.")
-        linked = uow.get(tracking_path(carrier, tracking))
-        if linked is not None and linked.get("order_id") != order_id:
-            raise InvalidState("the tracking code belongs to another order", order_id=order_id, other_order_id=linked.get("order_id"))
-        current = order.get("delivery") or {}
-        if current.get("carrier") == carrier and current.get("tracking") == tracking:
+        linked = uow.tracking.get(carrier, tracking)
+        if linked is not None and linked.order_id != order_id:
+            raise InvalidState("the tracking code belongs to another order", order_id=order_id, other_order_id=linked.order_id)
+        if order.ships_with(carrier, tracking):
             return order
-        if order["status"] not in ("awaiting_payment", "paid"):
-            raise InvalidState(f"order is {order['status']}: nothing left to track", order_id=order_id, status=order["status"])
-        delivery = {"carrier": carrier, "tracking": tracking, "attached_at": now, "checked_at": None, "last_state": None, "last_detail": None, "last_status_at": None, "errors": 0}
-        if current.get("tracking"):
-            delivery["replaced"] = {"carrier": current.get("carrier"), "tracking": current.get("tracking")}
         first = now if carrier != "cdek" else now + POLL_INTERVAL["cdek"]
-        order = {**order, "delivery": delivery, POLL_FIELD: first}
-        uow.put(orders.order_path(order_id), order)
-        uow.put(tracking_path(carrier, tracking), {"order_id": order_id, "carrier": carrier, "tracking": tracking, "attached_at": now})
-        return order
+        shipped = order.ship(carrier=carrier, tracking=tracking, first_poll=first, now=now)
+        uow.orders.put(shipped)
+        uow.tracking.put(TrackingLink(order_id=order_id, carrier=carrier, tracking=tracking, attached_at=now))
+        return shipped
 
     return store.run(unit)
 
 
-def _outcome(outcome: str, order_id: str | None, order: dict[str, Any] | None = None, reason: str | None = None) -> dict[str, Any]:
-    return {"outcome": outcome, "order_id": order_id, "status": order.get("status") if order else None, "reason": reason}
+def _outcome(outcome: Applied, order_id: str | None, order: Order | None = None, reason: str | None = None) -> DeliveryOutcome:
+    return DeliveryOutcome(outcome=outcome.value, order_id=order_id, status=order.status.value if order else None, reason=reason)
 
 
-def apply_status(store: Store, *, config: ProgramConfig, order_id: str, carrier: str, status: CarrierStatus, now: datetime) -> dict[str, Any]:
+def apply_status(store: Store, *, config: ProgramConfig, order_id: str, carrier: str, status: CarrierStatus, now: datetime) -> DeliveryOutcome:
     """Apply a carrier's verdict to an order: ``applied``, ``already_applied``, ``in_transit``,
     ``ignored`` (a regression or an order in no state to take it) or ``unknown_order``."""
-    order = store.get(orders.order_path(order_id))
+    order = orders.find_order(store, order_id)
     if order is None:
-        return _outcome("unknown_order", order_id)
+        return _outcome(Applied.UNKNOWN_ORDER, order_id)
     if not status.final:
-        return _outcome("in_transit", order_id, order)
-    current = order["status"]
+        return _outcome(Applied.IN_TRANSIT, order_id, order)
+    current = order.status
     at = min(status.at or now, now)
     try:
         if status.state == DELIVERED:
-            if current in ("delivered", "partially_returned", "returned", "not_delivered"):
-                return _outcome("already_applied" if current == "delivered" else "ignored", order_id, order, None if current == "delivered" else f"order is {current}")
-            if current != "paid":
-                return _outcome("ignored", order_id, order, f"order is {current}")
+            if current in PAST_DELIVERY:
+                if current is OrderStatus.DELIVERED:
+                    return _outcome(Applied.ALREADY_APPLIED, order_id, order)
+                return _outcome(Applied.IGNORED, order_id, order, f"order is {current}")
+            if current is not OrderStatus.PAID:
+                return _outcome(Applied.IGNORED, order_id, order, f"order is {current}")
             order = orders.mark_delivered(store, config=config, order_id=order_id, delivered_at=at, now=now, carrier=carrier, placed=order)
         elif status.state == NOT_DELIVERED:
-            if current == "not_delivered":
-                return _outcome("already_applied", order_id, order)
-            if current != "paid":
-                return _outcome("ignored", order_id, order, f"order is {current}")
+            if current is OrderStatus.NOT_DELIVERED:
+                return _outcome(Applied.ALREADY_APPLIED, order_id, order)
+            if current is not OrderStatus.PAID:
+                return _outcome(Applied.IGNORED, order_id, order, f"order is {current}")
             order = orders.mark_returned(store, config=config, order_id=order_id, return_id=f"{carrier}-not-delivered", returns=None, now=now, not_delivered=True, placed=order)
         elif status.state == RETURNED:
-            if current in ("returned", "not_delivered"):
-                return _outcome("already_applied", order_id, order)
-            if current not in ("paid", "delivered", "partially_returned"):
-                return _outcome("ignored", order_id, order, f"order is {current}")
-            order = orders.mark_returned(store, config=config, order_id=order_id, return_id=f"{carrier}-returned", returns=None, now=now, not_delivered=current == "paid", placed=order)
+            if current in (OrderStatus.RETURNED, OrderStatus.NOT_DELIVERED):
+                return _outcome(Applied.ALREADY_APPLIED, order_id, order)
+            if current not in RETURNABLE:
+                return _outcome(Applied.IGNORED, order_id, order, f"order is {current}")
+            order = orders.mark_returned(store, config=config, order_id=order_id, return_id=f"{carrier}-returned", returns=None, now=now, not_delivered=current is OrderStatus.PAID, placed=order)
     except InvalidState as exc:
         log.info("carrier status not applied", extra={"json_fields": {"order_id": order_id, "carrier": carrier, "state": status.state, "reason": exc.message}})
-        return _outcome("ignored", order_id, order, exc.message)
+        return _outcome(Applied.IGNORED, order_id, order, exc.message)
     log.info("carrier status applied", extra={"json_fields": {"order_id": order_id, "carrier": carrier, "state": status.state, "at": at.isoformat()}})
-    return _outcome("applied", order_id, order)
+    return _outcome(Applied.APPLIED, order_id, order)
 
 
 def _tracked_order(store: Store, carrier: str, code: str | None) -> str | None:
     if not code:
         return None
-    linked = store.get(tracking_path(carrier, code))
-    return linked.get("order_id") if linked else None
+    linked = store.read(lambda uow: uow.tracking.get(carrier, code))
+    return linked.order_id if linked else None
 
 
-def cdek_event(store: Store, *, config: ProgramConfig, cdek: Any, uuid: str, code: str | None, is_return: bool, now: datetime) -> dict[str, Any]:
+def cdek_event(store: Store, *, config: ProgramConfig, cdek: Any, uuid: str, code: str | None, is_return: bool, now: datetime) -> DeliveryOutcome:
     """A CDEK ``ORDER_STATUS`` webhook. The body only says *which* CDEK order to look at:
     a final status is acted upon as CDEK's API reports it (``cdek.get_order``),
     never as the body claims.
@@ -142,13 +171,13 @@ def cdek_event(store: Store, *, config: ProgramConfig, cdek: Any, uuid: str, cod
     be reached (the webhook must then be delivered again).
     """
     if not cdek_status(code, None, is_return=is_return).final:
-        return _outcome("in_transit", None)
+        return _outcome(Applied.IN_TRANSIT, None)
     try:
         entity = cdek.get_order(uuid)
     except TrackingNotFound:
-        return _outcome("unknown_order", None, reason="CDEK does not know this order")
+        return _outcome(Applied.UNKNOWN_ORDER, None, reason="CDEK does not know this order")
     if not entity.status.final:
-        return _outcome("not_confirmed", None, reason=f"CDEK reports {entity.status.detail or 'no final status'}")
+        return _outcome(Applied.NOT_CONFIRMED, None, reason=f"CDEK reports {entity.status.detail or 'no final status'}")
     order_id = None
     if entity.is_return:
         for direct in entity.related_direct:
@@ -163,68 +192,70 @@ def cdek_event(store: Store, *, config: ProgramConfig, cdek: Any, uuid: str, cod
     else:
         order_id = entity.number or _tracked_order(store, "cdek", entity.uuid) or _tracked_order(store, "cdek", entity.cdek_number)
     if not order_id:
-        return _outcome("unknown_order", None, reason="the CDEK order is not linked to one of ours")
+        return _outcome(Applied.UNKNOWN_ORDER, None, reason="the CDEK order is not linked to one of ours")
     return apply_status(store, config=config, order_id=order_id, carrier="cdek", status=entity.status, now=now)
 
 
 # --- polling -------------------------------------------------------------------------
 
 
-def _reschedule(store: Store, *, order_id: str, tracking: str | None, now: datetime, next_at: datetime | None, **fields: Any) -> None:
+def _reschedule(store: Store, *, order_id: str, tracking: str | None, now: datetime, next_at: datetime | None, **seen: Any) -> None:
     """Record what the poller saw and when to ask again (``None``: stop polling)."""
 
     def unit(uow: UnitOfWork) -> None:
-        order = uow.get(orders.order_path(order_id))
+        order = uow.orders.get(order_id)
         if order is None:
             return
-        delivery = dict(order.get("delivery") or {})
-        if tracking is not None and delivery.get("tracking") != tracking:
+        if tracking is not None and (order.delivery is None or order.delivery.tracking != tracking):
             return  # re-attached meanwhile: the new code has its own schedule
-        delivery.update(checked_at=now, **fields)
-        uow.put(orders.order_path(order_id), {**order, "delivery": delivery, POLL_FIELD: next_at})
+        uow.orders.put(order.polled(now=now, next_at=next_at, **seen))
 
     store.run(unit)
 
 
-def poll_order(store: Store, *, config: ProgramConfig, order_id: str, now: datetime, track: Tracker) -> str:
+def poll_order(store: Store, *, config: ProgramConfig, order_id: str, now: datetime, track: Tracker) -> Polled:
     """Ask the carrier about one order and act on the answer: applied | in_transit | error | stopped."""
-    order = store.get(orders.order_path(order_id))
+    order = orders.find_order(store, order_id)
     if order is None:
-        return "stopped"
-    delivery = order.get("delivery") or {}
-    carrier, tracking = delivery.get("carrier"), delivery.get("tracking")
+        return Polled.STOPPED
+    delivery = order.delivery
+    carrier, tracking = (delivery.carrier, delivery.tracking) if delivery else (None, None)
     interval = POLL_INTERVAL.get(carrier or "", timedelta(hours=6))
-    if order["status"] == "awaiting_payment" and tracking:
+    if order.awaiting_payment and tracking:
         _reschedule(store, order_id=order_id, tracking=tracking, now=now, next_at=now + interval)
-        return "in_transit"
-    if order["status"] != "paid" or not carrier or not tracking:
+        return Polled.IN_TRANSIT
+    if order.status is not OrderStatus.PAID or delivery is None or not carrier or not tracking:
         _reschedule(store, order_id=order_id, tracking=None, now=now, next_at=None)
-        return "stopped"
-    attached = delivery.get("attached_at") or now
+        return Polled.STOPPED
+    attached = delivery.attached_at or now
     try:
         status = track(carrier, tracking)
     except (CarrierError, CarrierUnavailable) as exc:
-        errors = int(delivery.get("errors") or 0) + 1
+        errors = int(delivery.errors or 0) + 1
         give_up = now - attached > GIVE_UP_AFTER
         log.info("carrier poll failed", extra={"json_fields": {"order_id": order_id, "carrier": carrier, "error": str(exc), "errors": errors}})
         _reschedule(store, order_id=order_id, tracking=tracking, now=now, next_at=None if give_up else now + max(ERROR_RETRY, interval), errors=errors, last_error=str(exc)[:300], gave_up_at=now if give_up else None)
-        return "error"
+        return Polled.ERROR
     seen = {"last_state": status.state, "last_detail": status.detail[:200], "last_status_at": status.at, "errors": 0, "last_error": None}
     if not status.final:
         give_up = now - attached > GIVE_UP_AFTER
         _reschedule(store, order_id=order_id, tracking=tracking, now=now, next_at=None if give_up else now + interval, gave_up_at=now if give_up else None, **seen)
-        return "in_transit"
+        return Polled.IN_TRANSIT
     try:
         result = apply_status(store, config=config, order_id=order_id, carrier=carrier, status=status, now=now)
     except DomainError as exc:  # contention outlived its retries, a book missing: try again later
         log.warning("carrier status could not be applied", extra={"json_fields": {"order_id": order_id, "carrier": carrier, "error": exc.message}})
         _reschedule(store, order_id=order_id, tracking=tracking, now=now, next_at=now + ERROR_RETRY, last_error=exc.message[:300])
-        return "error"
-    _reschedule(store, order_id=order_id, tracking=tracking, now=now, next_at=None, outcome=result["outcome"], **seen)
-    return "applied" if result["outcome"] in ("applied", "already_applied") else "stopped"
+        return Polled.ERROR
+    _reschedule(store, order_id=order_id, tracking=tracking, now=now, next_at=None, outcome=result.outcome, **seen)
+    return Polled.APPLIED if result.outcome in (Applied.APPLIED, Applied.ALREADY_APPLIED) else Polled.STOPPED
 
 
-def poll(store: Store, *, config: ProgramConfig, now: datetime, track: Tracker, batch: int = 50, max_pages: int = 4) -> dict[str, int]:
+def _due_page(store: Store, *, until: datetime, limit: int, after: tuple[datetime, str] | None) -> list[tuple[str, datetime]]:
+    return store.read(lambda uow: uow.orders.due_for_poll(until=until, limit=limit, after=after))
+
+
+def poll(store: Store, *, config: ProgramConfig, now: datetime, track: Tracker, batch: int = 50, max_pages: int = 4) -> PollResult:
     """Ask the carriers about orders due a check, at most ``batch`` × ``max_pages`` per run.
 
     The position is stored in ``sweeps/delivery_poll`` after every page, so the
@@ -233,21 +264,21 @@ def poll(store: Store, *, config: ProgramConfig, now: datetime, track: Tracker, 
     """
     counts = {"checked": 0, "applied": 0, "in_transit": 0, "errors": 0, "stopped": 0, "pages": 0, "complete": 0}
     run = cursors.open_pass(store, POLL_JOB, now=now)
-    position = tuple(run.after) if run.after else None
+    position = (run.after[0], run.after[1]) if run.after else None
     while True:
-        rows = store.due(orders.ORDERS, field=POLL_FIELD, until=now, limit=batch, start_after=position)
+        rows = _due_page(store, until=now, limit=batch, after=position)
         for order_id, _ in rows:
             result = poll_order(store, config=config, order_id=order_id, now=now, track=track)
             counts["checked"] += 1
-            counts["errors" if result == "error" else result] += 1
+            counts["errors" if result is Polled.ERROR else result.value] += 1
         counts["pages"] += 1
         if len(rows) < batch:
             cursors.close(store, run, now=now)
             counts["complete"] = 1
-            return counts
+            return PollResult(**counts)
         position = (rows[-1][1], rows[-1][0])
         if not cursors.advance(store, run, list(position), now=now):
             counts["complete"] = 1
-            return counts
+            return PollResult(**counts)
         if counts["pages"] >= max_pages:
-            return counts
+            return PollResult(**counts)

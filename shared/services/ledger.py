@@ -19,7 +19,7 @@ from shared.domain.customer import Blocking, CustomerRecord, Profile, Referral, 
 from shared.domain.errors import Forbidden, IdempotencyConflict
 from shared.domain.ledger import COMMANDS, Account, Balances, Command, Posting, apply_posting, fold, posting_id
 from shared.domain.levels import effective_level
-from shared.domain.orders import OrderBook
+from shared.domain.line_book import OrderLineBook
 from shared.services.ports import Store, UnitOfWork
 
 O = TypeVar("O")
@@ -147,11 +147,11 @@ class AccountSession:
         self.exists = True
         self.uow.accounts.save(record)
 
-    def order(self, order_id: str) -> OrderBook | None:
+    def order(self, order_id: str) -> OrderLineBook | None:
         """The customer's line book of ``order_id``."""
         return self.uow.line_books.get(self.customer_id, order_id)
 
-    def save_order(self, book: OrderBook) -> None:
+    def save_order(self, book: OrderLineBook) -> None:
         self.uow.line_books.save(book)
 
 

@@ -28,15 +28,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote, referral_reward, settle
+from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
 from shared.domain.config import EarningEvent, ProgramConfig
+from shared.domain.customer import Referee
 from shared.domain.errors import InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Accrue, Allocation, Expire, Note, OpenAccount, RecordPurchase, Refund, Release, Released, Reserve, Reverse, ScheduleActivation, SetLevel, Spend, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_sweep, window_start
-from shared.domain.orders import LineBook, OrderBook, plan_return
-from shared.services.ports import Store, UnitOfWork
-from shared.domain.customer import Referee
+from shared.domain.line_book import BookLine, OrderLineBook, plan_return
+from shared.domain.referral import referral_reward
+from shared.domain.settlement import settle
 from shared.services.ledger import AccountSession, load_account
+from shared.services.ports import Store, UnitOfWork
 
 
 def _lifetime(config: ProgramConfig, now: datetime, days: int | None = None) -> datetime:
@@ -277,12 +279,12 @@ def pay_order_unit(
             referrer = session.referral.invited_by
             session.record = session.record.set_referral(referrer_id=referrer, referral_bound_at=now)
             session.save()
-    book = OrderBook(
+    book = OrderLineBook(
         order_id=order_id,
         customer_id=customer_id,
         kind="purchase",
         lines={
-            line.id: LineBook(quantity=line.quantity, paid=paid_by_line[line.id], earned=earned_by_line[line.id], spent=spent_by_line[line.id])
+            line.id: BookLine(quantity=line.quantity, paid=paid_by_line[line.id], earned=earned_by_line[line.id], spent=spent_by_line[line.id])
             for line in lines
         },
         earned_lot_id=earned_lot,
@@ -319,7 +321,7 @@ def deliver_order(store: Store, *, config: ProgramConfig, customer_id: str, orde
     return {"order_id": order_id, "activates_at": delivered_at + timedelta(days=config.hold_days), "earned": book.earned, "referral_reward": reward}
 
 
-def deliver_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime) -> OrderBook:
+def deliver_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime) -> OrderLineBook:
     """The customer's side of :func:`deliver_order` inside a caller's unit of work; the caller
     credits the partner's reward (:func:`credit_referral_reward`) when the book has a referrer."""
     require_utc(delivered_at, "delivered_at")
@@ -338,7 +340,7 @@ def deliver_unit(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
     return book
 
 
-def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderBook, delivered_at: datetime, now: datetime) -> int:
+def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLineBook, delivered_at: datetime, now: datetime) -> int:
     """The partner's share of a delivered referee order, on the partner's account, held like an accrual."""
     partner_id = book.referrer_id
     assert partner_id is not None
@@ -368,11 +370,11 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderBo
                 fresh=True,  # guarded by the partner's book of this order, saved in the same commit
             ).lot_id
         partner.save_order(
-            OrderBook(
+            OrderLineBook(
                 order_id=ref_order,
                 customer_id=partner_id,
                 kind="referral",
-                lines={k: LineBook(quantity=book.lines[k].quantity - book.lines[k].returned, paid=v, earned=shares[k]) for k, v in remaining.items() if book.lines[k].quantity > book.lines[k].returned},
+                lines={k: BookLine(quantity=book.lines[k].quantity - book.lines[k].returned, paid=v, earned=shares[k]) for k, v in remaining.items() if book.lines[k].quantity > book.lines[k].returned},
                 earned_lot_id=lot_id,
                 referrer_id=book.customer_id,
                 delivered_at=delivered_at,

@@ -1,4 +1,4 @@
-"""Storefront orders: the order document and its status machine, over the lifecycle use cases.
+"""Storefront orders: checkout and the order's transitions, over the lifecycle use cases.
 
 ``orders/{order_id}`` keeps what the checkout agreed (customer, cart lines,
 bonuses, promo code, the quote's cart fingerprint and its figures per line),
@@ -10,9 +10,10 @@ ignored, never applied twice:
     awaiting_payment -> canceled          (payment canceled or timed out)
     paid -> not_delivered                 (carrier gave up: a full return)
 
-Each transition decides on the order document as read inside the
-transaction that writes it, and the customer's ledger change commits in that
-same transaction (the lifecycle's ``*_unit`` functions), so the order and the
+The order is a :class:`~shared.domain.order.Order`, read and written
+through ``uow.orders``; its methods hold the transition guards. Each
+transition decides on the order as read inside the transaction that writes
+it, and the customer's ledger change commits in that same transaction (the lifecycle's ``*_unit`` functions), so the order and the
 ledger never disagree and concurrent transitions serialize: a payment and a
 cancellation racing end paid *or* canceled, two returns add up. A partner's
 side (the paying-referee count, the reward, its clawback) follows in a
@@ -22,38 +23,55 @@ transaction of its own on the partner's account, idempotent by key.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import TypeVar
 
 from shared.domain.cart import CartLine, PromoRule, Quote, quote
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, StaleQuote, ValidationFailed
+from shared.domain.errors import (
+    IdempotencyConflict,
+    NotFound,
+    StaleQuote,
+    ValidationFailed,
+)
 from shared.domain.ledger import require_utc
-from shared.domain.orders import OrderBook
-from shared.services.ports import Store, Then, UnitOfWork
+from shared.domain.line_book import OrderLineBook
+from shared.domain.order import (
+    FINAL,
+    Order,
+    OrderStatus,
+    PaidEvent,
+    PaidFigures,
+    PaymentRef,
+    QuotedLine,
+    ReturnedFigures,
+    ReturnEvent,
+)
 from shared.services import lifecycle, promo
 from shared.services.ledger import AccountSession, account_path
+from shared.services.ports import Store, Then, UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ORDERS = "orders"
-FINAL = ("canceled", "returned", "not_delivered")
+__all__ = ["FINAL", "Order", "OrderStatus", "PaymentRef", "find_order", "get_order", "lifecycle_quote", "mark_canceled", "mark_delivered", "mark_paid", "mark_returned", "order_promo", "place_order"]
 
 
-def order_path(order_id: str) -> str:
-    return f"{ORDERS}/{order_id}"
+def _unknown(order_id: str) -> NotFound:
+    return NotFound("unknown order", order_id=order_id, message_ru="Заказ не найден.")
 
 
-def get_order(store: Store, order_id: str) -> dict[str, Any]:
-    order = store.get(order_path(order_id))
+def find_order(store: Store, order_id: str) -> Order | None:
+    """The order as stored now (a plain read), or ``None``."""
+    return store.read(lambda uow: uow.orders.get(order_id))
+
+
+def get_order(store: Store, order_id: str) -> Order:
+    order = find_order(store, order_id)
     if order is None:
-        raise NotFound("unknown order", order_id=order_id, message_ru="Заказ не найден.")
+        raise _unknown(order_id)
     return order
-
-
-def _lines(order: dict[str, Any]) -> list[CartLine]:
-    return [CartLine.model_validate(line) for line in order["lines"]]
 
 
 def place_order(
@@ -70,7 +88,7 @@ def place_order(
     source: str = "storefront",
     pays_with_gift_certificate: bool = False,
     then: Then | None = None,
-) -> tuple[dict[str, Any], Quote]:
+) -> tuple[Order, Quote]:
     """Check out: refuse a stale quote, redeem the promo code, reserve the bonuses, record the order.
 
     Steps: (1) the cart's fingerprint is compared with the quote the customer
@@ -90,12 +108,13 @@ def place_order(
 
     Idempotent by order id: the same order placed again returns the first
     record; the same id with another cart is an :class:`IdempotencyConflict`.
+    ``then`` runs in the placing transaction with the order placed (not on a replay).
     """
     require_utc(now)
-    dumped = [line.model_dump(mode="json") for line in lines]
-    existing = store.get(order_path(order_id))
+    existing = find_order(store, order_id)
     if existing is not None:
-        return _replay(store, config=config, existing=existing, customer_id=customer_id, lines=dumped, bonuses=bonuses, promo_code=promo_code, now=now)
+        _require_same(existing, customer_id=customer_id, lines=lines, bonuses=bonuses, promo_code=promo_code)
+        return existing, lifecycle_quote(store, config=config, order=existing, now=now)
     offer = promo.offer(store, promo_code)
     # Pure: the fingerprint and whether the code applies do not depend on the account.
     try:
@@ -107,42 +126,41 @@ def place_order(
     rule = offer.rule if preview.promo_applied else None
     redeemed = promo.redeem(store, code=rule.code, customer_id=customer_id, order_id=order_id, now=now) if rule else None
 
-    def unit(uow: UnitOfWork) -> tuple[dict[str, Any], Quote | None]:
+    def unit(uow: UnitOfWork) -> tuple[Order, Quote | None]:
         uow.get(account_path(customer_id))  # first: this customer's units queue in-process (see _in_order_unit)
-        current = uow.get(order_path(order_id))
+        current = uow.orders.get(order_id)
         if current is not None:  # a twin request placed it meanwhile
-            if not _same_order(current, customer_id=customer_id, lines=dumped, bonuses=bonuses, promo_code=promo_code):
-                raise IdempotencyConflict("the order id was used for another cart", order_id=order_id)
+            _require_same(current, customer_id=customer_id, lines=lines, bonuses=bonuses, promo_code=promo_code)
             return current, None
         reserved = lifecycle.checkout_unit(uow, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=rule, pays_with_gift_certificate=pays_with_gift_certificate)
-        record = {
-            "order_id": order_id,
-            "customer_id": customer_id,
-            "lines": dumped,
-            "bonuses_requested": bonuses,
-            "bonuses_reserved": reserved.bonuses_applied,
-            "pays_with_gift_certificate": pays_with_gift_certificate,
-            "promo_code_entered": offer.entered,
-            "promo_code": rule.code if rule else None,
-            "promo_rule": _snapshot(rule) if rule else None,
-            "referral_partner_id": offer.partner_id,  # a candidate for the identity use case; nothing acts on it here
-            "quote_fingerprint": preview.cart_fingerprint,
-            "discount": reserved.discount,
-            "money_to_pay": reserved.money_to_pay,
-            "points_to_earn": reserved.points_to_earn,
+        order = Order(
+            order_id=order_id,
+            customer_id=customer_id,
+            lines=tuple(lines),
+            bonuses_requested=bonuses,
+            bonuses_reserved=reserved.bonuses_applied,
+            pays_with_gift_certificate=pays_with_gift_certificate,
+            promo_code_entered=offer.entered,
+            promo_code=rule.code if rule else None,
+            promo_rule=_snapshot(rule) if rule else None,
+            referral_partner_id=offer.partner_id,  # a candidate for the identity use case; nothing acts on it here
+            quote_fingerprint=preview.cart_fingerprint,
+            discount=reserved.discount,
+            money_to_pay=reserved.money_to_pay,
+            points_to_earn=reserved.points_to_earn,
             # what payment settles on, per line (lifecycle.Agreement): the quote is what is paid for
-            "quoted_lines": {ql.id: {"bonuses": ql.bonuses_applied, "money_to_pay": ql.money_to_pay, "points_to_earn": ql.points_to_earn} for ql in reserved.lines},
-            "status": "awaiting_payment",
-            "source": source,
-            "created_at": now,
-            "payment": None,
-            "delivery": None,
-            "events": [],
-        }
-        uow.create(order_path(order_id), record)
+            quoted_lines={ql.id: QuotedLine(bonuses=ql.bonuses_applied, money_to_pay=ql.money_to_pay, points_to_earn=ql.points_to_earn) for ql in reserved.lines},
+            status=OrderStatus.AWAITING_PAYMENT,
+            source=source,
+            created_at=now,
+            payment=None,
+            delivery=None,
+            events=(),
+        )
+        uow.orders.create(order)
         if then is not None:
-            then(uow, record)
-        return record, reserved
+            then(uow, order)
+        return order, reserved
 
     try:
         placed, reserved = store.run(unit)
@@ -154,15 +172,12 @@ def place_order(
     return placed, reserved
 
 
-def _same_order(order: dict[str, Any], *, customer_id: str, lines: list[dict[str, Any]], bonuses: int, promo_code: str | None) -> bool:
+def _require_same(order: Order, *, customer_id: str, lines: list[CartLine], bonuses: int, promo_code: str | None) -> None:
+    """Refuse an order id used again for another cart (the same cart again is a replay)."""
     entered = promo.normalize(promo_code) if promo_code and promo_code.strip() else None
-    return order["customer_id"] == customer_id and order["lines"] == lines and order["bonuses_requested"] == bonuses and order.get("promo_code_entered", order.get("promo_code")) == entered
-
-
-def _replay(store: Store, *, config: ProgramConfig, existing: dict[str, Any], customer_id: str, lines: list[dict[str, Any]], bonuses: int, promo_code: str | None, now: datetime) -> tuple[dict[str, Any], Quote]:
-    if not _same_order(existing, customer_id=customer_id, lines=lines, bonuses=bonuses, promo_code=promo_code):
-        raise IdempotencyConflict("the order id was used for another cart", order_id=existing["order_id"])
-    return existing, lifecycle_quote(store, config=config, order=existing, now=now)
+    same = order.customer_id == customer_id and [line.model_dump(mode="json") for line in order.lines] == [line.model_dump(mode="json") for line in lines]
+    if not (same and order.bonuses_requested == bonuses and order.entered_code == entered):
+        raise IdempotencyConflict("the order id was used for another cart", order_id=order.order_id)
 
 
 def _undo_redemption(store: Store, *, customer_id: str, order_id: str, redeemed: promo.Redemption | None, now: datetime) -> None:
@@ -171,65 +186,52 @@ def _undo_redemption(store: Store, *, customer_id: str, order_id: str, redeemed:
     if redeemed is None or redeemed.replayed:
         return
     try:
-        placed = store.get(order_path(order_id))
-        if placed is None or placed.get("promo_code") != redeemed.code:
+        placed = find_order(store, order_id)
+        if placed is None or placed.promo_code != redeemed.code:
             promo.unredeem(store, code=redeemed.code, customer_id=customer_id, order_id=order_id, now=now)
     except Exception:  # the original failure is re-raised by the caller; this one is only logged
         log.exception("could not give back a failed order's promo use", extra={"json_fields": {"order_id": order_id, "customer_id": customer_id, "promo_code": redeemed.code}})
 
 
-def _snapshot(rule: PromoRule) -> dict[str, Any]:
+def _snapshot(rule: PromoRule) -> PromoRule:
     """The rule an order was placed with; its window was checked at checkout and does not apply again."""
-    return rule.model_copy(update={"valid_from": None, "valid_to": None}).model_dump(mode="json")
+    return rule.model_copy(update={"valid_from": None, "valid_to": None})
 
 
-def order_promo(store: Store, order: dict[str, Any], now: datetime) -> PromoRule | None:
+def order_promo(store: Store, order: Order, now: datetime) -> PromoRule | None:
     """The promo rule an order was placed with (the stored snapshot, else its code looked up again)."""
-    if order.get("promo_rule"):
-        return PromoRule.model_validate(order["promo_rule"])
-    if order.get("promo_code"):
-        return promo.resolve(store, order["promo_code"], now)
+    if order.promo_rule is not None:
+        return order.promo_rule
+    if order.promo_code:
+        return promo.resolve(store, order.promo_code, now)
     return None
 
 
-def lifecycle_quote(store: Store, *, config: ProgramConfig, order: dict[str, Any], now: datetime) -> Quote:
+def lifecycle_quote(store: Store, *, config: ProgramConfig, order: Order, now: datetime) -> Quote:
     """The order's cart priced again on the account now, with the promo rule it was placed with."""
-    from shared.services.ledger import AccountSession
-
     rule = order_promo(store, order, now)
 
     def unit(uow: UnitOfWork) -> Quote:
-        session = AccountSession(uow, order["customer_id"])
-        view = lifecycle.customer_view(config, session, now, plus_reserved_for=order["order_id"])
-        return quote(config, view, _lines(order), now=now, promo=rule, bonuses_requested=order["bonuses_requested"], pays_with_gift_certificate=order.get("pays_with_gift_certificate", False))
+        session = AccountSession(uow, order.customer_id)
+        view = lifecycle.customer_view(config, session, now, plus_reserved_for=order.order_id)
+        return quote(config, view, list(order.lines), now=now, promo=rule, bonuses_requested=order.bonuses_requested, pays_with_gift_certificate=order.pays_with_gift_certificate)
 
     return store.run(unit)
 
 
-def _recorded(order: dict[str, Any], key: str) -> dict[str, Any] | None:
-    return next((e for e in order.get("events", []) if e.get("key") == key), None)
-
-
-def _record(uow: UnitOfWork, order: dict[str, Any], *, to: str, now: datetime, event: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """Write the order document moved on to ``to``, with its event (the last 50 are kept)."""
-    moved = {**order, **fields, "status": to, "events": [*order.get("events", [])[-49:], {**event, "at": now}]}
-    uow.put(order_path(order["order_id"]), moved)
-    return moved
-
-
-def _placed(store: Store, order_id: str, placed: dict[str, Any] | None) -> dict[str, Any]:
+def _placed(store: Store, order_id: str, placed: Order | None) -> Order:
     """The order as its caller already read it, else read now: outside the transaction only
     its customer and promo are used, which never change once it is placed. Every decision is
     taken on the order read again inside the transaction."""
     if placed is not None:
-        if placed.get("order_id") != order_id:
-            raise ValueError(f"the order read is {placed.get('order_id')!r}, not {order_id!r}")
+        if placed.order_id != order_id:
+            raise ValueError(f"the order read is {placed.order_id!r}, not {order_id!r}")
         return placed
     return get_order(store, order_id)
 
 
-def _in_order_unit(store: Store, customer_id: str, order_id: str, decide: Callable[[UnitOfWork, dict[str, Any]], T]) -> T:
-    """Run ``decide(uow, order)`` in one transaction on the order document read inside it.
+def _in_order_unit(store: Store, customer_id: str, order_id: str, decide: Callable[[UnitOfWork, Order], T]) -> T:
+    """Run ``decide(uow, order)`` in one transaction on the order read inside it.
 
     Every transition decides on that read and writes the order together with
     the customer's ledger change, so a concurrent transition either commits
@@ -241,26 +243,21 @@ def _in_order_unit(store: Store, customer_id: str, order_id: str, decide: Callab
 
     def unit(uow: UnitOfWork) -> T:
         uow.get(account_path(customer_id))
-        order = uow.get(order_path(order_id))
+        order = uow.orders.get(order_id)
         if order is None:
-            raise NotFound("unknown order", order_id=order_id, message_ru="Заказ не найден.")
+            raise _unknown(order_id)
         return decide(uow, order)
 
     return store.run(unit)
 
 
-def agreement(order: dict[str, Any]) -> lifecycle.Agreement | None:
+def agreement(order: Order) -> lifecycle.Agreement | None:
     """The per-line figures the order's checkout agreed (orders placed before they were kept: ``None``)."""
-    quoted = order.get("quoted_lines")
-    if not quoted:
-        return None
-    return lifecycle.Agreement(
-        bonuses={line_id: int(figures["bonuses"]) for line_id, figures in quoted.items()},
-        money={line_id: int(figures["money_to_pay"]) for line_id, figures in quoted.items()},
-    )
+    agreed = order.agreement()
+    return None if agreed is None else lifecycle.Agreement(bonuses=agreed.bonuses, money=agreed.money)
 
 
-def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: dict[str, Any], now: datetime, placed: dict[str, Any] | None = None) -> dict[str, Any]:
+def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: PaymentRef, now: datetime, placed: Order | None = None) -> Order:
     """Payment confirmed (by the provider's API, not the notification body).
 
     The order is settled on what its checkout agreed (see
@@ -281,45 +278,39 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: di
     """
     require_utc(now)
     placed = _placed(store, order_id, placed)
-    customer_id = placed["customer_id"]
+    customer_id = placed.customer_id
     rule = order_promo(store, placed, now)  # fixed at placement
-    key = f"paid:{payment.get('id')}"
+    key = f"paid:{payment.id}"
 
-    def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], lifecycle.PaidOrder | None]:
-        if _recorded(order, key) is not None:
-            return order, None
-        if order["status"] == "canceled":
-            raise InvalidState("the order was canceled before it was paid", order_id=order_id)
-        if order["status"] != "awaiting_payment":
-            return order, None  # paid by another payment meanwhile, or moved on
+    def decide(uow: UnitOfWork, order: Order) -> tuple[Order, lifecycle.PaidOrder | None]:
+        if not order.accepts_payment(key):
+            return order, None  # recorded before, or paid by another payment meanwhile, or moved on
         paid = lifecycle.pay_order_unit(
             uow,
             config=config,
             customer_id=customer_id,
             order_id=order_id,
-            lines=_lines(order),
-            bonuses=order.get("bonuses_reserved", order["bonuses_requested"]),
+            lines=list(order.lines),
+            bonuses=order.reserved,
             now=now,
             promo=rule,
             agreed=agreement(order),
         )
-        event: dict[str, Any] = {"key": key, "type": "paid", "referrer_notified": paid.referrer_id}
-        fields: dict[str, Any] = {"payment": payment, "paid_at": now, "bonuses_spent": paid.spent, "points_earned": paid.earned, "money_paid": paid.paid}
-        if paid.shortfall:
-            event["bonuses_shortfall"] = fields["bonuses_shortfall"] = paid.shortfall
-        return _record(uow, order, to="paid", now=now, event=event, **fields), paid
+        figures = PaidFigures(spent=paid.spent, earned=paid.earned, paid=paid.paid, shortfall=paid.shortfall, referrer_id=paid.referrer_id)
+        moved = order.pay(payment, key=key, figures=figures, now=now)
+        uow.orders.put(moved)
+        return moved, paid
 
     order, paid = _in_order_unit(store, customer_id, order_id, decide)
     if paid is not None and paid.shortfall:
-        log.warning("order paid with fewer bonuses than agreed", extra={"json_fields": {"order_id": order_id, "customer_id": customer_id, "agreed": order.get("bonuses_reserved"), "spent": paid.spent, "shortfall": paid.shortfall}})
-    counted = _recorded(order, key)
-    referrer = counted.get("referrer_notified") if counted else None
-    if referrer:
-        lifecycle.note_paying_referee(store, partner_id=referrer, referee_id=customer_id, now=now)
+        log.warning("order paid with fewer bonuses than agreed", extra={"json_fields": {"order_id": order_id, "customer_id": customer_id, "agreed": order.bonuses_reserved, "spent": paid.spent, "shortfall": paid.shortfall}})
+    counted = order.recorded(key)
+    if isinstance(counted, PaidEvent) and counted.referrer_notified:
+        lifecycle.note_paying_referee(store, partner_id=counted.referrer_notified, referee_id=customer_id, now=now)
     return order
 
 
-def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, placed: dict[str, Any] | None = None) -> dict[str, Any]:
+def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, placed: Order | None = None) -> Order:
     """Payment canceled or never made: the reserved bonuses and the promo code's use go back.
 
     One transaction, decided on the order as read in it: only an order still
@@ -329,74 +320,68 @@ def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, pl
     """
     require_utc(now)
     placed = _placed(store, order_id, placed)
-    if placed["status"] != "awaiting_payment":
+    if not placed.awaiting_payment:
         return placed  # no status leads back to awaiting_payment: nothing to do
-    customer_id = placed["customer_id"]
+    customer_id = placed.customer_id
 
-    def decide(uow: UnitOfWork, order: dict[str, Any]) -> dict[str, Any]:
-        if order["status"] != "awaiting_payment":
+    def decide(uow: UnitOfWork, order: Order) -> Order:
+        if not order.awaiting_payment:
             return order  # paid (or canceled) meanwhile
         lifecycle.release_unit(uow, customer_id=customer_id, order_id=order_id, now=now)
-        if order.get("promo_code"):
-            promo.unredeem_in(uow, code=order["promo_code"], customer_id=customer_id, order_id=order_id, now=now)
-        return _record(uow, order, to="canceled", now=now, event={"key": f"canceled:{reason}", "type": "canceled", "reason": reason})
+        if order.promo_code:
+            promo.unredeem_in(uow, code=order.promo_code, customer_id=customer_id, order_id=order_id, now=now)
+        moved = order.cancel(reason, now=now)
+        uow.orders.put(moved)
+        return moved
 
     return _in_order_unit(store, customer_id, order_id, decide)
 
 
-def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delivered_at: datetime, now: datetime, carrier: str, placed: dict[str, Any] | None = None) -> dict[str, Any]:
+def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delivered_at: datetime, now: datetime, carrier: str, placed: Order | None = None) -> Order:
     """Delivered: the order's accrual starts its hold, in one transaction with the order
     becoming ``delivered``; the partner's reward is then credited in its own transaction
     and noted on the event (``referral_reward``)."""
     require_utc(now)
     placed = _placed(store, order_id, placed)
-    customer_id = placed["customer_id"]
+    customer_id = placed.customer_id
 
-    def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], OrderBook | None]:
-        if order["status"] in ("delivered", "returned", "partially_returned", "not_delivered"):
-            recorded = _recorded(order, "delivered")
-            if recorded is not None and recorded.get("referral_reward") is None:
+    def decide(uow: UnitOfWork, order: Order) -> tuple[Order, OrderLineBook | None]:
+        if not order.accepts_delivery():
+            if order.reward_pending():
                 # the partner's step was lost (a crash or a lost reply): a redelivery completes it
                 return order, AccountSession(uow, customer_id).order(order_id)
             return order, None
-        if order["status"] != "paid":
-            raise InvalidState(f"order is {order['status']}, cannot be delivered", order_id=order_id)
         book = lifecycle.deliver_unit(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now)
-        event = {"key": "delivered", "type": "delivered", "carrier": carrier, "referral_reward": None if book.referrer_id else 0}
-        return _record(uow, order, to="delivered", now=now, event=event, delivered_at=delivered_at), book
+        moved = order.deliver(carrier=carrier, delivered_at=delivered_at, with_partner=bool(book.referrer_id), now=now)
+        uow.orders.put(moved)
+        return moved, book
 
     order, book = _in_order_unit(store, customer_id, order_id, decide)
     if book is not None and book.referrer_id:
-        at = order.get("delivered_at") or delivered_at
+        at = order.delivered_at or delivered_at
         reward = lifecycle.credit_referral_reward(store, config=config, book=book, delivered_at=at, now=now)
-        order = _note_on_event(store, order_id, "delivered", referral_reward=reward)
+        order = _note_reward(store, order_id, reward)
     return order
 
 
-def _note_on_event(store: Store, order_id: str, key: str, **fields: Any) -> dict[str, Any]:
-    """Add what a later step learnt (e.g. the partner's reward) to an event already recorded."""
+def _note_reward(store: Store, order_id: str, reward: int) -> Order:
+    """Note the partner's reward, credited after the delivery committed, on the delivery's event."""
 
-    def unit(uow: UnitOfWork) -> dict[str, Any]:
-        order = uow.get(order_path(order_id))
+    def unit(uow: UnitOfWork) -> Order:
+        order = uow.orders.get(order_id)
         if order is None:
             raise NotFound("unknown order", order_id=order_id)
-        events = [{**e, **fields} if e.get("key") == key else e for e in order.get("events", [])]
-        if events != order.get("events", []):
-            order = {**order, "events": events}
-            uow.put(order_path(order_id), order)
-        return order
+        noted = order.note_reward(reward)
+        if noted is not order:
+            uow.orders.put(noted)
+        return noted
 
     return store.run(unit)
 
 
-def remaining_units(order: dict[str, Any]) -> dict[str, int]:
-    returned = order.get("returned_units") or {}
-    return {line["id"]: line["quantity"] - returned.get(line["id"], 0) for line in order["lines"] if line["quantity"] - returned.get(line["id"], 0) > 0}
-
-
 def mark_returned(
-    store: Store, *, config: ProgramConfig, order_id: str, return_id: str, returns: dict[str, int] | None, now: datetime, not_delivered: bool = False, placed: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    store: Store, *, config: ProgramConfig, order_id: str, return_id: str, returns: dict[str, int] | None, now: datetime, not_delivered: bool = False, placed: Order | None = None
+) -> Order:
     """A return by line and quantity (``None``: everything still kept). Spent bonuses come back,
     accruals and partner rewards are taken back by the clawback policy.
 
@@ -407,30 +392,24 @@ def mark_returned(
     """
     require_utc(now)
     placed = _placed(store, order_id, placed)
-    customer_id = placed["customer_id"]
+    customer_id = placed.customer_id
     key = f"return:{return_id}"
 
-    def decide(uow: UnitOfWork, order: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int] | None, dict[str, Any] | None]:
-        recorded = _recorded(order, key)
-        if recorded is not None:  # done; the partner's side is redone below in case it was lost
-            return order, recorded.get("units"), {"referrer_id": recorded.get("referrer_id")}
-        if order["status"] in ("awaiting_payment", "canceled"):
-            raise InvalidState(f"order is {order['status']}: nothing was paid to return", order_id=order_id)
-        units = remaining_units(order) if returns is None else returns
+    def decide(uow: UnitOfWork, order: Order) -> tuple[Order, dict[str, int] | None, str | None]:
+        recorded = order.recorded(key)
+        if isinstance(recorded, ReturnEvent):  # done; the partner's side is redone below in case it was lost
+            return order, recorded.units, recorded.referrer_id
+        order.accepts_return()
+        units = order.remaining_units() if returns is None else returns
         if not units:
             return order, None, None
         result = lifecycle.return_lines_unit(uow, config=config, customer_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
-        returned = dict(order.get("returned_units") or {})
-        for line_id, qty in units.items():
-            returned[line_id] = returned.get(line_id, 0) + qty
-        everything = all(returned.get(line["id"], 0) >= line["quantity"] for line in order["lines"])
-        to = ("not_delivered" if not_delivered else "returned") if everything else "partially_returned"
-        if order["status"] not in ("paid", "delivered", "partially_returned") and order["status"] != to:
-            raise InvalidState(f"order is {order['status']}, cannot become {to}", order_id=order_id, status=order["status"])
-        event = {"key": key, "type": "return", "units": units, "spent_back": result["spent_back"], "earned_back": result["earned_back"], "referrer_id": result.get("referrer_id")}
-        return _record(uow, order, to=to, now=now, event=event, returned_units=returned), units, result
+        figures = ReturnedFigures(spent_back=result["spent_back"], earned_back=result["earned_back"], referrer_id=result.get("referrer_id"))
+        moved = order.return_units(units, key=key, figures=figures, not_delivered=not_delivered, now=now)
+        uow.orders.put(moved)
+        return moved, units, figures.referrer_id
 
-    order, units, result = _in_order_unit(store, customer_id, order_id, decide)
-    if result is not None and units and result.get("referrer_id"):  # idempotent: a redelivery completes a lost partner step
-        lifecycle.reverse_referral_reward(store, config=config, partner_id=result["referrer_id"], referee_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
+    order, units, referrer_id = _in_order_unit(store, customer_id, order_id, decide)
+    if units and referrer_id:  # idempotent: a redelivery completes a lost partner step
+        lifecycle.reverse_referral_reward(store, config=config, partner_id=referrer_id, referee_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
     return order

@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from shared.adapters import layout
 from shared.api.account import BonusesExcluded, PartnerDashboard, PartnerMonth, PartnerTotals, ReferralRate
 from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
@@ -150,15 +151,15 @@ def _funnel(store: Store, partner_id: str) -> Funnel:
         return store.read(lambda uow: uow.accounts.invited_by(partner_id, limit=limit, after=after))
 
     def with_code(limit: int, after: str | None) -> list[str]:
-        return store.matching(orders.ORDERS, field="referral_partner_id", value=partner_id, limit=limit, start_after=after)
+        return store.matching(layout.ORDERS, field="referral_partner_id", value=partner_id, limit=limit, start_after=after)
 
     registered, complete = _count_matching(invited, COUNT_MAX)
     people = set(registered)
     code_orders, orders_complete = _count_matching(with_code, CODE_ORDERS_MAX)
     for order_id in code_orders:
-        order = store.get(orders.order_path(order_id))
-        if order is not None and order.get("customer_id") and order["customer_id"] != partner_id:
-            people.add(order["customer_id"])
+        order = orders.find_order(store, order_id)
+        if order is not None and order.customer_id != partner_id:
+            people.add(order.customer_id)
     return Funnel(invited=len(people), registered=len(registered), complete=complete and orders_complete)
 
 

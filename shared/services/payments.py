@@ -1,8 +1,5 @@
 """Payment notifications as use cases: what YooKassa and YooMoney tell us, applied to orders.
 
-(A service module: it belongs in ``shared/services/payments.py`` and lives
-here only because that package was being changed by other work at the time.)
-
 Money is decided by the provider, never by a notification body:
 
 * **YooKassa** sends unsigned notifications, so the payment or refund they
@@ -34,18 +31,18 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from shared.adapters.yookassa import Payment, Refund
 from shared.adapters.yoomoney import RUB as YOOMONEY_RUB
 from shared.adapters.yoomoney import Notification as YooMoneyNotification
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import InvalidState, NotFound
+from shared.domain.errors import InvalidState
 from shared.domain.money import prorate
-from shared.domain.orders import OrderBook
-from shared.services.ports import Store
+from shared.domain.order import UNPAID, Order, OrderStatus, PaymentRef
 from shared.services import orders
-from shared.services.ledger import order_path as line_book_path
+from shared.services.ports import Store
 
 log = logging.getLogger("kopilka")
 
@@ -54,13 +51,22 @@ RUB = "RUB"
 _ORDER_ID = re.compile(r"[A-Za-z0-9_.:@+-]{1,128}")
 
 
+class Result(StrEnum):
+    """What a notification stands for (repeatable), or that it was ignored."""
+
+    PAID = "paid"
+    CANCELED = "canceled"
+    RETURNED = "returned"
+    IGNORED = "ignored"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a notification did: ``result`` is the state it stands for (repeatable), or ``ignored``."""
 
-    result: str  # paid | canceled | returned | ignored
+    result: Result
     order_id: str | None = None
-    status: str | None = None  # the order's status afterwards
+    status: OrderStatus | None = None  # the order's status afterwards
     ignored: str | None = None  # why nothing was done
 
 
@@ -72,18 +78,15 @@ class PaymentGateway(Protocol):
     def get_refund(self, refund_id: str) -> Refund | None: ...
 
 
-def _ignored(reason: str, *, order_id: str | None = None, status: str | None = None, level: int = logging.INFO, **fields: Any) -> Outcome:
+def _ignored(reason: str, *, order_id: str | None = None, status: OrderStatus | None = None, level: int = logging.INFO, **fields: Any) -> Outcome:
     log.log(level, "payment notification ignored", extra={"json_fields": {"reason": reason, "order_id": order_id, **fields}})
-    return Outcome("ignored", order_id=order_id, status=status, ignored=reason)
+    return Outcome(Result.IGNORED, order_id=order_id, status=status, ignored=reason)
 
 
-def _find_order(store: Store, order_id: Any) -> dict[str, Any] | None:
+def _find_order(store: Store, order_id: Any) -> Order | None:
     if not isinstance(order_id, str) or not _ORDER_ID.fullmatch(order_id) or order_id in (".", ".."):
         return None
-    try:
-        return orders.get_order(store, order_id)
-    except NotFound:
-        return None
+    return orders.find_order(store, order_id)
 
 
 # --- YooKassa ----------------------------------------------------------------------
@@ -121,7 +124,7 @@ def yookassa_notification(store: Store, *, config: ProgramConfig, gateway: Payme
     return _ignored("event_not_handled", event=event)
 
 
-def _order_of(store: Store, payment: Payment) -> dict[str, Any] | Outcome:
+def _order_of(store: Store, payment: Payment) -> Order | Outcome:
     """The order named by the payment's ``metadata.order_id``, or why there is none."""
     order_id = (payment.metadata or {}).get("order_id")
     if order_id is None:
@@ -140,49 +143,48 @@ def _sync_payment(store: Store, *, config: ProgramConfig, payment: Payment, now:
         return _apply_paid(store, config=config, order=order, provider="yookassa", payment_id=payment.id, currency=payment.amount.currency, kopecks=payment.amount.kopecks, now=now)
     if payment.status == "canceled":
         # a canceled payment after a successful one (or after the order moved on) changes nothing
-        updated = orders.mark_canceled(store, order_id=order["order_id"], now=now, reason=f"yookassa:{payment.id}", placed=order)
-        if updated["status"] != "canceled":
-            return _ignored("order_not_awaiting_payment", order_id=order["order_id"], status=updated["status"], payment_id=payment.id)
-        return Outcome("canceled", order_id=order["order_id"], status=updated["status"])
-    return _ignored("payment_not_final", order_id=order["order_id"], status=order["status"], payment_id=payment.id, payment_status=payment.status)
+        updated = orders.mark_canceled(store, order_id=order.order_id, now=now, reason=f"yookassa:{payment.id}", placed=order)
+        if updated.status is not OrderStatus.CANCELED:
+            return _ignored("order_not_awaiting_payment", order_id=order.order_id, status=updated.status, payment_id=payment.id)
+        return Outcome(Result.CANCELED, order_id=order.order_id, status=updated.status)
+    return _ignored("payment_not_final", order_id=order.order_id, status=order.status, payment_id=payment.id, payment_status=payment.status)
 
 
-def _apply_paid(store: Store, *, config: ProgramConfig, order: dict[str, Any], provider: str, payment_id: str, currency: str, kopecks: int, now: datetime) -> Outcome:
-    order_id = order["order_id"]
-    if currency != RUB or kopecks != order["money_to_pay"]:
-        # recorded nowhere but the log: the order document belongs to shared.services.orders
-        mismatch = {"provider": provider, "payment_id": payment_id, "paid": kopecks, "currency": currency, "expected": order["money_to_pay"]}
-        return _ignored("amount_mismatch", order_id=order_id, status=order["status"], level=logging.ERROR, **mismatch)
-    if order["status"] == "canceled":
-        return _ignored("order_canceled", order_id=order_id, status="canceled", level=logging.ERROR, provider=provider, payment_id=payment_id)
-    counted = order.get("payment") or {}
-    if order["status"] != "awaiting_payment" and counted.get("id") not in (None, payment_id):
+def _apply_paid(store: Store, *, config: ProgramConfig, order: Order, provider: str, payment_id: str, currency: str, kopecks: int, now: datetime) -> Outcome:
+    order_id = order.order_id
+    if currency != RUB or kopecks != order.money_to_pay:
+        # recorded nowhere but the log: the order belongs to shared.services.orders
+        mismatch = {"provider": provider, "payment_id": payment_id, "paid": kopecks, "currency": currency, "expected": order.money_to_pay}
+        return _ignored("amount_mismatch", order_id=order_id, status=order.status, level=logging.ERROR, **mismatch)
+    if order.status is OrderStatus.CANCELED:
+        return _ignored("order_canceled", order_id=order_id, status=OrderStatus.CANCELED, level=logging.ERROR, provider=provider, payment_id=payment_id)
+    counted = order.counted_payment()
+    if not order.awaiting_payment and counted not in (None, payment_id):
         # a second payment for an order already paid: money to give back by hand, bonuses unchanged
-        double = {"provider": provider, "payment_id": payment_id, "counted_payment_id": counted.get("id")}
-        return _ignored("paid_by_another_payment", order_id=order_id, status=order["status"], level=logging.ERROR, **double)
+        double: dict[str, Any] = {"provider": provider, "payment_id": payment_id, "counted_payment_id": counted}
+        return _ignored("paid_by_another_payment", order_id=order_id, status=order.status, level=logging.ERROR, **double)
     try:
-        updated = orders.mark_paid(store, config=config, order_id=order_id, payment={"provider": provider, "id": payment_id, "amount": kopecks}, now=now, placed=order)
+        updated = orders.mark_paid(store, config=config, order_id=order_id, payment=PaymentRef(provider=provider, id=payment_id, amount=kopecks), now=now, placed=order)
     except InvalidState:  # canceled meanwhile
-        return _ignored("order_canceled", order_id=order_id, status="canceled", level=logging.ERROR, provider=provider, payment_id=payment_id)
-    counted = updated.get("payment") or {}
-    if counted.get("id") != payment_id:
+        return _ignored("order_canceled", order_id=order_id, status=OrderStatus.CANCELED, level=logging.ERROR, provider=provider, payment_id=payment_id)
+    counted = updated.counted_payment()
+    if counted != payment_id:
         # another payment was counted meanwhile (decided in the payment's transaction): as above
-        double = {"provider": provider, "payment_id": payment_id, "counted_payment_id": counted.get("id")}
-        return _ignored("paid_by_another_payment", order_id=order_id, status=updated["status"], level=logging.ERROR, **double)
-    log.info("order paid", extra={"json_fields": {"order_id": order_id, "provider": provider, "payment_id": payment_id, "status": updated["status"]}})
-    return Outcome("paid", order_id=order_id, status=updated["status"])
+        double = {"provider": provider, "payment_id": payment_id, "counted_payment_id": counted}
+        return _ignored("paid_by_another_payment", order_id=order_id, status=updated.status, level=logging.ERROR, **double)
+    log.info("order paid", extra={"json_fields": {"order_id": order_id, "provider": provider, "payment_id": payment_id, "status": updated.status.value}})
+    return Outcome(Result.PAID, order_id=order_id, status=updated.status)
 
 
-def _remaining_paid(store: Store, order: dict[str, Any]) -> int:
+def _remaining_paid(store: Store, order: Order) -> int:
     """Money of the order not yet returned, by the order's line book."""
-    data = store.get(line_book_path(order["customer_id"], order["order_id"]))
-    if data is None:
-        return int(order.get("money_paid") or order["money_to_pay"])
-    book = OrderBook.from_dict(data)
+    book = store.read(lambda uow: uow.line_books.get(order.customer_id, order.order_id))
+    if book is None:
+        return order.money_paid or order.money_to_pay
     return sum(line.paid - prorate(line.paid, line.returned, line.quantity) for line in book.lines.values())
 
 
-def _refund_lines(refund: Refund, order: dict[str, Any]) -> tuple[dict[str, int] | None, str | None]:
+def _refund_lines(refund: Refund, order: Order) -> tuple[dict[str, int] | None, str | None]:
     """The refund's ``metadata.lines`` ({line id: units}, JSON text or an object), checked against what is kept."""
     raw = (refund.metadata or {}).get("lines")
     if raw is None:
@@ -194,7 +196,7 @@ def _refund_lines(refund: Refund, order: dict[str, Any]) -> tuple[dict[str, int]
             return None, "invalid_refund_lines"
     if not isinstance(raw, dict) or not raw:
         return None, "invalid_refund_lines"
-    kept = orders.remaining_units(order)
+    kept = order.remaining_units()
     lines: dict[str, int] = {}
     for line_id, units in raw.items():
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0 or units > kept.get(line_id, 0):
@@ -207,30 +209,30 @@ def _apply_refund(store: Store, *, config: ProgramConfig, refund: Refund, paymen
     order = _order_of(store, payment)
     if isinstance(order, Outcome):
         return order
-    order_id = order["order_id"]
+    order_id = order.order_id
     if refund.amount.currency != RUB:
         return _ignored("currency", order_id=order_id, refund_id=refund.id, level=logging.ERROR, currency=refund.amount.currency)
-    if order["status"] == "awaiting_payment" and payment.status == "succeeded":
+    if order.awaiting_payment and payment.status == "succeeded":
         # the refund overtook the payment's own notification: the order is paid first
         paid = _apply_paid(store, config=config, order=order, provider="yookassa", payment_id=payment.id, currency=payment.amount.currency, kopecks=payment.amount.kopecks, now=now)
-        if paid.result != "paid":
+        if paid.result is not Result.PAID:
             return paid
         order = orders.get_order(store, order_id)
-    if order["status"] in ("awaiting_payment", "canceled"):
-        return _ignored("order_not_paid", order_id=order_id, status=order["status"], level=logging.WARNING, refund_id=refund.id)
-    if (order.get("payment") or {}).get("id") != payment.id:
+    if order.status in UNPAID:
+        return _ignored("order_not_paid", order_id=order_id, status=order.status, level=logging.WARNING, refund_id=refund.id)
+    if order.counted_payment() != payment.id:
         # a refund of a payment the order was not paid with (a duplicate payment): no bonus effect
-        return _ignored("refund_of_another_payment", order_id=order_id, status=order["status"], level=logging.WARNING, refund_id=refund.id, payment_id=payment.id)
-    if any(event.get("key") == f"return:{refund.id}" for event in order.get("events", [])):
-        return Outcome("returned", order_id=order_id, status=order["status"])
+        return _ignored("refund_of_another_payment", order_id=order_id, status=order.status, level=logging.WARNING, refund_id=refund.id, payment_id=payment.id)
+    if order.recorded(f"return:{refund.id}") is not None:
+        return Outcome(Result.RETURNED, order_id=order_id, status=order.status)
     returns: dict[str, int] | None = None  # everything still kept
     if refund.amount.kopecks < _remaining_paid(store, order):
         returns, problem = _refund_lines(refund, order)
         if returns is None:
-            return _ignored(problem or "invalid_refund_lines", order_id=order_id, status=order["status"], level=logging.WARNING, refund_id=refund.id, refunded=refund.amount.kopecks)
+            return _ignored(problem or "invalid_refund_lines", order_id=order_id, status=order.status, level=logging.WARNING, refund_id=refund.id, refunded=refund.amount.kopecks)
     updated = orders.mark_returned(store, config=config, order_id=order_id, return_id=refund.id, returns=returns, now=now, placed=order)
-    log.info("order refunded", extra={"json_fields": {"order_id": order_id, "refund_id": refund.id, "returns": returns, "status": updated["status"]}})
-    return Outcome("returned", order_id=order_id, status=updated["status"])
+    log.info("order refunded", extra={"json_fields": {"order_id": order_id, "refund_id": refund.id, "returns": returns, "status": updated.status.value}})
+    return Outcome(Result.RETURNED, order_id=order_id, status=updated.status)
 
 
 # --- YooMoney ----------------------------------------------------------------------

@@ -22,9 +22,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:  # the repositories' types; no import at run time
     # ledger: accounts, postings, line books
-    from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
-    # orders and deliveries
-    pass
     # identities, codes and sessions
     # back office: admins, approvals, jobs, audit
     from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository
@@ -40,6 +37,10 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
         SendRecordRepository,
         SmsBudgetRepository,
     )
+    from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
+
+    # orders and deliveries
+    from shared.adapters.repositories.orders import OrderRepository, TrackingRepository
 
     # program, promo codes, payouts, cursors, notices
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
@@ -82,6 +83,14 @@ class UnitOfWork(Protocol):
         """``customers/{partner}/referees``: referees bound by a first paid order."""
 
     # --- orders and deliveries ----------------------------------------------------------
+
+    @property
+    def orders(self) -> OrderRepository:
+        """Storefront orders: ``get``, ``create``, ``put`` and the queries over them."""
+
+    @property
+    def tracking(self) -> TrackingRepository:
+        """Carrier tracking codes pointing back at their orders."""
 
     # --- identities, codes and sessions ------------------------------------------------
 

@@ -12,6 +12,7 @@ otherwise returns what was credited before.
 from __future__ import annotations
 
 from datetime import datetime
+
 from shared.api.referral_reward import CreditResult
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.domain.cart import CartLine, CustomerView, Quote, Reason, catalog_preview, quote
+from shared.domain.cart import (
+    CartLine,
+    CustomerView,
+    Quote,
+    Reason,
+    catalog_preview,
+    quote,
+    require_unique_line_ids,
+)
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.services.ports import Store, UnitOfWork
 from shared.services import lifecycle, promo
 from shared.services.ledger import AccountSession
+from shared.services.ports import Store, UnitOfWork
 
 PARTNER_CODE = Reason(
     code="partner_code",
@@ -81,7 +89,9 @@ def preview_catalog(store: Store, *, config: ProgramConfig, customer_id: str | N
     ``up_to`` is at the top level, what a visitor could reach.
     """
     require_utc(now)
-    if len({p.id for p in products}) != len(products):
-        raise ValidationFailed("product ids must be unique", field="products")
+    try:
+        require_unique_line_ids(products)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="products") from None
     view = _customer(store, config, customer_id, now) if customer_id is not None else None
     return catalog_preview(config, view, products, now=now)

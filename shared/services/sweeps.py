@@ -43,9 +43,10 @@ from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
 from shared.domain.errors import DomainError
 from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
-from shared.services.ports import CUSTOMERS, Store, UnitOfWork
+from shared.domain.order import OrderStatus
 from shared.services import cursors, lifecycle, orders
 from shared.services.ledger import AccountSession
+from shared.services.ports import CUSTOMERS, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -73,24 +74,29 @@ def _excluded(config: ProgramConfig, group: str | None) -> bool:
 # --- 1. orders left unpaid -----------------------------------------------------------
 
 
+def _placed_page(store: Store, *, until: datetime, limit: int, after: tuple[datetime, str] | None) -> list[tuple[str, datetime]]:
+    return store.read(lambda uow: uow.orders.placed_until(until=until, limit=limit, after=after))
+
+
 def cancel_stale_orders(store: Store, *, config: ProgramConfig, now: datetime, batch: int, max_pages: int) -> dict[str, int]:
     """Cancel orders left ``awaiting_payment`` past the reservation timeout."""
     counts = {"orders_checked": 0, "canceled": 0}
     horizon = now - timedelta(minutes=config.reservation_timeout_minutes)
     after = cursors.watermark(store, "order_timeouts")
     for _ in range(max_pages):
-        rows = store.due(orders.ORDERS, field="created_at", until=horizon, limit=batch, start_after=tuple(after) if after else None)
+        start = (after[0], after[1]) if after else None
+        rows = _placed_page(store, until=horizon, limit=batch, after=start)
         for order_id, _created in rows:
             counts["orders_checked"] += 1
-            order = store.get(orders.order_path(order_id))
-            if order is None or order.get("status") != "awaiting_payment":
+            order = orders.find_order(store, order_id)
+            if order is None or not order.awaiting_payment:
                 continue
             try:
                 canceled = orders.mark_canceled(store, order_id=order_id, now=now, reason="timeout", placed=order)
             except DomainError as exc:  # paid in the meantime: the payment wins
                 log.info("stale order not canceled", extra={"json_fields": {"order_id": order_id, "reason": exc.message}})
                 continue
-            counts["canceled"] += int(canceled.get("status") == "canceled")
+            counts["canceled"] += int(canceled.status is OrderStatus.CANCELED)
         if rows:
             after = [rows[-1][1], rows[-1][0]]
             cursors.raise_watermark(store, "order_timeouts", after, now=now)

@@ -6,8 +6,9 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
-from shared.edge import entry
+from shared.adapters import layout
 from shared.domain.cart import CartLine
+from shared.edge import entry
 from shared.edge.scheduler_auth import SECRET_HEADER
 from shared.services import lifecycle, orders
 from shared.services.ledger import postings
@@ -39,11 +40,12 @@ def paid_order(store, order_id: str = "A1", customer_id: str = "anna", *, lines:
     if register:
         lifecycle.register_customer(store, config=cfg, customer_id=customer_id, now=at, invited_by=invited_by)
     record, _ = orders.place_order(store, config=cfg, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=at)
-    return orders.mark_paid(store, config=cfg, order_id=order_id, payment={"provider": "test", "id": f"p-{order_id}", "amount": record["money_to_pay"]}, now=at)
+    return orders.mark_paid(store, config=cfg, order_id=order_id, payment=orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=record["money_to_pay"]), now=at)
 
 
 def events(store, order_id: str, kind: str | None = None) -> list[dict[str, Any]]:
-    return [e for e in orders.get_order(store, order_id)["events"] if kind is None or e["type"] == kind]
+    stored = store.get(layout.order(order_id)) or {}  # the events as stored
+    return [e for e in stored.get("events", []) if kind is None or e["type"] == kind]
 
 
 def posting_kinds(store, customer_id: str) -> Counter:

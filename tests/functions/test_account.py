@@ -10,14 +10,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.platform import tokens
 from shared.domain.cart import CartLine
 from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Adjust
+from shared.platform import tokens
+from shared.platform.settings import reload
 from shared.presets import preset_data
 from shared.services import delivery, ledger, lifecycle, orders, payouts, program
 from shared.services.ledger import AccountSession, audit_account, balances, load_account
-from shared.platform.settings import reload
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function
 from tests.functions.shop import config, customer, now, paid_order
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.edge import entry
 from shared.domain.cart import PromoRule
+from shared.edge import entry
 from shared.services import lifecycle, promo
 from tests.conftest import SHOP_ORIGIN, customer_token, load_function
 

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from shared.edge import entry
 from shared.domain.cart import CartLine, PromoRule, cart_fingerprint
+from shared.edge import entry
 from shared.services import lifecycle, orders, promo
 from shared.services.ledger import all_postings, audit_account, balances
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function

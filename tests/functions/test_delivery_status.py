@@ -12,11 +12,12 @@ from datetime import timedelta
 
 import pytest
 
-from shared.platform import bootstrap
-from shared.services import delivery, orders
+from shared.adapters import layout
 from shared.adapters.layout import sweep as sweep_path
-from shared.services.ledger import audit_account, balances, load_account
+from shared.platform import bootstrap
 from shared.platform.settings import reload
+from shared.services import delivery, orders
+from shared.services.ledger import audit_account, balances, load_account
 from tests.conftest import TEST_ENV, load_function
 from tests.fakes.carriers import FakeCarriers, boxberry_time, cdek_webhook
 from tests.functions.shop import EARNED, SWEEP, events, now, paid_order, posting_kinds
@@ -64,7 +65,7 @@ def test_a_wrong_url_token_is_refused_and_nothing_is_read_or_written(client, fak
         assert client.post(path, json=body).status_code == 403
     assert client.post("/cdek", json=body).status_code == 404
     assert fake.requests == []
-    assert orders.get_order(store, "A1")["status"] == "paid"
+    assert orders.get_order(store, "A1").status == "paid"
 
 
 def test_a_webhook_url_the_framework_cannot_route_is_a_json_404(client, fake, store):
@@ -85,7 +86,7 @@ def test_a_webhook_of_other_json_types_is_400_and_reads_nothing(client, fake, st
     body["attributes"].update(change)
     response = client.post(CDEK_URL, json=body)
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "validation_failed"
-    assert fake.requests == [] and orders.get_order(store, "A1")["status"] == "paid"
+    assert fake.requests == [] and orders.get_order(store, "A1").status == "paid"
 
 
 @pytest.mark.parametrize("raw", [b"null", b"[]", b'{"batch": "5"}'])
@@ -107,7 +108,7 @@ def test_delivered_starts_the_hold_at_the_carrier_time_and_duplicates_apply_once
     assert first.status_code == 200, first.get_json()
     assert first.get_json() == {"outcome": "applied", "order_id": "A1", "status": "delivered", "reason": None}
     order = orders.get_order(store, "A1")
-    assert (order["status"], order["delivered_at"]) == ("delivered", delivered_at)
+    assert (order.status, order.delivered_at) == ("delivered", delivered_at)
     assert purchase_lot(store).activates_at == delivered_at + timedelta(days=14)
     kinds = posting_kinds(store, "anna")
 
@@ -129,13 +130,13 @@ def test_the_body_is_only_a_hint_the_api_decides(client, fake, store):
     reply = client.post(CDEK_URL, json=forged)
     assert reply.status_code == 200
     assert reply.get_json()["outcome"] == "not_confirmed"
-    assert orders.get_order(store, "A1")["status"] == "paid"
+    assert orders.get_order(store, "A1").status == "paid"
     # a body naming another of our orders does not move it either: the API's number counts
     paid_order(store, "B2", "boris")
     fake.cdek_status(uuid, "DELIVERED", moment(1))
     assert client.post(CDEK_URL, json=cdek_webhook(uuid, "DELIVERED", moment(1), number="B2")).get_json()["order_id"] == "A1"
-    assert orders.get_order(store, "B2")["status"] == "paid"
-    assert orders.get_order(store, "A1")["status"] == "delivered"
+    assert orders.get_order(store, "B2").status == "paid"
+    assert orders.get_order(store, "A1").status == "delivered"
 
 
 def test_not_delivered_is_a_full_return(client, fake, store):
@@ -145,7 +146,7 @@ def test_not_delivered_is_a_full_return(client, fake, store):
     assert reply.get_json()["status"] == "not_delivered"
     order = orders.get_order(store, "A1")
     assert [e["key"] for e in events(store, "A1", "return")] == ["return:cdek-not-delivered"]
-    assert order["returned_units"] == {"serum": 1, "cream": 2}
+    assert order.returned_units == {"serum": 1, "cream": 2}
     b = balances(store, "anna", now())
     assert (b.available, b.pending, b.reserved) == (500, 0, 0)  # the welcome bonuses back, the accrual gone
     assert client.post(CDEK_URL, json=cdek_webhook(uuid, "NOT_DELIVERED", moment(), number="A1")).get_json()["outcome"] == "already_applied"
@@ -176,7 +177,7 @@ def test_unknown_orders_and_other_events_are_acknowledged_without_effect(client,
     assert client.post(CDEK_URL, json={"type": "PRINT_FORM", "uuid": foreign, "attributes": {}}).get_json()["outcome"] == "ignored"
     assert len(fake.requests) == calls  # nothing final: CDEK's API was not even asked
     assert client.post(CDEK_URL, data=b"{not json", content_type="application/json").status_code == 400
-    assert orders.get_order(store, "A1")["status"] == "paid"
+    assert orders.get_order(store, "A1").status == "paid"
 
 
 def test_cdek_down_asks_for_redelivery_and_the_retry_applies(client, fake, store):
@@ -188,7 +189,7 @@ def test_cdek_down_asks_for_redelivery_and_the_retry_applies(client, fake, store
     assert reply.status_code == 503
     assert reply.get_json()["error"]["code"] == "provider_unavailable"
     assert int(reply.headers["Retry-After"]) > 0
-    assert orders.get_order(store, "A1")["status"] == "paid"
+    assert orders.get_order(store, "A1").status == "paid"
     assert client.post(CDEK_URL, json=body).get_json()["status"] == "delivered"
 
 
@@ -202,7 +203,7 @@ def test_cdek_refusing_our_credentials_asks_for_redelivery_too(client, fake, sto
     reply = client.post(CDEK_URL, json=body)
     assert (reply.status_code, reply.get_json()["error"]["code"]) == (503, "provider_unavailable")
     assert "Retry-After" in reply.headers
-    assert orders.get_order(store, "A1")["status"] == "paid"
+    assert orders.get_order(store, "A1").status == "paid"
     monkeypatch.setenv("CDEK_CLIENT_SECRET", fake.cdek_client_secret)
     reload()
     bootstrap.set_transport("carriers", fake.transport)
@@ -220,11 +221,11 @@ def test_tracking_is_internal_and_stored_once(client, fake, store):
     reply = client.post("/tracking", json=body, headers=SWEEP)
     assert reply.status_code == 200, reply.get_json()
     order = orders.get_order(store, "A1")
-    assert (order["delivery"]["carrier"], order["delivery"]["tracking"], order["status"]) == ("boxberry", "BB0001", "paid")
-    assert order[delivery.POLL_FIELD] is not None
-    assert store.get(delivery.tracking_path("boxberry", "BB0001"))["order_id"] == "A1"
+    assert (order.delivery.carrier, order.delivery.tracking, order.status) == ("boxberry", "BB0001", "paid")
+    assert order.delivery_poll_at is not None
+    assert store.get(layout.tracking("boxberry", "BB0001"))["order_id"] == "A1"
     assert client.post("/tracking", json=body, headers=SWEEP).status_code == 200
-    assert orders.get_order(store, "A1")["delivery"] == order["delivery"]
+    assert orders.get_order(store, "A1").delivery == order.delivery
     paid_order(store, "B2", "boris")
     taken = client.post("/tracking", json={**body, "order_id": "B2"}, headers=SWEEP)
     assert (taken.status_code, taken.get_json()["error"]["code"]) == (409, "invalid_state")
@@ -261,17 +262,17 @@ def test_poll_applies_final_statuses_in_bounded_batches_with_a_stored_cursor(cli
     assert store.get(sweep_path(delivery.POLL_JOB))["pass"] is None
 
     a1 = orders.get_order(store, "A1")
-    assert (a1["status"], a1["delivered_at"]) == ("delivered", handed)
+    assert (a1.status, a1.delivered_at) == ("delivered", handed)
     assert boxberry_time(handed) == (handed + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S")  # Moscow time on the wire
     assert purchase_lot(store, "A1", "c1").activates_at == handed + timedelta(days=14)
-    assert orders.get_order(store, "A2")["status"] == "not_delivered"  # turned back before anyone collected it
-    assert orders.get_order(store, "A3")["status"] == "not_delivered"
-    assert orders.get_order(store, "A5")["status"] == "delivered"
+    assert orders.get_order(store, "A2").status == "not_delivered"  # turned back before anyone collected it
+    assert orders.get_order(store, "A3").status == "not_delivered"
+    assert orders.get_order(store, "A5").status == "delivered"
     a4 = orders.get_order(store, "A4")
-    assert (a4["status"], a4["delivery"]["last_state"], a4["delivery"]["last_detail"]) == ("paid", "in_transit", "Передано на сортировку")
-    assert a4[delivery.POLL_FIELD] > now() + timedelta(minutes=50)
+    assert (a4.status, a4.delivery.last_state, a4.delivery.last_detail) == ("paid", "in_transit", "Передано на сортировку")
+    assert a4.delivery_poll_at > now() + timedelta(minutes=50)
     for n in (1, 2, 3, 5):
-        assert orders.get_order(store, f"A{n}")[delivery.POLL_FIELD] is None
+        assert orders.get_order(store, f"A{n}").delivery_poll_at is None
         assert audit_account(store, f"c{n}") == []
     assert balances(store, "c2", now()).total == 500
 
@@ -291,9 +292,9 @@ def test_poll_survives_a_carrier_outage(client, fake, store):
     result = client.post("/poll", data="", headers=SWEEP).get_json()
     assert (result["checked"], result["errors"], result["applied"]) == (2, 1, 1)
     a1 = orders.get_order(store, "A1")
-    assert (a1["status"], a1["delivery"]["errors"]) == ("paid", 1)
-    assert a1[delivery.POLL_FIELD] > now() + timedelta(minutes=50)
-    assert orders.get_order(store, "A2")["status"] == "delivered"
+    assert (a1.status, a1.delivery.errors) == ("paid", 1)
+    assert a1.delivery_poll_at > now() + timedelta(minutes=50)
+    assert orders.get_order(store, "A2").status == "delivered"
 
 
 def test_partial_returns_by_line_and_quantity(client, fake, store):

@@ -22,12 +22,12 @@ import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from shared.adapters.layout import sweep as sweep_path
 from shared.edge import scheduler_auth
+from shared.platform.settings import reload
 from shared.presets import preset_data
 from shared.services import lifecycle, orders, program, sweeps
-from shared.adapters.layout import sweep as sweep_path
 from shared.services.ledger import audit_account, balances, load_account
-from shared.platform.settings import reload
 from tests.conftest import load_function
 from tests.functions.shop import CART, SWEEP, config, customer, now, paid_order, posting_kinds
 
@@ -162,7 +162,7 @@ def _all_written_off(store, count):
         assert audit_account(store, cid) == []
     assert posting_kinds(store, "c0")["release"] == 1
     assert orders.get_order(store, "A0")["status"] == "canceled"
-    assert len([e for e in orders.get_order(store, "A0")["events"] if e["type"] == "canceled"]) == 1
+    assert len([e for e in orders.get_order(store, "A0").events if e.type == "canceled"]) == 1
 
 
 def test_a_crash_half_way_loses_nothing_and_a_rerun_doubles_nothing(client, store, monkeypatch):

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared.edge import entry
 from shared.domain.cart import CartLine
+from shared.edge import entry
 from shared.services import lifecycle, orders
 from shared.services.ledger import audit_account, balances, postings
 from tests.conftest import TEST_ENV, load_function
@@ -56,7 +56,7 @@ def order(store):
     config = entry.config(now)
     lifecycle.register_customer(store, config=config, customer_id="anna", now=now)
     record, quote = orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
-    assert (record["money_to_pay"], quote.points_to_earn, record["status"]) == (TO_PAY, EARNED, "awaiting_payment")
+    assert (record.money_to_pay, quote.points_to_earn, record.status) == (TO_PAY, EARNED, "awaiting_payment")
     return record
 
 
@@ -81,7 +81,7 @@ REFUNDED = {"available": 500, "reserved": 0, "pending": 0}
 
 
 def paid_events(store, order_id="A1"):
-    return [e for e in orders.get_order(store, order_id)["events"] if e["type"] == "paid"]
+    return [e for e in orders.get_order(store, order_id).events if e.type == "paid"]
 
 
 def posting_kinds(store, customer="anna"):
@@ -89,8 +89,8 @@ def posting_kinds(store, customer="anna"):
 
 
 def assert_untouched(store):
-    assert orders.get_order(store, "A1")["status"] == "awaiting_payment"
-    assert orders.get_order(store, "A1")["events"] == []
+    assert orders.get_order(store, "A1").status == "awaiting_payment"
+    assert orders.get_order(store, "A1").events == ()
     assert account(store) == UNPAID
     assert audit_account(store, "anna") == []
 
@@ -107,9 +107,9 @@ def test_paid_spends_the_reservation_accrues_pending_and_marks_the_order_paid(cl
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"result": "paid", "order_id": "A1", "status": "paid", "ignored": None}
     stored = orders.get_order(store, "A1")
-    assert stored["status"] == "paid"
-    assert stored["payment"] == {"provider": "yookassa", "id": payment["id"], "amount": TO_PAY}
-    assert (stored["bonuses_spent"], stored["points_earned"]) == (500, EARNED)
+    assert stored.status == "paid"
+    assert stored.payment == orders.PaymentRef(provider="yookassa", id=payment["id"], amount=TO_PAY)
+    assert (stored.bonuses_spent, stored.points_earned) == (500, EARNED)
     assert account(store) == PAID
     assert audit_account(store, "anna") == []
     assert ("GET", f"/v3/payments/{payment['id']}") in fake.requests
@@ -121,7 +121,7 @@ def test_a_forged_amount_or_status_in_the_body_is_overridden_by_the_refetch(clie
     payment = fake.create_payment(amount=TO_PAY, order_id="A1")
     body = notification("payment.succeeded", {**fake.succeed(payment["id"]), "amount": {"value": "1.00", "currency": "RUB"}})
     assert yookassa_post(client, body).get_json()["result"] == "paid"
-    assert orders.get_order(store, "A1")["payment"]["amount"] == TO_PAY
+    assert orders.get_order(store, "A1").payment.amount == TO_PAY
 
 
 def test_a_body_claiming_more_than_was_paid_is_ignored_and_nothing_is_written(client, fake, store, order):
@@ -231,7 +231,7 @@ def test_a_refund_before_the_paid_notification_pays_first_then_returns(client, f
     assert yookassa_post(client, notification("refund.succeeded", refund)).get_json()["status"] == "returned"
     assert account(store) == REFUNDED
     assert len(paid_events(store)) == 1
-    assert [e["type"] for e in orders.get_order(store, "A1")["events"]] == ["paid", "return"]
+    assert [e.type for e in orders.get_order(store, "A1").events] == ["paid", "return"]
     assert audit_account(store, "anna") == []
 
 
@@ -244,8 +244,8 @@ def _race(client, bodies):
 
 def _assert_refunded_once(store):
     stored = orders.get_order(store, "A1")
-    assert stored["status"] == "returned"
-    assert sorted(e["type"] for e in stored["events"]) == ["paid", "return"]
+    assert stored.status == "returned"
+    assert sorted(e.type for e in stored.events) == ["paid", "return"]
     assert account(store) == REFUNDED
     assert audit_account(store, "anna") == []
 
@@ -284,7 +284,7 @@ def test_canceled_after_succeeded_changes_nothing(client, fake, store, order):
     attempt = fake.create_payment(amount=TO_PAY, order_id="A1")
     response = yookassa_post(client, notification("payment.canceled", fake.cancel(attempt["id"])))
     assert (response.get_json()["ignored"], response.get_json()["status"]) == ("order_not_awaiting_payment", "paid")
-    assert orders.get_order(store, "A1")["status"] == "paid"
+    assert orders.get_order(store, "A1").status == "paid"
     assert account(store) == PAID
     assert audit_account(store, "anna") == []
 
@@ -298,7 +298,7 @@ def test_a_canceled_payment_releases_the_reservation_and_a_late_success_is_not_a
     late = fake.create_payment(amount=TO_PAY, order_id="A1")
     response = yookassa_post(client, notification("payment.succeeded", fake.succeed(late["id"])))
     assert (response.status_code, response.get_json()["ignored"]) == (200, "order_canceled")
-    assert orders.get_order(store, "A1")["status"] == "canceled"
+    assert orders.get_order(store, "A1").status == "canceled"
     assert account(store) == {"available": 500, "reserved": 0, "pending": 0}
     assert audit_account(store, "anna") == []
 
@@ -309,7 +309,7 @@ def test_a_second_payment_for_a_paid_order_and_its_refund_change_nothing(client,
     double = fake.create_payment(amount=TO_PAY, order_id="A1")
     assert yookassa_post(client, notification("payment.succeeded", fake.succeed(double["id"]))).get_json()["ignored"] == "paid_by_another_payment"
     assert yookassa_post(client, notification("refund.succeeded", fake.refund(double["id"], TO_PAY))).get_json()["ignored"] == "refund_of_another_payment"
-    assert orders.get_order(store, "A1")["payment"]["id"] == first["id"]
+    assert orders.get_order(store, "A1").payment.id == first["id"]
     assert account(store) == PAID
 
 
@@ -336,8 +336,8 @@ def test_partial_refunds_need_their_lines_and_the_rest_is_a_full_return(client, 
     after_creams = account(store)
     assert 0 < after_creams["available"] < 500 and 0 < after_creams["pending"] < EARNED
     stored = orders.get_order(store, "A1")
-    assert stored["returned_units"] == {"cream": 2}
-    assert [e["type"] for e in stored["events"]] == ["paid", "return"]
+    assert stored.returned_units == {"cream": 2}
+    assert [e.type for e in stored.events] == ["paid", "return"]
 
     # what is left of the payment (the earlier blind refunds were not counted by us) covers the rest: a full return
     rest = fake.refund(payment["id"], TO_PAY - cream_paid)
@@ -407,7 +407,7 @@ def test_yoomoney_valid_notification_pays_once_and_a_replayed_operation_changes_
     response = yoomoney_post(client, fields)
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"result": "paid", "order_id": "A1", "status": "paid", "ignored": None}
-    assert orders.get_order(store, "A1")["payment"] == {"provider": "yoomoney", "id": fields["operation_id"], "amount": TO_PAY}
+    assert orders.get_order(store, "A1").payment == orders.PaymentRef(provider="yoomoney", id=fields["operation_id"], amount=TO_PAY)
     kinds = posting_kinds(store)
     for _ in range(3):  # YooMoney's attempts at 0, +10 min, +1 h
         assert yoomoney_post(client, fields).get_json()["status"] == "paid"

@@ -77,7 +77,7 @@ def test_five_percent_below_three_paying_referees_ten_from_three(client, store):
         customer(store, friend, at=t0, invited_by="maria")
         paid_order(store, f"F{n}", friend, lines=THOUSAND, bonuses=0, register=False, at=t0)
         assert store.get("customers/maria")["paying_referees"] == n + 1
-        rewards.append(deliver(store, f"F{n}", t0)["events"][-1]["referral_reward"])
+        rewards.append(deliver(store, f"F{n}", t0).events[-1].referral_reward)
     assert rewards == [50, 50, 100, 100]  # 5 % of 1 000 ₽ with 1 and 2 paying referees, 10 % from the third
     for n, reward in enumerate(rewards):
         assert credit(client, f"F{n}").get_json() == {"order_id": f"F{n}", "partner_id": "maria", "reward": reward}
@@ -97,7 +97,7 @@ def test_the_reward_is_held_for_the_hold_days_and_taken_back_on_return(client, s
     customer(store, "anna", at=t0, invited_by="maria")
     paid_order(store, "A1", "anna", bonuses=0, register=False, at=t0)  # 3 100 ₽ paid
     delivered = t0 + timedelta(days=3)
-    assert deliver(store, "A1", delivered)["events"][-1]["referral_reward"] == 155  # 5 %
+    assert deliver(store, "A1", delivered).events[-1].referral_reward == 155  # 5 %
     hold = timedelta(days=config(t0).referral_hold_days)
     before = balances(store, "maria", delivered + hold - timedelta(seconds=1))
     assert (before.available, before.pending) == (500, 155)

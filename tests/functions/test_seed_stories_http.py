@@ -34,14 +34,14 @@ from typing import Any
 import pytest
 import time_machine
 
+from shared.domain.cart import CartLine, PromoRule
 from shared.edge import entry
 from shared.platform import bootstrap
-from shared.domain.cart import CartLine, PromoRule
+from shared.platform.settings import reload
 from shared.presets import preset_data
 from shared.services import lifecycle, orders, program, promo
 from shared.services.ledger import audit_account, balances, load_account, postings
 from shared.services.ledger import order_path as line_book_path
-from shared.platform.settings import reload
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function
 from tests.fakes.carriers import FakeCarriers, cdek_webhook
 from tests.fakes.yookassa import FakeYooKassa, notification
@@ -150,7 +150,7 @@ def earlier_purchase(store, customer_id: str, order_id: str, lines: list[dict[st
     cfg = entry.config(paid_at)
     cart = [CartLine.model_validate(line) for line in lines]
     record, _ = orders.place_order(store, config=cfg, customer_id=customer_id, order_id=order_id, lines=cart, bonuses=0, now=paid_at)
-    paid = orders.mark_paid(store, config=cfg, order_id=order_id, payment={"provider": "history", "id": f"h-{order_id}", "amount": record["money_to_pay"]}, now=paid_at)
+    paid = orders.mark_paid(store, config=cfg, order_id=order_id, payment=orders.PaymentRef(provider="history", id=f"h-{order_id}", amount=record["money_to_pay"]), now=paid_at)
     if delivered_at is not None:
         paid = orders.mark_delivered(store, config=entry.config(delivered_at), order_id=order_id, delivered_at=delivered_at, now=delivered_at, carrier="cdek")
     return paid
@@ -222,8 +222,8 @@ def test_anna_invited_by_maria(shop):
     replies = shop.pay(paid_at, "A1", 210000, deliveries=2)
     assert replies == [{"result": "paid", "order_id": "A1", "status": "paid", "ignored": None}] * 2
     order = orders.get_order(store, "A1")
-    assert (order["status"], order["bonuses_spent"], order["points_earned"], order["money_paid"]) == ("paid", 1000, 105, 210000)
-    assert [(e["type"], e["referrer_notified"]) for e in order["events"]] == [("paid", "maria")]  # Maria hears of her new referee
+    assert (order.status, order.bonuses_spent, order.points_earned, order.money_paid) == ("paid", 1000, 105, 210000)
+    assert [(e.type, e.referrer_notified) for e in order.events] == [("paid", "maria")]  # Maria hears of her new referee
     assert (kinds(store, "anna")["spend"], kinds(store, "anna")["accrue"]) == (1, 2)  # the welcome and this order
     assert wallet(store, "anna", paid_at + timedelta(minutes=1)) == {"total": 105, "available": 0, "pending": 105, "reserved": 0}
     assert store.get("customers/maria")["paying_referees"] == 3
@@ -231,7 +231,7 @@ def test_anna_invited_by_maria(shop):
     # CDEK delivers: Maria's 10 % of 2 100 ₽ and Anna's 5 % are held for 14 days.
     delivered_at = t0 + timedelta(days=3)
     assert shop.deliver(delivered_at, "A1") == {"outcome": "applied", "order_id": "A1", "status": "delivered", "reason": None}
-    assert orders.get_order(store, "A1")["events"][-1]["referral_reward"] == 210
+    assert orders.get_order(store, "A1").events[-1].referral_reward == 210
     assert wallet(store, "maria", delivered_at + timedelta(minutes=1)) == {"total": 710, "available": 500, "pending": 210, "reserved": 0}
     assert wallet(store, "anna", delivered_at + timedelta(minutes=1)) == {"total": 105, "available": 0, "pending": 105, "reserved": 0}
     released = delivered_at + timedelta(days=14)

@@ -85,7 +85,7 @@ def test_a_call_centre_order_is_placed_with_its_record_or_not_at_all(firestore_s
         _failing_audit(patched)
         with pytest.raises(Refused):
             admin_orders.call_centre_order(firestore_store, OWNER, config=biomiq, customer_id="anna", order_id="P1", lines=lines, bonuses=500, now=now)
-    assert firestore_store.get(orders.order_path("P1")) is None
+    assert orders.find_order(firestore_store, "P1") is None
     assert balances(firestore_store, "anna", now).reserved == 0  # the reservation was undone
 
     admin_orders.call_centre_order(firestore_store, OWNER, config=biomiq, customer_id="anna", order_id="P1", lines=lines, bonuses=500, now=now)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from shared.adapters import layout
 from shared.domain.cart import CartLine
 from shared.domain.config import ProgramConfig
 from shared.presets import preset_data
@@ -26,7 +27,7 @@ def tiered() -> ProgramConfig:
 
 def _pay(store, config, order_id, now):
     order = orders.get_order(store, order_id)
-    payment = {"provider": "test", "id": f"p-{order_id}", "amount": order["money_to_pay"]}  # what the customer was asked for
+    payment = orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=order.money_to_pay)  # what the customer was asked for
     return orders.mark_paid(store, config=config, order_id=order_id, payment=payment, now=now)
 
 
@@ -38,7 +39,7 @@ def test_a_level_reached_between_checkout_and_payment_keeps_the_agreed_money(sto
     lifecycle.register_customer(store, config=tiered, customer_id="anna", now=now)  # 500 welcome bonuses
     a1, quote = orders.place_order(store, config=tiered, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
     # level 1: at most 10 % of 3 100 ₽ with bonuses
-    assert (quote.level, a1["bonuses_reserved"], a1["money_to_pay"], a1["points_to_earn"]) == ("level1", 310, 279000, 139)
+    assert (quote.level, a1.bonuses_reserved, a1.money_to_pay, a1.points_to_earn) == ("level1", 310, 279000, 139)
 
     # another order, paid first, takes Anna to the second level (50 % payable, 10 % back)
     later = now + timedelta(minutes=5)
@@ -48,15 +49,15 @@ def test_a_level_reached_between_checkout_and_payment_keeps_the_agreed_money(sto
 
     # priced again now, A1 would take all 500 bonuses and cost 2 600 ₽; she was asked for (and paid) 2 790 ₽
     paid = _pay(store, tiered, "A1", later + timedelta(minutes=1))
-    assert paid["status"] == "paid"
-    assert paid["money_paid"] == paid["payment"]["amount"] == a1["money_to_pay"] == 279000
-    assert paid["bonuses_spent"] == a1["bonuses_reserved"] == 310
-    assert paid["points_earned"] == 279  # earned on the 2 790 ₽ paid, at the level she has when it is paid
-    assert "bonuses_shortfall" not in paid
+    assert paid.status == "paid"
+    assert paid.money_paid == paid.payment.amount == a1.money_to_pay == 279000
+    assert paid.bonuses_spent == a1.bonuses_reserved == 310
+    assert paid.points_earned == 279  # earned on the 2 790 ₽ paid, at the level she has when it is paid
+    assert paid.bonuses_shortfall is None and "bonuses_shortfall" not in store.get(layout.order("A1"))  # nor in the stored order
     assert _book_paid(store, "anna", "A1") == 279000
-    assert load_account(store, "anna").paid_total == b1["money_paid"] + 279000  # what counts for the level is what was paid
+    assert load_account(store, "anna").paid_total == b1.money_paid + 279000  # what counts for the level is what was paid
     held = balances(store, "anna", later + timedelta(minutes=1))
-    assert (held.available, held.reserved, held.pending) == (190, 0, b1["points_earned"] + 279)  # the 190 never reserved stay
+    assert (held.available, held.reserved, held.pending) == (190, 0, b1.points_earned + 279)  # the 190 never reserved stay
     assert audit_account(store, "anna") == []
 
 
@@ -64,21 +65,21 @@ def test_a_lapsed_reservation_whose_bonuses_went_elsewhere_is_settled_on_the_agr
     config = ProgramConfig.model_validate(preset_data("biomiq"))
     lifecycle.register_customer(store, config=config, customer_id="anna", now=now)
     a1, _ = orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
-    assert (a1["bonuses_reserved"], a1["money_to_pay"]) == (500, 260000)
+    assert (a1.bonuses_reserved, a1.money_to_pay) == (500, 260000)
     # the reservation times out and the freed bonuses are reserved by another checkout
     late = now + timedelta(minutes=config.reservation_timeout_minutes + 1)
     assert lifecycle.sweep_account(store, config=config, customer_id="anna", now=late)["released"] == 500
     orders.place_order(store, config=config, customer_id="anna", order_id="B1", lines=CART, bonuses=500, now=late)
 
     paid = _pay(store, config, "A1", late)  # the 2 600 ₽ arrive after all
-    assert (paid["status"], paid["money_paid"], paid["bonuses_spent"], paid["bonuses_shortfall"]) == ("paid", 260000, 0, 500)
-    assert paid["points_earned"] == 130  # 5 % of the 2 600 ₽ paid
+    assert (paid.status, paid.money_paid, paid.bonuses_spent, paid.bonuses_shortfall) == ("paid", 260000, 0, 500)
+    assert paid.points_earned == 130  # 5 % of the 2 600 ₽ paid
     assert _book_paid(store, "anna", "A1") == 260000
     held = balances(store, "anna", late)
     assert (held.available, held.reserved, held.pending) == (0, 500, 130)  # B1's reservation is untouched
     assert audit_account(store, "anna") == []
     # returning the order gives back what was paid for it: no bonuses, the accrual taken back
     returned = orders.mark_returned(store, config=config, order_id="A1", return_id="R1", returns=None, now=late)
-    assert returned["status"] == "returned" and [e["spent_back"] for e in returned["events"] if e["type"] == "return"] == [0]
+    assert returned.status == "returned" and [e.spent_back for e in returned.events if e.type == "return"] == [0]
     assert balances(store, "anna", late).pending == 0
     assert audit_account(store, "anna") == []

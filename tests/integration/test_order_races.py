@@ -77,7 +77,7 @@ def _together(*calls: Callable[[], Any]) -> list[Any]:
 def _paid_order(store, config, customer_id: str, order_id: str, now) -> dict[str, Any]:
     lifecycle.register_customer(store, config=config, customer_id=customer_id, now=now)
     record, _ = orders.place_order(store, config=config, customer_id=customer_id, order_id=order_id, lines=CART, bonuses=500, now=now)
-    return orders.mark_paid(store, config=config, order_id=order_id, payment={"provider": "test", "id": f"p-{order_id}", "amount": record["money_to_pay"]}, now=now)
+    return orders.mark_paid(store, config=config, order_id=order_id, payment=orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=record.money_to_pay), now=now)
 
 
 def test_two_different_partial_refunds_at_once_both_count(instances, biomiq, now):
@@ -85,7 +85,7 @@ def test_two_different_partial_refunds_at_once_both_count(instances, biomiq, now
     for n in range(ROUNDS):
         customer, order_id = f"c{n}", f"A{n}"
         paid = _paid_order(a, biomiq, customer, order_id, now)
-        assert (paid["status"], paid["bonuses_spent"], paid["points_earned"]) == ("paid", 500, 130)
+        assert (paid.status, paid.bonuses_spent, paid.points_earned) == ("paid", 500, 130)
 
         first, second = _together(
             lambda: orders.mark_returned(a, config=biomiq, order_id=order_id, return_id="R1", returns={"cream": 1}, now=now),
@@ -94,21 +94,21 @@ def test_two_different_partial_refunds_at_once_both_count(instances, biomiq, now
         assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
 
         order = orders.get_order(a, order_id)
-        assert order["returned_units"] == {"cream": 2, "serum": 1}
-        assert order["status"] == "returned"  # decided on both returns, not on the last one alone
-        returns = [e for e in order["events"] if e["type"] == "return"]
-        assert sorted(e["key"] for e in returns) == ["return:R1", "return:R2"]
-        assert sum(e["spent_back"] for e in returns) == 500
-        assert sum(e["earned_back"] for e in returns) == 130
+        assert order.returned_units == {"cream": 2, "serum": 1}
+        assert order.status == "returned"  # decided on both returns, not on the last one alone
+        returns = [e for e in order.events if e.type == "return"]
+        assert sorted(e.key for e in returns) == ["return:R1", "return:R2"]
+        assert sum(e.spent_back for e in returns) == 500
+        assert sum(e.earned_back for e in returns) == 130
         book = a.get(f"customers/{customer}/orders/{order_id}")
-        assert {line_id: line["returned"] for line_id, line in book["lines"].items()} == order["returned_units"]
+        assert {line_id: line["returned"] for line_id, line in book["lines"].items()} == order.returned_units
         b_now = balances(a, customer, now)
         assert (b_now.available, b_now.reserved, b_now.pending, b_now.total) == (500, 0, 0, 500)
         assert audit_account(a, customer) == []
 
         # both again, now one after the other: replays change nothing
         for store, rid, units in ((a, "R1", {"cream": 1}), (b, "R2", {"cream": 1, "serum": 1})):
-            assert orders.mark_returned(store, config=biomiq, order_id=order_id, return_id=rid, returns=units, now=now)["returned_units"] == {"cream": 2, "serum": 1}
+            assert orders.mark_returned(store, config=biomiq, order_id=order_id, return_id=rid, returns=units, now=now).returned_units == {"cream": 2, "serum": 1}
         assert audit_account(a, customer) == []
 
 
@@ -120,8 +120,8 @@ def test_a_payment_racing_a_cancellation_ends_paid_or_canceled_never_both(instan
         customer, order_id = f"c{n}", f"A{n}"
         lifecycle.register_customer(a, config=biomiq, customer_id=customer, now=now)
         record, _ = orders.place_order(a, config=biomiq, customer_id=customer, order_id=order_id, lines=CART, bonuses=500, promo_code="spring10", now=now)
-        assert (record["bonuses_reserved"], record["promo_code"]) == (500, "SPRING10")
-        payment = {"provider": "test", "id": f"p-{order_id}", "amount": record["money_to_pay"]}
+        assert (record.bonuses_reserved, record.promo_code) == (500, "SPRING10")
+        payment = orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=record.money_to_pay)
 
         paying, canceling = _together(
             lambda: orders.mark_paid(a, config=biomiq, order_id=order_id, payment=payment, now=now),
@@ -133,21 +133,21 @@ def test_a_payment_racing_a_cancellation_ends_paid_or_canceled_never_both(instan
         kinds = Counter(p.kind for p in postings(a, customer, limit=100))
         usage = a.get(f"promo_codes/SPRING10/customers/{customer}") or {"orders": []}
         held = balances(a, customer, now)
-        outcomes[order["status"]] += 1
-        if order["status"] == "paid":
+        outcomes[order.status] += 1
+        if order.status == "paid":
             # the payment committed first: bonuses spent, the purchase counted, the promo use kept
-            assert isinstance(paying, dict) and paying["status"] == "paid", paying
-            assert not isinstance(canceling, Exception) and canceling["status"] == "paid"
-            assert [e["type"] for e in order["events"]] == ["paid"]
-            assert (order["money_paid"], order["bonuses_spent"]) == (record["money_to_pay"], 500)
-            assert book is not None and sum(line["paid"] for line in book["lines"].values()) == record["money_to_pay"]
+            assert isinstance(paying, orders.Order) and paying.status == "paid", paying
+            assert not isinstance(canceling, Exception) and canceling.status == "paid"
+            assert [e.type for e in order.events] == ["paid"]
+            assert (order.money_paid, order.bonuses_spent) == (record.money_to_pay, 500)
+            assert book is not None and sum(line["paid"] for line in book["lines"].values()) == record.money_to_pay
             assert (kinds["spend"], kinds["purchase"], kinds["release"]) == (1, 1, 0)
-            assert (held.available, held.reserved, held.pending) == (0, 0, order["points_earned"])
+            assert (held.available, held.reserved, held.pending) == (0, 0, order.points_earned)
             assert usage["orders"] == [order_id]
         else:
             # the cancellation committed first: nothing spent, the bonuses and the promo use back
-            assert order["status"] == "canceled"
-            assert [e["type"] for e in order["events"]] == ["canceled"]
+            assert order.status == "canceled"
+            assert [e.type for e in order.events] == ["canceled"]
             assert getattr(paying, "code", None) == "invalid_state", paying
             assert book is None
             assert (kinds["spend"], kinds["purchase"], kinds["accrue"]) == (0, 0, 1)  # the welcome bonus only
@@ -160,13 +160,13 @@ def test_a_payment_racing_a_cancellation_ends_paid_or_canceled_never_both(instan
 
 def test_a_late_cancellation_of_a_paid_order_and_a_late_payment_of_a_canceled_one_change_nothing(store, biomiq, now):
     paid = _paid_order(store, biomiq, "anna", "A1", now)
-    assert orders.mark_canceled(store, order_id="A1", now=now, reason="timeout")["status"] == "paid"
-    assert balances(store, "anna", now).pending == paid["points_earned"]
+    assert orders.mark_canceled(store, order_id="A1", now=now, reason="timeout").status == "paid"
+    assert balances(store, "anna", now).pending == paid.points_earned
     lifecycle.register_customer(store, config=biomiq, customer_id="boris", now=now)
     record, _ = orders.place_order(store, config=biomiq, customer_id="boris", order_id="B1", lines=CART, bonuses=500, now=now)
     orders.mark_canceled(store, order_id="B1", now=now, reason="timeout")
     with pytest.raises(DomainError) as refused:
-        orders.mark_paid(store, config=biomiq, order_id="B1", payment={"id": "p-B1", "amount": record["money_to_pay"]}, now=now)
+        orders.mark_paid(store, config=biomiq, order_id="B1", payment=orders.PaymentRef(id="p-B1", amount=record.money_to_pay), now=now)
     assert refused.value.code == "invalid_state"
     assert store.get("customers/boris/orders/B1") is None
     assert balances(store, "boris", now).available == 500

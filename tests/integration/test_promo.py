@@ -207,7 +207,7 @@ def test_payment_is_priced_with_the_rule_the_order_was_placed_with(store, biomiq
     orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=100, promo_code="spring10", now=now)
     store.run(lambda uow: uow.put("promo_codes/SPRING10", {**uow.get("promo_codes/SPRING10"), "active": False}))
     later = now + timedelta(hours=2)  # the code has expired and been switched off since checkout
-    paid = orders.mark_paid(store, config=biomiq, order_id="A1", payment={"id": "p1"}, now=later)
+    paid = orders.mark_paid(store, config=biomiq, order_id="A1", payment=orders.PaymentRef(id="p1"), now=later)
     assert (paid["status"], paid["money_paid"], paid["bonuses_spent"]) == ("paid", 80000, 100)
     assert paid["points_earned"] == 40  # 5 % of the 800 ₽ paid
 

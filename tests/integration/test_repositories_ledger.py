@@ -15,7 +15,7 @@ import pytest
 from shared.adapters import layout
 from shared.domain.customer import CustomerRecord, Notifications, Referee
 from shared.domain.ledger import Account, Allocation, Debit, Lot, Posting
-from shared.domain.orders import LineBook, OrderBook
+from shared.domain.line_book import BookLine, OrderLineBook
 from shared.presets import load_preset
 from shared.services import lifecycle
 from shared.services.ledger import AccountSession
@@ -225,11 +225,11 @@ def test_an_absent_line_book_reads_as_none(store):
 
 def test_a_line_book_round_trips_and_keeps_its_stored_shape(store, now):
     allocation = Allocation(lot_id="L1", amount=200, expires_at=now + timedelta(days=365), source="welcome", accrued_at=now)
-    book = OrderBook(
+    book = OrderLineBook(
         order_id="A1",
         customer_id="anna",
         kind="purchase",
-        lines={"serum": LineBook(quantity=2, paid=180000, earned=900, spent=200)},
+        lines={"serum": BookLine(quantity=2, paid=180000, earned=900, spent=200)},
         earned_lot_id="Lx",
         spend_allocations=[allocation],
         referrer_id="maria",

@@ -8,9 +8,9 @@ import pytest
 
 from shared.domain.cart import CartLine
 from shared.domain.errors import InsufficientBonuses
+from shared.domain.ledger import Accrue, SetLevel, Spend
 from shared.presets import load_preset
 from shared.services import lifecycle
-from shared.domain.ledger import Accrue, SetLevel, Spend
 from shared.services.ledger import audit_account, balances, post
 
 

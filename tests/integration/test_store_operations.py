@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from shared.domain.cart import CartLine
 from shared.edge import entry
 from shared.platform import bootstrap
-from shared.domain.cart import CartLine
 from shared.services import delivery, lifecycle, orders, payments, program
 from shared.services.ledger import audit_account, balances, postings
 from tests.fakes.carriers import FakeCarriers
@@ -96,7 +96,7 @@ def test_a_delivery_skips_the_key_lookups_its_order_book_guards(function_env, fa
     finally:
         bootstrap.set_transport("carriers", None)
 
-    assert out["outcome"] == "applied"
+    assert out.outcome == "applied"
     assert ops["reads"] <= 4, ops
     assert audit_account(store, "anna") == []
 

@@ -48,8 +48,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.edge import admin_auth, scheduler_auth
 from shared.adapters import yoomoney
+from shared.edge import admin_auth, scheduler_auth
 from shared.edge.scheduler_auth import SECRET_HEADER
 from shared.platform.settings import reload
 from shared.services import admins
@@ -157,8 +157,8 @@ def worth_sending_without_credentials(case) -> bool:
 @pytest.fixture(scope="module")
 def fuzz_env(firestore_client):
     """``function_env`` for the whole module, every function mounted, the fakes wired, credentials."""
-    from shared.platform import bootstrap
     from shared.adapters.firestore_store import FirestoreStore
+    from shared.platform import bootstrap
     from shared.presets import preset_data
     from shared.services import program
 
@@ -219,8 +219,7 @@ def test_the_document_covers_every_function():
 def test_after_the_fuzzing_every_ledger_is_sound(fuzz_env):
     """Runs after the fuzzing (file order), on the same store: whatever the fuzzer got through
     (adjustments, checkouts, webhooks) left every balance equal to the fold of its entries."""
-    from tests.reliability.audit import assert_ledgers_sound
-
     from shared.platform import bootstrap
+    from tests.reliability.audit import assert_ledgers_sound
 
     assert_ledgers_sound(bootstrap.firestore_store(), min_accounts=2)  # the customer and the buyer at least

@@ -51,9 +51,9 @@ import httpx
 import pytest
 
 from scripts import fakes, serve
-from shared.edge import entry
 from shared.domain.cart import CartLine, cart_fingerprint
 from shared.domain.errors import Retryable
+from shared.edge import entry
 from shared.services import lifecycle, orders
 from shared.services.ledger import balances, load_account, postings
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token

@@ -7,17 +7,17 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from shared.api.account import ProfileUpdate
 from shared.domain import ledger as L
+from shared.domain.config import parse_config
+from shared.domain.customer import CustomerRecord, Notifications, bonuses_excluded, unknown_customer
+from shared.domain.errors import InsufficientBonuses, InvalidState
 from shared.domain.history import describe
 from shared.domain.profile import clean_email, clean_name, notifications, parse_birthday
 from shared.presets import preset_data
 from shared.services import partner, payouts
-from shared.api.account import ProfileUpdate
 from shared.services.account import update_profile
 from shared.services.ledger import AccountSession, audit_account, balances, load_account, post
-from shared.domain.config import parse_config
-from shared.domain.customer import CustomerRecord, Notifications, bonuses_excluded, unknown_customer
-from shared.domain.errors import InsufficientBonuses, InvalidState
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 3, 1)

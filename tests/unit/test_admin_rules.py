@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from shared.edge import admin_auth
-from shared.services import admins
 from shared.domain.errors import Forbidden, ValidationFailed
 from shared.domain.ledger import Account, ChangeGroup, LevelOverrideChange, OpenAccount, OverrideLevel, apply_posting, fold
+from shared.edge import admin_auth
+from shared.services import admins
 
 
 def _opened(now) -> Account:

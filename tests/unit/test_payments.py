@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from shared.adapters import yookassa, yoomoney
-from shared.platform import bootstrap
 from shared.adapters.amounts import BadAmount, to_kopecks, to_roubles
 from shared.domain.errors import Forbidden, ValidationFailed
 from shared.edge.http import client_ip
+from shared.platform import bootstrap
 from shared.platform.settings import reload
 from tests.fakes import yoomoney as fake_yoomoney
 from tests.fakes.yookassa import FakeYooKassa

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.domain.cart import CartLine, CustomerView, PromoRule, catalog_preview, quote, referral_reward
+from shared.domain.cart import CartLine, CustomerView, PromoRule, catalog_preview, quote
 from shared.domain.config import EarningEvent, LevelBasisKind, ProgramConfig, parse_config
 from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.referral import referral_reward
 from shared.presets import PRESETS, load_preset, preset_data, preset_names
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)

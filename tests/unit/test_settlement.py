@@ -1,11 +1,12 @@
-"""cart.settle: a paid order on its checkout's figures (pure)."""
+"""settlement.settle: a paid order on its checkout's figures (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.domain.cart import CartLine, CustomerView, quote, settle
+from shared.domain.cart import CartLine, CustomerView, quote
 from shared.domain.config import ProgramConfig
+from shared.domain.settlement import settle
 from shared.presets import preset_data
 
 CART = [CartLine(id="serum", price=190000, quantity=1), CartLine(id="cream", price=60000, quantity=2)]  # 3 100 ₽

@@ -26,6 +26,7 @@ from shared.adapters.repositories.identity import (
     SmsBudgetRepository,
 )
 from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
+from shared.adapters.repositories.orders import OrderRepository, TrackingRepository
 from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
 from shared.adapters.repositories.sweeps import SweepCursorRepository
 
@@ -58,6 +59,14 @@ class Repositories:
         return RefereeRepository(self._documents(), self._queries)
 
     # --- orders and deliveries ----------------------------------------------------------
+
+    @cached_property
+    def orders(self) -> OrderRepository:
+        return OrderRepository(self._documents(), self._queries)
+
+    @cached_property
+    def tracking(self) -> TrackingRepository:
+        return TrackingRepository(self._documents(), self._queries)
 
     # --- identities, codes and sessions ------------------------------------------------
 

@@ -24,7 +24,7 @@ from shared.adapters.repositories.base import Repository
 from shared.domain import profile as rules
 from shared.domain.customer import RECORD_FIELDS, Blocking, CustomerRecord, Notifications, Profile, Referee, Referral
 from shared.domain.ledger import Account, Posting, posting_id
-from shared.domain.orders import OrderBook
+from shared.domain.line_book import OrderLineBook
 
 NEXT_EXPIRY_AT = "next_expiry_at"  # when the expiry sweep next has work on the account
 BIRTHDAY_MD = "birthday_md"
@@ -183,11 +183,11 @@ class PostingRepository(Repository):
 class LineBookRepository(Repository):
     """``customers/{id}/orders/{order_id}``: what each line of an order earned, spent and got back."""
 
-    def get(self, customer_id: str, order_id: str) -> OrderBook | None:
+    def get(self, customer_id: str, order_id: str) -> OrderLineBook | None:
         data = self._docs.get(layout.line_book(customer_id, order_id))
-        return None if data is None else OrderBook.from_dict(data)
+        return None if data is None else OrderLineBook.from_dict(data)
 
-    def save(self, book: OrderBook) -> None:
+    def save(self, book: OrderLineBook) -> None:
         self._docs.put(layout.line_book(book.customer_id, book.order_id), book.to_dict())
 
 

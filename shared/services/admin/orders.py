@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from shared.api.admin import CallCentreOrderResponse
 from shared.domain.cart import CartLine
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound
+from shared.domain.order import Order
 from shared.edge.admin_auth import Admin
 from shared.services import orders
 from shared.services.admin import _foreign
@@ -38,10 +38,10 @@ def call_centre_order(
     if customer.blocked:
         raise CustomerBlocked("the customer is blocked", customer_id=customer_id)
 
-    def record(uow: UnitOfWork, order: dict[str, Any]) -> None:  # only when placed: a replay is no new action
+    def record(uow: UnitOfWork, order: Order) -> None:  # only when placed: a replay is no new action
         params = {"customer_id": customer_id, "lines": len(lines), "bonuses": bonuses, "promo_code": promo_code}
-        result = {"status": order["status"], "bonuses_reserved": order.get("bonuses_reserved"), "money_to_pay": order.get("money_to_pay")}
+        result = {"status": order.status.value, "bonuses_reserved": order.bonuses_reserved, "money_to_pay": order.money_to_pay}
         _audit.audit_in(uow, admin, action="order.call_centre", target=f"order:{order_id}", params=params, result=result, now=now)
 
     order, _ = orders.place_order(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo_code=promo_code, source="call_centre", then=record)
-    return CallCentreOrderResponse.model_validate(order)
+    return CallCentreOrderResponse.model_validate(order, from_attributes=True)

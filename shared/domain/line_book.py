@@ -17,7 +17,9 @@ from shared.domain.money import prorate
 
 
 @dataclass
-class LineBook:
+class BookLine:
+    """One order line in the book: its units, money and bonuses, and the units returned so far."""
+
     quantity: int
     paid: int  # money paid for the line, kopecks
     earned: int = 0  # bonuses accrued on the line (or the partner reward on it)
@@ -29,11 +31,13 @@ class LineBook:
 
 
 @dataclass
-class OrderBook:
+class OrderLineBook:
+    """The line book of one order of one customer (``customers/{id}/orders/{order_id}``)."""
+
     order_id: str
     customer_id: str
     kind: str  # "purchase" or "referral" (a partner's reward on a referee's order)
-    lines: dict[str, LineBook]
+    lines: dict[str, BookLine]
     status: str = "paid"
     earned_lot_id: str | None = None
     spend_allocations: list[Allocation] = field(default_factory=list)
@@ -61,12 +65,12 @@ class OrderBook:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OrderBook:
+    def from_dict(cls, data: dict[str, Any]) -> OrderLineBook:
         return cls(
             order_id=data["order_id"],
             customer_id=data["customer_id"],
             kind=data["kind"],
-            lines={k: LineBook(**v) for k, v in data["lines"].items()},
+            lines={k: BookLine(**v) for k, v in data["lines"].items()},
             status=data.get("status", "paid"),
             earned_lot_id=data.get("earned_lot_id"),
             spend_allocations=[Allocation.from_dict(a) for a in data.get("spend_allocations") or []],
@@ -83,10 +87,10 @@ class ReturnPlan:
     spent_back: int
     paid_back: int
     refund_allocations: list[Allocation]
-    book: OrderBook  # the book after the return
+    book: OrderLineBook  # the book after the return
 
 
-def plan_return(book: OrderBook, returns: dict[str, int]) -> ReturnPlan:
+def plan_return(book: OrderLineBook, returns: dict[str, int]) -> ReturnPlan:
     """What a return of ``returns`` (line -> units) takes back and gives back.
 
     Spent bonuses go back to the lots that paid, latest expiry first (the
@@ -94,7 +98,7 @@ def plan_return(book: OrderBook, returns: dict[str, int]) -> ReturnPlan:
     """
     if not returns:
         raise ValidationFailed("a return needs at least one line", field="lines")
-    new_lines = {k: LineBook(**v.to_dict()) for k, v in book.lines.items()}
+    new_lines = {k: BookLine(**v.to_dict()) for k, v in book.lines.items()}
     earned_back = spent_back = paid_back = 0
     for line_id, units in returns.items():
         line = new_lines.get(line_id)
@@ -125,5 +129,5 @@ def plan_return(book: OrderBook, returns: dict[str, int]) -> ReturnPlan:
     if left:
         raise AssertionError("spent bonuses of an order exceed its spend allocations")
     fully = all(line.returned == line.quantity for line in new_lines.values())
-    new_book = OrderBook(**{**book.__dict__, "lines": new_lines, "refunded_by_lot": refunded, "status": "returned" if fully else "partially_returned"})
+    new_book = OrderLineBook(**{**book.__dict__, "lines": new_lines, "refunded_by_lot": refunded, "status": "returned" if fully else "partially_returned"})
     return ReturnPlan({k: v for k, v in returns.items()}, earned_back, spent_back, paid_back, refunds, new_book)

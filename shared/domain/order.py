@@ -1,0 +1,343 @@
+"""The storefront order: what the checkout agreed, its payment, its delivery, and its status machine.
+
+    awaiting_payment -> paid -> delivered -> (partially_)returned
+    awaiting_payment -> canceled          (payment canceled or timed out)
+    paid -> not_delivered                 (carrier gave up: a full return)
+
+An :class:`Order` is immutable: each transition (:meth:`Order.pay`,
+:meth:`Order.cancel`, :meth:`Order.deliver`, :meth:`Order.return_units`,
+:meth:`Order.ship`) returns the order moved on, with its event recorded under
+an idempotency key (the last 50 events are kept), or refuses with
+:class:`~shared.domain.errors.InvalidState`. The guards that say whether a
+transition still applies (``accepts_payment``, ``awaiting_payment``,
+``accepts_delivery``, ``accepts_return``) decide on the order as read in the
+transaction that writes it.
+
+The stored document keeps exactly the fields an order was written with (an
+order placed before a field existed has no such field), so every model here
+remembers which fields it was given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.cart import CartLine, PromoRule
+from shared.domain.errors import InvalidState
+
+EVENTS_KEPT = 50
+
+
+class OrderStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    DELIVERED = "delivered"
+    PARTIALLY_RETURNED = "partially_returned"
+    RETURNED = "returned"
+    CANCELED = "canceled"
+    NOT_DELIVERED = "not_delivered"
+
+
+FINAL = frozenset({OrderStatus.CANCELED, OrderStatus.RETURNED, OrderStatus.NOT_DELIVERED})
+UNPAID = frozenset({OrderStatus.AWAITING_PAYMENT, OrderStatus.CANCELED})
+# an order past delivery: a delivery report changes nothing any more
+PAST_DELIVERY = frozenset({OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED, OrderStatus.NOT_DELIVERED})
+# an order some of whose goods the customer may still send back
+RETURNABLE = frozenset({OrderStatus.PAID, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class QuotedLine(_Frozen):
+    """The checkout quote's figures for one line: what payment settles on."""
+
+    bonuses: int
+    money_to_pay: int
+    points_to_earn: int
+
+
+class PaymentRef(_Frozen):
+    """The payment that counted for the order: its provider, id and amount (kopecks)."""
+
+    provider: str | None = None
+    id: str | None = None
+    amount: int | None = None
+
+
+class TrackingRef(_Frozen):
+    carrier: str | None = None
+    tracking: str | None = None
+
+
+class Delivery(_Frozen):
+    """The shipment of an order: the carrier and tracking code, and what the poller last saw."""
+
+    carrier: str | None = None
+    tracking: str | None = None
+    attached_at: datetime | None = None
+    checked_at: datetime | None = None
+    last_state: str | None = None
+    last_detail: str | None = None
+    last_status_at: datetime | None = None
+    errors: int = 0
+    replaced: TrackingRef | None = None  # the tracking code this one replaced (a re-shipment)
+    last_error: str | None = None
+    gave_up_at: datetime | None = None
+    outcome: str | None = None  # what applying the carrier's final status did
+
+
+class TrackingLink(_Frozen):
+    """A carrier's tracking code pointing back at the order it ships."""
+
+    order_id: str
+    carrier: str
+    tracking: str
+    attached_at: datetime | None = None
+
+
+class _Event(_Frozen):
+    key: str
+    at: datetime
+
+
+class PaidEvent(_Event):
+    type: Literal["paid"]
+    referrer_notified: str | None = None  # the partner whose paying-referee count this payment raises
+    bonuses_shortfall: int | None = None
+
+
+class CanceledEvent(_Event):
+    type: Literal["canceled"]
+    reason: str
+
+
+class DeliveredEvent(_Event):
+    type: Literal["delivered"]
+    carrier: str | None = None
+    referral_reward: int | None = None  # the partner's reward; None while it is still to be credited
+
+
+class ReturnEvent(_Event):
+    type: Literal["return"]
+    units: dict[str, int] | None = None
+    spent_back: int = 0
+    earned_back: int = 0
+    referrer_id: str | None = None
+
+
+OrderEvent = Annotated[PaidEvent | CanceledEvent | DeliveredEvent | ReturnEvent, Field(discriminator="type")]
+
+
+@dataclass(frozen=True)
+class Agreed:
+    """The per-line figures the checkout agreed: bonuses and money (kopecks)."""
+
+    bonuses: dict[str, int]
+    money: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PaidFigures:
+    """What settling the payment recorded on the customer's side."""
+
+    spent: int
+    earned: int
+    paid: int
+    shortfall: int
+    referrer_id: str | None
+
+
+@dataclass(frozen=True)
+class ReturnedFigures:
+    """What a return gave back and took back on the customer's side."""
+
+    spent_back: int
+    earned_back: int
+    referrer_id: str | None
+
+
+class Order(_Frozen):
+    """``orders/{order_id}``: a storefront order as placed and moved on."""
+
+    order_id: str
+    customer_id: str
+    lines: tuple[CartLine, ...]
+    bonuses_requested: int
+    bonuses_reserved: int | None = None
+    pays_with_gift_certificate: bool = False
+    promo_code_entered: str | None = None
+    promo_code: str | None = None
+    promo_rule: PromoRule | None = None  # the rule the order was placed with, without its validity window
+    referral_partner_id: str | None = None
+    quote_fingerprint: str | None = None
+    discount: int = 0
+    money_to_pay: int
+    points_to_earn: int = 0
+    quoted_lines: dict[str, QuotedLine] | None = None
+    status: OrderStatus
+    source: str = "storefront"
+    created_at: datetime | None = None
+    payment: PaymentRef | None = None
+    delivery: Delivery | None = None
+    events: tuple[OrderEvent, ...] = ()
+    paid_at: datetime | None = None
+    bonuses_spent: int | None = None
+    points_earned: int | None = None
+    money_paid: int | None = None
+    bonuses_shortfall: int | None = None
+    delivered_at: datetime | None = None
+    returned_units: dict[str, int] | None = None
+    delivery_poll_at: datetime | None = None  # when the poller asks the carrier next (None: not polled)
+
+    # --- reading ---------------------------------------------------------------------
+
+    @property
+    def entered_code(self) -> str | None:
+        """The promo code as the customer typed it (normalized), or the one applied on older orders."""
+        return self.promo_code_entered if "promo_code_entered" in self.model_fields_set else self.promo_code
+
+    @property
+    def reserved(self) -> int:
+        """The bonuses reserved at checkout (older orders: the bonuses requested)."""
+        return self.bonuses_requested if self.bonuses_reserved is None else self.bonuses_reserved
+
+    @property
+    def money(self) -> int:
+        """The money of the order: paid, else to pay (kopecks)."""
+        return self.money_to_pay if self.money_paid is None else self.money_paid
+
+    def recorded(self, key: str) -> OrderEvent | None:
+        """The event recorded under ``key`` (among those kept), if any."""
+        return next((event for event in self.events if event.key == key), None)
+
+    def returns(self) -> list[ReturnEvent]:
+        return [event for event in self.events if isinstance(event, ReturnEvent)]
+
+    def remaining_units(self) -> dict[str, int]:
+        """Units of each line the customer still keeps (lines fully returned left out)."""
+        returned = self.returned_units or {}
+        kept = {line.id: line.quantity - returned.get(line.id, 0) for line in self.lines}
+        return {line_id: units for line_id, units in kept.items() if units > 0}
+
+    def agreement(self) -> Agreed | None:
+        """The per-line figures the checkout agreed (orders placed before they were kept: ``None``)."""
+        if not self.quoted_lines:
+            return None
+        return Agreed(
+            bonuses={line_id: figures.bonuses for line_id, figures in self.quoted_lines.items()},
+            money={line_id: figures.money_to_pay for line_id, figures in self.quoted_lines.items()},
+        )
+
+    def counted_payment(self) -> str | None:
+        """The id of the payment the order was paid with."""
+        return self.payment.id if self.payment is not None else None
+
+    def __getitem__(self, name: str) -> Any:
+        """A field by its stored name (the status as its string), for the back office's
+        call-centre record, which reads the placed order by field name."""
+        value = getattr(self, name)
+        return value.value if isinstance(value, OrderStatus) else value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """:meth:`__getitem__`, or ``default`` for a field the order does not have."""
+        return self[name] if name in type(self).model_fields or name in (self.model_extra or {}) else default
+
+    # --- guards ----------------------------------------------------------------------
+
+    @property
+    def awaiting_payment(self) -> bool:
+        return self.status is OrderStatus.AWAITING_PAYMENT
+
+    def accepts_payment(self, key: str) -> bool:
+        """Whether the payment recorded as ``key`` moves the order to paid: not once recorded
+        or once the order moved on (paid by another payment); a canceled order refuses it."""
+        if self.recorded(key) is not None:
+            return False
+        if self.status is OrderStatus.CANCELED:
+            raise InvalidState("the order was canceled before it was paid", order_id=self.order_id)
+        return self.awaiting_payment
+
+    def accepts_delivery(self) -> bool:
+        """Whether a delivery moves the order on: not once past delivery; an unpaid order refuses it."""
+        if self.status in PAST_DELIVERY:
+            return False
+        if self.status is not OrderStatus.PAID:
+            raise InvalidState(f"order is {self.status}, cannot be delivered", order_id=self.order_id)
+        return True
+
+    def accepts_return(self) -> None:
+        """Refuse a return of an order nothing was paid for."""
+        if self.status in UNPAID:
+            raise InvalidState(f"order is {self.status}: nothing was paid to return", order_id=self.order_id)
+
+    def reward_pending(self) -> bool:
+        """Delivered, with the partner's reward not noted yet (its step was lost: a redelivery completes it)."""
+        event = self.recorded("delivered")
+        return isinstance(event, DeliveredEvent) and event.referral_reward is None
+
+    # --- transitions -----------------------------------------------------------------
+
+    def _moved(self, to: OrderStatus, event: OrderEvent, **fields: Any) -> Order:
+        events = (*self.events[-(EVENTS_KEPT - 1) :], event)
+        return self.model_copy(update={**fields, "status": to, "events": events})
+
+    def pay(self, payment: PaymentRef, *, key: str, figures: PaidFigures, now: datetime) -> Order:
+        """Paid by ``payment``, settled on ``figures``."""
+        event = PaidEvent(key=key, type="paid", referrer_notified=figures.referrer_id, at=now)
+        fields: dict[str, Any] = {"payment": payment, "paid_at": now, "bonuses_spent": figures.spent, "points_earned": figures.earned, "money_paid": figures.paid}
+        if figures.shortfall:
+            event = event.model_copy(update={"bonuses_shortfall": figures.shortfall})
+            fields["bonuses_shortfall"] = figures.shortfall
+        return self._moved(OrderStatus.PAID, event, **fields)
+
+    def cancel(self, reason: str, *, now: datetime) -> Order:
+        """Canceled before it was paid (the caller checked :attr:`awaiting_payment`)."""
+        return self._moved(OrderStatus.CANCELED, CanceledEvent(key=f"canceled:{reason}", type="canceled", reason=reason, at=now))
+
+    def deliver(self, *, carrier: str, delivered_at: datetime, with_partner: bool, now: datetime) -> Order:
+        """Delivered at ``delivered_at``; with a partner, the reward is noted later (:meth:`note_reward`)."""
+        event = DeliveredEvent(key="delivered", type="delivered", carrier=carrier, referral_reward=None if with_partner else 0, at=now)
+        return self._moved(OrderStatus.DELIVERED, event, delivered_at=delivered_at)
+
+    def note_reward(self, reward: int) -> Order:
+        """The partner's reward credited for the delivery, noted on its event."""
+        events = tuple(event.model_copy(update={"referral_reward": reward}) if event.key == "delivered" else event for event in self.events)
+        return self if events == self.events else self.model_copy(update={"events": events})
+
+    def return_units(self, units: dict[str, int], *, key: str, figures: ReturnedFigures, not_delivered: bool, now: datetime) -> Order:
+        """``units`` (line -> units) come back: partially or fully returned, or not delivered at all."""
+        returned = dict(self.returned_units or {})
+        for line_id, qty in units.items():
+            returned[line_id] = returned.get(line_id, 0) + qty
+        everything = all(returned.get(line.id, 0) >= line.quantity for line in self.lines)
+        to = (OrderStatus.NOT_DELIVERED if not_delivered else OrderStatus.RETURNED) if everything else OrderStatus.PARTIALLY_RETURNED
+        if self.status not in RETURNABLE and self.status is not to:
+            raise InvalidState(f"order is {self.status}, cannot become {to}", order_id=self.order_id, status=self.status.value)
+        event = ReturnEvent(key=key, type="return", units=dict(units), spent_back=figures.spent_back, earned_back=figures.earned_back, referrer_id=figures.referrer_id, at=now)
+        return self._moved(to, event, returned_units=returned)
+
+    # --- shipment --------------------------------------------------------------------
+
+    def ships_with(self, carrier: str, tracking: str) -> bool:
+        return self.delivery is not None and self.delivery.carrier == carrier and self.delivery.tracking == tracking
+
+    def ship(self, *, carrier: str, tracking: str, first_poll: datetime, now: datetime) -> Order:
+        """Shipped with ``tracking`` (replacing an earlier code), first polled at ``first_poll``."""
+        if self.status not in (OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID):
+            raise InvalidState(f"order is {self.status}: nothing left to track", order_id=self.order_id, status=self.status.value)
+        delivery = Delivery(carrier=carrier, tracking=tracking, attached_at=now, checked_at=None, last_state=None, last_detail=None, last_status_at=None, errors=0)
+        if self.delivery is not None and self.delivery.tracking:
+            delivery = delivery.model_copy(update={"replaced": TrackingRef(carrier=self.delivery.carrier, tracking=self.delivery.tracking)})
+        return self.model_copy(update={"delivery": delivery, "delivery_poll_at": first_poll})
+
+    def polled(self, *, now: datetime, next_at: datetime | None, **seen: Any) -> Order:
+        """What the poller saw of the shipment (``seen``: delivery fields) and when to ask again (``None``: stop)."""
+        delivery = (self.delivery or Delivery()).model_copy(update={"checked_at": now, **seen})
+        return self.model_copy(update={"delivery": delivery, "delivery_poll_at": next_at})
