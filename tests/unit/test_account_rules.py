@@ -7,17 +7,17 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from shared.api.account import ProfileUpdate
 from shared.domain import ledger as L
+from shared.domain.config import parse_config
+from shared.domain.customer import CustomerRecord, Notifications, bonuses_excluded, unknown_customer
+from shared.domain.errors import InsufficientBonuses, InvalidState
 from shared.domain.history import describe
 from shared.domain.profile import clean_email, clean_name, notifications, parse_birthday
 from shared.presets import preset_data
 from shared.services import partner, payouts
-from shared.api.account import ProfileUpdate
 from shared.services.account import update_profile
 from shared.services.ledger import AccountSession, audit_account, balances, load_account, post
-from shared.domain.config import parse_config
-from shared.domain.customer import CustomerRecord, Notifications, bonuses_excluded, unknown_customer
-from shared.domain.errors import InsufficientBonuses, InvalidState
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 3, 1)
@@ -176,13 +176,13 @@ def test_payout_hold_approve_reject_on_the_memory_store(memory_store, config):
         payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="card", details="**** 1111", now=NOW)
     b = balances(memory_store, "maria", NOW)
     assert (b.available, b.reserved, b.total) == (500, 1000, 1500)
-    assert payouts.decide(memory_store, request_id="req-00000001", decision="reject", actor="m", now=NOW)["status"] == "rejected"
+    assert payouts.decide_request(memory_store, request_id="req-00000001", decision="reject", actor="m", now=NOW).request.status == "rejected"
     assert balances(memory_store, "maria", NOW).available == 1500
     with pytest.raises(InvalidState):
-        payouts.decide(memory_store, request_id="req-00000001", decision="approve", actor="m", now=NOW)
+        payouts.decide_request(memory_store, request_id="req-00000001", decision="approve", actor="m", now=NOW)
     payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="bonus_account", details="", now=NOW)
-    payouts.decide(memory_store, request_id="req-00000002", decision="approve", actor="m", now=NOW)
-    assert payouts.mark_paid(memory_store, request_id="req-00000002", actor="a", now=NOW)["status"] == "paid"
+    payouts.decide_request(memory_store, request_id="req-00000002", decision="approve", actor="m", now=NOW)
+    assert payouts.settle(memory_store, request_id="req-00000002", actor="a", now=NOW).request.status == "paid"
     b = balances(memory_store, "maria", NOW)
     assert (b.available, b.reserved, b.total) == (900, 0, 900)
     assert audit_account(memory_store, "maria") == []
