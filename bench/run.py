@@ -254,6 +254,13 @@ def cpu_per(cpu: CpuMeter, units: float) -> dict:
     return {"bench": round(cpu.bench_s * 1000 / units, 2), "emulator": None if cpu.emulator_s is None else round(cpu.emulator_s * 1000 / units, 2)}
 
 
+def account_document(account, extra: dict) -> dict:
+    """The stored customer document of ``account`` with the record fields ``extra`` (seeding)."""
+    from shared.adapters.repositories.ledger import record_document, record_from_document
+
+    return record_document(record_from_document({**extra, **account.to_dict()}))
+
+
 def sweep_section(client, config, lots_total: int) -> dict:
     """lifecycle.sweep_due over `lots_total` expired lots beside a raw bulk write of the documents it writes.
 
@@ -271,7 +278,6 @@ def sweep_section(client, config, lots_total: int) -> dict:
     from shared.adapters.firestore_store import FirestoreStore
     from shared.domain.ledger import COMMANDS, Account, apply_posting
     from shared.services import lifecycle
-    from shared.services.ledger import account_document
 
     if lots_total < LOTS_PER_ACCOUNT:
         raise ValueError(f"KOPILKA_BENCH_SWEEP_LOTS must be at least {LOTS_PER_ACCOUNT}")
@@ -422,12 +428,13 @@ def main() -> int:
     from google.cloud import firestore
 
     from shared.adapters.firestore_store import FirestoreStore
+    from shared.adapters.layout import account as account_path
+    from shared.adapters.layout import posting as posting_path
     from shared.domain.cart import CartLine
     from shared.domain.ledger import COMMANDS, Account, apply_posting
     from shared.platform import bootstrap, tokens
     from shared.platform.settings import reload
     from shared.services import delivery, lifecycle, orders, payments, program, storefront
-    from shared.services.ledger import account_document, account_path, posting_path
     from tests.fakes.carriers import cdek_webhook
     from tests.fakes.yookassa import notification
 

@@ -35,11 +35,6 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/orders.py", "of_customer", "matching", "orders", (("customer_id", ASC),)),
     Query("shared/adapters/repositories/admin.py", "newest", "ordered", "audit", (("key", DESC),)),
     Query("shared/adapters/repositories/admin.py", "with_status", "matching", "approvals", (("status", ASC),)),
-    Query("shared/services/admin/_foreign.py", "customers_page", "ordered", "customers", (("customer_id", ASC),)),
-    Query("shared/services/admin/_foreign.py", "customer_ids_in_group", "matching", "customers", (("group", ASC),)),
-    Query("shared/services/admin/_foreign.py", "promo_customers_page", "ordered", "customers", (("customer_id", ASC),)),  # promo_codes/{code}/customers
-    Query("shared/services/admin/_foreign.py", "promo_codes_page", "ordered", "promo_codes", (("code", ASC),)),
-    Query("shared/services/admin/_foreign.py", "payouts_with_status", "matching", "payouts", (("status", ASC),)),
     Query("shared/adapters/repositories/orders.py", "due_for_poll", "due", "orders", (("delivery_poll_at", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "page", "ordered", "postings", (("seq", DESC),)),  # customers/{id}/postings
     Query("shared/adapters/repositories/ledger.py", "in_id_order", "ordered", "customers", (("customer_id", ASC),)),

@@ -26,6 +26,10 @@ from shared.api.checkout import NewOrderId
 from shared.domain.admin import Approval, AuditRecord, MassAccrualJob
 from shared.domain.cart import PromoRule
 from shared.domain.config import ProgramConfig
+from shared.domain.payouts import PayoutRequest
+from shared.domain.program import Publication
+from shared.domain.promos import PromoCode as StoredPromoCode
+from shared.domain.promos import PromoUse
 
 
 def _utc(value: datetime) -> datetime:
@@ -102,9 +106,26 @@ class ConfigReplaceResponse(_Out):
     effective_from: datetime
 
 
+class PublicationEntry(_Out):
+    """One publication of the program's config: who published which version, when and why."""
+
+    action: str
+    actor: str
+    at: datetime
+    version: int
+    effective_from: datetime
+    reason: str
+    changed: list[str] = Field(description="The config's top-level fields this version changed.")
+
+    @classmethod
+    def of(cls, publication: Publication) -> PublicationEntry:
+        p = publication
+        return cls(action=p.action, actor=p.actor, at=p.at, version=p.version, effective_from=p.effective_from, reason=p.reason, changed=list(p.changed))
+
+
 class ConfigHistoryResponse(_Out):
     program: str
-    entries: list[dict[str, Any]] = Field(description="The program's publication log, newest first: actor, at, version, effective_from, reason, changed fields.")
+    entries: list[PublicationEntry] = Field(description="The program's publication log, newest first: actor, at, version, effective_from, reason, changed fields.")
 
 
 # --- promo codes ----------------------------------------------------------------------
@@ -114,6 +135,10 @@ class PromoCreateRequest(_In):
     rule: PromoRule
     total_limit: int | None = Field(default=None, ge=1)
     per_customer_limit: int | None = Field(default=None, ge=1)
+
+
+def _rule(code: StoredPromoCode) -> dict[str, Any] | None:
+    return None if code.rule is None else code.rule.model_dump(mode="json")
 
 
 class PromoCodeResponse(_Out):
@@ -128,6 +153,22 @@ class PromoCodeResponse(_Out):
     created_at: datetime | None = None
     deactivated_at: datetime | None = None
     deactivated_by: str | None = None
+
+    @classmethod
+    def of(cls, code: StoredPromoCode) -> PromoCodeResponse:
+        return cls(
+            code=code.code,
+            kind=code.kind.value,
+            active=code.active,
+            rule=_rule(code),
+            partner_id=code.partner_id,
+            total_limit=code.total_limit,
+            per_customer_limit=code.per_customer_limit,
+            uses=code.uses,
+            created_at=code.created_at,
+            deactivated_at=code.deactivated_at,
+            deactivated_by=code.deactivated_by,
+        )
 
 
 class PageRequest(_In):
@@ -146,6 +187,20 @@ class PromoSummary(_Out):
     created_at: datetime | None = None
     last_used_at: datetime | None = None
 
+    @classmethod
+    def of(cls, code: StoredPromoCode) -> PromoSummary:
+        return cls(
+            code=code.code,
+            kind=code.kind.value,
+            active=code.active,
+            uses=code.uses,
+            total_limit=code.total_limit,
+            per_customer_limit=code.per_customer_limit,
+            partner_id=code.partner_id,
+            created_at=code.created_at,
+            last_used_at=code.last_used_at,
+        )
+
 
 class PromoListResponse(_Out):
     codes: list[PromoSummary]
@@ -156,6 +211,10 @@ class PromoCustomerUse(_Out):
     customer_id: str
     uses: int
     orders: list[str]
+
+    @classmethod
+    def of(cls, use: PromoUse) -> PromoCustomerUse:
+        return cls(customer_id=use.customer_id, uses=use.count, orders=list(use.orders))
 
 
 class PromoUsageResponse(_Out):
@@ -172,6 +231,24 @@ class PromoUsageResponse(_Out):
     last_used_at: datetime | None
     customers: list[PromoCustomerUse] = Field(description="A page of the customers who used the code, in id order.")
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, code: StoredPromoCode, uses: list[PromoUse], next_cursor: str | None) -> PromoUsageResponse:
+        return cls(
+            code=code.code,
+            kind=code.kind.value,
+            active=code.active,
+            rule=_rule(code),
+            partner_id=code.partner_id,
+            uses=code.uses,
+            total_limit=code.total_limit,
+            remaining=code.remaining,
+            per_customer_limit=code.per_customer_limit,
+            created_at=code.created_at,
+            last_used_at=code.last_used_at,
+            customers=[PromoCustomerUse.of(use) for use in uses],
+            next_cursor=next_cursor,
+        )
 
 
 # --- mass accruals ---------------------------------------------------------------------
@@ -440,6 +517,25 @@ class PayoutView(_Out):
     paid_by: str | None = None
     paid_at: datetime | None = None
     replayed: bool | None = Field(default=None, description="The same decision was taken before: nothing changed now.")
+
+    @classmethod
+    def of(cls, request: PayoutRequest, *, replayed: bool | None = None) -> PayoutView:
+        return cls(
+            request_id=request.request_id,
+            customer_id=request.customer_id,
+            amount=request.amount,
+            method=request.method.value,
+            details=request.details,
+            status=request.status.value,
+            created_at=request.created_at,
+            updated_at=request.updated_at,
+            decided_by=request.decided_by,
+            decided_at=request.decided_at,
+            reason=request.reason,
+            paid_by=request.paid_by,
+            paid_at=request.paid_at,
+            replayed=replayed,
+        )
 
 
 class PayoutListResponse(_Out):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from shared.domain.ledger import Posting
+from shared.domain.ledger import Credit, Posting
 
 PAYOUT_PREFIX = "payout:"
 REFERRAL_PREFIX = "ref-"
@@ -76,16 +76,16 @@ def describe(posting: Posting) -> HistoryEntry | None:
 
     payout = (posting.order_id or "").removeprefix(PAYOUT_PREFIX) if (posting.order_id or "").startswith(PAYOUT_PREFIX) else None
     if kind == "accrue":
-        credit = next((m for m in posting.movements if m["op"] == "credit"), None)
+        credit = next((m for m in posting.movements if isinstance(m, Credit)), None)
         if credit is None:
             return None
-        source = credit.get("source", "")
+        source = credit.source
         if source == "purchase":
             reason = f"Начисление за заказ {order}" if order else "Начисление за заказ"
         else:
             reason = ACCRUAL_REASONS.get(source, "Начисление бонусов")
         own_order = order if source == "purchase" else None
-        return entry(HistoryKind.ACCRUAL, reason=reason, delta=posting.delta, order_id=own_order, activates_at=credit.get("activates_at"), expires_at=credit.get("expires_at"))
+        return entry(HistoryKind.ACCRUAL, reason=reason, delta=posting.delta, order_id=own_order, activates_at=credit.activates_at, expires_at=credit.expires_at)
     if kind == "spend":
         spent = int(outcome.get("spent", 0))
         if payout is not None:

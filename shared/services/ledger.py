@@ -9,31 +9,23 @@ written back whole by :meth:`AccountSession.save`.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, TypeVar, overload
+from typing import Any, TypeVar
 
 from shared.adapters import layout
-from shared.domain.config import ProgramConfig
 from shared.domain.customer import Blocking, CustomerRecord, Profile, Referral, unknown_customer
 from shared.domain.errors import Forbidden, IdempotencyConflict
-from shared.domain.ledger import COMMANDS, Account, Balances, Command, Posting, apply_posting, fold, posting_id
-from shared.domain.levels import effective_level
+from shared.domain.ledger import Account, Balances, Command, Posting, apply_posting, fold
 from shared.domain.line_book import OrderLineBook
 from shared.services.ports import Store, UnitOfWork
 
-O = TypeVar("O")
+Out = TypeVar("Out")
 
-# Paths for the code that still reads documents by path (``post`` and ``seen`` below among
-# it); everything else goes through the repositories.
+# Paths for the order code that still reads documents by path; everything else goes
+# through the repositories.
 account_path = layout.account
-posting_path = layout.posting
 order_path = layout.line_book
-
-
-def account_document(account: Account, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The stored form of an account: its state plus the fields the sweep queries on (seeding tools)."""
-    return {**(extra or {}), **account.to_dict(), "next_expiry_at": account.next_expiry_at}
 
 
 class AccountSession:
@@ -46,8 +38,8 @@ class AccountSession:
 
     The profile, referral and block fields are :attr:`profile`,
     :attr:`referral` and :attr:`blocking`; change them on :attr:`record`
-    (``session.record = session.record.set_referral(first_paid_at=now)``) or
-    by name through :meth:`save`, which writes the record.
+    (``session.record = session.record.set_referral(first_paid_at=now)``) and
+    write it with :meth:`save`.
     """
 
     def __init__(self, uow: UnitOfWork, customer_id: str) -> None:
@@ -80,27 +72,21 @@ class AccountSession:
     def blocking(self) -> Blocking:
         return self._record.blocking
 
-    @property
-    def extra(self) -> dict[str, Any]:
-        """The record's profile, referral and block fields that are set, by their stored names (read-only)."""
-        values = {f.name: getattr(part, f.name) for part in (self.profile, self.referral, self.blocking) for f in fields(part)}
-        return {name: value for name, value in values.items() if value is not None}
-
     def require_active(self) -> None:
         """Refuse a customer an admin has blocked (their own calls; webhooks of earlier orders still apply)."""
         if self.blocking.is_blocked:
             raise Forbidden("the customer is blocked", customer_id=self.customer_id, message_ru="Учётная запись заблокирована. Обратитесь в магазин.")
 
-    def seen(self, key: str) -> dict[str, Any] | None:
-        return self.uow.get(posting_path(self.customer_id, posting_id(key)))
+    def posted(self, key: str) -> Posting | None:
+        """The posting made under ``key``, if any."""
+        return self.uow.postings.get(self.customer_id, key)
 
-    @overload
-    def post(self, key: str, command: Command[O], /, *, now: datetime, fresh: bool = False) -> O: ...
+    def seen(self, key: str) -> Mapping[str, Any] | None:
+        """The posting made under ``key`` in its stored form (``outcome`` as stored), if any."""
+        found = self.posted(key)
+        return None if found is None else found.to_dict()
 
-    @overload
-    def post(self, kind: str, /, *, key: str, now: datetime, fresh: bool = False, **params: Any) -> dict[str, Any]: ...
-
-    def post(self, first: str, command: Command[Any] | None = None, /, *, now: datetime, fresh: bool = False, key: str | None = None, **params: Any) -> Any:
+    def post(self, key: str, command: Command[Out], /, *, now: datetime, fresh: bool = False) -> Out:
         """Apply ``command`` once per ``key``; answer its typed outcome.
 
         ``fresh=True`` skips the look-up of the key: the caller has read, in
@@ -109,40 +95,24 @@ class AccountSession:
         absent, so the key cannot have been used. The posting is still
         *created*, so were that proof ever wrong the commit fails
         (``ALREADY_EXISTS``) instead of applying the operation twice.
-
-        The keyword form ``post(kind, key=..., now=..., **params)`` names the
-        command by its stored kind and answers the stored outcome dict with
-        ``"replayed"``.
         """
-        if command is None:
-            if key is None:
-                raise TypeError("post(kind, ...) needs key=")
-            outcome = self.post(key, COMMANDS[first](**params), now=now, fresh=fresh)
-            return {**outcome.to_stored(), "replayed": outcome.replayed}
-        if key is not None or params:
-            raise TypeError("post(key, command) takes no other parameters")
-        return self._post(first, command, now=now, fresh=fresh)
-
-    def _post(self, key: str, command: Command[O], *, now: datetime, fresh: bool) -> O:
-        existing = None if fresh else self.seen(key)
+        existing = None if fresh else self.posted(key)
         if existing is not None:
-            if existing["fingerprint"] != command.fingerprint() or existing["kind"] != command.kind:
+            if existing.fingerprint != command.fingerprint() or existing.kind != command.kind:
                 raise IdempotencyConflict(
-                    f"key {key!r} was used for a different {existing['kind']} operation",
+                    f"key {key!r} was used for a different {existing.kind} operation",
                     key=key,
                 )
-            return command.outcome(existing["outcome"], replayed=True)
+            return command.outcome(existing.outcome, replayed=True)
         posting = command.posting(self.account, key=key, now=now)
         self.account = apply_posting(self.account, posting)
-        self.uow.create(posting_path(self.customer_id, posting.id), posting.to_dict())
+        self.uow.postings.create(posting)
         self.save()
         return command.outcome(posting.outcome, replayed=False)
 
-    def save(self, **changes: Any) -> None:
-        """Write the record; ``changes`` first set profile, referral or block fields by their stored names."""
+    def save(self) -> None:
+        """Write the record as it stands (:attr:`record`, with every posting so far)."""
         record = self.record
-        if changes:
-            record = record.change(**changes)
         self.record = record
         self.exists = True
         self.uow.accounts.save(record)
@@ -155,15 +125,9 @@ class AccountSession:
         self.uow.line_books.save(book)
 
 
-def post(store: Store, customer_id: str, key: str, command: Command[O], *, now: datetime) -> O:
+def post(store: Store, customer_id: str, key: str, command: Command[Out], *, now: datetime) -> Out:
     """Apply one ledger command to one account in its own transaction."""
     return store.run(lambda uow: AccountSession(uow, customer_id).post(key, command, now=now))
-
-
-def excluded_answer(config: ProgramConfig, account: Account) -> dict[str, Any]:
-    """All a customer of a group excluded from bonuses is told (payout lists): the level as a label."""
-    level = effective_level(config, account)
-    return {"level": {"code": level.code, "name": level.name}, "bonuses_excluded": True}
 
 
 def load_customer(store: Store, customer_id: str) -> CustomerRecord | None:

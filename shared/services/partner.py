@@ -44,7 +44,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.domain.errors import Retryable
 from shared.domain.history import PAYOUT_PREFIX, REFERRAL_PREFIX
-from shared.domain.ledger import require_utc
+from shared.domain.ledger import Credit, require_utc
 from shared.services import orders, promo
 from shared.services.account import excluded
 from shared.services.ledger import AccountSession, postings, read_customer
@@ -79,7 +79,7 @@ def ensure_code(store: Store, *, partner_id: str, now: datetime) -> str:
             return existing
         for _ in range(8):
             code = new_code()
-            if uow.get(promo.code_path(code)) is None:
+            if uow.promos.get(code) is None:
                 break
         else:  # eight collisions in 2^40 codes: the store is lying or full
             raise Retryable("could not find a free partner code")
@@ -178,7 +178,7 @@ def _by_month(store: Store, partner_id: str, now: datetime) -> tuple[list[Partne
             bucket = months.get(_month(posting.at))
             if bucket is None:
                 continue
-            if posting.kind == "accrue" and any(m["op"] == "credit" and m.get("source") == "referral" for m in posting.movements):
+            if posting.kind == "accrue" and any(isinstance(m, Credit) and m.source == "referral" for m in posting.movements):
                 bucket["purchases"] += 1
                 bucket["reward"] += int(posting.outcome.get("accrued", 0))
             elif posting.kind == "reverse" and (posting.order_id or "").startswith(REFERRAL_PREFIX):

@@ -29,19 +29,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from shared.adapters.layout import PAYOUTS
-from shared.adapters.layout import payout as payout_path
-from shared.adapters.repositories.program import payout_document
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Release, Reserve, Spend, require_utc
 from shared.domain.payouts import PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus
-from shared.services.ledger import AccountSession, excluded_answer, read_customer
-from shared.services.ports import Store, Then, UnitOfWork
+from shared.services.ledger import AccountSession, read_customer
+from shared.services.ports import Store, UnitOfWork
 
 if TYPE_CHECKING:  # shared.api.account imports this module's limits
     from shared.api.account import Payout, PayoutsResponse, PayoutView
@@ -157,12 +154,13 @@ def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, req
 def list_requests(store: Store, *, config: ProgramConfig, customer_id: str, limit: int = 20, cursor: str | None = None) -> PayoutsResponse:
     """A page of the partner's own requests with their status, in request-id order."""
     from shared.api.account import PayoutsPage, PayoutsResponse
+    from shared.services.account import excluded
 
     if not 1 <= limit <= LIST_MAX_LIMIT:
         raise ValidationFailed(f"limit must be 1..{LIST_MAX_LIMIT}", field="limit")
     account = read_customer(store, customer_id).account
     if bonuses_excluded(config, account):
-        return PayoutsResponse.model_validate(excluded_answer(config, account))
+        return PayoutsResponse(excluded(config, account))
 
     def page(uow: UnitOfWork) -> tuple[list[str], list[PayoutRequest]]:
         ids = uow.payouts.ids_of_customer(customer_id, limit=limit, after=cursor)
@@ -266,35 +264,8 @@ def settle(store: Store, *, request_id: str, actor: str, now: datetime, then: Ou
     return store.run(unit)
 
 
-def as_record(outcome: PayoutOutcome) -> dict[str, Any]:
-    """An outcome as the back office answers and audits it: the stored request and ``replayed``."""
-    return {**payout_document(outcome.request), "replayed": outcome.replayed}
-
-
-def _record_then(then: Then | None) -> OutcomeThen | None:
-    if then is None:
-        return None
-    step = then
-
-    def record(uow: UnitOfWork, outcome: PayoutOutcome) -> None:
-        step(uow, as_record(outcome))
-
-    return record
-
-
-def decide(store: Store, *, request_id: str, decision: Literal["approve", "reject"], actor: str, now: datetime, reason: str = "", then: Then | None = None) -> dict[str, Any]:
-    """:func:`decide_request` answering :func:`as_record` (``then`` gets the record too)."""
-    outcome = decide_request(store, request_id=request_id, decision=decision, actor=actor, now=now, reason=reason, then=_record_then(then))
-    return as_record(outcome)
-
-
-def mark_paid(store: Store, *, request_id: str, actor: str, now: datetime, then: Then | None = None) -> dict[str, Any]:
-    """:func:`settle` answering :func:`as_record` (``then`` gets the record too)."""
-    return as_record(settle(store, request_id=request_id, actor=actor, now=now, then=_record_then(then)))
-
-
 __all__ = [
-    "DETAILS_MAX", "HOLD_DAYS", "LIST_MAX_LIMIT", "METHODS", "MIN_AMOUNT", "PAYOUTS", "REQUEST_ID", "STATUSES", "BonusesExcluded", "OutcomeThen",
-    "PayoutBelowMinimum", "as_record", "decide", "decide_request", "get", "is_masked", "list_requests", "mark_paid", "payout_path", "request_payout",
+    "DETAILS_MAX", "HOLD_DAYS", "LIST_MAX_LIMIT", "METHODS", "MIN_AMOUNT", "REQUEST_ID", "STATUSES", "BonusesExcluded", "OutcomeThen",
+    "PayoutBelowMinimum", "decide_request", "get", "is_masked", "list_requests", "request_payout",
     "reservation_of", "settle", "with_status",
 ]

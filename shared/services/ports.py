@@ -48,13 +48,8 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
 
 T = TypeVar("T")
 
-# Collection names (the data model).
-CUSTOMERS = "customers"  # customers/{customer_id}: the account (lots, reservations, level stats)
-POSTINGS = "postings"  # customers/{customer_id}/postings/{posting_id}: append-only ledger entries
-ORDERS = "orders"  # customers/{customer_id}/orders/{order_id}: per-order line book (earned/spent per line)
-PROGRAMS = "programs"  # programs/{program}: head (versions index); programs/{program}/versions/{n}
-VERSIONS = "versions"
-AUDIT = "audit"  # programs/{program}/audit/{id}: who changed what, when
+# The customer collection's name, for the sweeps' queries (every path is in shared.adapters.layout).
+CUSTOMERS = "customers"
 
 
 # A step that must commit together with a change (the admin audit record, say): a

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.adapters.layout import program as head_path
 from shared.domain.config import ConfigVersion, parse_config
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
@@ -128,12 +127,4 @@ def publications(store: Store, program: str, limit: int = 50) -> list[Publicatio
     return store.read(lambda uow: uow.programs.publications(program, limit=limit))
 
 
-def audit_log(store: Store, program: str, limit: int = 50) -> list[dict[str, Any]]:
-    """:func:`publications` as the back office's config history lists them (the stored records)."""
-    return [
-        {"action": p.action, "actor": p.actor, "at": p.at, "version": p.version, "effective_from": p.effective_from, "reason": p.reason, "changed": list(p.changed)}
-        for p in publications(store, program, limit)
-    ]
-
-
-__all__ = ["HEAD_TTL", "audit_log", "head", "head_path", "in_force", "publications", "publish", "scheduled"]
+__all__ = ["HEAD_TTL", "head", "in_force", "publications", "publish", "scheduled"]

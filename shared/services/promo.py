@@ -29,12 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from shared.adapters.layout import PROMO_CODES
-from shared.adapters.layout import PROMO_CUSTOMERS as CUSTOMERS
-from shared.adapters.layout import promo_code as code_path
-from shared.adapters.repositories.program import promo_document
 from shared.domain.cart import PromoRule
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
@@ -170,21 +165,6 @@ def create_discount(store: Store, *, rule: PromoRule, now: datetime, total_limit
         created_at=now,
     )
     return store.run(lambda uow: _create_in(uow, new, then))
-
-
-def as_record(code: PromoCode) -> dict[str, Any]:
-    """A code as the back office answers and audits it: the stored document."""
-    return promo_document(code)
-
-
-def create_code(store: Store, *, rule: PromoRule, now: datetime, total_limit: int | None = None, per_customer_limit: int | None = None, then: Then | None = None) -> dict[str, Any]:
-    """:func:`create_discount` answering :func:`as_record` (``then`` gets the record too)."""
-
-    def record_then(uow: UnitOfWork, code: PromoCode) -> None:
-        if then is not None:
-            then(uow, as_record(code))
-
-    return as_record(create_discount(store, rule=rule, now=now, total_limit=total_limit, per_customer_limit=per_customer_limit, then=record_then))
 
 
 def create_partner_code(store: Store, *, code: str, partner_id: str, now: datetime) -> PromoCode:
@@ -332,7 +312,7 @@ def unredeem(store: Store, *, code: str, customer_id: str, order_id: str, now: d
 
 
 __all__ = [
-    "CUSTOMERS", "CodesPage", "Offer", "PROMO_CODES", "PromoCustomerLimit", "PromoExhausted", "PromoInactive", "Redemption", "UsagePage", "as_record",
-    "code_path", "codes", "create_code", "create_discount", "create_partner_code", "create_partner_code_in", "deactivate", "get", "get_in",
+    "CodesPage", "Offer", "PromoCustomerLimit", "PromoExhausted", "PromoInactive", "Redemption", "UsagePage",
+    "codes", "create_discount", "create_partner_code", "create_partner_code_in", "deactivate", "get", "get_in",
     "is_well_formed", "normalize", "offer", "partner_of", "redeem", "redeem_in", "resolve", "unredeem", "unredeem_in", "usage",
 ]

@@ -424,19 +424,19 @@ def test_a_payout_request_holds_bonuses_until_approved_then_paid(client, store):
     listed = ok(call(client, "GET", "/payouts", token=token))
     assert [(p["request_id"], p["status"]) for p in listed["items"]] == [("maria-payout-1", "requested")]
 
-    decided = payouts.decide(store, request_id="maria-payout-1", decision="approve", actor="manager@shop", now=now())
-    assert (decided["status"], decided["replayed"]) == ("approved", False)
+    decided = payouts.decide_request(store, request_id="maria-payout-1", decision="approve", actor="manager@shop", now=now())
+    assert (decided.request.status, decided.replayed) == ("approved", False)
     after = ok(call(client, "GET", "/balance", token=token))
     assert (after["available"], after["reserved"], after["total"]) == (900, 0, 900)  # written off
-    assert payouts.decide(store, request_id="maria-payout-1", decision="approve", actor="manager@shop", now=now())["replayed"] is True
+    assert payouts.decide_request(store, request_id="maria-payout-1", decision="approve", actor="manager@shop", now=now()).replayed is True
     with pytest.raises(InvalidState):
-        payouts.decide(store, request_id="maria-payout-1", decision="reject", actor="other@shop", now=now(), reason="передумали")
-    paid = payouts.mark_paid(store, request_id="maria-payout-1", actor="accountant@shop", now=now())
-    assert paid["status"] == "paid" and [h["status"] for h in paid["history"]] == ["requested", "approved", "paid"]
-    assert payouts.mark_paid(store, request_id="maria-payout-1", actor="accountant@shop", now=now())["replayed"] is True
-    assert payouts.decide(store, request_id="maria-payout-1", decision="approve", actor="manager@shop", now=now())["replayed"] is True
+        payouts.decide_request(store, request_id="maria-payout-1", decision="reject", actor="other@shop", now=now(), reason="передумали")
+    paid = payouts.settle(store, request_id="maria-payout-1", actor="accountant@shop", now=now())
+    assert paid.request.status == "paid" and [h.status for h in paid.request.history] == ["requested", "approved", "paid"]
+    assert payouts.settle(store, request_id="maria-payout-1", actor="accountant@shop", now=now()).replayed is True
+    assert payouts.decide_request(store, request_id="maria-payout-1", decision="approve", actor="manager@shop", now=now()).replayed is True
     with pytest.raises(InvalidState):
-        payouts.decide(store, request_id="maria-payout-1", decision="reject", actor="manager@shop", now=now())
+        payouts.decide_request(store, request_id="maria-payout-1", decision="reject", actor="manager@shop", now=now())
 
     shown = ok(call(client, "GET", "/payouts", token=token))["items"][0]
     assert shown["status"] == "paid" and "manager@shop" not in json.dumps(shown) and "customer_id" not in shown
@@ -453,15 +453,15 @@ def test_a_rejected_payout_gives_the_bonuses_back(client, store):
     ok(payout(client, token, request_id="maria-payout-2", amount=1000, method="sbp", details="Сбербанк, +7 *** ***-12-34"))
     assert balances(store, "maria", now()).available == 0
     assert_error(payout(client, token, request_id="maria-payout-3", amount=500), 422, "insufficient_bonuses")
-    rejected = payouts.decide(store, request_id="maria-payout-2", decision="reject", actor="manager@shop", now=now(), reason="Неверные реквизиты")
-    assert rejected["status"] == "rejected"
+    rejected = payouts.decide_request(store, request_id="maria-payout-2", decision="reject", actor="manager@shop", now=now(), reason="Неверные реквизиты")
+    assert rejected.request.status == "rejected"
     b = balances(store, "maria", now())
     assert (b.available, b.reserved, b.total) == (1000, 0, 1000)
-    assert payouts.decide(store, request_id="maria-payout-2", decision="reject", actor="manager@shop", now=now())["replayed"] is True
+    assert payouts.decide_request(store, request_id="maria-payout-2", decision="reject", actor="manager@shop", now=now()).replayed is True
     with pytest.raises(InvalidState):
-        payouts.decide(store, request_id="maria-payout-2", decision="approve", actor="manager@shop", now=now())
+        payouts.decide_request(store, request_id="maria-payout-2", decision="approve", actor="manager@shop", now=now())
     with pytest.raises(InvalidState):
-        payouts.mark_paid(store, request_id="maria-payout-2", actor="accountant@shop", now=now())
+        payouts.settle(store, request_id="maria-payout-2", actor="accountant@shop", now=now())
     shown = ok(call(client, "GET", "/payouts", token=token))["items"][0]
     assert shown["history"][-1] == {**shown["history"][-1], "status": "rejected", "reason": "Неверные реквизиты"}
     history = ok(call(client, "GET", "/history", token=token))["items"]
@@ -474,16 +474,16 @@ def test_a_rejected_payout_gives_the_bonuses_back(client, store):
 def test_payout_decisions_refuse_what_does_not_apply(store):
     customer(store, "maria")
     with pytest.raises(NotFound):
-        payouts.decide(store, request_id="no-such-request", decision="approve", actor="manager@shop", now=now())
+        payouts.decide_request(store, request_id="no-such-request", decision="approve", actor="manager@shop", now=now())
     with pytest.raises(NotFound):
-        payouts.mark_paid(store, request_id="../customers/maria", actor="manager@shop", now=now())
+        payouts.settle(store, request_id="../customers/maria", actor="manager@shop", now=now())
     with pytest.raises(ValidationFailed):
-        payouts.decide(store, request_id="no-such-request", decision="maybe", actor="manager@shop", now=now())  # type: ignore[arg-type]
+        payouts.decide_request(store, request_id="no-such-request", decision="maybe", actor="manager@shop", now=now())  # type: ignore[arg-type]
     with pytest.raises(ValidationFailed):
-        payouts.decide(store, request_id="no-such-request", decision="approve", actor=" ", now=now())
+        payouts.decide_request(store, request_id="no-such-request", decision="approve", actor=" ", now=now())
     payouts.request_payout(store, config=config(), customer_id="maria", request_id="maria-payout-9", amount=500, method="phone", details="+7 *** ***-00-11", now=now())
     with pytest.raises(InvalidState):
-        payouts.mark_paid(store, request_id="maria-payout-9", actor="accountant@shop", now=now())
+        payouts.settle(store, request_id="maria-payout-9", actor="accountant@shop", now=now())
     with pytest.raises(IdempotencyConflict):
         payouts.request_payout(store, config=config(), customer_id="maria", request_id="maria-payout-9", amount=500, method="card", details="**** 0011", now=now())
 

@@ -79,7 +79,7 @@ def test_the_fingerprint_changes_with_the_cart(client):
 
 
 def test_promo_codes_apply_and_unknown_ones_are_a_reason(client, function_env):
-    promo.create_code(function_env, rule=PromoRule(code="SPRING10", kind="percent", percent=Decimal(10)), now=datetime.now(timezone.utc))
+    promo.create_discount(function_env, rule=PromoRule(code="SPRING10", kind="percent", percent=Decimal(10)), now=datetime.now(timezone.utc))
     quote = post(client, "/quote", {"lines": CART, "promo_code": "spring10"}).get_json()
     assert (quote["promo_applied"], quote["discount"], quote["money_to_pay"], quote["promo_code"]) == (True, 10000, 90000, "SPRING10")
     unknown = post(client, "/quote", {"lines": CART, "promo_code": "nope"})

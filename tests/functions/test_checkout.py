@@ -140,7 +140,7 @@ def test_two_tabs_one_after_the_other_get_what_is_left(function_env, client):
 
 
 def test_promo_limits_at_checkout(function_env, client):
-    promo.create_code(function_env, rule=PromoRule(code="SPRING10", kind="percent", percent=Decimal(10)), total_limit=2, per_customer_limit=1, now=utcnow())
+    promo.create_discount(function_env, rule=PromoRule(code="SPRING10", kind="percent", percent=Decimal(10)), total_limit=2, per_customer_limit=1, now=utcnow())
     anna, boris, vera = (register(function_env, name) for name in ("anna", "boris", "vera"))
     placed = checkout(client, anna, order_id="A1", promo_code="spring10", bonuses=100)
     assert placed.status_code == 200
@@ -246,7 +246,7 @@ def test_tilda_form_encoded_order_is_placed_for_the_customer(function_env, clien
 
 
 def test_tilda_json_order_with_payment_as_a_json_string(function_env, client):
-    promo.create_code(function_env, rule=PromoRule(code="TEST", kind="fixed", fixed=10000), now=utcnow())
+    promo.create_discount(function_env, rule=PromoRule(code="TEST", kind="fixed", fixed=10000), now=utcnow())
     token = register(function_env, "anna")
     payment = {"sys": "cloudpayments", "systranid": "3521002298", "orderid": "42", "products": [{"name": "Забег 5 км", "quantity": "1", "price": "490", "amount": "490"}], "promocode": "test", "discount": "100"}
     body = {"Email": "anna@example.ru", "kopilka_token": token, "payment": json.dumps(payment, ensure_ascii=False)}

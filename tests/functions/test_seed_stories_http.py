@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 import time_machine
 
+from shared.adapters.layout import line_book as line_book_path
 from shared.domain.cart import CartLine, PromoRule
 from shared.edge import entry
 from shared.platform import bootstrap
@@ -41,7 +42,6 @@ from shared.platform.settings import reload
 from shared.presets import preset_data
 from shared.services import lifecycle, orders, program, promo
 from shared.services.ledger import audit_account, balances, load_account, postings
-from shared.services.ledger import order_path as line_book_path
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function
 from tests.fakes.carriers import FakeCarriers, cdek_webhook
 from tests.fakes.yookassa import FakeYooKassa, notification
@@ -387,7 +387,7 @@ def cosmetics(shop):
     use_program(shop.store, "maxma_cosmetics", c0 - timedelta(days=40))
     register(shop.store, "sofia", c0 - timedelta(days=30))
     earlier_purchase(shop.store, "sofia", "K0", [{"id": "set", "price": 1000000, "quantity": 1}], paid_at=c0 - timedelta(days=30), delivered_at=c0 - timedelta(days=28))
-    promo.create_code(shop.store, rule=PromoRule(code="GLOW10", kind="percent", percent=Decimal(10)), now=c0 - timedelta(days=1))
+    promo.create_discount(shop.store, rule=PromoRule(code="GLOW10", kind="percent", percent=Decimal(10)), now=c0 - timedelta(days=1))
     assert wallet(shop.store, "sofia", c0)["available"] == 300 + 200
     return c0
 

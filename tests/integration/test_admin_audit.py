@@ -18,7 +18,7 @@ from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import InvalidState
 from shared.edge.admin_auth import ROLES, Admin
 from shared.presets import preset_data
-from shared.services import lifecycle, orders, payouts, program, promo
+from shared.services import lifecycle, orders, payouts, program
 from shared.services.admin import audit as admin_audit
 from shared.services.admin import orders as admin_orders
 from shared.services.admin import payouts as admin_payouts
@@ -64,7 +64,7 @@ def test_no_promo_code_without_its_record(firestore_store, now, monkeypatch):
     with pytest.raises(Refused):
         admin_promos.create_promo(firestore_store, OWNER, rule=RULE, total_limit=None, per_customer_limit=None, now=now)
 
-    assert firestore_store.get(promo.code_path("AUTUMN10")) is None
+    assert firestore_store.get(layout.promo_code("AUTUMN10")) is None
 
 
 def test_no_config_version_without_its_record(firestore_store, biomiq, now, monkeypatch):
@@ -74,7 +74,7 @@ def test_no_config_version_without_its_record(firestore_store, biomiq, now, monk
     with pytest.raises(Refused):
         admin_program.replace_config(firestore_store, OWNER, program_name="biomiq", raw=raw, reason="shorter hold", effective_from=None, now=now + timedelta(hours=1))
 
-    assert [v["version"] for v in firestore_store.get(program.head_path("biomiq"))["versions"]] == [1]
+    assert [v["version"] for v in firestore_store.get(layout.program("biomiq"))["versions"]] == [1]
     assert program.in_force(firestore_store, "biomiq", now + timedelta(hours=2)).config.hold_days == 14
 
 
@@ -102,7 +102,7 @@ def test_a_payout_is_rejected_with_its_record_or_stays_requested(firestore_store
         _failing_audit(patched)
         with pytest.raises(Refused):
             admin_payouts.reject_payout(firestore_store, OWNER, request_id="payout-0001", reason="duplicate request", now=now)
-    assert firestore_store.get(payouts.payout_path("payout-0001"))["status"] == "requested"
+    assert firestore_store.get(layout.payout("payout-0001"))["status"] == "requested"
 
     admin_payouts.reject_payout(firestore_store, OWNER, request_id="payout-0001", reason="duplicate request", now=now)
     admin_payouts.reject_payout(firestore_store, OWNER, request_id="payout-0001", reason="duplicate request", now=now)

@@ -114,7 +114,7 @@ def test_two_different_partial_refunds_at_once_both_count(instances, biomiq, now
 
 def test_a_payment_racing_a_cancellation_ends_paid_or_canceled_never_both(instances, biomiq, now):
     a, b = instances
-    promo.create_code(a, rule=PromoRule(code="SPRING10", kind="percent", percent=Decimal(10)), now=now)
+    promo.create_discount(a, rule=PromoRule(code="SPRING10", kind="percent", percent=Decimal(10)), now=now)
     outcomes = Counter()
     for n in range(ROUNDS):
         customer, order_id = f"c{n}", f"A{n}"

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from shared.api.admin import PublicationEntry
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.presets import preset_data
 from shared.services import program
@@ -23,7 +24,7 @@ def test_publish_versions_and_effective_dates(store, now):
     log = program.publications(store, "biomiq")
     assert [(e.version, e.actor, e.reason) for e in log] == [(2, "marketer", "shorter hold"), (1, "marketer", "launch")]
     assert log[0].changed == ("hold_days",)
-    assert program.audit_log(store, "biomiq")[0] == store.get("programs/biomiq/audit/v000002")  # the back office lists the stored records
+    assert PublicationEntry.of(log[0]).model_dump() == store.get("programs/biomiq/audit/v000002")  # the back office lists the stored records
     assert [v.version for v in program.scheduled(store, "biomiq", now)] == [2]
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from shared.adapters.repositories.program import promo_document
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, Retryable, ValidationFailed
 from shared.domain.promos import PromoKind
@@ -56,20 +57,20 @@ def test_codes_resolve_case_insensitively_and_only_while_active(store, now):
 
 
 def test_the_window_is_left_to_cart_maths(store, now):
-    promo.create_code(store, rule=ten_percent("LATER", valid_from=now + timedelta(days=1)), now=now)
+    promo.create_discount(store, rule=ten_percent("LATER", valid_from=now + timedelta(days=1)), now=now)
     assert promo.resolve(store, "later", now).valid_from == now + timedelta(days=1)
 
 
 def test_creating_a_code_is_idempotent_and_validated(store, now):
-    created = promo.create_code(store, rule=ten_percent(), total_limit=5, now=now)
-    assert created == store.get("promo_codes/SPRING10")  # the back office's record is the stored code
+    created = promo.create_discount(store, rule=ten_percent(), total_limit=5, now=now)
+    assert promo_document(created) == store.get("promo_codes/SPRING10")  # the code answered is the stored code
     assert promo.create_discount(store, rule=ten_percent("spring10"), total_limit=5, now=now).total_limit == 5
     with pytest.raises(IdempotencyConflict):
         promo.create_discount(store, rule=ten_percent(), total_limit=6, now=now)
     with pytest.raises(ValidationFailed):
-        promo.create_code(store, rule=ten_percent("X"), total_limit=0, now=now)
+        promo.create_discount(store, rule=ten_percent("X"), total_limit=0, now=now)
     with pytest.raises(ValidationFailed):
-        promo.create_code(store, rule=ten_percent("no spaces"), now=now)
+        promo.create_discount(store, rule=ten_percent("no spaces"), now=now)
 
 
 def test_a_partner_code_is_stored_and_names_its_partner_but_gives_no_discount(store, now):
@@ -86,7 +87,7 @@ def test_a_partner_code_is_stored_and_names_its_partner_but_gives_no_discount(st
 
 
 def test_per_customer_limit_and_idempotent_redemption(store, now):
-    promo.create_code(store, rule=ten_percent(), total_limit=10, per_customer_limit=2, now=now)
+    promo.create_discount(store, rule=ten_percent(), total_limit=10, per_customer_limit=2, now=now)
     first = promo.redeem(store, code="spring10", customer_id="anna", order_id="o1", now=now)
     again = promo.redeem(store, code="SPRING10", customer_id="anna", order_id="o1", now=now)
     assert (first.replayed, again.replayed, again.uses, again.customer_uses) == (False, True, 1, 1)
@@ -100,7 +101,7 @@ def test_per_customer_limit_and_idempotent_redemption(store, now):
 
 
 def test_unredeem_gives_the_use_back_once(store, now):
-    promo.create_code(store, rule=ten_percent(), total_limit=1, now=now)
+    promo.create_discount(store, rule=ten_percent(), total_limit=1, now=now)
     promo.redeem(store, code="spring10", customer_id="anna", order_id="o1", now=now)
     with pytest.raises(promo.PromoExhausted):
         promo.redeem(store, code="spring10", customer_id="boris", order_id="o2", now=now)
@@ -113,7 +114,7 @@ def test_unredeem_gives_the_use_back_once(store, now):
 @pytest.mark.reliability
 def test_a_code_with_total_limit_3_used_by_10_concurrent_orders(firestore_store, biomiq, now):
     """Ten customers check out at once with a code good for three orders: exactly three get it."""
-    promo.create_code(firestore_store, rule=ten_percent(), total_limit=3, now=now)
+    promo.create_discount(firestore_store, rule=ten_percent(), total_limit=3, now=now)
     for n in range(10):
         lifecycle.register_customer(firestore_store, config=biomiq, customer_id=f"c{n}", now=now)
 
@@ -142,7 +143,7 @@ def test_a_code_with_total_limit_3_used_by_10_concurrent_orders(firestore_store,
 def test_redemptions_from_separate_instances_respect_the_limit(firestore_client, firestore_store, now):
     from shared.adapters.firestore_store import FirestoreStore
 
-    promo.create_code(firestore_store, rule=ten_percent(), total_limit=3, now=now)
+    promo.create_discount(firestore_store, rule=ten_percent(), total_limit=3, now=now)
     instances = [FirestoreStore(firestore_client) for _ in range(4)]
 
     def redeem(n):
@@ -161,7 +162,7 @@ def test_redemptions_from_separate_instances_respect_the_limit(firestore_client,
 
 
 def test_place_order_applies_redeems_and_records_the_code(store, biomiq, now):
-    promo.create_code(store, rule=ten_percent(), per_customer_limit=1, now=now)
+    promo.create_discount(store, rule=ten_percent(), per_customer_limit=1, now=now)
     lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
     order, q = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="spring10", now=now)
     assert (q.discount, q.money_to_pay, q.promo_applied) == (10000, 90000, True)
@@ -176,7 +177,7 @@ def test_place_order_applies_redeems_and_records_the_code(store, biomiq, now):
 
 
 def test_a_code_that_does_not_apply_is_not_used_up(store, biomiq, now):
-    promo.create_code(store, rule=ten_percent(min_order=500000), total_limit=1, now=now)
+    promo.create_discount(store, rule=ten_percent(min_order=500000), total_limit=1, now=now)
     lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
     order, q = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="spring10", now=now)
     assert (q.promo_applied, order["promo_code"], order["promo_code_entered"]) == (False, None, "SPRING10")
@@ -184,14 +185,14 @@ def test_a_code_that_does_not_apply_is_not_used_up(store, biomiq, now):
 
 
 def test_a_failed_placement_gives_the_use_back(store, biomiq, now):
-    promo.create_code(store, rule=ten_percent(), total_limit=1, now=now)
+    promo.create_discount(store, rule=ten_percent(), total_limit=1, now=now)
     with pytest.raises(NotFound):  # nobody registered: the reservation step fails after the redemption
         orders.place_order(store, config=biomiq, customer_id="ghost", order_id="G1", lines=CART, bonuses=0, promo_code="spring10", now=now)
     assert store.get("promo_codes/SPRING10")["uses"] == 0 and store.get("orders/G1") is None
 
 
 def test_cancel_gives_the_use_and_the_bonuses_back(store, biomiq, now):
-    promo.create_code(store, rule=ten_percent(), total_limit=1, now=now)
+    promo.create_discount(store, rule=ten_percent(), total_limit=1, now=now)
     lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
     orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=200, promo_code="spring10", now=now)
     orders.mark_canceled(store, order_id="A1", now=now, reason="payment_canceled")
@@ -202,7 +203,7 @@ def test_cancel_gives_the_use_and_the_bonuses_back(store, biomiq, now):
 
 
 def test_payment_is_priced_with_the_rule_the_order_was_placed_with(store, biomiq, now):
-    promo.create_code(store, rule=ten_percent(valid_to=now + timedelta(hours=1)), now=now)
+    promo.create_discount(store, rule=ten_percent(valid_to=now + timedelta(hours=1)), now=now)
     lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
     orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=100, promo_code="spring10", now=now)
     store.run(lambda uow: uow.put("promo_codes/SPRING10", {**uow.get("promo_codes/SPRING10"), "active": False}))

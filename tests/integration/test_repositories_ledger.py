@@ -14,7 +14,7 @@ import pytest
 
 from shared.adapters import layout
 from shared.domain.customer import CustomerRecord, Notifications, Referee
-from shared.domain.ledger import Account, Allocation, Debit, Lot, Posting
+from shared.domain.ledger import Account, Allocation, Credit, Lot, Posting
 from shared.domain.line_book import BookLine, OrderLineBook
 from shared.presets import load_preset
 from shared.services import lifecycle
@@ -130,7 +130,8 @@ def test_session_changes_write_the_typed_fields_by_their_stored_names(store, now
     def change(uow):
         session = AccountSession(uow, "anna")
         session.record = session.record.set_referral(first_paid_at=now)
-        session.save(blocked=True, blocked_at=now, blocked_by="manager@shop.example", blocked_reason="x")
+        session.record = session.record.set_blocking(blocked=True, blocked_at=now, blocked_by="manager@shop.example", blocked_reason="x")
+        session.save()
         return session.blocking, session.referral
 
     blocking, referral = store.run(change)
@@ -175,7 +176,7 @@ def posting(customer_id: str, seq: int, at) -> Posting:
         kind="adjust",
         at=at,
         fingerprint=f"f{seq}",
-        movements=(Debit(lot_id=f"L{seq}", amount=seq),),
+        movements=(Credit(lot_id=f"L{seq}", amount=seq, source="adjust", ref="", accrued_at=at, activates_at=None, expires_at=at + timedelta(days=365)),),
         outcome={"lot_id": f"L{seq}"},
         customer_id=customer_id,
         seq=seq,
@@ -198,7 +199,9 @@ def test_postings_round_trip_and_keep_their_stored_shape(store, now):
         "kind": "adjust",
         "at": now,
         "fingerprint": "f1",
-        "movements": [{"op": "debit", "lot_id": "L1", "amount": 1}],
+        "movements": [
+            {"op": "credit", "lot_id": "L1", "amount": 1, "source": "adjust", "ref": "", "accrued_at": now, "activates_at": None, "expires_at": now + timedelta(days=365)},
+        ],
         "outcome": {"lot_id": "L1"},
         "customer_id": "anna",
         "seq": 1,

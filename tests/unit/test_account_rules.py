@@ -176,13 +176,13 @@ def test_payout_hold_approve_reject_on_the_memory_store(memory_store, config):
         payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="card", details="**** 1111", now=NOW)
     b = balances(memory_store, "maria", NOW)
     assert (b.available, b.reserved, b.total) == (500, 1000, 1500)
-    assert payouts.decide(memory_store, request_id="req-00000001", decision="reject", actor="m", now=NOW)["status"] == "rejected"
+    assert payouts.decide_request(memory_store, request_id="req-00000001", decision="reject", actor="m", now=NOW).request.status == "rejected"
     assert balances(memory_store, "maria", NOW).available == 1500
     with pytest.raises(InvalidState):
-        payouts.decide(memory_store, request_id="req-00000001", decision="approve", actor="m", now=NOW)
+        payouts.decide_request(memory_store, request_id="req-00000001", decision="approve", actor="m", now=NOW)
     payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="bonus_account", details="", now=NOW)
-    payouts.decide(memory_store, request_id="req-00000002", decision="approve", actor="m", now=NOW)
-    assert payouts.mark_paid(memory_store, request_id="req-00000002", actor="a", now=NOW)["status"] == "paid"
+    payouts.decide_request(memory_store, request_id="req-00000002", decision="approve", actor="m", now=NOW)
+    assert payouts.settle(memory_store, request_id="req-00000002", actor="a", now=NOW).request.status == "paid"
     b = balances(memory_store, "maria", NOW)
     assert (b.available, b.reserved, b.total) == (900, 0, 900)
     assert audit_account(memory_store, "maria") == []

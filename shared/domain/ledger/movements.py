@@ -4,39 +4,19 @@ Each movement is a frozen value that converts to and from its stored form
 (a dict keyed by ``"op"``, as kept in the posting document) and knows how it
 changes an :class:`~shared.domain.ledger.state.Account` in place
 (:meth:`apply`, used only on a fresh copy of the account by
-:func:`~shared.domain.ledger.postings.apply_posting`).
-
-A movement also reads like its stored document (``m["op"]``,
-``m.get("source")``), so code that inspects stored postings sees the same
-fields either way.
+:func:`~shared.domain.ledger.postings.apply_posting`). Code that inspects
+postings tells movements apart by type (``isinstance(m, Credit)``) and reads
+their attributes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
 from shared.domain.ledger.state import Account, Allocation, Lot, Reservation
-
-
-class _StoredView(Mapping[str, Any]):
-    """Read access by stored field name, over :meth:`to_dict`."""
-
-    __slots__ = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def __getitem__(self, name: str) -> Any:
-        return self.to_dict()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
 
 
 def _credit(lots: dict[str, Lot], lot_id: str, amount: int, source: str, ref: str, accrued_at: datetime, activates_at: datetime | None, expires_at: datetime) -> None:
@@ -59,7 +39,7 @@ def _debit(lots: dict[str, Lot], lot_id: str, amount: int) -> None:
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class Credit(_StoredView):
+class Credit:
     """Bonuses into a lot: a new lot, or back into one (a refund restores a pruned lot)."""
 
     op: ClassVar[str] = "credit"
@@ -92,7 +72,7 @@ class Credit(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class Debit(_StoredView):
+class Debit:
     """Bonuses out of a lot (spent, expired, clawed back); an emptied lot is pruned."""
 
     op: ClassVar[str] = "debit"
@@ -111,7 +91,7 @@ class Debit(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class Schedule(_StoredView):
+class Schedule:
     """A held lot's activation date (a lot gone already is left alone)."""
 
     op: ClassVar[str] = "schedule"
@@ -132,7 +112,7 @@ class Schedule(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class Hold(_StoredView):
+class Hold:
     """A reservation: its allocations leave their lots until it is spent or released."""
 
     op: ClassVar[str] = "hold"
@@ -152,7 +132,7 @@ class Hold(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class Unhold(_StoredView):
+class Unhold:
     """A reservation ends; ``restore`` goes back into the lots it came from (active, as before)."""
 
     op: ClassVar[str] = "unhold"
@@ -173,7 +153,7 @@ class Unhold(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class Debt(_StoredView):
+class Debt:
     """A change of the debt: positive when a clawback found too little, negative when repaid."""
 
     op: ClassVar[str] = "debt"
@@ -191,7 +171,7 @@ class Debt(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class Purchase(_StoredView):
+class Purchase:
     """Paid kopecks (negative: returned) added to the lifetime total and the day's total."""
 
     op: ClassVar[str] = "purchase"
@@ -213,7 +193,7 @@ class Purchase(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class TrimWindow(_StoredView):
+class TrimWindow:
     """Days that left the rolling purchase window."""
 
     op: ClassVar[str] = "trim_window"
@@ -232,7 +212,7 @@ class TrimWindow(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class LevelChange(_StoredView):
+class LevelChange:
     """The earned level changes (a notification trigger)."""
 
     op: ClassVar[str] = "level"
@@ -251,7 +231,7 @@ class LevelChange(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class LevelOverrideChange(_StoredView):
+class LevelOverrideChange:
     """A person pins the level, or lifts the pin (``to=None``)."""
 
     op: ClassVar[str] = "level_override"
@@ -270,7 +250,7 @@ class LevelOverrideChange(_StoredView):
 
 
 @dataclass(frozen=True, slots=True, eq=True)
-class GroupChange(_StoredView):
+class GroupChange:
     """The customer group changes. The account's opening records only the new group
     (``opening=True``: no ``"from"`` field is stored)."""
 

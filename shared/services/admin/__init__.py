@@ -26,6 +26,8 @@ exactly one record per change and a replay writes none; a mass-accrual run,
 which spans many transactions, is recorded right after. ``key`` (time, then
 id) orders the log newest first.
 
-The back office reads other areas' documents (customers, identities, promo
-codes, payouts, the program's head) only through :mod:`._foreign`.
+The back office reads other areas' documents (customer records, identities,
+promo codes, payouts, the program's head) through the unit of work's
+repositories and the owning areas' use cases, and changes them only through
+those use cases.
 """

@@ -23,11 +23,10 @@ from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import Adjust, ChangeGroup, OverrideLevel, require_utc
 from shared.domain.levels import effective_level
 from shared.edge.admin_auth import Admin
-from shared.services.admin import _foreign
 from shared.services.admin import audit as _audit
 from shared.services.admin.approvals import request_approval
 from shared.services.admin.common import required_reason, valid_customer_id
-from shared.services.ledger import AccountSession
+from shared.services.ledger import AccountSession, load_customer
 from shared.services.ports import Store, UnitOfWork
 
 R = TypeVar("R")
@@ -72,7 +71,7 @@ def adjust(
     target = f"customer:{customer_id}"
     params = {"customer_id": customer_id, "amount": amount, "reason": reason, "lifetime_days": days}
     if abs(amount) > threshold:
-        if not _foreign.customer_exists(store, customer_id):
+        if load_customer(store, customer_id) is None:
             raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
         approval = request_approval(store, admin, action="ledger.adjust", target=target, params=params, key=key, reason=reason, now=now)
         return AdjustResponse(status="pending_approval", approval_id=approval.id, customer_id=customer_id, amount=amount, threshold=threshold)
@@ -133,14 +132,15 @@ def set_blocked(store: Store, admin: Admin, *, customer_id: str, blocked: bool, 
     reason = required_reason(reason)
 
     def change(session: AccountSession, uow: UnitOfWork) -> BlockResponse:
-        was = bool(session.extra.get("blocked", False))
+        was = session.blocking.is_blocked
         result = {"customer_id": customer_id, "blocked": blocked, "changed": was != blocked}
         if was == blocked:
             return BlockResponse.model_validate(result)
         if blocked:
-            session.save(blocked=True, blocked_at=now, blocked_by=admin.email, blocked_reason=reason)
+            session.record = session.record.set_blocking(blocked=True, blocked_at=now, blocked_by=admin.email, blocked_reason=reason)
         else:
-            session.save(blocked=False, unblocked_at=now, unblocked_by=admin.email, unblock_reason=reason)
+            session.record = session.record.set_blocking(blocked=False, unblocked_at=now, unblocked_by=admin.email, unblock_reason=reason)
+        session.save()
         _audit.audit_in(uow, admin, action="customer.block" if blocked else "customer.unblock", target=f"customer:{customer_id}", params={"reason": reason}, result=result, now=now)
         return BlockResponse.model_validate(result)
 

@@ -28,7 +28,7 @@ from shared.domain.errors import (
 from shared.domain.ledger import Adjust, digest, require_utc
 from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
-from shared.services.admin.common import well_formed_id
+from shared.services.admin.common import payout_result, well_formed_id
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -168,13 +168,15 @@ def _execute_payout(store: Store, checker: Admin, approval: Approval, now: datet
         raise InvalidState(f"the approval is {claimed.status.value}", approval_id=approval_id)
     request_id = approval.params["request_id"]
     try:
-        result = payouts.decide(
-            store,
-            request_id=request_id,
-            decision="approve",
-            actor=checker.email,
-            now=now,
-            reason=approval.params.get("reason") or f"approval {approval_id} by {checker.email}, requested by {approval.maker}",
+        result = payout_result(
+            payouts.decide_request(
+                store,
+                request_id=request_id,
+                decision="approve",
+                actor=checker.email,
+                now=now,
+                reason=approval.params.get("reason") or f"approval {approval_id} by {checker.email}, requested by {approval.maker}",
+            )
         )
     except (NotFound, InvalidState, IdempotencyConflict, BusinessRefusal) as exc:
         # the payout can no longer be approved (e.g. rejected meanwhile): the approval fails, visibly

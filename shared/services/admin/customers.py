@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 
 from shared.api.admin import (
@@ -14,14 +15,61 @@ from shared.api.admin import (
     ReservationView,
 )
 from shared.domain.config import ProgramConfig
+from shared.domain.customer import CustomerRecord
 from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.identity import IdentityKind
 from shared.domain.levels import effective_level
 from shared.edge.admin_auth import Admin
 from shared.services import ledger
-from shared.services.admin import _foreign
-from shared.services.admin._foreign import CustomerRecord
 from shared.services.admin.common import valid_customer_id, well_formed_id
-from shared.services.ports import Store
+from shared.services.identity import normalize_phone  # the form the SMS login writes identities in
+from shared.services.ports import Store, UnitOfWork
+
+# The customer record's fields the back office shows as the profile, by their stored names.
+PROFILE_FIELDS = (
+    "phone",
+    "name",
+    "email",
+    "birthday",
+    "telegram_id",
+    "registered_at",
+    "invited_by",
+    "referrer_id",
+    "referral_bound_at",
+    "paying_referees",
+    "first_paid_at",
+    "blocked",
+    "blocked_at",
+    "blocked_by",
+    "blocked_reason",
+)
+
+
+def _profile(customer: CustomerRecord) -> dict[str, object]:
+    """The :data:`PROFILE_FIELDS` the customer's record holds (a field stored as null included)."""
+    values = {f.name: getattr(part, f.name) for part in (customer.profile, customer.referral, customer.blocking) for f in fields(part)}
+    return {name: values[name] for name in PROFILE_FIELDS if values[name] is not None or name in customer.nulls}
+
+
+def _customer(store: Store, customer_id: str) -> CustomerRecord | None:
+    return ledger.load_customer(store, customer_id)
+
+
+def _by_phone(store: Store, phone: str) -> CustomerRecord | None:
+    """The customer the SMS login bound to this phone (its identity), if any."""
+    e164 = normalize_phone(phone)
+
+    def find(uow: UnitOfWork) -> CustomerRecord | None:
+        identity = uow.identities.get(IdentityKind.PHONE, e164)
+        if identity is None or not identity.customer_id or not well_formed_id(identity.customer_id):
+            return None
+        return uow.accounts.get(identity.customer_id)
+
+    return store.read(find)
+
+
+def _page(store: Store, *, limit: int, after: str | None) -> list[CustomerRecord]:
+    return store.read(lambda uow: uow.accounts.in_id_order(limit=limit, after=after))
 
 
 def _summary_fields(config: ProgramConfig, customer: CustomerRecord, now: datetime) -> dict[str, object]:
@@ -29,10 +77,10 @@ def _summary_fields(config: ProgramConfig, customer: CustomerRecord, now: dateti
     b = account.balances(now)
     return {
         "customer_id": account.customer_id,
-        "phone": customer.phone,
+        "phone": customer.profile.phone,
         "level": effective_level(config, account).code,
         "group": account.group or config.default_group,
-        "blocked": customer.blocked,
+        "blocked": customer.blocking.is_blocked,
         "total": b.total,
         "available": b.available,
         "pending": b.pending,
@@ -51,19 +99,19 @@ def search_customers(
     """Customers by phone (its identity), or by customer id prefix in id order (empty: everyone), paged."""
     admin.require("customer.read")
     if phone:
-        bound = _foreign.customer_by_phone(store, phone)
+        bound = _by_phone(store, phone)
         return CustomerSearchResponse(customers=[summary(config, bound, now)] if bound else [], next_cursor=None)
     prefix = prefix or ""
     if prefix and not well_formed_id(prefix):
         raise ValidationFailed("not a customer id prefix", field="prefix")
     found: list[CustomerRecord] = []
     if cursor is None and prefix:
-        exact = _foreign.customer(store, prefix) if prefix not in (".", "..") else None
+        exact = _customer(store, prefix) if prefix not in (".", "..") else None
         if exact is not None:
             found.append(exact)
     after = cursor if cursor is not None else (prefix or None)
     wanted = limit - len(found)
-    rows = _foreign.customers_page(store, limit=wanted, start_after=after) if wanted > 0 else []
+    rows = _page(store, limit=wanted, after=after) if wanted > 0 else []
     exhausted = len(rows) < wanted
     for row in rows:
         if not row.customer_id.startswith(prefix):
@@ -79,7 +127,7 @@ def search_customers(
 def customer_detail(store: Store, admin: Admin, *, config: ProgramConfig, customer_id: str, now: datetime) -> CustomerDetail:
     admin.require("customer.read")
     valid_customer_id(customer_id)
-    customer = _foreign.customer(store, customer_id)
+    customer = _customer(store, customer_id)
     if customer is None:
         raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
     account = customer.account
@@ -89,7 +137,7 @@ def customer_detail(store: Store, admin: Admin, *, config: ProgramConfig, custom
             "earned_level": account.level,
             "level_override": account.level_override,
             "paid_total": account.paid_total,
-            "profile": dict(customer.profile),
+            "profile": _profile(customer),
             "lots": [LotView.model_validate({**lot.to_dict(), "state": lot.state(now)}) for lot in sorted(account.lots.values(), key=lambda lot: lot.order_key())],
             "reservations": [ReservationView(id=r.id, amount=r.amount, created_at=r.created_at, release_after=r.release_after) for r in account.reservations.values()],
         }
@@ -100,12 +148,12 @@ def customer_ledger(store: Store, admin: Admin, *, customer_id: str, before_seq:
     """A page of a customer's postings, newest first (``before_seq``: the lowest seq of the last page)."""
     admin.require("ledger.read")
     valid_customer_id(customer_id)
-    if not _foreign.customer_exists(store, customer_id):
+    if _customer(store, customer_id) is None:
         raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
     page = ledger.postings(store, customer_id, limit=limit, before_seq=before_seq)
     entries = [
         PostingView.model_validate(
-            {"seq": p.seq, "kind": p.kind, "key": p.key, "at": p.at, "delta": p.delta, "order_id": p.order_id, "actor": p.actor, "reason": p.reason, "outcome": p.outcome, "movements": p.movements}
+            {"seq": p.seq, "kind": p.kind, "key": p.key, "at": p.at, "delta": p.delta, "order_id": p.order_id, "actor": p.actor, "reason": p.reason, "outcome": p.outcome, "movements": [m.to_dict() for m in p.movements]}
         )
         for p in page
     ]

@@ -24,7 +24,6 @@ from shared.domain.config import ProgramConfig
 from shared.domain.errors import IdempotencyConflict, NotFound, ValidationFailed
 from shared.domain.ledger import Accrue, require_utc
 from shared.edge.admin_auth import Admin
-from shared.services.admin import _foreign
 from shared.services.admin import audit as _audit
 from shared.services.admin.common import (
     required_reason,
@@ -126,7 +125,7 @@ def credit_one(store: Store, *, job: MassAccrualJob, customer_id: str, now: date
         session = AccountSession(uow, customer_id)
         if not session.exists:
             return CreditOutcome.UNKNOWN
-        if session.extra.get("blocked"):
+        if session.blocking.is_blocked:
             return CreditOutcome.BLOCKED
         outcome = session.post(
             f"mass:{job.job_id}:{customer_id}",
@@ -146,7 +145,8 @@ def _next_batch(store: Store, job: MassAccrualJob, size: int) -> tuple[list[str]
         batch = list(d.customer_ids[start : start + size])
         return batch, start + len(batch), start + len(batch) >= len(d.customer_ids)
     after = job.cursor if isinstance(job.cursor, str) else None
-    batch = _foreign.customer_ids_in_group(store, d.group, limit=size, start_after=after)
+    group = d.group or ""  # a job names either its customers or a group
+    batch = store.read(lambda uow: uow.accounts.in_group(group, limit=size, after=after))
     return batch, batch[-1] if batch else job.cursor, len(batch) < size
 
 

@@ -10,8 +10,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound
 from shared.domain.order import Order
 from shared.edge.admin_auth import Admin
-from shared.services import orders
-from shared.services.admin import _foreign
+from shared.services import ledger, orders
 from shared.services.admin import audit as _audit
 from shared.services.admin.common import CustomerBlocked, valid_customer_id
 from shared.services.ports import Store, UnitOfWork
@@ -32,10 +31,10 @@ def call_centre_order(
     """An order taken by phone, placed for the customer (``source: call_centre``) like a checkout."""
     admin.require("order.call_centre")
     valid_customer_id(customer_id)
-    customer = _foreign.customer(store, customer_id)
+    customer = ledger.load_customer(store, customer_id)
     if customer is None:
         raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
-    if customer.blocked:
+    if customer.blocking.is_blocked:
         raise CustomerBlocked("the customer is blocked", customer_id=customer_id)
 
     def record(uow: UnitOfWork, order: Order) -> None:  # only when placed: a replay is no new action

@@ -9,6 +9,7 @@ from shared.api.admin import (
     ConfigHistoryResponse,
     ConfigReplaceResponse,
     ConfigResponse,
+    PublicationEntry,
     ScheduledVersion,
 )
 from shared.domain.config import ConfigVersion
@@ -16,7 +17,6 @@ from shared.domain.errors import ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.edge.admin_auth import Admin
 from shared.services import program as program_service
-from shared.services.admin import _foreign
 from shared.services.admin import audit as _audit
 from shared.services.admin.common import required_reason
 from shared.services.ports import Store, UnitOfWork
@@ -26,7 +26,7 @@ def config_view(store: Store, admin: Admin, *, program_name: str, now: datetime)
     """The config in force, and the versions scheduled after now."""
     admin.require("config.read")
     current = program_service.in_force(store, program_name, now)
-    scheduled = [ScheduledVersion(version=version, effective_from=effective_from) for version, effective_from in _foreign.scheduled_versions(store, program_name, now)]
+    scheduled = [ScheduledVersion(version=ref.version, effective_from=ref.effective_from) for ref in program_service.scheduled(store, program_name, now)]
     return ConfigResponse(
         program=program_name,
         version=current.version,
@@ -41,7 +41,7 @@ def config_view(store: Store, admin: Admin, *, program_name: str, now: datetime)
 
 def config_history(store: Store, admin: Admin, *, program_name: str, limit: int = 50) -> ConfigHistoryResponse:
     admin.require("config.read")
-    return ConfigHistoryResponse(program=program_name, entries=program_service.audit_log(store, program_name, limit=limit))
+    return ConfigHistoryResponse(program=program_name, entries=[PublicationEntry.of(p) for p in program_service.publications(store, program_name, limit=limit)])
 
 
 def replace_config(store: Store, admin: Admin, *, program_name: str, raw: Any, reason: str, effective_from: datetime | None, now: datetime) -> ConfigReplaceResponse:
@@ -57,11 +57,12 @@ def replace_config(store: Store, admin: Admin, *, program_name: str, raw: Any, r
             message_ru="Некорректная конфигурация программы: program",
         )
 
-    def result(version: ConfigVersion) -> dict[str, Any]:
-        return {"program": program_name, "version": version.version, "effective_from": version.effective_from}
+    def answer(version: ConfigVersion) -> ConfigReplaceResponse:
+        return ConfigReplaceResponse(program=program_name, version=version.version, effective_from=version.effective_from)
 
     def record(uow: UnitOfWork, version: ConfigVersion) -> None:
-        _audit.audit_in(uow, admin, action="config.replace", target=f"program:{program_name}", params={"reason": reason, "effective_from": version.effective_from}, result=result(version), now=now)
+        params = {"reason": reason, "effective_from": version.effective_from}
+        _audit.audit_in(uow, admin, action="config.replace", target=f"program:{program_name}", params=params, result=answer(version).model_dump(), now=now)
 
     published = program_service.publish(store, raw=raw, author=admin.email, reason=reason, effective_from=effective_from or now, now=now, then=record)
-    return ConfigReplaceResponse.model_validate(result(published))
+    return answer(published)

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from shared.api.admin import LiabilityResponse
 from shared.domain.ledger import require_utc
 from shared.edge.admin_auth import Admin
-from shared.services.admin import _foreign
 from shared.services.ports import Store
 
 EXPIRY_HORIZON_DAYS = 30
@@ -23,7 +22,7 @@ def liability_report(store: Store, admin: Admin, *, now: datetime, cursor: str |
     admin.require("report.liability")
     require_utc(now)
     horizon = now + timedelta(days=EXPIRY_HORIZON_DAYS)
-    rows = _foreign.customers_page(store, limit=limit, start_after=cursor)
+    rows = store.read(lambda uow: uow.accounts.in_id_order(limit=limit, after=cursor))
     totals = {"accounts": 0, "outstanding": 0, "available": 0, "pending": 0, "reserved": 0, "debt": 0, "expiring_30d": 0, "expired_unswept": 0}
     for row in rows:
         account = row.account
