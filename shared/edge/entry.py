@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Unauthorized
@@ -19,6 +19,14 @@ def store() -> Store:
 
 def config(now: datetime) -> ProgramConfig:
     return program.in_force(store(), settings().program, now).config
+
+
+@overload
+def customer_id(request: Any, now: datetime, *, required: Literal[True] = True) -> str: ...
+
+
+@overload
+def customer_id(request: Any, now: datetime, *, required: bool) -> str | None: ...
 
 
 def customer_id(request: Any, now: datetime, *, required: bool = True) -> str | None:

@@ -1,0 +1,125 @@
+"""The back-office function: admin login, the program, promo codes, mass accruals, customers,
+manual ledger changes, call-centre orders, payouts, approvals, the audit log and reports.
+
+Every route but ``/login`` takes an admin token (``Authorization: Bearer``,
+issued by ``/login``); what each role may do is in ``functions/admin/main.py``.
+Paged reads are ``POST …/search``-style routes with a JSON body (cursor, limit).
+"""
+
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from shared.api import Endpoint
+from shared.api.admin.approvals import (  # noqa: F401  (the models, importable from here)
+    ApprovalListResponse,
+    ApprovalRejectRequest,
+    ApprovalSearchRequest,
+    ApprovalView,
+    AuditEntry,
+    AuditResponse,
+    LiabilityRequest,
+    LiabilityResponse,
+)
+from shared.api.admin.customers import (  # noqa: F401  (the models, importable from here)
+    AdjustRequest,
+    AdjustResponse,
+    BlockRequest,
+    BlockResponse,
+    CustomerDetail,
+    CustomerSearchRequest,
+    CustomerSearchResponse,
+    CustomerSummary,
+    GroupRequest,
+    GroupResponse,
+    JobDefinition,
+    JobResponse,
+    LedgerRequest,
+    LedgerResponse,
+    LevelRequest,
+    LevelResponse,
+    LotView,
+    MassAccrualRequest,
+    MassAccrualRunRequest,
+    PostingView,
+    ReservationView,
+)
+from shared.api.admin.payouts import (  # noqa: F401  (the models, importable from here)
+    CallCentreOrderRequest,
+    CallCentreOrderResponse,
+    PayoutApproveRequest,
+    PayoutListResponse,
+    PayoutRejectRequest,
+    PayoutSearchRequest,
+    PayoutView,
+)
+from shared.api.admin.program import (  # noqa: F401  (the models, importable from here)
+    ConfigHistoryResponse,
+    ConfigReplaceRequest,
+    ConfigReplaceResponse,
+    ConfigResponse,
+    LoginRequest,
+    LoginResponse,
+    MeResponse,
+    PublicationEntry,
+    ScheduledVersion,
+)
+from shared.api.admin.promos import (  # noqa: F401  (the models, importable from here)
+    PageRequest,
+    PromoCodeResponse,
+    PromoCreateRequest,
+    PromoCustomerUse,
+    PromoListResponse,
+    PromoSummary,
+    PromoUsageResponse,
+)
+
+_E = (400, 401, 403, 404, 409, 413, 422)
+
+
+def _ep(method: str, path: str, summary: str, request: type[BaseModel] | None = None, response: type[BaseModel] | None = None, auth: str = "admin", body_optional: bool = False) -> Endpoint:
+    return Endpoint(function="admin", method=method, path=path, summary=summary, request=request, response=response, auth=auth, errors=_E, body_optional=body_optional)
+
+
+ENDPOINTS = [
+    _ep("POST", "/login", "Admin login: e-mail and password -> an admin token with the roles (customer credentials do not work here)", LoginRequest, LoginResponse, auth="none"),
+    _ep("GET", "/me", "The admin behind the token: e-mail, roles, permitted actions", None, MeResponse),
+    _ep("GET", "/config", "The program config in force and the versions scheduled (admin, marketer)", None, ConfigResponse),
+    _ep(
+        "POST",
+        "/config",
+        "Replace the program config: validated as a unit (400 names the fields, the old one stays), versioned, effective date, audited (admin, marketer)",
+        ConfigReplaceRequest,
+        ConfigReplaceResponse,
+    ),
+    _ep("GET", "/config/history", "The program's publication log (admin, marketer)", None, ConfigHistoryResponse),
+    _ep("POST", "/promo_codes", "Create a marketing promo code (idempotent for the same definition; admin, marketer)", PromoCreateRequest, PromoCodeResponse),
+    _ep("POST", "/promo_codes/search", "List promo codes in code order, paged (admin, marketer)", PageRequest, PromoListResponse, body_optional=True),
+    _ep("POST", "/promo_codes/{code}/deactivate", "Switch a promo code off (admin, marketer)", None, PromoCodeResponse),
+    _ep("POST", "/promo_codes/{code}/usage", "A promo code's uses, limits and a page of its customers (admin, marketer)", PageRequest, PromoUsageResponse, body_optional=True),
+    _ep("POST", "/mass_accruals", "Start a mass accrual to a list of customers or a group; idempotent by job_id, credits up to max_batch now (admin, marketer)", MassAccrualRequest, JobResponse),
+    _ep("GET", "/mass_accruals/{job_id}", "A mass accrual's progress (admin, marketer)", None, JobResponse),
+    _ep("POST", "/mass_accruals/{job_id}/run", "Continue a mass accrual from its cursor (resumable; a customer is never credited twice; admin, marketer)",
+        MassAccrualRunRequest, JobResponse, body_optional=True),
+    _ep("POST", "/customers/search", "Find customers by phone or customer id prefix, paged (every role)", CustomerSearchRequest, CustomerSearchResponse, body_optional=True),
+    _ep("GET", "/customers/{customer_id}", "A customer: balances, level, group, lots, reservations, profile (every role)", None, CustomerDetail),
+    _ep("POST", "/customers/{customer_id}/ledger", "A page of the customer's postings, newest first (every role)", LedgerRequest, LedgerResponse, body_optional=True),
+    _ep("POST", "/customers/{customer_id}/adjust", "Manual adjustment with a reason; above the threshold it waits for a second admin (admin, marketer)", AdjustRequest, AdjustResponse),
+    _ep("POST", "/customers/{customer_id}/level", "Override the customer's level, or lift the override (admin, marketer)", LevelRequest, LevelResponse),
+    _ep("POST", "/customers/{customer_id}/group", "Move the customer to another group (admin, marketer)", GroupRequest, GroupResponse),
+    _ep("POST", "/customers/{customer_id}/block", "Block the customer (manager)", BlockRequest, BlockResponse),
+    _ep("POST", "/customers/{customer_id}/unblock", "Unblock the customer (manager)", BlockRequest, BlockResponse),
+    _ep("POST", "/orders", "A call-centre order placed for a customer: bonuses reserved like a checkout, source call_centre (manager)", CallCentreOrderRequest, CallCentreOrderResponse),
+    _ep("POST", "/payouts/search", "Payout requests by status, paged (manager, accountant)", PayoutSearchRequest, PayoutListResponse, body_optional=True),
+    _ep("POST", "/payouts/{request_id}/approve", "Approve a payout request: it waits for a second manager (maker-checker; manager)", PayoutApproveRequest, ApprovalView, body_optional=True),
+    _ep("POST", "/payouts/{request_id}/reject", "Reject a payout request: its held bonuses are released (manager)", PayoutRejectRequest, PayoutView),
+    _ep("POST", "/payouts/{request_id}/paid", "Mark an approved payout paid (manager)", None, PayoutView),
+    _ep("POST", "/approvals/search", "Approvals by status, paged (admin, marketer, manager)", ApprovalSearchRequest, ApprovalListResponse, body_optional=True),
+    _ep("GET", "/approvals/{approval_id}", "One approval (admin, marketer, manager)", None, ApprovalView),
+    _ep("POST", "/approvals/{approval_id}/approve", "Approve and execute, exactly once; another admin holding a role of the action, never the maker", None, ApprovalView),
+    _ep("POST", "/approvals/{approval_id}/reject", "Reject a pending approval (a checker, or the maker withdrawing it)", ApprovalRejectRequest, ApprovalView),
+    _ep("POST", "/audit/search", "The audit log, newest first, paged (admin, accountant)", PageRequest, AuditResponse, body_optional=True),
+    _ep("POST", "/reports/liability", "Bonus liability over a page of accounts: outstanding, pending, expiring in 30 days (admin, marketer, accountant)",
+        LiabilityRequest, LiabilityResponse, body_optional=True),
+]

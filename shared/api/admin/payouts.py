@@ -1,0 +1,97 @@
+"""Call-centre orders and partner payouts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import (
+    Field,
+)
+
+from shared.api.admin.common import CustomerId, IdCursor, Key, Reason, _In, _Out
+from shared.api.cart_quote import Bonuses, CartLines, PromoCode
+from shared.api.checkout import NewOrderId
+from shared.domain.payouts import PayoutRequest
+
+# --- orders and payouts -------------------------------------------------------------------
+
+
+class CallCentreOrderRequest(_In):
+    customer_id: CustomerId
+    order_id: NewOrderId = Field(description="The idempotency key of the order ('tilda-' ids are reserved).")
+    lines: CartLines
+    bonuses: Bonuses = 0
+    promo_code: PromoCode = None
+
+
+class CallCentreOrderResponse(_Out):
+    order_id: str
+    customer_id: str
+    status: str
+    source: str
+    bonuses_requested: int
+    bonuses_reserved: int
+    discount: int = 0
+    money_to_pay: int
+    points_to_earn: int = 0
+    promo_code: str | None = None
+    quote_fingerprint: str
+
+
+class PayoutApproveRequest(_In):
+    reason: str = Field(default="", max_length=500)
+    idempotency_key: Key | None = Field(default=None, description="Default: the payout request id.")
+
+
+class PayoutRejectRequest(_In):
+    reason: Reason
+
+
+class PayoutSearchRequest(_In):
+    status: Literal["requested", "approved", "rejected", "paid"] = "requested"
+    cursor: IdCursor = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class PayoutView(_Out):
+    request_id: str
+    customer_id: str
+    amount: int = Field(description="Bonuses")
+    method: str
+    details: str = Field(description="Masked destination, as the partner gave it.")
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+    paid_by: str | None = None
+    paid_at: datetime | None = None
+    replayed: bool | None = Field(default=None, description="The same decision was taken before: nothing changed now.")
+
+    @classmethod
+    def of(cls, request: PayoutRequest, *, replayed: bool | None = None) -> PayoutView:
+        return cls(
+            request_id=request.request_id,
+            customer_id=request.customer_id,
+            amount=request.amount,
+            method=request.method.value,
+            details=request.details,
+            status=request.status.value,
+            created_at=request.created_at,
+            updated_at=request.updated_at,
+            decided_by=request.decided_by,
+            decided_at=request.decided_at,
+            reason=request.reason,
+            paid_by=request.paid_by,
+            paid_at=request.paid_at,
+            replayed=replayed,
+        )
+
+
+class PayoutListResponse(_Out):
+    payouts: list[PayoutView]
+    next_cursor: str | None
+
+

@@ -1,0 +1,89 @@
+"""Admin login and the program config: its view, history and replacement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import (
+    Field,
+)
+
+from shared.api.admin.common import Reason, Role, UtcDatetime, _In, _Out
+from shared.domain.config import ProgramConfig
+from shared.domain.program import Publication
+
+# --- login -----------------------------------------------------------------------------
+
+
+class LoginRequest(_In):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginResponse(_Out):
+    token: str = Field(description="An admin token (typ admin); send it as Authorization: Bearer.")
+    expires_at: datetime
+    email: str
+    roles: list[Role]
+
+
+class MeResponse(_Out):
+    email: str
+    roles: list[Role]
+    permissions: list[str] = Field(description="The actions these roles may perform.")
+
+
+# --- the program ----------------------------------------------------------------------
+
+
+class ScheduledVersion(_Out):
+    version: int
+    effective_from: datetime
+
+
+class ConfigResponse(_Out):
+    program: str
+    version: int
+    effective_from: datetime
+    author: str
+    reason: str
+    created_at: datetime
+    config: ProgramConfig
+    scheduled: list[ScheduledVersion] = Field(description="Versions published to apply later.")
+
+
+class ConfigReplaceRequest(_In):
+    config: dict[str, Any] = Field(description="A whole ProgramConfig (see the ProgramConfig schema); validated as a unit: fields of errors are paths inside it.")
+    reason: Reason
+    effective_from: UtcDatetime | None = Field(default=None, description="When it applies; default now. Never in the past.")
+
+
+class ConfigReplaceResponse(_Out):
+    program: str
+    version: int
+    effective_from: datetime
+
+
+class PublicationEntry(_Out):
+    """One publication of the program's config: who published which version, when and why."""
+
+    action: str
+    actor: str
+    at: datetime
+    version: int
+    effective_from: datetime
+    reason: str
+    changed: list[str] = Field(description="The config's top-level fields this version changed.")
+
+    @classmethod
+    def of(cls, publication: Publication) -> PublicationEntry:
+        p = publication
+        return cls(action=p.action, actor=p.actor, at=p.at, version=p.version, effective_from=p.effective_from, reason=p.reason, changed=list(p.changed))
+
+
+class ConfigHistoryResponse(_Out):
+    program: str
+    entries: list[PublicationEntry] = Field(description="The program's publication log, newest first: actor, at, version, effective_from, reason, changed fields.")
+
+
