@@ -58,7 +58,7 @@ def test_preset_loads_validates_and_round_trips(name: str) -> None:
     config = load_preset(name)
     assert isinstance(config, ProgramConfig)
     assert config.program == name
-    assert (Path(__file__).parents[2] / "shared" / "presets" / PRESETS[name]).is_file()
+    assert (Path(__file__).parents[3] / "shared" / "presets" / PRESETS[name]).is_file()
     # What the store keeps (JSON) validates back to the same program.
     assert parse_config(json.loads(json.dumps(config.model_dump(mode="json")))) == config
 

@@ -46,7 +46,7 @@ def _raw(store, order_id: str) -> dict | None:
 def test_a_placed_order_is_stored_exactly_as_before(store, now):
     config = load_preset("biomiq")
     lifecycle.register_customer(store, config=config, customer_id="anna", now=now)  # 500 welcome bonuses
-    promo.create_code(store, rule=PromoRule(code="Spring10", kind="percent", percent=Decimal(10)), now=now)
+    promo.create_discount(store, rule=PromoRule(code="Spring10", kind="percent", percent=Decimal(10)), now=now)
     placed, quote = orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=200, promo_code="spring10", now=now)
 
     assert _raw(store, "A1") == {

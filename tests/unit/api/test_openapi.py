@@ -11,7 +11,7 @@ import pytest
 from scripts import openapi
 from shared.edge.http import HEALTH_PATH
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "main.py").exists())
 
 
