@@ -8,7 +8,7 @@ position in ``sweeps/{name}`` (:mod:`shared.services.cursors`):
    (:func:`orders.mark_canceled`: the reserved bonuses and the promo use go
    back). A watermark over ``created_at``: every order is looked at once.
 2. ``expiry`` — accounts with a due expiry or reservation end
-   (:func:`lifecycle.sweep_due`): expired remainders written off, stale
+   (:func:`account_sweep.sweep_due`): expired remainders written off, stale
    reservations released, the rolling-window level re-evaluated.
 3. ``levels`` — only for a rolling-window level basis, once per Moscow day: a
    walk over all accounts that sweeps those whose window lost a day or whose
@@ -44,7 +44,7 @@ from shared.domain.errors import DomainError
 from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
 from shared.domain.order import OrderStatus
-from shared.services import cursors, lifecycle, orders
+from shared.services import account_sweep, cursors, orders
 from shared.services.ledger import AccountSession
 from shared.services.ports import CUSTOMERS, Store, UnitOfWork
 
@@ -126,7 +126,7 @@ def review_levels(store: Store, *, config: ProgramConfig, now: datetime, batch: 
             stale = any(day < start.isoformat() for day in account.paid_by_day)
             level = level_after_sweep(config, account, now)
             if stale or level != account.level:
-                lifecycle.sweep_account(store, config=config, customer_id=customer_id, now=now)
+                account_sweep.sweep_account(store, config=config, customer_id=customer_id, now=now)
                 counts["levels_changed"] += int(level != account.level)
         if len(records) < batch:
             cursors.close(store, run, now=now)
@@ -284,7 +284,7 @@ def run_sweep(store: Store, *, config: ProgramConfig, now: datetime, batch: int 
     """One scheduled run: every pass above, each bounded to ``max_pages`` pages of ``batch``."""
     counts: dict[str, int] = {}
     counts.update(cancel_stale_orders(store, config=config, now=now, batch=batch, max_pages=max_pages))
-    due = lifecycle.sweep_due(store, config=config, now=now, batch=batch, cursor="expiry", max_pages=max_pages)
+    due = account_sweep.sweep_due(store, config=config, now=now, batch=batch, cursor="expiry", max_pages=max_pages)
     counts.update(accounts=due["accounts"], expired=due["expired"], released=due["released"], expiry_complete=due["complete"])
     counts.update(review_levels(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(warn_expiring(store, config=config, now=now, batch=batch, max_pages=max_pages))

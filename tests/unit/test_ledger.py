@@ -173,7 +173,7 @@ def test_a_held_lot_past_its_expiry_is_expired_not_pending(store: MemoryStore) -
 
 def test_bonuses_refunded_into_a_written_off_lot_are_swept_too(store: MemoryStore) -> None:
     from shared.domain.config import Level, ProgramConfig
-    from shared.services.lifecycle import sweep_account
+    from shared.services.account_sweep import sweep_account
 
     config = ProgramConfig(program="test", name="Test", levels=(Level(code="base", name="Base", threshold=0, accrual_percent=5),))
     accrue(store, "accrue:1", 100, T0)
