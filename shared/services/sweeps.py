@@ -25,7 +25,7 @@ that record their events), so a crash half-way, a re-run or two overlapping runs
 redo work without doubling it. A run stops a pass after ``max_pages`` pages; the
 next run continues it.
 
-Customer fields this relies on, written by identity (issue 4): ``birthday``
+Customer fields this relies on, written by the identity services: ``birthday``
 (``"MM-DD"``, or ``"YYYY-MM-DD"`` as entered) and ``birthday_md`` (always
 ``"MM-DD"``: the field the birthday query matches on). February 29 birthdays are
 celebrated on February 28 in non-leap years.
@@ -38,33 +38,28 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.domain import holds
 from shared.domain.clock import MSK
 from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
 from shared.domain.errors import DomainError
 from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
+from shared.domain.notices import ExpiryNotice
 from shared.domain.order import OrderStatus
 from shared.services import account_sweep, cursors, orders
 from shared.services.ledger import AccountSession
-from shared.services.ports import CUSTOMERS, Store, UnitOfWork
+from shared.services.ports import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-# Days before an expiry that the customer is warned. A module constant rather than
-# program config on purpose (the config schema is frozen for this issue); one place
-# to change, documented in functions/README.md.
+# Days before an expiry that the customer is warned: one place to change, documented in
+# functions/README.md (not program config: the same for every program).
 WARNING_DAYS = 7
-NOTICES = "notices"
-BIRTHDAY_FIELD = "birthday_md"
 
 
 def msk_date(now: datetime) -> str:
     return now.astimezone(MSK).date().isoformat()
-
-
-def notice_path(customer_id: str, key: str) -> str:
-    return f"{CUSTOMERS}/{customer_id}/{NOTICES}/{key}"
 
 
 def _excluded(config: ProgramConfig, group: str | None) -> bool:
@@ -155,23 +150,20 @@ def warn_account(store: Store, *, config: ProgramConfig, customer_id: str, now: 
             by_day.setdefault(msk_date(lot.expires_at), []).append(lot)
     written = 0
     for day, lots in sorted(by_day.items()):
-        key = f"expiry:{day}"
-        notice = {
-            "key": key,
-            "kind": "expiry_warning",
-            "customer_id": customer_id,
-            "amount": sum(lot.remaining for lot in lots),
-            "expires_at": min(lot.expires_at for lot in lots),
-            "expires_on": day,
-            "lots": sorted(lot.id for lot in lots),
-            "created_at": now,
-            "sent_at": None,
-        }
+        notice = ExpiryNotice(
+            key=f"expiry:{day}",
+            customer_id=customer_id,
+            amount=sum(lot.remaining for lot in lots),
+            expires_at=min(lot.expires_at for lot in lots),
+            expires_on=day,
+            lots=tuple(sorted(lot.id for lot in lots)),
+            created_at=now,
+        )
 
-        def unit(uow: UnitOfWork, key: str = key, notice: dict[str, Any] = notice) -> int:
-            if uow.get(notice_path(customer_id, key)) is not None:
+        def unit(uow: UnitOfWork, notice: ExpiryNotice = notice) -> int:
+            if uow.notices.get(customer_id, notice.key) is not None:
                 return 0
-            uow.create(notice_path(customer_id, key), notice)
+            uow.notices.create(notice)
             return 1
 
         written += store.run(unit)
@@ -231,7 +223,7 @@ def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, no
 
     def unit(uow: UnitOfWork) -> int:
         session = AccountSession(uow, customer_id)
-        if not session.exists or session.seen(key) is not None:
+        if not session.exists or uow.postings.get(customer_id, key) is not None:
             return 0
         group = session.account.group or config.default_group
         rule = birthday_rule(config, now, group)
@@ -243,8 +235,8 @@ def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, no
                 amount=rule.amount,
                 source="birthday",
                 ref=rule.code,
-                activates_at=now + timedelta(days=rule.activation_days),
-                expires_at=now + timedelta(days=rule.lifetime_days or config.lot_lifetime_days),
+                activates_at=holds.rule_activation(rule, now),
+                expires_at=holds.rule_expiry(config, rule, now),
             ),
             now=now,
         )

@@ -22,6 +22,7 @@ import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from shared.adapters import layout
 from shared.adapters.layout import sweep as sweep_path
 from shared.edge import scheduler_auth
 from shared.platform.settings import reload
@@ -260,9 +261,9 @@ def test_expiry_warnings_are_recorded_once_seven_days_ahead(client, store):
     assert first["notices"] == 2  # "soon" and "held"; "later" expires 5 days after them
     lot = next(iter(load_account(store, "soon").lots.values()))
     key = f"expiry:{lot.expires_at.astimezone(MSK).date().isoformat()}"
-    notice = store.get(sweeps.notice_path("soon", key))
+    notice = store.get(layout.notice("soon", key))
     assert (notice["amount"], notice["kind"], notice["expires_at"], notice["sent_at"]) == (500, "expiry_warning", lot.expires_at, None)
-    assert store.get(sweeps.notice_path("later", key)) is None
+    assert store.get(layout.notice("later", key)) is None
     assert run(client, msk_noon(t0 + timedelta(days=warn_day + 1)) + timedelta(hours=1)).get_json()["notices"] == 0  # once a day
     assert run(client, msk_noon(t0 + timedelta(days=warn_day + 2))).get_json()["notices"] == 0  # next day: already recorded
     assert run(client, msk_noon(t0 + timedelta(days=warn_day + 6))).get_json()["notices"] == 1  # now "later"'s turn
