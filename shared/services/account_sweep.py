@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.config import ProgramConfig
@@ -34,28 +35,36 @@ SWEEP_WORKERS = 16
 SWEEP_GROUP = 10
 
 
-def sweep_account(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, int]:
+@dataclass(frozen=True, slots=True)
+class Swept:
+    """What sweeping one account did: bonuses written off as expired, and released from stale reservations."""
+
+    expired: int = 0
+    released: int = 0
+
+
+def sweep_account(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> Swept:
     """Due work on one account: expired remainders written off, stale reservations released,
     and the rolling-window level re-evaluated. Safe to run any number of times."""
     require_utc(now)
     return store.run(lambda uow: _sweep_in(uow, config=config, customer_id=customer_id, now=now))
 
 
-def sweep_accounts(store: Store, *, config: ProgramConfig, customer_ids: list[str], now: datetime) -> list[dict[str, int]]:
+def sweep_accounts(store: Store, *, config: ProgramConfig, customer_ids: list[str], now: datetime) -> list[Swept]:
     """:func:`sweep_account` for several accounts in one transaction: all of them or none."""
     require_utc(now)
 
-    def unit(uow: UnitOfWork) -> list[dict[str, int]]:
+    def unit(uow: UnitOfWork) -> list[Swept]:
         uow.accounts.get_many(customer_ids)  # one read for the group; the sessions below hit the unit's cache
         return [_sweep_in(uow, config=config, customer_id=customer_id, now=now) for customer_id in customer_ids]
 
     return store.run(unit)
 
 
-def _sweep_in(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, now: datetime) -> dict[str, int]:
+def _sweep_in(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, now: datetime) -> Swept:
     session = AccountSession(uow, customer_id)
     if not session.exists:
-        return {"expired": 0, "released": 0}
+        return Swept()
     expired = released = 0
     for reservation in list(session.account.reservations.values()):
         if reservation.release_after <= now:
@@ -73,7 +82,7 @@ def _sweep_in(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, now: 
         stale = any(day < start.isoformat() for day in session.account.paid_by_day)
         if level != session.account.level or stale:
             session.post(f"level:{customer_id}:{now.date().isoformat()}", SetLevel(level=level, reason="rolling window", trim_before=start), now=now)
-    return {"expired": expired, "released": released}
+    return Swept(expired=expired, released=released)
 
 
 def sweep_due(
@@ -132,8 +141,8 @@ def sweep_due(
                 continue
             for result in results:
                 totals["accounts"] += 1
-                totals["expired"] += result["expired"]
-                totals["released"] += result["released"]
+                totals["expired"] += result.expired
+                totals["released"] += result.released
         return failure
 
     def drain() -> None:

@@ -68,7 +68,7 @@ def test_a_lapsed_reservation_whose_bonuses_went_elsewhere_is_settled_on_the_agr
     assert (a1.bonuses_reserved, a1.money_to_pay) == (500, 260000)
     # the reservation times out and the freed bonuses are reserved by another checkout
     late = now + timedelta(minutes=config.reservation_timeout_minutes + 1)
-    assert account_sweep.sweep_account(store, config=config, customer_id="anna", now=late)["released"] == 500
+    assert account_sweep.sweep_account(store, config=config, customer_id="anna", now=late).released == 500
     orders.place_order(store, config=config, customer_id="anna", order_id="B1", lines=CART, bonuses=500, now=late)
 
     paid = _pay(store, config, "A1", late)  # the 2 600 ₽ arrive after all
