@@ -59,3 +59,8 @@ def rule_expiry(config: ProgramConfig, rule: EarningRule, accrued_at: datetime) 
 def reservation_release(config: ProgramConfig, reserved_at: datetime) -> datetime:
     """When a checkout's reservation lapses if the order is not paid."""
     return reserved_at + timedelta(minutes=config.reservation_timeout_minutes)
+
+
+def unpaid_horizon(config: ProgramConfig, now: datetime) -> datetime:
+    """Orders placed at or before this moment and still unpaid have outlived their reservation."""
+    return now - timedelta(minutes=config.reservation_timeout_minutes)

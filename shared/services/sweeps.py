@@ -41,6 +41,7 @@ from typing import Any
 from shared.domain import holds
 from shared.domain.clock import MSK
 from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
+from shared.domain.customer import CustomerRecord
 from shared.domain.errors import DomainError
 from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
@@ -62,6 +63,18 @@ def msk_date(now: datetime) -> str:
     return now.astimezone(MSK).date().isoformat()
 
 
+def _in_id_order(store: Store, *, limit: int, after: str | None) -> list[CustomerRecord]:
+    return store.read(lambda uow: uow.accounts.in_id_order(limit=limit, after=after))
+
+
+def _due(store: Store, *, until: datetime, limit: int, after: tuple[Any, ...] | None) -> list[tuple[str, datetime]]:
+    return store.read(lambda uow: uow.accounts.due(until=until, limit=limit, after=after))
+
+
+def _with_birthday(store: Store, month_day: str, *, limit: int, after: str | None) -> list[str]:
+    return store.read(lambda uow: uow.accounts.with_birthday(month_day, limit=limit, after=after))
+
+
 def _excluded(config: ProgramConfig, group: str | None) -> bool:
     return config.group(group or config.default_group).bonuses_excluded
 
@@ -76,7 +89,7 @@ def _placed_page(store: Store, *, until: datetime, limit: int, after: tuple[date
 def cancel_stale_orders(store: Store, *, config: ProgramConfig, now: datetime, batch: int, max_pages: int) -> dict[str, int]:
     """Cancel orders left ``awaiting_payment`` past the reservation timeout."""
     counts = {"orders_checked": 0, "canceled": 0}
-    horizon = now - timedelta(minutes=config.reservation_timeout_minutes)
+    horizon = holds.unpaid_horizon(config, now)
     after = cursors.watermark(store, "order_timeouts")
     for _ in range(max_pages):
         start = (after[0], after[1]) if after else None
@@ -114,7 +127,7 @@ def review_levels(store: Store, *, config: ProgramConfig, now: datetime, batch: 
         return counts
     after = run.after[0] if run.after else None
     for _ in range(max_pages):
-        records = store.read(lambda uow: uow.accounts.in_id_order(limit=batch, after=after))
+        records = _in_id_order(store, limit=batch, after=after)
         for record in records:
             customer_id, account = record.customer_id, record.account
             counts["levels_reviewed"] += 1
@@ -178,7 +191,7 @@ def warn_expiring(store: Store, *, config: ProgramConfig, now: datetime, batch: 
     position = tuple(run.after) if run.after else None
     until = now + timedelta(days=WARNING_DAYS)
     for _ in range(max_pages):
-        rows = store.read(lambda uow: uow.accounts.due(until=until, limit=batch, after=position))
+        rows = _due(store, until=until, limit=batch, after=position)
         for customer_id, _ in rows:
             counts["notices"] += warn_account(store, config=config, customer_id=customer_id, now=now)
         if len(rows) < batch:
@@ -255,7 +268,7 @@ def credit_birthdays(store: Store, *, config: ProgramConfig, now: datetime, batc
             continue
         after = run.after[0] if run.after else None
         for _ in range(max_pages):
-            ids = store.read(lambda uow: uow.accounts.with_birthday(md, limit=batch, after=after))
+            ids = _with_birthday(store, md, limit=batch, after=after)
             for customer_id in ids:
                 amount = credit_birthday(store, config=config, customer_id=customer_id, now=now)
                 counts["birthdays"] += int(amount > 0)

@@ -86,6 +86,8 @@ def test_partial_return_reverses_exactly_and_the_partner_reward_follows(store, b
     after_first, first = _return(store, biomiq, "A1", "R1", {"cream": 1}, now)
     replay, again = _return(store, biomiq, "A1", "R1", {"cream": 1}, now)
     assert replay == after_first and again == first  # the same return again changes nothing
+    note = store.read(lambda uow: uow.postings.get("anna", "return:A1:R1"))
+    assert (note.kind, dict(note.outcome)) == ("note", {"earned_back": first.earned_back, "spent_back": first.spent_back, "forgiven": 0, "debt": 0, "referrer_id": "maria"})
     _, second = _return(store, biomiq, "A1", "R2", {"cream": 1, "serum": 1}, now)
     # everything returned: every spent bonus is back and every earned point is gone
     assert first.spent_back + second.spent_back == 1000
