@@ -14,8 +14,9 @@ The order is a :class:`~shared.domain.order.Order`, read and written
 through ``uow.orders``; its methods hold the transition guards. Each
 transition decides on the order as read inside the transaction that writes
 it, and the customer's ledger change commits in that same transaction
-(:mod:`shared.services.customer_orders`), so the order and the ledger never disagree and concurrent transitions serialize: a payment and a
-cancellation racing end paid *or* canceled, two returns add up. A partner's
+(:mod:`shared.services.customer_orders`), so the order and the ledger never
+disagree and concurrent transitions serialize: a payment and a cancellation
+racing end paid *or* canceled, two returns add up. A partner's
 side (the paying-referee count, the reward, its clawback:
 :mod:`shared.services.referral`) follows in a transaction of its own on the
 partner's account, idempotent by key.
