@@ -11,7 +11,7 @@ Sections (each lands in bench/results.json and a table in bench/RESULTS.md):
   store_ops  reads/writes/commits per lifecycle step, in-process on an instrumented FirestoreStore; cost per 1,000 orders
   history    quote and order-paid store ops and latency for 10 vs 10,000 ledger postings
   served_memory  peak RSS (VmHWM) of each served function's worker process after the load above
-  sweep      lifecycle.sweep_due over 100,000 expired lots (KOPILKA_BENCH_SWEEP_LOTS) vs a raw bulk write of the same documents, checked after
+  sweep      account_sweep.sweep_due over 100,000 expired lots (KOPILKA_BENCH_SWEEP_LOTS) vs a raw bulk write of the same documents, checked after
   cold_start import time and peak memory (the child's own VmHWM) of each function module in a fresh interpreter vs its floor
 Targets are reported as figures (met/missed), never asserted.
 """
@@ -262,7 +262,7 @@ def account_document(account, extra: dict) -> dict:
 
 
 def sweep_section(client, config, lots_total: int) -> dict:
-    """lifecycle.sweep_due over `lots_total` expired lots beside a raw bulk write of the documents it writes.
+    """account_sweep.sweep_due over `lots_total` expired lots beside a raw bulk write of the documents it writes.
 
     Accounts of LOTS_PER_ACCOUNT expired lots each are built with the ledger's own operations (open, then
     accruals) and their documents written raw. The documents the sweep will write (one expire posting per
@@ -277,7 +277,7 @@ def sweep_section(client, config, lots_total: int) -> dict:
 
     from shared.adapters.firestore_store import FirestoreStore
     from shared.domain.ledger import COMMANDS, Account, apply_posting
-    from shared.services import lifecycle
+    from shared.services import account_sweep
 
     if lots_total < LOTS_PER_ACCOUNT:
         raise ValueError(f"KOPILKA_BENCH_SWEEP_LOTS must be at least {LOTS_PER_ACCOUNT}")
@@ -287,7 +287,7 @@ def sweep_section(client, config, lots_total: int) -> dict:
     now = datetime.now(timezone.utc)
     opened = now - timedelta(days=400)
     extra = {"invited_by": None, "registered_at": opened, "referrer_id": None, "paying_referees": 0}
-    section: dict = {"lots": n_main * LOTS_PER_ACCOUNT, "accounts": n_main, "lots_per_account": LOTS_PER_ACCOUNT, "page": SWEEP_PAGE, "workers": lifecycle.SWEEP_WORKERS}
+    section: dict = {"lots": n_main * LOTS_PER_ACCOUNT, "accounts": n_main, "lots_per_account": LOTS_PER_ACCOUNT, "page": SWEEP_PAGE, "workers": account_sweep.SWEEP_WORKERS}
 
     def post(account: Account, out: list | None, kind: str, key: str, when: datetime, **params) -> Account:
         posting = COMMANDS[kind](**params).posting(account, key=key, now=when)
@@ -363,7 +363,7 @@ def sweep_section(client, config, lots_total: int) -> dict:
         counted.due = timed_due
         t = time.perf_counter()
         with CpuMeter() as cpu:
-            totals = lifecycle.sweep_due(counted, config=config, now=now, batch=SWEEP_PAGE, **kw)
+            totals = account_sweep.sweep_due(counted, config=config, now=now, batch=SWEEP_PAGE, **kw)
         return totals, time.perf_counter() - t, {**counted.stats, "due_query_s": round(spent[0], 2)}, cpu
 
     runs = {}
@@ -371,7 +371,7 @@ def sweep_section(client, config, lots_total: int) -> dict:
         totals, dt, stats, cpu = timed_sweep(max_pages=SEQUENTIAL_PAGES, workers=1, group=1)
         runs["one_at_a_time"] = {"workers": 1, "group": 1, "cursor": None, "totals": totals, "s": round(dt, 2), "stats": stats, "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
     totals, dt, stats, cpu = timed_sweep(cursor="expiry")
-    runs["measured"] = {"workers": lifecycle.SWEEP_WORKERS, "group": lifecycle.SWEEP_GROUP, "cursor": "expiry", "totals": totals, "s": round(dt, 2), "stats": stats, "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
+    runs["measured"] = {"workers": account_sweep.SWEEP_WORKERS, "group": account_sweep.SWEEP_GROUP, "cursor": "expiry", "totals": totals, "s": round(dt, 2), "stats": stats, "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
     for run in runs.values():
         tot, dt, st = run["totals"], run["s"], run["stats"]
         docs = tot["accounts"] * (1 + LOTS_PER_ACCOUNT)  # the account and one expire posting per lot (cursor writes apart)
@@ -434,7 +434,7 @@ def main() -> int:
     from shared.domain.ledger import COMMANDS, Account, apply_posting
     from shared.platform import bootstrap, tokens
     from shared.platform.settings import reload
-    from shared.services import delivery, lifecycle, orders, payments, program, storefront
+    from shared.services import delivery, orders, payments, program, registration, storefront
     from tests.fakes.carriers import cdek_webhook
     from tests.fakes.yookassa import notification
 
@@ -472,7 +472,7 @@ def main() -> int:
         print("floor", floor, flush=True)
 
         # ---------------------------------------------------------------- quote
-        lifecycle.register_customer(store, config=config, customer_id="q-anna", now=now)
+        registration.register_customer(store, config=config, customer_id="q-anna", now=now)
         anna = bearer("q-anna")
         quote_url = urls["cart_quote"] + "/quote"
         quotes: dict = {}
@@ -498,7 +498,7 @@ def main() -> int:
         # ---------------------------------------------------------------- lifecycle over HTTP
         n_orders = 30
         for i in range(n_orders):
-            lifecycle.register_customer(store, config=config, customer_id=f"lc-{i}", now=now)
+            registration.register_customer(store, config=config, customer_id=f"lc-{i}", now=now)
         steps = {"quote": [], "checkout": [], "order_paid": [], "delivery_status": []}
         http = httpx.Client(timeout=60)
 
@@ -596,8 +596,8 @@ def main() -> int:
             rows["delivery_outcome"] = getattr(out, "outcome", None)
             return rows
 
-        lifecycle.register_customer(store, config=config, customer_id="ops-0", now=now)
-        lifecycle.register_customer(store, config=config, customer_id="ops-1", now=now)
+        registration.register_customer(store, config=config, customer_id="ops-0", now=now)
+        registration.register_customer(store, config=config, customer_id="ops-1", now=now)
         lifecycle_in_process("ops-0", "OPS-W")  # warm-up order (different customer from the measured one)
         rows = lifecycle_in_process("ops-1", "OPS-1")
         ops = {step: rows[step] for step in ("quote", "checkout", "order_paid", "delivery_status")}
@@ -625,7 +625,7 @@ def main() -> int:
             the same documents AccountSession.post writes (posting + account), built with the domain's
             own operations, so the account's open lots stay few (each accrual is spent) while the
             postings collection grows."""
-            lifecycle.register_customer(store, config=config, customer_id=customer, now=now)
+            registration.register_customer(store, config=config, customer_id=customer, now=now)
             data = client.document(account_path(customer)).get().to_dict()
             extra = {k: v for k, v in data.items() if k not in Account.__dataclass_fields__ and k != "next_expiry_at"}
             account = Account.from_dict(data)
@@ -897,7 +897,7 @@ def markdown(r: dict) -> str:
     fcpu = fl["cpu_ms_per_11_docs"]
     out += ["", f"Floor: {fl['method']}, {fl['documents']:,} documents in {fl['s']} s = **{fl['docs_per_s']} documents/s** "
                 f"(CPU per {1 + sw['lots_per_account']} documents: bench {fcpu['bench']} ms, emulator {fcpu['emulator']} ms).", "",
-            f"**Sweep**: `lifecycle.sweep_due(store, batch={sw['page']}, cursor=...)` on an instrumented FirestoreStore; documents = accounts + expire postings written "
+            f"**Sweep**: `account_sweep.sweep_due(store, batch={sw['page']}, cursor=...)` on an instrumented FirestoreStore; documents = accounts + expire postings written "
             "(the cursor's own writes apart); ratio = sweep documents/s ÷ floor documents/s.", "",
             "| run | workers | accounts | lots | documents | s | due queries s | accounts/s | lots/s | documents/s | reads / writes / commits per account | CPU ms per account (bench / emulator) | × floor |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -72,7 +72,7 @@ def main() -> int:
     from shared.domain.cart import CartLine
     from shared.platform import tokens
     from shared.platform.settings import reload
-    from shared.services import lifecycle, program
+    from shared.services import account_sweep, orders, program, registration
     from shared.services.ledger import audit_account
     from tests.fakes.carriers import cdek_webhook
     from tests.fakes.yookassa import notification
@@ -100,10 +100,11 @@ def main() -> int:
             + ", then ".join(f"{s.percent}% from {s.from_paying_referees} paying friends" for s in config.referral.schedule),
         )
 
-        lifecycle.register_customer(store, config=config, customer_id="maria", now=now)
+        registration.register_customer(store, config=config, customer_id="maria", now=now)
         for friend, order in (("olga", "B-1001"), ("irina", "B-1002")):
-            lifecycle.register_customer(store, config=config, customer_id=friend, now=now, invited_by="maria")
-            lifecycle.pay_order(store, config=config, customer_id=friend, order_id=order, lines=[CartLine(id="1", price=150000, quantity=1)], bonuses=0, now=now)
+            registration.register_customer(store, config=config, customer_id=friend, now=now, invited_by="maria")
+            placed, _ = orders.place_order(store, config=config, customer_id=friend, order_id=order, lines=[CartLine(id="1", price=150000, quantity=1)], bonuses=0, now=now)
+            orders.mark_paid(store, config=config, order_id=order, payment=orders.PaymentRef(provider="demo", id=f"seed-{order}", amount=placed.money_to_pay), now=now)
         story.say("Maria is a customer and a partner: two friends already bought through her link", "(her next paying friend moves her to the 10 % rate)")
         story.show(now, "maria")
 
@@ -117,9 +118,9 @@ def main() -> int:
             f"cart {rub(anonymous['subtotal'])}: she would earn {anonymous['points_to_earn']} points, up to {anonymous['potential_points']} at the top level",
         )
 
-        welcome = lifecycle.register_customer(store, config=config, customer_id="anna", now=now, invited_by="maria")
+        welcome = registration.register_customer(store, config=config, customer_id="anna", now=now, invited_by="maria")
         anna = {"Authorization": "Bearer " + tokens.issue(env["KOPILKA_TOKEN_SECRET"], subject="anna", now=now, ttl_seconds=3600), "Origin": SHOP}
-        story.say(f"Anna logs in and is registered as Maria's friend: {welcome['welcome']} bonuses instead of {config.welcome.standard}")
+        story.say(f"Anna logs in and is registered as Maria's friend: {welcome.welcome} bonuses instead of {config.welcome.standard}")
         story.show(now, "anna")
 
         quote = story.post("cart_quote", "/quote", json={"lines": cart, "bonuses": 1000}, headers=anna)
@@ -163,8 +164,8 @@ def main() -> int:
         story.show(after_hold, "anna", "maria")
 
         year_later = now + timedelta(days=config.lot_lifetime_days + 5)
-        swept = lifecycle.sweep_due(store, config=config, now=year_later)
-        again = lifecycle.sweep_due(store, config=config, now=year_later)
+        swept = account_sweep.sweep_due(store, config=config, now=year_later)
+        again = account_sweep.sweep_due(store, config=config, now=year_later)
         story.say(
             f"The scheduler's sweep a year on ({year_later:%Y-%m-%d}) writes off what was not spent",
             f"{swept['accounts']} accounts, {swept['expired']} bonuses expired; a second run expires {again['expired']}",

@@ -147,6 +147,13 @@ def sweep(name: str) -> str:
     return f"{SWEEPS}/{name}"
 
 
+NOTICES = "notices"  # customers/{customer_id}/notices/{key}: a notice recorded for the customer (expiry warnings)
+
+
+def notice(customer_id: str, key: str) -> str:
+    return f"{account(customer_id)}/{NOTICES}/{key}"
+
+
 # --- back office: admins, approvals, jobs, audit ---------------------------------------
 
 ADMINS = "admins"  # admins/{email}: a back-office account (e-mail stripped and lower-cased)

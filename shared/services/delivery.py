@@ -234,7 +234,8 @@ def poll_order(store: Store, *, config: ProgramConfig, order_id: str, now: datet
         errors = int(delivery.errors or 0) + 1
         give_up = now - attached > GIVE_UP_AFTER
         log.info("carrier poll failed", extra={"json_fields": {"order_id": order_id, "carrier": carrier, "error": str(exc), "errors": errors}})
-        _reschedule(store, order_id=order_id, tracking=tracking, now=now, next_at=None if give_up else now + max(ERROR_RETRY, interval), errors=errors, last_error=str(exc)[:300], gave_up_at=now if give_up else None)
+        next_at = None if give_up else now + max(ERROR_RETRY, interval)
+        _reschedule(store, order_id=order_id, tracking=tracking, now=now, next_at=next_at, errors=errors, last_error=str(exc)[:300], gave_up_at=now if give_up else None)
         return Polled.ERROR
     seen = {"last_state": status.state, "last_detail": status.detail[:200], "last_status_at": status.at, "errors": 0, "last_error": None}
     if not status.final:

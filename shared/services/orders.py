@@ -1,4 +1,4 @@
-"""Storefront orders: checkout and the order's transitions, over the lifecycle use cases.
+"""Storefront orders: checkout and the order's transitions, with the customer's and the partner's side of each.
 
 ``orders/{order_id}`` keeps what the checkout agreed (customer, cart lines,
 bonuses, promo code, the quote's cart fingerprint and its figures per line),
@@ -13,11 +13,13 @@ ignored, never applied twice:
 The order is a :class:`~shared.domain.order.Order`, read and written
 through ``uow.orders``; its methods hold the transition guards. Each
 transition decides on the order as read inside the transaction that writes
-it, and the customer's ledger change commits in that same transaction (the lifecycle's ``*_unit`` functions), so the order and the
-ledger never disagree and concurrent transitions serialize: a payment and a
-cancellation racing end paid *or* canceled, two returns add up. A partner's
-side (the paying-referee count, the reward, its clawback) follows in a
-transaction of its own on the partner's account, idempotent by key.
+it, and the customer's ledger change commits in that same transaction
+(:mod:`shared.services.customer_orders`), so the order and the ledger never
+disagree and concurrent transitions serialize: a payment and a cancellation
+racing end paid *or* canceled, two returns add up. A partner's
+side (the paying-referee count, the reward, its clawback:
+:mod:`shared.services.referral`) follows in a transaction of its own on the
+partner's account, idempotent by key.
 """
 
 from __future__ import annotations
@@ -48,14 +50,14 @@ from shared.domain.order import (
     ReturnedFigures,
     ReturnEvent,
 )
-from shared.services import lifecycle, promo
-from shared.services.ledger import AccountSession, account_path
+from shared.services import customer_orders, promo, referral
+from shared.services.ledger import AccountSession
 from shared.services.ports import Store, Then, UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-__all__ = ["FINAL", "Order", "OrderStatus", "PaymentRef", "find_order", "get_order", "lifecycle_quote", "mark_canceled", "mark_delivered", "mark_paid", "mark_returned", "order_promo", "place_order"]
+__all__ = ["FINAL", "Order", "OrderStatus", "PaymentRef", "find_order", "get_order", "requote", "mark_canceled", "mark_delivered", "mark_paid", "mark_returned", "order_promo", "place_order"]
 
 
 def _unknown(order_id: str) -> NotFound:
@@ -114,7 +116,7 @@ def place_order(
     existing = find_order(store, order_id)
     if existing is not None:
         _require_same(existing, customer_id=customer_id, lines=lines, bonuses=bonuses, promo_code=promo_code)
-        return existing, lifecycle_quote(store, config=config, order=existing, now=now)
+        return existing, requote(store, config=config, order=existing, now=now)
     offer = promo.offer(store, promo_code)
     # Pure: the fingerprint and whether the code applies do not depend on the account.
     try:
@@ -127,12 +129,14 @@ def place_order(
     redeemed = promo.redeem(store, code=rule.code, customer_id=customer_id, order_id=order_id, now=now) if rule else None
 
     def unit(uow: UnitOfWork) -> tuple[Order, Quote | None]:
-        uow.get(account_path(customer_id))  # first: this customer's units queue in-process (see _in_order_unit)
+        uow.accounts.get(customer_id)  # first: this customer's units queue in-process (see _in_order_unit)
         current = uow.orders.get(order_id)
         if current is not None:  # a twin request placed it meanwhile
             _require_same(current, customer_id=customer_id, lines=lines, bonuses=bonuses, promo_code=promo_code)
             return current, None
-        reserved = lifecycle.checkout_unit(uow, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=rule, pays_with_gift_certificate=pays_with_gift_certificate)
+        reserved = customer_orders.checkout(
+            uow, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=rule, pays_with_gift_certificate=pays_with_gift_certificate
+        )
         order = Order(
             order_id=order_id,
             customer_id=customer_id,
@@ -148,7 +152,7 @@ def place_order(
             discount=reserved.discount,
             money_to_pay=reserved.money_to_pay,
             points_to_earn=reserved.points_to_earn,
-            # what payment settles on, per line (lifecycle.Agreement): the quote is what is paid for
+            # what payment settles on, per line (Order.agreement): the quote is what is paid for
             quoted_lines={ql.id: QuotedLine(bonuses=ql.bonuses_applied, money_to_pay=ql.money_to_pay, points_to_earn=ql.points_to_earn) for ql in reserved.lines},
             status=OrderStatus.AWAITING_PAYMENT,
             source=source,
@@ -168,7 +172,7 @@ def place_order(
         _undo_redemption(store, customer_id=customer_id, order_id=order_id, redeemed=redeemed, now=now)
         raise
     if reserved is None:
-        return placed, lifecycle_quote(store, config=config, order=placed, now=now)
+        return placed, requote(store, config=config, order=placed, now=now)
     return placed, reserved
 
 
@@ -207,13 +211,13 @@ def order_promo(store: Store, order: Order, now: datetime) -> PromoRule | None:
     return None
 
 
-def lifecycle_quote(store: Store, *, config: ProgramConfig, order: Order, now: datetime) -> Quote:
+def requote(store: Store, *, config: ProgramConfig, order: Order, now: datetime) -> Quote:
     """The order's cart priced again on the account now, with the promo rule it was placed with."""
     rule = order_promo(store, order, now)
 
     def unit(uow: UnitOfWork) -> Quote:
         session = AccountSession(uow, order.customer_id)
-        view = lifecycle.customer_view(config, session, now, plus_reserved_for=order.order_id)
+        view = customer_orders.customer_view(config, session, now, plus_reserved_for=order.order_id)
         return quote(config, view, list(order.lines), now=now, promo=rule, bonuses_requested=order.bonuses_requested, pays_with_gift_certificate=order.pays_with_gift_certificate)
 
     return store.run(unit)
@@ -242,7 +246,7 @@ def _in_order_unit(store: Store, customer_id: str, order_id: str, decide: Callab
     """
 
     def unit(uow: UnitOfWork) -> T:
-        uow.get(account_path(customer_id))
+        uow.accounts.get(customer_id)
         order = uow.orders.get(order_id)
         if order is None:
             raise _unknown(order_id)
@@ -251,17 +255,11 @@ def _in_order_unit(store: Store, customer_id: str, order_id: str, decide: Callab
     return store.run(unit)
 
 
-def agreement(order: Order) -> lifecycle.Agreement | None:
-    """The per-line figures the order's checkout agreed (orders placed before they were kept: ``None``)."""
-    agreed = order.agreement()
-    return None if agreed is None else lifecycle.Agreement(bonuses=agreed.bonuses, money=agreed.money)
-
-
 def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: PaymentRef, now: datetime, placed: Order | None = None) -> Order:
     """Payment confirmed (by the provider's API, not the notification body).
 
     The order is settled on what its checkout agreed (see
-    :func:`lifecycle.pay_order`): ``money_paid`` is the order's
+    :func:`customer_orders.pay`): ``money_paid`` is the order's
     ``money_to_pay`` — the sum the payment was matched against — and the
     bonuses spent are the reserved ones, cut only if the rules in force or the
     customer's balance no longer allow them (the cut is kept as
@@ -282,10 +280,10 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
     rule = order_promo(store, placed, now)  # fixed at placement
     key = f"paid:{payment.id}"
 
-    def decide(uow: UnitOfWork, order: Order) -> tuple[Order, lifecycle.PaidOrder | None]:
+    def decide(uow: UnitOfWork, order: Order) -> tuple[Order, customer_orders.PaidOrder | None]:
         if not order.accepts_payment(key):
             return order, None  # recorded before, or paid by another payment meanwhile, or moved on
-        paid = lifecycle.pay_order_unit(
+        paid = customer_orders.pay(
             uow,
             config=config,
             customer_id=customer_id,
@@ -294,7 +292,7 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
             bonuses=order.reserved,
             now=now,
             promo=rule,
-            agreed=agreement(order),
+            agreed=order.agreement(),
         )
         figures = PaidFigures(spent=paid.spent, earned=paid.earned, paid=paid.paid, shortfall=paid.shortfall, referrer_id=paid.referrer_id)
         moved = order.pay(payment, key=key, figures=figures, now=now)
@@ -303,10 +301,11 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
 
     order, paid = _in_order_unit(store, customer_id, order_id, decide)
     if paid is not None and paid.shortfall:
-        log.warning("order paid with fewer bonuses than agreed", extra={"json_fields": {"order_id": order_id, "customer_id": customer_id, "agreed": order.bonuses_reserved, "spent": paid.spent, "shortfall": paid.shortfall}})
+        fields = {"order_id": order_id, "customer_id": customer_id, "agreed": order.bonuses_reserved, "spent": paid.spent, "shortfall": paid.shortfall}
+        log.warning("order paid with fewer bonuses than agreed", extra={"json_fields": fields})
     counted = order.recorded(key)
     if isinstance(counted, PaidEvent) and counted.referrer_notified:
-        lifecycle.note_paying_referee(store, partner_id=counted.referrer_notified, referee_id=customer_id, now=now)
+        referral.note_paying_referee(store, partner_id=counted.referrer_notified, referee_id=customer_id, now=now)
     return order
 
 
@@ -327,7 +326,7 @@ def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, pl
     def decide(uow: UnitOfWork, order: Order) -> Order:
         if not order.awaiting_payment:
             return order  # paid (or canceled) meanwhile
-        lifecycle.release_unit(uow, customer_id=customer_id, order_id=order_id, now=now)
+        customer_orders.release(uow, customer_id=customer_id, order_id=order_id, now=now)
         if order.promo_code:
             promo.unredeem_in(uow, code=order.promo_code, customer_id=customer_id, order_id=order_id, now=now)
         moved = order.cancel(reason, now=now)
@@ -351,7 +350,7 @@ def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delive
                 # the partner's step was lost (a crash or a lost reply): a redelivery completes it
                 return order, AccountSession(uow, customer_id).order(order_id)
             return order, None
-        book = lifecycle.deliver_unit(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now)
+        book = customer_orders.deliver(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now)
         moved = order.deliver(carrier=carrier, delivered_at=delivered_at, with_partner=bool(book.referrer_id), now=now)
         uow.orders.put(moved)
         return moved, book
@@ -359,7 +358,7 @@ def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delive
     order, book = _in_order_unit(store, customer_id, order_id, decide)
     if book is not None and book.referrer_id:
         at = order.delivered_at or delivered_at
-        reward = lifecycle.credit_referral_reward(store, config=config, book=book, delivered_at=at, now=now)
+        reward = referral.credit_referral_reward(store, config=config, book=book, delivered_at=at, now=now)
         order = _note_reward(store, order_id, reward)
     return order
 
@@ -403,13 +402,13 @@ def mark_returned(
         units = order.remaining_units() if returns is None else returns
         if not units:
             return order, None, None
-        result = lifecycle.return_lines_unit(uow, config=config, customer_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
-        figures = ReturnedFigures(spent_back=result["spent_back"], earned_back=result["earned_back"], referrer_id=result.get("referrer_id"))
+        result = customer_orders.return_lines(uow, config=config, customer_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
+        figures = ReturnedFigures(spent_back=result.spent_back, earned_back=result.earned_back, referrer_id=result.referrer_id)
         moved = order.return_units(units, key=key, figures=figures, not_delivered=not_delivered, now=now)
         uow.orders.put(moved)
         return moved, units, figures.referrer_id
 
     order, units, referrer_id = _in_order_unit(store, customer_id, order_id, decide)
     if units and referrer_id:  # idempotent: a redelivery completes a lost partner step
-        lifecycle.reverse_referral_reward(store, config=config, partner_id=referrer_id, referee_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
+        referral.reverse_referral_reward(store, config=config, partner_id=referrer_id, referee_id=customer_id, order_id=order_id, return_id=return_id, returns=units, now=now)
     return order

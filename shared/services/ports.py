@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
 
     # program, promo codes, payouts, cursors, notices
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
-    from shared.adapters.repositories.sweeps import SweepCursorRepository
+    from shared.adapters.repositories.sweeps import NoticeRepository, SweepCursorRepository
 
 T = TypeVar("T")
 
@@ -133,6 +133,10 @@ class UnitOfWork(Protocol):
     @property
     def cursors(self) -> SweepCursorRepository:
         """The scheduled jobs' stored positions."""
+
+    @property
+    def notices(self) -> NoticeRepository:
+        """The notices recorded for customers (expiry warnings)."""
 
     # --- back office: admins, approvals, jobs, audit ------------------------------------
 

@@ -22,7 +22,7 @@ from shared.domain.cart import (
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.services import lifecycle, promo
+from shared.services import customer_orders, promo
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -39,7 +39,7 @@ def _customer(store: Store, config: ProgramConfig, customer_id: str, now: dateti
         session.require_active()
         if not session.exists:
             raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
-        return lifecycle.customer_view(config, session, now)
+        return customer_orders.customer_view(config, session, now)
 
     return store.read(unit)
 

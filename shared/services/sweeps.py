@@ -8,7 +8,7 @@ position in ``sweeps/{name}`` (:mod:`shared.services.cursors`):
    (:func:`orders.mark_canceled`: the reserved bonuses and the promo use go
    back). A watermark over ``created_at``: every order is looked at once.
 2. ``expiry`` — accounts with a due expiry or reservation end
-   (:func:`lifecycle.sweep_due`): expired remainders written off, stale
+   (:func:`account_sweep.sweep_due`): expired remainders written off, stale
    reservations released, the rolling-window level re-evaluated.
 3. ``levels`` — only for a rolling-window level basis, once per Moscow day: a
    walk over all accounts that sweeps those whose window lost a day or whose
@@ -25,7 +25,7 @@ that record their events), so a crash half-way, a re-run or two overlapping runs
 redo work without doubling it. A run stops a pass after ``max_pages`` pages; the
 next run continues it.
 
-Customer fields this relies on, written by identity (issue 4): ``birthday``
+Customer fields this relies on, written by the identity services: ``birthday``
 (``"MM-DD"``, or ``"YYYY-MM-DD"`` as entered) and ``birthday_md`` (always
 ``"MM-DD"``: the field the birthday query matches on). February 29 birthdays are
 celebrated on February 28 in non-leap years.
@@ -38,33 +38,41 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.domain import holds
 from shared.domain.clock import MSK
 from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
+from shared.domain.customer import CustomerRecord
 from shared.domain.errors import DomainError
 from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
+from shared.domain.notices import ExpiryNotice
 from shared.domain.order import OrderStatus
-from shared.services import cursors, lifecycle, orders
+from shared.services import account_sweep, cursors, orders
 from shared.services.ledger import AccountSession
-from shared.services.ports import CUSTOMERS, Store, UnitOfWork
+from shared.services.ports import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-# Days before an expiry that the customer is warned. A module constant rather than
-# program config on purpose (the config schema is frozen for this issue); one place
-# to change, documented in functions/README.md.
+# Days before an expiry that the customer is warned: one place to change, documented in
+# functions/README.md (not program config: the same for every program).
 WARNING_DAYS = 7
-NOTICES = "notices"
-BIRTHDAY_FIELD = "birthday_md"
 
 
 def msk_date(now: datetime) -> str:
     return now.astimezone(MSK).date().isoformat()
 
 
-def notice_path(customer_id: str, key: str) -> str:
-    return f"{CUSTOMERS}/{customer_id}/{NOTICES}/{key}"
+def _in_id_order(store: Store, *, limit: int, after: str | None) -> list[CustomerRecord]:
+    return store.read(lambda uow: uow.accounts.in_id_order(limit=limit, after=after))
+
+
+def _due(store: Store, *, until: datetime, limit: int, after: tuple[Any, ...] | None) -> list[tuple[str, datetime]]:
+    return store.read(lambda uow: uow.accounts.due(until=until, limit=limit, after=after))
+
+
+def _with_birthday(store: Store, month_day: str, *, limit: int, after: str | None) -> list[str]:
+    return store.read(lambda uow: uow.accounts.with_birthday(month_day, limit=limit, after=after))
 
 
 def _excluded(config: ProgramConfig, group: str | None) -> bool:
@@ -81,7 +89,7 @@ def _placed_page(store: Store, *, until: datetime, limit: int, after: tuple[date
 def cancel_stale_orders(store: Store, *, config: ProgramConfig, now: datetime, batch: int, max_pages: int) -> dict[str, int]:
     """Cancel orders left ``awaiting_payment`` past the reservation timeout."""
     counts = {"orders_checked": 0, "canceled": 0}
-    horizon = now - timedelta(minutes=config.reservation_timeout_minutes)
+    horizon = holds.unpaid_horizon(config, now)
     after = cursors.watermark(store, "order_timeouts")
     for _ in range(max_pages):
         start = (after[0], after[1]) if after else None
@@ -119,14 +127,14 @@ def review_levels(store: Store, *, config: ProgramConfig, now: datetime, batch: 
         return counts
     after = run.after[0] if run.after else None
     for _ in range(max_pages):
-        records = store.read(lambda uow: uow.accounts.in_id_order(limit=batch, after=after))
+        records = _in_id_order(store, limit=batch, after=after)
         for record in records:
             customer_id, account = record.customer_id, record.account
             counts["levels_reviewed"] += 1
             stale = any(day < start.isoformat() for day in account.paid_by_day)
             level = level_after_sweep(config, account, now)
             if stale or level != account.level:
-                lifecycle.sweep_account(store, config=config, customer_id=customer_id, now=now)
+                account_sweep.sweep_account(store, config=config, customer_id=customer_id, now=now)
                 counts["levels_changed"] += int(level != account.level)
         if len(records) < batch:
             cursors.close(store, run, now=now)
@@ -155,23 +163,20 @@ def warn_account(store: Store, *, config: ProgramConfig, customer_id: str, now: 
             by_day.setdefault(msk_date(lot.expires_at), []).append(lot)
     written = 0
     for day, lots in sorted(by_day.items()):
-        key = f"expiry:{day}"
-        notice = {
-            "key": key,
-            "kind": "expiry_warning",
-            "customer_id": customer_id,
-            "amount": sum(lot.remaining for lot in lots),
-            "expires_at": min(lot.expires_at for lot in lots),
-            "expires_on": day,
-            "lots": sorted(lot.id for lot in lots),
-            "created_at": now,
-            "sent_at": None,
-        }
+        notice = ExpiryNotice(
+            key=f"expiry:{day}",
+            customer_id=customer_id,
+            amount=sum(lot.remaining for lot in lots),
+            expires_at=min(lot.expires_at for lot in lots),
+            expires_on=day,
+            lots=tuple(sorted(lot.id for lot in lots)),
+            created_at=now,
+        )
 
-        def unit(uow: UnitOfWork, key: str = key, notice: dict[str, Any] = notice) -> int:
-            if uow.get(notice_path(customer_id, key)) is not None:
+        def unit(uow: UnitOfWork, notice: ExpiryNotice = notice) -> int:
+            if uow.notices.get(customer_id, notice.key) is not None:
                 return 0
-            uow.create(notice_path(customer_id, key), notice)
+            uow.notices.create(notice)
             return 1
 
         written += store.run(unit)
@@ -186,7 +191,7 @@ def warn_expiring(store: Store, *, config: ProgramConfig, now: datetime, batch: 
     position = tuple(run.after) if run.after else None
     until = now + timedelta(days=WARNING_DAYS)
     for _ in range(max_pages):
-        rows = store.read(lambda uow: uow.accounts.due(until=until, limit=batch, after=position))
+        rows = _due(store, until=until, limit=batch, after=position)
         for customer_id, _ in rows:
             counts["notices"] += warn_account(store, config=config, customer_id=customer_id, now=now)
         if len(rows) < batch:
@@ -231,7 +236,7 @@ def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, no
 
     def unit(uow: UnitOfWork) -> int:
         session = AccountSession(uow, customer_id)
-        if not session.exists or session.seen(key) is not None:
+        if not session.exists or uow.postings.get(customer_id, key) is not None:
             return 0
         group = session.account.group or config.default_group
         rule = birthday_rule(config, now, group)
@@ -243,8 +248,8 @@ def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, no
                 amount=rule.amount,
                 source="birthday",
                 ref=rule.code,
-                activates_at=now + timedelta(days=rule.activation_days),
-                expires_at=now + timedelta(days=rule.lifetime_days or config.lot_lifetime_days),
+                activates_at=holds.rule_activation(rule, now),
+                expires_at=holds.rule_expiry(config, rule, now),
             ),
             now=now,
         )
@@ -263,7 +268,7 @@ def credit_birthdays(store: Store, *, config: ProgramConfig, now: datetime, batc
             continue
         after = run.after[0] if run.after else None
         for _ in range(max_pages):
-            ids = store.read(lambda uow: uow.accounts.with_birthday(md, limit=batch, after=after))
+            ids = _with_birthday(store, md, limit=batch, after=after)
             for customer_id in ids:
                 amount = credit_birthday(store, config=config, customer_id=customer_id, now=now)
                 counts["birthdays"] += int(amount > 0)
@@ -284,7 +289,7 @@ def run_sweep(store: Store, *, config: ProgramConfig, now: datetime, batch: int 
     """One scheduled run: every pass above, each bounded to ``max_pages`` pages of ``batch``."""
     counts: dict[str, int] = {}
     counts.update(cancel_stale_orders(store, config=config, now=now, batch=batch, max_pages=max_pages))
-    due = lifecycle.sweep_due(store, config=config, now=now, batch=batch, cursor="expiry", max_pages=max_pages)
+    due = account_sweep.sweep_due(store, config=config, now=now, batch=batch, cursor="expiry", max_pages=max_pages)
     counts.update(accounts=due["accounts"], expired=due["expired"], released=due["released"], expiry_complete=due["complete"])
     counts.update(review_levels(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(warn_expiring(store, config=config, now=now, batch=batch, max_pages=max_pages))

@@ -10,7 +10,7 @@ from shared.adapters import layout
 from shared.domain.cart import CartLine
 from shared.edge import entry
 from shared.edge.scheduler_auth import SECRET_HEADER
-from shared.services import lifecycle, orders
+from shared.services import orders, registration
 from shared.services.ledger import postings
 from tests.conftest import TEST_ENV
 
@@ -28,9 +28,9 @@ def config(at: datetime | None = None):
     return entry.config(at or now())
 
 
-def customer(store, customer_id: str, *, at: datetime | None = None, invited_by: str | None = None) -> dict[str, Any]:
+def customer(store, customer_id: str, *, at: datetime | None = None, invited_by: str | None = None) -> registration.Registration:
     at = at or now()
-    return lifecycle.register_customer(store, config=config(at), customer_id=customer_id, now=at, invited_by=invited_by)
+    return registration.register_customer(store, config=config(at), customer_id=customer_id, now=at, invited_by=invited_by)
 
 
 def paid_order(store, order_id: str = "A1", customer_id: str = "anna", *, lines: list[CartLine] = CART, bonuses: int = 500, at: datetime | None = None, register: bool = True, invited_by: str | None = None) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def paid_order(store, order_id: str = "A1", customer_id: str = "anna", *, lines:
     at = at or now()
     cfg = config(at)
     if register:
-        lifecycle.register_customer(store, config=cfg, customer_id=customer_id, now=at, invited_by=invited_by)
+        registration.register_customer(store, config=cfg, customer_id=customer_id, now=at, invited_by=invited_by)
     record, _ = orders.place_order(store, config=cfg, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=at)
     return orders.mark_paid(store, config=cfg, order_id=order_id, payment=orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=record["money_to_pay"]), now=at)
 

@@ -16,7 +16,7 @@ from shared.domain.ledger import Adjust
 from shared.platform import tokens
 from shared.platform.settings import reload
 from shared.presets import preset_data
-from shared.services import delivery, ledger, lifecycle, orders, payouts, program
+from shared.services import account_sweep, delivery, ledger, orders, payouts, program, registration
 from shared.services.ledger import AccountSession, audit_account, balances, load_account
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function
 from tests.functions.shop import config, customer, now, paid_order
@@ -274,7 +274,7 @@ def test_history_shows_expiry_refunds_and_clawbacks(client, store):
     paid_order(store, "A1", "anna", bonuses=500, at=at)
     orders.mark_returned(store, config=config(at), order_id="A1", return_id="r1", returns={"cream": 2}, now=at)
     adjust(store, "anna", 5, "мелочь", key="adj-short", expires_in=timedelta(seconds=1))
-    lifecycle.sweep_account(store, config=config(at), customer_id="anna", now=at + timedelta(seconds=5))
+    account_sweep.sweep_account(store, config=config(at), customer_id="anna", now=at + timedelta(seconds=5))
     items = ok(call(client, "GET", "/history", token=customer_token("anna")))["items"]
     kinds = [item["kind"] for item in items]
     assert kinds[:3] == ["expiry", "adjustment", "refund"] and "clawback" in kinds
@@ -328,7 +328,7 @@ def b2b_program(store):
 
 def test_an_excluded_group_sees_its_level_and_no_bonus_data(client, b2b_program):
     store = b2b_program
-    lifecycle.register_customer(store, config=config(), customer_id="opt", now=now(), group="b2b")
+    registration.register_customer(store, config=config(), customer_id="opt", now=now(), group="b2b")
     paid_order(store, "W1", "opt", bonuses=0, register=False)
     token = customer_token("opt")
     excluded = {"level": {"code": "level1", "name": "1-й уровень"}, "bonuses_excluded": True}

@@ -22,7 +22,7 @@ from shared.edge import entry
 from shared.platform import tokens
 from shared.platform.settings import reload
 from shared.presets import preset_data
-from shared.services import admins, ledger, lifecycle, program
+from shared.services import admins, ledger, program, registration
 from shared.services.admin import mass_accruals
 from tests.conftest import TEST_ENV, customer_token, load_function
 
@@ -103,7 +103,7 @@ def error(response, status: int, code: str | None = None):
 def register(store, *customer_ids: str) -> None:
     moment = now()
     for customer_id in customer_ids:
-        lifecycle.register_customer(store, config=entry.config(moment), customer_id=customer_id, now=moment)
+        registration.register_customer(store, config=entry.config(moment), customer_id=customer_id, now=moment)
 
 
 def audit_entries(store) -> list[dict]:

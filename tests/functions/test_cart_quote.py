@@ -9,7 +9,7 @@ import pytest
 
 from shared.domain.cart import PromoRule
 from shared.edge import entry
-from shared.services import lifecycle, promo
+from shared.services import promo, registration
 from tests.conftest import SHOP_ORIGIN, customer_token, load_function
 
 CART = [{"id": "serum", "name": "Сыворотка", "price": 100000, "quantity": 1}]  # 1 000 ₽
@@ -22,7 +22,7 @@ def client(function_env):
 
 def register(store, customer_id: str, **kwargs) -> str:
     now = datetime.now(timezone.utc)
-    lifecycle.register_customer(store, config=entry.config(now), customer_id=customer_id, now=now, **kwargs)
+    registration.register_customer(store, config=entry.config(now), customer_id=customer_id, now=now, **kwargs)
     return customer_token(customer_id)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from shared.domain.cart import CartLine, PromoRule, cart_fingerprint
 from shared.edge import entry
-from shared.services import lifecycle, orders, promo
+from shared.services import orders, promo, registration
 from shared.services.ledger import all_postings, audit_account, balances
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function
 
@@ -30,7 +30,7 @@ def utcnow() -> datetime:
 
 
 def register(store, customer_id: str) -> str:
-    lifecycle.register_customer(store, config=entry.config(utcnow()), customer_id=customer_id, now=utcnow())  # 500 welcome bonuses
+    registration.register_customer(store, config=entry.config(utcnow()), customer_id=customer_id, now=utcnow())  # 500 welcome bonuses
     return customer_token(customer_id)
 
 

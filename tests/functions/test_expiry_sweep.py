@@ -22,11 +22,12 @@ import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from shared.adapters import layout
 from shared.adapters.layout import sweep as sweep_path
 from shared.edge import scheduler_auth
 from shared.platform.settings import reload
 from shared.presets import preset_data
-from shared.services import lifecycle, orders, program, sweeps
+from shared.services import account_sweep, orders, program, sweeps
 from shared.services.ledger import audit_account, balances, load_account
 from tests.conftest import load_function
 from tests.functions.shop import CART, SWEEP, config, customer, now, paid_order, posting_kinds
@@ -175,7 +176,7 @@ def test_a_crash_half_way_loses_nothing_and_a_rerun_doubles_nothing(client, stor
     assert store.get(sweep_path("expiry"))["pass"]["after"][1] == "c1"
 
     calls = {"n": 0}
-    real = lifecycle._sweep_in
+    real = account_sweep._sweep_in
 
     def crashing(*args, **kwargs):
         calls["n"] += 1
@@ -183,7 +184,7 @@ def test_a_crash_half_way_loses_nothing_and_a_rerun_doubles_nothing(client, stor
             raise RuntimeError("instance killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lifecycle, "_sweep_in", crashing)
+    monkeypatch.setattr(account_sweep, "_sweep_in", crashing)
     with time_machine.travel(later + timedelta(minutes=1), tick=True):
         try:
             crashed = client.post("/run", json={"batch": 2, "max_pages": 1}, headers=SWEEP).status_code
@@ -191,7 +192,7 @@ def test_a_crash_half_way_loses_nothing_and_a_rerun_doubles_nothing(client, stor
             crashed = 500
     assert crashed == 500
     assert store.get(sweep_path("expiry"))["pass"]["after"][1] == "c1"  # the half-done page is done again
-    monkeypatch.setattr(lifecycle, "_sweep_in", real)
+    monkeypatch.setattr(account_sweep, "_sweep_in", real)
 
     rest = run(client, later + timedelta(minutes=2), batch=2, max_pages=10).get_json()
     assert rest["expiry_complete"] == 1
@@ -260,9 +261,9 @@ def test_expiry_warnings_are_recorded_once_seven_days_ahead(client, store):
     assert first["notices"] == 2  # "soon" and "held"; "later" expires 5 days after them
     lot = next(iter(load_account(store, "soon").lots.values()))
     key = f"expiry:{lot.expires_at.astimezone(MSK).date().isoformat()}"
-    notice = store.get(sweeps.notice_path("soon", key))
+    notice = store.get(layout.notice("soon", key))
     assert (notice["amount"], notice["kind"], notice["expires_at"], notice["sent_at"]) == (500, "expiry_warning", lot.expires_at, None)
-    assert store.get(sweeps.notice_path("later", key)) is None
+    assert store.get(layout.notice("later", key)) is None
     assert run(client, msk_noon(t0 + timedelta(days=warn_day + 1)) + timedelta(hours=1)).get_json()["notices"] == 0  # once a day
     assert run(client, msk_noon(t0 + timedelta(days=warn_day + 2))).get_json()["notices"] == 0  # next day: already recorded
     assert run(client, msk_noon(t0 + timedelta(days=warn_day + 6))).get_json()["notices"] == 1  # now "later"'s turn

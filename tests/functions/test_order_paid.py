@@ -17,7 +17,7 @@ import pytest
 
 from shared.domain.cart import CartLine
 from shared.edge import entry
-from shared.services import lifecycle, orders
+from shared.services import orders, registration
 from shared.services.ledger import audit_account, balances, postings
 from tests.conftest import TEST_ENV, load_function
 from tests.fakes import yoomoney as fake_yoomoney
@@ -54,7 +54,7 @@ def order(store):
     """Anna (500 welcome bonuses) checks out A1 with all 500 of them: 2 600 ₽ to pay."""
     now = _now()
     config = entry.config(now)
-    lifecycle.register_customer(store, config=config, customer_id="anna", now=now)
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
     record, quote = orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
     assert (record.money_to_pay, quote.points_to_earn, record.status) == (TO_PAY, EARNED, "awaiting_payment")
     return record

@@ -9,7 +9,7 @@ import pytest
 
 from shared.domain.cart import CartLine
 from shared.domain.errors import ValidationFailed
-from shared.services import lifecycle, orders
+from shared.services import orders, referral
 from shared.services.ledger import audit_account, balances, load_account, postings
 from tests.conftest import load_function
 from tests.functions.shop import CART, SWEEP, config, customer, now, paid_order, posting_kinds
@@ -54,7 +54,7 @@ def test_an_existing_customer_is_not_bound_by_a_later_invitation(client, store):
     customer(store, "maria", at=t0)
     customer(store, "anna", at=t0)
     again = customer(store, "anna", at=t0, invited_by="maria")
-    assert (again["registered"], again["welcome"]) == (False, 0)
+    assert (again.registered, again.welcome) == (False, 0)
     assert store.get("customers/anna")["invited_by"] is None
     assert posting_kinds(store, "anna")["accrue"] == 1  # the first welcome only
     paid_order(store, "A1", "anna", bonuses=0, register=False, at=t0)
@@ -126,15 +126,15 @@ def test_credit_completes_a_delivery_whose_partner_transaction_did_not_commit(cl
     customer(store, "maria", at=t0)
     customer(store, "anna", at=t0, invited_by="maria")
     paid_order(store, "A1", "anna", lines=CART, bonuses=0, register=False, at=t0)
-    real = lifecycle.credit_referral_reward
+    real = referral.credit_referral_reward
 
     def lost(*args, **kwargs):
         raise RuntimeError("the instance died between the two transactions")
 
-    monkeypatch.setattr(lifecycle, "credit_referral_reward", lost)
+    monkeypatch.setattr(referral, "credit_referral_reward", lost)
     with pytest.raises(RuntimeError):
         deliver(store, "A1", t0)
-    monkeypatch.setattr(lifecycle, "credit_referral_reward", real)
+    monkeypatch.setattr(referral, "credit_referral_reward", real)
     assert store.get("customers/anna/orders/A1")["delivered_at"] is not None  # the referee's side committed
     assert referral_lots(store, "maria") == []
 

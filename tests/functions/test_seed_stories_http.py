@@ -40,7 +40,7 @@ from shared.edge import entry
 from shared.platform import bootstrap
 from shared.platform.settings import reload
 from shared.presets import preset_data
-from shared.services import lifecycle, orders, program, promo
+from shared.services import orders, program, promo, registration
 from shared.services.ledger import audit_account, balances, load_account, postings
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function
 from tests.fakes.carriers import FakeCarriers, cdek_webhook
@@ -141,8 +141,8 @@ def use_program(store, name: str, effective_from: datetime) -> None:
     reload()
 
 
-def register(store, customer_id: str, at: datetime, *, invited_by: str | None = None, group: str | None = None) -> dict[str, Any]:
-    return lifecycle.register_customer(store, config=entry.config(at), customer_id=customer_id, now=at, invited_by=invited_by, group=group)
+def register(store, customer_id: str, at: datetime, *, invited_by: str | None = None, group: str | None = None) -> registration.Registration:
+    return registration.register_customer(store, config=entry.config(at), customer_id=customer_id, now=at, invited_by=invited_by, group=group)
 
 
 def earlier_purchase(store, customer_id: str, order_id: str, lines: list[dict[str, Any]], *, paid_at: datetime, delivered_at: datetime | None = None) -> dict[str, Any]:
@@ -197,7 +197,7 @@ def test_anna_invited_by_maria(shop):
     assert store.get("customers/maria")["paying_referees"] == 2
 
     # Anna follows Maria's link: the invited welcome bonus, usable at once.
-    assert register(store, "anna", t0, invited_by="maria")["welcome"] == 1000
+    assert register(store, "anna", t0, invited_by="maria").welcome == 1000
     assert wallet(store, "anna", t0) == {"total": 1000, "available": 1000, "pending": 0, "reserved": 0}
 
     # Before logging in she sees what the cart earns now and at best.

@@ -22,7 +22,7 @@ from shared.domain.errors import Retryable
 from shared.edge import entry
 from shared.platform import bootstrap
 from shared.platform.settings import reload, settings
-from shared.services import identity, lifecycle, promo
+from shared.services import identity, promo, registration
 from shared.services.ledger import all_postings, balances
 from tests.conftest import SHOP_ORIGIN, customer_token, load_function
 from tests.fakes.sms import FakeSmsRu
@@ -247,7 +247,7 @@ def test_first_login_registers_with_the_standard_welcome_bonus_once(client, fake
 @pytest.mark.parametrize("invitation", ["maria", "MARIA-CODE"])
 def test_an_invited_customer_gets_the_invited_welcome_bonus(client, fake, store, invitation):
     now = datetime.now(timezone.utc)
-    lifecycle.register_customer(store, config=entry.config(now), customer_id="maria", now=now)
+    registration.register_customer(store, config=entry.config(now), customer_id="maria", now=now)
     promo.create_partner_code(store, code="MARIA-CODE", partner_id="maria", now=now)
     response = request_code(client, invited_by=invitation.lower())
     assert response.get_json()["invited"] is True
@@ -403,7 +403,7 @@ def test_telegram_login_needs_a_phone_login_first_then_links_and_logs_in(client,
 
 def test_telegram_linked_to_another_customer_is_409(client, fake, store):
     now = datetime.now(timezone.utc)
-    lifecycle.register_customer(store, config=entry.config(now), customer_id="boris", now=now)
+    registration.register_customer(store, config=entry.config(now), customer_id="boris", now=now)
     assert post(client, "/telegram", telegram_fields(), token=customer_token("boris")).status_code == 200
     session = login(client, fake)
     assert_error(post(client, "/telegram", telegram_fields(), token=session["access_token"]), 409, "telegram_linked_elsewhere")

@@ -30,7 +30,7 @@ from shared.domain.cart import CartLine
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Retryable
 from shared.presets import preset_data
-from shared.services import lifecycle, orders
+from shared.services import account_sweep, orders, registration
 from shared.services.ledger import audit_account
 
 from .faults import FAULTS, FaultyStore, snapshot
@@ -41,8 +41,8 @@ CUSTOMERS = ("anna", "maria")
 
 
 def _register(store, now):
-    lifecycle.register_customer(store, config=CONFIG, customer_id="anna", now=now)
-    lifecycle.register_customer(store, config=CONFIG, customer_id="maria", invited_by="anna", now=now)
+    registration.register_customer(store, config=CONFIG, customer_id="anna", now=now)
+    registration.register_customer(store, config=CONFIG, customer_id="maria", invited_by="anna", now=now)
 
 
 def _place(store, now):
@@ -65,7 +65,7 @@ def _return(store, now):
 
 def _sweep(store, now):
     # long after: maria's reservation is stale and the welcome bonuses have expired
-    return lifecycle.sweep_account(store, config=CONFIG, customer_id="maria", now=now + timedelta(days=800))
+    return account_sweep.sweep_account(store, config=CONFIG, customer_id="maria", now=now + timedelta(days=800))
 
 
 # Found by this suite (not fixed here: reported). orders.mark_delivered commits the
@@ -85,8 +85,8 @@ class Case:
 
 
 CASES = [
-    Case("register_customer", [lambda s, n: lifecycle.register_customer(s, config=CONFIG, customer_id="anna", now=n)],
-         lambda s, n: lifecycle.register_customer(s, config=CONFIG, customer_id="maria", invited_by="anna", now=n)),
+    Case("register_customer", [lambda s, n: registration.register_customer(s, config=CONFIG, customer_id="anna", now=n)],
+         lambda s, n: registration.register_customer(s, config=CONFIG, customer_id="maria", invited_by="anna", now=n)),
     Case("place_order", [_register], _place),
     Case("mark_paid", [_register, _place], _pay),
     Case("mark_delivered", [_register, _place, _pay], _deliver),

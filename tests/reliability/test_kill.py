@@ -54,7 +54,7 @@ from scripts import fakes, serve
 from shared.domain.cart import CartLine, cart_fingerprint
 from shared.domain.errors import Retryable
 from shared.edge import entry
-from shared.services import lifecycle, orders
+from shared.services import orders, registration
 from shared.services.ledger import balances, load_account, postings
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token
 from tests.fakes.yookassa import FakeYooKassa, notification
@@ -333,16 +333,16 @@ def _prepare(store, fake: FakeYooKassa) -> tuple[list[list[Checkout]], list[Paym
     now = utcnow()
     config = entry.config(now)
     for customer in CHECKOUT_CUSTOMERS:
-        lifecycle.register_customer(store, config=config, customer_id=customer, now=now)
+        registration.register_customer(store, config=config, customer_id=customer, now=now)
     tokens = {c: customer_token(c) for c in CHECKOUT_CUSTOMERS}
     checkouts = [
         [Checkout(f"KC{t}-{i}", CHECKOUT_CUSTOMERS[t % len(CHECKOUT_CUSTOMERS)], checkout_bonuses(t, i), tokens[CHECKOUT_CUSTOMERS[t % len(CHECKOUT_CUSTOMERS)]]) for i in range(CHECKOUTS_PER_THREAD)]
         for t in range(CHECKOUT_THREADS)
     ]
 
-    lifecycle.register_customer(store, config=config, customer_id=PARTNER, now=now)
+    registration.register_customer(store, config=config, customer_id=PARTNER, now=now)
     for customer in PAYING_CUSTOMERS:
-        lifecycle.register_customer(store, config=config, customer_id=customer, now=now, invited_by=PARTNER)
+        registration.register_customer(store, config=config, customer_id=customer, now=now, invited_by=PARTNER)
 
     def place(job: tuple[str, int]) -> Payment:
         customer, j = job
@@ -548,7 +548,7 @@ def test_a_checkout_retried_after_its_order_write_ran_out_of_retries_keeps_its_r
     store = function_env
     now = utcnow()
     config = entry.config(now)
-    lifecycle.register_customer(store, config=config, customer_id="anna", now=now)
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
     lines = [CartLine.model_validate(line) for line in LINES]
     with pytest.raises(Retryable):
         orders.place_order(LockedOrder(store.client), config=config, customer_id="anna", order_id="X", lines=lines, bonuses=100, now=now)

@@ -10,7 +10,7 @@ from scripts import ledger_audit
 from shared.domain.cart import CartLine
 from shared.domain.config import ProgramConfig
 from shared.presets import preset_data
-from shared.services import lifecycle, orders
+from shared.services import orders, registration
 
 CART = [CartLine(id="serum", price=190000, quantity=1), CartLine(id="cream", price=60000, quantity=2)]
 
@@ -19,8 +19,8 @@ CART = [CartLine(id="serum", price=190000, quantity=1), CartLine(id="cream", pri
 def populated(firestore_store, now):
     config = ProgramConfig.model_validate(preset_data("biomiq"))
     for customer in ("anna", "boris"):
-        lifecycle.register_customer(firestore_store, config=config, customer_id=customer, now=now)
-    lifecycle.register_customer(firestore_store, config=config, customer_id="maria", invited_by="anna", now=now)
+        registration.register_customer(firestore_store, config=config, customer_id=customer, now=now)
+    registration.register_customer(firestore_store, config=config, customer_id="maria", invited_by="anna", now=now)
     order, _ = orders.place_order(firestore_store, config=config, customer_id="boris", order_id="B1", lines=CART, bonuses=0, now=now)
     payment = orders.PaymentRef(provider="test", id="p-B1", amount=order["money_to_pay"])
     orders.mark_paid(firestore_store, config=config, order_id="B1", payment=payment, now=now + timedelta(minutes=1))

@@ -28,7 +28,7 @@ from shared.adapters.repositories.identity import (
 from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
 from shared.adapters.repositories.orders import OrderRepository, TrackingRepository
 from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
-from shared.adapters.repositories.sweeps import SweepCursorRepository
+from shared.adapters.repositories.sweeps import NoticeRepository, SweepCursorRepository
 
 
 class Repositories:
@@ -123,6 +123,10 @@ class Repositories:
     @cached_property
     def cursors(self) -> SweepCursorRepository:
         return SweepCursorRepository(self._documents(), self._queries)
+
+    @cached_property
+    def notices(self) -> NoticeRepository:
+        return NoticeRepository(self._documents(), self._queries)
 
     # --- back office: admins, approvals, jobs, audit ------------------------------------
 

@@ -1,4 +1,4 @@
-"""The repository of the scheduled jobs' positions: ``sweeps/{name}``."""
+"""The repositories of the scheduled jobs: their positions (``sweeps/{name}``) and the notices they record."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.adapters import layout
 from shared.adapters.repositories.base import Repository
+from shared.domain.notices import ExpiryNotice
 from shared.domain.sweeps import OpenPass, SweepCursor
 
 
@@ -59,3 +60,40 @@ class SweepCursorRepository(Repository):
         if cursor.after is not None:
             document.update(after=list(cursor.after), updated_at=cursor.updated_at)
         self._docs.put(layout.sweep(cursor.name), document)
+
+
+class NoticeRepository(Repository):
+    """``customers/{id}/notices/{key}``: ``{key, kind, customer_id, amount, expires_at, expires_on, lots, created_at, sent_at}``."""
+
+    def get(self, customer_id: str, key: str) -> ExpiryNotice | None:
+        data = self._docs.get(layout.notice(customer_id, key))
+        if data is None:
+            return None
+        return ExpiryNotice(
+            key=data["key"],
+            kind=data.get("kind", "expiry_warning"),
+            customer_id=data["customer_id"],
+            amount=int(data["amount"]),
+            expires_at=data["expires_at"],
+            expires_on=data["expires_on"],
+            lots=tuple(data.get("lots") or ()),
+            created_at=data["created_at"],
+            sent_at=data.get("sent_at"),
+        )
+
+    def create(self, notice: ExpiryNotice) -> None:
+        """Record a new notice; the commit fails if one with its key exists."""
+        self._docs.create(
+            layout.notice(notice.customer_id, notice.key),
+            {
+                "key": notice.key,
+                "kind": notice.kind,
+                "customer_id": notice.customer_id,
+                "amount": notice.amount,
+                "expires_at": notice.expires_at,
+                "expires_on": notice.expires_on,
+                "lots": list(notice.lots),
+                "created_at": notice.created_at,
+                "sent_at": notice.sent_at,
+            },
+        )

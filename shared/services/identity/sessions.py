@@ -8,7 +8,7 @@ from the same login), the thief's tokens and the customer's alike.
 A verified phone's login (:func:`login_phone`) also opens the customer's
 account exactly once: the customer id is derived from the phone (``c_`` + an
 HMAC), the phone's identity records which customer it belongs to (created
-once), and :func:`lifecycle.register_customer` gives the welcome bonus once.
+once), and :func:`registration.register_customer` gives the welcome bonus once.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from shared.domain.identity import (
 )
 from shared.domain.ledger import require_utc
 from shared.platform import tokens
-from shared.services import lifecycle
 from shared.services.identity.errors import SessionInvalid
 from shared.services.identity.keys import IdentityKeys
 from shared.services.ports import Store, UnitOfWork
+from shared.services.registration import register_customer
 
 log = logging.getLogger("kopilka")
 
@@ -60,14 +60,14 @@ def login_phone(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164
     customer_id = store.run(claim)
     partner = invited_by if invited_by and invited_by != customer_id else None
     try:
-        registration = lifecycle.register_customer(store, config=config, customer_id=customer_id, now=now, invited_by=partner)
+        registration = register_customer(store, config=config, customer_id=customer_id, now=now, invited_by=partner)
     except NotFound:
         if partner is None:
             raise
         # the partner's account went away since the code was requested: register uninvited
-        registration = lifecycle.register_customer(store, config=config, customer_id=customer_id, now=now)
+        registration = register_customer(store, config=config, customer_id=customer_id, now=now)
     session = start_session(store, keys=keys, customer_id=customer_id, now=now, phone=e164)
-    return session.model_copy(update={"registered": bool(registration["registered"]), "welcome_bonus": int(registration["welcome"])})
+    return session.model_copy(update={"registered": registration.registered, "welcome_bonus": registration.welcome})
 
 
 def start_session(store: Store, *, keys: IdentityKeys, customer_id: str, now: datetime, phone: str | None = None, family: str | None = None) -> Session:

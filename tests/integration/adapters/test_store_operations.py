@@ -15,7 +15,7 @@ import pytest
 from shared.domain.cart import CartLine
 from shared.edge import entry
 from shared.platform import bootstrap
-from shared.services import delivery, lifecycle, orders, payments, program
+from shared.services import delivery, orders, payments, program, registration
 from shared.services.ledger import audit_account, balances, postings
 from tests.fakes.carriers import FakeCarriers
 
@@ -35,7 +35,7 @@ def _counted(store, fn):
 
 def _placed(store, now: datetime, customer: str, order_id: str, **kwargs) -> dict:
     config = entry.config(now)
-    lifecycle.register_customer(store, config=config, customer_id=customer, now=now, **kwargs)
+    registration.register_customer(store, config=config, customer_id=customer, now=now, **kwargs)
     record, _ = orders.place_order(store, config=config, customer_id=customer, order_id=order_id, lines=CART, bonuses=500, now=now)
     return record
 

@@ -19,7 +19,7 @@ import pytest
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import DomainError, Retryable
 from shared.presets import load_preset
-from shared.services import lifecycle, orders, promo
+from shared.services import orders, promo, registration
 from shared.services.ledger import audit_account, balances, postings
 
 pytestmark = pytest.mark.reliability
@@ -75,7 +75,7 @@ def _together(*calls: Callable[[], Any]) -> list[Any]:
 
 
 def _paid_order(store, config, customer_id: str, order_id: str, now) -> dict[str, Any]:
-    lifecycle.register_customer(store, config=config, customer_id=customer_id, now=now)
+    registration.register_customer(store, config=config, customer_id=customer_id, now=now)
     record, _ = orders.place_order(store, config=config, customer_id=customer_id, order_id=order_id, lines=CART, bonuses=500, now=now)
     return orders.mark_paid(store, config=config, order_id=order_id, payment=orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=record.money_to_pay), now=now)
 
@@ -118,7 +118,7 @@ def test_a_payment_racing_a_cancellation_ends_paid_or_canceled_never_both(instan
     outcomes = Counter()
     for n in range(ROUNDS):
         customer, order_id = f"c{n}", f"A{n}"
-        lifecycle.register_customer(a, config=biomiq, customer_id=customer, now=now)
+        registration.register_customer(a, config=biomiq, customer_id=customer, now=now)
         record, _ = orders.place_order(a, config=biomiq, customer_id=customer, order_id=order_id, lines=CART, bonuses=500, promo_code="spring10", now=now)
         assert (record.bonuses_reserved, record.promo_code) == (500, "SPRING10")
         payment = orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=record.money_to_pay)
@@ -162,7 +162,7 @@ def test_a_late_cancellation_of_a_paid_order_and_a_late_payment_of_a_canceled_on
     paid = _paid_order(store, biomiq, "anna", "A1", now)
     assert orders.mark_canceled(store, order_id="A1", now=now, reason="timeout").status == "paid"
     assert balances(store, "anna", now).pending == paid.points_earned
-    lifecycle.register_customer(store, config=biomiq, customer_id="boris", now=now)
+    registration.register_customer(store, config=biomiq, customer_id="boris", now=now)
     record, _ = orders.place_order(store, config=biomiq, customer_id="boris", order_id="B1", lines=CART, bonuses=500, now=now)
     orders.mark_canceled(store, order_id="B1", now=now, reason="timeout")
     with pytest.raises(DomainError) as refused:

@@ -10,7 +10,7 @@ from shared.adapters import layout
 from shared.domain.cart import CartLine
 from shared.domain.config import ProgramConfig
 from shared.presets import preset_data
-from shared.services import lifecycle, orders
+from shared.services import account_sweep, orders, registration
 from shared.services.ledger import audit_account, balances, load_account
 
 CART = [CartLine(id="serum", price=190000, quantity=1), CartLine(id="cream", price=60000, quantity=2)]  # 3 100 ₽
@@ -36,7 +36,7 @@ def _book_paid(store, customer, order_id) -> int:
 
 
 def test_a_level_reached_between_checkout_and_payment_keeps_the_agreed_money(store, tiered, now):
-    lifecycle.register_customer(store, config=tiered, customer_id="anna", now=now)  # 500 welcome bonuses
+    registration.register_customer(store, config=tiered, customer_id="anna", now=now)  # 500 welcome bonuses
     a1, quote = orders.place_order(store, config=tiered, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
     # level 1: at most 10 % of 3 100 ₽ with bonuses
     assert (quote.level, a1.bonuses_reserved, a1.money_to_pay, a1.points_to_earn) == ("level1", 310, 279000, 139)
@@ -63,12 +63,12 @@ def test_a_level_reached_between_checkout_and_payment_keeps_the_agreed_money(sto
 
 def test_a_lapsed_reservation_whose_bonuses_went_elsewhere_is_settled_on_the_agreed_money(store, now):
     config = ProgramConfig.model_validate(preset_data("biomiq"))
-    lifecycle.register_customer(store, config=config, customer_id="anna", now=now)
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
     a1, _ = orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
     assert (a1.bonuses_reserved, a1.money_to_pay) == (500, 260000)
     # the reservation times out and the freed bonuses are reserved by another checkout
     late = now + timedelta(minutes=config.reservation_timeout_minutes + 1)
-    assert lifecycle.sweep_account(store, config=config, customer_id="anna", now=late)["released"] == 500
+    assert account_sweep.sweep_account(store, config=config, customer_id="anna", now=late).released == 500
     orders.place_order(store, config=config, customer_id="anna", order_id="B1", lines=CART, bonuses=500, now=late)
 
     paid = _pay(store, config, "A1", late)  # the 2 600 ₽ arrive after all

@@ -7,7 +7,7 @@ import pytest
 from shared.domain.errors import InvalidState
 from shared.domain.payouts import PayoutMethod, PayoutStatus
 from shared.presets import load_preset
-from shared.services import lifecycle, payouts
+from shared.services import payouts, registration
 from shared.services.admin.common import payout_result
 
 
@@ -17,7 +17,7 @@ def biomiq():
 
 
 def test_requests_decisions_and_pages_are_typed_and_stored_as_before(store, biomiq, now):
-    lifecycle.register_customer(store, config=biomiq, customer_id="maria", now=now)  # 500 welcome bonuses
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)  # 500 welcome bonuses
     answer = payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 *** ***-00-11", now=now)
     assert (answer.status, answer.amount, answer.replayed, [h.status for h in answer.history]) == ("requested", 500, False, ["requested"])
     assert payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 *** ***-00-11", now=now).replayed

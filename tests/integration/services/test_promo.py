@@ -15,7 +15,7 @@ from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, Retryable, ValidationFailed
 from shared.domain.promos import PromoKind
 from shared.presets import load_preset
-from shared.services import lifecycle, orders, promo
+from shared.services import orders, promo, registration
 from shared.services.ledger import audit_account, balances
 
 CART = [CartLine(id="serum", price=100000, quantity=1)]  # 1 000 ₽
@@ -116,7 +116,7 @@ def test_a_code_with_total_limit_3_used_by_10_concurrent_orders(firestore_store,
     """Ten customers check out at once with a code good for three orders: exactly three get it."""
     promo.create_discount(firestore_store, rule=ten_percent(), total_limit=3, now=now)
     for n in range(10):
-        lifecycle.register_customer(firestore_store, config=biomiq, customer_id=f"c{n}", now=now)
+        registration.register_customer(firestore_store, config=biomiq, customer_id=f"c{n}", now=now)
 
     def place(n):
         try:
@@ -163,7 +163,7 @@ def test_redemptions_from_separate_instances_respect_the_limit(firestore_client,
 
 def test_place_order_applies_redeems_and_records_the_code(store, biomiq, now):
     promo.create_discount(store, rule=ten_percent(), per_customer_limit=1, now=now)
-    lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
+    registration.register_customer(store, config=biomiq, customer_id="anna", now=now)
     order, q = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="spring10", now=now)
     assert (q.discount, q.money_to_pay, q.promo_applied) == (10000, 90000, True)
     assert (order["promo_code"], order["promo_code_entered"], order["money_to_pay"]) == ("SPRING10", "SPRING10", 90000)
@@ -178,7 +178,7 @@ def test_place_order_applies_redeems_and_records_the_code(store, biomiq, now):
 
 def test_a_code_that_does_not_apply_is_not_used_up(store, biomiq, now):
     promo.create_discount(store, rule=ten_percent(min_order=500000), total_limit=1, now=now)
-    lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
+    registration.register_customer(store, config=biomiq, customer_id="anna", now=now)
     order, q = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="spring10", now=now)
     assert (q.promo_applied, order["promo_code"], order["promo_code_entered"]) == (False, None, "SPRING10")
     assert store.get("promo_codes/SPRING10")["uses"] == 0
@@ -193,7 +193,7 @@ def test_a_failed_placement_gives_the_use_back(store, biomiq, now):
 
 def test_cancel_gives_the_use_and_the_bonuses_back(store, biomiq, now):
     promo.create_discount(store, rule=ten_percent(), total_limit=1, now=now)
-    lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
+    registration.register_customer(store, config=biomiq, customer_id="anna", now=now)
     orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=200, promo_code="spring10", now=now)
     orders.mark_canceled(store, order_id="A1", now=now, reason="payment_canceled")
     orders.mark_canceled(store, order_id="A1", now=now, reason="payment_canceled")
@@ -204,7 +204,7 @@ def test_cancel_gives_the_use_and_the_bonuses_back(store, biomiq, now):
 
 def test_payment_is_priced_with_the_rule_the_order_was_placed_with(store, biomiq, now):
     promo.create_discount(store, rule=ten_percent(valid_to=now + timedelta(hours=1)), now=now)
-    lifecycle.register_customer(store, config=biomiq, customer_id="anna", now=now)
+    registration.register_customer(store, config=biomiq, customer_id="anna", now=now)
     orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=100, promo_code="spring10", now=now)
     store.run(lambda uow: uow.put("promo_codes/SPRING10", {**uow.get("promo_codes/SPRING10"), "active": False}))
     later = now + timedelta(hours=2)  # the code has expired and been switched off since checkout

@@ -1,4 +1,4 @@
-"""The expiry sweep's concurrent pages (lifecycle.sweep_due), on the stores.
+"""The expiry sweep's concurrent pages (account_sweep.sweep_due), on the stores.
 
 sweep_due sweeps the accounts of a page in groups, each group in one
 transaction, several groups at a time, and starts the next page while one is
@@ -23,7 +23,7 @@ from shared.adapters.firestore_store import FirestoreStore
 from shared.adapters.layout import sweep as sweep_path
 from shared.domain.ledger import Accrue
 from shared.presets import load_preset
-from shared.services import lifecycle
+from shared.services import account_sweep, registration
 from shared.services.ledger import audit_account, balances, post, postings
 
 LOTS = 3  # the welcome bonus and two accruals per account
@@ -43,7 +43,7 @@ def _ids(count: int) -> list[str]:
 def _accounts(store, config, now, count: int) -> list[str]:
     """``count`` customers with LOTS lots each, every one expired a long time after ``now``."""
     for i, cid in enumerate(_ids(count)):
-        lifecycle.register_customer(store, config=config, customer_id=cid, now=now + timedelta(seconds=i))
+        registration.register_customer(store, config=config, customer_id=cid, now=now + timedelta(seconds=i))
         for j, amount in enumerate(EXTRA):
             post(store, cid, f"gift:{cid}:{j}", Accrue(amount=amount, source="test", ref=cid, activates_at=now, expires_at=now + timedelta(days=30 + j)), now=now)
     return _ids(count)
@@ -63,17 +63,17 @@ def _written_off_once(store, ids, at) -> None:
 PER_ACCOUNT = WELCOME + sum(EXTRA)
 
 
-@pytest.mark.parametrize(("workers", "group"), [(1, 1), (8, 2), (8, lifecycle.SWEEP_GROUP)])
+@pytest.mark.parametrize(("workers", "group"), [(1, 1), (8, 2), (8, account_sweep.SWEEP_GROUP)])
 def test_one_sweep_writes_off_every_due_account_exactly_once(store, config, now, workers, group):
     ids = _accounts(store, config, now, 23)
     late = now + timedelta(days=800)
 
-    totals = lifecycle.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", workers=workers, group=group)
+    totals = account_sweep.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", workers=workers, group=group)
 
     assert totals == {"accounts": 23, "expired": 23 * PER_ACCOUNT, "released": 0, "pages": 5, "complete": 1}
     _written_off_once(store, ids, late)
     assert store.get(sweep_path("expiry"))["pass"] is None  # the pass is closed
-    again = lifecycle.sweep_due(store, config=config, now=late + timedelta(minutes=1), batch=5, cursor="expiry", workers=workers)
+    again = account_sweep.sweep_due(store, config=config, now=late + timedelta(minutes=1), batch=5, cursor="expiry", workers=workers)
     assert (again["accounts"], again["expired"], again["complete"]) == (0, 0, 1)
     _written_off_once(store, ids, late)
 
@@ -82,7 +82,7 @@ def test_a_failing_account_leaves_the_cursor_at_its_page_start_and_a_rerun_compl
     store = firestore_store
     ids = _accounts(store, config, now, 20)
     late = now + timedelta(days=800)
-    real = lifecycle._sweep_in
+    real = account_sweep._sweep_in
     poisoned = ids[7]  # the third account of the second page of 5: groups (5, 6), (7, 8), (9)
 
     def failing(*args, **kwargs):
@@ -90,9 +90,9 @@ def test_a_failing_account_leaves_the_cursor_at_its_page_start_and_a_rerun_compl
             raise RuntimeError("this account cannot be swept")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lifecycle, "_sweep_in", failing)
+    monkeypatch.setattr(account_sweep, "_sweep_in", failing)
     with pytest.raises(RuntimeError, match="cannot be swept"):
-        lifecycle.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", workers=4, group=2)
+        account_sweep.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", workers=4, group=2)
 
     stored = store.get(sweep_path("expiry"))["pass"]
     assert stored["after"][1] == ids[4]  # past the first page only: the second page is not passed
@@ -103,8 +103,8 @@ def test_a_failing_account_leaves_the_cursor_at_its_page_start_and_a_rerun_compl
         assert _expires(store, cid) == 0
         assert balances(store, cid, now).total == PER_ACCOUNT
 
-    monkeypatch.setattr(lifecycle, "_sweep_in", real)
-    rest = lifecycle.sweep_due(store, config=config, now=late + timedelta(minutes=1), batch=5, cursor="expiry", workers=4, group=2)
+    monkeypatch.setattr(account_sweep, "_sweep_in", real)
+    rest = account_sweep.sweep_due(store, config=config, now=late + timedelta(minutes=1), batch=5, cursor="expiry", workers=4, group=2)
 
     assert rest["complete"] == 1
     assert store.get(sweep_path("expiry"))["pass"] is None
@@ -115,7 +115,7 @@ def test_a_failure_in_the_first_page_stores_no_position(firestore_store, config,
     store = firestore_store
     ids = _accounts(store, config, now, 8)
     late = now + timedelta(days=800)
-    real = lifecycle._sweep_in
+    real = account_sweep._sweep_in
     calls = {"n": 0}
     lock = threading.Lock()
 
@@ -127,13 +127,13 @@ def test_a_failure_in_the_first_page_stores_no_position(firestore_store, config,
             raise RuntimeError("instance killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lifecycle, "_sweep_in", crashing)
+    monkeypatch.setattr(account_sweep, "_sweep_in", crashing)
     with pytest.raises(RuntimeError, match="instance killed"):
-        lifecycle.sweep_due(store, config=config, now=late, batch=4, cursor="expiry", workers=4, group=2)
+        account_sweep.sweep_due(store, config=config, now=late, batch=4, cursor="expiry", workers=4, group=2)
     assert store.get(sweep_path("expiry"))["pass"]["after"] is None
 
-    monkeypatch.setattr(lifecycle, "_sweep_in", real)
-    rest = lifecycle.sweep_due(store, config=config, now=late, batch=4, cursor="expiry", workers=4)
+    monkeypatch.setattr(account_sweep, "_sweep_in", real)
+    rest = account_sweep.sweep_due(store, config=config, now=late, batch=4, cursor="expiry", workers=4)
     assert rest["complete"] == 1
     _written_off_once(store, ids, late)
 
@@ -143,14 +143,14 @@ def test_the_page_budget_is_kept_and_the_next_run_continues(firestore_store, con
     ids = _accounts(store, config, now, 17)
     late = now + timedelta(days=800)
 
-    first = lifecycle.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", max_pages=2, workers=8)
+    first = account_sweep.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", max_pages=2, workers=8)
 
     assert (first["accounts"], first["pages"], first["complete"]) == (10, 2, 0)  # the next page is not started past the budget
     _written_off_once(store, ids[:10], late)
     assert all(_expires(store, cid) == 0 for cid in ids[10:])
     assert store.get(sweep_path("expiry"))["pass"]["after"][1] == ids[9]
 
-    second = lifecycle.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", max_pages=2, workers=8)
+    second = account_sweep.sweep_due(store, config=config, now=late, batch=5, cursor="expiry", max_pages=2, workers=8)
     assert (second["accounts"], second["pages"], second["complete"]) == (7, 2, 1)
     _written_off_once(store, ids, late)
 
@@ -163,7 +163,7 @@ def test_overlapping_runs_on_two_instances_write_each_lot_off_once(firestore_sto
 
     def one_run(store):
         barrier.wait()
-        return lifecycle.sweep_due(store, config=config, now=late, batch=4, cursor="expiry", workers=6)
+        return account_sweep.sweep_due(store, config=config, now=late, batch=4, cursor="expiry", workers=6)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(one_run, stores))

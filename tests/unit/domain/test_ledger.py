@@ -173,19 +173,19 @@ def test_a_held_lot_past_its_expiry_is_expired_not_pending(store: MemoryStore) -
 
 def test_bonuses_refunded_into_a_written_off_lot_are_swept_too(store: MemoryStore) -> None:
     from shared.domain.config import Level, ProgramConfig
-    from shared.services.lifecycle import sweep_account
+    from shared.services.account_sweep import sweep_account
 
     config = ProgramConfig(program="test", name="Test", levels=(Level(code="base", name="Base", threshold=0, accrual_percent=5),))
     accrue(store, "accrue:1", 100, T0)
     spent = spend(store, "spend:1", 60, T0 + DAY, order_id="O1")
-    assert sweep_account(store, config=config, customer_id=CID, now=T0 + YEAR)["expired"] == 40
+    assert sweep_account(store, config=config, customer_id=CID, now=T0 + YEAR).expired == 40
 
     # the order comes back after the lot's expiry: the 60 go back into the written-off lot
     post(store, CID, "refund:O1:1", Refund(allocations=[spent.allocations[0]], order_id="O1"), now=T0 + YEAR + DAY)
     assert balances(store, CID, T0 + YEAR + DAY).expired_unswept == 60
 
     later = T0 + YEAR + 2 * DAY
-    assert sweep_account(store, config=config, customer_id=CID, now=later)["expired"] == 60
+    assert sweep_account(store, config=config, customer_id=CID, now=later).expired == 60
     assert balances(store, CID, later).expired_unswept == 0
     assert load_account(store, CID).next_expiry_at is None
 

@@ -13,7 +13,7 @@ from shared.adapters.sms import SmsRuClient, SmsUnavailable
 from shared.domain.errors import Unauthorized
 from shared.platform import tokens
 from shared.presets import load_preset
-from shared.services import identity, lifecycle, promo
+from shared.services import identity, promo, registration
 from shared.services.ledger import balances
 from tests.fakes.sms import FakeSmsRu
 
@@ -238,7 +238,7 @@ def test_first_login_registers_once_with_the_welcome_bonus(store, gateway, fake)
 
 
 def test_an_invitation_by_partner_code_gives_the_invited_bonus(store, gateway, fake):
-    lifecycle.register_customer(store, config=CONFIG, customer_id="maria", now=NOW)
+    registration.register_customer(store, config=CONFIG, customer_id="maria", now=NOW)
     promo.create_partner_code(store, code="МАРИЯ", partner_id="maria", now=NOW)
     assert send(store, gateway, NOW, invited_by="мария").invited is True
     session = verify(store, fake.last_code(PHONE), NOW)

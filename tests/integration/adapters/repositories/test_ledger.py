@@ -17,7 +17,7 @@ from shared.domain.customer import CustomerRecord, Notifications, Referee
 from shared.domain.ledger import Account, Allocation, Credit, Lot, Posting
 from shared.domain.line_book import BookLine, OrderLineBook
 from shared.presets import load_preset
-from shared.services import lifecycle
+from shared.services import registration
 from shared.services.ledger import AccountSession
 
 
@@ -114,8 +114,8 @@ def test_a_document_read_and_saved_again_is_the_same_document(store, now):
 
 def test_registration_writes_the_same_document_as_before(store, now):
     config = load_preset("biomiq")
-    lifecycle.register_customer(store, config=config, customer_id="maria", now=now)
-    lifecycle.register_customer(store, config=config, customer_id="anna", now=now, invited_by="maria")
+    registration.register_customer(store, config=config, customer_id="maria", now=now)
+    registration.register_customer(store, config=config, customer_id="anna", now=now, invited_by="maria")
     stored = raw(store, layout.account("anna"))
     assert {k: stored[k] for k in ("invited_by", "registered_at", "referrer_id", "paying_referees")} == {"invited_by": "maria", "registered_at": now, "referrer_id": None, "paying_referees": 0}
     assert set(stored) == set(account_fields("anna")) | {"invited_by", "registered_at", "referrer_id", "paying_referees"}
@@ -124,7 +124,7 @@ def test_registration_writes_the_same_document_as_before(store, now):
 
 def test_session_changes_write_the_typed_fields_by_their_stored_names(store, now):
     config = load_preset("biomiq")
-    lifecycle.register_customer(store, config=config, customer_id="anna", now=now)
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
     before = raw(store, layout.account("anna"))
 
     def change(uow):

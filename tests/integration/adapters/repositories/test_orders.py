@@ -16,7 +16,7 @@ from shared.domain.order import (
     TrackingLink,
 )
 from shared.presets import load_preset
-from shared.services import delivery, lifecycle, orders, promo
+from shared.services import delivery, orders, promo, registration
 
 CART = [CartLine(id="serum", sku="S-1", name="Serum", price=190000, quantity=1, brand="glow"), CartLine(id="cream", price=60000, quantity=2)]
 
@@ -45,7 +45,7 @@ def _raw(store, order_id: str) -> dict | None:
 
 def test_a_placed_order_is_stored_exactly_as_before(store, now):
     config = load_preset("biomiq")
-    lifecycle.register_customer(store, config=config, customer_id="anna", now=now)  # 500 welcome bonuses
+    registration.register_customer(store, config=config, customer_id="anna", now=now)  # 500 welcome bonuses
     promo.create_discount(store, rule=PromoRule(code="Spring10", kind="percent", percent=Decimal(10)), now=now)
     placed, quote = orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=200, promo_code="spring10", now=now)
 
@@ -91,7 +91,7 @@ def test_a_placed_order_is_stored_exactly_as_before(store, now):
 
 def test_a_paid_shipped_and_returned_order_keeps_its_document_shape(store, now):
     config = load_preset("biomiq")
-    lifecycle.register_customer(store, config=config, customer_id="anna", now=now)
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
     placed, _ = orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=0, now=now)
     paid_at = now + timedelta(minutes=1)
     orders.mark_paid(store, config=config, order_id="A1", payment=PaymentRef(provider="yookassa", id="p1", amount=placed.money_to_pay), now=paid_at)
@@ -160,7 +160,7 @@ def test_a_tracking_link_round_trips(store, now):
 def test_the_order_queries(store, now):
     config = load_preset("biomiq")
     for customer in ("anna", "boris"):
-        lifecycle.register_customer(store, config=config, customer_id=customer, now=now)
+        registration.register_customer(store, config=config, customer_id=customer, now=now)
     for n, customer in enumerate(("anna", "boris", "anna")):
         orders.place_order(store, config=config, customer_id=customer, order_id=f"A{n}", lines=CART, bonuses=0, now=now + timedelta(minutes=n))
     assert store.read(lambda uow: uow.orders.of_customer("anna", limit=10)) == ["A0", "A2"]

@@ -18,7 +18,7 @@ from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import InvalidState
 from shared.edge.admin_auth import ROLES, Admin
 from shared.presets import preset_data
-from shared.services import lifecycle, orders, payouts, program
+from shared.services import orders, payouts, program, registration
 from shared.services.admin import audit as admin_audit
 from shared.services.admin import orders as admin_orders
 from shared.services.admin import payouts as admin_payouts
@@ -79,7 +79,7 @@ def test_no_config_version_without_its_record(firestore_store, biomiq, now, monk
 
 
 def test_a_call_centre_order_is_placed_with_its_record_or_not_at_all(firestore_store, biomiq, now, monkeypatch):
-    lifecycle.register_customer(firestore_store, config=biomiq, customer_id="anna", now=now)
+    registration.register_customer(firestore_store, config=biomiq, customer_id="anna", now=now)
     lines = [CartLine(id="serum", price=190000, quantity=1)]
     with monkeypatch.context() as patched:
         _failing_audit(patched)
@@ -96,7 +96,7 @@ def test_a_call_centre_order_is_placed_with_its_record_or_not_at_all(firestore_s
 
 
 def test_a_payout_is_rejected_with_its_record_or_stays_requested(firestore_store, biomiq, now, monkeypatch):
-    lifecycle.register_customer(firestore_store, config=biomiq, customer_id="maria", now=now)  # 500 welcome bonuses
+    registration.register_customer(firestore_store, config=biomiq, customer_id="maria", now=now)  # 500 welcome bonuses
     payouts.request_payout(firestore_store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 *** ***-00-11", now=now)
     with monkeypatch.context() as patched:
         _failing_audit(patched)

@@ -1,0 +1,307 @@
+"""The customer's side of an order, inside the order's unit of work: checkout, payment, delivery, returns.
+
+Each function here is a step of :mod:`shared.services.orders`, which runs it
+in the same transaction as the order document's transition, so the ledger
+and the order never disagree. Every posting is keyed by its cause
+(``reserve:<order>``, ``accrue:<order>``, ``return:<order>:<return id>`` …),
+so a retried webhook replays instead of doubling. A step touches only the
+customer's own documents; the partner's side (the paying-referee count, the
+reward and its clawback) is :mod:`shared.services.referral`, in transactions
+of its own.
+
+The per-order line book (:class:`~shared.domain.line_book.OrderLineBook`)
+written at payment is what delivery and returns work on: what each line
+paid, earned and spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.domain import holds
+from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
+from shared.domain.config import EarningEvent, ProgramConfig
+from shared.domain.errors import InvalidState, NotFound
+from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, Reverse, ScheduleActivation, Spend, require_utc
+from shared.domain.levels import effective_level, level_after_purchase
+from shared.domain.line_book import BookLine, OrderLineBook, plan_return
+from shared.domain.order import Agreed
+from shared.domain.settlement import settle
+from shared.services.ledger import AccountSession
+from shared.services.ports import UnitOfWork
+
+
+def customer_view(config: ProgramConfig, session: AccountSession, now: datetime, *, plus_reserved_for: str | None = None) -> CustomerView:
+    """What pricing needs of the customer: level, group and available bonuses (plus an order's own reservation)."""
+    account = session.account
+    available = account.balances(now).available
+    reservation = account.reservations.get(plus_reserved_for) if plus_reserved_for else None
+    return CustomerView(
+        customer_id=account.customer_id,
+        level=effective_level(config, account).code,
+        group=account.group or config.default_group,
+        available=available + (reservation.amount if reservation else 0),
+    )
+
+
+# --- checkout ------------------------------------------------------------------------
+
+
+def checkout(
+    uow: UnitOfWork,
+    *,
+    config: ProgramConfig,
+    customer_id: str,
+    order_id: str,
+    lines: list[CartLine],
+    bonuses: int,
+    now: datetime,
+    promo: PromoRule | None = None,
+    pays_with_gift_certificate: bool = False,
+) -> Quote:
+    """Quote the cart again and reserve the bonuses it will spend (idempotent by order id).
+
+    Two tabs cannot spend the same bonuses: the reservation takes them out
+    of ``available`` until payment or the configured timeout.
+    """
+    session = AccountSession(uow, customer_id)
+    session.require_active()
+    if not session.exists:
+        raise NotFound("unknown customer", customer_id=customer_id)
+    q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses, pays_with_gift_certificate=pays_with_gift_certificate)
+    if q.bonuses_applied:
+        outcome = session.post(
+            f"reserve:{order_id}",
+            Reserve(reservation_id=order_id, amount=q.bonuses_applied, release_after=holds.reservation_release(config, now)),
+            now=now,
+        )
+        if outcome.replayed and order_id not in session.account.reservations:
+            # reserved once and released since (paid, canceled or lapsed): this order id is spent
+            raise InvalidState(
+                "this order's bonus reservation was released; check out again under a new order id", order_id=order_id, message_ru="Резерв бонусов по заказу снят. Оформите заказ заново."
+            )
+    return q
+
+
+def release(uow: UnitOfWork, *, customer_id: str, order_id: str, now: datetime) -> Released:
+    """Give back an unpaid order's reserved bonuses (cancellation or timeout)."""
+    return AccountSession(uow, customer_id).post(f"release:{order_id}", Release(reservation_id=order_id), now=now)
+
+
+# --- payment -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PaidOrder:
+    """What settling a payment recorded on the customer's side (a replay: the first settlement)."""
+
+    order_id: str
+    spent: int
+    earned: int
+    paid: int
+    level: str
+    referrer_id: str | None
+    replayed: bool
+    shortfall: int = 0  # agreed bonuses that could not be spent (see :func:`shared.domain.settlement.settle`)
+
+
+def pay(
+    uow: UnitOfWork,
+    *,
+    config: ProgramConfig,
+    customer_id: str,
+    order_id: str,
+    lines: list[CartLine],
+    bonuses: int,
+    now: datetime,
+    promo: PromoRule | None = None,
+    agreed: Agreed | None = None,
+) -> PaidOrder:
+    """Record a paid order: the reservation becomes a spend, the purchase counts for the
+    level, a held accrual lot is created, and the referral is bound at the first paid order.
+
+    With ``agreed`` (the figures of the order's checkout quote) the order is
+    settled on those figures, never priced again
+    (:func:`shared.domain.settlement.settle`): the money recorded as paid is
+    the agreed money, the bonuses spent are the agreed ones but never more
+    than the reservation (or, when it lapsed, the free balance) nor the rules'
+    cap at payment, and the points are earned on the money paid at the
+    customer's level at payment.
+
+    Without it (orders placed before the figures were kept) the cart is
+    quoted at payment with ``bonuses`` requested: the bonuses spent are the
+    quote's, never more than reserved or available. A replay returns the
+    first result. The partner's count of paying referees is the caller's
+    (:func:`shared.services.referral.note_paying_referee` when ``referrer_id`` is set).
+    """
+    require_utc(now)
+    session = AccountSession(uow, customer_id)
+    if not session.exists:
+        raise NotFound("unknown customer", customer_id=customer_id)
+    existing = session.order(order_id)
+    if existing is not None:
+        return PaidOrder(order_id, existing.spent, existing.earned, existing.paid, session.account.level or "", existing.referrer_id, True)
+    # From here the order's postings are posted ``fresh``: its book, absent, is written
+    # in the same commit as every one of them (spend, purchase, accrue:<order id>).
+    reservation = session.account.reservations.get(order_id)
+    view = customer_view(config, session, now, plus_reserved_for=order_id)
+    shortfall = 0
+    if agreed is not None:
+        if reservation is not None:  # the spend comes out of the reservation, never beyond it
+            view = view.model_copy(update={"available": reservation.amount})
+        s = settle(config, view, lines, now=now, promo=promo, agreed_bonuses=agreed.bonuses, agreed_money=agreed.money)
+        spent_by_line, paid_by_line, earned_by_line, shortfall = s.spent, s.paid, s.earned, s.shortfall
+    else:
+        q = quote(config, view, lines, now=now, promo=promo, bonuses_requested=bonuses)
+        spent_by_line = {ql.id: ql.bonuses_applied for ql in q.lines}
+        paid_by_line = {ql.id: ql.money_to_pay for ql in q.lines}
+        earned_by_line = {ql.id: ql.points_to_earn for ql in q.lines}
+    spent, paid, earned = sum(spent_by_line.values()), sum(paid_by_line.values()), sum(earned_by_line.values())
+    allocations: list[Allocation] = []
+    if spent:
+        spend = session.post(f"spend:{order_id}", Spend(amount=spent, order_id=order_id, reservation_id=order_id if reservation else None), now=now, fresh=True)
+        allocations = list(spend.allocations)
+    elif reservation is not None:
+        session.post(f"release:{order_id}", Release(reservation_id=order_id), now=now)
+    level = level_after_purchase(config, session.account, now, paid)
+    if paid:
+        session.post(f"purchase:{order_id}", RecordPurchase(amount=paid, order_id=order_id, level=level), now=now, fresh=True)
+    earned_lot = None
+    if earned:
+        earned_lot = session.post(
+            f"accrue:{order_id}",
+            Accrue(amount=earned, source="purchase", ref=order_id, activates_at=None, expires_at=holds.lot_expiry(config, now), order_id=order_id),
+            now=now,
+            fresh=True,
+        ).lot_id
+    referrer = _first_paid(session, config=config, order_id=order_id, now=now)
+    book = OrderLineBook(
+        order_id=order_id,
+        customer_id=customer_id,
+        kind="purchase",
+        lines={
+            line.id: BookLine(quantity=line.quantity, paid=paid_by_line[line.id], earned=earned_by_line[line.id], spent=spent_by_line[line.id])
+            for line in lines
+        },
+        earned_lot_id=earned_lot,
+        spend_allocations=allocations,
+        referrer_id=referrer,
+    )
+    session.save_order(book)
+    return PaidOrder(order_id, spent, earned, paid, level, referrer, False, shortfall)
+
+
+def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str, now: datetime) -> str | None:
+    """At the customer's first paid order: the first-order bonuses, and the referral bound to the
+    partner whose link they came by. The referrer the order counts for (``None``: no partner)."""
+    referrer = session.referral.referrer_id
+    if session.referral.first_paid_at is not None:
+        return referrer
+    session.record = session.record.set_referral(first_paid_at=now)
+    session.save()
+    for rule in config.rules_for(EarningEvent.FIRST_ORDER, group=session.account.group, now=now):
+        if rule.amount:  # once per customer and rule: the key is the customer's, not the order's
+            session.post(
+                f"first_order:{session.customer_id}:{rule.code}",
+                Accrue(amount=rule.amount, source="first_order", ref=order_id, activates_at=holds.rule_activation(rule, now), expires_at=holds.rule_expiry(config, rule, now)),
+                now=now,
+                fresh=True,  # guarded by first_paid_at, saved in the same commit
+            )
+    if referrer is None and session.referral.invited_by:
+        referrer = session.referral.invited_by
+        session.record = session.record.set_referral(referrer_id=referrer, referral_bound_at=now)
+        session.save()
+    return referrer
+
+
+# --- delivery ------------------------------------------------------------------------
+
+
+def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime) -> OrderLineBook:
+    """Delivered: the order's accrual starts its hold (once). The book answered names the
+    partner (``referrer_id``) whose reward the caller credits
+    (:func:`shared.services.referral.credit_referral_reward`)."""
+    require_utc(delivered_at, "delivered_at")
+    session = AccountSession(uow, customer_id)
+    book = session.order(order_id)
+    if book is None:
+        raise NotFound("unknown order", order_id=order_id)
+    if book.status in ("returned", "canceled"):
+        raise InvalidState("the order was returned", order_id=order_id)
+    if book.delivered_at is None:
+        if book.earned_lot_id:
+            session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=holds.purchase_activation(config, delivered_at)), now=now, fresh=True)
+        book.delivered_at = delivered_at
+        book.status = "delivered" if book.status == "paid" else book.status
+        session.save_order(book)
+    return book
+
+
+# --- returns -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """What a return gave back and took back on the customer's side.
+
+    ``spent_back``: spent bonuses refunded; ``earned_back``: the accrual taken
+    back; ``forgiven`` and ``debt``: the part of it the clawback policy forgave
+    or left as a debt; ``referrer_id``: the partner whose reward the caller
+    takes back (:func:`shared.services.referral.reverse_referral_reward`).
+    """
+
+    spent_back: int
+    earned_back: int
+    forgiven: int
+    debt: int
+    referrer_id: str | None
+    replayed: bool = False
+
+    def note(self) -> dict[str, Any]:
+        """The data of the return's idempotency posting (``return:<order>:<return id>``), as stored."""
+        return {"earned_back": self.earned_back, "spent_back": self.spent_back, "forgiven": self.forgiven, "debt": self.debt, "referrer_id": self.referrer_id}
+
+    @classmethod
+    def from_note(cls, data: Mapping[str, Any], *, replayed: bool) -> Returned:
+        return cls(
+            spent_back=int(data["spent_back"]),
+            earned_back=int(data["earned_back"]),
+            forgiven=int(data["forgiven"]),
+            debt=int(data["debt"]),
+            referrer_id=data.get("referrer_id"),
+            replayed=replayed,
+        )
+
+
+def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, return_id: str, returns: dict[str, int], now: datetime) -> Returned:
+    """A (partial) return or non-delivery: spent bonuses back, the accrual taken back by the clawback policy.
+
+    ``returns`` maps line ids to units; ``return_id`` identifies this return
+    (a replay with the same id changes nothing and answers the first result).
+    """
+    require_utc(now)
+    session = AccountSession(uow, customer_id)
+    book = session.order(order_id)
+    if book is None:
+        raise NotFound("unknown order", order_id=order_id)
+    key = f"return:{order_id}:{return_id}"
+    done = uow.postings.get(customer_id, key)
+    if done is not None:
+        return Returned.from_note(done.outcome, replayed=True)
+    plan = plan_return(book, returns)
+    earned_back = forgiven = debt = 0
+    if plan.earned_back:
+        reverse = Reverse(amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=order_id)
+        reversal = session.post(f"reverse:{order_id}:{return_id}", reverse, now=now)
+        earned_back, forgiven, debt = reversal.reversed, reversal.forgiven, reversal.debt
+    if plan.refund_allocations:
+        session.post(f"refund:{order_id}:{return_id}", Refund(allocations=plan.refund_allocations, order_id=order_id), now=now)
+    if plan.paid_back:
+        session.post(f"purchase:{order_id}:{return_id}", RecordPurchase(amount=-plan.paid_back, order_id=order_id, level=None), now=now)
+    result = Returned(spent_back=plan.spent_back, earned_back=earned_back, forgiven=forgiven, debt=debt, referrer_id=book.referrer_id)
+    session.post(key, Note(data=result.note()), now=now)  # the return's idempotency record
+    session.save_order(plan.book)
+    return result

@@ -1,0 +1,69 @@
+"""Registration: a customer's account opened once, with the welcome bonus.
+
+Arriving with a partner's link (``invited_by``) gives the invited welcome
+bonus and records the partner; the referral is bound at the first paid order
+(:func:`shared.services.customer_orders.pay`). Both postings are keyed by the
+customer (``open:<customer>``, ``welcome:<customer>``), so registering again
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain import holds
+from shared.domain.config import ProgramConfig
+from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.ledger import Accrue, OpenAccount, require_utc
+from shared.services.ledger import AccountSession
+from shared.services.ports import Store, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What registering did: whether the account was opened now, and the welcome bonus it got (0 when it existed)."""
+
+    customer_id: str
+    registered: bool
+    welcome: int
+
+
+def register_customer(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime, invited_by: str | None = None, group: str | None = None) -> Registration:
+    """Open a customer's account with the welcome bonus (once per customer).
+
+    Arriving with a partner's link (``invited_by``) gives the invited welcome
+    bonus; the referral is bound at the first paid order. An existing customer
+    is never re-registered and gets no second bonus.
+    """
+    require_utc(now)
+    if invited_by == customer_id:
+        raise ValidationFailed("a customer cannot invite themselves", field="invited_by", message_ru="Нельзя пригласить самого себя.")
+    if group is not None and group not in {g.code for g in config.groups}:
+        raise ValidationFailed(f"unknown customer group {group!r}", field="group")
+
+    def unit(uow: UnitOfWork) -> Registration:
+        partner = AccountSession(uow, invited_by) if invited_by else None
+        if partner is not None and not partner.exists:
+            raise NotFound("the inviting partner does not exist", field="invited_by", message_ru="Пригласивший партнёр не найден.")
+        session = AccountSession(uow, customer_id)
+        if session.exists:
+            return Registration(customer_id=customer_id, registered=False, welcome=0)
+        session.record = session.record.set_referral(invited_by=invited_by, registered_at=now, referrer_id=None, paying_referees=0)
+        session.post(f"open:{customer_id}", OpenAccount(group=group or config.default_group, level=config.levels[0].code), now=now)
+        amount = holds.welcome_amount(config, invited=bool(invited_by))
+        if amount:
+            session.post(
+                f"welcome:{customer_id}",
+                Accrue(
+                    amount=amount,
+                    source="welcome_invited" if invited_by else "welcome",
+                    ref=customer_id,
+                    activates_at=holds.welcome_activation(config, now),
+                    expires_at=holds.welcome_expiry(config, now),
+                ),
+                now=now,
+            )
+        return Registration(customer_id=customer_id, registered=True, welcome=amount)
+
+    return store.run(unit)
