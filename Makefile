@@ -36,7 +36,8 @@ lint: venv ## ruff and mypy over the code (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: venv ## full test suite against a private Firestore emulator, then checkov on infra/
+test: venv ## make lint, then the full test suite against a private Firestore emulator, then checkov on infra/
+	@$(MAKE) --no-print-directory lint
 	$(EMULATOR) run -- $(VENV_PY) -m pytest -q $(PYTEST_ARGS)
 	@if [ "$(SKIP_CHECKOV)" = 1 ]; then echo "infra-check skipped (SKIP_CHECKOV=1)"; else $(MAKE) --no-print-directory infra-check; fi
 

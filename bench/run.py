@@ -171,7 +171,7 @@ def emulator_cpu_s() -> float | None:
 class CpuMeter:
     """CPU seconds of this process (all threads) and of the emulator over a block."""
 
-    def __enter__(self) -> "CpuMeter":
+    def __enter__(self) -> CpuMeter:
         self._bench, self._emulator = time.process_time(), emulator_cpu_s()
         return self
 
@@ -371,7 +371,8 @@ def sweep_section(client, config, lots_total: int) -> dict:
         totals, dt, stats, cpu = timed_sweep(max_pages=SEQUENTIAL_PAGES, workers=1, group=1)
         runs["one_at_a_time"] = {"workers": 1, "group": 1, "cursor": None, "totals": totals, "s": round(dt, 2), "stats": stats, "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
     totals, dt, stats, cpu = timed_sweep(cursor="expiry")
-    runs["measured"] = {"workers": account_sweep.SWEEP_WORKERS, "group": account_sweep.SWEEP_GROUP, "cursor": "expiry", "totals": totals, "s": round(dt, 2), "stats": stats, "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
+    runs["measured"] = {"workers": account_sweep.SWEEP_WORKERS, "group": account_sweep.SWEEP_GROUP, "cursor": "expiry", "totals": totals, "s": round(dt, 2), "stats": stats,
+        "cpu_ms_per_account": cpu_per(cpu, totals["accounts"])}
     for run in runs.values():
         tot, dt, st = run["totals"], run["s"], run["stats"]
         docs = tot["accounts"] * (1 + LOTS_PER_ACCOUNT)  # the account and one expire posting per lot (cursor writes apart)
@@ -612,7 +613,8 @@ def main() -> int:
                 "total": round(total_r * 1000 * READ_PRICE + total_w * 1000 * WRITE_PRICE, 5),
                 "prices": "us-central1 Standard list prices: $0.03 per 100k reads, $0.09 per 100k writes (deletes, storage, egress and free tier not counted)",
             },
-            "note": "counted by FirestoreStore.stats around each use case as the function calls it, on a warm instance (the program head and its parsed version cached, the head re-read every 30 s: shared.services.program.HEAD_TTL); provider calls go to the local fakes",
+            "note": "counted by FirestoreStore.stats around each use case as the function calls it, on a warm instance (the program head and its parsed version cached, "
+                "the head re-read every 30 s: shared.services.program.HEAD_TTL); provider calls go to the local fakes",
             "order_paid_result": rows["order_paid_result"],
             "delivery_outcome": rows["delivery_outcome"],
         }
@@ -664,7 +666,7 @@ def main() -> int:
             lines = [CartLine(**line) for line in CART]
             qlat = []
             for k in range(65):
-                def q():
+                def q(who=who, lines=lines):
                     cfg = program.in_force(counted, env["KOPILKA_PROGRAM"], datetime.now(timezone.utc)).config
                     return storefront.quote_cart(counted, config=cfg, customer_id=who, lines=lines, bonuses=100, now=datetime.now(timezone.utc))
                 qops, dt, _ = measured(q)
@@ -830,7 +832,8 @@ def why(r: dict) -> list[str]:
             f"{ceiling * (1 + LOTS_PER_ACCOUNT) / fl['docs_per_s']:.2f}x this floor) even with the emulator and the machine to itself, and it shared "
             f"{r['meta']['cpus']} CPUs with the emulator ({busy:.1f} CPUs busy with the two at the measured rate) and other jobs. "
             "The client's extra cost is the Firestore client's work per transaction and per document read (the begin, read and commit calls through gRPC, "
-            "each document read decoded and copied twice) and the ledger's own work (each posting applied to a copy of the account); the emulator's is the transactions (begin, locks, commit) and the due-accounts query, "
+            "each document read decoded and copied twice) and the ledger's own work (each posting applied to a copy of the account); the emulator's is the transactions (begin, locks, "
+            "commit) and the due-accounts query, "
             f"which it answers by scanning the collection: {m['totals']['pages']} queries took {m['stats']['due_query_s']} s, overlapped with the sweeping "
             f"of the page before" + (f" (one account at a time they are not: its {one['totals']['pages']} queries took {one['stats']['due_query_s']} s of its {one['s']} s)" if one else "") + ". "
             + (f"One account per transaction, one at a time, the same sweep does {one['docs_per_s']} documents/s ({one['x_floor']}x); as measured, {m['docs_per_s']}. " if one else "")
@@ -863,7 +866,9 @@ def markdown(r: dict) -> str:
     for s in ("quote", "checkout", "order_paid", "delivery_status"):
         v = life[s]
         out.append(f"| {s} | {v['p50_ms']} | {v['p99_ms']} | {v['mean_ms']} | {v['p50_x_floor_c1']} |")
-    out += ["", f"Orders per second (sequential, one client, webhook steps including the functions' re-fetch from the local provider fakes): **{life['orders_per_s_sequential']}**; outcomes {', '.join(life['outcomes_sample'])}."]
+    out += ["",
+        f"Orders per second (sequential, one client, webhook steps including the functions' re-fetch from the local provider fakes): **{life['orders_per_s_sequential']}**; outcomes "
+        f"{', '.join(life['outcomes_sample'])}."]
     so = r["store_ops"]
     out += ["", "## Store operations per lifecycle step (in-process, instrumented FirestoreStore, one order)", "",
             "| step | reads | writes | commits | retries |", "|---|---|---|---|---|"]
@@ -874,14 +879,17 @@ def markdown(r: dict) -> str:
             f"Firestore cost per 1,000 orders: reads ${cost['reads']}, writes ${cost['writes']}, **total ${cost['total']}** — {cost['prices']}.", "", f"Note: {so['note']}."]
     h = r["history"]
     out += ["", f"## Ledger history: {h['small']['postings']} vs {h['large']['postings']} postings", "",
-            "| history | postings | seed s | open lots | account doc ≈bytes | quote reads/writes | quote p50 ms (in-process) | quote p50 ms (HTTP c=1) | order-paid reads/writes | order-paid p50 ms (in-process) |",
+            "| history | postings | seed s | open lots | account doc ≈bytes | quote reads/writes | quote p50 ms (in-process) | quote p50 ms (HTTP c=1) | order-paid reads/writes | order-paid "
+            "p50 ms (in-process) |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     for label in ("small", "large"):
         v = h[label]
-        out.append(f"| {label} | {v['postings']} | {v['seed_s']} | {v['open_lots']} | {v['account_doc_bytes_approx']} | {v['quote_ops']['reads']}/{v['quote_ops']['writes']} | {v['quote_in_process']['p50_ms']} | {v['quote_http_c1']['p50_ms']} | {v['order_paid_ops']['reads']}/{v['order_paid_ops']['writes']} | {v['order_paid_in_process']['p50_ms']} |")
+        out.append(f"| {label} | {v['postings']} | {v['seed_s']} | {v['open_lots']} | {v['account_doc_bytes_approx']} | {v['quote_ops']['reads']}/{v['quote_ops']['writes']} | "
+            f"{v['quote_in_process']['p50_ms']} | {v['quote_http_c1']['p50_ms']} | {v['order_paid_ops']['reads']}/{v['order_paid_ops']['writes']} | {v['order_paid_in_process']['p50_ms']} |")
     ratio = h["ratio_large_over_small"]
     out += ["", f"Ratios large/small: quote in-process {ratio['quote_in_process_p50']}, quote HTTP {ratio['quote_http_c1_p50']}, order paid {ratio['order_paid_in_process_p50']}.",
-            f"Seeding: {h['seeding']}. Had all {h['large']['postings']} accruals stayed open, the account document would weigh ≈{h['account_doc_bytes_if_all_lots_open_approx']:,} bytes (Firestore's limit is 1 MiB = 1,048,576) — not measured here."]
+            f"Seeding: {h['seeding']}. Had all {h['large']['postings']} accruals stayed open, the account document would weigh ≈{h['account_doc_bytes_if_all_lots_open_approx']:,} bytes "
+            f"(Firestore's limit is 1 MiB = 1,048,576) — not measured here."]
     cold = r["cold_start"]
     sw = r["sweep"]
     fl = sw["floor"]
@@ -899,11 +907,13 @@ def markdown(r: dict) -> str:
                 f"(CPU per {1 + sw['lots_per_account']} documents: bench {fcpu['bench']} ms, emulator {fcpu['emulator']} ms).", "",
             f"**Sweep**: `account_sweep.sweep_due(store, batch={sw['page']}, cursor=...)` on an instrumented FirestoreStore; documents = accounts + expire postings written "
             "(the cursor's own writes apart); ratio = sweep documents/s ÷ floor documents/s.", "",
-            "| run | workers | accounts | lots | documents | s | due queries s | accounts/s | lots/s | documents/s | reads / writes / commits per account | CPU ms per account (bench / emulator) | × floor |",
+            "| run | workers | accounts | lots | documents | s | due queries s | accounts/s | lots/s | documents/s | reads / writes / commits per account | CPU ms per account (bench / "
+            "emulator) | × floor |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, run in sw["runs"].items():
         c = run["cpu_ms_per_account"]
-        out.append(f"| {label.replace('_', ' ')} | {run['workers']} | {run['accounts']:,} | {run['lots']:,} | {run['docs']:,} | {run['s']} | {run['stats']['due_query_s']} | {run['accounts_per_s']} | {run['lots_per_s']} | "
+        out.append(f"| {label.replace('_', ' ')} | {run['workers']} | {run['accounts']:,} | {run['lots']:,} | {run['docs']:,} | {run['s']} | {run['stats']['due_query_s']} | "
+            f"{run['accounts_per_s']} | {run['lots_per_s']} | "
                    f"{run['docs_per_s']} | {run['reads_per_account']} / {run['writes_per_account']} / {run['commits_per_account']} | {c['bench']} / {c['emulator']} | {run['x_floor']} |")
     ck = sw["checked"]
     out += ["", f"Checked after the sweep: {ck['accounts']:,} accounts, each equal to the document the ledger's operations give (no lot left, balance 0); "

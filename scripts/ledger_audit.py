@@ -22,9 +22,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from shared.domain.ledger import Account, Posting, check_invariants
 from shared.services import ledger

@@ -43,7 +43,7 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/ledger.py", "invited_by", "matching", "customers", (("invited_by", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "in_group", "matching", "customers", (("group", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "latest", "ordered", "referees", (("first_paid_at", DESC),)),  # customers/{id}/referees
-    Query("shared/services/partner.py", "_funnel", "matching", "orders", (("referral_partner_id", ASC),)),
+    Query("shared/adapters/repositories/orders.py", "with_partner_code", "matching", "orders", (("referral_partner_id", ASC),)),
     Query("shared/adapters/repositories/program.py", "publications", "ordered", "audit", (("version", DESC),)),  # programs/{p}/audit
     Query("shared/adapters/repositories/program.py", "page", "ordered", "promo_codes", (("code", ASC),)),
     Query("shared/adapters/repositories/program.py", "uses", "ordered", "customers", (("customer_id", ASC),)),  # promo_codes/{code}/customers

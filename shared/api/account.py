@@ -303,6 +303,7 @@ ENDPOINTS = [
     _ep("GET", "/history", "Bonus history, newest first, with a reason in Russian (cursor pagination)", HistoryResponse, query=HistoryQuery),
     _ep("GET", "/orders", "The customer's orders: status, delivery and tracking, bonuses spent and points earned (cursor pagination)", OrdersPage, query=OrdersQuery),
     _ep("GET", "/partner", "Partner dashboard: personal code and link, invited / registered / paying counts, purchases and rewards by month (no referee data)", PartnerResponse),
-    _ep("POST", "/payouts", "Ask for a payout of available bonuses (card, phone, SBP or bonus account); the bonuses are held until a manager decides", Payout, request=PayoutRequest, errors=(*_ERRORS, 413, 422)),
+    _ep("POST", "/payouts", "Ask for a payout of available bonuses (card, phone, SBP or bonus account); the bonuses are held until a manager decides", Payout, request=PayoutRequest,
+        errors=(*_ERRORS, 413, 422)),
     _ep("GET", "/payouts", "The partner's payout requests with their status (cursor pagination)", PayoutsResponse, query=PayoutsQuery),
 ]

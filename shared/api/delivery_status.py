@@ -119,8 +119,10 @@ class ReturnResult(BaseModel):
 
 
 ENDPOINTS = [
-    Endpoint("delivery_status", "POST", "/cdek/{token}", "CDEK ORDER_STATUS webhook; final statuses are re-read from CDEK's API", CdekWebhook, DeliveryOutcome, auth="url_secret", errors=(400, 403, 404, 409, 503)),
-    Endpoint("delivery_status", "POST", "/poll", "Ask the carriers about orders due a check (Cloud Scheduler)", PollRequest, PollResult, auth="scheduler", errors=(400, 401, 403, 409), body_optional=True),
+    Endpoint("delivery_status", "POST", "/cdek/{token}", "CDEK ORDER_STATUS webhook; final statuses are re-read from CDEK's API", CdekWebhook, DeliveryOutcome, auth="url_secret", errors=(400,
+        403, 404, 409, 503)),
+    Endpoint("delivery_status", "POST", "/poll", "Ask the carriers about orders due a check (Cloud Scheduler)", PollRequest, PollResult, auth="scheduler", errors=(400, 401, 403, 409),
+        body_optional=True),
     Endpoint("delivery_status", "POST", "/tracking", "Attach a carrier and tracking code to an order", TrackingRequest, TrackingResult, auth="scheduler", errors=(400, 401, 403, 404, 409)),
     Endpoint("delivery_status", "POST", "/return", "Record a (partial) return by line and quantity", ReturnRequest, ReturnResult, auth="scheduler", errors=(400, 401, 403, 404, 409, 422)),
 ]

@@ -336,7 +336,8 @@ def _cap_reasons(config: ProgramConfig, level: Level, *, requested: int, cap: in
         if config.redemption.max_bonuses is not None and cap == config.redemption.max_bonuses:
             reasons.append(_reason("bonus_cap", f"at most {cap} bonuses can be used on one order", f"Бонусами можно оплатить не более {cap} за один заказ."))
         elif cap == 0 and config.redemption.min_bonuses:
-            reasons.append(_reason("below_min_bonuses", f"this order cannot carry the minimum payment of {config.redemption.min_bonuses} bonuses", f"Минимальное списание — {config.redemption.min_bonuses} бонусов; для этого заказа оно недоступно."))
+            reasons.append(_reason("below_min_bonuses", f"this order cannot carry the minimum payment of {config.redemption.min_bonuses} bonuses",
+                f"Минимальное списание — {config.redemption.min_bonuses} бонусов; для этого заказа оно недоступно."))
         else:
             reasons.append(_reason("bonus_cap", f"at most {cap} bonuses ({share}% of the eligible sum) can be used on this order", f"Бонусами можно оплатить не более {cap} ({share}% суммы заказа)."))
     if requested > available and available < cap:

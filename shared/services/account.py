@@ -27,6 +27,8 @@ from shared.api.account import (
     LevelLabel,
     NextLevel,
     Notifications,
+    OrderItem,
+    OrdersPage,
     Profile,
     ProfileUpdate,
 )
@@ -205,7 +207,8 @@ def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datet
 # --- orders --------------------------------------------------------------------------------
 
 
-def _order_item(order: Order, *, with_bonuses: bool) -> dict[str, Any]:
+def _order_item(order: Order, *, with_bonuses: bool) -> OrderItem:
+    """The order as the customer sees it; a group excluded from bonuses gets no bonus fields at all (unset)."""
     delivery = order.delivery
     item: dict[str, Any] = {
         "order_id": order.order_id,
@@ -232,10 +235,10 @@ def _order_item(order: Order, *, with_bonuses: bool) -> dict[str, Any]:
             spent = ((order.bonuses_reserved or 0) if order.bonuses_spent is None else order.bonuses_spent) - sum(e.spent_back for e in returns)
             earned = (order.points_to_earn if order.points_earned is None else order.points_earned) - sum(e.earned_back for e in returns)
         item.update(bonuses_spent=max(spent, 0), points_earned=max(earned, 0))
-    return item
+    return OrderItem.model_validate(item)
 
 
-def order_list(store: Store, *, config: ProgramConfig, customer_id: str, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+def order_list(store: Store, *, config: ProgramConfig, customer_id: str, limit: int = 20, cursor: str | None = None) -> OrdersPage:
     """A page of the customer's storefront orders (``orders/{id}`` whose ``customer_id`` is
     theirs), in order-id order; ``cursor`` is the previous page's ``next_cursor``.
 
@@ -254,4 +257,4 @@ def order_list(store: Store, *, config: ProgramConfig, customer_id: str, limit: 
         order = orders.find_order(store, order_id)
         if order is not None and order.customer_id == customer_id:
             items.append(_order_item(order, with_bonuses=with_bonuses))
-    return {"items": items, "next_cursor": ids[-1] if len(ids) == limit else None}
+    return OrdersPage(items=items, next_cursor=ids[-1] if len(ids) == limit else None)

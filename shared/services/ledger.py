@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from shared.adapters import layout
 from shared.domain.customer import Blocking, CustomerRecord, Profile, Referral, unknown_customer
 from shared.domain.errors import Forbidden, IdempotencyConflict
 from shared.domain.ledger import Account, Balances, Command, Posting, apply_posting, fold
@@ -21,12 +20,6 @@ from shared.domain.line_book import OrderLineBook
 from shared.services.ports import Store, UnitOfWork
 
 Out = TypeVar("Out")
-
-# Paths for the order code that still reads documents by path; everything else goes
-# through the repositories.
-account_path = layout.account
-order_path = layout.line_book
-
 
 class AccountSession:
     """One customer's record inside a unit of work: read once, posted to, written once per posting.

@@ -37,7 +37,6 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from shared.adapters import layout
 from shared.api.account import BonusesExcluded, PartnerDashboard, PartnerMonth, PartnerTotals, ReferralRate
 from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
@@ -151,7 +150,7 @@ def _funnel(store: Store, partner_id: str) -> Funnel:
         return store.read(lambda uow: uow.accounts.invited_by(partner_id, limit=limit, after=after))
 
     def with_code(limit: int, after: str | None) -> list[str]:
-        return store.matching(layout.ORDERS, field="referral_partner_id", value=partner_id, limit=limit, start_after=after)
+        return store.read(lambda uow: uow.orders.with_partner_code(partner_id, limit=limit, after=after))
 
     registered, complete = _count_matching(invited, COUNT_MAX)
     people = set(registered)

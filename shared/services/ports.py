@@ -16,8 +16,7 @@ domain objects; paths and document shapes are private to ``shared.adapters``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:  # the repositories' types; no import at run time
@@ -156,20 +155,6 @@ class UnitOfWork(Protocol):
     def admin_audit(self) -> AdminAuditRepository:
         """``audit/{id}``: the back-office audit log."""
 
-    # --- raw documents (being retired: use the repositories) ---------------------------
-
-    def get(self, path: str) -> dict[str, Any] | None:
-        """Read a document by its slash path (cached for the rest of the unit)."""
-
-    def get_all(self, paths: list[str]) -> dict[str, dict[str, Any] | None]:
-        """Read several documents in one call (each cached as by :meth:`get`)."""
-
-    def put(self, path: str, data: dict[str, Any]) -> None:
-        """Create or replace a document at commit."""
-
-    def create(self, path: str, data: dict[str, Any]) -> None:
-        """Create a document at commit; the commit fails if it exists (a retry then re-reads)."""
-
 
 class Store(Protocol):
     def run(self, fn: Callable[[UnitOfWork], T]) -> T:
@@ -180,21 +165,6 @@ class Store(Protocol):
 
         For answers that decide nothing (a quote: checkout decides again in its
         own transaction); each document is read consistently, not all together."""
-
-    def get(self, path: str) -> dict[str, Any] | None:
-        """A consistent single-document read outside any transaction."""
-
-    def ordered(self, collection_path: str, *, order_by: str, descending: bool = False, limit: int, start_after: Any = None) -> list[tuple[str, dict[str, Any]]]:
-        """Documents of one collection ordered by a field, cursor-paginated."""
-
-    def due(self, collection_path: str, *, field: str, until: datetime, limit: int, start_after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
-        """Ids of documents whose ``field`` is at or before ``until``, oldest first: (id, value)."""
-
-    def matching(self, collection_path: str, *, field: str, value: Any, limit: int, start_after: str | None = None) -> list[str]:
-        """Ids of documents whose ``field`` equals ``value``, in id order, cursor-paginated by id."""
-
-    def iter_ids(self, collection_path: str) -> Iterator[str]:
-        """Every document id of a collection (audits)."""
 
     def reset(self) -> None:
         """Delete everything (tests and the demo only)."""

@@ -33,7 +33,8 @@ def customer(store, customer_id: str, *, at: datetime | None = None, invited_by:
     return registration.register_customer(store, config=config(at), customer_id=customer_id, now=at, invited_by=invited_by)
 
 
-def paid_order(store, order_id: str = "A1", customer_id: str = "anna", *, lines: list[CartLine] = CART, bonuses: int = 500, at: datetime | None = None, register: bool = True, invited_by: str | None = None) -> dict[str, Any]:
+def paid_order(store, order_id: str = "A1", customer_id: str = "anna", *, lines: list[CartLine] = CART, bonuses: int = 500, at: datetime | None = None, register: bool = True,
+    invited_by: str | None = None) -> dict[str, Any]:
     """A customer (registered with her welcome bonus unless told otherwise) places and pays an order."""
     at = at or now()
     cfg = config(at)

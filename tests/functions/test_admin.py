@@ -328,7 +328,7 @@ def test_a_large_adjustment_waits_for_a_second_admin_and_runs_once(client, env, 
     checkers = [staff["marketer2"], staff["admin"]]  # two checkers at once: one execution
     clients = [load_function("admin") for _ in checkers]
     with ThreadPoolExecutor(2) as pool:
-        answers = list(pool.map(lambda pair: pair[0].post(f"/approvals/{approval_id}/approve", headers={"Authorization": f"Bearer {pair[1]}"}), zip(clients, checkers)))
+        answers = list(pool.map(lambda pair: pair[0].post(f"/approvals/{approval_id}/approve", headers={"Authorization": f"Bearer {pair[1]}"}), zip(clients, checkers, strict=True)))
     assert all(a.status_code == 200 for a in answers), [a.get_data(as_text=True) for a in answers]
     assert sorted(a.get_json()["replayed"] for a in answers) == [False, True]
     executed = ok(call(client, "GET", f"/approvals/{approval_id}", token=maker))

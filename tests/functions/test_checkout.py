@@ -248,7 +248,8 @@ def test_tilda_form_encoded_order_is_placed_for_the_customer(function_env, clien
 def test_tilda_json_order_with_payment_as_a_json_string(function_env, client):
     promo.create_discount(function_env, rule=PromoRule(code="TEST", kind="fixed", fixed=10000), now=utcnow())
     token = register(function_env, "anna")
-    payment = {"sys": "cloudpayments", "systranid": "3521002298", "orderid": "42", "products": [{"name": "Забег 5 км", "quantity": "1", "price": "490", "amount": "490"}], "promocode": "test", "discount": "100"}
+    payment = {"sys": "cloudpayments", "systranid": "3521002298", "orderid": "42", "products": [{"name": "Забег 5 км", "quantity": "1", "price": "490", "amount": "490"}], "promocode": "test",
+        "discount": "100"}
     body = {"Email": "anna@example.ru", "kopilka_token": token, "payment": json.dumps(payment, ensure_ascii=False)}
     response = client.post(TILDA, data=json.dumps(body), content_type="application/json")
     assert response.status_code == 200, response.get_data(as_text=True)

@@ -18,7 +18,8 @@ so a fault-free run tells how many steps a use case has.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 

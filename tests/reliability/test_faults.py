@@ -19,9 +19,10 @@ fault-free run (the call made twice: a redelivery changes nothing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

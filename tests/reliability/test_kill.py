@@ -41,11 +41,12 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -472,7 +473,8 @@ def _check_checkouts(store, checkouts: list[list[Checkout]], answers: dict[str, 
         kinds = Counter((p.kind, p.key) for p in history)
         for job in mine:
             answer = answers[job.key]
-            expected = {"order_id": job.key, "status": "awaiting_payment", "bonuses_requested": job.bonuses, "bonuses_reserved": job.bonuses, "money_to_pay": PRICE - 100 * job.bonuses, "points_to_earn": points(job.bonuses)}
+            expected = {"order_id": job.key, "status": "awaiting_payment", "bonuses_requested": job.bonuses, "bonuses_reserved": job.bonuses, "money_to_pay": PRICE - 100 * job.bonuses,
+                "points_to_earn": points(job.bonuses)}
             assert {k: answer[k] for k in expected} == expected, job.key
             order = store.get(f"orders/{job.key}")
             assert {k: order[k] for k in expected} == expected and order["customer_id"] == customer and order["events"] == [], job.key

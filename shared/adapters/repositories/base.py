@@ -3,8 +3,9 @@ store's queries. Private to ``shared.adapters``: use cases see only the typed re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 
 class Documents(Protocol):

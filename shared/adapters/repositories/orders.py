@@ -59,6 +59,10 @@ class OrderRepository(Repository):
         """Ids of the customer's orders, in id order, after the order id ``after``."""
         return self._queries.matching(layout.ORDERS, field=layout.ORDER_CUSTOMER_FIELD, value=customer_id, limit=limit, start_after=after)
 
+    def with_partner_code(self, partner_id: str, *, limit: int, after: str | None = None) -> list[str]:
+        """Ids of orders placed with the partner's code, in id order, after the order id ``after``."""
+        return self._queries.matching(layout.ORDERS, field="referral_partner_id", value=partner_id, limit=limit, start_after=after)
+
     def due_for_poll(self, *, until: datetime, limit: int, after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
         """(id, poll time) of orders whose carrier is due a question at ``until``, oldest first."""
         return self._queries.due(layout.ORDERS, field=layout.ORDER_POLL_FIELD, until=until, limit=limit, start_after=after)

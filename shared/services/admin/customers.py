@@ -153,7 +153,8 @@ def customer_ledger(store: Store, admin: Admin, *, customer_id: str, before_seq:
     page = ledger.postings(store, customer_id, limit=limit, before_seq=before_seq)
     entries = [
         PostingView.model_validate(
-            {"seq": p.seq, "kind": p.kind, "key": p.key, "at": p.at, "delta": p.delta, "order_id": p.order_id, "actor": p.actor, "reason": p.reason, "outcome": p.outcome, "movements": [m.to_dict() for m in p.movements]}
+            {"seq": p.seq, "kind": p.kind, "key": p.key, "at": p.at, "delta": p.delta, "order_id": p.order_id, "actor": p.actor, "reason": p.reason, "outcome": p.outcome,
+                "movements": [m.to_dict() for m in p.movements]}
         )
         for p in page
     ]

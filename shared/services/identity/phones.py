@@ -32,7 +32,8 @@ def normalize_phone(raw: str, regions: tuple[str, ...] = ("RU",)) -> str:
     region = phonenumbers.region_code_for_number(number)
     if region not in regions:
         allowed = ", ".join(regions)
-        raise InvalidPhone(f"numbers of {region} are not accepted (accepted: {allowed})", field="phone", message_ru="Вход доступен только по номерам мобильных телефонов России." if regions == ("RU",) else "Номера этой страны не поддерживаются.")
+        raise InvalidPhone(f"numbers of {region} are not accepted (accepted: {allowed})", field="phone",
+            message_ru="Вход доступен только по номерам мобильных телефонов России." if regions == ("RU",) else "Номера этой страны не поддерживаются.")
     if phonenumbers.number_type(number) not in _MOBILE:
         raise InvalidPhone("only mobile numbers receive codes", field="phone", message_ru="Укажите номер мобильного телефона.")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -88,8 +89,8 @@ def test_two_different_partial_refunds_at_once_both_count(instances, biomiq, now
         assert (paid.status, paid.bonuses_spent, paid.points_earned) == ("paid", 500, 130)
 
         first, second = _together(
-            lambda: orders.mark_returned(a, config=biomiq, order_id=order_id, return_id="R1", returns={"cream": 1}, now=now),
-            lambda: orders.mark_returned(b, config=biomiq, order_id=order_id, return_id="R2", returns={"cream": 1, "serum": 1}, now=now),
+            lambda order_id=order_id: orders.mark_returned(a, config=biomiq, order_id=order_id, return_id="R1", returns={"cream": 1}, now=now),
+            lambda order_id=order_id: orders.mark_returned(b, config=biomiq, order_id=order_id, return_id="R2", returns={"cream": 1, "serum": 1}, now=now),
         )
         assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
 
@@ -124,8 +125,8 @@ def test_a_payment_racing_a_cancellation_ends_paid_or_canceled_never_both(instan
         payment = orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=record.money_to_pay)
 
         paying, canceling = _together(
-            lambda: orders.mark_paid(a, config=biomiq, order_id=order_id, payment=payment, now=now),
-            lambda: orders.mark_canceled(b, order_id=order_id, now=now, reason="yookassa:another-attempt"),
+            lambda order_id=order_id, payment=payment: orders.mark_paid(a, config=biomiq, order_id=order_id, payment=payment, now=now),
+            lambda order_id=order_id: orders.mark_canceled(b, order_id=order_id, now=now, reason="yookassa:another-attempt"),
         )
 
         order = orders.get_order(a, order_id)

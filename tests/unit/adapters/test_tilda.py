@@ -72,7 +72,8 @@ def test_bracketed_form_with_object_products():
 
 
 def test_form_with_payment_as_a_json_string():
-    payment = {"sys": "cloudpayments", "systranid": "3521002298", "orderid": "1869817991", "products": ["5 км Весна 2027 (Vesna5b-2027)=490"], "promocode": "TEST", "discount": "485.1", "amount": "4.9"}
+    payment = {"sys": "cloudpayments", "systranid": "3521002298", "orderid": "1869817991", "products": ["5 км Весна 2027 (Vesna5b-2027)=490"], "promocode": "TEST", "discount": "485.1",
+        "amount": "4.9"}
     order = tilda.parse_form(form({"Email": "a@b.ru", "payment": json.dumps(payment, ensure_ascii=False)}), FORM + "; charset=UTF-8")
     assert lines_of(order) == [("1", "5 км Весна 2027 (Vesna5b-2027)", 49000, 1)]
     assert (order.discount, order.amount, order.paid) == (48510, 490, True)
@@ -127,7 +128,8 @@ def test_ping_and_non_orders_and_customer_token():
         (form({"payment[orderid]": "1", "payment[products][0]": "A=-5"}), FORM, "payment.products.0"),
         (form({"payment[orderid]": "1", "payment[products][0]": "A x 3 ≡ 100"}), FORM, "payment.products.0"),
         (form({"payment[orderid]": "1", "payment[products][0]": "A x 0 ≡ 100"}), FORM, "payment.products.0"),
-        (form({"payment[orderid]": "1", "payment[products][0][name]": "A", "payment[products][0][price]": "10", "payment[products][0][amount]": "25", "payment[products][0][quantity]": "2"}), FORM, "payment.products.0.amount"),
+        (form({"payment[orderid]": "1", "payment[products][0][name]": "A", "payment[products][0][price]": "10", "payment[products][0][amount]": "25", "payment[products][0][quantity]": "2"}),
+            FORM, "payment.products.0.amount"),
         (form({"payment[orderid]": "1", "payment[products][0][name]": "A"}), FORM, "payment.products.0.price"),
         (form({"payment[orderid]": "1", "payment[products][0][name]": "A", "payment[products][0][price]": "1", "payment[products][0][quantity]": "1.5"}), FORM, "payment.products.0.quantity"),
         (form({"payment[orderid]": "1", "payment[products][0]": "A=1", "kopilka_bonuses": "-3"}), FORM, "kopilka_bonuses"),

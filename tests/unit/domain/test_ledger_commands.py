@@ -104,7 +104,8 @@ def test_values_derived_from_the_clock_stay_out_of_the_intent() -> None:
 
 # Each movement and EXACTLY the dict the posting document stores for it.
 STORED: list[tuple[Any, dict[str, Any]]] = [
-    (Credit("L1", 10, "purchase", "O-1", T, None, T + DAY), {"op": "credit", "lot_id": "L1", "amount": 10, "source": "purchase", "ref": "O-1", "accrued_at": T, "activates_at": None, "expires_at": T + DAY}),
+    (Credit("L1", 10, "purchase", "O-1", T, None, T + DAY), {"op": "credit", "lot_id": "L1", "amount": 10, "source": "purchase", "ref": "O-1", "accrued_at": T, "activates_at": None,
+        "expires_at": T + DAY}),
     (Debit("L1", 4), {"op": "debit", "lot_id": "L1", "amount": 4}),
     (Schedule("L1", T + DAY), {"op": "schedule", "lot_id": "L1", "activates_at": T + DAY}),
     (

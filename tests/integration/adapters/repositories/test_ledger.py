@@ -56,7 +56,8 @@ def test_a_customer_record_round_trips(store, now):
     lot = Lot(id="L1", amount=500, remaining=300, source="welcome", ref="anna", accrued_at=now, activates_at=now, expires_at=now + timedelta(days=365))
     record = (
         CustomerRecord(account=Account(customer_id="anna", lots={"L1": lot}, seq=3, group="b2c", level="level1", paid_total=12000, paid_by_day={"2026-03-01": 12000}))
-        .set_profile(phone="+79160000001", phone_verified_at=now, telegram_id=4242, name="Анна", email=None, birthday="1990-02-28", birthday_md="02-28", notifications=Notifications(sms=True, email=False, telegram=True), profile_updated_at=now)
+        .set_profile(phone="+79160000001", phone_verified_at=now, telegram_id=4242, name="Анна", email=None, birthday="1990-02-28", birthday_md="02-28", notifications=Notifications(sms=True,
+            email=False, telegram=True), profile_updated_at=now)
         .set_referral(invited_by="maria", registered_at=now, referrer_id="maria", referral_bound_at=now, first_paid_at=now, paying_referees=2, partner_code="ABCD2345", partner_code_created_at=now)
         .set_blocking(blocked=False, unblocked_at=now, unblocked_by="manager@shop.example", unblock_reason="проверено")
     )
