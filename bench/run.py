@@ -756,6 +756,7 @@ def main() -> int:
     results["meta"]["wall_s"] = round(time.perf_counter() - began, 1)
 
     results["targets"] = targets(results)
+    results["against_previous"] = against_previous(OUT / "results.json", results["targets"])
     (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (OUT / "RESULTS.md").write_text(markdown(results))
     print((OUT / "RESULTS.md").read_text())
@@ -781,6 +782,28 @@ def targets(r: dict) -> list[dict]:
     rows.append({"target": f"expiry sweep over {sw['lots']:,} lots >= 0.5x bulk-write floor (documents written per second)", "value": sw["x_floor"], "limit": 0.5,
                  "status": mark_at_least(sw["x_floor"], 0.5)})
     return rows
+
+
+DRIFT = 0.10  # a ratio more than 10 % worse than the previous run's is reported as a regression
+
+
+def against_previous(path: Path, now: list[dict]) -> dict:
+    """Each target's ratio beside the previous run's (the ``results.json`` this run replaces): its change, and
+    whether it stayed within ``DRIFT``. For a ``<=`` target a higher ratio is worse; for the sweep's ``>=`` target, a lower one."""
+    if not path.exists():
+        return {"previous_run": None, "rows": []}
+    before = json.loads(path.read_text())
+    old = {t["target"]: t["value"] for t in before.get("targets", [])}
+    rows = []
+    for t in now:
+        if t["target"] not in old or not old[t["target"]]:
+            continue
+        was, value = old[t["target"]], t["value"]
+        lower_is_better = not t["target"].startswith("expiry sweep")
+        worse = (value - was) / was if lower_is_better else (was - value) / was
+        rows.append({"target": t["target"], "previous": was, "now": value, "change": round(value / was - 1, 3),
+                     "status": "within 10 %" if worse <= DRIFT else f"{round(worse * 100)} % worse"})
+    return {"previous_run": before.get("meta", {}).get("started"), "rows": rows}
 
 
 def why(r: dict) -> list[str]:
@@ -935,6 +958,16 @@ def markdown(r: dict) -> str:
     for t in r["targets"]:
         out.append(f"| {t['target']} | {t['value']} | {t['limit']} | {t['status']} |")
     out += ["", "## Why the missed targets are missed", ""] + why(r) + [""]
+    prev = r.get("against_previous") or {}
+    if prev.get("rows"):
+        worse = [row for row in prev["rows"] if row["status"] != "within 10 %"]
+        out += ["## Against the previous run", "",
+                f"Each ratio beside the run this one replaced ({prev['previous_run']}); a ratio more than 10 % worse is named. "
+                + (f"{len(prev['rows']) - len(worse)} of {len(prev['rows'])} ratios are within 10 % of it or better." if worse else f"All {len(prev['rows'])} ratios are within 10 % of it or better."),
+                "", "| target | previous | now | change | status |", "|---|---|---|---|---|"]
+        for row in prev["rows"]:
+            out.append(f"| {row['target']} | {row['previous']} | {row['now']} | {row['change']:+.1%} | {row['status']} |")
+        out.append("")
     return "\n".join(out)
 
 
