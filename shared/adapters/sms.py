@@ -23,12 +23,10 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
-from shared.domain.errors import ProviderUnavailable
+from shared.domain.sms import SmsReceipt, SmsUnavailable
 
 log = logging.getLogger("kopilka")
 
@@ -37,28 +35,6 @@ STATUS_OK = 100  # SMS.ru: "the message is accepted"
 
 # Raised before the request was sent: safe to try again.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-class SmsUnavailable(ProviderUnavailable):
-    """The gateway did not accept the message (``sent="no"``) or we cannot tell (``sent="unknown"``)."""
-
-    code = "sms_unavailable"
-    message_ru = "Не удалось отправить SMS. Попробуйте ещё раз через минуту."
-
-    def __init__(self, message: str, *, sent: str = "no", message_ru: str | None = None, **details: Any) -> None:
-        assert sent in ("no", "unknown"), sent
-        if message_ru is None and sent == "unknown":
-            message_ru = "Не удалось подтвердить отправку SMS. Если код не придёт в течение минуты, запросите новый."
-        super().__init__(message, retry_after_seconds=60, sent=sent, **details)
-        if message_ru is not None:
-            self.message_ru = message_ru
-        self.definite = sent == "no"
-
-
-@dataclass(frozen=True)
-class SmsReceipt:
-    message_id: str  # ours: the idempotency key of the send
-    provider_id: str | None  # the gateway's id of the message (SMS.ru ``sms_id``)
 
 
 def _mask(phone: str) -> str:

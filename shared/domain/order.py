@@ -239,16 +239,6 @@ class Order(_Frozen):
         """The id of the payment the order was paid with."""
         return self.payment.id if self.payment is not None else None
 
-    def __getitem__(self, name: str) -> Any:
-        """A field by its stored name (the status as its string), for the back office's
-        call-centre record, which reads the placed order by field name."""
-        value = getattr(self, name)
-        return value.value if isinstance(value, OrderStatus) else value
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """:meth:`__getitem__`, or ``default`` for a field the order does not have."""
-        return self[name] if name in type(self).model_fields or name in (self.model_extra or {}) else default
-
     # --- guards ----------------------------------------------------------------------
 
     @property

@@ -41,7 +41,7 @@ def paid_order(store, order_id: str = "A1", customer_id: str = "anna", *, lines:
     if register:
         registration.register_customer(store, config=cfg, customer_id=customer_id, now=at, invited_by=invited_by)
     record, _ = orders.place_order(store, config=cfg, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=at)
-    return orders.mark_paid(store, config=cfg, order_id=order_id, payment=orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=record["money_to_pay"]), now=at)
+    return orders.mark_paid(store, config=cfg, order_id=order_id, payment=orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=record.money_to_pay), now=at)
 
 
 def events(store, order_id: str, kind: str | None = None) -> list[dict[str, Any]]:

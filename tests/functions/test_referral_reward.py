@@ -105,7 +105,7 @@ def test_the_reward_is_held_for_the_hold_days_and_taken_back_on_return(client, s
     assert (after.available, after.pending) == (655, 0)
 
     one_cream = orders.mark_returned(store, config=config(delivered), order_id="A1", return_id="R1", returns={"cream": 1}, now=delivered + timedelta(days=1))
-    assert one_cream["status"] == "partially_returned"
+    assert one_cream.status == "partially_returned"
     assert balances(store, "maria", delivered + timedelta(days=1)).pending == 155 - 30  # 5 % of one 600 ₽ cream
     orders.mark_returned(store, config=config(delivered), order_id="A1", return_id="R2", returns=None, now=delivered + timedelta(days=2))
     assert balances(store, "maria", delivered + timedelta(days=2)).total == 500

@@ -150,7 +150,7 @@ def earlier_purchase(store, customer_id: str, order_id: str, lines: list[dict[st
     cfg = entry.config(paid_at)
     cart = [CartLine.model_validate(line) for line in lines]
     record, _ = orders.place_order(store, config=cfg, customer_id=customer_id, order_id=order_id, lines=cart, bonuses=0, now=paid_at)
-    paid = orders.mark_paid(store, config=cfg, order_id=order_id, payment=orders.PaymentRef(provider="history", id=f"h-{order_id}", amount=record["money_to_pay"]), now=paid_at)
+    paid = orders.mark_paid(store, config=cfg, order_id=order_id, payment=orders.PaymentRef(provider="history", id=f"h-{order_id}", amount=record.money_to_pay), now=paid_at)
     if delivered_at is not None:
         paid = orders.mark_delivered(store, config=entry.config(delivered_at), order_id=order_id, delivered_at=delivered_at, now=delivered_at, carrier="cdek")
     return paid

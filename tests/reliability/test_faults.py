@@ -52,7 +52,7 @@ def _place(store, now):
 
 def _pay(store, now):
     order = orders.get_order(store, "M1")
-    payment = orders.PaymentRef(provider="test", id="p-M1", amount=order["money_to_pay"])
+    payment = orders.PaymentRef(provider="test", id="p-M1", amount=order.money_to_pay)
     return orders.mark_paid(store, config=CONFIG, order_id="M1", payment=payment, now=now + timedelta(minutes=1))
 
 

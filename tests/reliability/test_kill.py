@@ -349,10 +349,10 @@ def _prepare(store, fake: FakeYooKassa) -> tuple[list[list[Checkout]], list[Paym
         customer, j = job
         order_id, bonuses = f"KP{customer[-1]}-{j}", payment_bonuses(j)
         record, _ = orders.place_order(store, config=config, customer_id=customer, order_id=order_id, lines=[CartLine.model_validate(line) for line in LINES], bonuses=bonuses, now=now)
-        assert (record["bonuses_reserved"], record["money_to_pay"], record["points_to_earn"]) == (bonuses, PRICE - 100 * bonuses, points(bonuses)), record
-        created = fake.create_payment(amount=record["money_to_pay"], order_id=order_id)
+        assert (record.bonuses_reserved, record.money_to_pay, record.points_to_earn) == (bonuses, PRICE - 100 * bonuses, points(bonuses)), record
+        created = fake.create_payment(amount=record.money_to_pay, order_id=order_id)
         body = notification("payment.succeeded", fake.succeed(created["id"]))
-        return Payment(order_id, customer, bonuses, record["money_to_pay"], record["points_to_earn"], created["id"], body)
+        return Payment(order_id, customer, bonuses, record.money_to_pay, record.points_to_earn, created["id"], body)
 
     jobs = [(customer, j) for j in range(PAYMENTS_PER_CUSTOMER) for customer in PAYING_CUSTOMERS]
     with ThreadPoolExecutor(max_workers=4) as pool:  # one customer per worker at a time, roughly
@@ -557,7 +557,7 @@ def test_a_checkout_retried_after_its_order_write_ran_out_of_retries_keeps_its_r
     assert balances(store, "anna", now).reserved == 0  # nothing was reserved: the reservation commits with the order
 
     order, _ = orders.place_order(store, config=config, customer_id="anna", order_id="X", lines=lines, bonuses=100, now=now)
-    assert order["bonuses_reserved"] == 100
+    assert order.bonuses_reserved == 100
     assert_ledgers_sound(store)
     account = load_account(store, "anna")
     assert account.reservations["X"].amount == 100

@@ -22,7 +22,7 @@ def populated(firestore_store, now):
         registration.register_customer(firestore_store, config=config, customer_id=customer, now=now)
     registration.register_customer(firestore_store, config=config, customer_id="maria", invited_by="anna", now=now)
     order, _ = orders.place_order(firestore_store, config=config, customer_id="boris", order_id="B1", lines=CART, bonuses=0, now=now)
-    payment = orders.PaymentRef(provider="test", id="p-B1", amount=order["money_to_pay"])
+    payment = orders.PaymentRef(provider="test", id="p-B1", amount=order.money_to_pay)
     orders.mark_paid(firestore_store, config=config, order_id="B1", payment=payment, now=now + timedelta(minutes=1))
     orders.mark_delivered(firestore_store, config=config, order_id="B1", delivered_at=now + timedelta(days=2), now=now + timedelta(days=2), carrier="test")
     return firestore_store

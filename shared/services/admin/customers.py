@@ -22,7 +22,7 @@ from shared.domain.levels import effective_level
 from shared.edge.admin_auth import Admin
 from shared.services import ledger
 from shared.services.admin.common import valid_customer_id, well_formed_id
-from shared.services.identity import normalize_phone  # the form the SMS login writes identities in
+from shared.services.identity.phones import normalize_phone  # the form the SMS login writes identities in
 from shared.services.ports import Store, UnitOfWork
 
 # The customer record's fields the back office shows as the profile, by their stored names.

@@ -11,41 +11,91 @@ The limit rules themselves are pure and live in :mod:`shared.domain.otp`.
 
 from __future__ import annotations
 
-from shared.api.sms_otp import CodeSent, Session, TelegramResult
-from shared.domain.identity import TelegramUser
-from shared.domain.otp import budget_day, ip_scopes, seconds_until, wait_ru
-from shared.services.identity.errors import (
-    CodeAttemptsExceeded,
-    CodeExpired,
-    InvalidCode,
-    InvalidPhone,
-    LinkedElsewhere,
-    NotLinked,
-    RateLimited,
-    SessionInvalid,
-    TelegramLoginInvalid,
-)
-from shared.services.identity.keys import IdentityKeys
-from shared.services.identity.otp import (
-    SmsGateway,
-    generate_code,
-    request_code,
-    resolve_inviter,
-    sms_sent_on,
-    verify_code,
-)
-from shared.services.identity.phones import normalize_phone
-from shared.services.identity.sessions import (
-    login_phone,
-    refresh_session,
-    start_session,
-)
-from shared.services.identity.telegram import (
-    telegram_check_string,
-    telegram_hash,
-    telegram_login,
-    verify_telegram,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.api.sms_otp import CodeSent, Session, TelegramResult
+    from shared.domain.identity import TelegramUser
+    from shared.domain.otp import budget_day, ip_scopes, seconds_until, wait_ru
+    from shared.services.identity.errors import (
+        CodeAttemptsExceeded,
+        CodeExpired,
+        InvalidCode,
+        InvalidPhone,
+        LinkedElsewhere,
+        NotLinked,
+        RateLimited,
+        SessionInvalid,
+        TelegramLoginInvalid,
+    )
+    from shared.services.identity.keys import IdentityKeys
+    from shared.services.identity.otp import (
+        SmsGateway,
+        generate_code,
+        request_code,
+        resolve_inviter,
+        sms_sent_on,
+        verify_code,
+    )
+    from shared.services.identity.phones import normalize_phone
+    from shared.services.identity.sessions import (
+        login_phone,
+        refresh_session,
+        start_session,
+    )
+    from shared.services.identity.telegram import (
+        telegram_check_string,
+        telegram_hash,
+        telegram_login,
+        verify_telegram,
+    )
+
+# Each name is imported from its module on first use, so importing one submodule (``.phones``,
+# say) does not load the others.
+_HOMES = {
+    "CodeAttemptsExceeded": "shared.services.identity.errors",
+    "CodeExpired": "shared.services.identity.errors",
+    "CodeSent": "shared.api.sms_otp",
+    "IdentityKeys": "shared.services.identity.keys",
+    "InvalidCode": "shared.services.identity.errors",
+    "InvalidPhone": "shared.services.identity.errors",
+    "LinkedElsewhere": "shared.services.identity.errors",
+    "NotLinked": "shared.services.identity.errors",
+    "RateLimited": "shared.services.identity.errors",
+    "Session": "shared.api.sms_otp",
+    "SessionInvalid": "shared.services.identity.errors",
+    "SmsGateway": "shared.services.identity.otp",
+    "TelegramLoginInvalid": "shared.services.identity.errors",
+    "TelegramResult": "shared.api.sms_otp",
+    "TelegramUser": "shared.domain.identity",
+    "budget_day": "shared.domain.otp",
+    "generate_code": "shared.services.identity.otp",
+    "ip_scopes": "shared.domain.otp",
+    "login_phone": "shared.services.identity.sessions",
+    "normalize_phone": "shared.services.identity.phones",
+    "refresh_session": "shared.services.identity.sessions",
+    "request_code": "shared.services.identity.otp",
+    "resolve_inviter": "shared.services.identity.otp",
+    "seconds_until": "shared.domain.otp",
+    "sms_sent_on": "shared.services.identity.otp",
+    "start_session": "shared.services.identity.sessions",
+    "telegram_check_string": "shared.services.identity.telegram",
+    "telegram_hash": "shared.services.identity.telegram",
+    "telegram_login": "shared.services.identity.telegram",
+    "verify_code": "shared.services.identity.otp",
+    "verify_telegram": "shared.services.identity.telegram",
+    "wait_ru": "shared.domain.otp",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CodeAttemptsExceeded",

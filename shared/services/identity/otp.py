@@ -32,7 +32,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
-from shared.adapters.sms import SmsReceipt, SmsUnavailable
 from shared.api.sms_otp import CodeSent, Session
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Retryable
@@ -57,6 +56,7 @@ from shared.domain.otp import (
     ip_refusal,
     ip_windows,
 )
+from shared.domain.sms import SmsReceipt, SmsUnavailable
 from shared.services import promo
 from shared.services.identity.errors import (
     CodeAttemptsExceeded,
@@ -112,7 +112,7 @@ def request_code(
     shop's daily SMS budget (``daily_budget`` codes per Moscow day across every phone; 0: none).
 
     :class:`InvalidPhone` (400), :class:`RateLimited` (429, nothing sent or
-    counted), :class:`~shared.adapters.sms.SmsUnavailable` (the gateway did
+    counted), :class:`~shared.domain.sms.SmsUnavailable` (the gateway did
     not take the message; the quota is given back when it certainly was not
     sent). The code is never returned: it only travels by SMS.
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.domain.cart import CartLine
+from shared.domain.order import Order
 from shared.edge import entry
 from shared.platform import bootstrap
 from shared.services import delivery, orders, payments, program, registration
@@ -40,8 +41,8 @@ def _placed(store, now: datetime, customer: str, order_id: str, **kwargs) -> dic
     return record
 
 
-def _pay(store, fake, order: dict, now: datetime):
-    payment = fake.succeed(fake.create_payment(amount=order["money_to_pay"], order_id=order["order_id"])["id"])
+def _pay(store, fake, order: Order, now: datetime):
+    payment = fake.succeed(fake.create_payment(amount=order.money_to_pay, order_id=order.order_id)["id"])
     return lambda: payments.yookassa_notification(
         store, config=entry.config(now), gateway=bootstrap.yookassa(), event="payment.succeeded", object_id=payment["id"], now=now
     )

@@ -21,7 +21,7 @@ def test_a_lost_partner_clawback_is_redone_by_the_redelivery(store, now):
     registration.register_customer(store, config=config, customer_id="anna", now=now, invited_by="maria")
     orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=0, now=now)
     order = orders.get_order(store, "A1")
-    orders.mark_paid(store, config=config, order_id="A1", payment=orders.PaymentRef(provider="test", id="p1", amount=order["money_to_pay"]), now=now)
+    orders.mark_paid(store, config=config, order_id="A1", payment=orders.PaymentRef(provider="test", id="p1", amount=order.money_to_pay), now=now)
     orders.mark_delivered(store, config=config, order_id="A1", delivered_at=now, now=now, carrier="test")
     reward = balances(store, "maria", now).pending
     assert reward == 155  # 5 % of 3 100 ₽ (Maria has fewer than 3 paying friends)

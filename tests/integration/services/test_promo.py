@@ -128,7 +128,7 @@ def test_a_code_with_total_limit_3_used_by_10_concurrent_orders(firestore_store,
         results = list(pool.map(place, range(10)))
     placed = [r for r in results if r != "refused"]
     assert len(placed) == 3 and results.count("refused") == 7
-    assert all(order["promo_code"] == "SPRING10" and order["discount"] == 10000 for order, _ in placed)
+    assert all(order.promo_code == "SPRING10" and order.discount == 10000 for order, _ in placed)
     assert firestore_store.get("promo_codes/SPRING10")["uses"] == 3
     for n, result in enumerate(results):
         b = balances(firestore_store, f"c{n}", now)
@@ -166,7 +166,7 @@ def test_place_order_applies_redeems_and_records_the_code(store, biomiq, now):
     registration.register_customer(store, config=biomiq, customer_id="anna", now=now)
     order, q = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="spring10", now=now)
     assert (q.discount, q.money_to_pay, q.promo_applied) == (10000, 90000, True)
-    assert (order["promo_code"], order["promo_code_entered"], order["money_to_pay"]) == ("SPRING10", "SPRING10", 90000)
+    assert (order.promo_code, order.promo_code_entered, order.money_to_pay) == ("SPRING10", "SPRING10", 90000)
     again, _ = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="Spring10", now=now)
     assert again == order and store.get("promo_codes/SPRING10")["uses"] == 1
     with pytest.raises(IdempotencyConflict):
@@ -180,7 +180,7 @@ def test_a_code_that_does_not_apply_is_not_used_up(store, biomiq, now):
     promo.create_discount(store, rule=ten_percent(min_order=500000), total_limit=1, now=now)
     registration.register_customer(store, config=biomiq, customer_id="anna", now=now)
     order, q = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="spring10", now=now)
-    assert (q.promo_applied, order["promo_code"], order["promo_code_entered"]) == (False, None, "SPRING10")
+    assert (q.promo_applied, order.promo_code, order.promo_code_entered) == (False, None, "SPRING10")
     assert store.get("promo_codes/SPRING10")["uses"] == 0
 
 
@@ -209,8 +209,8 @@ def test_payment_is_priced_with_the_rule_the_order_was_placed_with(store, biomiq
     store.run(lambda uow: uow.put("promo_codes/SPRING10", {**uow.get("promo_codes/SPRING10"), "active": False}))
     later = now + timedelta(hours=2)  # the code has expired and been switched off since checkout
     paid = orders.mark_paid(store, config=biomiq, order_id="A1", payment=orders.PaymentRef(id="p1"), now=later)
-    assert (paid["status"], paid["money_paid"], paid["bonuses_spent"]) == ("paid", 80000, 100)
-    assert paid["points_earned"] == 40  # 5 % of the 800 ₽ paid
+    assert (paid.status, paid.money_paid, paid.bonuses_spent) == ("paid", 80000, 100)
+    assert paid.points_earned == 40  # 5 % of the 800 ₽ paid
 
 
 # --- the back office's views -------------------------------------------------------------------

@@ -106,8 +106,3 @@ def test_shipping_replaces_a_tracking_code_until_the_order_moved_on():
         placed().cancel("timeout", now=NOW).ship(carrier="cdek", tracking="C1", first_poll=NOW, now=NOW)
     polled = again.polled(now=NOW, next_at=None, errors=1, last_error="HTTP 503")
     assert polled.delivery is not None and (polled.delivery.errors, polled.delivery.last_error, polled.delivery_poll_at) == (1, "HTTP 503", None)
-
-
-def test_the_back_office_reads_a_field_by_its_stored_name():
-    order = placed()
-    assert (order["status"], order.get("bonuses_reserved"), order.get("not_a_field", 0)) == ("awaiting_payment", 500, 0)
