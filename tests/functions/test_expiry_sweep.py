@@ -162,7 +162,7 @@ def _all_written_off(store, count):
         assert balances(store, cid, now() + timedelta(days=400)).total == 0
         assert audit_account(store, cid) == []
     assert posting_kinds(store, "c0")["release"] == 1
-    assert orders.get_order(store, "A0")["status"] == "canceled"
+    assert orders.get_order(store, "A0").status == "canceled"
     assert len([e for e in orders.get_order(store, "A0").events if e.type == "canceled"]) == 1
 
 
@@ -230,10 +230,10 @@ def test_an_unpaid_order_is_canceled_after_the_timeout_and_its_bonuses_come_back
     _people(store, t0, 1)
     early = run(client, t0 + timedelta(minutes=30)).get_json()
     assert early["canceled"] == 0
-    assert orders.get_order(store, "A0")["status"] == "awaiting_payment"
+    assert orders.get_order(store, "A0").status == "awaiting_payment"
     late = run(client, t0 + timedelta(minutes=61)).get_json()
     assert late["canceled"] == 1
-    assert orders.get_order(store, "A0")["status"] == "canceled"
+    assert orders.get_order(store, "A0").status == "canceled"
     b = balances(store, "c0", t0 + timedelta(minutes=62))
     assert (b.available, b.reserved) == (500, 0)
     assert run(client, t0 + timedelta(minutes=63)).get_json()["orders_checked"] == 0  # the watermark moved on

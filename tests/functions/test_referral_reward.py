@@ -146,7 +146,7 @@ def test_credit_completes_a_delivery_whose_partner_transaction_did_not_commit(cl
     lots = referral_lots(store, "maria")
     assert [(lot.amount, lot.activates_at) for lot in lots] == [(155, t0 + timedelta(days=14))]
     # the delivery webhook delivered again finishes the order and credits nothing twice
-    assert deliver(store, "A1", t0)["status"] == "delivered"
+    assert deliver(store, "A1", t0).status == "delivered"
     assert posting_kinds(store, "maria")["accrue"] == 2  # welcome + one reward
     assert audit_account(store, "maria") == []
 

@@ -314,7 +314,7 @@ def test_dmitry_pays_500_bonuses_for_a_jacket(shop):
     # Each accrual lives one year from the accrual.
     before = shop.sweep(paid_at + timedelta(days=365) - timedelta(hours=1))
     assert (before["canceled"], before["expired"]) == (1, 0)  # V2 was never paid: the timeout canceled it
-    assert orders.get_order(store, "V2")["status"] == "canceled"
+    assert orders.get_order(store, "V2").status == "canceled"
     assert wallet(store, "dmitry", paid_at + timedelta(days=365) - timedelta(minutes=30))["available"] == 305
     after = shop.sweep(paid_at + timedelta(days=365, hours=1))
     assert (after["accounts"], after["expired"]) == (1, 305)

@@ -29,7 +29,7 @@ def test_a_lost_partner_clawback_is_redone_by_the_redelivery(store, now):
     later = now + timedelta(days=2)
     with mock.patch.object(referral, "reverse_referral_reward", side_effect=RuntimeError("instance died")), pytest.raises(RuntimeError):
         orders.mark_returned(store, config=config, order_id="A1", return_id="R1", returns={"cream": 1}, now=later)
-    assert orders.get_order(store, "A1")["returned_units"] == {"cream": 1}  # the customer's side committed
+    assert orders.get_order(store, "A1").returned_units == {"cream": 1}  # the customer's side committed
     assert balances(store, "maria", later).pending == reward  # the partner's did not
 
     orders.mark_returned(store, config=config, order_id="A1", return_id="R1", returns={"cream": 1}, now=later)
@@ -37,6 +37,6 @@ def test_a_lost_partner_clawback_is_redone_by_the_redelivery(store, now):
     assert taken == 30  # the cream line's 600 ₽ of 3 100 ₽: 5 % is 30
     orders.mark_returned(store, config=config, order_id="A1", return_id="R1", returns={"cream": 1}, now=later)
     assert reward - balances(store, "maria", later).pending == taken
-    assert orders.get_order(store, "A1")["returned_units"] == {"cream": 1}
+    assert orders.get_order(store, "A1").returned_units == {"cream": 1}
     for who in ("anna", "maria"):
         assert audit_account(store, who) == []

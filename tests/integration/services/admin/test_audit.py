@@ -92,7 +92,7 @@ def test_a_call_centre_order_is_placed_with_its_record_or_not_at_all(firestore_s
     admin_orders.call_centre_order(firestore_store, OWNER, config=biomiq, customer_id="anna", order_id="P1", lines=lines, bonuses=500, now=now)
 
     assert [r["action"] for r in _audit(firestore_store)] == ["order.call_centre"]
-    assert orders.get_order(firestore_store, "P1")["source"] == "call_centre"
+    assert orders.get_order(firestore_store, "P1").source == "call_centre"
 
 
 def test_a_payout_is_rejected_with_its_record_or_stays_requested(firestore_store, biomiq, now, monkeypatch):
