@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.domain import holds
 from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
@@ -28,10 +28,12 @@ from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, Reverse, ScheduleActivation, Spend, require_utc
 from shared.domain.levels import effective_level, level_after_purchase
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
-from shared.domain.order import Agreed
 from shared.domain.settlement import settle
 from shared.services.ledger import AccountSession
 from shared.services.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from shared.domain.order import Agreed
 
 
 def customer_view(config: ProgramConfig, session: AccountSession, now: datetime, *, plus_reserved_for: str | None = None) -> CustomerView:

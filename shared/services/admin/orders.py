@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.api.admin import CallCentreOrderResponse
 from shared.domain.cart import CartLine
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound
-from shared.domain.order import Order
 from shared.edge.admin_auth import Admin
 from shared.services import ledger, orders
 from shared.services.admin import audit as _audit
 from shared.services.admin.common import CustomerBlocked, valid_customer_id
 from shared.services.ports import Store, UnitOfWork
+
+if TYPE_CHECKING:
+    from shared.domain.order import Order
 
 
 def call_centre_order(
