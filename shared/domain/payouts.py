@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 
 class PayoutStatus(enum.StrEnum):
@@ -75,6 +76,26 @@ class PayoutRequest:
     def paid(self, *, by: str, now: datetime) -> PayoutRequest:
         event = PayoutEvent(PayoutStatus.PAID, now, by, None)
         return replace(self, status=PayoutStatus.PAID, updated_at=now, paid_by=by, paid_at=now, history=(*self.history, event))
+
+    def record(self) -> dict[str, Any]:
+        """The request's fields as stored and as the back office audits them: the decision's
+        once decided, the payment's once paid."""
+        record: dict[str, Any] = {
+            "request_id": self.request_id,
+            "customer_id": self.customer_id,
+            "amount": self.amount,
+            "method": self.method.value,
+            "details": self.details,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "history": [{"status": h.status.value, "at": h.at, "actor": h.actor, "reason": h.reason} for h in self.history],
+        }
+        if self.decided_at is not None:
+            record.update(decided_by=self.decided_by, decided_at=self.decided_at, reason=self.reason)
+        if self.paid_at is not None:
+            record.update(paid_by=self.paid_by, paid_at=self.paid_at)
+        return record
 
 
 @dataclass(frozen=True, slots=True)

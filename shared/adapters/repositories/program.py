@@ -211,23 +211,8 @@ def _payout(data: dict[str, Any]) -> PayoutRequest:
 
 
 def payout_document(request: PayoutRequest) -> dict[str, Any]:
-    """The stored request: the decision fields once decided, the payment fields once paid."""
-    document: dict[str, Any] = {
-        "request_id": request.request_id,
-        "customer_id": request.customer_id,
-        "amount": request.amount,
-        "method": request.method.value,
-        "details": request.details,
-        "status": request.status.value,
-        "created_at": request.created_at,
-        "updated_at": request.updated_at,
-        "history": [{"status": h.status.value, "at": h.at, "actor": h.actor, "reason": h.reason} for h in request.history],
-    }
-    if request.decided_at is not None:
-        document.update(decided_by=request.decided_by, decided_at=request.decided_at, reason=request.reason)
-    if request.paid_at is not None:
-        document.update(paid_by=request.paid_by, paid_at=request.paid_at)
-    return document
+    """The stored request (:meth:`PayoutRequest.record`)."""
+    return request.record()
 
 
 class PayoutRepository(Repository):

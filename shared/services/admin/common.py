@@ -39,21 +39,4 @@ def required_reason(reason: str) -> str:
 def payout_result(outcome: PayoutOutcome) -> JsonObject:
     """A payout decision or payment as the audit log and the approval keep it: the request's
     stored fields (the decision's once decided, the payment's once paid) and ``replayed``."""
-    request = outcome.request
-    result: dict[str, object] = {
-        "request_id": request.request_id,
-        "customer_id": request.customer_id,
-        "amount": request.amount,
-        "method": request.method.value,
-        "details": request.details,
-        "status": request.status.value,
-        "created_at": request.created_at,
-        "updated_at": request.updated_at,
-        "history": [{"status": h.status.value, "at": h.at, "actor": h.actor, "reason": h.reason} for h in request.history],
-    }
-    if request.decided_at is not None:
-        result.update(decided_by=request.decided_by, decided_at=request.decided_at, reason=request.reason)
-    if request.paid_at is not None:
-        result.update(paid_by=request.paid_by, paid_at=request.paid_at)
-    result["replayed"] = outcome.replayed
-    return result
+    return {**outcome.request.record(), "replayed": outcome.replayed}
