@@ -2,7 +2,7 @@
 mass-accrual jobs, as frozen values.
 
 Each record is what one document holds (see :mod:`shared.adapters.repositories.admin`
-for the stored shape); a change is a new value (``dataclasses.replace``), made by
+for the stored shape); a change is a new value (``msgspec.structs.replace``), made by
 the methods here so that the rules of each record live in one place:
 
 * an :class:`Approval` goes ``pending`` → ``executed`` or ``rejected``; a payout
@@ -17,12 +17,13 @@ the methods here so that the rules of each record live in one place:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from msgspec import Struct
+from msgspec.structs import replace
 from pydantic import BaseModel
 
 # A JSON-like value as the back office stores it in params and results (datetimes
@@ -52,8 +53,7 @@ def audit_key(at: datetime, audit_id: str) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") + "-" + audit_id
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
+class AuditRecord(Struct, frozen=True):
     """Who did what to which target, with which parameters and result, and when."""
 
     id: str
@@ -92,8 +92,7 @@ class ApprovalStatus(StrEnum):
     FAILED = "failed"  # approved, but the action could no longer be done
 
 
-@dataclass(frozen=True, slots=True)
-class Approval:
+class Approval(Struct, frozen=True):
     """An action a maker asked for, waiting for (or decided by) a second admin."""
 
     id: str
@@ -148,8 +147,7 @@ class JobStatus(StrEnum):
     COMPLETE = "complete"
 
 
-@dataclass(frozen=True, slots=True)
-class MassAccrualDefinition:
+class MassAccrualDefinition(Struct, frozen=True):
     """Who gets how many bonuses, why, and for how long: a list of customer ids or a group."""
 
     amount: int
@@ -174,8 +172,7 @@ class CreditOutcome(StrEnum):
     BLOCKED = "blocked"  # a blocked customer: skipped
 
 
-@dataclass(frozen=True, slots=True)
-class BatchCounts:
+class BatchCounts(Struct, frozen=True):
     """What one batch did to its customers."""
 
     credited: int = 0
@@ -188,8 +185,7 @@ class BatchCounts:
         return replace(self, **{outcome.value: getattr(self, outcome.value) + 1})
 
 
-@dataclass(frozen=True, slots=True)
-class MassAccrualJob:
+class MassAccrualJob(Struct, frozen=True):
     """A mass accrual's definition and progress: its cursor and what it counted so far."""
 
     job_id: str

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
 from datetime import datetime
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 
 class Role(enum.StrEnum):
@@ -17,8 +19,7 @@ class Role(enum.StrEnum):
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 
 
-@dataclass(frozen=True, slots=True)
-class PasswordHash:
+class PasswordHash(Struct, frozen=True):
     """An scrypt hash with its parameters and per-user salt (hex)."""
 
     salt: str
@@ -29,8 +30,7 @@ class PasswordHash:
     algo: str = "scrypt"
 
 
-@dataclass(frozen=True, slots=True)
-class AdminProfile:
+class AdminProfile(Struct, frozen=True):
     """What may be shown of an admin account: everything but the password hash."""
 
     email: str
@@ -41,8 +41,7 @@ class AdminProfile:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class AdminAccount:
+class AdminAccount(Struct, frozen=True):
     """``admins/{email}``. ``epoch`` moves on when the password is reset: older tokens are void."""
 
     email: str

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
+from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.config import Level, ProgramConfig
@@ -251,8 +251,7 @@ def require_unique_line_ids(lines: list[CartLine]) -> list[CartLine]:
     return lines
 
 
-@dataclass(frozen=True)
-class _Pricing:
+class _Pricing(Struct, frozen=True):
     """A cart's figures before bonuses: its level, the promo discount per line and what is left to pay."""
 
     level: Level
@@ -263,8 +262,7 @@ class _Pricing:
     after: dict[str, int]  # per line: the amount after the promo discount
 
 
-@dataclass(frozen=True)
-class _Burn:
+class _Burn(Struct, frozen=True):
     """Which lines bonuses may pay for, the order's cap, and the bonuses applied per line."""
 
     burnable: dict[str, int]
@@ -276,8 +274,7 @@ class _Burn:
     spent: dict[str, int]
 
 
-@dataclass(frozen=True)
-class _Earn:
+class _Earn(Struct, frozen=True):
     """The money paid per line, the lines that earn, and the points they earn (now and at best)."""
 
     money: dict[str, int]

@@ -19,9 +19,11 @@ record a ``None`` they are given as such a null.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, TypeVar
+
+from msgspec import Struct, field
+from msgspec.structs import fields, replace
 
 from shared.domain import profile as rules
 from shared.domain.config import ProgramConfig
@@ -31,8 +33,7 @@ from shared.domain.ledger import Account
 _Part = TypeVar("_Part", "Profile", "Referral", "Blocking")
 
 
-@dataclass(frozen=True, slots=True)
-class Notifications:
+class Notifications(Struct, frozen=True):
     """The channels the customer accepts service notices on."""
 
     sms: bool
@@ -52,8 +53,7 @@ class Notifications:
         return Notifications(**chosen)
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
+class Profile(Struct, frozen=True):
     phone: str | None = None  # the verified login phone (E.164)
     phone_verified_at: datetime | None = None
     telegram_id: int | None = None
@@ -69,8 +69,7 @@ class Profile:
         return self.notifications or Notifications.default()
 
 
-@dataclass(frozen=True, slots=True)
-class Referral:
+class Referral(Struct, frozen=True):
     invited_by: str | None = None  # the partner whose link or code opened the account
     registered_at: datetime | None = None
     referrer_id: str | None = None  # the partner bound at the first paid order
@@ -85,8 +84,7 @@ class Referral:
         return self.paying_referees or 0
 
 
-@dataclass(frozen=True, slots=True)
-class Blocking:
+class Blocking(Struct, frozen=True):
     blocked: bool | None = None
     blocked_at: datetime | None = None
     blocked_by: str | None = None
@@ -111,8 +109,7 @@ def _changed(part: _Part, nulls: frozenset[str], changes: dict[str, Any]) -> tup
     return replace(part, **changes), (nulls - set(changes)) | set_null
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerRecord:
+class CustomerRecord(Struct, frozen=True):
     """``customers/{id}``: the account and the customer's profile, referral and block fields."""
 
     account: Account
@@ -157,8 +154,7 @@ class CustomerRecord:
         return record
 
 
-@dataclass(frozen=True, slots=True)
-class Referee:
+class Referee(Struct, frozen=True):
     """A partner's referee bound by a first paid order (the marker that counts them once)."""
 
     referee_id: str

@@ -13,9 +13,10 @@ never learns who bought what.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from msgspec import Struct
 
 from shared.domain.ledger import Credit, Posting
 
@@ -46,8 +47,7 @@ class HistoryKind(StrEnum):
     PAYOUT = "payout"
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(Struct, frozen=True):
     id: str
     at: datetime
     kind: HistoryKind

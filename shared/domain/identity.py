@@ -9,9 +9,11 @@ revokes the whole family (:class:`FamilyRevocation`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 
 class IdentityKind(str, Enum):
@@ -19,8 +21,7 @@ class IdentityKind(str, Enum):
     TELEGRAM = "telegram"  # value: the Telegram user id
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(Struct, frozen=True):
     kind: IdentityKind
     value: str | int
     customer_id: str
@@ -36,8 +37,7 @@ class Identity:
         return cls(kind=IdentityKind.TELEGRAM, value=user_id, customer_id=customer_id, created_at=now, username=username)
 
 
-@dataclass(frozen=True, slots=True)
-class TelegramUser:
+class TelegramUser(Struct, frozen=True):
     """A Telegram account whose Login Widget data passed verification."""
 
     id: int
@@ -45,16 +45,14 @@ class TelegramUser:
     auth_date: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerContact:
+class CustomerContact(Struct, frozen=True):
     """The verified phone recorded on a customer's account."""
 
     phone: str | None
     phone_verified_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RefreshToken:
+class RefreshToken(Struct, frozen=True):
     """A recorded refresh token (by its ``jti``): single use, replaced by the token it was rotated to."""
 
     customer_id: str
@@ -76,8 +74,7 @@ class RevocationReason(str, Enum):
     REUSE = "reuse"  # a used refresh token was presented again
 
 
-@dataclass(frozen=True, slots=True)
-class FamilyRevocation:
+class FamilyRevocation(Struct, frozen=True):
     """A refresh family that may no longer be rotated."""
 
     customer_id: str

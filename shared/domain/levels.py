@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+
+from msgspec import Struct
 
 from shared.domain.config import Level, LevelBasisKind, ProgramConfig
 from shared.domain.ledger import Account
@@ -71,8 +72,7 @@ def level_after_sweep(config: ProgramConfig, account: Account, now: datetime) ->
     return earned.code if _rank(config, earned.code) > _rank(config, current) else config.levels[_rank(config, current)].code
 
 
-@dataclass(frozen=True)
-class LevelProgress:
+class LevelProgress(Struct, frozen=True):
     level: Level
     next_level: Level | None
     qualifying_total: int

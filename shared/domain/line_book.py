@@ -8,16 +8,17 @@ whole figure when the whole line is back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import asdict
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.ledger import Allocation
 from shared.domain.money import prorate
 
 
-@dataclass
-class BookLine:
+class BookLine(Struct):
     """One order line in the book: its units, money and bonuses, and the units returned so far."""
 
     quantity: int
@@ -27,11 +28,10 @@ class BookLine:
     returned: int = 0  # units returned so far
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return asdict(self)
 
 
-@dataclass
-class OrderLineBook:
+class OrderLineBook(Struct):
     """The line book of one order of one customer (``customers/{id}/orders/{order_id}``)."""
 
     order_id: str
@@ -59,7 +59,7 @@ class OrderLineBook:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **{k: v for k, v in self.__dict__.items() if k not in ("lines", "spend_allocations")},
+            **{k: v for k, v in asdict(self).items() if k not in ("lines", "spend_allocations")},
             "lines": {k: v.to_dict() for k, v in self.lines.items()},
             "spend_allocations": [a.to_dict() for a in self.spend_allocations],
         }
@@ -80,8 +80,7 @@ class OrderLineBook:
         )
 
 
-@dataclass(frozen=True)
-class ReturnPlan:
+class ReturnPlan(Struct, frozen=True):
     returned: dict[str, int]  # line -> units returned by this return
     earned_back: int
     spent_back: int
@@ -129,5 +128,5 @@ def plan_return(book: OrderLineBook, returns: dict[str, int]) -> ReturnPlan:
     if left:
         raise AssertionError("spent bonuses of an order exceed its spend allocations")
     fully = all(line.returned == line.quantity for line in new_lines.values())
-    new_book = OrderLineBook(**{**book.__dict__, "lines": new_lines, "refunded_by_lot": refunded, "status": "returned" if fully else "partially_returned"})
+    new_book = OrderLineBook(**{**asdict(book), "lines": new_lines, "refunded_by_lot": refunded, "status": "returned" if fully else "partially_returned"})
     return ReturnPlan({k: v for k, v in returns.items()}, earned_back, spent_back, paid_back, refunds, new_book)

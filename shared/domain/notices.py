@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from msgspec import Struct
 
-@dataclass(frozen=True, slots=True)
-class ExpiryNotice:
+
+class ExpiryNotice(Struct, frozen=True):
     """``customers/{id}/notices/expiry:{day}``: bonuses of one Moscow day's expiry, announced once.
 
     ``sent_at`` is when a channel delivered it (``None``: recorded, not sent yet).

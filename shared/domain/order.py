@@ -20,11 +20,11 @@ remembers which fields it was given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.cart import CartLine, PromoRule
@@ -135,16 +135,14 @@ class ReturnEvent(_Event):
 OrderEvent = Annotated[PaidEvent | CanceledEvent | DeliveredEvent | ReturnEvent, Field(discriminator="type")]
 
 
-@dataclass(frozen=True)
-class Agreed:
+class Agreed(Struct, frozen=True):
     """The per-line figures the checkout agreed: bonuses and money (kopecks)."""
 
     bonuses: dict[str, int]
     money: dict[str, int]
 
 
-@dataclass(frozen=True)
-class PaidFigures:
+class PaidFigures(Struct, frozen=True):
     """What settling the payment recorded on the customer's side."""
 
     spent: int
@@ -154,8 +152,7 @@ class PaidFigures:
     referrer_id: str | None
 
 
-@dataclass(frozen=True)
-class ReturnedFigures:
+class ReturnedFigures(Struct, frozen=True):
     """What a return gave back and took back on the customer's side."""
 
     spent_back: int

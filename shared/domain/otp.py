@@ -18,10 +18,12 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import ClassVar
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from shared.domain.clock import MSK
 from shared.domain.errors import TooManyRequests
@@ -50,8 +52,7 @@ class Scope(str, Enum):
     NET = "net"
 
 
-@dataclass(frozen=True, slots=True)
-class IpLimit:
+class IpLimit(Struct, frozen=True):
     scope: Scope
     label: str  # the window's name in the document id
     window: timedelta
@@ -131,8 +132,7 @@ def seconds_until(moment: datetime, now: datetime, *, at_most: timedelta | None 
 # --- the per-phone limits ------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SendMark:
+class SendMark(Struct, frozen=True):
     """One SMS reserved for a phone; ``failed`` when it certainly was not sent."""
 
     at: datetime
@@ -140,8 +140,7 @@ class SendMark:
     failed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class PhoneLimits:
+class PhoneLimits(Struct, frozen=True):
     """A phone's sends and failed verifications (oldest first), as stored."""
 
     sends: tuple[SendMark, ...] = ()
@@ -211,8 +210,7 @@ def ip_scopes(ip: str | None) -> dict[str, str]:
     return {"ip": str(ipaddress.ip_network(f"{address}/64", strict=False)), "net": str(ipaddress.ip_network(f"{address}/48", strict=False))}
 
 
-@dataclass(frozen=True, slots=True)
-class IpWindow:
+class IpWindow(Struct, frozen=True):
     """One fixed window of one address limit: its counter's id, its limit and its end."""
 
     window_id: str
@@ -220,8 +218,7 @@ class IpWindow:
     ends_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class IpCounter:
+class IpCounter(Struct, frozen=True):
     """SMS sent from one bucket in one window."""
 
     count: int
@@ -264,8 +261,7 @@ def budget_day(now: datetime) -> tuple[str, datetime]:
     return local.date().isoformat(), midnight.astimezone(UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class BudgetShard:
+class BudgetShard(Struct, frozen=True):
     """One of a Moscow day's :data:`BUDGET_SHARDS` counters of codes sent."""
 
     day: str  # YYYY-MM-DD, Moscow
@@ -291,8 +287,7 @@ class CodeStatus(str, Enum):
     NOT_SENT = "not_sent"  # the gateway certainly did not send it: never usable
 
 
-@dataclass(frozen=True, slots=True)
-class OtpCode:
+class OtpCode(Struct, frozen=True):
     """A phone's current code, kept only as a keyed hash; a new code replaces it."""
 
     code_hash: str
@@ -329,8 +324,7 @@ class SendStatus(str, Enum):
     UNKNOWN = "unknown"  # the gateway may have sent it
 
 
-@dataclass(frozen=True, slots=True)
-class SendRecord:
+class SendRecord(Struct, frozen=True):
     """One SMS of a code: reserved in the code's transaction, its outcome recorded after the send."""
 
     phone_key: str

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 
 class PayoutStatus(enum.StrEnum):
@@ -22,8 +24,7 @@ class PayoutMethod(enum.StrEnum):
     BONUS_ACCOUNT = "bonus_account"
 
 
-@dataclass(frozen=True, slots=True)
-class PayoutEvent:
+class PayoutEvent(Struct, frozen=True):
     """One step of a request: the status it reached, when, by whom and why."""
 
     status: PayoutStatus
@@ -32,8 +33,7 @@ class PayoutEvent:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PayoutRequest:
+class PayoutRequest(Struct, frozen=True):
     """``payouts/{request_id}``: ``amount`` bonuses held on the partner's account until decided.
 
     ``decided_*`` and ``reason`` are set once a manager decides, ``paid_*``
@@ -98,8 +98,7 @@ class PayoutRequest:
         return record
 
 
-@dataclass(frozen=True, slots=True)
-class PayoutOutcome:
+class PayoutOutcome(Struct, frozen=True):
     """A request after a step, and whether the step had been taken before (nothing changed)."""
 
     request: PayoutRequest

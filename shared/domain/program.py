@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from msgspec import Struct
 
-@dataclass(frozen=True, slots=True)
-class VersionRef:
+
+class VersionRef(Struct, frozen=True):
     """One published version as the head lists it: its number and when it applies."""
 
     version: int
     effective_from: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ProgramHead:
+class ProgramHead(Struct, frozen=True):
     """``programs/{program}``: every published version of the program's config, in order."""
 
     program: str
@@ -41,8 +40,7 @@ class ProgramHead:
 PUBLISH_ACTION = "config.publish"
 
 
-@dataclass(frozen=True, slots=True)
-class Publication:
+class Publication(Struct, frozen=True):
     """The program's audit record of one published version: who, when, why, what changed."""
 
     actor: str

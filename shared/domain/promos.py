@@ -4,8 +4,10 @@ personal code, and one customer's uses of a code."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
 from datetime import datetime
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from shared.domain.cart import PromoRule
 
@@ -15,8 +17,7 @@ class PromoKind(enum.StrEnum):
     PARTNER = "partner"  # a partner's personal code: no discount, it names the partner
 
 
-@dataclass(frozen=True, slots=True)
-class PromoCode:
+class PromoCode(Struct, frozen=True):
     """``promo_codes/{code}``.
 
     ``rule`` is ``None`` for a partner's code and for a stored rule that no
@@ -64,8 +65,7 @@ class PromoCode:
         return replace(self, active=False, deactivated_at=now, deactivated_by=by)
 
 
-@dataclass(frozen=True, slots=True)
-class PromoUse:
+class PromoUse(Struct, frozen=True):
     """``promo_codes/{code}/customers/{customer_id}``: the orders a customer used a code for."""
 
     code: str

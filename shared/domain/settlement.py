@@ -8,8 +8,9 @@ are earned on the money paid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from shared.domain.cart import (
     CartLine,
@@ -22,8 +23,7 @@ from shared.domain.cart import (
 from shared.domain.config import ProgramConfig
 
 
-@dataclass(frozen=True)
-class Settlement:
+class Settlement(Struct, frozen=True):
     """A paid order settled on its checkout's figures, per line."""
 
     level: str  # the level the points were earned at

@@ -3,8 +3,9 @@ the message certainly was not sent. The gateway port speaks these; the SMS.ru ad
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.errors import ProviderUnavailable
 
@@ -25,7 +26,6 @@ class SmsUnavailable(ProviderUnavailable):
         self.definite = sent == "no"
 
 
-@dataclass(frozen=True)
-class SmsReceipt:
+class SmsReceipt(Struct, frozen=True):
     message_id: str  # ours: the idempotency key of the send
     provider_id: str | None  # the gateway's id of the message (SMS.ru ``sms_id``)

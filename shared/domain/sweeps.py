@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 # A position in a query: the ordering value(s) and the document id, compared as a tuple.
 Position = tuple[Any, ...]
@@ -14,8 +16,7 @@ def position_key(position: Position | None) -> Position:
     return tuple(position or ())
 
 
-@dataclass(frozen=True, slots=True)
-class OpenPass:
+class OpenPass(Struct, frozen=True):
     """One pass over the query in progress: started for ``scope``, at ``after`` so far."""
 
     id: str
@@ -28,8 +29,7 @@ class OpenPass:
         return replace(self, after=tuple(after), updated_at=now)
 
 
-@dataclass(frozen=True, slots=True)
-class SweepCursor:
+class SweepCursor(Struct, frozen=True):
     """``sweeps/{name}``: the open pass, the scope last completed, and a never-reset watermark.
 
     ``passes`` is ``None`` for a cursor used only as a watermark (it counts no passes).

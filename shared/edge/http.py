@@ -339,6 +339,8 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     if hasattr(value, "to_dict"):
         return value.to_dict()
+    if hasattr(value, "__struct_fields__"):
+        return {k: getattr(value, k) for k in value.__struct_fields__}
     if hasattr(value, "__dataclass_fields__"):
         return {k: getattr(value, k) for k in value.__dataclass_fields__}
     raise TypeError(f"cannot serialise {type(value).__name__}")

@@ -15,8 +15,9 @@ from __future__ import annotations
 import contextvars
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from shared.domain.config import ProgramConfig
 from shared.domain.ledger import Expire, Release, SetLevel, require_utc
@@ -35,8 +36,7 @@ SWEEP_WORKERS = 16
 SWEEP_GROUP = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Swept:
+class Swept(Struct, frozen=True):
     """What sweeping one account did: bonuses written off as expired, and released from stale reservations."""
 
     expired: int = 0

@@ -25,16 +25,16 @@ document is looked at once.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.sweeps import OpenPass, SweepCursor, position_key
 from shared.services.ports import Store, UnitOfWork
 
 
-@dataclass(frozen=True)
-class Pass:
+class Pass(Struct, frozen=True):
     name: str
     id: str | None  # None: nothing to do (the pass for this scope is complete)
     after: list[Any] | None  # the position reached; None = from the start

@@ -17,9 +17,10 @@ paid, earned and spent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from shared.domain import holds
 from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
@@ -96,8 +97,7 @@ def release(uow: UnitOfWork, *, customer_id: str, order_id: str, now: datetime) 
 # --- payment -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PaidOrder:
+class PaidOrder(Struct, frozen=True):
     """What settling a payment recorded on the customer's side (a replay: the first settlement)."""
 
     order_id: str
@@ -245,8 +245,7 @@ def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_i
 # --- returns -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Returned:
+class Returned(Struct, frozen=True):
     """What a return gave back and took back on the customer's side.
 
     ``spent_back``: spent bonuses refunded; ``earned_back``: the accrual taken

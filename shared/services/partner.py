@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from msgspec import Struct
 
 from shared.api.account import BonusesExcluded, PartnerDashboard, PartnerMonth, PartnerTotals, ReferralRate
 from shared.domain.clock import MSK
@@ -138,8 +139,7 @@ def _count_matching(page_of: IdPage, cap: int) -> tuple[list[str], bool]:
         after = page[-1]
 
 
-@dataclass(frozen=True, slots=True)
-class Funnel:
+class Funnel(Struct, frozen=True):
     invited: int
     registered: int
     complete: bool

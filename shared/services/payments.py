@@ -29,10 +29,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from shared.adapters.yookassa import Payment, Refund
 from shared.adapters.yoomoney import RUB as YOOMONEY_RUB
@@ -60,8 +61,7 @@ class Result(StrEnum):
     IGNORED = "ignored"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     """What a notification did: ``result`` is the state it stands for (repeatable), or ``ignored``."""
 
     result: Result

@@ -27,8 +27,9 @@ document: a code shared by a very busy campaign serializes its orders there
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from shared.domain.cart import PromoRule
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, ValidationFailed
@@ -64,8 +65,7 @@ def is_well_formed(code: str) -> bool:
     return _CODE.fullmatch(code) is not None
 
 
-@dataclass(frozen=True)
-class Offer:
+class Offer(Struct, frozen=True):
     """What a code typed at the cart stands for."""
 
     entered: str | None  # the normalised code, None when nothing was typed
@@ -78,8 +78,7 @@ class Offer:
         return None if self.partner_id else self.entered
 
 
-@dataclass(frozen=True)
-class Redemption:
+class Redemption(Struct, frozen=True):
     code: str
     customer_id: str
     order_id: str
@@ -214,8 +213,7 @@ def deactivate(store: Store, *, code: str, actor: str, now: datetime, then: Then
     return store.run(unit)
 
 
-@dataclass(frozen=True)
-class UsagePage:
+class UsagePage(Struct, frozen=True):
     """A code and a page of the customers who used it, in customer-id order."""
 
     code: PromoCode
@@ -236,8 +234,7 @@ def usage(store: Store, *, code: str, cursor: str | None = None, limit: int = 10
     return store.read(page)
 
 
-@dataclass(frozen=True)
-class CodesPage:
+class CodesPage(Struct, frozen=True):
     codes: list[PromoCode]
     next_cursor: str | None
 

@@ -9,8 +9,9 @@ changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from shared.domain import holds
 from shared.domain.config import ProgramConfig
@@ -20,8 +21,7 @@ from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
 
-@dataclass(frozen=True, slots=True)
-class Registration:
+class Registration(Struct, frozen=True):
     """What registering did: whether the account was opened now, and the welcome bonus it got (0 when it existed)."""
 
     customer_id: str

@@ -16,9 +16,10 @@ field for field:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
+
+from msgspec.structs import fields
 
 from shared.adapters import layout
 from shared.adapters.repositories.base import Repository

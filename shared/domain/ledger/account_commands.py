@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
+
+from msgspec import Struct, field
 
 from shared.domain.errors import InvalidState, ValidationFailed
 from shared.domain.ledger.commands import Command, OutcomeType
@@ -29,8 +30,7 @@ from shared.domain.ledger.postings import Posting
 from shared.domain.ledger.state import Account, require_utc
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecordPurchase(Command[PurchaseRecorded]):
+class RecordPurchase(Command[PurchaseRecorded], Struct, frozen=True, kw_only=True):
     """Add a paid purchase (or, negative, a returned part) to the level statistics.
 
     ``level`` is the level the account should hold afterwards (decided by
@@ -57,8 +57,7 @@ class RecordPurchase(Command[PurchaseRecorded]):
         return self._posting(account, key, now, movements, outcome, order_id=self.order_id)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SetLevel(Command[LevelSet]):
+class SetLevel(Command[LevelSet], Struct, frozen=True, kw_only=True):
     """Record a level change decided by the sweep (rolling-window downgrade) or similar;
     ``trim_before`` drops the purchase days before it from the rolling window."""
 
@@ -80,8 +79,7 @@ class SetLevel(Command[LevelSet]):
         return self._posting(account, key, now, movements, LevelSet(self.level, account.level), reason=self.reason)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OpenAccount(Command[Opened]):
+class OpenAccount(Command[Opened], Struct, frozen=True, kw_only=True):
     """The first posting of an account: its customer group and starting level."""
 
     kind: ClassVar[str] = "open"
@@ -97,8 +95,7 @@ class OpenAccount(Command[Opened]):
         return self._posting(account, key, now, movements, Opened(self.group, self.level))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Note(Command[Noted]):
+class Note(Command[Noted], Struct, frozen=True, kw_only=True):
     """A posting that changes nothing: the idempotency record of a composite use case, keeping its result."""
 
     kind: ClassVar[str] = "note"
@@ -110,8 +107,7 @@ class Note(Command[Noted]):
         return self._posting(account, key, now, [], Noted(dict(self.data)))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OverrideLevel(Command[LevelOverridden]):
+class OverrideLevel(Command[LevelOverridden], Struct, frozen=True, kw_only=True):
     """A person pins the customer's level (``None`` lifts the pin; the earned level applies again).
 
     The override wins over the earned level (:func:`shared.domain.levels.effective_level`);
@@ -134,8 +130,7 @@ class OverrideLevel(Command[LevelOverridden]):
         return self._posting(account, key, now, movements, outcome, actor=self.actor, reason=self.reason)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChangeGroup(Command[GroupChanged]):
+class ChangeGroup(Command[GroupChanged], Struct, frozen=True, kw_only=True):
     """A person moves the customer to another customer group (e.g. B2C to B2B)."""
 
     kind: ClassVar[str] = "group"

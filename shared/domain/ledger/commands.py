@@ -16,9 +16,11 @@ The operations on the level statistics and the customer's group live in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast
+
+from msgspec import Struct
+from msgspec.structs import force_setattr
 
 from shared.domain.errors import InsufficientBonuses, InvalidState, ValidationFailed
 from shared.domain.ledger.movements import (
@@ -143,8 +145,7 @@ def _insufficient(amount: int, available: int) -> InsufficientBonuses:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Accrue(Command[Accrued]):
+class Accrue(Command[Accrued], Struct, frozen=True, kw_only=True):
     """Credit a new lot. ``activates_at=None`` holds it until :class:`ScheduleActivation`.
 
     An outstanding debt (``allow_negative`` clawback) is repaid from the new lot first.
@@ -176,8 +177,7 @@ class Accrue(Command[Accrued]):
         return self._posting(account, key, now, movements, Accrued(lot_id, self.amount, repaid), order_id=self.order_id)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScheduleActivation(Command[Scheduled]):
+class ScheduleActivation(Command[Scheduled], Struct, frozen=True, kw_only=True):
     """Set when a held lot becomes spendable (e.g. delivery + hold days)."""
 
     kind: ClassVar[str] = "schedule"
@@ -193,8 +193,7 @@ class ScheduleActivation(Command[Scheduled]):
         return self._posting(account, key, now, movements, Scheduled(self.lot_id, present, self.activates_at))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reserve(Command[Reserved]):
+class Reserve(Command[Reserved], Struct, frozen=True, kw_only=True):
     """Hold available bonuses for an order being checked out, earliest expiry first."""
 
     kind: ClassVar[str] = "reserve"
@@ -216,8 +215,7 @@ class Reserve(Command[Reserved]):
         return self._posting(account, key, now, [Hold(reservation)], Reserved(self.amount, self.reservation_id), order_id=self.reservation_id)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Release(Command[Released]):
+class Release(Command[Released], Struct, frozen=True, kw_only=True):
     """Give a reservation's bonuses back to their lots. Releasing nothing is not an error."""
 
     kind: ClassVar[str] = "release"
@@ -235,8 +233,7 @@ class Release(Command[Released]):
         return self._posting(account, key, now, movements, Released(released), order_id=self.reservation_id)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Spend(Command[Spent]):
+class Spend(Command[Spent], Struct, frozen=True, kw_only=True):
     """Spend bonuses: from the order's reservation when it has one, else from active lots.
 
     A reservation larger than the spend gives the rest back; a spend larger
@@ -282,8 +279,7 @@ class Spend(Command[Spent]):
         return self._posting(account, key, now, movements, Spent(amount, tuple(allocations)), order_id=self.order_id)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Refund(Command[Refunded]):
+class Refund(Command[Refunded], Struct, frozen=True, kw_only=True):
     """Give spent bonuses back into the lots they came from, keeping their expiry."""
 
     kind: ClassVar[str] = "refund"
@@ -293,7 +289,7 @@ class Refund(Command[Refunded]):
     order_id: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "allocations", tuple(self.allocations))
+        force_setattr(self, "allocations", tuple(self.allocations))
 
     def intent(self) -> dict[str, Any]:
         return {"allocations": [{"lot_id": a.lot_id, "amount": a.amount} for a in self.allocations], "order_id": self.order_id}
@@ -310,8 +306,7 @@ class Refund(Command[Refunded]):
         return self._posting(account, key, now, movements + repayment, Refunded(refunded, repaid), order_id=self.order_id)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reverse(Command[Reversed]):
+class Reverse(Command[Reversed], Struct, frozen=True, kw_only=True):
     """Take back an accrual (clawback), by the config's policy.
 
     Order: the accrual's own lot, other pending lots, then available lots
@@ -346,8 +341,7 @@ class Reverse(Command[Reversed]):
         return self._posting(account, key, now, movements, Reversed(taken, debt, missing - debt), order_id=self.order_id)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Expire(Command[Expired]):
+class Expire(Command[Expired], Struct, frozen=True, kw_only=True):
     """Write off the remainder of an expired lot (nothing if it is gone already)."""
 
     kind: ClassVar[str] = "expire"
@@ -365,8 +359,7 @@ class Expire(Command[Expired]):
         return self._posting(account, key, now, movements, Expired(written_off, self.lot_id))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Adjust(Command[Adjusted]):
+class Adjust(Command[Adjusted], Struct, frozen=True, kw_only=True):
     """A manual correction by a person: credit a new active lot, or debit available bonuses."""
 
     kind: ClassVar[str] = "adjust"

@@ -12,9 +12,11 @@ their attributes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from shared.domain.ledger.state import Account, Allocation, Lot, Reservation
 
@@ -38,8 +40,7 @@ def _debit(lots: dict[str, Lot], lot_id: str, amount: int) -> None:
         lots[lot_id] = replace(lot, remaining=lot.remaining - amount)
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class Credit:
+class Credit(Struct, frozen=True):
     """Bonuses into a lot: a new lot, or back into one (a refund restores a pruned lot)."""
 
     op: ClassVar[str] = "credit"
@@ -71,8 +72,7 @@ class Credit:
         return cls(data["lot_id"], data["amount"], data["source"], data.get("ref", ""), data["accrued_at"], data["activates_at"], data["expires_at"])
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class Debit:
+class Debit(Struct, frozen=True):
     """Bonuses out of a lot (spent, expired, clawed back); an emptied lot is pruned."""
 
     op: ClassVar[str] = "debit"
@@ -90,8 +90,7 @@ class Debit:
         return cls(data["lot_id"], data["amount"])
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class Schedule:
+class Schedule(Struct, frozen=True):
     """A held lot's activation date (a lot gone already is left alone)."""
 
     op: ClassVar[str] = "schedule"
@@ -111,8 +110,7 @@ class Schedule:
         return cls(data["lot_id"], data["activates_at"])
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class Hold:
+class Hold(Struct, frozen=True):
     """A reservation: its allocations leave their lots until it is spent or released."""
 
     op: ClassVar[str] = "hold"
@@ -131,8 +129,7 @@ class Hold:
         return cls(Reservation.from_dict(data["reservation"]))
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class Unhold:
+class Unhold(Struct, frozen=True):
     """A reservation ends; ``restore`` goes back into the lots it came from (active, as before)."""
 
     op: ClassVar[str] = "unhold"
@@ -152,8 +149,7 @@ class Unhold:
         return cls(data["reservation_id"], tuple(Allocation.from_dict(a) for a in data["restore"]))
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class Debt:
+class Debt(Struct, frozen=True):
     """A change of the debt: positive when a clawback found too little, negative when repaid."""
 
     op: ClassVar[str] = "debt"
@@ -170,8 +166,7 @@ class Debt:
         return cls(data["delta"])
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class Purchase:
+class Purchase(Struct, frozen=True):
     """Paid kopecks (negative: returned) added to the lifetime total and the day's total."""
 
     op: ClassVar[str] = "purchase"
@@ -192,8 +187,7 @@ class Purchase:
         return cls(data["amount"], data["day"])
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class TrimWindow:
+class TrimWindow(Struct, frozen=True):
     """Days that left the rolling purchase window."""
 
     op: ClassVar[str] = "trim_window"
@@ -211,8 +205,7 @@ class TrimWindow:
         return cls(tuple(data["days"]))
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class LevelChange:
+class LevelChange(Struct, frozen=True):
     """The earned level changes (a notification trigger)."""
 
     op: ClassVar[str] = "level"
@@ -230,8 +223,7 @@ class LevelChange:
         return cls(data.get("from"), data["to"])
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class LevelOverrideChange:
+class LevelOverrideChange(Struct, frozen=True):
     """A person pins the level, or lifts the pin (``to=None``)."""
 
     op: ClassVar[str] = "level_override"
@@ -249,8 +241,7 @@ class LevelOverrideChange:
         return cls(data.get("from"), data["to"])
 
 
-@dataclass(frozen=True, slots=True, eq=True)
-class GroupChange:
+class GroupChange(Struct, frozen=True):
     """The customer group changes. The account's opening records only the new group
     (``opening=True``: no ``"from"`` field is stored)."""
 

@@ -8,15 +8,15 @@ same key parses it back (:meth:`from_stored`) with ``replayed=True``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct, field
 
 from shared.domain.ledger.state import Allocation
 
 
-@dataclass(frozen=True, slots=True)
-class Accrued:
+class Accrued(Struct, frozen=True):
     lot_id: str
     accrued: int
     debt_repaid: int
@@ -30,8 +30,7 @@ class Accrued:
         return cls(data["lot_id"], data["accrued"], data["debt_repaid"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Scheduled:
+class Scheduled(Struct, frozen=True):
     lot_id: str
     scheduled: bool  # False: the lot was gone already
     activates_at: datetime
@@ -45,8 +44,7 @@ class Scheduled:
         return cls(data["lot_id"], data["scheduled"], data["activates_at"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Reserved:
+class Reserved(Struct, frozen=True):
     reserved: int
     reservation_id: str
     replayed: bool = False
@@ -59,8 +57,7 @@ class Reserved:
         return cls(data["reserved"], data["reservation_id"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Released:
+class Released(Struct, frozen=True):
     released: int  # 0: there was no reservation to release
     replayed: bool = False
 
@@ -72,8 +69,7 @@ class Released:
         return cls(data["released"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Spent:
+class Spent(Struct, frozen=True):
     spent: int
     allocations: tuple[Allocation, ...]  # which lots paid, earliest expiry first
     replayed: bool = False
@@ -86,8 +82,7 @@ class Spent:
         return cls(data["spent"], tuple(Allocation.from_dict(a) for a in data["allocations"]), replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Refunded:
+class Refunded(Struct, frozen=True):
     refunded: int
     debt_repaid: int
     replayed: bool = False
@@ -100,8 +95,7 @@ class Refunded:
         return cls(data["refunded"], data["debt_repaid"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Reversed:
+class Reversed(Struct, frozen=True):
     reversed: int  # taken from lots
     debt: int  # left as a debt (``allow_negative``)
     forgiven: int  # neither taken nor owed (``floor``)
@@ -115,8 +109,7 @@ class Reversed:
         return cls(data["reversed"], data["debt"], data["forgiven"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Expired:
+class Expired(Struct, frozen=True):
     expired: int
     lot_id: str
     replayed: bool = False
@@ -129,8 +122,7 @@ class Expired:
         return cls(data["expired"], data["lot_id"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Adjusted:
+class Adjusted(Struct, frozen=True):
     adjusted: int
     replayed: bool = False
 
@@ -142,8 +134,7 @@ class Adjusted:
         return cls(data["adjusted"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class PurchaseRecorded:
+class PurchaseRecorded(Struct, frozen=True):
     paid_total: int
     level: str | None
     replayed: bool = False
@@ -156,8 +147,7 @@ class PurchaseRecorded:
         return cls(data["paid_total"], data["level"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class LevelSet:
+class LevelSet(Struct, frozen=True):
     level: str
     previous: str | None
     replayed: bool = False
@@ -170,8 +160,7 @@ class LevelSet:
         return cls(data["level"], data["from"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Opened:
+class Opened(Struct, frozen=True):
     group: str
     level: str
     replayed: bool = False
@@ -184,8 +173,7 @@ class Opened:
         return cls(data["group"], data["level"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class Noted:
+class Noted(Struct, frozen=True):
     """A composite use case's result, kept as it was first answered."""
 
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -199,8 +187,7 @@ class Noted:
         return cls(dict(data), replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class LevelOverridden:
+class LevelOverridden(Struct, frozen=True):
     level_override: str | None
     previous: str | None
     replayed: bool = False
@@ -213,8 +200,7 @@ class LevelOverridden:
         return cls(data["level_override"], data["from"], replayed)
 
 
-@dataclass(frozen=True, slots=True)
-class GroupChanged:
+class GroupChanged(Struct, frozen=True):
     group: str
     previous: str | None
     replayed: bool = False

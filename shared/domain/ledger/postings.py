@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct, field
 
 from shared.domain.ledger.movements import (
     Credit,
@@ -46,8 +47,7 @@ def posting_id(key: str) -> str:
     return digest(key, 40)
 
 
-@dataclass(frozen=True)
-class Posting:
+class Posting(Struct, frozen=True):
     """One immutable ledger entry: what happened, why, and its movements.
 
     ``outcome`` is the stored form of the command's outcome (see

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import force_setattr
 
 
 def require_utc(moment: datetime, name: str = "now") -> datetime:
@@ -40,8 +42,7 @@ def lot_id_for(key: str) -> str:
     return "L" + digest(key, 24)
 
 
-@dataclass(frozen=True)
-class Lot:
+class Lot(Struct, frozen=True):
     id: str
     amount: int
     remaining: int
@@ -89,8 +90,7 @@ class Lot:
         )
 
 
-@dataclass(frozen=True)
-class Allocation:
+class Allocation(Struct, frozen=True):
     """A part of a lot taken by a reservation or a spend: enough to give it back."""
 
     lot_id: str
@@ -104,11 +104,10 @@ class Allocation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Allocation:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__struct_fields__})
 
 
-@dataclass(frozen=True)
-class Reservation:
+class Reservation(Struct, frozen=True):
     id: str
     amount: int
     allocations: Sequence[Allocation]  # kept as a tuple
@@ -116,7 +115,7 @@ class Reservation:
     release_after: datetime
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "allocations", tuple(self.allocations))
+        force_setattr(self, "allocations", tuple(self.allocations))
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "amount": self.amount, "allocations": [a.to_dict() for a in self.allocations], "created_at": self.created_at, "release_after": self.release_after}
@@ -132,8 +131,7 @@ class Reservation:
         )
 
 
-@dataclass(frozen=True)
-class Balances:
+class Balances(Struct, frozen=True):
     total: int
     available: int
     pending: int
@@ -142,8 +140,7 @@ class Balances:
     debt: int = 0
 
 
-@dataclass
-class Account:
+class Account(Struct):
     customer_id: str
     lots: dict[str, Lot] = field(default_factory=dict)
     reservations: dict[str, Reservation] = field(default_factory=dict)

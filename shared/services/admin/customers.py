@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime
+
+from msgspec.structs import fields
 
 from shared.api.admin import (
     CustomerDetail,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from shared.platform.settings import Settings
 
 
-@dataclass(frozen=True, slots=True)
-class IdentityKeys:
+class IdentityKeys(Struct, frozen=True):
     """The secrets and lifetimes the use cases need (built from settings by the entry point)."""
 
     token_secret: str

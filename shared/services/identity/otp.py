@@ -27,10 +27,11 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Protocol
+
+from msgspec import Struct
 
 from shared.api.sms_otp import CodeSent, Session
 from shared.domain.config import ProgramConfig
@@ -209,8 +210,7 @@ class _Result(Enum):
     LOCKED = "locked"
 
 
-@dataclass(frozen=True, slots=True)
-class _Verdict:
+class _Verdict(Struct, frozen=True):
     result: _Result
     attempts_left: int = 0
     invited_by: str | None = None

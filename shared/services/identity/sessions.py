@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 from shared.api.sms_otp import Session
 from shared.domain.config import ProgramConfig
@@ -100,8 +101,7 @@ def _session(keys: IdentityKeys, customer_id: str, jti: str, family: str, now: d
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Presented:
+class _Presented(Struct, frozen=True):
     customer_id: str
     jti: str
     family: str

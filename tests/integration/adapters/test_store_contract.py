@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from shared.domain.errors import IdempotencyConflict, InsufficientBonuses, Retryable
 from shared.domain.ledger import Accrue

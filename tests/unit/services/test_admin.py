@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from shared.domain.errors import Forbidden, ValidationFailed
 from shared.domain.ledger import Account, ChangeGroup, LevelOverrideChange, OpenAccount, OverrideLevel, apply_posting, fold

@@ -7,8 +7,9 @@ through the unit of work).
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
+
+from msgspec import structs
 
 from shared.adapters import layout
 from shared.domain.admin import (
@@ -107,7 +108,7 @@ def test_approvals_are_paged_by_status_in_id_order(store, now):
 
 def _job(now, job_id="march-8", **definition) -> MassAccrualJob:
     base = MassAccrualDefinition(amount=100, reason="8 Марта", customer_ids=("c1", "c2", "c3"), group=None, lifetime_days=365, activation_days=0)
-    return MassAccrualJob.start(job_id=job_id, definition=dataclasses.replace(base, **definition), created_by="marketer@shop.example", now=now)
+    return MassAccrualJob.start(job_id=job_id, definition=structs.replace(base, **definition), created_by="marketer@shop.example", now=now)
 
 
 def test_a_job_round_trips_and_an_absent_one_is_none(store, now):

@@ -7,10 +7,10 @@ raw through the unit of work by its ``layout`` path).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from shared.adapters import layout
 from shared.domain.customer import CustomerRecord, Notifications, Referee
