@@ -23,7 +23,6 @@ from shared.domain.levels import effective_level
 from shared.edge.admin_auth import Admin
 from shared.services import ledger
 from shared.services.admin.common import valid_customer_id, well_formed_id
-from shared.services.identity.phones import normalize_phone  # the form the SMS login writes identities in
 from shared.services.ports import Store, UnitOfWork
 
 # The customer record's fields the back office shows as the profile, by their stored names.
@@ -58,6 +57,9 @@ def _customer(store: Store, customer_id: str) -> CustomerRecord | None:
 
 def _by_phone(store: Store, phone: str) -> CustomerRecord | None:
     """The customer the SMS login bound to this phone (its identity), if any."""
+    # phonenumbers' metadata takes some 40 ms to load: only a search by phone pays it, not the back office's start
+    from shared.services.identity.phones import normalize_phone  # the form the SMS login writes identities in
+
     e164 = normalize_phone(phone)
 
     def find(uow: UnitOfWork) -> CustomerRecord | None:
