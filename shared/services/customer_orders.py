@@ -17,7 +17,7 @@ paid, earned and spent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
@@ -27,7 +27,7 @@ from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
 from shared.domain.config import EarningEvent, ProgramConfig
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, Reverse, ScheduleActivation, Spend, require_utc
-from shared.domain.levels import effective_level, level_after_purchase
+from shared.domain.levels import effective_level, level_after_purchase, level_after_return
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.settlement import settle
 from shared.services.ledger import AccountSession
@@ -168,6 +168,7 @@ def pay(
         allocations = list(spend.allocations)
     elif reservation is not None:
         session.post(f"release:{order_id}", Release(reservation_id=order_id), now=now)
+    level_before = session.account.level
     level = level_after_purchase(config, session.account, now, paid)
     if paid:
         session.post(f"purchase:{order_id}", RecordPurchase(amount=paid, order_id=order_id, level=level), now=now, fresh=True)
@@ -191,6 +192,8 @@ def pay(
         earned_lot_id=earned_lot,
         spend_allocations=allocations,
         referrer_id=referrer,
+        paid_on=now.date().isoformat() if paid else None,
+        level_before=level_before if paid else None,
     )
     session.save_order(book)
     return PaidOrder(order_id, spent, earned, paid, level, referrer, False, shortfall)
@@ -301,7 +304,10 @@ def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
     if plan.refund_allocations:
         session.post(f"refund:{order_id}:{return_id}", Refund(allocations=plan.refund_allocations, order_id=order_id), now=now)
     if plan.paid_back:
-        session.post(f"purchase:{order_id}:{return_id}", RecordPurchase(amount=-plan.paid_back, order_id=order_id, level=None), now=now)
+        # the returned money leaves the day it was paid on, and the level follows it at once
+        level = level_after_return(config, session.account, now, paid_back=plan.paid_back, paid_on=book.paid_on, held_before=book.level_before)
+        day = date.fromisoformat(book.paid_on) if book.paid_on else None
+        session.post(f"purchase:{order_id}:{return_id}", RecordPurchase(amount=-plan.paid_back, order_id=order_id, level=level, day=day), now=now)
     result = Returned(spent_back=plan.spent_back, earned_back=earned_back, forgiven=forgiven, debt=debt, referrer_id=book.referrer_id)
     session.post(key, Note(data=result.note()), now=now)  # the return's idempotency record
     session.save_order(plan.book)
