@@ -136,10 +136,11 @@ OrderEvent = Annotated[PaidEvent | CanceledEvent | DeliveredEvent | ReturnEvent,
 
 
 class Agreed(Struct, frozen=True):
-    """The per-line figures the checkout agreed: bonuses and money (kopecks)."""
+    """The per-line figures the checkout agreed: bonuses, money (kopecks) and points."""
 
     bonuses: dict[str, int]
     money: dict[str, int]
+    points: dict[str, int]
 
 
 class PaidFigures(Struct, frozen=True):
@@ -230,6 +231,7 @@ class Order(_Frozen):
         return Agreed(
             bonuses={line_id: figures.bonuses for line_id, figures in self.quoted_lines.items()},
             money={line_id: figures.money_to_pay for line_id, figures in self.quoted_lines.items()},
+            points={line_id: figures.points_to_earn for line_id, figures in self.quoted_lines.items()},
         )
 
     def counted_payment(self) -> str | None:

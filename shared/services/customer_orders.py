@@ -127,11 +127,11 @@ def pay(
 
     With ``agreed`` (the figures of the order's checkout quote) the order is
     settled on those figures, never priced again
-    (:func:`shared.domain.settlement.settle`): the money recorded as paid is
-    the agreed money, the bonuses spent are the agreed ones but never more
-    than the reservation (or, when it lapsed, the free balance) nor the rules'
-    cap at payment, and the points are earned on the money paid at the
-    customer's level at payment.
+    (:func:`shared.domain.settlement.settle`): the money recorded as paid, the
+    bonuses spent and the points earned are the agreed ones, whatever the
+    program says by now. The spend is never more than the reservation (or,
+    when it lapsed, the free balance); a group excluded from bonuses by now
+    earns nothing.
 
     Without it (orders placed before the figures were kept) the cart is
     quoted at payment with ``bonuses`` requested: the bonuses spent are the
@@ -154,7 +154,7 @@ def pay(
     if agreed is not None:
         if reservation is not None:  # the spend comes out of the reservation, never beyond it
             view = view.model_copy(update={"available": reservation.amount})
-        s = settle(config, view, lines, now=now, promo=promo, agreed_bonuses=agreed.bonuses, agreed_money=agreed.money)
+        s = settle(config, view, lines, agreed_bonuses=agreed.bonuses, agreed_money=agreed.money, agreed_points=agreed.points)
         spent_by_line, paid_by_line, earned_by_line, shortfall = s.spent, s.paid, s.earned, s.shortfall
     else:
         q = quote(config, view, lines, now=now, promo=promo, bonuses_requested=bonuses)
