@@ -25,6 +25,7 @@ from msgspec import Struct
 from shared.domain import holds
 from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
 from shared.domain.config import EarningEvent, ProgramConfig
+from shared.domain.customer import bonuses_excluded
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, Reverse, ScheduleActivation, Spend, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_return
@@ -207,8 +208,9 @@ def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str
         return referrer
     session.record = session.record.set_referral(first_paid_at=now)
     session.save()
+    excluded = bonuses_excluded(config, session.account)  # a group excluded from bonuses accrues none
     for rule in config.rules_for(EarningEvent.FIRST_ORDER, group=session.account.group, now=now):
-        if rule.amount:  # once per customer and rule: the key is the customer's, not the order's
+        if rule.amount and not excluded:  # once per customer and rule: the key is the customer's, not the order's
             session.post(
                 f"first_order:{session.customer_id}:{rule.code}",
                 Accrue(amount=rule.amount, source="first_order", ref=order_id, activates_at=holds.rule_activation(rule, now), expires_at=holds.rule_expiry(config, rule, now)),

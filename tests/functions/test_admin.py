@@ -426,7 +426,7 @@ def test_a_mass_accrual_is_idempotent_and_resumable(client, env, staff):
     assert (first["status"], first["cursor"], first["credited"]) == ("running", 2, 2)
 
     # a run crashed after crediting c3 but before moving the cursor on
-    mass_accruals.credit_one(env, job=env.read(lambda uow: uow.jobs.get("march-8")), customer_id="c3", now=now())
+    mass_accruals.credit_one(env, config=entry.config(now()), job=env.read(lambda uow: uow.jobs.get("march-8")), customer_id="c3", now=now())
     second = ok(call(client, "POST", "/mass_accruals/march-8/run", {"max_batch": 2}, token=marketer))
     assert (second["status"], second["cursor"], second["credited"], second["replayed"]) == ("running", 4, 4, 1)
     third = ok(call(client, "POST", "/mass_accruals/march-8/run", {}, token=marketer))
