@@ -173,7 +173,7 @@ class Order(_Frozen):
     promo_code_entered: str | None = None
     promo_code: str | None = None
     promo_rule: PromoRule | None = None  # the rule the order was placed with, without its validity window
-    referral_partner_id: str | None = None
+    referral_partner_id: str | None = None  # the partner whose personal code was typed at checkout
     quote_fingerprint: str | None = None
     discount: int = 0
     money_to_pay: int

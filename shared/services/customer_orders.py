@@ -122,9 +122,12 @@ def pay(
     now: datetime,
     promo: PromoRule | None = None,
     agreed: Agreed | None = None,
+    partner_code_of: str | None = None,
 ) -> PaidOrder:
     """Record a paid order: the reservation becomes a spend, the purchase counts for the
-    level, a held accrual lot is created, and the referral is bound at the first paid order.
+    level, a held accrual lot is created, and the referral is bound at the first paid order
+    (to the partner whose link the customer came by, else to the one whose personal code
+    the order carries: ``partner_code_of``).
 
     With ``agreed`` (the figures of the order's checkout quote) the order is
     settled on those figures, never priced again
@@ -181,7 +184,7 @@ def pay(
             now=now,
             fresh=True,
         ).lot_id
-    referrer = _first_paid(session, config=config, order_id=order_id, now=now)
+    referrer = _first_paid(session, config=config, order_id=order_id, now=now, partner_code_of=partner_code_of)
     book = OrderLineBook(
         order_id=order_id,
         customer_id=customer_id,
@@ -200,9 +203,11 @@ def pay(
     return PaidOrder(order_id, spent, earned, paid, level, referrer, False, shortfall)
 
 
-def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str, now: datetime) -> str | None:
+def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str, now: datetime, partner_code_of: str | None = None) -> str | None:
     """At the customer's first paid order: the first-order bonuses, and the referral bound to the
-    partner whose link they came by. The referrer the order counts for (``None``: no partner)."""
+    partner whose link they came by, else to the partner whose personal code this order carries
+    (never to themselves, nor to a partner bound to them). The referrer the order counts for
+    (``None``: no partner). The welcome bonus stays the one given at registration."""
     referrer = session.referral.referrer_id
     if session.referral.first_paid_at is not None:
         return referrer
@@ -217,11 +222,24 @@ def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str
                 now=now,
                 fresh=True,  # guarded by first_paid_at, saved in the same commit
             )
-    if referrer is None and session.referral.invited_by:
-        referrer = session.referral.invited_by
-        session.record = session.record.set_referral(referrer_id=referrer, referral_bound_at=now)
-        session.save()
+    if referrer is None:
+        referrer = session.referral.invited_by or _code_partner(session, partner_code_of)
+        if referrer is not None:
+            session.record = session.record.set_referral(referrer_id=referrer, referral_bound_at=now)
+            session.save()
     return referrer
+
+
+def _code_partner(session: AccountSession, partner_id: str | None) -> str | None:
+    """The partner a personal code typed at checkout binds the customer to, or ``None``: not the
+    customer, and not a partner who came by this customer or is bound to them (read in the same
+    transaction, so two customers typing each other's code cannot both bind)."""
+    if partner_id is None or partner_id == session.customer_id:
+        return None
+    found = session.uow.accounts.get(partner_id)
+    if found is None or session.customer_id in (found.referral.invited_by, found.referral.referrer_id):
+        return None
+    return partner_id
 
 
 # --- delivery ------------------------------------------------------------------------

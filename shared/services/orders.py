@@ -147,7 +147,7 @@ def place_order(
             promo_code_entered=offer.entered,
             promo_code=rule.code if rule else None,
             promo_rule=_snapshot(rule) if rule else None,
-            referral_partner_id=offer.partner_id,  # a candidate for the identity use case; nothing acts on it here
+            referral_partner_id=offer.partner_id,  # a partner's personal code: binds the customer at the first paid order
             quote_fingerprint=preview.cart_fingerprint,
             discount=reserved.discount,
             money_to_pay=reserved.money_to_pay,
@@ -293,6 +293,7 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
             now=now,
             promo=rule,
             agreed=order.agreement(),
+            partner_code_of=order.referral_partner_id,
         )
         figures = PaidFigures(spent=paid.spent, earned=paid.earned, paid=paid.paid, shortfall=paid.shortfall, referrer_id=paid.referrer_id)
         moved = order.pay(payment, key=key, figures=figures, now=now)
