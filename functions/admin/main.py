@@ -155,7 +155,7 @@ def config_view(request: Any, ctx: Context) -> ConfigResponse:
 def config_replace(request: Any, ctx: Context) -> ConfigReplaceResponse:
     admin = _admin(request, ctx, "config.replace")
     body = ctx.body(ConfigReplaceRequest)
-    return program.replace_config(entry.store(), admin, program_name=settings().program, raw=body.config, reason=body.reason, effective_from=body.effective_from, now=ctx.now)
+    return program.replace_config(entry.store(), admin, program_name=settings().program, raw=body.config, reason=body.reason, effective_from=body.effective_from, key=body.idempotency_key, now=ctx.now)
 
 
 @router.get("/config/history")
