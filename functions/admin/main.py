@@ -155,7 +155,7 @@ def config_view(request: Any, ctx: Context) -> ConfigResponse:
 def config_replace(request: Any, ctx: Context) -> ConfigReplaceResponse:
     admin = _admin(request, ctx, "config.replace")
     body = ctx.body(ConfigReplaceRequest)
-    return program.replace_config(entry.store(), admin, program_name=settings().program, raw=body.config, reason=body.reason, effective_from=body.effective_from, now=ctx.now)
+    return program.replace_config(entry.store(), admin, program_name=settings().program, raw=body.config, reason=body.reason, effective_from=body.effective_from, key=body.idempotency_key, now=ctx.now)
 
 
 @router.get("/config/history")
@@ -202,10 +202,11 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
     admin = _admin(request, ctx, "mass_accrual.run")
     body = ctx.body(MassAccrualRequest)
     store = entry.store()
+    config = entry.config(ctx.now)
     mass_accruals.create_mass_accrual(
         store,
         admin,
-        config=entry.config(ctx.now),
+        config=config,
         job_id=body.job_id,
         amount=body.amount,
         reason=body.reason,
@@ -215,7 +216,7 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
         activation_days=body.activation_days,
         now=ctx.now,
     )
-    return mass_accruals.run_mass_accrual(store, admin, job_id=body.job_id, max_batch=body.max_batch, now=ctx.now)
+    return mass_accruals.run_mass_accrual(store, admin, config=config, job_id=body.job_id, max_batch=body.max_batch, now=ctx.now)
 
 
 @router.get("/mass_accruals/{job_id}")
@@ -228,7 +229,7 @@ def mass_accrual_view(request: Any, ctx: Context) -> JobResponse:
 def mass_accrual_run(request: Any, ctx: Context) -> JobResponse:
     admin = _admin(request, ctx, "mass_accrual.run")
     body = _body(ctx, MassAccrualRunRequest)
-    return mass_accruals.run_mass_accrual(entry.store(), admin, job_id=ctx.params["job_id"], max_batch=body.max_batch, now=ctx.now)
+    return mass_accruals.run_mass_accrual(entry.store(), admin, config=entry.config(ctx.now), job_id=ctx.params["job_id"], max_batch=body.max_batch, now=ctx.now)
 
 
 # --- customers ---------------------------------------------------------------------------------
@@ -387,7 +388,7 @@ def audit_search(request: Any, ctx: Context) -> AuditResponse:
 def liability(request: Any, ctx: Context) -> LiabilityResponse:
     admin = _admin(request, ctx, "report.liability")
     body = _body(ctx, LiabilityRequest)
-    return reports.liability_report(entry.store(), admin, now=ctx.now, cursor=body.cursor, limit=body.limit)
+    return reports.liability_report(entry.store(), admin, config=entry.config(ctx.now), now=ctx.now, cursor=body.cursor, limit=body.limit)
 
 
 def admin(request: Any) -> Any:

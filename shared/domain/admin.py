@@ -170,6 +170,7 @@ class CreditOutcome(StrEnum):
     REPLAYED = "replayed"  # found credited already (a resumed or overlapping run)
     UNKNOWN = "unknown"  # no such customer: skipped
     BLOCKED = "blocked"  # a blocked customer: skipped
+    EXCLUDED = "excluded"  # a customer of a group excluded from bonuses: skipped
 
 
 class BatchCounts(Struct, frozen=True):
@@ -179,6 +180,7 @@ class BatchCounts(Struct, frozen=True):
     replayed: int = 0
     unknown: int = 0
     blocked: int = 0
+    excluded: int = 0
 
     def add(self, outcome: CreditOutcome) -> BatchCounts:
         """Count one customer's outcome."""
@@ -203,6 +205,7 @@ class MassAccrualJob(Struct, frozen=True):
     updated_at: datetime
     completed_at: datetime | None = None
     kind: str = MASS_ACCRUAL
+    skipped_excluded: int = 0
 
     @classmethod
     def start(cls, *, job_id: str, definition: MassAccrualDefinition, created_by: str, now: datetime) -> MassAccrualJob:
@@ -237,6 +240,7 @@ class MassAccrualJob(Struct, frozen=True):
             replayed=self.replayed + counts.replayed,
             skipped_unknown=self.skipped_unknown + counts.unknown,
             skipped_blocked=self.skipped_blocked + counts.blocked,
+            skipped_excluded=self.skipped_excluded + counts.excluded,
             batches=self.batches + 1,
             updated_at=now,
         )
@@ -249,4 +253,5 @@ class MassAccrualJob(Struct, frozen=True):
             "replayed": self.replayed - earlier.replayed,
             "skipped_unknown": self.skipped_unknown - earlier.skipped_unknown,
             "skipped_blocked": self.skipped_blocked - earlier.skipped_blocked,
+            "skipped_excluded": self.skipped_excluded - earlier.skipped_excluded,
         }

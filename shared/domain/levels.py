@@ -72,6 +72,30 @@ def level_after_sweep(config: ProgramConfig, account: Account, now: datetime) ->
     return earned.code if _rank(config, earned.code) > _rank(config, current) else config.levels[_rank(config, current)].code
 
 
+def level_after_return(config: ProgramConfig, account: Account, now: datetime, *, paid_back: int, paid_on: str | None, held_before: str | None) -> str:
+    """The level once ``paid_back`` kopecks of a purchase paid on ``paid_on`` come back (before they are recorded).
+
+    A return that takes the qualifying total below a threshold it had reached
+    takes the level down at once, on either basis, to the level the rest of
+    the total earns (never up); one that crosses no threshold changes nothing.
+    Money paid on a day the rolling window no longer counts changes nothing.
+    On a rolling window without downgrades the level held before the returned
+    purchase (``held_before``) stays: only what that purchase bought goes.
+    """
+    current = account.level or config.levels[0].code
+    before = qualifying_total(config, account, now)
+    start = window_start(config, now)
+    counted = start is None or paid_on is None or paid_on >= start.isoformat()
+    after = before - paid_back if counted else before
+    earned_after = level_for_total(config, max(after, 0))
+    if _rank(config, earned_after.code) >= _rank(config, level_for_total(config, max(before, 0)).code):
+        return current
+    rank = min(_rank(config, current), _rank(config, earned_after.code))
+    if start is not None and not config.level_basis.downgrade and held_before is not None:
+        rank = max(rank, min(_rank(config, held_before), _rank(config, current)))
+    return config.levels[rank].code
+
+
 class LevelProgress(Struct, frozen=True):
     level: Level
     next_level: Level | None

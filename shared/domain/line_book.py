@@ -17,6 +17,9 @@ from shared.domain.errors import ValidationFailed
 from shared.domain.ledger import Allocation
 from shared.domain.money import prorate
 
+# fields of a book written only when set, so a book written before they existed keeps its stored shape
+WRITTEN_WHEN_SET = ("paid_on", "level_before")
+
 
 class BookLine(Struct):
     """One order line in the book: its units, money and bonuses, and the units returned so far."""
@@ -44,6 +47,8 @@ class OrderLineBook(Struct):
     refunded_by_lot: dict[str, int] = field(default_factory=dict)
     referrer_id: str | None = None
     delivered_at: Any = None
+    paid_on: str | None = None  # the day (ISO) the purchase counted on: its returns count there too
+    level_before: str | None = None  # the customer's earned level before the purchase counted
 
     @property
     def earned(self) -> int:
@@ -59,7 +64,7 @@ class OrderLineBook(Struct):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **{k: v for k, v in asdict(self).items() if k not in ("lines", "spend_allocations")},
+            **{k: v for k, v in asdict(self).items() if k not in ("lines", "spend_allocations") and not (k in WRITTEN_WHEN_SET and v is None)},
             "lines": {k: v.to_dict() for k, v in self.lines.items()},
             "spend_allocations": [a.to_dict() for a in self.spend_allocations],
         }
@@ -77,6 +82,8 @@ class OrderLineBook(Struct):
             refunded_by_lot=dict(data.get("refunded_by_lot") or {}),
             referrer_id=data.get("referrer_id"),
             delivered_at=data.get("delivered_at"),
+            paid_on=data.get("paid_on"),
+            level_before=data.get("level_before"),
         )
 
 

@@ -136,10 +136,11 @@ OrderEvent = Annotated[PaidEvent | CanceledEvent | DeliveredEvent | ReturnEvent,
 
 
 class Agreed(Struct, frozen=True):
-    """The per-line figures the checkout agreed: bonuses and money (kopecks)."""
+    """The per-line figures the checkout agreed: bonuses, money (kopecks) and points."""
 
     bonuses: dict[str, int]
     money: dict[str, int]
+    points: dict[str, int]
 
 
 class PaidFigures(Struct, frozen=True):
@@ -172,7 +173,7 @@ class Order(_Frozen):
     promo_code_entered: str | None = None
     promo_code: str | None = None
     promo_rule: PromoRule | None = None  # the rule the order was placed with, without its validity window
-    referral_partner_id: str | None = None
+    referral_partner_id: str | None = None  # the partner whose personal code was typed at checkout
     quote_fingerprint: str | None = None
     discount: int = 0
     money_to_pay: int
@@ -230,6 +231,7 @@ class Order(_Frozen):
         return Agreed(
             bonuses={line_id: figures.bonuses for line_id, figures in self.quoted_lines.items()},
             money={line_id: figures.money_to_pay for line_id, figures in self.quoted_lines.items()},
+            points={line_id: figures.points_to_earn for line_id, figures in self.quoted_lines.items()},
         )
 
     def counted_payment(self) -> str | None:

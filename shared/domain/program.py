@@ -8,10 +8,13 @@ from msgspec import Struct
 
 
 class VersionRef(Struct, frozen=True):
-    """One published version as the head lists it: its number and when it applies."""
+    """One published version as the head lists it: its number and when it applies, and, when it was
+    published with an idempotency key, that key and the digest of what was asked (``intent``)."""
 
     version: int
     effective_from: datetime
+    key: str | None = None
+    intent: str | None = None
 
 
 class ProgramHead(Struct, frozen=True):
@@ -35,6 +38,10 @@ class ProgramHead(Struct, frozen=True):
 
     def with_version(self, ref: VersionRef) -> ProgramHead:
         return ProgramHead(self.program, (*self.versions, ref))
+
+    def published_as(self, key: str) -> VersionRef | None:
+        """The version published with the idempotency ``key``, if any."""
+        return next((v for v in self.versions if v.key is not None and v.key == key), None)
 
 
 PUBLISH_ACTION = "config.publish"

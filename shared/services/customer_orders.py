@@ -17,7 +17,7 @@ paid, earned and spent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
@@ -25,9 +25,10 @@ from msgspec import Struct
 from shared.domain import holds
 from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
 from shared.domain.config import EarningEvent, ProgramConfig
+from shared.domain.customer import bonuses_excluded
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, Reverse, ScheduleActivation, Spend, require_utc
-from shared.domain.levels import effective_level, level_after_purchase
+from shared.domain.levels import effective_level, level_after_purchase, level_after_return
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.settlement import settle
 from shared.services.ledger import AccountSession
@@ -121,17 +122,20 @@ def pay(
     now: datetime,
     promo: PromoRule | None = None,
     agreed: Agreed | None = None,
+    partner_code_of: str | None = None,
 ) -> PaidOrder:
     """Record a paid order: the reservation becomes a spend, the purchase counts for the
-    level, a held accrual lot is created, and the referral is bound at the first paid order.
+    level, a held accrual lot is created, and the referral is bound at the first paid order
+    (to the partner whose link the customer came by, else to the one whose personal code
+    the order carries: ``partner_code_of``).
 
     With ``agreed`` (the figures of the order's checkout quote) the order is
     settled on those figures, never priced again
-    (:func:`shared.domain.settlement.settle`): the money recorded as paid is
-    the agreed money, the bonuses spent are the agreed ones but never more
-    than the reservation (or, when it lapsed, the free balance) nor the rules'
-    cap at payment, and the points are earned on the money paid at the
-    customer's level at payment.
+    (:func:`shared.domain.settlement.settle`): the money recorded as paid, the
+    bonuses spent and the points earned are the agreed ones, whatever the
+    program says by now. The spend is never more than the reservation (or,
+    when it lapsed, the free balance); a group excluded from bonuses by now
+    earns nothing.
 
     Without it (orders placed before the figures were kept) the cart is
     quoted at payment with ``bonuses`` requested: the bonuses spent are the
@@ -154,7 +158,7 @@ def pay(
     if agreed is not None:
         if reservation is not None:  # the spend comes out of the reservation, never beyond it
             view = view.model_copy(update={"available": reservation.amount})
-        s = settle(config, view, lines, now=now, promo=promo, agreed_bonuses=agreed.bonuses, agreed_money=agreed.money)
+        s = settle(config, view, lines, agreed_bonuses=agreed.bonuses, agreed_money=agreed.money, agreed_points=agreed.points)
         spent_by_line, paid_by_line, earned_by_line, shortfall = s.spent, s.paid, s.earned, s.shortfall
     else:
         q = quote(config, view, lines, now=now, promo=promo, bonuses_requested=bonuses)
@@ -168,6 +172,7 @@ def pay(
         allocations = list(spend.allocations)
     elif reservation is not None:
         session.post(f"release:{order_id}", Release(reservation_id=order_id), now=now)
+    level_before = session.account.level
     level = level_after_purchase(config, session.account, now, paid)
     if paid:
         session.post(f"purchase:{order_id}", RecordPurchase(amount=paid, order_id=order_id, level=level), now=now, fresh=True)
@@ -179,7 +184,7 @@ def pay(
             now=now,
             fresh=True,
         ).lot_id
-    referrer = _first_paid(session, config=config, order_id=order_id, now=now)
+    referrer = _first_paid(session, config=config, order_id=order_id, now=now, partner_code_of=partner_code_of)
     book = OrderLineBook(
         order_id=order_id,
         customer_id=customer_id,
@@ -191,32 +196,50 @@ def pay(
         earned_lot_id=earned_lot,
         spend_allocations=allocations,
         referrer_id=referrer,
+        paid_on=now.date().isoformat() if paid else None,
+        level_before=level_before if paid else None,
     )
     session.save_order(book)
     return PaidOrder(order_id, spent, earned, paid, level, referrer, False, shortfall)
 
 
-def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str, now: datetime) -> str | None:
+def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str, now: datetime, partner_code_of: str | None = None) -> str | None:
     """At the customer's first paid order: the first-order bonuses, and the referral bound to the
-    partner whose link they came by. The referrer the order counts for (``None``: no partner)."""
+    partner whose link they came by, else to the partner whose personal code this order carries
+    (never to themselves, nor to a partner bound to them). The referrer the order counts for
+    (``None``: no partner). The welcome bonus stays the one given at registration."""
     referrer = session.referral.referrer_id
     if session.referral.first_paid_at is not None:
         return referrer
     session.record = session.record.set_referral(first_paid_at=now)
     session.save()
+    excluded = bonuses_excluded(config, session.account)  # a group excluded from bonuses accrues none
     for rule in config.rules_for(EarningEvent.FIRST_ORDER, group=session.account.group, now=now):
-        if rule.amount:  # once per customer and rule: the key is the customer's, not the order's
+        if rule.amount and not excluded:  # once per customer and rule: the key is the customer's, not the order's
             session.post(
                 f"first_order:{session.customer_id}:{rule.code}",
                 Accrue(amount=rule.amount, source="first_order", ref=order_id, activates_at=holds.rule_activation(rule, now), expires_at=holds.rule_expiry(config, rule, now)),
                 now=now,
                 fresh=True,  # guarded by first_paid_at, saved in the same commit
             )
-    if referrer is None and session.referral.invited_by:
-        referrer = session.referral.invited_by
-        session.record = session.record.set_referral(referrer_id=referrer, referral_bound_at=now)
-        session.save()
+    if referrer is None:
+        referrer = session.referral.invited_by or _code_partner(session, partner_code_of)
+        if referrer is not None:
+            session.record = session.record.set_referral(referrer_id=referrer, referral_bound_at=now)
+            session.save()
     return referrer
+
+
+def _code_partner(session: AccountSession, partner_id: str | None) -> str | None:
+    """The partner a personal code typed at checkout binds the customer to, or ``None``: not the
+    customer, and not a partner who came by this customer or is bound to them (read in the same
+    transaction, so two customers typing each other's code cannot both bind)."""
+    if partner_id is None or partner_id == session.customer_id:
+        return None
+    found = session.uow.accounts.get(partner_id)
+    if found is None or session.customer_id in (found.referral.invited_by, found.referral.referrer_id):
+        return None
+    return partner_id
 
 
 # --- delivery ------------------------------------------------------------------------
@@ -301,7 +324,10 @@ def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
     if plan.refund_allocations:
         session.post(f"refund:{order_id}:{return_id}", Refund(allocations=plan.refund_allocations, order_id=order_id), now=now)
     if plan.paid_back:
-        session.post(f"purchase:{order_id}:{return_id}", RecordPurchase(amount=-plan.paid_back, order_id=order_id, level=None), now=now)
+        # the returned money leaves the day it was paid on, and the level follows it at once
+        level = level_after_return(config, session.account, now, paid_back=plan.paid_back, paid_on=book.paid_on, held_before=book.level_before)
+        day = date.fromisoformat(book.paid_on) if book.paid_on else None
+        session.post(f"purchase:{order_id}:{return_id}", RecordPurchase(amount=-plan.paid_back, order_id=order_id, level=level, day=day), now=now)
     result = Returned(spent_back=plan.spent_back, earned_back=earned_back, forgiven=forgiven, debt=debt, referrer_id=book.referrer_id)
     session.post(key, Note(data=result.note()), now=now)  # the return's idempotency record
     session.save_order(plan.book)

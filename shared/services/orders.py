@@ -147,7 +147,7 @@ def place_order(
             promo_code_entered=offer.entered,
             promo_code=rule.code if rule else None,
             promo_rule=_snapshot(rule) if rule else None,
-            referral_partner_id=offer.partner_id,  # a candidate for the identity use case; nothing acts on it here
+            referral_partner_id=offer.partner_id,  # a partner's personal code: binds the customer at the first paid order
             quote_fingerprint=preview.cart_fingerprint,
             discount=reserved.discount,
             money_to_pay=reserved.money_to_pay,
@@ -260,12 +260,12 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
 
     The order is settled on what its checkout agreed (see
     :func:`customer_orders.pay`): ``money_paid`` is the order's
-    ``money_to_pay`` — the sum the payment was matched against — and the
-    bonuses spent are the reserved ones, cut only if the rules in force or the
-    customer's balance no longer allow them (the cut is kept as
-    ``bonuses_shortfall`` and logged). Points are earned on the money paid at
-    the customer's level at payment; the promo rule is the one the order was
-    placed with.
+    ``money_to_pay`` — the sum the payment was matched against — the
+    bonuses spent are the reserved ones and the points earned the
+    ``points_to_earn`` the checkout showed. A program change since checkout
+    changes none of them; only a reservation that lapsed and whose bonuses
+    went elsewhere cuts the spend (the cut is kept as ``bonuses_shortfall``
+    and logged), and a group excluded from bonuses since earns nothing.
 
     The spend, the purchase and the accrual commit in one transaction with the
     order becoming ``paid``, decided on the order as read in that transaction:
@@ -293,6 +293,7 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
             now=now,
             promo=rule,
             agreed=order.agreement(),
+            partner_code_of=order.referral_partner_id,
         )
         figures = PaidFigures(spent=paid.spent, earned=paid.earned, paid=paid.paid, shortfall=paid.shortfall, referrer_id=paid.referrer_id)
         moved = order.pay(payment, key=key, figures=figures, now=now)

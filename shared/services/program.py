@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain.config import ConfigVersion, parse_config
-from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.errors import IdempotencyConflict, NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.domain.program import ProgramHead, Publication, VersionRef
 from shared.services.ports import Store, Then, UnitOfWork
@@ -62,27 +64,64 @@ def _changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
-def publish(store: Store, *, raw: Any, author: str, reason: str, effective_from: datetime, now: datetime, then: Then | None = None) -> ConfigVersion:
+def _intent(body: dict[str, Any], *, author: str, reason: str, effective_from: datetime | None) -> str:
+    """The digest of what a publication asks for (the date as asked: ``None`` is "now")."""
+    asked = {"config": body, "author": author, "reason": reason, "effective_from": effective_from.astimezone(UTC).isoformat() if effective_from else None}
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _replayed(uow: UnitOfWork, program: str, head: ProgramHead, key: str | None, intent: str) -> ConfigVersion | None:
+    """The version published before with ``key`` (the same intent), ``None`` when the key is new."""
+    ref = head.published_as(key) if key is not None else None
+    if ref is None:
+        return None
+    if ref.intent != intent:
+        raise IdempotencyConflict("this idempotency key was used to publish another config", key=key, version=ref.version)
+    found = uow.programs.version(program, ref.version)
+    if found is None:
+        raise NotFound(f"program {program!r} version {ref.version} is missing", program=program, version=ref.version)
+    return found
+
+
+def publish(
+    store: Store, *, raw: Any, author: str, reason: str, effective_from: datetime | None, now: datetime, then: Then | None = None, key: str | None = None
+) -> ConfigVersion:
     """Validate and store a new version of the program config.
 
     An invalid config raises :class:`ValidationFailed` naming the fields and
     writes nothing; the version in force stays. The new version applies
-    from ``effective_from`` (not earlier than ``now``) and every publication
-    lands in the program's audit log with the author, time and changed fields.
+    from ``effective_from`` (``None``: ``now``; never earlier than ``now``)
+    and every publication lands in the program's audit log with the author,
+    time and changed fields.
+
+    With an idempotency ``key`` the same publication asked again (the same
+    config, author, reason and date as asked) answers the version published
+    the first time and writes nothing, ``then`` included; the key with
+    anything else is an :class:`IdempotencyConflict`.
     """
     require_utc(now)
-    require_utc(effective_from, "effective_from")
+    if effective_from is not None:
+        require_utc(effective_from, "effective_from")
     if not author:
         raise ValidationFailed("a config change needs an author", field="author")
-    if effective_from < now:
-        raise ValidationFailed("effective_from must not be in the past", field="effective_from", message_ru="Дата вступления в силу не может быть в прошлом.")
     config = parse_config(raw)
     body = config.model_dump(mode="json")
     name = config.program
+    intent = _intent(body, author=author, reason=reason, effective_from=effective_from)
+    if key is not None:  # a replay is answered before the date is checked again: it may be past by now
+        earlier = store.read(lambda uow: _replayed(uow, name, uow.programs.head(name) or ProgramHead(name), key, intent))
+        if earlier is not None:
+            return earlier
+    starts = effective_from or now
+    if starts < now:
+        raise ValidationFailed("effective_from must not be in the past", field="effective_from", message_ru="Дата вступления в силу не может быть в прошлом.")
 
-    def unit(uow: UnitOfWork) -> ConfigVersion:
+    def unit(uow: UnitOfWork) -> tuple[ConfigVersion, bool]:
         current = uow.programs.head(name) or ProgramHead(name)
-        if current.versions and effective_from < max(v.effective_from for v in current.versions):
+        earlier = _replayed(uow, name, current, key, intent)  # a twin request published it meanwhile
+        if earlier is not None:
+            return earlier, False
+        if current.versions and starts < max(v.effective_from for v in current.versions):
             raise ValidationFailed(
                 "effective_from must not precede an already scheduled version",
                 field="effective_from",
@@ -90,19 +129,20 @@ def publish(store: Store, *, raw: Any, author: str, reason: str, effective_from:
         latest = current.latest
         previous = uow.programs.version(name, latest.version) if latest else None
         number = len(current.versions) + 1
-        version = ConfigVersion(version=number, effective_from=effective_from, config=config, author=author, reason=reason, created_at=now)
+        version = ConfigVersion(version=number, effective_from=starts, config=config, author=author, reason=reason, created_at=now)
         uow.programs.create_version(name, version)
-        uow.programs.put_head(current.with_version(VersionRef(number, effective_from)))
+        uow.programs.put_head(current.with_version(VersionRef(number, starts, key, intent if key is not None else None)))
         changed = _changed_fields(previous.config.model_dump(mode="json") if previous else None, body)
         uow.programs.create_publication(
-            name, Publication(actor=author, at=now, version=number, effective_from=effective_from, reason=reason, changed=tuple(changed))
+            name, Publication(actor=author, at=now, version=number, effective_from=starts, reason=reason, changed=tuple(changed))
         )
         if then is not None:
             then(uow, version)
-        return version
+        return version, True
 
-    published = store.run(unit)
-    _heads(store).pop(name, None)
+    published, fresh = store.run(unit)
+    if fresh:
+        _heads(store).pop(name, None)
     return published
 
 

@@ -11,8 +11,11 @@ Codes are case-insensitive: the document id is the code stripped and
 upper-cased (:func:`normalize`). A marketing code carries a ``rule``; its
 validity window, minimum order and scope are applied by cart maths
 (:func:`shared.domain.cart.quote`), not here. A partner's personal code
-carries ``partner_id`` and no rule: it gives no discount, and binding the
-buyer to the partner on registration is the identity use case's job.
+carries ``partner_id`` and no rule: it gives no discount. Given at
+registration it is the partner's invitation (the identity use case's job);
+typed at checkout it is kept on the order (``referral_partner_id``) and binds
+a buyer who came by no link to the partner at their first paid order
+(:func:`shared.services.customer_orders.pay`).
 
 Limits are enforced when an order is placed: :func:`redeem` checks the total
 and per-customer limits and records the use in one transaction, so

@@ -23,7 +23,7 @@ from datetime import datetime
 from shared.api.referral_reward import CreditResult
 from shared.domain import holds
 from shared.domain.config import ProgramConfig
-from shared.domain.customer import Referee
+from shared.domain.customer import Referee, bonuses_excluded
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Accrue, Note, Reverse
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
@@ -57,7 +57,8 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
 
     Computed on what the referee kept (returned lines excluded) at the
     partner's rate; credited once per order, otherwise the amount credited
-    before is answered.
+    before is answered. A partner of a group excluded from bonuses gets
+    nothing (the book is kept, with nothing earned).
     """
     partner_id = book.referrer_id
     assert partner_id is not None
@@ -70,6 +71,8 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
             return existing.earned
         remaining = {line_id: line.paid - line.paid * line.returned // line.quantity for line_id, line in book.lines.items()}
         shares = referral_reward(config, paying_referees=partner.referral.paying, paid_by_line=remaining)
+        if partner.exists and bonuses_excluded(config, partner.account):  # a partner of a group excluded from bonuses earns none
+            shares = dict.fromkeys(shares, 0)
         total = sum(shares.values())
         lot_id = None
         if total:

@@ -34,7 +34,9 @@ def register_customer(store: Store, *, config: ProgramConfig, customer_id: str, 
 
     Arriving with a partner's link (``invited_by``) gives the invited welcome
     bonus; the referral is bound at the first paid order. An existing customer
-    is never re-registered and gets no second bonus.
+    is never re-registered and gets no second bonus. A customer who joins a
+    group excluded from bonuses gets no welcome bonus (the invitation is
+    still recorded).
     """
     require_utc(now)
     if invited_by == customer_id:
@@ -50,8 +52,10 @@ def register_customer(store: Store, *, config: ProgramConfig, customer_id: str, 
         if session.exists:
             return Registration(customer_id=customer_id, registered=False, welcome=0)
         session.record = session.record.set_referral(invited_by=invited_by, registered_at=now, referrer_id=None, paying_referees=0)
-        session.post(f"open:{customer_id}", OpenAccount(group=group or config.default_group, level=config.levels[0].code), now=now)
-        amount = holds.welcome_amount(config, invited=bool(invited_by))
+        joined = group or config.default_group
+        session.post(f"open:{customer_id}", OpenAccount(group=joined, level=config.levels[0].code), now=now)
+        # a group excluded from bonuses sees none: a welcome bonus would only be a hidden debt
+        amount = 0 if config.group(joined).bonuses_excluded else holds.welcome_amount(config, invited=bool(invited_by))
         if amount:
             session.post(
                 f"welcome:{customer_id}",

@@ -366,23 +366,25 @@ def test_a_config_replacement_is_validated_versioned_and_audited(client, env, st
 
     bad = json.loads(json.dumps(current["config"]))
     bad["levels"][1]["accrual_percent"] = 150
-    refused = error(call(client, "POST", "/config", {"config": bad, "reason": "повышаем ставку"}, token=marketer), 400, "validation_failed")
+    refused = error(call(client, "POST", "/config", {"config": bad, "reason": "повышаем ставку", "idempotency_key": "cfg-1"}, token=marketer), 400, "validation_failed")
     assert [e["field"] for e in refused["details"]["errors"]] == ["levels.1.accrual_percent"]
     unknown_group = {**current["config"], "default_group": "vip"}
-    refused = error(call(client, "POST", "/config", {"config": unknown_group, "reason": "x"}, token=marketer), 400, "validation_failed")
+    refused = error(call(client, "POST", "/config", {"config": unknown_group, "reason": "x", "idempotency_key": "cfg-2"}, token=marketer), 400, "validation_failed")
     assert refused["details"]["errors"][0]["field"] == "default_group"
     other = {**current["config"], "program": "velo"}
-    assert error(call(client, "POST", "/config", {"config": other, "reason": "x"}, token=marketer), 400)["details"]["field"] == "program"
-    error(call(client, "POST", "/config", {"config": current["config"], "reason": "x", "effective_from": "2020-01-01T00:00:00+03:00"}, token=marketer), 400, "validation_failed")
-    error(call(client, "POST", "/config", {"config": current["config"], "reason": "x", "effective_from": "2030-01-01T00:00:00"}, token=marketer), 400, "validation_failed")
+    assert error(call(client, "POST", "/config", {"config": other, "reason": "x", "idempotency_key": "cfg-3"}, token=marketer), 400)["details"]["field"] == "program"
+    past = {"config": current["config"], "reason": "x", "effective_from": "2020-01-01T00:00:00+03:00", "idempotency_key": "c6"}
+    error(call(client, "POST", "/config", past, token=marketer), 400, "validation_failed")
+    error(call(client, "POST", "/config", {"config": current["config"], "reason": "x", "effective_from": "2030-01-01T00:00:00", "idempotency_key": "c7"}, token=marketer), 400, "validation_failed")
     assert ok(call(client, "GET", "/config", token=marketer))["version"] == 1  # the old one stays
     assert not [e for e in audit_entries(env) if e["action"] == "config.replace"]
 
     good = json.loads(json.dumps(current["config"]))
     good["groups"].append({"code": "b2b", "name": "Опт", "bonuses_excluded": True})
-    published = ok(call(client, "POST", "/config", {"config": good, "reason": "оптовая группа"}, token=marketer))
+    published = ok(call(client, "POST", "/config", {"config": good, "reason": "оптовая группа", "idempotency_key": "cfg-4"}, token=marketer))
     assert published["version"] == 2
-    later = ok(call(client, "POST", "/config", {"config": good, "reason": "с понедельника", "effective_from": (now() + timedelta(days=3)).isoformat()}, token=staff["admin"]))
+    monday = {"config": good, "reason": "с понедельника", "effective_from": (now() + timedelta(days=3)).isoformat(), "idempotency_key": "cfg-5"}
+    later = ok(call(client, "POST", "/config", monday, token=staff["admin"]))
     view = ok(call(client, "GET", "/config", token=marketer))
     assert view["version"] == 2 and [g["code"] for g in view["config"]["groups"]] == ["b2c", "b2b"]
     assert [s["version"] for s in view["scheduled"]] == [later["version"]] == [3]
@@ -391,6 +393,23 @@ def test_a_config_replacement_is_validated_versioned_and_audited(client, env, st
     assert "groups" in history[1]["changed"]
     logged = [e for e in audit_entries(env) if e["action"] == "config.replace"]
     assert sorted((e["actor"], e["result"]["version"]) for e in logged) == [("admin@shop.example", 3), ("marketer@shop.example", 2)]
+
+
+def test_a_config_posted_twice_with_one_idempotency_key_is_one_version(client, env, staff):
+    marketer = staff["marketer"]
+    current = ok(call(client, "GET", "/config", token=marketer))
+    shorter = {**current["config"], "hold_days": 7}
+    body = {"config": shorter, "reason": "короче удержание", "idempotency_key": "hold-7"}
+    with ThreadPoolExecutor(max_workers=2) as pool:  # a double click
+        answers = list(pool.map(lambda _: call(client, "POST", "/config", body, token=marketer), range(2)))
+    first, second = (ok(a) for a in answers)
+    assert first == second and first["version"] == 2
+    assert ok(call(client, "POST", "/config", body, token=marketer)) == first  # a retry later
+    error(call(client, "POST", "/config", {**body, "config": {**shorter, "hold_days": 3}}, token=marketer), 409, "idempotency_conflict")
+    error(call(client, "POST", "/config", {"config": shorter, "reason": "без ключа"}, token=marketer), 400, "validation_failed")
+    history = ok(call(client, "GET", "/config/history", token=marketer))["entries"]
+    assert [h["version"] for h in history] == [2, 1]
+    assert [e["result"]["version"] for e in audit_entries(env) if e["action"] == "config.replace"] == [2]
 
 
 def test_promo_codes_are_created_deactivated_and_counted(client, env, staff):
@@ -426,7 +445,7 @@ def test_a_mass_accrual_is_idempotent_and_resumable(client, env, staff):
     assert (first["status"], first["cursor"], first["credited"]) == ("running", 2, 2)
 
     # a run crashed after crediting c3 but before moving the cursor on
-    mass_accruals.credit_one(env, job=env.read(lambda uow: uow.jobs.get("march-8")), customer_id="c3", now=now())
+    mass_accruals.credit_one(env, config=entry.config(now()), job=env.read(lambda uow: uow.jobs.get("march-8")), customer_id="c3", now=now())
     second = ok(call(client, "POST", "/mass_accruals/march-8/run", {"max_batch": 2}, token=marketer))
     assert (second["status"], second["cursor"], second["credited"], second["replayed"]) == ("running", 4, 4, 1)
     third = ok(call(client, "POST", "/mass_accruals/march-8/run", {}, token=marketer))

@@ -7,7 +7,7 @@ Stored documents (field names and values are the data model; do not change them)
     jobs/{job_id}   {job_id, kind: "mass_accrual", definition: {amount, reason,
                      customer_ids, group, lifetime_days, activation_days}, status,
                      cursor, credited, bonuses, skipped_unknown, skipped_blocked,
-                     replayed, batches, created_by, created_at, updated_at, completed_at}
+                     skipped_excluded, replayed, batches, created_by, created_at, updated_at, completed_at}
     audit/{id}      {id, actor, roles, action, target, params, at, result, key}
 """
 
@@ -110,6 +110,7 @@ def job_document(job: MassAccrualJob) -> dict[str, Any]:
         "bonuses": job.bonuses,
         "skipped_unknown": job.skipped_unknown,
         "skipped_blocked": job.skipped_blocked,
+        "skipped_excluded": job.skipped_excluded,
         "replayed": job.replayed,
         "batches": job.batches,
         "created_by": job.created_by,
@@ -139,6 +140,7 @@ def job_from(doc: dict[str, Any]) -> MassAccrualJob:
         bonuses=doc["bonuses"],
         skipped_unknown=doc["skipped_unknown"],
         skipped_blocked=doc["skipped_blocked"],
+        skipped_excluded=doc.get("skipped_excluded", 0),
         replayed=doc["replayed"],
         batches=doc["batches"],
         created_by=doc["created_by"],

@@ -21,8 +21,16 @@ from shared.domain.promos import PromoCode, PromoKind, PromoUse
 
 
 def _head(program: str, data: dict[str, Any]) -> ProgramHead:
-    refs = tuple(VersionRef(int(v["version"]), v["effective_from"]) for v in data.get("versions", []))
+    refs = tuple(VersionRef(int(v["version"]), v["effective_from"], v.get("key"), v.get("intent")) for v in data.get("versions", []))
     return ProgramHead(program=data.get("program", program), versions=refs)
+
+
+def _ref(ref: VersionRef) -> dict[str, Any]:
+    """A version as the head lists it; the idempotency key and intent only when it was published with one."""
+    stored: dict[str, Any] = {"version": ref.version, "effective_from": ref.effective_from}
+    if ref.key is not None:
+        stored.update(key=ref.key, intent=ref.intent)
+    return stored
 
 
 def _publication(data: dict[str, Any]) -> Publication:
@@ -46,7 +54,7 @@ class ProgramRepository(Repository):
 
     def put_head(self, head: ProgramHead) -> None:
         existing = self._docs.get(layout.program(head.program)) or {}
-        versions = [{"version": v.version, "effective_from": v.effective_from} for v in head.versions]
+        versions = [_ref(v) for v in head.versions]
         self._docs.put(layout.program(head.program), {**existing, "program": head.program, "versions": versions})
 
     def version(self, program: str, number: int) -> ConfigVersion | None:

@@ -113,6 +113,8 @@ class LiabilityResponse(_Out):
     debt: int
     expiring_30d: int = Field(description="Unreserved bonuses whose lots expire within 30 days")
     expired_unswept: int
+    excluded_accounts: int = Field(description="Accounts of a group excluded from bonuses: in `accounts`, left out of every bonus figure above")
+    excluded_hidden: int = Field(description="Bonuses those accounts hold (total): hidden from their customers, who can spend none")
     next_cursor: str | None = Field(description="Ask again with it and add the pages up; null on the last page.")
 
 

@@ -55,6 +55,7 @@ class JobResponse(_Out):
     bonuses: int
     skipped_unknown: int
     skipped_blocked: int
+    skipped_excluded: int = Field(description="Customers of a group excluded from bonuses: skipped, nothing credited.")
     replayed: int = Field(description="Credits found already made (a resumed or overlapping run).")
     batches: int
     created_by: str
@@ -75,6 +76,7 @@ class JobResponse(_Out):
             bonuses=job.bonuses,
             skipped_unknown=job.skipped_unknown,
             skipped_blocked=job.skipped_blocked,
+            skipped_excluded=job.skipped_excluded,
             replayed=job.replayed,
             batches=job.batches,
             created_by=job.created_by,

@@ -9,7 +9,7 @@ from pydantic import (
     Field,
 )
 
-from shared.api.admin.common import Reason, Role, UtcDatetime, _In, _Out
+from shared.api.admin.common import Key, Reason, Role, UtcDatetime, _In, _Out
 from shared.domain.config import ProgramConfig
 from shared.domain.program import Publication
 
@@ -57,6 +57,9 @@ class ConfigReplaceRequest(_In):
     config: dict[str, Any] = Field(description="A whole ProgramConfig (see the ProgramConfig schema); validated as a unit: fields of errors are paths inside it.")
     reason: Reason
     effective_from: UtcDatetime | None = Field(default=None, description="When it applies; default now. Never in the past.")
+    idempotency_key: Key = Field(
+        description="Chosen by the caller: the same request again answers the version published the first time; the key with another config, reason or date is 409 idempotency_conflict."
+    )
 
 
 class ConfigReplaceResponse(_Out):

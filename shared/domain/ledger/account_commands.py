@@ -35,6 +35,9 @@ class RecordPurchase(Command[PurchaseRecorded], Struct, frozen=True, kw_only=Tru
 
     ``level`` is the level the account should hold afterwards (decided by
     the level rules); a change is recorded as a movement, a notification trigger.
+    ``day`` is the day the amount counts on (default: ``now``'s): a returned
+    part counts on the day its purchase was paid, so it leaves a rolling
+    window together with that purchase.
     """
 
     kind: ClassVar[str] = "purchase"
@@ -43,6 +46,7 @@ class RecordPurchase(Command[PurchaseRecorded], Struct, frozen=True, kw_only=Tru
     amount: int
     order_id: str
     level: str | None
+    day: date | None = None
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
         require_utc(now)
@@ -50,7 +54,7 @@ class RecordPurchase(Command[PurchaseRecorded], Struct, frozen=True, kw_only=Tru
             raise ValidationFailed("amount must be a non-zero number of kopecks", field="amount")
         if account.paid_total + self.amount < 0:
             raise InvalidState("a return cannot exceed the purchases recorded", field="amount")
-        movements: list[Movement] = [Purchase(self.amount, now.date().isoformat())]
+        movements: list[Movement] = [Purchase(self.amount, (self.day or now.date()).isoformat())]
         if self.level is not None and self.level != account.level:
             movements.append(LevelChange(account.level, self.level))
         outcome = PurchaseRecorded(account.paid_total + self.amount, self.level or account.level)

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from shared.api.admin import AdjustResponse, BlockResponse, GroupResponse, LevelResponse
 from shared.domain.config import ProgramConfig
+from shared.domain.customer import bonuses_excluded
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import Adjust, ChangeGroup, OverrideLevel, require_utc
 from shared.domain.levels import effective_level
@@ -27,6 +28,7 @@ from shared.services.admin import audit as _audit
 from shared.services.admin.approvals import request_approval
 from shared.services.admin.common import required_reason, valid_customer_id
 from shared.services.ledger import AccountSession, load_customer
+from shared.services.payouts import BonusesExcluded
 from shared.services.ports import Store, UnitOfWork
 
 R = TypeVar("R")
@@ -40,6 +42,12 @@ def _on_customer(store: Store, customer_id: str, fn: Callable[[AccountSession, U
         return fn(session, uow)
 
     return store.run(unit)
+
+
+def _excluded(customer_id: str) -> BonusesExcluded:
+    return BonusesExcluded(
+        "the customer's group is excluded from bonuses: nothing can be credited", customer_id=customer_id, message_ru="Группа покупателя не участвует в бонусной программе: начислить бонусы нельзя."
+    )
 
 
 def adjust(
@@ -58,7 +66,8 @@ def adjust(
     """A manual credit (a new active lot) or debit (available bonuses) with a reason; actor = the admin.
 
     Above ``threshold`` bonuses (either way) it becomes a pending approval
-    instead. Idempotent by ``key``: the same key again is a replay, with
+    instead. A credit to a customer of a group excluded from bonuses is
+    refused (``bonuses_excluded``): its members see no bonus data. Idempotent by ``key``: the same key again is a replay, with
     other figures a conflict.
     """
     admin.require("ledger.adjust")
@@ -68,6 +77,10 @@ def adjust(
     if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
         raise ValidationFailed("amount must be a non-zero whole number of bonuses", field="amount")
     days = lifetime_days or config.lot_lifetime_days
+    if amount > 0:  # nothing accrues to a group excluded from bonuses; writing its bonuses off stays possible
+        record = load_customer(store, customer_id)
+        if record is not None and bonuses_excluded(config, record.account):
+            raise _excluded(customer_id)
     target = f"customer:{customer_id}"
     params = {"customer_id": customer_id, "amount": amount, "reason": reason, "lifetime_days": days}
     if abs(amount) > threshold:
@@ -77,6 +90,8 @@ def adjust(
         return AdjustResponse(status="pending_approval", approval_id=approval.id, customer_id=customer_id, amount=amount, threshold=threshold)
 
     def change(session: AccountSession, uow: UnitOfWork) -> AdjustResponse:
+        if amount > 0 and bonuses_excluded(config, session.account):  # moved to such a group meanwhile
+            raise _excluded(customer_id)
         outcome = session.post(f"adjust:{key}", Adjust(amount=amount, actor=admin.email, reason=reason, expires_at=now + timedelta(days=days)), now=now)
         result = {"status": "done", "customer_id": customer_id, "amount": amount, "replayed": outcome.replayed}
         if not outcome.replayed:

@@ -5,7 +5,9 @@ into the list, or the last customer id of the group) moves on with a
 compare-and-set, so a crash or a ``max_batch`` stop is resumed by the next run
 and the counters count each customer once. Each customer is credited by the
 posting key ``mass:{job_id}:{customer}``: a resumed or doubled run replays, it
-never credits twice. Unknown and blocked customers are skipped and counted.
+never credits twice. Unknown and blocked customers, and customers of a group
+excluded from bonuses, are skipped and counted; a job for an excluded group is
+refused when it is defined.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from shared.domain.admin import (
     MassAccrualJob,
 )
 from shared.domain.config import ProgramConfig
+from shared.domain.customer import bonuses_excluded
 from shared.domain.errors import IdempotencyConflict, NotFound, ValidationFailed
 from shared.domain.ledger import Accrue, require_utc
 from shared.edge.admin_auth import Admin
@@ -67,6 +70,10 @@ def create_mass_accrual(
             raise ValidationFailed("customer_ids must be unique", field="customer_ids")
     if group is not None and group not in {g.code for g in config.groups}:
         raise ValidationFailed(f"unknown customer group {group!r}", field="group")
+    if group is not None and config.group(group).bonuses_excluded:
+        raise ValidationFailed(
+            f"customer group {group!r} is excluded from bonuses", field="group", message_ru="Эта группа покупателей не участвует в бонусной программе: начислять ей бонусы нельзя."
+        )
     definition = MassAccrualDefinition(
         amount=amount,
         reason=reason,
@@ -117,8 +124,9 @@ def get_job(store: Store, admin: Admin, job_id: str) -> JobResponse:
     return JobResponse.of(_find(store, job_id))
 
 
-def credit_one(store: Store, *, job: MassAccrualJob, customer_id: str, now: datetime) -> CreditOutcome:
-    """Credit one customer of a mass accrual (by the posting key ``mass:{job_id}:{customer_id}``)."""
+def credit_one(store: Store, *, config: ProgramConfig, job: MassAccrualJob, customer_id: str, now: datetime) -> CreditOutcome:
+    """Credit one customer of a mass accrual (by the posting key ``mass:{job_id}:{customer_id}``);
+    a customer of a group excluded from bonuses is skipped."""
     d = job.definition
 
     def unit(uow: UnitOfWork) -> CreditOutcome:
@@ -127,6 +135,8 @@ def credit_one(store: Store, *, job: MassAccrualJob, customer_id: str, now: date
             return CreditOutcome.UNKNOWN
         if session.blocking.is_blocked:
             return CreditOutcome.BLOCKED
+        if bonuses_excluded(config, session.account):
+            return CreditOutcome.EXCLUDED
         outcome = session.post(
             f"mass:{job.job_id}:{customer_id}",
             Accrue(amount=d.amount, source="mass_accrual", ref=job.job_id, activates_at=now + timedelta(days=d.activation_days), expires_at=now + timedelta(days=d.lifetime_days)),
@@ -164,7 +174,7 @@ def _advance(found: MassAccrualJob, *, cursor: int | str | None, counts: BatchCo
     return unit
 
 
-def run_mass_accrual(store: Store, admin: Admin, *, job_id: str, now: datetime, max_batch: int = 100, batch_size: int = 50) -> JobResponse:
+def run_mass_accrual(store: Store, admin: Admin, *, config: ProgramConfig, job_id: str, now: datetime, max_batch: int = 100, batch_size: int = 50) -> JobResponse:
     """Walk the job on from its cursor, at most ``max_batch`` customers in this call.
 
     After each batch the cursor moves on only if it is still where this run
@@ -180,7 +190,7 @@ def run_mass_accrual(store: Store, admin: Admin, *, job_id: str, now: datetime, 
         batch, after, done = _next_batch(store, job, size)
         counts = BatchCounts()
         for customer_id in batch:
-            counts = counts.add(credit_one(store, job=job, customer_id=customer_id, now=now))
+            counts = counts.add(credit_one(store, config=config, job=job, customer_id=customer_id, now=now))
         budget -= max(len(batch), 1)
         job, moved = store.run(_advance(job, cursor=after, counts=counts, done=done, now=now))
         if not moved:

@@ -44,8 +44,12 @@ def config_history(store: Store, admin: Admin, *, program_name: str, limit: int 
     return ConfigHistoryResponse(program=program_name, entries=[PublicationEntry.of(p) for p in program_service.publications(store, program_name, limit=limit)])
 
 
-def replace_config(store: Store, admin: Admin, *, program_name: str, raw: Any, reason: str, effective_from: datetime | None, now: datetime) -> ConfigReplaceResponse:
-    """Validate and publish a whole new config (versioned, dated; an invalid one changes nothing)."""
+def replace_config(store: Store, admin: Admin, *, program_name: str, raw: Any, reason: str, effective_from: datetime | None, key: str, now: datetime) -> ConfigReplaceResponse:
+    """Validate and publish a whole new config (versioned, dated; an invalid one changes nothing).
+
+    Idempotent by ``key``: the same request again (a double click, a retry) answers the version
+    published the first time and publishes nothing; the key with another config, reason or date
+    is an ``idempotency_conflict``."""
     admin.require("config.replace")
     require_utc(now)
     reason = required_reason(reason)
@@ -64,5 +68,5 @@ def replace_config(store: Store, admin: Admin, *, program_name: str, raw: Any, r
         params = {"reason": reason, "effective_from": version.effective_from}
         _audit.audit_in(uow, admin, action="config.replace", target=f"program:{program_name}", params=params, result=answer(version).model_dump(), now=now)
 
-    published = program_service.publish(store, raw=raw, author=admin.email, reason=reason, effective_from=effective_from or now, now=now, then=record)
+    published = program_service.publish(store, raw=raw, author=admin.email, reason=reason, effective_from=effective_from, now=now, then=record, key=key)
     return answer(published)

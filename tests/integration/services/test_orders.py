@@ -35,7 +35,7 @@ def _book_paid(store, customer, order_id) -> int:
     return sum(line["paid"] for line in store.get(f"customers/{customer}/orders/{order_id}")["lines"].values())
 
 
-def test_a_level_reached_between_checkout_and_payment_keeps_the_agreed_money(store, tiered, now):
+def test_a_level_reached_between_checkout_and_payment_keeps_the_agreed_terms(store, tiered, now):
     registration.register_customer(store, config=tiered, customer_id="anna", now=now)  # 500 welcome bonuses
     a1, quote = orders.place_order(store, config=tiered, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
     # level 1: at most 10 % of 3 100 ₽ with bonuses
@@ -52,12 +52,12 @@ def test_a_level_reached_between_checkout_and_payment_keeps_the_agreed_money(sto
     assert paid.status == "paid"
     assert paid.money_paid == paid.payment.amount == a1.money_to_pay == 279000
     assert paid.bonuses_spent == a1.bonuses_reserved == 310
-    assert paid.points_earned == 279  # earned on the 2 790 ₽ paid, at the level she has when it is paid
+    assert paid.points_earned == a1.points_to_earn == 139  # the points its checkout showed, not repriced at the new level
     assert paid.bonuses_shortfall is None and "bonuses_shortfall" not in store.get(layout.order("A1"))  # nor in the stored order
     assert _book_paid(store, "anna", "A1") == 279000
     assert load_account(store, "anna").paid_total == b1.money_paid + 279000  # what counts for the level is what was paid
     held = balances(store, "anna", later + timedelta(minutes=1))
-    assert (held.available, held.reserved, held.pending) == (190, 0, b1.points_earned + 279)  # the 190 never reserved stay
+    assert (held.available, held.reserved, held.pending) == (190, 0, b1.points_earned + 139)  # the 190 never reserved stay
     assert audit_account(store, "anna") == []
 
 
@@ -82,4 +82,40 @@ def test_a_lapsed_reservation_whose_bonuses_went_elsewhere_is_settled_on_the_agr
     returned = orders.mark_returned(store, config=config, order_id="A1", return_id="R1", returns=None, now=late)
     assert returned.status == "returned" and [e.spent_back for e in returned.events if e.type == "return"] == [0]
     assert balances(store, "anna", late).pending == 0
+    assert audit_account(store, "anna") == []
+
+
+def _biomiq(**changes) -> ProgramConfig:
+    data = preset_data("biomiq")
+    for level in data["levels"]:
+        level.update(changes)
+    return ProgramConfig.model_validate(data)
+
+
+def test_a_cap_lowered_after_checkout_never_cuts_the_agreed_spend(store, now):
+    checked_out = _biomiq()
+    registration.register_customer(store, config=checked_out, customer_id="anna", now=now)
+    a1, _ = orders.place_order(store, config=checked_out, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
+    assert (a1.bonuses_reserved, a1.money_to_pay, a1.points_to_earn) == (500, 260000, 130)
+
+    # the marketer lowers the cap to 10 % and raises the minimum payment before the money arrives
+    stricter = ProgramConfig.model_validate({**_biomiq(max_redeem_percent=10).model_dump(mode="json"), "redemption": {"min_bonuses": 600}})
+    paid = _pay(store, stricter, "A1", now + timedelta(minutes=5))
+    assert (paid.money_paid, paid.bonuses_spent, paid.bonuses_shortfall, paid.points_earned) == (260000, 500, None, 130)
+    assert "bonuses_shortfall" not in store.get(layout.order("A1"))
+    held = balances(store, "anna", now + timedelta(minutes=5))
+    assert (held.available, held.reserved, held.pending) == (0, 0, 130)  # the 500 paid for the order, none left over
+    assert audit_account(store, "anna") == []
+
+
+@pytest.mark.parametrize("percent", [1, 50])
+def test_a_rate_changed_after_checkout_never_changes_the_points_agreed(store, now, percent):
+    checked_out = _biomiq()
+    registration.register_customer(store, config=checked_out, customer_id="anna", now=now)
+    a1, _ = orders.place_order(store, config=checked_out, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
+    assert a1.points_to_earn == 130  # 5 % of the 2 600 ₽ to pay
+
+    paid = _pay(store, _biomiq(accrual_percent=percent), "A1", now + timedelta(minutes=5))
+    assert (paid.money_paid, paid.bonuses_spent, paid.points_earned) == (260000, 500, 130)
+    assert balances(store, "anna", now + timedelta(minutes=5)).pending == 130
     assert audit_account(store, "anna") == []

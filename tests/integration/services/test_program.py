@@ -49,3 +49,34 @@ def test_no_config_in_force_before_the_first_effective_date(store, now):
         program.in_force(store, "veloprobeg", now)
     with pytest.raises(ValidationFailed):
         program.publish(store, raw=preset_data("veloprobeg"), author="marketer", reason="backdated", effective_from=now - timedelta(days=1), now=now)
+
+
+def _audited(store) -> list[str]:
+    return [doc["action"] for _, doc in store.ordered("audit", order_by="key", limit=100)]
+
+
+def test_a_config_posted_twice_with_the_same_idempotency_key_publishes_one_version(store, now):
+    from shared.domain.errors import IdempotencyConflict
+    from shared.edge.admin_auth import ROLES, Admin
+    from shared.services.admin import program as admin_program
+
+    owner = Admin("owner@shop.example", ROLES)
+    program.publish(store, raw=preset_data("biomiq"), author="test", reason="launch", effective_from=now, now=now)
+    shorter = {**preset_data("biomiq"), "hold_days": 7}
+    first = admin_program.replace_config(store, owner, program_name="biomiq", raw=shorter, reason="shorter hold", effective_from=None, key="hold-7", now=now + timedelta(minutes=1))
+    # a double click, and a retry after a lost reply a while later
+    again = admin_program.replace_config(store, owner, program_name="biomiq", raw=shorter, reason="shorter hold", effective_from=None, key="hold-7", now=now + timedelta(minutes=2))
+    later = admin_program.replace_config(store, owner, program_name="biomiq", raw=shorter, reason="shorter hold", effective_from=None, key="hold-7", now=now + timedelta(days=2))
+    assert first == again == later and first.version == 2
+    assert [v.version for v in program.head(store, "biomiq").versions] == [1, 2]
+    assert [e.version for e in program.publications(store, "biomiq")] == [2, 1]
+    assert _audited(store) == ["config.replace"]
+    # the same key for another config (or another reason or date) is a conflict and publishes nothing
+    asked = {"program_name": "biomiq", "raw": shorter, "reason": "shorter hold", "effective_from": None, "key": "hold-7", "now": now + timedelta(minutes=3)}
+    for changed in ({"raw": {**shorter, "hold_days": 3}}, {"reason": "другая причина"}, {"effective_from": now + timedelta(days=5)}):
+        with pytest.raises(IdempotencyConflict):
+            admin_program.replace_config(store, owner, **{**asked, **changed})
+    assert [v.version for v in program.head(store, "biomiq").versions] == [1, 2]
+    # another key publishes another version
+    third = admin_program.replace_config(store, owner, program_name="biomiq", raw=shorter, reason="shorter hold", effective_from=None, key="hold-7-again", now=now + timedelta(minutes=4))
+    assert third.version == 3

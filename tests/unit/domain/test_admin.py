@@ -136,7 +136,7 @@ def test_a_batch_moves_the_cursor_adds_the_counters_and_completes_the_job_at_its
     assert not moved.complete and moved.completed_at is None
     last = moved.advanced(cursor=3, counts=BatchCounts(unknown=1), done=True, now=later)
     assert (last.status, last.completed_at, last.skipped_unknown, last.credited) == (JobStatus.COMPLETE, later, 1, 2)
-    assert last.progress_since(job) == {"credited": 2, "replayed": 1, "skipped_unknown": 1, "skipped_blocked": 1}
+    assert last.progress_since(job) == {"credited": 2, "replayed": 1, "skipped_unknown": 1, "skipped_blocked": 1, "skipped_excluded": 0}
     assert job.credited == 0  # each batch is a new value
 
 

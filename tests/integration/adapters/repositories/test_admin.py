@@ -132,6 +132,7 @@ def test_a_job_is_stored_as_the_data_model_has_it(store, now):
         "bonuses": 0,
         "skipped_unknown": 0,
         "skipped_blocked": 0,
+        "skipped_excluded": 0,
         "replayed": 0,
         "batches": 0,
         "created_by": "marketer@shop.example",
