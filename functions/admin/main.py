@@ -21,7 +21,7 @@ level override, group change                            x       x
 approve / reject payouts, mark paid (/payouts/{id}…)                      x
 list payout requests (/payouts/search)                                    x         x
 call-centre orders (/orders)                                              x
-block / unblock customers                                                 x
+block / unblock customers                               x                 x
 search / view customers, their ledgers                  x       x        x         x
 bonus liability report (/reports/liability)             x       x                  x
 audit log (/audit/search)                               x                          x

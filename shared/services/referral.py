@@ -57,7 +57,8 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
 
     Computed on what the referee kept (returned lines excluded) at the
     partner's rate; credited once per order, otherwise the amount credited
-    before is answered.
+    before is answered. A partner blocked at delivery earns nothing on the order
+    (its book records 0, so an unblock does not credit it later).
     """
     partner_id = book.referrer_id
     assert partner_id is not None
@@ -70,6 +71,8 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
             return existing.earned
         remaining = {line_id: line.paid - line.paid * line.returned // line.quantity for line_id, line in book.lines.items()}
         shares = referral_reward(config, paying_referees=partner.referral.paying, paid_by_line=remaining)
+        if partner.blocking.is_blocked:
+            shares = dict.fromkeys(shares, 0)
         total = sum(shares.values())
         lot_id = None
         if total:

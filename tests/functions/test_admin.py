@@ -237,8 +237,8 @@ WHO_MAY = {
     ("POST", "/customers/{customer_id}/adjust"): PROGRAM,
     ("POST", "/customers/{customer_id}/level"): PROGRAM,
     ("POST", "/customers/{customer_id}/group"): PROGRAM,
-    ("POST", "/customers/{customer_id}/block"): {"manager"},
-    ("POST", "/customers/{customer_id}/unblock"): {"manager"},
+    ("POST", "/customers/{customer_id}/block"): {"admin", "manager"},
+    ("POST", "/customers/{customer_id}/unblock"): {"admin", "manager"},
     ("POST", "/orders"): {"manager"},
     ("POST", "/payouts/search"): {"manager", "accountant"},
     ("POST", "/payouts/{request_id}/approve"): {"manager"},
@@ -505,9 +505,13 @@ def test_a_manager_blocks_and_unblocks_a_customer(client, env, staff):
     # the customer's own calls are refused while blocked
     shop = load_function("cart_quote")
     refused = shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna')}"})
-    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "customer_blocked"
     assert ok(call(client, "POST", "/customers/anna/unblock", {"reason": "проверено"}, token=manager))["blocked"] is False
-    assert shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna')}"}).status_code == 200
+    # the block revoked the session: its token stays void, a token of a new session works
+    stale = shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna')}"})
+    assert stale.status_code == 401 and stale.get_json()["error"]["code"] == "session_revoked"
+    assert env.get("customers/anna")["session_epoch"] == 1
+    assert shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna', epoch=1)}"}).status_code == 200
     assert [e["action"] for e in audit_entries(env) if e["target"] == "customer:anna"] == ["customer.unblock", "customer.block"]
     error(call(client, "POST", "/customers/ghost/block", {"reason": "x"}, token=manager), 404, "not_found")
     error(call(client, "POST", "/customers/a%2Fb/block", {"reason": "x"}, token=manager), 404)

@@ -6,9 +6,12 @@ record. An adjustment above the approval threshold waits for a second admin
 (:mod:`shared.services.admin.approvals`).
 
 **Blocked customers** — ``customers/{id}.blocked`` (with ``blocked_at``,
-``blocked_by``, ``blocked_reason``), set by a manager. Call-centre orders and
-mass accruals refuse or skip them; the customer-facing endpoints refuse a
-blocked customer's token (see the README).
+``blocked_by``, ``blocked_reason``), set by a manager or an admin, either of
+whom may lift it. A block moves the customer's ``session_epoch`` on, revoking
+every session at once (:mod:`shared.services.identity.sessions`); while
+blocked the customer earns and spends nothing, call-centre orders and mass
+accruals refuse or skip them, and the only credit is an adjustment of the
+``admin`` role (:func:`~shared.services.admin.common.require_creditable`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from shared.domain.levels import effective_level
 from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
 from shared.services.admin.approvals import request_approval
-from shared.services.admin.common import required_reason, valid_customer_id
+from shared.services.admin.common import require_creditable, required_reason, valid_customer_id
 from shared.services.ledger import AccountSession, load_customer
 from shared.services.ports import Store, UnitOfWork
 
@@ -71,12 +74,16 @@ def adjust(
     target = f"customer:{customer_id}"
     params = {"customer_id": customer_id, "amount": amount, "reason": reason, "lifetime_days": days}
     if abs(amount) > threshold:
-        if load_customer(store, customer_id) is None:
+        found = load_customer(store, customer_id)
+        if found is None:
             raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
+        require_creditable(found.blocking, customer_id=customer_id, amount=amount, roles=admin.roles)
         approval = request_approval(store, admin, action="ledger.adjust", target=target, params=params, key=key, reason=reason, now=now)
         return AdjustResponse(status="pending_approval", approval_id=approval.id, customer_id=customer_id, amount=amount, threshold=threshold)
 
     def change(session: AccountSession, uow: UnitOfWork) -> AdjustResponse:
+        if session.posted(f"adjust:{key}") is None:  # a replay answers what was done
+            require_creditable(session.blocking, customer_id=customer_id, amount=amount, roles=admin.roles)
         outcome = session.post(f"adjust:{key}", Adjust(amount=amount, actor=admin.email, reason=reason, expires_at=now + timedelta(days=days)), now=now)
         result = {"status": "done", "customer_id": customer_id, "amount": amount, "replayed": outcome.replayed}
         if not outcome.replayed:
@@ -136,8 +143,8 @@ def set_blocked(store: Store, admin: Admin, *, customer_id: str, blocked: bool, 
         result = {"customer_id": customer_id, "blocked": blocked, "changed": was != blocked}
         if was == blocked:
             return BlockResponse.model_validate(result)
-        if blocked:
-            session.record = session.record.set_blocking(blocked=True, blocked_at=now, blocked_by=admin.email, blocked_reason=reason)
+        if blocked:  # the session epoch moves on: every session opened before is revoked at once
+            session.record = session.record.set_blocking(**session.blocking.blocked_by_admin(at=now, by=admin.email, reason=reason))
         else:
             session.record = session.record.set_blocking(blocked=False, unblocked_at=now, unblocked_by=admin.email, unblock_reason=reason)
         session.save()

@@ -28,7 +28,7 @@ from shared.domain.errors import (
 from shared.domain.ledger import Adjust, digest, require_utc
 from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
-from shared.services.admin.common import payout_result, well_formed_id
+from shared.services.admin.common import payout_result, require_creditable, well_formed_id
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -132,6 +132,7 @@ def _execute_adjust(store: Store, checker: Admin, approval: Approval, now: datet
         session = AccountSession(uow, params["customer_id"])
         if not session.exists:
             raise NotFound("unknown customer", customer_id=params["customer_id"])
+        require_creditable(session.blocking, customer_id=params["customer_id"], amount=params["amount"], roles=current.maker_roles)
         outcome = session.post(
             f"approval:{approval.id}",
             Adjust(amount=params["amount"], actor=approval.maker, reason=params["reason"], expires_at=now + timedelta(days=params["lifetime_days"])),

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     )
     from shared.services.identity.phones import normalize_phone
     from shared.services.identity.sessions import (
+        check_session,
         login_phone,
         refresh_session,
         start_session,
@@ -70,6 +71,7 @@ _HOMES = {
     "TelegramResult": "shared.api.sms_otp",
     "TelegramUser": "shared.domain.identity",
     "budget_day": "shared.domain.otp",
+    "check_session": "shared.services.identity.sessions",
     "generate_code": "shared.services.identity.otp",
     "ip_scopes": "shared.domain.otp",
     "login_phone": "shared.services.identity.sessions",
@@ -114,6 +116,7 @@ __all__ = [
     "TelegramResult",
     "TelegramUser",
     "budget_day",
+    "check_session",
     "generate_code",
     "ip_scopes",
     "login_phone",
