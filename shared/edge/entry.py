@@ -67,7 +67,7 @@ def customer_id(request: Any, now: datetime, *, required: bool) -> str | None: .
 def customer_id(request: Any, now: datetime, *, required: bool = True) -> str | None:
     """The customer of a bearer token whose session still stands (one read of the account:
     blocked, or revoked by a block, is refused); ``None`` for an anonymous call when allowed."""
-    from shared.services.identity.sessions import check_session
+    from shared.services.identity.access import check_session
 
     token = customer_token(request, now, required=required)
     if token is None:

@@ -7,8 +7,9 @@ from the same login), the thief's tokens and the customer's alike.
 
 Both tokens carry the customer's session epoch (``ep``). A block moves the
 epoch on: from then on every session opened before is refused
-(:func:`check_session` on the customer routes, the epoch compared in the
-hot paths' own read of the account), a blocked customer cannot log in
+(:func:`~shared.services.identity.access.check_session` on the customer
+routes, the epoch compared in the hot paths' own read of the account), a
+blocked customer cannot log in
 (:class:`~shared.domain.customer.AccountBlocked`), and a refresh family
 presented while blocked, or with an old epoch after the unblock, is revoked
 for good.
@@ -32,7 +33,6 @@ from shared.domain.customer import AccountBlocked, SessionRevoked
 from shared.domain.errors import NotFound
 from shared.domain.identity import (
     CustomerContact,
-    CustomerToken,
     FamilyRevocation,
     Identity,
     IdentityKind,
@@ -113,14 +113,6 @@ def _session(keys: IdentityKeys, customer_id: str, jti: str, family: str, now: d
         expires_in=keys.access_ttl_seconds,
         refresh_expires_in=keys.refresh_ttl_seconds,
     )
-
-
-def check_session(store: Store, token: CustomerToken) -> None:
-    """Refuse a customer token whose customer is blocked, or whose session a block revoked
-    (one read of the customer's account; an unknown customer is left to the use case)."""
-    blocking = store.read(lambda uow: uow.customer_contacts.blocking(token.customer_id))
-    if blocking is not None:
-        blocking.admits(token.epoch)
 
 
 @dataclass(frozen=True, slots=True)
