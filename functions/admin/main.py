@@ -29,10 +29,13 @@ list / view approvals                                   x       x        x
 approve / reject an approval                          roles of the approval's action
 ====================================================  =====  ========  =======  ==========
 
-Maker-checker: an adjustment above ``KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD``
-bonuses and every payout approval answer a pending approval; another admin
-holding a role of that action executes it, exactly once, with
-``POST /approvals/{id}/approve`` — the maker cannot. Every successful action
+Maker-checker: an adjustment that would take the maker's bonus changes over a
+rolling 24 hours past the program's thresholds (``approvals`` in the config:
+per customer and in total), a mass accrual whose amount × customers passes its
+threshold, a config change that touches money and every payout approval
+answer a pending approval; another admin holding a role of that action
+executes it, exactly once, with ``POST /approvals/{id}/approve`` — the maker
+cannot. Every successful action
 and every approval decision is in ``audit/{id}`` (refusals are not; see
 :mod:`shared.services.admin`). Paged reads are POST routes with a JSON body
 (``cursor``/``limit``); an empty body means the defaults.
@@ -202,7 +205,7 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
     admin = _admin(request, ctx, "mass_accrual.run")
     body = ctx.body(MassAccrualRequest)
     store = entry.store()
-    mass_accruals.create_mass_accrual(
+    job = mass_accruals.create_mass_accrual(
         store,
         admin,
         config=entry.config(ctx.now),
@@ -215,6 +218,8 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
         activation_days=body.activation_days,
         now=ctx.now,
     )
+    if not job.runnable:  # waits for its approval (or was rejected): nothing is credited now
+        return JobResponse.of(job)
     return mass_accruals.run_mass_accrual(store, admin, job_id=body.job_id, max_batch=body.max_batch, now=ctx.now)
 
 
@@ -267,7 +272,6 @@ def customer_adjust(request: Any, ctx: Context) -> AdjustResponse:
         reason=body.reason,
         key=body.idempotency_key,
         lifetime_days=body.lifetime_days,
-        threshold=settings().adjustment_approval_threshold,
         now=ctx.now,
     )
 

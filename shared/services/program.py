@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.config import ConfigVersion, parse_config
-from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.errors import InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.domain.program import ProgramHead, Publication, VersionRef
 from shared.services.ports import Store, Then, UnitOfWork
@@ -62,13 +62,17 @@ def _changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
-def publish(store: Store, *, raw: Any, author: str, reason: str, effective_from: datetime, now: datetime, then: Then | None = None) -> ConfigVersion:
+def publish(
+    store: Store, *, raw: Any, author: str, reason: str, effective_from: datetime, now: datetime, then: Then | None = None, expect_version: int | None = None
+) -> ConfigVersion:
     """Validate and store a new version of the program config.
 
     An invalid config raises :class:`ValidationFailed` naming the fields and
     writes nothing; the version in force stays. The new version applies
     from ``effective_from`` (not earlier than ``now``) and every publication
     lands in the program's audit log with the author, time and changed fields.
+    With ``expect_version`` it is published only as the version after that one
+    (an approved change whose diff was made against it), else :class:`InvalidState`.
     """
     require_utc(now)
     require_utc(effective_from, "effective_from")
@@ -88,6 +92,13 @@ def publish(store: Store, *, raw: Any, author: str, reason: str, effective_from:
                 field="effective_from",
             )
         latest = current.latest
+        if expect_version is not None and (latest.version if latest else 0) != expect_version:
+            raise InvalidState(
+                "the program changed since this change was made: compare it again",
+                expected_version=expect_version,
+                latest_version=latest.version if latest else 0,
+                message_ru="Программа изменилась после запроса: сравните изменения заново.",
+            )
         previous = uow.programs.version(name, latest.version) if latest else None
         number = len(current.versions) + 1
         version = ConfigVersion(version=number, effective_from=effective_from, config=config, author=author, reason=reason, created_at=now)
@@ -112,7 +123,11 @@ def in_force(store: Store, program: str, now: datetime) -> ConfigVersion:
     ref = (_head(store, program, now) or ProgramHead(program)).in_force(now)
     if ref is None:
         raise NotFound(f"program {program!r} has no config in force", program=program)
-    number = ref.version
+    return version(store, program, ref.version)
+
+
+def version(store: Store, program: str, number: int) -> ConfigVersion:
+    """One stored version of the program's config (parsed once per instance)."""
     cached = _cache(store).get((program, number))
     if cached is None:
         cached = store.read(lambda uow: uow.programs.version(program, number))
@@ -127,4 +142,4 @@ def publications(store: Store, program: str, limit: int = 50) -> list[Publicatio
     return store.read(lambda uow: uow.programs.publications(program, limit=limit))
 
 
-__all__ = ["HEAD_TTL", "head", "in_force", "publications", "publish", "scheduled"]
+__all__ = ["HEAD_TTL", "head", "in_force", "publications", "publish", "scheduled", "version"]

@@ -35,11 +35,9 @@ CART = [{"id": "serum", "name": "Сыворотка", "price": 100000, "quantity
 @pytest.fixture
 def env(function_env):
     os.environ["KOPILKA_ADMIN_TOKEN_SECRET"] = ADMIN_SECRET
-    os.environ["KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD"] = "5000"
     reload()
     yield function_env
     os.environ.pop("KOPILKA_ADMIN_TOKEN_SECRET", None)
-    os.environ.pop("KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD", None)
     reload()
 
 
@@ -345,6 +343,36 @@ def test_a_large_adjustment_waits_for_a_second_admin_and_runs_once(client, env, 
     sound(env, "anna")
 
 
+def test_adjustments_split_and_sent_at_once_and_a_mass_accrual_of_a_million_wait_for_a_second_admin(client, env, staff):
+    register(env, "anna")
+    maker = staff["marketer"]
+    clients = [load_function("admin") for _ in range(4)]
+
+    def adjust(n: int):
+        body = {"amount": 5000, "reason": "компенсация", "idempotency_key": f"split-{n}"}
+        for _ in range(10):  # a well-behaved client retries a contended request
+            answer = clients[n].post("/customers/anna/adjust", json=body, headers={"Authorization": f"Bearer {maker}"})
+            if answer.status_code != 409:
+                return answer
+        return answer
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = [ok(a) for a in pool.map(adjust, range(4))]
+    assert sorted(a["status"] for a in answers) == ["done", "pending_approval", "pending_approval", "pending_approval"]
+    assert ledger.balances(env, "anna", now()).total == 5500
+
+    job = {"job_id": "million", "amount": 1_000_000, "reason": "ошибка маркетолога", "customer_ids": ["anna"]}
+    waiting = ok(call(client, "POST", "/mass_accruals", job, token=maker))
+    assert (waiting["status"], waiting["credited"], waiting["budget"]) == ("pending_approval", 0, 1_000_000)
+    error(call(client, "POST", "/mass_accruals/million/run", {}, token=maker), 409, "invalid_state")
+    shown = ok(call(client, "GET", f"/approvals/{waiting['approval_id']}", token=staff["admin"]))
+    assert (shown["action"], shown["params"]["customer_ids"], shown["params"]["total"]) == ("mass_accrual.run", ["anna"], 1_000_000)
+    ok(call(client, "POST", f"/approvals/{waiting['approval_id']}/reject", {"reason": "нет оснований"}, token=staff["admin"]))
+    assert ok(call(client, "GET", "/mass_accruals/million", token=maker))["status"] == "rejected"
+    assert ledger.balances(env, "anna", now()).total == 5500
+    sound(env, "anna")
+
+
 def test_a_rejected_approval_is_never_executed(client, env, staff):
     register(env, "anna")
     pending = ok(call(client, "POST", "/customers/anna/adjust", {"amount": -5001, "reason": "списание", "idempotency_key": "big-2"}, token=staff["admin"]))
@@ -378,19 +406,31 @@ def test_a_config_replacement_is_validated_versioned_and_audited(client, env, st
     assert ok(call(client, "GET", "/config", token=marketer))["version"] == 1  # the old one stays
     assert not [e for e in audit_entries(env) if e["action"] == "config.replace"]
 
+    # a new group touches money: it waits for a second admin, who sees the diff
     good = json.loads(json.dumps(current["config"]))
     good["groups"].append({"code": "b2b", "name": "Опт", "bonuses_excluded": True})
-    published = ok(call(client, "POST", "/config", {"config": good, "reason": "оптовая группа"}, token=marketer))
-    assert published["version"] == 2
-    later = ok(call(client, "POST", "/config", {"config": good, "reason": "с понедельника", "effective_from": (now() + timedelta(days=3)).isoformat()}, token=staff["admin"]))
+    pending = ok(call(client, "POST", "/config", {"config": good, "reason": "оптовая группа"}, token=marketer))
+    assert (pending["status"], pending["version"]) == ("pending_approval", None)
+    assert [(c["path"], c["before"], c["touches_money"]) for c in pending["changes"]] == [("groups.b2b", None, True)]
+    assert ok(call(client, "GET", "/config", token=marketer))["version"] == 1
+    error(call(client, "POST", f"/approvals/{pending['approval_id']}/approve", token=marketer), 403, "forbidden")
+    approved = ok(call(client, "POST", f"/approvals/{pending['approval_id']}/approve", token=staff["admin"]))
+    assert approved["status"] == "executed" and approved["result"]["version"] == 2
+    # a change of names only is published at once
+    renamed = json.loads(json.dumps(good))
+    renamed["name"] = "Biomiq — клуб"
+    published = ok(call(client, "POST", "/config", {"config": renamed, "reason": "новое название"}, token=marketer))
+    assert (published["status"], published["version"]) == ("published", 3)
+    later = ok(call(client, "POST", "/config", {"config": renamed, "reason": "с понедельника", "effective_from": (now() + timedelta(days=3)).isoformat()}, token=staff["admin"]))
     view = ok(call(client, "GET", "/config", token=marketer))
-    assert view["version"] == 2 and [g["code"] for g in view["config"]["groups"]] == ["b2c", "b2b"]
-    assert [s["version"] for s in view["scheduled"]] == [later["version"]] == [3]
+    assert view["version"] == 3 and [g["code"] for g in view["config"]["groups"]] == ["b2c", "b2b"]
+    assert [s["version"] for s in view["scheduled"]] == [later["version"]] == [4]
     history = ok(call(client, "GET", "/config/history", token=marketer))["entries"]
-    assert [(h["version"], h["actor"]) for h in history[:2]] == [(3, "admin@shop.example"), (2, "marketer@shop.example")]
-    assert "groups" in history[1]["changed"]
+    assert [(h["version"], h["actor"]) for h in history[:3]] == [(4, "admin@shop.example"), (3, "marketer@shop.example"), (2, "marketer@shop.example")]
+    assert "groups" in history[2]["changed"]
     logged = [e for e in audit_entries(env) if e["action"] == "config.replace"]
-    assert sorted((e["actor"], e["result"]["version"]) for e in logged) == [("admin@shop.example", 3), ("marketer@shop.example", 2)]
+    assert sorted((e["actor"], e["result"]["version"]) for e in logged) == [("admin@shop.example", 4), ("marketer@shop.example", 3)]
+    assert [e["actor"] for e in audit_entries(env) if e["action"] == "config.replace.requested"] == ["marketer@shop.example"]
 
 
 def test_promo_codes_are_created_deactivated_and_counted(client, env, staff):

@@ -2,8 +2,9 @@
 
 Adjustments, levels and groups are ledger postings with the admin as actor
 and a reason, idempotent by the caller's key; each commits with its audit
-record. An adjustment above the approval threshold waits for a second admin
-(:mod:`shared.services.admin.approvals`).
+record. An adjustment that would take the admin's bonus changes over a
+rolling 24 hours past the program's thresholds waits for a second admin
+(:mod:`shared.domain.maker_checker`, :mod:`shared.services.admin.approvals`).
 
 **Blocked customers** — ``customers/{id}.blocked`` (with ``blocked_at``,
 ``blocked_by``, ``blocked_reason``), set by a manager or an admin, either of
@@ -18,18 +19,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from shared.api.admin import AdjustResponse, BlockResponse, GroupResponse, LevelResponse
+from shared.domain.admin import Approval, ApprovalStatus
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.errors import InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Adjust, ChangeGroup, OverrideLevel, require_utc
 from shared.domain.levels import effective_level
+from shared.domain.maker_checker import DirectChange, MakerWindow, effect
 from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
-from shared.services.admin.approvals import request_approval
+from shared.services.admin.approvals import approval_id_for, existing_request, request_in
 from shared.services.admin.common import require_creditable, required_reason, valid_customer_id
-from shared.services.ledger import AccountSession, load_customer
+from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
 R = TypeVar("R")
@@ -55,13 +58,17 @@ def adjust(
     reason: str,
     key: str,
     now: datetime,
-    threshold: int,
     lifetime_days: int | None = None,
 ) -> AdjustResponse:
     """A manual credit (a new active lot) or debit (available bonuses) with a reason; actor = the admin.
 
-    Above ``threshold`` bonuses (either way) it becomes a pending approval
-    instead. Idempotent by ``key``: the same key again is a replay, with
+    Done at once only while the admin's bonus changes over a rolling 24 hours,
+    with this one, stay within the program's thresholds (``config.approvals``:
+    to this customer, and in total; credits and debits alike); otherwise it
+    becomes a pending approval showing that effect. The decision, the posting
+    and the admin's window commit in one transaction, so adjustments made at
+    once cannot slip past the threshold together. Idempotent by ``key``: the
+    same key again is a replay (of the adjustment, or of its approval), with
     other figures a conflict.
     """
     admin.require("ledger.adjust")
@@ -72,25 +79,40 @@ def adjust(
         raise ValidationFailed("amount must be a non-zero whole number of bonuses", field="amount")
     days = lifetime_days or config.lot_lifetime_days
     target = f"customer:{customer_id}"
-    params = {"customer_id": customer_id, "amount": amount, "reason": reason, "lifetime_days": days}
-    if abs(amount) > threshold:
-        found = load_customer(store, customer_id)
-        if found is None:
-            raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
-        require_creditable(found.blocking, customer_id=customer_id, amount=amount, roles=admin.roles)
-        approval = request_approval(store, admin, action="ledger.adjust", target=target, params=params, key=key, reason=reason, now=now)
-        return AdjustResponse(status="pending_approval", approval_id=approval.id, customer_id=customer_id, amount=amount, threshold=threshold)
+    params: dict[str, Any] = {"customer_id": customer_id, "amount": amount, "reason": reason, "lifetime_days": days}
+    posting_key = f"adjust:{key}"
+    approval_id = approval_id_for(admin.email, "ledger.adjust", target, key)
+    command = Adjust(amount=amount, actor=admin.email, reason=reason, expires_at=now + timedelta(days=days))
 
     def change(session: AccountSession, uow: UnitOfWork) -> AdjustResponse:
-        if session.posted(f"adjust:{key}") is None:  # a replay answers what was done
-            require_creditable(session.blocking, customer_id=customer_id, amount=amount, roles=admin.roles)
-        outcome = session.post(f"adjust:{key}", Adjust(amount=amount, actor=admin.email, reason=reason, expires_at=now + timedelta(days=days)), now=now)
+        if session.posted(posting_key) is not None:  # done before: a replay
+            outcome = session.post(posting_key, command, now=now)
+            return AdjustResponse(status="done", customer_id=customer_id, amount=amount, replayed=outcome.replayed)
+        requested = existing_request(uow, approval_id, params, key=key)
+        if requested is not None:
+            return _answer_requested(requested, customer_id=customer_id, amount=amount)
+        require_creditable(session.blocking, customer_id=customer_id, amount=amount, roles=admin.roles)
+        window = uow.maker_windows.get(admin.email) or MakerWindow(admin.email)
+        seen = effect(config.approvals, window, each=amount, customers=(customer_id,), count=1, now=now)
+        if seen.needs_approval:
+            approval = request_in(uow, admin, action="ledger.adjust", target=target, params={**params, "effect": seen.view()}, key=key, reason=reason, now=now)
+            return AdjustResponse(status="pending_approval", approval_id=approval.id, customer_id=customer_id, amount=amount, threshold=seen.threshold)
+        outcome = session.post(posting_key, command, now=now)
+        uow.maker_windows.put(window.with_change(DirectChange(at=now, ref=posting_key, each=abs(amount), total=abs(amount), customers=(customer_id,))))
         result = {"status": "done", "customer_id": customer_id, "amount": amount, "replayed": outcome.replayed}
-        if not outcome.replayed:
-            _audit.audit_in(uow, admin, action="ledger.adjust", target=target, params=params, result=result, now=now)
+        _audit.audit_in(uow, admin, action="ledger.adjust", target=target, params=params, result=result, now=now)
         return AdjustResponse.model_validate(result)
 
     return _on_customer(store, customer_id, change)
+
+
+def _answer_requested(approval: Approval, *, customer_id: str, amount: int) -> AdjustResponse:
+    """A replay of an adjustment that waited for approval: pending, done once executed, refused otherwise."""
+    if approval.status is ApprovalStatus.EXECUTED:
+        return AdjustResponse(status="done", approval_id=approval.id, customer_id=customer_id, amount=amount, replayed=True)
+    if approval.status in (ApprovalStatus.REJECTED, ApprovalStatus.FAILED):
+        raise InvalidState(f"this adjustment's approval was {approval.status.value}", approval_id=approval.id, message_ru="Корректировка отклонена при согласовании.")
+    return AdjustResponse(status="pending_approval", approval_id=approval.id, customer_id=customer_id, amount=amount)
 
 
 def override_level(store: Store, admin: Admin, *, config: ProgramConfig, customer_id: str, level: str | None, reason: str, key: str, now: datetime) -> LevelResponse:

@@ -1,23 +1,31 @@
-"""The program's config in the back office: the version in force, its history, a new version."""
+"""The program's config in the back office: the version in force, its history, a new version.
+
+A new version that touches money waits for a second admin (maker-checker,
+:mod:`shared.services.admin.approvals`); one that only renames is published at once.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from shared.api.admin import (
+    ConfigChangeView,
     ConfigHistoryResponse,
     ConfigReplaceResponse,
     ConfigResponse,
     PublicationEntry,
     ScheduledVersion,
 )
-from shared.domain.config import ConfigVersion
+from shared.domain.config import ConfigVersion, ProgramConfig, parse_config
+from shared.domain.config_diff import config_changes, touches_money
 from shared.domain.errors import ValidationFailed
-from shared.domain.ledger import require_utc
+from shared.domain.ledger import digest, require_utc
 from shared.edge.admin_auth import Admin
 from shared.services import program as program_service
 from shared.services.admin import audit as _audit
+from shared.services.admin.approvals import request_in
 from shared.services.admin.common import required_reason
 from shared.services.ports import Store, UnitOfWork
 
@@ -45,7 +53,14 @@ def config_history(store: Store, admin: Admin, *, program_name: str, limit: int 
 
 
 def replace_config(store: Store, admin: Admin, *, program_name: str, raw: Any, reason: str, effective_from: datetime | None, now: datetime) -> ConfigReplaceResponse:
-    """Validate and publish a whole new config (versioned, dated; an invalid one changes nothing)."""
+    """Validate a whole new config and publish it (versioned, dated; an invalid one changes nothing),
+    or, when it touches money, record it for a second admin's approval.
+
+    It is compared with the program's latest version (:mod:`shared.domain.config_diff`):
+    a change of names only is published at once; any other waits as a pending
+    approval whose params hold the config, the version it was compared with and
+    the changes. The same request again answers the same approval.
+    """
     admin.require("config.replace")
     require_utc(now)
     reason = required_reason(reason)
@@ -56,13 +71,44 @@ def replace_config(store: Store, admin: Admin, *, program_name: str, raw: Any, r
             errors=[{"field": "program", "error": f"must be {program_name!r}"}],
             message_ru="Некорректная конфигурация программы: program",
         )
+    config = parse_config(raw)
+    if effective_from is not None:
+        require_utc(effective_from, "effective_from")
+        if effective_from < now:
+            raise ValidationFailed("effective_from must not be in the past", field="effective_from", message_ru="Дата вступления в силу не может быть в прошлом.")
+    head = program_service.head(store, program_name)
+    latest = head.latest
+    base = program_service.version(store, program_name, latest.version) if latest else None
+    changes = config_changes(base.config if base else None, config)
+    shown = [ConfigChangeView.model_validate(change.view()) for change in changes]
+    if touches_money(changes):
+        return _request(store, admin, program_name=program_name, config=config, base_version=latest.version if latest else 0, changes=shown, reason=reason, effective_from=effective_from, now=now)
 
     def answer(version: ConfigVersion) -> ConfigReplaceResponse:
-        return ConfigReplaceResponse(program=program_name, version=version.version, effective_from=version.effective_from)
+        return ConfigReplaceResponse(program=program_name, version=version.version, effective_from=version.effective_from, changes=shown)
 
     def record(uow: UnitOfWork, version: ConfigVersion) -> None:
         params = {"reason": reason, "effective_from": version.effective_from}
         _audit.audit_in(uow, admin, action="config.replace", target=f"program:{program_name}", params=params, result=answer(version).model_dump(), now=now)
 
-    published = program_service.publish(store, raw=raw, author=admin.email, reason=reason, effective_from=effective_from or now, now=now, then=record)
+    published = program_service.publish(
+        store, raw=raw, author=admin.email, reason=reason, effective_from=effective_from or now, now=now, then=record, expect_version=latest.version if latest else 0
+    )
     return answer(published)
+
+
+def _request(
+    store: Store, admin: Admin, *, program_name: str, config: ProgramConfig, base_version: int, changes: list[ConfigChangeView], reason: str, effective_from: datetime | None, now: datetime
+) -> ConfigReplaceResponse:
+    """Record a change that touches money for a second admin (idempotent by its content)."""
+    body = config.model_dump(mode="json")
+    key = digest(json.dumps({"config": body, "effective_from": effective_from.isoformat() if effective_from else None, "reason": reason}, sort_keys=True), 32)
+    params = {
+        "program": program_name,
+        "config": body,
+        "effective_from": effective_from,
+        "base_version": base_version,
+        "changes": [c.model_dump(mode="json") for c in changes],
+    }
+    approval = store.run(lambda uow: request_in(uow, admin, action="config.replace", target=f"program:{program_name}", params=params, key=key, reason=reason, now=now))
+    return ConfigReplaceResponse(program=program_name, status="pending_approval", effective_from=effective_from, approval_id=approval.id, changes=changes)

@@ -93,20 +93,20 @@ def test_only_an_admins_adjustment_with_a_reason_credits_a_blocked_customer(stor
     _block(store, "anna", now)
 
     with pytest.raises(BusinessRefusal) as refused:
-        adjustments.adjust(store, MARKETER, config=config, customer_id="anna", amount=600, reason="компенсация", key="m-1", now=now, threshold=5000)
+        adjustments.adjust(store, MARKETER, config=config, customer_id="anna", amount=600, reason="компенсация", key="m-1", now=now)
     assert refused.value.code == "customer_blocked" and "заблокирован" in refused.value.message_ru
     assert balances(store, "anna", now).total == 500
 
-    done = adjustments.adjust(store, OWNER, config=config, customer_id="anna", amount=600, reason="возврат по решению суда", key="o-1", now=now, threshold=5000)
+    done = adjustments.adjust(store, OWNER, config=config, customer_id="anna", amount=600, reason="возврат по решению суда", key="o-1", now=now)
     assert done.status == "done" and balances(store, "anna", now).total == 1100
-    taken = adjustments.adjust(store, MARKETER, config=config, customer_id="anna", amount=-100, reason="ошибочное начисление", key="m-2", now=now, threshold=5000)
+    taken = adjustments.adjust(store, MARKETER, config=config, customer_id="anna", amount=-100, reason="ошибочное начисление", key="m-2", now=now)
     assert taken.status == "done" and balances(store, "anna", now).total == 1000  # a debit is no credit
     assert_ledgers_sound(store, customers=["anna"])
 
 
 def test_an_approved_credit_requested_before_the_block_is_not_executed_after_it(store, config, now):
     registration.register_customer(store, config=config, customer_id="anna", now=now)
-    pending = adjustments.adjust(store, MARKETER, config=config, customer_id="anna", amount=6000, reason="партнёрский договор", key="big-1", now=now, threshold=5000)
+    pending = adjustments.adjust(store, MARKETER, config=config, customer_id="anna", amount=6000, reason="партнёрский договор", key="big-1", now=now)
     assert pending.status == "pending_approval" and pending.approval_id is not None
     _block(store, "anna", now + timedelta(minutes=1))
 
