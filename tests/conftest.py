@@ -123,10 +123,12 @@ def function_env(firestore_store):
     reload()
 
 
-def customer_token(customer_id: str, now: datetime | None = None) -> str:
+def customer_token(customer_id: str, now: datetime | None = None, *, epoch: int | None = None) -> str:
+    """A customer access token as a login issues it (``epoch``: the session epoch it carries; none: the first)."""
     from shared.platform import tokens
 
-    return tokens.issue(TEST_ENV["KOPILKA_TOKEN_SECRET"], subject=customer_id, now=now or datetime.now(timezone.utc), ttl_seconds=3600)
+    claims = {} if epoch is None else {"ep": epoch}
+    return tokens.issue(TEST_ENV["KOPILKA_TOKEN_SECRET"], subject=customer_id, now=now or datetime.now(timezone.utc), ttl_seconds=3600, **claims)
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@
     GET  /payouts?cursor&limit  -> the partner's payout requests
 
 Every route needs ``Authorization: Bearer <customer token>`` (a missing, bad,
-expired or non-Bearer credential is a 401) and answers about the token's
-customer only: nothing in the path, query or body names a customer, and an
+expired or non-Bearer credential is a 401; the token's session is checked
+against the customer document once, so a blocked customer is a 403 and a
+session a block revoked a 401) and answers about the token's customer
+only: nothing in the path, query or body names a customer, and an
 unexpected query parameter is a 400. Customers of a group excluded from
 bonuses get ``{level, bonuses_excluded: true}`` instead of bonus data.
 """

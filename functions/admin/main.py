@@ -21,7 +21,7 @@ level override, group change                            x       x
 approve / reject payouts, mark paid (/payouts/{id}…)                      x
 list payout requests (/payouts/search)                                    x         x
 call-centre orders (/orders)                                              x
-block / unblock customers                                                 x
+block / unblock customers                               x                 x
 search / view customers, their ledgers                  x       x        x         x
 bonus liability report (/reports/liability)             x       x                  x
 audit log (/audit/search)                               x                          x
@@ -29,10 +29,13 @@ list / view approvals                                   x       x        x
 approve / reject an approval                          roles of the approval's action
 ====================================================  =====  ========  =======  ==========
 
-Maker-checker: an adjustment above ``KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD``
-bonuses and every payout approval answer a pending approval; another admin
-holding a role of that action executes it, exactly once, with
-``POST /approvals/{id}/approve`` — the maker cannot. Every successful action
+Maker-checker: an adjustment that would take the maker's bonus changes over a
+rolling 24 hours past the program's thresholds (``approvals`` in the config:
+per customer and in total), a mass accrual whose amount × customers passes its
+threshold, a config change that touches money and every payout approval
+answer a pending approval; another admin holding a role of that action
+executes it, exactly once, with ``POST /approvals/{id}/approve`` — the maker
+cannot. Every successful action
 and every approval decision is in ``audit/{id}`` (refusals are not; see
 :mod:`shared.services.admin`). Paged reads are POST routes with a JSON body
 (``cursor``/``limit``); an empty body means the defaults.
@@ -203,7 +206,7 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
     body = ctx.body(MassAccrualRequest)
     store = entry.store()
     config = entry.config(ctx.now)
-    mass_accruals.create_mass_accrual(
+    job = mass_accruals.create_mass_accrual(
         store,
         admin,
         config=config,
@@ -216,6 +219,8 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
         activation_days=body.activation_days,
         now=ctx.now,
     )
+    if not job.runnable:  # waits for its approval (or was rejected): nothing is credited now
+        return JobResponse.of(job)
     return mass_accruals.run_mass_accrual(store, admin, config=config, job_id=body.job_id, max_batch=body.max_batch, now=ctx.now)
 
 
@@ -268,7 +273,6 @@ def customer_adjust(request: Any, ctx: Context) -> AdjustResponse:
         reason=body.reason,
         key=body.idempotency_key,
         lifetime_days=body.lifetime_days,
-        threshold=settings().adjustment_approval_threshold,
         now=ctx.now,
     )
 

@@ -5,7 +5,8 @@
 
 Both work for an anonymous visitor (who sees what they could earn) or with
 ``Authorization: Bearer <customer token>``; a bad, expired or non-Bearer
-credential is a 401, never a silent fallback to anonymous. An unknown promo
+credential is a 401, never a silent fallback to anonymous; a blocked customer
+is a 403 and a session a block revoked a 401. An unknown promo
 code is a reason in the quote, not an error. The quote's ``cart_fingerprint``
 is what checkout compares to refuse a cart that changed since. Nothing is
 written.
@@ -17,6 +18,7 @@ from typing import Any
 
 from shared.api.cart_quote import PreviewProduct, PreviewRequest, PreviewResponse, QuoteRequest
 from shared.domain.cart import Quote
+from shared.domain.identity import CustomerToken
 from shared.edge import entry
 from shared.edge.http import Context, Router
 from shared.services import storefront
@@ -26,19 +28,21 @@ router = Router("cart_quote", cors=True)
 
 
 
-def _customer(request: Any, ctx: Context) -> str | None:
-    """The caller's customer id, ``None`` for a visitor; a bad credential is refused, not ignored."""
-    return entry.customer_id(request, ctx.now, required=False)
+def _customer(request: Any, ctx: Context) -> CustomerToken | None:
+    """The caller's token, ``None`` for a visitor; a bad credential is refused, not ignored.
+    Its session epoch is checked in the read of the account the quote makes anyway."""
+    return entry.customer_token(request, ctx.now, required=False)
 
 
 @router.post("/quote")
 def quote_endpoint(request: Any, ctx: Context) -> Quote:
-    customer_id = _customer(request, ctx)
+    token = _customer(request, ctx)
     body = ctx.body(QuoteRequest)
     return storefront.quote_cart(
         entry.store(),
         config=entry.config(ctx.now),
-        customer_id=customer_id,
+        customer_id=token.customer_id if token else None,
+        session_epoch=token.epoch if token else None,
         lines=body.lines,
         promo_code=body.promo_code,
         bonuses=body.bonuses,
@@ -49,9 +53,16 @@ def quote_endpoint(request: Any, ctx: Context) -> Quote:
 
 @router.post("/preview")
 def preview_endpoint(request: Any, ctx: Context) -> PreviewResponse:
-    customer_id = _customer(request, ctx)
+    token = _customer(request, ctx)
     body = ctx.body(PreviewRequest)
-    points = storefront.preview_catalog(entry.store(), config=entry.config(ctx.now), customer_id=customer_id, products=body.products, now=ctx.now)
+    points = storefront.preview_catalog(
+        entry.store(),
+        config=entry.config(ctx.now),
+        customer_id=token.customer_id if token else None,
+        session_epoch=token.epoch if token else None,
+        products=body.products,
+        now=ctx.now,
+    )
     return PreviewResponse(products=[PreviewProduct(id=product.id, points=points[product.id][0], up_to=points[product.id][1]) for product in body.products])
 
 

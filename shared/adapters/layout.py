@@ -166,6 +166,7 @@ def admin(email: str) -> str:
 APPROVALS = "approvals"  # approvals/{approval_id}: a maker-checker request and its decision
 JOBS = "jobs"  # jobs/{job_id}: a mass accrual's definition, cursor and counters
 ADMIN_AUDIT = "audit"  # audit/{audit_id}: one back-office action (top level; programs/{p}/audit is the program's)
+MAKER_WINDOWS = "maker_windows"  # maker_windows/{email}: an admin's bonus changes made without a checker, last 24 h
 
 
 def approval(approval_id: str) -> str:
@@ -178,3 +179,7 @@ def job(job_id: str) -> str:
 
 def admin_audit(audit_id: str) -> str:
     return f"{ADMIN_AUDIT}/{audit_id}"
+
+
+def maker_window(email: str) -> str:
+    return f"{MAKER_WINDOWS}/{email}"

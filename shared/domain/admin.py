@@ -8,8 +8,10 @@ the methods here so that the rules of each record live in one place:
 * an :class:`Approval` goes ``pending`` → ``executed`` or ``rejected``; a payout
   approval passes through ``approved`` (claimed by its checker) and ends
   ``executed`` or ``failed``;
-* a :class:`MassAccrualJob` moves its cursor on batch by batch, counting each
-  customer once, and ends ``complete``;
+* a :class:`MassAccrualJob` waits for its approval when its total passed the
+  threshold (``pending_approval`` → ``running``, or ``rejected``), moves its
+  cursor on batch by batch, counting each customer once and never crediting
+  more than its ``budget``, and ends ``complete``;
 * an :class:`AuditRecord` is written once and never changed; its ``key`` (time,
   then id) orders the log newest first.
 """
@@ -143,8 +145,10 @@ MASS_ACCRUAL = "mass_accrual"  # the kind of job a mass accrual is
 
 
 class JobStatus(StrEnum):
+    PENDING_APPROVAL = "pending_approval"  # its total passed the threshold: waits for a checker
     RUNNING = "running"
     COMPLETE = "complete"
+    REJECTED = "rejected"  # its approval was turned down: it never runs
 
 
 class MassAccrualDefinition(Struct, frozen=True):
@@ -206,13 +210,20 @@ class MassAccrualJob(Struct, frozen=True):
     completed_at: datetime | None = None
     kind: str = MASS_ACCRUAL
     skipped_excluded: int = 0
+    budget: int | None = None  # the bonuses checked (or approved) for it: it never credits more; None: jobs from before budgets
+    approval_id: str | None = None  # the approval it waited for
 
     @classmethod
-    def start(cls, *, job_id: str, definition: MassAccrualDefinition, created_by: str, now: datetime) -> MassAccrualJob:
+    def start(
+        cls, *, job_id: str, definition: MassAccrualDefinition, created_by: str, now: datetime, budget: int | None = None, approval_id: str | None = None
+    ) -> MassAccrualJob:
+        """A new job: running, or waiting for the approval ``approval_id`` when one is given."""
         return cls(
             job_id=job_id,
             definition=definition,
-            status=JobStatus.RUNNING,
+            status=JobStatus.PENDING_APPROVAL if approval_id else JobStatus.RUNNING,
+            budget=budget,
+            approval_id=approval_id,
             cursor=0 if definition.customer_ids is not None else None,
             credited=0,
             bonuses=0,
@@ -228,6 +239,22 @@ class MassAccrualJob(Struct, frozen=True):
     @property
     def complete(self) -> bool:
         return self.status is JobStatus.COMPLETE
+
+    @property
+    def runnable(self) -> bool:
+        return self.status in (JobStatus.RUNNING, JobStatus.COMPLETE)
+
+    def batch_size(self, size: int) -> int:
+        """How many customers the next batch may credit: ``size``, fewer as the budget runs out."""
+        if self.budget is None:
+            return size
+        return max(0, min(size, (self.budget - self.bonuses) // self.definition.amount))
+
+    def approved(self, now: datetime) -> MassAccrualJob:
+        return replace(self, status=JobStatus.RUNNING, updated_at=now)
+
+    def rejected(self, now: datetime) -> MassAccrualJob:
+        return replace(self, status=JobStatus.REJECTED, updated_at=now)
 
     def advanced(self, *, cursor: int | str | None, counts: BatchCounts, done: bool, now: datetime) -> MassAccrualJob:
         """The job after one batch: the cursor moved on, the counters added up, complete at the end."""

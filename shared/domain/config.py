@@ -2,7 +2,8 @@
 
 One :class:`ProgramConfig` document describes a shop's whole program: levels,
 groups, coefficients, exclusions, welcome bonuses, holds, lifetimes, the
-referral schedule, the clawback policy and the rounding rule. It is validated
+referral schedule, the clawback policy, the rounding rule and the thresholds
+of the back office's maker-checker approvals. It is validated
 here (pydantic v2), stored versioned with an effective date, and every rule in
 the engine reads it; no program is hard-coded.
 """
@@ -145,6 +146,17 @@ class Clawback(_Model):
     negative_balance: Literal["floor", "allow_negative"] = "floor"
 
 
+class Approvals(_Model):
+    """When a back-office change waits for a second person (maker-checker). Bonuses, credits and
+    debits alike; "past" means above: a change that reaches a threshold exactly is done at once."""
+
+    adjustments_per_customer: Bonuses = Field(
+        default=5000, description="A maker's adjustments and mass accruals to one customer over a rolling 24 hours past which the next one waits for approval."
+    )
+    adjustments_total: Bonuses = Field(default=20000, description="A maker's adjustments and mass accruals to all customers over a rolling 24 hours, likewise.")
+    mass_accrual_total: Bonuses = Field(default=5000, description="A mass accrual whose amount × customers passes this waits for approval.")
+
+
 class EarningEvent(str, Enum):
     FIRST_ORDER = "first_order"
     BIRTHDAY = "birthday"
@@ -188,6 +200,7 @@ class ProgramConfig(_Model):
     clawback: Clawback = Clawback()
     reservation_timeout_minutes: int = Field(default=60, ge=1, le=10080)
     earning_rules: tuple[EarningRule, ...] = ()
+    approvals: Approvals = Approvals()
 
     @field_validator("levels")
     @classmethod

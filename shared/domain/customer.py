@@ -6,7 +6,9 @@ statistics) changes only through postings. Beside it the record keeps:
 * :class:`Profile` — the login phone, name, e-mail, birthday and notification channels;
 * :class:`Referral` — who invited the customer, the partner the referral is bound
   to at the first paid order, the partner's own code and paying referees;
-* :class:`Blocking` — an admin's block or unblock, with who, when and why.
+* :class:`Blocking` — an admin's block or unblock, with who, when and why, and the
+  session epoch every customer token carries: a block moves it on, so every
+  session opened before is revoked at once (:meth:`Blocking.admits`).
 
 Every field of those three is optional: ``None`` is a field the customer
 document does not hold. A field may also be stored as an explicit ``null``
@@ -27,7 +29,7 @@ from msgspec.structs import fields, replace
 
 from shared.domain import profile as rules
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import NotFound
+from shared.domain.errors import Forbidden, NotFound, Unauthorized
 from shared.domain.ledger import Account
 
 _Part = TypeVar("_Part", "Profile", "Referral", "Blocking")
@@ -92,10 +94,40 @@ class Blocking(Struct, frozen=True):
     unblocked_at: datetime | None = None
     unblocked_by: str | None = None
     unblock_reason: str | None = None
+    session_epoch: int | None = None  # None: 0; the customer's tokens carry the epoch they were issued in
 
     @property
     def is_blocked(self) -> bool:
         return bool(self.blocked)
+
+    @property
+    def epoch(self) -> int:
+        return self.session_epoch or 0
+
+    def admits(self, token_epoch: int) -> None:
+        """Refuse a customer's own call while blocked, or with a token of a session the block revoked."""
+        if self.is_blocked:
+            raise AccountBlocked("the customer is blocked")
+        if token_epoch != self.epoch:
+            raise SessionRevoked("the session was revoked (the customer was blocked since it opened)", epoch=token_epoch)
+
+    def blocked_by_admin(self, *, at: datetime, by: str, reason: str) -> dict[str, Any]:
+        """The fields a block sets: the flag, who, when and why, and the next session epoch."""
+        return {"blocked": True, "blocked_at": at, "blocked_by": by, "blocked_reason": reason, "session_epoch": self.epoch + 1}
+
+
+class AccountBlocked(Forbidden):
+    """The customer's own call (a login, a refresh, any customer route) while an admin has them blocked."""
+
+    code = "customer_blocked"
+    message_ru = "Учётная запись заблокирована. Обратитесь в магазин."
+
+
+class SessionRevoked(Unauthorized):
+    """A token of a session opened before the customer was blocked: void, even after an unblock."""
+
+    code = "session_revoked"
+    message_ru = "Сессия завершена, войдите снова."
 
 
 PROFILE_FIELDS = tuple(f.name for f in fields(Profile))

@@ -5,6 +5,11 @@ Telegram account belongs to; it is created once and never moved. A session
 is a short-lived access token and a single-use :class:`RefreshToken`; every
 refresh token rotated from one login shares a family, and a reused token
 revokes the whole family (:class:`FamilyRevocation`).
+
+Both tokens of a session carry the customer's session epoch at login
+(:class:`CustomerToken`); blocking the customer moves the epoch on
+(:class:`shared.domain.customer.Blocking`), so every session opened before
+is refused at once, and a refresh family presented after that is revoked.
 """
 
 from __future__ import annotations
@@ -52,6 +57,13 @@ class CustomerContact(Struct, frozen=True):
     phone_verified_at: datetime | None = None
 
 
+class CustomerToken(Struct, frozen=True):
+    """A verified customer token: whose it is and the session epoch it was issued in."""
+
+    customer_id: str
+    epoch: int = 0  # tokens issued before epochs existed carry none: the first epoch
+
+
 class RefreshToken(Struct, frozen=True):
     """A recorded refresh token (by its ``jti``): single use, replaced by the token it was rotated to."""
 
@@ -72,6 +84,8 @@ class RefreshToken(Struct, frozen=True):
 
 class RevocationReason(str, Enum):
     REUSE = "reuse"  # a used refresh token was presented again
+    BLOCKED = "blocked"  # presented while the customer is blocked
+    REVOKED = "revoked"  # opened before a block, presented after the unblock
 
 
 class FamilyRevocation(Struct, frozen=True):
@@ -89,3 +103,5 @@ class RotationOutcome(str, Enum):
     UNKNOWN = "unknown"  # no such token for this customer and family
     REVOKED = "revoked"  # the family was revoked before
     REUSED = "reused"  # the token was used before: this revoked its family
+    BLOCKED = "blocked"  # the customer is blocked: this revoked its family
+    STALE = "stale"  # the session was revoked by a block since: this revoked its family

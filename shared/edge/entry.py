@@ -1,4 +1,11 @@
-"""Helpers for entry points: the store, the program in force, the customer behind a token."""
+"""Helpers for entry points: the store, the program in force, the customer behind a token.
+
+A customer token names its customer and the session epoch it was issued in.
+:func:`customer_id` checks the session against the customer's account (one
+read: a blocked customer, or a session a block revoked, is refused) before
+the route runs; the storefront's hot paths take :func:`customer_token` and
+compare the epoch in the read of the account they make anyway.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from typing import Any, Literal, overload
 
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Unauthorized
+from shared.domain.identity import CustomerToken
 from shared.platform import bootstrap, tokens
 from shared.platform.settings import settings
 from shared.services import program
@@ -22,6 +30,33 @@ def config(now: datetime) -> ProgramConfig:
 
 
 @overload
+def customer_token(request: Any, now: datetime, *, required: Literal[True] = True) -> CustomerToken: ...
+
+
+@overload
+def customer_token(request: Any, now: datetime, *, required: bool) -> CustomerToken | None: ...
+
+
+def customer_token(request: Any, now: datetime, *, required: bool = True) -> CustomerToken | None:
+    """The verified bearer token (its customer and session epoch), not yet checked against the
+    account: the use case compares the epoch (``None`` for an anonymous call when allowed)."""
+    token = tokens.bearer(request)
+    if token is None and request.headers.get("Authorization"):
+        raise Unauthorized("the Authorization header must be a Bearer token", message_ru="Сессия недействительна, войдите снова.")
+    if token is None:
+        if required:
+            raise Unauthorized("a customer token is required", message_ru="Войдите в личный кабинет.")
+        return None
+    return verified_token(token, now)
+
+
+def verified_token(token: str, now: datetime) -> CustomerToken:
+    """A customer token's customer and session epoch (signature, expiry and type checked)."""
+    claims = tokens.verify(settings().require("token_secret").token_secret, token, now=now)
+    return CustomerToken(customer_id=str(claims["sub"]), epoch=tokens.epoch(claims))
+
+
+@overload
 def customer_id(request: Any, now: datetime, *, required: Literal[True] = True) -> str: ...
 
 
@@ -30,12 +65,12 @@ def customer_id(request: Any, now: datetime, *, required: bool) -> str | None: .
 
 
 def customer_id(request: Any, now: datetime, *, required: bool = True) -> str | None:
-    """The customer of a bearer token; ``None`` for an anonymous call when allowed."""
-    token = tokens.bearer(request)
-    if token is None and request.headers.get("Authorization"):
-        raise Unauthorized("the Authorization header must be a Bearer token", message_ru="Сессия недействительна, войдите снова.")
+    """The customer of a bearer token whose session still stands (one read of the account:
+    blocked, or revoked by a block, is refused); ``None`` for an anonymous call when allowed."""
+    from shared.services.identity.access import check_session
+
+    token = customer_token(request, now, required=required)
     if token is None:
-        if required:
-            raise Unauthorized("a customer token is required", message_ru="Войдите в личный кабинет.")
         return None
-    return str(tokens.verify(settings().require("token_secret").token_secret, token, now=now)["sub"])
+    check_session(store(), token)
+    return token.customer_id

@@ -148,7 +148,6 @@ class Settings:
     shop_url: str = ""  # the storefront's address (KOPILKA_SHOP_URL): partners' referral links point here
     admin_token_secret: str = ""  # signs back-office tokens; must differ from token_secret
     admin_token_ttl_seconds: int = 8 * 3600
-    adjustment_approval_threshold: int = 5000  # manual adjustments above this many bonuses need a second admin
     # identity (sms_otp): OTP hashing key, phone regions, refresh tokens, the SMS gateway, Telegram
     otp_secret: str = ""  # HMAC key of OTP codes and phone/IP keys; derived from token_secret when unset
     phone_regions: tuple[str, ...] = ("RU",)  # ISO regions whose mobile numbers may log in; the first parses national numbers
@@ -211,7 +210,6 @@ def settings() -> Settings:
         shop_url=env("KOPILKA_SHOP_URL", ""),
         admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),
         admin_token_ttl_seconds=int(env("KOPILKA_ADMIN_TOKEN_TTL_SECONDS", str(8 * 3600))),
-        adjustment_approval_threshold=int(env("KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD", "5000")),
         version=_version(),
         environment=env("KOPILKA_ENV", "").strip() or "local",
     )

@@ -1,7 +1,9 @@
 """Short-lived signed customer tokens (HS256 JWT).
 
 The SMS/Telegram login (identity) issues them; customer-facing endpoints
-verify them. Tampered, expired or wrongly-typed tokens are refused.
+verify them. Tampered, expired or wrongly-typed tokens are refused. A
+customer's tokens carry the session epoch they were issued in (``ep``,
+:func:`epoch`), which a block moves on.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ def verify(secret: str, token: str, *, now: datetime, kind: str = "customer") ->
     if claims.get("typ") != kind:
         raise Unauthorized("wrong token type", message_ru="Сессия недействительна, войдите снова.")
     return claims
+
+
+def epoch(claims: dict[str, Any]) -> int:
+    """The session epoch a customer token was issued in (``ep``; none: the first, 0)."""
+    value = claims.get("ep", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1  # -1: matches no epoch
 
 
 def bearer(request: Any) -> str | None:

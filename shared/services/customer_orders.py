@@ -65,14 +65,16 @@ def checkout(
     now: datetime,
     promo: PromoRule | None = None,
     pays_with_gift_certificate: bool = False,
+    session_epoch: int | None = None,
 ) -> Quote:
     """Quote the cart again and reserve the bonuses it will spend (idempotent by order id).
 
     Two tabs cannot spend the same bonuses: the reservation takes them out
-    of ``available`` until payment or the configured timeout.
+    of ``available`` until payment or the configured timeout. A blocked
+    customer, or a token's ``session_epoch`` a block revoked, is refused.
     """
     session = AccountSession(uow, customer_id)
-    session.require_active()
+    session.require_active(session_epoch)
     if not session.exists:
         raise NotFound("unknown customer", customer_id=customer_id)
     q = quote(config, customer_view(config, session, now, plus_reserved_for=order_id), lines, now=now, promo=promo, bonuses_requested=bonuses, pays_with_gift_certificate=pays_with_gift_certificate)
@@ -142,6 +144,10 @@ def pay(
     quote's, never more than reserved or available. A replay returns the
     first result. The partner's count of paying referees is the caller's
     (:func:`shared.services.referral.note_paying_referee` when ``referrer_id`` is set).
+
+    A customer blocked since checkout spends nothing and earns nothing on the
+    order (no first-order bonus either): the reservation is given back, the
+    agreed bonuses are the order's shortfall, the money paid still counts.
     """
     require_utc(now)
     session = AccountSession(uow, customer_id)
@@ -154,17 +160,22 @@ def pay(
     # in the same commit as every one of them (spend, purchase, accrue:<order id>).
     reservation = session.account.reservations.get(order_id)
     view = customer_view(config, session, now, plus_reserved_for=order_id)
+    blocked = session.blocking.is_blocked
     shortfall = 0
     if agreed is not None:
         if reservation is not None:  # the spend comes out of the reservation, never beyond it
             view = view.model_copy(update={"available": reservation.amount})
+        if blocked:  # a blocked customer spends nothing: the agreed bonuses are a shortfall
+            view = view.model_copy(update={"available": 0})
         s = settle(config, view, lines, agreed_bonuses=agreed.bonuses, agreed_money=agreed.money, agreed_points=agreed.points)
         spent_by_line, paid_by_line, earned_by_line, shortfall = s.spent, s.paid, s.earned, s.shortfall
     else:
-        q = quote(config, view, lines, now=now, promo=promo, bonuses_requested=bonuses)
+        q = quote(config, view, lines, now=now, promo=promo, bonuses_requested=0 if blocked else bonuses)
         spent_by_line = {ql.id: ql.bonuses_applied for ql in q.lines}
         paid_by_line = {ql.id: ql.money_to_pay for ql in q.lines}
         earned_by_line = {ql.id: ql.points_to_earn for ql in q.lines}
+    if blocked:  # nor earns
+        earned_by_line = dict.fromkeys(earned_by_line, 0)
     spent, paid, earned = sum(spent_by_line.values()), sum(paid_by_line.values()), sum(earned_by_line.values())
     allocations: list[Allocation] = []
     if spent:
@@ -215,7 +226,7 @@ def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str
     session.save()
     excluded = bonuses_excluded(config, session.account)  # a group excluded from bonuses accrues none
     for rule in config.rules_for(EarningEvent.FIRST_ORDER, group=session.account.group, now=now):
-        if rule.amount and not excluded:  # once per customer and rule: the key is the customer's, not the order's
+        if rule.amount and not excluded and not session.blocking.is_blocked:  # none while excluded or blocked; once per customer and rule: the key is the customer's
             session.post(
                 f"first_order:{session.customer_id}:{rule.code}",
                 Accrue(amount=rule.amount, source="first_order", ref=order_id, activates_at=holds.rule_activation(rule, now), expires_at=holds.rule_expiry(config, rule, now)),

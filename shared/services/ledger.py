@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from shared.domain.customer import Blocking, CustomerRecord, Profile, Referral, unknown_customer
-from shared.domain.errors import Forbidden, IdempotencyConflict
+from shared.domain.customer import AccountBlocked, Blocking, CustomerRecord, Profile, Referral, unknown_customer
+from shared.domain.errors import IdempotencyConflict
 from shared.domain.ledger import Account, Balances, Command, Posting, apply_posting, fold
 from shared.domain.line_book import OrderLineBook
 from shared.services.ports import Store, UnitOfWork
@@ -65,10 +65,14 @@ class AccountSession:
     def blocking(self) -> Blocking:
         return self._record.blocking
 
-    def require_active(self) -> None:
-        """Refuse a customer an admin has blocked (their own calls; webhooks of earlier orders still apply)."""
-        if self.blocking.is_blocked:
-            raise Forbidden("the customer is blocked", customer_id=self.customer_id, message_ru="Учётная запись заблокирована. Обратитесь в магазин.")
+    def require_active(self, token_epoch: int | None = None) -> None:
+        """Refuse a customer an admin has blocked (their own calls) and, given the session epoch of
+        the caller's token, a session the block revoked (:meth:`Blocking.admits`)."""
+        if token_epoch is None:
+            if self.blocking.is_blocked:
+                raise AccountBlocked("the customer is blocked", customer_id=self.customer_id)
+            return
+        self.blocking.admits(token_epoch)
 
     def posted(self, key: str) -> Posting | None:
         """The posting made under ``key``, if any."""

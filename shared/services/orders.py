@@ -90,6 +90,7 @@ def place_order(
     source: str = "storefront",
     pays_with_gift_certificate: bool = False,
     then: Then | None = None,
+    session_epoch: int | None = None,
 ) -> tuple[Order, Quote]:
     """Check out: refuse a stale quote, redeem the promo code, reserve the bonuses, record the order.
 
@@ -111,6 +112,8 @@ def place_order(
     Idempotent by order id: the same order placed again returns the first
     record; the same id with another cart is an :class:`IdempotencyConflict`.
     ``then`` runs in the placing transaction with the order placed (not on a replay).
+    ``session_epoch`` is the customer's token's: a session a block revoked is refused
+    in the placing transaction's read of the account, as is a blocked customer.
     """
     require_utc(now)
     existing = find_order(store, order_id)
@@ -135,7 +138,16 @@ def place_order(
             _require_same(current, customer_id=customer_id, lines=lines, bonuses=bonuses, promo_code=promo_code)
             return current, None
         reserved = customer_orders.checkout(
-            uow, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo=rule, pays_with_gift_certificate=pays_with_gift_certificate
+            uow,
+            config=config,
+            customer_id=customer_id,
+            order_id=order_id,
+            lines=lines,
+            bonuses=bonuses,
+            now=now,
+            promo=rule,
+            pays_with_gift_certificate=pays_with_gift_certificate,
+            session_epoch=session_epoch,
         )
         order = Order(
             order_id=order_id,

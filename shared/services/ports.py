@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     # ledger: accounts, postings, line books
     # identities, codes and sessions
     # back office: admins, approvals, jobs, audit
-    from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository
+    from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository, MakerWindowRepository
     from shared.adapters.repositories.admins import AdminRepository
     from shared.adapters.repositories.identity import (
         CustomerContactRepository,
@@ -154,6 +154,10 @@ class UnitOfWork(Protocol):
     @property
     def admin_audit(self) -> AdminAuditRepository:
         """``audit/{id}``: the back-office audit log."""
+
+    @property
+    def maker_windows(self) -> MakerWindowRepository:
+        """``maker_windows/{email}``: each admin's bonus changes made without a checker, last 24 hours."""
 
 
 class Store(Protocol):

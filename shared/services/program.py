@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain.config import ConfigVersion, parse_config
-from shared.domain.errors import IdempotencyConflict, NotFound, ValidationFailed
+from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.domain.program import ProgramHead, Publication, VersionRef
 from shared.services.ports import Store, Then, UnitOfWork
@@ -84,7 +84,16 @@ def _replayed(uow: UnitOfWork, program: str, head: ProgramHead, key: str | None,
 
 
 def publish(
-    store: Store, *, raw: Any, author: str, reason: str, effective_from: datetime | None, now: datetime, then: Then | None = None, key: str | None = None
+    store: Store,
+    *,
+    raw: Any,
+    author: str,
+    reason: str,
+    effective_from: datetime | None,
+    now: datetime,
+    then: Then | None = None,
+    key: str | None = None,
+    expect_version: int | None = None,
 ) -> ConfigVersion:
     """Validate and store a new version of the program config.
 
@@ -97,7 +106,9 @@ def publish(
     With an idempotency ``key`` the same publication asked again (the same
     config, author, reason and date as asked) answers the version published
     the first time and writes nothing, ``then`` included; the key with
-    anything else is an :class:`IdempotencyConflict`.
+    anything else is an :class:`IdempotencyConflict`. With ``expect_version``
+    it is published only as the version after that one (an approved change
+    whose diff was made against it), else :class:`InvalidState`.
     """
     require_utc(now)
     if effective_from is not None:
@@ -127,6 +138,13 @@ def publish(
                 field="effective_from",
             )
         latest = current.latest
+        if expect_version is not None and (latest.version if latest else 0) != expect_version:
+            raise InvalidState(
+                "the program changed since this change was made: compare it again",
+                expected_version=expect_version,
+                latest_version=latest.version if latest else 0,
+                message_ru="Программа изменилась после запроса: сравните изменения заново.",
+            )
         previous = uow.programs.version(name, latest.version) if latest else None
         number = len(current.versions) + 1
         version = ConfigVersion(version=number, effective_from=starts, config=config, author=author, reason=reason, created_at=now)
@@ -152,7 +170,11 @@ def in_force(store: Store, program: str, now: datetime) -> ConfigVersion:
     ref = (_head(store, program, now) or ProgramHead(program)).in_force(now)
     if ref is None:
         raise NotFound(f"program {program!r} has no config in force", program=program)
-    number = ref.version
+    return version(store, program, ref.version)
+
+
+def version(store: Store, program: str, number: int) -> ConfigVersion:
+    """One stored version of the program's config (parsed once per instance)."""
     cached = _cache(store).get((program, number))
     if cached is None:
         cached = store.read(lambda uow: uow.programs.version(program, number))
@@ -167,4 +189,4 @@ def publications(store: Store, program: str, limit: int = 50) -> list[Publicatio
     return store.read(lambda uow: uow.programs.publications(program, limit=limit))
 
 
-__all__ = ["HEAD_TTL", "head", "in_force", "publications", "publish", "scheduled"]
+__all__ = ["HEAD_TTL", "head", "in_force", "publications", "publish", "scheduled", "version"]

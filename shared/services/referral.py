@@ -57,8 +57,9 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
 
     Computed on what the referee kept (returned lines excluded) at the
     partner's rate; credited once per order, otherwise the amount credited
-    before is answered. A partner of a group excluded from bonuses gets
-    nothing (the book is kept, with nothing earned).
+    before is answered. A partner of a group excluded from bonuses, or blocked
+    at delivery, earns nothing on the order (its book records 0, so an unblock
+    or a group change does not credit it later).
     """
     partner_id = book.referrer_id
     assert partner_id is not None
@@ -71,7 +72,7 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
             return existing.earned
         remaining = {line_id: line.paid - line.paid * line.returned // line.quantity for line_id, line in book.lines.items()}
         shares = referral_reward(config, paying_referees=partner.referral.paying, paid_by_line=remaining)
-        if partner.exists and bonuses_excluded(config, partner.account):  # a partner of a group excluded from bonuses earns none
+        if partner.blocking.is_blocked or (partner.exists and bonuses_excluded(config, partner.account)):  # blocked or excluded: earns none
             shares = dict.fromkeys(shares, 0)
         total = sum(shares.values())
         lot_id = None

@@ -33,10 +33,10 @@ PARTNER_CODE = Reason(
 )
 
 
-def _customer(store: Store, config: ProgramConfig, customer_id: str, now: datetime) -> CustomerView:
+def _customer(store: Store, config: ProgramConfig, customer_id: str, now: datetime, session_epoch: int | None) -> CustomerView:
     def unit(uow: UnitOfWork) -> CustomerView:
         session = AccountSession(uow, customer_id)
-        session.require_active()
+        session.require_active(session_epoch)
         if not session.exists:
             raise NotFound("unknown customer", customer_id=customer_id, message_ru="Покупатель не найден.")
         return customer_orders.customer_view(config, session, now)
@@ -54,8 +54,12 @@ def quote_cart(
     promo_code: str | None = None,
     bonuses: int = 0,
     pays_with_gift_certificate: bool = False,
+    session_epoch: int | None = None,
 ) -> Quote:
     """Price a cart for a customer (``None``: an anonymous visitor, who sees what they could earn).
+
+    A blocked customer is refused, and so is the session epoch of a token a block
+    revoked (``session_epoch``: the caller's token's), in the one read of the account.
 
     The promo code is looked up in any case; an unknown or inactive code is
     a reason in the quote, not an error. The quote's ``cart_fingerprint`` is
@@ -63,7 +67,7 @@ def quote_cart(
     """
     require_utc(now)
     offer = promo.offer(store, promo_code)
-    view = _customer(store, config, customer_id, now) if customer_id is not None else None
+    view = _customer(store, config, customer_id, now, session_epoch) if customer_id is not None else None
     try:
         result = quote(
             config,
@@ -82,7 +86,9 @@ def quote_cart(
     return result
 
 
-def preview_catalog(store: Store, *, config: ProgramConfig, customer_id: str | None, products: list[CartLine], now: datetime) -> dict[str, tuple[int, int]]:
+def preview_catalog(
+    store: Store, *, config: ProgramConfig, customer_id: str | None, products: list[CartLine], now: datetime, session_epoch: int | None = None
+) -> dict[str, tuple[int, int]]:
     """Points one unit of each product would earn: ``{id: (points, up_to)}``.
 
     ``points`` is for this customer (an anonymous visitor: the first level);
@@ -93,5 +99,5 @@ def preview_catalog(store: Store, *, config: ProgramConfig, customer_id: str | N
         require_unique_line_ids(products)
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="products") from None
-    view = _customer(store, config, customer_id, now) if customer_id is not None else None
+    view = _customer(store, config, customer_id, now, session_epoch) if customer_id is not None else None
     return catalog_preview(config, view, products, now=now)

@@ -230,14 +230,14 @@ def birthdays_today(now: datetime) -> list[str]:
 
 
 def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> int:
-    """The birthday bonus of this year, once: the amount credited now, 0 otherwise."""
+    """The birthday bonus of this year, once: the amount credited now, 0 otherwise (a blocked customer gets none)."""
     year = now.astimezone(MSK).year
     key = f"birthday:{customer_id}:{year}"
 
     def unit(uow: UnitOfWork) -> int:
         session = AccountSession(uow, customer_id)
-        if not session.exists or uow.postings.get(customer_id, key) is not None:
-            return 0
+        if not session.exists or session.blocking.is_blocked or uow.postings.get(customer_id, key) is not None:
+            return 0  # unknown, blocked (no credit while blocked) or credited this year already
         group = session.account.group or config.default_group
         rule = birthday_rule(config, now, group)
         if rule is None or _excluded(config, group):

@@ -35,11 +35,9 @@ CART = [{"id": "serum", "name": "Сыворотка", "price": 100000, "quantity
 @pytest.fixture
 def env(function_env):
     os.environ["KOPILKA_ADMIN_TOKEN_SECRET"] = ADMIN_SECRET
-    os.environ["KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD"] = "5000"
     reload()
     yield function_env
     os.environ.pop("KOPILKA_ADMIN_TOKEN_SECRET", None)
-    os.environ.pop("KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD", None)
     reload()
 
 
@@ -237,8 +235,8 @@ WHO_MAY = {
     ("POST", "/customers/{customer_id}/adjust"): PROGRAM,
     ("POST", "/customers/{customer_id}/level"): PROGRAM,
     ("POST", "/customers/{customer_id}/group"): PROGRAM,
-    ("POST", "/customers/{customer_id}/block"): {"manager"},
-    ("POST", "/customers/{customer_id}/unblock"): {"manager"},
+    ("POST", "/customers/{customer_id}/block"): {"admin", "manager"},
+    ("POST", "/customers/{customer_id}/unblock"): {"admin", "manager"},
     ("POST", "/orders"): {"manager"},
     ("POST", "/payouts/search"): {"manager", "accountant"},
     ("POST", "/payouts/{request_id}/approve"): {"manager"},
@@ -345,6 +343,36 @@ def test_a_large_adjustment_waits_for_a_second_admin_and_runs_once(client, env, 
     sound(env, "anna")
 
 
+def test_adjustments_split_and_sent_at_once_and_a_mass_accrual_of_a_million_wait_for_a_second_admin(client, env, staff):
+    register(env, "anna")
+    maker = staff["marketer"]
+    clients = [load_function("admin") for _ in range(4)]
+
+    def adjust(n: int):
+        body = {"amount": 5000, "reason": "компенсация", "idempotency_key": f"split-{n}"}
+        for _ in range(10):  # a well-behaved client retries a contended request
+            answer = clients[n].post("/customers/anna/adjust", json=body, headers={"Authorization": f"Bearer {maker}"})
+            if answer.status_code != 409:
+                return answer
+        return answer
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = [ok(a) for a in pool.map(adjust, range(4))]
+    assert sorted(a["status"] for a in answers) == ["done", "pending_approval", "pending_approval", "pending_approval"]
+    assert ledger.balances(env, "anna", now()).total == 5500
+
+    job = {"job_id": "million", "amount": 1_000_000, "reason": "ошибка маркетолога", "customer_ids": ["anna"]}
+    waiting = ok(call(client, "POST", "/mass_accruals", job, token=maker))
+    assert (waiting["status"], waiting["credited"], waiting["budget"]) == ("pending_approval", 0, 1_000_000)
+    error(call(client, "POST", "/mass_accruals/million/run", {}, token=maker), 409, "invalid_state")
+    shown = ok(call(client, "GET", f"/approvals/{waiting['approval_id']}", token=staff["admin"]))
+    assert (shown["action"], shown["params"]["customer_ids"], shown["params"]["total"]) == ("mass_accrual.run", ["anna"], 1_000_000)
+    ok(call(client, "POST", f"/approvals/{waiting['approval_id']}/reject", {"reason": "нет оснований"}, token=staff["admin"]))
+    assert ok(call(client, "GET", "/mass_accruals/million", token=maker))["status"] == "rejected"
+    assert ledger.balances(env, "anna", now()).total == 5500
+    sound(env, "anna")
+
+
 def test_a_rejected_approval_is_never_executed(client, env, staff):
     register(env, "anna")
     pending = ok(call(client, "POST", "/customers/anna/adjust", {"amount": -5001, "reason": "списание", "idempotency_key": "big-2"}, token=staff["admin"]))
@@ -379,36 +407,56 @@ def test_a_config_replacement_is_validated_versioned_and_audited(client, env, st
     assert ok(call(client, "GET", "/config", token=marketer))["version"] == 1  # the old one stays
     assert not [e for e in audit_entries(env) if e["action"] == "config.replace"]
 
+    # a new group touches money: it waits for a second admin, who sees the diff
     good = json.loads(json.dumps(current["config"]))
     good["groups"].append({"code": "b2b", "name": "Опт", "bonuses_excluded": True})
-    published = ok(call(client, "POST", "/config", {"config": good, "reason": "оптовая группа", "idempotency_key": "cfg-4"}, token=marketer))
-    assert published["version"] == 2
-    monday = {"config": good, "reason": "с понедельника", "effective_from": (now() + timedelta(days=3)).isoformat(), "idempotency_key": "cfg-5"}
+    pending = ok(call(client, "POST", "/config", {"config": good, "reason": "оптовая группа", "idempotency_key": "cfg-4"}, token=marketer))
+    assert (pending["status"], pending["version"]) == ("pending_approval", None)
+    assert [(c["path"], c["before"], c["touches_money"]) for c in pending["changes"]] == [("groups.b2b", None, True)]
+    assert ok(call(client, "GET", "/config", token=marketer))["version"] == 1
+    error(call(client, "POST", f"/approvals/{pending['approval_id']}/approve", token=marketer), 403, "forbidden")
+    approved = ok(call(client, "POST", f"/approvals/{pending['approval_id']}/approve", token=staff["admin"]))
+    assert approved["status"] == "executed" and approved["result"]["version"] == 2
+    # a change of names only is published at once
+    renamed = json.loads(json.dumps(good))
+    renamed["name"] = "Biomiq — клуб"
+    published = ok(call(client, "POST", "/config", {"config": renamed, "reason": "новое название", "idempotency_key": "cfg-5"}, token=marketer))
+    assert (published["status"], published["version"]) == ("published", 3)
+    monday = {"config": renamed, "reason": "с понедельника", "effective_from": (now() + timedelta(days=3)).isoformat(), "idempotency_key": "cfg-6"}
     later = ok(call(client, "POST", "/config", monday, token=staff["admin"]))
     view = ok(call(client, "GET", "/config", token=marketer))
-    assert view["version"] == 2 and [g["code"] for g in view["config"]["groups"]] == ["b2c", "b2b"]
-    assert [s["version"] for s in view["scheduled"]] == [later["version"]] == [3]
+    assert view["version"] == 3 and [g["code"] for g in view["config"]["groups"]] == ["b2c", "b2b"]
+    assert [s["version"] for s in view["scheduled"]] == [later["version"]] == [4]
     history = ok(call(client, "GET", "/config/history", token=marketer))["entries"]
-    assert [(h["version"], h["actor"]) for h in history[:2]] == [(3, "admin@shop.example"), (2, "marketer@shop.example")]
-    assert "groups" in history[1]["changed"]
+    assert [(h["version"], h["actor"]) for h in history[:3]] == [(4, "admin@shop.example"), (3, "marketer@shop.example"), (2, "marketer@shop.example")]
+    assert "groups" in history[2]["changed"]
     logged = [e for e in audit_entries(env) if e["action"] == "config.replace"]
-    assert sorted((e["actor"], e["result"]["version"]) for e in logged) == [("admin@shop.example", 3), ("marketer@shop.example", 2)]
+    assert sorted((e["actor"], e["result"]["version"]) for e in logged) == [("admin@shop.example", 4), ("marketer@shop.example", 3)]
+    assert [e["actor"] for e in audit_entries(env) if e["action"] == "config.replace.requested"] == ["marketer@shop.example"]
 
 
 def test_a_config_posted_twice_with_one_idempotency_key_is_one_version(client, env, staff):
     marketer = staff["marketer"]
     current = ok(call(client, "GET", "/config", token=marketer))
-    shorter = {**current["config"], "hold_days": 7}
-    body = {"config": shorter, "reason": "короче удержание", "idempotency_key": "hold-7"}
+    renamed = {**current["config"], "name": "Biomiq — клуб"}  # names only: published at once
+    body = {"config": renamed, "reason": "новое название", "idempotency_key": "name-1"}
     with ThreadPoolExecutor(max_workers=2) as pool:  # a double click
         answers = list(pool.map(lambda _: call(client, "POST", "/config", body, token=marketer), range(2)))
     first, second = (ok(a) for a in answers)
-    assert first == second and first["version"] == 2
+    assert first == second and (first["status"], first["version"]) == ("published", 2)
     assert ok(call(client, "POST", "/config", body, token=marketer)) == first  # a retry later
-    error(call(client, "POST", "/config", {**body, "config": {**shorter, "hold_days": 3}}, token=marketer), 409, "idempotency_conflict")
-    error(call(client, "POST", "/config", {"config": shorter, "reason": "без ключа"}, token=marketer), 400, "validation_failed")
+    error(call(client, "POST", "/config", {**body, "config": {**renamed, "name": "Biomiq"}}, token=marketer), 409, "idempotency_conflict")
+    error(call(client, "POST", "/config", {"config": renamed, "reason": "без ключа"}, token=marketer), 400, "validation_failed")
+    # a change that touches money posted twice with one key is one approval, before and after it is executed
+    shorter = {**renamed, "hold_days": 7}
+    hold = {"config": shorter, "reason": "короче удержание", "idempotency_key": "hold-7"}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        waits = [ok(a) for a in pool.map(lambda _: call(client, "POST", "/config", hold, token=marketer), range(2))]
+    assert waits[0] == waits[1] and waits[0]["status"] == "pending_approval"
+    assert ok(call(client, "POST", f"/approvals/{waits[0]['approval_id']}/approve", token=staff["admin"]))["result"]["version"] == 3
+    assert ok(call(client, "POST", "/config", hold, token=marketer))["approval_id"] == waits[0]["approval_id"]  # a retry after it was executed
     history = ok(call(client, "GET", "/config/history", token=marketer))["entries"]
-    assert [h["version"] for h in history] == [2, 1]
+    assert [h["version"] for h in history] == [3, 2, 1]
     assert [e["result"]["version"] for e in audit_entries(env) if e["action"] == "config.replace"] == [2]
 
 
@@ -524,9 +572,13 @@ def test_a_manager_blocks_and_unblocks_a_customer(client, env, staff):
     # the customer's own calls are refused while blocked
     shop = load_function("cart_quote")
     refused = shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna')}"})
-    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "customer_blocked"
     assert ok(call(client, "POST", "/customers/anna/unblock", {"reason": "проверено"}, token=manager))["blocked"] is False
-    assert shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna')}"}).status_code == 200
+    # the block revoked the session: its token stays void, a token of a new session works
+    stale = shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna')}"})
+    assert stale.status_code == 401 and stale.get_json()["error"]["code"] == "session_revoked"
+    assert env.get("customers/anna")["session_epoch"] == 1
+    assert shop.post("/quote", json={"lines": CART}, headers={"Authorization": f"Bearer {customer_token('anna', epoch=1)}"}).status_code == 200
     assert [e["action"] for e in audit_entries(env) if e["target"] == "customer:anna"] == ["customer.unblock", "customer.block"]
     error(call(client, "POST", "/customers/ghost/block", {"reason": "x"}, token=manager), 404, "not_found")
     error(call(client, "POST", "/customers/a%2Fb/block", {"reason": "x"}, token=manager), 404)

@@ -278,7 +278,7 @@ def test_ttl_policies_cover_the_short_lived_collections() -> None:
 # Settings the code reads whose default is fine in production (so they may stay unset).
 OPTIONAL = {
     "KOPILKA_PROGRAM", "KOPILKA_TOKEN_TTL_SECONDS", "KOPILKA_REFRESH_TOKEN_TTL_SECONDS", "KOPILKA_ADMIN_TOKEN_TTL_SECONDS",
-    "KOPILKA_TRUSTED_PROXY_HOPS", "KOPILKA_HTTP_TIMEOUT_SECONDS", "KOPILKA_PHONE_REGIONS", "KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD",
+    "KOPILKA_TRUSTED_PROXY_HOPS", "KOPILKA_HTTP_TIMEOUT_SECONDS", "KOPILKA_PHONE_REGIONS",
     "YOOKASSA_BASE_URL", "CDEK_BASE_URL", "BOXBERRY_BASE_URL", "RUSSIANPOST_URL", "SMSRU_BASE_URL",
     "YOOKASSA_NETWORKS",  # empty: YooKassa's published sender networks
     "SMS_SENDER",  # empty: the gateway's default sender

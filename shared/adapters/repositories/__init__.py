@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from shared.adapters.repositories.base import Documents, Queries
 
 if TYPE_CHECKING:  # each repository's module is imported when a unit of work first uses it
-    from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository
+    from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository, MakerWindowRepository
     from shared.adapters.repositories.admins import AdminRepository
     from shared.adapters.repositories.identity import (
         CustomerContactRepository,
@@ -195,6 +195,12 @@ class Repositories:
         from shared.adapters.repositories.admin import AdminAuditRepository
 
         return AdminAuditRepository(self._documents(), self._queries)
+
+    @cached_property
+    def maker_windows(self) -> MakerWindowRepository:
+        from shared.adapters.repositories.admin import MakerWindowRepository
+
+        return MakerWindowRepository(self._documents(), self._queries)
 
 
 __all__ = ["Repositories", "cached_property"]

@@ -7,8 +7,10 @@ Stored documents (field names and values are the data model; do not change them)
     jobs/{job_id}   {job_id, kind: "mass_accrual", definition: {amount, reason,
                      customer_ids, group, lifetime_days, activation_days}, status,
                      cursor, credited, bonuses, skipped_unknown, skipped_blocked,
-                     skipped_excluded, replayed, batches, created_by, created_at, updated_at, completed_at}
+                     skipped_excluded, replayed, batches, created_by, created_at, updated_at, completed_at,
+                     budget, approval_id}
     audit/{id}      {id, actor, roles, action, target, params, at, result, key}
+    maker_windows/{email}  {maker, changes: [{at, ref, each, total, customers}], updated_at}
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from shared.domain.admin import (
     MassAccrualDefinition,
     MassAccrualJob,
 )
+from shared.domain.maker_checker import DirectChange, MakerWindow
 
 # --- approvals -----------------------------------------------------------------------------
 
@@ -117,6 +120,8 @@ def job_document(job: MassAccrualJob) -> dict[str, Any]:
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "completed_at": job.completed_at,
+        "budget": job.budget,
+        "approval_id": job.approval_id,
     }
 
 
@@ -147,6 +152,8 @@ def job_from(doc: dict[str, Any]) -> MassAccrualJob:
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
         completed_at=doc.get("completed_at"),
+        budget=doc.get("budget"),
+        approval_id=doc.get("approval_id"),
     )
 
 
@@ -215,3 +222,24 @@ class AdminAuditRepository(Repository):
         """A page of the log, newest first (``start_after``: the ``key`` of the last record of the previous page)."""
         rows = self._queries.ordered(layout.ADMIN_AUDIT, order_by="key", descending=True, limit=limit, start_after=start_after)
         return [audit_from(doc) for _, doc in rows]
+
+
+# --- the makers' windows ------------------------------------------------------------------------
+
+
+class MakerWindowRepository(Repository):
+    """``maker_windows/{email}``: an admin's bonus changes made without a checker, kept 24 hours."""
+
+    def get(self, maker: str) -> MakerWindow | None:
+        doc = self._docs.get(layout.maker_window(maker))
+        if doc is None:
+            return None
+        changes = tuple(
+            DirectChange(at=c["at"], ref=c["ref"], each=int(c["each"]), total=int(c["total"]), customers=None if c.get("customers") is None else tuple(c["customers"]))
+            for c in doc.get("changes", [])
+        )
+        return MakerWindow(maker=doc.get("maker", maker), changes=changes)
+
+    def put(self, window: MakerWindow) -> None:
+        changes = [{"at": c.at, "ref": c.ref, "each": c.each, "total": c.total, "customers": None if c.customers is None else list(c.customers)} for c in window.changes]
+        self._docs.put(layout.maker_window(window.maker), {"maker": window.maker, "changes": changes, "updated_at": max((c.at for c in window.changes), default=None)})

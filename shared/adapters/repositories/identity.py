@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.adapters import layout
 from shared.adapters.repositories.base import Repository
+from shared.domain.customer import Blocking
 from shared.domain.identity import (
     CustomerContact,
     FamilyRevocation,
@@ -64,8 +65,8 @@ class IdentityRepository(Repository):
 
 
 class CustomerContactRepository(Repository):
-    """The verified phone on a customer's account document (``customers/{id}``); its other
-    fields are left as they are."""
+    """What identity reads and writes of a customer's account document (``customers/{id}``):
+    the verified phone, and the block with the session epoch; its other fields are left as they are."""
 
     def get(self, customer_id: str) -> CustomerContact | None:
         """The account's contact, or ``None`` when the customer has no account."""
@@ -76,6 +77,14 @@ class CustomerContactRepository(Repository):
 
     def exists(self, customer_id: str) -> bool:
         return self.get(customer_id) is not None
+
+    def blocking(self, customer_id: str) -> Blocking | None:
+        """The account's block and session epoch (what a session is checked against), or ``None``
+        when the customer has no account; the ledger fields are not parsed."""
+        doc = self._docs.get(layout.account(customer_id))
+        if doc is None:
+            return None
+        return Blocking(blocked=doc.get("blocked"), session_epoch=doc.get("session_epoch"))
 
     def put(self, customer_id: str, contact: CustomerContact) -> None:
         path = layout.account(customer_id)

@@ -79,6 +79,7 @@ def _blocking(data: dict[str, Any]) -> Blocking:
         unblocked_at=data.get("unblocked_at"),
         unblocked_by=data.get("unblocked_by"),
         unblock_reason=data.get("unblock_reason"),
+        session_epoch=data.get("session_epoch"),
     )
 
 

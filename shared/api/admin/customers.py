@@ -49,7 +49,11 @@ class JobDefinition(_Out):
 class JobResponse(_Out):
     job_id: str
     kind: str
-    status: Literal["running", "complete"]
+    status: Literal["pending_approval", "running", "complete", "rejected"] = Field(
+        description="pending_approval: its total passed the threshold and it waits for a second admin (approval_id); rejected: it never runs."
+    )
+    approval_id: str | None = Field(default=None, description="The approval the job waited (or waits) for.")
+    budget: int | None = Field(default=None, description="The bonuses checked or approved for the job: it never credits more.")
     cursor: int | str | None
     credited: int = Field(description="Customers credited by the job (each once).")
     bonuses: int
@@ -71,6 +75,8 @@ class JobResponse(_Out):
             job_id=job.job_id,
             kind=job.kind,
             status=job.status.value,
+            approval_id=job.approval_id,
+            budget=job.budget,
             cursor=job.cursor,
             credited=job.credited,
             bonuses=job.bonuses,

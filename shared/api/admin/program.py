@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -62,10 +62,22 @@ class ConfigReplaceRequest(_In):
     )
 
 
+class ConfigChangeView(_Out):
+    """One difference of a new config from the latest version."""
+
+    path: str = Field(description="The field, e.g. welcome.standard or levels.level2.accrual_percent (levels, groups and rules by code).")
+    before: Any = Field(description="The value in the latest version (null: absent).")
+    after: Any = Field(description="The value in the new config (null: removed).")
+    touches_money: bool = Field(description="False only for names and privileges: such a change alone is published at once.")
+
+
 class ConfigReplaceResponse(_Out):
     program: str
-    version: int
-    effective_from: datetime
+    status: Literal["published", "pending_approval"] = Field(default="published", description="A change that touches money waits for a second admin.")
+    version: int | None = Field(default=None, description="The version published (null while it waits for approval).")
+    effective_from: datetime | None = Field(default=None, description="When it applies (null while it waits: from its approval, or the date asked if later).")
+    approval_id: str | None = Field(default=None, description="The approval it waits for.")
+    changes: list[ConfigChangeView] = Field(default_factory=list, description="What it changes against the latest version.")
 
 
 class PublicationEntry(_Out):

@@ -1,13 +1,27 @@
 """Maker-checker approvals: ``approvals/{id}``.
 
-Manual adjustments above ``KOPILKA_ADJUSTMENT_APPROVAL_THRESHOLD`` bonuses and
-every payout approval are not done at once: they become a *pending* approval.
-Another admin holding a role of that action approves it (the maker never can),
-which executes it exactly once (``executed``), or rejects it (``rejected``; the
-maker may withdraw their own). An adjustment executes in the transaction that
-marks the approval executed; a payout is claimed first (``approved``), decided
-by :mod:`shared.services.payouts`, then marked executed — a checker who
-approves again after a crash drives the same, idempotent decision.
+What waits for a second person instead of being done at once:
+
+* a manual adjustment once the maker's bonus changes over a rolling 24 hours —
+  to that customer, or in total — would pass the program's thresholds
+  (:mod:`shared.domain.maker_checker`, :mod:`shared.services.admin.adjustments`);
+* a mass accrual whose amount × customers passes its threshold, or that would
+  take the maker's 24 hours past theirs (:mod:`shared.services.admin.mass_accruals`);
+* a program change that touches money (:mod:`shared.domain.config_diff`,
+  :mod:`shared.services.admin.program`);
+* every payout approval.
+
+The approval's ``params`` hold the exact change and what the checker is
+shown of its effect (``effect``: the maker's 24 hours with it; ``changes``:
+the config diff). Another admin holding a role of that action approves it (the
+maker never can), which executes it exactly once (``executed``), or rejects it
+(``rejected``; the maker may withdraw their own). An adjustment executes in the
+transaction that marks the approval executed, as does a mass accrual's release
+(its job goes from ``pending_approval`` to ``running``) and a config's
+publication (refused, and the approval ``failed``, when the program changed
+since the diff was made); a payout is claimed first (``approved``), decided by
+:mod:`shared.services.payouts`, then marked executed — a checker who approves
+again after a crash drives the same, idempotent decision.
 """
 
 from __future__ import annotations
@@ -17,47 +31,71 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.api.admin import ApprovalListResponse, ApprovalView
-from shared.domain.admin import Approval, ApprovalStatus
+from shared.domain.admin import Approval, ApprovalStatus, JobStatus, JsonObject, jsonable
+from shared.domain.config import ConfigVersion
 from shared.domain.errors import (
     BusinessRefusal,
+    DomainError,
     Forbidden,
     IdempotencyConflict,
     InvalidState,
     NotFound,
+    ValidationFailed,
 )
 from shared.domain.ledger import Adjust, digest, require_utc
 from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
-from shared.services.admin.common import payout_result, well_formed_id
+from shared.services.admin.common import payout_result, require_creditable, well_formed_id
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
+# Params that show the checker the effect; not the request's intent, so left out when a
+# request is compared with the one its key made before.
+SHOWN = frozenset({"effect", "changes", "base_version", "customers", "total"})
+
+
+def approval_id_for(maker: str, action: str, target: str, key: str) -> str:
+    """The approval a maker's request makes: one per maker, action, target and idempotency key."""
+    return "A" + digest(f"{maker}|{action}|{target}|{key}", 24)
+
+
+def _intent(params: JsonObject) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k not in SHOWN}
+
+
+def existing_request(uow: UnitOfWork, approval_id: str, params: dict[str, Any], *, key: str) -> Approval | None:
+    """The approval a key made before, if any; another intent under the same key is a conflict."""
+    existing = uow.approvals.get(approval_id)
+    if existing is not None and _intent(existing.params) != _intent(jsonable(params)):
+        raise IdempotencyConflict("this idempotency key was used for another request", key=key, approval_id=approval_id)
+    return existing
+
+
+def request_in(uow: UnitOfWork, admin: Admin, *, action: str, target: str, params: dict[str, Any], key: str, reason: str, now: datetime) -> Approval:
+    """Record, in ``uow``, an action that waits for a second admin (idempotent by maker, action, target and key)."""
+    admin.require(action)
+    approval_id = approval_id_for(admin.email, action, target, key)
+    existing = existing_request(uow, approval_id, params, key=key)
+    if existing is not None:
+        return existing
+    requested = Approval.request(approval_id=approval_id, action=action, target=target, params=params, maker=admin.email, maker_roles=tuple(admin.roles), reason=reason, now=now)
+    uow.approvals.create(requested)
+    _audit.audit_in(
+        uow,
+        admin,
+        action=f"{action}.requested",
+        target=target,
+        params={**requested.params, "approval_id": approval_id},
+        result={"status": "pending", "approval_id": approval_id},
+        now=now,
+    )
+    return requested
+
 
 def request_approval(store: Store, admin: Admin, *, action: str, target: str, params: dict[str, Any], key: str, reason: str, now: datetime) -> Approval:
-    """Record an action that waits for a second admin (idempotent by maker, action, target and key)."""
+    """Record an action that waits for a second admin, in its own transaction."""
     admin.require(action)
-    approval_id = "A" + digest(f"{admin.email}|{action}|{target}|{key}", 24)
-    requested = Approval.request(approval_id=approval_id, action=action, target=target, params=params, maker=admin.email, maker_roles=tuple(admin.roles), reason=reason, now=now)
-
-    def unit(uow: UnitOfWork) -> Approval:
-        existing = uow.approvals.get(approval_id)
-        if existing is not None:
-            if dict(existing.params) != dict(requested.params):
-                raise IdempotencyConflict("this idempotency key was used for another request", key=key, approval_id=approval_id)
-            return existing
-        uow.approvals.create(requested)
-        _audit.audit_in(
-            uow,
-            admin,
-            action=f"{action}.requested",
-            target=target,
-            params={**requested.params, "approval_id": approval_id},
-            result={"status": "pending", "approval_id": approval_id},
-            now=now,
-        )
-        return requested
-
-    return store.run(unit)
+    return store.run(lambda uow: request_in(uow, admin, action=action, target=target, params=params, key=key, reason=reason, now=now))
 
 
 def _find(store: Store, approval_id: str) -> Approval:
@@ -111,6 +149,10 @@ def reject(store: Store, admin: Admin, approval_id: str, *, reason: str, now: da
             raise InvalidState(f"the approval is {current.status.value}", approval_id=approval_id, status=current.status.value)
         updated = current.rejected(admin.email, now, reason)
         uow.approvals.put(updated)
+        if current.action == MASS_ACCRUAL_ACTION:  # its job never runs
+            job = uow.jobs.get(str(current.params["job_id"]))
+            if job is not None and job.status is JobStatus.PENDING_APPROVAL:
+                uow.jobs.put(job.rejected(now))
         _audit.audit_in(
             uow, admin, action="approval.reject", target=current.target, params={"approval_id": approval_id, "action": current.action, "reason": reason}, result={"status": "rejected"}, now=now
         )
@@ -132,18 +174,14 @@ def _execute_adjust(store: Store, checker: Admin, approval: Approval, now: datet
         session = AccountSession(uow, params["customer_id"])
         if not session.exists:
             raise NotFound("unknown customer", customer_id=params["customer_id"])
+        require_creditable(session.blocking, customer_id=params["customer_id"], amount=params["amount"], roles=current.maker_roles)
         outcome = session.post(
             f"approval:{approval.id}",
             Adjust(amount=params["amount"], actor=approval.maker, reason=params["reason"], expires_at=now + timedelta(days=params["lifetime_days"])),
             now=now,
         )
         result = {"adjusted": outcome.adjusted, "customer_id": params["customer_id"], "approved_by": checker.email}
-        updated = current.executed(checker.email, now, result)
-        uow.approvals.put(updated)
-        _audit.audit_in(
-            uow, checker, action="approval.approve", target=current.target, params={"approval_id": approval.id, "action": current.action, "maker": current.maker}, result=result, now=now
-        )
-        return updated, True
+        return _record_approval(uow, checker, current, result, now), True
 
     return store.run(unit)
 
@@ -204,8 +242,94 @@ def _execute_payout(store: Store, checker: Admin, approval: Approval, now: datet
     return store.run(finish)
 
 
+def _record_approval(uow: UnitOfWork, checker: Admin, current: Approval, result: JsonObject, now: datetime) -> Approval:
+    updated = current.executed(checker.email, now, result)
+    uow.approvals.put(updated)
+    _audit.audit_in(uow, checker, action="approval.approve", target=current.target, params={"approval_id": current.id, "action": current.action, "maker": current.maker}, result=result, now=now)
+    return updated
+
+
+def _execute_mass_accrual(store: Store, checker: Admin, approval: Approval, now: datetime) -> tuple[Approval, bool]:
+    """Release the job (``pending_approval`` → ``running``) and mark the approval executed, in one transaction;
+    the job then runs with ``/run``, never crediting more than the total approved."""
+    job_id = str(approval.params["job_id"])
+
+    def unit(uow: UnitOfWork) -> tuple[Approval, bool]:
+        current = uow.approvals.get(approval.id) or approval
+        if current.status is ApprovalStatus.EXECUTED:
+            return current, False
+        if current.status is not ApprovalStatus.PENDING:
+            raise InvalidState(f"the approval is {current.status.value}", approval_id=approval.id)
+        job = uow.jobs.get(job_id)
+        if job is None or job.status is not JobStatus.PENDING_APPROVAL:
+            raise InvalidState("the mass accrual does not wait for this approval", job_id=job_id)
+        released = job.approved(now)
+        uow.jobs.put(released)
+        result = {"job_id": job_id, "status": released.status.value, "budget": released.budget, "approved_by": checker.email}
+        return _record_approval(uow, checker, current, result, now), True
+
+    return store.run(unit)
+
+
+class _Decided(Exception):
+    """The approval was decided by another checker meanwhile: nothing is published."""
+
+
+def _execute_config(store: Store, checker: Admin, approval: Approval, now: datetime) -> tuple[Approval, bool]:
+    """Publish the config and mark the approval executed, in one transaction — only while the
+    program's latest version is still the one its diff was made against (else ``failed``)."""
+    from shared.services import program as program_service
+
+    params = approval.params
+    requested_from = params.get("effective_from")
+    effective_from = requested_from if isinstance(requested_from, datetime) and requested_from > now else now
+
+    def record(uow: UnitOfWork, version: ConfigVersion) -> None:
+        current = uow.approvals.get(approval.id) or approval
+        if current.status is not ApprovalStatus.PENDING:
+            raise _Decided(current.status.value)
+        result = {"program": params["program"], "version": version.version, "effective_from": version.effective_from, "approved_by": checker.email}
+        _record_approval(uow, checker, current, result, now)
+
+    try:
+        program_service.publish(
+            store,
+            raw=params["config"],
+            author=approval.maker,
+            reason=approval.reason,
+            effective_from=effective_from,
+            now=now,
+            then=record,
+            expect_version=int(params["base_version"]),
+        )
+    except _Decided:
+        return _find(store, approval.id), False
+    except (InvalidState, ValidationFailed) as exc:
+        current = _find(store, approval.id)
+        if current.status is ApprovalStatus.EXECUTED:  # a concurrent checker published it
+            return current, False
+        _fail(store, approval.id, exc)
+        raise
+    return _find(store, approval.id), True
+
+
+def _fail(store: Store, approval_id: str, exc: DomainError) -> None:
+    failure = exc.to_dict()
+
+    def unit(uow: UnitOfWork) -> None:
+        current = uow.approvals.get(approval_id)
+        if current is not None and current.status is ApprovalStatus.PENDING:
+            uow.approvals.put(current.failed(failure))
+
+    store.run(unit)
+
+
+MASS_ACCRUAL_ACTION = "mass_accrual.run"
+
 # What approving executes, by the approval's action.
 EXECUTORS: dict[str, Callable[[Store, Admin, Approval, datetime], tuple[Approval, bool]]] = {
     "ledger.adjust": _execute_adjust,
     "payout.approve": _execute_payout,
+    MASS_ACCRUAL_ACTION: _execute_mass_accrual,
+    "config.replace": _execute_config,
 }

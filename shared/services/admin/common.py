@@ -4,8 +4,10 @@ and how a payout decision is recorded."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from shared.domain.admin import JsonObject
+from shared.domain.customer import Blocking
 from shared.domain.errors import BusinessRefusal, ValidationFailed
 from shared.domain.payouts import PayoutOutcome
 
@@ -15,6 +17,20 @@ _ID = re.compile(r"[A-Za-z0-9_.:@+\-]{1,128}")
 class CustomerBlocked(BusinessRefusal):
     code = "customer_blocked"
     message_ru = "Покупатель заблокирован."
+
+
+CREDITS_BLOCKED = "admin"  # the one role whose adjustment may credit a blocked customer
+
+
+def require_creditable(blocking: Blocking, *, customer_id: str, amount: int, roles: Iterable[str]) -> None:
+    """A blocked customer is credited by nothing but an adjustment of the ``admin`` role (always
+    with a reason); a debit is no credit and stays possible."""
+    if amount > 0 and blocking.is_blocked and CREDITS_BLOCKED not in set(roles):
+        raise CustomerBlocked(
+            "the customer is blocked: only an adjustment of the admin role may credit them",
+            customer_id=customer_id,
+            message_ru="Покупатель заблокирован: начислить бонусы может только администратор.",
+        )
 
 
 def well_formed_id(value: str) -> bool:

@@ -1,5 +1,13 @@
 """Mass accruals: ``jobs/{job_id}``, bonuses for a list of customers or a whole group.
 
+A job is checked when it is defined: its total (amount × customers; a
+group's members are counted then) and what it adds to its maker's bonus
+changes over a rolling 24 hours (:mod:`shared.domain.maker_checker`). Within
+the program's thresholds it runs at once; past them it waits for a second
+admin (``pending_approval``, :mod:`shared.services.admin.approvals`) and runs
+only once approved. Either way it never credits more than that checked total
+(its ``budget``): customers who join a group afterwards do not raise it.
+
 The job is walked in bounded batches; after each batch its cursor (an index
 into the list, or the last customer id of the group) moves on with a
 compare-and-set, so a crash or a ``max_batch`` stop is resumed by the next run
@@ -24,10 +32,12 @@ from shared.domain.admin import (
 )
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded
-from shared.domain.errors import IdempotencyConflict, NotFound, ValidationFailed
+from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Accrue, require_utc
+from shared.domain.maker_checker import DirectChange, MakerWindow, effect
 from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
+from shared.services.admin.approvals import request_in
 from shared.services.admin.common import (
     required_reason,
     valid_customer_id,
@@ -37,6 +47,8 @@ from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
 MAX_JOB_CUSTOMERS = 5000
+GROUP_PAGE = 1000  # ids read per query when a group's members are counted
+APPROVAL_ACTION = "mass_accrual.run"  # the action a job's approval is decided by
 
 
 def create_mass_accrual(
@@ -53,7 +65,12 @@ def create_mass_accrual(
     lifetime_days: int | None = None,
     activation_days: int = 0,
 ) -> MassAccrualJob:
-    """Define a mass accrual (idempotent by ``job_id``: the same definition again is the same job)."""
+    """Define a mass accrual (idempotent by ``job_id``: the same definition again is the same job).
+
+    Answers it ``running`` when its total and its maker's 24 hours stay within the
+    program's thresholds, else ``pending_approval`` with the approval that shows
+    the checker who gets how much (the ids of a list, or a group and its count).
+    """
     admin.require("mass_accrual.run")
     require_utc(now)
     reason = required_reason(reason)
@@ -82,6 +99,11 @@ def create_mass_accrual(
         lifetime_days=lifetime_days or config.lot_lifetime_days,
         activation_days=activation_days,
     )
+    if customer_ids is not None:
+        count = len(customer_ids)
+    else:  # a group's members, counted now (not again for a job defined before)
+        count = 0 if store.read(lambda uow: uow.jobs.exists(job_id)) else _group_size(store, group or "")
+    target = f"job:{job_id}"
 
     def unit(uow: UnitOfWork) -> MassAccrualJob:
         existing = uow.jobs.get(job_id)
@@ -89,27 +111,45 @@ def create_mass_accrual(
             raise IdempotencyConflict("this job id was used for another job", job_id=job_id)
         if existing is not None:
             return existing
-        job = MassAccrualJob.start(job_id=job_id, definition=definition, created_by=admin.email, now=now)
+        window = uow.maker_windows.get(admin.email) or MakerWindow(admin.email)
+        seen = effect(config.approvals, window, each=amount, customers=definition.customer_ids, count=count, now=now, mass_accrual=True)
+        summary = {
+            "job_id": job_id,
+            "amount": definition.amount,
+            "reason": definition.reason,
+            "group": definition.group,
+            "lifetime_days": definition.lifetime_days,
+            "activation_days": definition.activation_days,
+            "customers": count,
+            "total": seen.total,
+        }
+        if seen.needs_approval:
+            shown = {**summary, "customer_ids": list(definition.customer_ids) if definition.customer_ids is not None else None, "effect": seen.view()}
+            approval = request_in(uow, admin, action=APPROVAL_ACTION, target=target, params=shown, key=job_id, reason=reason, now=now)
+            job = MassAccrualJob.start(job_id=job_id, definition=definition, created_by=admin.email, now=now, budget=seen.total, approval_id=approval.id)
+            uow.jobs.create(job)
+            return job
+        job = MassAccrualJob.start(job_id=job_id, definition=definition, created_by=admin.email, now=now, budget=seen.total)
         uow.jobs.create(job)
-        _audit.audit_in(
-            uow,
-            admin,
-            action="mass_accrual.create",
-            target=f"job:{job_id}",
-            params={
-                "amount": definition.amount,
-                "reason": definition.reason,
-                "group": definition.group,
-                "lifetime_days": definition.lifetime_days,
-                "activation_days": definition.activation_days,
-                "customers": len(customer_ids or []),
-            },
-            result={"job_id": job_id},
-            now=now,
-        )
+        uow.maker_windows.put(window.with_change(DirectChange(at=now, ref=f"mass:{job_id}", each=amount, total=seen.total, customers=definition.customer_ids)))
+        _audit.audit_in(uow, admin, action="mass_accrual.create", target=target, params=summary, result={"job_id": job_id, "budget": job.budget}, now=now)
         return job
 
     return store.run(unit)
+
+
+def _group_size(store: Store, group: str) -> int:
+    """How many customers the group has now (ids only, page by page)."""
+    def page(after: str | None) -> list[str]:
+        return store.read(lambda uow: uow.accounts.in_group(group, limit=GROUP_PAGE, after=after))
+
+    count, after = 0, None
+    while True:
+        ids = page(after)
+        count += len(ids)
+        if len(ids) < GROUP_PAGE:
+            return count
+        after = ids[-1]
 
 
 def _find(store: Store, job_id: str) -> MassAccrualJob:
@@ -179,19 +219,28 @@ def run_mass_accrual(store: Store, admin: Admin, *, config: ProgramConfig, job_i
 
     After each batch the cursor moves on only if it is still where this run
     found it (compare-and-set): an overlapping run then stops, and every
-    customer is counted once. ``status`` becomes ``complete`` at the end.
+    customer is counted once. ``status`` becomes ``complete`` at the end, or
+    once the job's budget (the total checked or approved) is credited. A job
+    waiting for its approval, or rejected, does not run (:class:`InvalidState`).
     """
     admin.require("mass_accrual.run")
     require_utc(now)
     job = started = _find(store, job_id)
-    budget = max_batch
-    while not job.complete and budget > 0:
-        size = min(batch_size, budget)
+    if not job.runnable:
+        raise InvalidState(
+            f"the mass accrual is {job.status.value}", job_id=job_id, approval_id=job.approval_id, message_ru="Массовое начисление ждёт согласования или отклонено."
+        )
+    left = max_batch
+    while not job.complete and left > 0:
+        size = job.batch_size(min(batch_size, left))
+        if size == 0:  # the budget is credited: the job is done
+            job, moved = store.run(_advance(job, cursor=job.cursor, counts=BatchCounts(), done=True, now=now))
+            break
         batch, after, done = _next_batch(store, job, size)
         counts = BatchCounts()
         for customer_id in batch:
             counts = counts.add(credit_one(store, config=config, job=job, customer_id=customer_id, now=now))
-        budget -= max(len(batch), 1)
+        left -= max(len(batch), 1)
         job, moved = store.run(_advance(job, cursor=after, counts=counts, done=done, now=now))
         if not moved:
             break

@@ -3,6 +3,7 @@
 * :mod:`.phones`: any spelling of a phone to E.164 (mobile numbers of the configured regions);
 * :mod:`.otp`: requesting a code by SMS within the limits and the daily SMS budget, verifying it;
 * :mod:`.sessions`: a verified phone's login (registering its customer once), refresh-token rotation;
+* :mod:`.access`: whether a customer token's session still stands (not blocked, not revoked);
 * :mod:`.telegram`: Telegram Login Widget verification, linking and login;
 * :mod:`.keys`: the secrets and the keyed hashes; :mod:`.errors`: the refusals.
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from shared.api.sms_otp import CodeSent, Session, TelegramResult
     from shared.domain.identity import TelegramUser
     from shared.domain.otp import budget_day, ip_scopes, seconds_until, wait_ru
+    from shared.services.identity.access import check_session
     from shared.services.identity.errors import (
         CodeAttemptsExceeded,
         CodeExpired,
@@ -70,6 +72,7 @@ _HOMES = {
     "TelegramResult": "shared.api.sms_otp",
     "TelegramUser": "shared.domain.identity",
     "budget_day": "shared.domain.otp",
+    "check_session": "shared.services.identity.access",
     "generate_code": "shared.services.identity.otp",
     "ip_scopes": "shared.domain.otp",
     "login_phone": "shared.services.identity.sessions",
@@ -114,6 +117,7 @@ __all__ = [
     "TelegramResult",
     "TelegramUser",
     "budget_day",
+    "check_session",
     "generate_code",
     "ip_scopes",
     "login_phone",

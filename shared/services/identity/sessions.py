@@ -5,6 +5,15 @@ A refresh token is recorded by its id and marked used when it is exchanged;
 presenting a used one again revokes its whole family (every token rotated
 from the same login), the thief's tokens and the customer's alike.
 
+Both tokens carry the customer's session epoch (``ep``). A block moves the
+epoch on: from then on every session opened before is refused
+(:func:`~shared.services.identity.access.check_session` on the customer
+routes, the epoch compared in the hot paths' own read of the account), a
+blocked customer cannot log in
+(:class:`~shared.domain.customer.AccountBlocked`), and a refresh family
+presented while blocked, or with an old epoch after the unblock, is revoked
+for good.
+
 A verified phone's login (:func:`login_phone`) also opens the customer's
 account exactly once: the customer id is derived from the phone (``c_`` + an
 HMAC), the phone's identity records which customer it belongs to (created
@@ -21,6 +30,7 @@ from msgspec import Struct
 
 from shared.api.sms_otp import Session
 from shared.domain.config import ProgramConfig
+from shared.domain.customer import AccountBlocked, SessionRevoked
 from shared.domain.errors import NotFound
 from shared.domain.identity import (
     CustomerContact,
@@ -75,27 +85,32 @@ def start_session(store: Store, *, keys: IdentityKeys, customer_id: str, now: da
     """Issue an access token and a recorded refresh token (a new family unless one is given).
 
     With ``phone`` the customer's account learns its verified phone (written
-    only when it changes, in the same transaction).
+    only when it changes, in the same transaction). A blocked customer gets no
+    session (:class:`AccountBlocked`); the tokens carry the account's session epoch.
     """
     require_utc(now)
     jti, family = secrets.token_hex(16), family or secrets.token_hex(16)
 
-    def unit(uow: UnitOfWork) -> None:
+    def unit(uow: UnitOfWork) -> int:
+        blocking = uow.customer_contacts.blocking(customer_id)
+        if blocking is not None and blocking.is_blocked:
+            raise AccountBlocked("the customer is blocked: no new session", customer_id=customer_id)
         if phone is not None:
             contact = uow.customer_contacts.get(customer_id)
             if contact is not None and contact.phone != phone:
                 uow.customer_contacts.put(customer_id, CustomerContact(phone=phone, phone_verified_at=now))
         uow.refresh_tokens.create(jti, RefreshToken.issue(customer_id, family, now, timedelta(seconds=keys.refresh_ttl_seconds)))
+        return blocking.epoch if blocking is not None else 0
 
-    store.run(unit)
-    return _session(keys, customer_id, jti, family, now)
+    epoch = store.run(unit)
+    return _session(keys, customer_id, jti, family, now, epoch)
 
 
-def _session(keys: IdentityKeys, customer_id: str, jti: str, family: str, now: datetime) -> Session:
+def _session(keys: IdentityKeys, customer_id: str, jti: str, family: str, now: datetime, epoch: int) -> Session:
     return Session(
         customer_id=customer_id,
-        access_token=tokens.issue(keys.token_secret, subject=customer_id, now=now, ttl_seconds=keys.access_ttl_seconds),
-        refresh_token=tokens.issue(keys.token_secret, subject=customer_id, now=now, ttl_seconds=keys.refresh_ttl_seconds, kind="refresh", jti=jti, fam=family),
+        access_token=tokens.issue(keys.token_secret, subject=customer_id, now=now, ttl_seconds=keys.access_ttl_seconds, ep=epoch),
+        refresh_token=tokens.issue(keys.token_secret, subject=customer_id, now=now, ttl_seconds=keys.refresh_ttl_seconds, kind="refresh", jti=jti, fam=family, ep=epoch),
         expires_in=keys.access_ttl_seconds,
         refresh_expires_in=keys.refresh_ttl_seconds,
     )
@@ -105,6 +120,7 @@ class _Presented(Struct, frozen=True):
     customer_id: str
     jti: str
     family: str
+    epoch: int
 
 
 def _presented(keys: IdentityKeys, refresh_token: str, now: datetime) -> _Presented:
@@ -112,26 +128,40 @@ def _presented(keys: IdentityKeys, refresh_token: str, now: datetime) -> _Presen
     jti, family = claims.get("jti"), claims.get("fam")
     if not isinstance(jti, str) or not isinstance(family, str) or not jti.isalnum() or not family.isalnum():
         raise SessionInvalid("the refresh token has no id")
-    return _Presented(customer_id=str(claims["sub"]), jti=jti, family=family)
+    return _Presented(customer_id=str(claims["sub"]), jti=jti, family=family, epoch=tokens.epoch(claims))
 
 
 def refresh_session(store: Store, *, keys: IdentityKeys, refresh_token: str, now: datetime) -> Session:
     """A new token pair for a refresh token, which is used up. A used token presented again
-    revokes its family (every token rotated from the same login) and is refused."""
+    revokes its family (every token rotated from the same login) and is refused; so is a
+    token of a blocked customer (:class:`AccountBlocked`) or of a session a block revoked
+    (:class:`SessionRevoked`), and its family is revoked for good."""
     require_utc(now)
     presented = _presented(keys, refresh_token, now)
     customer_id, jti, family = presented.customer_id, presented.jti, presented.family
     new_jti = secrets.token_hex(16)
     ttl = timedelta(seconds=keys.refresh_ttl_seconds)
 
+    def revoke(uow: UnitOfWork, reason: RevocationReason) -> None:
+        uow.refresh_families.put(family, FamilyRevocation(customer_id=customer_id, revoked_at=now, reason=reason, jti=jti, expires_at=now + ttl))
+
     def rotate(uow: UnitOfWork) -> RotationOutcome:
         record = uow.refresh_tokens.get(jti)
         if record is None or record.customer_id != customer_id or record.family != family:
             return RotationOutcome.UNKNOWN
-        if uow.refresh_families.get(family) is not None:
+        blocking = uow.customer_contacts.blocking(customer_id)
+        revoked = uow.refresh_families.get(family) is not None
+        if blocking is not None and blocking.is_blocked:
+            if not revoked:
+                revoke(uow, RevocationReason.BLOCKED)
+            return RotationOutcome.BLOCKED
+        if revoked:
             return RotationOutcome.REVOKED
+        if presented.epoch != (blocking.epoch if blocking is not None else 0):
+            revoke(uow, RevocationReason.REVOKED)
+            return RotationOutcome.STALE
         if record.used_at is not None:
-            uow.refresh_families.put(family, FamilyRevocation(customer_id=customer_id, revoked_at=now, reason=RevocationReason.REUSE, jti=jti, expires_at=now + ttl))
+            revoke(uow, RevocationReason.REUSE)
             return RotationOutcome.REUSED
         uow.refresh_tokens.put(jti, record.rotated(now, new_jti))
         uow.refresh_tokens.create(new_jti, RefreshToken.issue(customer_id, family, now, ttl))
@@ -140,6 +170,10 @@ def refresh_session(store: Store, *, keys: IdentityKeys, refresh_token: str, now
     outcome = store.run(rotate)
     if outcome is RotationOutcome.REUSED:
         log.warning("refresh token reused: family revoked", extra={"json_fields": {"customer_id": customer_id, "family": family}})
+    if outcome is RotationOutcome.BLOCKED:
+        raise AccountBlocked("the customer is blocked: the refresh family is revoked", customer_id=customer_id)
+    if outcome is RotationOutcome.STALE:
+        raise SessionRevoked("the session was revoked by a block: the refresh family is revoked", customer_id=customer_id)
     if outcome is not RotationOutcome.OK:
         raise SessionInvalid(f"the refresh token is {outcome.value}", reason=outcome.value)
-    return _session(keys, customer_id, new_jti, family, now)
+    return _session(keys, customer_id, new_jti, family, now, presented.epoch)

@@ -119,10 +119,10 @@ def test_a_manual_credit_to_an_excluded_customer_is_refused(store, config, now):
     registration.register_customer(store, config=config, customer_id="anna", now=now)
     _to_b2b(store, config, "anna", now)
     with pytest.raises(DomainError) as refused:
-        adjustments.adjust(store, OWNER, config=config, customer_id="anna", amount=100, reason="подарок", key="gift", now=now, threshold=5000)
+        adjustments.adjust(store, OWNER, config=config, customer_id="anna", amount=100, reason="подарок", key="gift", now=now)
     assert refused.value.code == "bonuses_excluded"
     # writing the hidden bonuses off is still possible
-    adjustments.adjust(store, OWNER, config=config, customer_id="anna", amount=-500, reason="списание", key="off", now=now, threshold=5000)
+    adjustments.adjust(store, OWNER, config=config, customer_id="anna", amount=-500, reason="списание", key="off", now=now)
     assert balances(store, "anna", now).total == 0
     assert_ledgers_sound(store, customers=["anna"])
 

@@ -62,7 +62,7 @@ def test_a_config_posted_twice_with_the_same_idempotency_key_publishes_one_versi
 
     owner = Admin("owner@shop.example", ROLES)
     program.publish(store, raw=preset_data("biomiq"), author="test", reason="launch", effective_from=now, now=now)
-    shorter = {**preset_data("biomiq"), "hold_days": 7}
+    shorter = {**preset_data("biomiq"), "name": "Biomiq — клуб"}  # names only: published at once (money changes wait for approval)
     first = admin_program.replace_config(store, owner, program_name="biomiq", raw=shorter, reason="shorter hold", effective_from=None, key="hold-7", now=now + timedelta(minutes=1))
     # a double click, and a retry after a lost reply a while later
     again = admin_program.replace_config(store, owner, program_name="biomiq", raw=shorter, reason="shorter hold", effective_from=None, key="hold-7", now=now + timedelta(minutes=2))
@@ -73,7 +73,7 @@ def test_a_config_posted_twice_with_the_same_idempotency_key_publishes_one_versi
     assert _audited(store) == ["config.replace"]
     # the same key for another config (or another reason or date) is a conflict and publishes nothing
     asked = {"program_name": "biomiq", "raw": shorter, "reason": "shorter hold", "effective_from": None, "key": "hold-7", "now": now + timedelta(minutes=3)}
-    for changed in ({"raw": {**shorter, "hold_days": 3}}, {"reason": "другая причина"}, {"effective_from": now + timedelta(days=5)}):
+    for changed in ({"raw": {**shorter, "name": "Biomiq"}}, {"reason": "другая причина"}, {"effective_from": now + timedelta(days=5)}):
         with pytest.raises(IdempotencyConflict):
             admin_program.replace_config(store, owner, **{**asked, **changed})
     assert [v.version for v in program.head(store, "biomiq").versions] == [1, 2]

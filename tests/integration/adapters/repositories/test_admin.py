@@ -21,6 +21,7 @@ from shared.domain.admin import (
     MassAccrualDefinition,
     MassAccrualJob,
 )
+from shared.domain.maker_checker import DirectChange, MakerWindow
 
 
 def _raw(store, path):
@@ -139,7 +140,35 @@ def test_a_job_is_stored_as_the_data_model_has_it(store, now):
         "created_at": now,
         "updated_at": now,
         "completed_at": None,
+        "budget": None,  # a job of before budgets: no cap
+        "approval_id": None,
     }
+
+
+def test_a_job_waiting_for_its_approval_keeps_its_budget_and_approval(store, now):
+    job = MassAccrualJob.start(job_id="big", definition=_job(now).definition, created_by="marketer@shop.example", now=now, budget=300, approval_id="A9")
+    store.run(lambda uow: uow.jobs.create(job))
+
+    raw = _raw(store, layout.job("big"))
+    assert (raw["status"], raw["budget"], raw["approval_id"]) == ("pending_approval", 300, "A9")
+    assert store.run(lambda uow: uow.jobs.get("big")) == job
+    released = job.approved(now + timedelta(minutes=1))
+    store.run(lambda uow: uow.jobs.put(released))
+    assert store.run(lambda uow: uow.jobs.get("big")).status is JobStatus.RUNNING
+
+
+def test_a_makers_window_round_trips_and_drops_what_left_the_day(store, now):
+    window = MakerWindow("olga@shop.example").with_change(DirectChange(at=now, ref="adjust:k1", each=300, total=300, customers=("anna",)))
+    window = window.with_change(DirectChange(at=now + timedelta(hours=1), ref="mass:j1", each=10, total=500, customers=None))
+    store.run(lambda uow: uow.maker_windows.put(window))
+
+    raw = _raw(store, layout.maker_window("olga@shop.example"))
+    assert raw["changes"][0] == {"at": now, "ref": "adjust:k1", "each": 300, "total": 300, "customers": ["anna"]}
+    assert store.run(lambda uow: uow.maker_windows.get("olga@shop.example")) == window
+    assert store.run(lambda uow: uow.maker_windows.get("ivan@shop.example")) is None
+    later = window.with_change(DirectChange(at=now + timedelta(hours=24, minutes=1), ref="adjust:k2", each=5, total=5, customers=("boris",)))
+    assert [c.ref for c in later.changes] == ["mass:j1", "adjust:k2"]
+    assert (later.to_customer("anna", later.changes[-1].at), later.total(later.changes[-1].at)) == (0, 505)
 
 
 def test_a_group_job_moved_to_its_end_is_stored_complete(store, now):

@@ -69,12 +69,23 @@ def test_no_promo_code_without_its_record(firestore_store, now, monkeypatch):
 
 def test_no_config_version_without_its_record(firestore_store, biomiq, now, monkeypatch):
     _failing_audit(monkeypatch)
-    raw = {**preset_data("biomiq"), "hold_days": 7}
+    renamed = {**preset_data("biomiq"), "name": "Biomiq — клуб"}  # published at once: names only
+
+    with pytest.raises(Refused):
+        admin_program.replace_config(firestore_store, OWNER, program_name="biomiq", raw=renamed, reason="новое название", effective_from=None, now=now + timedelta(hours=1))
+
+    assert [v["version"] for v in firestore_store.get(layout.program("biomiq"))["versions"]] == [1]
+    assert program.in_force(firestore_store, "biomiq", now + timedelta(hours=2)).config.name == biomiq.name
+
+
+def test_no_config_approval_request_without_its_record(firestore_store, biomiq, now, monkeypatch):
+    _failing_audit(monkeypatch)
+    raw = {**preset_data("biomiq"), "hold_days": 7}  # touches money: waits for a second admin
 
     with pytest.raises(Refused):
         admin_program.replace_config(firestore_store, OWNER, program_name="biomiq", raw=raw, reason="shorter hold", effective_from=None, key="hold-7", now=now + timedelta(hours=1))
 
-    assert [v["version"] for v in firestore_store.get(layout.program("biomiq"))["versions"]] == [1]
+    assert list(firestore_store.iter_ids(layout.APPROVALS)) == []
     assert program.in_force(firestore_store, "biomiq", now + timedelta(hours=2)).config.hold_days == 14
 
 
