@@ -72,7 +72,7 @@ def test_no_config_version_without_its_record(firestore_store, biomiq, now, monk
     renamed = {**preset_data("biomiq"), "name": "Biomiq — клуб"}  # published at once: names only
 
     with pytest.raises(Refused):
-        admin_program.replace_config(firestore_store, OWNER, program_name="biomiq", raw=renamed, reason="новое название", effective_from=None, now=now + timedelta(hours=1))
+        admin_program.replace_config(firestore_store, OWNER, program_name="biomiq", raw=renamed, reason="новое название", effective_from=None, key="rename-1", now=now + timedelta(hours=1))
 
     assert [v["version"] for v in firestore_store.get(layout.program("biomiq"))["versions"]] == [1]
     assert program.in_force(firestore_store, "biomiq", now + timedelta(hours=2)).config.name == biomiq.name
