@@ -2,9 +2,9 @@
 
 One :class:`ProgramConfig` document describes a shop's whole program: levels,
 groups, coefficients, exclusions, welcome bonuses, holds, lifetimes, the
-referral schedule, the clawback policy and the rounding rule. It is validated
-here (pydantic v2), stored versioned with an effective date, and every rule in
-the engine reads it; no program is hard-coded.
+referral schedule, the clawback policy, the payout minimum and the rounding
+rule. It is validated here (pydantic v2), stored versioned with an effective
+date, and every rule in the engine reads it; no program is hard-coded.
 """
 
 from __future__ import annotations
@@ -145,6 +145,12 @@ class Clawback(_Model):
     negative_balance: Literal["floor", "allow_negative"] = "floor"
 
 
+class Payouts(_Model):
+    """What a partner may cash out: only referral rewards past their hold, from ``min_amount`` bonuses."""
+
+    min_amount: int = Field(default=500, ge=1, le=10**9, description="The smallest payout a partner may ask for, in bonuses.")
+
+
 class EarningEvent(str, Enum):
     FIRST_ORDER = "first_order"
     BIRTHDAY = "birthday"
@@ -186,6 +192,7 @@ class ProgramConfig(_Model):
     lot_lifetime_days: int = Field(default=365, ge=1, le=3660)
     referral: Referral = Referral()
     clawback: Clawback = Clawback()
+    payouts: Payouts = Payouts()
     reservation_timeout_minutes: int = Field(default=60, ge=1, le=10080)
     earning_rules: tuple[EarningRule, ...] = ()
 

@@ -1,4 +1,10 @@
-"""A partner's payout request and its steps: requested, then approved and paid, or rejected."""
+"""A partner's payout request and its steps: requested, then approved and paid, or rejected.
+
+A payout draws only on what the partner earned as a partner: referral rewards
+past their hold (active lots of source :data:`PAYABLE_SOURCE`) that no
+checkout or other request holds — the *payable* balance. Welcome, purchase,
+birthday, adjustment and mass-accrual bonuses are spendable, never payable.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,21 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+
+from shared.domain.history import PAYOUT_PREFIX
+from shared.domain.ledger import Account
+
+PAYABLE_SOURCE = "referral"
+
+
+def payable(account: Account, now: datetime) -> int:
+    """Referral rewards past their hold and held by nothing: what a payout may draw on."""
+    return sum(lot.remaining for lot in account.active_lots(now) if lot.source == PAYABLE_SOURCE)
+
+
+def held_for_payouts(account: Account) -> int:
+    """Bonuses held by open payout requests."""
+    return sum(r.amount for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX))
 
 
 class PayoutStatus(enum.StrEnum):

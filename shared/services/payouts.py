@@ -9,9 +9,14 @@
     requested -> approved -> paid
     requested -> rejected
 
-While a request is open its bonuses are **held**: the request reserves them on
-the partner's account (reservation ``payout:<request_id>``, releasing only in
-:data:`HOLD_DAYS` days, so the sweep never gives them back on its own).
+A payout draws only on the partner's **payable** balance: referral rewards
+past their hold (:func:`shared.domain.payouts.payable`); welcome, purchase,
+birthday, adjustment and mass-accrual bonuses are never payable. The smallest
+payout is the program's ``payouts.min_amount``; a blocked customer asks for
+none. While a request is open its bonuses are **held**: the request reserves
+those rewards on the partner's account (reservation ``payout:<request_id>``,
+releasing only in :data:`HOLD_DAYS` days, so the sweep never gives them back
+on its own).
 Approval spends the reservation (the bonuses are written off: the shop pays
 them out in money); rejection releases it. Every step is one transaction over
 the request document and the partner's account, keyed by the request
@@ -33,17 +38,16 @@ from typing import TYPE_CHECKING, Literal
 
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded, unknown_customer
-from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
+from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InsufficientBonuses, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Release, Reserve, Spend, require_utc
-from shared.domain.payouts import PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus
+from shared.domain.payouts import PAYABLE_SOURCE, PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus, payable
 from shared.services.ledger import AccountSession, read_customer
 from shared.services.ports import Store, UnitOfWork
 
 if TYPE_CHECKING:  # shared.api.account imports this module's limits
     from shared.api.account import Payout, PayoutsResponse, PayoutView
 
-MIN_AMOUNT = 500  # bonuses: the smallest payout a partner may ask for
 METHODS = tuple(m.value for m in PayoutMethod)
 STATUSES = tuple(s.value for s in PayoutStatus)
 HOLD_DAYS = 3650  # the hold of an open request: far beyond any decision, so the sweep never releases it
@@ -56,7 +60,7 @@ _LONG_NUMBER = re.compile(r"\d{5,}")
 
 class PayoutBelowMinimum(BusinessRefusal):
     code = "payout_below_minimum"
-    message_ru = f"Минимальная сумма выплаты — {MIN_AMOUNT} бонусов."
+    message_ru = "Сумма выплаты меньше минимальной."
 
 
 class BonusesExcluded(BusinessRefusal):
@@ -73,7 +77,7 @@ def is_masked(details: str) -> bool:
     return _LONG_NUMBER.search(_SEPARATORS.sub("", details)) is None
 
 
-def _validate(request_id: str, amount: int, method: str, details: str) -> str:
+def _validate(config: ProgramConfig, request_id: str, amount: int, method: str, details: str) -> str:
     if not REQUEST_ID.fullmatch(request_id or ""):
         raise ValidationFailed("request_id must be 8 to 64 letters, digits, '_' or '-'", field="request_id")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
@@ -91,8 +95,9 @@ def _validate(request_id: str, amount: int, method: str, details: str) -> str:
             field="details",
             message_ru="Укажите реквизиты в скрытом виде, например «**** 1234».",
         )
-    if amount < MIN_AMOUNT:
-        raise PayoutBelowMinimum(f"the smallest payout is {MIN_AMOUNT} bonuses", minimum=MIN_AMOUNT, requested=amount)
+    minimum = config.payouts.min_amount
+    if amount < minimum:
+        raise PayoutBelowMinimum(f"the smallest payout is {minimum} bonuses", message_ru=f"Минимальная сумма выплаты — {minimum} бонусов.", minimum=minimum, requested=amount)
     return details
 
 
@@ -119,16 +124,17 @@ def _answer(request: PayoutRequest, *, replayed: bool) -> Payout:
 
 
 def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, request_id: str, amount: int, method: str, details: str, now: datetime) -> Payout:
-    """Ask for a payout of ``amount`` available bonuses; they are held until a manager decides.
+    """Ask for a payout of ``amount`` payable bonuses; they are held until a manager decides.
 
-    Refused: less than :data:`MIN_AMOUNT` (:class:`PayoutBelowMinimum`), more than
-    available (:class:`~shared.domain.errors.InsufficientBonuses`), a group excluded
-    from bonuses (:class:`BonusesExcluded`), unmasked details (400). The same request
-    again returns it (``replayed``); the same id with other figures, or another
-    customer's id, is an :class:`IdempotencyConflict`.
+    Refused: less than the program's ``payouts.min_amount`` (:class:`PayoutBelowMinimum`),
+    more than payable (:class:`~shared.domain.errors.InsufficientBonuses`), a blocked
+    customer (:class:`~shared.domain.errors.Forbidden`), a group excluded from bonuses
+    (:class:`BonusesExcluded`), unmasked details (400). The same request again returns
+    it (``replayed``); the same id with other figures, or another customer's id, is an
+    :class:`IdempotencyConflict`.
     """
     require_utc(now)
-    details = _validate(request_id, amount, method, details)
+    details = _validate(config, request_id, amount, method, details)
     reservation = reservation_of(request_id)
     chosen = PayoutMethod(method)
 
@@ -141,9 +147,19 @@ def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, req
         session = AccountSession(uow, customer_id)
         if not session.exists:
             raise unknown_customer(customer_id)
+        session.require_active()
         if bonuses_excluded(config, session.account):
             raise BonusesExcluded("the customer's group is excluded from bonuses")
-        session.post(reservation, Reserve(reservation_id=reservation, amount=amount, release_after=now + timedelta(days=HOLD_DAYS)), now=now)
+        can_pay = payable(session.account, now)
+        if amount > can_pay:
+            raise InsufficientBonuses(
+                f"requested {amount} bonuses, {can_pay} payable (referral rewards past their hold)",
+                message_ru=f"Недостаточно бонусов к выплате: доступно {can_pay}. Выплатить можно только вознаграждение партнёра после окончания удержания.",
+                requested=amount,
+                payable=can_pay,
+            )
+        hold = Reserve(reservation_id=reservation, amount=amount, release_after=now + timedelta(days=HOLD_DAYS), source=PAYABLE_SOURCE)
+        session.post(reservation, hold, now=now)
         request = PayoutRequest.new(request_id=request_id, customer_id=customer_id, amount=amount, method=chosen, details=details, now=now)
         uow.payouts.create(request)
         return _answer(request, replayed=False)
@@ -265,7 +281,7 @@ def settle(store: Store, *, request_id: str, actor: str, now: datetime, then: Ou
 
 
 __all__ = [
-    "DETAILS_MAX", "HOLD_DAYS", "LIST_MAX_LIMIT", "METHODS", "MIN_AMOUNT", "REQUEST_ID", "STATUSES", "BonusesExcluded", "OutcomeThen",
+    "DETAILS_MAX", "HOLD_DAYS", "LIST_MAX_LIMIT", "METHODS", "REQUEST_ID", "STATUSES", "BonusesExcluded", "OutcomeThen",
     "PayoutBelowMinimum", "decide_request", "get", "is_masked", "list_requests", "request_payout",
     "reservation_of", "settle", "with_status",
 ]

@@ -12,7 +12,7 @@ import pytest
 
 from shared.domain.cart import CartLine
 from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
-from shared.domain.ledger import Adjust
+from shared.domain.ledger import Accrue, Adjust
 from shared.platform import tokens
 from shared.platform.settings import reload
 from shared.presets import preset_data
@@ -61,6 +61,12 @@ def assert_error(response, status: int, code: str) -> dict:
 def adjust(store, customer_id: str, amount: int, reason: str, *, key: str, expires_in: timedelta = timedelta(days=365)) -> None:
     at = now()
     ledger.post(store, customer_id, key, Adjust(amount=amount, actor="test-admin", reason=reason, expires_at=at + expires_in), now=at)
+
+
+def reward(store, customer_id: str, amount: int, *, key: str) -> None:
+    """A referral reward of ``amount`` bonuses, past its hold: payable (credited as the reward of a delivered order is)."""
+    at = now()
+    ledger.post(store, customer_id, f"referral:{key}", Accrue(amount=amount, source="referral", ref=key, activates_at=at, expires_at=at + timedelta(days=365), order_id=key), now=at)
 
 
 def set_profile(store, customer_id: str, **fields) -> None:
@@ -136,8 +142,8 @@ def test_a_customer_sees_only_their_own_data_and_cannot_name_another(client, sto
     assert store.get("customers/anna")["name"] == "Анна"
 
     # a payout request id taken by another customer is a conflict that reveals nothing
-    adjust(store, "anna", 1000, "Бонус", key="adj-anna")
-    adjust(store, "maria", 1000, "Бонус", key="adj-maria")
+    reward(store, "anna", 1000, key="ref-x-anna")
+    reward(store, "maria", 1000, key="ref-x-maria")
     ok(call(client, "POST", "/payouts", token=anna, body={"request_id": "anna-req-0001", "amount": 600, "method": "card", "details": "**** 1234"}))
     error = assert_error(call(client, "POST", "/payouts", token=maria, body={"request_id": "anna-req-0001", "amount": 600, "method": "card", "details": "**** 1234"}), 409, "idempotency_conflict")
     assert "anna" not in json.dumps(error)
@@ -406,7 +412,7 @@ def payout(client, token, request_id="maria-payout-1", amount=600, method="card"
 
 def test_a_payout_request_holds_bonuses_until_approved_then_paid(client, store):
     customer(store, "maria")  # 500 welcome
-    adjust(store, "maria", 1000, "Вознаграждение за период", key="adj-maria")
+    reward(store, "maria", 1000, key="ref-anna-A1")
     token = customer_token("maria")
     before = ok(call(client, "GET", "/balance", token=token))
     assert (before["available"], before["reserved"], before["total"]) == (1500, 0, 1500)
@@ -447,16 +453,16 @@ def test_a_payout_request_holds_bonuses_until_approved_then_paid(client, store):
 
 
 def test_a_rejected_payout_gives_the_bonuses_back(client, store):
-    customer(store, "maria")
-    adjust(store, "maria", 500, "Бонус", key="adj-maria")
+    customer(store, "maria")  # 500 welcome: spendable, never payable
+    reward(store, "maria", 1000, key="ref-anna-A1")
     token = customer_token("maria")
     ok(payout(client, token, request_id="maria-payout-2", amount=1000, method="sbp", details="Сбербанк, +7 *** ***-12-34"))
-    assert balances(store, "maria", now()).available == 0
+    assert balances(store, "maria", now()).available == 500
     assert_error(payout(client, token, request_id="maria-payout-3", amount=500), 422, "insufficient_bonuses")
     rejected = payouts.decide_request(store, request_id="maria-payout-2", decision="reject", actor="manager@shop", now=now(), reason="Неверные реквизиты")
     assert rejected.request.status == "rejected"
     b = balances(store, "maria", now())
-    assert (b.available, b.reserved, b.total) == (1000, 0, 1000)
+    assert (b.available, b.reserved, b.total) == (1500, 0, 1500)
     assert payouts.decide_request(store, request_id="maria-payout-2", decision="reject", actor="manager@shop", now=now()).replayed is True
     with pytest.raises(InvalidState):
         payouts.decide_request(store, request_id="maria-payout-2", decision="approve", actor="manager@shop", now=now())
@@ -473,6 +479,7 @@ def test_a_rejected_payout_gives_the_bonuses_back(client, store):
 
 def test_payout_decisions_refuse_what_does_not_apply(store):
     customer(store, "maria")
+    reward(store, "maria", 500, key="ref-anna-A1")
     with pytest.raises(NotFound):
         payouts.decide_request(store, request_id="no-such-request", decision="approve", actor="manager@shop", now=now())
     with pytest.raises(NotFound):

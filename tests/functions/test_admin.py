@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.api.admin import ENDPOINTS
+from shared.domain.ledger import Accrue
 from shared.edge import entry
 from shared.platform import tokens
 from shared.platform.settings import reload
@@ -541,6 +542,8 @@ def test_payout_approval_needs_a_second_manager(client, env, staff):
     register(env, "maria")
     moment = now()
     config = entry.config(moment)
+    reward = Accrue(amount=1000, source="referral", ref="A1", activates_at=moment, expires_at=moment + timedelta(days=365), order_id="ref-anna-A1")
+    ledger.post(env, "maria", "referral:ref-anna-A1", reward, now=moment)  # a referral reward past its hold: payable
     payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0001", amount=500, method="card", details="**** 1234", now=moment)
     manager, manager2 = staff["manager"], staff["manager2"]
     listed = ok(call(client, "POST", "/payouts/search", {}, token=staff["accountant"]))["payouts"]
@@ -556,7 +559,7 @@ def test_payout_approval_needs_a_second_manager(client, env, staff):
     stored = env.get("payouts/payout-0001")
     assert (stored["status"], stored["decided_by"]) == ("approved", "manager2@shop.example")
     assert ok(call(client, "POST", f"/approvals/{approval['id']}/approve", token=manager2))["replayed"] is True
-    assert ledger.balances(env, "maria", now()).total == 0  # the 500 were written off once
+    assert ledger.balances(env, "maria", now()).total == 1000  # the 500 were written off once: her welcome bonus and the rest of the reward stay
     error(call(client, "POST", "/payouts/payout-0001/approve", {}, token=manager), 409, "invalid_state")
 
     paid = ok(call(client, "POST", "/payouts/payout-0001/paid", token=manager))
@@ -566,7 +569,7 @@ def test_payout_approval_needs_a_second_manager(client, env, staff):
     payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0002", amount=500, method="sbp", details="+7 *** ***-12-34", now=now())
     rejected = ok(call(client, "POST", "/payouts/payout-0002/reject", {"reason": "реквизиты не совпадают"}, token=manager))
     assert rejected["status"] == "rejected"
-    assert ledger.balances(env, "maria", now()).available == 600  # released
+    assert ledger.balances(env, "maria", now()).available == 1600  # released
     error(call(client, "POST", "/payouts/payout-0002/paid", token=manager), 409, "invalid_state")
     error(call(client, "POST", "/payouts/nope-0000/approve", {}, token=manager), 404, "not_found")
 
@@ -577,7 +580,7 @@ def test_payout_approval_needs_a_second_manager(client, env, staff):
     error(call(client, "POST", f"/approvals/{late['id']}/approve", token=manager), 409, "invalid_state")
     failed = ok(call(client, "GET", f"/approvals/{late['id']}", token=manager))
     assert failed["status"] == "failed" and failed["error"]["code"] == "invalid_state"
-    assert env.get("payouts/payout-0003")["status"] == "rejected" and ledger.balances(env, "maria", now()).available == 600
+    assert env.get("payouts/payout-0003")["status"] == "rejected" and ledger.balances(env, "maria", now()).available == 1600
     actions = sorted((e["action"], e["actor"]) for e in audit_entries(env) if e["target"].startswith("payout:"))
     assert actions == [
         ("approval.approve", "manager2@shop.example"),

@@ -195,7 +195,11 @@ class ScheduleActivation(Command[Scheduled]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reserve(Command[Reserved]):
-    """Hold available bonuses for an order being checked out, earliest expiry first."""
+    """Hold available bonuses for an order being checked out, earliest expiry first.
+
+    With ``source`` only lots of that source are held (a payout request holds
+    only referral rewards past their hold).
+    """
 
     kind: ClassVar[str] = "reserve"
     INTENT: ClassVar[tuple[str, ...]] = ("reservation_id", "amount")
@@ -203,16 +207,24 @@ class Reserve(Command[Reserved]):
     reservation_id: str
     amount: int
     release_after: datetime
+    source: str | None = None
+
+    def intent(self) -> dict[str, Any]:
+        intent = Command.intent(self)
+        if self.source is not None:  # reservations of any lot keep the fingerprint they always had
+            intent["source"] = self.source
+        return intent
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
         require_utc(now)
         positive(self.amount)
         if self.reservation_id in account.reservations:
             raise InvalidState("the order already holds a reservation", message_ru="Бонусы для этого заказа уже зарезервированы.", reservation_id=self.reservation_id)
-        available = account.balances(now).available
+        lots = [lot for lot in account.active_lots(now) if self.source is None or lot.source == self.source]
+        available = sum(lot.remaining for lot in lots)
         if self.amount > available:
             raise _insufficient(self.amount, available)
-        reservation = Reservation(self.reservation_id, self.amount, take(account.active_lots(now), self.amount), now, self.release_after)
+        reservation = Reservation(self.reservation_id, self.amount, take(lots, self.amount), now, self.release_after)
         return self._posting(account, key, now, [Hold(reservation)], Reserved(self.amount, self.reservation_id), order_id=self.reservation_id)
 
 

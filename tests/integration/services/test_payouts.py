@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from shared.domain.errors import InvalidState
+from shared.domain.config import parse_config
+from shared.domain.errors import Forbidden, InsufficientBonuses, InvalidState, ValidationFailed
+from shared.domain.ledger import Accrue
 from shared.domain.payouts import PayoutMethod, PayoutStatus
-from shared.presets import load_preset
-from shared.services import payouts, registration
+from shared.edge.admin_auth import Admin
+from shared.presets import load_preset, preset_data
+from shared.services import orders, partner, payouts, registration
+from shared.services.admin import adjustments
 from shared.services.admin.common import payout_result
+from shared.services.ledger import balances, load_account, post
+from tests.integration.services.payout_story import BIG_ORDER, REWARD, past_hold, referee_order
+from tests.reliability.audit import assert_ledgers_sound
 
 
 @pytest.fixture
@@ -17,7 +26,8 @@ def biomiq():
 
 
 def test_requests_decisions_and_pages_are_typed_and_stored_as_before(store, biomiq, now):
-    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)  # 500 welcome bonuses
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)
+    referee_order(store, biomiq, partner="maria", referee="anna", order_id="A1", at=now - timedelta(days=biomiq.referral_hold_days + 1))  # a 500 reward, payable now
     answer = payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 *** ***-00-11", now=now)
     assert (answer.status, answer.amount, answer.replayed, [h.status for h in answer.history]) == ("requested", 500, False, ["requested"])
     assert payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 *** ***-00-11", now=now).replayed
@@ -37,3 +47,89 @@ def test_requests_decisions_and_pages_are_typed_and_stored_as_before(store, biom
     assert [r.request_id for r in payouts.with_status(store, PayoutStatus.REJECTED, limit=1)[0]] == ["payout-0001"]
     page = payouts.list_requests(store, config=biomiq, customer_id="maria")
     assert [(i.request_id, i.status, [h.reason for h in i.history]) for i in page.root.items] == [("payout-0001", "rejected", [None, "wrong details"])]
+
+
+# --- what a payout may draw on ------------------------------------------------------------------
+
+MARKETER = Admin("marketer@shop.example", ("marketer",))
+MANAGER = Admin("manager@shop.example", ("manager",))
+
+
+def _ask(store, config, customer_id: str, request_id: str, amount: int, *, at, method: str = "card", details: str = "**** 4242"):
+    return payouts.request_payout(store, config=config, customer_id=customer_id, request_id=request_id, amount=amount, method=method, details=details, now=at)
+
+
+def _nothing_held(store, customer_id: str, request_id: str, at) -> None:
+    assert payouts.get(store, request_id) is None
+    assert balances(store, customer_id, at).reserved == 0
+
+
+def test_welcome_bonus_is_never_payable(store, biomiq, now):
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)
+    registration.register_customer(store, config=biomiq, customer_id="olga", now=now, invited_by="maria")  # 1 000 invited welcome bonuses, no purchase
+    later = now + timedelta(days=30)
+    assert balances(store, "olga", later).available == 1000
+    with pytest.raises(InsufficientBonuses) as refused:
+        _ask(store, biomiq, "olga", "olga-cashout-1", 1000, at=later)
+    assert refused.value.details == {"requested": 1000, "payable": 0} and "к выплате" in refused.value.message_ru
+    _nothing_held(store, "olga", "olga-cashout-1", later)
+    assert_ledgers_sound(store, customers=["olga", "maria"], now=later, min_accounts=2)
+
+
+def test_only_referral_rewards_past_their_hold_are_payable(store, biomiq, now):
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)  # 500 welcome
+    adjustments.adjust(store, MARKETER, config=biomiq, customer_id="maria", amount=1000, reason="компенсация", key="m-1", now=now, threshold=5000)
+    post(store, "maria", "birthday:maria:2026", Accrue(amount=300, source="birthday", ref="2026", activates_at=now, expires_at=now + timedelta(days=30)), now=now)
+    post(store, "maria", "mass:spring:maria", Accrue(amount=200, source="mass_accrual", ref="spring", activates_at=now, expires_at=now + timedelta(days=90)), now=now)
+    placed, _ = orders.place_order(store, config=biomiq, customer_id="maria", order_id="M1", lines=BIG_ORDER, bonuses=0, now=now)  # her own purchase earns 500
+    orders.mark_paid(store, config=biomiq, order_id="M1", payment=orders.PaymentRef(provider="test", id="pay-M1", amount=placed.money_to_pay), now=now)
+    orders.mark_delivered(store, config=biomiq, order_id="M1", delivered_at=now, now=now, carrier="test")
+    referee_order(store, biomiq, partner="maria", referee="anna", order_id="A1", at=now)  # maria's reward: 500, in its hold
+
+    assert partner.dashboard(store, config=biomiq, partner_id="maria", now=now, shop_url="").payable == 0
+    with pytest.raises(InsufficientBonuses):  # 2 000 available, none of it earned as a partner
+        _ask(store, biomiq, "maria", "maria-cashout-1", 500, at=now)
+    _nothing_held(store, "maria", "maria-cashout-1", now)
+
+    later = past_hold(biomiq, now)  # the reward and her own purchase's points are both spendable now
+    assert balances(store, "maria", later).available == 500 + 1000 + 300 + 200 + 500 + REWARD
+    dashboard = partner.dashboard(store, config=biomiq, partner_id="maria", now=later, shop_url="")
+    assert (dashboard.payable, dashboard.payouts_held) == (REWARD, 0)
+    with pytest.raises(InsufficientBonuses) as refused:
+        _ask(store, biomiq, "maria", "maria-cashout-1", REWARD + 1, at=later)
+    assert refused.value.details == {"requested": REWARD + 1, "payable": REWARD}
+    _ask(store, biomiq, "maria", "maria-cashout-1", REWARD, at=later)
+    held = load_account(store, "maria").reservations[payouts.reservation_of("maria-cashout-1")]
+    assert {a.source for a in held.allocations} == {"referral"} and held.amount == REWARD
+    dashboard = partner.dashboard(store, config=biomiq, partner_id="maria", now=later, shop_url="")
+    assert (dashboard.payable, dashboard.payouts_held) == (0, REWARD)
+    assert_ledgers_sound(store, customers=["maria", "anna"], now=later, min_accounts=2)
+
+
+def test_the_minimum_payout_is_program_config(store, biomiq, now):
+    assert biomiq.payouts.min_amount == 500  # the presets keep the minimum they had
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)
+    referee_order(store, biomiq, partner="maria", referee="anna", order_id="A1", at=now)
+    later = past_hold(biomiq, now)
+    strict = parse_config({**preset_data("biomiq"), "payouts": {"min_amount": 1000}})
+    with pytest.raises(payouts.PayoutBelowMinimum) as refused:
+        _ask(store, strict, "maria", "maria-cashout-1", REWARD, at=later)
+    assert refused.value.details == {"minimum": 1000, "requested": REWARD} and "1000" in refused.value.message_ru
+    _nothing_held(store, "maria", "maria-cashout-1", later)
+    lenient = parse_config({**preset_data("biomiq"), "payouts": {"min_amount": 100}})
+    assert _ask(store, lenient, "maria", "maria-cashout-2", 200, at=later).status == "requested"
+    with pytest.raises(ValidationFailed):
+        parse_config({**preset_data("biomiq"), "payouts": {"min_amount": 0}})
+
+
+def test_a_blocked_customer_cannot_request_a_payout(store, biomiq, now):
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)
+    referee_order(store, biomiq, partner="maria", referee="anna", order_id="A1", at=now)
+    later = past_hold(biomiq, now)
+    adjustments.set_blocked(store, MANAGER, customer_id="maria", blocked=True, reason="подозрение на мошенничество", now=later)
+    with pytest.raises(Forbidden) as refused:
+        _ask(store, biomiq, "maria", "maria-cashout-1", REWARD, at=later)
+    assert refused.value.message_ru
+    _nothing_held(store, "maria", "maria-cashout-1", later)
+    adjustments.set_blocked(store, MANAGER, customer_id="maria", blocked=False, reason="проверено", now=later)
+    assert _ask(store, biomiq, "maria", "maria-cashout-1", REWARD, at=later).status == "requested"

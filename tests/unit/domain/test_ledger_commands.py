@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.memory_store import MemoryStore
-from shared.domain.errors import IdempotencyConflict
+from shared.domain.errors import IdempotencyConflict, InsufficientBonuses
 from shared.domain.ledger import (
     COMMANDS,
     Account,
@@ -49,7 +49,7 @@ from shared.domain.ledger import (
     apply_posting,
     movement_from_dict,
 )
-from shared.services.ledger import all_postings, audit_account, post
+from shared.services.ledger import all_postings, audit_account, load_account, post
 
 UTC = timezone.utc
 T = datetime(2026, 1, 1, tzinfo=UTC)
@@ -100,6 +100,20 @@ def test_values_derived_from_the_clock_stay_out_of_the_intent() -> None:
     refund = Refund(allocations=[A1], order_id="O-2")
     assert Refund(allocations=[dataclasses.replace(A1, source="other", expires_at=T)], order_id="O-2").fingerprint() == refund.fingerprint()
     assert dataclasses.replace(accrue, amount=101).fingerprint() != accrue.fingerprint()
+
+
+def test_a_reservation_of_one_source_holds_only_lots_of_that_source() -> None:
+    store = MemoryStore()
+    post(store, "maria", "welcome", Accrue(amount=500, source="welcome", ref="", activates_at=T, expires_at=T + 30 * DAY), now=T)  # expires first
+    reward = post(store, "maria", "referral", Accrue(amount=300, source="referral", ref="A1", activates_at=T, expires_at=T + 365 * DAY), now=T).lot_id
+    with pytest.raises(InsufficientBonuses):
+        post(store, "maria", "payout:x", Reserve(reservation_id="payout:x", amount=301, release_after=T + DAY, source="referral"), now=T)
+    post(store, "maria", "payout:y", Reserve(reservation_id="payout:y", amount=300, release_after=T + DAY, source="referral"), now=T)
+    account = load_account(store, "maria")
+    assert [(a.lot_id, a.amount) for a in account.reservations["payout:y"].allocations] == [(reward, 300)]
+    assert account.balances(T).available == 500
+    bound = Reserve(reservation_id="O-2", amount=50, release_after=T, source="referral")
+    assert bound.fingerprint() != Reserve(reservation_id="O-2", amount=50, release_after=T).fingerprint()
 
 
 # Each movement and EXACTLY the dict the posting document stores for it.

@@ -170,8 +170,15 @@ def test_profile_changes_leave_the_ledger_as_it_was(memory_store, config):
     assert audit_account(memory_store, "maria") == []
 
 
+def _rewarded_partner(store, amount: int = 1500) -> None:
+    """A partner whose referral rewards (``amount`` bonuses) are past their hold: payable."""
+    store.run(lambda uow: AccountSession(uow, "maria").post("open:maria", L.OpenAccount(group="b2c", level="level1"), now=NOW))
+    reward = L.Accrue(amount=amount, source="referral", ref="A1", activates_at=NOW, expires_at=NOW + timedelta(days=365), order_id="ref-anna-A1")
+    post(store, "maria", "referral:ref-anna-A1", reward, now=NOW)
+
+
 def test_payout_hold_approve_reject_on_the_memory_store(memory_store, config):
-    _partner(memory_store, config)
+    _rewarded_partner(memory_store)
     payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000001", amount=1000, method="card", details="**** 1111", now=NOW)
     with pytest.raises(InsufficientBonuses):
         payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="card", details="**** 1111", now=NOW)
