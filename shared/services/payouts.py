@@ -18,7 +18,9 @@ those rewards on the partner's account (reservation ``payout:<request_id>``,
 releasing only in :data:`HOLD_DAYS` days, so the sweep never gives them back
 on its own).
 Approval spends the reservation (the bonuses are written off: the shop pays
-them out in money); rejection releases it. Every step is one transaction over
+them out in money) — for a ``bonus_account`` payout it then credits the same
+bonuses back as ordinary spendable ones (source ``payout``, each part keeping
+its reward's expiry, never payable again); rejection releases it. Every step is one transaction over
 the request document and the partner's account, keyed by the request
 (``payout:<id>``, ``payout:<id>:spend``, ``payout:<id>:release``): a replay
 changes nothing, and a decision that contradicts the one taken is
@@ -32,7 +34,7 @@ refused, so no complete payment credential is stored here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -40,7 +42,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InsufficientBonuses, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
-from shared.domain.ledger import Release, Reserve, Spend, require_utc
+from shared.domain.ledger import Accrue, Allocation, Release, Reserve, Spend, require_utc
 from shared.domain.payouts import PAYABLE_SOURCE, PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus, payable
 from shared.services.ledger import AccountSession, read_customer
 from shared.services.ports import Store, UnitOfWork
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # shared.api.account imports this module's limits
 
 METHODS = tuple(m.value for m in PayoutMethod)
 STATUSES = tuple(s.value for s in PayoutStatus)
+TO_BONUS_ACCOUNT = "payout"  # the source of bonuses a bonus_account payout moved into the ordinary balance
 HOLD_DAYS = 3650  # the hold of an open request: far beyond any decision, so the sweep never releases it
 DETAILS_MAX = 80
 LIST_MAX_LIMIT = 50
@@ -219,8 +222,19 @@ def with_status(store: Store, status: PayoutStatus, *, cursor: str | None = None
 OutcomeThen = Callable[[UnitOfWork, PayoutOutcome], None]
 
 
+def _to_bonus_account(session: AccountSession, reservation: str, paid: Sequence[Allocation], now: datetime) -> None:
+    """A ``bonus_account`` payout: the rewards it wrote off come back as ordinary spendable bonuses
+    (source ``payout``, never payable), each part keeping its reward's expiry; a part whose reward
+    expired meanwhile is worth nothing and comes back as nothing."""
+    for part in paid:
+        if part.expires_at > now:
+            credit = Accrue(amount=part.amount, source=TO_BONUS_ACCOUNT, ref=reservation, activates_at=now, expires_at=part.expires_at, order_id=reservation)
+            session.post(f"{reservation}:credit:{part.lot_id}", credit, now=now)
+
+
 def decide_request(store: Store, *, request_id: str, decision: Literal["approve", "reject"], actor: str, now: datetime, reason: str = "", then: OutcomeThen | None = None) -> PayoutOutcome:
-    """A manager approves (the held bonuses are written off) or rejects (they are released) a request.
+    """A manager approves (the held bonuses are written off; for ``bonus_account`` moved into the
+    ordinary spendable balance) or rejects (they are released) a request.
 
     Idempotent: the same decision again returns the request (``replayed``); the
     other decision on a decided request is :class:`InvalidState`. ``then`` runs
@@ -245,7 +259,9 @@ def decide_request(store: Store, *, request_id: str, decision: Literal["approve"
         if held is None or held.amount != request.amount:
             raise InvalidState("the request's bonuses are not held", request_id=request_id)
         if target is PayoutStatus.APPROVED:
-            session.post(f"{reservation}:spend", Spend(amount=request.amount, order_id=reservation, reservation_id=reservation), now=now)
+            spent = session.post(f"{reservation}:spend", Spend(amount=request.amount, order_id=reservation, reservation_id=reservation), now=now)
+            if request.method is PayoutMethod.BONUS_ACCOUNT:
+                _to_bonus_account(session, reservation, spent.allocations, now)
         else:
             session.post(f"{reservation}:release", Release(reservation_id=reservation), now=now)
         updated = request.decided(target, by=who, reason=reason or None, now=now)

@@ -8,6 +8,7 @@ import pytest
 
 from shared.domain.config import parse_config
 from shared.domain.errors import Forbidden, InsufficientBonuses, InvalidState, ValidationFailed
+from shared.domain.history import describe
 from shared.domain.ledger import Accrue
 from shared.domain.payouts import PayoutMethod, PayoutStatus
 from shared.edge.admin_auth import Admin
@@ -15,7 +16,7 @@ from shared.presets import load_preset, preset_data
 from shared.services import orders, partner, payouts, registration
 from shared.services.admin import adjustments
 from shared.services.admin.common import payout_result
-from shared.services.ledger import balances, load_account, post
+from shared.services.ledger import balances, load_account, post, postings
 from tests.integration.services.payout_story import BIG_ORDER, REWARD, past_hold, referee_order
 from tests.reliability.audit import assert_ledgers_sound
 
@@ -133,3 +134,28 @@ def test_a_blocked_customer_cannot_request_a_payout(store, biomiq, now):
     _nothing_held(store, "maria", "maria-cashout-1", later)
     adjustments.set_blocked(store, MANAGER, customer_id="maria", blocked=False, reason="проверено", now=later)
     assert _ask(store, biomiq, "maria", "maria-cashout-1", REWARD, at=later).status == "requested"
+
+
+def test_a_bonus_account_payout_turns_rewards_into_spendable_bonuses(store, biomiq, now):
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)  # 500 welcome
+    referee_order(store, biomiq, partner="maria", referee="anna", order_id="A1", at=now)
+    later = past_hold(biomiq, now)
+    reward_lot = next(lot for lot in load_account(store, "maria").lots.values() if lot.source == "referral")
+    _ask(store, biomiq, "maria", "maria-to-bonus-1", REWARD, at=later, method="bonus_account", details="")
+    decided = payouts.decide_request(store, request_id="maria-to-bonus-1", decision="approve", actor="manager@shop", now=later)
+    assert decided.request.status is PayoutStatus.APPROVED
+    assert payouts.decide_request(store, request_id="maria-to-bonus-1", decision="approve", actor="manager@shop", now=later).replayed
+
+    b = balances(store, "maria", later)
+    assert (b.total, b.available, b.reserved) == (500 + REWARD, 500 + REWARD, 0)  # credited, not written off
+    account = load_account(store, "maria")
+    moved = [lot for lot in account.lots.values() if lot.source not in ("welcome",)]
+    assert [(lot.source, lot.remaining, lot.expires_at) for lot in moved] == [("payout", REWARD, reward_lot.expires_at)]  # ordinary bonuses, same lifetime
+    assert partner.dashboard(store, config=biomiq, partner_id="maria", now=later, shop_url="").payable == 0
+    shown = [entry for entry in (describe(p) for p in postings(store, "maria", limit=5)) if entry is not None]
+    assert [(e.kind, e.delta, e.reason) for e in shown[:2]] == [("accrual", REWARD, "Выплата на бонусный счёт"), ("payout", -REWARD, "Выплата по заявке maria-to-bonus-1")]
+    with pytest.raises(InsufficientBonuses):  # once moved, never payable again
+        _ask(store, biomiq, "maria", "maria-cashout-2", REWARD, at=later)
+    placed, _ = orders.place_order(store, config=biomiq, customer_id="maria", order_id="M1", lines=BIG_ORDER, bonuses=1000, now=later)
+    assert placed.bonuses_reserved == 1000  # spendable at checkout
+    assert_ledgers_sound(store, customers=["maria"], now=later)

@@ -13,6 +13,7 @@ from shared.domain.config import parse_config
 from shared.domain.customer import CustomerRecord, Notifications, bonuses_excluded, unknown_customer
 from shared.domain.errors import InsufficientBonuses, InvalidState
 from shared.domain.history import describe
+from shared.domain.payouts import payable
 from shared.domain.profile import clean_email, clean_name, notifications, parse_birthday
 from shared.presets import preset_data
 from shared.services import partner, payouts
@@ -192,5 +193,6 @@ def test_payout_hold_approve_reject_on_the_memory_store(memory_store, config):
     payouts.decide_request(memory_store, request_id="req-00000002", decision="approve", actor="m", now=NOW)
     assert payouts.settle(memory_store, request_id="req-00000002", actor="a", now=NOW).request.status == "paid"
     b = balances(memory_store, "maria", NOW)
-    assert (b.available, b.reserved, b.total) == (900, 0, 900)
+    assert (b.available, b.reserved, b.total) == (1500, 0, 1500)  # to the bonus account: spendable, no longer payable
+    assert payable(load_account(memory_store, "maria"), NOW) == 900
     assert audit_account(memory_store, "maria") == []
