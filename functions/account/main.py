@@ -6,7 +6,7 @@
     GET  /history?cursor&limit  -> bonus history, newest first
     GET  /orders?cursor&limit   -> orders with status, delivery and tracking, bonuses spent, points earned
     GET  /partner               -> personal code and link, invited / registered / paying, months
-    POST /payouts               {request_id, amount, method, details} -> the request (bonuses held)
+    POST /payouts               {request_id, amount, method, details} -> the request (bonuses held; details sealed, answered masked)
     GET  /payouts?cursor&limit  -> the partner's payout requests
 
 Every route needs ``Authorization: Bearer <customer token>`` (a missing, bad,
@@ -39,6 +39,7 @@ from shared.api.account import (
 )
 from shared.edge import entry
 from shared.edge.http import Context, Router, parse
+from shared.platform import sealing
 from shared.platform.settings import settings
 from shared.services import account as personal
 from shared.services import partner, payouts
@@ -121,6 +122,7 @@ def request_payout_endpoint(request: Any, ctx: Context) -> Payout:
         method=body.method,
         details=body.details,
         now=ctx.now,
+        sealer=sealing.payout_sealer(),
     )
     return Payout.model_validate(result)
 

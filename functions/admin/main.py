@@ -19,6 +19,7 @@ mass accruals (/mass_accruals…)                          x       x
 manual adjustment (/customers/{id}/adjust)              x       x
 level override, group change                            x       x
 approve / reject payouts, mark paid (/payouts/{id}…)                      x
+a payout's full destination (/payouts/{id}/destination, audited)          x
 list payout requests (/payouts/search)                                    x         x
 call-centre orders (/orders)                                              x
 block / unblock customers                                                 x
@@ -79,6 +80,7 @@ from shared.api.admin import (
     MeResponse,
     PageRequest,
     PayoutApproveRequest,
+    PayoutDestinationView,
     PayoutListResponse,
     PayoutRejectRequest,
     PayoutSearchRequest,
@@ -92,6 +94,7 @@ from shared.domain.admin import ApprovalStatus
 from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
 from shared.edge.http import Context, Router
+from shared.platform import sealing
 from shared.platform.settings import settings
 from shared.services import admins
 from shared.services.admin import (
@@ -345,6 +348,12 @@ def payout_reject(request: Any, ctx: Context) -> PayoutView:
 def payout_paid(request: Any, ctx: Context) -> PayoutView:
     admin = _admin(request, ctx, "payout.mark_paid")
     return payouts.mark_payout_paid(entry.store(), admin, request_id=ctx.params["request_id"], now=ctx.now)
+
+
+@router.post("/payouts/{request_id}/destination")
+def payout_destination(request: Any, ctx: Context) -> PayoutDestinationView:
+    admin = _admin(request, ctx, "payout.reveal")
+    return payouts.reveal_destination(entry.store(), admin, request_id=ctx.params["request_id"], sealer=sealing.payout_sealer(), now=ctx.now)
 
 
 # --- approvals, audit, reports ----------------------------------------------------------------

@@ -256,7 +256,12 @@ class PayoutRequest(_In):
     request_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$", description="Chosen by the client (e.g. a UUID): the idempotency key.")
     amount: int = Field(ge=1, le=10**9, description="Whole bonuses, at least the program's payouts.min_amount, at most the payable balance (referral rewards past their hold).")
     method: Literal[METHODS]  # type: ignore[valid-type]
-    details: str = Field(default="", max_length=DETAILS_MAX, description='The destination, masked: "**** 1234", "+7 *** ***-12-34". Optional for bonus_account.')
+    details: str = Field(
+        default="",
+        max_length=DETAILS_MAX,
+        description='The full destination the manager pays to: the card number, the mobile phone, or for SBP the bank and the phone ("Сбербанк, +7 916 123-45-67"); '
+        "kept sealed, answered masked. Empty for bonus_account.",
+    )
 
 
 class PayoutEvent(BaseModel):
@@ -269,7 +274,7 @@ class PayoutView(BaseModel):
     request_id: str
     amount: int
     method: str
-    details: str
+    details: str = Field(description='The destination, masked ("**** 1234", "+7 *** ***-12-34").')
     status: Literal["requested", "approved", "rejected", "paid"]
     created_at: datetime
     updated_at: datetime

@@ -57,8 +57,9 @@ class PayoutEvent:
 class PayoutRequest:
     """``payouts/{request_id}``: ``amount`` bonuses held on the partner's account until decided.
 
-    ``decided_*`` and ``reason`` are set once a manager decides, ``paid_*``
-    once the money went out.
+    ``details`` is the destination masked; ``destination`` the full one, sealed
+    (``None`` for the bonus account). ``decided_*`` and ``reason`` are set once a
+    manager decides, ``paid_*`` once the money went out.
     """
 
     request_id: str
@@ -75,15 +76,17 @@ class PayoutRequest:
     reason: str | None = None
     paid_by: str | None = None
     paid_at: datetime | None = None
+    destination: str | None = None
 
     @classmethod
-    def new(cls, *, request_id: str, customer_id: str, amount: int, method: PayoutMethod, details: str, now: datetime) -> PayoutRequest:
+    def new(cls, *, request_id: str, customer_id: str, amount: int, method: PayoutMethod, details: str, now: datetime, destination: str | None = None) -> PayoutRequest:
         return cls(
             request_id=request_id,
             customer_id=customer_id,
             amount=amount,
             method=method,
             details=details,
+            destination=destination,
             status=PayoutStatus.REQUESTED,
             created_at=now,
             updated_at=now,
@@ -99,8 +102,8 @@ class PayoutRequest:
         return replace(self, status=PayoutStatus.PAID, updated_at=now, paid_by=by, paid_at=now, history=(*self.history, event))
 
     def record(self) -> dict[str, Any]:
-        """The request's fields as stored and as the back office audits them: the decision's
-        once decided, the payment's once paid."""
+        """The request's fields as stored: the sealed destination when there is one, the
+        decision's once decided, the payment's once paid (:meth:`audited` without the seal)."""
         record: dict[str, Any] = {
             "request_id": self.request_id,
             "customer_id": self.customer_id,
@@ -112,10 +115,19 @@ class PayoutRequest:
             "updated_at": self.updated_at,
             "history": [{"status": h.status.value, "at": h.at, "actor": h.actor, "reason": h.reason} for h in self.history],
         }
+        if self.destination is not None:
+            record["destination"] = self.destination
         if self.decided_at is not None:
             record.update(decided_by=self.decided_by, decided_at=self.decided_at, reason=self.reason)
         if self.paid_at is not None:
             record.update(paid_by=self.paid_by, paid_at=self.paid_at)
+        return record
+
+    def audited(self) -> dict[str, Any]:
+        """The stored fields as the back office's audit log and approvals keep them: the
+        destination masked only, never sealed or in full."""
+        record = self.record()
+        record.pop("destination", None)
         return record
 
 

@@ -2,8 +2,8 @@
 
 ``payouts/{request_id}``::
 
-    {request_id, customer_id, amount, method, details, status, created_at, updated_at,
-     decided_by, decided_at, reason, paid_by, paid_at,
+    {request_id, customer_id, amount, method, details, destination, status, created_at,
+     updated_at, decided_by, decided_at, reason, paid_by, paid_at,
      history: [{status, at, actor, reason}]}
 
     requested -> approved -> paid
@@ -17,18 +17,23 @@ none. While a request is open its bonuses are **held**: the request reserves
 those rewards on the partner's account (reservation ``payout:<request_id>``,
 releasing only in :data:`HOLD_DAYS` days, so the sweep never gives them back
 on its own).
+
 Approval spends the reservation (the bonuses are written off: the shop pays
 them out in money) — for a ``bonus_account`` payout it then credits the same
 bonuses back as ordinary spendable ones (source ``payout``, each part keeping
-its reward's expiry, never payable again); rejection releases it. Every step is one transaction over
-the request document and the partner's account, keyed by the request
-(``payout:<id>``, ``payout:<id>:spend``, ``payout:<id>:release``): a replay
-changes nothing, and a decision that contradicts the one taken is
+its reward's expiry, never payable again); rejection releases it. Every step
+is one transaction over the request document and the partner's account, keyed
+by the request (``payout:<id>``, ``payout:<id>:spend``, ``payout:<id>:release``):
+a replay changes nothing, and a decision that contradicts the one taken is
 :class:`InvalidState`.
 
-``details`` is the destination as the partner wants the manager to see it,
-masked (``**** 1234``, ``+7 *** ***-12-34``): a full card or phone number is
-refused, so no complete payment credential is stored here.
+The partner gives the full destination, so the manager can pay
+(:mod:`shared.services.payout_destination`): ``destination`` keeps it only
+sealed, bound to the request (:class:`~shared.services.payout_destination.Sealer`);
+``details`` is its masked form (``**** 1234``, ``+7 *** ***-12-34``), the only
+one the partner's pages, the back office's lists and the audit log show. The
+roles that pay reveal it one request at a time, each reveal audited
+(:func:`shared.services.admin.payouts.reveal_destination`).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Accrue, Allocation, Release, Reserve, Spend, require_utc
 from shared.domain.payouts import PAYABLE_SOURCE, PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus, payable
 from shared.services.ledger import AccountSession, read_customer
+from shared.services.payout_destination import DETAILS_MAX, Destination, Sealer, is_masked
+from shared.services.payout_destination import parse as parse_destination
 from shared.services.ports import Store, UnitOfWork
 
 if TYPE_CHECKING:  # shared.api.account imports this module's limits
@@ -54,11 +61,8 @@ METHODS = tuple(m.value for m in PayoutMethod)
 STATUSES = tuple(s.value for s in PayoutStatus)
 TO_BONUS_ACCOUNT = "payout"  # the source of bonuses a bonus_account payout moved into the ordinary balance
 HOLD_DAYS = 3650  # the hold of an open request: far beyond any decision, so the sweep never releases it
-DETAILS_MAX = 80
 LIST_MAX_LIMIT = 50
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,63}")
-_SEPARATORS = re.compile(r"[\s().\-]")
-_LONG_NUMBER = re.compile(r"\d{5,}")
 
 
 class PayoutBelowMinimum(BusinessRefusal):
@@ -75,33 +79,31 @@ def reservation_of(request_id: str) -> str:
     return f"{PAYOUT_PREFIX}{request_id}"
 
 
-def is_masked(details: str) -> bool:
-    """No run of five or more digits once spaces, dots, dashes and brackets are removed."""
-    return _LONG_NUMBER.search(_SEPARATORS.sub("", details)) is None
+def sealed_context(request_id: str) -> str:
+    """What a request's sealed destination is bound to: it opens on this request only."""
+    return f"payout:{request_id}"
 
 
-def _validate(config: ProgramConfig, request_id: str, amount: int, method: str, details: str) -> str:
+def _validate(config: ProgramConfig, request_id: str, amount: int, method: str, details: str) -> Destination:
     if not REQUEST_ID.fullmatch(request_id or ""):
         raise ValidationFailed("request_id must be 8 to 64 letters, digits, '_' or '-'", field="request_id")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed("amount must be a positive whole number of bonuses", field="amount")
     if method not in METHODS:
         raise ValidationFailed(f"method must be one of {', '.join(METHODS)}", field="method")
-    details = " ".join((details or "").split())
-    if len(details) > DETAILS_MAX:
-        raise ValidationFailed(f"details must be at most {DETAILS_MAX} characters", field="details")
-    if method != "bonus_account" and not details:
-        raise ValidationFailed("details are required for this method", field="details", message_ru="Укажите, куда перевести выплату.")
-    if not is_masked(details):
-        raise ValidationFailed(
-            "details must be masked: at most four digits in a row",
-            field="details",
-            message_ru="Укажите реквизиты в скрытом виде, например «**** 1234».",
-        )
+    destination = parse_destination(PayoutMethod(method), details)
     minimum = config.payouts.min_amount
     if amount < minimum:
         raise PayoutBelowMinimum(f"the smallest payout is {minimum} bonuses", message_ru=f"Минимальная сумма выплаты — {minimum} бонусов.", minimum=minimum, requested=amount)
-    return details
+    return destination
+
+
+def _same_request(existing: PayoutRequest, *, customer_id: str, amount: int, method: PayoutMethod, destination: Destination, sealer: Sealer) -> bool:
+    if existing.customer_id != customer_id or (existing.amount, existing.method, existing.details) != (amount, method, destination.masked):
+        return False
+    if existing.destination is None:
+        return not destination.full
+    return sealer.open(existing.destination, context=sealed_context(existing.request_id)) == destination.full
 
 
 def _view(request: PayoutRequest) -> PayoutView:
@@ -126,25 +128,31 @@ def _answer(request: PayoutRequest, *, replayed: bool) -> Payout:
     return Payout(**_view(request).model_dump(), replayed=replayed)
 
 
-def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, request_id: str, amount: int, method: str, details: str, now: datetime) -> Payout:
-    """Ask for a payout of ``amount`` payable bonuses; they are held until a manager decides.
+def request_payout(
+    store: Store, *, config: ProgramConfig, customer_id: str, request_id: str, amount: int, method: str, details: str, now: datetime, sealer: Sealer
+) -> Payout:
+    """Ask for a payout of ``amount`` payable bonuses to ``details``; they are held until a manager decides.
 
-    Refused: less than the program's ``payouts.min_amount`` (:class:`PayoutBelowMinimum`),
-    more than payable (:class:`~shared.domain.errors.InsufficientBonuses`), a blocked
-    customer (:class:`~shared.domain.errors.Forbidden`), a group excluded from bonuses
-    (:class:`BonusesExcluded`), unmasked details (400). The same request again returns
-    it (``replayed``); the same id with other figures, or another customer's id, is an
+    ``details`` is the full destination (card number, phone, SBP bank and phone;
+    nothing for the bonus account): it is stored sealed by ``sealer``, and only
+    its masked form is answered. Refused: a destination the manager could not pay
+    to (400, field ``details``), less than the program's ``payouts.min_amount``
+    (:class:`PayoutBelowMinimum`), more than payable
+    (:class:`~shared.domain.errors.InsufficientBonuses`), a blocked customer
+    (:class:`~shared.domain.errors.Forbidden`), a group excluded from bonuses
+    (:class:`BonusesExcluded`). The same request again returns it (``replayed``);
+    the same id with other figures, or another customer's id, is an
     :class:`IdempotencyConflict`.
     """
     require_utc(now)
-    details = _validate(config, request_id, amount, method, details)
+    destination = _validate(config, request_id, amount, method, details)
     reservation = reservation_of(request_id)
     chosen = PayoutMethod(method)
 
     def unit(uow: UnitOfWork) -> Payout:
         existing = uow.payouts.get(request_id)
         if existing is not None:
-            if existing.customer_id != customer_id or (existing.amount, existing.method, existing.details) != (amount, chosen, details):
+            if not _same_request(existing, customer_id=customer_id, amount=amount, method=chosen, destination=destination, sealer=sealer):
                 raise IdempotencyConflict("the request id was used for another request", field="request_id")
             return _answer(existing, replayed=True)
         session = AccountSession(uow, customer_id)
@@ -163,7 +171,8 @@ def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, req
             )
         hold = Reserve(reservation_id=reservation, amount=amount, release_after=now + timedelta(days=HOLD_DAYS), source=PAYABLE_SOURCE)
         session.post(reservation, hold, now=now)
-        request = PayoutRequest.new(request_id=request_id, customer_id=customer_id, amount=amount, method=chosen, details=details, now=now)
+        sealed = sealer.seal(destination.full, context=sealed_context(request_id)) if destination.full else None
+        request = PayoutRequest.new(request_id=request_id, customer_id=customer_id, amount=amount, method=chosen, details=destination.masked, destination=sealed, now=now)
         uow.payouts.create(request)
         return _answer(request, replayed=False)
 
@@ -298,6 +307,6 @@ def settle(store: Store, *, request_id: str, actor: str, now: datetime, then: Ou
 
 __all__ = [
     "DETAILS_MAX", "HOLD_DAYS", "LIST_MAX_LIMIT", "METHODS", "REQUEST_ID", "STATUSES", "BonusesExcluded", "OutcomeThen",
-    "PayoutBelowMinimum", "decide_request", "get", "is_masked", "list_requests", "request_payout",
-    "reservation_of", "settle", "with_status",
+    "PayoutBelowMinimum", "Sealer", "decide_request", "get", "is_masked", "list_requests", "request_payout",
+    "reservation_of", "sealed_context", "settle", "with_status",
 ]

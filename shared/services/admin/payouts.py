@@ -1,10 +1,11 @@
-"""Payout requests in the back office: the list, an approval (maker-checker), a rejection, paid."""
+"""Payout requests in the back office: the list, an approval (maker-checker), a rejection, paid,
+and the reveal of a request's full destination to the roles that pay."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from shared.api.admin import ApprovalView, PayoutListResponse, PayoutView
+from shared.api.admin import ApprovalView, PayoutDestinationView, PayoutListResponse, PayoutView
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.payouts import PayoutOutcome, PayoutStatus
 from shared.edge.admin_auth import Admin
@@ -12,7 +13,11 @@ from shared.services import payouts
 from shared.services.admin import audit as _audit
 from shared.services.admin.approvals import request_approval
 from shared.services.admin.common import payout_result, required_reason
+from shared.services.payout_destination import Sealer
 from shared.services.ports import Store, UnitOfWork
+
+# while the money may still go out: to check the destination before approving it, and to pay
+REVEALABLE = (PayoutStatus.REQUESTED, PayoutStatus.APPROVED)
 
 
 def request_payout_approval(store: Store, admin: Admin, *, request_id: str, reason: str, key: str | None, now: datetime) -> ApprovalView:
@@ -58,3 +63,30 @@ def mark_payout_paid(store: Store, admin: Admin, *, request_id: str, now: dateti
         _audit.audit_in(uow, admin, action="payout.mark_paid", target=f"payout:{request_id}", params={}, result=payout_result(outcome), now=now)
 
     return _view(payouts.settle(store, request_id=request_id, actor=admin.email, now=now, then=record))
+
+
+def reveal_destination(store: Store, admin: Admin, *, request_id: str, sealer: Sealer, now: datetime) -> PayoutDestinationView:
+    """The full destination of an open or approved request, for a role that pays (``payout.reveal``).
+
+    Every reveal is audited (``payout.reveal``, with the masked form only) in the
+    transaction that reads the request: no record, no reveal. A request to the
+    bonus account has no destination; a rejected or paid one shows it no more
+    (:class:`InvalidState`).
+    """
+    admin.require("payout.reveal")
+
+    def unit(uow: UnitOfWork) -> PayoutDestinationView:
+        request = uow.payouts.get(request_id) if payouts.REQUEST_ID.fullmatch(request_id or "") else None
+        if request is None:
+            raise NotFound("unknown payout request", request_id=request_id, message_ru="Заявка на выплату не найдена.")
+        if request.destination is None:
+            raise InvalidState("a payout to the bonus account has no destination", request_id=request_id, message_ru="Выплата на бонусный счёт: реквизитов нет.")
+        if request.status not in REVEALABLE:
+            status = request.status.value
+            raise InvalidState(f"the request is {status}: its destination is no longer shown", request_id=request_id, status=status, message_ru="Реквизиты закрытой заявки не показываются.")
+        full = sealer.open(request.destination, context=payouts.sealed_context(request_id))
+        result = {"request_id": request_id, "method": request.method.value, "details": request.details, "status": request.status.value}
+        _audit.audit_in(uow, admin, action="payout.reveal", target=f"payout:{request_id}", params={}, result=result, now=now)
+        return PayoutDestinationView(request_id=request_id, method=request.method.value, details=request.details, destination=full)
+
+    return store.run(unit)

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
+from shared.adapters import layout
 from shared.domain.config import parse_config
-from shared.domain.errors import Forbidden, InsufficientBonuses, InvalidState, ValidationFailed
+from shared.domain.errors import Forbidden, IdempotencyConflict, InsufficientBonuses, InvalidState, ValidationFailed
 from shared.domain.history import describe
 from shared.domain.ledger import Accrue
 from shared.domain.payouts import PayoutMethod, PayoutStatus
 from shared.edge.admin_auth import Admin
+from shared.platform.sealing import SealBroken, Sealer
 from shared.presets import load_preset, preset_data
 from shared.services import orders, partner, payouts, registration
 from shared.services.admin import adjustments
+from shared.services.admin import payouts as admin_payouts
 from shared.services.admin.common import payout_result
 from shared.services.ledger import balances, load_account, post, postings
 from tests.integration.services.payout_story import BIG_ORDER, REWARD, past_hold, referee_order
 from tests.reliability.audit import assert_ledgers_sound
+
+SEALER = Sealer("test-payout-secret-of-at-least-32-bytes!")
 
 
 @pytest.fixture
@@ -29,9 +35,11 @@ def biomiq():
 def test_requests_decisions_and_pages_are_typed_and_stored_as_before(store, biomiq, now):
     registration.register_customer(store, config=biomiq, customer_id="maria", now=now)
     referee_order(store, biomiq, partner="maria", referee="anna", order_id="A1", at=now - timedelta(days=biomiq.referral_hold_days + 1))  # a 500 reward, payable now
-    answer = payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 *** ***-00-11", now=now)
+    answer = payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 916 000-00-11", now=now, sealer=SEALER)
     assert (answer.status, answer.amount, answer.replayed, [h.status for h in answer.history]) == ("requested", 500, False, ["requested"])
-    assert payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 *** ***-00-11", now=now).replayed
+    assert payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 916 000 00 11", now=now, sealer=SEALER).replayed
+    with pytest.raises(IdempotencyConflict):  # the same masked form, another phone
+        payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 926 000-00-11", now=now, sealer=SEALER)
     request = payouts.get(store, "payout-0001")
     assert request is not None and (request.method, request.status, request.customer_id) == (PayoutMethod.PHONE, PayoutStatus.REQUESTED, "maria")
     assert payouts.get(store, "../customers/maria") is None and payouts.get(store, "payout-0404") is None
@@ -41,7 +49,8 @@ def test_requests_decisions_and_pages_are_typed_and_stored_as_before(store, biom
     assert (outcome.replayed, outcome.request.status, outcome.request.reason, outcome.request.decided_by) == (False, PayoutStatus.REJECTED, "wrong details", "manager@shop")
     again = payouts.decide_request(store, request_id="payout-0001", decision="reject", actor="manager@shop", now=now, then=lambda uow, o: seen.append(o))
     assert again.replayed and seen == [outcome]
-    assert payout_result(again) == {**store.get("payouts/payout-0001"), "replayed": True}  # what the back office audits
+    stored = {k: v for k, v in store.get("payouts/payout-0001").items() if k != "destination"}
+    assert payout_result(again) == {**stored, "replayed": True}  # what the back office audits: all but the sealed destination
     with pytest.raises(InvalidState):
         payouts.settle(store, request_id="payout-0001", actor="accountant@shop", now=now)
     assert payouts.with_status(store, PayoutStatus.REQUESTED) == ([], None)
@@ -56,8 +65,8 @@ MARKETER = Admin("marketer@shop.example", ("marketer",))
 MANAGER = Admin("manager@shop.example", ("manager",))
 
 
-def _ask(store, config, customer_id: str, request_id: str, amount: int, *, at, method: str = "card", details: str = "**** 4242"):
-    return payouts.request_payout(store, config=config, customer_id=customer_id, request_id=request_id, amount=amount, method=method, details=details, now=at)
+def _ask(store, config, customer_id: str, request_id: str, amount: int, *, at, method: str = "card", details: str = "4111 1111 1111 1111"):
+    return payouts.request_payout(store, config=config, customer_id=customer_id, request_id=request_id, amount=amount, method=method, details=details, now=at, sealer=SEALER)
 
 
 def _nothing_held(store, customer_id: str, request_id: str, at) -> None:
@@ -159,3 +168,92 @@ def test_a_bonus_account_payout_turns_rewards_into_spendable_bonuses(store, biom
     placed, _ = orders.place_order(store, config=biomiq, customer_id="maria", order_id="M1", lines=BIG_ORDER, bonuses=1000, now=later)
     assert placed.bonuses_reserved == 1000  # spendable at checkout
     assert_ledgers_sound(store, customers=["maria"], now=later)
+
+
+# --- where the money goes: the full destination, sealed ------------------------------------------
+
+ACCOUNTANT = Admin("accountant@shop.example", ("accountant",))
+
+
+def _stored(store, request_id: str) -> str:
+    return json.dumps(store.get(layout.payout(request_id)), default=str, ensure_ascii=False)
+
+
+def _reveals(store) -> list[dict]:
+    return [doc for _, doc in store.ordered(layout.ADMIN_AUDIT, order_by="key", limit=100) if doc["action"] == "payout.reveal"]
+
+
+@pytest.mark.parametrize(
+    "method,given,full,masked",
+    [
+        ("card", "4111 1111 1111 1111", "4111111111111111", "**** 1111"),
+        ("phone", "8 (916) 123-45-67", "+79161234567", "+7 *** ***-45-67"),
+        ("sbp", "Сбербанк, +7 916 123 45 67", "Сбербанк, +79161234567", "Сбербанк, +7 *** ***-45-67"),
+    ],
+)
+def test_the_full_destination_is_sealed_at_rest_and_revealed_only_to_those_who_pay(store, biomiq, now, method, given, full, masked):
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)
+    referee_order(store, biomiq, partner="maria", referee="anna", order_id="A1", at=now)
+    later = past_hold(biomiq, now)
+    answer = payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="maria-cashout-1", amount=REWARD, method=method, details=given, now=later, sealer=SEALER)
+    assert answer.details == masked
+    assert payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="maria-cashout-1", amount=REWARD, method=method, details=given, now=later, sealer=SEALER).replayed
+
+    stored = store.get(layout.payout("maria-cashout-1"))
+    assert stored["details"] == masked and stored["destination"].startswith("v1.")
+    digits = "".join(ch for ch in full if ch.isdigit())
+    assert digits not in "".join(ch for ch in _stored(store, "maria-cashout-1") if ch.isdigit() or ch == '"')  # no clear number at rest
+    seen_by_partner = payouts.list_requests(store, config=biomiq, customer_id="maria").root.items[0]
+    seen_in_the_list = admin_payouts.list_payouts(store, ACCOUNTANT).payouts[0]
+    assert seen_by_partner.details == seen_in_the_list.details == masked
+    assert "destination" not in seen_in_the_list.model_dump() and digits not in seen_in_the_list.model_dump_json()
+
+    for who in (ACCOUNTANT, MARKETER):
+        with pytest.raises(Forbidden):
+            admin_payouts.reveal_destination(store, who, request_id="maria-cashout-1", sealer=SEALER, now=later)
+    assert _reveals(store) == []
+    shown = admin_payouts.reveal_destination(store, MANAGER, request_id="maria-cashout-1", sealer=SEALER, now=later)
+    assert (shown.request_id, shown.method, shown.details, shown.destination) == ("maria-cashout-1", method, masked, full)
+    admin_payouts.reveal_destination(store, MANAGER, request_id="maria-cashout-1", sealer=SEALER, now=later + timedelta(minutes=1))
+    reveals = _reveals(store)
+    assert [(r["actor"], r["target"]) for r in reveals] == [("manager@shop.example", "payout:maria-cashout-1")] * 2  # each reveal is audited
+    assert digits not in json.dumps(reveals, default=str)
+    with pytest.raises(SealBroken):  # another key opens nothing
+        admin_payouts.reveal_destination(store, MANAGER, request_id="maria-cashout-1", sealer=Sealer("another-payout-secret-of-at-least-32-b"), now=later)
+    with pytest.raises(SealBroken):  # a sealed destination copied onto another request does not open there
+        SEALER.open(stored["destination"], context="payout:maria-cashout-2")
+    assert len(_reveals(store)) == 2
+
+
+@pytest.mark.parametrize(
+    "method,given",
+    [
+        ("card", "**** 4242"),  # masked: the manager could not pay it
+        ("card", "4111 1111 1111 1112"),  # not a card number (check digit)
+        ("card", "4111 1111"),
+        ("phone", "+7 *** ***-00-11"),
+        ("phone", "+1 202 555 0143"),  # not a Russian mobile
+        ("sbp", "+7 916 123-45-67"),  # which bank?
+        ("sbp", "Сбербанк"),
+        ("card", ""),
+    ],
+)
+def test_a_destination_the_manager_could_not_pay_to_is_refused(store, biomiq, now, method, given):
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)
+    referee_order(store, biomiq, partner="maria", referee="anna", order_id="A1", at=now)
+    later = past_hold(biomiq, now)
+    with pytest.raises(ValidationFailed) as refused:
+        payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="maria-cashout-1", amount=REWARD, method=method, details=given, now=later, sealer=SEALER)
+    assert refused.value.details["field"] == "details" and refused.value.message_ru
+    _nothing_held(store, "maria", "maria-cashout-1", later)
+
+
+def test_a_bonus_account_payout_has_no_destination_to_reveal(store, biomiq, now):
+    registration.register_customer(store, config=biomiq, customer_id="maria", now=now)
+    referee_order(store, biomiq, partner="maria", referee="anna", order_id="A1", at=now)
+    later = past_hold(biomiq, now)
+    payouts.request_payout(store, config=biomiq, customer_id="maria", request_id="maria-to-bonus-1", amount=REWARD, method="bonus_account", details="", now=later, sealer=SEALER)
+    assert "destination" not in store.get(layout.payout("maria-to-bonus-1"))
+    with pytest.raises(InvalidState):
+        admin_payouts.reveal_destination(store, MANAGER, request_id="maria-to-bonus-1", sealer=SEALER, now=later)
+    assert _reveals(store) == []
