@@ -275,7 +275,7 @@ class PayoutView(BaseModel):
     amount: int
     method: str
     details: str = Field(description='The destination, masked ("**** 1234", "+7 *** ***-12-34").')
-    status: Literal["requested", "approved", "rejected", "paid"]
+    status: Literal["requested", "approved", "rejected", "paid", "canceled"] = Field(description="canceled: a return's clawback took back bonuses the request held; the rest went back.")
     created_at: datetime
     updated_at: datetime
     history: list[PayoutEvent]

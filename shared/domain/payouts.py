@@ -1,4 +1,5 @@
-"""A partner's payout request and its steps: requested, then approved and paid, or rejected.
+"""A partner's payout request and its steps: requested, then approved and paid, or rejected — or
+canceled when a return's clawback takes back the rewards it holds.
 
 A payout draws only on what the partner earned as a partner: referral rewards
 past their hold (active lots of source :data:`PAYABLE_SOURCE`) that no
@@ -17,6 +18,7 @@ from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Account
 
 PAYABLE_SOURCE = "referral"
+CLAWBACK_ACTOR = "clawback"  # the actor of a request a return canceled
 
 
 def payable(account: Account, now: datetime) -> int:
@@ -34,6 +36,7 @@ class PayoutStatus(enum.StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     PAID = "paid"
+    CANCELED = "canceled"  # a return took back rewards the request held (see shared.services.clawbacks)
 
 
 class PayoutMethod(enum.StrEnum):
@@ -96,6 +99,11 @@ class PayoutRequest:
     def decided(self, status: PayoutStatus, *, by: str, reason: str | None, now: datetime) -> PayoutRequest:
         event = PayoutEvent(status, now, by, reason)
         return replace(self, status=status, updated_at=now, decided_by=by, decided_at=now, reason=reason, history=(*self.history, event))
+
+    def canceled(self, *, reason: str, now: datetime) -> PayoutRequest:
+        """Closed by a clawback (no person decided it): what it held went back or was taken back."""
+        event = PayoutEvent(PayoutStatus.CANCELED, now, CLAWBACK_ACTOR, reason)
+        return replace(self, status=PayoutStatus.CANCELED, updated_at=now, decided_by=CLAWBACK_ACTOR, decided_at=now, reason=reason, history=(*self.history, event))
 
     def paid(self, *, by: str, now: datetime) -> PayoutRequest:
         event = PayoutEvent(PayoutStatus.PAID, now, by, None)

@@ -49,7 +49,7 @@ class PayoutRejectRequest(_In):
 
 
 class PayoutSearchRequest(_In):
-    status: Literal["requested", "approved", "rejected", "paid"] = "requested"
+    status: Literal["requested", "approved", "rejected", "paid", "canceled"] = "requested"
     cursor: IdCursor = None
     limit: int = Field(default=50, ge=1, le=200)
 
