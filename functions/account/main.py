@@ -39,7 +39,6 @@ from shared.api.account import (
 )
 from shared.edge import entry
 from shared.edge.http import Context, Router, parse
-from shared.platform import sealing
 from shared.platform.settings import settings
 from shared.services import account as personal
 from shared.services import partner, payouts
@@ -113,6 +112,8 @@ def request_payout_endpoint(request: Any, ctx: Context) -> Payout:
     customer_id = _customer(request, ctx)
     _query(request, NoQuery)
     body = ctx.body(PayoutRequest)
+    from shared.platform import sealing  # the cipher loads with the first payout request, not at a cold start
+
     result = payouts.request_payout(
         entry.store(),
         config=entry.config(ctx.now),

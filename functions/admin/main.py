@@ -94,7 +94,6 @@ from shared.domain.admin import ApprovalStatus
 from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
 from shared.edge.http import Context, Router
-from shared.platform import sealing
 from shared.platform.settings import settings
 from shared.services import admins
 from shared.services.admin import (
@@ -353,6 +352,8 @@ def payout_paid(request: Any, ctx: Context) -> PayoutView:
 @router.post("/payouts/{request_id}/destination")
 def payout_destination(request: Any, ctx: Context) -> PayoutDestinationView:
     admin = _admin(request, ctx, "payout.reveal")
+    from shared.platform import sealing  # the cipher loads with the first reveal, not at a cold start
+
     return payouts.reveal_destination(entry.store(), admin, request_id=ctx.params["request_id"], sealer=sealing.payout_sealer(), now=ctx.now)
 
 

@@ -19,12 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-import phonenumbers
-
 from shared.domain.errors import ValidationFailed
 from shared.domain.payouts import PayoutMethod
-from shared.services.identity.errors import InvalidPhone
-from shared.services.identity.phones import normalize_phone
 
 DETAILS_MAX = 80
 _SEPARATORS = re.compile(r"[\s().\-]")
@@ -65,6 +61,9 @@ def _luhn(digits: str) -> bool:
 
 
 def _phone(text: str, what: str) -> str:
+    from shared.services.identity.errors import InvalidPhone
+    from shared.services.identity.phones import normalize_phone  # loads the phone metadata: only for a payout to a phone
+
     try:
         return normalize_phone(text)
     except InvalidPhone:
@@ -72,6 +71,8 @@ def _phone(text: str, what: str) -> str:
 
 
 def _mask_phone(e164: str) -> str:
+    import phonenumbers
+
     number = phonenumbers.parse(e164)
     national = str(number.national_number)
     return f"+{number.country_code} *** ***-{national[-4:-2]}-{national[-2:]}"

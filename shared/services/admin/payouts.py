@@ -7,7 +7,7 @@ from datetime import datetime
 
 from shared.api.admin import ApprovalView, PayoutDestinationView, PayoutListResponse, PayoutView
 from shared.domain.errors import InvalidState, NotFound
-from shared.domain.payouts import PayoutOutcome, PayoutStatus
+from shared.domain.payouts import PayoutMethod, PayoutOutcome, PayoutStatus
 from shared.edge.admin_auth import Admin
 from shared.services import payouts
 from shared.services.admin import audit as _audit
@@ -79,8 +79,10 @@ def reveal_destination(store: Store, admin: Admin, *, request_id: str, sealer: S
         request = uow.payouts.get(request_id) if payouts.REQUEST_ID.fullmatch(request_id or "") else None
         if request is None:
             raise NotFound("unknown payout request", request_id=request_id, message_ru="Заявка на выплату не найдена.")
-        if request.destination is None:
+        if request.destination is None and request.method is PayoutMethod.BONUS_ACCOUNT:
             raise InvalidState("a payout to the bonus account has no destination", request_id=request_id, message_ru="Выплата на бонусный счёт: реквизитов нет.")
+        if request.destination is None:  # asked for when only a masked destination was kept
+            raise InvalidState("the request keeps its destination masked only", request_id=request_id, message_ru="По заявке сохранены только скрытые реквизиты: уточните их у партнёра.")
         if request.status not in REVEALABLE:
             status = request.status.value
             raise InvalidState(f"the request is {status}: its destination is no longer shown", request_id=request_id, status=status, message_ru="Реквизиты закрытой заявки не показываются.")
