@@ -8,6 +8,7 @@
 
     requested -> approved -> paid
     requested -> rejected
+    requested -> canceled   (a return's clawback reached what it holds: shared.services.clawbacks)
 
 A payout draws only on the partner's **payable** balance: referral rewards
 past their hold (:func:`shared.domain.payouts.payable`); welcome, purchase,
@@ -81,7 +82,7 @@ def reservation_of(request_id: str) -> str:
 
 def sealed_context(request_id: str) -> str:
     """What a request's sealed destination is bound to: it opens on this request only."""
-    return f"payout:{request_id}"
+    return reservation_of(request_id)
 
 
 def _validate(config: ProgramConfig, request_id: str, amount: int, method: str, details: str) -> Destination:

@@ -370,7 +370,7 @@ class Reverse(Command[Reversed]):
             return sorted((lot for lot in lots if lot.state(now) == "pending"), key=Lot.order_key) + sorted((lot for lot in lots if lot.state(now) == "active"), key=Lot.order_key)
 
         preferred = [lot for lot in others if prefer is not None and lot.source == prefer]
-        rest = [lot for lot in others if lot not in preferred]
+        rest = [lot for lot in others if prefer is None or lot.source != prefer]
         left = self.amount
         debits: list[Allocation] = []
         seized: dict[str, list[Allocation]] = {}

@@ -7,10 +7,15 @@ dict of reservations, with earliest-expiry-first consumption written from the
 ledger's documented rules, not from its code. After every step the stored
 account must agree with the model, with itself (the fold of its postings) and
 with the idempotency contract (one posting per key).
+
+``KOPILKA_HYPOTHESIS_EXAMPLES`` sets the number of examples (default 100). The
+clawback machine beside it (``test_clawback_state_machine.py``) drives the use
+cases instead: checkouts, payouts and returns interleaved.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -531,7 +536,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 LedgerMachine.TestCase.settings = settings(
-    max_examples=100,
+    max_examples=int(os.environ.get("KOPILKA_HYPOTHESIS_EXAMPLES", 100)),  # deeper runs set more (docs/reliability.md)
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
