@@ -70,8 +70,8 @@ def reveal_destination(store: Store, admin: Admin, *, request_id: str, sealer: S
 
     Every reveal is audited (``payout.reveal``, with the masked form only) in the
     transaction that reads the request: no record, no reveal. A request to the
-    bonus account has no destination; a rejected or paid one shows it no more
-    (:class:`InvalidState`).
+    bonus account has no destination; a rejected or paid one shows it no more; one
+    sealed under another secret does not open (:class:`InvalidState` each).
     """
     admin.require("payout.reveal")
 
@@ -86,7 +86,10 @@ def reveal_destination(store: Store, admin: Admin, *, request_id: str, sealer: S
         if request.status not in REVEALABLE:
             status = request.status.value
             raise InvalidState(f"the request is {status}: its destination is no longer shown", request_id=request_id, status=status, message_ru="Реквизиты закрытой заявки не показываются.")
-        full = sealer.open(request.destination, context=payouts.sealed_context(request_id))
+        try:
+            full = sealer.open(request.destination, context=payouts.sealed_context(request_id))
+        except ValueError:  # sealed under another secret (rotated) or altered: nothing to show, nothing audited
+            raise InvalidState("the destination does not open with the secret in force", request_id=request_id, message_ru="Реквизиты заявки не читаются: уточните их у партнёра.") from None
         result = {"request_id": request_id, "method": request.method.value, "details": request.details, "status": request.status.value}
         _audit.audit_in(uow, admin, action="payout.reveal", target=f"payout:{request_id}", params={}, result=result, now=now)
         return PayoutDestinationView(request_id=request_id, method=request.method.value, details=request.details, destination=full)
