@@ -221,6 +221,7 @@ locals {
       }
       secrets = [
         { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },
+        { key = "KOPILKA_PAYOUT_SECRET", secret = "payout_secret" },
       ]
     }
 
@@ -242,6 +243,7 @@ locals {
       secrets = [
         { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },
         { key = "KOPILKA_ADMIN_TOKEN_SECRET", secret = "admin_token_secret" },
+        { key = "KOPILKA_PAYOUT_SECRET", secret = "payout_secret" },
       ]
     }
   }

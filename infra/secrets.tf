@@ -11,6 +11,7 @@ locals {
     token_secret         = ["account", "admin", "cart_quote", "checkout", "sms_otp"] # KOPILKA_TOKEN_SECRET
     admin_token_secret   = ["admin"]                                                 # KOPILKA_ADMIN_TOKEN_SECRET
     otp_secret           = ["sms_otp"]                                               # KOPILKA_OTP_SECRET
+    payout_secret        = ["account", "admin"]                                      # KOPILKA_PAYOUT_SECRET
     tilda_token          = ["checkout"]                                              # KOPILKA_TILDA_TOKEN
     cdek_token           = ["delivery_status"]                                       # KOPILKA_CDEK_TOKEN
     sweep_secret         = ["delivery_status", "expiry_sweep", "referral_reward"]    # KOPILKA_SWEEP_SECRET

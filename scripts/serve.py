@@ -30,6 +30,7 @@ LOCAL_ENV = {
     "KOPILKA_PROGRAM": "biomiq",
     "KOPILKA_ALLOWED_ORIGINS": "http://localhost:8000,https://shop.example",
     "KOPILKA_TOKEN_SECRET": "local-token-secret-of-at-least-32-bytes",
+    "KOPILKA_PAYOUT_SECRET": "local-payout-secret-of-at-least-32-bytes",
     "KOPILKA_TILDA_TOKEN": "local-tilda-secret",
     "KOPILKA_CDEK_TOKEN": "local-cdek-secret",
     "KOPILKA_SWEEP_SECRET": "local-sweep-secret",

@@ -6,7 +6,7 @@
     GET  /history?cursor&limit  -> bonus history, newest first
     GET  /orders?cursor&limit   -> orders with status, delivery and tracking, bonuses spent, points earned
     GET  /partner               -> personal code and link, invited / registered / paying, months
-    POST /payouts               {request_id, amount, method, details} -> the request (bonuses held)
+    POST /payouts               {request_id, amount, method, details} -> the request (bonuses held; details sealed, answered masked)
     GET  /payouts?cursor&limit  -> the partner's payout requests
 
 Every route needs ``Authorization: Bearer <customer token>`` (a missing, bad,
@@ -114,6 +114,8 @@ def request_payout_endpoint(request: Any, ctx: Context) -> Payout:
     customer_id = _customer(request, ctx)
     _query(request, NoQuery)
     body = ctx.body(PayoutRequest)
+    from shared.platform import sealing  # the cipher loads with the first payout request, not at a cold start
+
     result = payouts.request_payout(
         entry.store(),
         config=entry.config(ctx.now),
@@ -123,6 +125,7 @@ def request_payout_endpoint(request: Any, ctx: Context) -> Payout:
         method=body.method,
         details=body.details,
         now=ctx.now,
+        sealer=sealing.payout_sealer(),
     )
     return Payout.model_validate(result)
 

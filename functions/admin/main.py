@@ -19,6 +19,7 @@ mass accruals (/mass_accruals…)                          x       x
 manual adjustment (/customers/{id}/adjust)              x       x
 level override, group change                            x       x
 approve / reject payouts, mark paid (/payouts/{id}…)                      x
+a payout's full destination (/payouts/{id}/destination, audited)          x
 list payout requests (/payouts/search)                                    x         x
 call-centre orders (/orders)                                              x
 block / unblock customers                               x                 x
@@ -82,6 +83,7 @@ from shared.api.admin import (
     MeResponse,
     PageRequest,
     PayoutApproveRequest,
+    PayoutDestinationView,
     PayoutListResponse,
     PayoutRejectRequest,
     PayoutSearchRequest,
@@ -350,6 +352,14 @@ def payout_reject(request: Any, ctx: Context) -> PayoutView:
 def payout_paid(request: Any, ctx: Context) -> PayoutView:
     admin = _admin(request, ctx, "payout.mark_paid")
     return payouts.mark_payout_paid(entry.store(), admin, request_id=ctx.params["request_id"], now=ctx.now)
+
+
+@router.post("/payouts/{request_id}/destination")
+def payout_destination(request: Any, ctx: Context) -> PayoutDestinationView:
+    admin = _admin(request, ctx, "payout.reveal")
+    from shared.platform import sealing  # the cipher loads with the first reveal, not at a cold start
+
+    return payouts.reveal_destination(entry.store(), admin, request_id=ctx.params["request_id"], sealer=sealing.payout_sealer(), now=ctx.now)
 
 
 # --- approvals, audit, reports ----------------------------------------------------------------

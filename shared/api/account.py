@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, field_
 
 from shared.api import Endpoint
 from shared.domain import profile as rules
-from shared.services.payouts import DETAILS_MAX, LIST_MAX_LIMIT, METHODS, MIN_AMOUNT
+from shared.services.payouts import DETAILS_MAX, LIST_MAX_LIMIT, METHODS
 
 HISTORY_MAX_LIMIT = 100  # history items per page at most
 ORDERS_MAX_LIMIT = 50  # orders per page at most
@@ -238,6 +238,7 @@ class PartnerDashboard(BaseModel):
     paying: int = Field(description="Referees bound by a first paid order.")
     rate: ReferralRate
     reward_pending: int = Field(description="Reward bonuses still in their hold.")
+    payable: int = Field(description="Reward bonuses past their hold and not held: what a payout may ask for (other bonuses are spendable, never payable).")
     payouts_held: int = Field(description="Bonuses held by open payout requests.")
     months: list[PartnerMonth]
     totals: PartnerTotals
@@ -253,9 +254,14 @@ class PartnerResponse(RootModel[PartnerDashboard | BonusesExcluded]):
 
 class PayoutRequest(_In):
     request_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$", description="Chosen by the client (e.g. a UUID): the idempotency key.")
-    amount: int = Field(ge=1, le=10**9, description=f"Whole bonuses, at least {MIN_AMOUNT}, at most the available balance.")
+    amount: int = Field(ge=1, le=10**9, description="Whole bonuses, at least the program's payouts.min_amount, at most the payable balance (referral rewards past their hold).")
     method: Literal[METHODS]  # type: ignore[valid-type]
-    details: str = Field(default="", max_length=DETAILS_MAX, description='The destination, masked: "**** 1234", "+7 *** ***-12-34". Optional for bonus_account.')
+    details: str = Field(
+        default="",
+        max_length=DETAILS_MAX,
+        description='The full destination the manager pays to: the card number, the mobile phone, or for SBP the bank and the phone ("Сбербанк, +7 916 123-45-67"); '
+        "kept sealed, answered masked. Empty for bonus_account.",
+    )
 
 
 class PayoutEvent(BaseModel):
@@ -268,8 +274,8 @@ class PayoutView(BaseModel):
     request_id: str
     amount: int
     method: str
-    details: str
-    status: Literal["requested", "approved", "rejected", "paid"]
+    details: str = Field(description='The destination, masked ("**** 1234", "+7 *** ***-12-34").')
+    status: Literal["requested", "approved", "rejected", "paid", "canceled"] = Field(description="canceled: a return's clawback took back bonuses the request held; the rest went back.")
     created_at: datetime
     updated_at: datetime
     history: list[PayoutEvent]
@@ -303,7 +309,7 @@ ENDPOINTS = [
     _ep("GET", "/history", "Bonus history, newest first, with a reason in Russian (cursor pagination)", HistoryResponse, query=HistoryQuery),
     _ep("GET", "/orders", "The customer's orders: status, delivery and tracking, bonuses spent and points earned (cursor pagination)", OrdersPage, query=OrdersQuery),
     _ep("GET", "/partner", "Partner dashboard: personal code and link, invited / registered / paying counts, purchases and rewards by month (no referee data)", PartnerResponse),
-    _ep("POST", "/payouts", "Ask for a payout of available bonuses (card, phone, SBP or bonus account); the bonuses are held until a manager decides", Payout, request=PayoutRequest,
+    _ep("POST", "/payouts", "Ask for a payout of payable bonuses (referral rewards past their hold): card, phone, SBP or bonus account; held until a manager decides", Payout, request=PayoutRequest,
         errors=(*_ERRORS, 413, 422)),
     _ep("GET", "/payouts", "The partner's payout requests with their status (cursor pagination)", PayoutsResponse, query=PayoutsQuery),
 ]

@@ -2,10 +2,10 @@
 
 One :class:`ProgramConfig` document describes a shop's whole program: levels,
 groups, coefficients, exclusions, welcome bonuses, holds, lifetimes, the
-referral schedule, the clawback policy, the rounding rule and the thresholds
-of the back office's maker-checker approvals. It is validated
-here (pydantic v2), stored versioned with an effective date, and every rule in
-the engine reads it; no program is hard-coded.
+referral schedule, the clawback policy, the payout minimum, the rounding rule
+and the thresholds of the back office's maker-checker approvals. It is
+validated here (pydantic v2), stored versioned with an effective date, and
+every rule in the engine reads it; no program is hard-coded.
 """
 
 from __future__ import annotations
@@ -157,6 +157,12 @@ class Approvals(_Model):
     mass_accrual_total: Bonuses = Field(default=5000, description="A mass accrual whose amount × customers passes this waits for approval.")
 
 
+class Payouts(_Model):
+    """What a partner may cash out: only referral rewards past their hold, from ``min_amount`` bonuses."""
+
+    min_amount: int = Field(default=500, ge=1, le=10**9, description="The smallest payout a partner may ask for, in bonuses.")
+
+
 class EarningEvent(str, Enum):
     FIRST_ORDER = "first_order"
     BIRTHDAY = "birthday"
@@ -198,6 +204,7 @@ class ProgramConfig(_Model):
     lot_lifetime_days: int = Field(default=365, ge=1, le=3660)
     referral: Referral = Referral()
     clawback: Clawback = Clawback()
+    payouts: Payouts = Payouts()
     reservation_timeout_minutes: int = Field(default=60, ge=1, le=10080)
     earning_rules: tuple[EarningRule, ...] = ()
     approvals: Approvals = Approvals()

@@ -21,6 +21,7 @@ from msgspec import Struct
 from shared.domain.ledger import Credit, Posting
 
 PAYOUT_PREFIX = "payout:"
+CANCELED_SUFFIX = ":cancel"  # the release of what a payout request held when a clawback canceled it
 REFERRAL_PREFIX = "ref-"
 
 ACCRUAL_REASONS = {
@@ -32,6 +33,7 @@ ACCRUAL_REASONS = {
     "mass_accrual": "Бонусы по акции",
     "review": "Бонус за отзыв",
     "sticker": "Бонус за код с наклейки",
+    "payout": "Выплата на бонусный счёт",
 }
 
 
@@ -98,7 +100,8 @@ def describe(posting: Posting) -> HistoryEntry | None:
         return entry(HistoryKind.PAYOUT_HOLD, reason=f"Заявка на выплату {payout}: бонусы удержаны", delta=0, held=amount)
     if kind == "release" and payout is not None and outcome.get("released"):
         amount = int(outcome["released"])
-        return entry(HistoryKind.PAYOUT_RELEASE, reason=f"Заявка на выплату {payout} отклонена: бонусы возвращены", delta=0, held=-amount)
+        verdict = "отменена из-за возврата покупки: остаток бонусов возвращён" if posting.key.endswith(CANCELED_SUFFIX) else "отклонена: бонусы возвращены"
+        return entry(HistoryKind.PAYOUT_RELEASE, reason=f"Заявка на выплату {payout} {verdict}", delta=0, held=-amount)
     if kind == "refund":
         return entry(HistoryKind.REFUND, reason=f"Возврат бонусов по заказу {order}" if order else "Возврат бонусов", delta=posting.delta, order_id=order)
     if kind == "reverse":

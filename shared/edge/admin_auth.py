@@ -53,6 +53,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "payout.approve": ("manager",),
     "payout.reject": ("manager",),
     "payout.mark_paid": ("manager",),
+    "payout.reveal": ("manager",),  # the full destination: only the role that pays
     "order.call_centre": ("manager",),
     "customer.block": ("admin", "manager"),  # blocking and unblocking alike
     "customer.read": _READ,

@@ -14,6 +14,8 @@ KOPILKA_TOKEN_SECRET            signs customer access/refresh tokens (required
                                 a customer token)
 KOPILKA_ADMIN_TOKEN_SECRET      signs back-office tokens (admin); must differ
 KOPILKA_OTP_SECRET              HMAC key of OTP codes and phone/IP keys (sms_otp)
+KOPILKA_PAYOUT_SECRET           seals partners' payout destinations (account,
+                                admin; see shared.platform.sealing)
 KOPILKA_TILDA_TOKEN             secret path segment of Tilda's webhook (checkout)
 KOPILKA_CDEK_TOKEN              secret path segment of CDEK's webhook (delivery_status)
 KOPILKA_SWEEP_SECRET            header secret of internal calls (scheduler routes)
@@ -54,6 +56,7 @@ SECRETS: tuple[str, ...] = (
     "KOPILKA_TOKEN_SECRET",
     "KOPILKA_ADMIN_TOKEN_SECRET",
     "KOPILKA_OTP_SECRET",
+    "KOPILKA_PAYOUT_SECRET",
     "KOPILKA_TILDA_TOKEN",
     "KOPILKA_CDEK_TOKEN",
     "KOPILKA_SWEEP_SECRET",
@@ -85,6 +88,7 @@ ENV_NAMES: dict[str, str] = {
     "russianpost_login": "RUSSIANPOST_LOGIN",
     "russianpost_password": "RUSSIANPOST_PASSWORD",
     "otp_secret": "KOPILKA_OTP_SECRET",
+    "payout_secret": "KOPILKA_PAYOUT_SECRET",
     "smsru_api_id": "SMSRU_API_ID",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
     "shop_url": "KOPILKA_SHOP_URL",
@@ -148,6 +152,7 @@ class Settings:
     shop_url: str = ""  # the storefront's address (KOPILKA_SHOP_URL): partners' referral links point here
     admin_token_secret: str = ""  # signs back-office tokens; must differ from token_secret
     admin_token_ttl_seconds: int = 8 * 3600
+    payout_secret: str = ""  # seals payout destinations (shared.platform.sealing); at least 32 characters
     # identity (sms_otp): OTP hashing key, phone regions, refresh tokens, the SMS gateway, Telegram
     otp_secret: str = ""  # HMAC key of OTP codes and phone/IP keys; derived from token_secret when unset
     phone_regions: tuple[str, ...] = ("RU",)  # ISO regions whose mobile numbers may log in; the first parses national numbers
@@ -210,6 +215,7 @@ def settings() -> Settings:
         shop_url=env("KOPILKA_SHOP_URL", ""),
         admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),
         admin_token_ttl_seconds=int(env("KOPILKA_ADMIN_TOKEN_TTL_SECONDS", str(8 * 3600))),
+        payout_secret=env("KOPILKA_PAYOUT_SECRET", ""),
         version=_version(),
         environment=env("KOPILKA_ENV", "").strip() or "local",
     )

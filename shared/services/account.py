@@ -37,10 +37,11 @@ from shared.domain import profile as rules
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.domain.errors import BusinessRefusal, ValidationFailed
-from shared.domain.history import PAYOUT_PREFIX, describe
+from shared.domain.history import describe
 from shared.domain.ledger import Account, require_utc
 from shared.domain.levels import effective_level, progress
 from shared.domain.order import Order, OrderStatus
+from shared.domain.payouts import held_for_payouts
 from shared.services import orders
 from shared.services.ledger import AccountSession, postings, read_customer
 from shared.services.ports import Store, UnitOfWork
@@ -156,7 +157,7 @@ def balance(store: Store, *, config: ProgramConfig, customer_id: str, now: datet
         available=b.available,
         pending=b.pending,
         reserved=b.reserved,
-        held_for_payouts=sum(r.amount for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX)),
+        held_for_payouts=held_for_payouts(account),
         debt=b.debt,
         expiring_soon=ExpiringSoon(
             days=EXPIRING_SOON_DAYS,

@@ -27,10 +27,11 @@ from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
 from shared.domain.config import EarningEvent, ProgramConfig
 from shared.domain.customer import bonuses_excluded
 from shared.domain.errors import InvalidState, NotFound
-from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, Reverse, ScheduleActivation, Spend, require_utc
+from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, ScheduleActivation, Spend, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_return
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.settlement import settle
+from shared.services import clawbacks
 from shared.services.ledger import AccountSession
 from shared.services.ports import UnitOfWork
 
@@ -312,7 +313,8 @@ class Returned(Struct, frozen=True):
 
 
 def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, return_id: str, returns: dict[str, int], now: datetime) -> Returned:
-    """A (partial) return or non-delivery: spent bonuses back, the accrual taken back by the clawback policy.
+    """A (partial) return or non-delivery: spent bonuses back, then the accrual taken back by the
+    clawback policy from wherever its bonuses are, held ones included (:mod:`shared.services.clawbacks`).
 
     ``returns`` maps line ids to units; ``return_id`` identifies this return
     (a replay with the same id changes nothing and answers the first result).
@@ -328,12 +330,13 @@ def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
         return Returned.from_note(done.outcome, replayed=True)
     plan = plan_return(book, returns)
     earned_back = forgiven = debt = 0
-    if plan.earned_back:
-        reverse = Reverse(amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=order_id)
-        reversal = session.post(f"reverse:{order_id}:{return_id}", reverse, now=now)
-        earned_back, forgiven, debt = reversal.reversed, reversal.forgiven, reversal.debt
-    if plan.refund_allocations:
+    if plan.refund_allocations:  # first: the bonuses given back pay the clawback before anything is forgiven
         session.post(f"refund:{order_id}:{return_id}", Refund(allocations=plan.refund_allocations, order_id=order_id), now=now)
+    if plan.earned_back:
+        reversal = clawbacks.take_back(
+            session, f"reverse:{order_id}:{return_id}", config=config, amount=plan.earned_back, own_lot_id=book.earned_lot_id, order_id=order_id, reward=False, now=now
+        )
+        earned_back, forgiven, debt = reversal.reversed, reversal.forgiven, reversal.debt
     if plan.paid_back:
         # the returned money leaves the day it was paid on, and the level follows it at once
         level = level_after_return(config, session.account, now, paid_back=plan.paid_back, paid_on=book.paid_on, held_before=book.level_before)

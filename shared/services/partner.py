@@ -43,8 +43,9 @@ from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.domain.errors import Retryable
-from shared.domain.history import PAYOUT_PREFIX, REFERRAL_PREFIX
+from shared.domain.history import REFERRAL_PREFIX
 from shared.domain.ledger import Credit, require_utc
+from shared.domain.payouts import PAYABLE_SOURCE, held_for_payouts, payable
 from shared.services import orders, promo
 from shared.services.account import excluded
 from shared.services.ledger import AccountSession, postings, read_customer
@@ -215,7 +216,8 @@ def _rates(config: ProgramConfig, paying: int) -> ReferralRate:
 
 
 def dashboard(store: Store, *, config: ProgramConfig, partner_id: str, now: datetime, shop_url: str) -> PartnerDashboard | BonusesExcluded:
-    """The partner's code and link, funnel counts, rate, monthly purchases and rewards, held payouts.
+    """The partner's code and link, funnel counts, rate, monthly purchases and rewards, the payable
+    balance (referral rewards past their hold) and held payouts.
 
     A customer of a group excluded from bonuses gets ``{level, bonuses_excluded: true}``.
     """
@@ -228,7 +230,7 @@ def dashboard(store: Store, *, config: ProgramConfig, partner_id: str, now: date
     paying = record.referral.paying
     funnel = _funnel(store, partner_id)
     months, months_complete = _by_month(store, partner_id, now)
-    pending = sum(lot.remaining for lot in account.lots.values() if lot.source == "referral" and lot.state(now) == "pending")
+    pending = sum(lot.remaining for lot in account.lots.values() if lot.source == PAYABLE_SOURCE and lot.state(now) == "pending")
     return PartnerDashboard(
         code=code,
         link=referral_link(shop_url, code),
@@ -237,7 +239,8 @@ def dashboard(store: Store, *, config: ProgramConfig, partner_id: str, now: date
         paying=paying,
         rate=_rates(config, paying),
         reward_pending=pending,
-        payouts_held=sum(r.amount for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX)),
+        payable=payable(account, now),
+        payouts_held=held_for_payouts(account),
         months=months,
         totals=PartnerTotals(purchases=sum(m.purchases for m in months), reward=sum(m.reward for m in months)),
         complete=funnel.complete and months_complete,

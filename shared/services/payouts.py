@@ -2,61 +2,73 @@
 
 ``payouts/{request_id}``::
 
-    {request_id, customer_id, amount, method, details, status, created_at, updated_at,
-     decided_by, decided_at, reason, paid_by, paid_at,
+    {request_id, customer_id, amount, method, details, destination, status, created_at,
+     updated_at, decided_by, decided_at, reason, paid_by, paid_at,
      history: [{status, at, actor, reason}]}
 
     requested -> approved -> paid
     requested -> rejected
+    requested -> canceled   (a return's clawback reached what it holds: shared.services.clawbacks)
 
-While a request is open its bonuses are **held**: the request reserves them on
-the partner's account (reservation ``payout:<request_id>``, releasing only in
-:data:`HOLD_DAYS` days, so the sweep never gives them back on its own).
+A payout draws only on the partner's **payable** balance: referral rewards
+past their hold (:func:`shared.domain.payouts.payable`); welcome, purchase,
+birthday, adjustment and mass-accrual bonuses are never payable. The smallest
+payout is the program's ``payouts.min_amount``; a blocked customer asks for
+none. While a request is open its bonuses are **held**: the request reserves
+those rewards on the partner's account (reservation ``payout:<request_id>``,
+releasing only in :data:`HOLD_DAYS` days, so the sweep never gives them back
+on its own).
+
 Approval spends the reservation (the bonuses are written off: the shop pays
-them out in money); rejection releases it. Every step is one transaction over
-the request document and the partner's account, keyed by the request
-(``payout:<id>``, ``payout:<id>:spend``, ``payout:<id>:release``): a replay
-changes nothing, and a decision that contradicts the one taken is
+them out in money) — for a ``bonus_account`` payout it then credits the same
+bonuses back as ordinary spendable ones (source ``payout``, each part keeping
+its reward's expiry, never payable again); rejection releases it. Every step
+is one transaction over the request document and the partner's account, keyed
+by the request (``payout:<id>``, ``payout:<id>:spend``, ``payout:<id>:release``):
+a replay changes nothing, and a decision that contradicts the one taken is
 :class:`InvalidState`.
 
-``details`` is the destination as the partner wants the manager to see it,
-masked (``**** 1234``, ``+7 *** ***-12-34``): a full card or phone number is
-refused, so no complete payment credential is stored here.
+The partner gives the full destination, so the manager can pay
+(:mod:`shared.services.payout_destination`): ``destination`` keeps it only
+sealed, bound to the request (:class:`~shared.services.payout_destination.Sealer`);
+``details`` is its masked form (``**** 1234``, ``+7 *** ***-12-34``), the only
+one the partner's pages, the back office's lists and the audit log show. The
+roles that pay reveal it one request at a time, each reveal audited
+(:func:`shared.services.admin.payouts.reveal_destination`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded, unknown_customer
-from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
+from shared.domain.errors import BusinessRefusal, IdempotencyConflict, InsufficientBonuses, InvalidState, NotFound, ValidationFailed
 from shared.domain.history import PAYOUT_PREFIX
-from shared.domain.ledger import Release, Reserve, Spend, require_utc
-from shared.domain.payouts import PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus
+from shared.domain.ledger import Accrue, Allocation, Release, Reserve, Spend, require_utc
+from shared.domain.payouts import PAYABLE_SOURCE, PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus, payable
 from shared.services.ledger import AccountSession, read_customer
+from shared.services.payout_destination import DETAILS_MAX, Destination, Sealer, is_masked
+from shared.services.payout_destination import parse as parse_destination
 from shared.services.ports import Store, UnitOfWork
 
 if TYPE_CHECKING:  # shared.api.account imports this module's limits
     from shared.api.account import Payout, PayoutsResponse, PayoutView
 
-MIN_AMOUNT = 500  # bonuses: the smallest payout a partner may ask for
 METHODS = tuple(m.value for m in PayoutMethod)
 STATUSES = tuple(s.value for s in PayoutStatus)
+TO_BONUS_ACCOUNT = "payout"  # the source of bonuses a bonus_account payout moved into the ordinary balance
 HOLD_DAYS = 3650  # the hold of an open request: far beyond any decision, so the sweep never releases it
-DETAILS_MAX = 80
 LIST_MAX_LIMIT = 50
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,63}")
-_SEPARATORS = re.compile(r"[\s().\-]")
-_LONG_NUMBER = re.compile(r"\d{5,}")
 
 
 class PayoutBelowMinimum(BusinessRefusal):
     code = "payout_below_minimum"
-    message_ru = f"Минимальная сумма выплаты — {MIN_AMOUNT} бонусов."
+    message_ru = "Сумма выплаты меньше минимальной."
 
 
 class BonusesExcluded(BusinessRefusal):
@@ -68,32 +80,34 @@ def reservation_of(request_id: str) -> str:
     return f"{PAYOUT_PREFIX}{request_id}"
 
 
-def is_masked(details: str) -> bool:
-    """No run of five or more digits once spaces, dots, dashes and brackets are removed."""
-    return _LONG_NUMBER.search(_SEPARATORS.sub("", details)) is None
+def sealed_context(request_id: str) -> str:
+    """What a request's sealed destination is bound to: it opens on this request only."""
+    return reservation_of(request_id)
 
 
-def _validate(request_id: str, amount: int, method: str, details: str) -> str:
+def _validate(config: ProgramConfig, request_id: str, amount: int, method: str, details: str) -> Destination:
     if not REQUEST_ID.fullmatch(request_id or ""):
         raise ValidationFailed("request_id must be 8 to 64 letters, digits, '_' or '-'", field="request_id")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed("amount must be a positive whole number of bonuses", field="amount")
     if method not in METHODS:
         raise ValidationFailed(f"method must be one of {', '.join(METHODS)}", field="method")
-    details = " ".join((details or "").split())
-    if len(details) > DETAILS_MAX:
-        raise ValidationFailed(f"details must be at most {DETAILS_MAX} characters", field="details")
-    if method != "bonus_account" and not details:
-        raise ValidationFailed("details are required for this method", field="details", message_ru="Укажите, куда перевести выплату.")
-    if not is_masked(details):
-        raise ValidationFailed(
-            "details must be masked: at most four digits in a row",
-            field="details",
-            message_ru="Укажите реквизиты в скрытом виде, например «**** 1234».",
-        )
-    if amount < MIN_AMOUNT:
-        raise PayoutBelowMinimum(f"the smallest payout is {MIN_AMOUNT} bonuses", minimum=MIN_AMOUNT, requested=amount)
-    return details
+    destination = parse_destination(PayoutMethod(method), details)
+    minimum = config.payouts.min_amount
+    if amount < minimum:
+        raise PayoutBelowMinimum(f"the smallest payout is {minimum} bonuses", message_ru=f"Минимальная сумма выплаты — {minimum} бонусов.", minimum=minimum, requested=amount)
+    return destination
+
+
+def _same_request(existing: PayoutRequest, *, customer_id: str, amount: int, method: PayoutMethod, destination: Destination, sealer: Sealer) -> bool:
+    if existing.customer_id != customer_id or (existing.amount, existing.method, existing.details) != (amount, method, destination.masked):
+        return False
+    if existing.destination is None:
+        return not destination.full
+    try:
+        return sealer.open(existing.destination, context=sealed_context(existing.request_id)) == destination.full
+    except ValueError:  # sealed under another secret: it cannot be shown to be the same request
+        return False
 
 
 def _view(request: PayoutRequest) -> PayoutView:
@@ -118,33 +132,51 @@ def _answer(request: PayoutRequest, *, replayed: bool) -> Payout:
     return Payout(**_view(request).model_dump(), replayed=replayed)
 
 
-def request_payout(store: Store, *, config: ProgramConfig, customer_id: str, request_id: str, amount: int, method: str, details: str, now: datetime) -> Payout:
-    """Ask for a payout of ``amount`` available bonuses; they are held until a manager decides.
+def request_payout(
+    store: Store, *, config: ProgramConfig, customer_id: str, request_id: str, amount: int, method: str, details: str, now: datetime, sealer: Sealer
+) -> Payout:
+    """Ask for a payout of ``amount`` payable bonuses to ``details``; they are held until a manager decides.
 
-    Refused: less than :data:`MIN_AMOUNT` (:class:`PayoutBelowMinimum`), more than
-    available (:class:`~shared.domain.errors.InsufficientBonuses`), a group excluded
-    from bonuses (:class:`BonusesExcluded`), unmasked details (400). The same request
-    again returns it (``replayed``); the same id with other figures, or another
-    customer's id, is an :class:`IdempotencyConflict`.
+    ``details`` is the full destination (card number, phone, SBP bank and phone;
+    nothing for the bonus account): it is stored sealed by ``sealer``, and only
+    its masked form is answered. Refused: a destination the manager could not pay
+    to (400, field ``details``), less than the program's ``payouts.min_amount``
+    (:class:`PayoutBelowMinimum`), more than payable
+    (:class:`~shared.domain.errors.InsufficientBonuses`), a blocked customer
+    (:class:`~shared.domain.errors.Forbidden`), a group excluded from bonuses
+    (:class:`BonusesExcluded`). The same request again returns it (``replayed``);
+    the same id with other figures, or another customer's id, is an
+    :class:`IdempotencyConflict`.
     """
     require_utc(now)
-    details = _validate(request_id, amount, method, details)
+    destination = _validate(config, request_id, amount, method, details)
     reservation = reservation_of(request_id)
     chosen = PayoutMethod(method)
 
     def unit(uow: UnitOfWork) -> Payout:
         existing = uow.payouts.get(request_id)
         if existing is not None:
-            if existing.customer_id != customer_id or (existing.amount, existing.method, existing.details) != (amount, chosen, details):
+            if not _same_request(existing, customer_id=customer_id, amount=amount, method=chosen, destination=destination, sealer=sealer):
                 raise IdempotencyConflict("the request id was used for another request", field="request_id")
             return _answer(existing, replayed=True)
         session = AccountSession(uow, customer_id)
         if not session.exists:
             raise unknown_customer(customer_id)
+        session.require_active()
         if bonuses_excluded(config, session.account):
             raise BonusesExcluded("the customer's group is excluded from bonuses")
-        session.post(reservation, Reserve(reservation_id=reservation, amount=amount, release_after=now + timedelta(days=HOLD_DAYS)), now=now)
-        request = PayoutRequest.new(request_id=request_id, customer_id=customer_id, amount=amount, method=chosen, details=details, now=now)
+        can_pay = payable(session.account, now)
+        if amount > can_pay:
+            raise InsufficientBonuses(
+                f"requested {amount} bonuses, {can_pay} payable (referral rewards past their hold)",
+                message_ru=f"Недостаточно бонусов к выплате: доступно {can_pay}. Выплатить можно только вознаграждение партнёра после окончания удержания.",
+                requested=amount,
+                payable=can_pay,
+            )
+        hold = Reserve(reservation_id=reservation, amount=amount, release_after=now + timedelta(days=HOLD_DAYS), source=PAYABLE_SOURCE)
+        session.post(reservation, hold, now=now)
+        sealed = sealer.seal(destination.full, context=sealed_context(request_id)) if destination.full else None
+        request = PayoutRequest.new(request_id=request_id, customer_id=customer_id, amount=amount, method=chosen, details=destination.masked, destination=sealed, now=now)
         uow.payouts.create(request)
         return _answer(request, replayed=False)
 
@@ -203,8 +235,19 @@ def with_status(store: Store, status: PayoutStatus, *, cursor: str | None = None
 OutcomeThen = Callable[[UnitOfWork, PayoutOutcome], None]
 
 
+def _to_bonus_account(session: AccountSession, reservation: str, paid: Sequence[Allocation], now: datetime) -> None:
+    """A ``bonus_account`` payout: the rewards it wrote off come back as ordinary spendable bonuses
+    (source ``payout``, never payable), each part keeping its reward's expiry; a part whose reward
+    expired meanwhile is worth nothing and comes back as nothing."""
+    for part in paid:
+        if part.expires_at > now:
+            credit = Accrue(amount=part.amount, source=TO_BONUS_ACCOUNT, ref=reservation, activates_at=now, expires_at=part.expires_at, order_id=reservation)
+            session.post(f"{reservation}:credit:{part.lot_id}", credit, now=now)
+
+
 def decide_request(store: Store, *, request_id: str, decision: Literal["approve", "reject"], actor: str, now: datetime, reason: str = "", then: OutcomeThen | None = None) -> PayoutOutcome:
-    """A manager approves (the held bonuses are written off) or rejects (they are released) a request.
+    """A manager approves (the held bonuses are written off; for ``bonus_account`` moved into the
+    ordinary spendable balance) or rejects (they are released) a request.
 
     Idempotent: the same decision again returns the request (``replayed``); the
     other decision on a decided request is :class:`InvalidState`. ``then`` runs
@@ -229,7 +272,9 @@ def decide_request(store: Store, *, request_id: str, decision: Literal["approve"
         if held is None or held.amount != request.amount:
             raise InvalidState("the request's bonuses are not held", request_id=request_id)
         if target is PayoutStatus.APPROVED:
-            session.post(f"{reservation}:spend", Spend(amount=request.amount, order_id=reservation, reservation_id=reservation), now=now)
+            spent = session.post(f"{reservation}:spend", Spend(amount=request.amount, order_id=reservation, reservation_id=reservation), now=now)
+            if request.method is PayoutMethod.BONUS_ACCOUNT:
+                _to_bonus_account(session, reservation, spent.allocations, now)
         else:
             session.post(f"{reservation}:release", Release(reservation_id=reservation), now=now)
         updated = request.decided(target, by=who, reason=reason or None, now=now)
@@ -265,7 +310,7 @@ def settle(store: Store, *, request_id: str, actor: str, now: datetime, then: Ou
 
 
 __all__ = [
-    "DETAILS_MAX", "HOLD_DAYS", "LIST_MAX_LIMIT", "METHODS", "MIN_AMOUNT", "REQUEST_ID", "STATUSES", "BonusesExcluded", "OutcomeThen",
-    "PayoutBelowMinimum", "decide_request", "get", "is_masked", "list_requests", "request_payout",
-    "reservation_of", "settle", "with_status",
+    "DETAILS_MAX", "HOLD_DAYS", "LIST_MAX_LIMIT", "METHODS", "REQUEST_ID", "STATUSES", "BonusesExcluded", "OutcomeThen",
+    "PayoutBelowMinimum", "Sealer", "decide_request", "get", "is_masked", "list_requests", "request_payout",
+    "reservation_of", "sealed_context", "settle", "with_status",
 ]

@@ -11,7 +11,9 @@ idempotent by key, so a redelivered webhook completes a step that was lost:
   held like an accrual (once per order, kept in the partner's line book
   ``ref-<referee>-<order>``);
 * :func:`reverse_referral_reward` — a return takes back the reward on the
-  returned part (once per return);
+  returned part (once per return), from the partner's rewards first, held ones
+  included: a payout request holding them is canceled
+  (:mod:`shared.services.clawbacks`);
 * :func:`recredit_reward` — the reward credited again on demand, from the
   referee's line book, when the delivery's second transaction never committed.
 """
@@ -25,9 +27,10 @@ from shared.domain import holds
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import Referee, bonuses_excluded
 from shared.domain.errors import InvalidState, NotFound
-from shared.domain.ledger import Accrue, Note, Reverse
+from shared.domain.ledger import Accrue, Note
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.referral import referral_reward
+from shared.services import clawbacks
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -125,7 +128,7 @@ def reverse_referral_reward(store: Store, *, config: ProgramConfig, partner_id: 
         plan = plan_return(book, applicable) if applicable else None
         taken = 0
         if plan is not None and plan.earned_back:
-            taken = partner.post(key, Reverse(amount=plan.earned_back, own_lot_id=book.earned_lot_id, negative_balance=config.clawback.negative_balance, order_id=ref_order), now=now).reversed
+            taken = clawbacks.take_back(partner, key, config=config, amount=plan.earned_back, own_lot_id=book.earned_lot_id, order_id=ref_order, reward=True, now=now).reversed
         else:  # nothing to take, but done: a redelivery must not return the units a second time
             partner.post(key, Note(data={"reversed": 0}), now=now)
         if plan is not None:

@@ -12,8 +12,9 @@ import pytest
 
 from shared.domain.cart import CartLine
 from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
-from shared.domain.ledger import Adjust
+from shared.domain.ledger import Accrue, Adjust
 from shared.platform import tokens
+from shared.platform.sealing import payout_sealer
 from shared.platform.settings import reload
 from shared.presets import preset_data
 from shared.services import account_sweep, delivery, ledger, orders, payouts, program, registration
@@ -61,6 +62,12 @@ def assert_error(response, status: int, code: str) -> dict:
 def adjust(store, customer_id: str, amount: int, reason: str, *, key: str, expires_in: timedelta = timedelta(days=365)) -> None:
     at = now()
     ledger.post(store, customer_id, key, Adjust(amount=amount, actor="test-admin", reason=reason, expires_at=at + expires_in), now=at)
+
+
+def reward(store, customer_id: str, amount: int, *, key: str) -> None:
+    """A referral reward of ``amount`` bonuses, past its hold: payable (credited as the reward of a delivered order is)."""
+    at = now()
+    ledger.post(store, customer_id, f"referral:{key}", Accrue(amount=amount, source="referral", ref=key, activates_at=at, expires_at=at + timedelta(days=365), order_id=key), now=at)
 
 
 def set_profile(store, customer_id: str, **fields) -> None:
@@ -136,10 +143,11 @@ def test_a_customer_sees_only_their_own_data_and_cannot_name_another(client, sto
     assert store.get("customers/anna")["name"] == "Анна"
 
     # a payout request id taken by another customer is a conflict that reveals nothing
-    adjust(store, "anna", 1000, "Бонус", key="adj-anna")
-    adjust(store, "maria", 1000, "Бонус", key="adj-maria")
-    ok(call(client, "POST", "/payouts", token=anna, body={"request_id": "anna-req-0001", "amount": 600, "method": "card", "details": "**** 1234"}))
-    error = assert_error(call(client, "POST", "/payouts", token=maria, body={"request_id": "anna-req-0001", "amount": 600, "method": "card", "details": "**** 1234"}), 409, "idempotency_conflict")
+    reward(store, "anna", 1000, key="ref-x-anna")
+    reward(store, "maria", 1000, key="ref-x-maria")
+    asked = {"request_id": "anna-req-0001", "amount": 600, "method": "card", "details": "4111 1111 1111 1111"}
+    ok(call(client, "POST", "/payouts", token=anna, body=asked))
+    error = assert_error(call(client, "POST", "/payouts", token=maria, body=asked), 409, "idempotency_conflict")
     assert "anna" not in json.dumps(error)
     assert ok(call(client, "GET", "/payouts", token=maria))["items"] == []
     assert [p["request_id"] for p in ok(call(client, "GET", "/payouts", token=anna))["items"]] == ["anna-req-0001"]
@@ -277,7 +285,7 @@ def test_history_shows_expiry_refunds_and_clawbacks(client, store):
     account_sweep.sweep_account(store, config=config(at), customer_id="anna", now=at + timedelta(seconds=5))
     items = ok(call(client, "GET", "/history", token=customer_token("anna")))["items"]
     kinds = [item["kind"] for item in items]
-    assert kinds[:3] == ["expiry", "adjustment", "refund"] and "clawback" in kinds
+    assert kinds[:4] == ["expiry", "adjustment", "clawback", "refund"]  # the return gives spent bonuses back, then claws back
     assert items[0]["reason"] == "Сгорание бонусов" and items[0]["delta"] == -5
     assert next(item for item in items if item["kind"] == "refund")["reason"] == "Возврат бонусов по заказу A1"
     assert next(item for item in items if item["kind"] == "clawback")["reason"].startswith("Отмена начисления по заказу A1")
@@ -400,19 +408,20 @@ def test_the_referral_link_is_absent_without_a_shop_url(client, store):
 # --- payouts ----------------------------------------------------------------------------------------------
 
 
-def payout(client, token, request_id="maria-payout-1", amount=600, method="card", details="**** 4242"):
+def payout(client, token, request_id="maria-payout-1", amount=600, method="card", details="4242 4242 4242 4242"):
     return call(client, "POST", "/payouts", token=token, body={"request_id": request_id, "amount": amount, "method": method, "details": details})
 
 
 def test_a_payout_request_holds_bonuses_until_approved_then_paid(client, store):
     customer(store, "maria")  # 500 welcome
-    adjust(store, "maria", 1000, "Вознаграждение за период", key="adj-maria")
+    reward(store, "maria", 1000, key="ref-anna-A1")
     token = customer_token("maria")
     before = ok(call(client, "GET", "/balance", token=token))
     assert (before["available"], before["reserved"], before["total"]) == (1500, 0, 1500)
 
     requested = ok(payout(client, token))
     assert (requested["status"], requested["amount"], requested["details"], requested["replayed"]) == ("requested", 600, "**** 4242", False)
+    assert "4242424242424242" not in json.dumps(store.get("payouts/maria-payout-1"), default=str)  # sealed at rest
     held = ok(call(client, "GET", "/balance", token=token))
     assert (held["available"], held["reserved"], held["held_for_payouts"], held["total"]) == (900, 600, 600, 1500)
     assert ok(payout(client, token))["replayed"] is True  # the same request again
@@ -447,16 +456,16 @@ def test_a_payout_request_holds_bonuses_until_approved_then_paid(client, store):
 
 
 def test_a_rejected_payout_gives_the_bonuses_back(client, store):
-    customer(store, "maria")
-    adjust(store, "maria", 500, "Бонус", key="adj-maria")
+    customer(store, "maria")  # 500 welcome: spendable, never payable
+    reward(store, "maria", 1000, key="ref-anna-A1")
     token = customer_token("maria")
-    ok(payout(client, token, request_id="maria-payout-2", amount=1000, method="sbp", details="Сбербанк, +7 *** ***-12-34"))
-    assert balances(store, "maria", now()).available == 0
+    ok(payout(client, token, request_id="maria-payout-2", amount=1000, method="sbp", details="Сбербанк, +7 916 123-12-34"))
+    assert balances(store, "maria", now()).available == 500
     assert_error(payout(client, token, request_id="maria-payout-3", amount=500), 422, "insufficient_bonuses")
     rejected = payouts.decide_request(store, request_id="maria-payout-2", decision="reject", actor="manager@shop", now=now(), reason="Неверные реквизиты")
     assert rejected.request.status == "rejected"
     b = balances(store, "maria", now())
-    assert (b.available, b.reserved, b.total) == (1000, 0, 1000)
+    assert (b.available, b.reserved, b.total) == (1500, 0, 1500)
     assert payouts.decide_request(store, request_id="maria-payout-2", decision="reject", actor="manager@shop", now=now()).replayed is True
     with pytest.raises(InvalidState):
         payouts.decide_request(store, request_id="maria-payout-2", decision="approve", actor="manager@shop", now=now())
@@ -473,6 +482,7 @@ def test_a_rejected_payout_gives_the_bonuses_back(client, store):
 
 def test_payout_decisions_refuse_what_does_not_apply(store):
     customer(store, "maria")
+    reward(store, "maria", 500, key="ref-anna-A1")
     with pytest.raises(NotFound):
         payouts.decide_request(store, request_id="no-such-request", decision="approve", actor="manager@shop", now=now())
     with pytest.raises(NotFound):
@@ -481,19 +491,19 @@ def test_payout_decisions_refuse_what_does_not_apply(store):
         payouts.decide_request(store, request_id="no-such-request", decision="maybe", actor="manager@shop", now=now())  # type: ignore[arg-type]
     with pytest.raises(ValidationFailed):
         payouts.decide_request(store, request_id="no-such-request", decision="approve", actor=" ", now=now())
-    payouts.request_payout(store, config=config(), customer_id="maria", request_id="maria-payout-9", amount=500, method="phone", details="+7 *** ***-00-11", now=now())
+    payouts.request_payout(store, config=config(), customer_id="maria", request_id="maria-payout-9", amount=500, method="phone", details="+7 916 000-00-11", now=now(), sealer=payout_sealer())
     with pytest.raises(InvalidState):
         payouts.settle(store, request_id="maria-payout-9", actor="accountant@shop", now=now())
     with pytest.raises(IdempotencyConflict):
-        payouts.request_payout(store, config=config(), customer_id="maria", request_id="maria-payout-9", amount=500, method="card", details="**** 0011", now=now())
+        payouts.request_payout(store, config=config(), customer_id="maria", request_id="maria-payout-9", amount=500, method="card", details="4111 1111 1111 1111", now=now(), sealer=payout_sealer())
 
 
 @pytest.mark.parametrize(
     "body,status,code",
     [
-        ({"request_id": "p-000001", "amount": 499, "method": "card", "details": "**** 1234"}, 422, "payout_below_minimum"),
-        ({"request_id": "p-000002", "amount": 600, "method": "card", "details": "4111 1111 1111 1111"}, 400, "validation_failed"),
-        ({"request_id": "p-000003", "amount": 600, "method": "phone", "details": "+7 (916) 123-45-67"}, 400, "validation_failed"),
+        ({"request_id": "p-000001", "amount": 499, "method": "card", "details": "4111 1111 1111 1111"}, 422, "payout_below_minimum"),
+        ({"request_id": "p-000002", "amount": 600, "method": "card", "details": "**** 1234"}, 400, "validation_failed"),  # the manager could not pay it
+        ({"request_id": "p-000003", "amount": 600, "method": "phone", "details": "+7 *** ***-45-67"}, 400, "validation_failed"),
         ({"request_id": "p-000004", "amount": 600, "method": "card", "details": ""}, 400, "validation_failed"),
         ({"request_id": "p-000005", "amount": 600, "method": "cash", "details": "**** 1234"}, 400, "validation_failed"),
         ({"request_id": "short", "amount": 600, "method": "card", "details": "**** 1234"}, 400, "validation_failed"),
@@ -501,7 +511,7 @@ def test_payout_decisions_refuse_what_does_not_apply(store):
         ({"request_id": "p-000007", "amount": -600, "method": "card", "details": "**** 1234"}, 400, "validation_failed"),
         ({"request_id": "p-000008", "amount": 600.5, "method": "card", "details": "**** 1234"}, 400, "validation_failed"),
         ({"amount": 600, "method": "card", "details": "**** 1234"}, 400, "validation_failed"),
-        ({"request_id": "p-000009", "amount": 99999, "method": "card", "details": "**** 1234"}, 422, "insufficient_bonuses"),
+        ({"request_id": "p-000009", "amount": 99999, "method": "card", "details": "4111 1111 1111 1111"}, 422, "insufficient_bonuses"),
     ],
 )
 def test_bad_payout_requests_hold_nothing(client, store, body, status, code):

@@ -18,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.api.admin import ENDPOINTS
+from shared.domain.ledger import Accrue
 from shared.edge import entry
 from shared.platform import tokens
+from shared.platform.sealing import payout_sealer
 from shared.platform.settings import reload
 from shared.presets import preset_data
 from shared.services import admins, ledger, program, registration
@@ -242,6 +244,7 @@ WHO_MAY = {
     ("POST", "/payouts/{request_id}/approve"): {"manager"},
     ("POST", "/payouts/{request_id}/reject"): {"manager"},
     ("POST", "/payouts/{request_id}/paid"): {"manager"},
+    ("POST", "/payouts/{request_id}/destination"): {"manager"},
     ("POST", "/approvals/search"): {"admin", "marketer", "manager"},
     ("GET", "/approvals/{approval_id}"): {"admin", "marketer", "manager"},
     ("POST", "/approvals/{approval_id}/approve"): READ,  # then: the roles of the approval's action
@@ -612,7 +615,9 @@ def test_payout_approval_needs_a_second_manager(client, env, staff):
     register(env, "maria")
     moment = now()
     config = entry.config(moment)
-    payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0001", amount=500, method="card", details="**** 1234", now=moment)
+    reward = Accrue(amount=1000, source="referral", ref="A1", activates_at=moment, expires_at=moment + timedelta(days=365), order_id="ref-anna-A1")
+    ledger.post(env, "maria", "referral:ref-anna-A1", reward, now=moment)  # a referral reward past its hold: payable
+    payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0001", amount=500, method="card", details="4111 1111 1111 1111", now=moment, sealer=payout_sealer())
     manager, manager2 = staff["manager"], staff["manager2"]
     listed = ok(call(client, "POST", "/payouts/search", {}, token=staff["accountant"]))["payouts"]
     assert [(p["request_id"], p["status"]) for p in listed] == [("payout-0001", "requested")]
@@ -627,28 +632,28 @@ def test_payout_approval_needs_a_second_manager(client, env, staff):
     stored = env.get("payouts/payout-0001")
     assert (stored["status"], stored["decided_by"]) == ("approved", "manager2@shop.example")
     assert ok(call(client, "POST", f"/approvals/{approval['id']}/approve", token=manager2))["replayed"] is True
-    assert ledger.balances(env, "maria", now()).total == 0  # the 500 were written off once
+    assert ledger.balances(env, "maria", now()).total == 1000  # the 500 were written off once: her welcome bonus and the rest of the reward stay
     error(call(client, "POST", "/payouts/payout-0001/approve", {}, token=manager), 409, "invalid_state")
 
     paid = ok(call(client, "POST", "/payouts/payout-0001/paid", token=manager))
     assert (paid["status"], paid["paid_by"]) == ("paid", "manager@shop.example")
 
     ok(call(client, "POST", "/customers/maria/adjust", {"amount": 600, "reason": "бонус партнёру", "idempotency_key": "m-1"}, token=staff["marketer"]))
-    payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0002", amount=500, method="sbp", details="+7 *** ***-12-34", now=now())
+    payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0002", amount=500, method="sbp", details="Т-Банк, +7 916 123-12-34", now=now(), sealer=payout_sealer())
     rejected = ok(call(client, "POST", "/payouts/payout-0002/reject", {"reason": "реквизиты не совпадают"}, token=manager))
     assert rejected["status"] == "rejected"
-    assert ledger.balances(env, "maria", now()).available == 600  # released
+    assert ledger.balances(env, "maria", now()).available == 1600  # released
     error(call(client, "POST", "/payouts/payout-0002/paid", token=manager), 409, "invalid_state")
     error(call(client, "POST", "/payouts/nope-0000/approve", {}, token=manager), 404, "not_found")
 
     # an approval whose payout was rejected meanwhile fails visibly and executes nothing
-    payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0003", amount=500, method="card", details="**** 9876", now=now())
+    payouts.request_payout(env, config=config, customer_id="maria", request_id="payout-0003", amount=500, method="card", details="5555 5555 5555 4444", now=now(), sealer=payout_sealer())
     late = ok(call(client, "POST", "/payouts/payout-0003/approve", {}, token=manager2))
     ok(call(client, "POST", "/payouts/payout-0003/reject", {"reason": "отозвана партнёром"}, token=manager))
     error(call(client, "POST", f"/approvals/{late['id']}/approve", token=manager), 409, "invalid_state")
     failed = ok(call(client, "GET", f"/approvals/{late['id']}", token=manager))
     assert failed["status"] == "failed" and failed["error"]["code"] == "invalid_state"
-    assert env.get("payouts/payout-0003")["status"] == "rejected" and ledger.balances(env, "maria", now()).available == 600
+    assert env.get("payouts/payout-0003")["status"] == "rejected" and ledger.balances(env, "maria", now()).available == 1600
     actions = sorted((e["action"], e["actor"]) for e in audit_entries(env) if e["target"].startswith("payout:"))
     assert actions == [
         ("approval.approve", "manager2@shop.example"),
@@ -659,6 +664,30 @@ def test_payout_approval_needs_a_second_manager(client, env, staff):
         ("payout.reject", "manager@shop.example"),
     ]
     sound(env, "maria")
+
+
+def test_only_the_manager_sees_a_payout_destination_in_full_and_each_look_is_audited(client, env, staff):
+    from shared.services import payouts
+
+    register(env, "maria")
+    moment = now()
+    reward = Accrue(amount=500, source="referral", ref="A1", activates_at=moment, expires_at=moment + timedelta(days=365), order_id="ref-anna-A1")
+    ledger.post(env, "maria", "referral:ref-anna-A1", reward, now=moment)
+    payouts.request_payout(env, config=entry.config(moment), customer_id="maria", request_id="payout-0001", amount=500, method="card", details="4111 1111 1111 1111", now=moment,
+        sealer=payout_sealer())
+    listed = ok(call(client, "POST", "/payouts/search", {}, token=staff["accountant"]))["payouts"]
+    assert listed[0]["details"] == "**** 1111" and "4111111111111111" not in json.dumps(listed)
+    for role in ("accountant", "marketer", "admin"):
+        error(call(client, "POST", "/payouts/payout-0001/destination", token=staff[role]), 403, "forbidden")
+    shown = ok(call(client, "POST", "/payouts/payout-0001/destination", token=staff["manager"]))
+    assert shown == {"request_id": "payout-0001", "method": "card", "details": "**** 1111", "destination": "4111111111111111"}
+    ok(call(client, "POST", "/payouts/payout-0001/destination", token=staff["manager2"]))
+    reveals = [(e["actor"], e["target"]) for e in audit_entries(env) if e["action"] == "payout.reveal"]
+    assert sorted(reveals) == [("manager2@shop.example", "payout:payout-0001"), ("manager@shop.example", "payout:payout-0001")]
+    assert "4111111111111111" not in json.dumps(audit_entries(env), default=str)
+    error(call(client, "POST", "/payouts/nope-0000/destination", token=staff["manager"]), 404, "not_found")
+    ok(call(client, "POST", "/payouts/payout-0001/reject", {"reason": "дубликат"}, token=staff["manager"]))
+    error(call(client, "POST", "/payouts/payout-0001/destination", token=staff["manager"]), 409, "invalid_state")  # closed: shown no more
 
 
 # --- reading: search, ledgers, the liability report ----------------------------------------------

@@ -215,6 +215,7 @@ def _payout(data: dict[str, Any]) -> PayoutRequest:
         reason=data.get("reason"),
         paid_by=data.get("paid_by"),
         paid_at=data.get("paid_at"),
+        destination=data.get("destination"),
     )
 
 

@@ -49,7 +49,7 @@ class PayoutRejectRequest(_In):
 
 
 class PayoutSearchRequest(_In):
-    status: Literal["requested", "approved", "rejected", "paid"] = "requested"
+    status: Literal["requested", "approved", "rejected", "paid", "canceled"] = "requested"
     cursor: IdCursor = None
     limit: int = Field(default=50, ge=1, le=200)
 
@@ -59,7 +59,7 @@ class PayoutView(_Out):
     customer_id: str
     amount: int = Field(description="Bonuses")
     method: str
-    details: str = Field(description="Masked destination, as the partner gave it.")
+    details: str = Field(description="The destination, masked (the full one: POST /payouts/{request_id}/destination).")
     status: str
     created_at: datetime
     updated_at: datetime
@@ -95,3 +95,12 @@ class PayoutListResponse(_Out):
     next_cursor: str | None
 
 
+
+
+class PayoutDestinationView(_Out):
+    """A request's full destination, for the role that pays; every reveal is in the audit log."""
+
+    request_id: str
+    method: str
+    details: str = Field(description="The destination, masked.")
+    destination: str = Field(description="The full destination: the card number, the phone (E.164), or the SBP bank and phone.")

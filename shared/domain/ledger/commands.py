@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast
 
 from msgspec import Struct
-from msgspec.structs import force_setattr
+from msgspec.structs import force_setattr, replace
 
 from shared.domain.errors import InsufficientBonuses, InvalidState, ValidationFailed
 from shared.domain.ledger.movements import (
@@ -30,6 +30,7 @@ from shared.domain.ledger.movements import (
     Hold,
     Movement,
     Schedule,
+    Seize,
     Unhold,
 )
 from shared.domain.ledger.outcomes import (
@@ -194,7 +195,11 @@ class ScheduleActivation(Command[Scheduled], Struct, frozen=True, kw_only=True):
 
 
 class Reserve(Command[Reserved], Struct, frozen=True, kw_only=True):
-    """Hold available bonuses for an order being checked out, earliest expiry first."""
+    """Hold available bonuses for an order being checked out, earliest expiry first.
+
+    With ``source`` only lots of that source are held (a payout request holds
+    only referral rewards past their hold).
+    """
 
     kind: ClassVar[str] = "reserve"
     INTENT: ClassVar[tuple[str, ...]] = ("reservation_id", "amount")
@@ -202,16 +207,24 @@ class Reserve(Command[Reserved], Struct, frozen=True, kw_only=True):
     reservation_id: str
     amount: int
     release_after: datetime
+    source: str | None = None
+
+    def intent(self) -> dict[str, Any]:
+        intent = Command.intent(self)
+        if self.source is not None:  # reservations of any lot keep the fingerprint they always had
+            intent["source"] = self.source
+        return intent
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
         require_utc(now)
         positive(self.amount)
         if self.reservation_id in account.reservations:
             raise InvalidState("the order already holds a reservation", message_ru="Бонусы для этого заказа уже зарезервированы.", reservation_id=self.reservation_id)
-        available = account.balances(now).available
+        lots = [lot for lot in account.active_lots(now) if self.source is None or lot.source == self.source]
+        available = sum(lot.remaining for lot in lots)
         if self.amount > available:
             raise _insufficient(self.amount, available)
-        reservation = Reservation(self.reservation_id, self.amount, take(account.active_lots(now), self.amount), now, self.release_after)
+        reservation = Reservation(self.reservation_id, self.amount, take(lots, self.amount), now, self.release_after)
         return self._posting(account, key, now, [Hold(reservation)], Reserved(self.amount, self.reservation_id), order_id=self.reservation_id)
 
 
@@ -307,11 +320,17 @@ class Refund(Command[Refunded], Struct, frozen=True, kw_only=True):
 
 
 class Reverse(Command[Reversed], Struct, frozen=True, kw_only=True):
-    """Take back an accrual (clawback), by the config's policy.
+    """Take back an accrual (clawback), by the config's policy, from wherever the bonuses are.
 
-    Order: the accrual's own lot, other pending lots, then available lots
-    (earliest expiry first); reserved bonuses are never touched. What cannot
-    be taken becomes a debt (``allow_negative``) or is forgiven (``floor``).
+    Order: the accrual's own lot; then, with ``prefer_source``, the other lots of
+    that source (pending, then available) and their parts held by reservations
+    whose id starts with ``holds_first``; then the other pending lots, then the
+    available ones (earliest expiry first); then what reservations hold —
+    those whose id starts with ``holds_first`` first (payout requests), then the
+    others (checkouts), oldest first. Only then is the rest a debt
+    (``allow_negative``) or forgiven (``floor``): no bonus escapes a clawback by
+    being held. A reservation the clawback reached shrinks, or ends when emptied
+    (``Reversed.from_holds`` names them).
     """
 
     kind: ClassVar[str] = "reverse"
@@ -321,24 +340,70 @@ class Reverse(Command[Reversed], Struct, frozen=True, kw_only=True):
     own_lot_id: str | None
     negative_balance: NegativeBalance
     order_id: str | None = None
+    prefer_source: str | None = None  # e.g. "referral": a partner's reward is taken back from rewards first
+    holds_first: str | None = None  # e.g. "payout:": payout requests are reached before checkouts
+
+    def intent(self) -> dict[str, Any]:
+        intent = Command.intent(self)
+        if self.prefer_source is not None:  # clawbacks without a preference keep the fingerprint they always had
+            intent["prefer_source"] = self.prefer_source
+        return intent
+
+    def _holds(self, account: Account) -> list[Reservation]:
+        first = self.holds_first
+        return sorted(account.reservations.values(), key=lambda r: (not (first and r.id.startswith(first)), r.created_at, r.id))
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
         require_utc(now)
         positive(self.amount)
-        own_lot_id = self.own_lot_id
+        own_lot_id, prefer, first = self.own_lot_id, self.prefer_source, self.holds_first
         # expired remainders are worth nothing to the customer: they never pay a clawback
         own = [account.lots[own_lot_id]] if own_lot_id in account.lots and account.lots[own_lot_id].state(now) != "expired" else []
         others = [lot for lot in account.lots.values() if lot.id != own_lot_id]
-        pending = sorted((lot for lot in others if lot.state(now) == "pending"), key=Lot.order_key)
-        active = sorted((lot for lot in others if lot.state(now) == "active"), key=Lot.order_key)
-        allocations = take(own + pending + active, self.amount)
-        taken = sum(a.amount for a in allocations)
-        missing = self.amount - taken
-        movements: list[Movement] = [Debit(a.lot_id, a.amount) for a in allocations]
-        debt = missing if self.negative_balance == "allow_negative" else 0
+
+        def free(lots: list[Lot]) -> list[Lot]:
+            return sorted((lot for lot in lots if lot.state(now) == "pending"), key=Lot.order_key) + sorted((lot for lot in lots if lot.state(now) == "active"), key=Lot.order_key)
+
+        preferred = [lot for lot in others if prefer is not None and lot.source == prefer]
+        rest = [lot for lot in others if prefer is None or lot.source != prefer]
+        left = self.amount
+        debits: list[Allocation] = []
+        seized: dict[str, list[Allocation]] = {}
+        held_taken: dict[tuple[str, int], int] = {}  # (reservation, allocation index) -> taken
+
+        def from_lots(lots: list[Lot]) -> None:
+            nonlocal left
+            parts = take(lots, left)
+            debits.extend(parts)
+            left -= sum(a.amount for a in parts)
+
+        def from_holds(payouts_only: bool, source: str | None) -> None:
+            nonlocal left
+            for reservation in self._holds(account):
+                if payouts_only and not (first and reservation.id.startswith(first)):
+                    continue
+                for i, a in enumerate(reservation.allocations):
+                    room = a.amount - held_taken.get((reservation.id, i), 0)
+                    part = min(room, left) if source is None or a.source == source else 0
+                    if part:
+                        held_taken[(reservation.id, i)] = held_taken.get((reservation.id, i), 0) + part
+                        seized.setdefault(reservation.id, []).append(replace(a, amount=part))
+                        left -= part
+
+        from_lots(own)
+        if prefer is not None:
+            from_lots(free(preferred))
+            from_holds(payouts_only=True, source=prefer)
+        from_lots(free(rest))
+        from_holds(payouts_only=False, source=None)
+        taken = self.amount - left
+        movements: list[Movement] = [Debit(a.lot_id, a.amount) for a in debits]
+        movements += [Seize(reservation_id, tuple(parts)) for reservation_id, parts in seized.items()]
+        debt = left if self.negative_balance == "allow_negative" else 0
         if debt:
             movements.append(Debt(debt))
-        return self._posting(account, key, now, movements, Reversed(taken, debt, missing - debt), order_id=self.order_id)
+        from_reservations = {reservation_id: sum(a.amount for a in parts) for reservation_id, parts in seized.items()}
+        return self._posting(account, key, now, movements, Reversed(taken, debt, left - debt, from_holds=from_reservations), order_id=self.order_id)
 
 
 class Expire(Command[Expired], Struct, frozen=True, kw_only=True):

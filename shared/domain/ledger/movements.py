@@ -149,6 +149,44 @@ class Unhold(Struct, frozen=True):
         return cls(data["reservation_id"], tuple(Allocation.from_dict(a) for a in data["restore"]))
 
 
+class Seize(Struct, frozen=True):
+    """Bonuses a clawback takes out of a reservation: its allocations shrink by ``taken``
+    (per lot), and a reservation left with nothing ends."""
+
+    op: ClassVar[str] = "seize"
+    reservation_id: str
+    taken: tuple[Allocation, ...]
+
+    @property
+    def amount(self) -> int:
+        return sum(a.amount for a in self.taken)
+
+    def apply(self, account: Account) -> None:
+        reservation = account.reservations[self.reservation_id]
+        owed: dict[str, int] = {}
+        for a in self.taken:
+            owed[a.lot_id] = owed.get(a.lot_id, 0) + a.amount
+        kept = []
+        for a in reservation.allocations:
+            part = min(a.amount, owed.get(a.lot_id, 0))
+            owed[a.lot_id] = owed.get(a.lot_id, 0) - part
+            if a.amount - part:
+                kept.append(replace(a, amount=a.amount - part))
+        if any(owed.values()):
+            raise AssertionError(f"seizing more than reservation {self.reservation_id} holds")
+        if kept:
+            account.reservations[self.reservation_id] = replace(reservation, amount=reservation.amount - self.amount, allocations=tuple(kept))
+        else:
+            del account.reservations[self.reservation_id]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "reservation_id": self.reservation_id, "taken": [a.to_dict() for a in self.taken]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Seize:
+        return cls(data["reservation_id"], tuple(Allocation.from_dict(a) for a in data["taken"]))
+
+
 class Debt(Struct, frozen=True):
     """A change of the debt: positive when a clawback found too little, negative when repaid."""
 
@@ -263,10 +301,10 @@ class GroupChange(Struct, frozen=True):
         return cls(data["to"], data.get("from"), opening="from" not in data)
 
 
-Movement = Credit | Debit | Schedule | Hold | Unhold | Debt | Purchase | TrimWindow | LevelChange | LevelOverrideChange | GroupChange
+Movement = Credit | Debit | Schedule | Hold | Unhold | Seize | Debt | Purchase | TrimWindow | LevelChange | LevelOverrideChange | GroupChange
 
 MOVEMENT_TYPES: dict[str, type[Movement]] = {
-    t.op: t for t in (Credit, Debit, Schedule, Hold, Unhold, Debt, Purchase, TrimWindow, LevelChange, LevelOverrideChange, GroupChange)
+    t.op: t for t in (Credit, Debit, Schedule, Hold, Unhold, Seize, Debt, Purchase, TrimWindow, LevelChange, LevelOverrideChange, GroupChange)
 }
 
 

@@ -96,17 +96,21 @@ class Refunded(Struct, frozen=True):
 
 
 class Reversed(Struct, frozen=True):
-    reversed: int  # taken from lots
+    reversed: int  # taken: from lots and from reservations
     debt: int  # left as a debt (``allow_negative``)
     forgiven: int  # neither taken nor owed (``floor``)
     replayed: bool = False
+    from_holds: Mapping[str, int] = field(default_factory=dict)  # reservation id -> bonuses taken out of it
 
     def to_stored(self) -> dict[str, Any]:
-        return {"reversed": self.reversed, "debt": self.debt, "forgiven": self.forgiven}
+        stored: dict[str, Any] = {"reversed": self.reversed, "debt": self.debt, "forgiven": self.forgiven}
+        if self.from_holds:  # a clawback that reached no reservation is stored as it always was
+            stored["from_holds"] = dict(self.from_holds)
+        return stored
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any], *, replayed: bool) -> Reversed:
-        return cls(data["reversed"], data["debt"], data["forgiven"], replayed)
+        return cls(data["reversed"], data["debt"], data["forgiven"], replayed, dict(data.get("from_holds") or {}))
 
 
 class Expired(Struct, frozen=True):

@@ -20,6 +20,7 @@ from shared.domain.ledger.movements import (
     Debit,
     Debt,
     Movement,
+    Seize,
     movement_from_dict,
 )
 from shared.domain.ledger.state import Account, check_invariants, digest
@@ -77,7 +78,7 @@ class Posting(Struct, frozen=True):
         for m in self.movements:
             if isinstance(m, Credit):
                 change += m.amount
-            elif isinstance(m, Debit):
+            elif isinstance(m, (Debit, Seize)):
                 change -= m.amount
             elif isinstance(m, Debt):
                 change -= m.delta

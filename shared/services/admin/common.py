@@ -54,5 +54,6 @@ def required_reason(reason: str) -> str:
 
 def payout_result(outcome: PayoutOutcome) -> JsonObject:
     """A payout decision or payment as the audit log and the approval keep it: the request's
-    stored fields (the decision's once decided, the payment's once paid) and ``replayed``."""
-    return {**outcome.request.record(), "replayed": outcome.replayed}
+    stored fields but the sealed destination (the decision's once decided, the payment's once
+    paid) and ``replayed``."""
+    return {**outcome.request.audited(), "replayed": outcome.replayed}

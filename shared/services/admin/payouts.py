@@ -1,18 +1,23 @@
-"""Payout requests in the back office: the list, an approval (maker-checker), a rejection, paid."""
+"""Payout requests in the back office: the list, an approval (maker-checker), a rejection, paid,
+and the reveal of a request's full destination to the roles that pay."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from shared.api.admin import ApprovalView, PayoutListResponse, PayoutView
+from shared.api.admin import ApprovalView, PayoutDestinationView, PayoutListResponse, PayoutView
 from shared.domain.errors import InvalidState, NotFound
-from shared.domain.payouts import PayoutOutcome, PayoutStatus
+from shared.domain.payouts import PayoutMethod, PayoutOutcome, PayoutStatus
 from shared.edge.admin_auth import Admin
 from shared.services import payouts
 from shared.services.admin import audit as _audit
 from shared.services.admin.approvals import request_approval
 from shared.services.admin.common import payout_result, required_reason
+from shared.services.payout_destination import Sealer
 from shared.services.ports import Store, UnitOfWork
+
+# while the money may still go out: to check the destination before approving it, and to pay
+REVEALABLE = (PayoutStatus.REQUESTED, PayoutStatus.APPROVED)
 
 
 def request_payout_approval(store: Store, admin: Admin, *, request_id: str, reason: str, key: str | None, now: datetime) -> ApprovalView:
@@ -58,3 +63,35 @@ def mark_payout_paid(store: Store, admin: Admin, *, request_id: str, now: dateti
         _audit.audit_in(uow, admin, action="payout.mark_paid", target=f"payout:{request_id}", params={}, result=payout_result(outcome), now=now)
 
     return _view(payouts.settle(store, request_id=request_id, actor=admin.email, now=now, then=record))
+
+
+def reveal_destination(store: Store, admin: Admin, *, request_id: str, sealer: Sealer, now: datetime) -> PayoutDestinationView:
+    """The full destination of an open or approved request, for a role that pays (``payout.reveal``).
+
+    Every reveal is audited (``payout.reveal``, with the masked form only) in the
+    transaction that reads the request: no record, no reveal. A request to the
+    bonus account has no destination; a rejected or paid one shows it no more; one
+    sealed under another secret does not open (:class:`InvalidState` each).
+    """
+    admin.require("payout.reveal")
+
+    def unit(uow: UnitOfWork) -> PayoutDestinationView:
+        request = uow.payouts.get(request_id) if payouts.REQUEST_ID.fullmatch(request_id or "") else None
+        if request is None:
+            raise NotFound("unknown payout request", request_id=request_id, message_ru="Заявка на выплату не найдена.")
+        if request.destination is None and request.method is PayoutMethod.BONUS_ACCOUNT:
+            raise InvalidState("a payout to the bonus account has no destination", request_id=request_id, message_ru="Выплата на бонусный счёт: реквизитов нет.")
+        if request.destination is None:  # asked for when only a masked destination was kept
+            raise InvalidState("the request keeps its destination masked only", request_id=request_id, message_ru="По заявке сохранены только скрытые реквизиты: уточните их у партнёра.")
+        if request.status not in REVEALABLE:
+            status = request.status.value
+            raise InvalidState(f"the request is {status}: its destination is no longer shown", request_id=request_id, status=status, message_ru="Реквизиты закрытой заявки не показываются.")
+        try:
+            full = sealer.open(request.destination, context=payouts.sealed_context(request_id))
+        except ValueError:  # sealed under another secret (rotated) or altered: nothing to show, nothing audited
+            raise InvalidState("the destination does not open with the secret in force", request_id=request_id, message_ru="Реквизиты заявки не читаются: уточните их у партнёра.") from None
+        result = {"request_id": request_id, "method": request.method.value, "details": request.details, "status": request.status.value}
+        _audit.audit_in(uow, admin, action="payout.reveal", target=f"payout:{request_id}", params={}, result=result, now=now)
+        return PayoutDestinationView(request_id=request_id, method=request.method.value, details=request.details, destination=full)
+
+    return store.run(unit)

@@ -9,7 +9,7 @@ import pytest
 from msgspec import structs
 
 from shared.adapters.memory_store import MemoryStore
-from shared.domain.errors import IdempotencyConflict
+from shared.domain.errors import IdempotencyConflict, InsufficientBonuses
 from shared.domain.ledger import (
     COMMANDS,
     Account,
@@ -41,6 +41,7 @@ from shared.domain.ledger import (
     Reverse,
     Schedule,
     ScheduleActivation,
+    Seize,
     SetLevel,
     Spend,
     Spent,
@@ -49,7 +50,7 @@ from shared.domain.ledger import (
     apply_posting,
     movement_from_dict,
 )
-from shared.services.ledger import all_postings, audit_account, post
+from shared.services.ledger import all_postings, audit_account, load_account, post
 
 UTC = timezone.utc
 T = datetime(2026, 1, 1, tzinfo=UTC)
@@ -102,6 +103,47 @@ def test_values_derived_from_the_clock_stay_out_of_the_intent() -> None:
     assert structs.replace(accrue, amount=101).fingerprint() != accrue.fingerprint()
 
 
+def test_a_reservation_of_one_source_holds_only_lots_of_that_source() -> None:
+    store = MemoryStore()
+    post(store, "maria", "welcome", Accrue(amount=500, source="welcome", ref="", activates_at=T, expires_at=T + 30 * DAY), now=T)  # expires first
+    reward = post(store, "maria", "referral", Accrue(amount=300, source="referral", ref="A1", activates_at=T, expires_at=T + 365 * DAY), now=T).lot_id
+    with pytest.raises(InsufficientBonuses):
+        post(store, "maria", "payout:x", Reserve(reservation_id="payout:x", amount=301, release_after=T + DAY, source="referral"), now=T)
+    post(store, "maria", "payout:y", Reserve(reservation_id="payout:y", amount=300, release_after=T + DAY, source="referral"), now=T)
+    account = load_account(store, "maria")
+    assert [(a.lot_id, a.amount) for a in account.reservations["payout:y"].allocations] == [(reward, 300)]
+    assert account.balances(T).available == 500
+    bound = Reserve(reservation_id="O-2", amount=50, release_after=T, source="referral")
+    assert bound.fingerprint() != Reserve(reservation_id="O-2", amount=50, release_after=T).fingerprint()
+
+
+def test_a_clawback_reaches_held_bonuses_payout_requests_first() -> None:
+    store = MemoryStore()
+    welcome = post(store, "maria", "welcome", Accrue(amount=100, source="welcome", ref="", activates_at=T, expires_at=T + 30 * DAY), now=T).lot_id
+    r1 = post(store, "maria", "referral:1", Accrue(amount=500, source="referral", ref="A1", activates_at=T, expires_at=T + 200 * DAY), now=T).lot_id
+    post(store, "maria", "reserve:O-1", Reserve(reservation_id="O-1", amount=100, release_after=T + DAY), now=T)  # a checkout holds the welcome bonus
+    post(store, "maria", "payout:p", Reserve(reservation_id="payout:p", amount=500, release_after=T + 3650 * DAY, source="referral"), now=T)  # a payout holds R1
+    r2 = post(store, "maria", "referral:2", Accrue(amount=300, source="referral", ref="A2", activates_at=T, expires_at=T + 300 * DAY), now=T).lot_id
+    assert load_account(store, "maria").balances(T).available == 300
+
+    clawback = Reverse(amount=700, own_lot_id=r1, negative_balance="floor", order_id="ref-a-A1", prefer_source="referral", holds_first="payout:")
+    outcome = post(store, "maria", "reverse:1", clawback, now=T)
+    # R1's free part (none), the other rewards (R2), then the payout holding R1; the checkout is untouched
+    assert (outcome.reversed, outcome.forgiven, dict(outcome.from_holds)) == (700, 0, {"payout:p": 400})
+    account = load_account(store, "maria")
+    assert r2 not in account.lots and account.reservations["payout:p"].amount == 100 and account.reservations["O-1"].amount == 100
+    assert [(a.lot_id, a.amount) for a in account.reservations["payout:p"].allocations] == [(r1, 100)]
+
+    rest = post(store, "maria", "reverse:2", Reverse(amount=300, own_lot_id=None, negative_balance="floor", holds_first="payout:"), now=T)
+    assert (rest.reversed, rest.forgiven, dict(rest.from_holds)) == (200, 100, {"payout:p": 100, "O-1": 100})  # payout first, then the checkout, then forgiven
+    assert load_account(store, "maria").reservations == {} and welcome not in load_account(store, "maria").lots
+    assert audit_account(store, "maria") == []
+    history = list(all_postings(store, "maria"))
+    assert sum(p.delta for p in history) == 0  # every bonus credited was taken back or forgiven
+    assert clawback.fingerprint() != structs.replace(clawback, prefer_source=None).fingerprint()
+    assert structs.replace(clawback, holds_first=None).fingerprint() == clawback.fingerprint()
+
+
 # Each movement and EXACTLY the dict the posting document stores for it.
 STORED: list[tuple[Any, dict[str, Any]]] = [
     (Credit("L1", 10, "purchase", "O-1", T, None, T + DAY), {"op": "credit", "lot_id": "L1", "amount": 10, "source": "purchase", "ref": "O-1", "accrued_at": T, "activates_at": None,
@@ -126,6 +168,7 @@ STORED: list[tuple[Any, dict[str, Any]]] = [
     ),
     (Unhold("O-2", (A2,)), {"op": "unhold", "reservation_id": "O-2", "restore": [{"lot_id": "Ldef", "amount": 2, "expires_at": T, "source": "welcome", "accrued_at": T}]}),
     (Unhold("O-3", ()), {"op": "unhold", "reservation_id": "O-3", "restore": []}),
+    (Seize("payout:p", (A2,)), {"op": "seize", "reservation_id": "payout:p", "taken": [{"lot_id": "Ldef", "amount": 2, "expires_at": T, "source": "welcome", "accrued_at": T}]}),
     (Debt(-5), {"op": "debt", "delta": -5}),
     (Purchase(-15000, "2026-01-01"), {"op": "purchase", "amount": -15000, "day": "2026-01-01"}),
     (TrimWindow(("2025-01-01", "2025-01-02")), {"op": "trim_window", "days": ["2025-01-01", "2025-01-02"]}),

@@ -7,10 +7,15 @@ dict of reservations, with earliest-expiry-first consumption written from the
 ledger's documented rules, not from its code. After every step the stored
 account must agree with the model, with itself (the fold of its postings) and
 with the idempotency contract (one posting per key).
+
+``KOPILKA_HYPOTHESIS_EXAMPLES`` sets the number of examples (default 100). The
+clawback machine beside it (``test_clawback_state_machine.py``) drives the use
+cases instead: checkouts, payouts and returns interleaved.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -103,6 +108,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.now = T0
         self.lots: dict[str, MLot] = {}
         self.reservations: dict[str, list[MAlloc]] = {}
+        self.reserved_at: dict[str, datetime] = {}
         self.debt = 0
         # every key applied: key -> (kind, params, outcome without "replayed")
         self.applied: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {}
@@ -291,6 +297,7 @@ class LedgerMachine(RuleBasedStateMachine):
         for lot_id, part in taken:
             self.debit(lot_id, part)
         self.reservations[order] = allocations
+        self.reserved_at[order] = self.now
         self.orders.append(order)
         stored = load_account(self.store, CID).reservations[order]
         assert [(a.lot_id, a.amount) for a in stored.allocations] == taken, "reservation not earliest-expiry-first"
@@ -384,23 +391,36 @@ class LedgerMachine(RuleBasedStateMachine):
         own_lot_id = lot_id if own else None
         amount = data.draw(st.integers(1, accrued + 500), label="amount")
         # Documented order: the accrual's own lot, other pending lots, then available
-        # lots, earliest expiry first; reserved bonuses are never touched, and expired
-        # remainders (worth nothing to the customer) never pay a clawback.
+        # lots, earliest expiry first, then what open reservations hold (oldest
+        # first, each in its allocations' order): a held bonus does not escape a
+        # clawback. Expired remainders of lots (worth nothing to the customer) never pay one.
         others = [lot for lot in self.lots.values() if lot.id != own_lot_id]
         own_lot = self.lots.get(own_lot_id) if own_lot_id else None
         order = [own_lot] if own_lot is not None and own_lot.state(self.now) != "expired" else []
         order += sorted((lot for lot in others if lot.state(self.now) == "pending"), key=MLot.order_key)
         order += sorted((lot for lot in others if lot.state(self.now) == "active"), key=MLot.order_key)
         taken = greedy(order, amount)
+        left = amount - sum(part for _, part in taken)
+        seized: dict[str, int] = {}
+        for rid in sorted(self.reservations, key=lambda r: (self.reserved_at[r], r)):
+            for a in self.reservations[rid]:
+                part = min(a.amount, left)
+                if part:
+                    a.amount -= part
+                    seized[rid] = seized.get(rid, 0) + part
+                    left -= part
+            self.reservations[rid] = [a for a in self.reservations[rid] if a.amount]
+            if not self.reservations[rid]:
+                del self.reservations[rid]
         outcome = self.post("reverse", f"reverse:{self.next_n()}", amount=amount, own_lot_id=own_lot_id, negative_balance=policy)
-        took = sum(part for _, part in taken)
-        missing = amount - took
-        debt = missing if policy == "allow_negative" else 0
-        assert outcome == {"reversed": took, "debt": debt, "forgiven": missing - debt}, f"expected to take {taken}"
+        took = amount - left
+        debt = left if policy == "allow_negative" else 0
+        expected = {"reversed": took, "debt": debt, "forgiven": left - debt} | ({"from_holds": seized} if seized else {})
+        assert outcome == expected, f"expected to take {taken} and {seized} from reservations"
         for lid, part in taken:
             self.debit(lid, part)
         self.debt += debt
-        event(f"reverse: {policy}" + (", debt" if debt else "") + (", forgiven" if missing - debt else ""))
+        event(f"reverse: {policy}" + (", debt" if debt else "") + (", forgiven" if left - debt else "") + (", from reservations" if seized else ""))
 
     # --- rules: expiry ------------------------------------------------------------------
 
@@ -489,8 +509,8 @@ class LedgerMachine(RuleBasedStateMachine):
         assert min(b.available, b.pending, b.reserved, b.expired_unswept, b.debt) >= 0, b
         if b.debt == 0:
             assert b.total >= 0, b
-        else:  # a debt is only left when nothing spendable or pending could pay it
-            assert b.available == b.pending == 0, b
+        else:  # a debt is only left when nothing spendable, pending or held could pay it
+            assert b.available == b.pending == b.reserved == 0, b
         for lot in account.lots.values():
             assert 0 < lot.remaining <= lot.amount, lot
 
@@ -516,7 +536,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 LedgerMachine.TestCase.settings = settings(
-    max_examples=100,
+    max_examples=int(os.environ.get("KOPILKA_HYPOTHESIS_EXAMPLES", 100)),  # deeper runs set more (docs/reliability.md)
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -13,13 +13,16 @@ from shared.domain.config import parse_config
 from shared.domain.customer import CustomerRecord, Notifications, bonuses_excluded, unknown_customer
 from shared.domain.errors import InsufficientBonuses, InvalidState
 from shared.domain.history import describe
+from shared.domain.payouts import payable
 from shared.domain.profile import clean_email, clean_name, notifications, parse_birthday
+from shared.platform.sealing import Sealer
 from shared.presets import preset_data
 from shared.services import partner, payouts
 from shared.services.account import update_profile
 from shared.services.ledger import AccountSession, audit_account, balances, load_account, post
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+SEALER = Sealer("unit-test-payout-secret-of-32-bytes-or-more")
 TODAY = date(2026, 3, 1)
 
 
@@ -123,7 +126,7 @@ def test_every_bonus_movement_has_a_russian_reason_and_a_signed_delta():
 
 @pytest.mark.parametrize("details,masked", [("**** 1234", True), ("+7 *** ***-12-34", True), ("Сбер, •• 9876", True), ("", True), ("4111 1111 1111 1111", False), ("+7 (916) 123-45-67", False),
     ("12345", False), ("1234.5678", False)])
-def test_payout_details_must_be_masked(details, masked):
+def test_masked_details_carry_no_run_of_five_digits(details, masked):
     assert payouts.is_masked(details) is masked
 
 
@@ -170,20 +173,28 @@ def test_profile_changes_leave_the_ledger_as_it_was(memory_store, config):
     assert audit_account(memory_store, "maria") == []
 
 
+def _rewarded_partner(store, amount: int = 1500) -> None:
+    """A partner whose referral rewards (``amount`` bonuses) are past their hold: payable."""
+    store.run(lambda uow: AccountSession(uow, "maria").post("open:maria", L.OpenAccount(group="b2c", level="level1"), now=NOW))
+    reward = L.Accrue(amount=amount, source="referral", ref="A1", activates_at=NOW, expires_at=NOW + timedelta(days=365), order_id="ref-anna-A1")
+    post(store, "maria", "referral:ref-anna-A1", reward, now=NOW)
+
+
 def test_payout_hold_approve_reject_on_the_memory_store(memory_store, config):
-    _partner(memory_store, config)
-    payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000001", amount=1000, method="card", details="**** 1111", now=NOW)
+    _rewarded_partner(memory_store)
+    payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000001", amount=1000, method="card", details="4111 1111 1111 1111", now=NOW, sealer=SEALER)
     with pytest.raises(InsufficientBonuses):
-        payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="card", details="**** 1111", now=NOW)
+        payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="card", details="4111 1111 1111 1111", now=NOW, sealer=SEALER)
     b = balances(memory_store, "maria", NOW)
     assert (b.available, b.reserved, b.total) == (500, 1000, 1500)
     assert payouts.decide_request(memory_store, request_id="req-00000001", decision="reject", actor="m", now=NOW).request.status == "rejected"
     assert balances(memory_store, "maria", NOW).available == 1500
     with pytest.raises(InvalidState):
         payouts.decide_request(memory_store, request_id="req-00000001", decision="approve", actor="m", now=NOW)
-    payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="bonus_account", details="", now=NOW)
+    payouts.request_payout(memory_store, config=config, customer_id="maria", request_id="req-00000002", amount=600, method="bonus_account", details="", now=NOW, sealer=SEALER)
     payouts.decide_request(memory_store, request_id="req-00000002", decision="approve", actor="m", now=NOW)
     assert payouts.settle(memory_store, request_id="req-00000002", actor="a", now=NOW).request.status == "paid"
     b = balances(memory_store, "maria", NOW)
-    assert (b.available, b.reserved, b.total) == (900, 0, 900)
+    assert (b.available, b.reserved, b.total) == (1500, 0, 1500)  # to the bonus account: spendable, no longer payable
+    assert payable(load_account(memory_store, "maria"), NOW) == 900
     assert audit_account(memory_store, "maria") == []

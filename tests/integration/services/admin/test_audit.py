@@ -16,7 +16,9 @@ import pytest
 from shared.adapters import layout
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import InvalidState
+from shared.domain.ledger import Accrue
 from shared.edge.admin_auth import ROLES, Admin
+from shared.platform.sealing import Sealer
 from shared.presets import preset_data
 from shared.services import orders, payouts, program, registration
 from shared.services.admin import audit as admin_audit
@@ -24,7 +26,7 @@ from shared.services.admin import orders as admin_orders
 from shared.services.admin import payouts as admin_payouts
 from shared.services.admin import program as admin_program
 from shared.services.admin import promos as admin_promos
-from shared.services.ledger import balances
+from shared.services.ledger import balances, post
 
 OWNER = Admin("owner@shop.example", ROLES)
 RULE = PromoRule(code="autumn10", kind="percent", percent=Decimal(10))
@@ -107,8 +109,11 @@ def test_a_call_centre_order_is_placed_with_its_record_or_not_at_all(firestore_s
 
 
 def test_a_payout_is_rejected_with_its_record_or_stays_requested(firestore_store, biomiq, now, monkeypatch):
-    registration.register_customer(firestore_store, config=biomiq, customer_id="maria", now=now)  # 500 welcome bonuses
-    payouts.request_payout(firestore_store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 *** ***-00-11", now=now)
+    registration.register_customer(firestore_store, config=biomiq, customer_id="maria", now=now)
+    reward = Accrue(amount=500, source="referral", ref="A1", activates_at=now, expires_at=now + timedelta(days=365), order_id="ref-anna-A1")
+    post(firestore_store, "maria", "referral:ref-anna-A1", reward, now=now)  # a referral reward past its hold: payable
+    sealer = Sealer("test-payout-secret-of-at-least-32-bytes!")
+    payouts.request_payout(firestore_store, config=biomiq, customer_id="maria", request_id="payout-0001", amount=500, method="phone", details="+7 916 000-00-11", now=now, sealer=sealer)
     with monkeypatch.context() as patched:
         _failing_audit(patched)
         with pytest.raises(Refused):
