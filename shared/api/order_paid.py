@@ -54,7 +54,7 @@ class YooMoneyNotification(BaseModel):
 
 
 class PaymentNotificationResult(BaseModel):
-    result: str = Field(description="paid | canceled | returned | ignored")
+    result: str = Field(description="paid | declined (the order stays payable) | refunded (the payment could not settle the order and was given back) | returned | ignored")
     order_id: str | None = None
     status: str | None = Field(default=None, description="The order's status afterwards.")
     ignored: str | None = Field(default=None, description="Why nothing was done, e.g. amount_mismatch, unknown_order.")

@@ -1,11 +1,13 @@
 """The storefront order: what the checkout agreed, its payment, its delivery, and its status machine.
 
     awaiting_payment -> paid -> delivered -> (partially_)returned
-    awaiting_payment -> canceled          (payment canceled or timed out)
+    awaiting_payment -> canceled          (timed out: a declined payment leaves it payable)
+    canceled -> paid                      (paid late, while what the checkout agreed still holds;
+                                           otherwise the payment is refunded: refund_due)
     paid -> not_delivered                 (carrier gave up: a full return)
 
 An :class:`Order` is immutable: each transition (:meth:`Order.pay`,
-:meth:`Order.cancel`, :meth:`Order.deliver`, :meth:`Order.return_units`,
+:meth:`Order.refund_due`, :meth:`Order.cancel`, :meth:`Order.deliver`, :meth:`Order.return_units`,
 :meth:`Order.ship`) returns the order moved on, with its event recorded under
 an idempotency key (the last 50 events are kept), or refuses with
 :class:`~shared.domain.errors.InvalidState`. The guards that say whether a
@@ -132,7 +134,19 @@ class ReturnEvent(_Event):
     referrer_id: str | None = None
 
 
-OrderEvent = Annotated[PaidEvent | CanceledEvent | DeliveredEvent | ReturnEvent, Field(discriminator="type")]
+class RefundDueEvent(_Event):
+    """A payment the order could not be settled with (what its checkout agreed can no longer be
+    honoured): the money goes back to the customer, nothing is spent or earned. Keyed like a
+    payment (``paid:<payment id>``), so the same payment is decided once."""
+
+    type: Literal["refund_due"]
+    provider: str | None = None
+    payment_id: str | None = None
+    amount: int | None = None
+    reason: str
+
+
+OrderEvent = Annotated[PaidEvent | CanceledEvent | DeliveredEvent | ReturnEvent | RefundDueEvent, Field(discriminator="type")]
 
 
 class Agreed(Struct, frozen=True):
@@ -245,13 +259,12 @@ class Order(_Frozen):
         return self.status is OrderStatus.AWAITING_PAYMENT
 
     def accepts_payment(self, key: str) -> bool:
-        """Whether the payment recorded as ``key`` moves the order to paid: not once recorded
-        or once the order moved on (paid by another payment); a canceled order refuses it."""
+        """Whether the payment recorded as ``key`` is still to be decided: not once recorded, nor
+        once the order moved on (paid by another payment). An unpaid order takes it, a canceled one
+        too: whether it is settled or refunded is the caller's decision (:meth:`pay`, :meth:`refund_due`)."""
         if self.recorded(key) is not None:
             return False
-        if self.status is OrderStatus.CANCELED:
-            raise InvalidState("the order was canceled before it was paid", order_id=self.order_id)
-        return self.awaiting_payment
+        return self.status in UNPAID
 
     def accepts_delivery(self) -> bool:
         """Whether a delivery moves the order on: not once past delivery; an unpaid order refuses it."""
@@ -285,6 +298,15 @@ class Order(_Frozen):
             event = event.model_copy(update={"bonuses_shortfall": figures.shortfall})
             fields["bonuses_shortfall"] = figures.shortfall
         return self._moved(OrderStatus.PAID, event, **fields)
+
+    def refund_due(self, payment: PaymentRef, *, key: str, reason: str, now: datetime) -> Order:
+        """``payment`` is not settled but refunded; an order still awaiting payment is canceled first
+        (the caller gave its reservation and promo use back)."""
+        order = self.cancel("late_payment", now=now) if self.awaiting_payment else self
+        if order.status is not OrderStatus.CANCELED:
+            raise InvalidState(f"order is {self.status}: a payment is not refunded by the order", order_id=self.order_id)
+        event = RefundDueEvent(key=key, type="refund_due", provider=payment.provider, payment_id=payment.id, amount=payment.amount, reason=reason, at=now)
+        return order._moved(OrderStatus.CANCELED, event)
 
     def cancel(self, reason: str, *, now: datetime) -> Order:
         """Canceled before it was paid (the caller checked :attr:`awaiting_payment`)."""

@@ -100,6 +100,18 @@ def release(uow: UnitOfWork, *, customer_id: str, order_id: str, now: datetime) 
 # --- payment -------------------------------------------------------------------------
 
 
+def bonuses_still_held(uow: UnitOfWork, *, customer_id: str, order_id: str, bonuses: int, now: datetime) -> bool:
+    """Whether the ``bonuses`` a checkout agreed can still be spent on its order: still reserved
+    for it, or (the reservation released: a timeout) free on the account now."""
+    if bonuses <= 0:
+        return True
+    account = AccountSession(uow, customer_id).account
+    reservation = account.reservations.get(order_id)
+    if reservation is not None:
+        return reservation.amount >= bonuses
+    return account.balances(now).available >= bonuses
+
+
 class PaidOrder(Struct, frozen=True):
     """What settling a payment recorded on the customer's side (a replay: the first settlement)."""
 

@@ -7,7 +7,9 @@ every transition is idempotent and out-of-order events are refused or
 ignored, never applied twice:
 
     awaiting_payment -> paid -> delivered -> (partially_)returned
-    awaiting_payment -> canceled          (payment canceled or timed out)
+    awaiting_payment -> canceled          (timed out: a declined payment leaves it payable)
+    canceled -> paid                      (paid late, while what the checkout agreed still holds;
+                                           otherwise the payment is refunded: refund_due)
     paid -> not_delivered                 (carrier gave up: a full return)
 
 The order is a :class:`~shared.domain.order.Order`, read and written
@@ -280,11 +282,20 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
     and logged), and a group excluded from bonuses since earns nothing.
 
     The spend, the purchase and the accrual commit in one transaction with the
-    order becoming ``paid``, decided on the order as read in that transaction:
-    a canceled order is :class:`InvalidState` and nothing is spent; an order
-    already paid by another payment, or moved on, is returned unchanged (its
-    ``payment`` says which payment counted). The partner's count of paying
-    referees follows in its own (idempotent) transaction, again on a replay.
+    order becoming ``paid``, decided on the order as read in that transaction;
+    an order already paid by another payment, or moved on, is returned
+    unchanged (its ``payment`` says which payment counted). The partner's
+    count of paying referees follows in its own (idempotent) transaction,
+    again on a replay.
+
+    A payment settles the order only while what its checkout agreed still
+    holds: its bonuses still reserved for it or, once the reservation was
+    released (the timeout), free on the account; its promo use still held or,
+    given back meanwhile, free within the code's limits. So an order canceled
+    by the timeout and paid late is settled (``canceled -> paid``) when it can
+    be, and otherwise nothing is spent or earned: the payment is recorded as a
+    :class:`~shared.domain.order.RefundDueEvent` (an order still awaiting
+    payment is canceled with it) for the caller to give the money back.
     """
     require_utc(now)
     placed = _placed(store, order_id, placed)
@@ -295,6 +306,12 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
     def decide(uow: UnitOfWork, order: Order) -> tuple[Order, customer_orders.PaidOrder | None]:
         if not order.accepts_payment(key):
             return order, None  # recorded before, or paid by another payment meanwhile, or moved on
+        problem = _unhonoured(uow, order, now)
+        if problem is not None:
+            refused = _cancel_in(uow, order, now) if order.awaiting_payment else order
+            moved = refused.refund_due(payment, key=key, reason=problem, now=now)
+            uow.orders.put(moved)
+            return moved, None
         paid = customer_orders.pay(
             uow,
             config=config,
@@ -322,13 +339,33 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
     return order
 
 
+def _unhonoured(uow: UnitOfWork, order: Order, now: datetime) -> str | None:
+    """Why a payment can no longer settle the order at what its checkout agreed (``None``: it can).
+    Writes nothing unless it answers ``None`` (a promo use taken again)."""
+    if not customer_orders.bonuses_still_held(uow, customer_id=order.customer_id, order_id=order.order_id, bonuses=order.reserved, now=now):
+        return "bonuses_gone"
+    if order.promo_code and not promo.keep_for_payment_in(uow, code=order.promo_code, customer_id=order.customer_id, order_id=order.order_id, now=now):
+        return "promo_used_up"
+    return None
+
+
+def _cancel_in(uow: UnitOfWork, order: Order, now: datetime, reason: str | None = None) -> Order:
+    """Release an unpaid order's reservation and give its promo use back; canceled with ``reason``
+    (``None``: the caller records the order's next event itself)."""
+    customer_orders.release(uow, customer_id=order.customer_id, order_id=order.order_id, now=now)
+    if order.promo_code:
+        promo.unredeem_in(uow, code=order.promo_code, customer_id=order.customer_id, order_id=order.order_id, now=now)
+    return order if reason is None else order.cancel(reason, now=now)
+
+
 def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, placed: Order | None = None) -> Order:
-    """Payment canceled or never made: the reserved bonuses and the promo code's use go back.
+    """Never paid in time (the reservation timeout): the reserved bonuses and the promo code's use go back.
 
     One transaction, decided on the order as read in it: only an order still
     ``awaiting_payment`` is canceled, with its reservation released and its
     promo use given back; a paid order (or one canceled before) is returned
-    unchanged — a payment that committed first wins.
+    unchanged — a payment that committed first wins. A declined payment does
+    not cancel an order: it stays payable until its reservation times out.
     """
     require_utc(now)
     placed = _placed(store, order_id, placed)
@@ -339,10 +376,7 @@ def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, pl
     def decide(uow: UnitOfWork, order: Order) -> Order:
         if not order.awaiting_payment:
             return order  # paid (or canceled) meanwhile
-        customer_orders.release(uow, customer_id=customer_id, order_id=order_id, now=now)
-        if order.promo_code:
-            promo.unredeem_in(uow, code=order.promo_code, customer_id=customer_id, order_id=order_id, now=now)
-        moved = order.cancel(reason, now=now)
+        moved = _cancel_in(uow, order, now, reason)
         uow.orders.put(moved)
         return moved
 

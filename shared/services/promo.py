@@ -299,6 +299,31 @@ def unredeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, 
     return True
 
 
+def keep_for_payment_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime) -> bool:
+    """Whether a paid order keeps its use of the code it was placed with, inside the payment's unit of work.
+
+    A use the order still holds is kept. A use given back meanwhile (the order
+    timed out, and is paid late) is taken again only while the code's total and
+    per-customer limits allow it (whether or not the code is still active: the
+    order was placed while it was); ``False`` (nothing written) when they no
+    longer do: the order cannot be settled at the price it was placed at.
+    """
+    canonical = normalize(code)
+    found = uow.promos.get(canonical) if is_well_formed(canonical) else None
+    if found is None:
+        return True  # nothing counts uses of it
+    use = uow.promos.use(canonical, customer_id) or PromoUse(canonical, customer_id)
+    if order_id in use.orders:
+        return True
+    if found.total_limit is not None and found.uses >= found.total_limit:
+        return False
+    if found.per_customer_limit is not None and use.count >= found.per_customer_limit:
+        return False
+    uow.promos.save_use(use.with_order(order_id, now))
+    uow.promos.save(found.used(now))
+    return True
+
+
 def redeem(store: Store, *, code: str, customer_id: str, order_id: str, now: datetime) -> Redemption:
     """Use a code for an order, limits checked and the use recorded in one transaction."""
     require_utc(now)
@@ -314,5 +339,5 @@ def unredeem(store: Store, *, code: str, customer_id: str, order_id: str, now: d
 __all__ = [
     "CodesPage", "Offer", "PromoCustomerLimit", "PromoExhausted", "PromoInactive", "Redemption", "UsagePage",
     "codes", "create_discount", "create_partner_code", "create_partner_code_in", "deactivate", "get", "get_in",
-    "is_well_formed", "normalize", "offer", "partner_of", "redeem", "redeem_in", "resolve", "unredeem", "unredeem_in", "usage",
+    "is_well_formed", "keep_for_payment_in", "normalize", "offer", "partner_of", "redeem", "redeem_in", "resolve", "unredeem", "unredeem_in", "usage",
 ]
