@@ -157,6 +157,20 @@ class Approvals(_Model):
     mass_accrual_total: Bonuses = Field(default=5000, description="A mass accrual whose amount × customers passes this waits for approval.")
 
 
+class Payments(_Model):
+    """How far the payment providers' figures are trusted."""
+
+    refund_lines_tolerance: Kopecks = Field(
+        default=100,
+        le=1_000_000,
+        description="A partial refund that names its lines must refund the money paid for those units within this many kopecks (receipt rounding); otherwise nothing is returned.",
+    )
+    yoomoney_max_fee_percent: Percent = Field(
+        default=Decimal(3),
+        description="YooMoney's fee at most: the signed credited amount must be within this share below the unsigned withdraw_amount, else the transfer is not settled.",
+    )
+
+
 class EarningEvent(str, Enum):
     FIRST_ORDER = "first_order"
     BIRTHDAY = "birthday"
@@ -201,6 +215,7 @@ class ProgramConfig(_Model):
     reservation_timeout_minutes: int = Field(default=60, ge=1, le=10080)
     earning_rules: tuple[EarningRule, ...] = ()
     approvals: Approvals = Approvals()
+    payments: Payments = Payments()
 
     @field_validator("levels")
     @classmethod

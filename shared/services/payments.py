@@ -8,7 +8,10 @@ Money is decided by the provider, never by a notification body:
   must create payments with ``metadata: {"order_id": "<order id>"}``.
 * **YooMoney** notifications are authenticated by their ``sha1_hash`` (checked
   at the edge); the order is the ``label`` and ``withdraw_amount`` is what the
-  customer paid.
+  customer paid. The hash does not cover ``withdraw_amount``, so it counts only
+  when the signed ``amount`` (what the wallet was credited) agrees with it:
+  never more, and less by no more than YooMoney's fee can be
+  (``payments.yoomoney_max_fee_percent``).
 
 A payment counts only when its amount equals the order's ``money_to_pay``
 exactly (kopecks, RUB). Everything is idempotent through the order's event
@@ -48,6 +51,8 @@ from shared.adapters.yookassa import Payment, Refund
 from shared.adapters.yoomoney import RUB as YOOMONEY_RUB
 from shared.adapters.yoomoney import Notification as YooMoneyNotification
 from shared.domain.config import ProgramConfig
+from shared.domain.errors import ValidationFailed
+from shared.domain.line_book import plan_return
 from shared.domain.money import prorate
 from shared.domain.order import UNPAID, Order, OrderStatus, PaymentRef, RefundDueEvent
 from shared.services import orders
@@ -218,14 +223,6 @@ def _refund_due(order: Order, due: RefundDueEvent, refund: Refunder | None) -> O
     return Outcome(Result.REFUNDED, order_id=order.order_id, status=order.status)
 
 
-def _remaining_paid(store: Store, order: Order) -> int:
-    """Money of the order not yet returned, by the order's line book."""
-    book = store.read(lambda uow: uow.line_books.get(order.customer_id, order.order_id))
-    if book is None:
-        return order.money_paid or order.money_to_pay
-    return sum(line.paid - prorate(line.paid, line.returned, line.quantity) for line in book.lines.values())
-
-
 def _refund_lines(refund: Refund, order: Order) -> tuple[dict[str, int] | None, str | None]:
     """The refund's ``metadata.lines`` ({line id: units}, JSON text or an object), checked against what is kept."""
     raw = (refund.metadata or {}).get("lines")
@@ -245,6 +242,42 @@ def _refund_lines(refund: Refund, order: Order) -> tuple[dict[str, int] | None, 
             return None, "invalid_refund_lines"
         lines[line_id] = units
     return lines, None
+
+
+class _RefundUnits(Struct, frozen=True):
+    """What a refund returns: ``units`` (``None``: everything still kept), or why nothing (``problem``)."""
+
+    units: dict[str, int] | None = None
+    problem: str | None = None
+    expected: int | None = None  # the money paid for the units the refund names
+
+
+def _refund_units(store: Store, config: ProgramConfig, order: Order, refund: Refund, payment: Payment) -> _RefundUnits:
+    """Which units a refund returns, by the order's line book.
+
+    A refund of at least the money not yet returned, or one after which the
+    whole payment is refunded, returns everything still kept. A smaller one
+    returns the units its ``metadata.lines`` names, only when its amount is
+    the money paid for those units (the book's prorated figures) within
+    ``payments.refund_lines_tolerance``: lines the amount does not pay for
+    would give back spent bonuses for money the shop kept.
+    """
+    book = store.read(lambda uow: uow.line_books.get(order.customer_id, order.order_id))
+    amount = refund.amount.kopecks
+    remaining = (order.money_paid or order.money_to_pay) if book is None else sum(line.paid - prorate(line.paid, line.returned, line.quantity) for line in book.lines.values())
+    refunded = payment.refunded_amount.kopecks if payment.refunded_amount else 0
+    if amount >= remaining or refunded >= payment.amount.kopecks:
+        return _RefundUnits()
+    lines, problem = _refund_lines(refund, order)
+    if lines is None or book is None:
+        return _RefundUnits(problem=problem or "invalid_refund_lines")
+    try:
+        expected = plan_return(book, lines).paid_back
+    except ValidationFailed:  # the book keeps fewer units than the order says
+        return _RefundUnits(problem="invalid_refund_lines")
+    if abs(amount - expected) > config.payments.refund_lines_tolerance:
+        return _RefundUnits(problem="refund_lines_amount_mismatch", expected=expected)
+    return _RefundUnits(units=lines)
 
 
 def _apply_refund(store: Store, *, config: ProgramConfig, gateway: PaymentGateway, refund: Refund, payment: Payment, now: datetime) -> Outcome:
@@ -272,17 +305,22 @@ def _apply_refund(store: Store, *, config: ProgramConfig, gateway: PaymentGatewa
         return _ignored("refund_of_another_payment", order_id=order_id, status=order.status, level=logging.WARNING, refund_id=refund.id, payment_id=payment.id)
     if order.recorded(f"return:{refund.id}") is not None:
         return Outcome(Result.RETURNED, order_id=order_id, status=order.status)
-    returns: dict[str, int] | None = None  # everything still kept
-    if refund.amount.kopecks < _remaining_paid(store, order):
-        returns, problem = _refund_lines(refund, order)
-        if returns is None:
-            return _ignored(problem or "invalid_refund_lines", order_id=order_id, status=order.status, level=logging.WARNING, refund_id=refund.id, refunded=refund.amount.kopecks)
+    plan = _refund_units(store, config, order, refund, payment)
+    if plan.problem is not None:
+        return _ignored(plan.problem, order_id=order_id, status=order.status, level=logging.WARNING, refund_id=refund.id, refunded=refund.amount.kopecks, expected=plan.expected)
+    returns = plan.units
     updated = orders.mark_returned(store, config=config, order_id=order_id, return_id=refund.id, returns=returns, now=now, placed=order)
     log.info("order refunded", extra={"json_fields": {"order_id": order_id, "refund_id": refund.id, "returns": returns, "status": updated.status.value}})
     return Outcome(Result.RETURNED, order_id=order_id, status=updated.status)
 
 
 # --- YooMoney ----------------------------------------------------------------------
+
+
+def _fee_plausible(config: ProgramConfig, *, paid: int, credited: int) -> bool:
+    """Whether the signed credited ``amount`` is what the unsigned ``withdraw_amount`` leaves after
+    YooMoney's fee: never more, and less by at most ``payments.yoomoney_max_fee_percent``."""
+    return 0 < credited <= paid and (paid - credited) * 100 <= paid * config.payments.yoomoney_max_fee_percent
 
 
 def yoomoney_notification(store: Store, *, config: ProgramConfig, notification: YooMoneyNotification, now: datetime) -> Outcome:
@@ -301,5 +339,9 @@ def yoomoney_notification(store: Store, *, config: ProgramConfig, notification: 
     order = _find_order(store, n.label)
     if order is None:
         return _ignored("unknown_order", order_id=n.label[:128], operation_id=n.operation_id, level=logging.WARNING)
+    if not _fee_plausible(config, paid=n.paid_kopecks, credited=n.credited_kopecks):
+        # withdraw_amount is not signed: it counts only when the signed amount agrees with it
+        figures = {"operation_id": n.operation_id, "withdraw_amount": n.paid_kopecks, "amount": n.credited_kopecks}
+        return _ignored("unsigned_amount_mismatch", order_id=order.order_id, status=order.status, level=logging.ERROR, **figures)
     currency = RUB if n.currency == YOOMONEY_RUB else n.currency
     return _apply_paid(store, config=config, order=order, provider="yoomoney", payment_id=n.operation_id, currency=currency, kopecks=n.paid_kopecks, now=now)

@@ -348,7 +348,10 @@ def test_partial_refunds_need_their_lines_and_the_rest_is_a_full_return(client, 
     assert yookassa_post(client, notification("refund.succeeded", too_many)).get_json()["ignored"] == "invalid_refund_lines"
     assert account(store) == PAID
 
-    creams = fake.refund(payment["id"], cream_paid - 2000, metadata={"lines": json.dumps({"cream": 2})})
+    short = fake.refund(payment["id"], 1, metadata={"lines": json.dumps({"cream": 2})})  # a kopeck for both creams
+    assert yookassa_post(client, notification("refund.succeeded", short)).get_json()["ignored"] == "refund_lines_amount_mismatch"
+    assert account(store) == PAID
+    creams = fake.refund(payment["id"], cream_paid, metadata={"lines": json.dumps({"cream": 2})})
     response = yookassa_post(client, notification("refund.succeeded", creams))
     assert response.get_json()["status"] == "partially_returned"
     assert yookassa_post(client, notification("refund.succeeded", creams)).get_json()["status"] == "partially_returned"
@@ -358,8 +361,8 @@ def test_partial_refunds_need_their_lines_and_the_rest_is_a_full_return(client, 
     assert stored.returned_units == {"cream": 2}
     assert [e.type for e in stored.events] == ["paid", "return"]
 
-    # what is left of the payment (the earlier blind refunds were not counted by us) covers the rest: a full return
-    rest = fake.refund(payment["id"], TO_PAY - cream_paid)
+    # the rest of the payment goes back (the refunds we did not count included): the whole payment is refunded, a full return
+    rest = fake.refund(payment["id"], TO_PAY - cream_paid - 2001)
     assert yookassa_post(client, notification("refund.succeeded", rest)).get_json()["status"] == "returned"
     assert account(store) == REFUNDED
     assert audit_account(store, "anna") == []
@@ -437,6 +440,17 @@ def test_yoomoney_valid_notification_pays_once_and_a_replayed_operation_changes_
     # another operation for the same order is a double payment, not a second purchase
     other = fake_yoomoney.fields(SECRET, label="A1", paid=TO_PAY, operation_id="904035776918098010")
     assert yoomoney_post(client, other).get_json()["ignored"] == "paid_by_another_payment"
+    assert account(store) == PAID
+
+
+def test_yoomoney_withdraw_amount_is_not_signed_so_it_must_agree_with_the_signed_amount(client, store, order):
+    # 1 ₽ transferred (amount, signed: 0.99 ₽ credited); withdraw_amount, outside the hash, raised to the order's sum
+    forged = fake_yoomoney.fields(SECRET, label="A1", paid=100, withdraw_amount="2600.00")
+    response = yoomoney_post(client, forged)
+    assert (response.status_code, response.get_json()["ignored"]) == (200, "unsigned_amount_mismatch")
+    assert_untouched(store)
+    honest = fake_yoomoney.fields(SECRET, label="A1", paid=TO_PAY, operation_id="904035776918098077")
+    assert yoomoney_post(client, honest).get_json()["result"] == "paid"
     assert account(store) == PAID
 
 

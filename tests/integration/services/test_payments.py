@@ -8,6 +8,7 @@ production ledger audit, not the outcome alone.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -203,3 +204,66 @@ def test_a_late_yoomoney_payment_that_cannot_be_honoured_is_recorded_for_a_refun
     assert held(store, late) == {"available": 0, "reserved": 500, "pending": 0}
     assert_ledgers_sound(store, now=late)
 
+
+
+# --- refunds and signed amounts ---------------------------------------------------------------------
+
+
+def _paid(store, config, fake, gateway, now):
+    place(store, config, now)
+    payment = succeeded(fake)
+    assert notify(store, config, gateway, "payment.succeeded", payment["id"], now).result is payments.Result.PAID
+    return payment
+
+
+def _line_paid(store, line_id, units=None):
+    book = store.read(lambda uow: uow.line_books.get("anna", "A1"))
+    line = book.lines[line_id]
+    return line.paid * (units or line.quantity) // line.quantity
+
+
+def test_a_refund_is_applied_by_its_lines_only_when_its_amount_pays_for_them(store, biomiq, now, fake, gateway):
+    payment = _paid(store, biomiq, fake, gateway, now)
+    before = held(store, now)
+    assert before == {"available": 0, "reserved": 0, "pending": EARNED}
+    # a 1-kopeck refund naming every unit: the goods are not paid back, so nothing comes back either
+    kopeck = fake.refund(payment["id"], 1, metadata={"lines": json.dumps({"serum": 1, "cream": 2})})
+    outcome = notify(store, biomiq, gateway, "refund.succeeded", kopeck["id"], now)
+    assert (outcome.result, outcome.ignored, outcome.status) == (payments.Result.IGNORED, "refund_lines_amount_mismatch", OrderStatus.PAID)
+    # nor does a refund of one cream's money naming both creams
+    one_cream = _line_paid(store, "cream", 1)
+    both = fake.refund(payment["id"], one_cream, metadata={"lines": json.dumps({"cream": 2})})
+    assert notify(store, biomiq, gateway, "refund.succeeded", both["id"], now).ignored == "refund_lines_amount_mismatch"
+    assert orders.get_order(store, "A1").returned_units is None
+    assert held(store, now) == before
+    # the money paid for one cream, give or take the configured rounding, returns one cream
+    cream = fake.refund(payment["id"], one_cream - biomiq.payments.refund_lines_tolerance, metadata={"lines": json.dumps({"cream": 1})})
+    outcome = notify(store, biomiq, gateway, "refund.succeeded", cream["id"], now)
+    assert (outcome.result, outcome.status) == (payments.Result.RETURNED, OrderStatus.PARTIALLY_RETURNED)
+    assert orders.get_order(store, "A1").returned_units == {"cream": 1}
+    after = held(store, now)
+    assert 0 < after["available"] < 500 and 0 < after["pending"] < EARNED
+    assert audit_account(store, "anna") == []
+    assert_ledgers_sound(store, now=now)
+
+
+def test_a_yoomoney_transfer_is_settled_only_when_the_unsigned_withdraw_amount_agrees_with_the_signed_amount(store, biomiq, now):
+    place(store, biomiq, now)
+    # 1 ₽ paid (amount, covered by sha1_hash: 0.99 ₽ credited) and withdraw_amount, which is not signed, raised to the order's sum
+    forged = fake_yoomoney.fields(SECRET, label="A1", paid=100, withdraw_amount="2600.00")
+    notification = yoomoney.parse(fake_yoomoney.body(forged).encode())
+    yoomoney.verify(notification, SECRET)  # the signature holds: withdraw_amount is not part of it
+    outcome = payments.yoomoney_notification(store, config=biomiq, notification=notification, now=now)
+    assert (outcome.result, outcome.ignored) == (payments.Result.IGNORED, "unsigned_amount_mismatch")
+    assert orders.get_order(store, "A1").status is OrderStatus.AWAITING_PAYMENT
+    assert held(store, now) == {"available": 0, "reserved": 500, "pending": 0}
+    # a fee above the configured bound is not a fee either
+    greedy = fake_yoomoney.fields(SECRET, label="A1", paid=TO_PAY, fee_permille=40, operation_id="904035776918098011")
+    outcome = payments.yoomoney_notification(store, config=biomiq, notification=yoomoney.parse(fake_yoomoney.body(greedy).encode()), now=now)
+    assert outcome.ignored == "unsigned_amount_mismatch"
+    # the customer's real transfer, YooMoney's 1 % fee taken, settles the order
+    honest = fake_yoomoney.fields(SECRET, label="A1", paid=TO_PAY, operation_id="904035776918098012")
+    outcome = payments.yoomoney_notification(store, config=biomiq, notification=yoomoney.parse(fake_yoomoney.body(honest).encode()), now=now)
+    assert (outcome.result, outcome.status) == (payments.Result.PAID, OrderStatus.PAID)
+    assert held(store, now) == {"available": 0, "reserved": 0, "pending": EARNED}
+    assert_ledgers_sound(store, now=now)
