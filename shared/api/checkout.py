@@ -24,7 +24,10 @@ class CheckoutRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: NewOrderId = Field(
-        description="Chosen by the storefront; the idempotency key of the checkout. Ids starting with 'tilda-' belong to the Tilda webhook.",
+        description=(
+            "The storefront's reference for the order and the idempotency key of the checkout, in the customer's namespace: the order is placed as "
+            "'<customer id>:<order_id>' (the answer's order_id, for the payment's metadata.order_id or YooMoney label). 'tilda-' references belong to the Tilda webhook."
+        ),
     )
     lines: CartLines
     bonuses: Bonuses
@@ -38,7 +41,7 @@ class CheckoutResponse(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    order_id: str
+    order_id: str = Field(description="The order's id, issued in the customer's namespace: '<customer id>:<the request's order_id>'.")
     status: str
     bonuses_requested: int
     bonuses_reserved: int

@@ -53,6 +53,19 @@ PAST_DELIVERY = frozenset({OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED
 RETURNABLE = frozenset({OrderStatus.PAID, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED})
 
 
+def customer_order_id(customer_id: str, reference: str) -> str:
+    """The id of a storefront order: the storefront's ``reference`` in its customer's namespace.
+
+    Issued by the server, so no one can take another customer's order id first
+    (and make their checkout an idempotency conflict); the same customer and
+    reference give the same id, so a retried checkout is still a replay. A
+    reference never holds ``:``, so the id is never another pair's.
+    """
+    if not reference or ":" in reference:
+        raise ValueError("an order reference is a non-empty string without ':'")
+    return f"{customer_id}:{reference}"
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
+from shared.domain import holds
 from shared.domain.cart import CartLine, PromoRule, Quote, quote
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import (
@@ -131,7 +132,8 @@ def place_order(
     if quote_fingerprint is not None and quote_fingerprint != preview.cart_fingerprint:
         raise StaleQuote("the cart changed after it was quoted; quote it again", expected=preview.cart_fingerprint, got=quote_fingerprint)
     rule = offer.rule if preview.promo_applied else None
-    redeemed = promo.redeem(store, code=rule.code, customer_id=customer_id, order_id=order_id, now=now) if rule else None
+    held_until = holds.reservation_release(config, now)  # an unpaid order holds its promo use as long as its bonuses
+    redeemed = promo.redeem(store, code=rule.code, customer_id=customer_id, order_id=order_id, now=now, held_until=held_until) if rule else None
 
     def unit(uow: UnitOfWork) -> tuple[Order, Quote | None]:
         uow.accounts.get(customer_id)  # first: this customer's units queue in-process (see _in_order_unit)

@@ -61,8 +61,8 @@ from shared.services.ports import Store
 log = logging.getLogger("kopilka")
 
 RUB = "RUB"
-# An order id is a document id: no slashes, not "." or "..", bounded.
-_ORDER_ID = re.compile(r"[A-Za-z0-9_.:@+-]{1,128}")
+# An order id is a document id: no slashes, not "." or "..", bounded (a customer id and a reference).
+_ORDER_ID = re.compile(r"[A-Za-z0-9_.:@+-]{1,200}")
 
 
 class Result(StrEnum):

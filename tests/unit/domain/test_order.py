@@ -20,6 +20,7 @@ from shared.domain.order import (
     RefundDueEvent,
     ReturnedFigures,
     ReturnEvent,
+    customer_order_id,
 )
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -122,3 +123,14 @@ def test_shipping_replaces_a_tracking_code_until_the_order_moved_on():
         placed().cancel("timeout", now=NOW).ship(carrier="cdek", tracking="C1", first_poll=NOW, now=NOW)
     polled = again.polled(now=NOW, next_at=None, errors=1, last_error="HTTP 503")
     assert polled.delivery is not None and (polled.delivery.errors, polled.delivery.last_error, polled.delivery_poll_at) == (1, "HTTP 503", None)
+
+
+def test_storefront_order_ids_are_issued_per_customer_and_never_collide():
+    assert customer_order_id("c_anna", "A1") == "c_anna:A1" != customer_order_id("c_boris", "A1")
+    assert customer_order_id("c_anna", "A1") == customer_order_id("c_anna", "A1")  # a retried checkout is a replay
+    # a customer id holding ':' cannot meet another pair: references never hold one
+    assert customer_order_id("a:b", "c") == "a:b:c"
+    with pytest.raises(ValueError):
+        customer_order_id("a", "b:c")
+    with pytest.raises(ValueError):
+        customer_order_id("a", "")
