@@ -52,6 +52,7 @@ def checkout_endpoint(request: Any, ctx: Context) -> CheckoutResponse:
         promo_code=body.promo_code,
         quote_fingerprint=body.quote_fingerprint,
         pays_with_gift_certificate=body.pays_with_gift_certificate,
+        shipping_method=body.shipping_method,
         now=ctx.now,
     )
     return CheckoutResponse.model_validate(order, from_attributes=True)

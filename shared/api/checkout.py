@@ -34,6 +34,11 @@ class CheckoutRequest(BaseModel):
     promo_code: PromoCode = None
     quote_fingerprint: str = Field(min_length=1, max_length=64, description="The cart_fingerprint of the quote the customer saw.")
     pays_with_gift_certificate: bool = Field(default=False, description="The order is paid (partly) with a gift certificate; the program may then refuse bonuses.")
+    shipping_method: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.\-]{1,64}$",
+        description="How the customer gets the order (pickup, courier, cdek …): with a fallback in the program (shipping.fallback_days) it counts as delivered that many days after payment.",
+    )
 
 
 class CheckoutResponse(BaseModel):

@@ -157,6 +157,29 @@ class Approvals(_Model):
     mass_accrual_total: Bonuses = Field(default=5000, description="A mass accrual whose amount × customers passes this waits for approval.")
 
 
+FallbackDays = Annotated[int, Field(ge=0, le=365)]
+
+
+class Shipping(_Model):
+    """When a purchase's bonuses activate with no carrier to report its delivery (pickup, the shop's
+    own courier, a carrier Kopilka does not track): a fallback per shipping method."""
+
+    fallback_days: dict[Code, FallbackDays] = Field(
+        default_factory=dict,
+        description="Shipping method -> days after payment at which an order no carrier (nor a manager) reported delivered counts as delivered, its bonuses active from then.",
+    )
+    default_fallback_days: FallbackDays | None = Field(
+        default=None,
+        description="The same for an order whose method is not listed or unknown; none: such orders wait for a carrier's or a manager's delivered.",
+    )
+
+    def fallback_for(self, method: str | None) -> int | None:
+        """Days after payment of the fallback of an order shipped by ``method`` (``None``: no fallback)."""
+        if method is not None and method in self.fallback_days:
+            return self.fallback_days[method]
+        return self.default_fallback_days
+
+
 class Payments(_Model):
     """How far the payment providers' figures are trusted."""
 
@@ -216,6 +239,7 @@ class ProgramConfig(_Model):
     earning_rules: tuple[EarningRule, ...] = ()
     approvals: Approvals = Approvals()
     payments: Payments = Payments()
+    shipping: Shipping = Shipping()
 
     @field_validator("levels")
     @classmethod

@@ -220,6 +220,8 @@ class Order(_Frozen):
     delivered_at: datetime | None = None
     returned_units: dict[str, int] | None = None
     delivery_poll_at: datetime | None = None  # when the poller asks the carrier next (None: not polled)
+    shipping_method: str | None = None  # how the customer chose to get it (pickup, courier …): its delivery fallback
+    delivery_fallback_at: datetime | None = None  # paid and not delivered by then: delivered by the fallback (None: none due)
 
     # --- reading ---------------------------------------------------------------------
 
@@ -303,10 +305,12 @@ class Order(_Frozen):
         events = (*self.events[-(EVENTS_KEPT - 1) :], event)
         return self.model_copy(update={**fields, "status": to, "events": events})
 
-    def pay(self, payment: PaymentRef, *, key: str, figures: PaidFigures, now: datetime) -> Order:
-        """Paid by ``payment``, settled on ``figures``."""
+    def pay(self, payment: PaymentRef, *, key: str, figures: PaidFigures, now: datetime, fallback_at: datetime | None = None) -> Order:
+        """Paid by ``payment``, settled on ``figures``; delivered by the fallback at ``fallback_at`` unless a carrier or a manager says so first."""
         event = PaidEvent(key=key, type="paid", referrer_notified=figures.referrer_id, at=now)
         fields: dict[str, Any] = {"payment": payment, "paid_at": now, "bonuses_spent": figures.spent, "points_earned": figures.earned, "money_paid": figures.paid}
+        if fallback_at is not None:
+            fields["delivery_fallback_at"] = fallback_at
         if figures.shortfall:
             event = event.model_copy(update={"bonuses_shortfall": figures.shortfall})
             fields["bonuses_shortfall"] = figures.shortfall
@@ -328,7 +332,15 @@ class Order(_Frozen):
     def deliver(self, *, carrier: str, delivered_at: datetime, with_partner: bool, now: datetime) -> Order:
         """Delivered at ``delivered_at``; with a partner, the reward is noted later (:meth:`note_reward`)."""
         event = DeliveredEvent(key="delivered", type="delivered", carrier=carrier, referral_reward=None if with_partner else 0, at=now)
-        return self._moved(OrderStatus.DELIVERED, event, delivered_at=delivered_at)
+        return self._moved(OrderStatus.DELIVERED, event, delivered_at=delivered_at, **self._no_fallback())
+
+    def _no_fallback(self) -> dict[str, Any]:
+        """The fields that take the order off the fallback's list (none when it never was on it)."""
+        return {"delivery_fallback_at": None} if self.delivery_fallback_at is not None else {}
+
+    def fallback_dropped(self) -> Order:
+        """Off the fallback's list: delivered, returned or never to be delivered by it."""
+        return self.model_copy(update=self._no_fallback()) if self.delivery_fallback_at is not None else self
 
     def note_reward(self, reward: int) -> Order:
         """The partner's reward credited for the delivery, noted on its event."""
@@ -345,7 +357,7 @@ class Order(_Frozen):
         if self.status not in RETURNABLE and self.status is not to:
             raise InvalidState(f"order is {self.status}, cannot become {to}", order_id=self.order_id, status=self.status.value)
         event = ReturnEvent(key=key, type="return", units=dict(units), spent_back=figures.spent_back, earned_back=figures.earned_back, referrer_id=figures.referrer_id, at=now)
-        return self._moved(to, event, returned_units=returned)
+        return self._moved(to, event, returned_units=returned, **self._no_fallback())
 
     # --- shipment --------------------------------------------------------------------
 

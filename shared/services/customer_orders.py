@@ -268,8 +268,9 @@ def _code_partner(session: AccountSession, partner_id: str | None) -> str | None
 # --- delivery ------------------------------------------------------------------------
 
 
-def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime) -> OrderLineBook:
-    """Delivered: the order's accrual starts its hold (once). The book answered names the
+def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime, activates_at: datetime | None = None) -> OrderLineBook:
+    """Delivered: the order's accrual starts its hold (once), or is active from ``activates_at``
+    (a shipping method's fallback counts its hold from the payment). The book answered names the
     partner (``referrer_id``) whose reward the caller credits
     (:func:`shared.services.referral.credit_referral_reward`)."""
     require_utc(delivered_at, "delivered_at")
@@ -281,7 +282,8 @@ def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_i
         raise InvalidState("the order was returned", order_id=order_id)
     if book.delivered_at is None:
         if book.earned_lot_id:
-            session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=holds.purchase_activation(config, delivered_at)), now=now, fresh=True)
+            activation = activates_at or holds.purchase_activation(config, delivered_at)
+            session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=activation), now=now, fresh=True)
         book.delivered_at = delivered_at
         book.status = "delivered" if book.status == "paid" else book.status
         session.save_order(book)

@@ -92,6 +92,7 @@ def place_order(
     quote_fingerprint: str | None = None,
     source: str = "storefront",
     pays_with_gift_certificate: bool = False,
+    shipping_method: str | None = None,
     then: Then | None = None,
     session_epoch: int | None = None,
 ) -> tuple[Order, Quote]:
@@ -111,6 +112,9 @@ def place_order(
     window) and the quote's figures per line (``quoted_lines``): payment is
     settled on those figures (see :func:`mark_paid`), the rule deciding the
     accrual even if the code expires or is switched off in between.
+
+    ``shipping_method`` (pickup, courier …) chooses the order's delivery
+    fallback (``shipping.fallback_days``), set at payment.
 
     Idempotent by order id: the same order placed again returns the first
     record; the same id with another cart is an :class:`IdempotencyConflict`.
@@ -176,6 +180,7 @@ def place_order(
             payment=None,
             delivery=None,
             events=(),
+            **({"shipping_method": shipping_method} if shipping_method else {}),
         )
         uow.orders.create(order)
         if then is not None:
@@ -327,7 +332,7 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
             partner_code_of=order.referral_partner_id,
         )
         figures = PaidFigures(spent=paid.spent, earned=paid.earned, paid=paid.paid, shortfall=paid.shortfall, referrer_id=paid.referrer_id)
-        moved = order.pay(payment, key=key, figures=figures, now=now)
+        moved = order.pay(payment, key=key, figures=figures, now=now, fallback_at=holds.delivery_fallback(config, order.shipping_method, now))
         uow.orders.put(moved)
         return moved, paid
 
@@ -385,10 +390,22 @@ def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, pl
     return _in_order_unit(store, customer_id, order_id, decide)
 
 
-def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delivered_at: datetime, now: datetime, carrier: str, placed: Order | None = None) -> Order:
-    """Delivered: the order's accrual starts its hold, in one transaction with the order
-    becoming ``delivered``; the partner's reward is then credited in its own transaction
-    and noted on the event (``referral_reward``)."""
+def mark_delivered(
+    store: Store,
+    *,
+    config: ProgramConfig,
+    order_id: str,
+    delivered_at: datetime,
+    now: datetime,
+    carrier: str,
+    placed: Order | None = None,
+    activates_at: datetime | None = None,
+    then: Then | None = None,
+) -> Order:
+    """Delivered: the order's accrual starts its hold (``activates_at``: active from then instead),
+    in one transaction with the order becoming ``delivered``; the partner's reward is then
+    credited in its own transaction and noted on the event (``referral_reward``). ``then``
+    runs in the delivering transaction, only when this call delivered the order."""
     require_utc(now)
     placed = _placed(store, order_id, placed)
     customer_id = placed.customer_id
@@ -399,9 +416,11 @@ def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delive
                 # the partner's step was lost (a crash or a lost reply): a redelivery completes it
                 return order, AccountSession(uow, customer_id).order(order_id)
             return order, None
-        book = customer_orders.deliver(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now)
+        book = customer_orders.deliver(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now, activates_at=activates_at)
         moved = order.deliver(carrier=carrier, delivered_at=delivered_at, with_partner=bool(book.referrer_id), now=now)
         uow.orders.put(moved)
+        if then is not None:
+            then(uow, moved)
         return moved, book
 
     order, book = _in_order_unit(store, customer_id, order_id, decide)
