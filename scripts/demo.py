@@ -131,10 +131,11 @@ def main() -> int:
             *(f"line {ql['id']}: {rub(ql['amount'])} - {ql['bonuses_applied']} bonuses = {rub(ql['money_to_pay'])}, earns {ql['points_to_earn']}" for ql in quote["lines"]),
         )
         order = story.post("checkout", "/checkout", json={"order_id": "B-1003", "lines": cart, "bonuses": 1000, "quote_fingerprint": quote["cart_fingerprint"]}, headers=anna)
-        story.say("She checks out: POST checkout/checkout reserves the bonuses (a second tab cannot spend them)", f"order {order.get('order_id', 'B-1003')}: {order.get('status', '')}")
+        order_id = order.get("order_id", "B-1003")  # issued in her namespace: what the payment names
+        story.say("She checks out: POST checkout/checkout reserves the bonuses (a second tab cannot spend them)", f"order {order_id}: {order.get('status', '')}")
         story.show(now, "anna")
 
-        payment = yookassa.create_payment(amount=quote["money_to_pay"], order_id="B-1003", description="Заказ B-1003")
+        payment = yookassa.create_payment(amount=quote["money_to_pay"], order_id=order_id, description="Заказ B-1003")
         succeeded = notification("payment.succeeded", yookassa.succeed(payment["id"]))
         headers = {"X-Forwarded-For": YOOKASSA_PEER}
         first = story.post("order_paid", "/yookassa", json=succeeded, headers=headers)
@@ -149,9 +150,9 @@ def main() -> int:
         story.show(now, "anna", "maria")
 
         delivered_at = datetime.now(timezone.utc)
-        uuid = carriers.add_cdek_order(number="B-1003", statuses=[("CREATED", now), ("DELIVERED", delivered_at)])
+        uuid = carriers.add_cdek_order(number=order_id, statuses=[("CREATED", now), ("DELIVERED", delivered_at)])
         token = env["KOPILKA_CDEK_TOKEN"]
-        delivered = story.post("delivery_status", f"/cdek/{token}", json=cdek_webhook(uuid, "DELIVERED", delivered_at, number="B-1003"))
+        delivered = story.post("delivery_status", f"/cdek/{token}", json=cdek_webhook(uuid, "DELIVERED", delivered_at, number=order_id))
         story.say(
             "CDEK reports DELIVERED: POST delivery_status/cdek/<secret> (the function re-reads the CDEK order)",
             f"answer: {delivered}",

@@ -22,6 +22,7 @@ approve / reject payouts, mark paid (/payouts/{id}…)                      x
 a payout's full destination (/payouts/{id}/destination, audited)          x
 list payout requests (/payouts/search)                                    x         x
 call-centre orders (/orders)                                              x
+mark an order delivered (/orders/{id}/delivered)                          x
 block / unblock customers                               x                 x
 search / view customers, their ledgers                  x       x        x         x
 bonus liability report (/reports/liability)             x       x                  x
@@ -78,6 +79,8 @@ from shared.api.admin import (
     LiabilityResponse,
     LoginRequest,
     LoginResponse,
+    ManualDeliveryRequest,
+    ManualDeliveryResponse,
     MassAccrualRequest,
     MassAccrualRunRequest,
     MeResponse,
@@ -323,6 +326,21 @@ def call_centre_order(request: Any, ctx: Context) -> CallCentreOrderResponse:
         lines=body.lines,
         bonuses=body.bonuses,
         promo_code=body.promo_code,
+        now=ctx.now,
+    )
+
+
+@router.post("/orders/{order_id}/delivered")
+def order_delivered(request: Any, ctx: Context) -> ManualDeliveryResponse:
+    admin = _admin(request, ctx, "order.deliver")
+    body = ctx.body(ManualDeliveryRequest)
+    return orders.mark_delivered(
+        entry.store(),
+        admin,
+        config=entry.config(ctx.now),
+        order_id=orders.valid_order_id(ctx.params["order_id"]),
+        reason=body.reason,
+        delivered_at=body.delivered_at,
         now=ctx.now,
     )
 

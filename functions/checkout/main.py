@@ -1,13 +1,17 @@
 """checkout: placing orders, from the storefront's scripts and from Tilda's order form.
 
     POST /checkout        customer token; {order_id, lines, bonuses, promo_code?, quote_fingerprint}
-                          -> the order as placed (same request again: the same answer)
+                          -> the order as placed (same request again: the same answer);
+                          its order_id is "<customer id>:<the storefront's order_id>"
     POST /tilda/{token}   Tilda's form webhook; the secret is the last path segment
 
 Checkout refuses a blocked customer (403 customer_blocked) and a session a
 block revoked (401 session_revoked), a cart changed since its quote (409 stale_quote, nothing
 reserved), a used-up promo code (422), and an order id reused for another
-cart (409). The Tilda webhook answers the ``test=test`` ping with "ok",
+cart (409). The order id is issued in the customer's namespace
+(:func:`~shared.domain.order.customer_order_id`), so another customer can
+never take it first; the storefront puts the answer's ``order_id`` in the
+payment's ``metadata.order_id`` (YooMoney: the ``label``). The Tilda webhook answers the ``test=test`` ping with "ok",
 places the order of the customer named by the form's ``kopilka_token``
 field (see :mod:`shared.adapters.tilda`) as ``tilda-<orderid>``, and ignores
 anonymous orders and lead forms (200 with ``ignored``). A wrong or missing
@@ -22,6 +26,7 @@ from typing import Any
 from shared.adapters import tilda
 from shared.api.checkout import CheckoutRequest, CheckoutResponse, TildaWebhookResponse
 from shared.domain.errors import Forbidden
+from shared.domain.order import customer_order_id
 from shared.edge import entry
 from shared.edge.http import Context, Router
 from shared.platform.settings import settings
@@ -41,12 +46,13 @@ def checkout_endpoint(request: Any, ctx: Context) -> CheckoutResponse:
         config=entry.config(ctx.now),
         customer_id=token.customer_id,
         session_epoch=token.epoch,
-        order_id=body.order_id,
+        order_id=customer_order_id(token.customer_id, body.order_id),
         lines=body.lines,
         bonuses=body.bonuses,
         promo_code=body.promo_code,
         quote_fingerprint=body.quote_fingerprint,
         pays_with_gift_certificate=body.pays_with_gift_certificate,
+        shipping_method=body.shipping_method,
         now=ctx.now,
     )
     return CheckoutResponse.model_validate(order, from_attributes=True)

@@ -17,8 +17,8 @@ What the storefront must do (see shared/services/payments.py):
   and exactly the order's ``money_to_pay``; a YooMoney form with
   ``label=<order id>`` and that sum;
 * give a partial YooKassa refund ``metadata: {"lines": "{\"<line id>\": <units>}"}``
-  (JSON text: metadata values are strings); a refund of everything not yet
-  refunded needs no lines.
+  (JSON text: metadata values are strings) and exactly the money paid for
+  those units; a refund of everything not yet refunded needs no lines.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ def referee(partner_id: str, referee_id: str) -> str:
 ORDERS = "orders"  # orders/{order_id}: the storefront order (checkout, payment, delivery, returns)
 TRACKING = "tracking"  # tracking/{carrier}:{code}: a carrier's tracking code pointing back at its order
 ORDER_POLL_FIELD = "delivery_poll_at"  # on orders: when the poller asks the carrier next
+ORDER_FALLBACK_FIELD = "delivery_fallback_at"  # on orders: when a paid order no one reported delivered is delivered by its fallback
 ORDER_PLACED_FIELD = "created_at"  # on orders: when the order was placed
 ORDER_CUSTOMER_FIELD = "customer_id"  # on orders: whose order it is
 

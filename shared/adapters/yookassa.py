@@ -1,5 +1,6 @@
-"""YooKassa API v3: the read-only client a payment notification is checked against,
-and the networks YooKassa sends notifications from.
+"""YooKassa API v3: the client a payment notification is checked against (and the
+refund of a payment that could not settle its order), and the networks YooKassa
+sends notifications from.
 
 YooKassa does not sign its notifications (Basic-auth shops), so a notification
 is only a hint: the sender's address must be one of YooKassa's networks, and
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared.adapters.amounts import BadAmount, to_kopecks
+from shared.adapters.amounts import BadAmount, to_kopecks, to_roubles
 from shared.domain.errors import ProviderUnavailable
 from shared.platform.settings import settings
 
@@ -99,6 +100,13 @@ class _Priced(_Object):
     amount: Amount
 
 
+class CancellationDetails(_Object):
+    """Who declined a canceled payment and why (``payment_network`` / ``insufficient_funds`` …)."""
+
+    party: str | None = None
+    reason: str | None = None
+
+
 class Payment(_Priced):
     """The fields of a YooKassa payment this service reads."""
 
@@ -106,6 +114,7 @@ class Payment(_Priced):
     paid: bool = False
     refunded_amount: Amount | None = None
     metadata: dict[str, Any] | None = None
+    cancellation_details: CancellationDetails | None = None
     test: bool = False
 
 
@@ -179,6 +188,25 @@ class YooKassaClient:
         """The refund as YooKassa has it now; ``None`` when YooKassa does not know the id."""
         return self._fetch(Refund, "refunds", refund_id)
 
+    def create_refund(self, *, payment_id: str, kopecks: int, idempotence_key: str, description: str) -> Refund:
+        """Refund ``kopecks`` of a payment (``POST /refunds``), once per ``idempotence_key``.
+
+        The same key with the same body answers the same refund, so the call is
+        retried like a GET; a refusal or no answer is :class:`YooKassaUnavailable`.
+        """
+        if not _OBJECT_ID.fullmatch(payment_id) or kopecks <= 0:
+            raise ValueError("a refund needs a payment id and a positive amount")
+        body = {"payment_id": payment_id, "amount": {"value": to_roubles(kopecks), "currency": "RUB"}, "description": description[:250]}
+        data = self._request("POST", "refunds", json=body, headers={"Idempotence-Key": idempotence_key})
+        try:
+            refund = Refund.model_validate(data)
+            _ = refund.amount.kopecks
+        except (ValidationError, BadAmount) as exc:
+            raise YooKassaUnavailable("YooKassa returned an unreadable refund", payment_id=payment_id, reason=str(exc)[:200]) from None
+        if refund.payment_id != payment_id:
+            raise YooKassaUnavailable("YooKassa returned a refund of another payment", payment_id=payment_id)
+        return refund
+
     def _fetch(self, model: type[M], collection: str, object_id: str) -> M | None:
         if not isinstance(object_id, str) or not _OBJECT_ID.fullmatch(object_id):
             return None
@@ -195,10 +223,14 @@ class YooKassaClient:
         return found
 
     def _get(self, path: str) -> dict[str, Any] | None:
+        return self._request("GET", path)
+
+    def _request(self, method: str, path: str, **options: Any) -> dict[str, Any] | None:
+        """A GET, or a POST with an ``Idempotence-Key`` (as safe to repeat), with bounded retries."""
         reason = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                response = self._http.get(path)
+                response = self._http.request(method, path, **options)
             except httpx.TransportError as exc:  # connect/read/write/pool timeouts and network errors
                 reason = type(exc).__name__
             else:
@@ -211,7 +243,7 @@ class YooKassaClient:
                     if not isinstance(data, dict):
                         raise YooKassaUnavailable("YooKassa returned a body that is not a JSON object", path=path)
                     return data
-                if status == 404:
+                if status == 404 and method == "GET":
                     return None
                 if status != 202 and status < 500:
                     # 400/401/403/429: repeating now does not help; a later redelivery may

@@ -4,7 +4,8 @@ A notification is a urlencoded POST. Its authenticity is ``sha1_hash``, the
 hex SHA-1 of ``notification_type&operation_id&amount&currency&datetime&sender&codepro&notification_secret&label``
 over the values as received (``codepro`` as the literal ``true``/``false``).
 It is compared in constant time, and only in the exact form YooMoney sends
-(40 lowercase hex digits).
+(40 lowercase hex digits). ``withdraw_amount`` (what the customer paid) is not
+covered by the hash: only ``amount`` (what the wallet was credited) is signed.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ class Notification:
 
     @property
     def paid_kopecks(self) -> int:
-        """What the customer paid (``withdraw_amount``), in kopecks."""
+        """What the customer paid (``withdraw_amount``), in kopecks. Not covered by ``sha1_hash``."""
         return to_kopecks(self.withdraw_amount)
+
+    @property
+    def credited_kopecks(self) -> int:
+        """What the wallet was credited (``amount``, after YooMoney's fee), in kopecks: the signed figure."""
+        return to_kopecks(self.amount)
 
 
 def parse(body: bytes) -> Notification:
@@ -69,11 +75,12 @@ def parse(body: bytes) -> Notification:
     for name in ("operation_id", "sha1_hash", "withdraw_amount", "amount"):
         if name in fields and not fields[name]:
             problems.append({"field": name, "error": "empty"})
-    if "withdraw_amount" in fields and fields["withdraw_amount"]:
-        try:
-            to_kopecks(fields["withdraw_amount"])
-        except BadAmount:
-            problems.append({"field": "withdraw_amount", "error": "not an amount"})
+    for name in ("withdraw_amount", "amount"):
+        if fields.get(name):
+            try:
+                to_kopecks(fields[name])
+            except BadAmount:
+                problems.append({"field": name, "error": "not an amount"})
     if problems:
         raise ValidationFailed(
             "invalid notification: " + ", ".join(p["field"] for p in problems),

@@ -24,13 +24,21 @@ class CheckoutRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: NewOrderId = Field(
-        description="Chosen by the storefront; the idempotency key of the checkout. Ids starting with 'tilda-' belong to the Tilda webhook.",
+        description=(
+            "The storefront's reference for the order and the idempotency key of the checkout, in the customer's namespace: the order is placed as "
+            "'<customer id>:<order_id>' (the answer's order_id, for the payment's metadata.order_id or YooMoney label). 'tilda-' references belong to the Tilda webhook."
+        ),
     )
     lines: CartLines
     bonuses: Bonuses
     promo_code: PromoCode = None
     quote_fingerprint: str = Field(min_length=1, max_length=64, description="The cart_fingerprint of the quote the customer saw.")
     pays_with_gift_certificate: bool = Field(default=False, description="The order is paid (partly) with a gift certificate; the program may then refuse bonuses.")
+    shipping_method: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.\-]{1,64}$",
+        description="How the customer gets the order (pickup, courier, cdek …): with a fallback in the program (shipping.fallback_days) it counts as delivered that many days after payment.",
+    )
 
 
 class CheckoutResponse(BaseModel):
@@ -38,7 +46,7 @@ class CheckoutResponse(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    order_id: str
+    order_id: str = Field(description="The order's id, issued in the customer's namespace: '<customer id>:<the request's order_id>'.")
     status: str
     bonuses_requested: int
     bonuses_reserved: int

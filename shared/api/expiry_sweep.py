@@ -1,5 +1,5 @@
 """expiry_sweep: the scheduled sweep (expiries, stale reservations and orders, levels,
-expiry notices, birthday bonuses)."""
+expiry notices, birthday bonuses, delivery fallbacks)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class SweepResult(BaseModel):
     notices: int = Field(description="Expiry warnings recorded.")
     birthdays: int
     birthday_bonuses: int
+    fallback_checked: int = Field(default=0, description="Paid orders whose shipping method's delivery fallback came due, looked at.")
+    fallback_delivered: int = Field(default=0, description="Of those, delivered by the fallback (no carrier or manager had said so): their bonuses active.")
 
 
 ENDPOINTS = [

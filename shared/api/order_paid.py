@@ -27,7 +27,9 @@ class YooKassaNotification(BaseModel):
 
     Payments must be created with ``metadata: {"order_id": "<order id>"}``. A
     partial refund is applied only when it carries ``metadata: {"lines": "{\\"<line id>\\": <units>}"}``
-    (metadata values are strings in YooKassa, so ``lines`` is JSON text).
+    (metadata values are strings in YooKassa, so ``lines`` is JSON text) and
+    its amount is the money paid for those units (within the program's
+    ``payments.refund_lines_tolerance``).
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -43,7 +45,9 @@ class YooMoneyNotification(BaseModel):
     notification_type: str = Field(description="p2p-incoming or card-incoming")
     operation_id: str
     amount: str = Field(description="Credited to the wallet, after the fee.")
-    withdraw_amount: str = Field(description="Paid by the customer; must equal the order's money to pay.")
+    withdraw_amount: str = Field(
+        description="Paid by the customer; must equal the order's money to pay. Unsigned: the signed amount must agree with it (at most it, less by no more than yoomoney_max_fee_percent).",
+    )
     currency: str = Field(description="643")
     datetime: str
     sender: str = ""
@@ -54,7 +58,7 @@ class YooMoneyNotification(BaseModel):
 
 
 class PaymentNotificationResult(BaseModel):
-    result: str = Field(description="paid | canceled | returned | ignored")
+    result: str = Field(description="paid | declined (the order stays payable) | refunded (the payment could not settle the order and was given back) | returned | ignored")
     order_id: str | None = None
     status: str | None = Field(default=None, description="The order's status afterwards.")
     ignored: str | None = Field(default=None, description="Why nothing was done, e.g. amount_mismatch, unknown_order.")

@@ -163,6 +163,43 @@ class Payouts(_Model):
     min_amount: int = Field(default=500, ge=1, le=10**9, description="The smallest payout a partner may ask for, in bonuses.")
 
 
+FallbackDays = Annotated[int, Field(ge=0, le=365)]
+
+
+class Shipping(_Model):
+    """When a purchase's bonuses activate with no carrier to report its delivery (pickup, the shop's
+    own courier, a carrier Kopilka does not track): a fallback per shipping method."""
+
+    fallback_days: dict[Code, FallbackDays] = Field(
+        default_factory=dict,
+        description="Shipping method -> days after payment at which an order no carrier (nor a manager) reported delivered counts as delivered, its bonuses active from then.",
+    )
+    default_fallback_days: FallbackDays | None = Field(
+        default=None,
+        description="The same for an order whose method is not listed or unknown; none: such orders wait for a carrier's or a manager's delivered.",
+    )
+
+    def fallback_for(self, method: str | None) -> int | None:
+        """Days after payment of the fallback of an order shipped by ``method`` (``None``: no fallback)."""
+        if method is not None and method in self.fallback_days:
+            return self.fallback_days[method]
+        return self.default_fallback_days
+
+
+class Payments(_Model):
+    """How far the payment providers' figures are trusted."""
+
+    refund_lines_tolerance: Kopecks = Field(
+        default=100,
+        le=1_000_000,
+        description="A partial refund that names its lines must refund the money paid for those units within this many kopecks (receipt rounding); otherwise nothing is returned.",
+    )
+    yoomoney_max_fee_percent: Percent = Field(
+        default=Decimal(3),
+        description="YooMoney's fee at most: the signed credited amount must be within this share below the unsigned withdraw_amount, else the transfer is not settled.",
+    )
+
+
 class EarningEvent(str, Enum):
     FIRST_ORDER = "first_order"
     BIRTHDAY = "birthday"
@@ -208,6 +245,8 @@ class ProgramConfig(_Model):
     reservation_timeout_minutes: int = Field(default=60, ge=1, le=10080)
     earning_rules: tuple[EarningRule, ...] = ()
     approvals: Approvals = Approvals()
+    payments: Payments = Payments()
+    shipping: Shipping = Shipping()
 
     @field_validator("levels")
     @classmethod

@@ -5,7 +5,9 @@ case studies' "one year from the accrual"), whatever its hold; a welcome
 bonus or an earning rule may have a lifetime of its own. A purchase accrual
 is held from the delivery (``hold_days``), a partner's reward by the
 referral hold (``referral.hold_days``, else ``hold_days``), a welcome bonus
-or an event bonus from its accrual by its ``activation_days``. A checkout's
+or an event bonus from its accrual by its ``activation_days``. An order no
+carrier reports on counts as delivered by its shipping method's fallback
+(``shipping.fallback_days``) after payment, active from then. A checkout's
 reservation lapses ``reservation_timeout_minutes`` after it was made.
 """
 
@@ -24,6 +26,14 @@ def lot_expiry(config: ProgramConfig, accrued_at: datetime, lifetime_days: int |
 def purchase_activation(config: ProgramConfig, delivered_at: datetime) -> datetime:
     """When a purchase accrual becomes available: the hold, counted from the delivery."""
     return delivered_at + timedelta(days=config.hold_days)
+
+
+def delivery_fallback(config: ProgramConfig, shipping_method: str | None, paid_at: datetime) -> datetime | None:
+    """When an order paid at ``paid_at`` counts as delivered if no carrier nor manager said so
+    (the fallback of its shipping method; ``None``: it waits for them). Its bonuses are active
+    from that moment: the fallback's days include the hold."""
+    days = config.shipping.fallback_for(shipping_method)
+    return None if days is None else paid_at + timedelta(days=days)
 
 
 def referral_activation(config: ProgramConfig, delivered_at: datetime) -> datetime:

@@ -1,11 +1,13 @@
 """The storefront order: what the checkout agreed, its payment, its delivery, and its status machine.
 
     awaiting_payment -> paid -> delivered -> (partially_)returned
-    awaiting_payment -> canceled          (payment canceled or timed out)
+    awaiting_payment -> canceled          (timed out: a declined payment leaves it payable)
+    canceled -> paid                      (paid late, while what the checkout agreed still holds;
+                                           otherwise the payment is refunded: refund_due)
     paid -> not_delivered                 (carrier gave up: a full return)
 
 An :class:`Order` is immutable: each transition (:meth:`Order.pay`,
-:meth:`Order.cancel`, :meth:`Order.deliver`, :meth:`Order.return_units`,
+:meth:`Order.refund_due`, :meth:`Order.cancel`, :meth:`Order.deliver`, :meth:`Order.return_units`,
 :meth:`Order.ship`) returns the order moved on, with its event recorded under
 an idempotency key (the last 50 events are kept), or refuses with
 :class:`~shared.domain.errors.InvalidState`. The guards that say whether a
@@ -49,6 +51,19 @@ UNPAID = frozenset({OrderStatus.AWAITING_PAYMENT, OrderStatus.CANCELED})
 PAST_DELIVERY = frozenset({OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED, OrderStatus.NOT_DELIVERED})
 # an order some of whose goods the customer may still send back
 RETURNABLE = frozenset({OrderStatus.PAID, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED})
+
+
+def customer_order_id(customer_id: str, reference: str) -> str:
+    """The id of a storefront order: the storefront's ``reference`` in its customer's namespace.
+
+    Issued by the server, so no one can take another customer's order id first
+    (and make their checkout an idempotency conflict); the same customer and
+    reference give the same id, so a retried checkout is still a replay. A
+    reference never holds ``:``, so the id is never another pair's.
+    """
+    if not reference or ":" in reference:
+        raise ValueError("an order reference is a non-empty string without ':'")
+    return f"{customer_id}:{reference}"
 
 
 class _Frozen(BaseModel):
@@ -132,7 +147,19 @@ class ReturnEvent(_Event):
     referrer_id: str | None = None
 
 
-OrderEvent = Annotated[PaidEvent | CanceledEvent | DeliveredEvent | ReturnEvent, Field(discriminator="type")]
+class RefundDueEvent(_Event):
+    """A payment the order could not be settled with (what its checkout agreed can no longer be
+    honoured): the money goes back to the customer, nothing is spent or earned. Keyed like a
+    payment (``paid:<payment id>``), so the same payment is decided once."""
+
+    type: Literal["refund_due"]
+    provider: str | None = None
+    payment_id: str | None = None
+    amount: int | None = None
+    reason: str
+
+
+OrderEvent = Annotated[PaidEvent | CanceledEvent | DeliveredEvent | ReturnEvent | RefundDueEvent, Field(discriminator="type")]
 
 
 class Agreed(Struct, frozen=True):
@@ -193,6 +220,8 @@ class Order(_Frozen):
     delivered_at: datetime | None = None
     returned_units: dict[str, int] | None = None
     delivery_poll_at: datetime | None = None  # when the poller asks the carrier next (None: not polled)
+    shipping_method: str | None = None  # how the customer chose to get it (pickup, courier …): its delivery fallback
+    delivery_fallback_at: datetime | None = None  # paid and not delivered by then: delivered by the fallback (None: none due)
 
     # --- reading ---------------------------------------------------------------------
 
@@ -245,13 +274,12 @@ class Order(_Frozen):
         return self.status is OrderStatus.AWAITING_PAYMENT
 
     def accepts_payment(self, key: str) -> bool:
-        """Whether the payment recorded as ``key`` moves the order to paid: not once recorded
-        or once the order moved on (paid by another payment); a canceled order refuses it."""
+        """Whether the payment recorded as ``key`` is still to be decided: not once recorded, nor
+        once the order moved on (paid by another payment). An unpaid order takes it, a canceled one
+        too: whether it is settled or refunded is the caller's decision (:meth:`pay`, :meth:`refund_due`)."""
         if self.recorded(key) is not None:
             return False
-        if self.status is OrderStatus.CANCELED:
-            raise InvalidState("the order was canceled before it was paid", order_id=self.order_id)
-        return self.awaiting_payment
+        return self.status in UNPAID
 
     def accepts_delivery(self) -> bool:
         """Whether a delivery moves the order on: not once past delivery; an unpaid order refuses it."""
@@ -277,14 +305,25 @@ class Order(_Frozen):
         events = (*self.events[-(EVENTS_KEPT - 1) :], event)
         return self.model_copy(update={**fields, "status": to, "events": events})
 
-    def pay(self, payment: PaymentRef, *, key: str, figures: PaidFigures, now: datetime) -> Order:
-        """Paid by ``payment``, settled on ``figures``."""
+    def pay(self, payment: PaymentRef, *, key: str, figures: PaidFigures, now: datetime, fallback_at: datetime | None = None) -> Order:
+        """Paid by ``payment``, settled on ``figures``; delivered by the fallback at ``fallback_at`` unless a carrier or a manager says so first."""
         event = PaidEvent(key=key, type="paid", referrer_notified=figures.referrer_id, at=now)
         fields: dict[str, Any] = {"payment": payment, "paid_at": now, "bonuses_spent": figures.spent, "points_earned": figures.earned, "money_paid": figures.paid}
+        if fallback_at is not None:
+            fields["delivery_fallback_at"] = fallback_at
         if figures.shortfall:
             event = event.model_copy(update={"bonuses_shortfall": figures.shortfall})
             fields["bonuses_shortfall"] = figures.shortfall
         return self._moved(OrderStatus.PAID, event, **fields)
+
+    def refund_due(self, payment: PaymentRef, *, key: str, reason: str, now: datetime) -> Order:
+        """``payment`` is not settled but refunded; an order still awaiting payment is canceled first
+        (the caller gave its reservation and promo use back)."""
+        order = self.cancel("late_payment", now=now) if self.awaiting_payment else self
+        if order.status is not OrderStatus.CANCELED:
+            raise InvalidState(f"order is {self.status}: a payment is not refunded by the order", order_id=self.order_id)
+        event = RefundDueEvent(key=key, type="refund_due", provider=payment.provider, payment_id=payment.id, amount=payment.amount, reason=reason, at=now)
+        return order._moved(OrderStatus.CANCELED, event)
 
     def cancel(self, reason: str, *, now: datetime) -> Order:
         """Canceled before it was paid (the caller checked :attr:`awaiting_payment`)."""
@@ -293,7 +332,15 @@ class Order(_Frozen):
     def deliver(self, *, carrier: str, delivered_at: datetime, with_partner: bool, now: datetime) -> Order:
         """Delivered at ``delivered_at``; with a partner, the reward is noted later (:meth:`note_reward`)."""
         event = DeliveredEvent(key="delivered", type="delivered", carrier=carrier, referral_reward=None if with_partner else 0, at=now)
-        return self._moved(OrderStatus.DELIVERED, event, delivered_at=delivered_at)
+        return self._moved(OrderStatus.DELIVERED, event, delivered_at=delivered_at, **self._no_fallback())
+
+    def _no_fallback(self) -> dict[str, Any]:
+        """The fields that take the order off the fallback's list (none when it never was on it)."""
+        return {"delivery_fallback_at": None} if self.delivery_fallback_at is not None else {}
+
+    def fallback_dropped(self) -> Order:
+        """Off the fallback's list: delivered, returned or never to be delivered by it."""
+        return self.model_copy(update=self._no_fallback()) if self.delivery_fallback_at is not None else self
 
     def note_reward(self, reward: int) -> Order:
         """The partner's reward credited for the delivery, noted on its event."""
@@ -310,7 +357,7 @@ class Order(_Frozen):
         if self.status not in RETURNABLE and self.status is not to:
             raise InvalidState(f"order is {self.status}, cannot become {to}", order_id=self.order_id, status=self.status.value)
         event = ReturnEvent(key=key, type="return", units=dict(units), spent_back=figures.spent_back, earned_back=figures.earned_back, referrer_id=figures.referrer_id, at=now)
-        return self._moved(to, event, returned_units=returned)
+        return self._moved(to, event, returned_units=returned, **self._no_fallback())
 
     # --- shipment --------------------------------------------------------------------
 

@@ -65,20 +65,43 @@ class PromoCode(Struct, frozen=True):
         return replace(self, active=False, deactivated_at=now, deactivated_by=by)
 
 
+class Hold(Struct, frozen=True):
+    """A use held by an order not paid yet, until its reservation times out."""
+
+    order_id: str
+    until: datetime
+
+
 class PromoUse(Struct, frozen=True):
-    """``promo_codes/{code}/customers/{customer_id}``: the orders a customer used a code for."""
+    """``promo_codes/{code}/customers/{customer_id}``: the orders a customer used a code for, and
+    which of them are still unpaid (``holds``: their use lapses at the reservation timeout)."""
 
     code: str
     customer_id: str
     orders: tuple[str, ...] = ()
     updated_at: datetime | None = None
+    holds: tuple[Hold, ...] = ()
 
     @property
     def count(self) -> int:
         return len(self.orders)
 
-    def with_order(self, order_id: str, now: datetime) -> PromoUse:
-        return replace(self, orders=(*self.orders, order_id), updated_at=now)
+    def open_orders(self, now: datetime) -> list[str]:
+        """The unpaid orders whose hold has not lapsed at ``now``."""
+        return [hold.order_id for hold in self.holds if hold.until > now]
+
+    def lapsed(self, now: datetime) -> list[str]:
+        """The unpaid orders whose hold lapsed at or before ``now`` (their use is to be given back)."""
+        return [hold.order_id for hold in self.holds if hold.until <= now]
+
+    def with_order(self, order_id: str, now: datetime, held_until: datetime | None = None) -> PromoUse:
+        """The use of ``order_id`` recorded (``held_until``: unpaid, held until then)."""
+        holds = self.holds if held_until is None else (*self.holds, Hold(order_id, held_until))
+        return replace(self, orders=(*self.orders, order_id), updated_at=now, holds=holds)
 
     def without_order(self, order_id: str, now: datetime) -> PromoUse:
-        return replace(self, orders=tuple(o for o in self.orders if o != order_id), updated_at=now)
+        return replace(self, orders=tuple(o for o in self.orders if o != order_id), updated_at=now, holds=tuple(h for h in self.holds if h.order_id != order_id))
+
+    def paid(self, order_id: str, now: datetime) -> PromoUse:
+        """``order_id`` was paid: its use is kept, no longer held."""
+        return replace(self, updated_at=now, holds=tuple(h for h in self.holds if h.order_id != order_id))

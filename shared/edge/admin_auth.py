@@ -16,7 +16,8 @@ expires. The roles in force are those of the token that the admin still holds.
 Roles and what each may do (:data:`PERMISSIONS`; the table is repeated in
 ``functions/admin/main.py``): ``admin`` and ``marketer`` run the program
 (config, promo codes, mass accruals, manual adjustments, levels and groups);
-``manager`` decides payouts, places call-centre orders and blocks (and unblocks)
+``manager`` decides payouts, places call-centre orders, marks orders
+delivered (pickup, the shop's own courier) and blocks (and unblocks)
 customers, as ``admin`` may too;
 ``accountant`` only reads customers, ledgers and the liability report.
 """
@@ -55,6 +56,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "payout.mark_paid": ("manager",),
     "payout.reveal": ("manager",),  # the full destination: only the role that pays
     "order.call_centre": ("manager",),
+    "order.deliver": ("manager",),
     "customer.block": ("admin", "manager"),  # blocking and unblocking alike
     "customer.read": _READ,
     "ledger.read": _READ,

@@ -101,6 +101,18 @@ def release(uow: UnitOfWork, *, customer_id: str, order_id: str, now: datetime) 
 # --- payment -------------------------------------------------------------------------
 
 
+def bonuses_still_held(uow: UnitOfWork, *, customer_id: str, order_id: str, bonuses: int, now: datetime) -> bool:
+    """Whether the ``bonuses`` a checkout agreed can still be spent on its order: still reserved
+    for it, or (the reservation released: a timeout) free on the account now."""
+    if bonuses <= 0:
+        return True
+    account = AccountSession(uow, customer_id).account
+    reservation = account.reservations.get(order_id)
+    if reservation is not None:
+        return reservation.amount >= bonuses
+    return account.balances(now).available >= bonuses
+
+
 class PaidOrder(Struct, frozen=True):
     """What settling a payment recorded on the customer's side (a replay: the first settlement)."""
 
@@ -257,8 +269,9 @@ def _code_partner(session: AccountSession, partner_id: str | None) -> str | None
 # --- delivery ------------------------------------------------------------------------
 
 
-def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime) -> OrderLineBook:
-    """Delivered: the order's accrual starts its hold (once). The book answered names the
+def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, delivered_at: datetime, now: datetime, activates_at: datetime | None = None) -> OrderLineBook:
+    """Delivered: the order's accrual starts its hold (once), or is active from ``activates_at``
+    (a shipping method's fallback counts its hold from the payment). The book answered names the
     partner (``referrer_id``) whose reward the caller credits
     (:func:`shared.services.referral.credit_referral_reward`)."""
     require_utc(delivered_at, "delivered_at")
@@ -270,7 +283,8 @@ def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_i
         raise InvalidState("the order was returned", order_id=order_id)
     if book.delivered_at is None:
         if book.earned_lot_id:
-            session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=holds.purchase_activation(config, delivered_at)), now=now, fresh=True)
+            activation = activates_at or holds.purchase_activation(config, delivered_at)
+            session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=activation), now=now, fresh=True)
         book.delivered_at = delivered_at
         book.status = "delivered" if book.status == "paid" else book.status
         session.save_order(book)

@@ -7,7 +7,9 @@ every transition is idempotent and out-of-order events are refused or
 ignored, never applied twice:
 
     awaiting_payment -> paid -> delivered -> (partially_)returned
-    awaiting_payment -> canceled          (payment canceled or timed out)
+    awaiting_payment -> canceled          (timed out: a declined payment leaves it payable)
+    canceled -> paid                      (paid late, while what the checkout agreed still holds;
+                                           otherwise the payment is refunded: refund_due)
     paid -> not_delivered                 (carrier gave up: a full return)
 
 The order is a :class:`~shared.domain.order.Order`, read and written
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
+from shared.domain import holds
 from shared.domain.cart import CartLine, PromoRule, Quote, quote
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import (
@@ -89,6 +92,7 @@ def place_order(
     quote_fingerprint: str | None = None,
     source: str = "storefront",
     pays_with_gift_certificate: bool = False,
+    shipping_method: str | None = None,
     then: Then | None = None,
     session_epoch: int | None = None,
 ) -> tuple[Order, Quote]:
@@ -108,6 +112,9 @@ def place_order(
     window) and the quote's figures per line (``quoted_lines``): payment is
     settled on those figures (see :func:`mark_paid`), the rule deciding the
     accrual even if the code expires or is switched off in between.
+
+    ``shipping_method`` (pickup, courier …) chooses the order's delivery
+    fallback (``shipping.fallback_days``), set at payment.
 
     Idempotent by order id: the same order placed again returns the first
     record; the same id with another cart is an :class:`IdempotencyConflict`.
@@ -129,7 +136,8 @@ def place_order(
     if quote_fingerprint is not None and quote_fingerprint != preview.cart_fingerprint:
         raise StaleQuote("the cart changed after it was quoted; quote it again", expected=preview.cart_fingerprint, got=quote_fingerprint)
     rule = offer.rule if preview.promo_applied else None
-    redeemed = promo.redeem(store, code=rule.code, customer_id=customer_id, order_id=order_id, now=now) if rule else None
+    held_until = holds.reservation_release(config, now)  # an unpaid order holds its promo use as long as its bonuses
+    redeemed = promo.redeem(store, code=rule.code, customer_id=customer_id, order_id=order_id, now=now, held_until=held_until) if rule else None
 
     def unit(uow: UnitOfWork) -> tuple[Order, Quote | None]:
         uow.accounts.get(customer_id)  # first: this customer's units queue in-process (see _in_order_unit)
@@ -172,6 +180,7 @@ def place_order(
             payment=None,
             delivery=None,
             events=(),
+            **({"shipping_method": shipping_method} if shipping_method else {}),
         )
         uow.orders.create(order)
         if then is not None:
@@ -280,11 +289,20 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
     and logged), and a group excluded from bonuses since earns nothing.
 
     The spend, the purchase and the accrual commit in one transaction with the
-    order becoming ``paid``, decided on the order as read in that transaction:
-    a canceled order is :class:`InvalidState` and nothing is spent; an order
-    already paid by another payment, or moved on, is returned unchanged (its
-    ``payment`` says which payment counted). The partner's count of paying
-    referees follows in its own (idempotent) transaction, again on a replay.
+    order becoming ``paid``, decided on the order as read in that transaction;
+    an order already paid by another payment, or moved on, is returned
+    unchanged (its ``payment`` says which payment counted). The partner's
+    count of paying referees follows in its own (idempotent) transaction,
+    again on a replay.
+
+    A payment settles the order only while what its checkout agreed still
+    holds: its bonuses still reserved for it or, once the reservation was
+    released (the timeout), free on the account; its promo use still held or,
+    given back meanwhile, free within the code's limits. So an order canceled
+    by the timeout and paid late is settled (``canceled -> paid``) when it can
+    be, and otherwise nothing is spent or earned: the payment is recorded as a
+    :class:`~shared.domain.order.RefundDueEvent` (an order still awaiting
+    payment is canceled with it) for the caller to give the money back.
     """
     require_utc(now)
     placed = _placed(store, order_id, placed)
@@ -295,6 +313,12 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
     def decide(uow: UnitOfWork, order: Order) -> tuple[Order, customer_orders.PaidOrder | None]:
         if not order.accepts_payment(key):
             return order, None  # recorded before, or paid by another payment meanwhile, or moved on
+        problem = _unhonoured(uow, order, now)
+        if problem is not None:
+            refused = _cancel_in(uow, order, now) if order.awaiting_payment else order
+            moved = refused.refund_due(payment, key=key, reason=problem, now=now)
+            uow.orders.put(moved)
+            return moved, None
         paid = customer_orders.pay(
             uow,
             config=config,
@@ -308,7 +332,7 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
             partner_code_of=order.referral_partner_id,
         )
         figures = PaidFigures(spent=paid.spent, earned=paid.earned, paid=paid.paid, shortfall=paid.shortfall, referrer_id=paid.referrer_id)
-        moved = order.pay(payment, key=key, figures=figures, now=now)
+        moved = order.pay(payment, key=key, figures=figures, now=now, fallback_at=holds.delivery_fallback(config, order.shipping_method, now))
         uow.orders.put(moved)
         return moved, paid
 
@@ -322,13 +346,33 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
     return order
 
 
+def _unhonoured(uow: UnitOfWork, order: Order, now: datetime) -> str | None:
+    """Why a payment can no longer settle the order at what its checkout agreed (``None``: it can).
+    Writes nothing unless it answers ``None`` (a promo use taken again)."""
+    if not customer_orders.bonuses_still_held(uow, customer_id=order.customer_id, order_id=order.order_id, bonuses=order.reserved, now=now):
+        return "bonuses_gone"
+    if order.promo_code and not promo.keep_for_payment_in(uow, code=order.promo_code, customer_id=order.customer_id, order_id=order.order_id, now=now):
+        return "promo_used_up"
+    return None
+
+
+def _cancel_in(uow: UnitOfWork, order: Order, now: datetime, reason: str | None = None) -> Order:
+    """Release an unpaid order's reservation and give its promo use back; canceled with ``reason``
+    (``None``: the caller records the order's next event itself)."""
+    customer_orders.release(uow, customer_id=order.customer_id, order_id=order.order_id, now=now)
+    if order.promo_code:
+        promo.unredeem_in(uow, code=order.promo_code, customer_id=order.customer_id, order_id=order.order_id, now=now)
+    return order if reason is None else order.cancel(reason, now=now)
+
+
 def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, placed: Order | None = None) -> Order:
-    """Payment canceled or never made: the reserved bonuses and the promo code's use go back.
+    """Never paid in time (the reservation timeout): the reserved bonuses and the promo code's use go back.
 
     One transaction, decided on the order as read in it: only an order still
     ``awaiting_payment`` is canceled, with its reservation released and its
     promo use given back; a paid order (or one canceled before) is returned
-    unchanged — a payment that committed first wins.
+    unchanged — a payment that committed first wins. A declined payment does
+    not cancel an order: it stays payable until its reservation times out.
     """
     require_utc(now)
     placed = _placed(store, order_id, placed)
@@ -339,20 +383,29 @@ def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, pl
     def decide(uow: UnitOfWork, order: Order) -> Order:
         if not order.awaiting_payment:
             return order  # paid (or canceled) meanwhile
-        customer_orders.release(uow, customer_id=customer_id, order_id=order_id, now=now)
-        if order.promo_code:
-            promo.unredeem_in(uow, code=order.promo_code, customer_id=customer_id, order_id=order_id, now=now)
-        moved = order.cancel(reason, now=now)
+        moved = _cancel_in(uow, order, now, reason)
         uow.orders.put(moved)
         return moved
 
     return _in_order_unit(store, customer_id, order_id, decide)
 
 
-def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delivered_at: datetime, now: datetime, carrier: str, placed: Order | None = None) -> Order:
-    """Delivered: the order's accrual starts its hold, in one transaction with the order
-    becoming ``delivered``; the partner's reward is then credited in its own transaction
-    and noted on the event (``referral_reward``)."""
+def mark_delivered(
+    store: Store,
+    *,
+    config: ProgramConfig,
+    order_id: str,
+    delivered_at: datetime,
+    now: datetime,
+    carrier: str,
+    placed: Order | None = None,
+    activates_at: datetime | None = None,
+    then: Then | None = None,
+) -> Order:
+    """Delivered: the order's accrual starts its hold (``activates_at``: active from then instead),
+    in one transaction with the order becoming ``delivered``; the partner's reward is then
+    credited in its own transaction and noted on the event (``referral_reward``). ``then``
+    runs in the delivering transaction, only when this call delivered the order."""
     require_utc(now)
     placed = _placed(store, order_id, placed)
     customer_id = placed.customer_id
@@ -363,9 +416,11 @@ def mark_delivered(store: Store, *, config: ProgramConfig, order_id: str, delive
                 # the partner's step was lost (a crash or a lost reply): a redelivery completes it
                 return order, AccountSession(uow, customer_id).order(order_id)
             return order, None
-        book = customer_orders.deliver(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now)
+        book = customer_orders.deliver(uow, config=config, customer_id=customer_id, order_id=order_id, delivered_at=delivered_at, now=now, activates_at=activates_at)
         moved = order.deliver(carrier=carrier, delivered_at=delivered_at, with_partner=bool(book.referrer_id), now=now)
         uow.orders.put(moved)
+        if then is not None:
+            then(uow, moved)
         return moved, book
 
     order, book = _in_order_unit(store, customer_id, order_id, decide)

@@ -8,17 +8,28 @@ Money is decided by the provider, never by a notification body:
   must create payments with ``metadata: {"order_id": "<order id>"}``.
 * **YooMoney** notifications are authenticated by their ``sha1_hash`` (checked
   at the edge); the order is the ``label`` and ``withdraw_amount`` is what the
-  customer paid.
+  customer paid. The hash does not cover ``withdraw_amount``, so it counts only
+  when the signed ``amount`` (what the wallet was credited) agrees with it:
+  never more, and less by no more than YooMoney's fee can be
+  (``payments.yoomoney_max_fee_percent``).
 
 A payment counts only when its amount equals the order's ``money_to_pay``
 exactly (kopecks, RUB). Everything is idempotent through the order's event
-keys (``paid:<payment id>``, ``canceled:yookassa:<payment id>``,
-``return:<refund id>``) and the ledger's posting keys, so redeliveries,
-concurrent deliveries and out-of-order events apply once.
+keys (``paid:<payment id>``, ``return:<refund id>``) and the ledger's posting
+keys, so redeliveries, concurrent deliveries and out-of-order events apply once.
+
+A declined payment (``payment.canceled``: insufficient funds, 3-D Secure
+failed …) is not the end of the order: it stays payable, its bonuses
+reserved, until the reservation times out, and the customer's next payment
+settles it. A payment for an order the timeout canceled settles it when what
+its checkout agreed still holds (see :func:`orders.mark_paid`); otherwise the
+payment is refunded: through YooKassa's API (one refund per payment, by its
+idempotence key), or, for YooMoney (no refund API), recorded on the order as
+``refund_due`` and logged for the back office.
 
 An authentic notification we do not act upon (unknown order, amount
-mismatch, a canceled order, a partial refund without lines …) is answered as
-an :class:`Outcome` with ``ignored`` set and is logged: answering non-200
+mismatch, a partial refund without lines …) is answered as an
+:class:`Outcome` with ``ignored`` set and is logged: answering non-200
 would only make the provider deliver the same facts again for a day. A
 non-200 is reserved for "ask me again later" (the API could not be reached,
 store contention).
@@ -29,6 +40,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -39,24 +51,26 @@ from shared.adapters.yookassa import Payment, Refund
 from shared.adapters.yoomoney import RUB as YOOMONEY_RUB
 from shared.adapters.yoomoney import Notification as YooMoneyNotification
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import InvalidState
+from shared.domain.errors import ValidationFailed
+from shared.domain.line_book import plan_return
 from shared.domain.money import prorate
-from shared.domain.order import UNPAID, Order, OrderStatus, PaymentRef
+from shared.domain.order import UNPAID, Order, OrderStatus, PaymentRef, RefundDueEvent
 from shared.services import orders
 from shared.services.ports import Store
 
 log = logging.getLogger("kopilka")
 
 RUB = "RUB"
-# An order id is a document id: no slashes, not "." or "..", bounded.
-_ORDER_ID = re.compile(r"[A-Za-z0-9_.:@+-]{1,128}")
+# An order id is a document id: no slashes, not "." or "..", bounded (a customer id and a reference).
+_ORDER_ID = re.compile(r"[A-Za-z0-9_.:@+-]{1,200}")
 
 
 class Result(StrEnum):
     """What a notification stands for (repeatable), or that it was ignored."""
 
     PAID = "paid"
-    CANCELED = "canceled"
+    DECLINED = "declined"  # the payment was declined; the order stays payable
+    REFUNDED = "refunded"  # the payment could not settle the order and was given back
     RETURNED = "returned"
     IGNORED = "ignored"
 
@@ -76,6 +90,8 @@ class PaymentGateway(Protocol):
     def get_payment(self, payment_id: str) -> Payment | None: ...
 
     def get_refund(self, refund_id: str) -> Refund | None: ...
+
+    def create_refund(self, *, payment_id: str, kopecks: int, idempotence_key: str, description: str) -> Refund: ...
 
 
 def _ignored(reason: str, *, order_id: str | None = None, status: OrderStatus | None = None, level: int = logging.INFO, **fields: Any) -> Outcome:
@@ -110,7 +126,7 @@ def yookassa_notification(store: Store, *, config: ProgramConfig, gateway: Payme
         payment = gateway.get_payment(object_id)
         if payment is None:
             return _ignored("unknown_payment", payment_id=object_id)
-        return _sync_payment(store, config=config, payment=payment, now=now)
+        return _sync_payment(store, config=config, gateway=gateway, payment=payment, now=now)
     if event in REFUND_EVENTS:
         refund = gateway.get_refund(object_id)
         if refund is None:
@@ -120,7 +136,7 @@ def yookassa_notification(store: Store, *, config: ProgramConfig, gateway: Payme
         payment = gateway.get_payment(refund.payment_id)
         if payment is None:
             return _ignored("unknown_payment", payment_id=refund.payment_id, refund_id=refund.id, level=logging.WARNING)
-        return _apply_refund(store, config=config, refund=refund, payment=payment, now=now)
+        return _apply_refund(store, config=config, gateway=gateway, refund=refund, payment=payment, now=now)
     return _ignored("event_not_handled", event=event)
 
 
@@ -135,38 +151,58 @@ def _order_of(store: Store, payment: Payment) -> Order | Outcome:
     return order
 
 
-def _sync_payment(store: Store, *, config: ProgramConfig, payment: Payment, now: datetime) -> Outcome:
+def _sync_payment(store: Store, *, config: ProgramConfig, gateway: PaymentGateway, payment: Payment, now: datetime) -> Outcome:
     order = _order_of(store, payment)
     if isinstance(order, Outcome):
         return order
     if payment.status == "succeeded":
-        return _apply_paid(store, config=config, order=order, provider="yookassa", payment_id=payment.id, currency=payment.amount.currency, kopecks=payment.amount.kopecks, now=now)
+        refund = _yookassa_refund(gateway, payment)
+        return _apply_paid(store, config=config, order=order, provider="yookassa", payment_id=payment.id, currency=payment.amount.currency, kopecks=payment.amount.kopecks, now=now, refund=refund)
     if payment.status == "canceled":
-        # a canceled payment after a successful one (or after the order moved on) changes nothing
-        updated = orders.mark_canceled(store, order_id=order.order_id, now=now, reason=f"yookassa:{payment.id}", placed=order)
-        if updated.status is not OrderStatus.CANCELED:
-            return _ignored("order_not_awaiting_payment", order_id=order.order_id, status=updated.status, payment_id=payment.id)
-        return Outcome(Result.CANCELED, order_id=order.order_id, status=updated.status)
+        # declined (or abandoned): the order stays payable until its reservation times out
+        details = payment.cancellation_details
+        fields: dict[str, Any] = {"payment_id": payment.id, "party": details.party if details else None, "decline": details.reason if details else None}
+        if not order.awaiting_payment:
+            return _ignored("order_not_awaiting_payment", order_id=order.order_id, status=order.status, **fields)
+        log.info("payment declined; the order stays payable", extra={"json_fields": {"order_id": order.order_id, **fields}})
+        return Outcome(Result.DECLINED, order_id=order.order_id, status=order.status)
     return _ignored("payment_not_final", order_id=order.order_id, status=order.status, payment_id=payment.id, payment_status=payment.status)
 
 
-def _apply_paid(store: Store, *, config: ProgramConfig, order: Order, provider: str, payment_id: str, currency: str, kopecks: int, now: datetime) -> Outcome:
+Refunder = Callable[[Order, RefundDueEvent], None]
+
+
+def _yookassa_refund(gateway: PaymentGateway, payment: Payment) -> Refunder:
+    """Give a payment that could not settle its order back through the API: what is left of it,
+    once (the idempotence key is the payment's)."""
+
+    def refund(order: Order, due: RefundDueEvent) -> None:
+        left = payment.amount.kopecks - (payment.refunded_amount.kopecks if payment.refunded_amount else 0)
+        if left <= 0:
+            return  # refunded already (by the shop, or by an earlier delivery of this notification)
+        description = f"Возврат оплаты заказа {order.order_id}: заказ отменён"
+        gateway.create_refund(payment_id=payment.id, kopecks=left, idempotence_key=f"kopilka-refund-{payment.id}", description=description)
+
+    return refund
+
+
+def _apply_paid(
+    store: Store, *, config: ProgramConfig, order: Order, provider: str, payment_id: str, currency: str, kopecks: int, now: datetime, refund: Refunder | None = None
+) -> Outcome:
     order_id = order.order_id
     if currency != RUB or kopecks != order.money_to_pay:
         # recorded nowhere but the log: the order belongs to shared.services.orders
         mismatch = {"provider": provider, "payment_id": payment_id, "paid": kopecks, "currency": currency, "expected": order.money_to_pay}
         return _ignored("amount_mismatch", order_id=order_id, status=order.status, level=logging.ERROR, **mismatch)
-    if order.status is OrderStatus.CANCELED:
-        return _ignored("order_canceled", order_id=order_id, status=OrderStatus.CANCELED, level=logging.ERROR, provider=provider, payment_id=payment_id)
     counted = order.counted_payment()
-    if not order.awaiting_payment and counted not in (None, payment_id):
+    if order.status not in UNPAID and counted not in (None, payment_id):
         # a second payment for an order already paid: money to give back by hand, bonuses unchanged
         double: dict[str, Any] = {"provider": provider, "payment_id": payment_id, "counted_payment_id": counted}
         return _ignored("paid_by_another_payment", order_id=order_id, status=order.status, level=logging.ERROR, **double)
-    try:
-        updated = orders.mark_paid(store, config=config, order_id=order_id, payment=PaymentRef(provider=provider, id=payment_id, amount=kopecks), now=now, placed=order)
-    except InvalidState:  # canceled meanwhile
-        return _ignored("order_canceled", order_id=order_id, status=OrderStatus.CANCELED, level=logging.ERROR, provider=provider, payment_id=payment_id)
+    updated = orders.mark_paid(store, config=config, order_id=order_id, payment=PaymentRef(provider=provider, id=payment_id, amount=kopecks), now=now, placed=order)
+    due = updated.recorded(f"paid:{payment_id}")
+    if isinstance(due, RefundDueEvent):
+        return _refund_due(updated, due, refund)
     counted = updated.counted_payment()
     if counted != payment_id:
         # another payment was counted meanwhile (decided in the payment's transaction): as above
@@ -176,12 +212,15 @@ def _apply_paid(store: Store, *, config: ProgramConfig, order: Order, provider: 
     return Outcome(Result.PAID, order_id=order_id, status=updated.status)
 
 
-def _remaining_paid(store: Store, order: Order) -> int:
-    """Money of the order not yet returned, by the order's line book."""
-    book = store.read(lambda uow: uow.line_books.get(order.customer_id, order.order_id))
-    if book is None:
-        return order.money_paid or order.money_to_pay
-    return sum(line.paid - prorate(line.paid, line.returned, line.quantity) for line in book.lines.values())
+def _refund_due(order: Order, due: RefundDueEvent, refund: Refunder | None) -> Outcome:
+    """A payment that could not settle its order: refunded through the provider, or (no refund API)
+    left to the back office, ``refund_due`` on the order and in the log."""
+    fields = {"provider": due.provider, "payment_id": due.payment_id, "amount": due.amount, "why": due.reason}
+    if refund is None:
+        return _ignored("refund_due", order_id=order.order_id, status=order.status, level=logging.ERROR, **fields)
+    refund(order, due)  # YooKassaUnavailable: answered 503, and the redelivery refunds (once)
+    log.warning("payment refunded: the order could not be settled with it", extra={"json_fields": {"order_id": order.order_id, **fields}})
+    return Outcome(Result.REFUNDED, order_id=order.order_id, status=order.status)
 
 
 def _refund_lines(refund: Refund, order: Order) -> tuple[dict[str, int] | None, str | None]:
@@ -205,16 +244,57 @@ def _refund_lines(refund: Refund, order: Order) -> tuple[dict[str, int] | None, 
     return lines, None
 
 
-def _apply_refund(store: Store, *, config: ProgramConfig, refund: Refund, payment: Payment, now: datetime) -> Outcome:
+class _RefundUnits(Struct, frozen=True):
+    """What a refund returns: ``units`` (``None``: everything still kept), or why nothing (``problem``)."""
+
+    units: dict[str, int] | None = None
+    problem: str | None = None
+    expected: int | None = None  # the money paid for the units the refund names
+
+
+def _refund_units(store: Store, config: ProgramConfig, order: Order, refund: Refund, payment: Payment) -> _RefundUnits:
+    """Which units a refund returns, by the order's line book.
+
+    A refund of at least the money not yet returned, or one after which the
+    whole payment is refunded, returns everything still kept. A smaller one
+    returns the units its ``metadata.lines`` names, only when its amount is
+    the money paid for those units (the book's prorated figures) within
+    ``payments.refund_lines_tolerance``: lines the amount does not pay for
+    would give back spent bonuses for money the shop kept.
+    """
+    book = store.read(lambda uow: uow.line_books.get(order.customer_id, order.order_id))
+    amount = refund.amount.kopecks
+    remaining = (order.money_paid or order.money_to_pay) if book is None else sum(line.paid - prorate(line.paid, line.returned, line.quantity) for line in book.lines.values())
+    refunded = payment.refunded_amount.kopecks if payment.refunded_amount else 0
+    if amount >= remaining or refunded >= payment.amount.kopecks:
+        return _RefundUnits()
+    lines, problem = _refund_lines(refund, order)
+    if lines is None or book is None:
+        return _RefundUnits(problem=problem or "invalid_refund_lines")
+    try:
+        expected = plan_return(book, lines).paid_back
+    except ValidationFailed:  # the book keeps fewer units than the order says
+        return _RefundUnits(problem="invalid_refund_lines")
+    if abs(amount - expected) > config.payments.refund_lines_tolerance:
+        return _RefundUnits(problem="refund_lines_amount_mismatch", expected=expected)
+    return _RefundUnits(units=lines)
+
+
+def _apply_refund(store: Store, *, config: ProgramConfig, gateway: PaymentGateway, refund: Refund, payment: Payment, now: datetime) -> Outcome:
     order = _order_of(store, payment)
     if isinstance(order, Outcome):
         return order
     order_id = order.order_id
     if refund.amount.currency != RUB:
         return _ignored("currency", order_id=order_id, refund_id=refund.id, level=logging.ERROR, currency=refund.amount.currency)
-    if order.awaiting_payment and payment.status == "succeeded":
-        # the refund overtook the payment's own notification: the order is paid first
-        paid = _apply_paid(store, config=config, order=order, provider="yookassa", payment_id=payment.id, currency=payment.amount.currency, kopecks=payment.amount.kopecks, now=now)
+    decided = order.recorded(f"paid:{payment.id}")
+    if isinstance(decided, RefundDueEvent):
+        # the refund of a payment that never settled the order (ours, or the shop's): nothing to give back
+        return _ignored("payment_not_settled", order_id=order_id, status=order.status, refund_id=refund.id, payment_id=payment.id)
+    if order.status in UNPAID and decided is None and payment.status == "succeeded":
+        # the refund overtook the payment's own notification: the payment is decided first
+        refunder = _yookassa_refund(gateway, payment)
+        paid = _apply_paid(store, config=config, order=order, provider="yookassa", payment_id=payment.id, currency=payment.amount.currency, kopecks=payment.amount.kopecks, now=now, refund=refunder)
         if paid.result is not Result.PAID:
             return paid
         order = orders.get_order(store, order_id)
@@ -225,17 +305,22 @@ def _apply_refund(store: Store, *, config: ProgramConfig, refund: Refund, paymen
         return _ignored("refund_of_another_payment", order_id=order_id, status=order.status, level=logging.WARNING, refund_id=refund.id, payment_id=payment.id)
     if order.recorded(f"return:{refund.id}") is not None:
         return Outcome(Result.RETURNED, order_id=order_id, status=order.status)
-    returns: dict[str, int] | None = None  # everything still kept
-    if refund.amount.kopecks < _remaining_paid(store, order):
-        returns, problem = _refund_lines(refund, order)
-        if returns is None:
-            return _ignored(problem or "invalid_refund_lines", order_id=order_id, status=order.status, level=logging.WARNING, refund_id=refund.id, refunded=refund.amount.kopecks)
+    plan = _refund_units(store, config, order, refund, payment)
+    if plan.problem is not None:
+        return _ignored(plan.problem, order_id=order_id, status=order.status, level=logging.WARNING, refund_id=refund.id, refunded=refund.amount.kopecks, expected=plan.expected)
+    returns = plan.units
     updated = orders.mark_returned(store, config=config, order_id=order_id, return_id=refund.id, returns=returns, now=now, placed=order)
     log.info("order refunded", extra={"json_fields": {"order_id": order_id, "refund_id": refund.id, "returns": returns, "status": updated.status.value}})
     return Outcome(Result.RETURNED, order_id=order_id, status=updated.status)
 
 
 # --- YooMoney ----------------------------------------------------------------------
+
+
+def _fee_plausible(config: ProgramConfig, *, paid: int, credited: int) -> bool:
+    """Whether the signed credited ``amount`` is what the unsigned ``withdraw_amount`` leaves after
+    YooMoney's fee: never more, and less by at most ``payments.yoomoney_max_fee_percent``."""
+    return 0 < credited <= paid and (paid - credited) * 100 <= paid * config.payments.yoomoney_max_fee_percent
 
 
 def yoomoney_notification(store: Store, *, config: ProgramConfig, notification: YooMoneyNotification, now: datetime) -> Outcome:
@@ -254,5 +339,9 @@ def yoomoney_notification(store: Store, *, config: ProgramConfig, notification: 
     order = _find_order(store, n.label)
     if order is None:
         return _ignored("unknown_order", order_id=n.label[:128], operation_id=n.operation_id, level=logging.WARNING)
+    if not _fee_plausible(config, paid=n.paid_kopecks, credited=n.credited_kopecks):
+        # withdraw_amount is not signed: it counts only when the signed amount agrees with it
+        figures = {"operation_id": n.operation_id, "withdraw_amount": n.paid_kopecks, "amount": n.credited_kopecks}
+        return _ignored("unsigned_amount_mismatch", order_id=order.order_id, status=order.status, level=logging.ERROR, **figures)
     currency = RUB if n.currency == YOOMONEY_RUB else n.currency
     return _apply_paid(store, config=config, order=order, provider="yoomoney", payment_id=n.operation_id, currency=currency, kopecks=n.paid_kopecks, now=now)

@@ -19,9 +19,14 @@ a buyer who came by no link to the partner at their first paid order
 
 Limits are enforced when an order is placed: :func:`redeem` checks the total
 and per-customer limits and records the use in one transaction, so
-concurrent orders can never use a code more often than allowed.
-Redemptions are idempotent by order id, and :func:`unredeem` gives a use
-back (an order that was not placed after all, or was canceled unpaid).
+concurrent orders can never use a code more often than allowed. The use of
+an order not paid yet is *held* until its reservation times out: a customer
+holds a code with a total limit by at most one unpaid order, and a hold past
+its timeout is released at the customer's next redemption (or by the sweep's
+cancellation), so no account can sit on others' uses. Payment keeps the use
+(:func:`keep_for_payment_in`). Redemptions are idempotent by order id, and
+:func:`unredeem` gives a use back (an order that was not placed after all,
+or was canceled unpaid).
 ``uses`` counts every redemption, so an order with a code writes the code's
 document: a code shared by a very busy campaign serializes its orders there
 (about one a second per code on Firestore).
@@ -56,6 +61,11 @@ class PromoExhausted(BusinessRefusal):
 class PromoCustomerLimit(BusinessRefusal):
     code = "promo_customer_limit"
     message_ru = "Вы уже использовали этот промокод максимальное число раз."
+
+
+class PromoOpenOrder(BusinessRefusal):
+    code = "promo_open_order"
+    message_ru = "Промокод уже применён к вашему неоплаченному заказу: оплатите его или дождитесь его отмены."
 
 
 def normalize(code: str) -> str:
@@ -248,12 +258,20 @@ def codes(store: Store, *, cursor: str | None = None, limit: int = 100) -> Codes
     return CodesPage(found, found[-1].code if len(found) == limit else None)
 
 
-def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime) -> Redemption:
+def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime, held_until: datetime | None = None) -> Redemption:
     """Record one use of a marketing code for an order, inside the caller's unit of work.
 
-    Refuses (:class:`PromoInactive`, :class:`PromoExhausted`,
-    :class:`PromoCustomerLimit`, all :class:`BusinessRefusal`) without
-    writing anything; the same order redeemed again is a replay.
+    ``held_until`` is when the unpaid order's use lapses (its reservation
+    timeout): until it is paid, the use is *held*. A customer's uses held past
+    that moment are given back here, whether or not the sweep canceled their
+    orders yet; and a code with a total limit is held by at most one open
+    order per customer (:class:`PromoOpenOrder`), so no account can hold
+    others' uses with unpaid orders.
+
+    Refuses (:class:`PromoInactive`, :class:`PromoOpenOrder`,
+    :class:`PromoExhausted`, :class:`PromoCustomerLimit`, all
+    :class:`BusinessRefusal`) without writing anything; the same order
+    redeemed again is a replay.
     """
     canonical = normalize(code)
     found = get_in(uow, canonical)
@@ -262,6 +280,8 @@ def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, no
     use = uow.promos.use(canonical, customer_id) or PromoUse(canonical, customer_id)
     if order_id in use.orders:
         return Redemption(canonical, customer_id, order_id, found.uses, use.count, True)
+    for lapsed in use.lapsed(now):  # released at the reservation timeout
+        use, found = use.without_order(lapsed, now), found.given_back()
     total_limit, per_customer = found.total_limit, found.per_customer_limit
     if total_limit is not None and found.uses >= total_limit:
         raise PromoExhausted(
@@ -277,7 +297,14 @@ def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, no
             promo_code=canonical,
             limit=per_customer,
         )
-    use = use.with_order(order_id, now)
+    if total_limit is not None and use.open_orders(now):
+        raise PromoOpenOrder(
+            f"promo code {canonical} is held by this customer's unpaid order",
+            message_ru=f"Промокод {canonical} уже применён к вашему неоплаченному заказу: оплатите его или дождитесь его отмены.",
+            promo_code=canonical,
+            open_order_id=use.open_orders(now)[0],
+        )
+    use = use.with_order(order_id, now, held_until)
     used = found.used(now)
     uow.promos.save_use(use)
     uow.promos.save(used)
@@ -299,10 +326,37 @@ def unredeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, 
     return True
 
 
-def redeem(store: Store, *, code: str, customer_id: str, order_id: str, now: datetime) -> Redemption:
-    """Use a code for an order, limits checked and the use recorded in one transaction."""
+def keep_for_payment_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime) -> bool:
+    """Whether a paid order keeps its use of the code it was placed with, inside the payment's unit of work.
+
+    A use the order still holds is kept. A use given back meanwhile (the order
+    timed out, and is paid late) is taken again only while the code's total and
+    per-customer limits allow it (whether or not the code is still active: the
+    order was placed while it was); ``False`` (nothing written) when they no
+    longer do: the order cannot be settled at the price it was placed at.
+    """
+    canonical = normalize(code)
+    found = uow.promos.get(canonical) if is_well_formed(canonical) else None
+    if found is None:
+        return True  # nothing counts uses of it
+    use = uow.promos.use(canonical, customer_id) or PromoUse(canonical, customer_id)
+    if order_id in use.orders:
+        if any(hold.order_id == order_id for hold in use.holds):
+            uow.promos.save_use(use.paid(order_id, now))  # kept for good: no longer held
+        return True
+    if found.total_limit is not None and found.uses >= found.total_limit:
+        return False
+    if found.per_customer_limit is not None and use.count >= found.per_customer_limit:
+        return False
+    uow.promos.save_use(use.with_order(order_id, now))
+    uow.promos.save(found.used(now))
+    return True
+
+
+def redeem(store: Store, *, code: str, customer_id: str, order_id: str, now: datetime, held_until: datetime | None = None) -> Redemption:
+    """Use a code for an order, limits checked and the use recorded in one transaction (see :func:`redeem_in`)."""
     require_utc(now)
-    return store.run(lambda uow: redeem_in(uow, code=code, customer_id=customer_id, order_id=order_id, now=now))
+    return store.run(lambda uow: redeem_in(uow, code=code, customer_id=customer_id, order_id=order_id, now=now, held_until=held_until))
 
 
 def unredeem(store: Store, *, code: str, customer_id: str, order_id: str, now: datetime) -> bool:
@@ -312,7 +366,7 @@ def unredeem(store: Store, *, code: str, customer_id: str, order_id: str, now: d
 
 
 __all__ = [
-    "CodesPage", "Offer", "PromoCustomerLimit", "PromoExhausted", "PromoInactive", "Redemption", "UsagePage",
+    "CodesPage", "Offer", "PromoCustomerLimit", "PromoExhausted", "PromoInactive", "PromoOpenOrder", "Redemption", "UsagePage",
     "codes", "create_discount", "create_partner_code", "create_partner_code_in", "deactivate", "get", "get_in",
-    "is_well_formed", "normalize", "offer", "partner_of", "redeem", "redeem_in", "resolve", "unredeem", "unredeem_in", "usage",
+    "is_well_formed", "keep_for_payment_in", "normalize", "offer", "partner_of", "redeem", "redeem_in", "resolve", "unredeem", "unredeem_in", "usage",
 ]

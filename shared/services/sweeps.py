@@ -19,6 +19,10 @@ position in ``sweeps/{name}`` (:mod:`shared.services.cursors`):
 5. ``birthdays`` — once per Moscow day: customers whose ``birthday_md`` is today
    get the program's birthday bonus (an ``earning_rules`` entry with event
    ``birthday``), once per customer and year (key ``birthday:<customer>:<year>``).
+6. ``delivery_fallbacks`` — paid orders no carrier or manager reported
+   delivered by their shipping method's fallback (``shipping.fallback_days``
+   after payment) are delivered then, their bonuses active from that moment
+   (:func:`delivery.deliver_by_fallbacks`).
 
 Every step is idempotent (keyed postings, create-once notices, order transitions
 that record their events), so a crash half-way, a re-run or two overlapping runs
@@ -47,7 +51,7 @@ from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
 from shared.domain.notices import ExpiryNotice
 from shared.domain.order import OrderStatus
-from shared.services import account_sweep, cursors, orders
+from shared.services import account_sweep, cursors, delivery, orders
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -294,5 +298,6 @@ def run_sweep(store: Store, *, config: ProgramConfig, now: datetime, batch: int 
     counts.update(review_levels(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(warn_expiring(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(credit_birthdays(store, config=config, now=now, batch=batch, max_pages=max_pages))
+    counts.update(delivery.deliver_by_fallbacks(store, config=config, now=now, batch=batch, max_pages=max_pages))
     log.info("sweep run", extra={"json_fields": counts})
     return counts

@@ -219,8 +219,12 @@ class FakeYooKassa:
         if collection == "payments":
             created = self.create_payment(amount=amount, metadata=body.get("metadata"), description=body.get("description", ""))
         else:
-            if body.get("payment_id") not in self.payments:
+            payment = self.payments.get(body.get("payment_id"))
+            if payment is None:
                 return _error(400, "invalid_request", "Payment not found")
+            left = to_kopecks(payment["amount"]["value"]) - to_kopecks(payment["refunded_amount"]["value"])
+            if payment["status"] != "succeeded" or not 0 < amount <= left:
+                return _error(400, "invalid_request", "The refund amount exceeds what is left of the payment")
             created = self.refund(body["payment_id"], amount, metadata=body.get("metadata"))
         with self._lock:
             self._idempotence[key] = (request.content.decode(), created)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.api.admin import ENDPOINTS
+from shared.domain.cart import CartLine
 from shared.domain.ledger import Accrue
 from shared.edge import entry
 from shared.platform import tokens
@@ -152,7 +153,8 @@ def test_wrong_passwords_unknown_and_inactive_admins_are_refused_and_locked_out(
 
 
 def _path(endpoint) -> str:
-    return endpoint.path.replace("{customer_id}", "anna").replace("{code}", "SPRING").replace("{job_id}", "job-1").replace("{request_id}", "payout-0001").replace("{approval_id}", "A1")
+    path = endpoint.path.replace("{customer_id}", "anna").replace("{code}", "SPRING").replace("{job_id}", "job-1").replace("{request_id}", "payout-0001")
+    return path.replace("{approval_id}", "A1").replace("{order_id}", "A1")
 
 
 PROTECTED = [e for e in ENDPOINTS if e.auth == "admin"]
@@ -240,6 +242,7 @@ WHO_MAY = {
     ("POST", "/customers/{customer_id}/block"): {"admin", "manager"},
     ("POST", "/customers/{customer_id}/unblock"): {"admin", "manager"},
     ("POST", "/orders"): {"manager"},
+    ("POST", "/orders/{order_id}/delivered"): {"manager"},
     ("POST", "/payouts/search"): {"manager", "accountant"},
     ("POST", "/payouts/{request_id}/approve"): {"manager"},
     ("POST", "/payouts/{request_id}/reject"): {"manager"},
@@ -606,6 +609,31 @@ def test_a_call_centre_order_reserves_like_a_checkout(client, env, staff):
     error(call(client, "POST", "/orders", body, token=staff["marketer"]), 403, "forbidden")
     logged = [e for e in audit_entries(env) if e["action"] == "order.call_centre"]
     assert len(logged) == 1 and logged[0]["actor"] == "manager@shop.example" and logged[0]["target"] == "order:cc-1001"
+    sound(env, "anna")
+
+
+def test_a_manager_marks_a_pickup_order_delivered_once_and_it_is_audited(client, env, staff):
+    from shared.services import orders
+
+    register(env, "anna")
+    moment = now()
+    record, _ = orders.place_order(env, config=entry.config(moment), customer_id="anna", order_id="P1", lines=[CartLine.model_validate(line) for line in CART], bonuses=0, now=moment)
+    manager = staff["manager"]
+    error(call(client, "POST", "/orders/P1/delivered", {"reason": "Выдан в пункте самовывоза"}, token=manager), 409, "invalid_state")  # not paid yet
+    orders.mark_paid(env, config=entry.config(moment), order_id="P1", payment=orders.PaymentRef(provider="test", id="p-P1", amount=record.money_to_pay), now=moment)
+    body = {"reason": "Выдан в пункте самовывоза"}
+    error(call(client, "POST", "/orders/P1/delivered", body, token=staff["marketer"]), 403, "forbidden")
+    error(call(client, "POST", "/orders/P1/delivered", {"reason": " "}, token=manager), 400, "validation_failed")
+    error(call(client, "POST", "/orders/P1/delivered", {**body, "delivered_at": "2999-01-01T00:00:00Z"}, token=manager), 400, "validation_failed")
+    error(call(client, "POST", "/orders/ghost/delivered", body, token=manager), 404, "not_found")
+    first = ok(call(client, "POST", "/orders/P1/delivered", body, token=manager))
+    assert (first["order_id"], first["status"], first["applied"]) == ("P1", "delivered", True)
+    again = ok(call(client, "POST", "/orders/P1/delivered", body, token=manager))
+    assert (again["status"], again["applied"], again["delivered_at"]) == ("delivered", False, first["delivered_at"])
+    assert orders.get_order(env, "P1").events[-1].carrier == "manager"
+    logged = [e for e in audit_entries(env) if e["action"] == "order.deliver"]
+    assert len(logged) == 1 and logged[0]["actor"] == "manager@shop.example" and logged[0]["target"] == "order:P1"
+    assert logged[0]["params"]["reason"] == "Выдан в пункте самовывоза"
     sound(env, "anna")
 
 

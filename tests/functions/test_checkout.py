@@ -71,7 +71,7 @@ def test_checkout_with_the_quote_the_customer_saw(function_env, client):
     assert response.headers["Access-Control-Allow-Origin"] == SHOP_ORIGIN
     order = response.get_json()
     assert order == {
-        "order_id": "A1",
+        "order_id": "anna:A1",  # issued in her namespace
         "status": "awaiting_payment",
         "bonuses_requested": 500,
         "bonuses_reserved": 500,
@@ -84,7 +84,7 @@ def test_checkout_with_the_quote_the_customer_saw(function_env, client):
     assert (order["money_to_pay"], order["points_to_earn"]) == (150000, 75)
     b = balances(function_env, "anna", utcnow())
     assert (b.available, b.reserved, b.total) == (0, 500, 500)
-    stored = function_env.get("orders/A1")
+    stored = function_env.get("orders/anna:A1")
     assert (stored["customer_id"], stored["source"], stored["status"]) == ("anna", "storefront", "awaiting_payment")
 
 
@@ -97,6 +97,19 @@ def test_checkout_is_idempotent_by_order_id(function_env, client):
     assert balances(function_env, "anna", utcnow()).reserved == 300
     other_cart = [{**CART[0], "quantity": 3}]
     assert_error(checkout(client, token, lines=other_cart, bonuses=300), 409, "idempotency_conflict")
+    assert balances(function_env, "anna", utcnow()).reserved == 300
+
+
+def test_an_order_id_taken_first_by_another_customer_does_not_block_a_checkout(function_env, client):
+    anna, mallory = register(function_env, "anna"), register(function_env, "mallory")
+    squatted = checkout(client, mallory, order_id="A1", lines=[{**CART[0], "quantity": 1}])  # Mallory guesses Anna's next order number
+    assert squatted.status_code == 200
+    placed = checkout(client, anna, order_id="A1", bonuses=300)
+    assert placed.status_code == 200, placed.get_data(as_text=True)
+    order_id = placed.get_json()["order_id"]
+    assert order_id != squatted.get_json()["order_id"]
+    assert (orders.get_order(function_env, order_id).customer_id, orders.get_order(function_env, squatted.get_json()["order_id"]).customer_id) == ("anna", "mallory")
+    assert checkout(client, anna, order_id="A1", bonuses=300).get_json() == placed.get_json()  # her retry is still a replay
     assert balances(function_env, "anna", utcnow()).reserved == 300
 
 
@@ -150,8 +163,8 @@ def test_promo_limits_at_checkout(function_env, client):
     assert balances(function_env, "anna", utcnow()).reserved == 100  # only A1's; A2 reserved nothing
     assert checkout(client, boris, order_id="B1", promo_code="SPRING10").status_code == 200
     assert_error(checkout(client, vera, order_id="V1", promo_code="Spring10", bonuses=100), 422, "promo_exhausted")
-    assert (function_env.get("orders/V1"), balances(function_env, "vera", utcnow()).reserved) == (None, 0)
-    orders.mark_canceled(function_env, order_id="B1", now=utcnow(), reason="payment_canceled")
+    assert (function_env.get("orders/vera:V1"), balances(function_env, "vera", utcnow()).reserved) == (None, 0)
+    orders.mark_canceled(function_env, order_id="boris:B1", now=utcnow(), reason="timeout")
     assert checkout(client, vera, order_id="V1", promo_code="Spring10", bonuses=100).status_code == 200
     assert function_env.get("promo_codes/SPRING10")["uses"] == 2
 

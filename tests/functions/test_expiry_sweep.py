@@ -335,3 +335,27 @@ def test_rolling_window_downgrade_without_any_expiry_due(client, store):
     assert (account.level, account.paid_by_day) == ("level1", {})
     assert run(client, msk_noon(t0 + timedelta(days=40)) + timedelta(hours=1)).get_json()["levels_reviewed"] == 0  # once a day
     assert audit_account(store, "olga") == []
+
+
+def test_a_pickup_order_checked_out_online_is_delivered_by_its_fallback_the_configured_days_after_payment(client, store):
+    from shared.domain.cart import cart_fingerprint
+    from tests.conftest import SHOP_ORIGIN, customer_token
+
+    t0 = now()
+    raw = {**preset_data("biomiq"), "shipping": {"fallback_days": {"pickup": 10}}}
+    program.publish(store, raw=raw, author="test", reason="pickup fallback", effective_from=t0 - timedelta(seconds=1), now=t0 - timedelta(seconds=2))
+    customer(store, "anna", at=t0)
+    lines = [line.model_dump(mode="json") for line in CART]
+    body = {"order_id": "P1", "lines": lines, "bonuses": 0, "quote_fingerprint": cart_fingerprint(CART, None, 0, False), "shipping_method": "pickup"}
+    placed = load_function("checkout").post("/checkout", json=body, headers={"Authorization": f"Bearer {customer_token('anna', t0)}", "Origin": SHOP_ORIGIN})
+    assert placed.status_code == 200, placed.get_data(as_text=True)
+    order_id = placed.get_json()["order_id"]
+    paid = orders.mark_paid(store, config=config(t0), order_id=order_id, payment=orders.PaymentRef(provider="test", id="p-P1", amount=placed.get_json()["money_to_pay"]), now=t0)
+    assert paid.shipping_method == "pickup" and paid.points_earned > 0
+    assert run(client, t0 + timedelta(days=9)).get_json()["fallback_delivered"] == 0
+    result = run(client, t0 + timedelta(days=10, minutes=1)).get_json()
+    assert (result["fallback_checked"], result["fallback_delivered"]) == (1, 1)
+    assert orders.get_order(store, order_id).status == "delivered"
+    assert balances(store, "anna", t0 + timedelta(days=10)).pending == 0  # active from the tenth day
+    assert run(client, t0 + timedelta(days=10, minutes=2)).get_json()["fallback_checked"] == 0
+    assert audit_account(store, "anna") == []

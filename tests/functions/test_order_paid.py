@@ -289,17 +289,36 @@ def test_canceled_after_succeeded_changes_nothing(client, fake, store, order):
     assert audit_account(store, "anna") == []
 
 
-def test_a_canceled_payment_releases_the_reservation_and_a_late_success_is_not_applied(client, fake, store, order):
+def test_a_declined_card_is_not_the_end_of_the_order(client, fake, store, order):
     first = fake.create_payment(amount=TO_PAY, order_id="A1")
-    canceled = notification("payment.canceled", fake.cancel(first["id"]))
-    assert yookassa_post(client, canceled).get_json() == {"result": "canceled", "order_id": "A1", "status": "canceled", "ignored": None}
-    assert yookassa_post(client, canceled).get_json()["result"] == "canceled"
-    assert account(store) == {"available": 500, "reserved": 0, "pending": 0}
-    late = fake.create_payment(amount=TO_PAY, order_id="A1")
-    response = yookassa_post(client, notification("payment.succeeded", fake.succeed(late["id"])))
-    assert (response.status_code, response.get_json()["ignored"]) == (200, "order_canceled")
+    declined = notification("payment.canceled", fake.cancel(first["id"], party="payment_network", reason="insufficient_funds"))
+    assert yookassa_post(client, declined).get_json() == {"result": "declined", "order_id": "A1", "status": "awaiting_payment", "ignored": None}
+    assert yookassa_post(client, declined).get_json()["result"] == "declined"
+    assert account(store) == UNPAID  # still reserved for the customer's next attempt
+    second = fake.create_payment(amount=TO_PAY, order_id="A1")
+    paid = notification("payment.succeeded", fake.succeed(second["id"]))
+    for _ in range(2):
+        response = yookassa_post(client, paid)
+        assert (response.status_code, response.get_json()["result"], response.get_json()["status"]) == (200, "paid", "paid")
+    assert orders.get_order(store, "A1").payment.id == second["id"]
+    assert len(paid_events(store)) == 1
+    assert account(store) == PAID
+    assert audit_account(store, "anna") == []
+
+
+def test_a_payment_for_an_order_the_timeout_canceled_is_refunded_when_its_bonuses_went_elsewhere(client, fake, store, order):
+    orders.mark_canceled(store, order_id="A1", now=_now(), reason="timeout")
+    orders.place_order(store, config=entry.config(_now()), customer_id="anna", order_id="B1", lines=CART, bonuses=500, now=_now())
+    payment = fake.create_payment(amount=TO_PAY, order_id="A1")
+    body = notification("payment.succeeded", fake.succeed(payment["id"]))
+    fake.outage("503", only="refunds")  # the refund cannot be made yet: YooKassa must deliver again
+    assert yookassa_post(client, body).status_code == 503
+    fake.outage(None)
+    for _ in range(2):
+        assert yookassa_post(client, body).get_json() == {"result": "refunded", "order_id": "A1", "status": "canceled", "ignored": None}
+    assert [(r["payment_id"], r["amount"]["value"]) for r in fake.refunds.values()] == [(payment["id"], "2600.00")]
     assert orders.get_order(store, "A1").status == "canceled"
-    assert account(store) == {"available": 500, "reserved": 0, "pending": 0}
+    assert account(store) == UNPAID  # B1's reservation: nothing spent or earned on A1
     assert audit_account(store, "anna") == []
 
 
@@ -329,7 +348,10 @@ def test_partial_refunds_need_their_lines_and_the_rest_is_a_full_return(client, 
     assert yookassa_post(client, notification("refund.succeeded", too_many)).get_json()["ignored"] == "invalid_refund_lines"
     assert account(store) == PAID
 
-    creams = fake.refund(payment["id"], cream_paid - 2000, metadata={"lines": json.dumps({"cream": 2})})
+    short = fake.refund(payment["id"], 1, metadata={"lines": json.dumps({"cream": 2})})  # a kopeck for both creams
+    assert yookassa_post(client, notification("refund.succeeded", short)).get_json()["ignored"] == "refund_lines_amount_mismatch"
+    assert account(store) == PAID
+    creams = fake.refund(payment["id"], cream_paid, metadata={"lines": json.dumps({"cream": 2})})
     response = yookassa_post(client, notification("refund.succeeded", creams))
     assert response.get_json()["status"] == "partially_returned"
     assert yookassa_post(client, notification("refund.succeeded", creams)).get_json()["status"] == "partially_returned"
@@ -339,8 +361,8 @@ def test_partial_refunds_need_their_lines_and_the_rest_is_a_full_return(client, 
     assert stored.returned_units == {"cream": 2}
     assert [e.type for e in stored.events] == ["paid", "return"]
 
-    # what is left of the payment (the earlier blind refunds were not counted by us) covers the rest: a full return
-    rest = fake.refund(payment["id"], TO_PAY - cream_paid)
+    # the rest of the payment goes back (the refunds we did not count included): the whole payment is refunded, a full return
+    rest = fake.refund(payment["id"], TO_PAY - cream_paid - 2001)
     assert yookassa_post(client, notification("refund.succeeded", rest)).get_json()["status"] == "returned"
     assert account(store) == REFUNDED
     assert audit_account(store, "anna") == []
@@ -418,6 +440,17 @@ def test_yoomoney_valid_notification_pays_once_and_a_replayed_operation_changes_
     # another operation for the same order is a double payment, not a second purchase
     other = fake_yoomoney.fields(SECRET, label="A1", paid=TO_PAY, operation_id="904035776918098010")
     assert yoomoney_post(client, other).get_json()["ignored"] == "paid_by_another_payment"
+    assert account(store) == PAID
+
+
+def test_yoomoney_withdraw_amount_is_not_signed_so_it_must_agree_with_the_signed_amount(client, store, order):
+    # 1 ₽ transferred (amount, signed: 0.99 ₽ credited); withdraw_amount, outside the hash, raised to the order's sum
+    forged = fake_yoomoney.fields(SECRET, label="A1", paid=100, withdraw_amount="2600.00")
+    response = yoomoney_post(client, forged)
+    assert (response.status_code, response.get_json()["ignored"]) == (200, "unsigned_amount_mismatch")
+    assert_untouched(store)
+    honest = fake_yoomoney.fields(SECRET, label="A1", paid=TO_PAY, operation_id="904035776918098077")
+    assert yoomoney_post(client, honest).get_json()["result"] == "paid"
     assert account(store) == PAID
 
 

@@ -67,6 +67,11 @@ class Shop:
         self.order_paid = load_function("order_paid")
         self.delivery_status = load_function("delivery_status")
         self.expiry_sweep = load_function("expiry_sweep")
+        self.issued: dict[str, str] = {}  # the storefront's order reference -> the order id checkout issued
+
+    def id(self, reference: str) -> str:
+        """The order id checkout issued for the storefront's ``reference`` (orders placed otherwise: as given)."""
+        return self.issued.get(reference, reference)
 
     @staticmethod
     def _headers(customer: str | None) -> dict[str, str]:
@@ -89,7 +94,10 @@ class Shop:
         if promo_code is not None:
             body["promo_code"] = promo_code
         with time_machine.travel(when, tick=True):
-            return self.checkout_fn.post("/checkout", json=body, headers=self._headers(customer))
+            response = self.checkout_fn.post("/checkout", json=body, headers=self._headers(customer))
+        if response.status_code == 200:
+            self.issued[order_id] = response.get_json()["order_id"]
+        return response
 
     def checkout(self, when: datetime, customer: str, order_id: str, lines: list[dict[str, Any]], *, fingerprint: str, bonuses: int = 0, promo_code: str | None = None) -> dict[str, Any]:
         response = self.checkout_response(when, customer, order_id, lines, fingerprint=fingerprint, bonuses=bonuses, promo_code=promo_code)
@@ -99,7 +107,7 @@ class Shop:
     def pay(self, when: datetime, order_id: str, amount: int, *, deliveries: int = 1) -> list[dict[str, Any]]:
         """The customer pays ``amount`` kopecks at YooKassa; YooKassa notifies ``deliveries`` times."""
         with time_machine.travel(when, tick=True):
-            payment = self.kassa.create_payment(amount=amount, order_id=order_id)
+            payment = self.kassa.create_payment(amount=amount, order_id=self.id(order_id))
             body = notification("payment.succeeded", self.kassa.succeed(payment["id"]))
             replies = [self.order_paid.post("/yookassa", json=body, headers={"X-Forwarded-For": YOOKASSA_PEER}) for _ in range(deliveries)]
         assert [r.status_code for r in replies] == [200] * deliveries, [r.get_data(as_text=True) for r in replies]
@@ -107,9 +115,10 @@ class Shop:
 
     def deliver(self, when: datetime, order_id: str) -> dict[str, Any]:
         """CDEK hands the parcel over at ``when`` and posts its webhook right away."""
-        uuid = self.cdek.add_cdek_order(number=order_id, statuses=[("ACCEPTED", when - timedelta(days=2)), ("DELIVERED", when)])
+        number = self.id(order_id)
+        uuid = self.cdek.add_cdek_order(number=number, statuses=[("ACCEPTED", when - timedelta(days=2)), ("DELIVERED", when)])
         with time_machine.travel(when, tick=True):
-            response = self.delivery_status.post(CDEK_URL, json=cdek_webhook(uuid, "DELIVERED", when, number=order_id))
+            response = self.delivery_status.post(CDEK_URL, json=cdek_webhook(uuid, "DELIVERED", when, number=number))
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.get_json()
 
@@ -220,8 +229,8 @@ def test_anna_invited_by_maria(shop):
     # She pays 2 100 ₽ online; YooKassa notifies twice, it counts once.
     paid_at = t0 + timedelta(minutes=10)
     replies = shop.pay(paid_at, "A1", 210000, deliveries=2)
-    assert replies == [{"result": "paid", "order_id": "A1", "status": "paid", "ignored": None}] * 2
-    order = orders.get_order(store, "A1")
+    assert replies == [{"result": "paid", "order_id": "anna:A1", "status": "paid", "ignored": None}] * 2
+    order = orders.get_order(store, "anna:A1")
     assert (order.status, order.bonuses_spent, order.points_earned, order.money_paid) == ("paid", 1000, 105, 210000)
     assert [(e.type, e.referrer_notified) for e in order.events] == [("paid", "maria")]  # Maria hears of her new referee
     assert (kinds(store, "anna")["spend"], kinds(store, "anna")["accrue"]) == (1, 2)  # the welcome and this order
@@ -230,8 +239,8 @@ def test_anna_invited_by_maria(shop):
 
     # CDEK delivers: Maria's 10 % of 2 100 ₽ and Anna's 5 % are held for 14 days.
     delivered_at = t0 + timedelta(days=3)
-    assert shop.deliver(delivered_at, "A1") == {"outcome": "applied", "order_id": "A1", "status": "delivered", "reason": None}
-    assert orders.get_order(store, "A1").events[-1].referral_reward == 210
+    assert shop.deliver(delivered_at, "A1") == {"outcome": "applied", "order_id": "anna:A1", "status": "delivered", "reason": None}
+    assert orders.get_order(store, "anna:A1").events[-1].referral_reward == 210
     assert wallet(store, "maria", delivered_at + timedelta(minutes=1)) == {"total": 710, "available": 500, "pending": 210, "reserved": 0}
     assert wallet(store, "anna", delivered_at + timedelta(minutes=1)) == {"total": 105, "available": 0, "pending": 105, "reserved": 0}
     released = delivered_at + timedelta(days=14)
@@ -314,7 +323,7 @@ def test_dmitry_pays_500_bonuses_for_a_jacket(shop):
     # Each accrual lives one year from the accrual.
     before = shop.sweep(paid_at + timedelta(days=365) - timedelta(hours=1))
     assert (before["canceled"], before["expired"]) == (1, 0)  # V2 was never paid: the timeout canceled it
-    assert orders.get_order(store, "V2").status == "canceled"
+    assert orders.get_order(store, "dmitry:V2").status == "canceled"
     assert wallet(store, "dmitry", paid_at + timedelta(days=365) - timedelta(minutes=30))["available"] == 305
     after = shop.sweep(paid_at + timedelta(days=365, hours=1))
     assert (after["accounts"], after["expired"]) == (1, 305)
@@ -413,7 +422,7 @@ def test_maxma_sale_and_reduced_items_neither_earn_nor_burn_and_get_no_promo_dis
     assert (placed["promo_code"], placed["discount"], placed["bonuses_reserved"], placed["money_to_pay"], placed["points_to_earn"]) == ("GLOW10", 20000, 300, 330000, 45)
     assert store.get("promo_codes/GLOW10")["uses"] == 1
     assert shop.pay(c0 + timedelta(minutes=5), "C1", 330000)[0]["status"] == "paid"
-    book = store.get(line_book_path("sofia", "C1"))["lines"]
+    book = store.get(line_book_path("sofia", shop.id("C1")))["lines"]
     assert {k: (v["paid"], v["spent"], v["earned"]) for k, v in book.items()} == {"cream": (150000, 300, 45), "toner": (100000, 0, 0), "mask": (80000, 0, 0)}
     delivered_at = c0 + timedelta(days=2)
     assert shop.deliver(delivered_at, "C1")["status"] == "delivered"

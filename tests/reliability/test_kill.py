@@ -54,6 +54,7 @@ import pytest
 from scripts import fakes, serve
 from shared.domain.cart import CartLine, cart_fingerprint
 from shared.domain.errors import Retryable
+from shared.domain.order import customer_order_id
 from shared.edge import entry
 from shared.services import orders, registration
 from shared.services.ledger import balances, load_account, postings
@@ -266,6 +267,11 @@ class Checkout:
     bonuses: int
     token: str
 
+    @property
+    def order_id(self) -> str:
+        """The id checkout issues for this storefront reference (in the customer's namespace)."""
+        return customer_order_id(self.customer, self.key)
+
     def body(self) -> dict[str, Any]:
         fingerprint = cart_fingerprint([CartLine.model_validate(line) for line in LINES], None, self.bonuses, False)
         return {"order_id": self.key, "lines": LINES, "bonuses": self.bonuses, "quote_fingerprint": fingerprint}
@@ -463,8 +469,8 @@ def test_sigkill_mid_request_then_retries_with_the_same_key_apply_once(servers):
 def _check_checkouts(store, checkouts: list[list[Checkout]], answers: dict[str, dict[str, Any]]) -> None:
     """Orders, reservations and balances of the checkout customers: every answered reservation is held once."""
     jobs = [job for thread in checkouts for job in thread]
-    placed = {key for key in store.iter_ids("orders") if key.startswith("KC")}
-    assert placed == {job.key for job in jobs}, "orders missing or extra"
+    placed = {key for key in store.iter_ids("orders") if key.rpartition(":")[2].startswith("KC")}
+    assert placed == {job.order_id for job in jobs}, "orders missing or extra"
     now = utcnow()
     for customer in CHECKOUT_CUSTOMERS:
         mine = [job for job in jobs if job.customer == customer]
@@ -473,20 +479,20 @@ def _check_checkouts(store, checkouts: list[list[Checkout]], answers: dict[str, 
         kinds = Counter((p.kind, p.key) for p in history)
         for job in mine:
             answer = answers[job.key]
-            expected = {"order_id": job.key, "status": "awaiting_payment", "bonuses_requested": job.bonuses, "bonuses_reserved": job.bonuses, "money_to_pay": PRICE - 100 * job.bonuses,
+            expected = {"order_id": job.order_id, "status": "awaiting_payment", "bonuses_requested": job.bonuses, "bonuses_reserved": job.bonuses, "money_to_pay": PRICE - 100 * job.bonuses,
                 "points_to_earn": points(job.bonuses)}
             assert {k: answer[k] for k in expected} == expected, job.key
-            order = store.get(f"orders/{job.key}")
+            order = store.get(f"orders/{job.order_id}")
             assert {k: order[k] for k in expected} == expected and order["customer_id"] == customer and order["events"] == [], job.key
-            reservation = account.reservations.get(job.key)
-            assert kinds[("reserve", f"reserve:{job.key}")] == (1 if job.bonuses else 0), job.key
+            reservation = account.reservations.get(job.order_id)
+            assert kinds[("reserve", f"reserve:{job.order_id}")] == (1 if job.bonuses else 0), job.key
             if not job.bonuses:
                 assert reservation is None, job.key
             else:
-                timeline = ", ".join(f"{p.kind} at {p.at:%H:%M:%S.%f}" for p in reversed(history) if p.key.endswith(f":{job.key}"))
+                timeline = ", ".join(f"{p.kind} at {p.at:%H:%M:%S.%f}" for p in reversed(history) if p.key.endswith(f":{job.order_id}"))
                 assert reservation is not None and reservation.amount == job.bonuses, (job.key, reservation, timeline)
-                assert kinds[("release", f"release:{job.key}")] == 0, (job.key, timeline)
-        assert set(account.reservations) <= {job.key for job in mine}, "a reservation of no order"
+                assert kinds[("release", f"release:{job.order_id}")] == 0, (job.key, timeline)
+        assert set(account.reservations) <= {job.order_id for job in mine}, "a reservation of no order"
         assert sum(k == "reserve" for k, _ in kinds.elements()) == sum(1 for job in mine if job.bonuses)
         b = balances(store, customer, now)
         assert (b.reserved, b.available, b.pending) == (sum(job.bonuses for job in mine), WELCOME - sum(job.bonuses for job in mine), 0), customer

@@ -67,6 +67,10 @@ class OrderRepository(Repository):
         """(id, poll time) of orders whose carrier is due a question at ``until``, oldest first."""
         return self._queries.due(layout.ORDERS, field=layout.ORDER_POLL_FIELD, until=until, limit=limit, start_after=after)
 
+    def due_for_fallback(self, *, until: datetime, limit: int, after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
+        """(id, fallback time) of paid orders whose shipping method's delivery fallback is due at ``until``, oldest first."""
+        return self._queries.due(layout.ORDERS, field=layout.ORDER_FALLBACK_FIELD, until=until, limit=limit, start_after=after)
+
     def placed_until(self, *, until: datetime, limit: int, after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
         """(id, placement time) of orders placed at or before ``until``, oldest first (the unpaid ones time out)."""
         return self._queries.due(layout.ORDERS, field=layout.ORDER_PLACED_FIELD, until=until, limit=limit, start_after=after)

@@ -15,7 +15,7 @@ from shared.domain.cart import PromoRule
 from shared.domain.config import ConfigVersion, ProgramConfig
 from shared.domain.payouts import PayoutEvent, PayoutMethod, PayoutRequest, PayoutStatus
 from shared.domain.program import ProgramHead, Publication, VersionRef
-from shared.domain.promos import PromoCode, PromoKind, PromoUse
+from shared.domain.promos import Hold, PromoCode, PromoKind, PromoUse
 
 # --- the program ---------------------------------------------------------------------------
 
@@ -150,7 +150,8 @@ def promo_document(code: PromoCode) -> dict[str, Any]:
 
 
 def _use(data: dict[str, Any]) -> PromoUse:
-    return PromoUse(code=data["code"], customer_id=data["customer_id"], orders=tuple(data.get("orders", [])), updated_at=data.get("updated_at"))
+    holds = tuple(Hold(order_id=h["order_id"], until=h["until"]) for h in data.get("holds") or [])
+    return PromoUse(code=data["code"], customer_id=data["customer_id"], orders=tuple(data.get("orders", [])), updated_at=data.get("updated_at"), holds=holds)
 
 
 class PromoRepository(Repository):
@@ -182,6 +183,8 @@ class PromoRepository(Repository):
     def save_use(self, use: PromoUse) -> None:
         existing = self._docs.get(layout.promo_customer(use.code, use.customer_id)) or {}
         document = {**existing, "code": use.code, "customer_id": use.customer_id, "orders": list(use.orders)}
+        if use.holds or "holds" in existing:
+            document["holds"] = [{"order_id": h.order_id, "until": h.until} for h in use.holds]
         if use.updated_at is not None:
             document["updated_at"] = use.updated_at
         self._docs.put(layout.promo_customer(use.code, use.customer_id), document)

@@ -1,4 +1,4 @@
-"""Call-centre orders and partner payouts."""
+"""Call-centre orders, a manager's "delivered", and partner payouts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import (
     Field,
 )
 
-from shared.api.admin.common import CustomerId, IdCursor, Key, Reason, _In, _Out
+from shared.api.admin.common import CustomerId, IdCursor, Key, Reason, UtcDatetime, _In, _Out
 from shared.api.cart_quote import Bonuses, CartLines, PromoCode
 from shared.api.checkout import NewOrderId
 from shared.domain.payouts import PayoutRequest
@@ -37,6 +37,18 @@ class CallCentreOrderResponse(_Out):
     points_to_earn: int = 0
     promo_code: str | None = None
     quote_fingerprint: str
+
+
+class ManualDeliveryRequest(_In):
+    reason: Reason = Field(description="Why the order counts as delivered (picked up, handed over by the shop's courier …); kept in the audit log.")
+    delivered_at: UtcDatetime | None = Field(default=None, description="When the customer got it (default: now); not before the payment, not in the future.")
+
+
+class ManualDeliveryResponse(_Out):
+    order_id: str
+    status: str
+    delivered_at: datetime | None = None
+    applied: bool = Field(description="False when the order was delivered (or moved on) before: nothing changed, nothing audited.")
 
 
 class PayoutApproveRequest(_In):

@@ -1,14 +1,17 @@
-"""Call-centre orders: an order taken by phone and placed for the customer like a checkout."""
+"""Call-centre orders (an order taken by phone and placed for the customer like a checkout) and
+a manager's "delivered" (an order no carrier reports on: pickup, the shop's own courier)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shared.api.admin import CallCentreOrderResponse
+from shared.api.admin import CallCentreOrderResponse, ManualDeliveryResponse
 from shared.domain.cart import CartLine
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import NotFound
+from shared.domain.errors import InvalidState, NotFound, ValidationFailed
+from shared.domain.ledger import require_utc
 from shared.edge.admin_auth import Admin
 from shared.services import ledger
 from shared.services.admin import audit as _audit
@@ -17,6 +20,16 @@ from shared.services.ports import Store, UnitOfWork
 
 if TYPE_CHECKING:
     from shared.domain.order import Order
+
+# An order id is a document id: a storefront checkout's is "<customer id>:<reference>", Tilda's "tilda-<n>".
+_ORDER_ID = re.compile(r"[A-Za-z0-9_.:@+-]{1,200}")
+
+
+def valid_order_id(order_id: str) -> str:
+    """An order id usable as a document id, else :class:`ValidationFailed`."""
+    if not _ORDER_ID.fullmatch(order_id or "") or order_id in (".", "..") or (order_id.startswith("__") and order_id.endswith("__")):
+        raise ValidationFailed("not an order id", field="order_id", message_ru="Некорректный номер заказа.")
+    return order_id
 
 
 def call_centre_order(
@@ -49,3 +62,39 @@ def call_centre_order(
 
     order, _ = orders.place_order(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now, promo_code=promo_code, source="call_centre", then=record)
     return CallCentreOrderResponse.model_validate(order, from_attributes=True)
+
+
+def mark_delivered(store: Store, admin: Admin, *, config: ProgramConfig, order_id: str, reason: str, now: datetime, delivered_at: datetime | None = None) -> ManualDeliveryResponse:
+    """A manager's "delivered" for a paid order no carrier reports on: its accrual and the partner's
+    reward start their hold at ``delivered_at`` (default ``now``), as on a carrier's delivery.
+
+    Once: the audit record (``order.deliver``) commits with the delivery, and an order delivered
+    before (by anyone) or moved on is answered as it is (``applied`` false, nothing audited). An
+    unpaid order is :class:`InvalidState`; a moment in the future or before the payment is
+    :class:`ValidationFailed`; nothing is written then.
+    """
+    from shared.domain.order import UNPAID, OrderStatus  # the order path loads with the first delivery, not at start
+    from shared.services import orders
+
+    admin.require("order.deliver")
+    require_utc(now)
+    at = now if delivered_at is None else delivered_at
+    require_utc(at, "delivered_at")
+    order = orders.find_order(store, order_id)
+    if order is None:
+        raise NotFound("unknown order", order_id=order_id, message_ru="Заказ не найден.")
+    if order.status in UNPAID:
+        raise InvalidState(f"order is {order.status}: only a paid order is delivered", order_id=order_id, status=order.status.value, message_ru="Заказ не оплачен: отметить его доставленным нельзя.")
+    if at > now or (order.paid_at is not None and at < order.paid_at):
+        raise ValidationFailed("delivered_at must lie between the payment and now", field="delivered_at", message_ru="Дата вручения должна быть не раньше оплаты и не позже текущего момента.")
+    applied = False
+
+    def record(uow: UnitOfWork, delivered: Order) -> None:  # only when this call delivered it
+        nonlocal applied
+        applied = True
+        params = {"reason": reason, "delivered_at": at.isoformat()}
+        _audit.audit_in(uow, admin, action="order.deliver", target=f"order:{order_id}", params=params, result={"status": delivered.status.value}, now=now)
+
+    if order.status is OrderStatus.PAID:
+        order = orders.mark_delivered(store, config=config, order_id=order_id, delivered_at=at, now=now, carrier="manager", placed=order, then=record)
+    return ManualDeliveryResponse(order_id=order_id, status=order.status.value, delivered_at=order.delivered_at, applied=applied)

@@ -61,7 +61,7 @@ def test_a_level_reached_between_checkout_and_payment_keeps_the_agreed_terms(sto
     assert audit_account(store, "anna") == []
 
 
-def test_a_lapsed_reservation_whose_bonuses_went_elsewhere_is_settled_on_the_agreed_money(store, now):
+def test_a_lapsed_reservation_whose_bonuses_went_elsewhere_is_refunded_not_settled(store, now):
     config = ProgramConfig.model_validate(preset_data("biomiq"))
     registration.register_customer(store, config=config, customer_id="anna", now=now)
     a1, _ = orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=500, now=now)
@@ -71,17 +71,14 @@ def test_a_lapsed_reservation_whose_bonuses_went_elsewhere_is_settled_on_the_agr
     assert account_sweep.sweep_account(store, config=config, customer_id="anna", now=late).released == 500
     orders.place_order(store, config=config, customer_id="anna", order_id="B1", lines=CART, bonuses=500, now=late)
 
-    paid = _pay(store, config, "A1", late)  # the 2 600 ₽ arrive after all
-    assert (paid.status, paid.money_paid, paid.bonuses_spent, paid.bonuses_shortfall) == ("paid", 260000, 0, 500)
-    assert paid.points_earned == 130  # 5 % of the 2 600 ₽ paid
-    assert _book_paid(store, "anna", "A1") == 260000
+    # the 2 600 ₽ arrive after all: settling them would give A1 its 500 bonuses' discount a second time
+    refused = _pay(store, config, "A1", late)
+    assert (refused.status, refused.money_paid, refused.bonuses_spent) == ("canceled", None, None)
+    assert [e.type for e in refused.events] == ["canceled", "refund_due"]
+    assert refused.recorded("paid:p-A1").reason == "bonuses_gone"
+    assert store.get("customers/anna/orders/A1") is None  # no line book: nothing bought, spent or earned
     held = balances(store, "anna", late)
-    assert (held.available, held.reserved, held.pending) == (0, 500, 130)  # B1's reservation is untouched
-    assert audit_account(store, "anna") == []
-    # returning the order gives back what was paid for it: no bonuses, the accrual taken back
-    returned = orders.mark_returned(store, config=config, order_id="A1", return_id="R1", returns=None, now=late)
-    assert returned.status == "returned" and [e.spent_back for e in returned.events if e.type == "return"] == [0]
-    assert balances(store, "anna", late).pending == 0
+    assert (held.available, held.reserved, held.pending) == (0, 500, 0)  # B1's reservation is untouched
     assert audit_account(store, "anna") == []
 
 

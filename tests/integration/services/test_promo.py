@@ -111,6 +111,48 @@ def test_unredeem_gives_the_use_back_once(store, now):
     assert promo.redeem(store, code="spring10", customer_id="boris", order_id="o2", now=now).uses == 1
 
 
+def _place(store, config, customer, order_id, now, **extra):
+    return orders.place_order(store, config=config, customer_id=customer, order_id=order_id, lines=CART, bonuses=0, promo_code="spring10", now=now, **extra)[0]
+
+
+def test_one_customer_cannot_hold_a_limited_code_with_open_orders(store, biomiq, now):
+    """A code good for three orders: one account's unpaid orders hold at most one use of it, until the timeout."""
+    promo.create_discount(store, rule=ten_percent(), total_limit=3, now=now)
+    for name in ("mallory", "anna", "boris"):
+        registration.register_customer(store, config=biomiq, customer_id=name, now=now)
+    _place(store, biomiq, "mallory", "M1", now)
+    for order_id in ("M2", "M3"):  # her second and third unpaid orders would hold the others' uses
+        with pytest.raises(BusinessRefusal) as refused:
+            _place(store, biomiq, "mallory", order_id, now)
+        assert refused.value.code == "promo_open_order" and refused.value.message_ru
+        assert store.get(f"orders/{order_id}") is None
+    assert store.get("promo_codes/SPRING10")["uses"] == 1
+    _place(store, biomiq, "anna", "A1", now)
+    _place(store, biomiq, "boris", "B1", now)
+    assert store.get("promo_codes/SPRING10")["uses"] == 3
+    # at the reservation timeout M1's use is released: her next order takes it, never a fourth
+    late = now + timedelta(minutes=biomiq.reservation_timeout_minutes, seconds=1)
+    assert _place(store, biomiq, "mallory", "M2", late).promo_code == "SPRING10"
+    assert store.get("promo_codes/SPRING10")["uses"] == 3
+    assert store.get("promo_codes/SPRING10/customers/mallory")["orders"] == ["M2"]
+    # the sweep then cancels M1 without giving its use back a second time
+    assert orders.mark_canceled(store, order_id="M1", now=late, reason="timeout").status == "canceled"
+    assert store.get("promo_codes/SPRING10")["uses"] == 3
+    assert audit_account(store, "mallory") == []
+
+
+def test_a_paid_order_frees_its_customer_for_another_order_with_the_code(store, biomiq, now):
+    promo.create_discount(store, rule=ten_percent(), total_limit=5, now=now)
+    registration.register_customer(store, config=biomiq, customer_id="anna", now=now)
+    first = _place(store, biomiq, "anna", "A1", now)
+    with pytest.raises(BusinessRefusal):
+        _place(store, biomiq, "anna", "A2", now)
+    orders.mark_paid(store, config=biomiq, order_id="A1", payment=orders.PaymentRef(provider="test", id="p1", amount=first.money_to_pay), now=now)
+    assert _place(store, biomiq, "anna", "A2", now).promo_code == "SPRING10"
+    assert store.get("promo_codes/SPRING10")["uses"] == 2
+    assert store.get("promo_codes/SPRING10/customers/anna")["orders"] == ["A1", "A2"]
+
+
 @pytest.mark.reliability
 def test_a_code_with_total_limit_3_used_by_10_concurrent_orders(firestore_store, biomiq, now):
     """Ten customers check out at once with a code good for three orders: exactly three get it."""

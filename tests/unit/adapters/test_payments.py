@@ -239,6 +239,20 @@ def test_transient_faults_are_retried_within_the_bound(fake, fault):
     assert len(fake.requests) == 6
 
 
+def test_a_refund_is_made_once_per_idempotence_key_through_retried_faults(fake):
+    payment = fake.succeed(fake.create_payment(amount=260000, order_id="A1")["id"])
+    c = _client(fake)
+    fake.fail_next("503", times=2)  # the first two attempts fail: the third makes the refund
+    refund = c.create_refund(payment_id=payment["id"], kopecks=260000, idempotence_key="kopilka-refund-1", description="Возврат")
+    again = c.create_refund(payment_id=payment["id"], kopecks=260000, idempotence_key="kopilka-refund-1", description="Возврат")
+    assert (refund.id, refund.payment_id, refund.amount.kopecks, refund.status) == (again.id, payment["id"], 260000, "succeeded")
+    assert len(fake.refunds) == 1 and [m for m, _ in fake.requests] == ["POST"] * 4
+    with pytest.raises(yookassa.YooKassaUnavailable):  # more than is left: refused, not retried
+        c.create_refund(payment_id=payment["id"], kopecks=100, idempotence_key="kopilka-refund-2", description="Возврат")
+    with pytest.raises(ValueError):
+        c.create_refund(payment_id="../payments", kopecks=100, idempotence_key="k", description="")
+
+
 def test_refused_credentials_are_not_retried_and_say_unavailable(fake):
     payment = fake.create_payment(amount=100, order_id="A1")
     c = _client(fake, secret_key="wrong")

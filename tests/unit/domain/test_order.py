@@ -17,8 +17,10 @@ from shared.domain.order import (
     PaidFigures,
     PaymentRef,
     QuotedLine,
+    RefundDueEvent,
     ReturnedFigures,
     ReturnEvent,
+    customer_order_id,
 )
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -34,7 +36,7 @@ def paid() -> Order:
     return placed().pay(PaymentRef(provider="test", id="p1", amount=260000), key="paid:p1", figures=FIGURES, now=NOW)
 
 
-def test_payment_moves_an_unpaid_order_on_once_and_never_a_canceled_one():
+def test_payment_moves_an_unpaid_order_on_once():
     order = placed()
     assert order.accepts_payment("paid:p1")
     moved = paid()
@@ -43,8 +45,23 @@ def test_payment_moves_an_unpaid_order_on_once_and_never_a_canceled_one():
     assert order.status is OrderStatus.AWAITING_PAYMENT  # the order read is left as it was
     assert not moved.accepts_payment("paid:p1")  # recorded
     assert not moved.accepts_payment("paid:p2")  # paid by another payment
-    with pytest.raises(InvalidState, match="the order was canceled before it was paid"):
-        order.cancel("timeout", now=NOW).accepts_payment("paid:p1")
+
+
+def test_a_canceled_order_takes_a_late_payment_settled_or_refunded_once():
+    canceled = placed().cancel("timeout", now=NOW)
+    assert canceled.accepts_payment("paid:p1")  # the caller decides: settled, or refunded
+    settled = canceled.pay(PaymentRef(provider="test", id="p1", amount=260000), key="paid:p1", figures=FIGURES, now=NOW)
+    assert settled.status is OrderStatus.PAID and [e.type for e in settled.events] == ["canceled", "paid"]
+    refused = canceled.refund_due(PaymentRef(provider="test", id="p1", amount=260000), key="paid:p1", reason="bonuses_gone", now=NOW)
+    assert refused.status is OrderStatus.CANCELED and refused.payment is None
+    event = refused.recorded("paid:p1")
+    assert isinstance(event, RefundDueEvent) and (event.provider, event.payment_id, event.amount, event.reason) == ("test", "p1", 260000, "bonuses_gone")
+    assert not refused.accepts_payment("paid:p1")  # decided once
+    # an order still awaiting payment is canceled with the refund
+    lapsed = placed().refund_due(PaymentRef(provider="test", id="p1", amount=260000), key="paid:p1", reason="bonuses_gone", now=NOW)
+    assert lapsed.status is OrderStatus.CANCELED and [e.type for e in lapsed.events] == ["canceled", "refund_due"]
+    with pytest.raises(InvalidState):
+        paid().refund_due(PaymentRef(provider="test", id="p2", amount=260000), key="paid:p2", reason="bonuses_gone", now=NOW)
 
 
 def test_a_shortfall_is_kept_on_the_order_and_its_event():
@@ -106,3 +123,14 @@ def test_shipping_replaces_a_tracking_code_until_the_order_moved_on():
         placed().cancel("timeout", now=NOW).ship(carrier="cdek", tracking="C1", first_poll=NOW, now=NOW)
     polled = again.polled(now=NOW, next_at=None, errors=1, last_error="HTTP 503")
     assert polled.delivery is not None and (polled.delivery.errors, polled.delivery.last_error, polled.delivery_poll_at) == (1, "HTTP 503", None)
+
+
+def test_storefront_order_ids_are_issued_per_customer_and_never_collide():
+    assert customer_order_id("c_anna", "A1") == "c_anna:A1" != customer_order_id("c_boris", "A1")
+    assert customer_order_id("c_anna", "A1") == customer_order_id("c_anna", "A1")  # a retried checkout is a replay
+    # a customer id holding ':' cannot meet another pair: references never hold one
+    assert customer_order_id("a:b", "c") == "a:b:c"
+    with pytest.raises(ValueError):
+        customer_order_id("a", "b:c")
+    with pytest.raises(ValueError):
+        customer_order_id("a", "")
