@@ -399,7 +399,7 @@ def approval_view(request: Any, ctx: Context) -> ApprovalView:
 @router.post("/approvals/{approval_id}/approve")
 def approval_approve(request: Any, ctx: Context) -> ApprovalView:
     admin = _admin(request, ctx)  # the role needed is the approval's action's: checked by the use case
-    return approvals.approve(entry.store(), admin, ctx.params["approval_id"], now=ctx.now)
+    return approvals.approve(entry.store(), admin, ctx.params["approval_id"], config=entry.config(ctx.now), now=ctx.now)
 
 
 @router.post("/approvals/{approval_id}/reject")

@@ -32,7 +32,8 @@ from typing import Any
 
 from shared.api.admin import ApprovalListResponse, ApprovalView
 from shared.domain.admin import Approval, ApprovalStatus, JobStatus, JsonObject, jsonable
-from shared.domain.config import ConfigVersion
+from shared.domain.config import ConfigVersion, ProgramConfig
+from shared.domain.customer import bonuses_excluded
 from shared.domain.errors import (
     BusinessRefusal,
     DomainError,
@@ -47,6 +48,7 @@ from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
 from shared.services.admin.common import payout_result, require_creditable, well_formed_id
 from shared.services.ledger import AccountSession
+from shared.services.payouts import BonusesExcluded
 from shared.services.ports import Store, UnitOfWork
 
 # Params that show the checker the effect; not the request's intent, so left out when a
@@ -122,7 +124,7 @@ def _checkable(store: Store, admin: Admin, approval_id: str) -> Approval:
     return approval
 
 
-def approve(store: Store, admin: Admin, approval_id: str, *, now: datetime) -> ApprovalView:
+def approve(store: Store, admin: Admin, approval_id: str, *, config: ProgramConfig, now: datetime) -> ApprovalView:
     """A second admin approves: the action runs exactly once. The maker cannot approve their own."""
     require_utc(now)
     approval = _checkable(store, admin, approval_id)
@@ -132,7 +134,7 @@ def approve(store: Store, admin: Admin, approval_id: str, *, now: datetime) -> A
         return ApprovalView.of(approval, replayed=True)
     if approval.status not in (ApprovalStatus.PENDING, ApprovalStatus.APPROVED):
         raise InvalidState(f"the approval is {approval.status.value}", approval_id=approval_id, status=approval.status.value)
-    result, executed = EXECUTORS[approval.action](store, admin, approval, now)
+    result, executed = EXECUTORS[approval.action](store, admin, approval, config, now)
     return ApprovalView.of(result, replayed=not executed)
 
 
@@ -161,7 +163,7 @@ def reject(store: Store, admin: Admin, approval_id: str, *, reason: str, now: da
     return ApprovalView.of(store.run(unit))
 
 
-def _execute_adjust(store: Store, checker: Admin, approval: Approval, now: datetime) -> tuple[Approval, bool]:
+def _execute_adjust(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime) -> tuple[Approval, bool]:
     """Post the adjustment and mark the approval executed, in one transaction: (approval, executed now)."""
     params = approval.params
 
@@ -175,6 +177,12 @@ def _execute_adjust(store: Store, checker: Admin, approval: Approval, now: datet
         if not session.exists:
             raise NotFound("unknown customer", customer_id=params["customer_id"])
         require_creditable(session.blocking, customer_id=params["customer_id"], amount=params["amount"], roles=current.maker_roles)
+        if params["amount"] > 0 and bonuses_excluded(config, session.account):  # moved to a group excluded from bonuses since the request
+            raise BonusesExcluded(
+                "the customer's group is excluded from bonuses: nothing can be credited",
+                customer_id=params["customer_id"],
+                message_ru="Группа покупателя не участвует в бонусной программе: начислить бонусы нельзя.",
+            )
         outcome = session.post(
             f"approval:{approval.id}",
             Adjust(amount=params["amount"], actor=approval.maker, reason=params["reason"], expires_at=now + timedelta(days=params["lifetime_days"])),
@@ -186,7 +194,7 @@ def _execute_adjust(store: Store, checker: Admin, approval: Approval, now: datet
     return store.run(unit)
 
 
-def _execute_payout(store: Store, checker: Admin, approval: Approval, now: datetime) -> tuple[Approval, bool]:
+def _execute_payout(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime) -> tuple[Approval, bool]:
     """Claim the approval, decide the payout (idempotent), mark it executed: (approval, executed now)."""
     from shared.services import payouts
 
@@ -249,7 +257,7 @@ def _record_approval(uow: UnitOfWork, checker: Admin, current: Approval, result:
     return updated
 
 
-def _execute_mass_accrual(store: Store, checker: Admin, approval: Approval, now: datetime) -> tuple[Approval, bool]:
+def _execute_mass_accrual(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime) -> tuple[Approval, bool]:
     """Release the job (``pending_approval`` → ``running``) and mark the approval executed, in one transaction;
     the job then runs with ``/run``, never crediting more than the total approved."""
     job_id = str(approval.params["job_id"])
@@ -275,7 +283,7 @@ class _Decided(Exception):
     """The approval was decided by another checker meanwhile: nothing is published."""
 
 
-def _execute_config(store: Store, checker: Admin, approval: Approval, now: datetime) -> tuple[Approval, bool]:
+def _execute_config(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime) -> tuple[Approval, bool]:
     """Publish the config and mark the approval executed, in one transaction — only while the
     program's latest version is still the one its diff was made against (else ``failed``)."""
     from shared.services import program as program_service
@@ -327,7 +335,7 @@ def _fail(store: Store, approval_id: str, exc: DomainError) -> None:
 MASS_ACCRUAL_ACTION = "mass_accrual.run"
 
 # What approving executes, by the approval's action.
-EXECUTORS: dict[str, Callable[[Store, Admin, Approval, datetime], tuple[Approval, bool]]] = {
+EXECUTORS: dict[str, Callable[[Store, Admin, Approval, ProgramConfig, datetime], tuple[Approval, bool]]] = {
     "ledger.adjust": _execute_adjust,
     "payout.approve": _execute_payout,
     MASS_ACCRUAL_ACTION: _execute_mass_accrual,

@@ -111,7 +111,7 @@ def test_an_approved_credit_requested_before_the_block_is_not_executed_after_it(
     _block(store, "anna", now + timedelta(minutes=1))
 
     with pytest.raises(BusinessRefusal) as refused:
-        approvals.approve(store, MARKETER2, pending.approval_id, now=now + timedelta(minutes=2))
+        approvals.approve(store, MARKETER2, pending.approval_id, config=config, now=now + timedelta(minutes=2))
     assert refused.value.code == "customer_blocked"
     assert balances(store, "anna", now).total == 500
     assert load_account(store, "anna") is not None

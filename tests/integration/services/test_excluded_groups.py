@@ -19,7 +19,7 @@ from shared.domain.errors import DomainError, ValidationFailed
 from shared.edge.admin_auth import ROLES, Admin
 from shared.presets import preset_data
 from shared.services import orders, registration
-from shared.services.admin import adjustments, mass_accruals, reports
+from shared.services.admin import adjustments, approvals, mass_accruals, reports
 from shared.services.ledger import balances, postings
 from tests.reliability.audit import assert_ledgers_sound
 
@@ -135,3 +135,16 @@ def test_the_liability_report_counts_only_bonuses_customers_can_see(store, confi
     assert (report.accounts, report.outstanding, report.available) == (2, 500, 500)
     assert (report.excluded_accounts, report.excluded_hidden) == (1, 500)
     assert_ledgers_sound(store, customers=["anna", "boris"])
+
+
+def test_an_approved_credit_is_not_executed_once_the_customer_is_in_an_excluded_group(store, config, now):
+    marketer = Admin("marketer@shop.example", ("marketer",))
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
+    asked = adjustments.adjust(store, marketer, config=config, customer_id="anna", amount=6000, reason="компенсация", key="big", now=now)
+    assert asked.status == "pending_approval"  # past the per-customer threshold: a second admin decides
+    _to_b2b(store, config, "anna", now + timedelta(minutes=1))  # moved to the excluded group meanwhile
+    with pytest.raises(DomainError) as refused:
+        approvals.approve(store, OWNER, asked.approval_id, config=config, now=now + timedelta(minutes=2))
+    assert refused.value.code == "bonuses_excluded"
+    assert _credits(store, "anna") == ["welcome"] and balances(store, "anna", now).total == 500
+    assert_ledgers_sound(store, customers=["anna"])

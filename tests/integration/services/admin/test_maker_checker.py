@@ -137,10 +137,10 @@ def test_an_approved_adjustment_runs_once_by_another_person_and_adds_nothing_to_
     pending = _adjust(store, MARKETER, config, "anna", 6000, "big", now)
     assert pending.status == "pending_approval" and pending.threshold == 5000
     with pytest.raises(Forbidden):
-        approvals.approve(store, MARKETER, pending.approval_id or "", now=now)
-    executed = approvals.approve(store, MARKETER2, pending.approval_id or "", now=now)
+        approvals.approve(store, MARKETER, pending.approval_id or "", config=config, now=now)
+    executed = approvals.approve(store, MARKETER2, pending.approval_id or "", config=config, now=now)
     assert executed.status == "executed"
-    assert approvals.approve(store, OWNER, pending.approval_id or "", now=now).replayed is True
+    assert approvals.approve(store, OWNER, pending.approval_id or "", config=config, now=now).replayed is True
     assert balances(store, "anna", now).total == 6500
     replay = _adjust(store, MARKETER, config, "anna", 6000, "big", now + timedelta(minutes=1))
     assert (replay.status, replay.approval_id, replay.replayed) == ("done", pending.approval_id, True)
@@ -168,9 +168,9 @@ def test_a_mass_accrual_of_a_million_to_one_customer_waits_for_approval(store, c
     assert (shown.action, shown.target, shown.maker) == ("mass_accrual.run", "job:million", "marketer@shop.example")
     assert (shown.params["amount"], shown.params["customers"], shown.params["total"], shown.params["customer_ids"]) == (1_000_000, 1, 1_000_000, ["anna"])
     with pytest.raises(Forbidden):
-        approvals.approve(store, MARKETER, job.approval_id, now=now)
+        approvals.approve(store, MARKETER, job.approval_id, config=config, now=now)
 
-    assert approvals.approve(store, MARKETER2, job.approval_id, now=now).status == "executed"
+    assert approvals.approve(store, MARKETER2, job.approval_id, config=config, now=now).status == "executed"
     ran = mass_accruals.run_mass_accrual(store, MARKETER, config=config, job_id="million", now=now)
     assert (ran.status, ran.credited, ran.bonuses) == ("complete", 1, 1_000_000)
     assert mass_accruals.run_mass_accrual(store, MARKETER, config=config, job_id="million", now=now).bonuses == 1_000_000
@@ -241,9 +241,9 @@ def test_a_program_change_that_touches_money_waits_with_its_exact_diff(store, pu
     assert (shown.action, shown.params["base_version"]) == ("config.replace", 1)
     assert {(c["path"], c["before"], c["after"]) for c in shown.params["changes"]} == {("welcome.standard", 500, 5000), ("levels.level2.accrual_percent", "10", "25")}
     with pytest.raises(Forbidden):
-        approvals.approve(store, MARKETER, answer.approval_id or "", now=now + timedelta(minutes=2))
+        approvals.approve(store, MARKETER, answer.approval_id or "", config=published.config, now=now + timedelta(minutes=2))
 
-    approvals.approve(store, MARKETER2, answer.approval_id or "", now=now + timedelta(minutes=3))
+    approvals.approve(store, MARKETER2, answer.approval_id or "", config=published.config, now=now + timedelta(minutes=3))
     in_force = program.in_force(store, "biomiq", now + timedelta(minutes=4))
     assert (in_force.version, in_force.author, in_force.config.welcome.standard) == (2, "marketer@shop.example", 5000)
 
@@ -280,8 +280,8 @@ def test_an_approval_of_a_program_change_fails_when_the_program_changed_since(st
     first["hold_days"], second["hold_days"] = 7, 21
     one = _replace(store, MARKETER, first, now, reason="короче")
     two = _replace(store, OWNER, second, now, reason="длиннее")
-    approvals.approve(store, MARKETER2, one.approval_id or "", now=now)
+    approvals.approve(store, MARKETER2, one.approval_id or "", config=published.config, now=now)
 
     with pytest.raises(InvalidState):
-        approvals.approve(store, MARKETER2, two.approval_id or "", now=now)  # its diff was against version 1
+        approvals.approve(store, MARKETER2, two.approval_id or "", config=published.config, now=now)  # its diff was against version 1
     assert program.in_force(store, "biomiq", now + timedelta(minutes=1)).config.hold_days == 7
