@@ -631,7 +631,7 @@ def main() -> int:
             postings collection grows."""
             registration.register_customer(store, config=config, customer_id=customer, now=now)
             data = client.document(account_path(customer)).get().to_dict()
-            extra = {k: v for k, v in data.items() if k not in Account.__dataclass_fields__ and k != "next_expiry_at"}
+            extra = {k: v for k, v in data.items() if k not in Account.__struct_fields__ and k != "next_expiry_at"}
             account = Account.from_dict(data)
             pending = []
             t = time.perf_counter()
