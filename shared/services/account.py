@@ -14,7 +14,7 @@ most when many postings move no bonuses), and one page of orders.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.api.account import (
     HISTORY_MAX_LIMIT,
@@ -40,11 +40,12 @@ from shared.domain.errors import BusinessRefusal, ValidationFailed
 from shared.domain.history import describe
 from shared.domain.ledger import Account, require_utc
 from shared.domain.levels import effective_level, progress
-from shared.domain.order import Order, OrderStatus
 from shared.domain.payouts import held_for_payouts
-from shared.services import orders
 from shared.services.ledger import AccountSession, postings, read_customer
 from shared.services.ports import Store, UnitOfWork
+
+if TYPE_CHECKING:
+    from shared.domain.order import Order
 
 EXPIRING_SOON_DAYS = 30
 HISTORY_SCAN_PAGES = 5  # pages of postings read at most to fill one page of history
@@ -210,6 +211,8 @@ def history(store: Store, *, config: ProgramConfig, customer_id: str, now: datet
 
 def _order_item(order: Order, *, with_bonuses: bool) -> OrderItem:
     """The order as the customer sees it; a group excluded from bonuses gets no bonus fields at all (unset)."""
+    from shared.domain.order import OrderStatus
+
     delivery = order.delivery
     item: dict[str, Any] = {
         "order_id": order.order_id,
@@ -248,6 +251,9 @@ def order_list(store: Store, *, config: ProgramConfig, customer_id: str, limit: 
     spent and points earned net of returns (for an order awaiting payment: the
     bonuses reserved and the points it will earn).
     """
+    # the order model and its service load with the first order page, not at the account's cold start
+    from shared.services import orders
+
     if not 1 <= limit <= ORDERS_MAX_LIMIT:
         raise ValidationFailed(f"limit must be 1..{ORDERS_MAX_LIMIT}", field="limit")
     account = read_customer(store, customer_id).account

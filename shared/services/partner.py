@@ -46,7 +46,7 @@ from shared.domain.errors import Retryable
 from shared.domain.history import REFERRAL_PREFIX
 from shared.domain.ledger import Credit, require_utc
 from shared.domain.payouts import PAYABLE_SOURCE, held_for_payouts, payable
-from shared.services import orders, promo
+from shared.services import promo
 from shared.services.account import excluded
 from shared.services.ledger import AccountSession, postings, read_customer
 from shared.services.ports import Store, UnitOfWork
@@ -147,6 +147,8 @@ class Funnel(Struct, frozen=True):
 
 
 def _funnel(store: Store, partner_id: str) -> Funnel:
+    from shared.services import orders  # the order model loads with the first dashboard, not at the account's cold start
+
     def invited(limit: int, after: str | None) -> list[str]:
         return store.read(lambda uow: uow.accounts.invited_by(partner_id, limit=limit, after=after))
 
