@@ -163,16 +163,22 @@ def reject(store: Store, admin: Admin, approval_id: str, *, reason: str, now: da
     return ApprovalView.of(store.run(unit))
 
 
+def _pending(uow: UnitOfWork, approval: Approval) -> Approval:
+    """The approval as stored now: still pending, or executed already (a replay); any other state is refused."""
+    current = uow.approvals.get(approval.id) or approval
+    if current.status not in (ApprovalStatus.PENDING, ApprovalStatus.EXECUTED):
+        raise InvalidState(f"the approval is {current.status.value}", approval_id=approval.id)
+    return current
+
+
 def _execute_adjust(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime) -> tuple[Approval, bool]:
     """Post the adjustment and mark the approval executed, in one transaction: (approval, executed now)."""
     params = approval.params
 
     def unit(uow: UnitOfWork) -> tuple[Approval, bool]:
-        current = uow.approvals.get(approval.id) or approval
+        current = _pending(uow, approval)
         if current.status is ApprovalStatus.EXECUTED:
             return current, False
-        if current.status is not ApprovalStatus.PENDING:
-            raise InvalidState(f"the approval is {current.status.value}", approval_id=approval.id)
         session = AccountSession(uow, params["customer_id"])
         if not session.exists:
             raise NotFound("unknown customer", customer_id=params["customer_id"])
@@ -263,11 +269,9 @@ def _execute_mass_accrual(store: Store, checker: Admin, approval: Approval, conf
     job_id = str(approval.params["job_id"])
 
     def unit(uow: UnitOfWork) -> tuple[Approval, bool]:
-        current = uow.approvals.get(approval.id) or approval
+        current = _pending(uow, approval)
         if current.status is ApprovalStatus.EXECUTED:
             return current, False
-        if current.status is not ApprovalStatus.PENDING:
-            raise InvalidState(f"the approval is {current.status.value}", approval_id=approval.id)
         job = uow.jobs.get(job_id)
         if job is None or job.status is not JobStatus.PENDING_APPROVAL:
             raise InvalidState("the mass accrual does not wait for this approval", job_id=job_id)
