@@ -8,6 +8,7 @@ customer's tokens carry the session epoch they were issued in (``ep``,
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,11 @@ def epoch(claims: dict[str, Any]) -> int:
     """The session epoch a customer token was issued in (``ep``; none: the first, 0)."""
     value = claims.get("ep", 0)
     return value if isinstance(value, int) and not isinstance(value, bool) else -1  # -1: matches no epoch
+
+
+def fingerprint(secret: str) -> str:
+    """A secret's SHA-256 (hex): what a function that does not hold a secret compares another against."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def bearer(request: Any) -> str | None:
