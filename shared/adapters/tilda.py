@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.domain.cart import MAX_LINES, CartLine
 from shared.domain.errors import ValidationFailed
+from shared.domain.ids import is_digits
 
 MAX_FIELDS = 5000
 MAX_DEPTH = 6
@@ -112,7 +113,7 @@ def _json(text: str, field: str) -> Any:
 def _listify(node: Any) -> Any:
     if isinstance(node, dict):
         items = {key: _listify(value) for key, value in node.items()}
-        if items and all(isinstance(key, str) and key.isdigit() for key in items):
+        if items and all(isinstance(key, str) and is_digits(key) for key in items):
             return [items[key] for key in sorted(items, key=int)]
         return items
     if isinstance(node, list):
@@ -135,7 +136,7 @@ def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         for depth, part in enumerate(parts):
             if part == "":
                 part = str(len(node))
-            if part.isdigit() and int(part) > MAX_INDEX:
+            if is_digits(part) and int(part) > MAX_INDEX:
                 raise _invalid(f"index {part} in {key!r} is too large", key)
             if depth == len(parts) - 1:
                 if isinstance(node.get(part), dict):
@@ -247,7 +248,7 @@ def whole(value: Any, field: str, *, default: int | None = None) -> int:
         number = value
     elif isinstance(value, Decimal) and value.is_finite() and abs(value) <= 10**12 and value == value.to_integral_value():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+    elif isinstance(value, str) and is_digits(value.strip()) and len(value.strip()) <= 12:
         number = int(value.strip())
     else:
         raise _invalid(f"{field} must be a whole number: {value!r}", field)
