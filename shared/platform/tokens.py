@@ -1,7 +1,9 @@
 """Short-lived signed customer tokens (HS256 JWT).
 
 The SMS/Telegram login (identity) issues them; customer-facing endpoints
-verify them. Tampered, expired or wrongly-typed tokens are refused. A
+verify them. Tampered, expired or wrongly-typed tokens are refused, and so is
+a token whose ``exp`` is not a whole number (a string, a float, ``true``):
+every refusal is :class:`~shared.domain.errors.Unauthorized`, a 401. A
 customer's tokens carry the session epoch they were issued in (``ep``,
 :func:`epoch`), which a block moves on.
 """
@@ -34,7 +36,10 @@ def verify(secret: str, token: str, *, now: datetime, kind: str = "customer") ->
         claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "iat"], "verify_exp": False})
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}", message_ru="Сессия недействительна, войдите снова.") from None
-    if claims["exp"] <= now.timestamp():
+    expires = claims["exp"]
+    if not isinstance(expires, int) or isinstance(expires, bool):  # we issue whole seconds; "1e9", 1.5, inf are forged
+        raise Unauthorized("invalid token: exp is not a whole number", message_ru="Сессия недействительна, войдите снова.")
+    if expires <= now.timestamp():
         raise Unauthorized("the token has expired", message_ru="Сессия истекла, войдите снова.")
     if claims.get("typ") != kind:
         raise Unauthorized("wrong token type", message_ru="Сессия недействительна, войдите снова.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import jwt
 import pytest
 
 from shared.adapters import layout
@@ -342,6 +343,19 @@ def test_expired_and_tampered_tokens_are_refused(store):
         tokens.verify(KEYS.token_secret, session.access_token[:-2] + "xx", now=NOW)
     with pytest.raises(Unauthorized):
         identity.refresh_session(store, keys=KEYS, refresh_token=session.refresh_token, now=NOW + timedelta(seconds=KEYS.refresh_ttl_seconds))
+
+
+@pytest.mark.parametrize("exp", ["9999999999", [1], {"at": 1}, 1e400, 9999999999.5, True])
+@pytest.mark.parametrize("kind", ["customer", "refresh"])
+def test_a_token_whose_exp_is_not_a_whole_number_is_unauthorized(store, exp, kind):
+    forged = jwt.encode({"iss": tokens.ISSUER, "sub": "c_1", "typ": kind, "iat": int(NOW.timestamp()), "exp": exp, "jti": "a" * 32, "fam": "b" * 32}, KEYS.token_secret, algorithm="HS256")
+    with pytest.raises(Unauthorized):
+        tokens.verify(KEYS.token_secret, forged, now=NOW, kind=kind)
+    if kind == "refresh":
+        with pytest.raises(Unauthorized):
+            identity.refresh_session(store, keys=KEYS, refresh_token=forged, now=NOW)
+        with pytest.raises(Unauthorized):
+            identity.logout(store, keys=KEYS, refresh_token=forged, now=NOW)
 
 
 # --- Telegram ---------------------------------------------------------------------------------------------
