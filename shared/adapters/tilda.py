@@ -147,7 +147,7 @@ def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 if not isinstance(child, dict):
                     raise _invalid(f"field {key!r} is given both as a value and as a group", key)
                 node = child
-    return _listify(root)
+    return {key: _listify(value) for key, value in root.items()}  # the top level stays fields, even named "0", "1"
 
 
 def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:

@@ -184,3 +184,10 @@ def test_only_ascii_digits_are_numbers_in_tilda_bodies(body, digit):
     with pytest.raises(ValidationFailed) as caught:
         tilda.parse_form(body(digit), content_type)
     assert caught.value.message_ru
+
+
+@pytest.mark.parametrize("body", [b"0=x", b"0=x&1=y", b"[]=", b"0[a]=1"])
+def test_top_level_fields_named_by_numbers_stay_fields(body):
+    with pytest.raises(ValidationFailed) as caught:  # no payment block: not a cart order
+        tilda.parse_form(body, FORM)
+    assert caught.value.details.get("field") == "payment"
