@@ -59,10 +59,11 @@ FORM = "application/x-www-form-urlencoded"
 _MESSAGE_RU = "Некорректные данные заказа Tilda."
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 _KEY = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_AMOUNT = r"(?P<amount>\d[\d\s\u00a0\u202f.,]*?)"
+# ASCII digits only: ``\d`` (and ``int``, ``Decimal``) would read other scripts' digits too
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_AMOUNT = r"(?P<amount>[0-9][0-9\s\u00a0\u202f.,]*?)"
 _CURRENCY = r"(?:\s*(?:₽|руб\.?|р\.?|RUB|rub))?"
-_TIMES = re.compile(r"(?P<name>.*\S)\s+[xх×]\s*(?P<qty>\d+)\s*[≡=]\s*" + _AMOUNT + _CURRENCY + r"\s*", re.DOTALL)
+_TIMES = re.compile(r"(?P<name>.*\S)\s+[xх×]\s*(?P<qty>[0-9]+)\s*[≡=]\s*" + _AMOUNT + _CURRENCY + r"\s*", re.DOTALL)
 _EQUALS = re.compile(r"(?P<name>.*\S)\s*[≡=]\s*" + _AMOUNT + _CURRENCY + r"\s*", re.DOTALL)
 
 

@@ -191,3 +191,11 @@ def test_top_level_fields_named_by_numbers_stay_fields(body):
     with pytest.raises(ValidationFailed) as caught:  # no payment block: not a cart order
         tilda.parse_form(body, FORM)
     assert caught.value.details.get("field") == "payment"
+
+
+@pytest.mark.parametrize("product", ["Крем=١٣٩٩", "Крем x 2 ≡ ٩٦٠", "Крем=𝟏𝟎"])
+def test_amounts_and_quantities_are_ascii_digits_only(product):
+    with pytest.raises(ValidationFailed):
+        tilda.parse_form(form({"payment[orderid]": "1", "payment[products][0]": product}), FORM)
+    with pytest.raises(ValidationFailed):
+        tilda.kopecks("١٢", "x")
