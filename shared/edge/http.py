@@ -267,6 +267,9 @@ class Router:
             headers = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": ctx.request_id}
             try:
                 return self._dispatch(request, ctx, headers)
+            except MissingSetting as exc:  # a setting read before the route (a token secret under 32 bytes, say)
+                log.error("%s", exc, extra={"json_fields": {"missing_settings": list(exc.variables), "route": ctx.route}})
+                return _dump(internal_error_body(ctx.request_id)), 500, headers
             except Exception:
                 log.exception("unhandled error", extra={"json_fields": {"method": request.method, "route": ctx.route or "(no route)"}})
                 return _dump(internal_error_body(ctx.request_id)), 500, headers

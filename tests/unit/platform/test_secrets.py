@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 import pytest
@@ -58,3 +59,21 @@ def test_the_admin_token_secret_is_refused_when_its_fingerprint_is_the_customer_
     env["KOPILKA_TOKEN_SECRET_FINGERPRINT"] = tokens.fingerprint("another-secret-of-at-least-32-bytes")
     reload()
     assert admins.token_secret() == LONG
+
+
+def test_a_function_with_a_short_token_secret_answers_only_500s_naming_the_variable_in_the_log(env, capsys):
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from shared.edge import http
+
+    env["KOPILKA_TOKEN_SECRET"] = "s3cr3t-but-short"
+    http.settings.cache_clear()
+    router = http.Router("cart_quote")
+    capsys.readouterr()
+    payload, status, _ = router.dispatch(Request(EnvironBuilder(method="GET", path="/health").get_environ()))
+    assert status == 500 and "KOPILKA_TOKEN_SECRET" not in payload
+    written = capsys.readouterr().out
+    assert "s3cr3t-but-short" not in written
+    [line] = [json.loads(text) for text in written.splitlines() if '"ERROR"' in text]
+    assert line["missing_settings"] == ["KOPILKA_TOKEN_SECRET"] and "shorter than 32 bytes" in line["message"]
