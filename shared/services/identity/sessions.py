@@ -26,6 +26,7 @@ once), and :func:`registration.register_customer` gives the welcome bonus once.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -52,6 +53,7 @@ from shared.services.ports import Store, UnitOfWork
 from shared.services.registration import register_customer
 
 log = logging.getLogger("kopilka")
+_TOKEN_ID = re.compile(r"[0-9a-f]{32}")  # a refresh token's id and family, as secrets.token_hex(16) makes them
 
 
 def login_phone(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164: str, now: datetime, invited_by: str | None = None) -> Session:
@@ -129,7 +131,7 @@ class _Presented(Struct, frozen=True):
 def _presented(keys: IdentityKeys, refresh_token: str, now: datetime) -> _Presented:
     claims = tokens.verify(keys.token_secret, refresh_token, now=now, kind="refresh")
     jti, family = claims.get("jti"), claims.get("fam")
-    if not isinstance(jti, str) or not isinstance(family, str) or not jti.isalnum() or not family.isalnum():
+    if not isinstance(jti, str) or not isinstance(family, str) or not _TOKEN_ID.fullmatch(jti) or not _TOKEN_ID.fullmatch(family):
         raise SessionInvalid("the refresh token has no id")
     return _Presented(customer_id=str(claims["sub"]), jti=jti, family=family, epoch=tokens.epoch(claims))
 

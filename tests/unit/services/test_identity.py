@@ -358,6 +358,21 @@ def test_a_token_whose_exp_is_not_a_whole_number_is_unauthorized(store, exp, kin
             identity.logout(store, keys=KEYS, refresh_token=forged, now=NOW)
 
 
+@pytest.mark.parametrize(("jti", "fam"), [("²" * 32, "b" * 32), ("a" * 32, "٣" * 32), ("__x__", "b" * 32), ("a" * 32, "")])
+def test_a_refresh_token_whose_ids_are_not_ours_is_refused_before_the_store(jti, fam):
+    forged = tokens.issue(KEYS.token_secret, subject="c_1", now=NOW, ttl_seconds=60, kind="refresh", jti=jti, fam=fam, ep=0)
+
+    class NoStore:
+        def run(self, fn):
+            raise AssertionError("the store was reached")
+
+        read = run
+
+    for call in (identity.refresh_session, identity.logout):
+        with pytest.raises(identity.SessionInvalid):
+            call(NoStore(), keys=KEYS, refresh_token=forged, now=NOW)
+
+
 # --- Telegram ---------------------------------------------------------------------------------------------
 
 
