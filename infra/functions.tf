@@ -237,11 +237,13 @@ locals {
       timeout_seconds                  = 120
       ingress_settings                 = "ALLOW_ALL"
       public                           = true
+      # The customer token secret is not mounted: the back office verifies no customer
+      # token, and compares its own secret against the customer secret's fingerprint.
       env = {
-        KOPILKA_ALLOWED_ORIGINS = local.admin_origins
+        KOPILKA_ALLOWED_ORIGINS          = local.admin_origins
+        KOPILKA_TOKEN_SECRET_FINGERPRINT = var.token_secret_fingerprint
       }
       secrets = [
-        { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },
         { key = "KOPILKA_ADMIN_TOKEN_SECRET", secret = "admin_token_secret" },
         { key = "KOPILKA_PAYOUT_SECRET", secret = "payout_secret" },
       ]

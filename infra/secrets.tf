@@ -8,20 +8,20 @@
 locals {
   # secret (id suffix) => the functions that read it
   secret_readers = {
-    token_secret         = ["account", "admin", "cart_quote", "checkout", "sms_otp"] # KOPILKA_TOKEN_SECRET
-    admin_token_secret   = ["admin"]                                                 # KOPILKA_ADMIN_TOKEN_SECRET
-    otp_secret           = ["sms_otp"]                                               # KOPILKA_OTP_SECRET
-    payout_secret        = ["account", "admin"]                                      # KOPILKA_PAYOUT_SECRET
-    tilda_token          = ["checkout"]                                              # KOPILKA_TILDA_TOKEN
-    cdek_token           = ["delivery_status"]                                       # KOPILKA_CDEK_TOKEN
-    sweep_secret         = ["delivery_status", "expiry_sweep", "referral_reward"]    # KOPILKA_SWEEP_SECRET
-    yookassa_secret_key  = ["order_paid"]                                            # YOOKASSA_SECRET_KEY
-    yoomoney_secret      = ["order_paid"]                                            # YOOMONEY_NOTIFICATION_SECRET
-    cdek_client_secret   = ["delivery_status"]                                       # CDEK_CLIENT_SECRET
-    boxberry_token       = ["delivery_status"]                                       # BOXBERRY_TOKEN
-    russianpost_password = ["delivery_status"]                                       # RUSSIANPOST_PASSWORD
-    smsru_api_id         = ["sms_otp"]                                               # SMSRU_API_ID
-    telegram_bot_token   = ["sms_otp"]                                               # TELEGRAM_BOT_TOKEN
+    token_secret         = ["account", "cart_quote", "checkout", "sms_otp"]       # KOPILKA_TOKEN_SECRET
+    admin_token_secret   = ["admin"]                                              # KOPILKA_ADMIN_TOKEN_SECRET
+    otp_secret           = ["sms_otp"]                                            # KOPILKA_OTP_SECRET
+    payout_secret        = ["account", "admin"]                                   # KOPILKA_PAYOUT_SECRET
+    tilda_token          = ["checkout"]                                           # KOPILKA_TILDA_TOKEN
+    cdek_token           = ["delivery_status"]                                    # KOPILKA_CDEK_TOKEN
+    sweep_secret         = ["delivery_status", "expiry_sweep", "referral_reward"] # KOPILKA_SWEEP_SECRET
+    yookassa_secret_key  = ["order_paid"]                                         # YOOKASSA_SECRET_KEY
+    yoomoney_secret      = ["order_paid"]                                         # YOOMONEY_NOTIFICATION_SECRET
+    cdek_client_secret   = ["delivery_status"]                                    # CDEK_CLIENT_SECRET
+    boxberry_token       = ["delivery_status"]                                    # BOXBERRY_TOKEN
+    russianpost_password = ["delivery_status"]                                    # RUSSIANPOST_PASSWORD
+    smsru_api_id         = ["sms_otp"]                                            # SMSRU_API_ID
+    telegram_bot_token   = ["sms_otp"]                                            # TELEGRAM_BOT_TOKEN
   }
 
   secret_access = merge([

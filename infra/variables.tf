@@ -89,3 +89,14 @@ variable "packages" {
   description = "Zip name in dist/ per function; written to packages.auto.tfvars.json by `make package`."
   type        = map(string)
 }
+
+variable "token_secret_fingerprint" {
+  description = "KOPILKA_TOKEN_SECRET_FINGERPRINT: SHA-256 (lowercase hex) of the customer token secret's value (`printf %s \"$secret\" | sha256sum`). The admin function does not mount the customer secret; it refuses an admin token secret with this fingerprint. Empty: not compared."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^([0-9a-f]{64})?$", var.token_secret_fingerprint))
+    error_message = "token_secret_fingerprint must be the secret's SHA-256 as 64 lowercase hex digits (or empty)."
+  }
+}

@@ -3,6 +3,7 @@
     POST /request   {phone, invited_by?, captcha?} -> {sent, expires_in, resend_after, invited}
     POST /verify    {phone, code} -> Session (access + refresh token; the first login registers)
     POST /refresh   {refresh_token} -> Session (the refresh token is used up)
+    POST /logout    {refresh_token} -> {logged_out, replayed} (the family is revoked, the access tokens end at once)
     POST /telegram  Telegram Login Widget fields -> link (with a customer token) or log in
 
 Limits are 429 with ``details.retry_after`` seconds (``reason``: phone_window,
@@ -19,6 +20,7 @@ from typing import Any
 from shared.api.sms_otp import (
     CodeRequest,
     CodeSent,
+    LoggedOut,
     RefreshRequest,
     Session,
     TelegramAuth,
@@ -64,6 +66,12 @@ def verify_endpoint(request: Any, ctx: Context) -> Session:
 def refresh_endpoint(request: Any, ctx: Context) -> Session:
     body = ctx.body(RefreshRequest)
     return identity.refresh_session(entry.store(), keys=_keys(), refresh_token=body.refresh_token, now=ctx.now)
+
+
+@router.post("/logout")
+def logout_endpoint(request: Any, ctx: Context) -> LoggedOut:
+    body = ctx.body(RefreshRequest)
+    return identity.logout(entry.store(), keys=_keys(), refresh_token=body.refresh_token, now=ctx.now)
 
 
 @router.post("/telegram")

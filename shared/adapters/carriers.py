@@ -133,7 +133,7 @@ def _verdict(events: Iterable[CarrierStatus]) -> CarrierStatus:
 
 def cdek_status(code: str | None, at: Any, *, is_return: bool = False) -> CarrierStatus:
     """One CDEK status code of a direct or a return order."""
-    clean = (code or "").strip().upper()
+    clean = code.strip().upper() if isinstance(code, str) else ""
     moment = to_utc(at)
     if is_return:
         state = RETURNED if clean == "DELIVERED" else IN_TRANSIT
@@ -161,13 +161,18 @@ class CdekOrder:
     status: CarrierStatus
 
 
+def _list(value: Any) -> list[Any]:
+    """A list in an answer, or none when the answer holds something else there."""
+    return value if isinstance(value, list) else []
+
+
 def cdek_order(entity: dict[str, Any]) -> CdekOrder:
     """Map an order entity: its statuses' verdict and the links we need."""
-    is_return = bool(entity.get("is_return"))
-    statuses = [cdek_status(s.get("code"), s.get("date_time"), is_return=is_return) for s in entity.get("statuses") or [] if isinstance(s, dict)]
+    is_return = entity.get("is_return") is True
+    statuses = [cdek_status(s.get("code"), s.get("date_time"), is_return=is_return) for s in _list(entity.get("statuses")) if isinstance(s, dict)]
     related = tuple(
         str(r["uuid"])
-        for r in entity.get("related_entities") or []
+        for r in _list(entity.get("related_entities"))
         if isinstance(r, dict) and r.get("type") in DIRECT_ORDER_TYPES and r.get("uuid")
     )
     number = entity.get("number") or entity.get("im_number")

@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.domain.cart import MAX_LINES, CartLine
 from shared.domain.errors import ValidationFailed
+from shared.domain.ids import is_digits
 
 MAX_FIELDS = 5000
 MAX_DEPTH = 6
@@ -58,10 +59,11 @@ FORM = "application/x-www-form-urlencoded"
 _MESSAGE_RU = "Некорректные данные заказа Tilda."
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 _KEY = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_AMOUNT = r"(?P<amount>\d[\d\s\u00a0\u202f.,]*?)"
+# ASCII digits only: ``\d`` (and ``int``, ``Decimal``) would read other scripts' digits too
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_AMOUNT = r"(?P<amount>[0-9][0-9\s\u00a0\u202f.,]*?)"
 _CURRENCY = r"(?:\s*(?:₽|руб\.?|р\.?|RUB|rub))?"
-_TIMES = re.compile(r"(?P<name>.*\S)\s+[xх×]\s*(?P<qty>\d+)\s*[≡=]\s*" + _AMOUNT + _CURRENCY + r"\s*", re.DOTALL)
+_TIMES = re.compile(r"(?P<name>.*\S)\s+[xх×]\s*(?P<qty>[0-9]+)\s*[≡=]\s*" + _AMOUNT + _CURRENCY + r"\s*", re.DOTALL)
 _EQUALS = re.compile(r"(?P<name>.*\S)\s*[≡=]\s*" + _AMOUNT + _CURRENCY + r"\s*", re.DOTALL)
 
 
@@ -112,7 +114,7 @@ def _json(text: str, field: str) -> Any:
 def _listify(node: Any) -> Any:
     if isinstance(node, dict):
         items = {key: _listify(value) for key, value in node.items()}
-        if items and all(isinstance(key, str) and key.isdigit() for key in items):
+        if items and all(isinstance(key, str) and is_digits(key) for key in items):
             return [items[key] for key in sorted(items, key=int)]
         return items
     if isinstance(node, list):
@@ -135,7 +137,7 @@ def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         for depth, part in enumerate(parts):
             if part == "":
                 part = str(len(node))
-            if part.isdigit() and int(part) > MAX_INDEX:
+            if is_digits(part) and int(part) > MAX_INDEX:
                 raise _invalid(f"index {part} in {key!r} is too large", key)
             if depth == len(parts) - 1:
                 if isinstance(node.get(part), dict):
@@ -146,7 +148,7 @@ def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 if not isinstance(child, dict):
                     raise _invalid(f"field {key!r} is given both as a value and as a group", key)
                 node = child
-    return _listify(root)
+    return {key: _listify(value) for key, value in root.items()}  # the top level stays fields, even named "0", "1"
 
 
 def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
@@ -247,7 +249,7 @@ def whole(value: Any, field: str, *, default: int | None = None) -> int:
         number = value
     elif isinstance(value, Decimal) and value.is_finite() and abs(value) <= 10**12 and value == value.to_integral_value():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+    elif isinstance(value, str) and is_digits(value.strip()) and len(value.strip()) <= 12:
         number = int(value.strip())
     else:
         raise _invalid(f"{field} must be a whole number: {value!r}", field)

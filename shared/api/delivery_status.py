@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.api import Endpoint
+from shared.domain.ids import ExternalId
 
-OrderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+OrderId = ExternalId
 
 
 class CdekRelatedEntity(BaseModel):
@@ -102,7 +103,7 @@ class ReturnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: OrderId
-    return_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", description="Identifies this return: the same id again changes nothing.")
+    return_id: ExternalId = Field(description="Identifies this return: the same id again changes nothing.")
     lines: dict[str, int] = Field(min_length=1, max_length=500, description="line id -> units returned")
 
     @model_validator(mode="after")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api import Endpoint
+from shared.domain.ids import ExternalId
 
 
 class CreditRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    order_id: ExternalId
 
 
 class CreditResult(BaseModel):

@@ -68,6 +68,13 @@ class RefreshRequest(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 
+class LoggedOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    logged_out: Literal[True] = True
+    replayed: bool = Field(description="The session had already ended (a repeated logout changes nothing).")
+
+
 class TelegramAuth(BaseModel):
     """The Telegram Login Widget's data, every field as received (the hash covers them all)."""
 
@@ -131,6 +138,15 @@ ENDPOINTS = [
         summary="Exchange a refresh token for a new pair (single use; a reused token is refused)",
         request=RefreshRequest,
         response=Session,
+        errors=(400, 401, 409, 413),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/logout",
+        summary="Log out: the refresh token's family is revoked and every access token issued before ends at once (idempotent)",
+        request=RefreshRequest,
+        response=LoggedOut,
         errors=(400, 401, 409, 413),
     ),
     Endpoint(

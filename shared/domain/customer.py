@@ -109,7 +109,7 @@ class Blocking(Struct, frozen=True):
         if self.is_blocked:
             raise AccountBlocked("the customer is blocked")
         if token_epoch != self.epoch:
-            raise SessionRevoked("the session was revoked (the customer was blocked since it opened)", epoch=token_epoch)
+            raise SessionRevoked("the session was revoked (a block, a logout or a reused refresh token since it opened)", epoch=token_epoch)
 
     def blocked_by_admin(self, *, at: datetime, by: str, reason: str) -> dict[str, Any]:
         """The fields a block sets: the flag, who, when and why, and the next session epoch."""
@@ -124,7 +124,8 @@ class AccountBlocked(Forbidden):
 
 
 class SessionRevoked(Unauthorized):
-    """A token of a session opened before the customer was blocked: void, even after an unblock."""
+    """A token of a session opened before the customer was blocked (void even after an unblock),
+    logged out, or whose refresh token was reused."""
 
     code = "session_revoked"
     message_ru = "Сессия завершена, войдите снова."

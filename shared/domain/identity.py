@@ -4,12 +4,14 @@ An :class:`Identity` says which customer a verified phone (E.164) or a
 Telegram account belongs to; it is created once and never moved. A session
 is a short-lived access token and a single-use :class:`RefreshToken`; every
 refresh token rotated from one login shares a family, and a reused token
-revokes the whole family (:class:`FamilyRevocation`).
+revokes the whole family (:class:`FamilyRevocation`); so does a logout.
 
 Both tokens of a session carry the customer's session epoch at login
 (:class:`CustomerToken`); blocking the customer moves the epoch on
 (:class:`shared.domain.customer.Blocking`), so every session opened before
 is refused at once, and a refresh family presented after that is revoked.
+A logout and a reused refresh token move the epoch on as well: the access
+tokens already issued end with the family, not an hour later.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ class RefreshToken(Struct, frozen=True):
 class RevocationReason(str, Enum):
     REUSE = "reuse"  # a used refresh token was presented again
     BLOCKED = "blocked"  # presented while the customer is blocked
-    REVOKED = "revoked"  # opened before a block, presented after the unblock
+    REVOKED = "revoked"  # opened before a block or a logout, presented after it
+    LOGOUT = "logout"  # the customer logged out of this session
 
 
 class FamilyRevocation(Struct, frozen=True):

@@ -25,7 +25,9 @@ rule cannot route), get the same JSON shape (:func:`_answer_framework_errors`). 
 not be reached (:class:`~shared.domain.errors.ProviderUnavailable`) a 503,
 both with ``Retry-After``. Anything else a handler raises is a bug or an
 operator's error (a :class:`~shared.platform.settings.MissingSetting`): it is logged at
-ERROR with its stack trace and the request id, and answered as a generic 500
+ERROR with its stack trace, the request id and the route pattern it matched
+(``POST /tilda/{token}``: never the path, whose segments may be a webhook's
+secret), and answered as a generic 500
 ``{"error": {"code": "internal", ..., "details": {"request_id"}}}`` that tells
 the caller nothing about the cause.
 
@@ -33,13 +35,16 @@ Every function also answers ``GET /health`` itself (no store, no credentials,
 no origin check): ``{"function", "version", "environment", "status": "ok"}``.
 Logs are structured JSON (:mod:`shared.platform.logs`), configured on the first
 dispatch; every line written during a request carries its id, the function
-and the Cloud Trace id.
+and the Cloud Trace id. The caller's ``X-Request-Id`` is that id only when it
+is well formed (:data:`REQUEST_ID`: ASCII letters, digits, ``._:-``, at most
+128); otherwise a fresh one is used, so no caller's free text is echoed or logged.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +61,8 @@ log = logging.getLogger("kopilka")
 M = TypeVar("M", bound=BaseModel)
 
 MAX_BODY_BYTES = 256 * 1024
+# A caller's X-Request-Id is taken (echoed and logged) only in this form; else a fresh id is used.
+REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.ValidationFailed, 400),
@@ -112,6 +119,7 @@ class Context:
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     params: dict[str, str] = field(default_factory=dict)
+    route: str | None = None  # "POST /tilda/{token}": what the logs name, never the path (it may carry a secret)
 
     def raw_body(self) -> bytes:
         length = self.request.content_length
@@ -164,6 +172,13 @@ def _validated(validate: Callable[[Any], M], data: Any) -> M:
         ) from None
 
 
+def request_id_of(headers: Any) -> str | None:
+    """The caller's ``X-Request-Id`` when it is well formed (:data:`REQUEST_ID`), else ``None``:
+    an id that is echoed and written into every log line is never the caller's free text."""
+    sent = headers.get("X-Request-Id") or ""
+    return sent if REQUEST_ID.fullmatch(sent) else None
+
+
 def client_ip(request: Any, trusted_hops: int | None = None) -> str | None:
     """The caller's address as seen by our trusted proxies.
 
@@ -206,7 +221,7 @@ class Router:
     def get(self, path: str) -> Callable[[Handler], Handler]:
         return self.route("GET", path)
 
-    def _match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], bool]:
+    def _match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], bool, str | None]:
         parts = [p for p in path.strip("/").split("/") if p]
         path_known = False
         for (m, pattern), handler in self.routes.items():
@@ -222,8 +237,8 @@ class Router:
             else:
                 path_known = True
                 if m == method:
-                    return handler, params, True
-        return None, {}, path_known
+                    return handler, params, True, pattern
+        return None, {}, path_known, None
 
     def _cors_headers(self, request: Any) -> dict[str, str]:
         origin = request.headers.get("Origin")
@@ -247,13 +262,16 @@ class Router:
         ctx = Context(request=request, function=self.function)
         if now is not None:
             ctx.now = now
-        ctx.request_id = (request.headers.get("X-Request-Id") or "")[:128] or ctx.request_id
+        ctx.request_id = request_id_of(request.headers) or ctx.request_id
         with logs.request_scope(request_id=ctx.request_id, function=self.function, headers=request.headers):
             headers = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": ctx.request_id}
             try:
                 return self._dispatch(request, ctx, headers)
+            except MissingSetting as exc:  # a setting read before the route (a token secret under 32 bytes, say)
+                log.error("%s", exc, extra={"json_fields": {"missing_settings": list(exc.variables), "route": ctx.route}})
+                return _dump(internal_error_body(ctx.request_id)), 500, headers
             except Exception:
-                log.exception("unhandled error", extra={"json_fields": {"method": request.method, "path": (request.path or "/")[:256]}})
+                log.exception("unhandled error", extra={"json_fields": {"method": request.method, "route": ctx.route or "(no route)"}})
                 return _dump(internal_error_body(ctx.request_id)), 500, headers
 
     def _dispatch(self, request: Any, ctx: Context, headers: dict[str, str]) -> tuple[Any, int, dict[str, str]]:
@@ -266,12 +284,12 @@ class Router:
             return "", 204, headers
         if self.cors and request.headers.get("Origin") and "Access-Control-Allow-Origin" not in headers:
             return _dump(error_body(errors.Forbidden("origin not allowed", origin=request.headers.get("Origin")))), 403, headers
-        handler, params, path_known = self._match(request.method, request.path or "/")
+        handler, params, path_known, pattern = self._match(request.method, request.path or "/")
         if handler is None:
             error = errors.NotFound(f"no {request.method} {request.path}") if not path_known else errors.ValidationFailed(f"method {request.method} not allowed")
             status = 405 if path_known else 404
             return _dump(error_body(error)), status, headers
-        ctx.params = params
+        ctx.params, ctx.route = params, f"{request.method} {pattern}"
         try:
             if self.requires:
                 settings().require(*self.requires)
@@ -285,7 +303,7 @@ class Router:
             log.info("refused", extra={"json_fields": {"code": exc.code, "status": status}})
             return _dump(error_body(exc)), status, headers
         except MissingSetting as exc:  # the operator's error, named in the log, not in the answer
-            log.error("%s", exc, extra={"json_fields": {"missing_settings": list(exc.variables), "path": (request.path or "/")[:256]}})
+            log.error("%s", exc, extra={"json_fields": {"missing_settings": list(exc.variables), "route": ctx.route}})
             return _dump(internal_error_body(ctx.request_id)), 500, headers
         status = 200
         if isinstance(result, tuple):
@@ -325,7 +343,7 @@ def _answer_framework_errors(router: Router) -> None:
         status = exc.code or 500
         if status >= 500:
             return exc  # functions-framework's own handler
-        request_id = (current_request.headers.get("X-Request-Id") or "")[:128] or uuid.uuid4().hex
+        request_id = request_id_of(current_request.headers) or uuid.uuid4().hex
         log.info("refused by the framework", extra={"json_fields": {"function": router.function, "status": status, "request_id": request_id}})
         return _dump(framework_error_body(status, exc.description)), status, {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": request_id}
 

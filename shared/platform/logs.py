@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from shared.domain.ids import is_digits
+
 TRACE_KEY = "logging.googleapis.com/trace"
 SPAN_KEY = "logging.googleapis.com/spanId"
 SAMPLED_KEY = "logging.googleapis.com/trace_sampled"
@@ -82,7 +84,7 @@ def trace_of(headers: Any, project_id: str | None = None) -> tuple[str | None, s
     if header:
         value, _, options = header.partition(";")
         trace_id, _, span = value.partition("/")
-        if span.isdigit() and len(span) <= 20:
+        if is_digits(span) and len(span) <= 20:
             span_id = format(int(span) & 0xFFFFFFFFFFFFFFFF, "016x")
         if options.startswith("o="):
             sampled = options[2:] == "1"

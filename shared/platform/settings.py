@@ -13,6 +13,9 @@ KOPILKA_TOKEN_SECRET            signs customer access/refresh tokens (required
                                 by account, sms_otp, and by any call carrying
                                 a customer token)
 KOPILKA_ADMIN_TOKEN_SECRET      signs back-office tokens (admin); must differ
+                                (the admin function does not mount the customer
+                                secret: it compares its fingerprint,
+                                KOPILKA_TOKEN_SECRET_FINGERPRINT)
 KOPILKA_OTP_SECRET              HMAC key of OTP codes and phone/IP keys (sms_otp)
 KOPILKA_PAYOUT_SECRET           seals partners' payout destinations (account,
                                 admin; see shared.platform.sealing)
@@ -38,6 +41,11 @@ function): the program, origins, provider URLs, ids, limits, and
 * ``KOPILKA_LOG_LEVEL`` — level of the application's loggers (default INFO);
 * ``GOOGLE_CLOUD_PROJECT`` — the project, which turns the trace header into
   Cloud Logging's trace field (see :mod:`shared.platform.logs`).
+
+The two token secrets must be at least :data:`MIN_TOKEN_SECRET_BYTES` bytes
+long when set: a shorter one is refused when the settings are first read
+(:class:`WeakSecret`, naming the variable, never the value), so a function
+with a guessable signing key answers nothing but 500s.
 
 A missing required setting is found lazily, where it is needed, by
 :meth:`Settings.require`: it raises :class:`MissingSetting` naming the
@@ -93,6 +101,7 @@ ENV_NAMES: dict[str, str] = {
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
     "shop_url": "KOPILKA_SHOP_URL",
     "admin_token_secret": "KOPILKA_ADMIN_TOKEN_SECRET",
+    "token_secret_fingerprint": "KOPILKA_TOKEN_SECRET_FINGERPRINT",
     "version": "KOPILKA_VERSION",
     "environment": "KOPILKA_ENV",
 }
@@ -106,6 +115,18 @@ class MissingSetting(RuntimeError):
     def __init__(self, *variables: str) -> None:
         self.variables = variables
         super().__init__(f"missing required setting{'s' if len(variables) > 1 else ''}: {', '.join(variables)}")
+
+
+MIN_TOKEN_SECRET_BYTES = 32
+TOKEN_SECRETS = ("token_secret", "admin_token_secret")
+
+
+class WeakSecret(MissingSetting):
+    """A token secret is set but shorter than :data:`MIN_TOKEN_SECRET_BYTES` bytes."""
+
+    def __init__(self, *variables: str) -> None:
+        super().__init__(*variables)
+        self.args = (f"token secret{'s' if len(variables) > 1 else ''} shorter than {MIN_TOKEN_SECRET_BYTES} bytes: {', '.join(variables)}",)
 
 
 def _csv(name: str) -> tuple[str, ...]:
@@ -151,6 +172,7 @@ class Settings:
     http_timeout_seconds: float = 5.0
     shop_url: str = ""  # the storefront's address (KOPILKA_SHOP_URL): partners' referral links point here
     admin_token_secret: str = ""  # signs back-office tokens; must differ from token_secret
+    token_secret_fingerprint: str = ""  # SHA-256 (hex) of token_secret, where it is not mounted (admin)
     admin_token_ttl_seconds: int = 8 * 3600
     payout_secret: str = ""  # seals payout destinations (shared.platform.sealing); at least 32 characters
     # identity (sms_otp): OTP hashing key, phone regions, refresh tokens, the SMS gateway, Telegram
@@ -174,9 +196,17 @@ class Settings:
             raise MissingSetting(*missing)
         return self
 
+    def check_secrets(self) -> Settings:
+        """Self, when every token secret that is set has at least 32 bytes; else :class:`WeakSecret`."""
+        weak = [ENV_NAMES[name] for name in TOKEN_SECRETS if getattr(self, name) and len(getattr(self, name).encode()) < MIN_TOKEN_SECRET_BYTES]
+        if weak:
+            raise WeakSecret(*weak)
+        return self
+
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
+    """The settings of this instance, read once; a token secret under 32 bytes is refused (:class:`WeakSecret`)."""
     env = os.environ.get
     return Settings(
         program=env("KOPILKA_PROGRAM", "biomiq"),
@@ -214,11 +244,12 @@ def settings() -> Settings:
         telegram_bot_token=env("TELEGRAM_BOT_TOKEN", ""),
         shop_url=env("KOPILKA_SHOP_URL", ""),
         admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),
+        token_secret_fingerprint=env("KOPILKA_TOKEN_SECRET_FINGERPRINT", "").strip().lower(),
         admin_token_ttl_seconds=int(env("KOPILKA_ADMIN_TOKEN_TTL_SECONDS", str(8 * 3600))),
         payout_secret=env("KOPILKA_PAYOUT_SECRET", ""),
         version=_version(),
         environment=env("KOPILKA_ENV", "").strip() or "local",
-    )
+    ).check_secrets()
 
 
 def reload() -> Settings:

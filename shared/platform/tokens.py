@@ -1,13 +1,16 @@
 """Short-lived signed customer tokens (HS256 JWT).
 
 The SMS/Telegram login (identity) issues them; customer-facing endpoints
-verify them. Tampered, expired or wrongly-typed tokens are refused. A
+verify them. Tampered, expired or wrongly-typed tokens are refused, and so is
+a token whose ``exp`` is not a whole number (a string, a float, ``true``):
+every refusal is :class:`~shared.domain.errors.Unauthorized`, a 401. A
 customer's tokens carry the session epoch they were issued in (``ep``,
 :func:`epoch`), which a block moves on.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +36,10 @@ def verify(secret: str, token: str, *, now: datetime, kind: str = "customer") ->
         claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "iat"], "verify_exp": False})
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}", message_ru="Сессия недействительна, войдите снова.") from None
-    if claims["exp"] <= now.timestamp():
+    expires = claims["exp"]
+    if not isinstance(expires, int) or isinstance(expires, bool):  # we issue whole seconds; "1e9", 1.5, inf are forged
+        raise Unauthorized("invalid token: exp is not a whole number", message_ru="Сессия недействительна, войдите снова.")
+    if expires <= now.timestamp():
         raise Unauthorized("the token has expired", message_ru="Сессия истекла, войдите снова.")
     if claims.get("typ") != kind:
         raise Unauthorized("wrong token type", message_ru="Сессия недействительна, войдите снова.")
@@ -44,6 +50,11 @@ def epoch(claims: dict[str, Any]) -> int:
     """The session epoch a customer token was issued in (``ep``; none: the first, 0)."""
     value = claims.get("ep", 0)
     return value if isinstance(value, int) and not isinstance(value, bool) else -1  # -1: matches no epoch
+
+
+def fingerprint(secret: str) -> str:
+    """A secret's SHA-256 (hex): what a function that does not hold a secret compares another against."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def bearer(request: Any) -> str | None:

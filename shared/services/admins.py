@@ -130,9 +130,11 @@ def account(store: Store, email: str) -> AdminAccount | None:
 
 
 def token_secret() -> str:
-    """The admin tokens' secret; refused while unset or equal to the customers' secret."""
+    """The admin tokens' secret; refused while unset or equal to the customers' secret (compared
+    directly where it is set, else by its fingerprint, ``KOPILKA_TOKEN_SECRET_FINGERPRINT``)."""
     s = settings()
-    if not s.admin_token_secret or hmac.compare_digest(s.admin_token_secret.encode(), s.token_secret.encode()):
+    shared = hmac.compare_digest(s.admin_token_secret.encode(), s.token_secret.encode()) or hmac.compare_digest(tokens.fingerprint(s.admin_token_secret), s.token_secret_fingerprint)
+    if not s.admin_token_secret or shared:
         raise Unauthorized("admin tokens are not configured (KOPILKA_ADMIN_TOKEN_SECRET, distinct from the customer secret)", message_ru="Вход в панель управления не настроен.")
     return s.admin_token_secret
 

@@ -49,6 +49,7 @@ from shared.adapters.carriers import (
 from shared.api.delivery_status import DeliveryOutcome, PollResult
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import DomainError, InvalidState, NotFound
+from shared.domain.ids import is_external_id
 from shared.domain.order import (
     PAST_DELIVERY,
     RETURNABLE,
@@ -197,7 +198,7 @@ def cdek_event(store: Store, *, config: ProgramConfig, cdek: Any, uuid: str, cod
                 break
     else:
         order_id = entity.number or _tracked_order(store, "cdek", entity.uuid) or _tracked_order(store, "cdek", entity.cdek_number)
-    if not order_id:
+    if not order_id or not is_external_id(order_id):  # the shop's number as CDEK keeps it: an outside id
         return _outcome(Applied.UNKNOWN_ORDER, None, reason="the CDEK order is not linked to one of ours")
     return apply_status(store, config=config, order_id=order_id, carrier="cdek", status=entity.status, now=now)
 

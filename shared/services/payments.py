@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
@@ -52,6 +51,7 @@ from shared.adapters.yoomoney import RUB as YOOMONEY_RUB
 from shared.adapters.yoomoney import Notification as YooMoneyNotification
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import ValidationFailed
+from shared.domain.ids import is_external_id
 from shared.domain.line_book import plan_return
 from shared.domain.money import prorate
 from shared.domain.order import UNPAID, Order, OrderStatus, PaymentRef, RefundDueEvent
@@ -62,7 +62,6 @@ log = logging.getLogger("kopilka")
 
 RUB = "RUB"
 # An order id is a document id: no slashes, not "." or "..", bounded (a customer id and a reference).
-_ORDER_ID = re.compile(r"[A-Za-z0-9_.:@+-]{1,200}")
 
 
 class Result(StrEnum):
@@ -100,7 +99,7 @@ def _ignored(reason: str, *, order_id: str | None = None, status: OrderStatus | 
 
 
 def _find_order(store: Store, order_id: Any) -> Order | None:
-    if not isinstance(order_id, str) or not _ORDER_ID.fullmatch(order_id) or order_id in (".", ".."):
+    if not is_external_id(order_id):
         return None
     return orders.find_order(store, order_id)
 

@@ -829,3 +829,12 @@ def test_the_cli_creates_an_admin_who_can_log_in(client, env, monkeypatch, capsy
     assert create_admin.main(["--email", "ivan@shop.example", "--roles", "manager", "--password-stdin"]) == 1
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert create_admin.main(["--email", "ivan@shop.example", "--roles", "root", "--password-stdin"]) == 1
+
+
+@pytest.mark.parametrize("value", ["__x__", "__name__"])
+def test_outside_ids_of_a_form_firestore_reserves_are_404_or_400_not_500(client, env, staff, value):
+    admin = staff["admin"]
+    error(call(client, "GET", f"/approvals/{value}", token=admin), 404, "not_found")
+    error(call(client, "POST", f"/approvals/{value}/reject", {"reason": "нет"}, token=admin), 404, "not_found")
+    error(call(client, "GET", f"/mass_accruals/{value}", token=admin), 404, "not_found")
+    error(call(client, "GET", f"/customers/{value}", token=admin), 400, "validation_failed")

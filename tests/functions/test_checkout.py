@@ -279,6 +279,19 @@ def test_tilda_anonymous_orders_and_lead_forms_are_ignored(function_env, client)
 
 
 @pytest.mark.reliability
+@pytest.mark.parametrize(
+    "changes",
+    [{"kopilka_bonuses": "²"}, {"payment[products][²]": "Крем=10"}, {"payment[products][①][name]": "Крем"}],
+)
+def test_tilda_bodies_with_other_scripts_digits_are_400_and_write_nothing(function_env, client, capsys, changes):
+    token = register(function_env, "anna")
+    capsys.readouterr()
+    response = post_form(client, TILDA, {**tilda_form(token), **changes})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "validation_failed"
+    assert function_env.get("orders/tilda-1869817991") is None
+    assert TEST_ENV["KOPILKA_TILDA_TOKEN"] not in capsys.readouterr().out  # the webhook's secret is never logged
+
+
 @pytest.mark.parametrize("path", ["/tilda/wrong-secret", "/tilda/" + TEST_ENV["KOPILKA_TILDA_TOKEN"] + "x", "/tilda"])
 def test_tilda_with_a_forged_secret_is_403_and_writes_nothing(function_env, client, path):
     token = register(function_env, "anna")

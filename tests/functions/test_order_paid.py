@@ -150,6 +150,16 @@ def test_unknown_payments_and_orders_are_acknowledged_without_effect(client, fak
     assert_untouched(store)
 
 
+@pytest.mark.parametrize("order_id", ["__x__", "__name__", "..", "."])
+def test_order_ids_of_a_form_firestore_reserves_are_unknown_orders_not_500s(client, fake, store, order, order_id):
+    payment = fake.create_payment(amount=TO_PAY, order_id=order_id)
+    answer = yookassa_post(client, notification("payment.succeeded", fake.succeed(payment["id"])))
+    assert answer.status_code == 200 and answer.get_json()["ignored"] == "unknown_order"
+    labelled = yoomoney_post(client, fake_yoomoney.fields(SECRET, label=order_id, paid=TO_PAY))
+    assert labelled.status_code == 200 and labelled.get_json()["ignored"] == "unknown_order"
+    assert_untouched(store)
+
+
 # --- YooKassa: who may call ---------------------------------------------------------------
 
 

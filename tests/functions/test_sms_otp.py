@@ -378,6 +378,22 @@ def test_the_access_token_works_on_a_customer_endpoint_and_bad_ones_are_refused(
         assert_error(post(cart, "/quote", {"lines": CART}, token=session["access_token"]), 401, "unauthorized")  # expired
 
 
+def test_logout_ends_the_session_at_once_on_every_customer_route(client, fake):
+    session = login(client, fake)
+    cart, account = load_function("cart_quote"), load_function("account")
+    assert post(cart, "/quote", {"lines": CART}, token=session["access_token"]).get_json()["anonymous"] is False
+    out = post(client, "/logout", {"refresh_token": session["refresh_token"]})
+    assert out.status_code == 200 and out.get_json() == {"logged_out": True, "replayed": False}
+    # the access token is refused at once, not when its hour runs out
+    assert_error(post(cart, "/quote", {"lines": CART}, token=session["access_token"]), 401, "session_revoked")
+    balance = account.get("/balance", headers={"Authorization": f"Bearer {session['access_token']}", "Origin": SHOP_ORIGIN})
+    assert_error(balance, 401, "session_revoked")
+    assert_error(post(client, "/refresh", {"refresh_token": session["refresh_token"]}), 401, "session_invalid")
+    assert post(client, "/logout", {"refresh_token": session["refresh_token"]}).get_json() == {"logged_out": True, "replayed": True}
+    again = login(client, fake)  # the next login opens a session that stands
+    assert post(cart, "/quote", {"lines": CART}, token=again["access_token"]).get_json()["anonymous"] is False
+
+
 # --- Telegram ---------------------------------------------------------------------------------------
 
 

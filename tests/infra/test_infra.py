@@ -11,6 +11,7 @@ and pin the resource's template that turns an entry into the function."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 import subprocess
@@ -294,7 +295,8 @@ NOT_NEEDED = {
     # shared.edge.entry is imported for the store and the program; these verify no customer token
     **{fn: {"KOPILKA_TOKEN_SECRET"} for fn in ("order_paid", "delivery_status", "expiry_sweep", "referral_reward")},
     # admin imports shared.services.identity only for normalize_phone (customer search by phone)
-    "admin": {"SMSRU_API_ID", "TELEGRAM_BOT_TOKEN", "KOPILKA_OTP_SECRET"},
+    # and verifies no customer token (shared.edge.entry comes for the store; it holds the secret's fingerprint only)
+    "admin": {"SMSRU_API_ID", "TELEGRAM_BOT_TOKEN", "KOPILKA_OTP_SECRET", "KOPILKA_TOKEN_SECRET"},
 }
 # referral_reward has no scheduler job: the back office calls it with the sweep secret, so OIDC stays off.
 NOT_NEEDED["referral_reward"] |= {"KOPILKA_SWEEP_AUDIENCE", "KOPILKA_SCHEDULER_EMAILS"}
@@ -465,6 +467,19 @@ def test_each_secret_is_read_by_exactly_the_functions_that_mount_it() -> None:
     reader = resources("google_secret_manager_secret_iam_member")["reader"]
     assert reader["role"] == "roles/secretmanager.secretAccessor" and reader["for_each"] == "${local.secret_access}"
     assert not resources("google_secret_manager_secret_version"), "secret values stay out of the Terraform state"
+
+
+def test_the_admin_function_does_not_mount_the_customer_token_secret() -> None:
+    """The back office verifies no customer token: it holds only the customer secret's fingerprint,
+    to refuse an admin secret equal to it (shared.services.admins.token_secret)."""
+    env, secrets = function_env("admin")
+    assert "KOPILKA_TOKEN_SECRET" not in secrets and "admin" not in tf()["locals"]["secret_readers"]["token_secret"]
+    assert env["KOPILKA_TOKEN_SECRET_FINGERPRINT"] == "${var.token_secret_fingerprint}"
+    variable = tf()["variable"]["token_secret_fingerprint"]
+    assert variable["type"] == "string" and variable["default"] == ""
+    assert "sha256" in json.dumps(variable["validation"]).lower() or "[0-9a-f]{64}" in json.dumps(variable["validation"])
+    source = (ROOT / "functions" / "admin" / "main.py").read_text()
+    assert "entry.customer_id(" not in source and "entry.customer_token(" not in source and "tokens." not in source
 
 
 def test_outputs_give_the_storefront_and_webhook_urls() -> None:

@@ -86,6 +86,15 @@ class CustomerContactRepository(Repository):
             return None
         return Blocking(blocked=doc.get("blocked"), session_epoch=doc.get("session_epoch"))
 
+    def end_sessions(self, customer_id: str) -> None:
+        """Move the account's session epoch on: every token issued before is refused from now on
+        (the block's fields and the ledger fields are left as they are)."""
+        path = layout.account(customer_id)
+        account = self._docs.get(path)
+        if account is None:
+            raise LookupError(f"no account {customer_id!r} to end the sessions of")
+        self._docs.put(path, {**account, "session_epoch": int(account.get("session_epoch") or 0) + 1})
+
     def put(self, customer_id: str, contact: CustomerContact) -> None:
         path = layout.account(customer_id)
         account = self._docs.get(path)

@@ -13,6 +13,8 @@ from pydantic import (
     Field,
 )
 
+from shared.domain.ids import ExternalId
+
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
@@ -20,7 +22,7 @@ def _utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="Chosen by the caller; the same key repeats the request instead of doing it twice.")]
-CustomerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@+\-]{1,128}$")]
+CustomerId = ExternalId  # an outside id: never ".", ".." nor "__…__"
 Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 Cursor = Annotated[str | None, Field(default=None, max_length=300, description="next_cursor of the previous page")]
 # a page that continues after a document id (approvals, payout requests): a cursor is such an id

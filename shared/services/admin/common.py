@@ -3,15 +3,13 @@ and how a payout decision is recorded."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from shared.domain.admin import JsonObject
 from shared.domain.customer import Blocking
 from shared.domain.errors import BusinessRefusal, ValidationFailed
+from shared.domain.ids import external_id, is_external_id
 from shared.domain.payouts import PayoutOutcome
-
-_ID = re.compile(r"[A-Za-z0-9_.:@+\-]{1,128}")
 
 
 class CustomerBlocked(BusinessRefusal):
@@ -34,15 +32,13 @@ def require_creditable(blocking: Blocking, *, customer_id: str, amount: int, rol
 
 
 def well_formed_id(value: str) -> bool:
-    """Whether ``value`` may name a document (an approval, a job, a customer)."""
-    return _ID.fullmatch(value) is not None
+    """Whether ``value`` may name a document (an approval, a job, a customer): an outside id."""
+    return is_external_id(value)
 
 
 def valid_customer_id(customer_id: str) -> str:
     """A customer id usable as a document id, else :class:`ValidationFailed`."""
-    if not _ID.fullmatch(customer_id or "") or customer_id in (".", "..") or (customer_id.startswith("__") and customer_id.endswith("__")):
-        raise ValidationFailed("not a customer id", field="customer_id", message_ru="Некорректный идентификатор покупателя.")
-    return customer_id
+    return external_id(customer_id, field="customer_id", message_ru="Некорректный идентификатор покупателя.")
 
 
 def required_reason(reason: str) -> str:

@@ -3,7 +3,6 @@ a manager's "delivered" (an order no carrier reports on: pickup, the shop's own 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -11,6 +10,7 @@ from shared.api.admin import CallCentreOrderResponse, ManualDeliveryResponse
 from shared.domain.cart import CartLine
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState, NotFound, ValidationFailed
+from shared.domain.ids import external_id
 from shared.domain.ledger import require_utc
 from shared.edge.admin_auth import Admin
 from shared.services import ledger
@@ -21,15 +21,10 @@ from shared.services.ports import Store, UnitOfWork
 if TYPE_CHECKING:
     from shared.domain.order import Order
 
-# An order id is a document id: a storefront checkout's is "<customer id>:<reference>", Tilda's "tilda-<n>".
-_ORDER_ID = re.compile(r"[A-Za-z0-9_.:@+-]{1,200}")
-
-
 def valid_order_id(order_id: str) -> str:
-    """An order id usable as a document id, else :class:`ValidationFailed`."""
-    if not _ORDER_ID.fullmatch(order_id or "") or order_id in (".", "..") or (order_id.startswith("__") and order_id.endswith("__")):
-        raise ValidationFailed("not an order id", field="order_id", message_ru="Некорректный номер заказа.")
-    return order_id
+    """An order id usable as a document id (a storefront checkout's is "<customer id>:<reference>",
+    Tilda's "tilda-<n>"), else :class:`ValidationFailed`."""
+    return external_id(order_id, field="order_id", message_ru="Некорректный номер заказа.")
 
 
 def call_centre_order(

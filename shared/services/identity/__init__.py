@@ -2,7 +2,7 @@
 
 * :mod:`.phones`: any spelling of a phone to E.164 (mobile numbers of the configured regions);
 * :mod:`.otp`: requesting a code by SMS within the limits and the daily SMS budget, verifying it;
-* :mod:`.sessions`: a verified phone's login (registering its customer once), refresh-token rotation;
+* :mod:`.sessions`: a verified phone's login (registering its customer once), refresh-token rotation, logout;
 * :mod:`.access`: whether a customer token's session still stands (not blocked, not revoked);
 * :mod:`.telegram`: Telegram Login Widget verification, linking and login;
 * :mod:`.keys`: the secrets and the keyed hashes; :mod:`.errors`: the refusals.
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from shared.services.identity.phones import normalize_phone
     from shared.services.identity.sessions import (
         login_phone,
+        logout,
         refresh_session,
         start_session,
     )
@@ -76,6 +77,7 @@ _HOMES = {
     "generate_code": "shared.services.identity.otp",
     "ip_scopes": "shared.domain.otp",
     "login_phone": "shared.services.identity.sessions",
+    "logout": "shared.services.identity.sessions",
     "normalize_phone": "shared.services.identity.phones",
     "refresh_session": "shared.services.identity.sessions",
     "request_code": "shared.services.identity.otp",
@@ -121,6 +123,7 @@ __all__ = [
     "generate_code",
     "ip_scopes",
     "login_phone",
+    "logout",
     "normalize_phone",
     "refresh_session",
     "request_code",

@@ -3,7 +3,10 @@ on every use.
 
 A refresh token is recorded by its id and marked used when it is exchanged;
 presenting a used one again revokes its whole family (every token rotated
-from the same login), the thief's tokens and the customer's alike.
+from the same login), the thief's tokens and the customer's alike, and moves
+the customer's session epoch on, so the access tokens already issued end at
+once. A logout (:func:`logout`) revokes its family and moves the epoch on
+the same way.
 
 Both tokens carry the customer's session epoch (``ep``). A block moves the
 epoch on: from then on every session opened before is refused
@@ -23,12 +26,13 @@ once), and :func:`registration.register_customer` gives the welcome bonus once.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from datetime import datetime, timedelta
 
 from msgspec import Struct
 
-from shared.api.sms_otp import Session
+from shared.api.sms_otp import LoggedOut, Session
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import AccountBlocked, SessionRevoked
 from shared.domain.errors import NotFound
@@ -49,6 +53,7 @@ from shared.services.ports import Store, UnitOfWork
 from shared.services.registration import register_customer
 
 log = logging.getLogger("kopilka")
+_TOKEN_ID = re.compile(r"[0-9a-f]{32}")  # a refresh token's id and family, as secrets.token_hex(16) makes them
 
 
 def login_phone(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164: str, now: datetime, invited_by: str | None = None) -> Session:
@@ -126,7 +131,7 @@ class _Presented(Struct, frozen=True):
 def _presented(keys: IdentityKeys, refresh_token: str, now: datetime) -> _Presented:
     claims = tokens.verify(keys.token_secret, refresh_token, now=now, kind="refresh")
     jti, family = claims.get("jti"), claims.get("fam")
-    if not isinstance(jti, str) or not isinstance(family, str) or not jti.isalnum() or not family.isalnum():
+    if not isinstance(jti, str) or not isinstance(family, str) or not _TOKEN_ID.fullmatch(jti) or not _TOKEN_ID.fullmatch(family):
         raise SessionInvalid("the refresh token has no id")
     return _Presented(customer_id=str(claims["sub"]), jti=jti, family=family, epoch=tokens.epoch(claims))
 
@@ -160,8 +165,10 @@ def refresh_session(store: Store, *, keys: IdentityKeys, refresh_token: str, now
         if presented.epoch != (blocking.epoch if blocking is not None else 0):
             revoke(uow, RevocationReason.REVOKED)
             return RotationOutcome.STALE
-        if record.used_at is not None:
+        if record.used_at is not None:  # a stolen token: the access tokens issued before end too
             revoke(uow, RevocationReason.REUSE)
+            if blocking is not None:
+                uow.customer_contacts.end_sessions(customer_id)
             return RotationOutcome.REUSED
         uow.refresh_tokens.put(jti, record.rotated(now, new_jti))
         uow.refresh_tokens.create(new_jti, RefreshToken.issue(customer_id, family, now, ttl))
@@ -173,7 +180,37 @@ def refresh_session(store: Store, *, keys: IdentityKeys, refresh_token: str, now
     if outcome is RotationOutcome.BLOCKED:
         raise AccountBlocked("the customer is blocked: the refresh family is revoked", customer_id=customer_id)
     if outcome is RotationOutcome.STALE:
-        raise SessionRevoked("the session was revoked by a block: the refresh family is revoked", customer_id=customer_id)
+        raise SessionRevoked("the session was revoked (a block or a logout since): the refresh family is revoked", customer_id=customer_id)
     if outcome is not RotationOutcome.OK:
         raise SessionInvalid(f"the refresh token is {outcome.value}", reason=outcome.value)
     return _session(keys, customer_id, new_jti, family, now, presented.epoch)
+
+
+def logout(store: Store, *, keys: IdentityKeys, refresh_token: str, now: datetime) -> LoggedOut:
+    """End the session of a refresh token: its family is revoked and the customer's session epoch
+    moves on, so every access token issued before is refused at once (on every device: an access
+    token names no family). A repeated logout changes nothing (``replayed``); a token of no
+    recorded session is refused (:class:`SessionInvalid`)."""
+    require_utc(now)
+    presented = _presented(keys, refresh_token, now)
+    customer_id, family = presented.customer_id, presented.family
+
+    def unit(uow: UnitOfWork) -> bool | None:
+        record = uow.refresh_tokens.get(presented.jti)
+        if record is None or record.customer_id != customer_id or record.family != family:
+            return None
+        if uow.refresh_families.get(family) is not None:
+            return True
+        blocking = uow.customer_contacts.blocking(customer_id)
+        uow.refresh_families.put(
+            family,
+            FamilyRevocation(customer_id=customer_id, revoked_at=now, reason=RevocationReason.LOGOUT, jti=presented.jti, expires_at=now + timedelta(seconds=keys.refresh_ttl_seconds)),
+        )
+        if blocking is not None and presented.epoch == blocking.epoch:  # else a block or a logout already ended them
+            uow.customer_contacts.end_sessions(customer_id)
+        return False
+
+    replayed = store.run(unit)
+    if replayed is None:
+        raise SessionInvalid(f"the refresh token is {RotationOutcome.UNKNOWN.value}", reason=RotationOutcome.UNKNOWN.value)
+    return LoggedOut(replayed=replayed)

@@ -168,3 +168,34 @@ def test_amounts_are_exact_kopecks(text, kopecks):
 def test_long_product_names_are_shortened_not_refused():
     order = tilda.parse_form(form({"payment[orderid]": "1", "payment[products][0]": "Я" * 400 + "=10"}), FORM)
     assert len(order.lines[0].name) == tilda.NAME_LENGTH
+
+
+@pytest.mark.parametrize("digit", ["²", "٣", "①", "𝟡"])  # str.isdigit() says yes to each; none is an ASCII digit
+@pytest.mark.parametrize(
+    "body",
+    [
+        lambda d: form({"payment[orderid]": "1", f"payment[products][{d}]": "A=1"}),  # an index in brackets
+        lambda d: json.dumps({"payment[orderid]": "1", "payment[products][0]": "A=1", f"payment[products][{d}]": "B=2"}).encode(),  # in JSON
+        lambda d: form({"payment[orderid]": "1", "payment[products][0]": "A=1", "kopilka_bonuses": d}),  # a whole number
+    ],
+)
+def test_only_ascii_digits_are_numbers_in_tilda_bodies(body, digit):
+    content_type = JSON if body(digit).startswith(b"{") else FORM
+    with pytest.raises(ValidationFailed) as caught:
+        tilda.parse_form(body(digit), content_type)
+    assert caught.value.message_ru
+
+
+@pytest.mark.parametrize("body", [b"0=x", b"0=x&1=y", b"[]=", b"0[a]=1"])
+def test_top_level_fields_named_by_numbers_stay_fields(body):
+    with pytest.raises(ValidationFailed) as caught:  # no payment block: not a cart order
+        tilda.parse_form(body, FORM)
+    assert caught.value.details.get("field") == "payment"
+
+
+@pytest.mark.parametrize("product", ["Крем=١٣٩٩", "Крем x 2 ≡ ٩٦٠", "Крем=𝟏𝟎"])
+def test_amounts_and_quantities_are_ascii_digits_only(product):
+    with pytest.raises(ValidationFailed):
+        tilda.parse_form(form({"payment[orderid]": "1", "payment[products][0]": product}), FORM)
+    with pytest.raises(ValidationFailed):
+        tilda.kopecks("١٢", "x")

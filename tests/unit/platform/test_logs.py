@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from datetime import datetime
 
 import pytest
@@ -112,7 +113,7 @@ def test_an_unexpected_exception_is_a_generic_500_and_an_error_line_with_the_sta
     [error] = [entry for entry in written if entry["severity"] == "ERROR"]
     assert error["request_id"] == "req-boom" and error["function"] == "test_fn"
     assert "Traceback" in error["stack_trace"] and "KeyError" in error["stack_trace"]
-    assert error["path"] == "/boom"
+    assert error["route"] == "POST /boom" and "path" not in error
 
 
 def test_the_request_context_ends_with_the_request(router, capsys):
@@ -143,3 +144,53 @@ def test_configure_is_once_per_instance():
     logs.configure()
     assert logs.configure() is False
     assert sum(isinstance(h, logs.StdoutHandler) for h in logging.getLogger().handlers) == 1
+
+
+def test_an_unhandled_error_logs_the_route_pattern_never_the_path(capsys):
+    """A webhook's secret is a path segment: the log names the route it matched, not the path."""
+    r = http.Router("webhook_fn")
+
+    @r.post("/tilda/{token}")
+    def tilda(request, ctx):
+        raise KeyError("a bug")
+
+    needs = http.Router("needs_secret", requires=("token_secret",))
+
+    @needs.post("/cdek/{token}")
+    def cdek(request, ctx):
+        return {"never": "reached"}
+
+    os.environ.pop("KOPILKA_TOKEN_SECRET", None)
+    reload()
+    capsys.readouterr()
+    _, status, _ = r.dispatch(request(path="/tilda/webhook-secret-segment"))
+    _, missing, _ = needs.dispatch(request(path="/cdek/another-secret-segment"))
+    assert status == missing == 500
+    written = capsys.readouterr().out
+    assert "webhook-secret-segment" not in written and "another-secret-segment" not in written
+    errors = [json.loads(line) for line in written.splitlines() if '"ERROR"' in line]
+    assert [entry["route"] for entry in errors] == ["POST /tilda/{token}", "POST /cdek/{token}"]
+    assert all("path" not in entry for entry in errors)
+
+
+@pytest.mark.parametrize("sent", ["<script>alert(1)</script>", "x" * 129, "ид-запроса", "a b", "../../etc", "\u202eevil", ""])
+def test_a_client_request_id_is_used_only_when_well_formed(router, capsys, sent):
+    capsys.readouterr()
+    _, status, headers = router.dispatch(request(path="/ok", headers={"X-Request-Id": sent}))
+    assert status == 200
+    assert headers["X-Request-Id"] != sent and re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-Id"])  # a fresh one
+    assert all(entry["request_id"] == headers["X-Request-Id"] for entry in lines(capsys) if "request_id" in entry)
+
+
+@pytest.mark.parametrize("sent", ["req-42", "0f8c2b1e-4d6a-4c1b-9a57-3e1f0b2c4d5e", "abc.DEF_123:4", "x" * 128])
+def test_a_well_formed_client_request_id_is_echoed(router, sent):
+    _, _, headers = router.dispatch(request(path="/ok", headers={"X-Request-Id": sent}))
+    assert headers["X-Request-Id"] == sent
+
+
+@pytest.mark.parametrize("span", ["²", "①", "٣", "1²"])
+def test_a_trace_header_with_other_scripts_digits_is_read_without_its_span(router, span):
+    assert logs.trace_of({"X-Cloud-Trace-Context": f"abc123/{span};o=1"}, "p") == ("projects/p/traces/abc123", None, True)
+    os.environ["GOOGLE_CLOUD_PROJECT"] = "kopilka-prod"
+    _, status, _ = router.dispatch(request(path="/ok", headers={"X-Cloud-Trace-Context": f"abc123/{span};o=1"}))
+    assert status == 200

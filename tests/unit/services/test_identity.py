@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import jwt
 import pytest
 
 from shared.adapters import layout
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.sms import SmsRuClient, SmsUnavailable
+from shared.domain.customer import SessionRevoked
 from shared.domain.errors import Unauthorized
+from shared.domain.identity import CustomerToken
 from shared.platform import tokens
 from shared.presets import load_preset
 from shared.services import identity, promo, registration
@@ -342,6 +345,34 @@ def test_expired_and_tampered_tokens_are_refused(store):
         identity.refresh_session(store, keys=KEYS, refresh_token=session.refresh_token, now=NOW + timedelta(seconds=KEYS.refresh_ttl_seconds))
 
 
+@pytest.mark.parametrize("exp", ["9999999999", [1], {"at": 1}, 1e400, 9999999999.5, True])
+@pytest.mark.parametrize("kind", ["customer", "refresh"])
+def test_a_token_whose_exp_is_not_a_whole_number_is_unauthorized(store, exp, kind):
+    forged = jwt.encode({"iss": tokens.ISSUER, "sub": "c_1", "typ": kind, "iat": int(NOW.timestamp()), "exp": exp, "jti": "a" * 32, "fam": "b" * 32}, KEYS.token_secret, algorithm="HS256")
+    with pytest.raises(Unauthorized):
+        tokens.verify(KEYS.token_secret, forged, now=NOW, kind=kind)
+    if kind == "refresh":
+        with pytest.raises(Unauthorized):
+            identity.refresh_session(store, keys=KEYS, refresh_token=forged, now=NOW)
+        with pytest.raises(Unauthorized):
+            identity.logout(store, keys=KEYS, refresh_token=forged, now=NOW)
+
+
+@pytest.mark.parametrize(("jti", "fam"), [("²" * 32, "b" * 32), ("a" * 32, "٣" * 32), ("__x__", "b" * 32), ("a" * 32, "")])
+def test_a_refresh_token_whose_ids_are_not_ours_is_refused_before_the_store(jti, fam):
+    forged = tokens.issue(KEYS.token_secret, subject="c_1", now=NOW, ttl_seconds=60, kind="refresh", jti=jti, fam=fam, ep=0)
+
+    class NoStore:
+        def run(self, fn):
+            raise AssertionError("the store was reached")
+
+        read = run
+
+    for call in (identity.refresh_session, identity.logout):
+        with pytest.raises(identity.SessionInvalid):
+            call(NoStore(), keys=KEYS, refresh_token=forged, now=NOW)
+
+
 # --- Telegram ---------------------------------------------------------------------------------------------
 
 
@@ -392,3 +423,48 @@ def test_telegram_links_once_and_logs_in(store):
     boris = identity.login_phone(store, config=CONFIG, keys=KEYS, e164="+79007654321", now=NOW)
     with pytest.raises(identity.LinkedElsewhere):
         identity.telegram_login(store, keys=KEYS, fields=signed(), customer_id=boris.customer_id, now=NOW)
+
+
+def _access_stands(store, session: identity.Session, at: datetime) -> None:
+    """What every customer route checks: the access token's signature, then its session against the account."""
+    claims = tokens.verify(KEYS.token_secret, session.access_token, now=at)
+    identity.check_session(store, CustomerToken(customer_id=str(claims["sub"]), epoch=tokens.epoch(claims)))
+
+
+def test_logout_revokes_the_family_and_ends_the_access_token_at_once(store):
+    session = identity.login_phone(store, config=CONFIG, keys=KEYS, e164=PHONE, now=NOW)
+    _access_stands(store, session, NOW)
+    out = identity.logout(store, keys=KEYS, refresh_token=session.refresh_token, now=NOW + timedelta(minutes=1))
+    assert out.logged_out and not out.replayed
+    with pytest.raises(SessionRevoked):  # well within the access token's hour
+        _access_stands(store, session, NOW + timedelta(minutes=2))
+    with pytest.raises(identity.SessionInvalid) as refused:
+        identity.refresh_session(store, keys=KEYS, refresh_token=session.refresh_token, now=NOW + timedelta(minutes=2))
+    assert refused.value.details["reason"] == "revoked"
+    again = identity.logout(store, keys=KEYS, refresh_token=session.refresh_token, now=NOW + timedelta(minutes=3))
+    assert again.logged_out and again.replayed  # a replay changes nothing
+    assert store.read(lambda uow: uow.customer_contacts.blocking(session.customer_id)).epoch == 1
+    fresh = identity.login_phone(store, config=CONFIG, keys=KEYS, e164=PHONE, now=NOW + timedelta(minutes=4))
+    _access_stands(store, fresh, NOW + timedelta(minutes=4))  # the next login opens a session that stands
+    identity.refresh_session(store, keys=KEYS, refresh_token=fresh.refresh_token, now=NOW + timedelta(minutes=5))
+
+
+def test_logout_with_a_foreign_or_unknown_refresh_token_is_refused(store):
+    session = identity.login_phone(store, config=CONFIG, keys=KEYS, e164=PHONE, now=NOW)
+    with pytest.raises(Unauthorized):
+        identity.logout(store, keys=KEYS, refresh_token=session.access_token, now=NOW)  # not a refresh token
+    forged = tokens.issue(KEYS.token_secret, subject=session.customer_id, now=NOW, ttl_seconds=60, kind="refresh", jti="0" * 32, fam="1" * 32, ep=0)
+    with pytest.raises(identity.SessionInvalid):
+        identity.logout(store, keys=KEYS, refresh_token=forged, now=NOW)
+    _access_stands(store, session, NOW)  # nothing was revoked
+
+
+def test_a_reused_refresh_token_ends_the_access_tokens_at_once(store):
+    first = identity.login_phone(store, config=CONFIG, keys=KEYS, e164=PHONE, now=NOW)
+    second = identity.refresh_session(store, keys=KEYS, refresh_token=first.refresh_token, now=NOW + timedelta(minutes=1))
+    _access_stands(store, second, NOW + timedelta(minutes=1))
+    with pytest.raises(identity.SessionInvalid):
+        identity.refresh_session(store, keys=KEYS, refresh_token=first.refresh_token, now=NOW + timedelta(minutes=2))
+    for session in (first, second):  # the thief's access token and the customer's alike
+        with pytest.raises(SessionRevoked):
+            _access_stands(store, session, NOW + timedelta(minutes=3))
