@@ -6,7 +6,7 @@
     POST /telegram  Telegram Login Widget fields -> link (with a customer token) or log in
 
 Limits are 429 with ``details.retry_after`` seconds (``reason``: phone_window,
-phone_daily, lockout, ip); an SMS gateway that did not take the message is
+phone_daily, verify_delay, ip, daily_budget); an SMS gateway that did not take the message is
 503. The caller's address for the per-address limits is the
 ``X-Forwarded-For`` entry our trusted proxy appended (``shared.edge.http.client_ip``).
 """
@@ -57,7 +57,7 @@ def request_endpoint(request: Any, ctx: Context) -> CodeSent:
 @router.post("/verify")
 def verify_endpoint(request: Any, ctx: Context) -> Session:
     body = ctx.body(VerifyRequest)
-    return identity.verify_code(entry.store(), config=entry.config(ctx.now), keys=_keys(), phone=body.phone, code=body.code, now=ctx.now)
+    return identity.verify_code(entry.store(), config=entry.config(ctx.now), keys=_keys(), phone=body.phone, code=body.code, ip=client_ip(request), now=ctx.now)
 
 
 @router.post("/refresh")

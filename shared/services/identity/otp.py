@@ -18,7 +18,10 @@ number cannot hammer the gateway), and an ambiguous one keeps everything,
 because the SMS may still arrive.
 
 **Verification** compares hashes in constant time and counts wrong guesses
-on the code and on the phone; the first verification of a phone registers
+on the code and on the phone, with the network they came from: a network
+with too many wrong codes waits progressively longer before its next guess
+is checked (:meth:`~shared.domain.otp.PhoneLimits.verify_delay`); nothing
+locks the phone. The first verification of a phone registers
 its customer (:func:`~shared.services.identity.sessions.login_phone`).
 """
 
@@ -55,6 +58,7 @@ from shared.domain.otp import (
     budget_day,
     budget_refusal,
     ip_refusal,
+    ip_scopes,
     ip_windows,
 )
 from shared.domain.sms import SmsReceipt, SmsUnavailable
@@ -142,7 +146,7 @@ def request_code(
 
     def reserve(uow: UnitOfWork) -> int:
         limits = _limits(uow, phone_key, now)  # read first: same-phone units queue on it
-        refusal = limits.lockout(now) or limits.send_refusal(now)
+        refusal = limits.send_refusal(now)
         if refusal is not None:
             raise refusal
         counters = [(w, _count(uow.ip_rates.get(w.window_id))) for w in windows]
@@ -207,39 +211,46 @@ class _Result(Enum):
     WRONG = "wrong"
     EXPIRED = "expired"  # used, replaced, expired or never sent
     EXHAUSTED = "exhausted"
-    LOCKED = "locked"
+    DELAYED = "delayed"
 
 
 class _Verdict(Struct, frozen=True):
     result: _Result
     attempts_left: int = 0
     invited_by: str | None = None
-    lockout: RateLimited | None = None
+    delay: RateLimited | None = None
 
 
-def verify_code(store: Store, *, config: ProgramConfig, keys: IdentityKeys, phone: str, code: str, now: datetime) -> Session:
+def guesser_network(keys: IdentityKeys, ip: str | None) -> str:
+    """The keyed bucket of the network a guess came from (IPv4 /24, IPv6 /48)."""
+    return keys.ip_bucket(f"net:{ip_scopes(ip)['net']}")
+
+
+def verify_code(store: Store, *, config: ProgramConfig, keys: IdentityKeys, phone: str, code: str, now: datetime, ip: str | None = None) -> Session:
     """Check a code and log the phone's customer in, registering them on their first login.
 
     A wrong code is :class:`InvalidCode` (its attempts and the phone's
     failures are counted); a used, replaced, expired or unknown code is
     :class:`CodeExpired`; a code guessed :data:`MAX_ATTEMPTS` times is
-    :class:`CodeAttemptsExceeded`; a locked phone is :class:`RateLimited`.
+    :class:`CodeAttemptsExceeded`; a guess from a network that must still wait
+    after its wrong codes is :class:`RateLimited` (``verify_delay``), unchecked.
     """
     require_utc(now)
     e164 = normalize_phone(phone, keys.regions)
     phone_key = keys.phone_key(e164)
     presented = keys.code_hash(e164, code)
+    net = guesser_network(keys, ip)
 
     def check(uow: UnitOfWork) -> _Verdict:
         limits = _limits(uow, phone_key, now)
-        locked = limits.lockout(now)
-        if locked is not None:
-            return _Verdict(_Result.LOCKED, lockout=locked)
         stored = uow.otp_codes.get(phone_key)
         if stored is None or not stored.usable(now):
             return _Verdict(_Result.EXPIRED)
         if stored.exhausted:
             return _Verdict(_Result.EXHAUSTED)
+        delay = limits.verify_delay(net, now)
+        if delay is not None:
+            return _Verdict(_Result.DELAYED, delay=delay)
         if hmac.compare_digest(presented.encode(), stored.code_hash.encode()):
             uow.otp_codes.put(phone_key, stored.used(now))
             if limits.failures:
@@ -247,13 +258,13 @@ def verify_code(store: Store, *, config: ProgramConfig, keys: IdentityKeys, phon
             return _Verdict(_Result.OK, invited_by=stored.invited_by)
         guessed = stored.guessed_wrong()
         uow.otp_codes.put(phone_key, guessed)
-        uow.phone_limits.put(phone_key, limits.with_failure(now), now=now)
+        uow.phone_limits.put(phone_key, limits.with_failure(now, net), now=now)
         return _Verdict(_Result.WRONG, attempts_left=MAX_ATTEMPTS - guessed.attempts)
 
     verdict = store.run(check)  # wrong guesses are committed before they are refused
-    if verdict.result is _Result.LOCKED:
-        assert verdict.lockout is not None
-        raise verdict.lockout
+    if verdict.result is _Result.DELAYED:
+        assert verdict.delay is not None
+        raise verdict.delay
     if verdict.result is _Result.EXPIRED:
         raise CodeExpired("the code is used, replaced, expired or was never sent")
     if verdict.result is _Result.EXHAUSTED:

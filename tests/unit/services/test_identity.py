@@ -10,6 +10,7 @@ import pytest
 from shared.adapters import layout
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.sms import SmsRuClient, SmsUnavailable
+from shared.domain import otp
 from shared.domain.errors import Unauthorized
 from shared.platform import tokens
 from shared.presets import load_preset
@@ -197,23 +198,6 @@ def test_five_attempts_per_code_then_single_use(store, gateway, fake):
         verify(store, fake.last_code(PHONE), NOW + timedelta(minutes=1))
 
 
-def test_lockout_after_ten_failures_across_codes_and_its_end(store, gateway, fake):
-    for n in range(2):
-        send(store, gateway, NOW + timedelta(minutes=n))
-        for _ in range(5):
-            with pytest.raises(identity.InvalidCode):
-                verify(store, wrong(fake.last_code(PHONE)), NOW + timedelta(minutes=n))
-    later = NOW + timedelta(hours=1)
-    with pytest.raises(identity.RateLimited) as locked:
-        send(store, gateway, later)
-    assert locked.value.details == {"retry_after": 23 * 3600, "reason": "lockout"}
-    with pytest.raises(identity.RateLimited):
-        verify(store, fake.last_code(PHONE), later)
-    assert len(fake.messages) == 2
-    send(store, gateway, NOW + timedelta(hours=24))  # the first five failures left the day
-    verify(store, fake.last_code(PHONE), NOW + timedelta(hours=24))
-
-
 def test_a_success_ends_the_run_of_failures(store, gateway, fake):
     send(store, gateway, NOW)
     for _ in range(4):
@@ -392,3 +376,49 @@ def test_telegram_links_once_and_logs_in(store):
     boris = identity.login_phone(store, config=CONFIG, keys=KEYS, e164="+79007654321", now=NOW)
     with pytest.raises(identity.LinkedElsewhere):
         identity.telegram_login(store, keys=KEYS, fields=signed(), customer_id=boris.customer_id, now=NOW)
+
+
+# --- wrong guesses slow the guesser down, never lock the owner out ----------------------------------
+
+ATTACKER = "203.0.113.9"
+OWNER = "198.51.100.7"
+
+
+def test_an_attacker_s_wrong_guesses_never_lock_the_owner_out(store, gateway, fake):
+    for n in range(2):  # ten wrong guesses on codes the attacker requested
+        send(store, gateway, NOW + timedelta(minutes=n), ip=ATTACKER)
+        for _ in range(5):
+            with pytest.raises((identity.InvalidCode, identity.RateLimited)):
+                identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=wrong(fake.last_code(PHONE)), ip=ATTACKER, now=NOW + timedelta(minutes=n))
+    later = NOW + timedelta(minutes=3)
+    send(store, gateway, later, ip=OWNER)  # the owner still gets a code ...
+    session = identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=fake.last_code(PHONE), ip=OWNER, now=later)  # ... and logs in at once
+    assert session.customer_id
+
+
+def test_wrong_guesses_from_one_network_wait_progressively_longer(store, gateway, fake):
+    assert otp.FREE_FAILURES == otp.MAX_ATTEMPTS  # a whole code's guesses are never slowed
+    send(store, gateway, NOW, ip=ATTACKER)
+    for _ in range(otp.FREE_FAILURES):
+        with pytest.raises(identity.InvalidCode):
+            identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=wrong(fake.last_code(PHONE)), ip=ATTACKER, now=NOW)
+    at = NOW + timedelta(seconds=10)
+    send(store, gateway, at, ip=ATTACKER)
+    code = fake.last_code(PHONE)
+    waits = []
+    for _ in range(2):
+        with pytest.raises(identity.RateLimited) as slowed:
+            identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=code, ip=ATTACKER, now=at)  # refused unchecked, not counted
+        assert slowed.value.reason is otp.RateReason.VERIFY_DELAY
+        waits.append(slowed.value.retry_after)
+        at += timedelta(seconds=slowed.value.retry_after)
+        with pytest.raises(identity.InvalidCode):
+            identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=wrong(code), ip=ATTACKER, now=at)
+    base = int(otp.DELAY_BASE.total_seconds())
+    assert waits == [base - 10, 2 * base]  # 30 s after the sixth wrong code, 60 s after the seventh
+    # the owner, who has the code, waits at most the cap even on the attacker's network
+    with pytest.raises(identity.RateLimited) as slowed:
+        identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=code, ip=ATTACKER, now=at)
+    assert slowed.value.retry_after <= otp.DELAY_CAP.total_seconds()
+    session = identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=code, ip=ATTACKER, now=at + timedelta(seconds=slowed.value.retry_after))
+    assert session.customer_id
