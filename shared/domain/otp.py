@@ -13,7 +13,9 @@ network and within :data:`DELAY_CAP` from the guesser's. Guessing stays bounded
 by :data:`MAX_ATTEMPTS` per code and the sends per phone.
 
 **Per caller address** (fixed windows, :func:`ip_windows`): the address (an
-IPv6 /64) and its network (IPv4 /24, IPv6 /48), see :data:`IP_LIMITS`.
+IPv6 /64) and its network (IPv4 /24, IPv6 /48), see :data:`IP_LIMITS`; and,
+when the shop has a daily budget, each network's own share of it per Moscow
+day (:func:`network_share`), so draining the budget takes many networks.
 
 A refusal is :class:`RateLimited` with ``retry_after`` seconds and a Russian
 message such as "Повторная отправка кода возможна через N минут".
@@ -49,6 +51,8 @@ DELAY_CAP = timedelta(minutes=15)  # the longest wait: the owner with the code n
 SEND_RECORD_LIFETIME = timedelta(days=30)
 BUDGET_SHARDS = 16  # the day's SMS count is spread over this many documents: no hot document
 BUDGET_SHARD_LIFETIME = timedelta(days=2)  # a shard is kept this long after its day ends
+NETWORK_SHARE_PERCENT = 2  # of the daily budget, per network (IPv4 /24, IPv6 /48) per Moscow day
+NETWORK_SHARE_MIN = 20  # however small the budget, a network gets this many codes a day
 
 SMS_TEXT = "{code} — код для входа. Никому его не сообщайте."
 
@@ -106,6 +110,7 @@ class RateReason(str, Enum):
     VERIFY_DELAY = "verify_delay"
     IP = "ip"
     DAILY_BUDGET = "daily_budget"
+    NETWORK_SHARE = "network_share"
 
 
 class RateLimited(TooManyRequests):
@@ -119,6 +124,7 @@ class RateLimited(TooManyRequests):
         RateReason.VERIFY_DELAY: "Слишком много неверных кодов. Повторите ввод кода через {wait}.",
         RateReason.IP: "Слишком много запросов кода с вашего адреса. Повторите через {wait}.",
         RateReason.DAILY_BUDGET: "Вход по SMS временно недоступен. Повторите через {wait} или войдите через Telegram.",
+        RateReason.NETWORK_SHARE: "Слишком много запросов кода из вашей сети. Повторите через {wait} или войдите через Telegram.",
     }
 
     def __init__(self, message: str, *, retry_after: int, reason: RateReason | str) -> None:
@@ -237,6 +243,14 @@ class IpWindow(Struct, frozen=True):
     window_id: str
     limit: int
     ends_at: datetime
+    reason: RateReason = RateReason.IP
+
+
+def network_share(daily_budget: int) -> int:
+    """The codes one network may take of a day's budget (0: no budget, no share)."""
+    if daily_budget <= 0:
+        return 0
+    return min(daily_budget, max(NETWORK_SHARE_MIN, daily_budget * NETWORK_SHARE_PERCENT // 100))
 
 
 class IpCounter(Struct, frozen=True):
@@ -250,9 +264,10 @@ class IpCounter(Struct, frozen=True):
         return self.window_ends_at
 
 
-def ip_windows(ip: str | None, now: datetime, *, bucket: Callable[[str], str]) -> list[IpWindow]:
-    """The windows of :data:`IP_LIMITS` that ``now`` falls in for ``ip``; ``bucket`` turns
-    ``"{scope}:{address or network}"`` into the key the counters are stored under."""
+def ip_windows(ip: str | None, now: datetime, *, bucket: Callable[[str], str], daily_budget: int = 0) -> list[IpWindow]:
+    """The windows of :data:`IP_LIMITS` that ``now`` falls in for ``ip``, and the network's share of
+    the Moscow day's budget when there is one; ``bucket`` turns ``"{scope}:{address or network}"``
+    into the key the counters are stored under."""
     scopes = ip_scopes(ip)
     windows = []
     for rule in IP_LIMITS:
@@ -260,6 +275,11 @@ def ip_windows(ip: str | None, now: datetime, *, bucket: Callable[[str], str]) -
         index = int(now.timestamp()) // seconds
         key = bucket(f"{rule.scope.value}:{scopes[rule.scope.value]}")
         windows.append(IpWindow(f"{key}_{rule.label}{index}", rule.limit, datetime.fromtimestamp((index + 1) * seconds, UTC)))
+    share = network_share(daily_budget)
+    if share:
+        day, day_ends = budget_day(now)
+        key = bucket("net:" + scopes["net"])
+        windows.append(IpWindow(f"{key}_b{day}", share, day_ends, RateReason.NETWORK_SHARE))
     return windows
 
 
@@ -268,8 +288,9 @@ def ip_refusal(counters: list[tuple[IpWindow, int]], now: datetime) -> RateLimit
     full = [w for w, count in counters if count >= w.limit]
     if not full:
         return None
-    wait = max(seconds_until(w.ends_at, now) for w in full)
-    return RateLimited("too many codes requested from this address", retry_after=wait, reason=RateReason.IP)
+    longest = max(full, key=lambda w: (seconds_until(w.ends_at, now), w.reason is RateReason.NETWORK_SHARE))
+    why = "this network's share of the daily SMS budget is spent" if longest.reason is RateReason.NETWORK_SHARE else "too many codes requested from this address"
+    return RateLimited(why, retry_after=seconds_until(longest.ends_at, now), reason=longest.reason)
 
 
 # --- the shop's daily SMS budget ------------------------------------------------------

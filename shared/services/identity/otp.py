@@ -142,7 +142,7 @@ def request_code(
     partner = resolve_inviter(store, invited_by)
     code = generate_code()
     send_id = secrets.token_hex(16)
-    windows = ip_windows(ip, now, bucket=keys.ip_bucket)
+    windows = ip_windows(ip, now, bucket=keys.ip_bucket, daily_budget=daily_budget)
 
     def reserve(uow: UnitOfWork) -> int:
         limits = _limits(uow, phone_key, now)  # read first: same-phone units queue on it

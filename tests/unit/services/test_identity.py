@@ -422,3 +422,22 @@ def test_wrong_guesses_from_one_network_wait_progressively_longer(store, gateway
     assert slowed.value.retry_after <= otp.DELAY_CAP.total_seconds()
     session = identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=code, ip=ATTACKER, now=at + timedelta(seconds=slowed.value.retry_after))
     assert session.customer_id
+
+
+# --- each network gets its own share of the daily SMS budget ----------------------------------------
+
+
+def test_one_network_cannot_drain_the_daily_sms_budget(store, gateway, fake):
+    budget = 1000
+    share = otp.network_share(budget)
+    assert share == budget * otp.NETWORK_SHARE_PERCENT // 100 < budget // 10  # it takes more than ten networks to spend the day
+    sent = 0
+    for n in range(share + 5):  # many addresses of one /24, each within its own limits
+        try:
+            send(store, gateway, NOW + timedelta(seconds=n), phone=f"+7900300{n:04d}", ip=f"198.51.100.{n // 8 + 1}", daily_budget=budget)
+            sent += 1
+        except identity.RateLimited as refused:
+            assert refused.reason is otp.RateReason.NETWORK_SHARE
+            assert refused.to_dict()["message_ru"].startswith("Слишком много запросов кода из вашей сети.")
+    assert sent == share == len(fake.messages)
+    send(store, gateway, NOW + timedelta(minutes=5), phone="+79003009999", ip="203.0.113.5", daily_budget=budget)  # another network still gets codes
