@@ -99,7 +99,7 @@ from shared.api.admin import (
 from shared.domain.admin import ApprovalStatus
 from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
-from shared.edge.http import Context, Router
+from shared.edge.http import Context, Router, client_ip
 from shared.platform.settings import settings
 from shared.services import admins
 from shared.services.admin import (
@@ -141,7 +141,7 @@ def _customer(ctx: Context) -> str:
 @router.post("/login")
 def login(request: Any, ctx: Context) -> LoginResponse:
     body = ctx.body(LoginRequest)
-    return admins.login(entry.store(), email=body.email, password=body.password, now=ctx.now)
+    return admins.login(entry.store(), email=body.email, password=body.password, ip=client_ip(request), now=ctx.now)
 
 
 @router.get("/me")

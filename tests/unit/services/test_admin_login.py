@@ -1,0 +1,95 @@
+"""Back-office logins on the in-memory store: throttled per address (never a lock anyone can
+set on an admin), one message for every refusal, the counter taken before the password is
+checked, every attempt logged."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.adapters.memory_store import MemoryStore
+from shared.domain import admins as rules
+from shared.domain.errors import TooManyRequests, Unauthorized
+from shared.platform.settings import reload
+from shared.services import admins
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery staple"
+ATTACKER = "203.0.113.9"
+OWNER = "198.51.100.7"
+
+
+@pytest.fixture(autouse=True)
+def admin_secret():
+    os.environ["KOPILKA_ADMIN_TOKEN_SECRET"] = "unit-admin-secret-distinct-from-the-customers"
+    reload()
+    yield
+    os.environ.pop("KOPILKA_ADMIN_TOKEN_SECRET", None)
+    reload()
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    store = MemoryStore()
+    admins.create_admin(store, email="olga@shop.example", password=PASSWORD, roles=["marketer"], now=NOW)
+    return store
+
+
+def attempt(store, email: str, password: str, *, ip: str, at: datetime = NOW):
+    return admins.login(store, email=email, password=password, ip=ip, now=at)
+
+
+def refusal(store, email: str, password: str, *, ip: str, at: datetime = NOW) -> dict:
+    with pytest.raises((Unauthorized, TooManyRequests)) as refused:
+        attempt(store, email, password, ip=ip, at=at)
+    return refused.value.to_dict()
+
+
+def test_wrong_passwords_never_lock_an_admin_out_and_the_refusal_never_reveals_who_exists(store):
+    wrong = [refusal(store, "olga@shop.example", "wrong password!", ip=ATTACKER) for _ in range(rules.ADDRESS_FAILURES)]
+    unknown = refusal(store, "nobody@shop.example", PASSWORD, ip=OWNER)
+    assert {(w["code"], w["message_ru"]) for w in wrong} == {(unknown["code"], unknown["message_ru"])} == {("unauthorized", "Неверный адрес или пароль.")}
+    # the attacker's address is throttled, with the same answer whichever e-mail it names
+    for_olga = refusal(store, "olga@shop.example", PASSWORD, ip=ATTACKER)
+    for_nobody = refusal(store, "nobody@shop.example", PASSWORD, ip=ATTACKER)
+    assert for_olga == for_nobody and for_olga["code"] == "rate_limited" and set(for_olga["details"]) == {"retry_after"}
+    # ... while the admin, from her own address, logs in with her password at once
+    assert attempt(store, "olga@shop.example", PASSWORD, ip=OWNER).email == "olga@shop.example"
+    assert attempt(store, "olga@shop.example", PASSWORD, ip=ATTACKER, at=NOW + rules.ADDRESS_WINDOW).email == "olga@shop.example"
+
+
+def test_parallel_guesses_from_one_address_are_checked_at_most_the_limit(store, monkeypatch):
+    checked = []
+    lock = threading.Lock()
+    real = admins.check_password
+
+    def counting(stored, password):
+        with lock:
+            checked.append(password)
+        return real(stored, password)
+
+    monkeypatch.setattr(admins, "check_password", counting)
+    guesses = [f"guess number {n:02d}" for n in range(40)]
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        outcomes = list(pool.map(lambda g: refusal(store, "olga@shop.example", g, ip=ATTACKER)["code"], guesses))
+    assert len(checked) == rules.ADDRESS_FAILURES
+    assert outcomes.count("unauthorized") == rules.ADDRESS_FAILURES and outcomes.count("rate_limited") == 40 - rules.ADDRESS_FAILURES
+
+
+def test_every_login_attempt_is_logged_with_its_address_and_target(store, caplog):
+    caplog.set_level(logging.INFO, logger="kopilka")
+    refusal(store, "olga@shop.example", "wrong password!", ip=ATTACKER)
+    refusal(store, "nobody@shop.example", PASSWORD, ip=ATTACKER)
+    attempt(store, "olga@shop.example", PASSWORD, ip=OWNER)
+    logged = [r.json_fields for r in caplog.records if r.getMessage() == "admin login"]
+    assert [(f["email"], f["ip"], f["outcome"]) for f in logged] == [
+        ("olga@shop.example", ATTACKER, "wrong_password"),
+        ("nobody@shop.example", ATTACKER, "unknown_account"),
+        ("olga@shop.example", OWNER, "ok"),
+    ]
+    assert all(PASSWORD not in str(f) and "wrong password!" not in str(f) for f in logged)
