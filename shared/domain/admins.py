@@ -67,14 +67,15 @@ ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 
 
 class PasswordHash(Struct, frozen=True):
-    """An scrypt hash with its parameters and per-user salt (hex)."""
+    """A password hash: ``argon2id`` (``hash`` is the encoded PHC string with its salt and
+    parameters), or ``scrypt`` of before (hex ``hash`` and ``salt``, parameters ``n``, ``r``, ``p``)."""
 
-    salt: str
     hash: str
-    n: int
-    r: int
-    p: int
-    algo: str = "scrypt"
+    algo: str = "argon2id"
+    salt: str = ""
+    n: int = 0
+    r: int = 0
+    p: int = 0
 
 
 class AdminProfile(Struct, frozen=True):

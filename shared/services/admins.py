@@ -2,8 +2,8 @@
 
 An account lives in ``admins/{email}`` (the e-mail stripped and lower-cased;
 :class:`~shared.domain.admins.AdminAccount`). Passwords are hashed with
-:func:`hashlib.scrypt` and a random per-user salt, the parameters stored with
-the hash so they can be raised later. Wrong passwords never lock an account:
+Argon2id (:mod:`shared.services.passwords`); an scrypt hash of before is
+replaced on its next successful login. Wrong passwords never lock an account:
 each attempt first takes a slot of its address's throttle in a transaction
 (:func:`~shared.domain.admins.login_windows`), so concurrent guesses cannot
 pass it, and only then is the password checked; every refusal has one
@@ -19,45 +19,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from msgspec.structs import replace as with_fields
+
 from shared.api.admin import LoginResponse
-from shared.domain.admins import ROLES, AdminAccount, AdminProfile, LoginThrottled, PasswordHash, Role, login_refusal, login_windows
+from shared.domain.admins import ROLES, AdminAccount, AdminProfile, LoginThrottled, Role, login_refusal, login_windows
 from shared.domain.errors import InvalidState, Unauthorized, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.domain.otp import IpCounter, IpWindow
 from shared.platform import tokens
 from shared.platform.settings import settings
+from shared.services.passwords import check_password, hash_password, needs_rehash
 from shared.services.ports import Store, UnitOfWork
 
 log = logging.getLogger("kopilka")
 
 TOKEN_KIND = "admin"
 MIN_PASSWORD = 10
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 EMAIL = re.compile(r"[^@\s/]{1,64}@[^@\s/]{1,190}\.[^@\s/.]{1,63}")
-
-
-# --- passwords ----------------------------------------------------------------------
-
-
-def hash_password(password: str, *, salt: bytes | None = None, params: dict[str, int] | None = None) -> PasswordHash:
-    p = dict(params or SCRYPT)
-    salt = salt if salt is not None else os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=p["n"], r=p["r"], p=p["p"], dklen=32, maxmem=256 * 1024 * 1024)
-    return PasswordHash(salt=salt.hex(), hash=digest.hex(), n=p["n"], r=p["r"], p=p["p"])
-
-
-def check_password(stored: PasswordHash | None, password: str) -> bool:
-    """Constant-time comparison; an unknown user still costs one hash (no timing oracle)."""
-    if stored is None or stored.algo != "scrypt":
-        hash_password(password, salt=b"\0" * 16)
-        return False
-    candidate = hash_password(password, salt=bytes.fromhex(stored.salt), params={"n": stored.n, "r": stored.r, "p": stored.p})
-    return hmac.compare_digest(candidate.hash, stored.hash)
 
 
 def normalize_email(email: str) -> str:
@@ -199,8 +181,10 @@ def login(store: Store, *, email: str, password: str, now: datetime, ip: str | N
     except LoginThrottled:
         _logged(target, ip, "throttled")
         raise
-    ok = check_password(found.password if found else None, password)
+    checked = found.password if found else None
+    ok = check_password(checked, password)
     outcome = "unknown_account" if found is None else "wrong_password" if not ok else "inactive" if not found.active else "ok"
+    rehashed = hash_password(password) if outcome == "ok" and checked is not None and needs_rehash(checked) else None
 
     def settle(uow: UnitOfWork) -> AdminAccount | None:
         current = uow.admins.get(canonical) if canonical else None
@@ -214,7 +198,10 @@ def login(store: Store, *, email: str, password: str, now: datetime, ip: str | N
             counter = uow.ip_rates.get(w.window_id)
             if counter is not None and counter.count > 0:
                 uow.ip_rates.put(w.window_id, IpCounter(count=counter.count - 1, window_ends_at=counter.window_ends_at))
-        uow.admins.put(current.logged_in(now))
+        logged_in = current.logged_in(now)
+        if rehashed is not None and current.password == checked:  # not if it changed meanwhile
+            logged_in = with_fields(logged_in, password=rehashed)
+        uow.admins.put(logged_in)
         return current
 
     current = store.run(settle) if found is not None else None

@@ -134,7 +134,7 @@ def test_login_answers_an_admin_token_with_the_roles(client, env):
     claims = tokens.verify(ADMIN_SECRET, body["token"], now=now(), kind="admin")
     assert claims["typ"] == "admin" and claims["roles"] == ["accountant", "marketer"]
     stored = env.get("admins/olga@shop.example")
-    assert stored["password"]["algo"] == "scrypt" and PASSWORD not in json.dumps(stored, default=str)
+    assert stored["password"]["algo"] == "argon2id" and PASSWORD not in json.dumps(stored, default=str)
     me = ok(call(client, "GET", "/me", token=body["token"]))
     assert me["roles"] == ["marketer", "accountant"] and "ledger.adjust" in me["permissions"] and "payout.approve" not in me["permissions"]
 

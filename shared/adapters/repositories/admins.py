@@ -10,9 +10,21 @@ from shared.domain.admins import ROLES, AdminAccount, PasswordHash, Role
 
 
 def _password(raw: Any) -> PasswordHash | None:
-    if not isinstance(raw, dict) or "salt" not in raw or "hash" not in raw:
+    if not isinstance(raw, dict) or "hash" not in raw:
+        return None
+    if raw.get("algo") == "argon2id":
+        return PasswordHash(algo="argon2id", hash=raw["hash"])
+    if "salt" not in raw:
         return None
     return PasswordHash(salt=raw["salt"], hash=raw["hash"], n=int(raw["n"]), r=int(raw["r"]), p=int(raw["p"]), algo=raw.get("algo", ""))
+
+
+def _password_document(pw: PasswordHash | None) -> dict[str, Any] | None:
+    if pw is None:
+        return None
+    if pw.algo == "argon2id":
+        return {"algo": pw.algo, "hash": pw.hash}
+    return {"algo": pw.algo, "n": pw.n, "r": pw.r, "p": pw.p, "salt": pw.salt, "hash": pw.hash}
 
 
 def _account(email: str, data: dict[str, Any]) -> AdminAccount:
@@ -31,10 +43,9 @@ def _account(email: str, data: dict[str, Any]) -> AdminAccount:
 
 
 def _document(account: AdminAccount) -> dict[str, Any]:
-    pw = account.password
     document: dict[str, Any] = {
         "email": account.email,
-        "password": None if pw is None else {"algo": pw.algo, "n": pw.n, "r": pw.r, "p": pw.p, "salt": pw.salt, "hash": pw.hash},
+        "password": _password_document(account.password),
         "roles": [r.value for r in account.roles],
         "active": account.active,
         "epoch": account.epoch,
@@ -49,7 +60,7 @@ def _document(account: AdminAccount) -> dict[str, Any]:
 
 
 class AdminRepository(Repository):
-    """``{email, password: {algo, n, r, p, salt, hash}, roles, active, epoch, failed_logins,
+    """``{email, password: {algo: argon2id, hash} (or {algo: scrypt, n, r, p, salt, hash}), roles, active, epoch, failed_logins,
     locked_until, created_at, updated_at[, last_login_at]}``."""
 
     def get(self, email: str) -> AdminAccount | None:

@@ -4,6 +4,7 @@ checked, every attempt logged."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -11,9 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+from msgspec.structs import replace
 
 from shared.adapters.memory_store import MemoryStore
 from shared.domain import admins as rules
+from shared.domain.admins import PasswordHash
 from shared.domain.errors import TooManyRequests, Unauthorized
 from shared.platform.settings import reload
 from shared.services import admins
@@ -93,3 +96,32 @@ def test_every_login_attempt_is_logged_with_its_address_and_target(store, caplog
         ("olga@shop.example", OWNER, "ok"),
     ]
     assert all(PASSWORD not in str(f) and "wrong password!" not in str(f) for f in logged)
+
+
+# --- password hashes ---------------------------------------------------------------------------------
+
+
+def _legacy_scrypt(password: str) -> PasswordHash:
+    """A hash as accounts created before Argon2id hold it: scrypt N=2**14, r=8, p=1."""
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return PasswordHash(salt=salt.hex(), hash=digest.hex(), n=2**14, r=8, p=1, algo="scrypt")
+
+
+def test_passwords_are_hashed_with_argon2id(store):
+    stored = store.get("admins/olga@shop.example")["password"]
+    assert stored["algo"] == "argon2id" and stored["hash"].startswith("$argon2id$") and PASSWORD not in str(stored)
+    one, two = admins.hash_password(PASSWORD), admins.hash_password(PASSWORD)
+    assert one.hash != two.hash and admins.check_password(one, PASSWORD) and not admins.check_password(one, PASSWORD + "!")
+    assert not admins.check_password(None, PASSWORD)
+
+
+def test_an_scrypt_hash_still_logs_in_and_is_rehashed_to_argon2id_on_its_next_login(store):
+    account = store.read(lambda uow: uow.admins.get("olga@shop.example"))
+    store.run(lambda uow: uow.admins.put(replace(account, password=_legacy_scrypt(PASSWORD))))
+    refusal(store, "olga@shop.example", "wrong password!", ip=OWNER)
+    assert store.get("admins/olga@shop.example")["password"]["algo"] == "scrypt"  # a wrong password changes no hash
+    assert attempt(store, "olga@shop.example", PASSWORD, ip=OWNER).email == "olga@shop.example"
+    rehashed = store.get("admins/olga@shop.example")["password"]
+    assert rehashed["algo"] == "argon2id" and rehashed["hash"].startswith("$argon2id$")
+    assert attempt(store, "olga@shop.example", PASSWORD, ip=OWNER).email == "olga@shop.example"
