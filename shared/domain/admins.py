@@ -19,6 +19,7 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from shared.domain.errors import TooManyRequests
+from shared.domain.mfa import Totp
 from shared.domain.otp import IpWindow, ip_scopes, seconds_until, wait_ru
 
 ADDRESS_WINDOW = timedelta(minutes=15)
@@ -102,6 +103,12 @@ class AdminAccount(Struct, frozen=True):
     created_at: datetime
     updated_at: datetime
     last_login_at: datetime | None = None
+    totp: Totp | None = None  # the authenticator (pending until confirmed)
+    recovery_codes: tuple[str, ...] = ()  # hashes of the unused recovery codes
+
+    @property
+    def mfa_enabled(self) -> bool:
+        return self.totp is not None and self.totp.confirmed
 
     @property
     def profile(self) -> AdminProfile:

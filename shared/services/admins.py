@@ -23,12 +23,14 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from msgspec import Struct
 from msgspec.structs import replace as with_fields
 
 from shared.api.admin import LoginResponse
 from shared.domain.admins import ROLES, AdminAccount, AdminProfile, LoginThrottled, Role, login_refusal, login_windows
 from shared.domain.errors import InvalidState, Unauthorized, ValidationFailed
 from shared.domain.ledger import require_utc
+from shared.domain.mfa import mfa_required
 from shared.domain.otp import IpCounter, IpWindow
 from shared.platform import tokens
 from shared.platform.settings import settings
@@ -160,14 +162,28 @@ def _count(counter: IpCounter | None) -> int:
     return counter.count if counter is not None else 0
 
 
-def login(store: Store, *, email: str, password: str, now: datetime, ip: str | None = None) -> LoginResponse:
-    """Check a password and issue an admin token.
+class _Settled(Struct, frozen=True):
+    account: AdminAccount | None
+    outcome: str
+    refusal: Unauthorized | None = None
 
-    Every refusal is :class:`Unauthorized` "Неверный адрес или пароль." (a
-    wrong password, an unknown, malformed or inactive account alike) or, past
-    the address's throttle, :class:`~shared.domain.admins.LoginThrottled` for
-    any e-mail.
+
+def login(
+    store: Store, *, email: str, password: str, now: datetime, ip: str | None = None, otp: str | None = None, recovery_code: str | None = None
+) -> LoginResponse:
+    """Check a password (and, for an account with an authenticator, its code or a recovery code)
+    and issue an admin token.
+
+    Every refusal of the password is :class:`Unauthorized` "Неверный адрес или
+    пароль." (a wrong password, an unknown, malformed or inactive account
+    alike) or, past the address's throttle,
+    :class:`~shared.domain.admins.LoginThrottled` for any e-mail. With the
+    right password, an account with an authenticator answers
+    :class:`~shared.services.admin_mfa.OtpRequired` without a code and
+    :class:`~shared.services.admin_mfa.OtpInvalid` for a wrong or used one.
     """
+    from shared.services.admin_mfa import OtpInvalid, OtpRequired, second_factor
+
     require_utc(now)
     secret = token_secret()
     try:
@@ -186,31 +202,45 @@ def login(store: Store, *, email: str, password: str, now: datetime, ip: str | N
     outcome = "unknown_account" if found is None else "wrong_password" if not ok else "inactive" if not found.active else "ok"
     rehashed = hash_password(password) if outcome == "ok" and checked is not None and needs_rehash(checked) else None
 
-    def settle(uow: UnitOfWork) -> AdminAccount | None:
+    def settle(uow: UnitOfWork) -> _Settled:
         current = uow.admins.get(canonical) if canonical else None
-        if current is None:
-            return None
+        if current is None or (outcome == "ok" and not current.active):
+            return _Settled(None, "inactive" if outcome == "ok" else outcome)
         if outcome != "ok":
             if outcome == "wrong_password":
                 uow.admins.put(current.failed_login(now))
-            return current
+            return _Settled(None, outcome)
+        logged_in = current
+        if current.mfa_enabled:
+            try:
+                logged_in = second_factor(current, otp=otp, recovery_code=recovery_code, now=now)
+            except OtpRequired as exc:
+                return _Settled(None, "otp_required", exc)
+            except OtpInvalid as exc:
+                uow.admins.put(current.failed_login(now))
+                return _Settled(None, "wrong_otp", exc)
         for w in windows:  # a successful login gives its slot back
             counter = uow.ip_rates.get(w.window_id)
             if counter is not None and counter.count > 0:
                 uow.ip_rates.put(w.window_id, IpCounter(count=counter.count - 1, window_ends_at=counter.window_ends_at))
-        logged_in = current.logged_in(now)
+        logged_in = logged_in.logged_in(now)
         if rehashed is not None and current.password == checked:  # not if it changed meanwhile
             logged_in = with_fields(logged_in, password=rehashed)
         uow.admins.put(logged_in)
-        return current
+        return _Settled(logged_in, "ok")
 
-    current = store.run(settle) if found is not None else None
-    if current is None or outcome != "ok" or not current.active:
-        _logged(target, ip, outcome if outcome != "ok" else "inactive")
-        raise _bad_login()
-    _logged(target, ip, "ok")
-    assert canonical is not None
-    roles = [r.value for r in current.roles]
+    settled = store.run(settle) if found is not None else _Settled(None, outcome)
+    _logged(target, ip, settled.outcome)
+    if settled.account is None:
+        raise settled.refusal or _bad_login()
+    return issue_token(settled.account, mfa=settled.account.mfa_enabled, now=now)
+
+
+def issue_token(account: AdminAccount, *, mfa: bool, now: datetime) -> LoginResponse:
+    """An admin token for ``account``; ``mfa``: issued after its second factor."""
+    roles = [r.value for r in account.roles]
     ttl = settings().admin_token_ttl_seconds
-    token = tokens.issue(secret, subject=canonical, now=now, ttl_seconds=ttl, kind=TOKEN_KIND, roles=roles, epoch=current.epoch)
-    return LoginResponse.model_validate({"token": token, "expires_at": now + timedelta(seconds=ttl), "email": canonical, "roles": roles})
+    token = tokens.issue(token_secret(), subject=account.email, now=now, ttl_seconds=ttl, kind=TOKEN_KIND, roles=roles, epoch=account.epoch, mfa=mfa)
+    return LoginResponse.model_validate(
+        {"token": token, "expires_at": now + timedelta(seconds=ttl), "email": account.email, "roles": roles, "mfa": mfa, "mfa_setup_required": mfa_required(roles) and not mfa}
+    )

@@ -9,17 +9,19 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pyotp
 import pytest
 from msgspec.structs import replace
 
 from shared.adapters.memory_store import MemoryStore
 from shared.domain import admins as rules
 from shared.domain.admins import PasswordHash
-from shared.domain.errors import TooManyRequests, Unauthorized
+from shared.domain.errors import Forbidden, TooManyRequests, Unauthorized
+from shared.edge import admin_auth
 from shared.platform.settings import reload
-from shared.services import admins
+from shared.services import admin_mfa, admins
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
@@ -125,3 +127,66 @@ def test_an_scrypt_hash_still_logs_in_and_is_rehashed_to_argon2id_on_its_next_lo
     rehashed = store.get("admins/olga@shop.example")["password"]
     assert rehashed["algo"] == "argon2id" and rehashed["hash"].startswith("$argon2id$")
     assert attempt(store, "olga@shop.example", PASSWORD, ip=OWNER).email == "olga@shop.example"
+
+
+# --- two-factor (TOTP) -------------------------------------------------------------------------------
+
+
+class Bearer:
+    """Just enough of an HTTP request for :func:`admin_auth.authenticate`."""
+
+    def __init__(self, token: str) -> None:
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+
+def test_the_roles_that_move_money_act_only_after_a_second_factor(store):
+    admins.create_admin(store, email="max@shop.example", password=PASSWORD, roles=["manager"], now=NOW)
+    token = admins.login(store, email="max@shop.example", password=PASSWORD, now=NOW).token
+    with pytest.raises(Forbidden) as refused:
+        admin_auth.authenticate(store, Bearer(token), NOW).require("payout.read")
+    assert refused.value.code == "mfa_required"
+    assert admin_auth.authenticate(store, Bearer(token), NOW, enrolling=True).email == "max@shop.example"  # may enrol, nothing else
+    setup = admin_mfa.setup_totp(store, email="max@shop.example", now=NOW)
+    assert setup.otpauth_uri.startswith("otpauth://totp/") and "secret=" + setup.secret in setup.otpauth_uri
+    enrolled = admin_mfa.confirm_totp(store, email="max@shop.example", code=pyotp.TOTP(setup.secret).at(NOW), now=NOW)
+    assert len(enrolled.recovery_codes) == 10 and len(set(enrolled.recovery_codes)) == 10
+    assert enrolled.recovery_codes[0] not in str(store.get("admins/max@shop.example"))  # kept only as hashes
+    assert admin_auth.authenticate(store, Bearer(enrolled.token), NOW).require("payout.read").email == "max@shop.example"
+    # a marketer moves no money: the password alone is enough
+    assert admin_auth.authenticate(store, Bearer(attempt(store, "olga@shop.example", PASSWORD, ip=OWNER).token), NOW).require("config.read")
+
+
+def _enrolled(store, email: str) -> tuple[pyotp.TOTP, list[str]]:
+    admins.create_admin(store, email=email, password=PASSWORD, roles=["accountant"], now=NOW)
+    setup = admin_mfa.setup_totp(store, email=email, now=NOW)
+    totp = pyotp.TOTP(setup.secret)
+    return totp, admin_mfa.confirm_totp(store, email=email, code=totp.at(NOW), now=NOW).recovery_codes
+
+
+def test_an_enrolled_admin_logs_in_only_with_a_fresh_code(store):
+    totp, _ = _enrolled(store, "anna@shop.example")
+    later = NOW + timedelta(minutes=5)
+    with pytest.raises(Unauthorized) as missing:
+        admins.login(store, email="anna@shop.example", password=PASSWORD, ip=OWNER, now=later)
+    assert missing.value.code == "otp_required"
+    with pytest.raises(Unauthorized) as wrong:
+        admins.login(store, email="anna@shop.example", password=PASSWORD, otp=f"{(int(totp.at(later)) + 1) % 10**6:06d}", ip=OWNER, now=later)
+    assert wrong.value.code == "otp_invalid"
+    session = admins.login(store, email="anna@shop.example", password=PASSWORD, otp=totp.at(later), ip=OWNER, now=later)
+    assert admin_auth.authenticate(store, Bearer(session.token), later).require("report.liability")
+    with pytest.raises(Unauthorized) as replayed:  # the same code, seconds later, is not a second login
+        admins.login(store, email="anna@shop.example", password=PASSWORD, otp=totp.at(later), ip=OWNER, now=later + timedelta(seconds=5))
+    assert replayed.value.code == "otp_invalid"
+    with pytest.raises(Unauthorized):  # the code alone, without the password, is nothing
+        admins.login(store, email="anna@shop.example", password="wrong password!", otp=totp.at(later + timedelta(minutes=1)), ip=OWNER, now=later + timedelta(minutes=1))
+
+
+def test_each_recovery_code_logs_in_once(store):
+    _, codes = _enrolled(store, "anna@shop.example")
+    session = admins.login(store, email="anna@shop.example", password=PASSWORD, recovery_code=codes[0].upper(), ip=OWNER, now=NOW)
+    assert admin_auth.authenticate(store, Bearer(session.token), NOW).require("report.liability")
+    with pytest.raises(Unauthorized) as used:
+        admins.login(store, email="anna@shop.example", password=PASSWORD, recovery_code=codes[0], ip=OWNER, now=NOW)
+    assert used.value.code == "otp_invalid"
+    assert admins.login(store, email="anna@shop.example", password=PASSWORD, recovery_code=codes[1], ip=OWNER, now=NOW).mfa
+    assert len(store.get("admins/anna@shop.example")["recovery_codes"]) == 8
