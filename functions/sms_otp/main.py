@@ -1,6 +1,7 @@
 """sms_otp: phone login with SMS codes, token refresh and Telegram login (CORS: the shop's origins).
 
     POST /request   {phone, invited_by?, captcha?} -> {sent, expires_in, resend_after, invited}
+                    (a risky request needs a passing SmartCaptcha token: 403 captcha_required)
     POST /verify    {phone, code} -> Session (access + refresh token; the first login registers)
     POST /refresh   {refresh_token} -> Session (the refresh token is used up)
     POST /telegram  Telegram Login Widget fields -> link (with a customer token) or log in
@@ -50,6 +51,8 @@ def request_endpoint(request: Any, ctx: Context) -> CodeSent:
         ip=client_ip(request),
         invited_by=body.invited_by,
         daily_budget=settings().sms_daily_budget,
+        captcha=bootstrap.captcha(),
+        captcha_token=body.captcha,
         now=ctx.now,
     )
 

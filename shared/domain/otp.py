@@ -244,6 +244,7 @@ class IpWindow(Struct, frozen=True):
     limit: int
     ends_at: datetime
     reason: RateReason = RateReason.IP
+    rule: str = ""  # which limit: "ip:h", "ip:d", "net:d", "net:share"
 
 
 def network_share(daily_budget: int) -> int:
@@ -274,12 +275,12 @@ def ip_windows(ip: str | None, now: datetime, *, bucket: Callable[[str], str], d
         seconds = int(rule.window.total_seconds())
         index = int(now.timestamp()) // seconds
         key = bucket(f"{rule.scope.value}:{scopes[rule.scope.value]}")
-        windows.append(IpWindow(f"{key}_{rule.label}{index}", rule.limit, datetime.fromtimestamp((index + 1) * seconds, UTC)))
+        windows.append(IpWindow(f"{key}_{rule.label}{index}", rule.limit, datetime.fromtimestamp((index + 1) * seconds, UTC), rule=f"{rule.scope.value}:{rule.label}"))
     share = network_share(daily_budget)
     if share:
         day, day_ends = budget_day(now)
         key = bucket("net:" + scopes["net"])
-        windows.append(IpWindow(f"{key}_b{day}", share, day_ends, RateReason.NETWORK_SHARE))
+        windows.append(IpWindow(f"{key}_b{day}", share, day_ends, RateReason.NETWORK_SHARE, rule="net:share"))
     return windows
 
 

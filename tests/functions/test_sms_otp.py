@@ -25,6 +25,7 @@ from shared.platform.settings import reload, settings
 from shared.services import identity, promo, registration
 from shared.services.ledger import all_postings, balances
 from tests.conftest import SHOP_ORIGIN, customer_token, load_function
+from tests.fakes.captcha import FakeSmartCaptcha
 from tests.fakes.sms import FakeSmsRu
 
 PHONE = "+79001234567"
@@ -492,3 +493,20 @@ def test_the_daily_sms_budget_stops_sending_until_the_next_moscow_day(client, fa
 def test_no_budget_means_no_cap(store, fake):
     sent = [identity.request_code(store, gateway=bootstrap.sms(), keys=keys(), phone=f"+7900222000{n}", ip=None, now=future() + timedelta(seconds=n)).expires_in for n in range(4)]
     assert len(sent) == 4 and identity.sms_sent_on(store, identity.budget_day(future())[0]) == 0  # nothing counted either
+
+
+def test_a_risky_code_request_needs_a_smartcaptcha_token_that_passes(client, fake, store, monkeypatch):
+    monkeypatch.setenv("SMARTCAPTCHA_SERVER_KEY", "captcha-key")
+    reload()
+    captcha = FakeSmartCaptcha(server_key="captcha-key")
+    bootstrap.set_transport("captcha", captcha.transport)
+    try:
+        assert request_code(client).status_code == 200  # a first code from a quiet address: no captcha
+        required = assert_error(request_code(client), 403, "captcha_required")  # a resend
+        assert required["details"] == {"risk": ["resend"]} and required["message_ru"] == "Подтвердите, что вы не робот."
+        assert_error(request_code(client, captcha="forged-token"), 403, "captcha_invalid")
+        assert len(fake.sent_to(PHONE)) == 1
+        assert request_code(client, captcha=captcha.solve()).status_code == 200
+        assert len(fake.sent_to(PHONE)) == 2 and captcha.validated[-1]["ip"] == "198.51.100.7"
+    finally:
+        bootstrap.set_transport("captcha", None)

@@ -37,6 +37,7 @@ from typing import Protocol
 from msgspec import Struct
 
 from shared.api.sms_otp import CodeSent, Session
+from shared.domain.captcha import CaptchaInvalid, CaptchaRequired, Risk, captcha_reasons
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Retryable
 from shared.domain.ledger import require_utc
@@ -50,6 +51,7 @@ from shared.domain.otp import (
     BudgetShard,
     CodeStatus,
     IpCounter,
+    IpWindow,
     OtpCode,
     PhoneLimits,
     RateLimited,
@@ -110,14 +112,55 @@ def _limits(uow: UnitOfWork, phone_key: str, now: datetime) -> PhoneLimits:
     return (uow.phone_limits.get(phone_key) or PhoneLimits()).recent(now)
 
 
+class CaptchaVerifier(Protocol):
+    def validate(self, token: str, ip: str | None) -> bool:
+        """Whether a captcha token passed (once); :class:`~shared.domain.captcha.CaptchaUnavailable`."""
+
+
+def _check_captcha(
+    store: Store, *, captcha: CaptchaVerifier, token: str | None, phone_key: str, windows: list[IpWindow], ip: str | None, sent_today: int, daily_budget: int, now: datetime
+) -> None:
+    """Refuse a risky request (:func:`~shared.domain.captcha.captcha_reasons`) unless its token
+    passes. The signals are read before the code's transaction: they decide friction, while the
+    limits themselves are taken in the transaction."""
+
+    def signals(uow: UnitOfWork) -> list[Risk]:
+        limits = _limits(uow, phone_key, now)
+        counters = [(w, _count(uow.ip_rates.get(w.window_id))) for w in windows]
+        return captcha_reasons(ip=ip, limits=limits, counters=counters, sent_today=sent_today, daily_budget=daily_budget, now=now)
+
+    risks = store.read(signals)
+    if not risks:
+        return
+    if not token:
+        raise CaptchaRequired("this code request needs a captcha token", risk=[r.value for r in risks])
+    if not captcha.validate(token, ip):
+        log.warning("captcha refused before an SMS code", extra={"json_fields": {"risk": [r.value for r in risks]}})
+        raise CaptchaInvalid("the captcha token did not pass", risk=[r.value for r in risks])
+
+
 def request_code(
-    store: Store, *, gateway: SmsGateway, keys: IdentityKeys, phone: str, ip: str | None, now: datetime, invited_by: str | None = None, daily_budget: int = 0
+    store: Store,
+    *,
+    gateway: SmsGateway,
+    keys: IdentityKeys,
+    phone: str,
+    ip: str | None,
+    now: datetime,
+    invited_by: str | None = None,
+    daily_budget: int = 0,
+    captcha: CaptchaVerifier | None = None,
+    captcha_token: str | None = None,
 ) -> CodeSent:
     """Send a login code to a phone, within the per-phone and per-address limits and the
     shop's daily SMS budget (``daily_budget`` codes per Moscow day across every phone; 0: none).
 
     :class:`InvalidPhone` (400), :class:`RateLimited` (429, nothing sent or
-    counted), :class:`~shared.domain.sms.SmsUnavailable` (the gateway did
+    counted), with a ``captcha`` verifier a risky request without a passing
+    ``captcha_token`` is :class:`~shared.domain.captcha.CaptchaRequired` or
+    :class:`~shared.domain.captcha.CaptchaInvalid` (403, nothing sent or
+    counted; :class:`~shared.domain.captcha.CaptchaUnavailable` 503 when the
+    service gives no answer), :class:`~shared.domain.sms.SmsUnavailable` (the gateway did
     not take the message; the quota is given back when it certainly was not
     sent). The code is never returned: it only travels by SMS.
 
@@ -131,6 +174,7 @@ def request_code(
     e164 = normalize_phone(phone, keys.regions)
     day, day_ends = budget_day(now)
     shard: int | None = None
+    sent = 0
     if daily_budget > 0:
         sent = sms_sent_on(store, day)
         spent = budget_refusal(sent, daily_budget, now)
@@ -143,6 +187,8 @@ def request_code(
     code = generate_code()
     send_id = secrets.token_hex(16)
     windows = ip_windows(ip, now, bucket=keys.ip_bucket, daily_budget=daily_budget)
+    if captcha is not None:
+        _check_captcha(store, captcha=captcha, token=captcha_token, phone_key=phone_key, windows=windows, ip=ip, sent_today=sent, daily_budget=daily_budget, now=now)
 
     def reserve(uow: UnitOfWork) -> int:
         limits = _limits(uow, phone_key, now)  # read first: same-phone units queue on it

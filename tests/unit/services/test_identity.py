@@ -8,14 +8,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.adapters import layout
+from shared.adapters.captcha import SmartCaptchaClient
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.sms import SmsRuClient, SmsUnavailable
 from shared.domain import otp
+from shared.domain.captcha import CAPTCHA_AFTER_ADDRESS, CaptchaInvalid, CaptchaRequired, CaptchaUnavailable
 from shared.domain.errors import Unauthorized
 from shared.platform import tokens
 from shared.presets import load_preset
 from shared.services import identity, promo, registration
 from shared.services.ledger import balances
+from tests.fakes.captcha import FakeSmartCaptcha
 from tests.fakes.sms import FakeSmsRu
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -441,3 +444,61 @@ def test_one_network_cannot_drain_the_daily_sms_budget(store, gateway, fake):
             assert refused.to_dict()["message_ru"].startswith("Слишком много запросов кода из вашей сети.")
     assert sent == share == len(fake.messages)
     send(store, gateway, NOW + timedelta(minutes=5), phone="+79003009999", ip="203.0.113.5", daily_budget=budget)  # another network still gets codes
+
+
+# --- a captcha before risky sends -------------------------------------------------------------------
+
+
+@pytest.fixture
+def captcha_service() -> FakeSmartCaptcha:
+    return FakeSmartCaptcha(server_key="captcha-key")
+
+
+@pytest.fixture
+def captcha(captcha_service) -> SmartCaptchaClient:
+    return SmartCaptchaClient(server_key="captcha-key", transport=captcha_service.transport, sleep=lambda _: None)
+
+
+def test_a_risky_code_request_sends_nothing_until_a_captcha_passes(store, gateway, fake, captcha, captcha_service):
+    busy = "198.51.100.50"
+    for n in range(CAPTCHA_AFTER_ADDRESS):  # an address that asked for codes for several phones this hour
+        send(store, gateway, NOW, phone=f"+7900400{n:04d}", ip=busy, captcha=captcha)
+    assert captcha_service.calls == 0  # a quiet request is not asked for one
+    risky = "+79004009999"
+    with pytest.raises(CaptchaRequired) as required:
+        send(store, gateway, NOW, phone=risky, ip=busy, captcha=captcha)
+    assert required.value.to_dict()["message_ru"] == "Подтвердите, что вы не робот." and required.value.details["risk"] == ["busy_address"]
+    with pytest.raises(CaptchaInvalid):
+        send(store, gateway, NOW, phone=risky, ip=busy, captcha=captcha, captcha_token="forged")
+    assert fake.sent_to(risky) == [] and store.get(f"{layout.OTP_RATE}/{KEYS.phone_key(risky)}") is None  # nothing sent or counted
+    token = captcha_service.solve()
+    send(store, gateway, NOW, phone=risky, ip=busy, captcha=captcha, captcha_token=token)
+    assert len(fake.sent_to(risky)) == 1 and captcha_service.validated[-1] == {"secret": "captcha-key", "token": token, "ip": busy}
+    with pytest.raises(CaptchaInvalid):  # a token passes once
+        send(store, gateway, NOW, phone="+79004009998", ip=busy, captcha=captcha, captcha_token=token)
+
+
+def test_a_resend_and_a_phone_with_wrong_codes_are_risky(store, gateway, fake, captcha, captcha_service):
+    send(store, gateway, NOW, captcha=captcha)
+    with pytest.raises(CaptchaRequired) as resend:
+        send(store, gateway, NOW + timedelta(minutes=1), captcha=captcha)
+    assert resend.value.details["risk"] == ["resend"]
+    send(store, gateway, NOW + timedelta(minutes=1), captcha=captcha, captcha_token=captcha_service.solve())
+    with pytest.raises(identity.InvalidCode):
+        verify(store, wrong(fake.last_code(PHONE)), NOW + timedelta(minutes=2))
+    with pytest.raises(CaptchaRequired) as guessed:
+        send(store, gateway, NOW + timedelta(hours=1), captcha=captcha)
+    assert guessed.value.details["risk"] == ["wrong_codes"]
+
+
+def test_an_unreachable_captcha_service_sends_nothing(store, gateway, fake, captcha, captcha_service):
+    captcha_service.fail_next("connect")  # never left: tried again
+    send(store, gateway, NOW, ip=None, captcha=captcha, captcha_token=captcha_service.solve())
+    assert captcha_service.calls == 1
+    captcha_service.fail_next("read_timeout")  # the token may be used up: never tried again
+    with pytest.raises(CaptchaUnavailable):
+        send(store, gateway, NOW, phone="+79004008888", ip=None, captcha=captcha, captcha_token=captcha_service.solve())
+    captcha_service.fail_next("500")
+    with pytest.raises(CaptchaUnavailable):
+        send(store, gateway, NOW, phone="+79004008887", ip=None, captcha=captcha, captcha_token=captcha_service.solve())
+    assert captcha_service.calls == 3 and fake.sent_to("+79004008888") == fake.sent_to("+79004008887") == []
