@@ -158,6 +158,13 @@ def _take_slot(store: Store, windows: list[IpWindow], canonical: str | None, now
     return store.run(unit)
 
 
+def _give_back(uow: UnitOfWork, windows: list[IpWindow]) -> None:
+    for w in windows:
+        counter = uow.ip_rates.get(w.window_id)
+        if counter is not None and counter.count > 0:
+            uow.ip_rates.put(w.window_id, IpCounter(count=counter.count - 1, window_ends_at=counter.window_ends_at))
+
+
 def _count(counter: IpCounter | None) -> int:
     return counter.count if counter is not None else 0
 
@@ -215,14 +222,12 @@ def login(
             try:
                 logged_in = second_factor(current, otp=otp, recovery_code=recovery_code, now=now)
             except OtpRequired as exc:
+                _give_back(uow, windows)  # the right password, asked for its code: not a failure
                 return _Settled(None, "otp_required", exc)
             except OtpInvalid as exc:
                 uow.admins.put(current.failed_login(now))
                 return _Settled(None, "wrong_otp", exc)
-        for w in windows:  # a successful login gives its slot back
-            counter = uow.ip_rates.get(w.window_id)
-            if counter is not None and counter.count > 0:
-                uow.ip_rates.put(w.window_id, IpCounter(count=counter.count - 1, window_ends_at=counter.window_ends_at))
+        _give_back(uow, windows)  # a successful login gives its slot back
         logged_in = logged_in.logged_in(now)
         if rehashed is not None and current.password == checked:  # not if it changed meanwhile
             logged_in = with_fields(logged_in, password=rehashed)
