@@ -34,6 +34,7 @@ from shared.domain.mfa import mfa_required
 from shared.domain.otp import IpCounter, IpWindow
 from shared.platform import tokens
 from shared.platform.settings import settings
+from shared.services.admin_mfa import OtpInvalid, OtpRequired, second_factor
 from shared.services.passwords import check_password, hash_password, needs_rehash
 from shared.services.ports import Store, UnitOfWork
 
@@ -189,8 +190,6 @@ def login(
     :class:`~shared.services.admin_mfa.OtpRequired` without a code and
     :class:`~shared.services.admin_mfa.OtpInvalid` for a wrong or used one.
     """
-    from shared.services.admin_mfa import OtpInvalid, OtpRequired, second_factor
-
     require_utc(now)
     secret = token_secret()
     try:
