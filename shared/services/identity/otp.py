@@ -127,6 +127,8 @@ def _check_captcha(
     def signals(uow: UnitOfWork) -> list[Risk]:
         limits = _limits(uow, phone_key, now)
         counters = [(w, _count(uow.ip_rates.get(w.window_id))) for w in windows]
+        if limits.send_refusal(now) is not None or ip_refusal(counters, now) is not None:
+            return []  # refused by a limit anyway: no captcha to solve first
         return captcha_reasons(ip=ip, limits=limits, counters=counters, sent_today=sent_today, daily_budget=daily_budget, now=now)
 
     risks = store.read(signals)

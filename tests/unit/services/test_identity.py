@@ -489,6 +489,10 @@ def test_a_resend_and_a_phone_with_wrong_codes_are_risky(store, gateway, fake, c
     with pytest.raises(CaptchaRequired) as guessed:
         send(store, gateway, NOW + timedelta(hours=1), captcha=captcha)
     assert guessed.value.details["risk"] == ["wrong_codes"]
+    for minute in range(3):
+        send(store, gateway, NOW + timedelta(hours=1, minutes=minute), captcha=captcha, captcha_token=captcha_service.solve())
+    with pytest.raises(identity.RateLimited):  # a request a limit refuses anyway is not asked for a captcha first
+        send(store, gateway, NOW + timedelta(hours=1, minutes=3), captcha=captcha)
 
 
 def test_an_unreachable_captcha_service_sends_nothing(store, gateway, fake, captcha, captcha_service):
