@@ -7,7 +7,7 @@
     POST /telegram  Telegram Login Widget fields -> link (with a customer token) or log in
 
 Limits are 429 with ``details.retry_after`` seconds (``reason``: phone_window,
-phone_daily, verify_delay, ip, daily_budget); an SMS gateway that did not take the message is
+phone_daily, verify_delay, ip, network_share, daily_budget); an SMS gateway that did not take the message is
 503. The caller's address for the per-address limits is the
 ``X-Forwarded-For`` entry our trusted proxy appended (``shared.edge.http.client_ip``).
 """
