@@ -201,6 +201,7 @@ locals {
         { key = "KOPILKA_OTP_SECRET", secret = "otp_secret" },
         { key = "SMSRU_API_ID", secret = "smsru_api_id" },
         { key = "TELEGRAM_BOT_TOKEN", secret = "telegram_bot_token" },
+        { key = "SMARTCAPTCHA_SERVER_KEY", secret = "smartcaptcha_key" },
       ]
     }
 
@@ -227,13 +228,14 @@ locals {
 
     # Back office: a handful of staff; public at the IAM layer because the browser UI
     # cannot send Google identity tokens (every route but /login needs an admin
-    # token). Mass accruals and the liability report run in batches: 120 s.
+    # token). Mass accruals and the liability report run in batches: 120 s. A login's
+    # Argon2id check takes 64 MiB: 1 GiB holds eight concurrent ones beside the app.
     admin = {
       min_instance_count               = 0
       max_instance_count               = 5
       max_instance_request_concurrency = 8
       available_cpu                    = "1"
-      available_memory                 = "512Mi"
+      available_memory                 = "1Gi"
       timeout_seconds                  = 120
       ingress_settings                 = "ALLOW_ALL"
       public                           = true

@@ -22,6 +22,7 @@ locals {
     russianpost_password = ["delivery_status"]                                    # RUSSIANPOST_PASSWORD
     smsru_api_id         = ["sms_otp"]                                            # SMSRU_API_ID
     telegram_bot_token   = ["sms_otp"]                                            # TELEGRAM_BOT_TOKEN
+    smartcaptcha_key     = ["sms_otp"]                                            # SMARTCAPTCHA_SERVER_KEY
   }
 
   secret_access = merge([

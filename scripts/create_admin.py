@@ -1,7 +1,7 @@
 """Create (or reset) a back-office user in the store the functions use.
 
     python -m scripts.create_admin --email olga@shop.example --roles marketer,accountant
-    python -m scripts.create_admin --email olga@shop.example --roles admin --replace   # new password, old tokens void
+    python -m scripts.create_admin --email olga@shop.example --roles admin --replace   # new password, two-factor off, old tokens void
 
 The password is asked for on the terminal (twice), or read from the first line
 of stdin with ``--password-stdin``; it is never an argument (shell history,
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--email", required=True)
     parser.add_argument("--roles", required=True, help=f"comma-separated subset of {','.join(ROLES)}")
-    parser.add_argument("--replace", action="store_true", help="reset an existing admin's password and roles (voids their tokens)")
+    parser.add_argument("--replace", action="store_true", help="reset an existing admin's password and roles, turn two-factor login off (voids their tokens)")
     parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin instead of the terminal")
     args = parser.parse_args(argv)
     if args.password_stdin:

@@ -84,6 +84,9 @@ from shared.api.admin import (
     MassAccrualRequest,
     MassAccrualRunRequest,
     MeResponse,
+    MfaConfirmRequest,
+    MfaConfirmResponse,
+    MfaSetupResponse,
     PageRequest,
     PayoutApproveRequest,
     PayoutDestinationView,
@@ -99,9 +102,9 @@ from shared.api.admin import (
 from shared.domain.admin import ApprovalStatus
 from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
-from shared.edge.http import Context, Router
+from shared.edge.http import Context, Router, client_ip
 from shared.platform.settings import settings
-from shared.services import admins
+from shared.services import admin_mfa, admins
 from shared.services.admin import (
     adjustments,
     approvals,
@@ -141,12 +144,25 @@ def _customer(ctx: Context) -> str:
 @router.post("/login")
 def login(request: Any, ctx: Context) -> LoginResponse:
     body = ctx.body(LoginRequest)
-    return admins.login(entry.store(), email=body.email, password=body.password, now=ctx.now)
+    return admins.login(entry.store(), email=body.email, password=body.password, otp=body.otp, recovery_code=body.recovery_code, ip=client_ip(request), now=ctx.now)
+
+
+@router.post("/mfa/setup")
+def mfa_setup(request: Any, ctx: Context) -> MfaSetupResponse:
+    admin = admin_auth.authenticate(entry.store(), request, ctx.now, enrolling=True)
+    return admin_mfa.setup_totp(entry.store(), email=admin.email, now=ctx.now)
+
+
+@router.post("/mfa/confirm")
+def mfa_confirm(request: Any, ctx: Context) -> MfaConfirmResponse:
+    admin = admin_auth.authenticate(entry.store(), request, ctx.now, enrolling=True)
+    body = ctx.body(MfaConfirmRequest)
+    return admin_mfa.confirm_totp(entry.store(), email=admin.email, code=body.otp, now=ctx.now)
 
 
 @router.get("/me")
 def me(request: Any, ctx: Context) -> MeResponse:
-    admin = _admin(request, ctx)
+    admin = admin_auth.authenticate(entry.store(), request, ctx.now, enrolling=True)
     return MeResponse.model_validate({"email": admin.email, "roles": list(admin.roles), "permissions": sorted(a for a in admin_auth.PERMISSIONS if admin.can(a))})
 
 

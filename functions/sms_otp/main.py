@@ -1,13 +1,14 @@
 """sms_otp: phone login with SMS codes, token refresh and Telegram login (CORS: the shop's origins).
 
     POST /request   {phone, invited_by?, captcha?} -> {sent, expires_in, resend_after, invited}
+                    (a risky request needs a passing SmartCaptcha token: 403 captcha_required)
     POST /verify    {phone, code} -> Session (access + refresh token; the first login registers)
     POST /refresh   {refresh_token} -> Session (the refresh token is used up)
     POST /logout    {refresh_token} -> {logged_out, replayed} (the family is revoked, the access tokens end at once)
     POST /telegram  Telegram Login Widget fields -> link (with a customer token) or log in
 
 Limits are 429 with ``details.retry_after`` seconds (``reason``: phone_window,
-phone_daily, lockout, ip); an SMS gateway that did not take the message is
+phone_daily, verify_delay, ip, network_share, daily_budget); an SMS gateway that did not take the message is
 503. The caller's address for the per-address limits is the
 ``X-Forwarded-For`` entry our trusted proxy appended (``shared.edge.http.client_ip``).
 """
@@ -52,6 +53,8 @@ def request_endpoint(request: Any, ctx: Context) -> CodeSent:
         ip=client_ip(request),
         invited_by=body.invited_by,
         daily_budget=settings().sms_daily_budget,
+        captcha=bootstrap.captcha(),
+        captcha_token=body.captcha,
         now=ctx.now,
     )
 
@@ -59,7 +62,7 @@ def request_endpoint(request: Any, ctx: Context) -> CodeSent:
 @router.post("/verify")
 def verify_endpoint(request: Any, ctx: Context) -> Session:
     body = ctx.body(VerifyRequest)
-    return identity.verify_code(entry.store(), config=entry.config(ctx.now), keys=_keys(), phone=body.phone, code=body.code, now=ctx.now)
+    return identity.verify_code(entry.store(), config=entry.config(ctx.now), keys=_keys(), phone=body.phone, code=body.code, ip=client_ip(request), now=ctx.now)
 
 
 @router.post("/refresh")

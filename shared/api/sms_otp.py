@@ -29,7 +29,11 @@ class CodeRequest(BaseModel):
         pattern=r"^[\w-]+$",
         description="A partner's personal code or customer id from the referral link; an unknown one is ignored (see `invited`).",
     )
-    captcha: str | None = Field(default=None, max_length=4096, description="A bot-check token (reserved: not verified yet).")
+    captcha: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="The Yandex SmartCaptcha widget's `smart-token`, checked server-side when the request is risky (403 `captcha_required` without it, `captcha_invalid` when it does not pass).",
+    )
 
 
 class CodeSent(BaseModel):
@@ -120,7 +124,7 @@ ENDPOINTS = [
         summary="Send a login code by SMS (3 per 15 minutes and 10 a day per phone; per-address limits; 429 with retry_after)",
         request=CodeRequest,
         response=CodeSent,
-        errors=(400, 409, 413, 429, 503),
+        errors=(400, 403, 409, 413, 429, 503),
     ),
     Endpoint(
         function="sms_otp",

@@ -3,11 +3,19 @@ SMS budget's day, and the Russian waits of a refusal. Pure: every time is passed
 
 **Per phone** (a sliding log of the last 24 h, :class:`PhoneLimits`):
 :data:`SENDS_PER_WINDOW` SMS per :data:`SEND_WINDOW`, :data:`SENDS_PER_DAY` per
-24 h, and a lockout (no sends, no verifications) after :data:`LOCKOUT_FAILURES`
-wrong codes in 24 h across codes.
+24 h. Wrong codes never lock a phone: they slow down the network they came
+from (:meth:`PhoneLimits.verify_delay`). After :data:`FREE_FAILURES` wrong
+codes from one network in 24 h, each further guess from that network waits
+:data:`DELAY_BASE`, doubling with every wrong code, at most :data:`DELAY_CAP`;
+the wait is refused unchecked and not counted. Guesses from other networks are
+not slowed, so the owner who has the code logs in at once from their own
+network and within :data:`DELAY_CAP` from the guesser's. Guessing stays bounded
+by :data:`MAX_ATTEMPTS` per code and the sends per phone.
 
 **Per caller address** (fixed windows, :func:`ip_windows`): the address (an
-IPv6 /64) and its network (IPv4 /24, IPv6 /48), see :data:`IP_LIMITS`.
+IPv6 /64) and its network (IPv4 /24, IPv6 /48), see :data:`IP_LIMITS`; and,
+when the shop has a daily budget, each network's own share of it per Moscow
+day (:func:`network_share`), so draining the budget takes many networks.
 
 A refusal is :class:`RateLimited` with ``retry_after`` seconds and a Russian
 message such as "Повторная отправка кода возможна через N минут".
@@ -37,10 +45,14 @@ SEND_WINDOW = timedelta(minutes=15)
 SENDS_PER_WINDOW = 3
 DAY = timedelta(hours=24)
 SENDS_PER_DAY = 10  # per phone, rolling 24 h
-LOCKOUT_FAILURES = 10  # wrong codes per phone in a rolling 24 h, across codes
+FREE_FAILURES = 5  # wrong codes from one network per phone in a rolling 24 h before guesses wait
+DELAY_BASE = timedelta(seconds=30)  # the first wait; it doubles with each further wrong code
+DELAY_CAP = timedelta(minutes=15)  # the longest wait: the owner with the code never waits longer
 SEND_RECORD_LIFETIME = timedelta(days=30)
 BUDGET_SHARDS = 16  # the day's SMS count is spread over this many documents: no hot document
 BUDGET_SHARD_LIFETIME = timedelta(days=2)  # a shard is kept this long after its day ends
+NETWORK_SHARE_PERCENT = 2  # of the daily budget, per network (IPv4 /24, IPv6 /48) per Moscow day
+NETWORK_SHARE_MIN = 20  # however small the budget, a network gets this many codes a day
 
 SMS_TEXT = "{code} — код для входа. Никому его не сообщайте."
 
@@ -95,9 +107,10 @@ class RateReason(str, Enum):
 
     PHONE_WINDOW = "phone_window"
     PHONE_DAILY = "phone_daily"
-    LOCKOUT = "lockout"
+    VERIFY_DELAY = "verify_delay"
     IP = "ip"
     DAILY_BUDGET = "daily_budget"
+    NETWORK_SHARE = "network_share"
 
 
 class RateLimited(TooManyRequests):
@@ -108,9 +121,10 @@ class RateLimited(TooManyRequests):
     MESSAGES: ClassVar[dict[RateReason, str]] = {
         RateReason.PHONE_WINDOW: "Повторная отправка кода возможна через {wait}.",
         RateReason.PHONE_DAILY: "Повторная отправка кода возможна через {wait}.",
-        RateReason.LOCKOUT: "Слишком много неверных кодов. Вход по этому номеру возможен через {wait}.",
+        RateReason.VERIFY_DELAY: "Слишком много неверных кодов. Повторите ввод кода через {wait}.",
         RateReason.IP: "Слишком много запросов кода с вашего адреса. Повторите через {wait}.",
         RateReason.DAILY_BUDGET: "Вход по SMS временно недоступен. Повторите через {wait} или войдите через Telegram.",
+        RateReason.NETWORK_SHARE: "Слишком много запросов кода из вашей сети. Повторите через {wait} или войдите через Telegram.",
     }
 
     def __init__(self, message: str, *, retry_after: int, reason: RateReason | str) -> None:
@@ -140,24 +154,37 @@ class SendMark(Struct, frozen=True):
     failed: bool = False
 
 
+class FailureMark(Struct, frozen=True):
+    """One wrong code for a phone and the network (its keyed bucket) it came from."""
+
+    at: datetime
+    net: str = ""  # "": recorded before networks were kept
+
+
 class PhoneLimits(Struct, frozen=True):
     """A phone's sends and failed verifications (oldest first), as stored."""
 
     sends: tuple[SendMark, ...] = ()
-    failures: tuple[datetime, ...] = ()
+    failures: tuple[FailureMark, ...] = ()
 
     def recent(self, now: datetime) -> PhoneLimits:
         """Only what the last 24 h hold, oldest first: what the rules count and what is kept."""
         horizon = now - DAY
         sends = tuple(sorted((s for s in self.sends if s.at > horizon), key=lambda s: s.at))
-        failures = tuple(sorted(f for f in self.failures if f > horizon))
+        failures = tuple(sorted((f for f in self.failures if f.at > horizon), key=lambda f: f.at))
         return PhoneLimits(sends=sends, failures=failures)
 
-    def lockout(self, now: datetime) -> RateLimited | None:
-        if len(self.failures) < LOCKOUT_FAILURES:
+    def verify_delay(self, net: str, now: datetime) -> RateLimited | None:
+        """The wait before the next guess from network ``net`` may be checked, or ``None``."""
+        mine = [f.at for f in self.failures if f.net == net]
+        beyond = len(mine) - FREE_FAILURES
+        if beyond < 0:
             return None
-        wait = seconds_until(self.failures[-LOCKOUT_FAILURES] + DAY, now, at_most=DAY)
-        return RateLimited(f"{LOCKOUT_FAILURES} wrong codes in 24 h: locked", retry_after=wait, reason=RateReason.LOCKOUT)
+        delay = min(DELAY_CAP, DELAY_BASE * 2 ** min(beyond, 32))
+        if mine[-1] + delay <= now:
+            return None
+        wait = seconds_until(mine[-1] + delay, now, at_most=DELAY_CAP)
+        return RateLimited(f"{len(mine)} wrong codes from this network: wait", retry_after=wait, reason=RateReason.VERIFY_DELAY)
 
     def send_refusal(self, now: datetime) -> RateLimited | None:
         """Why another SMS may not be sent now (the longest wait wins), or ``None``."""
@@ -176,8 +203,8 @@ class PhoneLimits(Struct, frozen=True):
     def with_send(self, at: datetime, send_id: str) -> PhoneLimits:
         return replace(self, sends=(*self.sends, SendMark(at=at, id=send_id)))
 
-    def with_failure(self, at: datetime) -> PhoneLimits:
-        return replace(self, failures=(*self.failures, at))
+    def with_failure(self, at: datetime, net: str = "") -> PhoneLimits:
+        return replace(self, failures=(*self.failures, FailureMark(at=at, net=net)))
 
     def without_failures(self) -> PhoneLimits:
         """A successful login ends the run of failures."""
@@ -216,6 +243,15 @@ class IpWindow(Struct, frozen=True):
     window_id: str
     limit: int
     ends_at: datetime
+    reason: RateReason = RateReason.IP
+    rule: str = ""  # which limit: "ip:h", "ip:d", "net:d", "net:share"
+
+
+def network_share(daily_budget: int) -> int:
+    """The codes one network may take of a day's budget (0: no budget, no share)."""
+    if daily_budget <= 0:
+        return 0
+    return min(daily_budget, max(NETWORK_SHARE_MIN, daily_budget * NETWORK_SHARE_PERCENT // 100))
 
 
 class IpCounter(Struct, frozen=True):
@@ -229,16 +265,22 @@ class IpCounter(Struct, frozen=True):
         return self.window_ends_at
 
 
-def ip_windows(ip: str | None, now: datetime, *, bucket: Callable[[str], str]) -> list[IpWindow]:
-    """The windows of :data:`IP_LIMITS` that ``now`` falls in for ``ip``; ``bucket`` turns
-    ``"{scope}:{address or network}"`` into the key the counters are stored under."""
+def ip_windows(ip: str | None, now: datetime, *, bucket: Callable[[str], str], daily_budget: int = 0) -> list[IpWindow]:
+    """The windows of :data:`IP_LIMITS` that ``now`` falls in for ``ip``, and the network's share of
+    the Moscow day's budget when there is one; ``bucket`` turns ``"{scope}:{address or network}"``
+    into the key the counters are stored under."""
     scopes = ip_scopes(ip)
     windows = []
     for rule in IP_LIMITS:
         seconds = int(rule.window.total_seconds())
         index = int(now.timestamp()) // seconds
         key = bucket(f"{rule.scope.value}:{scopes[rule.scope.value]}")
-        windows.append(IpWindow(f"{key}_{rule.label}{index}", rule.limit, datetime.fromtimestamp((index + 1) * seconds, UTC)))
+        windows.append(IpWindow(f"{key}_{rule.label}{index}", rule.limit, datetime.fromtimestamp((index + 1) * seconds, UTC), rule=f"{rule.scope.value}:{rule.label}"))
+    share = network_share(daily_budget)
+    if share:
+        day, day_ends = budget_day(now)
+        key = bucket("net:" + scopes["net"])
+        windows.append(IpWindow(f"{key}_b{day}", share, day_ends, RateReason.NETWORK_SHARE, rule="net:share"))
     return windows
 
 
@@ -247,8 +289,9 @@ def ip_refusal(counters: list[tuple[IpWindow, int]], now: datetime) -> RateLimit
     full = [w for w, count in counters if count >= w.limit]
     if not full:
         return None
-    wait = max(seconds_until(w.ends_at, now) for w in full)
-    return RateLimited("too many codes requested from this address", retry_after=wait, reason=RateReason.IP)
+    longest = max(full, key=lambda w: (seconds_until(w.ends_at, now), w.reason is RateReason.NETWORK_SHARE))
+    why = "this network's share of the daily SMS budget is spent" if longest.reason is RateReason.NETWORK_SHARE else "too many codes requested from this address"
+    return RateLimited(why, retry_after=seconds_until(longest.ends_at, now), reason=longest.reason)
 
 
 # --- the shop's daily SMS budget ------------------------------------------------------

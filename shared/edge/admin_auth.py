@@ -9,6 +9,10 @@ and the account's ``epoch``. A customer token is therefore refused here
 admin token is refused by the customer endpoints (same reasons). Admin
 tokens are not issued at all while the two secrets are equal or unset.
 
+The roles that move money (admin, accountant, manager), and any account
+with an authenticator, act only with a token issued after the second factor
+(``mfa`` claim; :mod:`shared.services.admin_mfa`).
+
 Every request re-reads the account: a deactivated admin, a password reset
 (``epoch`` moves on) or a role taken away apply at once, not when the token
 expires. The roles in force are those of the token that the admin still holds.
@@ -31,6 +35,7 @@ from typing import Any
 
 from shared.domain.admins import ROLES
 from shared.domain.errors import Forbidden, Unauthorized
+from shared.domain.mfa import mfa_required
 from shared.platform import tokens
 from shared.services import admins
 from shared.services.ports import Store
@@ -95,8 +100,20 @@ class Admin:
 # --- requests -----------------------------------------------------------------------------
 
 
-def authenticate(store: Store, request: Any, now: datetime) -> Admin:
-    """The admin behind the request's bearer token, or :class:`Unauthorized`."""
+class MfaRequired(Forbidden):
+    """These roles act only with a token issued after the second factor."""
+
+    code = "mfa_required"
+    message_ru = "Включите двухфакторный вход: без него эти действия недоступны."
+
+
+def authenticate(store: Store, request: Any, now: datetime, *, enrolling: bool = False) -> Admin:
+    """The admin behind the request's bearer token, or :class:`Unauthorized`.
+
+    An account whose roles move money (:data:`~shared.domain.mfa.MFA_ROLES`),
+    or that has an authenticator, is :class:`MfaRequired` (403) unless its
+    token was issued after the second factor; ``enrolling`` (setting the
+    authenticator up, ``/me``) lets such a token through."""
     token = tokens.bearer(request)
     if token is None:
         raise Unauthorized("an admin token is required (Authorization: Bearer …)", message_ru="Войдите в панель управления.")
@@ -107,6 +124,8 @@ def authenticate(store: Store, request: Any, now: datetime) -> Admin:
         raise Unauthorized("this admin session is no longer valid", message_ru="Сессия недействительна, войдите снова.")
     held = set(account.roles)
     roles = tuple(r for r in ROLES if r in held and r in set(claims.get("roles") or []))
+    if not enrolling and claims.get("mfa") is not True and (mfa_required(roles) or account.mfa_enabled):
+        raise MfaRequired(f"the role(s) {', '.join(roles)} act only after a second factor", roles=list(roles))
     return Admin(email=email, roles=roles)
 
 

@@ -24,12 +24,13 @@ from shared.services.ports import Store
 if TYPE_CHECKING:
     import httpx
 
+    from shared.adapters.captcha import SmartCaptchaClient
     from shared.adapters.carrier_clients import CarrierClient
     from shared.adapters.carriers import CarrierStatus
     from shared.adapters.sms import SmsRuClient
     from shared.adapters.yookassa import YooKassaClient
 
-Provider = Literal["sms", "yookassa", "carriers"]
+Provider = Literal["sms", "yookassa", "carriers", "captcha"]
 C = TypeVar("C")
 
 _lock = threading.Lock()
@@ -122,6 +123,18 @@ def _build_carrier(name: str, transport: httpx.BaseTransport | None) -> CarrierC
     raise ValueError(f"unknown carrier {name!r}")
 
 
+def _build_captcha(_: str, transport: httpx.BaseTransport | None) -> SmartCaptchaClient:
+    from shared.adapters.captcha import SmartCaptchaClient
+    from shared.platform.settings import settings
+
+    s = settings()
+    return SmartCaptchaClient(server_key=s.smartcaptcha_server_key, base_url=s.smartcaptcha_url, timeout=s.http_timeout_seconds, transport=transport)
+
+
+def _close_captcha(client: SmartCaptchaClient) -> None:
+    client.close()
+
+
 def _close_sms(client: SmsRuClient) -> None:
     client.close()
 
@@ -137,11 +150,19 @@ def _close_carrier(client: CarrierClient) -> None:
 _sms: _Clients[SmsRuClient] = _Clients(_build_sms, _close_sms)
 _yookassa: _Clients[YooKassaClient] = _Clients(_build_yookassa, _close_yookassa)
 _carriers: _Clients[CarrierClient] = _Clients(_build_carrier, _close_carrier)
+_captcha: _Clients[SmartCaptchaClient] = _Clients(_build_captcha, _close_captcha)
 
 
 def sms() -> SmsRuClient:
     """The instance's SMS gateway client."""
     return _sms.get()
+
+
+def captcha() -> SmartCaptchaClient | None:
+    """The instance's captcha checker, or ``None`` while ``SMARTCAPTCHA_SERVER_KEY`` is unset."""
+    from shared.platform.settings import settings
+
+    return _captcha.get() if settings().smartcaptcha_server_key else None
 
 
 def yookassa() -> YooKassaClient:
@@ -166,5 +187,10 @@ def built_carriers() -> tuple[str, ...]:
 
 def set_transport(provider: Provider, transport: httpx.BaseTransport | None) -> None:
     """Route a provider's clients through ``transport`` (a fake in tests; ``None``: the network)."""
-    clients: dict[Provider, _Clients[SmsRuClient] | _Clients[YooKassaClient] | _Clients[CarrierClient]] = {"sms": _sms, "yookassa": _yookassa, "carriers": _carriers}
+    clients: dict[Provider, _Clients[SmsRuClient] | _Clients[YooKassaClient] | _Clients[CarrierClient] | _Clients[SmartCaptchaClient]] = {
+        "sms": _sms,
+        "yookassa": _yookassa,
+        "carriers": _carriers,
+        "captcha": _captcha,
+    }
     clients[provider].set_transport(transport)

@@ -29,6 +29,8 @@ BOXBERRY_TOKEN                  Boxberry API token (delivery_status)
 RUSSIANPOST_PASSWORD            Russian Post tracking password (delivery_status)
 SMSRU_API_ID                    SMS.ru gateway key (sms_otp)
 TELEGRAM_BOT_TOKEN              Telegram login widget bot token (sms_otp)
+SMARTCAPTCHA_SERVER_KEY         Yandex SmartCaptcha server key (sms_otp; unset:
+                                no captcha is asked for)
 ==============================  ==============================================
 
 Everything else is plain configuration (environment variables set on the
@@ -99,6 +101,7 @@ ENV_NAMES: dict[str, str] = {
     "payout_secret": "KOPILKA_PAYOUT_SECRET",
     "smsru_api_id": "SMSRU_API_ID",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+    "smartcaptcha_server_key": "SMARTCAPTCHA_SERVER_KEY",
     "shop_url": "KOPILKA_SHOP_URL",
     "admin_token_secret": "KOPILKA_ADMIN_TOKEN_SECRET",
     "token_secret_fingerprint": "KOPILKA_TOKEN_SECRET_FINGERPRINT",
@@ -185,6 +188,8 @@ class Settings:
     sms_test: bool = False  # SMS.ru test mode: accepted and billed as 0, not delivered
     sms_daily_budget: int = 2000  # codes sent per Moscow day across every phone; 0: no cap
     telegram_bot_token: str = ""
+    smartcaptcha_server_key: str = ""  # Yandex SmartCaptcha's server key; unset: risky code requests are not asked for a captcha
+    smartcaptcha_url: str = "https://smartcaptcha.yandexcloud.net"
     version: str = "dev"  # KOPILKA_VERSION, else the VERSION file, else "dev"
     environment: str = "local"  # KOPILKA_ENV
     extra: dict[str, str] = field(default_factory=dict)
@@ -242,6 +247,8 @@ def settings() -> Settings:
         sms_test=env("SMSRU_TEST", "") in ("1", "true", "yes"),
         sms_daily_budget=int(env("KOPILKA_SMS_DAILY_BUDGET", "2000")),
         telegram_bot_token=env("TELEGRAM_BOT_TOKEN", ""),
+        smartcaptcha_server_key=env("SMARTCAPTCHA_SERVER_KEY", ""),
+        smartcaptcha_url=env("SMARTCAPTCHA_URL", "https://smartcaptcha.yandexcloud.net"),
         shop_url=env("KOPILKA_SHOP_URL", ""),
         admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),
         token_secret_fingerprint=env("KOPILKA_TOKEN_SECRET_FINGERPRINT", "").strip().lower(),

@@ -2,9 +2,13 @@
 
 An account lives in ``admins/{email}`` (the e-mail stripped and lower-cased;
 :class:`~shared.domain.admins.AdminAccount`). Passwords are hashed with
-:func:`hashlib.scrypt` and a random per-user salt, the parameters stored with
-the hash so they can be raised later. Five wrong passwords in a row lock the
-login for :data:`LOCK_MINUTES` minutes. A successful login answers an admin
+Argon2id (:mod:`shared.services.passwords`); an scrypt hash of before is
+replaced on its next successful login. Wrong passwords never lock an account:
+each attempt first takes a slot of its address's throttle in a transaction
+(:func:`~shared.domain.admins.login_windows`), so concurrent guesses cannot
+pass it, and only then is the password checked; every refusal has one
+message whichever e-mail it names, and every attempt is logged with its
+address and target. A successful login answers an admin
 token (an HS256 JWT of type ``"admin"``, signed with
 ``KOPILKA_ADMIN_TOKEN_SECRET``) carrying the roles and the account's
 ``epoch``; a password reset moves the epoch on, voiding older tokens.
@@ -14,45 +18,31 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
-import os
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from msgspec import Struct
+from msgspec.structs import replace as with_fields
+
 from shared.api.admin import LoginResponse
-from shared.domain.admins import ROLES, AdminAccount, AdminProfile, PasswordHash, Role
+from shared.domain.admins import ROLES, AdminAccount, AdminProfile, LoginThrottled, Role, login_refusal, login_windows
 from shared.domain.errors import InvalidState, Unauthorized, ValidationFailed
 from shared.domain.ledger import require_utc
+from shared.domain.mfa import mfa_required
+from shared.domain.otp import IpCounter, IpWindow
 from shared.platform import tokens
 from shared.platform.settings import settings
+from shared.services.admin_mfa import OtpInvalid, OtpRequired, second_factor
+from shared.services.passwords import check_password, hash_password, needs_rehash
 from shared.services.ports import Store, UnitOfWork
 
+log = logging.getLogger("kopilka")
+
 TOKEN_KIND = "admin"
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 MIN_PASSWORD = 10
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 EMAIL = re.compile(r"[^@\s/]{1,64}@[^@\s/]{1,190}\.[^@\s/.]{1,63}")
-
-
-# --- passwords ----------------------------------------------------------------------
-
-
-def hash_password(password: str, *, salt: bytes | None = None, params: dict[str, int] | None = None) -> PasswordHash:
-    p = dict(params or SCRYPT)
-    salt = salt if salt is not None else os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=p["n"], r=p["r"], p=p["p"], dklen=32, maxmem=256 * 1024 * 1024)
-    return PasswordHash(salt=salt.hex(), hash=digest.hex(), n=p["n"], r=p["r"], p=p["p"])
-
-
-def check_password(stored: PasswordHash | None, password: str) -> bool:
-    """Constant-time comparison; an unknown user still costs one hash (no timing oracle)."""
-    if stored is None or stored.algo != "scrypt":
-        hash_password(password, salt=b"\0" * 16)
-        return False
-    candidate = hash_password(password, salt=bytes.fromhex(stored.salt), params={"n": stored.n, "r": stored.r, "p": stored.p})
-    return hmac.compare_digest(candidate.hash, stored.hash)
 
 
 def normalize_email(email: str) -> str:
@@ -143,37 +133,120 @@ def _bad_login() -> Unauthorized:
     return Unauthorized("wrong e-mail or password", message_ru="Неверный адрес или пароль.")
 
 
-def login(store: Store, *, email: str, password: str, now: datetime) -> LoginResponse:
-    """Check a password and issue an admin token."""
+def _logged(email: str, ip: str | None, outcome: str) -> None:
+    fields = {"email": email, "ip": ip or "unknown", "outcome": outcome}
+    if outcome == "ok":
+        log.info("admin login", extra={"json_fields": fields})
+    else:
+        log.warning("admin login", extra={"json_fields": fields})
+
+
+def _bucket(secret: str) -> Callable[[str], str]:
+    return lambda scope: hmac.new(secret.encode(), f"admin-login\x00{scope}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _take_slot(store: Store, windows: list[IpWindow], canonical: str | None, now: datetime) -> AdminAccount | None:
+    """One slot of each window, taken before the password is checked (:class:`LoginThrottled`
+    when one is full, nothing written); answers the account as it is now."""
+
+    def unit(uow: UnitOfWork) -> AdminAccount | None:
+        counters = [(w, _count(uow.ip_rates.get(w.window_id))) for w in windows]
+        refused = login_refusal(counters, now)
+        if refused is not None:
+            raise refused
+        for w, count in counters:
+            uow.ip_rates.put(w.window_id, IpCounter(count=count + 1, window_ends_at=w.ends_at))
+        return uow.admins.get(canonical) if canonical else None
+
+    return store.run(unit)
+
+
+def _give_back(uow: UnitOfWork, windows: list[IpWindow]) -> None:
+    for w in windows:
+        counter = uow.ip_rates.get(w.window_id)
+        if counter is not None and counter.count > 0:
+            uow.ip_rates.put(w.window_id, IpCounter(count=counter.count - 1, window_ends_at=counter.window_ends_at))
+
+
+def _count(counter: IpCounter | None) -> int:
+    return counter.count if counter is not None else 0
+
+
+class _Settled(Struct, frozen=True):
+    account: AdminAccount | None
+    outcome: str
+    refusal: Unauthorized | None = None
+
+
+def login(
+    store: Store, *, email: str, password: str, now: datetime, ip: str | None = None, otp: str | None = None, recovery_code: str | None = None
+) -> LoginResponse:
+    """Check a password (and, for an account with an authenticator, its code or a recovery code)
+    and issue an admin token.
+
+    Every refusal of the password is :class:`Unauthorized` "Неверный адрес или
+    пароль." (a wrong password, an unknown, malformed or inactive account
+    alike) or, past the address's throttle,
+    :class:`~shared.domain.admins.LoginThrottled` for any e-mail. With the
+    right password, an account with an authenticator answers
+    :class:`~shared.services.admin_mfa.OtpRequired` without a code and
+    :class:`~shared.services.admin_mfa.OtpInvalid` for a wrong or used one.
+    """
     require_utc(now)
     secret = token_secret()
     try:
-        canonical = normalize_email(email)
+        canonical: str | None = normalize_email(email)
     except ValidationFailed:
-        check_password(None, password)
-        raise _bad_login() from None
-    found = store.read(lambda uow: uow.admins.get(canonical))
-    if found is not None and found.locked_until is not None and found.locked_at(now):
-        minutes = max(1, math.ceil((found.locked_until - now).total_seconds() / 60))
-        raise Unauthorized("too many wrong passwords: try again later", message_ru=f"Слишком много неудачных попыток. Повторите через {minutes} мин.", locked_until=found.locked_until.isoformat())
-    ok = check_password(found.password if found else None, password)
-    if found is None:
-        raise _bad_login()
-    read = found
+        canonical = None
+    target = canonical or "(not an e-mail)"
+    windows = login_windows(ip, now, bucket=_bucket(secret))
+    try:
+        found = _take_slot(store, windows, canonical, now)
+    except LoginThrottled:
+        _logged(target, ip, "throttled")
+        raise
+    checked = found.password if found else None
+    ok = check_password(checked, password)
+    outcome = "unknown_account" if found is None else "wrong_password" if not ok else "inactive" if not found.active else "ok"
+    rehashed = hash_password(password) if outcome == "ok" and checked is not None and needs_rehash(checked) else None
 
-    def unit(uow: UnitOfWork) -> AdminAccount:
-        current = uow.admins.get(canonical) or read
-        if ok:
-            if current.failed_logins or current.locked_until:
-                uow.admins.put(current.logged_in(now))
-            return current
-        uow.admins.put(current.failed_login(max_failures=MAX_FAILURES, lock_until=now + timedelta(minutes=LOCK_MINUTES), now=now))
-        return current
+    def settle(uow: UnitOfWork) -> _Settled:
+        current = uow.admins.get(canonical) if canonical else None
+        if current is None or (outcome == "ok" and not current.active):
+            return _Settled(None, "inactive" if outcome == "ok" else outcome)
+        if outcome != "ok":
+            if outcome == "wrong_password":
+                uow.admins.put(current.failed_login(now))
+            return _Settled(None, outcome)
+        logged_in = current
+        if current.mfa_enabled:
+            try:
+                logged_in = second_factor(current, otp=otp, recovery_code=recovery_code, now=now)
+            except OtpRequired as exc:
+                _give_back(uow, windows)  # the right password, asked for its code: not a failure
+                return _Settled(None, "otp_required", exc)
+            except OtpInvalid as exc:
+                uow.admins.put(current.failed_login(now))
+                return _Settled(None, "wrong_otp", exc)
+        _give_back(uow, windows)  # a successful login gives its slot back
+        logged_in = logged_in.logged_in(now)
+        if rehashed is not None and current.password == checked:  # not if it changed meanwhile
+            logged_in = with_fields(logged_in, password=rehashed)
+        uow.admins.put(logged_in)
+        return _Settled(logged_in, "ok")
 
-    current = store.run(unit)
-    if not ok or not current.active:
-        raise _bad_login()
-    roles = [r.value for r in current.roles]
+    settled = store.run(settle) if found is not None else _Settled(None, outcome)
+    _logged(target, ip, settled.outcome)
+    if settled.account is None:
+        raise settled.refusal or _bad_login()
+    return issue_token(settled.account, mfa=settled.account.mfa_enabled, now=now)
+
+
+def issue_token(account: AdminAccount, *, mfa: bool, now: datetime) -> LoginResponse:
+    """An admin token for ``account``; ``mfa``: issued after its second factor."""
+    roles = [r.value for r in account.roles]
     ttl = settings().admin_token_ttl_seconds
-    token = tokens.issue(secret, subject=canonical, now=now, ttl_seconds=ttl, kind=TOKEN_KIND, roles=roles, epoch=current.epoch)
-    return LoginResponse.model_validate({"token": token, "expires_at": now + timedelta(seconds=ttl), "email": canonical, "roles": roles})
+    token = tokens.issue(token_secret(), subject=account.email, now=now, ttl_seconds=ttl, kind=TOKEN_KIND, roles=roles, epoch=account.epoch, mfa=mfa)
+    return LoginResponse.model_validate(
+        {"token": token, "expires_at": now + timedelta(seconds=ttl), "email": account.email, "roles": roles, "mfa": mfa, "mfa_setup_required": mfa_required(roles) and not mfa}
+    )

@@ -15,9 +15,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 import pytest
 
 from shared.api.admin import ENDPOINTS
+from shared.domain import admins as admin_rules
 from shared.domain.cart import CartLine
 from shared.domain.ledger import Accrue
 from shared.edge import entry
@@ -58,6 +60,7 @@ class Staff:
 
     def __init__(self, store, client) -> None:
         self.store, self.client, self.tokens = store, client, {}
+        self.authenticators: dict[str, pyotp.TOTP] = {}
 
     @staticmethod
     def email(name: str) -> str:
@@ -69,7 +72,12 @@ class Staff:
             admins.create_admin(self.store, email=self.email(name), password=PASSWORD, roles=[role], now=now())
             response = self.client.post("/login", json={"email": self.email(name), "password": PASSWORD})
             assert response.status_code == 200, response.get_data(as_text=True)
-            self.tokens[name] = response.get_json()["token"]
+            session = response.get_json()
+            if session["mfa_setup_required"]:  # the roles that move money enrol an authenticator first
+                setup = ok(call(self.client, "POST", "/mfa/setup", token=session["token"]))
+                self.authenticators[name] = pyotp.TOTP(setup["secret"])
+                session = ok(call(self.client, "POST", "/mfa/confirm", {"otp": self.authenticators[name].now()}, token=session["token"]))
+            self.tokens[name] = session["token"]
         return self.tokens[name]
 
 
@@ -133,23 +141,50 @@ def test_login_answers_an_admin_token_with_the_roles(client, env):
     claims = tokens.verify(ADMIN_SECRET, body["token"], now=now(), kind="admin")
     assert claims["typ"] == "admin" and claims["roles"] == ["accountant", "marketer"]
     stored = env.get("admins/olga@shop.example")
-    assert stored["password"]["algo"] == "scrypt" and PASSWORD not in json.dumps(stored, default=str)
+    assert stored["password"]["algo"] == "argon2id" and PASSWORD not in json.dumps(stored, default=str)
     me = ok(call(client, "GET", "/me", token=body["token"]))
     assert me["roles"] == ["marketer", "accountant"] and "ledger.adjust" in me["permissions"] and "payout.approve" not in me["permissions"]
 
 
-def test_wrong_passwords_unknown_and_inactive_admins_are_refused_and_locked_out(client, env):
-    admins.create_admin(env, email="olga@shop.example", password=PASSWORD, roles=["admin"], now=now())
-    error(call(client, "POST", "/login", {"email": "nobody@shop.example", "password": PASSWORD}), 401, "unauthorized")
+def test_wrong_passwords_unknown_and_inactive_admins_are_refused_alike_and_throttle_only_their_address(client, env):
+    admins.create_admin(env, email="olga@shop.example", password=PASSWORD, roles=["marketer"], now=now())
+    unknown = error(call(client, "POST", "/login", {"email": "nobody@shop.example", "password": PASSWORD}), 401, "unauthorized")
     error(call(client, "POST", "/login", {"email": "not an email", "password": PASSWORD}), 401, "unauthorized")
-    for _ in range(admins.MAX_FAILURES):
-        error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": "wrong password!"}), 401, "unauthorized")
-    locked = error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}), 401, "unauthorized")
-    assert "locked_until" in locked["details"]  # even the right password waits out the lock
-    admins.create_admin(env, email="ivan@shop.example", password=PASSWORD, roles=["admin"], now=now())
+    attacker = {"X-Forwarded-For": "203.0.113.9"}
+    for _ in range(admin_rules.ADDRESS_FAILURES):
+        wrong = error(call(client, "POST", "/login", {"email": "olga@shop.example", "password": "wrong password!"}, headers=attacker), 401, "unauthorized")
+        assert wrong["message_ru"] == unknown["message_ru"] == "Неверный адрес или пароль."
+    throttled = call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}, headers=attacker)
+    assert error(throttled, 429, "rate_limited")["details"].keys() == {"retry_after"} and throttled.headers["Retry-After"]
+    assert error(call(client, "POST", "/login", {"email": "nobody@shop.example", "password": PASSWORD}, headers=attacker), 429)["message_ru"] == throttled.get_json()["error"]["message_ru"]
+    ok(call(client, "POST", "/login", {"email": "olga@shop.example", "password": PASSWORD}, headers={"X-Forwarded-For": "198.51.100.7"}))  # no lock on her
+    admins.create_admin(env, email="ivan@shop.example", password=PASSWORD, roles=["marketer"], now=now())
     admins.set_active(env, email="ivan@shop.example", active=False, now=now())
-    error(call(client, "POST", "/login", {"email": "ivan@shop.example", "password": PASSWORD}), 401, "unauthorized")
+    assert error(call(client, "POST", "/login", {"email": "ivan@shop.example", "password": PASSWORD}), 401, "unauthorized")["message_ru"] == unknown["message_ru"]
     error(call(client, "POST", "/login", {"email": "ivan@shop.example"}), 400, "validation_failed")
+
+
+def test_the_roles_that_move_money_act_only_after_enrolling_a_second_factor(client, env):
+    admins.create_admin(env, email="max@shop.example", password=PASSWORD, roles=["manager"], now=now())
+    session = ok(call(client, "POST", "/login", {"email": "max@shop.example", "password": PASSWORD}))
+    assert (session["mfa"], session["mfa_setup_required"]) == (False, True)
+    refused = error(call(client, "POST", "/payouts/search", {}, token=session["token"]), 403, "mfa_required")
+    assert refused["message_ru"].startswith("Включите двухфакторный вход")
+    assert ok(call(client, "GET", "/me", token=session["token"]))["roles"] == ["manager"]
+    setup = ok(call(client, "POST", "/mfa/setup", token=session["token"]))
+    totp = pyotp.TOTP(setup["secret"])
+    error(call(client, "POST", "/mfa/confirm", {"otp": f"{(int(totp.now()) + 1) % 10**6:06d}"}, token=session["token"]), 401, "otp_invalid")
+    enrolled = ok(call(client, "POST", "/mfa/confirm", {"otp": totp.now()}, token=session["token"]))
+    assert enrolled["mfa"] is True and len(enrolled["recovery_codes"]) == 10
+    ok(call(client, "POST", "/payouts/search", {}, token=enrolled["token"]))
+    stored = env.get("admins/max@shop.example")
+    assert stored["totp"]["confirmed_at"] and not set(enrolled["recovery_codes"]) & set(stored["recovery_codes"])
+    # from now on the password alone is not a login; a recovery code works once
+    error(call(client, "POST", "/login", {"email": "max@shop.example", "password": PASSWORD}), 401, "otp_required")
+    by_code = ok(call(client, "POST", "/login", {"email": "max@shop.example", "password": PASSWORD, "recovery_code": enrolled["recovery_codes"][0]}))
+    ok(call(client, "POST", "/payouts/search", {}, token=by_code["token"]))
+    error(call(client, "POST", "/login", {"email": "max@shop.example", "password": PASSWORD, "recovery_code": enrolled["recovery_codes"][0]}), 401, "otp_invalid")
+    error(call(client, "POST", "/mfa/setup", token=by_code["token"]), 409, "invalid_state")  # on already: only a reset turns it off
 
 
 def _path(endpoint) -> str:
@@ -223,6 +258,8 @@ def test_no_admin_token_is_issued_when_the_secret_is_unset_or_shared(client, env
 PROGRAM, READ = {"admin", "marketer"}, set(ROLES)
 WHO_MAY = {
     ("GET", "/me"): READ,
+    ("POST", "/mfa/setup"): READ,
+    ("POST", "/mfa/confirm"): READ,
     ("GET", "/config"): PROGRAM,
     ("POST", "/config"): PROGRAM,
     ("GET", "/config/history"): PROGRAM,

@@ -13,13 +13,14 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
+import pyotp
 import pytest
 
 from shared.adapters import layout
 from shared.edge.admin_auth import PERMISSIONS
 from shared.platform import bootstrap
 from shared.platform.settings import reload
-from shared.services import admins, identity
+from shared.services import admin_mfa, admins, identity
 from shared.services.ledger import balances
 from tests.conftest import SHOP_ORIGIN, load_function
 from tests.fakes.sms import FakeSmsRu
@@ -92,7 +93,9 @@ def staff(store, fns, name: str) -> str:
     role = name.rstrip("0123456789")
     email = f"{name}@shop.example"
     admins.create_admin(store, email=email, password=PASSWORD, roles=[role], now=now(), replace=True)
-    return ok(call(fns["admin"], "POST", "/login", {"email": email, "password": PASSWORD}))["token"]
+    session = admins.login(store, email=email, password=PASSWORD, now=now())
+    setup = admin_mfa.setup_totp(store, email=email, now=now())  # the roles that move money log in with a second factor
+    return admin_mfa.confirm_totp(store, email=email, code=pyotp.TOTP(setup.secret).now(), now=now()).token if session.mfa_setup_required else session.token
 
 
 def telegram_fields(user_id: int = 4242) -> dict:

@@ -34,6 +34,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pyotp
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -52,7 +53,7 @@ from shared.adapters import yoomoney
 from shared.edge import admin_auth, scheduler_auth
 from shared.edge.scheduler_auth import SECRET_HEADER
 from shared.platform.settings import reload
-from shared.services import admins
+from shared.services import admin_mfa, admins
 from tests.conftest import FUNCTIONS_DIR, TEST_ENV, customer_token
 from tests.fakes.carriers import FakeCarriers
 from tests.fakes.sms import FakeSmsRu
@@ -121,7 +122,8 @@ class Credentials:
         paid_order(store, "A1", "fuzz-buyer", at=at)
         self.customer = customer_token(CUSTOMER)
         admins.create_admin(store, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, roles=admin_auth.ROLES, now=at)
-        self.admin = admins.login(store, email=ADMIN_EMAIL, password=ADMIN_PASSWORD, now=at).token
+        setup = admin_mfa.setup_totp(store, email=ADMIN_EMAIL, now=at)  # every role: the second factor is on
+        self.admin = admin_mfa.confirm_totp(store, email=ADMIN_EMAIL, code=pyotp.TOTP(setup.secret).at(at), now=at).token
 
     def apply(self, case) -> None:
         """Give ``case`` the valid credentials its operation takes."""

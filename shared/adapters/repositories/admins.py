@@ -7,12 +7,25 @@ from typing import Any
 from shared.adapters import layout
 from shared.adapters.repositories.base import Repository
 from shared.domain.admins import ROLES, AdminAccount, PasswordHash, Role
+from shared.domain.mfa import Totp
 
 
 def _password(raw: Any) -> PasswordHash | None:
-    if not isinstance(raw, dict) or "salt" not in raw or "hash" not in raw:
+    if not isinstance(raw, dict) or "hash" not in raw:
+        return None
+    if raw.get("algo") == "argon2id":
+        return PasswordHash(algo="argon2id", hash=raw["hash"])
+    if "salt" not in raw:
         return None
     return PasswordHash(salt=raw["salt"], hash=raw["hash"], n=int(raw["n"]), r=int(raw["r"]), p=int(raw["p"]), algo=raw.get("algo", ""))
+
+
+def _password_document(pw: PasswordHash | None) -> dict[str, Any] | None:
+    if pw is None:
+        return None
+    if pw.algo == "argon2id":
+        return {"algo": pw.algo, "hash": pw.hash}
+    return {"algo": pw.algo, "n": pw.n, "r": pw.r, "p": pw.p, "salt": pw.salt, "hash": pw.hash}
 
 
 def _account(email: str, data: dict[str, Any]) -> AdminAccount:
@@ -27,14 +40,21 @@ def _account(email: str, data: dict[str, Any]) -> AdminAccount:
         created_at=data["created_at"],
         updated_at=data["updated_at"],
         last_login_at=data.get("last_login_at"),
+        totp=_totp(data.get("totp")),
+        recovery_codes=tuple(str(h) for h in data.get("recovery_codes", [])),
     )
 
 
+def _totp(raw: Any) -> Totp | None:
+    if not isinstance(raw, dict) or not raw.get("secret"):
+        return None
+    return Totp(secret=str(raw["secret"]), created_at=raw["created_at"], confirmed_at=raw.get("confirmed_at"), last_step=int(raw.get("last_step", -1)))
+
+
 def _document(account: AdminAccount) -> dict[str, Any]:
-    pw = account.password
     document: dict[str, Any] = {
         "email": account.email,
-        "password": None if pw is None else {"algo": pw.algo, "n": pw.n, "r": pw.r, "p": pw.p, "salt": pw.salt, "hash": pw.hash},
+        "password": _password_document(account.password),
         "roles": [r.value for r in account.roles],
         "active": account.active,
         "epoch": account.epoch,
@@ -45,12 +65,18 @@ def _document(account: AdminAccount) -> dict[str, Any]:
     }
     if account.last_login_at is not None:
         document["last_login_at"] = account.last_login_at
+    if account.totp is not None:
+        t = account.totp
+        document["totp"] = {"secret": t.secret, "created_at": t.created_at, "confirmed_at": t.confirmed_at, "last_step": t.last_step}
+    if account.recovery_codes:
+        document["recovery_codes"] = list(account.recovery_codes)
     return document
 
 
 class AdminRepository(Repository):
-    """``{email, password: {algo, n, r, p, salt, hash}, roles, active, epoch, failed_logins,
-    locked_until, created_at, updated_at[, last_login_at]}``."""
+    """``{email, password: {algo: argon2id, hash} (or {algo: scrypt, n, r, p, salt, hash}), roles, active, epoch, failed_logins,
+    locked_until, created_at, updated_at[, last_login_at][, totp: {secret, created_at,
+    confirmed_at, last_step}][, recovery_codes: [sha256]]}``."""
 
     def get(self, email: str) -> AdminAccount | None:
         data = self._docs.get(layout.admin(email))

@@ -27,6 +27,7 @@ from shared.domain.otp import (
     DAY,
     BudgetShard,
     CodeStatus,
+    FailureMark,
     IpCounter,
     OtpCode,
     PhoneLimits,
@@ -140,6 +141,13 @@ class OtpCodeRepository(Repository):
         )
 
 
+def _failure(raw: Any) -> FailureMark:
+    """A stored wrong code: ``{at, net}``, or a bare time (written before networks were kept)."""
+    if isinstance(raw, dict):
+        return FailureMark(at=raw["at"], net=str(raw.get("net", "")))
+    return FailureMark(at=raw)
+
+
 class PhoneLimitsRepository(Repository):
     """``otp_rate/{phone key}``: the phone's sends and failed verifications, kept a day after the
     last change."""
@@ -149,11 +157,12 @@ class PhoneLimitsRepository(Repository):
         if doc is None:
             return None
         sends = tuple(SendMark(at=s["at"], id=str(s["id"]), failed=bool(s.get("failed", False))) for s in doc.get("sends", []))
-        return PhoneLimits(sends=sends, failures=tuple(doc.get("failures", [])))
+        return PhoneLimits(sends=sends, failures=tuple(_failure(f) for f in doc.get("failures", [])))
 
     def put(self, phone_key: str, limits: PhoneLimits, *, now: datetime) -> None:
         sends = [{"at": s.at, "id": s.id, **({"failed": True} if s.failed else {})} for s in limits.sends]
-        self._docs.put(layout.otp_rate(phone_key), {"sends": sends, "failures": list(limits.failures), "updated_at": now, "expires_at": now + DAY})
+        failures = [{"at": f.at, "net": f.net} for f in limits.failures]
+        self._docs.put(layout.otp_rate(phone_key), {"sends": sends, "failures": failures, "updated_at": now, "expires_at": now + DAY})
 
 
 class SendRecordRepository(Repository):

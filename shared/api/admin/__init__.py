@@ -66,6 +66,9 @@ from shared.api.admin.program import (  # noqa: F401  (the models, importable fr
     LoginRequest,
     LoginResponse,
     MeResponse,
+    MfaConfirmRequest,
+    MfaConfirmResponse,
+    MfaSetupResponse,
     PublicationEntry,
     ScheduledVersion,
 )
@@ -82,13 +85,32 @@ from shared.api.admin.promos import (  # noqa: F401  (the models, importable fro
 _E = (400, 401, 403, 404, 409, 413, 422)
 
 
-def _ep(method: str, path: str, summary: str, request: type[BaseModel] | None = None, response: type[BaseModel] | None = None, auth: str = "admin", body_optional: bool = False) -> Endpoint:
-    return Endpoint(function="admin", method=method, path=path, summary=summary, request=request, response=response, auth=auth, errors=_E, body_optional=body_optional)
+def _ep(
+    method: str,
+    path: str,
+    summary: str,
+    request: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    auth: str = "admin",
+    body_optional: bool = False,
+    errors: tuple[int, ...] = _E,
+) -> Endpoint:
+    return Endpoint(function="admin", method=method, path=path, summary=summary, request=request, response=response, auth=auth, errors=errors, body_optional=body_optional)
 
 
 ENDPOINTS = [
-    _ep("POST", "/login", "Admin login: e-mail and password -> an admin token with the roles (customer credentials do not work here)", LoginRequest, LoginResponse, auth="none"),
+    _ep(
+        "POST",
+        "/login",
+        "Admin login: e-mail, password and (with two-factor login) the authenticator's code or a recovery code -> an admin token with the roles; throttled per address (429)",
+        LoginRequest,
+        LoginResponse,
+        auth="none",
+        errors=(*_E, 429),
+    ),
     _ep("GET", "/me", "The admin behind the token: e-mail, roles, permitted actions", None, MeResponse),
+    _ep("POST", "/mfa/setup", "Start two-factor login: a new authenticator secret, pending until confirmed (every role; 409 once it is on)", None, MfaSetupResponse),
+    _ep("POST", "/mfa/confirm", "Confirm the authenticator with a code: two-factor login on, ten recovery codes (once) and a token with the second factor", MfaConfirmRequest, MfaConfirmResponse),
     _ep("GET", "/config", "The program config in force and the versions scheduled (admin, marketer)", None, ConfigResponse),
     _ep(
         "POST",

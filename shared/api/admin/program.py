@@ -19,6 +19,8 @@ from shared.domain.program import Publication
 class LoginRequest(_In):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
+    otp: str | None = Field(default=None, pattern=r"^[0-9]{6}$", description="The authenticator's current code (accounts with two-factor login).")
+    recovery_code: str | None = Field(default=None, min_length=10, max_length=16, pattern=r"^[0-9A-Fa-f -]+$", description="One of the recovery codes, instead of `otp`; each works once.")
 
 
 class LoginResponse(_Out):
@@ -26,6 +28,23 @@ class LoginResponse(_Out):
     expires_at: datetime
     email: str
     roles: list[Role]
+    mfa: bool = Field(default=False, description="Issued after the second factor.")
+    mfa_setup_required: bool = Field(
+        default=False, description="These roles (admin, accountant, manager) act only after a second factor: the token only sets it up (`/mfa/setup`, `/mfa/confirm`) and reads `/me`."
+    )
+
+
+class MfaSetupResponse(_Out):
+    secret: str = Field(description="The authenticator's base32 secret (pending until confirmed).")
+    otpauth_uri: str = Field(description="The same as an otpauth:// URI, for a QR code.")
+
+
+class MfaConfirmRequest(_In):
+    otp: str = Field(pattern=r"^[0-9]{6}$", description="A current code of the pending authenticator.")
+
+
+class MfaConfirmResponse(LoginResponse):
+    recovery_codes: list[str] = Field(description="Ten single-use recovery codes, shown only now (only their hashes are kept).")
 
 
 class MeResponse(_Out):

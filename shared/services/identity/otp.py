@@ -18,7 +18,10 @@ number cannot hammer the gateway), and an ambiguous one keeps everything,
 because the SMS may still arrive.
 
 **Verification** compares hashes in constant time and counts wrong guesses
-on the code and on the phone; the first verification of a phone registers
+on the code and on the phone, with the network they came from: a network
+with too many wrong codes waits progressively longer before its next guess
+is checked (:meth:`~shared.domain.otp.PhoneLimits.verify_delay`); nothing
+locks the phone. The first verification of a phone registers
 its customer (:func:`~shared.services.identity.sessions.login_phone`).
 """
 
@@ -34,6 +37,7 @@ from typing import Protocol
 from msgspec import Struct
 
 from shared.api.sms_otp import CodeSent, Session
+from shared.domain.captcha import CaptchaInvalid, CaptchaRequired, Risk, captcha_reasons
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Retryable
 from shared.domain.ledger import require_utc
@@ -47,6 +51,7 @@ from shared.domain.otp import (
     BudgetShard,
     CodeStatus,
     IpCounter,
+    IpWindow,
     OtpCode,
     PhoneLimits,
     RateLimited,
@@ -55,6 +60,7 @@ from shared.domain.otp import (
     budget_day,
     budget_refusal,
     ip_refusal,
+    ip_scopes,
     ip_windows,
 )
 from shared.domain.sms import SmsReceipt, SmsUnavailable
@@ -106,14 +112,57 @@ def _limits(uow: UnitOfWork, phone_key: str, now: datetime) -> PhoneLimits:
     return (uow.phone_limits.get(phone_key) or PhoneLimits()).recent(now)
 
 
+class CaptchaVerifier(Protocol):
+    def validate(self, token: str, ip: str | None) -> bool:
+        """Whether a captcha token passed (once); :class:`~shared.domain.captcha.CaptchaUnavailable`."""
+
+
+def _check_captcha(
+    store: Store, *, captcha: CaptchaVerifier, token: str | None, phone_key: str, windows: list[IpWindow], ip: str | None, sent_today: int, daily_budget: int, now: datetime
+) -> None:
+    """Refuse a risky request (:func:`~shared.domain.captcha.captcha_reasons`) unless its token
+    passes. The signals are read before the code's transaction: they decide friction, while the
+    limits themselves are taken in the transaction."""
+
+    def signals(uow: UnitOfWork) -> list[Risk]:
+        limits = _limits(uow, phone_key, now)
+        counters = [(w, _count(uow.ip_rates.get(w.window_id))) for w in windows]
+        if limits.send_refusal(now) is not None or ip_refusal(counters, now) is not None:
+            return []  # refused by a limit anyway: no captcha to solve first
+        return captcha_reasons(ip=ip, limits=limits, counters=counters, sent_today=sent_today, daily_budget=daily_budget, now=now)
+
+    risks = store.read(signals)
+    if not risks:
+        return
+    if not token:
+        raise CaptchaRequired("this code request needs a captcha token", risk=[r.value for r in risks])
+    if not captcha.validate(token, ip):
+        log.warning("captcha refused before an SMS code", extra={"json_fields": {"risk": [r.value for r in risks]}})
+        raise CaptchaInvalid("the captcha token did not pass", risk=[r.value for r in risks])
+
+
 def request_code(
-    store: Store, *, gateway: SmsGateway, keys: IdentityKeys, phone: str, ip: str | None, now: datetime, invited_by: str | None = None, daily_budget: int = 0
+    store: Store,
+    *,
+    gateway: SmsGateway,
+    keys: IdentityKeys,
+    phone: str,
+    ip: str | None,
+    now: datetime,
+    invited_by: str | None = None,
+    daily_budget: int = 0,
+    captcha: CaptchaVerifier | None = None,
+    captcha_token: str | None = None,
 ) -> CodeSent:
     """Send a login code to a phone, within the per-phone and per-address limits and the
     shop's daily SMS budget (``daily_budget`` codes per Moscow day across every phone; 0: none).
 
     :class:`InvalidPhone` (400), :class:`RateLimited` (429, nothing sent or
-    counted), :class:`~shared.domain.sms.SmsUnavailable` (the gateway did
+    counted), with a ``captcha`` verifier a risky request without a passing
+    ``captcha_token`` is :class:`~shared.domain.captcha.CaptchaRequired` or
+    :class:`~shared.domain.captcha.CaptchaInvalid` (403, nothing sent or
+    counted; :class:`~shared.domain.captcha.CaptchaUnavailable` 503 when the
+    service gives no answer), :class:`~shared.domain.sms.SmsUnavailable` (the gateway did
     not take the message; the quota is given back when it certainly was not
     sent). The code is never returned: it only travels by SMS.
 
@@ -127,6 +176,7 @@ def request_code(
     e164 = normalize_phone(phone, keys.regions)
     day, day_ends = budget_day(now)
     shard: int | None = None
+    sent = 0
     if daily_budget > 0:
         sent = sms_sent_on(store, day)
         spent = budget_refusal(sent, daily_budget, now)
@@ -138,11 +188,13 @@ def request_code(
     partner = resolve_inviter(store, invited_by)
     code = generate_code()
     send_id = secrets.token_hex(16)
-    windows = ip_windows(ip, now, bucket=keys.ip_bucket)
+    windows = ip_windows(ip, now, bucket=keys.ip_bucket, daily_budget=daily_budget)
+    if captcha is not None:
+        _check_captcha(store, captcha=captcha, token=captcha_token, phone_key=phone_key, windows=windows, ip=ip, sent_today=sent, daily_budget=daily_budget, now=now)
 
     def reserve(uow: UnitOfWork) -> int:
         limits = _limits(uow, phone_key, now)  # read first: same-phone units queue on it
-        refusal = limits.lockout(now) or limits.send_refusal(now)
+        refusal = limits.send_refusal(now)
         if refusal is not None:
             raise refusal
         counters = [(w, _count(uow.ip_rates.get(w.window_id))) for w in windows]
@@ -207,39 +259,46 @@ class _Result(Enum):
     WRONG = "wrong"
     EXPIRED = "expired"  # used, replaced, expired or never sent
     EXHAUSTED = "exhausted"
-    LOCKED = "locked"
+    DELAYED = "delayed"
 
 
 class _Verdict(Struct, frozen=True):
     result: _Result
     attempts_left: int = 0
     invited_by: str | None = None
-    lockout: RateLimited | None = None
+    delay: RateLimited | None = None
 
 
-def verify_code(store: Store, *, config: ProgramConfig, keys: IdentityKeys, phone: str, code: str, now: datetime) -> Session:
+def guesser_network(keys: IdentityKeys, ip: str | None) -> str:
+    """The keyed bucket of the network a guess came from (IPv4 /24, IPv6 /48)."""
+    return keys.ip_bucket(f"net:{ip_scopes(ip)['net']}")
+
+
+def verify_code(store: Store, *, config: ProgramConfig, keys: IdentityKeys, phone: str, code: str, now: datetime, ip: str | None = None) -> Session:
     """Check a code and log the phone's customer in, registering them on their first login.
 
     A wrong code is :class:`InvalidCode` (its attempts and the phone's
     failures are counted); a used, replaced, expired or unknown code is
     :class:`CodeExpired`; a code guessed :data:`MAX_ATTEMPTS` times is
-    :class:`CodeAttemptsExceeded`; a locked phone is :class:`RateLimited`.
+    :class:`CodeAttemptsExceeded`; a guess from a network that must still wait
+    after its wrong codes is :class:`RateLimited` (``verify_delay``), unchecked.
     """
     require_utc(now)
     e164 = normalize_phone(phone, keys.regions)
     phone_key = keys.phone_key(e164)
     presented = keys.code_hash(e164, code)
+    net = guesser_network(keys, ip)
 
     def check(uow: UnitOfWork) -> _Verdict:
         limits = _limits(uow, phone_key, now)
-        locked = limits.lockout(now)
-        if locked is not None:
-            return _Verdict(_Result.LOCKED, lockout=locked)
         stored = uow.otp_codes.get(phone_key)
         if stored is None or not stored.usable(now):
             return _Verdict(_Result.EXPIRED)
         if stored.exhausted:
             return _Verdict(_Result.EXHAUSTED)
+        delay = limits.verify_delay(net, now)
+        if delay is not None:
+            return _Verdict(_Result.DELAYED, delay=delay)
         if hmac.compare_digest(presented.encode(), stored.code_hash.encode()):
             uow.otp_codes.put(phone_key, stored.used(now))
             if limits.failures:
@@ -247,13 +306,13 @@ def verify_code(store: Store, *, config: ProgramConfig, keys: IdentityKeys, phon
             return _Verdict(_Result.OK, invited_by=stored.invited_by)
         guessed = stored.guessed_wrong()
         uow.otp_codes.put(phone_key, guessed)
-        uow.phone_limits.put(phone_key, limits.with_failure(now), now=now)
+        uow.phone_limits.put(phone_key, limits.with_failure(now, net), now=now)
         return _Verdict(_Result.WRONG, attempts_left=MAX_ATTEMPTS - guessed.attempts)
 
     verdict = store.run(check)  # wrong guesses are committed before they are refused
-    if verdict.result is _Result.LOCKED:
-        assert verdict.lockout is not None
-        raise verdict.lockout
+    if verdict.result is _Result.DELAYED:
+        assert verdict.delay is not None
+        raise verdict.delay
     if verdict.result is _Result.EXPIRED:
         raise CodeExpired("the code is used, replaced, expired or was never sent")
     if verdict.result is _Result.EXHAUSTED:

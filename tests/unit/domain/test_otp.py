@@ -12,11 +12,11 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 def test_the_phone_log_keeps_only_the_last_day_oldest_first():
     limits = otp.PhoneLimits(
         sends=(otp.SendMark(NOW - timedelta(minutes=1), "b"), otp.SendMark(NOW - timedelta(hours=24), "gone"), otp.SendMark(NOW - timedelta(hours=2), "a")),
-        failures=(NOW - timedelta(minutes=5), NOW - timedelta(hours=25)),
+        failures=(otp.FailureMark(NOW - timedelta(minutes=5), "n"), otp.FailureMark(NOW - timedelta(hours=25), "n")),
     )
     recent = limits.recent(NOW)
     assert [s.id for s in recent.sends] == ["a", "b"]
-    assert recent.failures == (NOW - timedelta(minutes=5),)
+    assert recent.failures == (otp.FailureMark(NOW - timedelta(minutes=5), "n"),)
 
 
 def test_a_failed_send_frees_its_window_slot_once():
@@ -29,14 +29,19 @@ def test_a_failed_send_frees_its_window_slot_once():
     assert [s.failed for s in limits.sends] == [False, False, False]  # the original is unchanged
 
 
-def test_the_lockout_ends_a_day_after_the_tenth_last_failure():
+def test_wrong_codes_slow_down_only_their_network_doubling_up_to_the_cap():
     limits = otp.PhoneLimits()
-    for minute in range(10):
-        limits = limits.with_failure(NOW + timedelta(minutes=minute))
-    locked = limits.lockout(NOW + timedelta(minutes=10))
-    assert locked is not None and locked.reason is otp.RateReason.LOCKOUT
-    assert locked.retry_after == int((timedelta(hours=24) - timedelta(minutes=10)).total_seconds())
-    assert limits.without_failures().lockout(NOW) is None
+    for _ in range(otp.FREE_FAILURES):
+        limits = limits.with_failure(NOW, "attacker")
+    assert limits.verify_delay("owner", NOW) is None  # another network is never slowed
+    first = limits.verify_delay("attacker", NOW)
+    assert first is not None and first.reason is otp.RateReason.VERIFY_DELAY and first.retry_after == 30
+    assert limits.verify_delay("attacker", NOW + timedelta(seconds=30)) is None
+    for _ in range(20):
+        limits = limits.with_failure(NOW, "attacker")
+    capped = limits.verify_delay("attacker", NOW)
+    assert capped is not None and capped.retry_after == int(otp.DELAY_CAP.total_seconds())
+    assert limits.without_failures().verify_delay("attacker", NOW) is None
 
 
 def test_address_windows_are_fixed_and_keyed_by_bucket():

@@ -54,13 +54,6 @@ def test_an_unchanged_level_or_group_moves_nothing_and_a_reason_is_required(now)
         ChangeGroup(group="b2b", actor="", reason="x").posting(account, key="g", now=now)
 
 
-def test_passwords_are_salted_scrypt_and_checked_in_constant_time():
-    one, two = admins.hash_password("correct horse"), admins.hash_password("correct horse")
-    assert one.algo == "scrypt" and one.salt != two.salt and one.hash != two.hash
-    assert admins.check_password(one, "correct horse") and not admins.check_password(one, "correct horsE")
-    assert not admins.check_password(None, "correct horse")
-
-
 def test_the_role_table():
     assert set(admin_auth.ROLES) == {"admin", "marketer", "manager", "accountant"}
     assert all(set(roles) <= set(admin_auth.ROLES) and roles for roles in admin_auth.PERMISSIONS.values())

@@ -9,8 +9,11 @@ import jwt
 import pytest
 
 from shared.adapters import layout
+from shared.adapters.captcha import SmartCaptchaClient
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.sms import SmsRuClient, SmsUnavailable
+from shared.domain import otp
+from shared.domain.captcha import CAPTCHA_AFTER_ADDRESS, CaptchaInvalid, CaptchaRequired, CaptchaUnavailable
 from shared.domain.customer import SessionRevoked
 from shared.domain.errors import Unauthorized
 from shared.domain.identity import CustomerToken
@@ -18,6 +21,7 @@ from shared.platform import tokens
 from shared.presets import load_preset
 from shared.services import identity, promo, registration
 from shared.services.ledger import balances
+from tests.fakes.captcha import FakeSmartCaptcha
 from tests.fakes.sms import FakeSmsRu
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -198,23 +202,6 @@ def test_five_attempts_per_code_then_single_use(store, gateway, fake):
     verify(store, fake.last_code(PHONE), NOW + timedelta(minutes=1))
     with pytest.raises(identity.CodeExpired):
         verify(store, fake.last_code(PHONE), NOW + timedelta(minutes=1))
-
-
-def test_lockout_after_ten_failures_across_codes_and_its_end(store, gateway, fake):
-    for n in range(2):
-        send(store, gateway, NOW + timedelta(minutes=n))
-        for _ in range(5):
-            with pytest.raises(identity.InvalidCode):
-                verify(store, wrong(fake.last_code(PHONE)), NOW + timedelta(minutes=n))
-    later = NOW + timedelta(hours=1)
-    with pytest.raises(identity.RateLimited) as locked:
-        send(store, gateway, later)
-    assert locked.value.details == {"retry_after": 23 * 3600, "reason": "lockout"}
-    with pytest.raises(identity.RateLimited):
-        verify(store, fake.last_code(PHONE), later)
-    assert len(fake.messages) == 2
-    send(store, gateway, NOW + timedelta(hours=24))  # the first five failures left the day
-    verify(store, fake.last_code(PHONE), NOW + timedelta(hours=24))
 
 
 def test_a_success_ends_the_run_of_failures(store, gateway, fake):
@@ -468,3 +455,130 @@ def test_a_reused_refresh_token_ends_the_access_tokens_at_once(store):
     for session in (first, second):  # the thief's access token and the customer's alike
         with pytest.raises(SessionRevoked):
             _access_stands(store, session, NOW + timedelta(minutes=3))
+
+
+# --- wrong guesses slow the guesser down, never lock the owner out ----------------------------------
+
+ATTACKER = "203.0.113.9"
+OWNER = "198.51.100.7"
+
+
+def test_an_attacker_s_wrong_guesses_never_lock_the_owner_out(store, gateway, fake):
+    for n in range(2):  # ten wrong guesses on codes the attacker requested
+        send(store, gateway, NOW + timedelta(minutes=n), ip=ATTACKER)
+        for _ in range(5):
+            with pytest.raises((identity.InvalidCode, identity.RateLimited)):
+                identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=wrong(fake.last_code(PHONE)), ip=ATTACKER, now=NOW + timedelta(minutes=n))
+    later = NOW + timedelta(minutes=3)
+    send(store, gateway, later, ip=OWNER)  # the owner still gets a code ...
+    session = identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=fake.last_code(PHONE), ip=OWNER, now=later)  # ... and logs in at once
+    assert session.customer_id
+
+
+def test_wrong_guesses_from_one_network_wait_progressively_longer(store, gateway, fake):
+    assert otp.FREE_FAILURES == otp.MAX_ATTEMPTS  # a whole code's guesses are never slowed
+    send(store, gateway, NOW, ip=ATTACKER)
+    for _ in range(otp.FREE_FAILURES):
+        with pytest.raises(identity.InvalidCode):
+            identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=wrong(fake.last_code(PHONE)), ip=ATTACKER, now=NOW)
+    at = NOW + timedelta(seconds=10)
+    send(store, gateway, at, ip=ATTACKER)
+    code = fake.last_code(PHONE)
+    waits = []
+    for _ in range(2):
+        with pytest.raises(identity.RateLimited) as slowed:
+            identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=code, ip=ATTACKER, now=at)  # refused unchecked, not counted
+        assert slowed.value.reason is otp.RateReason.VERIFY_DELAY
+        waits.append(slowed.value.retry_after)
+        at += timedelta(seconds=slowed.value.retry_after)
+        with pytest.raises(identity.InvalidCode):
+            identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=wrong(code), ip=ATTACKER, now=at)
+    base = int(otp.DELAY_BASE.total_seconds())
+    assert waits == [base - 10, 2 * base]  # 30 s after the sixth wrong code, 60 s after the seventh
+    # the owner, who has the code, waits at most the cap even on the attacker's network
+    with pytest.raises(identity.RateLimited) as slowed:
+        identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=code, ip=ATTACKER, now=at)
+    assert slowed.value.retry_after <= otp.DELAY_CAP.total_seconds()
+    session = identity.verify_code(store, config=CONFIG, keys=KEYS, phone=PHONE, code=code, ip=ATTACKER, now=at + timedelta(seconds=slowed.value.retry_after))
+    assert session.customer_id
+
+
+# --- each network gets its own share of the daily SMS budget ----------------------------------------
+
+
+def test_one_network_cannot_drain_the_daily_sms_budget(store, gateway, fake):
+    budget = 1000
+    share = otp.network_share(budget)
+    assert share == budget * otp.NETWORK_SHARE_PERCENT // 100 < budget // 10  # it takes more than ten networks to spend the day
+    sent = 0
+    for n in range(share + 5):  # many addresses of one /24, each within its own limits
+        try:
+            send(store, gateway, NOW + timedelta(seconds=n), phone=f"+7900300{n:04d}", ip=f"198.51.100.{n // 8 + 1}", daily_budget=budget)
+            sent += 1
+        except identity.RateLimited as refused:
+            assert refused.reason is otp.RateReason.NETWORK_SHARE
+            assert refused.to_dict()["message_ru"].startswith("Слишком много запросов кода из вашей сети.")
+    assert sent == share == len(fake.messages)
+    send(store, gateway, NOW + timedelta(minutes=5), phone="+79003009999", ip="203.0.113.5", daily_budget=budget)  # another network still gets codes
+
+
+# --- a captcha before risky sends -------------------------------------------------------------------
+
+
+@pytest.fixture
+def captcha_service() -> FakeSmartCaptcha:
+    return FakeSmartCaptcha(server_key="captcha-key")
+
+
+@pytest.fixture
+def captcha(captcha_service) -> SmartCaptchaClient:
+    return SmartCaptchaClient(server_key="captcha-key", transport=captcha_service.transport, sleep=lambda _: None)
+
+
+def test_a_risky_code_request_sends_nothing_until_a_captcha_passes(store, gateway, fake, captcha, captcha_service):
+    busy = "198.51.100.50"
+    for n in range(CAPTCHA_AFTER_ADDRESS):  # an address that asked for codes for several phones this hour
+        send(store, gateway, NOW, phone=f"+7900400{n:04d}", ip=busy, captcha=captcha)
+    assert captcha_service.calls == 0  # a quiet request is not asked for one
+    risky = "+79004009999"
+    with pytest.raises(CaptchaRequired) as required:
+        send(store, gateway, NOW, phone=risky, ip=busy, captcha=captcha)
+    assert required.value.to_dict()["message_ru"] == "Подтвердите, что вы не робот." and required.value.details["risk"] == ["busy_address"]
+    with pytest.raises(CaptchaInvalid):
+        send(store, gateway, NOW, phone=risky, ip=busy, captcha=captcha, captcha_token="forged")
+    assert fake.sent_to(risky) == [] and store.get(f"{layout.OTP_RATE}/{KEYS.phone_key(risky)}") is None  # nothing sent or counted
+    token = captcha_service.solve()
+    send(store, gateway, NOW, phone=risky, ip=busy, captcha=captcha, captcha_token=token)
+    assert len(fake.sent_to(risky)) == 1 and captcha_service.validated[-1] == {"secret": "captcha-key", "token": token, "ip": busy}
+    with pytest.raises(CaptchaInvalid):  # a token passes once
+        send(store, gateway, NOW, phone="+79004009998", ip=busy, captcha=captcha, captcha_token=token)
+
+
+def test_a_resend_and_a_phone_with_wrong_codes_are_risky(store, gateway, fake, captcha, captcha_service):
+    send(store, gateway, NOW, captcha=captcha)
+    with pytest.raises(CaptchaRequired) as resend:
+        send(store, gateway, NOW + timedelta(minutes=1), captcha=captcha)
+    assert resend.value.details["risk"] == ["resend"]
+    send(store, gateway, NOW + timedelta(minutes=1), captcha=captcha, captcha_token=captcha_service.solve())
+    with pytest.raises(identity.InvalidCode):
+        verify(store, wrong(fake.last_code(PHONE)), NOW + timedelta(minutes=2))
+    with pytest.raises(CaptchaRequired) as guessed:
+        send(store, gateway, NOW + timedelta(hours=1), captcha=captcha)
+    assert guessed.value.details["risk"] == ["wrong_codes"]
+    for minute in range(3):
+        send(store, gateway, NOW + timedelta(hours=1, minutes=minute), captcha=captcha, captcha_token=captcha_service.solve())
+    with pytest.raises(identity.RateLimited):  # a request a limit refuses anyway is not asked for a captcha first
+        send(store, gateway, NOW + timedelta(hours=1, minutes=3), captcha=captcha)
+
+
+def test_an_unreachable_captcha_service_sends_nothing(store, gateway, fake, captcha, captcha_service):
+    captcha_service.fail_next("connect")  # never left: tried again
+    send(store, gateway, NOW, ip=None, captcha=captcha, captcha_token=captcha_service.solve())
+    assert captcha_service.calls == 1
+    captcha_service.fail_next("read_timeout")  # the token may be used up: never tried again
+    with pytest.raises(CaptchaUnavailable):
+        send(store, gateway, NOW, phone="+79004008888", ip=None, captcha=captcha, captcha_token=captcha_service.solve())
+    captcha_service.fail_next("500")
+    with pytest.raises(CaptchaUnavailable):
+        send(store, gateway, NOW, phone="+79004008887", ip=None, captcha=captcha, captcha_token=captcha_service.solve())
+    assert captcha_service.calls == 3 and fake.sent_to("+79004008888") == fake.sent_to("+79004008887") == []

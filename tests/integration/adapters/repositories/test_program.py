@@ -8,10 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from msgspec.structs import replace
+
 from shared.adapters import layout
 from shared.domain.admins import AdminAccount, PasswordHash, Role
 from shared.domain.cart import PromoRule
 from shared.domain.config import ConfigVersion
+from shared.domain.mfa import Totp
 from shared.domain.payouts import PayoutEvent, PayoutMethod, PayoutRequest, PayoutStatus
 from shared.domain.program import ProgramHead, Publication, VersionRef
 from shared.domain.promos import PromoCode, PromoKind, PromoUse
@@ -229,7 +232,7 @@ def test_a_watermark_is_stored_without_passes(store, now):
 
 def test_an_admin_account_round_trips_in_todays_shape(store, now):
     assert store.read(lambda uow: uow.admins.get("olga@shop.example")) is None
-    password = PasswordHash(salt="00" * 16, hash="ab" * 32, n=2**14, r=8, p=1)
+    password = PasswordHash(salt="00" * 16, hash="ab" * 32, n=2**14, r=8, p=1, algo="scrypt")  # a hash of before Argon2id
     account = AdminAccount(
         email="olga@shop.example",
         password=password,
@@ -255,10 +258,20 @@ def test_an_admin_account_round_trips_in_todays_shape(store, now):
         "updated_at": now,
     }
     assert raw(store, layout.admin("olga@shop.example")) == stored
-    locked = account.failed_login(max_failures=1, lock_until=now + timedelta(minutes=15), now=now)
+    locked = account.failed_login(now)
     store.run(lambda uow: uow.admins.put(locked))
-    assert raw(store, layout.admin("olga@shop.example")) == {**stored, "locked_until": now + timedelta(minutes=15)}
+    assert raw(store, layout.admin("olga@shop.example")) == {**stored, "failed_logins": 1}
     back = locked.logged_in(now + timedelta(minutes=20))
     store.run(lambda uow: uow.admins.put(back))
     assert store.read(lambda uow: uow.admins.get("olga@shop.example")) == back
     assert raw(store, layout.admin("olga@shop.example")) == {**stored, "last_login_at": now + timedelta(minutes=20)}
+    enrolled = replace(
+        back,
+        password=PasswordHash(hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"),
+        totp=Totp(secret="JBSWY3DPEHPK3PXP", created_at=now, confirmed_at=now, last_step=12345),
+        recovery_codes=("f" * 64,),
+    )
+    store.run(lambda uow: uow.admins.put(enrolled))
+    assert store.read(lambda uow: uow.admins.get("olga@shop.example")) == enrolled
+    assert raw(store, layout.admin("olga@shop.example"))["password"] == {"algo": "argon2id", "hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"}
+    assert raw(store, layout.admin("olga@shop.example"))["totp"] == {"secret": "JBSWY3DPEHPK3PXP", "created_at": now, "confirmed_at": now, "last_step": 12345}
