@@ -69,7 +69,7 @@ class FakeYooKassa:
         self._faults: list[str] = []
         self._outage: str | None = None
         self._outage_only: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a capture or cancel holds it through the whole call
         self._ids = itertools.count(1)
 
     # --- the switches -------------------------------------------------------------
@@ -244,10 +244,13 @@ class FakeYooKassa:
         key = request.headers.get("Idempotence-Key")
         if not key:
             return _error(400, "invalid_request", "Idempotence-Key header is required")
+        with self._lock:  # one at a time, as YooKassa serialises requests under one key
+            return self._settle_hold_locked(payment_id, action, key, request)
+
+    def _settle_hold_locked(self, payment_id: str, action: str, key: str, request: httpx.Request) -> httpx.Response:
         fingerprint = f"{request.url.path} {request.content.decode()}"
-        with self._lock:
-            seen = self._idempotence.get(key)
-            found = self.payments.get(payment_id)
+        seen = self._idempotence.get(key)
+        found = self.payments.get(payment_id)
         if seen is not None:
             if seen[0] != fingerprint:
                 return _error(400, "invalid_request", "Idempotence key duplicated with other parameters")
@@ -265,12 +268,10 @@ class FakeYooKassa:
             if amount is not None and not 0 < amount <= to_kopecks(found["amount"]["value"]):
                 return _error(400, "invalid_request", "The capture amount exceeds the held amount")
             done = self.capture(payment_id, amount)
-            with self._lock:
-                self.captured[payment_id] = key
+            self.captured[payment_id] = key
         else:
             done = self.cancel(payment_id, party="merchant", reason="canceled_by_merchant")
-        with self._lock:
-            self._idempotence[key] = (fingerprint, done)
+        self._idempotence[key] = (fingerprint, done)
         return httpx.Response(200, json=done)
 
     def _create(self, collection: str, request: httpx.Request) -> httpx.Response:

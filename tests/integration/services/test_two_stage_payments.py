@@ -3,6 +3,7 @@ releases the hold of what it would not count. On both stores, with YooKassa fake
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -96,4 +97,17 @@ def test_a_two_stage_payment_the_engine_would_not_count_is_released_not_captured
     paid = orders.get_order(store, "A1")
     assert (paid.counted_payment(), [e.type for e in paid.events]) == (first["id"], ["paid"])
     assert fake.refunds == {}
+    assert_ledgers_sound(store, now=at)
+
+
+def test_concurrent_deliveries_of_a_held_payment_capture_it_once_and_pay_the_order_once(store, biomiq, now, fake, gateway):
+    place(store, biomiq, now)
+    payment = held_payment(fake)
+    at = now + timedelta(minutes=3)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(lambda _: notify(store, biomiq, gateway, "payment.waiting_for_capture", payment["id"], at), range(4)))
+    assert {o.result for o in outcomes} == {payments.Result.PAID}
+    assert fake.captured == {payment["id"]: f"kopilka-capture-A1-{payment['id']}"}
+    assert [e.type for e in orders.get_order(store, "A1").events] == ["paid"]
+    assert balances(store, "anna", at).pending == EARNED
     assert_ledgers_sound(store, now=at)
