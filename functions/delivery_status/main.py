@@ -55,7 +55,9 @@ def cdek_webhook(request: Any, ctx: Context) -> Any:
             cdek=bootstrap.carrier("cdek"),
             uuid=event.uuid,
             code=event.attributes.code,
-            is_return=event.attributes.is_return,
+            is_return=event.attributes.is_return or event.attributes.is_client_return,
+            related=carriers.cdek_direct_links([r.model_dump() for r in event.attributes.related_entities]),
+            deleted=event.attributes.deleted,
             now=ctx.now,
         )
     except carriers.CarrierError as exc:  # misconfigured or refused credentials: let CDEK retry later

@@ -14,7 +14,9 @@ router maps it. Nothing is written before a notification is verified.
 What the storefront must do (see shared/services/payments.py):
 
 * create each YooKassa payment with ``metadata: {"order_id": "<order id>"}``
-  and exactly the order's ``money_to_pay``; a YooMoney form with
+  and exactly the order's ``money_to_pay`` (``capture: true``; with
+  ``capture: false`` the engine captures a payment that counts and releases
+  one that does not); a YooMoney form with
   ``label=<order id>`` and that sum;
 * give a partial YooKassa refund ``metadata: {"lines": "{\"<line id>\": <units>}"}``
   (JSON text: metadata values are strings) and exactly the money paid for

@@ -159,7 +159,8 @@ class CdekClient:
             raise CarrierError(f"CDEK answered {response.status_code}")
         if not isinstance(entity, dict):
             raise CarrierError("CDEK answered an entity that is not an object")
-        return cdek_order(entity)
+        # a return order's link to its direct order is answered next to the entity, not in it
+        return cdek_order(entity, data.get("related_entities"))
 
     def track(self, tracking: str) -> CarrierStatus:
         return self.get_order(tracking).status

@@ -10,9 +10,14 @@ What counts as final, per carrier:
 
 * **CDEK** — ``DELIVERED`` and ``NOT_DELIVERED`` on a direct order. CDEK has no
   ``RETURNED`` code: goods coming back travel as a separate *return order*
-  (``is_return: true``, linked to the direct order by ``related_entities``) whose
-  own ``DELIVERED`` means "back at the sender" — that is our ``returned``.
-  Codes may carry trailing spaces (seen in CDEK's samples) and are stripped.
+  (``is_return: true``, or ``is_client_return: true`` when the customer sends
+  them back) whose own ``DELIVERED`` means "back at the sender" — that is our
+  ``returned``. The return order names the order it brings back in the order
+  read's top-level ``related_entities`` (``direct_order`` /
+  ``client_direct_order``, in either case), next to the entity, as the ``cdek``
+  package's ``OrderEntityResponse`` models it. Codes may carry trailing spaces
+  (seen in CDEK's samples) and are stripped; a status marked ``deleted`` (CDEK
+  withdrew it) does not count.
 * **Boxberry** — ``Выдано`` (issued to the customer) is ``delivered``;
   ``Возвращено в ИМ`` / ``Заказ возвращен в Интернет-магазин`` (back at the shop)
   is ``returned``. Boxberry's own status table was not available; these names are
@@ -36,6 +41,7 @@ delivery, never the reverse), or ``in_transit`` at the latest event's time.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -147,6 +153,7 @@ def cdek_status(code: str | None, at: Any, *, is_return: bool = False) -> Carrie
 
 
 DIRECT_ORDER_TYPES = ("direct_order", "client_direct_order")
+_CDEK_UUID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,7 @@ class CdekOrder:
     uuid: str
     number: str | None  # the shop's order number: our order id
     cdek_number: str | None
-    is_return: bool
+    is_return: bool  # a return order: CDEK's (``is_return``) or the customer's (``is_client_return``)
     related_direct: tuple[str, ...]  # uuids of the direct orders a return order belongs to
     status: CarrierStatus
 
@@ -166,22 +173,38 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def cdek_order(entity: dict[str, Any]) -> CdekOrder:
-    """Map an order entity: its statuses' verdict and the links we need."""
-    is_return = entity.get("is_return") is True
-    statuses = [cdek_status(s.get("code"), s.get("date_time"), is_return=is_return) for s in _list(entity.get("statuses")) if isinstance(s, dict)]
-    related = tuple(
-        str(r["uuid"])
-        for r in _list(entity.get("related_entities"))
-        if isinstance(r, dict) and r.get("type") in DIRECT_ORDER_TYPES and r.get("uuid")
+def cdek_direct_links(related: Any) -> tuple[str, ...]:
+    """The uuids of the direct orders in a ``related_entities`` list (types in either case)."""
+    if not isinstance(related, list):
+        return ()
+    return tuple(
+        r["uuid"]
+        for r in related
+        if isinstance(r, dict)
+        and isinstance(r.get("type"), str)
+        and r["type"].strip().lower() in DIRECT_ORDER_TYPES
+        and isinstance(r.get("uuid"), str)
+        and _CDEK_UUID.fullmatch(r["uuid"])
     )
+
+
+def cdek_order(entity: dict[str, Any], related: Any = None) -> CdekOrder:
+    """Map an order entity and the answer's top-level ``related_entities``: the verdict of its
+    statuses (those marked ``deleted`` left out) and the links we need."""
+    is_return = bool(entity.get("is_return")) or bool(entity.get("is_client_return"))
+    statuses = [
+        cdek_status(s.get("code"), s.get("date_time"), is_return=is_return)
+        for s in _list(entity.get("statuses"))
+        if isinstance(s, dict) and s.get("deleted") is not True
+    ]
+    links = cdek_direct_links(related)
     number = entity.get("number") or entity.get("im_number")
     return CdekOrder(
         uuid=str(entity.get("uuid") or ""),
         number=str(number) if number else None,
         cdek_number=str(entity["cdek_number"]) if entity.get("cdek_number") else None,
         is_return=is_return,
-        related_direct=related,
+        related_direct=tuple(dict.fromkeys(links)),
         status=_verdict(statuses),
     )
 

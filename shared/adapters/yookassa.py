@@ -1,6 +1,6 @@
-"""YooKassa API v3: the client a payment notification is checked against (and the
-refund of a payment that could not settle its order), and the networks YooKassa
-sends notifications from.
+"""YooKassa API v3: the client a payment notification is checked against (the
+capture or release of a two-stage payment, the refund of a payment that could not
+settle its order), and the networks YooKassa sends notifications from.
 
 YooKassa does not sign its notifications (Basic-auth shops), so a notification
 is only a hint: the sender's address must be one of YooKassa's networks, and
@@ -32,8 +32,15 @@ from shared.platform.settings import settings
 
 log = logging.getLogger("kopilka")
 
-# The published notification sources (yookassa.ru/developers/using-api/webhooks, "#ip").
-# The official SDK lists four /64 networks inside 2a02:5180::/32; the page publishes the /32.
+# The published notification sources (yookassa.ru/developers/using-api/webhooks, "#ip"). The IPv4
+# networks are the official SDK's (yookassa 3.13.0, SecurityHelper.YOOKASSA_NETWORKS; compared in
+# tests/unit/adapters/test_yookassa_sdk.py). For IPv6 the SDK lists four /64 networks inside
+# 2a02:5180::/32 and the page publishes the /32: we allow the /32, YooMoney's own allocation. A
+# sender outside the SDK's /64s but inside it is still YooKassa's, and refusing it would hold up
+# payments for a day of redeliveries; the allowlist only decides which hints are read at all, the
+# re-fetched object decides the money. An IPv4-mapped IPv6 sender (::ffff:a.b.c.d, as a dual-stack
+# socket shows an IPv4 peer) is judged by the IPv4 address it maps; no other IPv6 form of an IPv4
+# address (NAT64, 6to4, IPv4-compatible) is.
 YOOKASSA_NETWORKS: tuple[str, ...] = (
     "185.71.76.0/27",
     "185.71.77.0/27",
@@ -206,6 +213,32 @@ class YooKassaClient:
         if refund.payment_id != payment_id:
             raise YooKassaUnavailable("YooKassa returned a refund of another payment", payment_id=payment_id)
         return refund
+
+    def capture_payment(self, *, payment_id: str, kopecks: int, idempotence_key: str) -> Payment:
+        """Capture ``kopecks`` of a ``waiting_for_capture`` payment (``POST /payments/{id}/capture``), once per key."""
+        if kopecks <= 0:
+            raise ValueError("a capture needs a positive amount")
+        return self._settle_hold(payment_id, "capture", idempotence_key, {"amount": {"value": to_roubles(kopecks), "currency": "RUB"}})
+
+    def cancel_payment(self, *, payment_id: str, idempotence_key: str) -> Payment:
+        """Release a ``waiting_for_capture`` payment's hold (``POST /payments/{id}/cancel``), once per key."""
+        return self._settle_hold(payment_id, "cancel", idempotence_key, {})
+
+    def _settle_hold(self, payment_id: str, action: str, idempotence_key: str, body: dict[str, Any]) -> Payment:
+        # the same key with the same body answers the same payment, so the call is retried like a GET;
+        # a refusal (400: it was captured or canceled meanwhile) is YooKassaUnavailable, and the
+        # notification's redelivery then sees the payment's new status
+        if not _OBJECT_ID.fullmatch(payment_id):
+            raise ValueError("not a payment id")
+        data = self._request("POST", f"payments/{payment_id}/{action}", json=body, headers={"Idempotence-Key": idempotence_key})
+        try:
+            payment = Payment.model_validate(data)
+            _ = payment.amount.kopecks
+        except (ValidationError, BadAmount) as exc:
+            raise YooKassaUnavailable(f"YooKassa returned an unreadable payment to {action}", payment_id=payment_id, reason=str(exc)[:200]) from None
+        if payment.id != payment_id:
+            raise YooKassaUnavailable(f"YooKassa returned another payment to {action}", payment_id=payment_id)
+        return payment
 
     def _fetch(self, model: type[M], collection: str, object_id: str) -> M | None:
         if not isinstance(object_id, str) or not _OBJECT_ID.fullmatch(object_id):

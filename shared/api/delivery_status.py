@@ -30,11 +30,13 @@ class CdekStatusAttributes(BaseModel):
 
     code: str | None = Field(default=None, max_length=64, description="Status code; may carry trailing spaces.")
     is_return: bool = False
+    is_client_return: bool = Field(default=False, description="A customer's own return: counted as a return order.")
+    deleted: bool = Field(default=False, description="CDEK withdrew this status: acknowledged without effect.")
     number: str | None = Field(default=None, max_length=128, description="The shop's order number.")
     im_number: str | None = Field(default=None, max_length=128)
     cdek_number: str | None = Field(default=None, max_length=64)
     status_date_time: str | None = None
-    related_entities: list[CdekRelatedEntity] = []
+    related_entities: list[CdekRelatedEntity] = Field(default=[], description="direct_order / client_direct_order links of a return order.")
 
 
 class CdekWebhook(BaseModel):

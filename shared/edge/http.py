@@ -179,20 +179,50 @@ def request_id_of(headers: Any) -> str | None:
     return sent if REQUEST_ID.fullmatch(sent) else None
 
 
+def _forwarded_entries(request: Any) -> list[str]:
+    header = request.headers.get("X-Forwarded-For", "")
+    return [part.strip() for part in header.split(",") if part.strip()]
+
+
 def client_ip(request: Any, trusted_hops: int | None = None) -> str | None:
     """The caller's address as seen by our trusted proxies.
 
-    Google's front end appends the peer address to ``X-Forwarded-For``; the
-    left-most entries are whatever the client sent and can be forged. With
-    ``trusted_hops`` proxies in front of us, the caller is the entry that
-    many places from the right.
+    Each Google proxy in front of the function appends the address it received
+    the connection from to ``X-Forwarded-For``; the left-most entries are
+    whatever the client sent and can be forged. With ``trusted_hops`` proxies
+    in front of us (``KOPILKA_TRUSTED_PROXY_HOPS``: 1 for the function's own
+    URL, see docs/operations.md), the caller is the entry that many places from
+    the right; ``None`` when the header is shorter than that.
     """
     hops = settings().trusted_proxy_hops if trusted_hops is None else trusted_hops
-    header = request.headers.get("X-Forwarded-For", "")
-    entries = [part.strip() for part in header.split(",") if part.strip()]
+    entries = _forwarded_entries(request)
     if hops <= 0 or not entries:
         return request.remote_addr
     return entries[-hops] if len(entries) >= hops else None
+
+
+_caller_reported = False
+
+
+def report_first_caller(request: Any) -> None:
+    """Log, once per instance, how the caller's address of its first request was derived.
+
+    The operator calls a freshly deployed function from a known address and
+    finds that address as ``caller`` in this line (``jsonPayload.message =
+    "caller address derived"``); if it is another entry of ``x_forwarded_for``,
+    ``KOPILKA_TRUSTED_PROXY_HOPS`` is wrong for the way the function is reached.
+    """
+    global _caller_reported
+    if _caller_reported:
+        return
+    _caller_reported = True  # a race reports twice at worst
+    try:
+        hops = settings().trusted_proxy_hops
+    except Exception:  # settings the routes need are checked (and reported) per route
+        return
+    caller = client_ip(request, hops)
+    fields = {"trusted_proxy_hops": hops, "x_forwarded_for": _forwarded_entries(request), "peer": request.remote_addr, "caller": caller}
+    log.log(logging.INFO if caller else logging.WARNING, "caller address derived", extra={"json_fields": fields})
 
 
 Handler = Callable[[Any, Context], Any]
@@ -266,6 +296,7 @@ class Router:
         with logs.request_scope(request_id=ctx.request_id, function=self.function, headers=request.headers):
             headers = {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": ctx.request_id}
             try:
+                report_first_caller(request)
                 return self._dispatch(request, ctx, headers)
             except MissingSetting as exc:  # a setting read before the route (a token secret under 32 bytes, say)
                 log.error("%s", exc, extra={"json_fields": {"missing_settings": list(exc.variables), "route": ctx.route}})

@@ -171,7 +171,7 @@ class Settings:
     russianpost_url: str = "https://tracking.russianpost.ru/rtm34"
     russianpost_login: str = ""
     russianpost_password: str = ""
-    trusted_proxy_hops: int = 1
+    trusted_proxy_hops: int = 1  # X-Forwarded-For entries from the right: 1 for a function's own URL (docs/operations.md)
     http_timeout_seconds: float = 5.0
     shop_url: str = ""  # the storefront's address (KOPILKA_SHOP_URL): partners' referral links point here
     admin_token_secret: str = ""  # signs back-office tokens; must differ from token_secret

@@ -168,15 +168,31 @@ def _tracked_order(store: Store, carrier: str, code: str | None) -> str | None:
     return linked.order_id if linked else None
 
 
-def cdek_event(store: Store, *, config: ProgramConfig, cdek: Any, uuid: str, code: str | None, is_return: bool, now: datetime) -> DeliveryOutcome:
+def cdek_event(
+    store: Store,
+    *,
+    config: ProgramConfig,
+    cdek: Any,
+    uuid: str,
+    code: str | None,
+    is_return: bool,
+    now: datetime,
+    related: tuple[str, ...] = (),
+    deleted: bool = False,
+) -> DeliveryOutcome:
     """A CDEK ``ORDER_STATUS`` webhook. The body only says *which* CDEK order to look at:
     a final status is acted upon as CDEK's API reports it (``cdek.get_order``),
     never as the body claims.
 
-    A return order (``is_return``) counts for the direct order it is linked to,
-    when that one is ours. Raises :class:`CarrierUnavailable` when the API cannot
-    be reached (the webhook must then be delivered again).
+    A return order (``is_return``, or a customer's ``is_client_return``) counts
+    for the direct order it is linked to, when that one is ours: the links of
+    the order read first, then the webhook's own ``related`` (direct order
+    uuids). A status the webhook marks ``deleted`` (CDEK withdrew it) is
+    acknowledged without effect. Raises :class:`CarrierUnavailable` when the API
+    cannot be reached (the webhook must then be delivered again).
     """
+    if deleted:
+        return _outcome(Applied.IGNORED, None, reason="CDEK withdrew this status")
     if not cdek_status(code, None, is_return=is_return).final:
         return _outcome(Applied.IN_TRANSIT, None)
     try:
@@ -187,7 +203,7 @@ def cdek_event(store: Store, *, config: ProgramConfig, cdek: Any, uuid: str, cod
         return _outcome(Applied.NOT_CONFIRMED, None, reason=f"CDEK reports {entity.status.detail or 'no final status'}")
     order_id = None
     if entity.is_return:
-        for direct in entity.related_direct:
+        for direct in dict.fromkeys(entity.related_direct + tuple(related)):
             order_id = _tracked_order(store, "cdek", direct)
             if order_id is None:
                 try:

@@ -92,6 +92,10 @@ class PaymentGateway(Protocol):
 
     def create_refund(self, *, payment_id: str, kopecks: int, idempotence_key: str, description: str) -> Refund: ...
 
+    def capture_payment(self, *, payment_id: str, kopecks: int, idempotence_key: str) -> Payment: ...
+
+    def cancel_payment(self, *, payment_id: str, idempotence_key: str) -> Payment: ...
+
 
 def _ignored(reason: str, *, order_id: str | None = None, status: OrderStatus | None = None, level: int = logging.INFO, **fields: Any) -> Outcome:
     log.log(level, "payment notification ignored", extra={"json_fields": {"reason": reason, "order_id": order_id, **fields}})
@@ -114,8 +118,9 @@ def yookassa_notification(store: Store, *, config: ProgramConfig, gateway: Payme
     """Apply a YooKassa notification by what the API says about its object now.
 
     The event only chooses what to fetch: a payment event syncs the order with
-    the fetched payment (``succeeded``: paid, ``canceled``: canceled, otherwise
-    nothing yet); ``refund.succeeded`` fetches the refund and its payment and
+    the fetched payment (``succeeded``: paid; ``waiting_for_capture``: captured
+    and paid, or released, see :func:`_capture`; ``canceled``: declined;
+    ``pending``: nothing yet); ``refund.succeeded`` fetches the refund and its payment and
     returns the order, marking it paid first when the refund overtook the
     payment's own notification. Raises
     :class:`~shared.adapters.yookassa.YooKassaUnavailable` when the API cannot
@@ -154,6 +159,11 @@ def _sync_payment(store: Store, *, config: ProgramConfig, gateway: PaymentGatewa
     order = _order_of(store, payment)
     if isinstance(order, Outcome):
         return order
+    if payment.status == "waiting_for_capture":
+        captured = _capture(gateway, order, payment)
+        if isinstance(captured, Outcome):
+            return captured
+        payment = captured
     if payment.status == "succeeded":
         refund = _yookassa_refund(gateway, payment)
         return _apply_paid(store, config=config, order=order, provider="yookassa", payment_id=payment.id, currency=payment.amount.currency, kopecks=payment.amount.kopecks, now=now, refund=refund)
@@ -166,6 +176,32 @@ def _sync_payment(store: Store, *, config: ProgramConfig, gateway: PaymentGatewa
         log.info("payment declined; the order stays payable", extra={"json_fields": {"order_id": order.order_id, **fields}})
         return Outcome(Result.DECLINED, order_id=order.order_id, status=order.status)
     return _ignored("payment_not_final", order_id=order.order_id, status=order.status, payment_id=payment.id, payment_status=payment.status)
+
+
+def _capture(gateway: PaymentGateway, order: Order, payment: Payment) -> Payment | Outcome:
+    """A two-stage payment (``capture: false``) the customer confirmed: captured when it could count
+    for its order (the captured payment then settles it as any other), else its hold is released.
+
+    Captured: exactly the order's ``money_to_pay`` in RUB, for an order no other payment settled
+    (the idempotence key is the order's and the payment's, so a redelivery captures nothing
+    twice). Released (``POST /payments/{id}/cancel``): another amount, or an order already paid
+    by another payment; the money goes back to the customer instead of waiting for a refund.
+    """
+    fields: dict[str, Any] = {"payment_id": payment.id, "paid": payment.amount.kopecks, "currency": payment.amount.currency, "expected": order.money_to_pay}
+    reason = None
+    if payment.amount.currency != RUB or payment.amount.kopecks != order.money_to_pay:
+        reason = "amount_mismatch"
+    elif order.status not in UNPAID and order.counted_payment() not in (None, payment.id):
+        reason = "paid_by_another_payment"
+        fields["counted_payment_id"] = order.counted_payment()
+    if reason is not None:
+        gateway.cancel_payment(payment_id=payment.id, idempotence_key=f"kopilka-release-{order.order_id}-{payment.id}")
+        return _ignored(reason, order_id=order.order_id, status=order.status, level=logging.WARNING, released=True, **fields)
+    captured = gateway.capture_payment(payment_id=payment.id, kopecks=payment.amount.kopecks, idempotence_key=f"kopilka-capture-{order.order_id}-{payment.id}")
+    log.info("two-stage payment captured", extra={"json_fields": {"order_id": order.order_id, "payment_id": payment.id, "status": captured.status}})
+    if captured.status != "succeeded":
+        return _ignored("capture_not_final", order_id=order.order_id, status=order.status, payment_id=payment.id, payment_status=captured.status)
+    return captured
 
 
 Refunder = Callable[[Order, RefundDueEvent], None]

@@ -6,11 +6,15 @@ Built from the documented contracts (INTEGRATIONS §4–6 of the spec):
   ``grant_type=client_credentials``, ``client_id``, ``client_secret``) answers
   ``{access_token, token_type, expires_in, scope, jti}``; ``GET /v2/orders/{uuid}``
   needs ``Authorization: Bearer`` with a live token (401 otherwise) and answers
-  ``{"entity": {…, "statuses": [{code, name, date_time, city}]}, "requests": [...]}``,
+  ``{"entity": {…, "statuses": [{code, name, date_time, city}]}, "requests": [...],
+  "related_entities": [...]}`` (the shapes of the ``cdek`` package's
+  ``OrderEntityResponse``, checked in ``tests/unit/adapters/test_cdek_sdk.py``),
   or 404 with an ``INVALID`` request for an unknown uuid. Status codes carry a
   trailing space and times use ``+0700`` offsets, as in CDEK's own samples; a
-  return is a separate order (``is_return: true``) linked through
-  ``related_entities`` to its direct order.
+  return is a separate order (``is_return: true``, or ``is_client_return: true``
+  for a customer's own return) linked to its direct order by the answer's
+  top-level ``related_entities`` (not inside the entity); a status CDEK
+  withdrew stays listed with ``deleted: true``.
 * **Boxberry** (host ``api.boxberry.ru``): ``GET /json.php?method=ListStatuses&token=…&ImId=…``
   answers ``[{"Date": "YYYY-MM-DD HH:MM:SS" (Moscow), "Name": "<Russian>"}]``;
   ``[{"err": "…"}]`` for a bad token or an unknown code.
@@ -60,8 +64,19 @@ def russianpost_time(moment: datetime) -> str:
     return moment.astimezone(MSK).isoformat(timespec="milliseconds")
 
 
-def cdek_webhook(uuid: str, code: str, at: datetime, *, number: str | None = None, is_return: bool = False, related: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """An ``ORDER_STATUS`` event as CDEK posts it (code with a trailing space)."""
+def cdek_webhook(
+    uuid: str,
+    code: str,
+    at: datetime,
+    *,
+    number: str | None = None,
+    is_return: bool = False,
+    is_client_return: bool = False,
+    related: list[dict[str, Any]] | None = None,
+    deleted: bool | None = None,
+) -> dict[str, Any]:
+    """An ``ORDER_STATUS`` event as CDEK posts it (code with a trailing space); ``related``
+    entries are ``{"type": "direct_order", "uuid": …}`` (a ``cdek_number`` is added when missing)."""
     attributes: dict[str, Any] = {
         "is_return": is_return,
         "cdek_number": str(zlib.crc32(uuid.encode())),
@@ -71,12 +86,14 @@ def cdek_webhook(uuid: str, code: str, at: datetime, *, number: str | None = Non
         "city_name": "Новосибирск",
         "city_code": "270",
         "is_reverse": False,
-        "is_client_return": False,
+        "is_client_return": is_client_return,
     }
     if number is not None:
         attributes["number"] = number
     if related:
-        attributes["related_entities"] = related
+        attributes["related_entities"] = [{"cdek_number": str(zlib.crc32(str(r.get("uuid")).encode())), **r} for r in related]
+    if deleted is not None:
+        attributes["deleted"] = deleted
     return {"type": "ORDER_STATUS", "date_time": cdek_time(at), "uuid": uuid, "attributes": attributes}
 
 
@@ -98,6 +115,7 @@ class FakeCarriers:
         self.russianpost_password = russianpost_password
         self.token_ttl = token_ttl
         self.cdek_orders: dict[str, dict[str, Any]] = {}
+        self.cdek_related: dict[str, list[dict[str, Any]]] = {}  # the answer's top-level related_entities, per order
         self.boxberry: dict[str, list[dict[str, str]]] = {}
         self.russianpost: dict[str, list[tuple[int, int | None, str]]] = {}
         self.requests: list[tuple[str, str, str]] = []  # (host, method, path) of every call, faulted ones too
@@ -120,29 +138,44 @@ class FakeCarriers:
 
     # --- the shop's side ----------------------------------------------------------------
 
-    def add_cdek_order(self, *, number: str | None, statuses: list[tuple[str, datetime]], uuid: str | None = None, is_return: bool = False, related: list[dict[str, Any]] | None = None) -> str:
+    def add_cdek_order(
+        self,
+        *,
+        number: str | None,
+        statuses: list[tuple[str, datetime]],
+        uuid: str | None = None,
+        is_return: bool = False,
+        is_client_return: bool = False,
+        related: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """A CDEK order; ``related`` (e.g. ``[{"type": "direct_order", "uuid": …}]``) is what the
+        order read answers at its top level, next to the entity."""
         uuid = uuid or str(uuidlib.uuid4())
         entity: dict[str, Any] = {
             "uuid": uuid,
             "type": 1,
             "is_return": is_return,
             "is_reverse": False,
-            "is_client_return": False,
+            "is_client_return": is_client_return,
             "cdek_number": str(1100000000 + next(self._counter)),
             "tariff_code": 136,
+            "recipient": {"name": "Анна Покупатель", "phones": [{"number": "+79990000000"}]},
             "statuses": [],
-            "related_entities": related or [],
         }
         if number is not None:
             entity["number"] = number
         self.cdek_orders[uuid] = entity
+        self.cdek_related[uuid] = [dict(r) for r in related or []]
         for code, at in statuses:
             self.cdek_status(uuid, code, at)
         return uuid
 
-    def cdek_status(self, uuid: str, code: str, at: datetime) -> None:
-        """A new status on a CDEK order; the API lists the newest first."""
-        self.cdek_orders[uuid]["statuses"].insert(0, {"code": f"{code} ", "name": code.title(), "date_time": cdek_time(at), "city": "Новосибирск"})
+    def cdek_status(self, uuid: str, code: str, at: datetime, *, deleted: bool = False) -> None:
+        """A new status on a CDEK order; the API lists the newest first (``deleted``: one CDEK withdrew)."""
+        status: dict[str, Any] = {"code": f"{code} ", "name": code.title(), "date_time": cdek_time(at), "city": "Новосибирск"}
+        if deleted:
+            status["deleted"] = True
+        self.cdek_orders[uuid]["statuses"].insert(0, status)
 
     def add_boxberry(self, im_id: str, events: list[tuple[str, datetime]]) -> None:
         self.boxberry.setdefault(im_id, []).extend({"Date": boxberry_time(at), "Name": name} for name, at in events)
@@ -195,7 +228,12 @@ class FakeCarriers:
             if entity is None:
                 not_found = {"code": "v2_entity_not_found", "message": "Entity is not found"}
                 return httpx.Response(404, json={"requests": [{"request_uuid": str(uuidlib.uuid4()), "type": "GET", "state": "INVALID", "errors": [not_found]}]})
-            return httpx.Response(200, json={"entity": entity, "requests": [{"request_uuid": str(uuidlib.uuid4()), "type": "CREATE", "state": "SUCCESSFUL"}]})
+            uuid = path.rsplit("/", 1)[-1]
+            request_made = {"request_uuid": str(uuidlib.uuid4()), "type": "CREATE", "date_time": cdek_time(datetime.now(timezone.utc)), "state": "SUCCESSFUL"}
+            answer: dict[str, Any] = {"entity": entity, "requests": [request_made]}
+            if self.cdek_related.get(uuid):
+                answer["related_entities"] = self.cdek_related[uuid]
+            return httpx.Response(200, json=answer)
         return httpx.Response(404, json={"requests": [{"state": "INVALID", "errors": [{"code": "v2_bad_request"}]}]})
 
     def expire_cdek_tokens(self) -> None:

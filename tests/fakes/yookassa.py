@@ -4,15 +4,21 @@ Built from the documented contract (docs/INTEGRATIONS §2 in the spec):
 
 * HTTP Basic ``shopId:secretKey`` on every call, else 401 with an error body;
 * ``GET /payments/{id}``, ``GET /refunds/{id}`` (404 for an unknown id);
-* ``POST /payments`` and ``POST /refunds`` need an ``Idempotence-Key``; the
-  same key returns the same object, the same key with another body is a 400;
+* ``POST /payments``, ``POST /refunds``, ``POST /payments/{id}/capture`` and
+  ``POST /payments/{id}/cancel`` need an ``Idempotence-Key``; the same key
+  returns the same object, the same key with another request is a 400; only a
+  ``waiting_for_capture`` payment is captured (all of it, or less) or canceled;
 * injected faults for the next N calls: ``timeout`` (a read timeout),
   ``connect`` (a refused connection), ``500``/``503`` and ``202`` (processing);
 * the shop's side of a payment's life: :meth:`FakeYooKassa.succeed`,
-  :meth:`FakeYooKassa.cancel`, :meth:`FakeYooKassa.refund`.
+  :meth:`FakeYooKassa.authorize` (a ``capture: false`` payment the customer
+  confirmed), :meth:`FakeYooKassa.capture`, :meth:`FakeYooKassa.cancel`,
+  :meth:`FakeYooKassa.refund`.
 
 Objects carry the fields of the SDK's ``PaymentResponse``/``RefundResponse``
-that a notification carries too; amounts are strings in roubles.
+that a notification carries too, with the SDK's cancellation codes (checked
+against the ``yookassa`` SDK in ``tests/unit/adapters/test_yookassa_sdk.py``);
+amounts are strings in roubles.
 """
 
 from __future__ import annotations
@@ -57,11 +63,13 @@ class FakeYooKassa:
         self.payments: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str]] = []  # (method, URL path) of every call, faulted ones too
+        self.captured: dict[str, str] = {}  # payment id → the Idempotence-Key its capture came with
         self._idempotence: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._capture_later: dict[str, bool] = {}  # created with capture=false
         self._faults: list[str] = []
         self._outage: str | None = None
         self._outage_only: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a capture or cancel holds it through the whole call
         self._ids = itertools.count(1)
 
     # --- the switches -------------------------------------------------------------
@@ -90,8 +98,8 @@ class FakeYooKassa:
         n = next(self._ids)
         return f"{uuid.uuid4().hex[:8]}-000f-5000-8000-{n:012x}"
 
-    def create_payment(self, *, amount: int, order_id: str | None = None, metadata: dict[str, Any] | None = None, description: str = "") -> dict[str, Any]:
-        """A payment as ``POST /payments`` creates it (pending, capture=true)."""
+    def create_payment(self, *, amount: int, order_id: str | None = None, metadata: dict[str, Any] | None = None, description: str = "", capture: bool = True) -> dict[str, Any]:
+        """A payment as ``POST /payments`` creates it (pending; ``capture=False``: two-stage)."""
         meta = dict(metadata or {})
         if order_id is not None:
             meta["order_id"] = order_id
@@ -111,32 +119,60 @@ class FakeYooKassa:
         }
         with self._lock:
             self.payments[payment["id"]] = payment
+            self._capture_later[payment["id"]] = not capture
             return copy.deepcopy(payment)
+
+    def _card(self, payment_id: str) -> dict[str, Any]:
+        return {
+            "type": "bank_card",
+            "id": payment_id,
+            "saved": False,
+            "title": "Bank card *4477",
+            "card": {"first6": "555555", "last4": "4477", "expiry_month": "07", "expiry_year": "2030", "card_type": "MasterCard"},
+        }
+
+    def authorize(self, payment_id: str) -> dict[str, Any]:
+        """The customer confirmed a two-stage payment: the money is held, ``waiting_for_capture``."""
+        with self._lock:
+            p = self.payments[payment_id]
+            assert p["status"] == "pending" and self._capture_later.get(payment_id), "only a pending capture=false payment waits for capture"
+            p.update(status="waiting_for_capture", paid=True, expires_at=_now(), payment_method=self._card(payment_id))
+            return copy.deepcopy(p)
+
+    def capture(self, payment_id: str, amount: int | None = None) -> dict[str, Any]:
+        """Capture a held payment (all of it, or ``amount`` kopecks of it): ``succeeded``."""
+        with self._lock:
+            p = self.payments[payment_id]
+            assert p["status"] == "waiting_for_capture", p["status"]
+            total = to_kopecks(p["amount"]["value"])
+            assert amount is None or 0 < amount <= total, "a capture of more than was held"
+            captured = total if amount is None else amount
+            p.pop("expires_at", None)
+            p.update(status="succeeded", amount=_money(captured), captured_at=_now(), refundable=True, income_amount=_money(captured * 965 // 1000))
+            return copy.deepcopy(p)
 
     def succeed(self, payment_id: str) -> dict[str, Any]:
         with self._lock:
             p = self.payments[payment_id]
             assert p["status"] in ("pending", "waiting_for_capture"), p["status"]
+            assert p["status"] == "pending" or not self._capture_later.get(payment_id), "a two-stage payment succeeds by its capture"
             p.update(
                 status="succeeded",
                 paid=True,
                 refundable=True,
                 captured_at=_now(),
                 income_amount=_money(to_kopecks(p["amount"]["value"]) * 965 // 1000),
-                payment_method={
-                    "type": "bank_card",
-                    "id": payment_id,
-                    "saved": False,
-                    "title": "Bank card *4477",
-                    "card": {"first6": "555555", "last4": "4477", "expiry_month": "07", "expiry_year": "2030", "card_type": "MasterCard"},
-                },
+                payment_method=self._card(payment_id),
             )
             return copy.deepcopy(p)
 
-    def cancel(self, payment_id: str, *, party: str = "yoo_kassa", reason: str = "expired_on_confirmation") -> dict[str, Any]:
+    def cancel(self, payment_id: str, *, party: str = "yoo_money", reason: str = "expired_on_confirmation") -> dict[str, Any]:
+        """A payment declined or abandoned (``party``: ``yoo_money`` for YooKassa itself, ``payment_network``,
+        ``merchant``), or a held one released."""
         with self._lock:
             p = self.payments[payment_id]
             assert p["status"] in ("pending", "waiting_for_capture"), p["status"]
+            p.pop("expires_at", None)
             p.update(status="canceled", paid=False, cancellation_details={"party": party, "reason": reason})
             return copy.deepcopy(p)
 
@@ -197,9 +233,46 @@ class FakeYooKassa:
                 return httpx.Response(200, json=copy.deepcopy(found))
         if request.method == "POST" and len(parts) == 1 and parts[0] in ("payments", "refunds"):
             return self._create(parts[0], request)
+        if request.method == "POST" and len(parts) == 3 and parts[0] == "payments" and parts[2] in ("capture", "cancel"):
+            return self._settle_hold(parts[1], parts[2], request)
         return _error(404, "not_found", "Unknown path")
 
     handler = handle  # the name scripts/fakes.py serves
+
+    def _settle_hold(self, payment_id: str, action: str, request: httpx.Request) -> httpx.Response:
+        """``POST /payments/{id}/capture`` (body ``{"amount": …}`` optional) or ``/cancel`` of a held payment."""
+        key = request.headers.get("Idempotence-Key")
+        if not key:
+            return _error(400, "invalid_request", "Idempotence-Key header is required")
+        with self._lock:  # one at a time, as YooKassa serialises requests under one key
+            return self._settle_hold_locked(payment_id, action, key, request)
+
+    def _settle_hold_locked(self, payment_id: str, action: str, key: str, request: httpx.Request) -> httpx.Response:
+        fingerprint = f"{request.url.path} {request.content.decode()}"
+        seen = self._idempotence.get(key)
+        found = self.payments.get(payment_id)
+        if seen is not None:
+            if seen[0] != fingerprint:
+                return _error(400, "invalid_request", "Idempotence key duplicated with other parameters")
+            return httpx.Response(200, json=copy.deepcopy(seen[1]))
+        if found is None:
+            return _error(404, "not_found", "Payment not found")
+        if found["status"] != "waiting_for_capture":
+            return _error(400, "invalid_request", f"Payment in status {found['status']} cannot be {'captured' if action == 'capture' else 'canceled'}")
+        if action == "capture":
+            try:
+                body = json.loads(request.content) if request.content else {}
+                amount = to_kopecks(body["amount"]["value"]) if "amount" in body else None
+            except (ValueError, KeyError, TypeError):
+                return _error(400, "invalid_request", "Invalid amount")
+            if amount is not None and not 0 < amount <= to_kopecks(found["amount"]["value"]):
+                return _error(400, "invalid_request", "The capture amount exceeds the held amount")
+            done = self.capture(payment_id, amount)
+            self.captured[payment_id] = key
+        else:
+            done = self.cancel(payment_id, party="merchant", reason="canceled_by_merchant")
+        self._idempotence[key] = (fingerprint, done)
+        return httpx.Response(200, json=done)
 
     def _create(self, collection: str, request: httpx.Request) -> httpx.Response:
         key = request.headers.get("Idempotence-Key")

@@ -167,6 +167,21 @@ def test_a_return_order_linked_to_ours_returns_it(client, fake, store):
     assert audit_account(store, "anna") == []
 
 
+def test_a_client_return_linked_only_by_the_webhook_returns_the_order_and_a_withdrawn_status_does_nothing(client, fake, store):
+    paid_order(store)
+    direct = fake.add_cdek_order(number="A1", statuses=[("DELIVERED", moment(72))])
+    assert client.post(CDEK_URL, json=cdek_webhook(direct, "DELIVERED", moment(72), number="A1")).get_json()["status"] == "delivered"
+    back = fake.add_cdek_order(number=None, is_client_return=True, statuses=[("DELIVERED", moment(1))])
+    calls = len(fake.requests)
+    withdrawn = cdek_webhook(back, "DELIVERED", moment(1), is_client_return=True, related=[{"type": "client_direct_order", "uuid": direct}], deleted=True)
+    assert client.post(CDEK_URL, json=withdrawn).get_json()["outcome"] == "ignored"
+    assert len(fake.requests) == calls and orders.get_order(store, "A1").status == "delivered"
+    reply = client.post(CDEK_URL, json=cdek_webhook(back, "DELIVERED", moment(1), is_client_return=True, related=[{"type": "client_direct_order", "uuid": direct}]))
+    assert reply.get_json() == {"outcome": "applied", "order_id": "A1", "status": "returned", "reason": None}
+    assert balances(store, "anna", now()).total == 500
+    assert audit_account(store, "anna") == []
+
+
 def test_unknown_orders_and_other_events_are_acknowledged_without_effect(client, fake, store):
     paid_order(store)
     foreign = fake.add_cdek_order(number="SOMEONE-ELSE-7", statuses=[("DELIVERED", moment())])

@@ -160,6 +160,19 @@ def test_order_ids_of_a_form_firestore_reserves_are_unknown_orders_not_500s(clie
     assert_untouched(store)
 
 
+def test_a_two_stage_payment_is_captured_through_the_function_and_settles_the_order(client, fake, store, order):
+    held = fake.authorize(fake.create_payment(amount=TO_PAY, order_id="A1", capture=False)["id"])
+    for _ in range(2):  # and its redelivery
+        response = yookassa_post(client, notification("payment.waiting_for_capture", held))
+        assert response.get_json() == {"result": "paid", "order_id": "A1", "status": "paid", "ignored": None}
+    assert fake.captured == {held["id"]: f"kopilka-capture-A1-{held['id']}"}
+    assert fake.requests.count(("POST", f"/v3/payments/{held['id']}/capture")) == 1
+    assert yookassa_post(client, notification("payment.succeeded", fake.payments[held["id"]])).get_json()["result"] == "paid"
+    assert len(paid_events(store)) == 1
+    assert account(store) == PAID
+    assert audit_account(store, "anna") == []
+
+
 # --- YooKassa: who may call ---------------------------------------------------------------
 
 

@@ -77,11 +77,20 @@ def test_cdek_order_entity_takes_the_last_final_status_and_the_links():
             {"code": "DELIVERED ", "date_time": "2026-03-09T12:00:00+0700"},
             {"code": "ACCEPTED", "date_time": "2026-03-06T12:00:00+0700"},
         ],
-        "related_entities": [{"type": "direct_order", "uuid": "u-direct"}, {"type": "waybill", "uuid": "doc"}],
     }
-    order = carriers.cdek_order(entity)
+    # the links are answered next to the entity (the order read's top level), in either case
+    related = [{"type": "DIRECT_ORDER", "uuid": "u-direct"}, {"type": "waybill", "uuid": "doc"}, {"type": "direct_order", "uuid": "bad/uuid"}]
+    order = carriers.cdek_order(entity, related)
     assert (order.number, order.is_return, order.related_direct, order.cdek_number) == ("A1", True, ("u-direct",), "1106321645")
     assert (order.status.state, order.status.at) == (RETURNED, datetime(2026, 3, 9, 5, 0, tzinfo=UTC))
+
+
+def test_cdek_order_entity_skips_deleted_statuses_and_counts_client_returns():
+    statuses = [{"code": "DELIVERED", "date_time": "2026-03-09T12:00:00+0700", "deleted": True}, {"code": "ACCEPTED", "date_time": "2026-03-06T12:00:00+0700"}]
+    direct = carriers.cdek_order({"uuid": "u", "number": "A1", "statuses": statuses})
+    assert (direct.is_return, direct.status.state, direct.status.detail) == (False, IN_TRANSIT, "ACCEPTED")
+    back = carriers.cdek_order({"uuid": "r", "is_client_return": True, "statuses": statuses[1:] + [{"code": "DELIVERED", "date_time": "2026-03-10T12:00:00+0700"}]})
+    assert (back.is_return, back.status.state) == (True, RETURNED)
 
 
 def test_cdek_order_without_a_final_status_is_in_transit_at_its_latest_event():
