@@ -3,7 +3,9 @@
     POST /request   {phone, invited_by?, captcha?} -> {sent, expires_in, resend_after, invited}
     POST /verify    {phone, code} -> Session (access + refresh token; the first login registers)
     POST /refresh   {refresh_token} -> Session (the refresh token is used up)
-    POST /telegram  Telegram Login Widget fields -> link (with a customer token) or log in
+    POST /telegram  Telegram Login Widget fields -> log the linked customer in
+    POST /telegram/link    {telegram, code} with a customer token -> link (code: an SMS code sent to the account's phone)
+    POST /telegram/unlink  with a customer token -> unlink; every session of the customer ends
 
 Limits are 429 with ``details.retry_after`` seconds (``reason``: phone_window,
 phone_daily, lockout, ip); an SMS gateway that did not take the message is
@@ -22,7 +24,9 @@ from shared.api.sms_otp import (
     RefreshRequest,
     Session,
     TelegramAuth,
+    TelegramLink,
     TelegramResult,
+    TelegramUnlinked,
     VerifyRequest,
 )
 from shared.edge import entry
@@ -68,9 +72,26 @@ def refresh_endpoint(request: Any, ctx: Context) -> Session:
 
 @router.post("/telegram")
 def telegram_endpoint(request: Any, ctx: Context) -> TelegramResult:
-    customer_id = entry.customer_id(request, ctx.now, required=False)  # a bad token is a 401, not an anonymous login
+    if entry.customer_id(request, ctx.now, required=False) is not None:  # a bad token is a 401, not an anonymous login
+        raise identity.PhoneProofRequired("a customer token alone does not link Telegram: POST /telegram/link with a code sent to the account's phone")
     body = ctx.body(TelegramAuth)
-    return identity.telegram_login(entry.store(), keys=_keys(), fields=body.signed_fields(), customer_id=customer_id, now=ctx.now)
+    return identity.telegram_login(entry.store(), keys=_keys(), fields=body.signed_fields(), now=ctx.now)
+
+
+@router.post("/telegram/link")
+def telegram_link_endpoint(request: Any, ctx: Context) -> TelegramResult:
+    customer_id = entry.customer_id(request, ctx.now)
+    body = ctx.body(TelegramLink)
+    keys = _keys()
+    user = identity.verify_telegram(body.telegram.signed_fields(), bot_token=keys.telegram_bot_token, now=ctx.now)
+    return identity.link_telegram(
+        entry.store(), keys=keys, gateway=bootstrap.sms(), user=user, customer_id=customer_id, code=body.code, now=ctx.now, daily_budget=settings().sms_daily_budget
+    )
+
+
+@router.post("/telegram/unlink")
+def telegram_unlink_endpoint(request: Any, ctx: Context) -> TelegramUnlinked:
+    return identity.unlink_telegram(entry.store(), customer_id=entry.customer_id(request, ctx.now), now=ctx.now)
 
 
 def sms_otp(request: Any) -> Any:

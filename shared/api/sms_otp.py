@@ -96,6 +96,16 @@ class TelegramAuth(BaseModel):
         return {key: value for key, value in self.model_dump(exclude_unset=True).items() if value is not None}
 
 
+class TelegramLink(BaseModel):
+    """Link Telegram to the logged-in account: the Telegram login data and a fresh proof of the
+    account's phone (a login code requested for it by POST /request)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    telegram: TelegramAuth
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The six digits of an SMS code sent to the account's phone.")
+
+
 class TelegramResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -103,6 +113,14 @@ class TelegramResult(BaseModel):
     telegram_id: int
     linked: bool = Field(description="This call linked the Telegram account to the caller's customer.")
     session: Session | None = Field(default=None, description="Tokens of a login (absent when linking with a customer token).")
+
+
+class TelegramUnlinked(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    telegram_ids: list[int] = Field(description="The Telegram accounts this call unlinked.")
+    unlinked: bool = Field(description="Something was unlinked: every session of the customer is ended, log in again.")
 
 
 ENDPOINTS = [
@@ -137,10 +155,29 @@ ENDPOINTS = [
         function="sms_otp",
         method="POST",
         path="/telegram",
-        summary="Telegram Login Widget data: with a customer token, link Telegram to that customer; without, log the linked customer in (404 not_linked)",
+        summary="Telegram Login Widget data: log the linked customer in (404 not_linked; with a customer token 403 phone_proof_required: link through /telegram/link)",
         request=TelegramAuth,
         response=TelegramResult,
         auth="customer_optional",
-        errors=(400, 401, 404, 409, 413),
+        errors=(400, 401, 403, 404, 409, 413),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/telegram/link",
+        summary="Link Telegram to the logged-in customer with an SMS code sent to the account's phone; the customer is told by SMS",
+        request=TelegramLink,
+        response=TelegramResult,
+        auth="customer",
+        errors=(400, 401, 403, 404, 409, 413, 429),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/telegram/unlink",
+        summary="Unlink the customer's Telegram; every session of the customer ends (log in again)",
+        response=TelegramUnlinked,
+        auth="customer",
+        errors=(401, 403, 404),
     ),
 ]

@@ -1,7 +1,9 @@
 """Who a customer is: the phones and Telegram accounts that log them in, and their sessions.
 
 An :class:`Identity` says which customer a verified phone (E.164) or a
-Telegram account belongs to; it is created once and never moved. A session
+Telegram account belongs to; it is created once and never moved. A Telegram
+identity may be unlinked by its customer (``unlinked_at``): it then logs
+nobody in, and a later link (with a fresh proof of a phone) revives it. A session
 is a short-lived access token and a single-use :class:`RefreshToken`; every
 refresh token rotated from one login shares a family, and a reused token
 revokes the whole family (:class:`FamilyRevocation`).
@@ -32,6 +34,14 @@ class Identity(Struct, frozen=True):
     customer_id: str
     created_at: datetime | None = None  # None only for identities imported without it
     username: str | None = None  # Telegram's @username at linking time
+    unlinked_at: datetime | None = None  # a Telegram identity its customer unlinked
+
+    @property
+    def active(self) -> bool:
+        return self.unlinked_at is None
+
+    def unlinked(self, now: datetime) -> Identity:
+        return replace(self, unlinked_at=now)
 
     @classmethod
     def phone(cls, e164: str, customer_id: str, now: datetime) -> Identity:
@@ -51,10 +61,11 @@ class TelegramUser(Struct, frozen=True):
 
 
 class CustomerContact(Struct, frozen=True):
-    """The verified phone recorded on a customer's account."""
+    """The verified phone recorded on a customer's account, and the Telegram account linked to it."""
 
     phone: str | None
     phone_verified_at: datetime | None = None
+    telegram_id: int | None = None
 
 
 class CustomerToken(Struct, frozen=True):

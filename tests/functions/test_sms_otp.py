@@ -24,7 +24,7 @@ from shared.platform import bootstrap
 from shared.platform.settings import reload, settings
 from shared.services import identity, promo, registration
 from shared.services.ledger import all_postings, balances
-from tests.conftest import SHOP_ORIGIN, customer_token, load_function
+from tests.conftest import SHOP_ORIGIN, load_function
 from tests.fakes.sms import FakeSmsRu
 
 PHONE = "+79001234567"
@@ -386,13 +386,20 @@ def telegram_fields(user_id: int = 4242, *, bot_token: str = BOT_TOKEN, auth_dat
     return {**fields, "hash": identity.telegram_hash(fields, bot_token)}
 
 
-def test_telegram_login_needs_a_phone_login_first_then_links_and_logs_in(client, fake):
+def link_body(client, fake, phone: str = PHONE, **fields) -> dict:
+    """A link request: Telegram's data and a code just sent to the account's phone."""
+    assert request_code(client, phone).status_code == 200
+    return {"telegram": telegram_fields(**fields), "code": fake.last_code(phone)}
+
+
+def test_telegram_login_needs_a_phone_login_first_then_links_and_logs_in(client, fake, store):
     assert_error(post(client, "/telegram", telegram_fields()), 404, "not_linked")
     session = login(client, fake)
-    linked = post(client, "/telegram", telegram_fields(), token=session["access_token"])
-    assert linked.status_code == 200
+    linked = post(client, "/telegram/link", link_body(client, fake), token=session["access_token"])
+    assert linked.status_code == 200, linked.get_json()
     assert linked.get_json() == {"customer_id": session["customer_id"], "telegram_id": 4242, "linked": True, "session": None}
-    assert post(client, "/telegram", telegram_fields(), token=session["access_token"]).get_json()["linked"] is False  # again: no change
+    assert store.get(layout.account(session["customer_id"]))["telegram_id"] == 4242
+    assert [m.text for m in fake.messages if "Telegram" in m.text] == ["К вашему аккаунту привязан Telegram @anna_k. Если это были не вы, отвяжите его в личном кабинете."]
     logged_in = post(client, "/telegram", telegram_fields())
     assert logged_in.status_code == 200
     body = logged_in.get_json()
@@ -401,12 +408,37 @@ def test_telegram_login_needs_a_phone_login_first_then_links_and_logs_in(client,
     assert post(cart, "/quote", {"lines": CART}, token=body["session"]["access_token"]).get_json()["anonymous"] is False
 
 
-def test_telegram_linked_to_another_customer_is_409(client, fake, store):
-    now = datetime.now(timezone.utc)
-    registration.register_customer(store, config=entry.config(now), customer_id="boris", now=now)
-    assert post(client, "/telegram", telegram_fields(), token=customer_token("boris")).status_code == 200
+def test_a_customer_token_alone_never_links_telegram(client, fake, store):
     session = login(client, fake)
-    assert_error(post(client, "/telegram", telegram_fields(), token=session["access_token"]), 409, "telegram_linked_elsewhere")
+    assert_error(post(client, "/telegram", telegram_fields(), token=session["access_token"]), 403, "phone_proof_required")
+    fresh = link_body(client, fake)
+    assert_error(post(client, "/telegram/link", {**fresh, "code": wrong(fresh["code"])}, token=session["access_token"]), 401, "invalid_code")
+    assert_error(post(client, "/telegram/link", {"telegram": telegram_fields()}, token=session["access_token"]), 400, "validation_failed")
+    assert_error(post(client, "/telegram/link", fresh), 401, "unauthorized")  # a code without the token
+    assert store.get(layout.identity("telegram", 4242)) is None
+    assert_error(post(client, "/telegram", telegram_fields()), 404, "not_linked")
+
+
+def test_unlinking_telegram_ends_the_sessions_it_opened(client, fake, store):
+    session = login(client, fake)
+    assert post(client, "/telegram/link", link_body(client, fake), token=session["access_token"]).status_code == 200
+    thief = post(client, "/telegram", telegram_fields()).get_json()["session"]
+    unlinked = post(client, "/telegram/unlink", token=session["access_token"])
+    assert unlinked.status_code == 200, unlinked.get_json()
+    assert unlinked.get_json() == {"customer_id": session["customer_id"], "telegram_ids": [4242], "unlinked": True}
+    assert_error(post(client, "/telegram", telegram_fields()), 404, "not_linked")
+    account = load_function("account")
+    for tokens_ in (session, thief):
+        assert account.get("/balance", headers={"Origin": SHOP_ORIGIN, "Authorization": f"Bearer {tokens_['access_token']}"}).status_code == 401
+        assert_error(post(client, "/refresh", {"refresh_token": tokens_["refresh_token"]}), 401, "session_revoked")
+    assert store.get(layout.account(session["customer_id"]))["telegram_id"] is None
+
+
+def test_telegram_linked_to_another_customer_is_409(client, fake, store):
+    boris = login(client, fake, OTHER)
+    assert post(client, "/telegram/link", link_body(client, fake, OTHER), token=boris["access_token"]).status_code == 200
+    session = login(client, fake)
+    assert_error(post(client, "/telegram/link", {"telegram": telegram_fields(), "code": "123456"}, token=session["access_token"]), 409, "telegram_linked_elsewhere")
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@
 * :mod:`.otp`: requesting a code by SMS within the limits and the daily SMS budget, verifying it;
 * :mod:`.sessions`: a verified phone's login (registering its customer once), refresh-token rotation;
 * :mod:`.access`: whether a customer token's session still stands (not blocked, not revoked);
-* :mod:`.telegram`: Telegram Login Widget verification, linking and login;
+* :mod:`.telegram`: Telegram Login Widget verification and login;
+* :mod:`.linking`: linking Telegram to a customer (with a fresh proof of the phone) and unlinking it;
+* :mod:`.notices`: security notices to the customer's phone by SMS;
 * :mod:`.keys`: the secrets and the keyed hashes; :mod:`.errors`: the refusals.
 
 The limit rules themselves are pure and live in :mod:`shared.domain.otp`.
@@ -27,13 +29,16 @@ if TYPE_CHECKING:
         InvalidPhone,
         LinkedElsewhere,
         NotLinked,
+        PhoneProofRequired,
         RateLimited,
         SessionInvalid,
         TelegramLoginInvalid,
     )
     from shared.services.identity.keys import IdentityKeys
+    from shared.services.identity.linking import link_telegram, unlink_telegram
     from shared.services.identity.otp import (
         SmsGateway,
+        consume_code,
         generate_code,
         request_code,
         resolve_inviter,
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
         start_session,
     )
     from shared.services.identity.telegram import (
+        login_linked,
         telegram_check_string,
         telegram_hash,
         telegram_login,
@@ -64,6 +70,7 @@ _HOMES = {
     "InvalidPhone": "shared.services.identity.errors",
     "LinkedElsewhere": "shared.services.identity.errors",
     "NotLinked": "shared.services.identity.errors",
+    "PhoneProofRequired": "shared.services.identity.errors",
     "RateLimited": "shared.services.identity.errors",
     "Session": "shared.api.sms_otp",
     "SessionInvalid": "shared.services.identity.errors",
@@ -73,6 +80,10 @@ _HOMES = {
     "TelegramUser": "shared.domain.identity",
     "budget_day": "shared.domain.otp",
     "check_session": "shared.services.identity.access",
+    "consume_code": "shared.services.identity.otp",
+    "link_telegram": "shared.services.identity.linking",
+    "login_linked": "shared.services.identity.telegram",
+    "unlink_telegram": "shared.services.identity.linking",
     "generate_code": "shared.services.identity.otp",
     "ip_scopes": "shared.domain.otp",
     "login_phone": "shared.services.identity.sessions",
@@ -109,6 +120,7 @@ __all__ = [
     "InvalidPhone",
     "LinkedElsewhere",
     "NotLinked",
+    "PhoneProofRequired",
     "RateLimited",
     "Session",
     "SessionInvalid",
@@ -118,6 +130,10 @@ __all__ = [
     "TelegramUser",
     "budget_day",
     "check_session",
+    "consume_code",
+    "link_telegram",
+    "login_linked",
+    "unlink_telegram",
     "generate_code",
     "ip_scopes",
     "login_phone",
