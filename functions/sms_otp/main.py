@@ -6,6 +6,8 @@
     POST /telegram  Telegram Login Widget fields -> log the linked customer in
     POST /telegram/link    {telegram, code} with a customer token -> link (code: an SMS code sent to the account's phone)
     POST /telegram/unlink  with a customer token -> unlink; every session of the customer ends
+    POST /telegram/bot     the shop bot's webhook (X-Telegram-Bot-Api-Secret-Token): a shared own
+                           contact registers the customer, phone verified by Telegram, no SMS
 
 Limits are 429 with ``details.retry_after`` seconds (``reason``: phone_window,
 phone_daily, lockout, ip); an SMS gateway that did not take the message is
@@ -29,6 +31,7 @@ from shared.api.sms_otp import (
     TelegramUnlinked,
     VerifyRequest,
 )
+from shared.api.telegram_bot import BotUpdate
 from shared.edge import entry
 from shared.edge.http import Context, Router, client_ip
 from shared.platform import bootstrap
@@ -92,6 +95,17 @@ def telegram_link_endpoint(request: Any, ctx: Context) -> TelegramResult:
 @router.post("/telegram/unlink")
 def telegram_unlink_endpoint(request: Any, ctx: Context) -> TelegramUnlinked:
     return identity.unlink_telegram(entry.store(), customer_id=entry.customer_id(request, ctx.now), now=ctx.now)
+
+
+@router.post("/telegram/bot")
+def telegram_bot_endpoint(request: Any, ctx: Context) -> dict[str, Any]:
+    keys = _keys()
+    identity.check_bot_secret(keys, request.headers.get("X-Telegram-Bot-Api-Secret-Token"))
+    update = ctx.body(BotUpdate)
+    answer = identity.handle_update(
+        entry.store(), config=entry.config(ctx.now), keys=keys, gateway=bootstrap.sms(), update=update, now=ctx.now, daily_budget=settings().sms_daily_budget
+    )
+    return answer.model_dump(mode="json", exclude_none=True)  # a Bot API call Telegram makes for us, or nothing
 
 
 def sms_otp(request: Any) -> Any:

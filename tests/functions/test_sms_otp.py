@@ -460,6 +460,30 @@ def test_a_bad_customer_token_with_telegram_data_is_401(client, fake):
     assert_error(post(client, "/telegram", telegram_fields(), token="not-a-jwt"), 401, "unauthorized")
 
 
+def bot_update(sender: int = 4242, **message) -> dict:
+    sender_ = {"id": sender, "is_bot": False, "first_name": "Анна", "username": "anna_k"}
+    return {"update_id": 1, "message": {"message_id": 7, "date": int(time.time()), "from": sender_, "chat": {"id": sender, "type": "private"}, **message}}
+
+
+def test_a_new_customer_registers_through_the_shops_bot_without_an_sms(client, fake, store):
+    secret = {"X-Telegram-Bot-Api-Secret-Token": keys().telegram_webhook_secret()}
+    contact = bot_update(contact={"phone_number": "79001234567", "first_name": "Анна", "user_id": 4242})
+    assert_error(client.post("/telegram/bot", json=contact), 401, "telegram_bot_unauthorized")
+    assert_error(client.post("/telegram/bot", json=contact, headers={"X-Telegram-Bot-Api-Secret-Token": "forged"}), 401, "telegram_bot_unauthorized")
+    assert docs(store, layout.IDENTITIES) == []
+    asked = client.post("/telegram/bot", json=bot_update(text="/start"), headers=secret)
+    assert asked.status_code == 200 and asked.get_json()["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    done = client.post("/telegram/bot", json=contact, headers=secret)
+    assert done.status_code == 200 and done.get_json()["method"] == "sendMessage" and done.get_json()["chat_id"] == 4242
+    customer_id = keys().customer_id_for(PHONE)
+    assert store.get(layout.account(customer_id))["phone"] == PHONE and fake.calls == 0
+    logged_in = post(client, "/telegram", telegram_fields())
+    assert logged_in.status_code == 200 and logged_in.get_json()["customer_id"] == customer_id
+    assert total(store, customer_id) == entry.config(datetime.now(timezone.utc)).welcome.standard
+    assert client.post("/telegram/bot", json=contact, headers=secret).status_code == 200  # a repeated delivery
+    assert total(store, customer_id) == entry.config(datetime.now(timezone.utc)).welcome.standard  # the welcome bonus once
+
+
 # --- the edge ---------------------------------------------------------------------------------------
 
 

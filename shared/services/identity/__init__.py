@@ -7,6 +7,7 @@
 * :mod:`.telegram`: Telegram Login Widget verification and login;
 * :mod:`.linking`: linking Telegram to a customer (with a fresh proof of the phone) and unlinking it;
 * :mod:`.notices`: security notices to the customer's phone by SMS;
+* :mod:`.bot`: registration through the shop's Telegram bot (a shared own contact, no SMS);
 * :mod:`.keys`: the secrets and the keyed hashes; :mod:`.errors`: the refusals.
 
 The limit rules themselves are pure and live in :mod:`shared.domain.otp`.
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from shared.domain.identity import TelegramUser
     from shared.domain.otp import budget_day, ip_scopes, seconds_until, wait_ru
     from shared.services.identity.access import check_session
+    from shared.services.identity.bot import ContactOutcome, check_bot_secret, handle_update, register_by_contact
     from shared.services.identity.errors import (
         CodeAttemptsExceeded,
         CodeExpired,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
         PhoneProofRequired,
         RateLimited,
         SessionInvalid,
+        TelegramBotUnauthorized,
         TelegramLoginInvalid,
     )
     from shared.services.identity.keys import IdentityKeys
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     from shared.services.identity.phones import normalize_phone
     from shared.services.identity.sessions import (
         login_phone,
+        open_account,
         refresh_session,
         start_session,
     )
@@ -65,6 +69,7 @@ _HOMES = {
     "CodeAttemptsExceeded": "shared.services.identity.errors",
     "CodeExpired": "shared.services.identity.errors",
     "CodeSent": "shared.api.sms_otp",
+    "ContactOutcome": "shared.services.identity.bot",
     "IdentityKeys": "shared.services.identity.keys",
     "InvalidCode": "shared.services.identity.errors",
     "InvalidPhone": "shared.services.identity.errors",
@@ -75,20 +80,25 @@ _HOMES = {
     "Session": "shared.api.sms_otp",
     "SessionInvalid": "shared.services.identity.errors",
     "SmsGateway": "shared.services.identity.otp",
+    "TelegramBotUnauthorized": "shared.services.identity.errors",
     "TelegramLoginInvalid": "shared.services.identity.errors",
     "TelegramResult": "shared.api.sms_otp",
     "TelegramUser": "shared.domain.identity",
     "budget_day": "shared.domain.otp",
+    "check_bot_secret": "shared.services.identity.bot",
     "check_session": "shared.services.identity.access",
     "consume_code": "shared.services.identity.otp",
     "link_telegram": "shared.services.identity.linking",
     "login_linked": "shared.services.identity.telegram",
     "unlink_telegram": "shared.services.identity.linking",
     "generate_code": "shared.services.identity.otp",
+    "handle_update": "shared.services.identity.bot",
     "ip_scopes": "shared.domain.otp",
     "login_phone": "shared.services.identity.sessions",
     "normalize_phone": "shared.services.identity.phones",
+    "open_account": "shared.services.identity.sessions",
     "refresh_session": "shared.services.identity.sessions",
+    "register_by_contact": "shared.services.identity.bot",
     "request_code": "shared.services.identity.otp",
     "resolve_inviter": "shared.services.identity.otp",
     "seconds_until": "shared.domain.otp",
@@ -115,6 +125,7 @@ __all__ = [
     "CodeAttemptsExceeded",
     "CodeExpired",
     "CodeSent",
+    "ContactOutcome",
     "IdentityKeys",
     "InvalidCode",
     "InvalidPhone",
@@ -125,20 +136,25 @@ __all__ = [
     "Session",
     "SessionInvalid",
     "SmsGateway",
+    "TelegramBotUnauthorized",
     "TelegramLoginInvalid",
     "TelegramResult",
     "TelegramUser",
     "budget_day",
+    "check_bot_secret",
     "check_session",
     "consume_code",
     "link_telegram",
     "login_linked",
     "unlink_telegram",
     "generate_code",
+    "handle_update",
     "ip_scopes",
     "login_phone",
     "normalize_phone",
+    "open_account",
     "refresh_session",
+    "register_by_contact",
     "request_code",
     "resolve_inviter",
     "seconds_until",

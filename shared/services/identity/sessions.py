@@ -46,7 +46,7 @@ from shared.platform import tokens
 from shared.services.identity.errors import SessionInvalid
 from shared.services.identity.keys import IdentityKeys
 from shared.services.ports import Store, UnitOfWork
-from shared.services.registration import register_customer
+from shared.services.registration import Registration, register_customer
 
 log = logging.getLogger("kopilka")
 
@@ -58,6 +58,14 @@ def login_phone(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164
     login: the identity document is created once (a lost race re-reads the
     winner's), registration opens an account and gives the welcome bonus once.
     """
+    registration = open_account(store, config=config, keys=keys, e164=e164, now=now, invited_by=invited_by)
+    session = start_session(store, keys=keys, customer_id=registration.customer_id, now=now, phone=e164)
+    return session.model_copy(update={"registered": registration.registered, "welcome_bonus": registration.welcome})
+
+
+def open_account(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164: str, now: datetime, invited_by: str | None = None) -> Registration:
+    """The customer a verified phone belongs to, registered once (the phone's identity created
+    once, the account and its welcome bonus once)."""
     require_utc(now)
     derived = keys.customer_id_for(e164)
 
@@ -77,8 +85,7 @@ def login_phone(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164
             raise
         # the partner's account went away since the code was requested: register uninvited
         registration = register_customer(store, config=config, customer_id=customer_id, now=now)
-    session = start_session(store, keys=keys, customer_id=customer_id, now=now, phone=e164)
-    return session.model_copy(update={"registered": registration.registered, "welcome_bonus": registration.welcome})
+    return registration
 
 
 def start_session(store: Store, *, keys: IdentityKeys, customer_id: str, now: datetime, phone: str | None = None, family: str | None = None) -> Session:
