@@ -201,6 +201,7 @@ locals {
         { key = "KOPILKA_OTP_SECRET", secret = "otp_secret" },
         { key = "SMSRU_API_ID", secret = "smsru_api_id" },
         { key = "TELEGRAM_BOT_TOKEN", secret = "telegram_bot_token" },
+        { key = "TELEGRAM_OIDC_SECRET", secret = "telegram_oidc_secret" },
       ]
     }
 

@@ -22,6 +22,7 @@ locals {
     russianpost_password = ["delivery_status"]                                       # RUSSIANPOST_PASSWORD
     smsru_api_id         = ["sms_otp"]                                               # SMSRU_API_ID
     telegram_bot_token   = ["sms_otp"]                                               # TELEGRAM_BOT_TOKEN
+    telegram_oidc_secret = ["sms_otp"]                                               # TELEGRAM_OIDC_SECRET
   }
 
   secret_access = merge([

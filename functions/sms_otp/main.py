@@ -4,7 +4,8 @@
     POST /verify    {phone, code} -> Session (access + refresh token; the first login registers)
     POST /refresh   {refresh_token} -> Session (the refresh token is used up)
     POST /telegram  Telegram Login Widget fields -> log the linked customer in
-    POST /telegram/link    {telegram, code} with a customer token -> link (code: an SMS code sent to the account's phone)
+    POST /telegram/oidc    {code, code_verifier, redirect_uri, nonce} ("Log in with Telegram", OpenID Connect) -> log in
+    POST /telegram/link    {telegram | oidc, code} with a customer token -> link (code: an SMS code sent to the account's phone)
     POST /telegram/unlink  with a customer token -> unlink; every session of the customer ends
     POST /telegram/bot     the shop bot's webhook (X-Telegram-Bot-Api-Secret-Token): a shared own
                            contact registers the customer, phone verified by Telegram, no SMS
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.api.sms_otp import (
     CodeRequest,
@@ -27,11 +29,13 @@ from shared.api.sms_otp import (
     Session,
     TelegramAuth,
     TelegramLink,
+    TelegramOidc,
     TelegramResult,
     TelegramUnlinked,
     VerifyRequest,
 )
 from shared.api.telegram_bot import BotUpdate
+from shared.domain.errors import ValidationFailed
 from shared.edge import entry
 from shared.edge.http import Context, Router, client_ip
 from shared.platform import bootstrap
@@ -81,14 +85,35 @@ def telegram_endpoint(request: Any, ctx: Context) -> TelegramResult:
     return identity.telegram_login(entry.store(), keys=_keys(), fields=body.signed_fields(), now=ctx.now)
 
 
+@router.post("/telegram/oidc")
+def telegram_oidc_endpoint(request: Any, ctx: Context) -> TelegramResult:
+    body = ctx.body(TelegramOidc)
+    user = _oidc_user(body, ctx)
+    return identity.login_linked(entry.store(), keys=_keys(), telegram_id=user.id, now=ctx.now)
+
+
 @router.post("/telegram/link")
 def telegram_link_endpoint(request: Any, ctx: Context) -> TelegramResult:
     customer_id = entry.customer_id(request, ctx.now)
     body = ctx.body(TelegramLink)
     keys = _keys()
-    user = identity.verify_telegram(body.telegram.signed_fields(), bot_token=keys.telegram_bot_token, now=ctx.now)
+    if body.oidc is not None:
+        user = _oidc_user(body.oidc, ctx)
+    else:
+        assert body.telegram is not None  # the model requires one of them
+        user = identity.verify_telegram(body.telegram.signed_fields(), bot_token=keys.telegram_bot_token, now=ctx.now)
     return identity.link_telegram(
         entry.store(), keys=keys, gateway=bootstrap.sms(), user=user, customer_id=customer_id, code=body.code, now=ctx.now, daily_budget=settings().sms_daily_budget
+    )
+
+
+def _oidc_user(body: TelegramOidc, ctx: Context) -> identity.TelegramUser:
+    """The Telegram account an OpenID Connect login proves; its redirect must be a page of the shop."""
+    target = urlsplit(body.redirect_uri)
+    if target.scheme != "https" or f"{target.scheme}://{target.netloc}" not in settings().allowed_origins:
+        raise ValidationFailed("the redirect URI is not a page of the shop's origins", field="redirect_uri")
+    return identity.oidc_user(
+        entry.store(), provider=bootstrap.telegram_oidc(), code=body.code, code_verifier=body.code_verifier, redirect_uri=body.redirect_uri, nonce=body.nonce, now=ctx.now
     )
 
 

@@ -96,14 +96,34 @@ class TelegramAuth(BaseModel):
         return {key: value for key, value in self.model_dump(exclude_unset=True).items() if value is not None}
 
 
-class TelegramLink(BaseModel):
-    """Link Telegram to the logged-in account: the Telegram login data and a fresh proof of the
-    account's phone (a login code requested for it by POST /request)."""
+class TelegramOidc(BaseModel):
+    """"Log in with Telegram" (OpenID Connect): the authorization code Telegram redirected back
+    with, the PKCE verifier and the nonce the storefront started the login with."""
 
     model_config = ConfigDict(extra="forbid")
 
-    telegram: TelegramAuth
+    code: str = Field(min_length=1, max_length=512, pattern=r"^[\x21-\x7e]+$")
+    code_verifier: str = Field(min_length=43, max_length=128, pattern=r"^[A-Za-z0-9._~-]+$", description="RFC 7636: its S256 challenge started the login.")
+    redirect_uri: str = Field(min_length=8, max_length=512, description="The redirect URI of the login: a page of the shop's origins.")
+    nonce: str = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9._~-]+$", description="Random, once per login: an id_token is accepted once.")
+
+
+class TelegramLink(BaseModel):
+    """Link Telegram to the logged-in account: Telegram's login (the widget's data or an OpenID
+    Connect code, one of them) and a fresh proof of the account's phone (a login code requested
+    for it by POST /request)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    telegram: TelegramAuth | None = None
+    oidc: TelegramOidc | None = None
     code: str = Field(pattern=r"^[0-9]{6}$", description="The six digits of an SMS code sent to the account's phone.")
+
+    @model_validator(mode="after")
+    def _one_login(self) -> TelegramLink:
+        if (self.telegram is None) == (self.oidc is None):
+            raise ValueError("give exactly one of telegram (the widget's data) and oidc")
+        return self
 
 
 class TelegramResult(BaseModel):
@@ -164,12 +184,21 @@ ENDPOINTS = [
     Endpoint(
         function="sms_otp",
         method="POST",
+        path="/telegram/oidc",
+        summary="Log in with Telegram (OpenID Connect code + PKCE): log the linked customer in (404 not_linked)",
+        request=TelegramOidc,
+        response=TelegramResult,
+        errors=(400, 401, 403, 404, 409, 413, 503),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
         path="/telegram/link",
         summary="Link Telegram to the logged-in customer with an SMS code sent to the account's phone; the customer is told by SMS",
         request=TelegramLink,
         response=TelegramResult,
         auth="customer",
-        errors=(400, 401, 403, 404, 409, 413, 429),
+        errors=(400, 401, 403, 404, 409, 413, 429, 503),
     ),
     Endpoint(
         function="sms_otp",

@@ -60,6 +60,21 @@ class TelegramUser(Struct, frozen=True):
     auth_date: datetime
 
 
+class TokenAnswer(Struct, frozen=True):
+    """Telegram's OpenID Connect token endpoint's answer: an ``id_token``, or the OAuth error instead."""
+
+    id_token: str | None = None
+    error: str | None = None
+
+
+class UsedNonce(Struct, frozen=True):
+    """A Telegram OpenID Connect nonce a login used: the same id_token is never taken twice."""
+
+    telegram_id: int
+    used_at: datetime
+    expires_at: datetime
+
+
 class CustomerContact(Struct, frozen=True):
     """The verified phone recorded on a customer's account, and the Telegram account linked to it."""
 

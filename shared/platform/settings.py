@@ -26,6 +26,8 @@ BOXBERRY_TOKEN                  Boxberry API token (delivery_status)
 RUSSIANPOST_PASSWORD            Russian Post tracking password (delivery_status)
 SMSRU_API_ID                    SMS.ru gateway key (sms_otp)
 TELEGRAM_BOT_TOKEN              Telegram login widget bot token (sms_otp)
+TELEGRAM_OIDC_SECRET            "Log in with Telegram" (OpenID Connect) client
+                                secret from BotFather (sms_otp)
 ==============================  ==============================================
 
 Everything else is plain configuration (environment variables set on the
@@ -67,6 +69,7 @@ SECRETS: tuple[str, ...] = (
     "RUSSIANPOST_PASSWORD",
     "SMSRU_API_ID",
     "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_OIDC_SECRET",
 )
 
 # the environment variable of each field that has one (for error messages naming the variable)
@@ -91,6 +94,8 @@ ENV_NAMES: dict[str, str] = {
     "payout_secret": "KOPILKA_PAYOUT_SECRET",
     "smsru_api_id": "SMSRU_API_ID",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+    "telegram_oidc_secret": "TELEGRAM_OIDC_SECRET",
+    "telegram_oidc_url": "TELEGRAM_OIDC_URL",
     "shop_url": "KOPILKA_SHOP_URL",
     "admin_token_secret": "KOPILKA_ADMIN_TOKEN_SECRET",
     "version": "KOPILKA_VERSION",
@@ -163,6 +168,8 @@ class Settings:
     sms_test: bool = False  # SMS.ru test mode: accepted and billed as 0, not delivered
     sms_daily_budget: int = 2000  # codes sent per Moscow day across every phone; 0: no cap
     telegram_bot_token: str = ""
+    telegram_oidc_secret: str = ""  # OpenID Connect client secret (the client id is the bot's id)
+    telegram_oidc_url: str = "https://oauth.telegram.org"  # the issuer: /token and /.well-known/jwks.json
     version: str = "dev"  # KOPILKA_VERSION, else the VERSION file, else "dev"
     environment: str = "local"  # KOPILKA_ENV
     extra: dict[str, str] = field(default_factory=dict)
@@ -212,6 +219,8 @@ def settings() -> Settings:
         sms_test=env("SMSRU_TEST", "") in ("1", "true", "yes"),
         sms_daily_budget=int(env("KOPILKA_SMS_DAILY_BUDGET", "2000")),
         telegram_bot_token=env("TELEGRAM_BOT_TOKEN", ""),
+        telegram_oidc_secret=env("TELEGRAM_OIDC_SECRET", ""),
+        telegram_oidc_url=env("TELEGRAM_OIDC_URL", "https://oauth.telegram.org").rstrip("/"),
         shop_url=env("KOPILKA_SHOP_URL", ""),
         admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),
         admin_token_ttl_seconds=int(env("KOPILKA_ADMIN_TOKEN_TTL_SECONDS", str(8 * 3600))),

@@ -9,6 +9,7 @@ ledger, not only the answers.
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from shared.services import identity, promo, registration
 from shared.services.ledger import all_postings, balances
 from tests.conftest import SHOP_ORIGIN, load_function
 from tests.fakes.sms import FakeSmsRu
+from tests.fakes.telegram_oidc import FakeTelegramOidc
 
 PHONE = "+79001234567"
 SPELLINGS = ["+7 900 123-45-67", "8 (900) 123 45 67", "79001234567"]
@@ -482,6 +484,41 @@ def test_a_new_customer_registers_through_the_shops_bot_without_an_sms(client, f
     assert total(store, customer_id) == entry.config(datetime.now(timezone.utc)).welcome.standard
     assert client.post("/telegram/bot", json=contact, headers=secret).status_code == 200  # a repeated delivery
     assert total(store, customer_id) == entry.config(datetime.now(timezone.utc)).welcome.standard  # the welcome bonus once
+
+
+@pytest.fixture
+def oidc(fake):
+    os.environ["TELEGRAM_OIDC_SECRET"] = "oidc-secret"
+    reload()
+    provider = FakeTelegramOidc(client_id=BOT_TOKEN.split(":")[0], client_secret="oidc-secret")
+    bootstrap.set_transport("telegram", provider.transport)
+    yield provider
+    bootstrap.set_transport("telegram", None)
+    os.environ.pop("TELEGRAM_OIDC_SECRET", None)
+    reload()
+
+
+def oidc_login(provider: FakeTelegramOidc, user_id: int = 4242, redirect_uri: str = SHOP_ORIGIN + "/login/telegram") -> dict:
+    verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+    code = provider.authorize(user_id, verifier=verifier, redirect_uri=redirect_uri, nonce=nonce)
+    return {"code": code, "code_verifier": verifier, "redirect_uri": redirect_uri, "nonce": nonce}
+
+
+def test_log_in_with_telegram_through_openid_connect(client, fake, oidc, store):
+    assert_error(post(client, "/telegram/oidc", oidc_login(oidc)), 404, "not_linked")
+    session = login(client, fake)
+    assert request_code(client).status_code == 200
+    linked = post(client, "/telegram/link", {"oidc": oidc_login(oidc), "code": fake.last_code(PHONE)}, token=session["access_token"])
+    assert linked.status_code == 200 and linked.get_json()["linked"] is True, linked.get_json()
+    body = oidc_login(oidc)
+    logged_in = post(client, "/telegram/oidc", body)
+    assert logged_in.status_code == 200 and logged_in.get_json()["customer_id"] == session["customer_id"]
+    assert logged_in.get_json()["session"]["access_token"]
+    assert_error(post(client, "/telegram/oidc", body), 401, "telegram_login_invalid")  # the same code again
+    assert_error(post(client, "/telegram/oidc", {**oidc_login(oidc), "code_verifier": secrets.token_urlsafe(48)}), 401, "telegram_login_invalid")  # PKCE
+    elsewhere = oidc_login(oidc, redirect_uri="https://evil.example/cb")
+    assert_error(post(client, "/telegram/oidc", elsewhere), 400, "validation_failed")
+    assert docs(store, layout.OIDC_NONCES)  # the used nonces are recorded
 
 
 # --- the edge ---------------------------------------------------------------------------------------

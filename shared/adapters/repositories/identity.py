@@ -21,6 +21,7 @@ from shared.domain.identity import (
     IdentityKind,
     RefreshToken,
     RevocationReason,
+    UsedNonce,
 )
 from shared.domain.otp import (
     BUDGET_SHARDS,
@@ -302,3 +303,16 @@ class RefreshFamilyRepository(Repository):
             layout.refresh_family(family),
             {"customer_id": revocation.customer_id, "revoked_at": revocation.revoked_at, "reason": revocation.reason.value, "jti": revocation.jti, "expires_at": revocation.expires_at},
         )
+
+
+class OidcNonceRepository(Repository):
+    """``oidc_nonces/{nonce key}``: an OpenID Connect nonce a Telegram login used."""
+
+    def get(self, nonce_key: str) -> UsedNonce | None:
+        doc = self._docs.get(layout.oidc_nonce(nonce_key))
+        if doc is None:
+            return None
+        return UsedNonce(telegram_id=int(doc["telegram_id"]), used_at=doc["used_at"], expires_at=doc["expires_at"])
+
+    def create(self, nonce_key: str, used: UsedNonce) -> None:
+        self._docs.create(layout.oidc_nonce(nonce_key), {"telegram_id": used.telegram_id, "used_at": used.used_at, "expires_at": used.expires_at})

@@ -5,6 +5,7 @@
 * :mod:`.sessions`: a verified phone's login (registering its customer once), refresh-token rotation;
 * :mod:`.access`: whether a customer token's session still stands (not blocked, not revoked);
 * :mod:`.telegram`: Telegram Login Widget verification and login;
+* :mod:`.oidc`: "Log in with Telegram" (OpenID Connect): the code exchanged, the id_token verified;
 * :mod:`.linking`: linking Telegram to a customer (with a fresh proof of the phone) and unlinking it;
 * :mod:`.notices`: security notices to the customer's phone by SMS;
 * :mod:`.bot`: registration through the shop's Telegram bot (a shared own contact, no SMS);
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     )
     from shared.services.identity.keys import IdentityKeys
     from shared.services.identity.linking import link_telegram, unlink_telegram
+    from shared.services.identity.oidc import oidc_user, verify_id_token
     from shared.services.identity.otp import (
         SmsGateway,
         consume_code,
@@ -96,6 +98,7 @@ _HOMES = {
     "ip_scopes": "shared.domain.otp",
     "login_phone": "shared.services.identity.sessions",
     "normalize_phone": "shared.services.identity.phones",
+    "oidc_user": "shared.services.identity.oidc",
     "open_account": "shared.services.identity.sessions",
     "refresh_session": "shared.services.identity.sessions",
     "register_by_contact": "shared.services.identity.bot",
@@ -108,6 +111,7 @@ _HOMES = {
     "telegram_hash": "shared.services.identity.telegram",
     "telegram_login": "shared.services.identity.telegram",
     "verify_code": "shared.services.identity.otp",
+    "verify_id_token": "shared.services.identity.oidc",
     "verify_telegram": "shared.services.identity.telegram",
     "wait_ru": "shared.domain.otp",
 }
@@ -152,6 +156,7 @@ __all__ = [
     "ip_scopes",
     "login_phone",
     "normalize_phone",
+    "oidc_user",
     "open_account",
     "refresh_session",
     "register_by_contact",
@@ -164,6 +169,7 @@ __all__ = [
     "telegram_hash",
     "telegram_login",
     "verify_code",
+    "verify_id_token",
     "verify_telegram",
     "wait_ru",
 ]
