@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.api import Endpoint
+
 
 class BotUser(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -77,3 +79,17 @@ class BotAnswer(BaseModel):
     chat_id: int | None = None
     text: str | None = None
     reply_markup: ContactKeyboard | RemoveKeyboard | None = None
+
+
+ENDPOINTS = [
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/telegram/bot",
+        summary="The shop bot's webhook (Telegram's X-Telegram-Bot-Api-Secret-Token): the user's own shared contact registers them, the phone verified by Telegram, no SMS",
+        request=BotUpdate,
+        response=BotAnswer,
+        auth="telegram_bot",
+        errors=(400, 401, 409, 413),
+    ),
+]
