@@ -111,7 +111,7 @@ class RefreshToken(Struct, frozen=True):
 class RevocationReason(str, Enum):
     REUSE = "reuse"  # a used refresh token was presented again
     BLOCKED = "blocked"  # presented while the customer is blocked
-    REVOKED = "revoked"  # opened before a block, presented after the unblock
+    REVOKED = "revoked"  # opened before the epoch moved on (a block, a Telegram unlink), presented after
 
 
 class FamilyRevocation(Struct, frozen=True):
@@ -130,4 +130,4 @@ class RotationOutcome(str, Enum):
     REVOKED = "revoked"  # the family was revoked before
     REUSED = "reused"  # the token was used before: this revoked its family
     BLOCKED = "blocked"  # the customer is blocked: this revoked its family
-    STALE = "stale"  # the session was revoked by a block since: this revoked its family
+    STALE = "stale"  # the session was revoked since (a block, a Telegram unlink): this revoked its family

@@ -12,7 +12,8 @@ routes, the epoch compared in the hot paths' own read of the account), a
 blocked customer cannot log in
 (:class:`~shared.domain.customer.AccountBlocked`), and a refresh family
 presented while blocked, or with an old epoch after the unblock, is revoked
-for good.
+for good. Unlinking Telegram moves the epoch on the same way
+(:func:`~shared.services.identity.linking.unlink_telegram`).
 
 A verified phone's login (:func:`login_phone`) also opens the customer's
 account exactly once: the customer id is derived from the phone (``c_`` + an
@@ -180,7 +181,7 @@ def refresh_session(store: Store, *, keys: IdentityKeys, refresh_token: str, now
     if outcome is RotationOutcome.BLOCKED:
         raise AccountBlocked("the customer is blocked: the refresh family is revoked", customer_id=customer_id)
     if outcome is RotationOutcome.STALE:
-        raise SessionRevoked("the session was revoked by a block: the refresh family is revoked", customer_id=customer_id)
+        raise SessionRevoked("the session was revoked (a block or a Telegram unlink since): the refresh family is revoked", customer_id=customer_id)
     if outcome is not RotationOutcome.OK:
         raise SessionInvalid(f"the refresh token is {outcome.value}", reason=outcome.value)
     return _session(keys, customer_id, new_jti, family, now, presented.epoch)
