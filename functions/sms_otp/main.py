@@ -109,8 +109,12 @@ def telegram_link_endpoint(request: Any, ctx: Context) -> TelegramResult:
 
 def _oidc_user(body: TelegramOidc, ctx: Context) -> identity.TelegramUser:
     """The Telegram account an OpenID Connect login proves; its redirect must be a page of the shop."""
-    target = urlsplit(body.redirect_uri)
-    if target.scheme != "https" or f"{target.scheme}://{target.netloc}" not in settings().allowed_origins:
+    try:
+        target = urlsplit(body.redirect_uri)
+        origin = f"{target.scheme}://{target.netloc}" if target.scheme == "https" else None
+    except ValueError:  # e.g. a malformed IPv6 host
+        origin = None
+    if origin is None or origin not in settings().allowed_origins:
         raise ValidationFailed("the redirect URI is not a page of the shop's origins", field="redirect_uri")
     return identity.oidc_user(
         entry.store(), provider=bootstrap.telegram_oidc(), code=body.code, code_verifier=body.code_verifier, redirect_uri=body.redirect_uri, nonce=body.nonce, now=ctx.now

@@ -518,6 +518,8 @@ def test_log_in_with_telegram_through_openid_connect(client, fake, oidc, store):
     assert_error(post(client, "/telegram/oidc", {**oidc_login(oidc), "code_verifier": secrets.token_urlsafe(48)}), 401, "telegram_login_invalid")  # PKCE
     elsewhere = oidc_login(oidc, redirect_uri="https://evil.example/cb")
     assert_error(post(client, "/telegram/oidc", elsewhere), 400, "validation_failed")
+    for redirect in ("https://[shop.example", "http://shop.example/cb", "https://user@shop.example/cb"):
+        assert_error(post(client, "/telegram/oidc", {**oidc_login(oidc), "redirect_uri": redirect}), 400, "validation_failed")
     assert docs(store, layout.OIDC_NONCES)  # the used nonces are recorded
 
 
