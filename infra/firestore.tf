@@ -28,7 +28,7 @@ resource "google_firestore_database" "main" {
 # single-field indexes of expires_at: nothing queries it, and a timestamp written
 # in increasing order is an index hotspot.
 locals {
-  ttl_collections = ["otp_codes", "otp_rate", "ip_rate", "otp_sends", "sms_budget", "refresh_tokens", "refresh_families"]
+  ttl_collections = ["otp_codes", "otp_rate", "ip_rate", "otp_sends", "sms_budget", "refresh_tokens", "refresh_families", "oidc_nonces"]
 }
 
 resource "google_firestore_field" "ttl" {

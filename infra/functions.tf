@@ -202,6 +202,7 @@ locals {
         { key = "SMSRU_API_ID", secret = "smsru_api_id" },
         { key = "TELEGRAM_BOT_TOKEN", secret = "telegram_bot_token" },
         { key = "SMARTCAPTCHA_SERVER_KEY", secret = "smartcaptcha_key" },
+        { key = "TELEGRAM_OIDC_SECRET", secret = "telegram_oidc_secret" },
       ]
     }
 

@@ -23,6 +23,7 @@ locals {
     smsru_api_id         = ["sms_otp"]                                            # SMSRU_API_ID
     telegram_bot_token   = ["sms_otp"]                                            # TELEGRAM_BOT_TOKEN
     smartcaptcha_key     = ["sms_otp"]                                            # SMARTCAPTCHA_SERVER_KEY
+    telegram_oidc_secret = ["sms_otp"]                                            # TELEGRAM_OIDC_SECRET
   }
 
   secret_access = merge([

@@ -58,6 +58,7 @@ SECURITY = {
     "customer_optional": [{}, {"customerToken": []}],
     "scheduler": [{"schedulerOidc": []}, {"sweepSecret": []}],
     "admin": [{"adminToken": []}],
+    "telegram_bot": [{"telegramBotSecret": []}],
 }
 
 
@@ -135,6 +136,7 @@ def build() -> dict[str, Any]:
                 "adminToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An admin token from POST /admin/login (a customer token is refused)."},
                 "schedulerOidc": {"type": "http", "scheme": "bearer", "description": "Cloud Scheduler OIDC token."},
                 "sweepSecret": {"type": "apiKey", "in": "header", "name": "X-Kopilka-Sweep-Secret"},
+                "telegramBotSecret": {"type": "apiKey", "in": "header", "name": "X-Telegram-Bot-Api-Secret-Token", "description": "The secret token the bot's webhook was registered with."},
             },
         },
     }

@@ -66,6 +66,11 @@ SMS_BUDGET = "sms_budget"  # sms_budget/{day}-{shard}: codes sent on a Moscow da
 IP_RATE = "ip_rate"  # ip_rate/{bucket}_{window}: codes requested from an address or network per window
 REFRESH_TOKENS = "refresh_tokens"  # refresh_tokens/{jti}: a recorded refresh token
 REFRESH_FAMILIES = "refresh_families"  # refresh_families/{family}: a revoked refresh family
+OIDC_NONCES = "oidc_nonces"  # oidc_nonces/{nonce hash}: a Telegram OpenID Connect nonce used by a login
+
+
+def oidc_nonce(nonce_key: str) -> str:
+    return f"{OIDC_NONCES}/{nonce_key}"
 
 
 def identity(kind: str, value: str | int) -> str:

@@ -23,7 +23,7 @@ class Endpoint:
     summary: str
     request: type[BaseModel] | None = None  # JSON body model (None: no JSON body)
     response: type[BaseModel] | None = None
-    auth: str = "none"  # none | customer | url_secret | provider | scheduler
+    auth: str = "none"  # none | customer | url_secret | provider | scheduler | telegram_bot
     content_type: str = "application/json"  # or application/x-www-form-urlencoded
     errors: tuple[int, ...] = field(default=(400, 409, 422))
     query: type[BaseModel] | None = None  # query-string parameters (a flat model), e.g. a cursor and a limit

@@ -107,6 +107,36 @@ class TelegramAuth(BaseModel):
         return {key: value for key, value in self.model_dump(exclude_unset=True).items() if value is not None}
 
 
+class TelegramOidc(BaseModel):
+    """"Log in with Telegram" (OpenID Connect): the authorization code Telegram redirected back
+    with, the PKCE verifier and the nonce the storefront started the login with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=512, pattern=r"^[\x21-\x7e]+$")
+    code_verifier: str = Field(min_length=43, max_length=128, pattern=r"^[A-Za-z0-9._~-]+$", description="RFC 7636: its S256 challenge started the login.")
+    redirect_uri: str = Field(min_length=8, max_length=512, description="The redirect URI of the login: a page of the shop's origins.")
+    nonce: str = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9._~-]+$", description="Random, once per login: an id_token is accepted once.")
+
+
+class TelegramLink(BaseModel):
+    """Link Telegram to the logged-in account: Telegram's login (the widget's data or an OpenID
+    Connect code, one of them) and a fresh proof of the account's phone (a login code requested
+    for it by POST /request)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    telegram: TelegramAuth | None = None
+    oidc: TelegramOidc | None = None
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The six digits of an SMS code sent to the account's phone.")
+
+    @model_validator(mode="after")
+    def _one_login(self) -> TelegramLink:
+        if (self.telegram is None) == (self.oidc is None):
+            raise ValueError("give exactly one of telegram (the widget's data) and oidc")
+        return self
+
+
 class TelegramResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -114,6 +144,14 @@ class TelegramResult(BaseModel):
     telegram_id: int
     linked: bool = Field(description="This call linked the Telegram account to the caller's customer.")
     session: Session | None = Field(default=None, description="Tokens of a login (absent when linking with a customer token).")
+
+
+class TelegramUnlinked(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    telegram_ids: list[int] = Field(description="The Telegram accounts this call unlinked.")
+    unlinked: bool = Field(description="Something was unlinked: every session of the customer is ended, log in again.")
 
 
 ENDPOINTS = [
@@ -157,10 +195,38 @@ ENDPOINTS = [
         function="sms_otp",
         method="POST",
         path="/telegram",
-        summary="Telegram Login Widget data: with a customer token, link Telegram to that customer; without, log the linked customer in (404 not_linked)",
+        summary="Telegram Login Widget data: log the linked customer in (404 not_linked; with a customer token 403 phone_proof_required: link through /telegram/link)",
         request=TelegramAuth,
         response=TelegramResult,
         auth="customer_optional",
-        errors=(400, 401, 404, 409, 413),
+        errors=(400, 401, 403, 404, 409, 413),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/telegram/oidc",
+        summary="Log in with Telegram (OpenID Connect code + PKCE): log the linked customer in (404 not_linked)",
+        request=TelegramOidc,
+        response=TelegramResult,
+        errors=(400, 401, 403, 404, 409, 413, 503),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/telegram/link",
+        summary="Link Telegram to the logged-in customer with an SMS code sent to the account's phone; the customer is told by SMS",
+        request=TelegramLink,
+        response=TelegramResult,
+        auth="customer",
+        errors=(400, 401, 403, 404, 409, 413, 429, 503),
+    ),
+    Endpoint(
+        function="sms_otp",
+        method="POST",
+        path="/telegram/unlink",
+        summary="Unlink the customer's Telegram; every session of the customer ends (log in again)",
+        response=TelegramUnlinked,
+        auth="customer",
+        errors=(401, 403, 404),
     ),
 ]

@@ -1,7 +1,9 @@
 """Who a customer is: the phones and Telegram accounts that log them in, and their sessions.
 
 An :class:`Identity` says which customer a verified phone (E.164) or a
-Telegram account belongs to; it is created once and never moved. A session
+Telegram account belongs to; it is created once and never moved. A Telegram
+identity may be unlinked by its customer (``unlinked_at``): it then logs
+nobody in, and a later link (with a fresh proof of a phone) revives it. A session
 is a short-lived access token and a single-use :class:`RefreshToken`; every
 refresh token rotated from one login shares a family, and a reused token
 revokes the whole family (:class:`FamilyRevocation`); so does a logout.
@@ -34,6 +36,14 @@ class Identity(Struct, frozen=True):
     customer_id: str
     created_at: datetime | None = None  # None only for identities imported without it
     username: str | None = None  # Telegram's @username at linking time
+    unlinked_at: datetime | None = None  # a Telegram identity its customer unlinked
+
+    @property
+    def active(self) -> bool:
+        return self.unlinked_at is None
+
+    def unlinked(self, now: datetime) -> Identity:
+        return replace(self, unlinked_at=now)
 
     @classmethod
     def phone(cls, e164: str, customer_id: str, now: datetime) -> Identity:
@@ -52,11 +62,27 @@ class TelegramUser(Struct, frozen=True):
     auth_date: datetime
 
 
+class TokenAnswer(Struct, frozen=True):
+    """Telegram's OpenID Connect token endpoint's answer: an ``id_token``, or the OAuth error instead."""
+
+    id_token: str | None = None
+    error: str | None = None
+
+
+class UsedNonce(Struct, frozen=True):
+    """A Telegram OpenID Connect nonce a login used: the same id_token is never taken twice."""
+
+    telegram_id: int
+    used_at: datetime
+    expires_at: datetime
+
+
 class CustomerContact(Struct, frozen=True):
-    """The verified phone recorded on a customer's account."""
+    """The verified phone recorded on a customer's account, and the Telegram account linked to it."""
 
     phone: str | None
     phone_verified_at: datetime | None = None
+    telegram_id: int | None = None
 
 
 class CustomerToken(Struct, frozen=True):
@@ -87,7 +113,7 @@ class RefreshToken(Struct, frozen=True):
 class RevocationReason(str, Enum):
     REUSE = "reuse"  # a used refresh token was presented again
     BLOCKED = "blocked"  # presented while the customer is blocked
-    REVOKED = "revoked"  # opened before a block or a logout, presented after it
+    REVOKED = "revoked"  # opened before the epoch moved on (a block, a logout, a Telegram unlink), presented after
     LOGOUT = "logout"  # the customer logged out of this session
 
 
@@ -107,4 +133,4 @@ class RotationOutcome(str, Enum):
     REVOKED = "revoked"  # the family was revoked before
     REUSED = "reused"  # the token was used before: this revoked its family
     BLOCKED = "blocked"  # the customer is blocked: this revoked its family
-    STALE = "stale"  # the session was revoked by a block since: this revoked its family
+    STALE = "stale"  # the session was revoked since (a block, a Telegram unlink): this revoked its family

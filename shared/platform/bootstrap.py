@@ -1,9 +1,9 @@
 """The instance's composition root: every client it talks to, built lazily on first use, never at import.
 
 One of each per instance: the store (Firestore; the emulator when
-``FIRESTORE_EMULATOR_HOST`` is set) and the provider clients (SMS.ru, YooKassa
-and the carriers), each built from :func:`~shared.platform.settings.settings`
-when it is first asked for. The adapter modules are imported only then, so a
+``FIRESTORE_EMULATOR_HOST`` is set) and the provider clients (SMS.ru, YooKassa,
+the carriers, Telegram's OpenID Connect provider), each built from
+:func:`~shared.platform.settings.settings` when it is first asked for. The adapter modules are imported only then, so a
 function that never sends an SMS never loads the SMS client.
 
 Tests and local tools swap them: :func:`set_store` puts another store in place
@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from shared.adapters.carrier_clients import CarrierClient
     from shared.adapters.carriers import CarrierStatus
     from shared.adapters.sms import SmsRuClient
+    from shared.adapters.telegram_oidc import TelegramOidcClient
     from shared.adapters.yookassa import YooKassaClient
 
-Provider = Literal["sms", "yookassa", "carriers", "captcha"]
+Provider = Literal["sms", "yookassa", "carriers", "captcha", "telegram"]
 C = TypeVar("C")
 
 _lock = threading.Lock()
@@ -131,7 +132,21 @@ def _build_captcha(_: str, transport: httpx.BaseTransport | None) -> SmartCaptch
     return SmartCaptchaClient(server_key=s.smartcaptcha_server_key, base_url=s.smartcaptcha_url, timeout=s.http_timeout_seconds, transport=transport)
 
 
+def _build_telegram(_: str, transport: httpx.BaseTransport | None) -> TelegramOidcClient:
+    from shared.adapters.telegram_oidc import TelegramOidcClient
+    from shared.platform.settings import settings
+
+    s = settings()
+    s.require("telegram_bot_token", "telegram_oidc_secret")
+    bot_id = s.telegram_bot_token.split(":", 1)[0]  # the OpenID Connect client id is the bot's id
+    return TelegramOidcClient(issuer=s.telegram_oidc_url, client_id=bot_id, client_secret=s.telegram_oidc_secret, timeout=s.http_timeout_seconds, transport=transport)
+
+
 def _close_captcha(client: SmartCaptchaClient) -> None:
+    client.close()
+
+
+def _close_telegram(client: TelegramOidcClient) -> None:
     client.close()
 
 
@@ -151,6 +166,7 @@ _sms: _Clients[SmsRuClient] = _Clients(_build_sms, _close_sms)
 _yookassa: _Clients[YooKassaClient] = _Clients(_build_yookassa, _close_yookassa)
 _carriers: _Clients[CarrierClient] = _Clients(_build_carrier, _close_carrier)
 _captcha: _Clients[SmartCaptchaClient] = _Clients(_build_captcha, _close_captcha)
+_telegram: _Clients[TelegramOidcClient] = _Clients(_build_telegram, _close_telegram)
 
 
 def sms() -> SmsRuClient:
@@ -163,6 +179,11 @@ def captcha() -> SmartCaptchaClient | None:
     from shared.platform.settings import settings
 
     return _captcha.get() if settings().smartcaptcha_server_key else None
+
+
+def telegram_oidc() -> TelegramOidcClient:
+    """The instance's client of Telegram's OpenID Connect provider ("Log in with Telegram")."""
+    return _telegram.get()
 
 
 def yookassa() -> YooKassaClient:
@@ -187,10 +208,11 @@ def built_carriers() -> tuple[str, ...]:
 
 def set_transport(provider: Provider, transport: httpx.BaseTransport | None) -> None:
     """Route a provider's clients through ``transport`` (a fake in tests; ``None``: the network)."""
-    clients: dict[Provider, _Clients[SmsRuClient] | _Clients[YooKassaClient] | _Clients[CarrierClient] | _Clients[SmartCaptchaClient]] = {
+    clients: dict[Provider, _Clients[SmsRuClient] | _Clients[YooKassaClient] | _Clients[CarrierClient] | _Clients[SmartCaptchaClient] | _Clients[TelegramOidcClient]] = {
         "sms": _sms,
         "yookassa": _yookassa,
         "carriers": _carriers,
         "captcha": _captcha,
+        "telegram": _telegram,
     }
     clients[provider].set_transport(transport)

@@ -31,6 +31,8 @@ SMSRU_API_ID                    SMS.ru gateway key (sms_otp)
 TELEGRAM_BOT_TOKEN              Telegram login widget bot token (sms_otp)
 SMARTCAPTCHA_SERVER_KEY         Yandex SmartCaptcha server key (sms_otp; unset:
                                 no captcha is asked for)
+TELEGRAM_OIDC_SECRET            "Log in with Telegram" (OpenID Connect) client
+                                secret from BotFather (sms_otp)
 ==============================  ==============================================
 
 Everything else is plain configuration (environment variables set on the
@@ -77,6 +79,7 @@ SECRETS: tuple[str, ...] = (
     "RUSSIANPOST_PASSWORD",
     "SMSRU_API_ID",
     "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_OIDC_SECRET",
 )
 
 # the environment variable of each field that has one (for error messages naming the variable)
@@ -102,6 +105,8 @@ ENV_NAMES: dict[str, str] = {
     "smsru_api_id": "SMSRU_API_ID",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
     "smartcaptcha_server_key": "SMARTCAPTCHA_SERVER_KEY",
+    "telegram_oidc_secret": "TELEGRAM_OIDC_SECRET",
+    "telegram_oidc_url": "TELEGRAM_OIDC_URL",
     "shop_url": "KOPILKA_SHOP_URL",
     "admin_token_secret": "KOPILKA_ADMIN_TOKEN_SECRET",
     "token_secret_fingerprint": "KOPILKA_TOKEN_SECRET_FINGERPRINT",
@@ -190,6 +195,8 @@ class Settings:
     telegram_bot_token: str = ""
     smartcaptcha_server_key: str = ""  # Yandex SmartCaptcha's server key; unset: risky code requests are not asked for a captcha
     smartcaptcha_url: str = "https://smartcaptcha.yandexcloud.net"
+    telegram_oidc_secret: str = ""  # OpenID Connect client secret (the client id is the bot's id)
+    telegram_oidc_url: str = "https://oauth.telegram.org"  # the issuer: /token and /.well-known/jwks.json
     version: str = "dev"  # KOPILKA_VERSION, else the VERSION file, else "dev"
     environment: str = "local"  # KOPILKA_ENV
     extra: dict[str, str] = field(default_factory=dict)
@@ -249,6 +256,8 @@ def settings() -> Settings:
         telegram_bot_token=env("TELEGRAM_BOT_TOKEN", ""),
         smartcaptcha_server_key=env("SMARTCAPTCHA_SERVER_KEY", ""),
         smartcaptcha_url=env("SMARTCAPTCHA_URL", "https://smartcaptcha.yandexcloud.net"),
+        telegram_oidc_secret=env("TELEGRAM_OIDC_SECRET", ""),
+        telegram_oidc_url=env("TELEGRAM_OIDC_URL", "https://oauth.telegram.org").rstrip("/"),
         shop_url=env("KOPILKA_SHOP_URL", ""),
         admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),
         token_secret_fingerprint=env("KOPILKA_TOKEN_SECRET_FINGERPRINT", "").strip().lower(),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
         CustomerContactRepository,
         IdentityRepository,
         IpRateRepository,
+        OidcNonceRepository,
         OtpCodeRepository,
         PhoneLimitsRepository,
         RefreshFamilyRepository,
@@ -114,6 +115,9 @@ class UnitOfWork(Protocol):
 
     @property
     def refresh_families(self) -> RefreshFamilyRepository: ...
+
+    @property
+    def oidc_nonces(self) -> OidcNonceRepository: ...
 
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 

@@ -135,7 +135,9 @@ def test_a_block_revokes_every_session_at_once(store, fns, sms):
 def test_a_blocked_customer_cannot_log_in_again(store, fns, sms):
     session = ok(login(fns, sms))
     customer_id = session["customer_id"]
-    ok(call(fns["sms_otp"], "POST", "/telegram", telegram_fields(), token=session["access_token"]))  # Telegram linked
+    ok(call(fns["sms_otp"], "POST", "/request", {"phone": PHONE}))  # a fresh proof of the phone links Telegram
+    link = {"telegram": telegram_fields(), "code": sms.last_code(PHONE)}
+    assert ok(call(fns["sms_otp"], "POST", "/telegram/link", link, token=session["access_token"]))["linked"] is True
     ok(call(fns["admin"], "POST", f"/customers/{customer_id}/block", {"reason": "мошенничество"}, token=staff(store, fns, "manager")))
     tokens_before = set(store.iter_ids(layout.REFRESH_TOKENS))
 

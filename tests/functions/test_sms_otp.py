@@ -9,6 +9,7 @@ ledger, not only the answers.
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -24,9 +25,10 @@ from shared.platform import bootstrap
 from shared.platform.settings import reload, settings
 from shared.services import identity, promo, registration
 from shared.services.ledger import all_postings, balances
-from tests.conftest import SHOP_ORIGIN, customer_token, load_function
+from tests.conftest import SHOP_ORIGIN, load_function
 from tests.fakes.captcha import FakeSmartCaptcha
 from tests.fakes.sms import FakeSmsRu
+from tests.fakes.telegram_oidc import FakeTelegramOidc
 
 PHONE = "+79001234567"
 SPELLINGS = ["+7 900 123-45-67", "8 (900) 123 45 67", "79001234567"]
@@ -403,13 +405,20 @@ def telegram_fields(user_id: int = 4242, *, bot_token: str = BOT_TOKEN, auth_dat
     return {**fields, "hash": identity.telegram_hash(fields, bot_token)}
 
 
-def test_telegram_login_needs_a_phone_login_first_then_links_and_logs_in(client, fake):
+def link_body(client, fake, phone: str = PHONE, **fields) -> dict:
+    """A link request: Telegram's data and a code just sent to the account's phone."""
+    assert request_code(client, phone).status_code == 200
+    return {"telegram": telegram_fields(**fields), "code": fake.last_code(phone)}
+
+
+def test_telegram_login_needs_a_phone_login_first_then_links_and_logs_in(client, fake, store):
     assert_error(post(client, "/telegram", telegram_fields()), 404, "not_linked")
     session = login(client, fake)
-    linked = post(client, "/telegram", telegram_fields(), token=session["access_token"])
-    assert linked.status_code == 200
+    linked = post(client, "/telegram/link", link_body(client, fake), token=session["access_token"])
+    assert linked.status_code == 200, linked.get_json()
     assert linked.get_json() == {"customer_id": session["customer_id"], "telegram_id": 4242, "linked": True, "session": None}
-    assert post(client, "/telegram", telegram_fields(), token=session["access_token"]).get_json()["linked"] is False  # again: no change
+    assert store.get(layout.account(session["customer_id"]))["telegram_id"] == 4242
+    assert [m.text for m in fake.messages if "Telegram" in m.text] == ["К вашему аккаунту привязан Telegram @anna_k. Если это были не вы, отвяжите его в личном кабинете."]
     logged_in = post(client, "/telegram", telegram_fields())
     assert logged_in.status_code == 200
     body = logged_in.get_json()
@@ -418,12 +427,37 @@ def test_telegram_login_needs_a_phone_login_first_then_links_and_logs_in(client,
     assert post(cart, "/quote", {"lines": CART}, token=body["session"]["access_token"]).get_json()["anonymous"] is False
 
 
-def test_telegram_linked_to_another_customer_is_409(client, fake, store):
-    now = datetime.now(timezone.utc)
-    registration.register_customer(store, config=entry.config(now), customer_id="boris", now=now)
-    assert post(client, "/telegram", telegram_fields(), token=customer_token("boris")).status_code == 200
+def test_a_customer_token_alone_never_links_telegram(client, fake, store):
     session = login(client, fake)
-    assert_error(post(client, "/telegram", telegram_fields(), token=session["access_token"]), 409, "telegram_linked_elsewhere")
+    assert_error(post(client, "/telegram", telegram_fields(), token=session["access_token"]), 403, "phone_proof_required")
+    fresh = link_body(client, fake)
+    assert_error(post(client, "/telegram/link", {**fresh, "code": wrong(fresh["code"])}, token=session["access_token"]), 401, "invalid_code")
+    assert_error(post(client, "/telegram/link", {"telegram": telegram_fields()}, token=session["access_token"]), 400, "validation_failed")
+    assert_error(post(client, "/telegram/link", fresh), 401, "unauthorized")  # a code without the token
+    assert store.get(layout.identity("telegram", 4242)) is None
+    assert_error(post(client, "/telegram", telegram_fields()), 404, "not_linked")
+
+
+def test_unlinking_telegram_ends_the_sessions_it_opened(client, fake, store):
+    session = login(client, fake)
+    assert post(client, "/telegram/link", link_body(client, fake), token=session["access_token"]).status_code == 200
+    thief = post(client, "/telegram", telegram_fields()).get_json()["session"]
+    unlinked = post(client, "/telegram/unlink", token=session["access_token"])
+    assert unlinked.status_code == 200, unlinked.get_json()
+    assert unlinked.get_json() == {"customer_id": session["customer_id"], "telegram_ids": [4242], "unlinked": True}
+    assert_error(post(client, "/telegram", telegram_fields()), 404, "not_linked")
+    account = load_function("account")
+    for tokens_ in (session, thief):
+        assert account.get("/balance", headers={"Origin": SHOP_ORIGIN, "Authorization": f"Bearer {tokens_['access_token']}"}).status_code == 401
+        assert_error(post(client, "/refresh", {"refresh_token": tokens_["refresh_token"]}), 401, "session_revoked")
+    assert store.get(layout.account(session["customer_id"]))["telegram_id"] is None
+
+
+def test_telegram_linked_to_another_customer_is_409(client, fake, store):
+    boris = login(client, fake, OTHER)
+    assert post(client, "/telegram/link", link_body(client, fake, OTHER), token=boris["access_token"]).status_code == 200
+    session = login(client, fake)
+    assert_error(post(client, "/telegram/link", {"telegram": telegram_fields(), "code": "123456"}, token=session["access_token"]), 409, "telegram_linked_elsewhere")
 
 
 @pytest.mark.parametrize(
@@ -443,6 +477,67 @@ def test_bad_telegram_data_is_401(client, fake, fields):
 
 def test_a_bad_customer_token_with_telegram_data_is_401(client, fake):
     assert_error(post(client, "/telegram", telegram_fields(), token="not-a-jwt"), 401, "unauthorized")
+
+
+def bot_update(sender: int = 4242, **message) -> dict:
+    sender_ = {"id": sender, "is_bot": False, "first_name": "Анна", "username": "anna_k"}
+    return {"update_id": 1, "message": {"message_id": 7, "date": int(time.time()), "from": sender_, "chat": {"id": sender, "type": "private"}, **message}}
+
+
+def test_a_new_customer_registers_through_the_shops_bot_without_an_sms(client, fake, store):
+    secret = {"X-Telegram-Bot-Api-Secret-Token": keys().telegram_webhook_secret()}
+    contact = bot_update(contact={"phone_number": "79001234567", "first_name": "Анна", "user_id": 4242})
+    assert_error(client.post("/telegram/bot", json=contact), 401, "telegram_bot_unauthorized")
+    assert_error(client.post("/telegram/bot", json=contact, headers={"X-Telegram-Bot-Api-Secret-Token": "forged"}), 401, "telegram_bot_unauthorized")
+    assert docs(store, layout.IDENTITIES) == []
+    asked = client.post("/telegram/bot", json=bot_update(text="/start"), headers=secret)
+    assert asked.status_code == 200 and asked.get_json()["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    done = client.post("/telegram/bot", json=contact, headers=secret)
+    assert done.status_code == 200 and done.get_json()["method"] == "sendMessage" and done.get_json()["chat_id"] == 4242
+    customer_id = keys().customer_id_for(PHONE)
+    assert store.get(layout.account(customer_id))["phone"] == PHONE and fake.calls == 0
+    logged_in = post(client, "/telegram", telegram_fields())
+    assert logged_in.status_code == 200 and logged_in.get_json()["customer_id"] == customer_id
+    assert total(store, customer_id) == entry.config(datetime.now(timezone.utc)).welcome.standard
+    assert client.post("/telegram/bot", json=contact, headers=secret).status_code == 200  # a repeated delivery
+    assert total(store, customer_id) == entry.config(datetime.now(timezone.utc)).welcome.standard  # the welcome bonus once
+
+
+@pytest.fixture
+def oidc(fake):
+    os.environ["TELEGRAM_OIDC_SECRET"] = "oidc-secret"
+    reload()
+    provider = FakeTelegramOidc(client_id=BOT_TOKEN.split(":")[0], client_secret="oidc-secret")
+    bootstrap.set_transport("telegram", provider.transport)
+    yield provider
+    bootstrap.set_transport("telegram", None)
+    os.environ.pop("TELEGRAM_OIDC_SECRET", None)
+    reload()
+
+
+def oidc_login(provider: FakeTelegramOidc, user_id: int = 4242, redirect_uri: str = SHOP_ORIGIN + "/login/telegram") -> dict:
+    verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+    code = provider.authorize(user_id, verifier=verifier, redirect_uri=redirect_uri, nonce=nonce)
+    return {"code": code, "code_verifier": verifier, "redirect_uri": redirect_uri, "nonce": nonce}
+
+
+def test_log_in_with_telegram_through_openid_connect(client, fake, oidc, store):
+    assert_error(post(client, "/telegram/oidc", oidc_login(oidc)), 404, "not_linked")
+    session = login(client, fake)
+    assert request_code(client).status_code == 200
+    linked = post(client, "/telegram/link", {"oidc": oidc_login(oidc), "code": fake.last_code(PHONE)}, token=session["access_token"])
+    assert linked.status_code == 200 and linked.get_json()["linked"] is True, linked.get_json()
+    body = oidc_login(oidc)
+    logged_in = post(client, "/telegram/oidc", body)
+    assert logged_in.status_code == 200 and logged_in.get_json()["customer_id"] == session["customer_id"]
+    assert logged_in.get_json()["session"]["access_token"]
+    assert_error(post(client, "/telegram/oidc", body), 401, "telegram_login_invalid")  # the same code again
+    assert_error(post(client, "/telegram/oidc", {**oidc_login(oidc), "code_verifier": secrets.token_urlsafe(48)}), 401, "telegram_login_invalid")  # PKCE
+    elsewhere = oidc_login(oidc, redirect_uri="https://evil.example/cb")
+    assert_error(post(client, "/telegram/oidc", elsewhere), 400, "validation_failed")
+    for redirect in ("https://[shop.example", "http://shop.example/cb", "https://user@shop.example/cb"):
+        assert_error(post(client, "/telegram/oidc", {**oidc_login(oidc), "redirect_uri": redirect}), 400, "validation_failed")
+    assert docs(store, layout.OIDC_NONCES)  # the used nonces are recorded
 
 
 # --- the edge ---------------------------------------------------------------------------------------

@@ -267,7 +267,7 @@ def test_ttl_policies_cover_the_short_lived_collections() -> None:
     ttl = resources("google_firestore_field")["ttl"]
     assert ttl["field"] == "expires_at" and ttl["ttl_config"] == [{"__is_block__": True}]
     collections = set(tf()["locals"]["ttl_collections"])
-    assert collections == {"otp_codes", "otp_rate", "ip_rate", "otp_sends", "sms_budget", "refresh_tokens", "refresh_families"}
+    assert collections == {"otp_codes", "otp_rate", "ip_rate", "otp_sends", "sms_budget", "refresh_tokens", "refresh_families", "oidc_nonces"}
     names = (ROOT / "shared/adapters/layout.py").read_text()
     for name in collections:  # the code names these collections and writes expires_at into them
         assert re.search(rf'^[A-Z_]+ = "{name}"(\s+#.*)?$', names, re.M), name
@@ -284,6 +284,7 @@ OPTIONAL = {
     "YOOKASSA_NETWORKS",  # empty: YooKassa's published sender networks
     "SMS_SENDER",  # empty: the gateway's default sender
     "SMSRU_TEST",  # off
+    "TELEGRAM_OIDC_URL",  # Telegram's issuer
     "KOPILKA_SMS_DAILY_BUDGET",  # 2000 codes a day
     "KOPILKA_LOG_LEVEL",  # INFO
     "KOPILKA_VERSION",  # the VERSION file scripts/package.py writes into each zip
@@ -296,7 +297,7 @@ NOT_NEEDED = {
     **{fn: {"KOPILKA_TOKEN_SECRET"} for fn in ("order_paid", "delivery_status", "expiry_sweep", "referral_reward")},
     # admin imports shared.services.identity only for normalize_phone (customer search by phone)
     # and verifies no customer token (shared.edge.entry comes for the store; it holds the secret's fingerprint only)
-    "admin": {"SMSRU_API_ID", "TELEGRAM_BOT_TOKEN", "KOPILKA_OTP_SECRET", "KOPILKA_TOKEN_SECRET"},
+    "admin": {"SMSRU_API_ID", "TELEGRAM_BOT_TOKEN", "KOPILKA_OTP_SECRET", "KOPILKA_TOKEN_SECRET", "TELEGRAM_OIDC_SECRET", "TELEGRAM_OIDC_URL"},
 }
 # referral_reward has no scheduler job: the back office calls it with the sweep secret, so OIDC stays off.
 NOT_NEEDED["referral_reward"] |= {"KOPILKA_SWEEP_AUDIENCE", "KOPILKA_SCHEDULER_EMAILS"}

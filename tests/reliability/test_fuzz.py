@@ -7,13 +7,13 @@ reaches the function's router with the route as its path, as at the
 function's own URL. The environment is ``function_env``'s, once for the
 module: a clean emulator, the Biomiq program in force, ``TEST_ENV``; the
 providers are the in-memory fakes of ``tests/fakes`` (YooKassa, SMS.ru, the
-carriers), so no 503 is ever legitimate here; Cloud Scheduler's OIDC tokens go
+carriers, Telegram's OpenID Connect provider), so no 503 is ever legitimate here; Cloud Scheduler's OIDC tokens go
 to a local verifier that refuses every token (no network).
 
 Credentials. A case is sent as generated (no credentials, or the fuzzer's own
 ``Authorization``/secret headers), then again with valid credentials of its
 operation's kind — a customer token, an admin token holding every role, the
-sweep secret, the webhook's URL secret (and a Tilda form's ``kopilka_token``),
+sweep secret, the Telegram bot's secret token, the webhook's URL secret (and a Tilda form's ``kopilka_token``),
 a YooKassa sender address, a correct YooMoney ``sha1_hash`` — so the fuzzer
 gets past authentication to the use cases. (A coverage case of an operation
 that needs credentials and varies only the body is sent with credentials
@@ -53,10 +53,11 @@ from shared.adapters import yoomoney
 from shared.edge import admin_auth, scheduler_auth
 from shared.edge.scheduler_auth import SECRET_HEADER
 from shared.platform.settings import reload
-from shared.services import admin_mfa, admins
+from shared.services import admin_mfa, admins, identity
 from tests.conftest import FUNCTIONS_DIR, TEST_ENV, customer_token
 from tests.fakes.carriers import FakeCarriers
 from tests.fakes.sms import FakeSmsRu
+from tests.fakes.telegram_oidc import FakeTelegramOidc
 from tests.fakes.yookassa import FakeYooKassa
 from tests.functions.shop import customer, now, paid_order
 
@@ -76,6 +77,7 @@ EXTRA_ENV = {
     "SMSRU_API_ID": "test-api-id",
     "KOPILKA_OTP_SECRET": "test-otp-secret",
     "TELEGRAM_BOT_TOKEN": "123456:test-bot-token",
+    "TELEGRAM_OIDC_SECRET": "test-oidc-secret",
 }
 
 schema = schemathesis.openapi.from_path(OPENAPI)
@@ -132,6 +134,8 @@ class Credentials:
             case.headers["Authorization"] = f"Bearer {self.customer}"
         if "adminToken" in schemes:
             case.headers["Authorization"] = f"Bearer {self.admin}"
+        if "telegramBotSecret" in schemes:
+            case.headers["X-Telegram-Bot-Api-Secret-Token"] = identity.IdentityKeys(token_secret="-", otp_secret=b"-", telegram_bot_token=EXTRA_ENV["TELEGRAM_BOT_TOKEN"]).telegram_webhook_secret()
         if "sweepSecret" in schemes:
             case.headers[SECRET_HEADER] = TEST_ENV["KOPILKA_SWEEP_SECRET"]
         if "token" in case.path_parameters:  # the webhooks' secret path segment
@@ -181,6 +185,7 @@ def fuzz_env(firestore_client):
         bootstrap.set_transport("carriers", api.transport)
         bootstrap.set_transport("yookassa", FakeYooKassa(shop_id=TEST_ENV["YOOKASSA_SHOP_ID"], secret_key=TEST_ENV["YOOKASSA_SECRET_KEY"]).transport)
         bootstrap.set_transport("sms", FakeSmsRu(api_id=EXTRA_ENV["SMSRU_API_ID"]).transport)
+        bootstrap.set_transport("telegram", FakeTelegramOidc(client_id="123456", client_secret=EXTRA_ENV["TELEGRAM_OIDC_SECRET"]).transport)
         scheduler_auth.set_verifier(refuse_every_oidc_token)
         try:
             yield mounted_functions(), Credentials(store)
@@ -189,6 +194,7 @@ def fuzz_env(firestore_client):
             bootstrap.set_transport("carriers", None)
             bootstrap.set_transport("yookassa", None)
             bootstrap.set_transport("sms", None)
+            bootstrap.set_transport("telegram", None)
             bootstrap.set_store(None)
             store.reset()
     reload()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # each repository's module is imported when a unit of work fi
         CustomerContactRepository,
         IdentityRepository,
         IpRateRepository,
+        OidcNonceRepository,
         OtpCodeRepository,
         PhoneLimitsRepository,
         RefreshFamilyRepository,
@@ -137,6 +138,12 @@ class Repositories:
         from shared.adapters.repositories.identity import RefreshFamilyRepository
 
         return RefreshFamilyRepository(self._documents(), self._queries)
+
+    @cached_property
+    def oidc_nonces(self) -> OidcNonceRepository:
+        from shared.adapters.repositories.identity import OidcNonceRepository
+
+        return OidcNonceRepository(self._documents(), self._queries)
 
     # --- program, promo codes, payouts, cursors, notices ---------------------------------
 

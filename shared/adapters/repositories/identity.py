@@ -21,6 +21,7 @@ from shared.domain.identity import (
     IdentityKind,
     RefreshToken,
     RevocationReason,
+    UsedNonce,
 )
 from shared.domain.otp import (
     BUDGET_SHARDS,
@@ -55,14 +56,34 @@ class IdentityRepository(Repository):
             customer_id=str(doc["customer_id"]),
             created_at=doc.get("created_at"),
             username=doc.get("username"),
+            unlinked_at=doc.get("unlinked_at"),
         )
 
-    def create(self, identity: Identity) -> None:
-        """Record an identity; the commit fails if it exists (a retried unit then reads the winner's)."""
+    @staticmethod
+    def _doc(identity: Identity) -> Document:
         doc: Document = {"kind": identity.kind.value, "value": identity.value, "customer_id": identity.customer_id, "created_at": identity.created_at}
         if identity.kind is IdentityKind.TELEGRAM:
             doc["username"] = identity.username
-        self._docs.create(layout.identity(identity.kind.value, identity.value), doc)
+            if identity.unlinked_at is not None:
+                doc["unlinked_at"] = identity.unlinked_at
+        return doc
+
+    def create(self, identity: Identity) -> None:
+        """Record an identity; the commit fails if it exists (a retried unit then reads the winner's)."""
+        self._docs.create(layout.identity(identity.kind.value, identity.value), self._doc(identity))
+
+    def telegram_ids_of(self, customer_id: str, *, limit: int = 20) -> list[int]:
+        """The Telegram accounts whose identities name the customer (active or unlinked; a query,
+        read outside the unit)."""
+        prefix = f"{IdentityKind.TELEGRAM.value}:"
+        ids = self._queries.matching(layout.IDENTITIES, field="customer_id", value=customer_id, limit=limit)
+        return [int(doc_id[len(prefix):]) for doc_id in ids if doc_id.startswith(prefix) and doc_id[len(prefix):].isdigit()]
+
+    def put(self, identity: Identity) -> None:
+        """Replace a Telegram identity read in the same unit (unlinked, or linked again)."""
+        if identity.kind is not IdentityKind.TELEGRAM:
+            raise ValueError("only a Telegram identity is unlinked or linked again")
+        self._docs.put(layout.identity(identity.kind.value, identity.value), self._doc(identity))
 
 
 class CustomerContactRepository(Repository):
@@ -74,7 +95,8 @@ class CustomerContactRepository(Repository):
         doc = self._docs.get(layout.account(customer_id))
         if doc is None:
             return None
-        return CustomerContact(phone=doc.get("phone"), phone_verified_at=doc.get("phone_verified_at"))
+        telegram_id = doc.get("telegram_id")
+        return CustomerContact(phone=doc.get("phone"), phone_verified_at=doc.get("phone_verified_at"), telegram_id=int(telegram_id) if telegram_id is not None else None)
 
     def exists(self, customer_id: str) -> bool:
         return self.get(customer_id) is not None
@@ -102,6 +124,25 @@ class CustomerContactRepository(Repository):
         if account is None:
             raise LookupError(f"no account {customer_id!r} to record a phone on")
         self._docs.put(path, {**account, "phone": contact.phone, "phone_verified_at": contact.phone_verified_at})
+
+    def record_telegram(self, customer_id: str, telegram_id: int | None, *, contact: CustomerContact | None = None, end_sessions: bool = False) -> None:
+        """The Telegram account linked to the customer (``None``: unlinked), with ``contact`` also the
+        verified phone, with ``end_sessions`` the next session epoch (every token issued before is
+        refused from then on); the account's other fields are kept."""
+        fields: Document = {"telegram_id": telegram_id}
+        if contact is not None:
+            fields.update(phone=contact.phone, phone_verified_at=contact.phone_verified_at)
+        if end_sessions:
+            blocking = self.blocking(customer_id)
+            fields["session_epoch"] = (blocking.epoch if blocking is not None else 0) + 1
+        self._update(customer_id, fields)
+
+    def _update(self, customer_id: str, fields: Document) -> None:
+        path = layout.account(customer_id)
+        account = self._docs.get(path)
+        if account is None:
+            raise LookupError(f"no account {customer_id!r} to update")
+        self._docs.put(path, {**account, **fields})
 
 
 # --- login codes and their limits ------------------------------------------------------
@@ -280,3 +321,16 @@ class RefreshFamilyRepository(Repository):
             layout.refresh_family(family),
             {"customer_id": revocation.customer_id, "revoked_at": revocation.revoked_at, "reason": revocation.reason.value, "jti": revocation.jti, "expires_at": revocation.expires_at},
         )
+
+
+class OidcNonceRepository(Repository):
+    """``oidc_nonces/{nonce key}``: an OpenID Connect nonce a Telegram login used."""
+
+    def get(self, nonce_key: str) -> UsedNonce | None:
+        doc = self._docs.get(layout.oidc_nonce(nonce_key))
+        if doc is None:
+            return None
+        return UsedNonce(telegram_id=int(doc["telegram_id"]), used_at=doc["used_at"], expires_at=doc["expires_at"])
+
+    def create(self, nonce_key: str, used: UsedNonce) -> None:
+        self._docs.create(layout.oidc_nonce(nonce_key), {"telegram_id": used.telegram_id, "used_at": used.used_at, "expires_at": used.expires_at})

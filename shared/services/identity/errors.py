@@ -1,12 +1,12 @@
 """The refusals of login: a bad phone, a wrong or spent code, an invalid session or Telegram login.
 
-Each maps to its HTTP status through its base class (400, 401, 404, 409); the
+Each maps to its HTTP status through its base class (400, 401, 403, 404, 409); the
 limits' 429 is :class:`shared.domain.otp.RateLimited`.
 """
 
 from __future__ import annotations
 
-from shared.domain.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
+from shared.domain.errors import Forbidden, InvalidState, NotFound, Unauthorized, ValidationFailed
 from shared.domain.otp import RateLimited
 
 
@@ -50,6 +50,16 @@ class LinkedElsewhere(InvalidState):
     message_ru = "Этот Telegram уже привязан к другому аккаунту."
 
 
+class PhoneProofRequired(Forbidden):
+    code = "phone_proof_required"
+    message_ru = "Чтобы привязать Telegram, подтвердите номер телефона: запросите код по SMS и введите его."
+
+
+class TelegramBotUnauthorized(Unauthorized):
+    code = "telegram_bot_unauthorized"
+    message_ru = "Запрос не от бота магазина."
+
+
 __all__ = [
     "CodeAttemptsExceeded",
     "CodeExpired",
@@ -57,7 +67,9 @@ __all__ = [
     "InvalidPhone",
     "LinkedElsewhere",
     "NotLinked",
+    "PhoneProofRequired",
     "RateLimited",
     "SessionInvalid",
+    "TelegramBotUnauthorized",
     "TelegramLoginInvalid",
 ]

@@ -50,6 +50,13 @@ class IdentityKeys(Struct, frozen=True):
     def code_hash(self, e164: str, code: str) -> str:
         return self.mac("code", f"{e164}:{code}")
 
+    def telegram_webhook_secret(self) -> str:
+        """The ``secret_token`` the bot's webhook is registered with (``setWebhook``), derived from
+        the bot token: Telegram sends it in ``X-Telegram-Bot-Api-Secret-Token`` on every update."""
+        if not self.telegram_bot_token:
+            return ""
+        return hmac.new(hashlib.sha256(self.telegram_bot_token.encode()).digest(), b"kopilka/telegram-webhook", hashlib.sha256).hexdigest()
+
     def ip_bucket(self, scope: str) -> str:
         """The key of an address limit's bucket (``"ip:198.51.100.7"``, ``"net:198.51.100.0/24"``)."""
         return self.mac("ip", scope)[:32]

@@ -285,6 +285,14 @@ def verify_code(store: Store, *, config: ProgramConfig, keys: IdentityKeys, phon
     """
     require_utc(now)
     e164 = normalize_phone(phone, keys.regions)
+    invited_by = consume_code(store, keys=keys, e164=e164, code=code, now=now, ip=ip)
+    return login_phone(store, config=config, keys=keys, e164=e164, invited_by=invited_by, now=now)
+
+
+def consume_code(store: Store, *, keys: IdentityKeys, e164: str, code: str, now: datetime, ip: str | None = None) -> str | None:
+    """Use up the phone's current code if ``code`` is it (a fresh proof of the phone), with the
+    refusals of :func:`verify_code`; the partner of the code's invitation, if any."""
+    require_utc(now)
     phone_key = keys.phone_key(e164)
     presented = keys.code_hash(e164, code)
     net = guesser_network(keys, ip)
@@ -321,4 +329,4 @@ def verify_code(store: Store, *, config: ProgramConfig, keys: IdentityKeys, phon
         left = verdict.attempts_left
         message_ru = f"Неверный код. Осталось попыток: {left}." if left else "Неверный код. Попытки закончились, запросите новый код."
         raise InvalidCode("wrong code", message_ru=message_ru, attempts_left=left)
-    return login_phone(store, config=config, keys=keys, e164=e164, invited_by=verdict.invited_by, now=now)
+    return verdict.invited_by

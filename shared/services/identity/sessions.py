@@ -15,7 +15,8 @@ routes, the epoch compared in the hot paths' own read of the account), a
 blocked customer cannot log in
 (:class:`~shared.domain.customer.AccountBlocked`), and a refresh family
 presented while blocked, or with an old epoch after the unblock, is revoked
-for good.
+for good. Unlinking Telegram moves the epoch on the same way
+(:func:`~shared.services.identity.linking.unlink_telegram`).
 
 A verified phone's login (:func:`login_phone`) also opens the customer's
 account exactly once: the customer id is derived from the phone (``c_`` + an
@@ -50,7 +51,7 @@ from shared.platform import tokens
 from shared.services.identity.errors import SessionInvalid
 from shared.services.identity.keys import IdentityKeys
 from shared.services.ports import Store, UnitOfWork
-from shared.services.registration import register_customer
+from shared.services.registration import Registration, register_customer
 
 log = logging.getLogger("kopilka")
 _TOKEN_ID = re.compile(r"[0-9a-f]{32}")  # a refresh token's id and family, as secrets.token_hex(16) makes them
@@ -63,6 +64,14 @@ def login_phone(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164
     login: the identity document is created once (a lost race re-reads the
     winner's), registration opens an account and gives the welcome bonus once.
     """
+    registration = open_account(store, config=config, keys=keys, e164=e164, now=now, invited_by=invited_by)
+    session = start_session(store, keys=keys, customer_id=registration.customer_id, now=now, phone=e164)
+    return session.model_copy(update={"registered": registration.registered, "welcome_bonus": registration.welcome})
+
+
+def open_account(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164: str, now: datetime, invited_by: str | None = None) -> Registration:
+    """The customer a verified phone belongs to, registered once (the phone's identity created
+    once, the account and its welcome bonus once)."""
     require_utc(now)
     derived = keys.customer_id_for(e164)
 
@@ -82,8 +91,7 @@ def login_phone(store: Store, *, config: ProgramConfig, keys: IdentityKeys, e164
             raise
         # the partner's account went away since the code was requested: register uninvited
         registration = register_customer(store, config=config, customer_id=customer_id, now=now)
-    session = start_session(store, keys=keys, customer_id=customer_id, now=now, phone=e164)
-    return session.model_copy(update={"registered": registration.registered, "welcome_bonus": registration.welcome})
+    return registration
 
 
 def start_session(store: Store, *, keys: IdentityKeys, customer_id: str, now: datetime, phone: str | None = None, family: str | None = None) -> Session:
@@ -180,7 +188,7 @@ def refresh_session(store: Store, *, keys: IdentityKeys, refresh_token: str, now
     if outcome is RotationOutcome.BLOCKED:
         raise AccountBlocked("the customer is blocked: the refresh family is revoked", customer_id=customer_id)
     if outcome is RotationOutcome.STALE:
-        raise SessionRevoked("the session was revoked (a block or a logout since): the refresh family is revoked", customer_id=customer_id)
+        raise SessionRevoked("the session was revoked (a block, a logout or a Telegram unlink since): the refresh family is revoked", customer_id=customer_id)
     if outcome is not RotationOutcome.OK:
         raise SessionInvalid(f"the refresh token is {outcome.value}", reason=outcome.value)
     return _session(keys, customer_id, new_jti, family, now, presented.epoch)

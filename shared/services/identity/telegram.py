@@ -1,6 +1,6 @@
 """Telegram login: Login Widget data is verified (HMAC-SHA256 keyed with SHA-256 of the bot
-token, ``auth_date`` at most an hour old) and linked to a customer through their Telegram
-identity, once; a linked Telegram account then logs its customer in."""
+token, ``auth_date`` at most an hour old); a Telegram account linked to a customer
+(:mod:`.linking`) then logs its customer in."""
 
 from __future__ import annotations
 
@@ -10,17 +10,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from shared.api.sms_otp import TelegramResult
-from shared.domain.errors import NotFound
-from shared.domain.identity import Identity, IdentityKind, TelegramUser
+from shared.domain.identity import IdentityKind, TelegramUser
 from shared.domain.ledger import require_utc
-from shared.services.identity.errors import (
-    LinkedElsewhere,
-    NotLinked,
-    TelegramLoginInvalid,
-)
+from shared.services.identity.errors import NotLinked, TelegramLoginInvalid
 from shared.services.identity.keys import IdentityKeys
 from shared.services.identity.sessions import start_session
-from shared.services.ports import Store, UnitOfWork
+from shared.services.ports import Store
 
 TELEGRAM_MAX_AGE = timedelta(hours=1)
 TELEGRAM_MAX_SKEW = timedelta(minutes=5)  # an auth_date this far in the future is refused
@@ -62,31 +57,22 @@ def verify_telegram(fields: Fields, *, bot_token: str, now: datetime) -> Telegra
     return TelegramUser(id=user_id, username=str(username) if username is not None else None, auth_date=auth_date)
 
 
-def telegram_login(store: Store, *, keys: IdentityKeys, fields: Fields, now: datetime, customer_id: str | None = None) -> TelegramResult:
-    """Link a verified Telegram account to the logged-in ``customer_id``, or log its linked customer in.
+def telegram_login(store: Store, *, keys: IdentityKeys, fields: Fields, now: datetime) -> TelegramResult:
+    """Log in the customer a verified Telegram account is linked to.
 
-    An unlinked Telegram account without a customer is :class:`NotLinked`:
-    the customer logs in by phone first and links Telegram from there. An
-    account linked to another customer is :class:`LinkedElsewhere`.
+    An unlinked (or since unlinked) Telegram account is :class:`NotLinked`:
+    the customer logs in by phone first and links Telegram from there
+    (:func:`~shared.services.identity.linking.link_telegram`), or registers
+    through the shop's bot.
     """
     user = verify_telegram(fields, bot_token=keys.telegram_bot_token, now=now)
-    if customer_id is None:
-        linked = store.read(lambda uow: uow.identities.get(IdentityKind.TELEGRAM, user.id))
-        if linked is None:
-            raise NotLinked("this Telegram account is not linked to a customer", telegram_id=user.id)
-        owner = linked.customer_id
-        return TelegramResult(customer_id=owner, telegram_id=user.id, linked=False, session=start_session(store, keys=keys, customer_id=owner, now=now))
-    linking: str = customer_id
+    return login_linked(store, keys=keys, telegram_id=user.id, now=now)
 
-    def link(uow: UnitOfWork) -> bool:
-        existing = uow.identities.get(IdentityKind.TELEGRAM, user.id)
-        if existing is not None:
-            if existing.customer_id != linking:
-                raise LinkedElsewhere("this Telegram account is linked to another customer", telegram_id=user.id)
-            return False
-        if not uow.customer_contacts.exists(linking):
-            raise NotFound("unknown customer", customer_id=linking)
-        uow.identities.create(Identity.telegram(user.id, linking, now, user.username))
-        return True
 
-    return TelegramResult(customer_id=linking, telegram_id=user.id, linked=store.run(link), session=None)
+def login_linked(store: Store, *, keys: IdentityKeys, telegram_id: int, now: datetime) -> TelegramResult:
+    """A session for the customer a verified Telegram account is linked to, or :class:`NotLinked`."""
+    linked = store.read(lambda uow: uow.identities.get(IdentityKind.TELEGRAM, telegram_id))
+    if linked is None or not linked.active:
+        raise NotLinked("this Telegram account is not linked to a customer", telegram_id=telegram_id)
+    owner = linked.customer_id
+    return TelegramResult(customer_id=owner, telegram_id=telegram_id, linked=False, session=start_session(store, keys=keys, customer_id=owner, now=now))

@@ -398,18 +398,21 @@ def test_bad_telegram_data_is_refused(fields, bot_token):
         identity.verify_telegram(fields, bot_token=bot_token, now=NOW)
 
 
-def test_telegram_links_once_and_logs_in(store):
+def test_telegram_links_once_and_logs_in(store, gateway, fake):
     with pytest.raises(identity.NotLinked) as unlinked:
         identity.telegram_login(store, keys=KEYS, fields=signed(), now=NOW)
     assert unlinked.value.code == "not_linked"
     anna = identity.login_phone(store, config=CONFIG, keys=KEYS, e164=PHONE, now=NOW)
-    assert identity.telegram_login(store, keys=KEYS, fields=signed(), customer_id=anna.customer_id, now=NOW).linked is True
-    assert identity.telegram_login(store, keys=KEYS, fields=signed(), customer_id=anna.customer_id, now=NOW).linked is False
+    send(store, gateway, NOW)
+    user = identity.verify_telegram(signed(), bot_token="123456:bot", now=NOW)
+    code = fake.last_code(PHONE)
+    assert identity.link_telegram(store, keys=KEYS, gateway=gateway, user=user, customer_id=anna.customer_id, code=code, now=NOW).linked is True
+    assert identity.link_telegram(store, keys=KEYS, gateway=gateway, user=user, customer_id=anna.customer_id, code=code, now=NOW).linked is False
     outcome = identity.telegram_login(store, keys=KEYS, fields=signed(), now=NOW)
     assert outcome.customer_id == anna.customer_id and outcome.session is not None
     boris = identity.login_phone(store, config=CONFIG, keys=KEYS, e164="+79007654321", now=NOW)
     with pytest.raises(identity.LinkedElsewhere):
-        identity.telegram_login(store, keys=KEYS, fields=signed(), customer_id=boris.customer_id, now=NOW)
+        identity.link_telegram(store, keys=KEYS, gateway=gateway, user=user, customer_id=boris.customer_id, code="123456", now=NOW)
 
 
 def _access_stands(store, session: identity.Session, at: datetime) -> None:

@@ -82,6 +82,51 @@ def test_the_customer_contact_is_written_into_the_account_and_keeps_its_other_fi
     assert raw(store, "customers/nobody") is None
 
 
+def test_a_telegram_identity_is_unlinked_and_linked_again_in_place(store, now):
+    linked = Identity.telegram(4242, "anna", now, "anna_k")
+    store.run(lambda uow: uow.identities.create(linked))
+    unlinked = linked.unlinked(now + timedelta(minutes=1))
+    store.run(lambda uow: uow.identities.put(unlinked))
+    assert store.read(lambda uow: uow.identities.get(IdentityKind.TELEGRAM, 4242)) == unlinked and not unlinked.active
+    assert raw(store, "identities/telegram:4242") == {"kind": "telegram", "value": 4242, "customer_id": "anna", "username": "anna_k", "created_at": now, "unlinked_at": now + timedelta(minutes=1)}
+    again = Identity.telegram(4242, "boris", now + timedelta(minutes=2), None)
+    store.run(lambda uow: uow.identities.put(again))
+    assert store.read(lambda uow: uow.identities.get(IdentityKind.TELEGRAM, 4242)) == again and again.active
+    with pytest.raises(ValueError):  # a phone's identity never moves
+        store.run(lambda uow: uow.identities.put(Identity.phone("+79001234567", "c_1", now)))
+
+
+def test_a_customers_telegram_identities_are_found_by_a_query(store, now):
+    store.run(lambda uow: uow.identities.create(Identity.phone("+79001234567", "anna", now)))
+    for user_id, customer_id in ((4242, "anna"), (4343, "anna"), (5151, "boris")):
+        store.run(lambda uow, user_id=user_id, customer_id=customer_id: uow.identities.create(Identity.telegram(user_id, customer_id, now, None)))
+    assert sorted(store.read(lambda uow: uow.identities.telegram_ids_of("anna"))) == [4242, 4343]
+    assert store.read(lambda uow: uow.identities.telegram_ids_of("nobody")) == []
+
+
+def test_the_accounts_telegram_and_session_epoch_are_recorded_keeping_its_other_fields(store, now):
+    store.run(lambda uow: uow.put(layout.account("anna"), {"lots": [], "invited_by": None, "session_epoch": 2}))
+    store.run(lambda uow: uow.customer_contacts.record_telegram("anna", 4242, contact=CustomerContact(phone="+79001234567", phone_verified_at=now)))
+    assert store.read(lambda uow: uow.customer_contacts.get("anna")) == CustomerContact(phone="+79001234567", phone_verified_at=now, telegram_id=4242)
+    store.run(lambda uow: uow.customer_contacts.record_telegram("anna", None, end_sessions=True))
+    assert raw(store, "customers/anna") == {"lots": [], "invited_by": None, "session_epoch": 3, "phone": "+79001234567", "phone_verified_at": now, "telegram_id": None}
+    with pytest.raises(LookupError):
+        store.run(lambda uow: uow.customer_contacts.record_telegram("nobody", 4242))
+
+
+def test_a_used_oidc_nonce_round_trips_and_is_created_once(store, now):
+    from shared.domain.errors import Retryable
+    from shared.domain.identity import UsedNonce
+
+    used = UsedNonce(telegram_id=4242, used_at=now, expires_at=now + timedelta(hours=2))
+    assert store.read(lambda uow: uow.oidc_nonces.get(KEY)) is None
+    store.run(lambda uow: uow.oidc_nonces.create(KEY, used))
+    assert store.read(lambda uow: uow.oidc_nonces.get(KEY)) == used
+    assert raw(store, f"oidc_nonces/{KEY}") == {"telegram_id": 4242, "used_at": now, "expires_at": now + timedelta(hours=2)}
+    with pytest.raises(Retryable):
+        store.run(lambda uow: uow.oidc_nonces.create(KEY, used))
+
+
 # --- codes, limits, sends ---------------------------------------------------------------------
 
 
