@@ -48,11 +48,12 @@ def external_id(value: object, *, field: str, message_ru: str = "Некорре�
     return value
 
 
-def _checked(value: str) -> str:
+def not_reserved(value: str) -> str:
+    """A pydantic check: ``value`` when it is an outside id (:func:`is_external_id`), else a ``ValueError``."""
     if not is_external_id(value):
         raise ValueError("not a well-formed id: '.', '..' and '__…__' are reserved")
     return value
 
 
 # The one type of an outside id in request models (order ids, return ids, job ids …).
-ExternalId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN), AfterValidator(_checked)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN), AfterValidator(not_reserved)]

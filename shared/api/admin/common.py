@@ -13,7 +13,7 @@ from pydantic import (
     Field,
 )
 
-from shared.domain.ids import ExternalId
+from shared.domain.ids import not_reserved
 
 
 def _utc(value: datetime) -> datetime:
@@ -22,7 +22,8 @@ def _utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="Chosen by the caller; the same key repeats the request instead of doing it twice.")]
-CustomerId = ExternalId  # an outside id: never ".", ".." nor "__…__"
+# an outside id (shared.domain.ids) of at most 128 characters: never ".", ".." nor "__…__"
+CustomerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@+\-]{1,128}$"), AfterValidator(not_reserved)]
 Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 Cursor = Annotated[str | None, Field(default=None, max_length=300, description="next_cursor of the previous page")]
 # a page that continues after a document id (approvals, payout requests): a cursor is such an id
