@@ -19,6 +19,7 @@ from shared.domain.identity import (
 from shared.domain.otp import (
     BudgetShard,
     CodeStatus,
+    FailureMark,
     IpCounter,
     OtpCode,
     PhoneLimits,
@@ -156,15 +157,20 @@ def test_an_otp_code_round_trips_in_its_stored_shape(store, now):
 
 def test_phone_limits_round_trip_with_the_failed_flag_only_on_failed_sends(store, now):
     assert store.read(lambda uow: uow.phone_limits.get(KEY)) is None
-    limits = PhoneLimits(sends=(SendMark(now - timedelta(minutes=2), "s1", failed=True), SendMark(now, "s2")), failures=(now - timedelta(minutes=1),))
+    limits = PhoneLimits(sends=(SendMark(now - timedelta(minutes=2), "s1", failed=True), SendMark(now, "s2")), failures=(FailureMark(now - timedelta(minutes=1), "net-key"),))
     store.run(lambda uow: uow.phone_limits.put(KEY, limits, now=now))
     assert store.read(lambda uow: uow.phone_limits.get(KEY)) == limits
     assert raw(store, f"otp_rate/{KEY}") == {
         "sends": [{"at": now - timedelta(minutes=2), "id": "s1", "failed": True}, {"at": now, "id": "s2"}],
-        "failures": [now - timedelta(minutes=1)],
+        "failures": [{"at": now - timedelta(minutes=1), "net": "net-key"}],
         "updated_at": now,
         "expires_at": now + timedelta(hours=24),
     }
+
+
+def test_wrong_codes_stored_before_networks_were_kept_still_count(store, now):
+    store.run(lambda uow: uow.put(f"otp_rate/{KEY}", {"sends": [], "failures": [now], "updated_at": now, "expires_at": now + timedelta(hours=24)}))
+    assert store.read(lambda uow: uow.phone_limits.get(KEY)) == PhoneLimits(failures=(FailureMark(now, ""),))
 
 
 def test_a_send_record_is_reserved_then_gets_its_outcome(store, now):
