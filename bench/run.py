@@ -1,4 +1,4 @@
-"""`make bench`: a first measured subset of issue 6 item 1, on the Firestore emulator.
+"""`make bench`: the measured figures of the engine, on the Firestore emulator.
 
 Every latency is reported beside a floor measured in the same run (a single
 emulator document read), because the machines are shared and noisy: the

@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from msgspec.structs import fields
-
 from shared.adapters import layout
 from shared.adapters.repositories.base import Repository
 from shared.domain import profile as rules
@@ -97,12 +95,12 @@ def record_document(record: CustomerRecord) -> dict[str, Any]:
     """The stored form: the record's fields, the account's state and ``next_expiry_at``."""
     document: dict[str, Any] = {}
     for part in (record.profile, record.referral, record.blocking):
-        for f in fields(part):
-            value = getattr(part, f.name)
+        for name in part.__struct_fields__:  # msgspec's own tuple: structs.fields() re-evaluates the annotations on every call
+            value = getattr(part, name)
             if isinstance(value, Notifications):
                 value = {"sms": value.sms, "email": value.email, "telegram": value.telegram}
-            if value is not None or f.name in record.nulls:
-                document[f.name] = value
+            if value is not None or name in record.nulls:
+                document[name] = value
     account = record.account
     return {**document, **account.to_dict(), NEXT_EXPIRY_AT: account.next_expiry_at}
 

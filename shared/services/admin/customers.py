@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from msgspec.structs import fields
-
 from shared.api.admin import (
     CustomerDetail,
     CustomerSearchResponse,
@@ -47,7 +45,7 @@ PROFILE_FIELDS = (
 
 def _profile(customer: CustomerRecord) -> dict[str, object]:
     """The :data:`PROFILE_FIELDS` the customer's record holds (a field stored as null included)."""
-    values = {f.name: getattr(part, f.name) for part in (customer.profile, customer.referral, customer.blocking) for f in fields(part)}
+    values = {name: getattr(part, name) for part in (customer.profile, customer.referral, customer.blocking) for name in part.__struct_fields__}
     return {name: values[name] for name in PROFILE_FIELDS if values[name] is not None or name in customer.nulls}
 
 
