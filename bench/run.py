@@ -105,7 +105,7 @@ def mark_at_least(value: float, limit: float) -> str:
 
 SWEEP_LOTS = int(os.environ.get("KOPILKA_BENCH_SWEEP_LOTS", "100000"))
 LOTS_PER_ACCOUNT = 10
-COLD_SAMPLES = 5  # fresh interpreters per cold-start row; the ratio is of their median import CPU time
+COLD_SAMPLES = 7  # fresh interpreters per cold-start row, each beside a floor sample; the ratio is the median of the pairs' import CPU time ratios
 SWEEP_PAGE = 200  # the expiry_sweep function's default page (SweepRequest.batch)
 SEQUENTIAL_PAGES = 2  # pages also swept one account per transaction, one at a time (workers=1, group=1), for comparison
 FLOOR_TRIAL_DOCS = 5500  # documents each bulk-write method writes to choose the floor's
@@ -661,35 +661,47 @@ def main() -> int:
                     "account_doc_bytes_approx": len(json.dumps(account_document(account, extra), default=str))}
 
         hist: dict = {}
-        for label, n in (("small", 10), ("large", HISTORY_BIG)):
-            who = f"hist-{label}"
-            info = seed_history(who, n)
-            # in-process: quote (store ops + latency over 60 runs) and order paid (15 orders)
-            lines = [CartLine(**line) for line in CART]
-            qlat = []
-            for k in range(65):
-                def q(who=who, lines=lines):
+        labels = (("small", 10), ("large", HISTORY_BIG))
+        infos = {label: seed_history(f"hist-{label}", n) for label, n in labels}
+        lines = [CartLine(**line) for line in CART]
+        samples: dict = {label: {"quote": [], "paid": [], "http": [], "quote_ops": None, "paid_ops": None} for label, _ in labels}
+
+        def rounds(k: int) -> list[str]:  # the two customers' samples interleaved, each first in every other round
+            order = [label for label, _ in labels]
+            return order if k % 2 == 0 else order[::-1]
+
+        # in-process: quote (store ops + latency over 60 runs each) and order paid (15 orders each)
+        for k in range(65):
+            for label in rounds(k):
+                def q(who=f"hist-{label}"):
                     cfg = program.in_force(counted, env["KOPILKA_PROGRAM"], datetime.now(timezone.utc)).config
                     return storefront.quote_cart(counted, config=cfg, customer_id=who, lines=lines, bonuses=100, now=datetime.now(timezone.utc))
                 qops, dt, _ = measured(q)
+                samples[label]["quote_ops"] = qops
                 if k >= 5:
-                    qlat.append(dt)
-            plat, pops = [], None
-            for k in range(16):
-                r = lifecycle_in_process(who, f"H-{label}-{k}")
+                    samples[label]["quote"].append(dt)
+        for k in range(16):
+            for label in rounds(k):
+                r = lifecycle_in_process(f"hist-{label}", f"H-{label}-{k}")
                 if k >= 1:
-                    plat.append(r["order_paid_s"])
-                    pops = r["order_paid"]
-            # over HTTP: quote at c=1
-            h = bearer(who)
-            hq = []
-            with httpx.Client(timeout=60) as c:
-                for k in range(110):
+                    samples[label]["paid"].append(r["order_paid_s"])
+                    samples[label]["paid_ops"] = r["order_paid"]
+        # over HTTP: quote at c=1, one keep-alive client per customer
+        clients = {label: httpx.Client(timeout=60) for label, _ in labels}
+        try:
+            for k in range(110):
+                for label in rounds(k):
                     t = time.perf_counter()
-                    c.post(quote_url, json={"lines": CART, "bonuses": 100}, headers=h).raise_for_status()
+                    clients[label].post(quote_url, json={"lines": CART, "bonuses": 100}, headers=bearer(f"hist-{label}")).raise_for_status()
                     if k >= 10:
-                        hq.append(time.perf_counter() - t)
-            hist[label] = {**info, "quote_ops": qops, "quote_in_process": summary(qlat), "order_paid_ops": pops, "order_paid_in_process": summary(plat), "quote_http_c1": summary(hq)}
+                        samples[label]["http"].append(time.perf_counter() - t)
+        finally:
+            for c in clients.values():
+                c.close()
+        for label, _ in labels:
+            got = samples[label]
+            hist[label] = {**infos[label], "quote_ops": got["quote_ops"], "quote_in_process": summary(got["quote"]), "order_paid_ops": got["paid_ops"],
+                           "order_paid_in_process": summary(got["paid"]), "quote_http_c1": summary(got["http"])}
             print("history", label, hist[label], flush=True)
         hist["ratio_large_over_small"] = {
             "quote_in_process_p50": round(hist["large"]["quote_in_process"]["p50_ms"] / hist["small"]["quote_in_process"]["p50_ms"], 2),
@@ -732,28 +744,35 @@ def main() -> int:
     floor_body = "import functions_framework\nimport google.cloud.firestore"
     child_env = {**env, "PYTHONDONTWRITEBYTECODE": "0"}
 
-    def probe_run(body: str) -> dict:
-        runs = []
-        for _ in range(COLD_SAMPLES):
-            out = subprocess.run([sys.executable, "-c", probe.format(body=body)], cwd=ROOT, env=child_env, capture_output=True, text=True, timeout=120)
-            if out.returncode != 0:
-                raise RuntimeError(out.stderr)
-            dt, dc, hwm = out.stdout.split()[-3:]
-            runs.append((float(dt), float(dc), int(hwm)))
+    def probe_once(body: str) -> tuple[float, float, int]:
+        out = subprocess.run([sys.executable, "-c", probe.format(body=body)], cwd=ROOT, env=child_env, capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr)
+        dt, dc, hwm = out.stdout.split()[-3:]
+        return float(dt), float(dc), int(hwm)
+
+    def row_of(runs: list[tuple[float, float, int]]) -> dict:
         return {"import_ms_median": round(statistics.median(r[0] for r in runs) * 1000, 1), "import_cpu_ms_median": round(statistics.median(r[1] for r in runs) * 1000, 1),
                 "peak_rss_mib": round(max(r[2] for r in runs) / 1024, 1)}
 
-    probe_run(floor_body)  # warm the page cache and __pycache__
-    cold = {"floor": probe_run(floor_body)}
+    probe_once(floor_body)  # warm the page cache and __pycache__
+    floor_runs: list = []
+    cold: dict = {}
     for name in serve.FUNCTIONS:
-        path = str(ROOT / "functions" / name / "main.py")
-        probe_run(by_path.format(path=path))
-        row = probe_run(by_path.format(path=path))
-        row["x_floor"] = round(row["import_cpu_ms_median"] / cold["floor"]["import_cpu_ms_median"], 2)
-        cold[name] = row
+        body = by_path.format(path=str(ROOT / "functions" / name / "main.py"))
+        probe_once(body)
+        runs, ratios = [], []
+        for _ in range(COLD_SAMPLES):  # a floor sample beside each sample of the function: load that drifts over the run moves both
+            floor_sample, sample = probe_once(floor_body), probe_once(body)
+            floor_runs.append(floor_sample)
+            runs.append(sample)
+            ratios.append(sample[1] / floor_sample[1])
+        cold[name] = {**row_of(runs), "x_floor": round(statistics.median(ratios), 2)}
+    cold = {"floor": row_of(floor_runs), **cold}
     results["cold_start"] = cold
     results["cold_start_note"] = (f"a fresh `python -c` per sample: functions_framework + functions/<f>/main.py imported by path (median of {COLD_SAMPLES}, after one warm-up) "
-                                   "vs the floor functions_framework + google.cloud.firestore; × floor is the ratio of the import's CPU time (the child's process_time), "
+                                   "vs the floor functions_framework + google.cloud.firestore, a floor sample run just before each sample; "
+                                   "× floor is the median of the pairs' ratios of the import's CPU time (the child's process_time), "
                                    "which other load on the machine does not stretch as it does the wall time; "
                                    f"peak RSS is the child's own VmHWM from /proc/self/status, max of the {COLD_SAMPLES} "
                                    "(its ru_maxrss is not used: Linux carries the forking parent's high-water mark across exec, so every row showed the bench's own)")
@@ -838,7 +857,7 @@ def why(r: dict) -> list[str]:
             f"* **history, in-process quote ratio {ratio['quote_in_process_p50']}**: read as noise, not a history effect — both customers cost the same "
             f"{h['small']['quote_ops']['reads']} reads per quote and {h['small']['order_paid_ops']['reads']} reads/{h['small']['order_paid_ops']['writes']} writes per order paid, "
             f"their account documents weigh ≈{h['small']['account_doc_bytes_approx']} and ≈{h['large']['account_doc_bytes_approx']} bytes, nothing on the hot path lists postings, "
-            f"and the same comparison over HTTP gives {ratio['quote_http_c1_p50']} and order paid {ratio['order_paid_in_process_p50']} (samples were not interleaved; p50 of 60 runs of a few ms). "
+            f"and the same comparison over HTTP gives {ratio['quote_http_c1_p50']} and order paid {ratio['order_paid_in_process_p50']} (the two customers' samples interleaved; p50 of 60 runs of a few ms). "
             "The real history risk is different: the account document holds every *open* lot, so a customer with many unspent accruals grows it "
             f"(≈{h['account_doc_bytes_if_all_lots_open_approx']:,} bytes for {h['large']['postings']} open lots, over Firestore's 1 MiB limit); not measured here.")
     if any(t.startswith("expiry sweep") for t in missed):
