@@ -10,12 +10,13 @@ import pyotp
 import pytest
 
 from shared.domain.catalog import Product
+from shared.edge import entry
 from shared.platform import bootstrap
 from shared.platform.settings import reload
 from shared.presets import preset_data
-from shared.services import admins, program
+from shared.services import admins, orders, program, registration
 from tests.catalog import seed
-from tests.conftest import SHOP_ORIGIN, load_function
+from tests.conftest import SHOP_ORIGIN, customer_token, load_function
 from tests.fakes.catalog_feed import FakeFeed, yml
 
 ADMIN_SECRET = "test-admin-secret-distinct-from-the-customers"
@@ -70,6 +71,21 @@ def test_a_quote_over_http_takes_the_catalog_s_figures_whatever_the_page_sends(e
     assert card["earn_eligible"] is False and "gift_certificate_no_earn" in [r["code"] for r in card["reasons"]]
     unknown = client.post("/quote", json={"lines": [{"id": "9", "price": 100_000, "quantity": 1, "product_group": "accessories"}]}, headers={"Origin": SHOP_ORIGIN}).get_json()
     assert unknown["points_to_earn"] == 50 and unknown["lines"][0]["reasons"][0]["code"] == "not_in_catalog"
+
+
+def test_a_checkout_over_http_places_the_catalog_s_lines_and_a_tampered_quote_cannot_pass_for_the_real_one(env):
+    seed(env, BIKE)
+    registration.register_customer(env, config=entry.config(datetime.now(UTC)), customer_id="dmitry", now=datetime.now(UTC))
+    token = customer_token("dmitry")
+    headers = {"Origin": SHOP_ORIGIN, "Authorization": f"Bearer {token}"}
+    cart = [{"id": "1", "product": "BK-1", "price": 10_000, "quantity": 1, "product_group": "accessories"}]
+    quote = load_function("cart_quote").post("/quote", json={"lines": cart}, headers=headers).get_json()
+    checkout = load_function("checkout")
+    response = checkout.post("/checkout", json={"order_id": "V1", "lines": cart, "bonuses": 0, "quote_fingerprint": quote["cart_fingerprint"]}, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert (response.get_json()["money_to_pay"], response.get_json()["points_to_earn"]) == (10_000_000, 2500)
+    [line] = orders.get_order(env, "dmitry:V1").lines
+    assert (line.product, line.sku, line.price, line.product_group) == ("1001", "BK-1", 10_000_000, "bikes")
 
 
 CSV = "\n".join([
