@@ -27,6 +27,8 @@ block / unblock customers                               x                 x
 search / view customers, their ledgers                  x       x        x         x
 bonus liability report (/reports/liability)             x       x                  x
 audit log (/audit/search)                               x                          x
+catalog: import, edit a product (/catalog…)             x       x
+catalog: pages, one product (GET /catalog…)             x       x        x         x
 list / view approvals                                   x       x        x
 approve / reject an approval                          roles of the approval's action
 ====================================================  =====  ========  =======  ==========
@@ -99,16 +101,18 @@ from shared.api.admin import (
     PromoListResponse,
     PromoUsageResponse,
 )
+from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse, CatalogPage, CatalogQuery, ProductPutRequest, ProductView
 from shared.domain.admin import ApprovalStatus
 from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
-from shared.edge.http import Context, Router, client_ip
+from shared.edge.http import Context, Router, client_ip, parse
 from shared.platform.settings import settings
 from shared.services import admin_mfa, admins
 from shared.services.admin import (
     adjustments,
     approvals,
     audit,
+    catalog,
     customers,
     mass_accruals,
     orders,
@@ -437,6 +441,43 @@ def liability(request: Any, ctx: Context) -> LiabilityResponse:
     admin = _admin(request, ctx, "report.liability")
     body = _body(ctx, LiabilityRequest)
     return reports.liability_report(entry.store(), admin, config=entry.config(ctx.now), now=ctx.now, cursor=body.cursor, limit=body.limit)
+
+
+# --- the product catalog ------------------------------------------------------------------------
+
+CATALOG_FILE_BYTES = 16 * 1024 * 1024  # an uploaded export; a bigger catalog is imported from its feed
+
+
+@router.post("/catalog/import")
+def catalog_import(request: Any, ctx: Context) -> CatalogImportResponse:
+    admin = _admin(request, ctx, "catalog.import")
+    config = entry.config(ctx.now)
+    kind = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if kind in entry.CATALOG_FILES:  # the file itself is the body
+        rows = entry.catalog_file_rows(kind, ctx.raw_body(CATALOG_FILE_BYTES), config)
+        return catalog.import_rows(entry.store(), admin, config=config, rows=rows, source=entry.CATALOG_FILES[kind], now=ctx.now)
+    body = _body(ctx, CatalogImportRequest)
+    return catalog.import_feed(entry.store(), admin, config=config, feed_url=body.feed_url, load=entry.feed_loader(config), now=ctx.now)
+
+
+@router.get("/catalog")
+def catalog_page(request: Any, ctx: Context) -> CatalogPage:
+    admin = _admin(request, ctx, "catalog.read")
+    query = parse(CatalogQuery, {key: request.args.get(key) for key in request.args})
+    return catalog.list_products(entry.store(), admin, query=query.q, cursor=query.cursor, limit=query.limit)
+
+
+@router.get("/catalog/products/{uid}")
+def catalog_product(request: Any, ctx: Context) -> ProductView:
+    admin = _admin(request, ctx, "catalog.read")
+    return catalog.get_product(entry.store(), admin, uid=ctx.params["uid"])
+
+
+@router.route("PUT", "/catalog/products/{uid}")
+def catalog_product_put(request: Any, ctx: Context) -> ProductView:
+    admin = _admin(request, ctx, "catalog.edit")
+    body = ctx.body(ProductPutRequest)
+    return catalog.put_product(entry.store(), admin, product=body.product(ctx.params["uid"]), reason=body.reason, now=ctx.now)
 
 
 def admin(request: Any) -> Any:

@@ -3,7 +3,8 @@
     POST /run   Cloud Scheduler (OIDC token) or the sweep secret header. Cancels
                 orders left unpaid, writes off expired bonuses, releases stale
                 reservations, re-evaluates rolling-window levels, records expiry
-                warnings and credits birthday bonuses — each pass bounded, its
+                warnings, credits birthday bonuses and imports the catalog's
+                YML feed (``catalog.feed_url``) — each pass bounded, its
                 position stored in sweeps/{name}, so the next run continues a
                 pass this one did not finish. Answers the counts.
 """
@@ -24,7 +25,8 @@ router = Router("expiry_sweep")
 def run_endpoint(request: Any, ctx: Context) -> Any:
     scheduler_auth.require_scheduler(request)
     body = ctx.optional_body(SweepRequest)  # Cloud Scheduler may post nothing
-    counts = sweeps.run_sweep(entry.store(), config=entry.config(ctx.now), now=ctx.now, batch=body.batch, max_pages=body.max_pages)
+    config = entry.config(ctx.now)
+    counts = sweeps.run_sweep(entry.store(), config=config, now=ctx.now, batch=body.batch, max_pages=body.max_pages, feed=entry.feed_loader(config))
     return SweepResult(**counts)
 
 

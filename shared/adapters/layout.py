@@ -189,3 +189,27 @@ def admin_audit(audit_id: str) -> str:
 
 def maker_window(email: str) -> str:
     return f"{MAKER_WINDOWS}/{email}"
+
+
+# --- the product catalog ----------------------------------------------------------------
+
+PRODUCTS = "products"  # products/{tilda uid}: one product of the shop's catalog (price, flags)
+PRODUCT_KEYS = "product_keys"  # product_keys/{sku|external}:{sha256 of the value, 32 hex}: the product a SKU or external id names
+CATALOG_IMPORTS = "catalog_imports"  # catalog_imports/{import_id}: one import's rows, progress and report
+CATALOG_STATE = "catalog_state"  # catalog_state/current: the last import applied
+
+
+def product(uid: str) -> str:
+    return f"{PRODUCTS}/{uid}"
+
+
+def product_key(kind: str, digest: str) -> str:
+    return f"{PRODUCT_KEYS}/{kind}:{digest}"
+
+
+def catalog_import(import_id: str) -> str:
+    return f"{CATALOG_IMPORTS}/{import_id}"
+
+
+def catalog_state() -> str:
+    return f"{CATALOG_STATE}/current"

@@ -16,8 +16,11 @@ from shared.adapters.repositories.base import Queries
 
 
 class ReadOnlyUnitOfWork(Repositories):
-    def __init__(self, get: Callable[[str], dict[str, Any] | None], queries: Queries) -> None:
+    def __init__(
+        self, get: Callable[[str], dict[str, Any] | None], queries: Queries, get_many: Callable[[list[str]], dict[str, dict[str, Any] | None]] | None = None
+    ) -> None:
         self._get = get
+        self._get_many = get_many  # one batched round trip for many documents, where the store has one
         self._queries = queries
         self._cache: dict[str, dict[str, Any] | None] = {}
 
@@ -28,6 +31,9 @@ class ReadOnlyUnitOfWork(Repositories):
         return None if cached is None else dict(cached)
 
     def get_all(self, paths: list[str]) -> dict[str, dict[str, Any] | None]:
+        missing = [path for path in dict.fromkeys(paths) if path not in self._cache]
+        if missing and self._get_many is not None:
+            self._cache.update(self._get_many(missing))
         return {path: self.get(path) for path in paths}
 
     def put(self, path: str, data: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
 """expiry_sweep: the scheduled sweep (expiries, stale reservations and orders, levels,
-expiry notices, birthday bonuses, delivery fallbacks)."""
+expiry notices, birthday bonuses, delivery fallbacks, the catalog feed)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ class SweepResult(BaseModel):
     birthday_bonuses: int
     fallback_checked: int = Field(default=0, description="Paid orders whose shipping method's delivery fallback came due, looked at.")
     fallback_delivered: int = Field(default=0, description="Of those, delivered by the fallback (no carrier or manager had said so): their bonuses active.")
+    catalog_added: int = Field(default=0, description="Products the catalog feed (catalog.feed_url) added.")
+    catalog_changed: int = Field(default=0, description="Products the catalog feed changed.")
+    catalog_refused: int = Field(default=0, description="Feed offers refused (reported in the import's record).")
+    catalog_failed: int = Field(default=0, description="1 when the feed could not be fetched or read: the next run tries again.")
 
 
 ENDPOINTS = [

@@ -37,6 +37,7 @@ class _In(BaseModel):
 class CartLine(_In):
     id: str = Field(min_length=1, max_length=64)
     sku: str = Field(default="", max_length=128)
+    product: str | None = Field(default=None, min_length=1, max_length=200, description="The Tilda product UID, SKU or external id the cart carries: the catalog's key.")
     name: str = Field(default="", max_length=300)
     price: int = Field(ge=0, le=10**11, description="Unit price paid, kopecks.")
     original_price: int | None = Field(default=None, ge=0, le=10**11, description="Unit price before a shop reduction, kopecks.")
@@ -49,6 +50,10 @@ class CartLine(_In):
     @property
     def amount(self) -> int:
         return self.price * self.quantity
+
+    def document(self) -> dict[str, object]:
+        """The line as JSON values; ``product`` only when the line has one (as lines were before it existed)."""
+        return self.model_dump(mode="json", exclude={"product"} if self.product is None else None)
 
     @property
     def reduced(self) -> bool:
@@ -138,7 +143,7 @@ def _reason(code: str, message: str, message_ru: str) -> Reason:
 def cart_fingerprint(lines: list[CartLine], promo_code: str | None, bonuses: int, pays_with_gift_certificate: bool) -> str:
     """A hash binding a quote to the exact cart it was computed for."""
     payload = {
-        "lines": [line.model_dump(mode="json") for line in lines],
+        "lines": [line.document() for line in lines],
         "promo": promo_code,
         "bonuses": bonuses,
         "gift_certificate_payment": pays_with_gift_certificate,

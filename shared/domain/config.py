@@ -200,6 +200,29 @@ class Payments(_Model):
     )
 
 
+class GiftCertificateMarker(_Model):
+    """How an imported product is known to be a gift certificate: its shop category is one of
+    ``categories``, or its ``field`` (a CSV column such as ``Mark``, a YML offer ``param`` name)
+    is non-empty and not ``0``/``no``/``false``/``нет``."""
+
+    categories: tuple[str, ...] = ()
+    field: str | None = Field(default=None, min_length=1, max_length=120)
+
+
+class CatalogSettings(_Model):
+    """The shop's product catalog: how its exports map onto the program, and what a line the
+    catalog does not know earns (see :mod:`shared.domain.catalog`)."""
+
+    missing_product: Literal["refuse", "base_rate"] = Field(
+        default="base_rate",
+        description="A cart line whose product the catalog does not know: refuse the cart (422), or earn at the base rate with no coefficient and no flag the browser sent.",
+    )
+    categories: dict[str, Code] = Field(default_factory=dict, description="Shop category (as exported, case-insensitive) -> program product group.")
+    brands: dict[str, Code] = Field(default_factory=dict, description="Brand (as exported, case-insensitive) -> program brand.")
+    gift_certificate: GiftCertificateMarker = GiftCertificateMarker()
+    feed_url: str | None = Field(default=None, max_length=2000, pattern=r"^https://\S+$", description="A YML product feed the sweep imports on every run (https only).")
+
+
 class EarningEvent(str, Enum):
     FIRST_ORDER = "first_order"
     BIRTHDAY = "birthday"
@@ -247,6 +270,7 @@ class ProgramConfig(_Model):
     approvals: Approvals = Approvals()
     payments: Payments = Payments()
     shipping: Shipping = Shipping()
+    catalog: CatalogSettings = CatalogSettings()
 
     @field_validator("levels")
     @classmethod

@@ -68,6 +68,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "report.liability": ("admin", "marketer", "accountant"),
     "audit.read": ("admin", "accountant"),
     "approval.read": ("admin", "marketer", "manager"),
+    "catalog.read": _READ,
+    "catalog.import": _PROGRAM,
+    "catalog.edit": _PROGRAM,
 }
 
 

@@ -9,8 +9,9 @@ compare the epoch in the read of the account they make anyway.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Unauthorized
@@ -20,6 +21,9 @@ from shared.platform.settings import settings
 from shared.services import program
 from shared.services.ports import Store
 
+if TYPE_CHECKING:
+    from shared.domain.catalog import SourceRow
+
 
 def store() -> Store:
     return bootstrap.firestore_store()
@@ -27,6 +31,30 @@ def store() -> Store:
 
 def config(now: datetime) -> ProgramConfig:
     return program.in_force(store(), settings().program, now).config
+
+
+CATALOG_FILES = {"text/csv": "csv", "application/xml": "yml", "text/xml": "yml"}  # content type -> the import's source
+
+
+def catalog_file_rows(content_type: str, data: bytes, config: ProgramConfig) -> list[SourceRow]:
+    """The rows of an uploaded catalog file: a Tilda CSV export or a YML file (by its content type)."""
+    from shared.adapters import catalog_sources  # the parsers load with the first import, not at a cold start
+
+    marker = config.catalog.gift_certificate.field
+    read = catalog_sources.read_csv if CATALOG_FILES[content_type] == "csv" else catalog_sources.read_yml
+    return read(data, marker_field=marker)
+
+
+def feed_loader(config: ProgramConfig) -> Callable[[str], list[SourceRow]]:
+    """Fetch a YML product feed (the instance's feed client) and read its offers with the program's
+    gift-certificate field; the feed adapters load on the first fetch."""
+
+    def load(url: str) -> list[SourceRow]:
+        from shared.adapters import catalog_sources
+
+        return catalog_sources.read_yml(bootstrap.catalog_feed().fetch(url), marker_field=config.catalog.gift_certificate.field)
+
+    return load
 
 
 @overload

@@ -121,13 +121,14 @@ class Context:
     params: dict[str, str] = field(default_factory=dict)
     route: str | None = None  # "POST /tilda/{token}": what the logs name, never the path (it may carry a secret)
 
-    def raw_body(self) -> bytes:
+    def raw_body(self, limit: int = MAX_BODY_BYTES) -> bytes:
+        """The body, refused past ``limit`` bytes (a route that takes files passes its own)."""
         length = self.request.content_length
-        if length is not None and length > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", limit=MAX_BODY_BYTES)
+        if length is not None and length > limit:
+            raise PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
         data = self.request.get_data(cache=True)
-        if len(data) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", limit=MAX_BODY_BYTES)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"the body exceeds {limit} bytes", limit=limit)
         return data
 
     def json(self) -> Any:
@@ -276,7 +277,7 @@ class Router:
             return {}
         return {
             "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Methods": "GET, POST, PUT, OPTIONS",
             "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
             "Access-Control-Max-Age": "3600",
             "Vary": "Origin",

@@ -27,11 +27,12 @@ if TYPE_CHECKING:
     from shared.adapters.captcha import SmartCaptchaClient
     from shared.adapters.carrier_clients import CarrierClient
     from shared.adapters.carriers import CarrierStatus
+    from shared.adapters.catalog_feed import FeedClient
     from shared.adapters.sms import SmsRuClient
     from shared.adapters.telegram_oidc import TelegramOidcClient
     from shared.adapters.yookassa import YooKassaClient
 
-Provider = Literal["sms", "yookassa", "carriers", "captcha", "telegram"]
+Provider = Literal["sms", "yookassa", "carriers", "captcha", "telegram", "catalog_feed"]
 C = TypeVar("C")
 
 _lock = threading.Lock()
@@ -142,6 +143,16 @@ def _build_telegram(_: str, transport: httpx.BaseTransport | None) -> TelegramOi
     return TelegramOidcClient(issuer=s.telegram_oidc_url, client_id=bot_id, client_secret=s.telegram_oidc_secret, timeout=s.http_timeout_seconds, transport=transport)
 
 
+def _build_feed(_: str, transport: httpx.BaseTransport | None) -> FeedClient:
+    from shared.adapters.catalog_feed import FeedClient
+
+    return FeedClient(transport=transport)
+
+
+def _close_feed(client: FeedClient) -> None:
+    client.close()
+
+
 def _close_captcha(client: SmartCaptchaClient) -> None:
     client.close()
 
@@ -167,6 +178,7 @@ _yookassa: _Clients[YooKassaClient] = _Clients(_build_yookassa, _close_yookassa)
 _carriers: _Clients[CarrierClient] = _Clients(_build_carrier, _close_carrier)
 _captcha: _Clients[SmartCaptchaClient] = _Clients(_build_captcha, _close_captcha)
 _telegram: _Clients[TelegramOidcClient] = _Clients(_build_telegram, _close_telegram)
+_feed: _Clients[FeedClient] = _Clients(_build_feed, _close_feed)
 
 
 def sms() -> SmsRuClient:
@@ -184,6 +196,11 @@ def captcha() -> SmartCaptchaClient | None:
 def telegram_oidc() -> TelegramOidcClient:
     """The instance's client of Telegram's OpenID Connect provider ("Log in with Telegram")."""
     return _telegram.get()
+
+
+def catalog_feed() -> FeedClient:
+    """The instance's client of the shops' YML product feeds."""
+    return _feed.get()
 
 
 def yookassa() -> YooKassaClient:
@@ -208,11 +225,12 @@ def built_carriers() -> tuple[str, ...]:
 
 def set_transport(provider: Provider, transport: httpx.BaseTransport | None) -> None:
     """Route a provider's clients through ``transport`` (a fake in tests; ``None``: the network)."""
-    clients: dict[Provider, _Clients[SmsRuClient] | _Clients[YooKassaClient] | _Clients[CarrierClient] | _Clients[SmartCaptchaClient] | _Clients[TelegramOidcClient]] = {
+    clients: dict[Provider, _Clients[SmsRuClient] | _Clients[YooKassaClient] | _Clients[CarrierClient] | _Clients[SmartCaptchaClient] | _Clients[TelegramOidcClient] | _Clients[FeedClient]] = {
         "sms": _sms,
         "yookassa": _yookassa,
         "carriers": _carriers,
         "captcha": _captcha,
         "telegram": _telegram,
+        "catalog_feed": _feed,
     }
     clients[provider].set_transport(transport)

@@ -53,7 +53,7 @@ from shared.domain.order import (
     ReturnedFigures,
     ReturnEvent,
 )
-from shared.services import customer_orders, promo, referral
+from shared.services import catalog, customer_orders, promo, referral
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, Then, UnitOfWork
 
@@ -116,13 +116,17 @@ def place_order(
     ``shipping_method`` (pickup, courier …) chooses the order's delivery
     fallback (``shipping.fallback_days``), set at payment.
 
-    Idempotent by order id: the same order placed again returns the first
-    record; the same id with another cart is an :class:`IdempotencyConflict`.
+    Every line is first priced on the catalog (:func:`catalog.price_lines`); the order
+    keeps the priced lines and is settled on them. Idempotent by order id: the same
+    order placed again returns the first record; the same id with another cart (as the
+    catalog prices it) is an :class:`IdempotencyConflict`.
     ``then`` runs in the placing transaction with the order placed (not on a replay).
     ``session_epoch`` is the customer's token's: a session a block revoked is refused
     in the placing transaction's read of the account, as is a blocked customer.
     """
     require_utc(now)
+    priced = catalog.price_lines(store, config=config, lines=lines)  # the catalog's prices and flags, not the browser's
+    lines = priced.lines
     existing = find_order(store, order_id)
     if existing is not None:
         _require_same(existing, customer_id=customer_id, lines=lines, bonuses=bonuses, promo_code=promo_code)
@@ -194,7 +198,7 @@ def place_order(
         raise
     if reserved is None:
         return placed, requote(store, config=config, order=placed, now=now)
-    return placed, reserved
+    return placed, priced.annotate(reserved)
 
 
 def _require_same(order: Order, *, customer_id: str, lines: list[CartLine], bonuses: int, promo_code: str | None) -> None:

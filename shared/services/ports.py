@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     # back office: admins, approvals, jobs, audit
     from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository, MakerWindowRepository
     from shared.adapters.repositories.admins import AdminRepository
+    from shared.adapters.repositories.catalog import CatalogImportRepository, ProductRepository
     from shared.adapters.repositories.identity import (
         CustomerContactRepository,
         IdentityRepository,
@@ -140,6 +141,16 @@ class UnitOfWork(Protocol):
     @property
     def notices(self) -> NoticeRepository:
         """The notices recorded for customers (expiry warnings)."""
+
+    # --- the product catalog -------------------------------------------------------------
+
+    @property
+    def products(self) -> ProductRepository:
+        """``products/{uid}`` and their SKU / external id index: the catalog's prices and flags."""
+
+    @property
+    def catalog_imports(self) -> CatalogImportRepository:
+        """``catalog_imports/{id}``: imports and their reports; the last one applied."""
 
     # --- back office: admins, approvals, jobs, audit ------------------------------------
 

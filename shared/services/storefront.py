@@ -22,7 +22,7 @@ from shared.domain.cart import (
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.services import customer_orders, promo
+from shared.services import catalog, customer_orders, promo
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -64,15 +64,19 @@ def quote_cart(
     The promo code is looked up in any case; an unknown or inactive code is
     a reason in the quote, not an error. The quote's ``cart_fingerprint`` is
     what checkout compares to refuse a cart changed since.
+
+    Every line is priced on the shop's catalog (:func:`catalog.price_lines`),
+    whatever price and flags the browser sent.
     """
     require_utc(now)
+    priced = catalog.price_lines(store, config=config, lines=lines)
     offer = promo.offer(store, promo_code)
     view = _customer(store, config, customer_id, now, session_epoch) if customer_id is not None else None
     try:
         result = quote(
             config,
             view,
-            lines,
+            priced.lines,
             now=now,
             promo=offer.rule,
             promo_code=offer.quote_code,
@@ -83,7 +87,7 @@ def quote_cart(
         raise ValidationFailed(str(exc), message_ru="Некорректная корзина.") from None
     if offer.partner_id:
         result.reasons.append(PARTNER_CODE)
-    return result
+    return priced.annotate(result)
 
 
 def preview_catalog(
@@ -92,12 +96,19 @@ def preview_catalog(
     """Points one unit of each product would earn: ``{id: (points, up_to)}``.
 
     ``points`` is for this customer (an anonymous visitor: the first level);
-    ``up_to`` is at the top level, what a visitor could reach.
+    ``up_to`` is at the top level, what a visitor could reach. Each product
+    is priced on the catalog, as a cart's lines are; one the catalog does not
+    know earns at the base rate, or nothing (``(0, 0)``) when the program
+    refuses such products at checkout.
     """
     require_utc(now)
     try:
         require_unique_line_ids(products)
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="products") from None
+    priced = catalog.price_lines(store, config=config, lines=products, refuse=False)
     view = _customer(store, config, customer_id, now, session_epoch) if customer_id is not None else None
-    return catalog_preview(config, view, products, now=now)
+    points = catalog_preview(config, view, priced.lines, now=now)
+    if config.catalog.missing_product == "refuse":
+        points.update(dict.fromkeys(priced.missing, (0, 0)))
+    return points

@@ -23,6 +23,10 @@ position in ``sweeps/{name}`` (:mod:`shared.services.cursors`):
    delivered by their shipping method's fallback (``shipping.fallback_days``
    after payment) are delivered then, their bonuses active from that moment
    (:func:`delivery.deliver_by_fallbacks`).
+7. ``catalog_feed`` — when the program names a ``catalog.feed_url``, the YML
+   feed is fetched and imported (:mod:`shared.services.catalog_import`: an
+   unchanged feed writes nothing, a run cut short is finished by the next);
+   a feed that cannot be fetched or read is logged and left to the next run.
 
 Every step is idempotent (keyed postings, create-once notices, order transitions
 that record their events), so a crash half-way, a re-run or two overlapping runs
@@ -39,10 +43,12 @@ from __future__ import annotations
 
 import calendar
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain import holds
+from shared.domain.catalog import SourceRow
 from shared.domain.clock import MSK
 from shared.domain.config import EarningEvent, EarningRule, ProgramConfig
 from shared.domain.customer import CustomerRecord
@@ -51,7 +57,7 @@ from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
 from shared.domain.notices import ExpiryNotice
 from shared.domain.order import OrderStatus
-from shared.services import account_sweep, cursors, delivery, orders
+from shared.services import account_sweep, catalog_import, cursors, delivery, orders
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -286,11 +292,34 @@ def credit_birthdays(store: Store, *, config: ProgramConfig, now: datetime, batc
     return counts
 
 
+# --- the catalog feed ---------------------------------------------------------------------
+
+
+def import_feed(store: Store, *, config: ProgramConfig, now: datetime, load: Callable[[str], list[SourceRow]] | None) -> dict[str, int]:
+    """The program's YML feed imported (nothing without a ``catalog.feed_url`` or a loader)."""
+    counts = {"catalog_added": 0, "catalog_changed": 0, "catalog_refused": 0, "catalog_failed": 0}
+    url = config.catalog.feed_url
+    if not url or load is None:
+        return counts
+    try:
+        outcome = catalog_import.apply(store, config, load(url), source="feed", actor="sweep", now=now)
+    except DomainError as exc:  # the feed unreachable or unreadable: the next run tries again
+        log.warning("catalog feed not imported", extra={"json_fields": {"code": exc.code, "error": exc.message}})
+        return {**counts, "catalog_failed": 1}
+    if outcome.replayed:
+        return counts
+    record = outcome.record
+    return {**counts, "catalog_added": record.counts.added, "catalog_changed": record.counts.changed, "catalog_refused": record.refused_count}
+
+
 # --- the run ---------------------------------------------------------------------------
 
 
-def run_sweep(store: Store, *, config: ProgramConfig, now: datetime, batch: int = 200, max_pages: int = 10) -> dict[str, int]:
-    """One scheduled run: every pass above, each bounded to ``max_pages`` pages of ``batch``."""
+def run_sweep(
+    store: Store, *, config: ProgramConfig, now: datetime, batch: int = 200, max_pages: int = 10, feed: Callable[[str], list[SourceRow]] | None = None
+) -> dict[str, int]:
+    """One scheduled run: every pass above, each bounded to ``max_pages`` pages of ``batch``;
+    ``feed`` fetches and reads the catalog feed (``None``: the catalog pass is skipped)."""
     counts: dict[str, int] = {}
     counts.update(cancel_stale_orders(store, config=config, now=now, batch=batch, max_pages=max_pages))
     due = account_sweep.sweep_due(store, config=config, now=now, batch=batch, cursor="expiry", max_pages=max_pages)
@@ -299,5 +328,6 @@ def run_sweep(store: Store, *, config: ProgramConfig, now: datetime, batch: int 
     counts.update(warn_expiring(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(credit_birthdays(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(delivery.deliver_by_fallbacks(store, config=config, now=now, batch=batch, max_pages=max_pages))
+    counts.update(import_feed(store, config=config, now=now, load=feed))
     log.info("sweep run", extra={"json_fields": counts})
     return counts

@@ -92,7 +92,7 @@ def call(client, method: str, path: str, body=None, *, token: str | None = None,
         all_headers["Authorization"] = f"Bearer {token}"
     if method == "GET":
         return client.get(path, headers=all_headers)
-    return client.post(path, json=body, headers=all_headers)
+    return client.open(path, method=method, json=body, headers=all_headers)
 
 
 def ok(response, status: int = 200):
@@ -291,6 +291,10 @@ WHO_MAY = {
     ("POST", "/approvals/{approval_id}/reject"): READ,
     ("POST", "/audit/search"): {"admin", "accountant"},
     ("POST", "/reports/liability"): {"admin", "marketer", "accountant"},
+    ("POST", "/catalog/import"): PROGRAM,
+    ("GET", "/catalog"): READ,
+    ("GET", "/catalog/products/{uid}"): READ,
+    ("PUT", "/catalog/products/{uid}"): PROGRAM,
 }
 
 

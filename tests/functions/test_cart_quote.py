@@ -10,6 +10,7 @@ import pytest
 from shared.domain.cart import PromoRule
 from shared.edge import entry
 from shared.services import promo, registration
+from tests.catalog import seed_lines
 from tests.conftest import SHOP_ORIGIN, customer_token, load_function
 
 CART = [{"id": "serum", "name": "Сыворотка", "price": 100000, "quantity": 1}]  # 1 000 ₽
@@ -183,6 +184,7 @@ def test_a_path_the_framework_cannot_route_is_a_json_404_not_an_html_page(client
 
 def test_catalog_preview_for_a_visitor_and_for_a_customer(client, function_env):
     products = [{"id": "serum", "price": 100000, "quantity": 1}, {"id": "gift", "price": 300000, "quantity": 1, "gift_certificate": True}, {"id": "cream", "price": 190000, "quantity": 3}]
+    seed_lines(function_env, products)  # the catalog knows the gift certificate
     anonymous = post(client, "/preview", {"products": products})
     assert anonymous.status_code == 200
     assert anonymous.get_json() == {"products": [{"id": "serum", "points": 50, "up_to": 150}, {"id": "gift", "points": 0, "up_to": 0}, {"id": "cream", "points": 95, "up_to": 285}]}

@@ -42,6 +42,7 @@ from shared.platform.settings import reload
 from shared.presets import preset_data
 from shared.services import orders, program, promo, registration
 from shared.services.ledger import audit_account, balances, load_account, postings
+from tests.catalog import seed_lines
 from tests.conftest import SHOP_ORIGIN, TEST_ENV, customer_token, load_function
 from tests.fakes.carriers import FakeCarriers, cdek_webhook
 from tests.fakes.yookassa import FakeYooKassa, notification
@@ -276,6 +277,7 @@ def test_dmitry_pays_500_bonuses_for_a_jacket(shop):
         {"id": "bike", "price": 6000000, "quantity": 1, "product_group": "bikes"},  # 60 000 × 1.5 % × 0.5 = 450
         {"id": "helmet", "price": 222300, "quantity": 1, "product_group": "accessories"},  # 2 223 × 1.5 % × 1.5 = 50.02
     ]
+    seed_lines(store, [*history, *JACKET, *PUMP])  # the shop's catalog: the groups are its
     earlier_purchase(store, "dmitry", "V0", history, paid_at=h0, delivered_at=h0 + timedelta(days=2))
     assert load_account(store, "dmitry").level == "gold"
 
@@ -341,6 +343,7 @@ def test_sportferma_levels_follow_the_rolling_year(shop):
     store = shop.store
     s0 = datetime(2027, 1, 10, 18, tzinfo=UTC)  # 21:00 in Moscow, the same calendar day
     use_program(store, "sportferma", s0 - timedelta(days=1))
+    seed_lines(store, [*GLOVES, *SKIS])  # the shop's catalog: the brand is its
     register(store, "oleg", s0 - timedelta(hours=1))
 
     start = shop.quote(s0, GLOVES, "oleg")
@@ -394,6 +397,7 @@ def cosmetics(shop):
     200 first-order bonus; a 10 % promo code."""
     c0 = datetime(2027, 3, 1, 9, tzinfo=UTC)
     use_program(shop.store, "maxma_cosmetics", c0 - timedelta(days=40))
+    seed_lines(shop.store, [CREAM, TONER, MASK, CERTIFICATE])  # the shop's catalog: the sale, the reduction, the certificate are its
     register(shop.store, "sofia", c0 - timedelta(days=30))
     earlier_purchase(shop.store, "sofia", "K0", [{"id": "set", "price": 1000000, "quantity": 1}], paid_at=c0 - timedelta(days=30), delivered_at=c0 - timedelta(days=28))
     promo.create_discount(shop.store, rule=PromoRule(code="GLOW10", kind="percent", percent=Decimal(10)), now=c0 - timedelta(days=1))

@@ -7,7 +7,7 @@ reaches the function's router with the route as its path, as at the
 function's own URL. The environment is ``function_env``'s, once for the
 module: a clean emulator, the Biomiq program in force, ``TEST_ENV``; the
 providers are the in-memory fakes of ``tests/fakes`` (YooKassa, SMS.ru, the
-carriers, Telegram's OpenID Connect provider), so no 503 is ever legitimate here; Cloud Scheduler's OIDC tokens go
+carriers, Telegram's OpenID Connect provider, a shop's product feed), so no 503 is ever legitimate here; Cloud Scheduler's OIDC tokens go
 to a local verifier that refuses every token (no network).
 
 Credentials. A case is sent as generated (no credentials, or the fuzzer's own
@@ -56,6 +56,7 @@ from shared.platform.settings import reload
 from shared.services import admin_mfa, admins, identity
 from tests.conftest import FUNCTIONS_DIR, TEST_ENV, customer_token
 from tests.fakes.carriers import FakeCarriers
+from tests.fakes.catalog_feed import FakeFeed
 from tests.fakes.sms import FakeSmsRu
 from tests.fakes.telegram_oidc import FakeTelegramOidc
 from tests.fakes.yookassa import FakeYooKassa
@@ -186,6 +187,7 @@ def fuzz_env(firestore_client):
         bootstrap.set_transport("yookassa", FakeYooKassa(shop_id=TEST_ENV["YOOKASSA_SHOP_ID"], secret_key=TEST_ENV["YOOKASSA_SECRET_KEY"]).transport)
         bootstrap.set_transport("sms", FakeSmsRu(api_id=EXTRA_ENV["SMSRU_API_ID"]).transport)
         bootstrap.set_transport("telegram", FakeTelegramOidc(client_id="123456", client_secret=EXTRA_ENV["TELEGRAM_OIDC_SECRET"]).transport)
+        bootstrap.set_transport("catalog_feed", FakeFeed().transport())  # a shop with no feed: every address is a 404
         scheduler_auth.set_verifier(refuse_every_oidc_token)
         try:
             yield mounted_functions(), Credentials(store)
@@ -195,6 +197,7 @@ def fuzz_env(firestore_client):
             bootstrap.set_transport("yookassa", None)
             bootstrap.set_transport("sms", None)
             bootstrap.set_transport("telegram", None)
+            bootstrap.set_transport("catalog_feed", None)
             bootstrap.set_store(None)
             store.reset()
     reload()

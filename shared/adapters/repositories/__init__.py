@@ -16,6 +16,7 @@ from shared.adapters.repositories.base import Documents, Queries
 if TYPE_CHECKING:  # each repository's module is imported when a unit of work first uses it
     from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository, MakerWindowRepository
     from shared.adapters.repositories.admins import AdminRepository
+    from shared.adapters.repositories.catalog import CatalogImportRepository, ProductRepository
     from shared.adapters.repositories.identity import (
         CustomerContactRepository,
         IdentityRepository,
@@ -176,6 +177,20 @@ class Repositories:
         from shared.adapters.repositories.sweeps import NoticeRepository
 
         return NoticeRepository(self._documents(), self._queries)
+
+    # --- the product catalog -------------------------------------------------------------
+
+    @cached_property
+    def products(self) -> ProductRepository:
+        from shared.adapters.repositories.catalog import ProductRepository
+
+        return ProductRepository(self._documents(), self._queries)
+
+    @cached_property
+    def catalog_imports(self) -> CatalogImportRepository:
+        from shared.adapters.repositories.catalog import CatalogImportRepository
+
+        return CatalogImportRepository(self._documents(), self._queries)
 
     # --- back office: admins, approvals, jobs, audit ------------------------------------
 

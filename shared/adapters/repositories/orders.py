@@ -22,7 +22,7 @@ def order_document(order: Order) -> dict[str, Any]:
     """The stored document of an order."""
     doc = order.model_dump(exclude_unset=True, exclude=_NESTED)
     given = order.model_fields_set
-    doc["lines"] = [line.model_dump(mode="json") for line in order.lines]
+    doc["lines"] = [line.document() for line in order.lines]
     doc["status"] = order.status.value
     if "promo_rule" in given:
         doc["promo_rule"] = None if order.promo_rule is None else order.promo_rule.model_dump(mode="json")

@@ -22,6 +22,15 @@ from shared.api.admin.approvals import (  # noqa: F401  (the models, importable 
     LiabilityRequest,
     LiabilityResponse,
 )
+from shared.api.admin.catalog import (  # noqa: F401  (the models, importable from here)
+    CatalogImportRequest,
+    CatalogImportResponse,
+    CatalogPage,
+    CatalogQuery,
+    ProductPutRequest,
+    ProductView,
+    RefusedRow,
+)
 from shared.api.admin.customers import (  # noqa: F401  (the models, importable from here)
     AdjustRequest,
     AdjustResponse,
@@ -94,8 +103,9 @@ def _ep(
     auth: str = "admin",
     body_optional: bool = False,
     errors: tuple[int, ...] = _E,
+    query: type[BaseModel] | None = None,
 ) -> Endpoint:
-    return Endpoint(function="admin", method=method, path=path, summary=summary, request=request, response=response, auth=auth, errors=errors, body_optional=body_optional)
+    return Endpoint(function="admin", method=method, path=path, summary=summary, request=request, response=response, auth=auth, errors=errors, body_optional=body_optional, query=query)
 
 
 ENDPOINTS = [
@@ -152,6 +162,13 @@ ENDPOINTS = [
     _ep("POST", "/approvals/{approval_id}/approve", "Approve and execute, exactly once; another admin holding a role of the action, never the maker", None, ApprovalView),
     _ep("POST", "/approvals/{approval_id}/reject", "Reject a pending approval (a checker, or the maker withdrawing it)", ApprovalRejectRequest, ApprovalView),
     _ep("POST", "/audit/search", "The audit log, newest first, paged (admin, accountant)", PageRequest, AuditResponse, body_optional=True),
+    _ep("POST", "/catalog/import", "Import the catalog: a Tilda CSV export (text/csv body) or YML file (application/xml body), or the YML feed at feed_url (JSON body; none: the program's); "
+        "validated first, refused rows reported and skipped, the rest applied in batches under one import id; the same import again changes nothing (admin, marketer)",
+        CatalogImportRequest, CatalogImportResponse, body_optional=True, errors=(*_E, 503)),
+    _ep("GET", "/catalog", "A page of the catalog in UID order, or the one product a UID, SKU or external id (q) names (every role)", None, CatalogPage, query=CatalogQuery),
+    _ep("GET", "/catalog/products/{uid}", "One product of the catalog (every role)", None, ProductView),
+    _ep("PUT", "/catalog/products/{uid}", "Create or replace a product (price, old price, flags, group, brand, SKU, external id) with a reason; audited (admin, marketer)",
+        ProductPutRequest, ProductView),
     _ep("POST", "/reports/liability", "Bonus liability over a page of accounts: outstanding, pending, expiring in 30 days (admin, marketer, accountant)",
         LiabilityRequest, LiabilityResponse, body_optional=True),
 ]

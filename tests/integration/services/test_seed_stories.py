@@ -12,6 +12,7 @@ from shared.domain.ledger import Accrue, SetLevel, Spend
 from shared.presets import load_preset
 from shared.services import account_sweep, orders, registration
 from shared.services.ledger import audit_account, balances, post
+from tests.catalog import seed_lines
 
 
 @pytest.fixture
@@ -105,6 +106,7 @@ def test_dmitry_at_veloprobeg(store, now):
     post(store, "dmitry", "gold", SetLevel(level="gold", reason="migrated status"), now=now)
     post(store, "dmitry", "old", Accrue(amount=500, source="migration", ref="1C", activates_at=now, expires_at=now + timedelta(days=200)), now=now)
     jacket = [CartLine(id="jacket", price=1470000, quantity=1, product_group="apparel")]
+    seed_lines(store, jacket)  # the catalog says the jacket is apparel
     paid = _pay(store, velo, now, "dmitry", "V1", jacket, 500)
     assert (paid.bonuses_spent, paid.money_paid, paid.points_earned) == (500, 1420000, 305)
     b = balances(store, "dmitry", now)

@@ -17,14 +17,17 @@ from shared.domain.order import (
 )
 from shared.presets import load_preset
 from shared.services import delivery, orders, promo, registration
+from tests.catalog import seed_lines
 
 CART = [CartLine(id="serum", sku="S-1", name="Serum", price=190000, quantity=1, brand="glow"), CartLine(id="cream", price=60000, quantity=2)]
 
 
-def _line(line_id: str, price: int, quantity: int, *, sku: str = "", name: str = "", brand: str | None = None) -> dict:
+def _line(line_id: str, price: int, quantity: int, *, sku: str = "", name: str = "", brand: str | None = None, product: str | None = None) -> dict:
+    """A stored line; ``product`` (the catalog's UID) only on a line priced on the catalog."""
     return {
         "id": line_id,
         "sku": sku,
+        **({"product": product} if product is not None else {}),
         "name": name,
         "price": price,
         "original_price": None,
@@ -36,7 +39,7 @@ def _line(line_id: str, price: int, quantity: int, *, sku: str = "", name: str =
     }
 
 
-LINES = [_line("serum", 190000, 1, sku="S-1", name="Serum", brand="glow"), _line("cream", 60000, 2)]
+LINES = [_line("serum", 190000, 1, sku="S-1", name="Serum", brand="glow", product="serum"), _line("cream", 60000, 2, product="cream")]
 
 
 def _raw(store, order_id: str) -> dict | None:
@@ -47,6 +50,7 @@ def test_a_placed_order_is_stored_exactly_as_before(store, now):
     config = load_preset("biomiq")
     registration.register_customer(store, config=config, customer_id="anna", now=now)  # 500 welcome bonuses
     promo.create_discount(store, rule=PromoRule(code="Spring10", kind="percent", percent=Decimal(10)), now=now)
+    seed_lines(store, CART)  # the serum's brand is the catalog's
     placed, quote = orders.place_order(store, config=config, customer_id="anna", order_id="A1", lines=CART, bonuses=200, promo_code="spring10", now=now)
 
     assert _raw(store, "A1") == {
