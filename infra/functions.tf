@@ -30,7 +30,10 @@ locals {
   # KOPILKA_ENV: the environment name in logs.
   app_env = var.env == "prod" ? "production" : "development"
 
-  shop_origins  = join(",", var.shop_origins)
+  # The storefront functions answer CORS for the shop's origins and always for
+  # the origin of shop_url, the address its pages (and the kit on them) are served from.
+  shop_origin   = lower(regex("^https://[^/]+", var.shop_url))
+  shop_origins  = join(",", distinct(concat(var.shop_origins, [local.shop_origin])))
   admin_origins = join(",", var.admin_origins)
 
   # Environment every function gets; THREADS (= the concurrency) is added per
