@@ -71,7 +71,9 @@ locals {
 
     # Storefront checkout and Tilda's order webhook. A checkout is one contended
     # transaction on the customer's account; 8 per instance keeps lock waits short.
-    # Called once per order, so no warm instance.
+    # Called once per order, so no warm instance. It reads the shop's YooKassa
+    # account (the one Tilda's payment system is connected to): Tilda's webhook is
+    # settled by the payment fetched by its id, and a checkout may create a payment.
     checkout = {
       min_instance_count               = 0
       max_instance_count               = 20
@@ -83,10 +85,12 @@ locals {
       public                           = true
       env = {
         KOPILKA_ALLOWED_ORIGINS = local.shop_origins
+        YOOKASSA_SHOP_ID        = var.yookassa_shop_id
       }
       secrets = [
         { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },
         { key = "KOPILKA_TILDA_TOKEN", secret = "tilda_token" },
+        { key = "YOOKASSA_SECRET_KEY", secret = "yookassa_secret_key" },
       ]
     }
 

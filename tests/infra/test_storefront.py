@@ -123,3 +123,12 @@ def test_the_shop_url_origin_reaches_every_storefront_function_cors() -> None:
     for variable in ("shop_url", "shop_origins"):
         assert one(tf()["variable"][variable]["validation"])["condition"], variable
 
+
+
+def test_the_checkout_function_reads_the_shops_yookassa_account() -> None:
+    """Tilda's webhook (on checkout) is settled by the YooKassa payment fetched by its id: the
+    same YooKassa account as the notifications' function, the key from Secret Manager."""
+    env, secrets = function_env("checkout")
+    assert env["YOOKASSA_SHOP_ID"] == function_env("order_paid")[0]["YOOKASSA_SHOP_ID"] == "${var.yookassa_shop_id}"
+    assert secrets["YOOKASSA_SECRET_KEY"] == "yookassa_secret_key"
+    assert set(tf()["locals"]["secret_readers"]["yookassa_secret_key"]) == {"checkout", "order_paid"}
