@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -272,6 +273,29 @@ def emulator_missing() -> str | None:
     return None
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_ports_for_the_functions() -> None:
+    """Where the usual ports (8081+ for the functions, 8099 for the fakes) are taken and none was
+    chosen, pick a free run of them for the functions-framework processes the emulator run starts."""
+    if "KOPILKA_BASE_PORT" in os.environ or "KOPILKA_FAKES_PORT" in os.environ:
+        return
+    wanted = [serve.BASE_PORT + i for i in range(len(serve.FUNCTIONS))] + [serve.FAKES_PORT]
+    if all(_port_free(port) for port in wanted):
+        return
+    for base in range(20000, 60000, 100):
+        if all(_port_free(base + i) for i in range(len(serve.FUNCTIONS) + 1)):
+            os.environ["KOPILKA_BASE_PORT"], os.environ["KOPILKA_FAKES_PORT"] = str(base), str(base + len(serve.FUNCTIONS))
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=STORES, default=os.environ.get("KOPILKA_STORE") or "auto", help="auto (the default, or KOPILKA_STORE): the emulator when it can run, else memory")
@@ -288,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     elif store == "memory":
         print("kopilka demo: KOPILKA_STORE=memory, so the story runs on the in-memory store; nothing is kept.", flush=True)
     if store == "emulator":  # start a private emulator and play the story on it
+        _free_ports_for_the_functions()
         return emulator.cmd_run(["--", sys.executable, "-m", "scripts.demo", "--store", "emulator"])
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     return in_memory()
