@@ -44,8 +44,10 @@ test: venv ## make lint, then the full test suite against a private Firestore em
 unit: venv ## every test that needs no emulator: pure tests and the in-memory half of the store contract
 	env -u FIRESTORE_EMULATOR_HOST $(VENV_PY) -m pytest -q -m "not emulator" tests $(PYTEST_ARGS)
 
-demo: venv ## run scripts/demo.py against a private Firestore emulator
-	$(EMULATOR) run -- $(VENV_PY) -m scripts.demo
+# The emulator when gcloud's component and Java 17+ are here, else (or with
+# KOPILKA_STORE=memory) the in-memory store, said in one line.
+demo: venv ## the Anna & Maria story over HTTP: on a private Firestore emulator, else on the in-memory store
+	$(VENV_PY) -m scripts.demo $(if $(KOPILKA_STORE),--store $(KOPILKA_STORE))
 
 run: venv ## serve every function locally on the emulator (ports 8081+), with provider fakes
 	$(EMULATOR) run -- $(VENV_PY) -m scripts.serve

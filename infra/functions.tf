@@ -30,7 +30,10 @@ locals {
   # KOPILKA_ENV: the environment name in logs.
   app_env = var.env == "prod" ? "production" : "development"
 
-  shop_origins  = join(",", var.shop_origins)
+  # The storefront functions answer CORS for the shop's origins and always for
+  # the origin of shop_url, the address its pages (and the kit on them) are served from.
+  shop_origin   = lower(regex("^https://[^/]+", var.shop_url))
+  shop_origins  = join(",", distinct(concat(var.shop_origins, [local.shop_origin])))
   admin_origins = join(",", var.admin_origins)
 
   # Environment every function gets; THREADS (= the concurrency) is added per
@@ -68,7 +71,9 @@ locals {
 
     # Storefront checkout and Tilda's order webhook. A checkout is one contended
     # transaction on the customer's account; 8 per instance keeps lock waits short.
-    # Called once per order, so no warm instance.
+    # Called once per order, so no warm instance. It reads the shop's YooKassa
+    # account (the one Tilda's payment system is connected to): Tilda's webhook is
+    # settled by the payment fetched by its id, and a checkout may create a payment.
     checkout = {
       min_instance_count               = 0
       max_instance_count               = 20
@@ -80,10 +85,12 @@ locals {
       public                           = true
       env = {
         KOPILKA_ALLOWED_ORIGINS = local.shop_origins
+        YOOKASSA_SHOP_ID        = var.yookassa_shop_id
       }
       secrets = [
         { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },
         { key = "KOPILKA_TILDA_TOKEN", secret = "tilda_token" },
+        { key = "YOOKASSA_SECRET_KEY", secret = "yookassa_secret_key" },
       ]
     }
 

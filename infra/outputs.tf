@@ -22,3 +22,19 @@ output "admin_url" {
   description = "The back office's API."
   value       = google_cloudfunctions2_function.function["admin"].service_config[0].uri
 }
+
+output "kit_url" {
+  description = "Where the storefront kit is served (null until a kit is built and packaged)."
+  value       = var.kit == null ? null : "${local.kit_base_url}/${google_storage_bucket_object.kit[0].name}"
+}
+
+output "storefront_snippet" {
+  description = "The tag for Tilda's Site settings → More → HTML code for the HEAD: the kit, pinned by its integrity, with the storefront functions' URLs (null until a kit is built and packaged)."
+  value = var.kit == null ? null : format(
+    "<script async src=\"%s/%s\" integrity=\"%s\" crossorigin=\"anonymous\" %s></script>",
+    local.kit_base_url,
+    google_storage_bucket_object.kit[0].name,
+    var.kit.integrity,
+    join(" ", [for pair in local.kit_attributes : "${pair[1]}=\"${trimsuffix(google_cloudfunctions2_function.function[pair[0]].service_config[0].uri, "/")}\""]),
+  )
+}

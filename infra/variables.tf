@@ -32,8 +32,13 @@ variable "program" {
 }
 
 variable "shop_origins" {
-  description = "KOPILKA_ALLOWED_ORIGINS of the storefront functions: the shop's origins (scheme://host)."
+  description = "KOPILKA_ALLOWED_ORIGINS of the storefront functions: the shop's origins (scheme://host), e.g. its own domain and the Tilda project's *.tilda.ws address; shop_url's origin is added to them."
   type        = list(string)
+
+  validation {
+    condition     = alltrue([for origin in var.shop_origins : can(regex("^https?://[a-z0-9.-]+(:[0-9]+)?$", origin))])
+    error_message = "shop_origins are origins: scheme://host[:port] in lower case, without a path or a trailing slash."
+  }
 }
 
 variable "admin_origins" {
@@ -42,8 +47,13 @@ variable "admin_origins" {
 }
 
 variable "shop_url" {
-  description = "KOPILKA_SHOP_URL: the storefront address partners' referral links point to."
+  description = "KOPILKA_SHOP_URL: the storefront address partners' referral links point to; its origin is allowed to call the storefront functions."
   type        = string
+
+  validation {
+    condition     = can(regex("^https://[a-z0-9.-]+(:[0-9]+)?(/.*)?$", var.shop_url))
+    error_message = "shop_url is the shop's https:// address (host in lower case)."
+  }
 }
 
 variable "yookassa_shop_id" {
@@ -98,5 +108,20 @@ variable "token_secret_fingerprint" {
   validation {
     condition     = can(regex("^([0-9a-f]{64})?$", var.token_secret_fingerprint))
     error_message = "token_secret_fingerprint must be the secret's SHA-256 as 64 lowercase hex digits (or empty)."
+  }
+}
+
+variable "kit" {
+  description = "The storefront kit's build, storefront/dist/manifest.json ({file, integrity, gzip_bytes}); written to packages.auto.tfvars.json by `make package` when the kit is built. null: no kit is deployed and storefront_snippet is null."
+  type = object({
+    file       = string
+    integrity  = string
+    gzip_bytes = number
+  })
+  default = null
+
+  validation {
+    condition     = var.kit == null ? true : can(regex("^kopilka-kit\\.[0-9a-f]+\\.js$", var.kit.file)) && can(regex("^sha384-[A-Za-z0-9+/]{64}$", var.kit.integrity))
+    error_message = "kit.file is kopilka-kit.<hex>.js and kit.integrity its sha384-<base64> Subresource Integrity."
   }
 }

@@ -20,12 +20,12 @@ it through the fake in ``tests/fakes/captcha.py``.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 
 import httpx
 
+from shared.adapters.retry import Again, Exhausted, retrying
 from shared.domain.captcha import CaptchaUnavailable
 
 log = logging.getLogger("kopilka")
@@ -64,21 +64,22 @@ class SmartCaptchaClient:
         form = {"secret": self.server_key, "token": token}
         if ip:
             form["ip"] = ip
-        reason = ""
-        for attempt in range(1, self.attempts + 1):
+
+        def attempt(_: int) -> httpx.Response:
             try:
-                response = self._http.post(VALIDATE_PATH, data=form)
+                return self._http.post(VALIDATE_PATH, data=form)
             except NOT_SENT as exc:
-                reason = type(exc).__name__
-                if attempt < self.attempts:
-                    self._sleep(random.uniform(0, self.backoff_seconds * 2 ** (attempt - 1)))
-                continue
+                raise Again(type(exc).__name__) from None
             except httpx.TransportError as exc:
                 log.warning("captcha check without an answer", extra={"json_fields": {"reason": type(exc).__name__}})
                 raise CaptchaUnavailable(f"the captcha service did not answer ({type(exc).__name__})", reason=type(exc).__name__) from None
-            return self._verdict(response)
-        log.warning("captcha service unreachable", extra={"json_fields": {"reason": reason, "attempts": self.attempts}})
-        raise CaptchaUnavailable(f"the captcha service could not be reached after {self.attempts} attempts ({reason})", reason=reason)
+
+        try:
+            response = retrying(attempt, attempts=self.attempts, backoff_seconds=self.backoff_seconds, sleep=self._sleep)
+        except Exhausted as gave_up:
+            log.warning("captcha service unreachable", extra={"json_fields": {"reason": gave_up.reason, "attempts": self.attempts}})
+            raise CaptchaUnavailable(f"the captcha service could not be reached after {self.attempts} attempts ({gave_up.reason})", reason=gave_up.reason) from None
+        return self._verdict(response)
 
     @staticmethod
     def _verdict(response: httpx.Response) -> bool:

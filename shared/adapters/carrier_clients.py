@@ -33,6 +33,7 @@ from shared.adapters.carriers import (
     russianpost_status,
     soap_request,
 )
+from shared.adapters.retry import Again, Exhausted, retrying
 
 log = logging.getLogger(__name__)
 
@@ -77,23 +78,22 @@ class _Http:
             return self._client
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        last: str = ""
-        for attempt in range(self.attempts):
-            if attempt:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
+        def attempt(number: int) -> httpx.Response:
             try:
                 response = self.client.request(method, url, **kwargs)
             except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-                log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": attempt + 1, "error": last}})
-                continue
-            if not self.retry_if(response):
-                return response
-            last = f"HTTP {response.status_code}"
-            if attempt + 1 == self.attempts:
-                return response  # the caller may read a fault from it
-            log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": attempt + 1, "error": last}})
-        raise CarrierUnavailable(f"{self.name} unreachable after {self.attempts} attempts: {last}")
+                error = f"{type(exc).__name__}: {exc}"
+                log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": number, "error": error}})
+                raise Again(error) from None
+            if not self.retry_if(response) or number == self.attempts:
+                return response  # on the last attempt the caller may read a fault from it
+            log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": number, "error": f"HTTP {response.status_code}"}})
+            raise Again(f"HTTP {response.status_code}")
+
+        try:
+            return retrying(attempt, attempts=self.attempts, backoff_seconds=self.backoff, sleep=self.sleep, jitter=False)
+        except Exhausted as gave_up:
+            raise CarrierUnavailable(f"{self.name} unreachable after {self.attempts} attempts: {gave_up.reason}") from None
 
     def close(self) -> None:
         with self._lock:

@@ -20,12 +20,12 @@ The instance's client is built from settings on first use by
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 
 import httpx
 
+from shared.adapters.retry import Again, Exhausted, retrying
 from shared.domain.sms import SmsReceipt, SmsUnavailable
 
 log = logging.getLogger("kopilka")
@@ -85,21 +85,22 @@ class SmsRuClient:
         if self.test:
             form["test"] = "1"
         headers = {"Idempotency-Key": message_id}
-        reason = ""
-        for attempt in range(1, self.attempts + 1):
+
+        def attempt(_: int) -> httpx.Response:
             try:
-                response = self._http.post(SEND_PATH, data=form, headers=headers)
+                return self._http.post(SEND_PATH, data=form, headers=headers)
             except NOT_SENT as exc:
-                reason = type(exc).__name__
-                if attempt < self.attempts:
-                    self._sleep(random.uniform(0, self.backoff_seconds * 2 ** (attempt - 1)))
-                continue
+                raise Again(type(exc).__name__) from None
             except httpx.TransportError as exc:  # the request may have reached the gateway
                 log.warning("sms outcome unknown", extra={"json_fields": {"to": _mask(phone), "message_id": message_id, "reason": type(exc).__name__}})
                 raise SmsUnavailable(f"the SMS gateway did not answer ({type(exc).__name__})", sent="unknown", reason=type(exc).__name__) from None
-            return self._receipt(response, to, phone, message_id)
-        log.warning("sms gateway unreachable", extra={"json_fields": {"to": _mask(phone), "message_id": message_id, "reason": reason, "attempts": self.attempts}})
-        raise SmsUnavailable(f"the SMS gateway could not be reached after {self.attempts} attempts ({reason})", sent="no", reason=reason)
+
+        try:
+            response = retrying(attempt, attempts=self.attempts, backoff_seconds=self.backoff_seconds, sleep=self._sleep)
+        except Exhausted as gave_up:
+            log.warning("sms gateway unreachable", extra={"json_fields": {"to": _mask(phone), "message_id": message_id, "reason": gave_up.reason, "attempts": self.attempts}})
+            raise SmsUnavailable(f"the SMS gateway could not be reached after {self.attempts} attempts ({gave_up.reason})", sent="no", reason=gave_up.reason) from None
+        return self._receipt(response, to, phone, message_id)
 
     def _receipt(self, response: httpx.Response, to: str, phone: str, message_id: str) -> SmsReceipt:
         fields = {"to": _mask(phone), "message_id": message_id, "http": response.status_code}

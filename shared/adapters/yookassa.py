@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import random
 import re
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters.amounts import BadAmount, to_kopecks, to_roubles
+from shared.adapters.retry import Again, Exhausted, retrying
 from shared.domain.errors import ProviderUnavailable
 from shared.platform.settings import settings
 
@@ -260,30 +260,31 @@ class YooKassaClient:
 
     def _request(self, method: str, path: str, **options: Any) -> dict[str, Any] | None:
         """A GET, or a POST with an ``Idempotence-Key`` (as safe to repeat), with bounded retries."""
-        reason = ""
-        for attempt in range(1, self.attempts + 1):
+
+        def attempt(_: int) -> dict[str, Any] | None:
             try:
                 response = self._http.request(method, path, **options)
             except httpx.TransportError as exc:  # connect/read/write/pool timeouts and network errors
-                reason = type(exc).__name__
-            else:
-                status = response.status_code
-                if status == 200:
-                    try:
-                        data = response.json()
-                    except ValueError:
-                        data = None
-                    if not isinstance(data, dict):
-                        raise YooKassaUnavailable("YooKassa returned a body that is not a JSON object", path=path)
-                    return data
-                if status == 404 and method == "GET":
-                    return None
-                if status != 202 and status < 500:
-                    # 400/401/403/429: repeating now does not help; a later redelivery may
-                    log.error("yookassa refused", extra={"json_fields": {"path": path, "status": status}})
-                    raise YooKassaUnavailable(f"YooKassa answered {status}", path=path, status=status)
-                reason = f"http {status}"
-            if attempt < self.attempts:
-                self._sleep(random.uniform(0, self.backoff_seconds * 2 ** (attempt - 1)))
-        log.warning("yookassa unavailable", extra={"json_fields": {"path": path, "reason": reason, "attempts": self.attempts}})
-        raise YooKassaUnavailable(f"YooKassa did not answer after {self.attempts} attempts ({reason})", path=path, reason=reason)
+                raise Again(type(exc).__name__) from None
+            status = response.status_code
+            if status == 200:
+                try:
+                    data = response.json()
+                except ValueError:
+                    data = None
+                if not isinstance(data, dict):
+                    raise YooKassaUnavailable("YooKassa returned a body that is not a JSON object", path=path)
+                return data
+            if status == 404 and method == "GET":
+                return None
+            if status != 202 and status < 500:
+                # 400/401/403/429: repeating now does not help; a later redelivery may
+                log.error("yookassa refused", extra={"json_fields": {"path": path, "status": status}})
+                raise YooKassaUnavailable(f"YooKassa answered {status}", path=path, status=status)
+            raise Again(f"http {status}")
+
+        try:
+            return retrying(attempt, attempts=self.attempts, backoff_seconds=self.backoff_seconds, sleep=self._sleep)
+        except Exhausted as gave_up:
+            log.warning("yookassa unavailable", extra={"json_fields": {"path": path, "reason": gave_up.reason, "attempts": self.attempts}})
+            raise YooKassaUnavailable(f"YooKassa did not answer after {self.attempts} attempts ({gave_up.reason})", path=path, reason=gave_up.reason) from None

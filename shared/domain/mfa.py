@@ -7,6 +7,10 @@ digits of a 30-second step, accepted one step either side for clock drift
 and never for a step at or before the last one used (no replay). Ten
 recovery codes are answered once when the authenticator is confirmed and
 kept only as SHA-256 hashes; each logs in once.
+
+pyotp is imported where a code is made or checked, not with the module: the
+account model that carries a :class:`Totp` is read on every back-office
+request, a code only at a login or an enrolment.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
-import pyotp
 from msgspec import Struct
 from msgspec.structs import replace
 
@@ -46,13 +49,19 @@ class Totp(Struct, frozen=True):
 
     @classmethod
     def new(cls, now: datetime) -> Totp:
+        import pyotp
+
         return cls(secret=pyotp.random_base32(), created_at=now)
 
     def uri(self, email: str) -> str:
+        import pyotp
+
         return pyotp.TOTP(self.secret).provisioning_uri(name=email, issuer_name=ISSUER)
 
     def matching_step(self, code: str, now: datetime) -> int | None:
         """The step ``code`` is the code of, within the drift and after the last one used."""
+        import pyotp
+
         totp = pyotp.TOTP(self.secret)
         current = totp.timecode(now)
         found = None

@@ -6,27 +6,43 @@ stored as the encoded PHC string that carries its own parameters. Accounts
 hashed earlier hold scrypt (N=2¹⁴, r=8, p=1) with a hex salt: they are still
 checked, and :func:`needs_rehash` says that the next successful login must
 replace them. An unknown account still costs one hash (no timing oracle).
+
+argon2-cffi is loaded, and the unknown account's hash computed, on the first
+check or hash, not at import: the back office's routes other than the login
+and a password change never pay for them on a cold start.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from functools import cache
+from typing import TYPE_CHECKING
 
 from shared.domain.admins import PasswordHash
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 ARGON2ID = "argon2id"
 SCRYPT = "scrypt"
 
-_hasher = PasswordHasher()
-_DUMMY = _hasher.hash("an unknown account still costs one hash")
+
+@cache
+def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+@cache
+def _dummy() -> str:
+    """The hash an unknown account is checked against."""
+    return _hasher().hash("an unknown account still costs one hash")
 
 
 def hash_password(password: str) -> PasswordHash:
-    return PasswordHash(algo=ARGON2ID, hash=_hasher.hash(password))
+    return PasswordHash(algo=ARGON2ID, hash=_hasher().hash(password))
 
 
 def _scrypt(stored: PasswordHash, password: str) -> bool:
@@ -38,9 +54,12 @@ def check_password(stored: PasswordHash | None, password: str) -> bool:
     """Whether ``password`` matches ``stored`` (constant time for each algorithm)."""
     if stored is not None and stored.algo == SCRYPT:
         return _scrypt(stored, password)
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    dummy = _dummy()  # made on the first check of any account, so the first unknown one takes no longer
     known = stored is not None and stored.algo == ARGON2ID
     try:
-        matches = _hasher.verify(stored.hash if stored is not None and known else _DUMMY, password)
+        matches = _hasher().verify(stored.hash if stored is not None and known else dummy, password)
     except (VerificationError, InvalidHashError):
         return False
     return known and matches
@@ -48,9 +67,11 @@ def check_password(stored: PasswordHash | None, password: str) -> bool:
 
 def needs_rehash(stored: PasswordHash) -> bool:
     """An scrypt hash, or an Argon2id one with weaker parameters than today's."""
+    from argon2.exceptions import InvalidHashError
+
     if stored.algo != ARGON2ID:
         return True
     try:
-        return _hasher.check_needs_rehash(stored.hash)
+        return _hasher().check_needs_rehash(stored.hash)
     except InvalidHashError:
         return True

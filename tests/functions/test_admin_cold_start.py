@@ -1,0 +1,39 @@
+"""The back office's cold start: importing its function loads neither Argon2id nor TOTP.
+
+Only a login, a password change and an MFA enrolment or check use them, so
+they are imported there; every other admin request's cold start skips them
+(and the hash an unknown account is checked against)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("argon2", "_argon2_cffi_bindings", "pyotp")
+
+
+def loaded_after(code: str) -> list[str]:
+    """Top-level packages of HEAVY in sys.modules after running ``code`` in a fresh interpreter."""
+    probe = code + f"\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY)!r}))))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_admin_function_loads_neither_argon2_nor_pyotp() -> None:
+    assert loaded_after("import functions.admin.main") == []
+
+
+def test_a_password_check_and_a_totp_code_load_them_when_used() -> None:
+    code = (
+        "from datetime import datetime, timezone\n"
+        "from shared.domain.mfa import Totp\n"
+        "from shared.services.passwords import check_password, hash_password\n"
+        "assert check_password(hash_password('pw'), 'pw') and not check_password(None, 'pw')\n"
+        "totp = Totp.new(datetime.now(timezone.utc))\n"
+        "assert totp.uri('a@shop.example').startswith('otpauth://totp/')\n"
+    )
+    assert loaded_after(code) == sorted(HEAVY)
