@@ -674,6 +674,31 @@ def test_a_manager_marks_a_pickup_order_delivered_once_and_it_is_audited(client,
     sound(env, "anna")
 
 
+def test_a_manager_sees_the_orders_a_payment_could_not_settle(client, env, staff):
+    from datetime import timedelta
+
+    from shared.domain.order import review_flag
+    from shared.services import orders
+
+    register(env, "anna")
+    moment = now()
+    for n in (1, 2, 3):
+        orders.place_order(env, config=entry.config(moment), customer_id="anna", order_id=f"anna:T{n}", lines=[CartLine.model_validate(line) for line in CART], bonuses=0, now=moment, source="tilda")
+    orders.flag_for_review(env, order_id="anna:T2", review=review_flag("discount_mismatch", at=moment, payment_id="pay-2", reported=100, expected=0), now=moment)
+    orders.flag_for_review(env, order_id="anna:T3", review=review_flag("amount_mismatch", at=moment + timedelta(seconds=1), payment_id="pay-3"), now=moment)
+    manager = staff["manager"]
+    page = ok(call(client, "POST", "/orders/flagged", {"limit": 1}, token=manager))
+    assert [(o["order_id"], o["reason"], o["status"], o["payment_id"]) for o in page["orders"]] == [("anna:T2", "discount_mismatch", "canceled", "pay-2")]
+    assert page["orders"][0]["message_ru"] == "Скидка в корзине Tilda не совпадает со скидкой Копилки." and page["orders"][0]["details"] == {"reported": 100, "expected": 0}
+    rest = ok(call(client, "POST", "/orders/flagged", {"cursor": page["next_cursor"]}, token=manager))
+    assert [o["order_id"] for o in rest["orders"]] == ["anna:T3"] and rest["next_cursor"] is None
+    assert [o["order_id"] for o in ok(call(client, "POST", "/orders/flagged", None, token=staff["admin"]))["orders"]] == ["anna:T2", "anna:T3"]
+    error(call(client, "POST", "/orders/flagged", {}, token=staff["marketer"]), 403, "forbidden")
+    error(call(client, "POST", "/orders/flagged", {"cursor": "anna:T1"}, token=manager), 400, "validation_failed")  # not flagged
+    assert env.get("orders/anna:T1")["status"] == "awaiting_payment"
+    sound(env, "anna")
+
+
 def test_payout_approval_needs_a_second_manager(client, env, staff):
     from shared.services import payouts
 
