@@ -250,9 +250,10 @@ class YooKassaClient:
         return self._fetch(Refund, "refunds", refund_id)
 
     def create_payment(self, payment: NewPayment) -> Payment:
-        """Create the order's payment (``POST /payments``), once per order: the ``Idempotence-Key`` is
-        derived from the order id, so a retried checkout answers the same payment. ``metadata.order_id``
-        names the order for the ``/yookassa`` notification; a refusal or no answer is :class:`YooKassaUnavailable`."""
+        """Create the order's payment (``POST /payments``), once per order and return address: the
+        ``Idempotence-Key`` is derived from the order id and the ``return_url``, so a retried checkout
+        answers the same payment. ``metadata.order_id`` names the order for the ``/yookassa``
+        notification; a refusal or no answer is :class:`YooKassaUnavailable`."""
         if payment.kopecks <= 0:
             raise ValueError("a payment needs a positive amount")
         body: dict[str, Any] = {
@@ -264,7 +265,7 @@ class YooKassaClient:
         }
         if payment.receipt is not None:
             body["receipt"] = _receipt_body(payment.receipt)
-        key = "kopilka-payment-" + hashlib.sha256(payment.order_id.encode()).hexdigest()[:48]
+        key = "kopilka-payment-" + hashlib.sha256(f"{payment.order_id}\n{payment.return_url}".encode()).hexdigest()[:48]
         data = self._request("POST", "payments", json=body, headers={"Idempotence-Key": key})
         try:
             created = Payment.model_validate(data)
