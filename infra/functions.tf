@@ -66,9 +66,10 @@ locals {
       ]
     }
 
-    # Storefront checkout and Tilda's order webhook. A checkout is one contended
-    # transaction on the customer's account; 8 per instance keeps lock waits short.
-    # Called once per order, so no warm instance.
+    # Storefront checkout, the Tilda cart's order and Tilda's post-payment webhook
+    # (which fetches the payment from YooKassa; a checkout may create one). A checkout
+    # is one contended transaction on the customer's account; 8 per instance keeps
+    # lock waits short. Called once per order, so no warm instance.
     checkout = {
       min_instance_count               = 0
       max_instance_count               = 20
@@ -80,10 +81,12 @@ locals {
       public                           = true
       env = {
         KOPILKA_ALLOWED_ORIGINS = local.shop_origins
+        YOOKASSA_SHOP_ID        = var.yookassa_shop_id
       }
       secrets = [
         { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },
         { key = "KOPILKA_TILDA_TOKEN", secret = "tilda_token" },
+        { key = "YOOKASSA_SECRET_KEY", secret = "yookassa_secret_key" },
       ]
     }
 

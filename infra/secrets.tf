@@ -15,7 +15,7 @@ locals {
     tilda_token          = ["checkout"]                                           # KOPILKA_TILDA_TOKEN
     cdek_token           = ["delivery_status"]                                    # KOPILKA_CDEK_TOKEN
     sweep_secret         = ["delivery_status", "expiry_sweep", "referral_reward"] # KOPILKA_SWEEP_SECRET
-    yookassa_secret_key  = ["order_paid"]                                         # YOOKASSA_SECRET_KEY
+    yookassa_secret_key  = ["checkout", "order_paid"]                             # YOOKASSA_SECRET_KEY
     yoomoney_secret      = ["order_paid"]                                         # YOOMONEY_NOTIFICATION_SECRET
     cdek_client_secret   = ["delivery_status"]                                    # CDEK_CLIENT_SECRET
     boxberry_token       = ["delivery_status"]                                    # BOXBERRY_TOKEN
