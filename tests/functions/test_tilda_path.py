@@ -129,6 +129,9 @@ def test_the_kit_places_the_order_and_gets_one_discount_and_an_order_token(funct
     assert account(function_env) == {"available": 0, "reserved": 500}
     assert kit_checkout(client, anna).get_json() == placed  # the kit retries: the same order, the same token
     assert account(function_env) == {"available": 0, "reserved": 500}
+    preflight = {"Access-Control-Request-Method": "POST"}
+    assert client.options("/checkout/tilda", headers={"Origin": SHOP_ORIGIN, **preflight}).headers["Access-Control-Allow-Origin"] == SHOP_ORIGIN
+    assert client.options("/checkout/tilda", headers={"Origin": "https://evil.example", **preflight}).status_code == 403
 
 
 def test_the_kits_discount_adds_the_promo_discount_to_the_bonuses(function_env, client, anna):
