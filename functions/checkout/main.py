@@ -51,26 +51,26 @@ router = Router("checkout", cors=True)
 def checkout_endpoint(request: Any, ctx: Context) -> CheckoutResponse:
     token = entry.customer_token(request, ctx.now)  # its session epoch is checked in the checkout's own read of the account
     body = ctx.body(CheckoutRequest)
-    order, _ = orders.place_order(
-        entry.store(),
-        config=entry.config(ctx.now),
-        customer_id=token.customer_id,
-        session_epoch=token.epoch,
-        order_id=customer_order_id(token.customer_id, body.order_id),
-        lines=body.lines,
-        bonuses=body.bonuses,
-        promo_code=body.promo_code,
-        quote_fingerprint=body.quote_fingerprint,
-        pays_with_gift_certificate=body.pays_with_gift_certificate,
-        shipping_method=body.shipping_method,
-        now=ctx.now,
-    )
+    placing: dict[str, Any] = {
+        "customer_id": token.customer_id,
+        "session_epoch": token.epoch,
+        "order_id": customer_order_id(token.customer_id, body.order_id),
+        "lines": body.lines,
+        "bonuses": body.bonuses,
+        "promo_code": body.promo_code,
+        "quote_fingerprint": body.quote_fingerprint,
+        "pays_with_gift_certificate": body.pays_with_gift_certificate,
+        "shipping_method": body.shipping_method,
+        "now": ctx.now,
+    }
     if body.payment is None:
+        order, _ = orders.place_order(entry.store(), config=entry.config(ctx.now), **placing)
         return CheckoutResponse.model_validate(order, from_attributes=True)
-    payment = order_payment.create_payment(entry.store(), config=entry.config(ctx.now), gateway=bootstrap.yookassa(), order=order, return_url=body.payment.return_url)
-    answer = PaidCheckoutResponse.model_validate(order, from_attributes=True)
-    if payment is not None:
-        answer = answer.model_copy(update={"payment_id": payment.id, "confirmation_url": payment.confirmation.confirmation_url if payment.confirmation else None})
+    paid = order_payment.place_and_create_payment(entry.store(), config=entry.config(ctx.now), gateway=bootstrap.yookassa(), return_url=body.payment.return_url, **placing)
+    answer = PaidCheckoutResponse.model_validate(paid.order, from_attributes=True)
+    if paid.payment is not None:
+        confirmation = paid.payment.confirmation
+        answer = answer.model_copy(update={"payment_id": paid.payment.id, "confirmation_url": confirmation.confirmation_url if confirmation else None})
     return answer
 
 

@@ -17,14 +17,16 @@ add up to the payment exactly.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
+
+from msgspec import Struct
 
 from shared.adapters.yookassa import NewPayment, Payment, Receipt, ReceiptItem
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import ValidationFailed
 from shared.domain.money import distribute
 from shared.domain.order import Order
-from shared.services import ledger
+from shared.services import ledger, orders
 from shared.services.ports import Store
 
 
@@ -70,3 +72,16 @@ def create_payment(store: Store, *, config: ProgramConfig, gateway: PaymentCreat
         receipt = Receipt(phone=profile.phone, email=None if profile.phone else profile.email, items=receipt_items(config, order))
     payment = NewPayment(order_id=order.order_id, kopecks=order.money_to_pay, description=f"Заказ {order.order_id}", return_url=return_url, receipt=receipt)
     return gateway.create_payment(payment)
+
+
+class PaidCheckout(Struct, frozen=True):
+    """An order placed and the YooKassa payment created for it (``None``: nothing to pay)."""
+
+    order: Order
+    payment: Payment | None
+
+
+def place_and_create_payment(store: Store, *, config: ProgramConfig, gateway: PaymentCreator, return_url: str, **placing: Any) -> PaidCheckout:
+    """Check out (:func:`orders.place_order` with ``placing``), then create the order's payment."""
+    order, _ = orders.place_order(store, config=config, **placing)
+    return PaidCheckout(order=order, payment=create_payment(store, config=config, gateway=gateway, order=order, return_url=return_url))
