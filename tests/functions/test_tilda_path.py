@@ -368,6 +368,17 @@ def test_checkout_creates_the_yookassa_payment_and_its_notification_settles_the_
     assert kinds(function_env).count("spend") == 1 and audit_account(function_env, "anna") == []
 
 
+def test_a_yookassa_outage_at_checkout_is_503_and_the_retry_gets_the_payment(function_env, client, anna, yookassa_fake):
+    yookassa_fake.outage("503")
+    failed = _checkout_paying(client, anna)
+    assert failed.status_code == 503 and failed.get_json()["error"]["code"] == "provider_unavailable"
+    assert account(function_env) == {"available": 0, "reserved": 500} and yookassa_fake.payments == {}  # placed, nothing to pay yet
+    yookassa_fake.outage(None)
+    answer = _checkout_paying(client, anna).get_json()
+    assert answer["confirmation_url"] and list(yookassa_fake.payments) == [answer["payment_id"]]
+    assert account(function_env) == {"available": 0, "reserved": 500}
+
+
 def test_a_shop_that_must_send_receipts_gets_a_54_fz_receipt_with_the_payment(function_env, client, anna, yookassa_fake, monkeypatch):
     from shared.domain.config import ProgramConfig
 
