@@ -279,6 +279,7 @@ WHO_MAY = {
     ("POST", "/customers/{customer_id}/block"): {"admin", "manager"},
     ("POST", "/customers/{customer_id}/unblock"): {"admin", "manager"},
     ("POST", "/orders"): {"manager"},
+    ("POST", "/orders/flagged"): {"admin", "manager"},
     ("POST", "/orders/{order_id}/delivered"): {"manager"},
     ("POST", "/payouts/search"): {"manager", "accountant"},
     ("POST", "/payouts/{request_id}/approve"): {"manager"},
