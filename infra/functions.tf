@@ -69,11 +69,10 @@ locals {
       ]
     }
 
-    # Storefront checkout and Tilda's order webhook. A checkout is one contended
-    # transaction on the customer's account; 8 per instance keeps lock waits short.
-    # Called once per order, so no warm instance. It reads the shop's YooKassa
-    # account (the one Tilda's payment system is connected to): Tilda's webhook is
-    # settled by the payment fetched by its id, and a checkout may create a payment.
+    # Storefront checkout, the Tilda cart's order and Tilda's post-payment webhook
+    # (which fetches the payment from YooKassa; a checkout may create one). A checkout
+    # is one contended transaction on the customer's account; 8 per instance keeps
+    # lock waits short. Called once per order, so no warm instance.
     checkout = {
       min_instance_count               = 0
       max_instance_count               = 20

@@ -23,6 +23,7 @@ a payout's full destination (/payouts/{id}/destination, audited)          x
 list payout requests (/payouts/search)                                    x         x
 call-centre orders (/orders)                                              x
 mark an order delivered (/orders/{id}/delivered)                          x
+orders flagged for a manager (/orders/flagged)          x                 x
 block / unblock customers                               x                 x
 search / view customers, their ledgers                  x       x        x         x
 bonus liability report (/reports/liability)             x       x                  x
@@ -70,6 +71,8 @@ from shared.api.admin import (
     CustomerDetail,
     CustomerSearchRequest,
     CustomerSearchResponse,
+    FlaggedOrdersRequest,
+    FlaggedOrdersResponse,
     GroupRequest,
     GroupResponse,
     JobResponse,
@@ -348,6 +351,13 @@ def call_centre_order(request: Any, ctx: Context) -> CallCentreOrderResponse:
         promo_code=body.promo_code,
         now=ctx.now,
     )
+
+
+@router.post("/orders/flagged")
+def orders_flagged(request: Any, ctx: Context) -> FlaggedOrdersResponse:
+    admin = _admin(request, ctx, "order.review")
+    body = _body(ctx, FlaggedOrdersRequest)
+    return orders.flagged_orders(entry.store(), admin, cursor=body.cursor, limit=body.limit)
 
 
 @router.post("/orders/{order_id}/delivered")

@@ -51,6 +51,7 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/program.py", "ids_with_status", "matching", "payouts", (("status", ASC),)),
     Query("shared/adapters/repositories/orders.py", "placed_until", "due", "orders", (("created_at", ASC),)),
     Query("shared/adapters/repositories/orders.py", "due_for_fallback", "due", "orders", (("delivery_fallback_at", ASC),)),
+    Query("shared/adapters/repositories/orders.py", "flagged", "due", "orders", (("flagged_at", ASC),)),
     Query("shared/adapters/repositories/identity.py", "telegram_ids_of", "matching", "identities", (("customer_id", ASC),)),
     Query("shared/adapters/repositories/catalog.py", "page", "ordered", "products", (("uid", ASC),)),
 )

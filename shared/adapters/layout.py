@@ -46,10 +46,16 @@ ORDER_POLL_FIELD = "delivery_poll_at"  # on orders: when the poller asks the car
 ORDER_FALLBACK_FIELD = "delivery_fallback_at"  # on orders: when a paid order no one reported delivered is delivered by its fallback
 ORDER_PLACED_FIELD = "created_at"  # on orders: when the order was placed
 ORDER_CUSTOMER_FIELD = "customer_id"  # on orders: whose order it is
+ORDER_FLAGGED_FIELD = "flagged_at"  # on orders: when a payment that could not settle it flagged it for a manager
+PAYMENT_CLAIMS = "payment_claims"  # payment_claims/{provider}:{payment id}: the one order a shop-side payment settled
 
 
 def order(order_id: str) -> str:
     return f"{ORDERS}/{order_id}"
+
+
+def payment_claim(provider: str, payment_id: str) -> str:
+    return f"{PAYMENT_CLAIMS}/{provider}:{payment_id}"
 
 
 def tracking(carrier: str, code: str) -> str:

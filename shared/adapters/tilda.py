@@ -11,15 +11,13 @@ sends when the receiver is connected.
 
 Conventions of this adapter:
 
-* **The customer** is named by a hidden form field ``kopilka_token`` that the
-  storefront script fills with the logged-in customer's token (the same
-  short-lived signed token the cart uses). A bare customer id is not
-  accepted: form fields come from the browser, and anyone could type
-  someone else's id. Bonuses to spend come from a hidden field
-  ``kopilka_bonuses`` (whole bonuses, default 0).
-* **The order id** in Kopilka is ``tilda-<payment.orderid>``
-  (:attr:`TildaOrder.kopilka_order_id`), so Tilda's numbering cannot collide
-  with ids chosen by the storefront's own checkout.
+* **The order** is named by a hidden form field ``kopilka_order`` that the
+  storefront kit fills with the signed order token ``POST /checkout/tilda``
+  answered (:mod:`shared.platform.order_tokens`): the order was placed, and
+  its bonuses reserved, before the customer went to pay. The customer's
+  access token never rides in a form field (Tilda copies form fields into its
+  Leads, e-mails and CRM exports); an old form's ``kopilka_token`` field is
+  noted (:attr:`TildaOrder.sent_customer_token`) and never read as a token.
 * **Money** becomes integer kopecks exactly: amounts are parsed as decimals
   (never floats; JSON numbers included), a space or a comma as the decimal
   separator are accepted, more than two decimals is refused. In
@@ -29,7 +27,9 @@ Conventions of this adapter:
 * Lines get ids ``"1"``, ``"2"`` … in Tilda's order; a product's ``sku`` (or
   ``externalid``) is kept in ``CartLine.sku``.
 * ``paid`` is Tilda's own claim (``systranid`` present and not ``"0"``); it
-  is recorded for information and never taken as proof of payment.
+  is never taken as proof of payment: the payment ``systranid`` names is
+  fetched from the provider. ``delivery_price`` (kopecks) is what Tilda
+  added to the cart's total for delivery.
 
 Anything malformed raises :class:`~shared.domain.errors.ValidationFailed`
 naming the field.
@@ -85,12 +85,9 @@ class TildaOrder(BaseModel):
     payment_system: str | None = None
     systranid: str | None = None
     paid: bool = False
-    kopilka_token: str | None = None
-    kopilka_bonuses: int = Field(default=0, ge=0, le=10**9)
-
-    @property
-    def kopilka_order_id(self) -> str:
-        return f"tilda-{self.order_id}"
+    delivery_price: int | None = Field(default=None, ge=0, description="Tilda's delivery price, kopecks (in the amount paid).")
+    kopilka_order: str | None = Field(default=None, max_length=65536, description="The signed order token the storefront kit put in the form.")
+    sent_customer_token: bool = Field(default=False, description="An old form's kopilka_token field was present (never read).")
 
 
 def _invalid(message: str, field: str) -> ValidationFailed:
@@ -202,9 +199,15 @@ def has_order(fields: dict[str, Any]) -> bool:
     return _get(fields, "payment") not in (None, "", {}, [])
 
 
-def customer_token(fields: dict[str, Any]) -> str | None:
-    """The customer token the storefront put in the hidden ``kopilka_token`` field, if any."""
-    return _text(_get(fields, "kopilka_token"), "kopilka_token")
+def order_token(fields: dict[str, Any]) -> str | None:
+    """The order token the storefront kit put in the hidden ``kopilka_order`` field, if any."""
+    return _text(_get(fields, "kopilka_order"), "kopilka_order")
+
+
+def sent_customer_token(fields: dict[str, Any]) -> bool:
+    """Whether an old form still sends a ``kopilka_token`` field (a customer token: never accepted here)."""
+    value = _get(fields, "kopilka_token")
+    return value not in (None, "") and not isinstance(value, (dict, list))
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -337,7 +340,7 @@ def order_from_fields(fields: dict[str, Any]) -> TildaOrder:
     payment = _payment(fields)
     promo_code = _text(payment.get("promocode"), "payment.promocode")
     systranid = _text(payment.get("systranid"), "payment.systranid")
-    money = {key: kopecks(payment[key], f"payment.{key}") for key in ("discount", "amount") if payment.get(key) not in (None, "")}
+    money = {key: kopecks(payment[key], f"payment.{key}") for key in ("discount", "amount", "delivery_price") if payment.get(key) not in (None, "")}
     data = {
         "order_id": _text(payment.get("orderid"), "payment.orderid"),
         "form_id": _text(_get(fields, "formid"), "formid"),
@@ -352,8 +355,8 @@ def order_from_fields(fields: dict[str, Any]) -> TildaOrder:
         "payment_system": _text(payment.get("sys"), "payment.sys") or _text(_get(fields, "paymentsystem"), "paymentsystem"),
         "systranid": systranid,
         "paid": systranid not in (None, "0"),
-        "kopilka_token": customer_token(fields),
-        "kopilka_bonuses": whole(_get(fields, "kopilka_bonuses"), "kopilka_bonuses", default=0),
+        "kopilka_order": order_token(fields),
+        "sent_customer_token": sent_customer_token(fields),
     }
     if data["order_id"] is None:
         raise _invalid("payment.orderid is required", "payment.orderid")

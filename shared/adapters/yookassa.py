@@ -14,6 +14,7 @@ The instance's client is built from settings on first use by
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import re
@@ -114,15 +115,68 @@ class CancellationDetails(_Object):
     reason: str | None = None
 
 
+class Confirmation(_Object):
+    """Where the customer confirms a payment (``redirect``: YooKassa's payment page)."""
+
+    type: str
+    confirmation_url: str | None = None
+
+
 class Payment(_Priced):
     """The fields of a YooKassa payment this service reads."""
 
     status: str  # pending | waiting_for_capture | succeeded | canceled
     paid: bool = False
+    confirmation: Confirmation | None = None
     refunded_amount: Amount | None = None
     metadata: dict[str, Any] | None = None
     cancellation_details: CancellationDetails | None = None
     test: bool = False
+
+
+class ReceiptItem(_Object):
+    """One 54-FZ receipt line: ``quantity`` units at ``kopecks`` each."""
+
+    description: str
+    quantity: int
+    kopecks: int
+    vat_code: int
+    payment_subject: str
+    payment_mode: str
+
+
+class Receipt(_Object):
+    """A 54-FZ receipt: the customer's phone (E.164) or e-mail and the items, which add up to the payment."""
+
+    phone: str | None = None
+    email: str | None = None
+    items: tuple[ReceiptItem, ...]
+
+
+class NewPayment(_Object):
+    """A payment Kopilka creates for an order (``POST /payments``, ``capture: true``, a redirect confirmation)."""
+
+    order_id: str
+    kopecks: int
+    description: str
+    return_url: str
+    receipt: Receipt | None = None
+
+
+def _receipt_body(receipt: Receipt) -> dict[str, Any]:
+    customer = {"phone": receipt.phone.lstrip("+")} if receipt.phone else {"email": receipt.email}
+    items = [
+        {
+            "description": item.description[:128],
+            "quantity": f"{item.quantity}.00",
+            "amount": {"value": to_roubles(item.kopecks), "currency": "RUB"},
+            "vat_code": item.vat_code,
+            "payment_subject": item.payment_subject,
+            "payment_mode": item.payment_mode,
+        }
+        for item in receipt.items
+    ]
+    return {"customer": customer, "items": items}
 
 
 class Refund(_Priced):
@@ -194,6 +248,33 @@ class YooKassaClient:
     def get_refund(self, refund_id: str) -> Refund | None:
         """The refund as YooKassa has it now; ``None`` when YooKassa does not know the id."""
         return self._fetch(Refund, "refunds", refund_id)
+
+    def create_payment(self, payment: NewPayment) -> Payment:
+        """Create the order's payment (``POST /payments``), once per order and return address: the
+        ``Idempotence-Key`` is derived from the order id and the ``return_url``, so a retried checkout
+        answers the same payment. ``metadata.order_id`` names the order for the ``/yookassa``
+        notification; a refusal or no answer is :class:`YooKassaUnavailable`."""
+        if payment.kopecks <= 0:
+            raise ValueError("a payment needs a positive amount")
+        body: dict[str, Any] = {
+            "amount": {"value": to_roubles(payment.kopecks), "currency": "RUB"},
+            "capture": True,
+            "confirmation": {"type": "redirect", "return_url": payment.return_url},
+            "description": payment.description[:128],
+            "metadata": {"order_id": payment.order_id},
+        }
+        if payment.receipt is not None:
+            body["receipt"] = _receipt_body(payment.receipt)
+        key = "kopilka-payment-" + hashlib.sha256(f"{payment.order_id}\n{payment.return_url}".encode()).hexdigest()[:48]
+        data = self._request("POST", "payments", json=body, headers={"Idempotence-Key": key})
+        try:
+            created = Payment.model_validate(data)
+            _ = created.amount.kopecks
+        except (ValidationError, BadAmount) as exc:
+            raise YooKassaUnavailable("YooKassa returned an unreadable payment", order_id=payment.order_id, reason=str(exc)[:200]) from None
+        if (created.metadata or {}).get("order_id") != payment.order_id or created.amount.kopecks != payment.kopecks:
+            raise YooKassaUnavailable("YooKassa returned a payment of another order", order_id=payment.order_id)
+        return created
 
     def create_refund(self, *, payment_id: str, kopecks: int, idempotence_key: str, description: str) -> Refund:
         """Refund ``kopecks`` of a payment (``POST /refunds``), once per ``idempotence_key``.

@@ -198,6 +198,10 @@ class Payments(_Model):
         default=Decimal(3),
         description="YooMoney's fee at most: the signed credited amount must be within this share below the unsigned withdraw_amount, else the transfer is not settled.",
     )
+    receipt: bool = Field(default=False, description="Send a 54-FZ receipt (the customer's phone or e-mail, every line) with each YooKassa payment Kopilka creates at checkout.")
+    receipt_vat_code: int = Field(default=1, ge=1, le=12, description="YooKassa's vat_code of the receipt's items (1: without VAT).")
+    receipt_payment_subject: Literal["commodity", "service", "job", "payment"] = Field(default="commodity", description="payment_subject of the receipt's items.")
+    receipt_payment_mode: Literal["full_payment", "full_prepayment"] = Field(default="full_payment", description="payment_mode of the receipt's items.")
 
 
 class GiftCertificateMarker(_Model):

@@ -86,6 +86,15 @@ class PaymentRef(_Frozen):
     amount: int | None = None
 
 
+class PaymentClaim(_Frozen):
+    """A payment made on the shop's side (Tilda's own YooKassa) and the one order it settled."""
+
+    provider: str
+    payment_id: str
+    order_id: str
+    at: datetime
+
+
 class TrackingRef(_Frozen):
     carrier: str | None = None
     tracking: str | None = None
@@ -159,6 +168,37 @@ class RefundDueEvent(_Event):
     reason: str
 
 
+# why an order waits for a manager (ReviewFlag.reason), in Russian for the back office
+REVIEW_REASONS_RU: dict[str, str] = {
+    "order_token_invalid": "Подпись заказа недействительна: заказ не проведён, проверьте оплату вручную.",
+    "order_token_expired": "Срок действия заказа истёк до оплаты: бонусы не списаны и не начислены.",
+    "discount_mismatch": "Скидка в корзине Tilda не совпадает со скидкой Копилки.",
+    "cart_mismatch": "Состав корзины изменён после оформления заказа.",
+    "amount_mismatch": "Сумма оплаты не совпадает с суммой заказа.",
+    "payment_missing": "В заказе нет оплаты через ЮKassa.",
+    "payment_not_found": "Платёж не найден в ЮKassa.",
+    "payment_not_succeeded": "Платёж в ЮKassa не завершён.",
+    "payment_used": "Этот платёж уже засчитан за другой заказ.",
+    "paid_by_another_payment": "Заказ уже оплачен другим платежом.",
+    "agreement_lapsed": "Условия заказа больше не действуют (бонусы или промокод уже использованы): верните оплату.",
+}
+
+
+class ReviewFlag(_Frozen):
+    """A payment that could not settle the order, for a manager: nothing was spent or earned by it."""
+
+    reason: str  # a key of REVIEW_REASONS_RU
+    message_ru: str
+    at: datetime
+    payment_id: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def review_flag(reason: str, *, at: datetime, payment_id: str | None = None, **details: Any) -> ReviewFlag:
+    """The flag of ``reason`` with its Russian text."""
+    return ReviewFlag(reason=reason, message_ru=REVIEW_REASONS_RU[reason], at=at, payment_id=payment_id, details=details or None)
+
+
 OrderEvent = Annotated[PaidEvent | CanceledEvent | DeliveredEvent | ReturnEvent | RefundDueEvent, Field(discriminator="type")]
 
 
@@ -222,6 +262,8 @@ class Order(_Frozen):
     delivery_poll_at: datetime | None = None  # when the poller asks the carrier next (None: not polled)
     shipping_method: str | None = None  # how the customer chose to get it (pickup, courier …): its delivery fallback
     delivery_fallback_at: datetime | None = None  # paid and not delivered by then: delivered by the fallback (None: none due)
+    review: ReviewFlag | None = None  # a payment that could not settle it, for a manager
+    flagged_at: datetime | None = None  # when it was flagged (the back office lists flagged orders by it)
 
     # --- reading ---------------------------------------------------------------------
 
@@ -324,6 +366,10 @@ class Order(_Frozen):
             raise InvalidState(f"order is {self.status}: a payment is not refunded by the order", order_id=self.order_id)
         event = RefundDueEvent(key=key, type="refund_due", provider=payment.provider, payment_id=payment.id, amount=payment.amount, reason=reason, at=now)
         return order._moved(OrderStatus.CANCELED, event)
+
+    def flag(self, review: ReviewFlag) -> Order:
+        """Flagged for a manager (the caller released an unpaid order's reservation first)."""
+        return self.model_copy(update={"review": review, "flagged_at": review.at})
 
     def cancel(self, reason: str, *, now: datetime) -> Order:
         """Canceled before it was paid (the caller checked :attr:`awaiting_payment`)."""

@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "payout.reveal": ("manager",),  # the full destination: only the role that pays
     "order.call_centre": ("manager",),
     "order.deliver": ("manager",),
+    "order.review": ("admin", "manager"),  # orders flagged for a manager
     "customer.block": ("admin", "manager"),  # blocking and unblocking alike
     "customer.read": _READ,
     "ledger.read": _READ,

@@ -42,6 +42,9 @@ function): the program, origins, provider URLs, ids, limits, and
   next to the ``shared`` package (the source root a bundle is built from),
   else ``"dev"``;
 * ``KOPILKA_ENV`` — ``production``, ``staging`` … (default ``"local"``);
+* ``KOPILKA_ORDER_TOKEN_MINUTES`` — how long the signed order token of a
+  Tilda order (the form's ``kopilka_order``) is accepted by Tilda's webhook
+  (default 60: a slow payment page);
 * ``KOPILKA_LOG_LEVEL`` — level of the application's loggers (default INFO);
 * ``GOOGLE_CLOUD_PROJECT`` — the project, which turns the trace header into
   Cloud Logging's trace field (see :mod:`shared.platform.logs`).
@@ -158,6 +161,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     token_secret: str = ""
     token_ttl_seconds: int = 3600
+    order_token_minutes: int = 60  # how long a Tilda order token (the form's kopilka_order) stays valid: the payment page's time
     tilda_token: str = ""
     cdek_token: str = ""
     sweep_secret: str = ""
@@ -225,6 +229,7 @@ def settings() -> Settings:
         allowed_origins=_csv("KOPILKA_ALLOWED_ORIGINS"),
         token_secret=env("KOPILKA_TOKEN_SECRET", ""),
         token_ttl_seconds=int(env("KOPILKA_TOKEN_TTL_SECONDS", "3600")),
+        order_token_minutes=int(env("KOPILKA_ORDER_TOKEN_MINUTES", "60")),
         tilda_token=env("KOPILKA_TILDA_TOKEN", ""),
         cdek_token=env("KOPILKA_CDEK_TOKEN", ""),
         sweep_secret=env("KOPILKA_SWEEP_SECRET", ""),

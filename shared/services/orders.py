@@ -34,12 +34,7 @@ from typing import TypeVar
 from shared.domain import holds
 from shared.domain.cart import CartLine, PromoRule, Quote, quote
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import (
-    IdempotencyConflict,
-    NotFound,
-    StaleQuote,
-    ValidationFailed,
-)
+from shared.domain.errors import IdempotencyConflict, NotFound, StaleQuote, ValidationFailed
 from shared.domain.ledger import require_utc
 from shared.domain.line_book import OrderLineBook
 from shared.domain.order import (
@@ -52,6 +47,7 @@ from shared.domain.order import (
     QuotedLine,
     ReturnedFigures,
     ReturnEvent,
+    ReviewFlag,
 )
 from shared.services import catalog, customer_orders, promo, referral
 from shared.services.ledger import AccountSession
@@ -60,7 +56,8 @@ from shared.services.ports import Store, Then, UnitOfWork
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-__all__ = ["FINAL", "Order", "OrderStatus", "PaymentRef", "find_order", "get_order", "requote", "mark_canceled", "mark_delivered", "mark_paid", "mark_returned", "order_promo", "place_order"]
+__all__ = ["FINAL", "Order", "OrderStatus", "PaymentRef", "find_order", "flag_for_review",
+           "get_order", "requote", "mark_canceled", "mark_delivered", "mark_paid", "mark_returned", "order_promo", "place_order"]
 
 
 def _unknown(order_id: str) -> NotFound:
@@ -280,7 +277,7 @@ def _in_order_unit(store: Store, customer_id: str, order_id: str, decide: Callab
     return store.run(unit)
 
 
-def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: PaymentRef, now: datetime, placed: Order | None = None) -> Order:
+def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: PaymentRef, now: datetime, placed: Order | None = None, then: Then | None = None) -> Order:
     """Payment confirmed (by the provider's API, not the notification body).
 
     The order is settled on what its checkout agreed (see
@@ -307,6 +304,7 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
     be, and otherwise nothing is spent or earned: the payment is recorded as a
     :class:`~shared.domain.order.RefundDueEvent` (an order still awaiting
     payment is canceled with it) for the caller to give the money back.
+    ``then`` runs in the settling transaction when this call settled the order (raising rolls it back).
     """
     require_utc(now)
     placed = _placed(store, order_id, placed)
@@ -338,6 +336,8 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
         figures = PaidFigures(spent=paid.spent, earned=paid.earned, paid=paid.paid, shortfall=paid.shortfall, referrer_id=paid.referrer_id)
         moved = order.pay(payment, key=key, figures=figures, now=now, fallback_at=holds.delivery_fallback(config, order.shipping_method, now))
         uow.orders.put(moved)
+        if then is not None:
+            then(uow, moved)
         return moved, paid
 
     order, paid = _in_order_unit(store, customer_id, order_id, decide)
@@ -367,6 +367,22 @@ def _cancel_in(uow: UnitOfWork, order: Order, now: datetime, reason: str | None 
     if order.promo_code:
         promo.unredeem_in(uow, code=order.promo_code, customer_id=order.customer_id, order_id=order.order_id, now=now)
     return order if reason is None else order.cancel(reason, now=now)
+
+
+def flag_for_review(store: Store, *, order_id: str, review: ReviewFlag, now: datetime) -> Order:
+    """A payment that could not settle the order, flagged for a manager in one transaction: an
+    unpaid order is canceled as the timeout does (reservation and promo use given back), so nothing
+    is spent or earned by it; a paid or canceled one keeps its status. The first flag stays."""
+    require_utc(now)
+
+    def decide(uow: UnitOfWork, order: Order) -> Order:
+        if order.review is not None:  # the first verdict stays
+            return order
+        moved = (_cancel_in(uow, order, now, "flagged") if order.awaiting_payment else order).flag(review)
+        uow.orders.put(moved)
+        return moved
+
+    return _in_order_unit(store, get_order(store, order_id).customer_id, order_id, decide)
 
 
 def mark_canceled(store: Store, *, order_id: str, now: datetime, reason: str, placed: Order | None = None) -> Order:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
 
     # orders and deliveries
-    from shared.adapters.repositories.orders import OrderRepository, TrackingRepository
+    from shared.adapters.repositories.orders import OrderRepository, PaymentClaimRepository, TrackingRepository
 
     # program, promo codes, payouts, cursors, notices
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
@@ -87,6 +87,10 @@ class UnitOfWork(Protocol):
     @property
     def tracking(self) -> TrackingRepository:
         """Carrier tracking codes pointing back at their orders."""
+
+    @property
+    def payment_claims(self) -> PaymentClaimRepository:
+        """Shop-side payments and the one order each settled."""
 
     # --- identities, codes and sessions ------------------------------------------------
 

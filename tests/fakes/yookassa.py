@@ -4,6 +4,14 @@ Built from the documented contract (docs/INTEGRATIONS §2 in the spec):
 
 * HTTP Basic ``shopId:secretKey`` on every call, else 401 with an error body;
 * ``GET /payments/{id}``, ``GET /refunds/{id}`` (404 for an unknown id);
+* ``POST /payments`` (:meth:`FakeYooKassa._create_payment`): ``amount`` in
+  RUB with two decimals, ``capture`` (default ``false``, two-stage), a
+  ``redirect`` confirmation with its ``return_url`` (answered with a
+  ``confirmation_url``), ``metadata``, ``description`` of at most 128
+  characters, and a 54-FZ ``receipt`` (``customer.phone`` or
+  ``customer.email``; items with description, quantity, amount, vat_code 1–12,
+  payment_subject, payment_mode) whose items add up to the amount; a shop that
+  must send receipts (``receipts_required``) is refused a payment without one;
 * ``POST /payments``, ``POST /refunds``, ``POST /payments/{id}/capture`` and
   ``POST /payments/{id}/cancel`` need an ``Idempotence-Key``; the same key
   returns the same object, the same key with another request is a 400; only a
@@ -67,6 +75,8 @@ class FakeYooKassa:
         self._idempotence: dict[str, tuple[str, dict[str, Any]]] = {}
         self._capture_later: dict[str, bool] = {}  # created with capture=false
         self._faults: list[str] = []
+        self.receipts_required = False  # the shop's 54-FZ setting in its YooKassa account
+        self.created: list[dict[str, Any]] = []  # the bodies of every payment created through the API
         self._outage: str | None = None
         self._outage_only: str | None = None
         self._lock = threading.RLock()  # a capture or cancel holds it through the whole call
@@ -98,7 +108,9 @@ class FakeYooKassa:
         n = next(self._ids)
         return f"{uuid.uuid4().hex[:8]}-000f-5000-8000-{n:012x}"
 
-    def create_payment(self, *, amount: int, order_id: str | None = None, metadata: dict[str, Any] | None = None, description: str = "", capture: bool = True) -> dict[str, Any]:
+    def create_payment(
+        self, *, amount: int, order_id: str | None = None, metadata: dict[str, Any] | None = None, description: str = "", capture: bool = True, return_url: str | None = None
+    ) -> dict[str, Any]:
         """A payment as ``POST /payments`` creates it (pending; ``capture=False``: two-stage)."""
         meta = dict(metadata or {})
         if order_id is not None:
@@ -111,7 +123,7 @@ class FakeYooKassa:
             "description": description or (f"Заказ №{order_id}" if order_id else ""),
             "recipient": {"account_id": self.shop_id, "gateway_id": "100700"},
             "created_at": _now(),
-            "confirmation": {"type": "redirect", "confirmation_url": "https://yoomoney.ru/checkout/payments/v2/contract?orderId=fake"},
+            "confirmation": {"type": "redirect", "confirmation_url": "https://yoomoney.ru/checkout/payments/v2/contract?orderId=fake", **({"return_url": return_url} if return_url else {})},
             "test": True,
             "refunded_amount": _money(0),
             "refundable": False,
@@ -290,7 +302,16 @@ class FakeYooKassa:
                 return _error(400, "invalid_request", "Idempotence key duplicated with other parameters")
             return httpx.Response(200, json=copy.deepcopy(seen[1]))
         if collection == "payments":
-            created = self.create_payment(amount=amount, metadata=body.get("metadata"), description=body.get("description", ""))
+            problem = self._payment_problem(body, amount)
+            if problem is not None:
+                return _error(400, "invalid_request", problem)
+            confirmation = body.get("confirmation") or {}
+            capture = body.get("capture") is True
+            created = self.create_payment(amount=amount, metadata=body.get("metadata"), description=body.get("description", ""), capture=capture, return_url=confirmation.get("return_url"))
+            created["confirmation"]["confirmation_url"] = f"https://yoomoney.ru/checkout/payments/v2/contract?orderId={created['id']}"
+            with self._lock:
+                self.payments[created["id"]]["confirmation"] = copy.deepcopy(created["confirmation"])
+                self.created.append(body)
         else:
             payment = self.payments.get(body.get("payment_id"))
             if payment is None:
@@ -302,6 +323,47 @@ class FakeYooKassa:
         with self._lock:
             self._idempotence[key] = (request.content.decode(), created)
         return httpx.Response(200, json=created)
+
+
+    def _payment_problem(self, body: dict[str, Any], amount: int) -> str | None:
+        """Why YooKassa would refuse this ``POST /payments`` body (``None``: it would not)."""
+        money = body.get("amount") or {}
+        if money.get("currency") != "RUB" or not isinstance(money.get("value"), str) or "." not in money["value"] or len(money["value"].split(".")[1]) != 2 or amount <= 0:
+            return "Invalid amount"
+        if "capture" in body and not isinstance(body["capture"], bool):
+            return "Invalid capture"
+        confirmation = body.get("confirmation")
+        if confirmation is not None and (confirmation.get("type") != "redirect" or not str(confirmation.get("return_url", "")).startswith(("http://", "https://"))):
+            return "Invalid confirmation: a redirect needs a return_url"
+        if len(body.get("description", "")) > 128:
+            return "Invalid description"
+        metadata = body.get("metadata") or {}
+        if not isinstance(metadata, dict) or len(metadata) > 16 or any(not isinstance(v, str) or len(v) > 512 for v in metadata.values()):
+            return "Invalid metadata"
+        receipt = body.get("receipt")
+        if receipt is None:
+            return "Receipt is missing or illegal" if self.receipts_required else None
+        customer = receipt.get("customer") or {}
+        if not (customer.get("phone") or customer.get("email")):
+            return "Receipt customer needs a phone or an email"
+        items = receipt.get("items") or []
+        if not items:
+            return "Receipt needs items"
+        total = 0
+        for item in items:
+            try:
+                quantity = float(item["quantity"])
+                unit = to_kopecks(item["amount"]["value"])
+            except (KeyError, TypeError, ValueError):
+                return "Invalid receipt item"
+            if item["amount"].get("currency") != "RUB" or not item.get("description") or not 1 <= item.get("vat_code", 0) <= 12 or quantity <= 0:
+                return "Invalid receipt item"
+            if not item.get("payment_subject") or not item.get("payment_mode"):
+                return "Invalid receipt item: payment_subject and payment_mode are required"
+            total += round(unit * quantity)
+        if total != amount:
+            return "Receipt items do not add up to the payment amount"
+        return None
 
 
 def notification(event: str, obj: dict[str, Any]) -> dict[str, Any]:

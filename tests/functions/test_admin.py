@@ -279,6 +279,7 @@ WHO_MAY = {
     ("POST", "/customers/{customer_id}/block"): {"admin", "manager"},
     ("POST", "/customers/{customer_id}/unblock"): {"admin", "manager"},
     ("POST", "/orders"): {"manager"},
+    ("POST", "/orders/flagged"): {"admin", "manager"},
     ("POST", "/orders/{order_id}/delivered"): {"manager"},
     ("POST", "/payouts/search"): {"manager", "accountant"},
     ("POST", "/payouts/{request_id}/approve"): {"manager"},
@@ -675,6 +676,31 @@ def test_a_manager_marks_a_pickup_order_delivered_once_and_it_is_audited(client,
     logged = [e for e in audit_entries(env) if e["action"] == "order.deliver"]
     assert len(logged) == 1 and logged[0]["actor"] == "manager@shop.example" and logged[0]["target"] == "order:P1"
     assert logged[0]["params"]["reason"] == "Выдан в пункте самовывоза"
+    sound(env, "anna")
+
+
+def test_a_manager_sees_the_orders_a_payment_could_not_settle(client, env, staff):
+    from datetime import timedelta
+
+    from shared.domain.order import review_flag
+    from shared.services import orders
+
+    register(env, "anna")
+    moment = now()
+    for n in (1, 2, 3):
+        orders.place_order(env, config=entry.config(moment), customer_id="anna", order_id=f"anna:T{n}", lines=[CartLine.model_validate(line) for line in CART], bonuses=0, now=moment, source="tilda")
+    orders.flag_for_review(env, order_id="anna:T2", review=review_flag("discount_mismatch", at=moment, payment_id="pay-2", reported=100, expected=0), now=moment)
+    orders.flag_for_review(env, order_id="anna:T3", review=review_flag("amount_mismatch", at=moment + timedelta(seconds=1), payment_id="pay-3"), now=moment)
+    manager = staff["manager"]
+    page = ok(call(client, "POST", "/orders/flagged", {"limit": 1}, token=manager))
+    assert [(o["order_id"], o["reason"], o["status"], o["payment_id"]) for o in page["orders"]] == [("anna:T2", "discount_mismatch", "canceled", "pay-2")]
+    assert page["orders"][0]["message_ru"] == "Скидка в корзине Tilda не совпадает со скидкой Копилки." and page["orders"][0]["details"] == {"reported": 100, "expected": 0}
+    rest = ok(call(client, "POST", "/orders/flagged", {"cursor": page["next_cursor"]}, token=manager))
+    assert [o["order_id"] for o in rest["orders"]] == ["anna:T3"] and rest["next_cursor"] is None
+    assert [o["order_id"] for o in ok(call(client, "POST", "/orders/flagged", None, token=staff["admin"]))["orders"]] == ["anna:T2", "anna:T3"]
+    error(call(client, "POST", "/orders/flagged", {}, token=staff["marketer"]), 403, "forbidden")
+    error(call(client, "POST", "/orders/flagged", {"cursor": "anna:T1"}, token=manager), 400, "validation_failed")  # not flagged
+    assert env.get("orders/anna:T1")["status"] == "awaiting_payment"
     sound(env, "anna")
 
 

@@ -286,7 +286,7 @@ OPTIONAL = {
     "SMSRU_TEST",  # off
     "TELEGRAM_OIDC_URL",  # Telegram's issuer
     "KOPILKA_SMS_DAILY_BUDGET",  # 2000 codes a day
-    "KOPILKA_ORDER_TOKEN_MINUTES",  # a Tilda order token stays valid 60 minutes (the payment page's time)
+    "KOPILKA_ORDER_TOKEN_MINUTES",  # 60: a Tilda order token covers a slow payment page
     "KOPILKA_LOG_LEVEL",  # INFO
     "KOPILKA_VERSION",  # the VERSION file scripts/package.py writes into each zip
 }

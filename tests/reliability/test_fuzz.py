@@ -13,7 +13,7 @@ to a local verifier that refuses every token (no network).
 Credentials. A case is sent as generated (no credentials, or the fuzzer's own
 ``Authorization``/secret headers), then again with valid credentials of its
 operation's kind — a customer token, an admin token holding every role, the
-sweep secret, the Telegram bot's secret token, the webhook's URL secret (and a Tilda form's ``kopilka_token``),
+sweep secret, the Telegram bot's secret token, the webhook's URL secret,
 a YooKassa sender address, a correct YooMoney ``sha1_hash`` — so the fuzzer
 gets past authentication to the use cases. (A coverage case of an operation
 that needs credentials and varies only the body is sent with credentials
@@ -141,8 +141,6 @@ class Credentials:
             case.headers[SECRET_HEADER] = TEST_ENV["KOPILKA_SWEEP_SECRET"]
         if "token" in case.path_parameters:  # the webhooks' secret path segment
             case.path_parameters["token"] = TEST_ENV["KOPILKA_TILDA_TOKEN" if case.path.startswith("/checkout/") else "KOPILKA_CDEK_TOKEN"]
-        if case.path == "/checkout/tilda/{token}" and isinstance(case.body, dict):
-            case.body["kopilka_token"] = self.customer  # the storefront's hidden form field
         if case.path == "/order_paid/yookassa":
             case.headers["X-Forwarded-For"] = YOOKASSA_PEER
         signed = (*yoomoney.HASHED, "label")

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # each repository's module is imported when a unit of work fi
         SmsBudgetRepository,
     )
     from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
-    from shared.adapters.repositories.orders import OrderRepository, TrackingRepository
+    from shared.adapters.repositories.orders import OrderRepository, PaymentClaimRepository, TrackingRepository
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
     from shared.adapters.repositories.sweeps import NoticeRepository, SweepCursorRepository
 
@@ -83,6 +83,12 @@ class Repositories:
         from shared.adapters.repositories.orders import TrackingRepository
 
         return TrackingRepository(self._documents(), self._queries)
+
+    @cached_property
+    def payment_claims(self) -> PaymentClaimRepository:
+        from shared.adapters.repositories.orders import PaymentClaimRepository
+
+        return PaymentClaimRepository(self._documents(), self._queries)
 
     # --- identities, codes and sessions ------------------------------------------------
 

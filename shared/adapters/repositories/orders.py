@@ -8,14 +8,14 @@ its string, datetimes as timestamps, and only the fields the order was given
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from shared.adapters import layout
 from shared.adapters.repositories.base import Repository
-from shared.domain.order import Order, TrackingLink
+from shared.domain.order import Order, PaymentClaim, TrackingLink
 
-_NESTED = {"lines", "status", "promo_rule", "events", "payment", "delivery", "quoted_lines"}
+_NESTED = {"lines", "status", "promo_rule", "events", "payment", "delivery", "quoted_lines", "review"}
 
 
 def order_document(order: Order) -> dict[str, Any]:
@@ -32,6 +32,8 @@ def order_document(order: Order) -> dict[str, Any]:
         doc["payment"] = None if order.payment is None else order.payment.model_dump(exclude_unset=True)
     if "delivery" in given:
         doc["delivery"] = None if order.delivery is None else order.delivery.model_dump(exclude_unset=True)
+    if "review" in given:
+        doc["review"] = None if order.review is None else order.review.model_dump(exclude_unset=True)
     if "events" in given:
         doc["events"] = [{**event.model_dump(exclude_unset=True), "type": event.type} for event in order.events]
     return doc
@@ -71,6 +73,10 @@ class OrderRepository(Repository):
         """(id, fallback time) of paid orders whose shipping method's delivery fallback is due at ``until``, oldest first."""
         return self._queries.due(layout.ORDERS, field=layout.ORDER_FALLBACK_FIELD, until=until, limit=limit, start_after=after)
 
+    def flagged(self, *, limit: int, after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
+        """(id, flagging time) of orders flagged for a manager, oldest first."""
+        return self._queries.due(layout.ORDERS, field=layout.ORDER_FLAGGED_FIELD, until=datetime.max.replace(tzinfo=timezone.utc), limit=limit, start_after=after)
+
     def placed_until(self, *, until: datetime, limit: int, after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
         """(id, placement time) of orders placed at or before ``until``, oldest first (the unpaid ones time out)."""
         return self._queries.due(layout.ORDERS, field=layout.ORDER_PLACED_FIELD, until=until, limit=limit, start_after=after)
@@ -85,3 +91,15 @@ class TrackingRepository(Repository):
 
     def put(self, link: TrackingLink) -> None:
         self._docs.put(layout.tracking(link.carrier, link.tracking), link.model_dump(exclude_unset=True))
+
+
+class PaymentClaimRepository(Repository):
+    """``uow.payment_claims``: which order a shop-side payment settled (at most one)."""
+
+    def get(self, provider: str, payment_id: str) -> PaymentClaim | None:
+        data = self._docs.get(layout.payment_claim(provider, payment_id))
+        return None if data is None else PaymentClaim.model_validate(data)
+
+    def create(self, claim: PaymentClaim) -> None:
+        """Record the claim; the commit fails if the payment was claimed meanwhile (a retry then reads it)."""
+        self._docs.create(layout.payment_claim(claim.provider, claim.payment_id), claim.model_dump())

@@ -57,6 +57,9 @@ from shared.api.admin.customers import (  # noqa: F401  (the models, importable 
 from shared.api.admin.payouts import (  # noqa: F401  (the models, importable from here)
     CallCentreOrderRequest,
     CallCentreOrderResponse,
+    FlaggedOrdersRequest,
+    FlaggedOrdersResponse,
+    FlaggedOrderView,
     ManualDeliveryRequest,
     ManualDeliveryResponse,
     PayoutApproveRequest,
@@ -150,6 +153,8 @@ ENDPOINTS = [
         BlockRequest, BlockResponse),
     _ep("POST", "/customers/{customer_id}/unblock", "Unblock the customer; sessions from before the block stay revoked (admin, manager)", BlockRequest, BlockResponse),
     _ep("POST", "/orders", "A call-centre order placed for a customer: bonuses reserved like a checkout, source call_centre (manager)", CallCentreOrderRequest, CallCentreOrderResponse),
+    _ep("POST", "/orders/flagged", "Orders a payment could not settle (a Tilda webhook's mismatch), oldest first, paged: why, in Russian too (admin, manager)",
+        FlaggedOrdersRequest, FlaggedOrdersResponse, body_optional=True),
     _ep("POST", "/orders/{order_id}/delivered", "Mark a paid order delivered (pickup, own courier, an untracked carrier): its bonuses' hold starts; once, audited (manager)",
         ManualDeliveryRequest, ManualDeliveryResponse),
     _ep("POST", "/payouts/search", "Payout requests by status, paged (manager, accountant)", PayoutSearchRequest, PayoutListResponse, body_optional=True),

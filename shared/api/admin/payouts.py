@@ -1,15 +1,15 @@
-"""Call-centre orders, a manager's "delivered", and partner payouts."""
+"""Call-centre orders, a manager's "delivered", orders flagged for a manager, and partner payouts."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     Field,
 )
 
-from shared.api.admin.common import CustomerId, IdCursor, Key, Reason, UtcDatetime, _In, _Out
+from shared.api.admin.common import Cursor, CustomerId, IdCursor, Key, Reason, UtcDatetime, _In, _Out
 from shared.api.cart_quote import Bonuses, CartLines, PromoCode
 from shared.api.checkout import NewOrderId
 from shared.domain.payouts import PayoutRequest
@@ -37,6 +37,32 @@ class CallCentreOrderResponse(_Out):
     points_to_earn: int = 0
     promo_code: str | None = None
     quote_fingerprint: str
+
+
+class FlaggedOrdersRequest(_In):
+    cursor: Cursor = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class FlaggedOrderView(_Out):
+    """An order a payment could not settle: why, for a manager (nothing was spent or earned by that payment)."""
+
+    order_id: str
+    customer_id: str
+    status: str
+    source: str
+    money_to_pay: int
+    bonuses_reserved: int | None = None
+    reason: str = Field(description="Machine-readable: order_token_invalid, order_token_expired, discount_mismatch, cart_mismatch, amount_mismatch, payment_not_found, payment_used …")
+    message_ru: str
+    payment_id: str | None = None
+    details: dict[str, Any] | None = None
+    flagged_at: datetime
+
+
+class FlaggedOrdersResponse(_Out):
+    orders: list[FlaggedOrderView]
+    next_cursor: str | None
 
 
 class ManualDeliveryRequest(_In):

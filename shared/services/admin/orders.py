@@ -1,12 +1,13 @@
-"""Call-centre orders (an order taken by phone and placed for the customer like a checkout) and
-a manager's "delivered" (an order no carrier reports on: pickup, the shop's own courier)."""
+"""Call-centre orders (an order taken by phone and placed for the customer like a checkout),
+a manager's "delivered" (an order no carrier reports on: pickup, the shop's own courier), and the
+orders a payment could not settle, flagged for a manager."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shared.api.admin import CallCentreOrderResponse, ManualDeliveryResponse
+from shared.api.admin import CallCentreOrderResponse, FlaggedOrdersResponse, FlaggedOrderView, ManualDeliveryResponse
 from shared.domain.cart import CartLine
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState, NotFound, ValidationFailed
@@ -25,6 +26,40 @@ def valid_order_id(order_id: str) -> str:
     """An order id usable as a document id (a storefront checkout's is "<customer id>:<reference>",
     Tilda's "tilda-<n>"), else :class:`ValidationFailed`."""
     return external_id(order_id, field="order_id", message_ru="Некорректный номер заказа.")
+
+
+def flagged_orders(store: Store, admin: Admin, *, cursor: str | None = None, limit: int = 50) -> FlaggedOrdersResponse:
+    """Orders flagged for a manager, oldest first; the cursor is the last order id of the previous page."""
+    admin.require("order.review")
+    after = None
+    if cursor is not None:
+        last = store.read(lambda uow: uow.orders.get(valid_order_id(cursor)))
+        if last is None or last.flagged_at is None:
+            raise ValidationFailed("the cursor is not a flagged order", field="cursor", message_ru="Некорректный курсор.")
+        after = (last.flagged_at, last.order_id)
+    rows = store.read(lambda uow: uow.orders.flagged(limit=limit, after=after))
+    ids = [order_id for order_id, _ in rows]
+    found = [order for order in store.read(lambda uow: [uow.orders.get(order_id) for order_id in ids]) if order is not None and order.review is not None]
+    views = []
+    for order in found:
+        review = order.review
+        assert review is not None
+        views.append(
+            FlaggedOrderView(
+                order_id=order.order_id,
+                customer_id=order.customer_id,
+                status=order.status.value,
+                source=order.source,
+                money_to_pay=order.money_to_pay,
+                bonuses_reserved=order.bonuses_reserved,
+                reason=review.reason,
+                message_ru=review.message_ru,
+                payment_id=review.payment_id,
+                details=review.details,
+                flagged_at=review.at,
+            )
+        )
+    return FlaggedOrdersResponse(orders=views, next_cursor=rows[-1][0] if len(rows) == limit else None)
 
 
 def call_centre_order(

@@ -30,8 +30,7 @@ def test_bracketed_form_with_string_products():
             "Email": "anna@example.ru",
             "formid": "form42581206",
             "tranid": "1234567:89",
-            "kopilka_token": "token-from-the-page",
-            "kopilka_bonuses": "300",
+            "kopilka_order": "order-token-from-the-kit",
             "payment[sys]": "yookassa",
             "payment[systranid]": "2d1e-0001",
             "payment[orderid]": "1869817991",
@@ -43,11 +42,11 @@ def test_bracketed_form_with_string_products():
         }
     )
     order = tilda.parse_form(body, FORM)
-    assert order.order_id == "1869817991" and order.kopilka_order_id == "tilda-1869817991"
+    assert order.order_id == "1869817991"
     assert lines_of(order) == [("1", "Сыворотка (Объём: 30 мл)", 48000, 2), ("2", "Крем", 139900, 1)]
     assert (order.promo_code, order.discount, order.amount) == ("spring10", 48510, 187390)
     assert (order.name, order.phone, order.email, order.form_id, order.tran_id) == ("Анна", "+7 (900) 000-00-00", "anna@example.ru", "form42581206", "1234567:89")
-    assert (order.kopilka_token, order.kopilka_bonuses) == ("token-from-the-page", 300)
+    assert (order.kopilka_order, order.sent_customer_token, order.delivery_price) == ("order-token-from-the-kit", False, None)
     assert (order.payment_system, order.systranid, order.paid) == ("yookassa", "2d1e-0001", True)
 
 
@@ -68,7 +67,7 @@ def test_bracketed_form_with_object_products():
     order = tilda.parse_form(body, FORM)
     assert lines_of(order) == [("1", "Сыворотка", 48510, 3), ("2", "Пробник", 0, 1)]
     assert order.lines[0].sku == "SER-30"
-    assert (order.paid, order.kopilka_token, order.kopilka_bonuses) == (False, None, 0)
+    assert (order.paid, order.kopilka_order, order.sent_customer_token) == (False, None, False)
 
 
 def test_form_with_payment_as_a_json_string():
@@ -102,13 +101,16 @@ def test_content_type_missing_is_sniffed():
     assert tilda.parse_form(form({"payment[orderid]": "1", "payment[products][0]": "A=1"}), "").lines[0].price == 100
 
 
-def test_ping_and_non_orders_and_customer_token():
+def test_ping_and_non_orders_and_the_order_token():
     assert tilda.is_ping(tilda.read_fields(b"test=test", FORM))
     assert tilda.is_ping(tilda.read_fields(b'{"test": "test"}', JSON))
     lead = tilda.read_fields(form({"Name": "Анна", "Phone": "+79000000000"}), FORM)
     assert not tilda.is_ping(lead) and not tilda.has_order(lead)
-    order = tilda.read_fields(form({"payment[orderid]": "1", "payment[products][0]": "A=1", "KOPILKA_TOKEN": " t "}), FORM)
-    assert tilda.has_order(order) and not tilda.is_ping(order) and tilda.customer_token(order) == "t"
+    order = tilda.read_fields(form({"payment[orderid]": "1", "payment[products][0]": "A=1", "KOPILKA_ORDER": " t "}), FORM)
+    assert tilda.has_order(order) and not tilda.is_ping(order) and tilda.order_token(order) == "t" and not tilda.sent_customer_token(order)
+    old_form = tilda.read_fields(form({"payment[orderid]": "1", "payment[products][0]": "A=1", "kopilka_token": "an-access-token"}), FORM)
+    assert tilda.sent_customer_token(old_form) and tilda.order_token(old_form) is None
+    assert tilda.order_from_fields(old_form).sent_customer_token  # noted, never read as a token
 
 
 @pytest.mark.parametrize(
@@ -132,8 +134,8 @@ def test_ping_and_non_orders_and_customer_token():
             FORM, "payment.products.0.amount"),
         (form({"payment[orderid]": "1", "payment[products][0][name]": "A"}), FORM, "payment.products.0.price"),
         (form({"payment[orderid]": "1", "payment[products][0][name]": "A", "payment[products][0][price]": "1", "payment[products][0][quantity]": "1.5"}), FORM, "payment.products.0.quantity"),
-        (form({"payment[orderid]": "1", "payment[products][0]": "A=1", "kopilka_bonuses": "-3"}), FORM, "kopilka_bonuses"),
-        (form({"payment[orderid]": "1", "payment[products][0]": "A=1", "kopilka_bonuses": "lots"}), FORM, "kopilka_bonuses"),
+        (form({"payment[orderid]": "1", "payment[products][0]": "A=1", "payment[delivery_price]": "-3"}), FORM, "payment.delivery_price"),
+        (form({"payment[orderid]": "1", "payment[products][0]": "A=1", "payment[delivery_price]": "lots"}), FORM, "payment.delivery_price"),
         (b"payment=x&payment[orderid]=1", FORM, "payment[orderid]"),
         (b"payment[a][b][c][d][e][f]=1", FORM, "payment[a][b][c][d][e][f]"),
         (b"payment[products][99999]=A%3D1", FORM, "payment[products][99999]"),
@@ -176,7 +178,7 @@ def test_long_product_names_are_shortened_not_refused():
     [
         lambda d: form({"payment[orderid]": "1", f"payment[products][{d}]": "A=1"}),  # an index in brackets
         lambda d: json.dumps({"payment[orderid]": "1", "payment[products][0]": "A=1", f"payment[products][{d}]": "B=2"}).encode(),  # in JSON
-        lambda d: form({"payment[orderid]": "1", "payment[products][0]": "A=1", "kopilka_bonuses": d}),  # a whole number
+        lambda d: form({"payment[orderid]": "1", "payment[products][0]": "A=1", "payment[delivery_price]": d}),  # an amount
     ],
 )
 def test_only_ascii_digits_are_numbers_in_tilda_bodies(body, digit):
@@ -199,3 +201,64 @@ def test_amounts_and_quantities_are_ascii_digits_only(product):
         tilda.parse_form(form({"payment[orderid]": "1", "payment[products][0]": product}), FORM)
     with pytest.raises(ValidationFailed):
         tilda.kopecks("١٢", "x")
+
+
+# --- the five shapes of real captures (TILDA.md) ----------------------------------------------
+
+
+def test_capture_json_body_with_object_products_a_delivery_block_and_members_fields():
+    body = {
+        "Name": "Анна",
+        "Email": "anna@example.ru",
+        "ma_id": "1234567",
+        "ma_name": "Анна",
+        "ma_email": "anna@example.ru",
+        "ma_phone": "+79000000000",
+        "formid": "form555",
+        "formname": "Cart",
+        "kopilka_order": "tok",
+        "payment": {
+            "sys": "yakassa",
+            "systranid": "2c5a3b1e-000f-5000-8000-1d3e4f5a6b7c",
+            "orderid": "1300546412",
+            "products": [{"name": "Крем", "quantity": 2, "amount": 2400, "price": "1200", "sku": "CR-50", "externalid": "ext-1", "img": "https://static.tildacdn.com/x.jpg"}],
+            "amount": "2700",
+            "subtotal": "2400",
+            "delivery": "Курьер",
+            "delivery_price": 300,
+            "delivery_fio": "Анна",
+            "delivery_address": "Москва, Тверская, 1",
+            "delivery_city": "Москва",
+            "delivery_zip": "125009",
+        },
+    }
+    order = tilda.parse_form(json.dumps(body, ensure_ascii=False).encode(), JSON)
+    assert lines_of(order) == [("1", "Крем", 120000, 2)] and order.lines[0].sku == "CR-50"
+    assert (order.amount, order.delivery_price, order.payment_system, order.kopilka_order) == (270000, 30000, "yakassa", "tok")
+
+
+def test_capture_tildas_yookassa_with_a_uuid_systranid_and_a_float_amount():
+    body = json.dumps({"payment": {"sys": "yakassa", "systranid": "2d9f1c7e-000f-5000-9000-1b6b4a6c1f11", "orderid": "42", "amount": 1873.9, "products": ["Крем=1873.9"]}}).encode()
+    order = tilda.parse_form(body, JSON)
+    assert (order.systranid, order.paid, order.amount, order.lines[0].price) == ("2d9f1c7e-000f-5000-9000-1b6b4a6c1f11", True, 187390, 187390)
+
+
+def test_capture_urlencoded_with_payment_as_json_text_and_a_percent_promo_code():
+    payment = {"sys": "yakassa", "systranid": "2d9f-1", "orderid": "77", "products": ["Маска x 2 ≡ 1000"], "promocode": "HALF", "discount": "500", "discountvalue": "50%", "amount": "500"}
+    order = tilda.parse_form(form({"Phone": "+79000000000", "kopilka_order": "tok", "payment": json.dumps(payment, ensure_ascii=False)}), FORM)
+    assert (order.promo_code, order.discount, order.amount) == ("HALF", 50000, 50000)
+    assert lines_of(order) == [("1", "Маска", 50000, 2)]
+
+
+def test_capture_object_products_with_an_integer_amount_and_a_string_price():
+    body = form({"payment[orderid]": "5", "payment[products][0][name]": "Носки", "payment[products][0][quantity]": "3", "payment[products][0][amount]": "1050", "payment[products][0][price]": "350"})
+    order = tilda.parse_form(body, FORM)
+    assert lines_of(order) == [("1", "Носки", 35000, 3)]
+    json_order = tilda.parse_form(json.dumps({"payment": {"orderid": "5", "products": [{"name": "Носки", "quantity": 3, "amount": 1050, "price": "350"}]}}).encode(), JSON)
+    assert lines_of(json_order) == lines_of(order)
+
+
+def test_capture_a_string_product_with_nested_parentheses_in_its_options():
+    product = "Кольцо (RING-7, Размер: 17, Гравировка: Надпись (470 руб.)) x 1 ≡ 960"
+    order = tilda.parse_form(form({"payment[orderid]": "9", "payment[products][0]": product}), FORM)
+    assert lines_of(order) == [("1", "Кольцо (RING-7, Размер: 17, Гравировка: Надпись (470 руб.))", 96000, 1)]

@@ -182,3 +182,32 @@ def test_an_order_is_frozen_and_moves_on_by_returning_a_new_order(now):
     assert (order.status, canceled.status) == (OrderStatus.AWAITING_PAYMENT, OrderStatus.CANCELED)
     assert canceled.recorded("canceled:timeout") == CanceledEvent(key="canceled:timeout", type="canceled", reason="timeout", at=now)
     assert order.remaining_units() == {"serum": 1, "cream": 2}
+
+
+def test_a_flagged_order_keeps_its_review_and_is_listed_by_when_it_was_flagged(store, now):
+    from shared.domain.order import review_flag
+
+    config = load_preset("biomiq")
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
+    for order_id in ("T1", "T2", "T3"):
+        orders.place_order(store, config=config, customer_id="anna", order_id=order_id, lines=CART, bonuses=100, now=now, source="tilda")
+    orders.flag_for_review(store, order_id="T3", review=review_flag("amount_mismatch", at=now, payment_id="pay-3", paid=1, expected=2), now=now)
+    orders.flag_for_review(store, order_id="T1", review=review_flag("cart_mismatch", at=now + timedelta(seconds=1)), now=now)
+    again = orders.flag_for_review(store, order_id="T3", review=review_flag("payment_used", at=now + timedelta(seconds=2)), now=now)
+    assert again.review is not None and again.review.reason == "amount_mismatch"  # the first verdict stays
+    raw = _raw(store, "T3")
+    assert raw["review"] == {"reason": "amount_mismatch", "message_ru": "Сумма оплаты не совпадает с суммой заказа.", "at": now, "payment_id": "pay-3", "details": {"paid": 1, "expected": 2}}
+    assert (raw["status"], raw["flagged_at"]) == ("canceled", now)
+    assert store.read(lambda uow: uow.orders.flagged(limit=10)) == [("T3", now), ("T1", now + timedelta(seconds=1))]
+    assert store.read(lambda uow: uow.orders.flagged(limit=10, after=(now, "T3"))) == [("T1", now + timedelta(seconds=1))]
+    assert "review" not in _raw(store, "T2") and "flagged_at" not in _raw(store, "T2")  # an order never flagged keeps its fields
+
+
+def test_a_payment_claim_is_created_once_and_read_back(store, now):
+    from shared.domain.order import PaymentClaim
+
+    claim = PaymentClaim(provider="yookassa", payment_id="2d9f-1", order_id="anna:K1", at=now)
+    store.run(lambda uow: uow.payment_claims.create(claim))
+    assert store.read(lambda uow: uow.payment_claims.get("yookassa", "2d9f-1")) == claim
+    assert store.read(lambda uow: uow.payment_claims.get("yookassa", "2d9f-2")) is None
+    assert store.run(lambda uow: uow.get(layout.payment_claim("yookassa", "2d9f-1")))["order_id"] == "anna:K1"
