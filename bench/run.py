@@ -857,7 +857,7 @@ def why(r: dict) -> list[str]:
             f"* **history, in-process quote ratio {ratio['quote_in_process_p50']}**: read as noise, not a history effect — both customers cost the same "
             f"{h['small']['quote_ops']['reads']} reads per quote and {h['small']['order_paid_ops']['reads']} reads/{h['small']['order_paid_ops']['writes']} writes per order paid, "
             f"their account documents weigh ≈{h['small']['account_doc_bytes_approx']} and ≈{h['large']['account_doc_bytes_approx']} bytes, nothing on the hot path lists postings, "
-            f"and the same comparison over HTTP gives {ratio['quote_http_c1_p50']} and order paid {ratio['order_paid_in_process_p50']} (the two customers' samples interleaved; p50 of 60 runs of a few ms). "
+            f"and the same comparison over HTTP gives {ratio['quote_http_c1_p50']} and order paid {ratio['order_paid_in_process_p50']} (samples interleaved; p50 of 60 runs of a few ms). "
             "The real history risk is different: the account document holds every *open* lot, so a customer with many unspent accruals grows it "
             f"(≈{h['account_doc_bytes_if_all_lots_open_approx']:,} bytes for {h['large']['postings']} open lots, over Firestore's 1 MiB limit); not measured here.")
     if any(t.startswith("expiry sweep") for t in missed):
