@@ -42,6 +42,9 @@ function): the program, origins, provider URLs, ids, limits, and
   next to the ``shared`` package (the source root a bundle is built from),
   else ``"dev"``;
 * ``KOPILKA_ENV`` — ``production``, ``staging`` … (default ``"local"``);
+* ``KOPILKA_STORE`` — ``memory`` for the in-memory store (local runs only:
+  refused unless ``KOPILKA_ENV`` is ``local`` or ``test``; read by
+  :mod:`shared.platform.bootstrap`);
 * ``KOPILKA_LOG_LEVEL`` — level of the application's loggers (default INFO);
 * ``GOOGLE_CLOUD_PROJECT`` — the project, which turns the trace header into
   Cloud Logging's trace field (see :mod:`shared.platform.logs`).
