@@ -138,7 +138,7 @@ class TildaForms:
             result = {"status": answer.status_code, "body": answer.text}
         except httpx.HTTPError as exc:
             result = {"status": 0, "body": str(exc)}
-        record = {"orderid": orderid, "payment_id": payment["systranid"], "amount": amount, "fields": form, "payment": payment, "webhook": result}
+        record = {"orderid": orderid, "payment_id": payment["systranid"], "amount": amount, "fields": form, "payment": payment, "sent": webhook, "webhook": result}
         with self._lock:
             self.submissions.append(record)
         return record
@@ -147,9 +147,10 @@ class TildaForms:
 class Stack:
     """The functions, the fakes and the demo shop of one local run."""
 
-    def __init__(self, base_port: int, *, memory: bool) -> None:
+    def __init__(self, base_port: int, *, memory: bool, reset: bool = False) -> None:
         self.base_port = base_port
         self.memory = memory
+        self.reset = reset
         self.ports = ports(base_port)
         self.urls = {name: f"http://127.0.0.1:{self.ports[name]}" for name in serve.FUNCTIONS}
         self.fakes_url = f"http://127.0.0.1:{self.ports['fakes']}"
@@ -169,6 +170,8 @@ class Stack:
         reload()
         bootstrap.set_store(None)
         self.store = bootstrap.firestore_store()
+        if self.reset and not self.memory:
+            self.store.reset()  # type: ignore[attr-defined]
         self.built = kit.build()
         fake_apis, self.yookassa, self.carriers = fakes.build_fakes()
         self.sms = fake_apis["/smsru"][0].__self__  # type: ignore[attr-defined]
@@ -266,12 +269,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-port", type=int, default=int(os.environ.get("KOPILKA_BASE_PORT", "8081")))
     parser.add_argument("--memory", action="store_true", help="the in-memory store even when FIRESTORE_EMULATOR_HOST is set")
+    parser.add_argument("--reset", action="store_true", help="start from an empty store (the emulator's data of this project is wiped)")
     parser.add_argument("--ready-file", type=Path, help="write the stack's URLs there (JSON) once it serves")
     args = parser.parse_args()
     memory = args.memory or not os.environ.get("FIRESTORE_EMULATOR_HOST")
     if memory:
         os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-    stack = Stack(args.base_port, memory=memory)
+    stack = Stack(args.base_port, memory=memory, reset=args.reset)
     stack.start()
     SNIPPET_FILE.parent.mkdir(exist_ok=True)
     SNIPPET_FILE.write_text(stack.snippet() + "\n", encoding="utf-8")
