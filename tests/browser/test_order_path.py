@@ -4,6 +4,7 @@ once, or flags it when what was paid does not match what the kit placed."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ def submit_order(page: Any, stack: LocalStack) -> dict[str, Any]:
     form.locator("input[name=Name]").fill("Анна")
     form.locator("input[name=Phone]").fill("+7 916 000-00-00")
     page.get_by_role("button", name="Оформить заказ").click()
-    page.locator(".t706__form-status").get_by_text("Заказ").wait_for()
+    page.locator(".t706__form-status").get_by_text(re.compile("^(Спасибо|Заказ принят)")).wait_for()
     submissions = stack.state()["tilda"]
     assert len(submissions) == sent + 1
     record: dict[str, Any] = submissions[-1]
