@@ -57,6 +57,11 @@
     });
   };
 
+  // the cart window opens when a product is added (a common T706 setting) and by the cart icon
+  function showCart(open) {
+    document.querySelector(".t706__cartwin").classList.toggle("t706__cartwin_showed", open);
+  }
+
   function change(i, delta) {
     var p = window.tcart.products[i];
     p.quantity += delta;
@@ -78,6 +83,7 @@
     if (same) same.quantity += product.quantity || 1;
     else c.products.push({ uid: product.uid, lid: product.uid, recid: "512345678", name: product.name, price: Number(product.price), sku: product.sku, quantity: product.quantity || 1, img: "", ts: Date.now() });
     refresh();
+    showCart(true);
   };
 
   if (build === "current") {
@@ -126,6 +132,8 @@
       });
     });
     document.querySelector(".t706__orderform form").addEventListener("submit", submit);
+    document.querySelector(".t706__carticon").addEventListener("click", function () { showCart(!document.querySelector(".t706__cartwin_showed")); });
+    document.querySelector(".t706__close").addEventListener("click", function () { showCart(false); });
     if (build !== "current") {
       var wrapper = document.querySelector(".t-inputpromocode__wrapper");
       if (wrapper) wrapper.parentNode.removeChild(wrapper);

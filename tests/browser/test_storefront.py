@@ -128,6 +128,22 @@ def test_account_and_partner_widgets_show_the_story(page, stack, tmp_path):
     screenshot(partner, "kit-partner.png", tmp_path)
 
 
+LAYOUT_SHIFT = """() => new Promise(done => {
+    let total = 0;
+    new PerformanceObserver(list => { for (const e of list.getEntries()) if (!e.hadRecentInput) total += e.value; })
+        .observe({type: 'layout-shift', buffered: true});
+    setTimeout(() => done(total), 300);
+})"""
+
+
+@pytest.mark.parametrize("path", ["/", "/account.html"])
+def test_the_kit_loads_without_shifting_the_page(page, stack, path):
+    page.goto(stack.shop + path)
+    page.wait_for_function("document.querySelectorAll('[data-kopilka-badge], [data-kopilka-ready], [data-kopilka-mounted]').length > 0")
+    page.wait_for_timeout(1000)  # the badges' /preview has answered
+    assert page.evaluate(LAYOUT_SHIFT) == 0
+
+
 def test_anonymous_visitor_sees_what_two_products_earn(page, stack):
     previews: list[Any] = []
     page.on("response", lambda r: previews.append(r) if r.url.endswith("/preview") and r.ok else None)
