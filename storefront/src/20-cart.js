@@ -310,6 +310,7 @@ function update() {
     reasonsOf(q).forEach(function (text) { v.reasons.appendChild(h("li", { text: text })); });
     if (cart.promo && q.promo_applied) v.reasons.appendChild(h("li", { class: "ok", text: "Промокод " + cart.promo + " применён." }));
     v.notice.textContent = cart.message;
+    v.notice.className = cart.applied && cart.message.indexOf("применена") >= 0 ? "notice ok" : "notice";
   }));
 }
 

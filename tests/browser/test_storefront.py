@@ -124,8 +124,34 @@ def test_account_and_partner_widgets_show_the_story(page, stack, tmp_path):
     account.get_by_text("Сохранено.").wait_for()
     profile = httpx.get(stack.urls["account"] + "/profile", headers={"Authorization": "Bearer " + access_token(page), "Origin": stack.shop}).json()
     assert profile["name"] == "Мария" and profile["notifications"]["email"] is True
+    # a payout asks for more than the partner may be paid: refused, in Russian, nothing held
+    partner.get_by_role("spinbutton", name="Сумма, бонусов").fill("500")
+    partner.get_by_role("textbox", name="Куда перевести").fill("4111 1111 1111 1111")
+    partner.get_by_role("button", name="Отправить заявку").click()
+    partner.get_by_text("Недостаточно бонусов к выплате: доступно 0.", exact=False).wait_for()
     screenshot(account, "kit-account.png", tmp_path)
     screenshot(partner, "kit-partner.png", tmp_path)
+
+    # an access token the server refuses: both widgets' calls share ONE refresh, which rotates the pair
+    before = page.evaluate("JSON.parse(localStorage.getItem('kopilka.session'))")
+    page.evaluate("const s = JSON.parse(localStorage.getItem('kopilka.session')); s.access = 'not-a-token'; localStorage.setItem('kopilka.session', JSON.stringify(s))")
+    with page.expect_response(lambda r: r.url.endswith("/refresh")) as refreshed:
+        page.reload()
+    assert refreshed.value.ok
+    account.locator("[data-k=total]").wait_for()
+    partner.locator("[data-k=code]").wait_for()
+    after = page.evaluate("JSON.parse(localStorage.getItem('kopilka.session'))")
+    assert after["refresh"] != before["refresh"] and after["access"] != "not-a-token"
+    assert page.evaluate("JSON.parse(localStorage.getItem('kopilka.session')).customer") == stack.maria["customer_id"]
+
+    # logout ends the session on the server too
+    with page.expect_response(lambda r: r.url.endswith("/logout")) as logged_out:
+        account.get_by_role("button", name="Выйти").click()
+    assert logged_out.value.ok
+    account.get_by_role("textbox", name="Телефон").wait_for()
+    assert page.evaluate("localStorage.getItem('kopilka.session')") is None
+    reused = httpx.post(stack.urls["sms_otp"] + "/refresh", json={"refresh_token": after["refresh"]}, headers={"Origin": stack.shop})
+    assert reused.status_code == 401
 
 
 LAYOUT_SHIFT = """() => new Promise(done => {
@@ -161,6 +187,10 @@ def test_anonymous_visitor_sees_what_two_products_earn(page, stack):
     assert widget.get_by_role("spinbutton").count() == 0 or not widget.get_by_role("spinbutton").is_visible()
     assert tilda_total(page) == SERUM_RUB + CREAM_RUB
     assert page.locator(".t-inputpromocode__wrapper").is_hidden()  # the kit owns the one promo slot
+    widget.get_by_role("textbox", name="Промокод").fill("НЕТТАКОГО")
+    widget.get_by_role("button", name="Применить промокод").click()
+    widget.get_by_role("listitem").filter(has_text="Промокод НЕТТАКОГО не найден или не действует.").wait_for()
+    assert tilda_total(page) == SERUM_RUB + CREAM_RUB  # a refused code changes nothing in Tilda's cart
 
 
 def test_a_friend_logs_in_spends_up_to_the_cap_and_the_discount_follows_the_cart(page, stack, checkout_contract, tmp_path):
