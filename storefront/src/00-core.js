@@ -184,11 +184,11 @@ var BASE_CSS =
   "td.n{text-align:right;white-space:nowrap}ul{margin:4px 0;padding-left:18px}";
 
 // The widget's own shadow root on a host element: the shop's CSS stays outside.
-function shadow(host, css) {
+function shadow(host, css, label) {
   var root = host.shadowRoot || host.attachShadow({ mode: "open" });
   clear(root);
   root.appendChild(h("style", { text: BASE_CSS + (css || "") }));
-  var box = h("div", { class: "k" });
+  var box = h("div", { class: "k", role: label ? "region" : null, "aria-label": label || null });
   root.appendChild(box);
   return box;
 }

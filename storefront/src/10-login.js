@@ -109,7 +109,7 @@ function loginForm(box, done) {
 }
 
 function mountLogin(host) {
-  var box = shadow(host);
+  var box = shadow(host, "", "Вход в программу лояльности");
   function render() {
     clear(box);
     if (session()) {

@@ -216,7 +216,7 @@ function check() {
 var CART_CSS = ".sum{font-size:16px}.big{font-size:18px;font-weight:700}.controls[hidden],[hidden]{display:none!important}";
 
 function cartView(host) {
-  var box = shadow(host, CART_CSS);
+  var box = shadow(host, CART_CSS, "Бонусы за заказ");
   host.setAttribute("data-kopilka-ready", "");
   var v = {};
   v.title = h("h2", { text: "Бонусы за заказ" });

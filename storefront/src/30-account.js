@@ -88,7 +88,7 @@ function profileForm(profile) {
 }
 
 function mountAccount(host) {
-  var box = shadow(host, "fieldset{border:1px solid #d9d9de;border-radius:8px;margin:8px 0}fieldset label{font-weight:400;display:inline-block;margin-right:14px}");
+  var box = shadow(host, "fieldset{border:1px solid #d9d9de;border-radius:8px;margin:8px 0}fieldset label{font-weight:400;display:inline-block;margin-right:14px}", "Личный кабинет");
   function render() {
     clear(box);
     if (!session()) return loginForm(box);

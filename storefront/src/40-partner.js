@@ -30,7 +30,7 @@ function payoutForm(reload) {
 }
 
 function mountPartner(host) {
-  var box = shadow(host);
+  var box = shadow(host, "", "Партнёрская программа");
   function render() {
     clear(box);
     if (!session()) return loginForm(box);

@@ -244,6 +244,27 @@ def test_both_tilda_builds_take_the_discount(page, stack, checkout_contract):
         assert page.evaluate("JSON.parse(localStorage.getItem('tcart')).promocode.discountsum") == 250  # saved as Tilda saves it
 
 
+def test_an_anonymous_order_goes_through_tildas_forms_server_and_payment_untouched(page, stack):
+    page.goto(stack.shop + "/")
+    add(page, SERUM)
+    add(page, CREAM)
+    cart(page).get_by_text("За этот заказ вы получите").wait_for()
+    form = page.locator(".t706__orderform form")
+    form.locator("input[name=Name]").fill("Гость")
+    form.locator("input[name=Phone]").fill("+7 916 000-00-01")
+    page.get_by_role("button", name="Оформить заказ").click()
+    page.locator(".t706__form-status").get_by_text(re.compile("^(Спасибо|Заказ принят)")).wait_for()
+    record = stack.state()["tilda"][-1]
+    assert record["amount"] == (SERUM_RUB + CREAM_RUB) * 100  # no discount: Tilda's YooKassa took the whole cart
+    assert "kopilka_order" not in record["fields"] and record["fields"]["Name"] == "Гость"
+    payment = json.loads(record["sent"]["payment"])  # Tilda's webhook: `payment` as JSON text
+    assert (payment["sys"], payment["systranid"]) == ("yakassa", record["payment_id"])
+    assert [(p["externalid"], p["sku"], p["quantity"]) for p in payment["products"]] == [(SERUM, "BQ-SERUM-30", 1), (CREAM, "BQ-CREAM-50", 1)]
+    assert "promocode" not in payment
+    assert record["webhook"]["status"] == 200 and "ignored" in record["webhook"]["body"]  # nobody's order: nothing to settle
+    assert tilda_total(page) == 0  # the cart was emptied after the order
+
+
 def test_functions_down_leave_a_working_cart_with_a_notice(page, stack):
     for url in stack.urls.values():
         page.route(url + "/**", lambda route: route.abort("connectionrefused"))
