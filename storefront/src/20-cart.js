@@ -6,6 +6,7 @@ var PROMO_NAME = "KOPILKA";
 var compat = { noProduct: false };
 var cart = { lines: [], key: "", quote: null, chosen: 0, promo: "", applied: null, reapply: false, down: false, busy: false, dirty: false, applying: false, message: "", views: [] };
 var debounceTimer = null;
+var RETRY_MS = 15000;
 
 function tildaLines() {
   var tc = window.tcart;
@@ -160,10 +161,12 @@ function requote() {
   if (!cart.lines.length) {
     cart.quote = null;
     cart.message = "";
+    cart.reapply = false; // an emptied cart (an order sent) starts over
     update();
     return;
   }
   cart.busy = true;
+  cart.triedAt = Date.now();
   cart.dirty = false;
   var key = cart.key;
   var body = { lines: wire(cart.lines), bonuses: session() ? cart.chosen : 0 };
@@ -171,6 +174,8 @@ function requote() {
   postLines("cart_quote", "/quote", body).then(function (r) {
     cart.busy = false;
     if (r.ok && r.data) {
+      if (cart.problem) cart.message = "";
+      cart.problem = false;
       cart.down = false;
       cart.quote = r.data;
       if (cart.chosen > r.data.max_bonuses) cart.chosen = r.data.max_bonuses;
@@ -181,6 +186,7 @@ function requote() {
       cart.quote = null;
       cart.down = r.status === 0 || r.status >= 500;
       cart.message = problem(r);
+      cart.problem = true;
     }
     if (cart.dirty || key !== cart.key) return requote();
     update();
@@ -199,7 +205,11 @@ function schedule() {
 function check() {
   var lines = tildaLines();
   var key = JSON.stringify(lines);
-  if (key === cart.key) return;
+  if (key === cart.key) {
+    // the functions were down: ask again now and then
+    if (cart.down && !cart.busy && Date.now() - (cart.triedAt || 0) > RETRY_MS) requote();
+    return;
+  }
   cart.lines = lines;
   cart.key = key;
   if (cart.applied) {

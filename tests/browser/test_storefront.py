@@ -278,6 +278,11 @@ def test_functions_down_leave_a_working_cart_with_a_notice(page, stack):
     wait_for_total(page, SERUM_RUB + 2 * CREAM_RUB)
     assert page.get_by_role("button", name="Оформить заказ").is_enabled()
 
+    page.unroute_all()  # the functions are back: the next change of the cart is quoted again
+    page.get_by_role("button", name="Уменьшить количество: Крем").click()
+    cart(page).get_by_text("За этот заказ вы получите 155 бонусов").wait_for()
+    assert "временно недоступны" not in cart(page).inner_text()
+
 
 def test_slow_functions_do_not_block_the_page(page, stack):
     def slow(route: Any) -> None:
