@@ -35,6 +35,7 @@ import sys
 import threading
 import urllib.parse
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ SHOP_DIR = ROOT / "storefront" / "demo-shop"
 SNIPPET_FILE = ROOT / ".run" / "tilda-snippet.html"
 FAKES_OFFSET, SHOP_OFFSET = 18, 19
 MARIA_PHONE = "+79161110001"
+PROMO_CODE = "VESNA10"  # the shop's spring code: 10 % off
 SHOP_PAGES = {"/": ("shop.html", "current"), "/index.html": ("shop.html", "current"), "/legacy.html": ("shop.html", "legacy"), "/account.html": ("account.html", "")}
 STATIC = {"/shop.css": "text/css", "/tilda-stub.js": "text/javascript"}
 
@@ -203,9 +205,10 @@ class Stack:
             program.publish(self.store, raw=preset_data(name), author="local stack", reason="local program", effective_from=now, now=now)
 
     def seed_story(self) -> dict[str, Any]:
-        """Maria logs in by SMS and is a partner: two friends bought through her link (paid orders)."""
-        from shared.domain.cart import CartLine
-        from shared.services import orders, program, registration
+        """Maria logs in by SMS and is a partner: two friends bought through her link (paid orders);
+        the shop has a 10 % promo code."""
+        from shared.domain.cart import CartLine, PromoRule
+        from shared.services import orders, program, promo, registration
 
         http = httpx.Client(timeout=30, headers={"Origin": self.shop_url})
         http.post(self.urls["sms_otp"] + "/request", json={"phone": MARIA_PHONE}).raise_for_status()
@@ -221,8 +224,9 @@ class Stack:
             registration.register_customer(self.store, config=config, customer_id=friend, now=now, invited_by=maria)
             placed, _ = orders.place_order(self.store, config=config, customer_id=friend, order_id=order, lines=[CartLine(id="1", price=150000, quantity=1)], bonuses=0, now=now)
             orders.mark_paid(self.store, config=config, order_id=order, payment=orders.PaymentRef(provider="demo", id=f"seed-{order}", amount=placed.money_to_pay), now=now)
+        promo.create_discount(self.store, rule=PromoRule(code=PROMO_CODE, kind="percent", percent=Decimal(10)), now=now)
         http.close()
-        return {"maria": {"phone": MARIA_PHONE, "customer_id": maria, "code": partner["code"], "link": partner["link"]}}
+        return {"maria": {"phone": MARIA_PHONE, "customer_id": maria, "code": partner["code"], "link": partner["link"]}, "promo_code": PROMO_CODE}
 
     def state(self) -> dict[str, Any]:
         return {

@@ -243,6 +243,20 @@ def test_both_tilda_builds_take_the_discount(page, stack, checkout_contract):
         assert page.evaluate("window.tcart.promocode.promocode") == "KOPILKA"
         assert page.evaluate("JSON.parse(localStorage.getItem('tcart')).promocode.discountsum") == 250  # saved as Tilda saves it
 
+    # the shop's promo code, typed into the kit's own field, is part of the same one discount
+    page.goto(stack.shop + "/")
+    page.evaluate("window.tcart.products = []; delete window.tcart.promocode; tcart__updateTotalProductsinCartObj(); tcart__reDrawProducts(); tcart__reDrawTotal()")
+    add(page, SERUM)
+    widget = cart(page)
+    widget.get_by_role("textbox", name="Промокод").fill(stack.info["seed"]["promo_code"])
+    widget.get_by_role("button", name="Применить промокод").click()
+    widget.get_by_text("Промокод VESNA10 применён.").wait_for()
+    with page.expect_response(lambda r: r.url.endswith("/checkout/tilda") and r.request.method == "POST") as answer:
+        widget.get_by_role("button", name="Применить", exact=True).click()
+    assert answer.value.request.post_data_json["promo_code"] == "VESNA10"
+    wait_for_total(page, SERUM_RUB - 190)  # 10 % of 1900 ₽
+    assert checkout_contract[-1]["discount"] == 19_000
+
 
 def test_an_anonymous_order_goes_through_tildas_forms_server_and_payment_untouched(page, stack):
     page.goto(stack.shop + "/")
