@@ -12,7 +12,7 @@ CHECKOV_VERSION := 3.3.30
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help venv lint test unit demo run openapi emulator-start emulator-stop clean package plan infra-check
+.PHONY: help venv lint test unit demo run kit openapi emulator-start emulator-stop clean package plan infra-check
 
 help: ## list targets
 	@echo "Kopilka make targets:"
@@ -49,8 +49,11 @@ unit: venv ## every test that needs no emulator: pure tests and the in-memory ha
 demo: venv ## the Anna & Maria story over HTTP: on a private Firestore emulator, else on the in-memory store
 	$(VENV_PY) -m scripts.demo $(if $(KOPILKA_STORE),--store $(KOPILKA_STORE))
 
-run: venv ## serve every function locally on the emulator (ports 8081+), with provider fakes
-	$(EMULATOR) run -- $(VENV_PY) -m scripts.serve
+run: venv ## every function, the provider fakes, the kit and the demo Tilda shop in one process on the emulator (ports 8081+; the snippet in .run/)
+	$(EMULATOR) run -- $(VENV_PY) -m scripts.local_stack
+
+kit: venv ## build the storefront kit: storefront/dist/kopilka-kit.<hash>.js and manifest.json (at most 25 KB gzipped)
+	$(VENV_PY) -m scripts.kit
 
 package: venv ## dist/<function>-<sha256>.zip per function + infra/packages.auto.tfvars.json
 	$(VENV_PY) -m scripts.package

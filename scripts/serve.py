@@ -1,7 +1,9 @@
-"""Serve every function locally (functions-framework) against the emulator.
+"""Serve every function locally (functions-framework, one process each) against the emulator.
 
-    make run                      # emulator + every function + the demo program
-    python -m scripts.serve       # the same, when FIRESTORE_EMULATOR_HOST is already set
+    python -m scripts.serve       # when FIRESTORE_EMULATOR_HOST is already set
+
+``make demo``, ``make bench`` and the process-kill tests use it; ``make run`` serves everything
+in one process with the kit and a demo shop (:mod:`scripts.local_stack`).
 
 Each function listens on its own port, from 8081 upwards in folder order,
 like its own Cloud Functions URL. Local provider fakes (YooKassa, CDEK) are

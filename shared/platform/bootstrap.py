@@ -6,6 +6,10 @@ the carriers, Telegram's OpenID Connect provider), each built from
 :func:`~shared.platform.settings.settings` when it is first asked for. The adapter modules are imported only then, so a
 function that never sends an SMS never loads the SMS client.
 
+``KOPILKA_STORE=memory`` builds the in-memory store instead, for the local
+stack and demos without an emulator; it is refused unless ``KOPILKA_ENV`` is
+``local`` or ``test`` (a deployed function never keeps its data in memory).
+
 Tests and local tools swap them: :func:`set_store` puts another store in place
 (``None``: back to Firestore); :func:`set_transport` routes a provider's clients
 through an ``httpx`` transport (a fake; ``None``: the network) and drops the
@@ -43,10 +47,25 @@ def project_id() -> str:
     return os.environ.get("GOOGLE_CLOUD_PROJECT") or os.environ.get("GCLOUD_PROJECT") or "kopilka-local"
 
 
+LOCAL_ENVIRONMENTS = ("local", "test")
+
+
+class MemoryStoreRefused(RuntimeError):
+    """``KOPILKA_STORE=memory`` outside a local or test environment."""
+
+
 def firestore_store() -> Store:
-    """The instance's store: Firestore unless :func:`set_store` put another in place."""
+    """The instance's store: Firestore unless :func:`set_store` put another in place
+    (or ``KOPILKA_STORE=memory`` asks for the in-memory store, locally only)."""
     global _store
     with _lock:
+        if _store is None and os.environ.get("KOPILKA_STORE", "").strip().lower() == "memory":
+            from shared.adapters.memory_store import MemoryStore
+            from shared.platform.settings import settings
+
+            if settings().environment not in LOCAL_ENVIRONMENTS:
+                raise MemoryStoreRefused(f"KOPILKA_STORE=memory is for local runs only, not KOPILKA_ENV={settings().environment}")
+            _store = MemoryStore()
         if _store is None:
             from google.cloud import firestore
 

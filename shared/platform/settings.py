@@ -45,6 +45,9 @@ function): the program, origins, provider URLs, ids, limits, and
 * ``KOPILKA_ORDER_TOKEN_MINUTES`` — how long the signed order token of a
   Tilda order (the form's ``kopilka_order``) is accepted by Tilda's webhook
   (default 60: a slow payment page);
+* ``KOPILKA_STORE`` — ``memory`` for the in-memory store (local runs only:
+  refused unless ``KOPILKA_ENV`` is ``local`` or ``test``; read by
+  :mod:`shared.platform.bootstrap`);
 * ``KOPILKA_LOG_LEVEL`` — level of the application's loggers (default INFO);
 * ``GOOGLE_CLOUD_PROJECT`` — the project, which turns the trace header into
   Cloud Logging's trace field (see :mod:`shared.platform.logs`).

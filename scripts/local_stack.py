@@ -1,0 +1,309 @@
+"""Every function in ONE process, with the provider fakes, the storefront kit and a demo Tilda shop.
+
+    make run                              # on a private emulator; prints the demo shop's URL
+    python -m scripts.local_stack         # the same store choice by hand: the emulator when
+                                          # FIRESTORE_EMULATOR_HOST is set, else the in-memory store
+    python -m scripts.local_stack --memory --base-port 8300 --ready-file /tmp/stack.json
+
+Ports, from ``KOPILKA_BASE_PORT`` (``--base-port``, default 8081): each function on
+its own, in folder order (like its own Cloud Functions URL); the provider fakes
+(YooKassa, SMS.ru, CDEK; :mod:`scripts.fakes`) on base+18; the demo shop on
+base+19, which also serves the kit (``/kit/``, from ``storefront/dist``, built
+at start) and a fake of Tilda's forms server (``POST /tilda-forms/submit``).
+
+The forms fake does what Tilda's server does with its own YooKassa connection:
+it takes what the browser posts (the form's fields, hidden inputs included, and
+``tildapayment``), creates the payment for the cart's amount in the YooKassa
+fake, marks it succeeded, and posts Tilda's webhook (urlencoded, ``payment`` as
+JSON text, ``systranid`` = that payment's id) to the checkout function's
+``/tilda/{secret}``.
+
+The demo program (Biomiq) is published and the story's partner is seeded:
+Maria, logged in by SMS, with two friends who bought through her link.
+``GET /_stack/state`` on the shop's port answers the seed, the SMS codes sent
+and the forms fake's submissions (a local tool: it is never deployed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import os
+import sys
+import threading
+import urllib.parse
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from scripts import fakes, kit, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOP_DIR = ROOT / "storefront" / "demo-shop"
+SNIPPET_FILE = ROOT / ".run" / "tilda-snippet.html"
+FAKES_OFFSET, SHOP_OFFSET = 18, 19
+MARIA_PHONE = "+79161110001"
+PROMO_CODE = "VESNA10"  # the shop's spring code: 10 % off
+SHOP_PAGES = {"/": ("shop.html", "current"), "/index.html": ("shop.html", "current"), "/legacy.html": ("shop.html", "legacy"), "/account.html": ("account.html", "")}
+STATIC = {"/shop.css": "text/css", "/tilda-stub.js": "text/javascript"}
+
+
+def ports(base: int) -> dict[str, int]:
+    found = {name: base + i for i, name in enumerate(serve.FUNCTIONS)}
+    return {**found, "fakes": base + FAKES_OFFSET, "shop": base + SHOP_OFFSET}
+
+
+def environment(base: int, *, memory: bool) -> dict[str, str]:
+    """The functions' environment for this stack (what serve.py gives them, on these ports)."""
+    p = ports(base)
+    fakes_url, shop_url = f"http://127.0.0.1:{p['fakes']}", f"http://127.0.0.1:{p['shop']}"
+    env = {
+        **serve.LOCAL_ENV,
+        "KOPILKA_ENV": "local",
+        "KOPILKA_ALLOWED_ORIGINS": f"{shop_url},http://localhost:{p['shop']}",
+        "KOPILKA_SHOP_URL": shop_url + "/",
+        "YOOKASSA_BASE_URL": f"{fakes_url}/yookassa/v3",
+        "CDEK_BASE_URL": f"{fakes_url}/cdek/v2",
+        "SMSRU_BASE_URL": f"{fakes_url}/smsru",
+    }
+    if memory:
+        env["KOPILKA_STORE"] = "memory"
+    return env
+
+
+def load_router(name: str) -> Any:
+    """``functions/<name>/main.py``'s router (each file is a module named ``main``: loaded by path)."""
+    spec = importlib.util.spec_from_file_location(f"kopilka_function_{name}", ROOT / "functions" / name / "main.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.router
+
+
+def function_app(router: Any) -> Any:
+    """A WSGI app that hands each request to the function's router, as functions-framework does."""
+
+    @Request.application  # type: ignore[arg-type]
+    def app(request: Request) -> Response:
+        body, status, headers = router.dispatch(request)
+        response = Response(body, status=status, headers=headers)
+        if "Content-Type" not in headers:
+            response.headers["Content-Type"] = "application/json"
+        return response
+
+    return app
+
+
+class TildaForms:
+    """Tilda's forms server: the order form's post becomes a YooKassa payment and the shop's webhook."""
+
+    def __init__(self, yookassa: Any, webhook_url: str) -> None:
+        self.yookassa = yookassa
+        self.webhook_url = webhook_url
+        self.submissions: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._orders = iter(range(1_700_000_001, 1_800_000_000))
+
+    def submit(self, fields: dict[str, str]) -> dict[str, Any]:
+        payment_in = json.loads(fields.pop("tildapayment", "") or "{}")
+        amount = round(float(payment_in.get("amount") or 0) * 100)
+        with self._lock:
+            orderid = str(next(self._orders))
+        paid = None
+        if amount > 0:
+            created = self.yookassa.create_payment(amount=amount, description=f"Заказ {orderid}", metadata={"orderid": orderid, "cms_name": "tilda"})
+            paid = self.yookassa.succeed(created["id"])
+        payment = {
+            "orderid": orderid,
+            "sys": "yakassa" if paid else "none",
+            "systranid": paid["id"] if paid else "0",
+            "amount": payment_in.get("amount", 0),
+            "subtotal": payment_in.get("prodamount", 0),
+            "products": [
+                {"name": p.get("name", ""), "sku": p.get("sku", ""), "externalid": p.get("externalid", ""), "quantity": p.get("quantity", 1), "price": p.get("price", 0), "amount": p.get("amount", 0)}
+                for p in payment_in.get("products", [])
+            ],
+        }
+        if payment_in.get("promocode"):
+            payment.update(promocode=payment_in["promocode"], discount=payment_in.get("discount", 0))
+        form = {key: value for key, value in fields.items() if not key.startswith("tildaspec-")}
+        webhook = {**form, "formid": fields.get("tildaspec-formid", ""), "formname": fields.get("formname", "Cart"), "tranid": f"4815162:{orderid}", "payment": json.dumps(payment, ensure_ascii=False)}
+        try:
+            answer = httpx.post(self.webhook_url, data=webhook, timeout=10)
+            result = {"status": answer.status_code, "body": answer.text}
+        except httpx.HTTPError as exc:
+            result = {"status": 0, "body": str(exc)}
+        record = {"orderid": orderid, "payment_id": payment["systranid"], "amount": amount, "fields": form, "payment": payment, "sent": webhook, "webhook": result}
+        with self._lock:
+            self.submissions.append(record)
+        return record
+
+
+class Stack:
+    """The functions, the fakes and the demo shop of one local run."""
+
+    def __init__(self, base_port: int, *, memory: bool, reset: bool = False) -> None:
+        self.base_port = base_port
+        self.memory = memory
+        self.reset = reset
+        self.ports = ports(base_port)
+        self.urls = {name: f"http://127.0.0.1:{self.ports[name]}" for name in serve.FUNCTIONS}
+        self.fakes_url = f"http://127.0.0.1:{self.ports['fakes']}"
+        self.shop_url = f"http://127.0.0.1:{self.ports['shop']}"
+        self.servers: list[BaseWSGIServer | Any] = []
+        self.seed: dict[str, Any] = {}
+
+    def snippet(self) -> str:
+        return kit.snippet(self.urls, self.shop_url + "/kit")
+
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
+        os.environ.update(environment(self.base_port, memory=self.memory))
+        from shared.platform import bootstrap
+        from shared.platform.settings import reload
+
+        reload()
+        bootstrap.set_store(None)
+        self.store = bootstrap.firestore_store()
+        if self.reset and not self.memory:
+            self.store.reset()  # type: ignore[attr-defined]
+        self.built = kit.build()
+        fake_apis, self.yookassa, self.carriers = fakes.build_fakes()
+        self.sms = fake_apis["/smsru"][0].__self__  # type: ignore[attr-defined]
+        bridge = fakes.make_server(self.ports["fakes"], fake_apis)
+        self._serve(bridge)
+        for name in serve.FUNCTIONS:
+            self._serve(make_server("127.0.0.1", self.ports[name], function_app(load_router(name)), threaded=True))
+        self.forms = TildaForms(self.yookassa, f"{self.urls['checkout']}/tilda/{os.environ['KOPILKA_TILDA_TOKEN']}")
+        self._serve(make_server("127.0.0.1", self.ports["shop"], self.shop_app(), threaded=True))
+        self.publish_program()
+        self.seed = self.seed_story()
+
+    def _serve(self, server: Any) -> None:
+        self.servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+
+    def publish_program(self) -> None:
+        from shared.presets import preset_data
+        from shared.services import program
+
+        name = os.environ["KOPILKA_PROGRAM"]
+        if not self.store.get(f"programs/{name}"):
+            now = datetime.now(timezone.utc)
+            program.publish(self.store, raw=preset_data(name), author="local stack", reason="local program", effective_from=now, now=now)
+
+    def seed_story(self) -> dict[str, Any]:
+        """Maria logs in by SMS and is a partner: two friends bought through her link (paid orders);
+        the shop has a 10 % promo code."""
+        from shared.domain.cart import CartLine, PromoRule
+        from shared.services import orders, program, promo, registration
+
+        http = httpx.Client(timeout=30, headers={"Origin": self.shop_url})
+        http.post(self.urls["sms_otp"] + "/request", json={"phone": MARIA_PHONE}).raise_for_status()
+        login = http.post(self.urls["sms_otp"] + "/verify", json={"phone": MARIA_PHONE, "code": self.sms.last_code(MARIA_PHONE)})
+        login.raise_for_status()
+        maria = login.json()["customer_id"]
+        partner = http.get(self.urls["account"] + "/partner", headers={"Authorization": "Bearer " + login.json()["access_token"]}).json()
+        now = datetime.now(timezone.utc)
+        config = program.in_force(self.store, os.environ["KOPILKA_PROGRAM"], now).config
+        for friend, order in (("olga", "B-1001"), ("irina", "B-1002")):
+            if self.store.get(f"orders/{order}"):
+                continue
+            registration.register_customer(self.store, config=config, customer_id=friend, now=now, invited_by=maria)
+            placed, _ = orders.place_order(self.store, config=config, customer_id=friend, order_id=order, lines=[CartLine(id="1", price=150000, quantity=1)], bonuses=0, now=now)
+            orders.mark_paid(self.store, config=config, order_id=order, payment=orders.PaymentRef(provider="demo", id=f"seed-{order}", amount=placed.money_to_pay), now=now)
+        promo.create_discount(self.store, rule=PromoRule(code=PROMO_CODE, kind="percent", percent=Decimal(10)), now=now)
+        http.close()
+        return {"maria": {"phone": MARIA_PHONE, "customer_id": maria, "code": partner["code"], "link": partner["link"]}, "promo_code": PROMO_CODE}
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "urls": self.urls,
+            "shop": self.shop_url,
+            "fakes": self.fakes_url,
+            "kit": self.built,
+            "sms": [{"to": "+" + m.to, "code": m.code} for m in self.sms.messages],
+            "tilda": self.forms.submissions,
+        }
+
+    def page(self, template: str, build: str) -> str:
+        text = (SHOP_DIR / template).read_text(encoding="utf-8")
+        return text.replace("<!-- KOPILKA SNIPPET -->", self.snippet()).replace("{{TILDA_BUILD}}", build).replace("{{FORMS_URL}}", self.shop_url + "/tilda-forms/submit")
+
+    def shop_app(self) -> Any:
+        @Request.application  # type: ignore[arg-type]
+        def app(request: Request) -> Response:
+            path = request.path
+            if request.method == "POST" and path == "/tilda-forms/submit":
+                fields = {key: value for key, value in urllib.parse.parse_qsl(request.get_data(as_text=True), keep_blank_values=True)}
+                record = self.forms.submit(fields)
+                message = "Спасибо! Заказ оформлен и оплачен." if record["webhook"]["status"] == 200 else "Заказ принят."
+                return Response(json.dumps({"message": message, "orderid": record["orderid"]}, ensure_ascii=False), content_type="application/json")
+            if path == "/_stack/state":
+                return Response(json.dumps(self.state(), ensure_ascii=False, default=str), content_type="application/json")
+            if path in SHOP_PAGES:
+                template, build = SHOP_PAGES[path]
+                return Response(self.page(template, build), content_type="text/html; charset=utf-8")
+            if path in STATIC:
+                return Response((SHOP_DIR / path.lstrip("/")).read_bytes(), content_type=STATIC[path] + "; charset=utf-8")
+            if path.startswith("/kit/"):
+                file = kit.DIST / path.removeprefix("/kit/")
+                if file.parent == kit.DIST and file.is_file():
+                    kind = "application/json" if file.suffix == ".json" else "text/javascript; charset=utf-8"
+                    return Response(file.read_bytes(), content_type=kind, headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=31536000, immutable"})
+            return Response("Нет такой страницы", status=404, content_type="text/plain; charset=utf-8")
+
+        return app
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base-port", type=int, default=int(os.environ.get("KOPILKA_BASE_PORT", "8081")))
+    parser.add_argument("--memory", action="store_true", help="the in-memory store even when FIRESTORE_EMULATOR_HOST is set")
+    parser.add_argument("--reset", action="store_true", help="start from an empty store (the emulator's data of this project is wiped)")
+    parser.add_argument("--ready-file", type=Path, help="write the stack's URLs there (JSON) once it serves")
+    args = parser.parse_args()
+    memory = args.memory or not os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if memory:
+        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+    stack = Stack(args.base_port, memory=memory, reset=args.reset)
+    stack.start()
+    SNIPPET_FILE.parent.mkdir(exist_ok=True)
+    SNIPPET_FILE.write_text(stack.snippet() + "\n", encoding="utf-8")
+    for name, url in stack.urls.items():
+        print(f"{name:<16} {url}")
+    print(f"{'fakes':<16} {stack.fakes_url}")
+    print(f"store            {'in memory' if memory else 'Firestore emulator ' + os.environ['FIRESTORE_EMULATOR_HOST']}")
+    print(f"snippet          {SNIPPET_FILE.relative_to(ROOT)}")
+    print(f"Demo shop:       {stack.shop_url}/  (older Tilda build: {stack.shop_url}/legacy.html, account: {stack.shop_url}/account.html)")
+    print("Ctrl-C stops everything.", flush=True)
+    if args.ready_file:
+        args.ready_file.write_text(json.dumps(stack.state(), ensure_ascii=False, default=str), encoding="utf-8")
+    stopping = threading.Event()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
