@@ -209,21 +209,11 @@ def on_emulator() -> int:
 
 @contextmanager
 def functions_in_process(names: list[str]) -> Iterator[dict[str, str]]:
-    """Every function served from this process, each on a free local port (threaded WSGI servers); their URLs."""
-    import functions_framework
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    class Quiet(WSGIRequestHandler):
-        def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
-            return
-
+    """Every function served from this process, each on a free local port; their URLs."""
     servers = []
     try:
         for name in names:
-            app = functions_framework.create_app(target=name, source=str(serve.ROOT / "functions" / name / "main.py"))
-            server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
-            threading.Thread(target=server.serve_forever, name=f"demo-{name}", daemon=True).start()
-            servers.append((name, server))
+            servers.append((name, serve.in_process(name)))
         yield {name: f"http://127.0.0.1:{server.server_port}" for name, server in servers}
     finally:
         for _, server in servers:

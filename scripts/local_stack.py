@@ -27,7 +27,6 @@ and the forms fake's submissions (a local tool: it is never deployed).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -76,29 +75,6 @@ def environment(base: int, *, memory: bool) -> dict[str, str]:
     if memory:
         env["KOPILKA_STORE"] = "memory"
     return env
-
-
-def load_router(name: str) -> Any:
-    """``functions/<name>/main.py``'s router (each file is a module named ``main``: loaded by path)."""
-    spec = importlib.util.spec_from_file_location(f"kopilka_function_{name}", ROOT / "functions" / name / "main.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.router
-
-
-def function_app(router: Any) -> Any:
-    """A WSGI app that hands each request to the function's router, as functions-framework does."""
-
-    @Request.application  # type: ignore[arg-type]
-    def app(request: Request) -> Response:
-        body, status, headers = router.dispatch(request)
-        response = Response(body, status=status, headers=headers)
-        if "Content-Type" not in headers:
-            response.headers["Content-Type"] = "application/json"
-        return response
-
-    return app
 
 
 class TildaForms:
@@ -180,7 +156,7 @@ class Stack:
         bridge = fakes.make_server(self.ports["fakes"], fake_apis)
         self._serve(bridge)
         for name in serve.FUNCTIONS:
-            self._serve(make_server("127.0.0.1", self.ports[name], function_app(load_router(name)), threaded=True))
+            self.servers.append(serve.in_process(name, self.ports[name]))
         self.forms = TildaForms(self.yookassa, f"{self.urls['checkout']}/tilda/{os.environ['KOPILKA_TILDA_TOKEN']}")
         self._serve(make_server("127.0.0.1", self.ports["shop"], self.shop_app(), threaded=True))
         self.publish_program()

@@ -121,6 +121,25 @@ def kill_function(process: subprocess.Popen, sig: int = signal.SIGKILL, timeout:
         process.wait(timeout=timeout)
 
 
+def in_process(name: str, port: int = 0) -> Any:
+    """``functions/<name>/main.py`` served from this process through functions-framework on a
+    threaded WSGI server (``port`` 0: a free one), serving in a daemon thread; stop it with
+    ``shutdown()`` and ``server_close()``. Every function served so shares this process's store."""
+    import threading
+
+    import functions_framework
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
+            return
+
+    app = functions_framework.create_app(target=name, source=str(ROOT / "functions" / name / "main.py"))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Quiet)
+    threading.Thread(target=server.serve_forever, name=f"function-{name}", daemon=True).start()
+    return server
+
+
 def start(env: dict[str, str]) -> list[subprocess.Popen]:
     processes = []
     if env.get("KOPILKA_FAKES", "1") == "1":

@@ -5,9 +5,12 @@
                            its order_id is "<customer id>:<the storefront's order_id>"; with
                            payment {provider: "yookassa", return_url} the YooKassa payment is
                            created too and its confirmation_url answered
-    POST /checkout/tilda   customer token; {order_id, lines, bonuses, promo_code?, quote_fingerprint?}
+    POST /checkout/tilda   customer token; {order_id, lines, bonuses, promo_code?, quote_fingerprint?, replaces?}
                            -> the order placed as source "tilda" with the discount the kit applies
-                           in Tilda's cart and the order token for the form's kopilka_order field
+                           in Tilda's cart and the order token for the form's kopilka_order field;
+                           the unpaid order ``replaces`` names is canceled first
+    POST /checkout/tilda/release  customer token; {order_id} -> that unpaid Tilda order canceled
+                           (the kit took its discount away): its bonuses and promo use go back
     POST /tilda/{token}    Tilda's webhook after a successful payment; the secret is the last path segment
 
 Checkout refuses a blocked customer (403 customer_blocked) and a session a
@@ -36,7 +39,7 @@ import hmac
 from typing import Any
 
 from shared.adapters import tilda
-from shared.api.checkout import CheckoutRequest, CheckoutResponse, PaidCheckoutResponse, TildaCheckoutRequest, TildaCheckoutResponse, TildaWebhookResponse
+from shared.api.checkout import CheckoutRequest, CheckoutResponse, PaidCheckoutResponse, TildaCheckoutRequest, TildaCheckoutResponse, TildaReleaseRequest, TildaReleaseResponse, TildaWebhookResponse
 from shared.domain.errors import Forbidden
 from shared.domain.order import customer_order_id
 from shared.edge import entry
@@ -91,6 +94,7 @@ def tilda_checkout_endpoint(request: Any, ctx: Context) -> TildaCheckoutResponse
         bonuses=body.bonuses,
         promo_code=body.promo_code,
         quote_fingerprint=body.quote_fingerprint,
+        replaces=customer_order_id(token.customer_id, body.replaces) if body.replaces else None,
         now=ctx.now,
     )
     order = placed.order
@@ -106,6 +110,15 @@ def tilda_checkout_endpoint(request: Any, ctx: Context) -> TildaCheckoutResponse
         promo_code=order.promo_code,
         expires_at=placed.expires_at,
     )
+
+
+@router.post("/checkout/tilda/release")
+def tilda_release_endpoint(request: Any, ctx: Context) -> TildaReleaseResponse:
+    token = entry.customer_token(request, ctx.now)
+    body = ctx.body(TildaReleaseRequest)
+    order_id = customer_order_id(token.customer_id, body.order_id)
+    order = tilda_orders.release(entry.store(), customer_id=token.customer_id, order_id=order_id, now=ctx.now)
+    return TildaReleaseResponse(order_id=order_id, status=order.status.value if order else None)
 
 
 def _refused() -> Forbidden:

@@ -86,6 +86,20 @@ class TildaCheckoutRequest(BaseModel):
     bonuses: Bonuses
     promo_code: PromoCode = None
     quote_fingerprint: str | None = Field(default=None, min_length=1, max_length=64, description="The cart_fingerprint of the quote the customer saw (a changed cart is 409 stale_quote).")
+    replaces: NewOrderId | None = Field(default=None, description="The order_id the kit placed before for this cart: still unpaid, it is canceled first and its bonuses and promo use go back.")
+
+
+class TildaReleaseRequest(BaseModel):
+    """The order the kit placed for a cart whose discount it took away."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: NewOrderId = Field(description="The kit's order_id (in the customer's namespace, as placed).")
+
+
+class TildaReleaseResponse(BaseModel):
+    order_id: str
+    status: str | None = Field(description="The order's status now (canceled when it was unpaid); null: no such order of this customer's.")
 
 
 class TildaCheckoutResponse(BaseModel):
@@ -159,6 +173,16 @@ ENDPOINTS = [
         response=TildaCheckoutResponse,
         auth="customer",
         errors=(400, 401, 404, 409, 413, 422),
+    ),
+    Endpoint(
+        function="checkout",
+        method="POST",
+        path="/checkout/tilda/release",
+        summary="Give back what the kit's unpaid Tilda order holds (its discount left the cart): the order is canceled, its bonuses and promo use return",
+        request=TildaReleaseRequest,
+        response=TildaReleaseResponse,
+        auth="customer",
+        errors=(400, 401),
     ),
     Endpoint(
         function="checkout",

@@ -106,6 +106,18 @@ def kit_discount(order: Order) -> int:
 # --- before the payment: POST /checkout/tilda -------------------------------------------------
 
 
+def release(store: Store, *, customer_id: str, order_id: str, now: datetime) -> Order | None:
+    """Cancel the customer's unpaid Tilda order ``order_id`` (its discount left the cart): its reserved
+    bonuses and promo use go back. A paid order, another customer's, a storefront checkout's or an unknown
+    id is left alone; the order as it now is (``None``: no such order of this customer's)."""
+    order = orders.find_order(store, order_id)
+    if order is None or order.customer_id != customer_id:
+        return None
+    if order.source != "tilda" or not order.awaiting_payment:
+        return order
+    return orders.mark_canceled(store, order_id=order_id, now=now, reason="replaced", placed=order)
+
+
 def place(
     store: Store,
     *,
@@ -120,8 +132,17 @@ def place(
     now: datetime,
     promo_code: str | None = None,
     quote_fingerprint: str | None = None,
+    replaces: str | None = None,
 ) -> TildaCheckout:
-    """Place the order of Tilda's cart (idempotent by order id: the same request answers the same token)."""
+    """Place the order of Tilda's cart (idempotent by order id: the same request answers the same token).
+
+    ``replaces``: the order the kit placed before for the same cart (its discount is
+    gone from the cart: the cart changed, or the customer chose another amount). If it is
+    still this customer's unpaid Tilda order it is canceled first, so its reservation and
+    promo use go back before the new order reserves; a paid one is left as it is.
+    """
+    if replaces is not None and replaces != order_id:
+        release(store, customer_id=customer_id, order_id=replaces, now=now)
     order, _ = orders.place_order(
         store,
         config=config,
@@ -137,6 +158,8 @@ def place(
     )
     if order.source != "tilda":
         raise IdempotencyConflict("the order id was used for a storefront checkout", order_id=order.order_id)
+    if order.status is OrderStatus.CANCELED:
+        raise IdempotencyConflict("the order with this id was canceled: place the cart under a new id", order_id=order.order_id)
     issued = order.created_at or now  # the token of a replay is the first one: the same claims, the same expiry
     claims = OrderClaims(
         order_id=order.order_id,

@@ -246,13 +246,3 @@ function randomId(prefix) {
   (window.crypto || {}).getRandomValues ? crypto.getRandomValues(bytes) : bytes.forEach(function (_, i) { bytes[i] = Math.random() * 256; });
   return prefix + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
 }
-
-// a short, stable hash of a text (FNV-1a), for ids derived from a cart
-function hash(text) {
-  var x = 0x811c9dc5;
-  for (var i = 0; i < text.length; i++) {
-    x ^= text.charCodeAt(i);
-    x = Math.imul(x, 0x01000193) >>> 0;
-  }
-  return x.toString(36);
-}

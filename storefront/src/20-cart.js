@@ -2,9 +2,10 @@
 // promo code to Tilda's cart as ONE discount placed by /checkout/tilda.
 
 var CART_NONCE_KEY = "kopilka.cart";
+var PLACED_KEY = "kopilka.placed";
 var PROMO_NAME = "KOPILKA";
 var compat = { noProduct: false };
-var cart = { lines: [], key: "", quote: null, chosen: 0, promo: "", applied: null, reapply: false, down: false, busy: false, dirty: false, applying: false, message: "", views: [] };
+var cart = { lines: [], key: "", quote: null, releasing: null, chosen: 0, promo: "", applied: null, reapply: false, down: false, busy: false, dirty: false, applying: false, message: "", views: [] };
 var debounceTimer = null;
 var RETRY_MS = 15000;
 
@@ -107,7 +108,17 @@ function setTildaDiscount(roubles) {
   return true;
 }
 
+// the order placed for the discount that left the cart gives its bonuses back before the cart is quoted again
+function releasePlaced() {
+  var placed = store(PLACED_KEY);
+  if (!placed || !placed.ref || !session()) return;
+  cart.releasing = request("checkout", "/checkout/tilda/release", { body: { order_id: placed.ref }, auth: true }).then(function () {
+    cart.releasing = null;
+  });
+}
+
 function removeDiscount() {
+  if (cart.applied) releasePlaced();
   var tc = window.tcart;
   if (cart.applied && tc && tc.promocode && (tc.promocode.promocode || tc.promocode.code) === PROMO_NAME) {
     delete tc.promocode;
@@ -128,7 +139,12 @@ function apply() {
   }
   var body = { lines: wire(cart.lines), bonuses: spend, quote_fingerprint: q.cart_fingerprint };
   if (cart.promo && q.promo_applied) body.promo_code = cart.promo;
-  body.order_id = "k" + cartNonce().slice(0, 12) + "-" + hash(cart.key + "|" + spend + "|" + (body.promo_code || ""));
+  // a new order id per application; the one placed before (answered or not) is replaced: its bonuses go back
+  var seq = (store(PLACED_KEY) || {}).seq || 0;
+  var previous = (store(PLACED_KEY) || {}).ref;
+  body.order_id = "k" + cartNonce().slice(0, 12) + "-" + (seq + 1);
+  if (previous) body.replaces = previous;
+  store(PLACED_KEY, { ref: body.order_id, seq: seq + 1 });
   cart.applying = true;
   cart.message = "";
   update();
@@ -156,6 +172,14 @@ function apply() {
 function requote() {
   if (cart.busy) {
     cart.dirty = true;
+    return;
+  }
+  if (cart.releasing) {
+    cart.busy = true;
+    cart.releasing.then(function () {
+      cart.busy = false;
+      requote();
+    });
     return;
   }
   if (!cart.lines.length) {

@@ -56,8 +56,10 @@ def anna(function_env):
     return customer_token("anna")
 
 
-def kit_checkout(client, token, *, order_id="K1", lines=CART, bonuses=500, promo_code=None, fingerprint=None):
+def kit_checkout(client, token, *, order_id="K1", lines=CART, bonuses=500, promo_code=None, fingerprint=None, replaces=None):
     body = {"order_id": order_id, "lines": lines, "bonuses": bonuses, **({"promo_code": promo_code} if promo_code else {}), **({"quote_fingerprint": fingerprint} if fingerprint else {})}
+    if replaces:
+        body["replaces"] = replaces
     return client.post("/checkout/tilda", json=body, headers={"Authorization": f"Bearer {token}", "Origin": SHOP_ORIGIN})
 
 
@@ -132,6 +134,54 @@ def test_the_kit_places_the_order_and_gets_one_discount_and_an_order_token(funct
     preflight = {"Access-Control-Request-Method": "POST"}
     assert client.options("/checkout/tilda", headers={"Origin": SHOP_ORIGIN, **preflight}).headers["Access-Control-Allow-Origin"] == SHOP_ORIGIN
     assert client.options("/checkout/tilda", headers={"Origin": "https://evil.example", **preflight}).status_code == 403
+
+
+def test_a_new_application_replaces_the_unpaid_order_before_it_and_its_bonuses_go_back(function_env, client, anna, yookassa_fake):
+    assert kit_checkout(client, anna, order_id="K1", bonuses=500).status_code == 200
+    assert account(function_env) == {"available": 0, "reserved": 500}
+    # the cart changed: without replacing, the first order would still hold every bonus
+    again = kit_checkout(client, anna, order_id="K2", lines=CART[:1], bonuses=300, replaces="K1")
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert (again.get_json()["order_id"], again.get_json()["discount"]) == ("anna:K2", 30000)
+    assert function_env.get("orders/anna:K1")["status"] == "canceled"
+    assert account(function_env) == {"available": 200, "reserved": 300}
+    assert kit_checkout(client, anna, order_id="K2", lines=CART[:1], bonuses=300, replaces="K1").get_json() == again.get_json()  # a retry: the same
+    assert account(function_env) == {"available": 200, "reserved": 300}
+    # a canceled order's id is not taken again: the kit places under a new id
+    assert kit_checkout(client, anna, order_id="K1", bonuses=100, replaces="K2").status_code == 409
+    # a paid order is never replaced
+    placed = again.get_json()
+    paid = post_webhook(client, webhook_form(placed, tilda_pays(yookassa_fake, placed["money_to_pay"] + DELIVERY), lines=CART[:1]))
+    assert paid.get_json()["result"] == "paid", paid.get_data(as_text=True)
+    assert kit_checkout(client, anna, order_id="K3", lines=CART[:1], bonuses=100, replaces="K2").status_code == 200
+    assert function_env.get("orders/anna:K2")["status"] == "paid"
+
+
+def test_the_kit_releases_the_order_whose_discount_left_the_cart(function_env, client, anna, yookassa_fake):
+    def release(order_id, token=anna):
+        return client.post("/checkout/tilda/release", json={"order_id": order_id}, headers={"Authorization": f"Bearer {token}", "Origin": SHOP_ORIGIN})
+
+    placed = kit_checkout(client, anna, order_id="K1", bonuses=500).get_json()
+    assert account(function_env) == {"available": 0, "reserved": 500}
+    answered = release("K1")
+    assert answered.status_code == 200 and answered.get_json() == {"order_id": "anna:K1", "status": "canceled"}
+    assert account(function_env) == {"available": 500, "reserved": 0}
+    assert release("K1").get_json() == {"order_id": "anna:K1", "status": "canceled"}  # again: nothing more
+    assert release("NOPE").get_json() == {"order_id": "anna:NOPE", "status": None}
+    assert release("K1", token="not-a-token").status_code == 401
+    # paid all the same (a second tab): settled as a late payment while its bonuses can still be had
+    late = post_webhook(client, webhook_form(placed, tilda_pays(yookassa_fake, placed["money_to_pay"] + DELIVERY)))
+    assert late.get_json()["result"] == "paid", late.get_data(as_text=True)
+    assert account(function_env) == {"available": 0, "reserved": 0}
+    assert function_env.get("orders/anna:K1")["status"] == "paid"
+
+
+def test_another_customers_order_is_not_replaced(function_env, client, anna):
+    registration.register_customer(function_env, config=entry.config(utcnow()), customer_id="boris", now=utcnow())
+    assert kit_checkout(client, customer_token("boris"), order_id="B1", bonuses=500).status_code == 200
+    # "replaces" is the caller's own reference: Anna naming B1 names anna:B1, which does not exist
+    assert kit_checkout(client, anna, order_id="K1", bonuses=100, replaces="B1").status_code == 200
+    assert function_env.get("orders/boris:B1")["status"] == "awaiting_payment"
 
 
 def test_the_kits_discount_adds_the_promo_discount_to_the_bonuses(function_env, client, anna):
