@@ -68,6 +68,8 @@ def test_the_kit_is_within_its_size_budget_and_its_snippet_pins_it():
         'data-cart-quote="https://q.example" data-sms-otp="https://s.example" data-account="https://a.example" data-checkout="https://c.example"></script>'
     )
     assert json.loads((kit.DIST / "manifest.json").read_text()) == built
+    stated = re.search(r"is\s+([0-9.]+) KiB gzipped \(budget 25 KiB\)", (kit.ROOT / "README.md").read_text())
+    assert stated and abs(float(stated[1]) - built["gzip_bytes"] / 1024) < 0.5, "the README states the kit's size"
 
 
 def test_account_and_partner_widgets_show_the_story(page, stack, tmp_path):
