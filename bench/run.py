@@ -39,9 +39,9 @@ SHOP = "https://shop.example"
 YOOKASSA_PEER = "185.71.76.10"
 READ_PRICE = 0.03 / 100_000  # us-central1 Standard list price per document read (USD)
 WRITE_PRICE = 0.09 / 100_000  # per document write
-CART = [
-    {"id": "serum", "sku": "BQ-SERUM-30", "name": "Сыворотка", "price": 190000, "quantity": 1},
-    {"id": "cream", "sku": "BQ-CREAM-50", "name": "Крем", "price": 120000, "quantity": 1},
+CART = [  # as the storefront kit sends Tilda's cart: the product UID, the page's price (the catalog's is used)
+    {"id": "serum", "product": "1001", "sku": "BQ-SERUM-30", "name": "Сыворотка", "price": 190000, "quantity": 1},
+    {"id": "cream", "product": "1002", "sku": "BQ-CREAM-50", "name": "Крем", "price": 120000, "quantity": 1},
 ]
 HISTORY_BIG = int(os.environ.get("BENCH_HISTORY", "10000"))
 
@@ -446,6 +446,11 @@ def main() -> int:
     store = FirestoreStore(client)
     store.reset()
     serve.publish_program(env)
+    from shared.domain.catalog import Product
+    from shared.services import catalog
+
+    for line in CART:  # the shop's catalog holds the cart's products, as a connected shop's does
+        catalog.put_product(store, Product(uid=line["product"], name=line["name"], price=line["price"], sku=line["sku"]))
     fake_apis, yookassa, carrier_fakes = fakes.build_fakes()
     bridge = fakes.make_server(serve.FAKES_PORT, fake_apis)
     threading.Thread(target=bridge.serve_forever, daemon=True).start()

@@ -21,15 +21,17 @@ import re
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters.amounts import BadAmount, to_kopecks, to_roubles
 from shared.adapters.retry import Again, Exhausted, retrying
 from shared.domain.errors import ProviderUnavailable
 from shared.platform.settings import settings
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("kopilka")
 
@@ -229,6 +231,9 @@ class YooKassaClient:
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
+        import httpx  # with the first client: a function that only reads YooKassa's models does not load it
+
+        self._transport_error = httpx.TransportError
         self._http = httpx.Client(
             base_url=base_url,
             auth=httpx.BasicAuth(shop_id, secret_key),
@@ -345,7 +350,7 @@ class YooKassaClient:
         def attempt(_: int) -> dict[str, Any] | None:
             try:
                 response = self._http.request(method, path, **options)
-            except httpx.TransportError as exc:  # connect/read/write/pool timeouts and network errors
+            except self._transport_error as exc:  # connect/read/write/pool timeouts and network errors
                 raise Again(type(exc).__name__) from None
             status = response.status_code
             if status == 200:

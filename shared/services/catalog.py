@@ -16,8 +16,9 @@ checkout, Tilda's order path, the call centre) call it, so a quote, the order
 it becomes and its settlement all stand on the catalog's figures: the order
 keeps the priced lines, and payment settles on what the order keeps.
 
-The lookup is one read of the products by UID, and only for the lines not found
-so, one read of the SKU / external id index and one of the products it names.
+The lookup is one read of each line's first key as a product UID (what the kit
+sends), and only for the lines not found so, one read of their keys as UIDs,
+one of the SKU / external id index and one of the products it names.
 """
 
 from __future__ import annotations
@@ -48,9 +49,20 @@ class PricedLines(Struct, frozen=True):
 
 
 def resolve(uow: UnitOfWork, lines: list[CartLine]) -> list[Product | None]:
-    """Each line's product (``None``: not in the catalog), by ``product``, then ``sku``, then ``id``."""
-    found = uow.products.resolve(key for line in lines for key in line_keys(line))
-    return [next((found[key] for key in line_keys(line) if key in found), None) for line in lines]
+    """Each line's product (``None``: not in the catalog), by ``product``, then ``sku``, then ``id``.
+
+    First each line's first key as a UID (what the kit sends: one document read per line); only
+    the lines that missed are looked up by every key (which is what decides them: a first key
+    found as a UID comes first in that order too)."""
+    keys = [line_keys(line) for line in lines]
+    first = uow.products.get_many(k[0] for k in keys if k)
+    products: list[Product | None] = [first.get(k[0]) if k else None for k in keys]
+    rest = [i for i, product in enumerate(products) if product is None]
+    if rest:
+        found = uow.products.resolve(key for i in rest for key in keys[i])
+        for i in rest:
+            products[i] = next((found[key] for key in keys[i] if key in found), None)
+    return products
 
 
 def price_lines(store: Store, *, config: ProgramConfig, lines: list[CartLine], refuse: bool = True) -> PricedLines:
