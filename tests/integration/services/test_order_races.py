@@ -19,7 +19,6 @@ import pytest
 
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import DomainError, Retryable
-from shared.presets import load_preset
 from shared.services import orders, promo, registration
 from shared.services.ledger import audit_account, balances, postings
 
@@ -27,11 +26,6 @@ pytestmark = pytest.mark.reliability
 
 CART = [CartLine(id="serum", price=190000, quantity=1), CartLine(id="cream", price=60000, quantity=2)]  # 3 100 ₽
 ROUNDS = 4
-
-
-@pytest.fixture
-def biomiq():
-    return load_preset("biomiq")
 
 
 @pytest.fixture

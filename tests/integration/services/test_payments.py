@@ -12,40 +12,18 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
-
 from shared.adapters import yoomoney
-from shared.adapters.yookassa import YooKassaClient
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.order import OrderStatus
-from shared.presets import load_preset
 from shared.services import orders, payments, promo, registration, sweeps
 from shared.services.ledger import audit_account, balances
 from tests.fakes import yoomoney as fake_yoomoney
-from tests.fakes.yookassa import FakeYooKassa
 from tests.reliability.audit import assert_ledgers_sound
 
 CART = [CartLine(id="serum", price=190000, quantity=1), CartLine(id="cream", price=60000, quantity=2)]  # 3 100 ₽
 TO_PAY = 260000  # 3 100 ₽ less 500 bonuses
 EARNED = 130  # 5 % of 2 600 ₽ on the first level
 SECRET = "yoomoney-secret"
-
-
-@pytest.fixture
-def biomiq():
-    return load_preset("biomiq")
-
-
-@pytest.fixture
-def fake():
-    return FakeYooKassa(shop_id="123456", secret_key="test_secret_key")
-
-
-@pytest.fixture
-def gateway(fake):
-    client = YooKassaClient(base_url="https://api.yookassa.ru/v3/", shop_id="123456", secret_key="test_secret_key", timeout=1, transport=fake.transport, backoff_seconds=0)
-    yield client
-    client.close()
 
 
 def held(store, now, customer="anna"):

@@ -15,7 +15,7 @@ from shared.domain.ledger import Accrue
 from shared.domain.payouts import PayoutMethod, PayoutStatus
 from shared.edge.admin_auth import Admin
 from shared.platform.sealing import SealBroken, Sealer
-from shared.presets import load_preset, preset_data
+from shared.presets import preset_data
 from shared.services import orders, partner, payouts, registration
 from shared.services.admin import adjustments
 from shared.services.admin import payouts as admin_payouts
@@ -25,11 +25,6 @@ from tests.integration.services.payout_story import BIG_ORDER, REWARD, past_hold
 from tests.reliability.audit import assert_ledgers_sound
 
 SEALER = Sealer("test-payout-secret-of-at-least-32-bytes!")
-
-
-@pytest.fixture
-def biomiq():
-    return load_preset("biomiq")
 
 
 def test_requests_decisions_and_pages_are_typed_and_stored_as_before(store, biomiq, now):

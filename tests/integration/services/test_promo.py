@@ -14,16 +14,10 @@ from shared.adapters.repositories.program import promo_document
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, Retryable, ValidationFailed
 from shared.domain.promos import PromoKind
-from shared.presets import load_preset
 from shared.services import orders, promo, registration
 from shared.services.ledger import audit_account, balances
 
 CART = [CartLine(id="serum", price=100000, quantity=1)]  # 1 000 ₽
-
-
-@pytest.fixture
-def biomiq():
-    return load_preset("biomiq")
 
 
 def ten_percent(code: str = "Spring10", **extra) -> PromoRule:

@@ -15,11 +15,6 @@ from shared.services.ledger import audit_account, balances, post
 from tests.catalog import seed_lines
 
 
-@pytest.fixture
-def biomiq():
-    return load_preset("biomiq")
-
-
 def _pay(store, config, now, customer_id, order_id, lines, bonuses):
     """Check out and pay an order through the storefront order's use cases: the order as paid."""
     order, _ = orders.place_order(store, config=config, customer_id=customer_id, order_id=order_id, lines=lines, bonuses=bonuses, now=now)

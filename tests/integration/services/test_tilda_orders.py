@@ -10,35 +10,15 @@ from datetime import timedelta
 import pytest
 
 from shared.adapters import tilda
-from shared.adapters.yookassa import YooKassaClient
 from shared.domain.cart import CartLine
 from shared.domain.order import OrderStatus
 from shared.platform import order_tokens
-from shared.presets import load_preset
 from shared.services import orders, registration, tilda_orders
 from shared.services.ledger import audit_account, balances
-from tests.fakes.yookassa import FakeYooKassa
 from tests.reliability.audit import assert_ledgers_sound
 
 SECRET = "a-token-secret-of-at-least-thirty-two-bytes"
 CART = [CartLine(id="uid-1", sku="SER-30", name="Сыворотка", price=100000, quantity=2), CartLine(id="uid-2", sku="CR-50", name="Крем", price=60000, quantity=1)]
-
-
-@pytest.fixture
-def biomiq():
-    return load_preset("biomiq")
-
-
-@pytest.fixture
-def fake():
-    return FakeYooKassa(shop_id="123456", secret_key="test_secret_key")
-
-
-@pytest.fixture
-def gateway(fake):
-    client = YooKassaClient(base_url="https://api.yookassa.ru/v3/", shop_id="123456", secret_key="test_secret_key", timeout=1, transport=fake.transport, backoff_seconds=0)
-    yield client
-    client.close()
 
 
 def place(store, config, now, order_id="anna:K1", bonuses=500):

@@ -6,37 +6,15 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
-
-from shared.adapters.yookassa import YooKassaClient
 from shared.domain.cart import CartLine
 from shared.domain.order import OrderStatus
-from shared.presets import load_preset
 from shared.services import orders, payments, registration
 from shared.services.ledger import balances
-from tests.fakes.yookassa import FakeYooKassa
 from tests.reliability.audit import assert_ledgers_sound
 
 CART = [CartLine(id="serum", price=190000, quantity=1), CartLine(id="cream", price=60000, quantity=2)]  # 3 100 ₽
 TO_PAY = 260000  # 3 100 ₽ less 500 bonuses
 EARNED = 130
-
-
-@pytest.fixture
-def biomiq():
-    return load_preset("biomiq")
-
-
-@pytest.fixture
-def fake():
-    return FakeYooKassa(shop_id="123456", secret_key="test_secret_key")
-
-
-@pytest.fixture
-def gateway(fake):
-    client = YooKassaClient(base_url="https://api.yookassa.ru/v3/", shop_id="123456", secret_key="test_secret_key", timeout=1, transport=fake.transport, backoff_seconds=0)
-    yield client
-    client.close()
 
 
 def place(store, config, now, order_id="A1"):

@@ -1,0 +1,28 @@
+"""Fixtures the use-case tests share: the Biomiq program, and a YooKassa fake with a client on it.
+
+(The two-store ``store`` fixture is the root conftest's.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.adapters.yookassa import YooKassaClient
+from shared.presets import load_preset
+from tests.fakes.yookassa import FakeYooKassa
+
+
+@pytest.fixture
+def biomiq():
+    return load_preset("biomiq")
+
+
+@pytest.fixture
+def fake():
+    return FakeYooKassa(shop_id="123456", secret_key="test_secret_key")
+
+
+@pytest.fixture
+def gateway(fake):
+    client = YooKassaClient(base_url="https://api.yookassa.ru/v3/", shop_id="123456", secret_key="test_secret_key", timeout=1, transport=fake.transport, backoff_seconds=0)
+    yield client
+    client.close()
