@@ -224,8 +224,8 @@ def _free_ports_for_the_functions() -> None:
             return
 
 
-def in_browser(*, memory: bool) -> int:
-    """The story in headless Chromium on the local stack's demo shop, every function in this process."""
+def in_browser(chromium: Any, *, memory: bool) -> int:
+    """The story in ``chromium`` on the local stack's demo shop, every function in this process."""
     from scripts import demo_browser
     from scripts.local_stack import SHOP_OFFSET, Stack
 
@@ -233,26 +233,24 @@ def in_browser(*, memory: bool) -> int:
     stack = Stack(_free_base(SHOP_OFFSET + 1), memory=memory, reset=not memory)
     try:
         stack.start()
-        return demo_browser.play(stack, label="in-memory store" if memory else "Firestore emulator")
+        return demo_browser.play(stack, chromium, label="in-memory store" if memory else "Firestore emulator")
     finally:
         stack.stop()
 
 
 def played(*, memory: bool) -> int:
-    """The story in the browser when one is here, else over HTTP, said in one line."""
+    """The story in headless Chromium when it is here and starts, else over HTTP, said in one line."""
     from scripts import demo_browser
 
-    missing = demo_browser.missing()
-    if missing is None:
-        print(f"kopilka demo: {demo_browser.chromium()} and Playwright are here, so the storefront's steps play in headless Chromium on the demo shop page.", flush=True)
-        return in_browser(memory=memory)
-    print(f"kopilka demo: {missing}, so the story plays over HTTP, each call made as the shop's scripts and the providers make it.", flush=True)
+    with demo_browser.launched() as (chromium, why):
+        if chromium is not None:
+            print(f"kopilka demo: {demo_browser.chromium()} and Playwright are here, so the storefront's steps play in headless Chromium on the demo shop page.", flush=True)
+            return in_browser(chromium, memory=memory)
+    print(f"kopilka demo: {why}, so the story plays over HTTP, each call made as the shop's scripts and the providers make it.", flush=True)
     return in_memory() if memory else on_emulator()
 
 
 def main(argv: list[str] | None = None) -> int:
-    from scripts import demo_browser
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=STORES, default=os.environ.get("KOPILKA_STORE") or "auto", help="auto (the default, or KOPILKA_STORE): the emulator when it can run, else memory")
     store = parser.parse_args(argv).store
@@ -269,8 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     elif store == "memory":
         print("kopilka demo: KOPILKA_STORE=memory, so the story runs on the in-memory store; nothing is kept.", flush=True)
     if store == "emulator":  # start a private emulator and play the story on it
-        if demo_browser.missing() is not None:  # functions-framework processes on the usual ports
-            _free_ports_for_the_functions()
+        _free_ports_for_the_functions()
         return emulator.cmd_run(["--", sys.executable, "-m", "scripts.demo", "--store", "emulator"])
     return played(memory=True)
 

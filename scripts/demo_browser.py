@@ -20,11 +20,11 @@ import importlib
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from scripts import demo_story as steps
 from scripts.demo_story import Story, rub
@@ -87,6 +87,11 @@ class Browser:
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         return page
 
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+        self.contexts.clear()
+
 
 def shot(locator: Any, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
@@ -98,10 +103,40 @@ def widget_values(widget: Any, keys: dict[str, str]) -> str:
     return ", ".join(f"{label} {plain(widget.locator(f'[data-k={key}]').inner_text())}" for key, label in keys.items())
 
 
-def play(stack: Any, *, label: str) -> int:
-    """The story on ``stack`` (started), in headless Chromium; 0 when the ledger audit passes and the kit threw nothing."""
-    from playwright.sync_api import sync_playwright
+@contextmanager
+def launched() -> Iterator[tuple[Any, str | None]]:
+    """Headless Chromium, or ``None`` and why it is not here or did not start."""
+    why = missing()
+    if why is not None:
+        yield None, why
+        return
+    from playwright.sync_api import Error, sync_playwright
 
+    try:
+        playwright = sync_playwright().start()
+    except Exception as exc:  # Playwright's driver did not start
+        yield None, f"Playwright did not start ({first_line(exc)})"
+        return
+    try:
+        try:
+            browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        except Error as exc:
+            yield None, f"{chromium()} did not start ({first_line(exc)})"
+            return
+        try:
+            yield browser, None
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def play(stack: Any, chromium_browser: Any, *, label: str) -> int:
+    """The story on ``stack`` (started) in ``chromium_browser``; 0 when the ledger audit passes and the kit threw nothing."""
     from shared.services import program
 
     now = datetime.now(timezone.utc)
@@ -113,18 +148,16 @@ def play(stack: Any, *, label: str) -> int:
     steps.program_in_force(story, config)
     steps.partner(story, now)
 
-    with sync_playwright() as playwright:
-        chromium_browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        try:
-            browser = Browser(chromium_browser)
-            order_id = shop(story, stack, browser, config, maria, now)
-            delivered_at = steps.delivered(story, stack.carriers, config, order_id=order_id, now=now, cdek_token=os.environ["KOPILKA_CDEK_TOKEN"])
-            after_hold = steps.hold_passed(story, config, delivered_at)
-            accounts(story, stack, browser, maria, after_hold)
-            steps.swept(story, config, now)
-            audit = steps.audited(story)
-        finally:
-            chromium_browser.close()
+    browser = Browser(chromium_browser)
+    try:
+        order_id = shop(story, stack, browser, config, maria, now)
+        delivered_at = steps.delivered(story, stack.carriers, config, order_id=order_id, now=now, cdek_token=os.environ["KOPILKA_CDEK_TOKEN"])
+        after_hold = steps.hold_passed(story, config, delivered_at)
+        accounts(story, stack, browser, maria, after_hold)
+    finally:
+        browser.close()
+    steps.swept(story, config, now)
+    audit = steps.audited(story)
     if browser.errors:
         print(f"\nThe kit threw into the page: {browser.errors}")
         return 1
@@ -153,7 +186,9 @@ def shop(story: Story, stack: Any, browser: Browser, config: Any, maria: dict[st
     steps.logged_in(story, utcnow(), welcome=welcome, standard=config.welcome.standard, how=" in the cart widget by the SMS code (read from the SMS.ru fake)")
 
     placed = spend(page, SPEND)
-    quote = next(r.json() for r in reversed(quotes) if r.ok and r.request.post_data_json.get("bonuses") == SPEND)
+    quote = next((r.json() for r in reversed(quotes) if r.ok and r.request.post_data_json.get("bonuses") == SPEND), None)
+    if quote is None:
+        raise SystemExit(f"the cart widget showed the discount of {SPEND} bonuses without a quote for them")
     steps.bonuses_quoted(story, quote, bonuses=SPEND, how="chosen in the cart widget (its POST cart_quote/quote)", names=LINE_NAMES)
     total = wait_for_total(page, (subtotal - placed["discount"]) / 100)
     shot(cart(page), "demo-cart.png")
@@ -168,8 +203,10 @@ def shop(story: Story, stack: Any, browser: Browser, config: Any, maria: dict[st
 
     submit_order(page, ANNA_NAME, ANNA_FORM_PHONE)
     record = stack.forms.submissions[-1]
+    if record["webhook"]["status"] != 200:
+        raise SystemExit(f"checkout/tilda answered Tilda's webhook {record['webhook']['status']}: {record['webhook']['body']}")
     answer = json.loads(record["webhook"]["body"])
-    again = httpx.post(f"{stack.urls['checkout']}/tilda/{os.environ['KOPILKA_TILDA_TOKEN']}", data=record["sent"], timeout=30).json()
+    again = story.post("checkout", f"/tilda/{os.environ['KOPILKA_TILDA_TOKEN']}", data=record["sent"])  # Tilda delivers it again
     steps.paid(
         story,
         utcnow(),
@@ -206,6 +243,4 @@ def accounts(story: Story, stack: Any, browser: Browser, maria: dict[str, str], 
             f"Maria's account widget: {widget_values(account, mine)}",
             "Maria's partner widget: " + widget_values(partner, {"paying": "Сделали покупку", "rate": "Ваш процент", "reward_pending": "Ожидают окончания срока", "payable": "Можно вывести"}),
         )
-        for context in browser.contexts:
-            context.close()
-        browser.contexts.clear()
+        browser.close()  # while the clock is still on that day: the kit calls nothing more
