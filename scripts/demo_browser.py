@@ -28,7 +28,7 @@ from typing import Any
 
 from scripts import demo_story as steps
 from scripts.demo_story import Story, rub
-from scripts.shop_page import CHROMIUM, CHROMIUM_ARGS, CREAM, SERUM, add, cart, customer_id, login_form, login_in_cart, number, spend, submit_order, wait_for_total
+from scripts.shop_page import CHROMIUM, CHROMIUM_ARGS, CREAM, SERUM, add, cart, customer_id, digits, login_form, login_in_cart, number, spend, submit_order, tilda_total, wait_for_total
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / ".run"
@@ -58,11 +58,6 @@ def missing() -> str | None:
 def utcnow() -> datetime:
     """Now: what the browser did has just happened, later than the story's start."""
     return datetime.now(timezone.utc)
-
-
-def digits(n: int) -> str:
-    """A pattern for ``n`` as the kit writes it (its digits grouped by a space of some kind)."""
-    return r"\s?".join(str(n))
 
 
 def plain(text: str) -> str:
@@ -171,12 +166,12 @@ def shop(story: Story, stack: Any, browser: Browser, config: Any, maria: dict[st
     page.on("response", lambda r: quotes.append(r) if r.url.endswith("/quote") and r.request.method == "POST" else None)
     page.goto(f"{stack.shop_url}/?ref={maria['code']}")
     add(page, SERUM)
-    with page.expect_response(lambda r: r.url.endswith("/quote") and len(r.request.post_data_json["lines"]) == 2) as whole:
+    with page.expect_response(lambda r: r.url.endswith("/quote") and r.request.method == "POST" and len((r.request.post_data_json or {}).get("lines", [])) == 2) as whole:
         add(page, CREAM)
-    earn = cart(page).get_by_text(re.compile(rf"^За этот заказ вы получите {digits(whole.value.json()['points_to_earn'])} "))
+    earn = cart(page).get_by_text(re.compile(rf"^За этот заказ вы получите {digits(whole.value.json()['points_to_earn'])} "))  # the quote of both, drawn
     earn.wait_for()
     points, potential = (number(n) for n in re.findall(r"\d[\d\s\u00a0\u202f]*\d|\d", earn.inner_text())[:2])
-    subtotal = round(wait_for_total(page, 3100) * 100)
+    subtotal = round(tilda_total(page) * 100)
     steps.anonymous_cart(story, subtotal=subtotal, points=points, potential=potential, how="two products in Tilda's cart, quoted by the cart widget (its POST cart_quote/quote)")
 
     login_in_cart(page, ANNA_PHONE, stack.sms.last_code)
@@ -188,7 +183,7 @@ def shop(story: Story, stack: Any, browser: Browser, config: Any, maria: dict[st
     placed = spend(page, SPEND)
     quote = next((r.json() for r in reversed(quotes) if r.ok and r.request.post_data_json.get("bonuses") == SPEND), None)
     if quote is None:
-        raise SystemExit(f"the cart widget showed the discount of {SPEND} bonuses without a quote for them")
+        raise SystemExit(f"kopilka demo: the cart widget showed the discount of {SPEND} bonuses without a quote for them")
     steps.bonuses_quoted(story, quote, bonuses=SPEND, how="chosen in the cart widget (its POST cart_quote/quote)", names=LINE_NAMES)
     total = wait_for_total(page, (subtotal - placed["discount"]) / 100)
     shot(cart(page), "demo-cart.png")
@@ -204,7 +199,7 @@ def shop(story: Story, stack: Any, browser: Browser, config: Any, maria: dict[st
     submit_order(page, ANNA_NAME, ANNA_FORM_PHONE)
     record = stack.forms.submissions[-1]
     if record["webhook"]["status"] != 200:
-        raise SystemExit(f"checkout/tilda answered Tilda's webhook {record['webhook']['status']}: {record['webhook']['body']}")
+        raise SystemExit(f"kopilka demo: checkout/tilda answered Tilda's webhook {record['webhook']['status']}: {record['webhook']['body']}")
     answer = json.loads(record["webhook"]["body"])
     again = story.post("checkout", f"/tilda/{os.environ['KOPILKA_TILDA_TOKEN']}", data=record["sent"])  # Tilda delivers it again
     steps.paid(

@@ -36,6 +36,11 @@ def wait_for_total(page: Any, roubles: float) -> float:
     return tilda_total(page)
 
 
+def digits(n: int) -> str:
+    """A pattern for ``n`` as the kit writes it (its digits grouped by a space of some kind)."""
+    return r"\s?".join(str(n))
+
+
 def number(text: str) -> int:
     """``"1 000 бонусов"`` → 1000 (the kit groups digits with (narrow) no-break spaces)."""
     return int(re.sub(r"\D", "", text))
@@ -61,7 +66,7 @@ def spend(page: Any, bonuses: int) -> dict[str, Any]:
     """Choose ``bonuses`` in the cart widget and apply them; the answer of the ``POST /checkout/tilda`` that placed the order."""
     widget = cart(page)
     widget.get_by_role("spinbutton", name="Списать бонусов").fill(str(bonuses))
-    widget.get_by_text(re.compile(r"скидка " + r"\s?".join(str(bonuses)))).wait_for()
+    widget.get_by_text(re.compile(r"скидка " + digits(bonuses))).wait_for()
     with page.expect_response(lambda r: r.url.endswith("/checkout/tilda") and r.request.method == "POST") as answer:
         widget.get_by_role("button", name="Применить", exact=True).click()
     if not answer.value.ok:
