@@ -6,9 +6,10 @@
 
 It says in one line which way it plays and why. Where Debian's
 ``/usr/bin/chromium`` (or the browser ``KOPILKA_CHROMIUM`` names) is installed
-and Playwright imports, the storefront's steps happen in the browser, on the
-demo shop page of the local stack (:mod:`scripts.demo_browser`). Otherwise
-the story is played over HTTP, as below.
+and starts and Playwright imports, the storefront's steps happen in the browser,
+on the demo shop page of the local stack (:mod:`scripts.demo_browser`).
+Otherwise (``KOPILKA_CHROMIUM=/nonexistent`` asks for it) the story is played
+over HTTP, as below.
 
 With the Firestore emulator (gcloud's component and Java 17+ on the PATH) it
 starts a private emulator, serves every function with functions-framework
