@@ -46,7 +46,7 @@ unit: venv ## every test that needs no emulator: pure tests and the in-memory ha
 
 # The emulator when gcloud's component and Java 17+ are here, else (or with
 # KOPILKA_STORE=memory) the in-memory store, said in one line.
-demo: venv ## the Anna & Maria story over HTTP: on a private Firestore emulator, else on the in-memory store
+demo: venv ## the Anna & Maria story in headless Chromium where installed, else over HTTP: on a private Firestore emulator, else on the in-memory store
 	$(VENV_PY) -m scripts.demo $(if $(KOPILKA_STORE),--store $(KOPILKA_STORE))
 
 run: venv ## every function, the provider fakes, the kit and the demo Tilda shop in one process on the emulator (ports 8081+; the snippet in .run/)

@@ -42,7 +42,7 @@ import httpx
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from scripts import fakes, kit, serve
+from scripts import demo_story, fakes, kit, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP_DIR = ROOT / "storefront" / "demo-shop"
@@ -183,8 +183,8 @@ class Stack:
     def seed_story(self) -> dict[str, Any]:
         """Maria logs in by SMS and is a partner: two friends bought through her link (paid orders);
         the shop has a 10 % promo code."""
-        from shared.domain.cart import CartLine, PromoRule
-        from shared.services import orders, program, promo, registration
+        from shared.domain.cart import PromoRule
+        from shared.services import program, promo
 
         http = httpx.Client(timeout=30, headers={"Origin": self.shop_url})
         http.post(self.urls["sms_otp"] + "/request", json={"phone": MARIA_PHONE}).raise_for_status()
@@ -194,12 +194,7 @@ class Stack:
         partner = http.get(self.urls["account"] + "/partner", headers={"Authorization": "Bearer " + login.json()["access_token"]}).json()
         now = datetime.now(timezone.utc)
         config = program.in_force(self.store, os.environ["KOPILKA_PROGRAM"], now).config
-        for friend, order in (("olga", "B-1001"), ("irina", "B-1002")):
-            if self.store.get(f"orders/{order}"):
-                continue
-            registration.register_customer(self.store, config=config, customer_id=friend, now=now, invited_by=maria)
-            placed, _ = orders.place_order(self.store, config=config, customer_id=friend, order_id=order, lines=[CartLine(id="1", price=150000, quantity=1)], bonuses=0, now=now)
-            orders.mark_paid(self.store, config=config, order_id=order, payment=orders.PaymentRef(provider="demo", id=f"seed-{order}", amount=placed.money_to_pay), now=now)
+        demo_story.seed_partner(self.store, config, maria, now)
         promo.create_discount(self.store, rule=PromoRule(code=PROMO_CODE, kind="percent", percent=Decimal(10)), now=now)
         http.close()
         return {"maria": {"phone": MARIA_PHONE, "customer_id": maria, "code": partner["code"], "link": partner["link"]}, "promo_code": PROMO_CODE}

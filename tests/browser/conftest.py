@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -22,10 +21,10 @@ from typing import Any
 
 import pytest
 
+from scripts import shop_page
+from scripts.shop_page import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-SERUM, CREAM, TONIC = "312045678901", "312045678902", "312045678903"  # the demo shop's Tilda product UIDs
 BROWSER_PROJECT = "kopilka-browser"
 # Every SMS of the suite comes from one caller address (127.0.0.1), which may ask for 10 codes an
 # hour (shared/domain/otp.py): the seed and the tests send 9. A new login test reuses a customer.
@@ -120,50 +119,17 @@ def page(browser: Any) -> Iterator[Any]:
     assert not errors, f"errors thrown into the page: {errors}"
 
 
-# --- what the tests do on the demo shop -------------------------------------------------------
-
-
-def cart(page: Any) -> Any:
-    """The kit's widget in Tilda's cart window."""
-    return page.locator("[data-kopilka-cartwin] .k")
-
-
-def add(page: Any, uid: str) -> None:
-    page.locator(f".t-store__card[data-product-uid='{uid}'] .js-store-prod-btn").click()
-
-
-def tilda_total(page: Any) -> float:
-    """The total Tilda's cart window shows, in roubles."""
-    text = page.locator(".t706__cartwin-prodamount").inner_text()
-    return float(re.sub(r"[^\d,.]", "", text.replace("\u00a0", "")).replace(",", "."))
+# --- what the tests do on the demo shop (scripts/shop_page.py) ---------------------------------
 
 
 def wait_for_total(page: Any, roubles: float) -> None:
-    page.wait_for_function("want => Math.abs(window.tcart.amount - want) < 0.005", arg=roubles)
-    assert tilda_total(page) == pytest.approx(roubles)
+    assert shop_page.wait_for_total(page, roubles) == pytest.approx(roubles)
 
 
 def login_in_cart(page: Any, stack: LocalStack, phone: str) -> None:
-    widget = cart(page)
-    widget.get_by_role("button", name="Войдите, чтобы списать бонусы").click()
-    widget.get_by_role("textbox", name="Телефон").fill(phone)
-    widget.get_by_role("button", name="Получить код").click()
-    widget.get_by_role("textbox", name="Код из SMS").wait_for()
-    widget.get_by_role("textbox", name="Код из SMS").fill(stack.sms_code(phone))
-    widget.get_by_role("button", name="Войти").click()
-    widget.get_by_text("Ваш баланс:").wait_for()
+    shop_page.login_in_cart(page, phone, stack.sms_code)
 
 
 def spend(page: Any, bonuses: int) -> None:
     """Choose ``bonuses`` in the cart widget and apply them."""
-    widget = cart(page)
-    widget.get_by_role("spinbutton", name="Списать бонусов").fill(str(bonuses))
-    widget.get_by_text(re.compile(r"скидка " + r"\s?".join(str(bonuses)))).wait_for()
-    with page.expect_response(lambda r: r.url.endswith("/checkout/tilda") and r.request.method == "POST") as answer:
-        widget.get_by_role("button", name="Применить", exact=True).click()
-    assert answer.value.ok, answer.value.text()
-    widget.get_by_text("применена к заказу").wait_for()
-
-
-def access_token(page: Any) -> str:
-    return str(page.evaluate("JSON.parse(localStorage.getItem('kopilka.session')).access"))
+    shop_page.spend(page, bonuses)

@@ -4,13 +4,13 @@ once, or flags it when what was paid does not match what the kit placed."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
 
-from scripts import serve
-from tests.browser.conftest import CREAM, SERUM, LocalStack, access_token, add, login_in_cart, spend, wait_for_total
+from scripts import serve, shop_page
+from scripts.shop_page import CREAM, SERUM, access_token, add
+from tests.browser.conftest import LocalStack, login_in_cart, spend, wait_for_total
 
 SERUM_RUB, CREAM_RUB = 1900, 1200
 
@@ -23,11 +23,7 @@ def customer_get(stack: LocalStack, page: Any, path: str) -> Any:
 
 def submit_order(page: Any, stack: LocalStack) -> dict[str, Any]:
     sent = len(stack.state()["tilda"])
-    form = page.locator(".t706__orderform form")
-    form.locator("input[name=Name]").fill("Анна")
-    form.locator("input[name=Phone]").fill("+7 916 000-00-00")
-    page.get_by_role("button", name="Оформить заказ").click()
-    page.locator(".t706__form-status").get_by_text(re.compile("^(Спасибо|Заказ принят)")).wait_for()
+    shop_page.submit_order(page, "Анна", "+7 916 000-00-00")
     submissions = stack.state()["tilda"]
     assert len(submissions) == sent + 1
     record: dict[str, Any] = submissions[-1]

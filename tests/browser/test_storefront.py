@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from scripts import kit
-from tests.browser.conftest import CREAM, SERUM, TONIC, LocalStack, access_token, add, cart, login_in_cart, spend, tilda_total, wait_for_total
+from scripts.shop_page import CREAM, SERUM, TONIC, access_token, add, cart, tilda_total
+from tests.browser.conftest import LocalStack, login_in_cart, spend, wait_for_total
 
 # Biomiq: 5 % back at the first level, 15 % at the top, bonuses pay up to half an order;
 # the welcome bonus is 500, 1000 for an invited friend.
