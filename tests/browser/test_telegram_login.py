@@ -84,3 +84,18 @@ def test_the_snippet_carries_the_telegram_login():
         start + ' data-telegram-client-id="123456" data-telegram-auth-url="http://127.0.0.1:8099/telegram/auth?x=1&amp;y=2"></script>'
     )
     assert kit.snippet(urls, "https://cdn.example/kit") == start + "></script>"
+
+
+def test_a_refused_telegram_login_from_the_cart_is_told_in_the_cart(page, stack):
+    answer_from_telegram(page, stack, {"state": "tampered-state"})
+    page.goto(stack.shop + "/")
+    add(page, SERUM)
+    cart(page).get_by_role("button", name="Войдите, чтобы списать бонусы").click()
+    with page.expect_response(lambda r: r.url.startswith(stack.shop + "/?") and "state=" in r.url):  # back on the shop
+        cart(page).get_by_role("button", name="Войти через Telegram").click()
+    page.wait_for_load_state()
+    page.wait_for_url(stack.shop + "/")
+    add(page, SERUM)  # the cart window opens again: its login form is open, with the refusal
+    cart(page).get_by_role("status").filter(has_text="Вход через Telegram не подтверждён").wait_for()
+    assert cart(page).get_by_role("textbox", name="Телефон").is_visible()
+    assert session(page) is None
