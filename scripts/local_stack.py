@@ -291,6 +291,7 @@ def main() -> int:
     for name, url in stack.urls.items():
         print(f"{name:<16} {url}")
     print(f"{'fakes':<16} {stack.fakes_url}")
+    print(f"{'telegram login':<16} {stack.fakes_url}/telegram/auth approves as Telegram {TELEGRAM_USER[0]} (linked to Maria)")
     print(f"store            {'in memory' if memory else 'Firestore emulator ' + os.environ['FIRESTORE_EMULATOR_HOST']}")
     print(f"snippet          {SNIPPET_FILE.relative_to(ROOT)}")
     print(f"Demo shop:       {stack.shop_url}/  (older Tilda build: {stack.shop_url}/legacy.html, account: {stack.shop_url}/account.html)")
