@@ -20,6 +20,7 @@ JSON text, ``systranid`` = that payment's id) to the checkout function's
 
 The demo program (Biomiq) is published and the story's partner is seeded:
 Maria, logged in by SMS, with two friends who bought through her link.
+
 "Log in with Telegram" works locally: the fakes' ``/telegram`` is Telegram's OpenID
 Connect provider (:mod:`tests.fakes.telegram_oidc`): its ``/auth`` page approves at
 once as the demo Telegram user, linked to Maria, and its ``/token`` and JWKS are
