@@ -29,12 +29,15 @@ output "kit_url" {
 }
 
 output "storefront_snippet" {
-  description = "The tag for Tilda's Site settings → More → HTML code for the HEAD: the kit, pinned by its integrity, with the storefront functions' URLs (null until a kit is built and packaged)."
+  description = "The tag for Tilda's Site settings → More → HTML code for the HEAD: the kit, pinned by its integrity, with the storefront functions' URLs and, with telegram_client_id, «Войти через Telegram» (null until a kit is built and packaged)."
   value = var.kit == null ? null : format(
     "<script async src=\"%s/%s\" integrity=\"%s\" crossorigin=\"anonymous\" %s></script>",
     local.kit_base_url,
     google_storage_bucket_object.kit[0].name,
     var.kit.integrity,
-    join(" ", [for pair in local.kit_attributes : "${pair[1]}=\"${trimsuffix(google_cloudfunctions2_function.function[pair[0]].service_config[0].uri, "/")}\""]),
+    join(" ", concat(
+      [for pair in local.kit_attributes : "${pair[1]}=\"${trimsuffix(google_cloudfunctions2_function.function[pair[0]].service_config[0].uri, "/")}\""],
+      var.telegram_client_id == "" ? [] : ["data-telegram-client-id=\"${var.telegram_client_id}\""],
+    )),
   )
 }

@@ -41,6 +41,17 @@ variable "shop_origins" {
   }
 }
 
+variable "telegram_client_id" {
+  description = "The shop bot's id (the number before the colon of its token): the storefront snippet's data-telegram-client-id, «Войти через Telegram» in the kit's login forms. Empty: no Telegram button."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[0-9]*$", var.telegram_client_id))
+    error_message = "telegram_client_id is the bot's numeric id (the part of its token before the colon)."
+  }
+}
+
 variable "admin_origins" {
   description = "KOPILKA_ALLOWED_ORIGINS of the admin function: the back-office UI's origins."
   type        = list(string)

@@ -21,7 +21,7 @@ import html
 import json
 import re
 from pathlib import Path
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "storefront" / "src"
@@ -29,7 +29,15 @@ DIST = ROOT / "storefront" / "dist"
 BUDGET_GZIP_BYTES = 25 * 1024
 # the data attribute of each function's URL on the script tag
 ATTRIBUTES = {"cart_quote": "data-cart-quote", "sms_otp": "data-sms-otp", "account": "data-account", "checkout": "data-checkout"}
+TELEGRAM_AUTH_URL = "https://oauth.telegram.org/auth"  # Telegram's OpenID Connect authorization endpoint
 _COMMENT_LINE = re.compile(r"^\s*//.*$")
+
+
+class TelegramLogin(NamedTuple):
+    """"Log in with Telegram" in the login widget: the bot's id is the OpenID Connect client id."""
+
+    client_id: str
+    auth_url: str = TELEGRAM_AUTH_URL
 
 
 class Manifest(TypedDict):
@@ -74,20 +82,23 @@ def manifest(dist: Path = DIST) -> Manifest:
     return data
 
 
-def snippet(function_urls: dict[str, str], kit_base_url: str, *, dist: Path = DIST, telegram_login: str | None = None) -> str:
+def snippet(function_urls: dict[str, str], kit_base_url: str, *, dist: Path = DIST, telegram: TelegramLogin | None = None) -> str:
     """The exact tag a shop puts in its site-wide HEAD code (or a T123 block).
 
     ``function_urls``: each function's URL by name (``cart_quote``, ``sms_otp``,
     ``account``, ``checkout``; others are ignored); ``kit_base_url``: where
-    ``storefront/dist`` is served.
+    ``storefront/dist`` is served; ``telegram``: the «Войти через Telegram» button
+    (``data-telegram-client-id``, and ``data-telegram-auth-url`` when it is not Telegram's).
     """
     built = manifest(dist)
     attributes = [f'src="{html.escape(kit_base_url.rstrip("/") + "/" + built["file"])}"', f'integrity="{built["integrity"]}"', 'crossorigin="anonymous"']
     for name, attribute in ATTRIBUTES.items():
         if name in function_urls:
             attributes.append(f'{attribute}="{html.escape(function_urls[name].rstrip("/"))}"')
-    if telegram_login:
-        attributes.append(f'data-telegram-login="{html.escape(telegram_login)}"')
+    if telegram is not None:
+        attributes.append(f'data-telegram-client-id="{html.escape(telegram.client_id)}"')
+        if telegram.auth_url != TELEGRAM_AUTH_URL:
+            attributes.append(f'data-telegram-auth-url="{html.escape(telegram.auth_url)}"')
     return "<script async " + " ".join(attributes) + "></script>"
 
 

@@ -20,6 +20,12 @@ JSON text, ``systranid`` = that payment's id) to the checkout function's
 
 The demo program (Biomiq) is published and the story's partner is seeded:
 Maria, logged in by SMS, with two friends who bought through her link.
+
+"Log in with Telegram" works locally: the fakes' ``/telegram`` is Telegram's OpenID
+Connect provider (:mod:`tests.fakes.telegram_oidc`): its ``/auth`` page approves at
+once as the demo Telegram user, linked to Maria, and its ``/token`` and JWKS are
+what the functions' ``TELEGRAM_OIDC_URL`` names.
+
 ``GET /_stack/state`` on the shop's port answers the seed, the SMS codes sent
 and the forms fake's submissions (a local tool: it is never deployed).
 """
@@ -50,6 +56,8 @@ SNIPPET_FILE = ROOT / ".run" / "tilda-snippet.html"
 FAKES_OFFSET, SHOP_OFFSET = 18, 19
 MARIA_PHONE = "+79161110001"
 PROMO_CODE = "VESNA10"  # the shop's spring code: 10 % off
+TELEGRAM_USER = (700100200, "maria_biomiq")  # the Telegram account the fake's login page approves as: Maria's
+TELEGRAM_OIDC_SECRET = "local-telegram-oidc-secret"
 SHOP_PAGES = {"/": ("shop.html", "current"), "/index.html": ("shop.html", "current"), "/legacy.html": ("shop.html", "legacy"), "/account.html": ("account.html", "")}
 STATIC = {"/shop.css": "text/css", "/tilda-stub.js": "text/javascript"}
 
@@ -71,6 +79,8 @@ def environment(base: int, *, memory: bool) -> dict[str, str]:
         "YOOKASSA_BASE_URL": f"{fakes_url}/yookassa/v3",
         "CDEK_BASE_URL": f"{fakes_url}/cdek/v2",
         "SMSRU_BASE_URL": f"{fakes_url}/smsru",
+        "TELEGRAM_OIDC_URL": f"{fakes_url}/telegram",
+        "TELEGRAM_OIDC_SECRET": TELEGRAM_OIDC_SECRET,
     }
     if memory:
         env["KOPILKA_STORE"] = "memory"
@@ -137,7 +147,8 @@ class Stack:
         self.seed: dict[str, Any] = {}
 
     def snippet(self) -> str:
-        return kit.snippet(self.urls, self.shop_url + "/kit")
+        client_id = serve.LOCAL_ENV["TELEGRAM_BOT_TOKEN"].split(":", 1)[0]  # the OpenID Connect client id is the bot's id
+        return kit.snippet(self.urls, self.shop_url + "/kit", telegram=kit.TelegramLogin(client_id=client_id, auth_url=self.fakes_url + "/telegram/auth"))
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
@@ -153,6 +164,7 @@ class Stack:
         self.built = kit.build()
         fake_apis, self.yookassa, self.carriers = fakes.build_fakes()
         self.sms = fake_apis["/smsru"][0].__self__  # type: ignore[attr-defined]
+        fake_apis["/telegram"] = self.telegram_fake()
         bridge = fakes.make_server(self.ports["fakes"], fake_apis)
         self._serve(bridge)
         for name in serve.FUNCTIONS:
@@ -161,6 +173,7 @@ class Stack:
         self._serve(make_server("127.0.0.1", self.ports["shop"], self.shop_app(), threaded=True))
         self.publish_program()
         self.seed = self.seed_story()
+        self.seed["telegram"] = self.link_telegram(self.seed["maria"]["customer_id"])
 
     def _serve(self, server: Any) -> None:
         self.servers.append(server)
@@ -198,6 +211,23 @@ class Stack:
         promo.create_discount(self.store, rule=PromoRule(code=PROMO_CODE, kind="percent", percent=Decimal(10)), now=now)
         http.close()
         return {"maria": {"phone": MARIA_PHONE, "customer_id": maria, "code": partner["code"], "link": partner["link"]}, "promo_code": PROMO_CODE}
+
+    def telegram_fake(self) -> tuple[Any, str]:
+        """Telegram's OpenID Connect provider, issuing for this stack's fakes URL, approving as Maria's Telegram."""
+        from tests.fakes.telegram_oidc import FakeTelegramOidc
+
+        client_id = os.environ["TELEGRAM_BOT_TOKEN"].split(":", 1)[0]
+        self.telegram = FakeTelegramOidc(client_id=client_id, client_secret=TELEGRAM_OIDC_SECRET, issuer=os.environ["TELEGRAM_OIDC_URL"])
+        self.telegram.login_as = TELEGRAM_USER
+        return self.telegram.handle, "https://oauth.telegram.org"
+
+    def link_telegram(self, customer_id: str) -> dict[str, Any]:
+        """The demo Telegram account is linked to ``customer_id`` (as a phone-proved link leaves it)."""
+        from shared.services.identity.linking import attach
+
+        telegram_id, username = TELEGRAM_USER
+        attach(self.store, telegram_id=telegram_id, username=username, customer_id=customer_id, now=datetime.now(timezone.utc))
+        return {"telegram_id": telegram_id, "username": username, "customer_id": customer_id}
 
     def state(self) -> dict[str, Any]:
         return {
@@ -257,6 +287,7 @@ def main() -> int:
     for name, url in stack.urls.items():
         print(f"{name:<16} {url}")
     print(f"{'fakes':<16} {stack.fakes_url}")
+    print(f"{'telegram login':<16} {stack.fakes_url}/telegram/auth approves as Telegram {TELEGRAM_USER[0]} (linked to Maria)")
     print(f"store            {'in memory' if memory else 'Firestore emulator ' + os.environ['FIRESTORE_EMULATOR_HOST']}")
     print(f"snippet          {SNIPPET_FILE.relative_to(ROOT)}")
     print(f"Demo shop:       {stack.shop_url}/  (older Tilda build: {stack.shop_url}/legacy.html, account: {stack.shop_url}/account.html)")

@@ -47,6 +47,7 @@ from shared.services import identity
 
 router = Router("sms_otp", cors=True, requires=("token_secret",))
 log = logging.getLogger("kopilka")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # a shop on this machine may redirect over plain HTTP (RFC 8252 §7.3)
 
 
 def _keys() -> identity.IdentityKeys:
@@ -119,10 +120,12 @@ def telegram_link_endpoint(request: Any, ctx: Context) -> TelegramResult:
 
 
 def _oidc_user(body: TelegramOidc, ctx: Context) -> identity.TelegramUser:
-    """The Telegram account an OpenID Connect login proves; its redirect must be a page of the shop."""
+    """The Telegram account an OpenID Connect login proves; its redirect must be a page of the shop
+    (HTTPS, or plain HTTP only on this machine's loopback address)."""
     try:
         target = urlsplit(body.redirect_uri)
-        origin = f"{target.scheme}://{target.netloc}" if target.scheme == "https" else None
+        secure = target.scheme == "https" or (target.scheme == "http" and target.hostname in LOOPBACK)
+        origin = f"{target.scheme}://{target.netloc}" if secure else None
     except ValueError:  # e.g. a malformed IPv6 host
         origin = None
     if origin is None or origin not in settings().allowed_origins:

@@ -10,7 +10,8 @@ var URLS = {
   account: trimSlash(DATA.account),
   checkout: trimSlash(DATA.checkout)
 };
-var TELEGRAM_LOGIN = DATA.telegramLogin || "";
+// «Войти через Telegram»: the bot's id (the OpenID Connect client id) and Telegram's authorization page
+var TELEGRAM = { client: DATA.telegramClientId || "", auth: DATA.telegramAuthUrl || "https://oauth.telegram.org/auth" };
 var TIMEOUT_MS = parseInt(DATA.timeoutMs || "6000", 10) || 6000;
 var SESSION_KEY = "kopilka.session";
 var REF_KEY = "kopilka.ref";

@@ -1,4 +1,4 @@
-// Login by SMS code (and a Telegram link when configured); ?ref=CODE is kept until the login.
+// Login by SMS code (and «Войти через Telegram» when configured); ?ref=CODE is kept until the login.
 
 var REF_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -72,8 +72,9 @@ function loginForm(box, done) {
       askCode(button);
     } }, field("Телефон", input), button);
     append(box, [h("h2", { text: "Вход в программу лояльности" }), form]);
-    if (TELEGRAM_LOGIN) append(box, h("p", {}, h("a", { href: TELEGRAM_LOGIN, text: "Войти через Telegram" })));
+    if (TELEGRAM.client) append(box, telegramButton());
     append(box, notice);
+    say(tgNotice);
   }
 
   function codeStep(resendAfter) {
@@ -104,6 +105,9 @@ function loginForm(box, done) {
     input.focus();
   }
 
+  on("telegram", function (text) {
+    if (notice.isConnected) say(text);
+  });
   phoneStep();
   return { say: say };
 }

@@ -256,11 +256,17 @@ function cartView(host) {
   v.title = h("h2", { text: "Бонусы за заказ" });
   v.earn = h("p", { class: "sum" });
   v.balance = h("p");
-  v.loginLink = h("button", { type: "button", class: "link", text: "Войдите, чтобы списать бонусы", onclick: function () {
+  function toggleLogin() {
     v.login.hidden = !v.login.hidden;
     if (!v.login.hidden) loginForm(v.login, function () { v.login.hidden = true; });
-  } });
+  }
+  v.loginLink = h("button", { type: "button", class: "link", text: "Войдите, чтобы списать бонусы", onclick: toggleLogin });
   v.login = h("div", { hidden: true });
+  // a Telegram login on its way back (or refused): the cart's login form is open with its message
+  function telegramNews(text) {
+    if (text && !session() && v.login.hidden) toggleLogin();
+  }
+  on("telegram", telegramNews);
   v.number = h("input", { type: "number", min: "0", step: "1", value: "0", inputmode: "numeric", oninput: function () { choose(v.number.value); } });
   v.range = h("input", { type: "range", min: "0", step: "1", value: "0", "aria-label": "Сколько бонусов списать", oninput: function () { choose(v.range.value); } });
   v.applyButton = h("button", { type: "button", text: "Применить", onclick: apply });
@@ -276,6 +282,7 @@ function cartView(host) {
   v.reasons = h("ul", { class: "muted", "aria-label": "Ограничения" });
   v.notice = h("p", { class: "notice", role: "status", "aria-live": "polite" });
   append(box, [v.title, v.earn, v.balance, h("p", {}, v.loginLink), v.login, v.controls, v.toPay, v.promoForm, v.reasons, v.notice]);
+  telegramNews(tgNotice);
   cart.views.push(v);
   update();
 }

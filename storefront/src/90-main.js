@@ -2,6 +2,7 @@
 
 function mountAll() {
   keepReferral();
+  safe(telegramReturn)();
   var byKind = { cart: [], login: [], account: [], partner: [] };
   document.querySelectorAll("[data-kopilka]").forEach(function (el) {
     var kind = el.getAttribute("data-kopilka");

@@ -10,7 +10,12 @@ Built from the documented flow (spec INTEGRATIONS §9.2): Authorization Code wit
   ``sub``, ``id``, ``preferred_username``, ``iat``, ``exp``, ``nonce``; a wrong
   client is a 401 ``invalid_client``, an unknown or used code or a verifier
   that does not match the challenge a 400 ``invalid_grant``;
-* ``GET /.well-known/jwks.json`` publishes the signing key (``kid``).
+* ``GET /.well-known/jwks.json`` publishes the signing key (``kid``);
+* ``GET /auth`` (``client_id``, ``redirect_uri``, ``response_type=code``, ``state``,
+  ``nonce``, ``code_challenge``, ``code_challenge_method=S256``) is the login page
+  approving at once as :attr:`FakeTelegramOidc.login_as` (the local stack's
+  Telegram user): a 302 back to ``redirect_uri`` with ``code`` and ``state``, or
+  with ``error=invalid_request`` / ``unauthorized_client`` (and ``state``).
 
 :meth:`FakeTelegramOidc.sign` makes arbitrary tokens (other claims, another key) for tests.
 """
@@ -25,7 +30,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 import jwt
@@ -59,6 +64,7 @@ class FakeTelegramOidc:
         self.issuer = issuer
         self.key = new_key()
         self.kid = "k1"
+        self.login_as: tuple[int, str | None] | None = None  # who approves at /auth: (Telegram id, username)
         self.token_calls = 0
         self.jwks_calls = 0
         self._grants: dict[str, _Grant] = {}
@@ -69,9 +75,13 @@ class FakeTelegramOidc:
         return httpx.MockTransport(self.handle)
 
     def authorize(self, user_id: int, *, verifier: str, redirect_uri: str, nonce: str, username: str | None = "anna_k") -> str:
+        return self.approve(user_id, challenge=challenge_of(verifier), redirect_uri=redirect_uri, nonce=nonce, username=username)
+
+    def approve(self, user_id: int, *, challenge: str, redirect_uri: str, nonce: str, username: str | None = "anna_k") -> str:
+        """The user approved a login that presented this S256 ``challenge``: its single-use code."""
         code = secrets.token_urlsafe(16)
         with self._lock:
-            self._grants[code] = _Grant(user_id=user_id, username=username, challenge=challenge_of(verifier), redirect_uri=redirect_uri, nonce=nonce)
+            self._grants[code] = _Grant(user_id=user_id, username=username, challenge=challenge, redirect_uri=redirect_uri, nonce=nonce)
         return code
 
     def claims(self, user_id: int, *, nonce: str, username: str | None = "anna_k", iat: float | None = None, ttl: int = 3600) -> dict[str, Any]:
@@ -95,6 +105,8 @@ class FakeTelegramOidc:
         if request.method == "POST" and request.url.path == "/token":
             self.token_calls += 1
             return self._token(request)
+        if request.method == "GET" and request.url.path == "/auth":
+            return self._auth(request)
         return httpx.Response(404, json={"error": "not_found"})
 
     def _token(self, request: httpx.Request) -> httpx.Response:
@@ -111,3 +123,19 @@ class FakeTelegramOidc:
             grant.used = True
         token = self.sign(self.claims(grant.user_id, nonce=grant.nonce, username=grant.username))
         return httpx.Response(200, json={"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 3600, "id_token": token})
+
+    def _auth(self, request: httpx.Request) -> httpx.Response:
+        query = request.url.params
+        redirect_uri = query.get("redirect_uri", "")
+        if not redirect_uri.startswith(("https://", "http://")):
+            return httpx.Response(400, text="redirect_uri is required")
+        back: dict[str, str] = {"state": query.get("state", "")}
+        if query.get("client_id") != self.client_id or self.login_as is None:
+            back["error"] = "unauthorized_client"
+        elif query.get("response_type") != "code" or query.get("code_challenge_method") != "S256" or not query.get("code_challenge") or not query.get("nonce"):
+            back["error"] = "invalid_request"
+        else:
+            user_id, username = self.login_as
+            back = {"code": self.approve(user_id, challenge=query["code_challenge"], redirect_uri=redirect_uri, nonce=query["nonce"], username=username), **back}
+        joiner = "&" if "?" in redirect_uri else "?"
+        return httpx.Response(302, headers={"Location": redirect_uri + joiner + urlencode(back)})

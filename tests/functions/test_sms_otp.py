@@ -540,6 +540,18 @@ def test_log_in_with_telegram_through_openid_connect(client, fake, oidc, store):
     assert docs(store, layout.OIDC_NONCES)  # the used nonces are recorded
 
 
+def test_an_openid_connect_login_may_return_over_plain_http_only_to_a_loopback_shop(client, fake, oidc, store, monkeypatch):
+    monkeypatch.setenv("KOPILKA_ALLOWED_ORIGINS", f"{SHOP_ORIGIN},http://127.0.0.1:8100,http://shop.example")
+    reload()
+    try:
+        assert_error(post(client, "/telegram/oidc", oidc_login(oidc, redirect_uri="http://127.0.0.1:8100/account.html")), 404, "not_linked")  # the code was taken
+        assert_error(post(client, "/telegram/oidc", oidc_login(oidc, redirect_uri="http://shop.example/account.html")), 400, "validation_failed")
+        assert_error(post(client, "/telegram/oidc", oidc_login(oidc, redirect_uri="http://127.0.0.1:8200/account.html")), 400, "validation_failed")
+    finally:
+        monkeypatch.undo()
+        reload()
+
+
 # --- the edge ---------------------------------------------------------------------------------------
 
 

@@ -32,7 +32,8 @@ SNIPPET = (
     "${var.kit == null ? null : format("
     + json.dumps(TEMPLATE.replace('\\"', '"'))
     + ", local.kit_base_url, google_storage_bucket_object.kit[0].name, var.kit.integrity, "
-    + 'join(" ", [for pair in local.kit_attributes : "${pair[1]}=\\"${trimsuffix(google_cloudfunctions2_function.function[pair[0]].service_config[0].uri, "/")}\\""]))}'
+    + 'join(" ", concat([for pair in local.kit_attributes : "${pair[1]}=\\"${trimsuffix(google_cloudfunctions2_function.function[pair[0]].service_config[0].uri, "/")}\\""], '
+    + 'var.telegram_client_id == "" ? [] : ["data-telegram-client-id=\\"${var.telegram_client_id}\\""])))}'
 )
 
 
@@ -83,7 +84,7 @@ def test_the_snippet_names_the_kit_its_integrity_and_the_storefront_functions() 
         assert functions()[name]["public"], f"{name}: the shop's browsers call it"
 
 
-def render_snippet(tmp_path: Path, kit: dict[str, object] | None) -> object:
+def render_snippet(tmp_path: Path, kit: dict[str, object] | None, telegram_client_id: str = "") -> object:
     """The storefront_snippet expression evaluated by terraform console, with stand-ins for the deployed URLs."""
     expression = tf()["output"]["storefront_snippet"]["value"][2:-1]
     expression = expression.replace("google_storage_bucket_object.kit[0].name", "var.kit.file")
@@ -91,6 +92,7 @@ def render_snippet(tmp_path: Path, kit: dict[str, object] | None) -> object:
     uris = {name: f"https://kopilka-dev-{name.replace('_', '-')}-abc.a.run.app" + ("/" if name == "sms_otp" else "") for name, _ in ATTRIBUTES}
     (tmp_path / "main.tf").write_text(
         f'variable "kit" {{\n  default = {json.dumps(kit) if kit else "null"}\n}}\n'
+        f'variable "telegram_client_id" {{\n  default = {json.dumps(telegram_client_id)}\n}}\n'
         f"locals {{\n  kit_base_url = \"https://storage.googleapis.com/kopilka-dev-kopilka-dev-kit\"\n  kit_attributes = {json.dumps(tf()['locals']['kit_attributes'])}\n"
         f"  uris = {json.dumps(uris)}\n  snippet = {expression}\n}}\n"
     )
@@ -111,6 +113,25 @@ def test_terraform_renders_the_exact_tag(tmp_path: Path) -> None:
         ' data-account="https://kopilka-dev-account-abc.a.run.app" data-checkout="https://kopilka-dev-checkout-abc.a.run.app"></script>'
     )
     assert render_snippet(tmp_path, None) is None  # no kit built: no tag
+
+
+def test_terraform_and_the_kit_render_the_same_tag_with_the_telegram_login(tmp_path: Path) -> None:
+    if shutil.which("terraform") is None:
+        print("terraform console skipped: no terraform binary on the PATH (the expression was checked above)")
+        return
+    from scripts import kit as kit_script
+
+    built = {"file": "kopilka-kit.68a7c886dc.js", "integrity": "sha384-" + "A" * 64, "gzip_bytes": 12789}
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "manifest.json").write_text(json.dumps(built))
+    uris = {name: f"https://kopilka-dev-{name.replace('_', '-')}-abc.a.run.app" + ("/" if name == "sms_otp" else "") for name, _ in ATTRIBUTES}
+    base = "https://storage.googleapis.com/kopilka-dev-kopilka-dev-kit"
+    rendered = render_snippet(tmp_path, built, telegram_client_id="7012345678")
+    assert rendered == kit_script.snippet(uris, base, dist=dist, telegram=kit_script.TelegramLogin(client_id="7012345678"))
+    assert isinstance(rendered, str) and rendered.endswith(' data-telegram-client-id="7012345678"></script>')
+    assert render_snippet(tmp_path, built) == kit_script.snippet(uris, base, dist=dist)
+    assert one(tf()["variable"]["telegram_client_id"]["validation"])["condition"]
 
 
 def test_the_shop_url_origin_reaches_every_storefront_function_cors() -> None:

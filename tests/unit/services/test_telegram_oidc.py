@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
@@ -19,7 +20,7 @@ from shared.domain.errors import ProviderUnavailable
 from shared.presets import load_preset
 from shared.services import identity
 from tests.fakes.sms import FakeSmsRu
-from tests.fakes.telegram_oidc import FakeTelegramOidc, new_key
+from tests.fakes.telegram_oidc import FakeTelegramOidc, challenge_of, new_key
 
 PHONE = "+79001234567"
 BOT = "123456:bot"
@@ -155,3 +156,26 @@ def test_an_unreachable_provider_is_a_retryable_refusal(store, provider):
     client = TelegramOidcClient(issuer=provider.issuer, client_id="123456", client_secret="oidc-secret", transport=httpx.MockTransport(down))
     with pytest.raises(ProviderUnavailable):
         identity.oidc_user(store, provider=client, code="c", code_verifier="v" * 43, redirect_uri=REDIRECT, nonce="n" * 16, now=now())
+
+
+def test_the_fake_login_page_approves_as_its_user_and_its_code_logs_in_with_the_verifier(store, client, provider):
+    verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+    query = {"client_id": "123456", "redirect_uri": REDIRECT, "response_type": "code", "state": "st-1", "nonce": nonce, "code_challenge": challenge_of(verifier), "code_challenge_method": "S256"}
+    page = httpx.Client(transport=provider.transport, base_url=provider.issuer)
+
+    def back(**change: str) -> dict[str, str]:
+        answer = page.get("/auth", params={**query, **change})
+        assert answer.status_code == 302 and answer.headers["Location"].startswith(REDIRECT + "?")
+        return {key: values[0] for key, values in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+
+    assert back() == {"state": "st-1", "error": "unauthorized_client"}  # nobody approves yet
+    provider.login_as = (777, "maria")
+    assert back(client_id="999") == {"state": "st-1", "error": "unauthorized_client"}
+    assert back(code_challenge_method="plain") == {"state": "st-1", "error": "invalid_request"}
+    approved = back()
+    assert approved["state"] == "st-1"
+    user = identity.oidc_user(store, provider=client, code=approved["code"], code_verifier=verifier, redirect_uri=REDIRECT, nonce=nonce, now=now())
+    assert (user.id, user.username) == (777, "maria")
+    second = secrets.token_urlsafe(16)
+    with pytest.raises(identity.TelegramLoginInvalid):  # another verifier than the challenge's
+        identity.oidc_user(store, provider=client, code=back(nonce=second)["code"], code_verifier=secrets.token_urlsafe(48), redirect_uri=REDIRECT, nonce=second, now=now())
