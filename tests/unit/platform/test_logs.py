@@ -29,9 +29,12 @@ def request(method="POST", path="/boom", headers=None, body=b"{}"):
 
 
 @pytest.fixture
-def router():
+def router(monkeypatch):
     os.environ.pop("KOPILKA_TOKEN_SECRET", None)
     reload()
+    # the first dispatch configures logging, as a fresh instance's does: a test before this one may have
+    # configured it inside caplog.at_level, which put the application loggers' levels back on leaving
+    monkeypatch.setattr(logs, "_configured", False)
     r = http.Router("test_fn")
 
     @r.post("/boom")
