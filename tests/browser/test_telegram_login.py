@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from scripts import kit
-from tests.browser.conftest import SERUM, LocalStack, add, cart
+from scripts.shop_page import SERUM, add, cart
+from tests.browser.conftest import LocalStack
 
 
 def session(page: Any) -> Any:
