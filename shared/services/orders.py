@@ -110,13 +110,11 @@ def place_order(
     settled on those figures (see :func:`mark_paid`), the rule deciding the
     accrual even if the code expires or is switched off in between.
 
-    ``shipping_method`` (pickup, courier …) chooses the order's delivery
-    fallback (``shipping.fallback_days``), set at payment.
-
     Every line is first priced on the catalog (:func:`catalog.price_lines`); the order
     keeps the priced lines and is settled on them. Idempotent by order id: the same
     order placed again returns the first record; the same id with another cart (as the
     catalog prices it) is an :class:`IdempotencyConflict`.
+    ``shipping_method`` (pickup, courier …) chooses the delivery fallback (``shipping.fallback_days``).
     ``then`` runs in the placing transaction with the order placed (not on a replay).
     ``session_epoch`` is the customer's token's: a session a block revoked is refused
     in the placing transaction's read of the account, as is a blocked customer.
