@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import httpx
 
-from shared.adapters.retry import Again, Exhausted, retrying
+from shared.adapters.retry import Again, Exhausted, Retry
 from shared.domain.captcha import CaptchaUnavailable
 
 log = logging.getLogger("kopilka")
@@ -48,12 +48,8 @@ class SmartCaptchaClient:
         backoff_seconds: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if attempts < 1:
-            raise ValueError("attempts must be at least 1")
         self.server_key = server_key
-        self.attempts = attempts
-        self.backoff_seconds = backoff_seconds
-        self._sleep = sleep
+        self.retry = Retry(attempts=attempts, backoff_seconds=backoff_seconds, sleep=sleep)
         self._http = httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout), transport=transport, headers={"Accept": "application/json"}, follow_redirects=False)
 
     def close(self) -> None:
@@ -75,10 +71,10 @@ class SmartCaptchaClient:
                 raise CaptchaUnavailable(f"the captcha service did not answer ({type(exc).__name__})", reason=type(exc).__name__) from None
 
         try:
-            response = retrying(attempt, attempts=self.attempts, backoff_seconds=self.backoff_seconds, sleep=self._sleep)
+            response = self.retry.run(attempt)
         except Exhausted as gave_up:
-            log.warning("captcha service unreachable", extra={"json_fields": {"reason": gave_up.reason, "attempts": self.attempts}})
-            raise CaptchaUnavailable(f"the captcha service could not be reached after {self.attempts} attempts ({gave_up.reason})", reason=gave_up.reason) from None
+            log.warning("captcha service unreachable", extra={"json_fields": {"reason": gave_up.reason, "attempts": self.retry.attempts}})
+            raise CaptchaUnavailable(f"the captcha service could not be reached after {self.retry.attempts} attempts ({gave_up.reason})", reason=gave_up.reason) from None
         return self._verdict(response)
 
     @staticmethod

@@ -33,7 +33,7 @@ from shared.adapters.carriers import (
     russianpost_status,
     soap_request,
 )
-from shared.adapters.retry import Again, Exhausted, retrying
+from shared.adapters.retry import Again, Exhausted, Retry
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,7 @@ class _Http:
         self.retry_if = retry_if
         self.timeout = timeout
         self.transport = transport
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self.sleep = sleep
+        self.retry = Retry(attempts=max(1, attempts), backoff_seconds=backoff, sleep=sleep, jitter=False)
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
 
@@ -85,15 +83,15 @@ class _Http:
                 error = f"{type(exc).__name__}: {exc}"
                 log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": number, "error": error}})
                 raise Again(error) from None
-            if not self.retry_if(response) or number == self.attempts:
+            if not self.retry_if(response) or number == self.retry.attempts:
                 return response  # on the last attempt the caller may read a fault from it
             log.info("carrier call failed", extra={"json_fields": {"carrier": self.name, "attempt": number, "error": f"HTTP {response.status_code}"}})
             raise Again(f"HTTP {response.status_code}")
 
         try:
-            return retrying(attempt, attempts=self.attempts, backoff_seconds=self.backoff, sleep=self.sleep, jitter=False)
+            return self.retry.run(attempt)
         except Exhausted as gave_up:
-            raise CarrierUnavailable(f"{self.name} unreachable after {self.attempts} attempts: {gave_up.reason}") from None
+            raise CarrierUnavailable(f"{self.name} unreachable after {self.retry.attempts} attempts: {gave_up.reason}") from None
 
     def close(self) -> None:
         with self._lock:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import random
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 
+from shared.adapters.retry import Again, Exhausted, Retry
 from shared.domain.errors import BusinessRefusal, ProviderUnavailable
 from shared.domain.ids import is_digits
 
@@ -69,12 +69,8 @@ class FeedClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if attempts < 1:
-            raise ValueError("attempts must be at least 1")
         self.max_bytes = max_bytes
-        self.attempts = attempts
-        self.backoff_seconds = backoff_seconds
-        self._sleep = sleep
+        self.retry = Retry(attempts=attempts, backoff_seconds=backoff_seconds, sleep=sleep)
         self._http = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport, follow_redirects=False, headers={"Accept": "application/xml, text/xml"})
 
     def close(self) -> None:
@@ -82,21 +78,23 @@ class FeedClient:
 
     def fetch(self, url: str) -> bytes:
         check_url(url)
-        reason = ""
-        for attempt in range(1, self.attempts + 1):
+
+        def attempt(_: int) -> bytes:
             try:
                 with self._http.stream("GET", url) as response:
                     if response.status_code == 200:
                         return self._body(response)
                     if response.status_code != 429 and response.status_code < 500:
                         raise FeedRefused(f"the feed answered {response.status_code}", status=response.status_code)
-                    reason = f"status {response.status_code}"
+                    raise Again(f"status {response.status_code}")
             except httpx.TransportError as exc:
-                reason = type(exc).__name__
-            if attempt < self.attempts:
-                self._sleep(random.uniform(0, self.backoff_seconds * 2 ** (attempt - 1)))
-        log.warning("product feed unreachable", extra={"json_fields": {"reason": reason, "attempts": self.attempts}})
-        raise FeedUnavailable(f"the feed did not answer ({reason})", reason=reason)
+                raise Again(type(exc).__name__) from None
+
+        try:
+            return self.retry.run(attempt)
+        except Exhausted as gave_up:
+            log.warning("product feed unreachable", extra={"json_fields": {"reason": gave_up.reason, "attempts": self.retry.attempts}})
+            raise FeedUnavailable(f"the feed did not answer ({gave_up.reason})", reason=gave_up.reason) from None
 
     def _body(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("Content-Length", "")

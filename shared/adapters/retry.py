@@ -13,8 +13,11 @@ stays with each adapter: only the loop is shared.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from msgspec import Struct
 
 T = TypeVar("T")
 
@@ -60,3 +63,20 @@ def retrying(
         if number < attempts:
             sleep(delay(number, backoff_seconds, jitter=jitter))
     raise Exhausted(reason, attempts)
+
+
+class Retry(Struct, frozen=True, kw_only=True):
+    """An adapter's retry settings: at least one attempt, the backoff's base, how it sleeps."""
+
+    attempts: int
+    backoff_seconds: float
+    sleep: Callable[[float], None] = time.sleep
+    jitter: bool = True
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts must be at least 1")
+
+    def run(self, attempt: Callable[[int], T]) -> T:
+        """:func:`retrying` with these settings."""
+        return retrying(attempt, attempts=self.attempts, backoff_seconds=self.backoff_seconds, sleep=self.sleep, jitter=self.jitter)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import httpx
 
-from shared.adapters.retry import Again, Exhausted, retrying
+from shared.adapters.retry import Again, Exhausted, Retry
 from shared.domain.sms import SmsReceipt, SmsUnavailable
 
 log = logging.getLogger("kopilka")
@@ -57,14 +57,10 @@ class SmsRuClient:
         backoff_seconds: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if attempts < 1:
-            raise ValueError("attempts must be at least 1")
         self.api_id = api_id
         self.sender = sender
         self.test = test
-        self.attempts = attempts
-        self.backoff_seconds = backoff_seconds
-        self._sleep = sleep
+        self.retry = Retry(attempts=attempts, backoff_seconds=backoff_seconds, sleep=sleep)
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout),
@@ -96,10 +92,10 @@ class SmsRuClient:
                 raise SmsUnavailable(f"the SMS gateway did not answer ({type(exc).__name__})", sent="unknown", reason=type(exc).__name__) from None
 
         try:
-            response = retrying(attempt, attempts=self.attempts, backoff_seconds=self.backoff_seconds, sleep=self._sleep)
+            response = self.retry.run(attempt)
         except Exhausted as gave_up:
-            log.warning("sms gateway unreachable", extra={"json_fields": {"to": _mask(phone), "message_id": message_id, "reason": gave_up.reason, "attempts": self.attempts}})
-            raise SmsUnavailable(f"the SMS gateway could not be reached after {self.attempts} attempts ({gave_up.reason})", sent="no", reason=gave_up.reason) from None
+            log.warning("sms gateway unreachable", extra={"json_fields": {"to": _mask(phone), "message_id": message_id, "reason": gave_up.reason, "attempts": self.retry.attempts}})
+            raise SmsUnavailable(f"the SMS gateway could not be reached after {self.retry.attempts} attempts ({gave_up.reason})", sent="no", reason=gave_up.reason) from None
         return self._receipt(response, to, phone, message_id)
 
     def _receipt(self, response: httpx.Response, to: str, phone: str, message_id: str) -> SmsReceipt:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.adapters.amounts import BadAmount, to_kopecks, to_roubles
-from shared.adapters.retry import Again, Exhausted, retrying
+from shared.adapters.retry import Again, Exhausted, Retry
 from shared.domain.errors import ProviderUnavailable
 from shared.platform.settings import settings
 
@@ -226,11 +226,7 @@ class YooKassaClient:
         backoff_seconds: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if attempts < 1:
-            raise ValueError("attempts must be at least 1")
-        self.attempts = attempts
-        self.backoff_seconds = backoff_seconds
-        self._sleep = sleep
+        self.retry = Retry(attempts=attempts, backoff_seconds=backoff_seconds, sleep=sleep)
         import httpx  # with the first client: a function that only reads YooKassa's models does not load it
 
         self._transport_error = httpx.TransportError
@@ -370,7 +366,7 @@ class YooKassaClient:
             raise Again(f"http {status}")
 
         try:
-            return retrying(attempt, attempts=self.attempts, backoff_seconds=self.backoff_seconds, sleep=self._sleep)
+            return self.retry.run(attempt)
         except Exhausted as gave_up:
-            log.warning("yookassa unavailable", extra={"json_fields": {"path": path, "reason": gave_up.reason, "attempts": self.attempts}})
-            raise YooKassaUnavailable(f"YooKassa did not answer after {self.attempts} attempts ({gave_up.reason})", path=path, reason=gave_up.reason) from None
+            log.warning("yookassa unavailable", extra={"json_fields": {"path": path, "reason": gave_up.reason, "attempts": self.retry.attempts}})
+            raise YooKassaUnavailable(f"YooKassa did not answer after {self.retry.attempts} attempts ({gave_up.reason})", path=path, reason=gave_up.reason) from None
