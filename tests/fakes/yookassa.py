@@ -44,6 +44,7 @@ from typing import Any
 import httpx
 
 from shared.adapters.amounts import to_kopecks, to_roubles
+from shared.adapters.yookassa import YooKassaClient
 
 FAULTS = ("timeout", "connect", "500", "503", "202")
 
@@ -364,6 +365,11 @@ class FakeYooKassa:
         if total != amount:
             return "Receipt items do not add up to the payment amount"
         return None
+
+
+def client_on(fake: FakeYooKassa) -> YooKassaClient:
+    """The production client on the fake, with the fake's credentials and no pause between retries."""
+    return YooKassaClient(base_url="https://api.yookassa.ru/v3", shop_id=fake.shop_id, secret_key=fake.secret_key, timeout=1, transport=fake.transport, backoff_seconds=0)
 
 
 def notification(event: str, obj: dict[str, Any]) -> dict[str, Any]:

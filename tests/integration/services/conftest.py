@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.adapters.yookassa import YooKassaClient
 from shared.presets import load_preset
-from tests.fakes.yookassa import FakeYooKassa
+from tests.fakes.yookassa import FakeYooKassa, client_on
 
 
 @pytest.fixture
@@ -23,6 +22,6 @@ def fake():
 
 @pytest.fixture
 def gateway(fake):
-    client = YooKassaClient(base_url="https://api.yookassa.ru/v3/", shop_id="123456", secret_key="test_secret_key", timeout=1, transport=fake.transport, backoff_seconds=0)
+    client = client_on(fake)
     yield client
     client.close()

@@ -15,7 +15,7 @@ from shared.domain.cart import CartLine
 from shared.domain.order import Order, OrderStatus, QuotedLine
 from shared.presets import load_preset
 from shared.services.order_payment import receipt_items
-from tests.fakes.yookassa import FakeYooKassa
+from tests.fakes.yookassa import FakeYooKassa, client_on
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -27,7 +27,7 @@ def fake():
 
 @pytest.fixture
 def client(fake):
-    c = yookassa.YooKassaClient(base_url="https://api.yookassa.ru/v3", shop_id="123456", secret_key="test_secret_key", timeout=1, transport=fake.transport, backoff_seconds=0)
+    c = client_on(fake)
     yield c
     c.close()
 

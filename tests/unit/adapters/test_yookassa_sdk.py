@@ -28,7 +28,7 @@ from shared.adapters.memory_store import MemoryStore
 from shared.api.order_paid import YooKassaNotification
 from shared.presets import load_preset
 from shared.services import payments
-from tests.fakes.yookassa import FakeYooKassa, notification
+from tests.fakes.yookassa import FakeYooKassa, client_on, notification
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -44,7 +44,7 @@ def fake():
 
 @pytest.fixture
 def client(fake):
-    c = yookassa.YooKassaClient(base_url="https://api.yookassa.ru/v3", shop_id="123456", secret_key="test_secret_key", timeout=1, transport=fake.transport, backoff_seconds=0)
+    c = client_on(fake)
     yield c
     c.close()
 
