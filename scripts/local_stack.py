@@ -194,10 +194,11 @@ class Stack:
             program.publish(self.store, raw=preset_data(name), author="local stack", reason="local program", effective_from=now, now=now)
 
     def seed_story(self) -> dict[str, Any]:
-        """Maria logs in by SMS and is a partner: two friends bought through her link (paid orders);
-        the shop has a 10 % promo code."""
+        """The shop's catalog (demo-shop/catalog.csv); Maria logs in by SMS and is a partner: two friends
+        bought through her link (paid orders); the shop has a 10 % promo code."""
+        from shared.adapters import catalog_sources
         from shared.domain.cart import PromoRule
-        from shared.services import program, promo
+        from shared.services import catalog_import, program, promo
 
         http = httpx.Client(timeout=30, headers={"Origin": self.shop_url})
         http.post(self.urls["sms_otp"] + "/request", json={"phone": MARIA_PHONE}).raise_for_status()
@@ -207,6 +208,9 @@ class Stack:
         partner = http.get(self.urls["account"] + "/partner", headers={"Authorization": "Bearer " + login.json()["access_token"]}).json()
         now = datetime.now(timezone.utc)
         config = program.in_force(self.store, os.environ["KOPILKA_PROGRAM"], now).config
+        # the shop's products, imported as the back office imports Tilda Store's CSV export
+        rows = catalog_sources.read_csv((SHOP_DIR / "catalog.csv").read_bytes(), marker_field=config.catalog.gift_certificate.field)
+        catalog_import.apply(self.store, config, rows, source="csv", actor="local stack", now=now)
         demo_story.seed_partner(self.store, config, maria, now)
         promo.create_discount(self.store, rule=PromoRule(code=PROMO_CODE, kind="percent", percent=Decimal(10)), now=now)
         http.close()
