@@ -4,7 +4,9 @@ The back office loads neither Argon2id nor TOTP: only a login, a password change
 and an MFA enrolment or check use them, so they are imported there; every other
 admin request's cold start skips them (and the hash an unknown account is checked
 against). Checkout loads no HTTP client: only the YooKassa calls of a paying
-checkout and of Tilda's webhook need one, and it is built with the first of them."""
+checkout and of Tilda's webhook need one, and it is built with the first of them.
+The scheduled sweep loads no carrier client: its shipping fallback pass delivers
+orders no carrier reports on, and asking the carriers is the poller's job."""
 
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ HEAVY = ("argon2", "_argon2_cffi_bindings", "pyotp")
 
 
 def loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
-    """Top-level packages of ``heavy`` in sys.modules after running ``code`` in a fresh interpreter."""
-    probe = code + f"\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(heavy)!r}))))"
+    """The modules or top-level packages named in ``heavy`` that are in sys.modules after running ``code`` in a fresh interpreter."""
+    probe = code + f"\nimport json, sys\nprint(json.dumps(sorted(({{m.split('.')[0] for m in sys.modules}} | set(sys.modules)) & set({list(heavy)!r}))))"
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -46,3 +48,10 @@ def test_importing_the_checkout_function_loads_no_http_client_until_yookassa_is_
     assert loaded_after(load, ("httpx",)) == []
     client = "from shared.adapters.yookassa import YooKassaClient\nYooKassaClient(base_url='https://api.yookassa.ru/v3', shop_id='1', secret_key='k', timeout=1.0).close()\n"
     assert loaded_after(load + client, ("httpx",)) == ["httpx"]
+
+
+def test_importing_the_sweep_loads_no_carrier_client() -> None:
+    load = "import functions_framework, importlib.util as u\ns = u.spec_from_file_location('main', 'functions/expiry_sweep/main.py'); m = u.module_from_spec(s); s.loader.exec_module(m)\n"
+    carriers = ("shared.adapters.carriers", "xml")
+    assert loaded_after(load, carriers) == []
+    assert loaded_after(load + "import shared.services.delivery\n", carriers) == sorted(carriers)
