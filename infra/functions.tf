@@ -10,7 +10,7 @@ locals {
   prefix = "kopilka-${var.env}"
 
   # Every folder in functions/ (tests/infra checks this list, local.functions and the folders).
-  function_names = ["account", "admin", "cart_quote", "checkout", "delivery_status", "expiry_sweep", "order_paid", "referral_reward", "sms_otp"]
+  function_names = ["account", "admin", "cart_quote", "checkout", "console", "delivery_status", "expiry_sweep", "order_paid", "referral_reward", "sms_otp"]
 
   # Public at the IAM layer (allUsers may invoke): the storefront's, the
   # webhooks' and the back office's functions; each checks its own callers.
@@ -251,6 +251,29 @@ locals {
       env = {
         KOPILKA_ALLOWED_ORIGINS          = local.admin_origins
         KOPILKA_TOKEN_SECRET_FINGERPRINT = var.token_secret_fingerprint
+      }
+      secrets = [
+        { key = "KOPILKA_ADMIN_TOKEN_SECRET", secret = "admin_token_secret" },
+        { key = "KOPILKA_PAYOUT_SECRET", secret = "payout_secret" },
+      ]
+    }
+
+    # The back-office console: server-rendered pages for a handful of staff, on
+    # the same use cases and secrets as the admin API. Its answers are pages and
+    # a session read per request; a page renders in tens of milliseconds, so
+    # eight people share one vCPU and nobody waits for an instance but the first.
+    console = {
+      min_instance_count               = 0
+      max_instance_count               = 3
+      max_instance_request_concurrency = 8
+      available_cpu                    = "1"
+      available_memory                 = "1Gi"
+      timeout_seconds                  = 120
+      ingress_settings                 = "ALLOW_ALL"
+      public                           = true
+      env = {
+        KOPILKA_TOKEN_SECRET_FINGERPRINT = var.token_secret_fingerprint
+        KOPILKA_CONSOLE_IDLE_MINUTES     = tostring(var.console_idle_minutes)
       }
       secrets = [
         { key = "KOPILKA_ADMIN_TOKEN_SECRET", secret = "admin_token_secret" },

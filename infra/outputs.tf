@@ -23,6 +23,11 @@ output "admin_url" {
   value       = google_cloudfunctions2_function.function["admin"].service_config[0].uri
 }
 
+output "console_url" {
+  description = "The back-office console: open it in a browser (its own run.app host, pages at its root)."
+  value       = google_cloudfunctions2_function.function["console"].service_config[0].uri
+}
+
 output "kit_url" {
   description = "Where the storefront kit is served (null until a kit is built and packaged)."
   value       = var.kit == null ? null : "${local.kit_base_url}/${google_storage_bucket_object.kit[0].name}"

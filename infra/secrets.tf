@@ -9,9 +9,9 @@ locals {
   # secret (id suffix) => the functions that read it
   secret_readers = {
     token_secret         = ["account", "cart_quote", "checkout", "sms_otp"]       # KOPILKA_TOKEN_SECRET
-    admin_token_secret   = ["admin"]                                              # KOPILKA_ADMIN_TOKEN_SECRET
+    admin_token_secret   = ["admin", "console"]                                   # KOPILKA_ADMIN_TOKEN_SECRET
     otp_secret           = ["sms_otp"]                                            # KOPILKA_OTP_SECRET
-    payout_secret        = ["account", "admin"]                                   # KOPILKA_PAYOUT_SECRET
+    payout_secret        = ["account", "admin", "console"]                        # KOPILKA_PAYOUT_SECRET
     tilda_token          = ["checkout"]                                           # KOPILKA_TILDA_TOKEN
     cdek_token           = ["delivery_status"]                                    # KOPILKA_CDEK_TOKEN
     sweep_secret         = ["delivery_status", "expiry_sweep", "referral_reward"] # KOPILKA_SWEEP_SECRET

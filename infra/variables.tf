@@ -136,3 +136,13 @@ variable "kit" {
     error_message = "kit.file is kopilka-kit.<hex>.js and kit.integrity its sha384-<base64> Subresource Integrity."
   }
 }
+
+variable "console_idle_minutes" {
+  description = "A back-office console session ends after this many minutes without a request."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.console_idle_minutes >= 5 && var.console_idle_minutes <= 240
+    error_message = "console_idle_minutes must be between 5 and 240."
+  }
+}

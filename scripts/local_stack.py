@@ -26,6 +26,11 @@ Connect provider (:mod:`tests.fakes.telegram_oidc`): its ``/auth`` page approves
 once as the demo Telegram user, linked to Maria, and its ``/token`` and JWKS are
 what the functions' ``TELEGRAM_OIDC_URL`` names.
 
+The back-office console (the ``console`` function) has one local user per role,
+``<role>@kopilka.local`` with the password ``kopilka-<role>``, each with its
+authenticator already enrolled: the secret is printed (add it to an
+authenticator app, or read the codes with ``pyotp``).
+
 ``GET /_stack/state`` on the shop's port answers the seed, the SMS codes sent
 and the forms fake's submissions (a local tool: it is never deployed).
 """
@@ -174,6 +179,7 @@ class Stack:
         self.publish_program()
         self.seed = self.seed_story()
         self.seed["telegram"] = self.link_telegram(self.seed["maria"]["customer_id"])
+        self.seed["console"] = self.seed_console()
 
     def _serve(self, server: Any) -> None:
         self.servers.append(server)
@@ -215,6 +221,29 @@ class Stack:
         promo.create_discount(self.store, rule=PromoRule(code=PROMO_CODE, kind="percent", percent=Decimal(10)), now=now)
         http.close()
         return {"maria": {"phone": MARIA_PHONE, "customer_id": maria, "code": partner["code"], "link": partner["link"]}, "promo_code": PROMO_CODE}
+
+    def seed_console(self) -> list[dict[str, Any]]:
+        """One console user per role, the authenticator enrolled (confirmed with the previous step's
+        code, so a sign-in in the current step is not a replay)."""
+        import pyotp
+
+        from shared.domain.admins import ROLES
+        from shared.services import admin_mfa, admins
+
+        now = datetime.now(timezone.utc)
+        users = []
+        for role in ROLES:
+            email, password = f"{role}@kopilka.local", f"kopilka-{role}"
+            account = admins.account(self.store, email)
+            if account is None or not account.mfa_enabled:
+                admins.create_admin(self.store, email=email, password=password, roles=[role], now=now, replace=True)
+                secret = admin_mfa.setup_totp(self.store, email=email, now=now).secret
+                totp = pyotp.TOTP(secret)
+                admin_mfa.confirm_totp(self.store, email=email, code=totp.at(now, counter_offset=-1), now=now)
+                account = admins.account(self.store, email)
+            assert account is not None and account.totp is not None
+            users.append({"email": email, "password": password, "role": role, "totp_secret": account.totp.secret})
+        return users
 
     def telegram_fake(self) -> tuple[Any, str]:
         """Telegram's OpenID Connect provider, issuing for this stack's fakes URL, approving as Maria's Telegram."""
@@ -294,6 +323,9 @@ def main() -> int:
     print(f"{'telegram login':<16} {stack.fakes_url}/telegram/auth approves as Telegram {TELEGRAM_USER[0]} (linked to Maria)")
     print(f"store            {'in memory' if memory else 'Firestore emulator ' + os.environ['FIRESTORE_EMULATOR_HOST']}")
     print(f"snippet          {SNIPPET_FILE.relative_to(ROOT)}")
+    print(f"Console:         {stack.urls['console']}/  (sign in as one of these; the code comes from the authenticator secret)")
+    for user in stack.seed["console"]:
+        print(f"  {user['role']:<11} {user['email']:<26} password {user['password']:<20} authenticator secret {user['totp_secret']}")
     print(f"Demo shop:       {stack.shop_url}/  (older Tilda build: {stack.shop_url}/legacy.html, account: {stack.shop_url}/account.html)")
     print("Ctrl-C stops everything.", flush=True)
     if args.ready_file:

@@ -2,7 +2,7 @@
 
     make package                  # or: python -m scripts.package [--out DIR] [--tfvars FILE]
 
-A zip holds the function's ``main.py`` at its root, the ``shared/`` package,
+A zip holds the function's ``main.py`` at its root, the ``shared/`` package (and, for the console, the ``console/`` package with its templates and styles),
 ``requirements.txt`` (the runtime pins; no test tools) and ``VERSION`` (a digest of
 the rest, which ``shared.platform.settings`` reports as the deployed version). Entries are sorted and
 carry a fixed timestamp and mode, so the bytes — and the sha256 in the name —
@@ -52,7 +52,8 @@ def functions() -> list[str]:
 def entries(function: str) -> list[tuple[str, Path]]:
     """(name in the zip, file) for one function, sorted by name."""
     files = [("main.py", ROOT / "functions" / function / "main.py"), ("requirements.txt", ROOT / "requirements.txt")]
-    for path in (ROOT / "shared").rglob("*"):
+    packages = ["shared", "console"] if function == "console" else ["shared"]  # the console's pages, templates and styles
+    for path in (p for package in packages for p in (ROOT / package).rglob("*")):
         rel = path.relative_to(ROOT)
         if path.is_file() and not SKIP_DIRS & set(rel.parts) and path.suffix not in SKIP_SUFFIXES:
             files.append((rel.as_posix(), path))

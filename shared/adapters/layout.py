@@ -197,6 +197,13 @@ def maker_window(email: str) -> str:
     return f"{MAKER_WINDOWS}/{email}"
 
 
+CONSOLE_SESSIONS = "console_sessions"  # console_sessions/{sha256 of the cookie's id}: a signed-in console browser
+
+
+def console_session(key: str) -> str:
+    return f"{CONSOLE_SESSIONS}/{key}"
+
+
 # --- the product catalog ----------------------------------------------------------------
 
 PRODUCTS = "products"  # products/{tilda uid}: one product of the shop's catalog (price, flags)

@@ -123,3 +123,29 @@ class AdminAccount(Struct, frozen=True):
     def failed_login(self, now: datetime) -> AdminAccount:
         """One more wrong password since the last login (counted, never a lock)."""
         return replace(self, failed_logins=self.failed_logins + 1, locked_until=None, updated_at=now)
+
+
+class ConsoleSession(Struct, frozen=True):
+    """A signed-in browser of the back-office console, kept server-side.
+
+    The browser holds only a random id in an HttpOnly cookie; the store keeps its
+    SHA-256 (``key``), so a read of the store gives no usable session. The admin
+    token inside never reaches a page script. The session ends at sign-out
+    (``ended_at``), after ``idle`` without a request, or when its token expires."""
+
+    key: str
+    email: str
+    token: str
+    created_at: datetime
+    seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+    def open_at(self, now: datetime, idle: timedelta) -> bool:
+        return self.ended_at is None and now < self.expires_at and now - self.seen_at < idle
+
+    def seen(self, now: datetime) -> ConsoleSession:
+        return replace(self, seen_at=now)
+
+    def ended(self, now: datetime) -> ConsoleSession:
+        return replace(self, ended_at=now)

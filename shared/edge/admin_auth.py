@@ -121,6 +121,12 @@ def authenticate(store: Store, request: Any, now: datetime, *, enrolling: bool =
     token = tokens.bearer(request)
     if token is None:
         raise Unauthorized("an admin token is required (Authorization: Bearer …)", message_ru="Войдите в панель управления.")
+    return admin_of_token(store, token, now, enrolling=enrolling)
+
+
+def admin_of_token(store: Store, token: str, now: datetime, *, enrolling: bool = False) -> Admin:
+    """The admin an admin token names, under the rules of :func:`authenticate` (the console's
+    sessions hold the token server-side and pass it here)."""
     claims = tokens.verify(admins.token_secret(), token, now=now, kind=admins.TOKEN_KIND)
     email = str(claims["sub"])
     account = admins.account(store, email)
@@ -133,4 +139,4 @@ def authenticate(store: Store, request: Any, now: datetime, *, enrolling: bool =
     return Admin(email=email, roles=roles)
 
 
-__all__ = ["PERMISSIONS", "ROLES", "Admin", "allowed", "authenticate"]
+__all__ = ["PERMISSIONS", "ROLES", "Admin", "admin_of_token", "allowed", "authenticate"]

@@ -80,6 +80,20 @@ STATUS: list[tuple[type[errors.DomainError], int]] = [
 ]
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A handler's answer that is not JSON (a page, a file, a redirect), with its own headers."""
+
+    body: str | bytes
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+#: How a function that answers people renders a refusal (the console's pages), instead of the JSON error shape.
+ErrorPage = Callable[[errors.DomainError, int, Any, "Context"], Reply]
+
+
 def status_of(error: errors.DomainError) -> int:
     for kind, status in STATUS:
         if isinstance(error, kind):
@@ -232,9 +246,10 @@ Handler = Callable[[Any, Context], Any]
 class Router:
     """Method + path routing for one function, with CORS and error mapping."""
 
-    def __init__(self, function: str, *, cors: bool = False, requires: tuple[str, ...] = ()) -> None:
+    def __init__(self, function: str, *, cors: bool = False, requires: tuple[str, ...] = (), error_page: ErrorPage | None = None) -> None:
         self.function = function
         self.cors = cors
+        self.error_page = error_page
         self.requires = requires  # Settings fields every route needs, checked per request (not at import)
         self.routes: dict[tuple[str, str], Handler] = {}
         _answer_framework_errors(self)
@@ -320,6 +335,8 @@ class Router:
         if handler is None:
             error = errors.NotFound(f"no {request.method} {request.path}") if not path_known else errors.ValidationFailed(f"method {request.method} not allowed")
             status = 405 if path_known else 404
+            if self.error_page is not None:
+                return self._reply(self.error_page(error, status, request, ctx), headers)
             return _dump(error_body(error)), status, headers
         ctx.params, ctx.route = params, f"{request.method} {pattern}"
         try:
@@ -333,10 +350,14 @@ class Router:
             if isinstance(exc, (errors.Retryable, errors.TooManyRequests)):
                 headers["Retry-After"] = str(exc.retry_after_seconds)
             log.info("refused", extra={"json_fields": {"code": exc.code, "status": status}})
+            if self.error_page is not None:
+                return self._reply(self.error_page(exc, status, request, ctx), headers)
             return _dump(error_body(exc)), status, headers
         except MissingSetting as exc:  # the operator's error, named in the log, not in the answer
             log.error("%s", exc, extra={"json_fields": {"missing_settings": list(exc.variables), "route": ctx.route}})
             return _dump(internal_error_body(ctx.request_id)), 500, headers
+        if isinstance(result, Reply):
+            return self._reply(result, headers)
         status = 200
         if isinstance(result, tuple):
             result, status = result
@@ -344,6 +365,12 @@ class Router:
             headers["Content-Type"] = "text/plain; charset=utf-8"
             return result, status, headers
         return _dump(result), status, headers
+
+
+    @staticmethod
+    def _reply(reply: Reply, headers: dict[str, str]) -> tuple[Any, int, dict[str, str]]:
+        headers.update({"Content-Type": reply.content_type, **reply.headers})
+        return reply.body, reply.status, headers
 
 
 def framework_error_body(status: int, description: str | None) -> dict[str, Any]:

@@ -189,6 +189,7 @@ class Settings:
     admin_token_secret: str = ""  # signs back-office tokens; must differ from token_secret
     token_secret_fingerprint: str = ""  # SHA-256 (hex) of token_secret, where it is not mounted (admin)
     admin_token_ttl_seconds: int = 8 * 3600
+    console_idle_minutes: int = 30  # a console session ends after this long without a request
     payout_secret: str = ""  # seals payout destinations (shared.platform.sealing); at least 32 characters
     # identity (sms_otp): OTP hashing key, phone regions, refresh tokens, the SMS gateway, Telegram
     otp_secret: str = ""  # HMAC key of OTP codes and phone/IP keys; derived from token_secret when unset
@@ -270,6 +271,7 @@ def settings() -> Settings:
         admin_token_secret=env("KOPILKA_ADMIN_TOKEN_SECRET", ""),
         token_secret_fingerprint=env("KOPILKA_TOKEN_SECRET_FINGERPRINT", "").strip().lower(),
         admin_token_ttl_seconds=int(env("KOPILKA_ADMIN_TOKEN_TTL_SECONDS", str(8 * 3600))),
+        console_idle_minutes=int(env("KOPILKA_CONSOLE_IDLE_MINUTES", "30")),
         payout_secret=env("KOPILKA_PAYOUT_SECRET", ""),
         version=_version(),
         environment=env("KOPILKA_ENV", "").strip() or "local",

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     # identities, codes and sessions
     # back office: admins, approvals, jobs, audit
     from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository, MakerWindowRepository
-    from shared.adapters.repositories.admins import AdminRepository
+    from shared.adapters.repositories.admins import AdminRepository, ConsoleSessionRepository
     from shared.adapters.repositories.catalog import CatalogImportRepository, ProductRepository
     from shared.adapters.repositories.identity import (
         CustomerContactRepository,
@@ -161,6 +161,10 @@ class UnitOfWork(Protocol):
     @property
     def admins(self) -> AdminRepository:
         """Back-office accounts."""
+
+    @property
+    def console_sessions(self) -> ConsoleSessionRepository:
+        """``console_sessions/{key}``: the console's signed-in browsers."""
 
     @property
     def approvals(self) -> ApprovalRepository:

@@ -133,3 +133,63 @@ def login_in_cart(page: Any, stack: LocalStack, phone: str) -> None:
 def spend(page: Any, bonuses: int) -> None:
     """Choose ``bonuses`` in the cart widget and apply them."""
     shop_page.spend(page, bonuses)
+
+
+# --- the back-office console ---------------------------------------------------------------------
+
+
+class Console:
+    """The local stack's console and its users (one per role, the authenticator enrolled)."""
+
+    def __init__(self, stack: LocalStack, browser: Any) -> None:
+        self.url: str = stack.urls["console"]
+        self.users: dict[str, dict[str, str]] = {u["role"]: u for u in stack.info["seed"]["console"]}
+        self.browser = browser
+        self._last_step: dict[str, int] = {}
+        self._states: dict[str, Any] = {}
+
+    def code(self, role: str) -> str:
+        """A fresh authenticator code of ``role``'s user: never one of a step already used (no replay)."""
+        import pyotp
+
+        totp = pyotp.TOTP(self.users[role]["totp_secret"])
+        while True:
+            current = int(time.time()) // 30
+            for step in (current, current + 1):  # the stack enrolled each with the step before its start
+                if step > self._last_step.get(role, -10):
+                    self._last_step[role] = step
+                    return str(totp.generate_otp(step))
+            time.sleep(1)
+
+    def sign_in(self, page: Any, role: str, next_path: str = "/") -> None:
+        """Sign in on the sign-in page with e-mail, password and the authenticator's code."""
+        user = self.users[role]
+        page.goto(self.url + next_path)
+        page.get_by_label("Электронная почта").fill(user["email"])
+        page.get_by_label("Пароль").fill(user["password"])
+        page.get_by_label("Код из приложения-аутентификатора").fill(self.code(role))
+        page.get_by_role("button", name="Войти").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+
+    def page_as(self, role: str, path: str = "/") -> Any:
+        """A new tab of ``role``'s signed-in session (signed in once per test session), at ``path``."""
+        if role not in self._states:
+            context = self._context()
+            tab = context.new_page()
+            self.sign_in(tab, role)
+            self._states[role] = context.storage_state()
+            context.close()
+        context = self._context(storage_state=self._states[role])
+        tab = context.new_page()
+        tab.goto(self.url + path)
+        return tab
+
+    def _context(self, **options: Any) -> Any:
+        context = self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU", **options)
+        context.set_default_timeout(10_000)
+        return context
+
+
+@pytest.fixture(scope="session")
+def console(stack: LocalStack, browser: Any) -> Console:
+    return Console(stack, browser)

@@ -82,3 +82,15 @@ def test_a_kit_that_does_not_match_its_manifest_writes_nothing(tmp_path: Path, c
     assert package.main(["--out", str(tmp_path / "dist"), "--tfvars", str(tfvars), "--kit-dist", str(tmp_path / "kit")]) == 1
     assert message in capsys.readouterr().err
     assert not tfvars.exists() and not list((tmp_path / "dist").glob("kopilka-kit.*"))
+
+
+def test_the_console_zip_carries_its_pages_and_only_it_does(tmp_path: Path) -> None:
+    names = package.package(tmp_path)
+    assert any(name.startswith("console-") for name in names.values())
+    for name in names.values():
+        with zipfile.ZipFile(tmp_path / name) as archive:
+            listed = set(archive.namelist())
+            if name.startswith("console-"):
+                assert {"console/app.py", "console/templates/base.html", "console/static/console.css", "console/static/console.js"} <= listed
+            else:
+                assert not any(n.startswith("console/") for n in listed)

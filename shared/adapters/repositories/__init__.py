@@ -15,7 +15,7 @@ from shared.adapters.repositories.base import Documents, Queries
 
 if TYPE_CHECKING:  # each repository's module is imported when a unit of work first uses it
     from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository, MakerWindowRepository
-    from shared.adapters.repositories.admins import AdminRepository
+    from shared.adapters.repositories.admins import AdminRepository, ConsoleSessionRepository
     from shared.adapters.repositories.catalog import CatalogImportRepository, ProductRepository
     from shared.adapters.repositories.identity import (
         CustomerContactRepository,
@@ -205,6 +205,12 @@ class Repositories:
         from shared.adapters.repositories.admins import AdminRepository
 
         return AdminRepository(self._documents(), self._queries)
+
+    @cached_property
+    def console_sessions(self) -> ConsoleSessionRepository:
+        from shared.adapters.repositories.admins import ConsoleSessionRepository
+
+        return ConsoleSessionRepository(self._documents(), self._queries)
 
     @cached_property
     def approvals(self) -> ApprovalRepository:

@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.adapters import layout
 from shared.adapters.repositories.base import Repository
-from shared.domain.admins import ROLES, AdminAccount, PasswordHash, Role
+from shared.domain.admins import ROLES, AdminAccount, ConsoleSession, PasswordHash, Role
 from shared.domain.mfa import Totp
 
 
@@ -84,3 +84,26 @@ class AdminRepository(Repository):
 
     def put(self, account: AdminAccount) -> None:
         self._docs.put(layout.admin(account.email), _document(account))
+
+
+class ConsoleSessionRepository(Repository):
+    """``uow.console_sessions``: ``{key, email, token, created_at, seen_at, expires_at, ended_at}``."""
+
+    def get(self, key: str) -> ConsoleSession | None:
+        data = self._docs.get(layout.console_session(key))
+        if data is None:
+            return None
+        return ConsoleSession(
+            key=key,
+            email=data["email"],
+            token=data["token"],
+            created_at=data["created_at"],
+            seen_at=data["seen_at"],
+            expires_at=data["expires_at"],
+            ended_at=data.get("ended_at"),
+        )
+
+    def put(self, session: ConsoleSession) -> None:
+        s = session
+        document = {"key": s.key, "email": s.email, "token": s.token, "created_at": s.created_at, "seen_at": s.seen_at, "expires_at": s.expires_at, "ended_at": s.ended_at}
+        self._docs.put(layout.console_session(s.key), document)

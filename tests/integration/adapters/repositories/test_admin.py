@@ -254,3 +254,24 @@ def test_statuses_read_back_as_enums(store, now):
 
     approval, job = store.read(lambda uow: (uow.approvals.get("A1"), uow.jobs.get("march-8")))
     assert approval.status is ApprovalStatus.PENDING and job.status is JobStatus.RUNNING
+
+
+# --- console sessions --------------------------------------------------------------------------
+
+
+def test_a_console_session_round_trips_in_todays_shape(store, now):
+    from datetime import timedelta
+
+    from shared.adapters import layout
+    from shared.domain.admins import ConsoleSession
+
+    assert store.read(lambda uow: uow.console_sessions.get("ab" * 32)) is None
+    session = ConsoleSession(key="ab" * 32, email="olga@shop.example", token="t.o.k", created_at=now, seen_at=now, expires_at=now + timedelta(hours=8))
+    store.run(lambda uow: uow.console_sessions.put(session))
+    assert store.read(lambda uow: uow.console_sessions.get("ab" * 32)) == session
+    stored = {"key": "ab" * 32, "email": "olga@shop.example", "token": "t.o.k", "created_at": now, "seen_at": now, "expires_at": now + timedelta(hours=8), "ended_at": None}
+    assert store.read(lambda uow: uow.get(layout.console_session("ab" * 32))) == stored
+    later = session.seen(now + timedelta(minutes=5)).ended(now + timedelta(minutes=6))
+    store.run(lambda uow: uow.console_sessions.put(later))
+    assert store.read(lambda uow: uow.console_sessions.get("ab" * 32)) == later
+    assert not later.open_at(now + timedelta(minutes=7), timedelta(minutes=30))
