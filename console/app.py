@@ -88,6 +88,9 @@ def moscow(value: datetime | None, with_time: bool = True) -> str:
     return local.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
 
 
+#: What a finished action says on the page it redirects to (``?done=<key>``): the key, never free text, travels in the URL.
+NOTICES: dict[str, str] = {"signed_out": "Вы вышли из панели управления."}
+
 ROLE_NAMES = {"admin": "администратор", "marketer": "маркетолог", "manager": "менеджер", "accountant": "бухгалтер"}
 
 #: The sections of the navigation: (path, title, the action that opens it).
@@ -258,7 +261,7 @@ class Page:
             current=current,
             csrf=console_sessions.csrf_token(self.session),
             can=self.admin.can,
-            notice=values.pop("notice", None) or self.ctx.request.args.get("done"),
+            notice=values.pop("notice", None) or NOTICES.get(self.ctx.request.args.get("done", "")),
             **values,
         )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from console.app import FormInvalid, Page, page, page_reply, parse_form, redirect, router, session_cookie
+from console.app import NOTICES, FormInvalid, Page, page, page_reply, parse_form, redirect, router, session_cookie
 from shared.domain import errors
 from shared.edge import entry
 from shared.edge.http import Context, Reply, client_ip
@@ -34,16 +34,16 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-def _login_page(next_path: str, *, email: str = "", ask_code: bool = False, message: str | None = None, fields: dict[str, str] | None = None, status: int = 200) -> Reply:
+def _login_page(next_path: str, *, email: str = "", ask_code: bool = False, message: str | None = None, done: str | None = None, fields: dict[str, str] | None = None, status: int = 200) -> Reply:
     nonce = secrets.token_urlsafe(24)
-    reply = page_reply("login.html", status=status, me=None, nav=[], current="/login", csrf=nonce, next=next_path, email=email, ask_code=ask_code, message=message, fields=fields or {})
+    reply = page_reply("login.html", status=status, me=None, nav=[], current="/login", csrf=nonce, next=next_path, email=email, ask_code=ask_code, message=message, done=done, fields=fields or {})
     reply.headers["Set-Cookie"] = f"{LOGIN_COOKIE}={nonce}; Path=/; Max-Age=900; HttpOnly; Secure; SameSite=Strict"
     return reply
 
 
 @router.get("/login")
 def login_form(request: Any, ctx: Context) -> Reply:
-    return _login_page(_safe_next(request.args.get("next")))
+    return _login_page(_safe_next(request.args.get("next")), done=NOTICES.get(request.args.get("done", "")))
 
 
 @router.post("/login")
@@ -75,7 +75,7 @@ def login(request: Any, ctx: Context) -> Reply:
 @page("POST", "/logout", enrolling=True)
 def logout(p: Page) -> Reply:
     console_sessions.end(entry.store(), p.session, now=p.now)
-    return redirect("/login?signed_out=1", cookie=session_cookie(None))
+    return redirect("/login?done=signed_out", cookie=session_cookie(None))
 
 
 @page("GET", "/mfa", enrolling=True)
