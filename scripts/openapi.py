@@ -7,6 +7,8 @@ Each function is deployed at its own URL; a path here is
 ``/<function>/<route>``, i.e. the route appended to that function's URL.
 Besides the routes listed in ``shared/api/*.py``, every function folder gets
 the ``GET /health`` route its router answers (:func:`shared.api.health_endpoint`).
+The console (:data:`PAGES`) answers pages to people, not JSON to programs: it
+is not in this document (``docs/console.md`` describes it).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from shared.api import Endpoint, health_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "openapi.json"
-FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "main.py").exists())
+PAGES = ("console",)  # functions that answer HTML pages and forms behind a session cookie
+FOLDERS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "main.py").exists())
+FUNCTIONS = [name for name in FOLDERS if name not in PAGES]  # the JSON APIs this document describes
 
 
 class ErrorDetail(BaseModel):

@@ -12,7 +12,7 @@ from scripts import openapi
 from shared.edge.http import HEALTH_PATH
 
 ROOT = Path(__file__).resolve().parents[3]
-FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "main.py").exists())
+FUNCTIONS = openapi.FUNCTIONS  # every function folder but the console's pages
 
 
 def test_committed_document_is_current():
@@ -44,4 +44,5 @@ def test_every_route_is_documented_and_every_documented_route_exists(function):
 
 def test_every_documented_function_has_a_folder():
     assert {e.function for e in openapi.endpoints()} <= set(FUNCTIONS)
+    assert set(FUNCTIONS) | set(openapi.PAGES) == set(openapi.FOLDERS)
     assert os.path.isdir(ROOT / "functions")
