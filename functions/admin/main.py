@@ -105,6 +105,8 @@ from shared.api.admin import (
     PromoUsageResponse,
 )
 from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse, CatalogPage, CatalogQuery, ProductPutRequest, ProductView
+from shared.api.admin.config_tools import ConfigDraftRequest, ConfigDraftResponse, ConfigPreviewRequest, ConfigPreviewResponse, ConfigVersionView
+from shared.domain import errors
 from shared.domain.admin import ApprovalStatus
 from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
@@ -116,6 +118,7 @@ from shared.services.admin import (
     approvals,
     audit,
     catalog,
+    config_tools,
     customers,
     mass_accruals,
     orders,
@@ -193,6 +196,29 @@ def config_replace(request: Any, ctx: Context) -> ConfigReplaceResponse:
 def config_history(request: Any, ctx: Context) -> ConfigHistoryResponse:
     admin = _admin(request, ctx, "config.read")
     return program.config_history(entry.store(), admin, program_name=settings().program)
+
+
+@router.post("/config/draft")
+def config_draft(request: Any, ctx: Context) -> ConfigDraftResponse:
+    admin = _admin(request, ctx, "config.read")
+    body = ctx.body(ConfigDraftRequest)
+    return config_tools.config_draft(entry.store(), admin, program_name=settings().program, raw=body.config, now=ctx.now)
+
+
+@router.post("/config/preview")
+def config_preview(request: Any, ctx: Context) -> ConfigPreviewResponse:
+    admin = _admin(request, ctx, "config.read")
+    body = ctx.body(ConfigPreviewRequest)
+    return config_tools.config_preview(entry.store(), admin, program_name=settings().program, body=body, now=ctx.now)
+
+
+@router.get("/config/versions/{version}")
+def config_version(request: Any, ctx: Context) -> ConfigVersionView:
+    admin = _admin(request, ctx, "config.read")
+    number = ctx.params["version"]
+    if not number.isdigit() or len(number) > 9:
+        raise errors.NotFound("no such version", message_ru="Такой версии программы нет.")
+    return config_tools.config_version(entry.store(), admin, program_name=settings().program, number=int(number), now=ctx.now)
 
 
 # --- promo codes ---------------------------------------------------------------------------
