@@ -126,7 +126,7 @@ def _buyer(store: Store, config: ProgramConfig, body: ConfigPreviewRequest, cust
         session = AccountSession(uow, customer_id)
         if not session.exists:
             raise NotFound("the order's customer is unknown", customer_id=customer_id, message_ru="Покупатель заказа не найден.")
-        return customer_orders.customer_view(config, session, now)
+        return customer_orders.customer_view(config, session, now, plus_reserved_for=body.order_id)  # an unpaid order's own reservation counts
 
     return store.read(unit)
 
