@@ -407,6 +407,18 @@ def walk(items: list[Node]) -> list[Node]:
 # --- a diff as people read it -------------------------------------------------------------------------
 
 
+def readable(name: str, values: dict[str, str]) -> str:
+    """A form field's name with its rows named by code where they have one: ``levels.1.name`` -> ``levels.level2.name``."""
+    parts = name.split(".")
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        prefix = ".".join(parts[:i])
+        if part.isdigit() and schema_of(prefix) in words.ROW_TITLES:
+            part = values.get(f"{prefix}.{part}.code") or words.ROW_TITLES[schema_of(prefix)].format(n=int(part) + 1)
+        out.append(part)
+    return ".".join(out)
+
+
 def schema_of(path: str) -> str:
     """A change's path (rows named by code or position) as the schema's: ``levels.level2.name`` -> ``levels.*.name``."""
     out: list[str] = []

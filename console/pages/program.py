@@ -82,8 +82,27 @@ def _editor(p: Page, values: dict[str, str], *, status: int = 200, errors_: dict
         totals=TOTALS,
         cart_rows=CART_ROWS,
         levels=levels,
+        error_links=_error_links(errors_ or {}, values),
         key=secrets.token_urlsafe(18),
     )
+
+
+FORM_ONLY = {"publish.reason": "Причина изменения", "publish.at": "Дата вступления в силу", "cart": "Пример корзины", "cart.order": "Номер заказа", "cart.bonuses": "Списать бонусов"}
+
+
+def _error_links(found: dict[str, str], values: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Each refused field as (its element's id, its name in Russian, the message): the summary's links."""
+    sections = {n.name for n in form.walk(form.layout(values)) if n.kind in ("model", "rows", "row")}
+    links = []
+    for name, message in found.items():
+        if name == "__all__":
+            continue
+        anchor = ("s-" if name in sections or name == "cart" else "f-") + name.replace(".", "-")
+        if name == "cart":
+            anchor = "cart"
+        title = FORM_ONLY.get(name) or (f"Товар {int(name.split('.')[1]) + 1}" if name.startswith("cart.") else form.change_label(form.readable(name, values)))
+        links.append((anchor, title, message))
+    return links
 
 
 @page("GET", "/program")

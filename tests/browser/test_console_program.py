@@ -71,7 +71,8 @@ def test_an_invalid_accrual_percent_is_refused_at_its_field_in_russian_keeping_w
         assert tab.locator("#f-levels-0-accrual_percent-error").get_attribute("role") == "alert"
         assert percent.input_value() == "150" and field(tab, "name").input_value() == "Biomiq — черновик"
         assert field(tab, "levels.1.threshold").input_value() == "30 000"
-        assert tab.get_by_role("alert").filter(has_text="ничего не сохранено").is_visible()
+        summary = tab.get_by_role("alert").filter(has_text="ничего не сохранено")
+        assert summary.get_by_role("link", name="Уровни › level1 › Начисление, %").get_attribute("href") == "#f-levels-0-accrual_percent"
         assert tab.get_by_role("button", name="Опубликовать").count() == 0  # nothing to publish from an invalid draft
         field(tab, "levels.0.accrual_percent").fill("пять")
         check(tab)
