@@ -117,8 +117,10 @@ def _refusal(exc: errors.DomainError, values: dict[str, str], prefix: str) -> di
     if isinstance(listed, list) and listed:
         return form.errors_at(listed, values)
     named = str(exc.details.get("field") or "")
-    if named in ("reason", "effective_from"):
-        return {f"{prefix}.reason" if named == "reason" else f"{prefix}.at": exc.message_ru or "Неверное значение."}
+    if named == "reason":
+        return {f"{prefix}.reason": exc.message_ru or "Укажите причину."}
+    if named == "effective_from":
+        return {f"{prefix}.at": exc.message_ru or "Неверная дата вступления в силу."}
     if named.startswith("lines.") or named in ("lines", "order_id"):
         return {"cart.order" if named == "order_id" else "cart": exc.message_ru or "Неверное значение."}
     return {"__all__": exc.message_ru or "Действие не выполнено."}

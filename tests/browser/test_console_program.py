@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from scripts.shop_page import SERUM
 from shared.domain.clock import MSK
 from tests.browser.conftest import Console, LocalStack
 
@@ -116,17 +117,19 @@ def test_a_sample_cart_is_priced_with_the_draft_beside_the_version_in_force(cons
         field(tab, "cart.0.price").fill("1000")
         field(tab, "cart.0.quantity").fill("2")
         field(tab, "cart.1.price").fill("500")
+        field(tab, "cart.2.product").fill(SERUM)  # priced on the shop's catalog: 1 900 ₽
         tab.get_by_label("Уровень покупателя").select_option("level1")
         tab.get_by_role("button", name="Рассчитать корзину").click()
         preview = tab.locator("#preview")
+        assert "1 900,00 ₽" in preview.get_by_role("row").nth(3).inner_text()
         headers = preview.get_by_role("columnheader")
         assert headers.filter(has_text="Начислится по черновику").count() == 1
         assert headers.filter(has_text="Действующая версия").count() == 1
         earned = preview.get_by_role("row", name="Начислится бонусов").get_by_role("cell")
-        assert [c.strip() for c in earned.all_inner_texts()] == ["125", "200"]  # 5 % and 8 % of 2 500 ₽
+        assert [c.strip() for c in earned.all_inner_texts()] == ["220", "352"]  # 5 % and 8 % of 4 400 ₽
         assert field(tab, "levels.0.accrual_percent").input_value() == "8"  # the draft stays in the form
         spendable = preview.get_by_role("row", name="Можно оплатить бонусами").get_by_role("cell")
-        assert [c.strip() for c in spendable.all_inner_texts()] == ["1\u202f250", "1\u202f250"]
+        assert [c.strip() for c in spendable.all_inner_texts()] == ["2\u202f200", "2\u202f200"]  # half of the order either way
     finally:
         tab.context.close()
 
@@ -205,5 +208,12 @@ def test_a_change_scheduled_for_tomorrow_is_in_the_history_with_its_date(console
         tab.goto(console.url + "/program")
         assert field(tab, "levels.2.name").input_value() == "3-й уровень"  # still the version in force
         assert tab.get_by_role("status").filter(has_text="Запланирована версия").is_visible()
+        # a change to apply at once now would come before it: refused at the date, nothing published
+        field(tab, "name").fill("Biomiq — клуб")
+        check(tab)
+        tab.get_by_label("Причина изменения").fill("Сразу")
+        tab.get_by_role("button", name="Опубликовать").click()
+        assert tab.locator("#f-publish-at-error").inner_text() == "Дата вступления в силу не может быть раньше уже запланированной версии: выберите более позднее время."
+        assert field(tab, "name").input_value() == "Biomiq — клуб" and tab.get_by_label("Причина изменения").input_value() == "Сразу"
     finally:
         tab.context.close()

@@ -78,6 +78,14 @@ def test_a_draft_is_refused_as_a_publication_is_naming_its_fields(store, publish
         config_tools.config_draft(store, ACCOUNTANT, program_name="biomiq", raw=_draft(), now=now)
 
 
+def test_a_version_that_would_apply_before_a_scheduled_one_is_refused_in_russian(store, published, now):
+    program.publish(store, raw=_draft(hold_days=7), author="test", reason="later", effective_from=now + timedelta(days=3), now=now)
+    with pytest.raises(ValidationFailed) as refused:
+        program.publish(store, raw=_draft(name="Сейчас"), author="test", reason="now", effective_from=None, now=now)
+    assert refused.value.details["field"] == "effective_from"
+    assert refused.value.message_ru == "Дата вступления в силу не может быть раньше уже запланированной версии: выберите более позднее время."
+
+
 def test_a_stored_version_is_read_with_whether_it_is_in_force(store, published, now):
     program.publish(store, raw=_draft(hold_days=7), author="marketer", reason="shorter hold", effective_from=now + timedelta(days=1), now=now)
     first = config_tools.config_version(store, MARKETER, program_name="biomiq", number=1, now=now)
