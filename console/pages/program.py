@@ -12,9 +12,11 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from console import program_form as form
 from console import program_labels as words
-from console.app import NOTICES, Page, Reply, page, redirect
+from console.app import NOTICES, Page, Reply, field_errors, page, redirect
 from shared.api.admin import ConfigChangeView, ConfigReplaceResponse, ConfigResponse
 from shared.api.admin.config_tools import ConfigDraftResponse, ConfigPreviewRequest, ConfigPreviewResponse, PreviewLine
 from shared.domain import errors
@@ -159,7 +161,11 @@ def _cart(values: dict[str, str], raw: dict[str, Any]) -> ConfigPreviewRequest:
         if quantity and not (quantity.isdigit() and 1 <= int(quantity) <= 10_000):
             bad[f"cart.{i}.quantity"] = "Введите целое число от 1 до 10 000."
         if f"cart.{i}.price" not in bad and f"cart.{i}.quantity" not in bad:
-            lines.append(PreviewLine(product=product or None, price=amount, product_group=group or None, quantity=int(quantity or 1), name=product or f"Товар {i + 1}"))
+            try:
+                lines.append(PreviewLine(product=product or None, price=amount, product_group=group or None, quantity=int(quantity or 1), name=(product or f"Товар {i + 1}")[:300]))
+            except ValidationError as exc:
+                names = {"product": "product", "product_group": "group", "price": "price", "quantity": "quantity"}
+                bad.update({f"cart.{i}.{names.get(name, 'product')}": message for name, message in field_errors(exc).items()})
     bonuses = values.get("cart.bonuses", "").strip()
     if bonuses and not bonuses.isdigit():
         bad["cart.bonuses"] = "Введите целое число."
@@ -168,13 +174,11 @@ def _cart(values: dict[str, str], raw: dict[str, Any]) -> ConfigPreviewRequest:
         bad["cart"] = "Добавьте товар (из каталога или с ценой) или укажите номер заказа."
     if bad:
         raise form.Unreadable(bad)
-    return ConfigPreviewRequest(
-        config=raw,
-        lines=[] if order else lines,
-        order_id=order or None,
-        level=values.get("cart.level") or None,
-        bonuses=int(bonuses or 0),
-    )
+    try:
+        return ConfigPreviewRequest(config=raw, lines=[] if order else lines, order_id=order or None, level=values.get("cart.level") or None, bonuses=int(bonuses or 0))
+    except ValidationError as exc:
+        found = field_errors(exc)
+        raise form.Unreadable({"cart.order" if "order_id" in found else ("cart.bonuses" if "bonuses" in found else "cart"): next(iter(found.values()))}) from None
 
 
 @page("POST", "/program")

@@ -115,7 +115,14 @@ def test_a_sample_cart_is_priced_with_the_draft_beside_the_version_in_force(cons
     try:
         field(tab, "levels.0.accrual_percent").fill("8")
         field(tab, "cart.0.price").fill("1000")
+        field(tab, "cart.0.quantity").fill("0")
+        field(tab, "cart.0.group").fill("g" * 65)
+        tab.get_by_role("button", name="Рассчитать корзину").click()
+        assert tab.locator("#f-cart-0-quantity-error").inner_text() == "Введите целое число от 1 до 10 000."
         field(tab, "cart.0.quantity").fill("2")
+        tab.get_by_role("button", name="Рассчитать корзину").click()
+        assert tab.locator("#f-cart-0-group-error").inner_text() == "Слишком длинное значение."
+        field(tab, "cart.0.group").fill("")
         field(tab, "cart.1.price").fill("500")
         field(tab, "cart.2.product").fill(SERUM)  # priced on the shop's catalog: 1 900 ₽
         tab.get_by_label("Уровень покупателя").select_option("level1")
