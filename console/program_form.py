@@ -84,18 +84,25 @@ def shape(info: FieldInfo) -> Shape:
     return Shape("text", optional=optional)
 
 
-def schema_paths(model: type[BaseModel] = ProgramConfig, prefix: str = "") -> list[str]:
-    """Every field's path (``levels.*.name`` for a list's rows), in the model's order."""
-    found = []
+def shapes(model: type[BaseModel] = ProgramConfig, prefix: str = "") -> dict[str, Shape]:
+    """Every field's shape by its path (``levels.*.name`` for a list's rows)."""
+    found: dict[str, Shape] = {}
     for name, info in model.model_fields.items():
-        path = prefix + name
-        found.append(path)
-        kind = shape(info)
+        path, kind = prefix + name, shape(info)
+        found[path] = kind
         if kind.kind == "model" and kind.model is not None:
-            found += schema_paths(kind.model, path + ".")
+            found.update(shapes(kind.model, path + "."))
         elif kind.kind == "rows" and kind.model is not None:
-            found += schema_paths(kind.model, path + ".*.")
+            found.update(shapes(kind.model, path + ".*."))
     return found
+
+
+SHAPES = shapes()
+
+
+def schema_paths() -> list[str]:
+    """Every field's path of :class:`ProgramConfig`, in the model's order."""
+    return list(SHAPES)
 
 
 # --- a config as the form's text, and back --------------------------------------------------------
@@ -445,6 +452,8 @@ def shown(path: str, value: Any) -> str:
         return ", ".join(f"{_label_of(path + '.' + str(k), str(k))}: {shown(path + '.' + str(k), v)}" for k, v in value.items()) or "—"
     if schema in words.MONEY and isinstance(value, int):
         return _money_text(value) + " ₽"
+    if isinstance(value, str) and value and SHAPES.get(schema, Shape("text")).kind == "datetime":
+        return datetime.fromisoformat(value).astimezone(MSK).strftime("%d.%m.%Y %H:%M") + " МСК"
     if isinstance(value, str) and (words.CHOICES_AT.get((schema, value)) or value in words.CHOICES):
         return words.choice(schema, value)
     return str(value)

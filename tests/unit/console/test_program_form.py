@@ -146,6 +146,7 @@ def test_a_change_reads_with_russian_labels_and_the_forms_units():
     assert form.shown("clawback.negative_balance", "floor") == "Не уходить ниже нуля (списать, что есть)"
     assert form.shown("referral.schedule", [{"from_paying_referees": 0, "percent": "5"}]) == "С числа покупающих друзей: 0, Вознаграждение, %: 5"
     assert form.shown("levels.level4", None) == "—"
+    assert form.shown("earning_rules.birthday.active_from", "2026-12-03T07:00:00Z") == "03.12.2026 10:00 МСК"
 
 
 def test_the_form_text_of_a_config_is_its_own_model():
