@@ -113,6 +113,12 @@ def _money_text(value: int) -> str:
     return f"{whole},{part:02d}" if part else str(whole)
 
 
+def _money_shown(value: int) -> str:
+    """Kopecks as people read roubles: ``3000000`` -> ``30 000 ₽``."""
+    whole, part = divmod(value, 100)
+    return f"{whole:,}".replace(",", "\u00a0") + (f",{part:02d}" if part else "") + "\u00a0₽"
+
+
 def _moscow_text(value: str | datetime | None) -> str:
     if not value:
         return ""
@@ -297,7 +303,7 @@ def message_ru(error: dict[str, Any], path: str = "") -> str:
     if kind in BOUNDS:
         limit = str(error.get("limit", ""))
         if words.schema_path(path) in words.MONEY and limit.isdigit():
-            limit = _money_text(int(limit)) + " ₽"
+            limit = _money_shown(int(limit))
         return f"Допустимо {BOUNDS[kind]} {limit}." if limit else "Значение вне допустимых границ."
     if kind in RU:
         return RU[kind]
@@ -451,7 +457,7 @@ def shown(path: str, value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{_label_of(path + '.' + str(k), str(k))}: {shown(path + '.' + str(k), v)}" for k, v in value.items()) or "—"
     if schema in words.MONEY and isinstance(value, int):
-        return _money_text(value) + " ₽"
+        return _money_shown(value)
     if isinstance(value, str) and value and SHAPES.get(schema, Shape("text")).kind == "datetime":
         return datetime.fromisoformat(value).astimezone(MSK).strftime("%d.%m.%Y %H:%M") + " МСК"
     if isinstance(value, str) and (words.CHOICES_AT.get((schema, value)) or value in words.CHOICES):

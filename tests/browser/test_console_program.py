@@ -100,7 +100,7 @@ def test_rows_are_added_and_removed_and_the_diff_names_each_field(console: Conso
         check(tab)
         diff = tab.locator("#diff")
         assert diff.get_by_role("row", name="Уровни › level2 › Начисление, %").inner_text().split("\t")[1:3] == ["10", "12"]
-        assert "Порог входа, ₽: 200000 ₽" in diff.get_by_role("row", name="Уровни › level4").inner_text()
+        assert "Порог входа, ₽: 200\u00a0000\u00a0₽" in diff.get_by_role("row", name="Уровни › level4").inner_text()
         assert diff.get_by_role("row", name="Приветственные бонусы › При регистрации, бонусов").is_visible()
         assert diff.get_by_text("будет ждать согласования").is_visible()
         screenshot(tab, "console-program.png", tmp_path)

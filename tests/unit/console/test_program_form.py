@@ -112,7 +112,7 @@ def test_a_cross_field_refusal_lands_at_its_list_or_its_row(values):
 
 
 def test_a_money_bound_reads_in_roubles():
-    assert form.message_ru({"type": "less_than_equal", "limit": "1000000"}, "payments.refund_lines_tolerance") == "Допустимо не больше 10000 ₽."
+    assert form.message_ru({"type": "less_than_equal", "limit": "1000000"}, "payments.refund_lines_tolerance") == "Допустимо не больше 10\u00a0000\u00a0₽."
 
 
 def test_rows_are_added_at_the_end_and_removed_with_the_rest_moving_up(values):
@@ -141,7 +141,7 @@ def test_the_layout_is_built_from_the_fields_with_their_labels_and_rows(values):
 def test_a_change_reads_with_russian_labels_and_the_forms_units():
     assert form.change_label("levels.level2.accrual_percent") == "Уровни › level2 › Начисление, %"
     assert form.change_label("coefficients.product_groups.masks") == "Коэффициенты начисления › По группам товаров › masks"
-    assert form.shown("levels.level2.threshold", 3000000) == "30000 ₽"
+    assert form.shown("levels.level2.threshold", 3000000) == "30\u00a0000\u00a0₽" and form.shown("redemption.min_order", 199050) == "1\u00a0990,50\u00a0₽"
     assert form.shown("exclusions.sale_items_earn", False) == "Нет"
     assert form.shown("clawback.negative_balance", "floor") == "Не уходить ниже нуля (списать, что есть)"
     assert form.shown("referral.schedule", [{"from_paying_referees": 0, "percent": "5"}]) == "С числа покупающих друзей: 0, Вознаграждение, %: 5"
