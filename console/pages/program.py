@@ -85,7 +85,7 @@ def _editor(p: Page, values: dict[str, str], *, status: int = 200, errors_: dict
         cart_rows=CART_ROWS,
         levels=levels,
         error_links=_error_links(errors_ or {}, values),
-        key=secrets.token_urlsafe(18),
+        key=_new_key(),
     )
 
 
@@ -223,9 +223,14 @@ def _redraft(p: Page, values: dict[str, str], action: str) -> _Draft | None:
         return None
 
 
+def _new_key() -> str:
+    """A form's idempotency key: submitted twice (a double click, a retry), it publishes once."""
+    return "console-" + secrets.token_urlsafe(18)
+
+
 def _key(values: dict[str, str], prefix: str) -> str:
     key = values.get(f"{prefix}.key", "")
-    return key if key and len(key) <= 64 and all(c.isalnum() or c in "_-" for c in key) else secrets.token_urlsafe(18)
+    return key if key.startswith("console-") and len(key) <= 64 and all(c.isalnum() or c in "_-" for c in key) else _new_key()
 
 
 # --- history and versions --------------------------------------------------------------------------
@@ -266,7 +271,7 @@ def _version_page(p: Page, number: int, *, values: dict[str, str] | None = None,
         values=values or {},
         errors=errors_ or {},
         now=p.now,
-        key=secrets.token_urlsafe(18),
+        key=_new_key(),
     )
 
 

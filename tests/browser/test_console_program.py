@@ -174,6 +174,25 @@ def test_a_change_of_names_is_published_at_once_and_an_older_version_is_restored
         api.close()
 
 
+def test_the_same_publication_sent_twice_publishes_once(console: Console, stack: LocalStack) -> None:
+    api = admin_api(stack, console)
+    before = api.get("/config").json()["version"]
+    tab = console.page_as("marketer", "/program")
+    try:
+        field(tab, "groups.0.name").fill("Розница и опт")
+        check(tab)
+        tab.get_by_label("Причина изменения").fill("Двойной щелчок")
+        sent = tab.evaluate("Object.fromEntries(new FormData(document.querySelector('form.prog-form')))")
+        sent["action"] = "publish"
+        answers = [tab.request.post(console.url + "/program", form=sent, max_redirects=0) for _ in range(2)]
+        assert [a.status for a in answers] == [303, 303]
+        assert api.get("/config").json()["version"] == before + 1
+        assert [e["reason"] for e in api.get("/config/history").json()["entries"]].count("Двойной щелчок") == 1
+    finally:
+        tab.context.close()
+        api.close()
+
+
 def test_a_change_that_touches_money_waits_for_approval_and_the_admin_approves_it(console: Console, stack: LocalStack) -> None:
     api = admin_api(stack, console)
     tab = console.page_as("marketer", "/program")
