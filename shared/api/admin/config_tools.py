@@ -29,6 +29,10 @@ class ConfigDraftResponse(_Out):
     scheduled: list[ScheduledVersion] = Field(default_factory=list, description="Versions already published to apply later.")
 
 
+class VersionPath(_In):
+    version: int = Field(ge=1, le=10**9, description="A version number of the program's config.")
+
+
 class ConfigVersionView(_Out):
     """One stored version of the program's config."""
 
