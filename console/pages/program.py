@@ -99,10 +99,9 @@ def _error_links(found: dict[str, str], values: dict[str, str]) -> list[tuple[st
     for name, message in found.items():
         if name == "__all__":
             continue
-        anchor = ("s-" if name in sections or name == "cart" else "f-") + name.replace(".", "-")
-        if name == "cart":
-            anchor = "cart"
-        title = FORM_ONLY.get(name) or (f"Товар {int(name.split('.')[1]) + 1}" if name.startswith("cart.") else form.change_label(form.readable(name, values)))
+        anchor = "cart" if name == "cart" else ("s-" if name in sections else "f-") + name.replace(".", "-")
+        row = name.split(".")[1] if name.startswith("cart.") else ""
+        title = FORM_ONLY.get(name) or (f"Товар {int(row) + 1}" if row.isdigit() else form.change_label(form.readable(name, values)))
         links.append((anchor, title, message))
     return links
 
