@@ -105,6 +105,7 @@ from shared.api.admin import (
     PromoUsageResponse,
 )
 from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse, CatalogPage, CatalogQuery, ProductPutRequest, ProductView
+from shared.api.admin.config_tools import ConfigDraftRequest, ConfigDraftResponse, ConfigPreviewRequest, ConfigPreviewResponse, ConfigVersionView, VersionPath
 from shared.domain.admin import ApprovalStatus
 from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
@@ -116,6 +117,7 @@ from shared.services.admin import (
     approvals,
     audit,
     catalog,
+    config_tools,
     customers,
     mass_accruals,
     orders,
@@ -195,6 +197,24 @@ def config_history(request: Any, ctx: Context) -> ConfigHistoryResponse:
     return program.config_history(entry.store(), admin, program_name=settings().program)
 
 
+@router.post("/config/draft")
+def config_draft(request: Any, ctx: Context) -> ConfigDraftResponse:
+    admin = _admin(request, ctx, "config.read")
+    return config_tools.config_draft(entry.store(), admin, program_name=settings().program, raw=ctx.body(ConfigDraftRequest).config, now=ctx.now)
+
+
+@router.post("/config/preview")
+def config_preview(request: Any, ctx: Context) -> ConfigPreviewResponse:
+    admin = _admin(request, ctx, "config.read")
+    return config_tools.config_preview(entry.store(), admin, program_name=settings().program, body=ctx.body(ConfigPreviewRequest), now=ctx.now)
+
+
+@router.get("/config/versions/{version}")
+def config_version(request: Any, ctx: Context) -> ConfigVersionView:
+    admin = _admin(request, ctx, "config.read")
+    return config_tools.config_version(entry.store(), admin, program_name=settings().program, number=parse(VersionPath, ctx.params).version, now=ctx.now)
+
+
 # --- promo codes ---------------------------------------------------------------------------
 
 
@@ -234,19 +254,8 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
     body = ctx.body(MassAccrualRequest)
     store = entry.store()
     config = entry.config(ctx.now)
-    job = mass_accruals.create_mass_accrual(
-        store,
-        admin,
-        config=config,
-        job_id=body.job_id,
-        amount=body.amount,
-        reason=body.reason,
-        customer_ids=body.customer_ids,
-        group=body.group,
-        lifetime_days=body.lifetime_days,
-        activation_days=body.activation_days,
-        now=ctx.now,
-    )
+    job = mass_accruals.create_mass_accrual(store, admin, config=config, job_id=body.job_id, amount=body.amount, reason=body.reason, customer_ids=body.customer_ids, group=body.group,
+                                            lifetime_days=body.lifetime_days, activation_days=body.activation_days, now=ctx.now)
     if not job.runnable:  # waits for its approval (or was rejected): nothing is credited now
         return JobResponse.of(job)
     return mass_accruals.run_mass_accrual(store, admin, config=config, job_id=body.job_id, max_batch=body.max_batch, now=ctx.now)
@@ -292,17 +301,8 @@ def customer_ledger(request: Any, ctx: Context) -> LedgerResponse:
 def customer_adjust(request: Any, ctx: Context) -> AdjustResponse:
     admin = _admin(request, ctx, "ledger.adjust")
     body = ctx.body(AdjustRequest)
-    return adjustments.adjust(
-        entry.store(),
-        admin,
-        config=entry.config(ctx.now),
-        customer_id=_customer(ctx),
-        amount=body.amount,
-        reason=body.reason,
-        key=body.idempotency_key,
-        lifetime_days=body.lifetime_days,
-        now=ctx.now,
-    )
+    return adjustments.adjust(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), amount=body.amount, reason=body.reason, key=body.idempotency_key,
+                              lifetime_days=body.lifetime_days, now=ctx.now)
 
 
 @router.post("/customers/{customer_id}/level")

@@ -15,7 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from console.app import router
-from console.pages import auth, home  # noqa: F401  (each registers its routes)
+from console.pages import (  # noqa: F401  (each registers its routes)
+    auth,
+    home,
+    program,  # noqa: F401
+)
 
 __all__ = ["console", "router"]
 

@@ -355,7 +355,11 @@ def parse_config(data: object) -> ProgramConfig:
             if not field and ": " in message:
                 # cross-field checks name their field as "field.path: what is wrong"
                 field, message = message.split(": ", 1)
-            errors.append({"field": field or "(root)", "error": message})
+            found: dict[str, str] = {"field": field or "(root)", "error": message, "type": err["type"]}
+            limit = next((v for k, v in (err.get("ctx") or {}).items() if k in ("ge", "gt", "le", "lt", "min_length", "max_length")), None)
+            if limit is not None:
+                found["limit"] = str(limit)
+            errors.append(found)
         fields = ", ".join(e["field"] for e in errors)
         raise ValidationFailed(
             f"invalid program config: {fields}: {errors[0]['error']}",

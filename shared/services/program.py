@@ -136,6 +136,7 @@ def publish(
             raise ValidationFailed(
                 "effective_from must not precede an already scheduled version",
                 field="effective_from",
+                message_ru="Дата вступления в силу не может быть раньше уже запланированной версии: выберите более позднее время.",
             )
         latest = current.latest
         if expect_version is not None and (latest.version if latest else 0) != expect_version:

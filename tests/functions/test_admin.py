@@ -189,7 +189,7 @@ def test_the_roles_that_move_money_act_only_after_enrolling_a_second_factor(clie
 
 def _path(endpoint) -> str:
     path = endpoint.path.replace("{customer_id}", "anna").replace("{code}", "SPRING").replace("{job_id}", "job-1").replace("{request_id}", "payout-0001")
-    return path.replace("{approval_id}", "A1").replace("{order_id}", "A1")
+    return path.replace("{approval_id}", "A1").replace("{order_id}", "A1").replace("{version}", "1")
 
 
 PROTECTED = [e for e in ENDPOINTS if e.auth == "admin"]
@@ -263,6 +263,9 @@ WHO_MAY = {
     ("GET", "/config"): PROGRAM,
     ("POST", "/config"): PROGRAM,
     ("GET", "/config/history"): PROGRAM,
+    ("POST", "/config/draft"): PROGRAM,
+    ("POST", "/config/preview"): PROGRAM,
+    ("GET", "/config/versions/{version}"): PROGRAM,
     ("POST", "/promo_codes"): PROGRAM,
     ("POST", "/promo_codes/search"): PROGRAM,
     ("POST", "/promo_codes/{code}/deactivate"): PROGRAM,
@@ -433,6 +436,28 @@ def test_a_rejected_approval_is_never_executed(client, env, staff):
 
 
 # --- the program ----------------------------------------------------------------------------------
+
+
+def test_the_program_editors_reads_compare_a_draft_price_a_cart_and_show_a_version_writing_nothing(client, env, staff):
+    marketer = staff["marketer"]
+    current = ok(call(client, "GET", "/config", token=marketer))
+    draft = json.loads(json.dumps(current["config"]))
+    draft["levels"][0]["accrual_percent"] = 8
+    compared = ok(call(client, "POST", "/config/draft", {"config": draft}, token=marketer))
+    assert (compared["in_force_version"], compared["touches_money"]) == (1, True)
+    assert [(c["path"], c["before"], c["after"]) for c in compared["changes"]] == [("levels.level1.accrual_percent", "5", "8")]
+    draft["levels"][0]["accrual_percent"] = 150
+    refused = error(call(client, "POST", "/config/draft", {"config": draft}, token=marketer), 400, "validation_failed")
+    assert [(e["field"], e["type"]) for e in refused["details"]["errors"]] == [("levels.0.accrual_percent", "less_than_equal")]
+    draft["levels"][0]["accrual_percent"] = 8
+    preview = ok(call(client, "POST", "/config/preview", {"config": draft, "lines": [{"price": 100000, "quantity": 2}], "level": "level1"}, token=marketer))
+    assert (preview["in_force"]["points_to_earn"], preview["draft"]["points_to_earn"]) == (100, 160)
+    error(call(client, "POST", "/config/preview", {"config": draft}, token=marketer), 400)  # neither lines nor an order
+    version = ok(call(client, "GET", "/config/versions/1", token=marketer))
+    assert (version["version"], version["in_force"], version["config"]) == (1, True, current["config"])
+    error(call(client, "GET", "/config/versions/99", token=marketer), 404, "not_found")
+    assert ok(call(client, "GET", "/config", token=marketer))["version"] == 1
+    assert not [e for e in audit_entries(env) if e["action"].startswith("config")]
 
 
 def test_a_config_replacement_is_validated_versioned_and_audited(client, env, staff):

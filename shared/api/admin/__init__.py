@@ -31,6 +31,15 @@ from shared.api.admin.catalog import (  # noqa: F401  (the models, importable fr
     ProductView,
     RefusedRow,
 )
+from shared.api.admin.config_tools import (  # noqa: F401  (the models, importable from here)
+    ConfigDraftRequest,
+    ConfigDraftResponse,
+    ConfigPreviewRequest,
+    ConfigPreviewResponse,
+    ConfigVersionView,
+    PreviewLine,
+    PreviewLineView,
+)
 from shared.api.admin.customers import (  # noqa: F401  (the models, importable from here)
     AdjustRequest,
     AdjustResponse,
@@ -133,6 +142,11 @@ ENDPOINTS = [
         ConfigReplaceResponse,
     ),
     _ep("GET", "/config/history", "The program's publication log (admin, marketer)", None, ConfigHistoryResponse),
+    _ep("POST", "/config/draft", "What a draft config changes against the version in force, field by field, and whether publishing it waits for approval; writes nothing (admin, marketer)",
+        ConfigDraftRequest, ConfigDraftResponse),
+    _ep("POST", "/config/preview", "A sample cart or a placed order priced with a draft config beside the version in force; writes nothing (admin, marketer)",
+        ConfigPreviewRequest, ConfigPreviewResponse),
+    _ep("GET", "/config/versions/{version}", "One stored version of the program config (admin, marketer)", None, ConfigVersionView),
     _ep("POST", "/promo_codes", "Create a marketing promo code (idempotent for the same definition; admin, marketer)", PromoCreateRequest, PromoCodeResponse),
     _ep("POST", "/promo_codes/search", "List promo codes in code order, paged (admin, marketer)", PageRequest, PromoListResponse, body_optional=True),
     _ep("POST", "/promo_codes/{code}/deactivate", "Switch a promo code off (admin, marketer)", None, PromoCodeResponse),

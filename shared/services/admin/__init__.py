@@ -4,6 +4,7 @@
 * :mod:`.approvals` — maker-checker approvals (``approvals/{id}``);
 * :mod:`.adjustments` — manual ledger changes, levels, groups, blocking;
 * :mod:`.program` — the program config: view, history, a new version;
+* :mod:`.config_tools` — the program editor's reads: a draft's diff, one version, a cart priced both ways;
 * :mod:`.promos` — promo codes: create, switch off, list, usage;
 * :mod:`.mass_accruals` — mass accruals (``jobs/{job_id}``);
 * :mod:`.customers` — customer search, detail and ledger;
