@@ -23,8 +23,8 @@ from shared.domain.ledger import require_utc
 from shared.domain.reports import DaySnapshot
 from shared.services.ports import Store, UnitOfWork
 
-#: months ahead that the expiry forecast covers (the current one included)
-EXPIRY_MONTHS = 12
+#: months the expiry forecast covers: this one and the next twelve (a lot lives a year)
+EXPIRY_MONTHS = 13
 
 
 def moscow_day(now: datetime) -> str:

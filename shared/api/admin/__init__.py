@@ -176,6 +176,7 @@ ENDPOINTS = [
     _ep("POST", "/audit/search", "The audit log, newest first, paged; filtered by actor, action, customer and Moscow days (admin, accountant)", AuditSearchRequest, AuditResponse, body_optional=True),
     _ep("POST", "/reports/dashboard", "The dashboards the caller's roles open: liability by day, expiring by month, activity by week (report.liability), payouts due (payout.read)",
         DashboardRequest, DashboardResponse, body_optional=True),
+    _ep("GET", "/payouts/{request_id}", "One payout request, its destination masked (manager, accountant)", None, PayoutView),
     _ep("POST", "/payouts/export", "The bank's batch: approved payouts not yet paid, amounts in kopecks; full destinations with reveal (manager); audited (manager, accountant)",
         PayoutExportRequest, PayoutExportResponse, body_optional=True),
     _ep("POST", "/catalog/import", "Import the catalog: a Tilda CSV export (text/csv body) or YML file (application/xml body), or the YML feed at feed_url (JSON body; none: the program's); "

@@ -140,3 +140,12 @@ def export_approved(store: Store, admin: Admin, *, reveal: bool, sealer: Sealer 
         return PayoutExportResponse(generated_at=now, revealed=reveal, rows=rows, total=total)
 
     return store.run(unit)
+
+
+def get_payout(store: Store, admin: Admin, *, request_id: str) -> PayoutView:
+    """One payout request, its destination masked (``payout.read``)."""
+    admin.require("payout.read")
+    request = payouts.get(store, request_id)
+    if request is None:
+        raise NotFound("unknown payout request", request_id=request_id, message_ru="Заявка на выплату не найдена.")
+    return PayoutView.of(request)
