@@ -59,12 +59,12 @@ def bars(chart_id: str, title: str, desc: str, labels: Sequence[str], series: Se
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(labels))
     parts = _frame(chart_id, title, desc, top, fmt, labels, slot)
-    width = slot * 0.8 / max(1, len(series))
+    width = min(48.0, slot * 0.8 / max(1, len(series)))
     for i, label in enumerate(labels):
         for j, s in enumerate(series):
             value = s.values[i]
             h = plot_h * max(0, value) / top
-            x = LEFT + slot * i + slot * 0.1 + width * j
+            x = LEFT + slot * i + (slot - width * len(series)) / 2 + width * j
             parts.append(
                 f'<rect class="{s.kind}" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{max(1.0, width - 1):.1f}" height="{h:.1f}">'
                 f"<title>{escape(label)}: {escape(s.name)} — {escape(fmt(value))}</title></rect>"
