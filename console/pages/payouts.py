@@ -102,7 +102,7 @@ def payout_reject(p: Page) -> Reply:
     p.require("payout.reject")
     request_id = p.ctx.params["request_id"]
     try:
-        form = parse_form(RejectForm, {"reason": p.form().get("reject_reason", "")})
+        form = parse_form(RejectForm, {"reason": p.form().get("reject_reason", "").strip()})
         admin_payouts.reject_payout(entry.store(), p.admin, request_id=request_id, reason=form.reason, now=p.now)
     except FormInvalid as exc:
         return _refused(p, request_id, exc, fields={f"reject_{k}": v for k, v in exc.fields.items()})

@@ -27,9 +27,10 @@ from typing import Any
 import httpx
 import pytest
 
-from scripts import serve
+from scripts import serve, shop_page
+from scripts.shop_page import SERUM, add
 from shared.platform import tokens
-from tests.browser.conftest import ROOT, Console, LocalStack
+from tests.browser.conftest import ROOT, Console, LocalStack, login_in_cart, spend, wait_for_total
 
 SCREENSHOTS = os.environ.get("KOPILKA_SCREENSHOTS")  # a folder (docs/img) to keep the screenshots in
 PROJECT = "kopilka-browser-money"
@@ -158,6 +159,9 @@ def test_a_partners_payout_is_revealed_approved_exported_and_paid_in_the_console
         assert tab.locator("#destination").count() == 0  # masked until asked
         tab.get_by_role("button", name="Показать полные реквизиты").click()
         assert tab.locator("#destination").inner_text() == "4111111111111111"
+        csrf = tab.locator("input[name=csrf]").first.get_attribute("value") or ""
+        empty = tab.request.post(money.url + "/payouts/maria-cashout-1/reject", form={"csrf": csrf, "reject_reason": " "}, max_redirects=0)
+        assert empty.status == 400 and 'aria-invalid="true"' in empty.text() and "Заполните поле." in empty.text()  # at the field, nothing done
         tab.get_by_role("button", name="Одобрить выплату").click()
         tab.get_by_text("Одобрение отправлено на согласование").wait_for()
         waiting = tab.get_by_role("status").filter(has_text="ждёт второго менеджера")
@@ -245,10 +249,26 @@ def test_the_overview_draws_each_dashboard_as_svg_with_its_figures(money_stack: 
         manager.context.close()
 
 
-def test_flagged_orders_tell_the_manager_what_to_do(money: Console, tmp_path: Path) -> None:
+def test_an_order_whose_discount_was_edited_waits_for_the_manager_with_what_to_do(page: Any, money_stack: LocalStack, money: Console, tmp_path: Path) -> None:
+    page.goto(money_stack.shop + "/")
+    add(page, SERUM)
+    login_in_cart(page, money_stack, "+79168880018")
+    spend(page, 500)
+    wait_for_total(page, 1900 - 500)
+    page.evaluate("window.tcart.promocode.discountsum = 1400; tcart__updateTotalProductsinCartObj(); tcart__reDrawTotal(); tcart__saveLocalObj()")
+    wait_for_total(page, 1900 - 1400)
+    sent = len(money_stack.state()["tilda"])
+    shop_page.submit_order(page, "Анна", "+7 916 000-00-18")
+    record = money_stack.state()["tilda"][sent]
+    assert "flagged" in record["webhook"]["body"]
+
     tab = money.page_as("manager", "/orders/flagged")
     try:
-        tab.get_by_role("heading", name="Заказы на проверке").wait_for()
-        assert tab.get_by_text("Заказов на проверке нет.").is_visible() or tab.get_by_role("table").count() == 1
+        row = tab.get_by_role("row").filter(has_text="Скидка в корзине Tilda не совпадает")
+        assert row.count() == 1
+        assert "Сверьте скидку" in row.inner_text() and "discount_mismatch" in row.inner_text()
+        customer = row.get_by_role("link").first.get_attribute("href") or ""
+        assert customer.startswith("/customers/")
+        screenshot(tab, "console-flagged.png", tmp_path)
     finally:
         tab.context.close()

@@ -105,9 +105,9 @@ EXPORT_LIMIT = 1000
 def export_approved(store: Store, admin: Admin, *, reveal: bool, sealer: Sealer | None, now: datetime) -> PayoutExportResponse:
     """The bank's batch: every approved payout not yet paid (to a card, a phone or SBP), amounts in kopecks.
 
-    ``reveal`` puts the full destinations in (``payout.reveal``, with ``sealer``); every export is
-    audited (``payout.export``: how many, the total, whether revealed, the request ids) in the
-    transaction that reads the requests, so no destination leaves without its record.
+    ``reveal`` puts the full destinations in (``payout.reveal``, with ``sealer``); every export of
+    at least one request is audited (``payout.export``: how many, the total, whether revealed, the
+    request ids) in the transaction that reads the requests, so no destination leaves without its record.
     """
     admin.require("payout.read")
     if reveal:
@@ -135,8 +135,9 @@ def export_approved(store: Store, admin: Admin, *, reveal: bool, sealer: Sealer 
             rows.append(PayoutExportRow(request_id=request.request_id, customer_id=request.customer_id, amount=request.amount * 100, method=request.method.value,
                                         details=request.details, destination=full, approved_at=request.decided_at))
         total = sum(r.amount for r in rows)
-        result = {"rows": len(rows), "total": total, "revealed": reveal, "request_ids": [r.request_id for r in rows]}
-        _audit.audit_in(uow, admin, action="payout.export", target="payouts:approved", params={"reveal": reveal}, result=result, now=now)
+        if rows:  # an empty batch shows nothing: no record
+            result = {"rows": len(rows), "total": total, "revealed": reveal, "request_ids": [r.request_id for r in rows]}
+            _audit.audit_in(uow, admin, action="payout.export", target="payouts:approved", params={"reveal": reveal}, result=result, now=now)
         return PayoutExportResponse(generated_at=now, revealed=reveal, rows=rows, total=total)
 
     return store.run(unit)
