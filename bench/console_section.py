@@ -248,3 +248,34 @@ def why_lines(section: dict, missed: set[str]) -> list[str]:
                 f"(console_sessions/{{key}} and the admin's account read on every request, as the API's token check reads the account), the template"
                 + (f", and {EXTRA_WORK[name]}" if name in EXTRA_WORK else "") + "; against a call this short, that fixed cost is a large share.")
     return lines
+
+
+def patch_report(text: str, r: dict) -> str:
+    """RESULTS.md with only this section's parts replaced (its table, its target rows, its reasons):
+    the rest of the report, and what was written into it by hand, stays as the last full run left it."""
+    lines = text.split("\n")
+    mine = markdown_lines(r["console"])[1:]
+    alone = (r.get("meta") or {}).get("alone") or {}
+    mine.append(f"(This section was run alone, {alone.get('started')} — `KOPILKA_BENCH_SECTIONS=console`; the other sections' figures are from the run above.)")
+    lines = [line for line in lines if not line.startswith(("| console ", "* **console "))]
+    if any(line.startswith("## Console screens") for line in lines):
+        a = next(i for i, line in enumerate(lines) if line.startswith("## Console screens"))
+        b = next(i for i in range(a + 1, len(lines)) if lines[i].startswith("## "))
+        lines[a:b] = [*mine, ""]
+    else:
+        t = next(i for i, line in enumerate(lines) if line.startswith("## Targets"))
+        lines[t:t] = [*mine, ""]
+    w = next(i for i, line in enumerate(lines) if line.startswith("## Why the missed"))
+    end = w - 1
+    while not lines[end].strip():
+        end -= 1
+    lines[end + 1:end + 1] = [f"| {t['target']} | {t['value']} | {t['limit']} | {t['status']} |" for t in target_rows(r["console"])]
+    w = next(i for i, line in enumerate(lines) if line.startswith("## Why the missed"))
+    missed = {t["target"] for t in target_rows(r["console"]) if t["status"] == "missed"}
+    reasons = why_lines(r["console"], missed)
+    if reasons and lines[w + 2].startswith("Every target"):
+        lines[w + 2] = "Every target of the sections of the full run above is met. Of the console section, run alone since:"
+        lines[w + 3:w + 3] = ["", *reasons]
+    else:
+        lines[w + 2:w + 2] = reasons
+    return "\n".join(line for i, line in enumerate(lines) if line.strip() or i == 0 or lines[i - 1].strip())  # no blank line doubled

@@ -832,8 +832,9 @@ def merge_alone(results: dict) -> int:
     merged.setdefault("meta", {})["alone"] = {"sections": sorted(ALONE), "started": results["meta"]["started"]}
     merged["targets"] = targets(merged)  # against_previous stays the last full run's: a section alone replaces no run
     path.write_text(json.dumps(merged, indent=2, default=str) + "\n")
-    (OUT / "RESULTS.md").write_text(markdown(merged))
-    print((OUT / "RESULTS.md").read_text())
+    report = OUT / "RESULTS.md"
+    report.write_text(console_section.patch_report(report.read_text(), merged) if report.exists() else markdown(merged))
+    print(report.read_text())
     return 0
 
 
