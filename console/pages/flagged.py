@@ -1,5 +1,6 @@
 """Orders flagged for a manager: a Tilda order whose payment could not settle it (the amounts or
-the cart do not match, the payment is missing, used or lapsed), each with what to do."""
+the cart do not match, the payment is missing, used or lapsed) and a payment to return by hand
+(a late YooMoney payment the order could no longer honour), each with what to do."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ WHAT_TO_DO = {
     "payment_used": "Этот платёж уже засчитан за другой заказ: проверьте, не повторная ли это заявка, и верните лишнюю оплату.",
     "paid_by_another_payment": "Заказ уже оплачен: верните второй платёж в ЮKassa.",
     "agreement_lapsed": "Условия заказа больше не действуют: верните оплату покупателю в ЮKassa и предложите оформить заказ заново.",
+    "refund_due": "Верните покупателю сумму платежа переводом в ЮMoney (возврата через API нет) и предложите оформить заказ заново.",
 }
 
 
