@@ -13,7 +13,11 @@ Sections (each lands in bench/results.json and a table in bench/RESULTS.md):
   served_memory  peak RSS (VmHWM) of each served function's worker process after the load above
   sweep      account_sweep.sweep_due over 100,000 expired lots (KOPILKA_BENCH_SWEEP_LOTS) vs a raw bulk write of the same documents, checked after
   cold_start import time and peak memory (the child's own VmHWM) of each function module in a fresh interpreter vs its floor
+  console    every console screen over HTTP on 10,000 customers and 100,000 postings vs the admin API call it makes and one read (bench/console_section.py)
 Targets are reported as figures (met/missed), never asserted.
+
+KOPILKA_BENCH_SECTIONS=console runs that section alone (on a fresh store) and merges its figures into
+bench/results.json and bench/RESULTS.md beside the other sections' last figures.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import console_section
 from scripts import fakes, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +49,8 @@ CART = [  # as the storefront kit sends Tilda's cart: the product UID, the page'
     {"id": "cream", "product": "1002", "sku": "BQ-CREAM-50", "name": "Крем", "price": 120000, "quantity": 1},
 ]
 HISTORY_BIG = int(os.environ.get("BENCH_HISTORY", "10000"))
+#: the sections run alone (KOPILKA_BENCH_SECTIONS, comma-separated); none: every section
+ALONE = {s.strip() for s in os.environ.get("KOPILKA_BENCH_SECTIONS", "").split(",") if s.strip()}
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -465,6 +472,17 @@ def main() -> int:
     def bearer(who: str) -> dict:
         return {"Authorization": "Bearer " + tokens.issue(secret, subject=who, now=datetime.now(timezone.utc), ttl_seconds=7200), "Origin": SHOP}
 
+    if ALONE:
+        if ALONE != {"console"}:
+            print(f"only the console section runs alone; asked for {sorted(ALONE)}", file=sys.stderr)
+            return 2
+        try:
+            client.document("bench/floor").set({"x": 1})
+            results["console"] = console_section.console_section(client, store, config, urls, client.document("bench/floor").get)
+        finally:
+            serve.stop(processes)
+            bridge.shutdown()
+        return merge_alone(results)
     try:
         # ---------------------------------------------------------------- floor
         client.document("bench/floor").set({"x": 1})
@@ -782,6 +800,16 @@ def main() -> int:
                                    f"peak RSS is the child's own VmHWM from /proc/self/status, max of the {COLD_SAMPLES} "
                                    "(its ru_maxrss is not used: Linux carries the forking parent's high-water mark across exec, so every row showed the bench's own)")
     print("cold_start", cold, flush=True)
+
+    # ---------------------------------------------------------------- console screens (after the sweep: its 10,000 accounts would weigh on the sweep's queries)
+    store.reset()
+    serve.publish_program(env)
+    processes = serve.start(env)
+    try:
+        client.document("bench/floor").set({"x": 1})
+        results["console"] = console_section.console_section(client, store, program.in_force(store, env["KOPILKA_PROGRAM"], now).config, urls, client.document("bench/floor").get)
+    finally:
+        serve.stop(processes)
     results["meta"]["wall_s"] = round(time.perf_counter() - began, 1)
 
     results["targets"] = targets(results)
@@ -789,6 +817,24 @@ def main() -> int:
     (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (OUT / "RESULTS.md").write_text(markdown(results))
     print((OUT / "RESULTS.md").read_text())
+    return 0
+
+
+def merge_alone(results: dict) -> int:
+    """The sections run alone, merged into the last full run's figures (results.json, RESULTS.md)."""
+    path = OUT / "results.json"
+    merged = json.loads(path.read_text()) if path.exists() else {}
+    if not merged.get("floor"):
+        print("no full run to merge into: run `make bench` once", file=sys.stderr)
+        return 2
+    for name in ALONE:
+        merged[name] = results[name]
+    merged.setdefault("meta", {})["alone"] = {"sections": sorted(ALONE), "started": results["meta"]["started"]}
+    merged["targets"] = targets(merged)  # against_previous stays the last full run's: a section alone replaces no run
+    path.write_text(json.dumps(merged, indent=2, default=str) + "\n")
+    report = OUT / "RESULTS.md"
+    report.write_text(console_section.patch_report(report.read_text(), merged) if report.exists() else markdown(merged))
+    print(report.read_text())
     return 0
 
 
@@ -810,6 +856,8 @@ def targets(r: dict) -> list[dict]:
     sw = r["sweep"]
     rows.append({"target": f"expiry sweep over {sw['lots']:,} lots >= 0.5x bulk-write floor (documents written per second)", "value": sw["x_floor"], "limit": 0.5,
                  "status": mark_at_least(sw["x_floor"], 0.5)})
+    if r.get("console"):
+        rows += console_section.target_rows(r["console"])
     return rows
 
 
@@ -891,7 +939,9 @@ def why(r: dict) -> list[str]:
             + (f"One account per transaction, one at a time, the same sweep does {one['docs_per_s']} documents/s ({one['x_floor']}x); as measured, {m['docs_per_s']}. " if one else "")
             + "What would move it further: larger groups (each transaction then locks more customers for longer), "
             "and a transaction begun with its first read instead of a separate begin call (FirestoreStore).")
-    explained = ("quote p99", "order paid reads", "history", "expiry sweep")
+    if r.get("console"):
+        lines += console_section.why_lines(r["console"], missed)
+    explained = ("quote p99", "order paid reads", "history", "expiry sweep", "console")
     for t in r["targets"]:
         if t["status"] == "missed" and not t["target"].startswith(explained):
             lines.append(f"* **{t['target']}** ({t['value']} against {t['limit']}): not explained by this run's figures — a noisy sample on a shared machine "
@@ -983,6 +1033,11 @@ def markdown(r: dict) -> str:
     for name, v in mem.items():
         out.append(f"| {name} | {v['worker_peak_mib']} | {v['worker_rss_mib']} | {v['master_peak_mib']} | {v['instance_pss_mib']} |")
     out += ["", f"({r.get('served_memory_note', '')}.)"]
+    if r.get("console"):
+        alone = m.get("alone") or {}
+        out += console_section.markdown_lines(r["console"])
+        if "console" in alone.get("sections", []):
+            out.append(f"(This section was run alone, {alone['started']} — `KOPILKA_BENCH_SECTIONS=console`; the other sections' figures are from the run above.)")
     out += ["", "## Targets (figures, not timed tests)", "", "| target | value | limit | status |", "|---|---|---|---|"]
     for t in r["targets"]:
         out.append(f"| {t['target']} | {t['value']} | {t['limit']} | {t['status']} |")

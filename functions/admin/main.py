@@ -20,13 +20,13 @@ manual adjustment (/customers/{id}/adjust)              x       x
 level override, group change                            x       x
 approve / reject payouts, mark paid (/payouts/{id}…)                      x
 a payout's full destination (/payouts/{id}/destination, audited)          x
-list payout requests (/payouts/search)                                    x         x
+payouts: list, the bank's batch (/payouts/search, /export)                x         x
 call-centre orders (/orders)                                              x
 mark an order delivered (/orders/{id}/delivered)                          x
 orders flagged for a manager (/orders/flagged)          x                 x
 block / unblock customers                               x                 x
 search / view customers, their ledgers                  x       x        x         x
-bonus liability report (/reports/liability)             x       x                  x
+liability report, dashboards (/reports/…)               x       x                  x
 audit log (/audit/search)                               x                          x
 catalog: import, edit a product (/catalog…)             x       x
 catalog: pages, one product (GET /catalog…)             x       x        x         x
@@ -106,8 +106,9 @@ from shared.api.admin import (
 )
 from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse, CatalogPage, CatalogQuery, ProductPutRequest, ProductView
 from shared.api.admin.config_tools import ConfigDraftRequest, ConfigDraftResponse, ConfigPreviewRequest, ConfigPreviewResponse, ConfigVersionView, VersionPath
+from shared.api.admin.reports import AuditSearchRequest
 from shared.domain.admin import ApprovalStatus
-from shared.edge import admin_auth, entry
+from shared.edge import admin_auth, admin_reports, entry
 from shared.edge.admin_auth import Admin
 from shared.edge.http import Context, Router, client_ip, parse
 from shared.platform.settings import settings
@@ -442,8 +443,8 @@ def approval_reject(request: Any, ctx: Context) -> ApprovalView:
 @router.post("/audit/search")
 def audit_search(request: Any, ctx: Context) -> AuditResponse:
     admin = _admin(request, ctx, "audit.read")
-    body = _body(ctx, PageRequest)
-    return audit.audit_log(entry.store(), admin, cursor=body.cursor, limit=body.limit)
+    body = _body(ctx, AuditSearchRequest)
+    return audit.search_audit(entry.store(), admin, **body.model_dump())
 
 
 @router.post("/reports/liability")
@@ -488,6 +489,9 @@ def catalog_product_put(request: Any, ctx: Context) -> ProductView:
     admin = _admin(request, ctx, "catalog.edit")
     body = ctx.body(ProductPutRequest)
     return catalog.put_product(entry.store(), admin, product=body.product(ctx.params["uid"]), reason=body.reason, now=ctx.now)
+
+
+admin_reports.register(router)  # the dashboards and the bank's payout batch
 
 
 def admin(request: Any) -> Any:

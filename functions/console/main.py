@@ -4,7 +4,8 @@
     GET  /mfa, POST /mfa       enrol the second factor (the roles that move money act only with it)
     POST /logout               the session ends server-side
     GET  /static/{name}        the console's stylesheet and script
-    GET  /                     the overview; the other screens are listed in docs/console.md
+    GET  /                     the overview: the dashboards the roles open, then the sections
+    GET  /payouts…, /audit, /orders/flagged   payouts, the audit log, flagged orders (docs/console.md)
 
 Pages are rendered on the server (:mod:`console.app`); each screen calls the same
 use cases as the admin JSON API, under the same roles (:mod:`shared.edge.admin_auth`).
@@ -15,11 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from console.app import router
-from console.pages import (  # noqa: F401  (each registers its routes)
-    auth,
-    home,
-    program,  # noqa: F401
-)
+from console.pages import audit, auth, flagged, home, payouts, program  # noqa: F401  (each registers its routes)
 
 __all__ = ["console", "router"]
 

@@ -3,7 +3,8 @@
     POST /run   Cloud Scheduler (OIDC token) or the sweep secret header. Cancels
                 orders left unpaid, writes off expired bonuses, releases stale
                 reservations, re-evaluates rolling-window levels, records expiry
-                warnings, credits birthday bonuses and imports the catalog's
+                warnings, credits birthday bonuses, takes the dashboards' daily
+                snapshot (report_days/{day}, which keeps its own position) and imports the catalog's
                 YML feed (``catalog.feed_url``) — each pass bounded, its
                 position stored in sweeps/{name}, so the next run continues a
                 pass this one did not finish. Answers the counts.

@@ -54,4 +54,5 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/orders.py", "flagged", "due", "orders", (("flagged_at", ASC),)),
     Query("shared/adapters/repositories/identity.py", "telegram_ids_of", "matching", "identities", (("customer_id", ASC),)),
     Query("shared/adapters/repositories/catalog.py", "page", "ordered", "products", (("uid", ASC),)),
+    Query("shared/adapters/repositories/sweeps.py", "latest", "ordered", "report_days", (("day", DESC),)),
 )

@@ -121,6 +121,7 @@ PROMO_CODES = "promo_codes"  # promo_codes/{CODE}: a marketing or a partner's co
 PROMO_CUSTOMERS = "customers"  # promo_codes/{CODE}/customers/{customer_id}: a customer's uses
 PAYOUTS = "payouts"  # payouts/{request_id}: a partner's payout request
 SWEEPS = "sweeps"  # sweeps/{name}: a scheduled job's position
+REPORT_DAYS = "report_days"  # report_days/{YYYY-MM-DD}: the day's liability snapshot and the day before's order activity
 
 
 def program(program_name: str) -> str:
@@ -157,6 +158,10 @@ def payout(request_id: str) -> str:
 
 def sweep(name: str) -> str:
     return f"{SWEEPS}/{name}"
+
+
+def report_day(day: str) -> str:
+    return f"{REPORT_DAYS}/{day}"
 
 
 NOTICES = "notices"  # customers/{customer_id}/notices/{key}: a notice recorded for the customer (expiry warnings)

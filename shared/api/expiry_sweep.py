@@ -31,6 +31,8 @@ class SweepResult(BaseModel):
     birthday_bonuses: int
     fallback_checked: int = Field(default=0, description="Paid orders whose shipping method's delivery fallback came due, looked at.")
     fallback_delivered: int = Field(default=0, description="Of those, delivered by the fallback (no carrier or manager had said so): their bonuses active.")
+    snapshot_accounts: int = Field(default=0, description="Accounts counted so far in today's report snapshot (report_days/{day}).")
+    snapshot_complete: int = Field(default=0, description="1 when today's report snapshot is complete; 0 when the next run continues it.")
     catalog_added: int = Field(default=0, description="Products the catalog feed (catalog.feed_url) added.")
     catalog_changed: int = Field(default=0, description="Products the catalog feed changed.")
     catalog_refused: int = Field(default=0, description="Feed offers refused (reported in the import's record).")

@@ -25,7 +25,7 @@ settles it. A payment for an order the timeout canceled settles it when what
 its checkout agreed still holds (see :func:`orders.mark_paid`); otherwise the
 payment is refunded: through YooKassa's API (one refund per payment, by its
 idempotence key), or, for YooMoney (no refund API), recorded on the order as
-``refund_due`` and logged for the back office.
+``refund_due``, logged, and flagged for a manager (``/orders/flagged``), who returns it by hand.
 
 An authentic notification we do not act upon (unknown order, amount
 mismatch, a partial refund without lines …) is answered as an
@@ -54,7 +54,7 @@ from shared.domain.errors import ValidationFailed
 from shared.domain.ids import is_external_id
 from shared.domain.line_book import plan_return
 from shared.domain.money import prorate
-from shared.domain.order import UNPAID, Order, OrderStatus, PaymentRef, RefundDueEvent
+from shared.domain.order import UNPAID, Order, OrderStatus, PaymentRef, RefundDueEvent, review_flag
 from shared.services import orders
 from shared.services.ports import Store
 
@@ -237,7 +237,7 @@ def _apply_paid(
     updated = orders.mark_paid(store, config=config, order_id=order_id, payment=PaymentRef(provider=provider, id=payment_id, amount=kopecks), now=now, placed=order)
     due = updated.recorded(f"paid:{payment_id}")
     if isinstance(due, RefundDueEvent):
-        return _refund_due(updated, due, refund)
+        return _refund_due(store, updated, due, refund, now)
     counted = updated.counted_payment()
     if counted != payment_id:
         # another payment was counted meanwhile (decided in the payment's transaction): as above
@@ -247,11 +247,13 @@ def _apply_paid(
     return Outcome(Result.PAID, order_id=order_id, status=updated.status)
 
 
-def _refund_due(order: Order, due: RefundDueEvent, refund: Refunder | None) -> Outcome:
+def _refund_due(store: Store, order: Order, due: RefundDueEvent, refund: Refunder | None, now: datetime) -> Outcome:
     """A payment that could not settle its order: refunded through the provider, or (no refund API)
-    left to the back office, ``refund_due`` on the order and in the log."""
+    left to the back office: ``refund_due`` on the order, in the log, and the order flagged for a
+    manager (``refund_due``: the money goes back by hand; the first flag of an order stays)."""
     fields = {"provider": due.provider, "payment_id": due.payment_id, "amount": due.amount, "why": due.reason}
     if refund is None:
+        orders.flag_for_review(store, order_id=order.order_id, review=review_flag("refund_due", at=now, payment_id=due.payment_id, provider=due.provider, amount=due.amount, why=due.reason), now=now)
         return _ignored("refund_due", order_id=order.order_id, status=order.status, level=logging.ERROR, **fields)
     refund(order, due)  # YooKassaUnavailable: answered 503, and the redelivery refunds (once)
     log.warning("payment refunded: the order could not be settled with it", extra={"json_fields": {"order_id": order.order_id, **fields}})

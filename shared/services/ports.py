@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
 
     # program, promo codes, payouts, cursors, notices
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
-    from shared.adapters.repositories.sweeps import NoticeRepository, SweepCursorRepository
+    from shared.adapters.repositories.sweeps import NoticeRepository, ReportDayRepository, SweepCursorRepository
 
 T = TypeVar("T")
 
@@ -145,6 +145,10 @@ class UnitOfWork(Protocol):
     @property
     def notices(self) -> NoticeRepository:
         """The notices recorded for customers (expiry warnings)."""
+
+    @property
+    def report_days(self) -> ReportDayRepository:
+        """``report_days/{day}``: the daily report snapshots the sweep writes."""
 
     # --- the product catalog -------------------------------------------------------------
 

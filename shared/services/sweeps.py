@@ -23,7 +23,10 @@ position in ``sweeps/{name}`` (:mod:`shared.services.cursors`):
    delivered by their shipping method's fallback (``shipping.fallback_days``
    after payment) are delivered then, their bonuses active from that moment
    (:func:`shipping_fallback.deliver_by_fallbacks`).
-7. ``catalog_feed`` — when the program names a ``catalog.feed_url``, the YML
+7. ``report_days`` — once per Moscow day: the dashboards' snapshot of the
+   bonus liability and of the day before's orders
+   (:mod:`shared.services.report_snapshots`), one document per day.
+8. ``catalog_feed`` — when the program names a ``catalog.feed_url``, the YML
    feed is fetched and imported (:mod:`shared.services.catalog_import`: an
    unchanged feed writes nothing, a run cut short is finished by the next);
    a feed that cannot be fetched or read is logged and left to the next run.
@@ -57,7 +60,7 @@ from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
 from shared.domain.notices import ExpiryNotice
 from shared.domain.order import OrderStatus
-from shared.services import account_sweep, catalog_import, cursors, orders, shipping_fallback
+from shared.services import account_sweep, catalog_import, cursors, orders, report_snapshots, shipping_fallback
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -328,6 +331,7 @@ def run_sweep(
     counts.update(warn_expiring(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(credit_birthdays(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(shipping_fallback.deliver_by_fallbacks(store, config=config, now=now, batch=batch, max_pages=max_pages))
+    counts.update(report_snapshots.take_snapshot(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(import_feed(store, config=config, now=now, load=feed))
     log.info("sweep run", extra={"json_fields": counts})
     return counts

@@ -289,12 +289,15 @@ WHO_MAY = {
     ("POST", "/payouts/{request_id}/reject"): {"manager"},
     ("POST", "/payouts/{request_id}/paid"): {"manager"},
     ("POST", "/payouts/{request_id}/destination"): {"manager"},
+    ("GET", "/payouts/{request_id}"): {"manager", "accountant"},
+    ("POST", "/payouts/export"): {"manager", "accountant"},
     ("POST", "/approvals/search"): {"admin", "marketer", "manager"},
     ("GET", "/approvals/{approval_id}"): {"admin", "marketer", "manager"},
     ("POST", "/approvals/{approval_id}/approve"): READ,  # then: the roles of the approval's action
     ("POST", "/approvals/{approval_id}/reject"): READ,
     ("POST", "/audit/search"): {"admin", "accountant"},
     ("POST", "/reports/liability"): {"admin", "marketer", "accountant"},
+    ("POST", "/reports/dashboard"): READ,  # each role sees the dashboards its actions open
     ("POST", "/catalog/import"): PROGRAM,
     ("GET", "/catalog"): READ,
     ("GET", "/catalog/products/{uid}"): READ,

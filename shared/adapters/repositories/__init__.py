@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # each repository's module is imported when a unit of work fi
     from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
     from shared.adapters.repositories.orders import OrderRepository, PaymentClaimRepository, TrackingRepository
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
-    from shared.adapters.repositories.sweeps import NoticeRepository, SweepCursorRepository
+    from shared.adapters.repositories.sweeps import NoticeRepository, ReportDayRepository, SweepCursorRepository
 
 
 class Repositories:
@@ -183,6 +183,12 @@ class Repositories:
         from shared.adapters.repositories.sweeps import NoticeRepository
 
         return NoticeRepository(self._documents(), self._queries)
+
+    @cached_property
+    def report_days(self) -> ReportDayRepository:
+        from shared.adapters.repositories.sweeps import ReportDayRepository
+
+        return ReportDayRepository(self._documents(), self._queries)
 
     # --- the product catalog -------------------------------------------------------------
 

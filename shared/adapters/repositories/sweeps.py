@@ -1,4 +1,5 @@
-"""The repositories of the scheduled jobs: their positions (``sweeps/{name}``) and the notices they record."""
+"""The repositories of the scheduled jobs: their positions (``sweeps/{name}``), the notices they record
+and the daily report snapshots (``report_days/{day}``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from shared.adapters import layout
 from shared.adapters.repositories.base import Repository
 from shared.domain.notices import ExpiryNotice
+from shared.domain.reports import DaySnapshot
 from shared.domain.sweeps import OpenPass, SweepCursor
 
 
@@ -97,3 +99,33 @@ class NoticeRepository(Repository):
                 "sent_at": notice.sent_at,
             },
         )
+
+
+_SNAPSHOT_FIELDS = tuple(DaySnapshot.__struct_fields__)
+
+
+def _snapshot(data: dict[str, Any]) -> DaySnapshot:
+    values = {name: data[name] for name in _SNAPSHOT_FIELDS if name in data}
+    values["expiring"] = {str(k): int(v) for k, v in (data.get("expiring") or {}).items()}
+    after = data.get("orders_after")
+    values["orders_after"] = None if after is None else (after[0], str(after[1]))
+    return DaySnapshot(**values)
+
+
+class ReportDayRepository(Repository):
+    """``report_days/{day}``: one document per Moscow day, every field of :class:`DaySnapshot`."""
+
+    def get(self, day: str) -> DaySnapshot | None:
+        data = self._docs.get(layout.report_day(day))
+        return None if data is None else _snapshot(data)
+
+    def put(self, snapshot: DaySnapshot) -> None:
+        document: dict[str, Any] = {name: getattr(snapshot, name) for name in _SNAPSHOT_FIELDS}
+        document["expiring"] = dict(snapshot.expiring)
+        document["orders_after"] = None if snapshot.orders_after is None else list(snapshot.orders_after)
+        self._docs.put(layout.report_day(snapshot.day), document)
+
+    def latest(self, *, limit: int) -> list[DaySnapshot]:
+        """The newest ``limit`` days, newest first."""
+        rows = self._queries.ordered(layout.REPORT_DAYS, order_by="day", descending=True, limit=limit)
+        return [_snapshot(doc) for _, doc in rows]

@@ -102,6 +102,13 @@ from shared.api.admin.promos import (  # noqa: F401  (the models, importable fro
     PromoSummary,
     PromoUsageResponse,
 )
+from shared.api.admin.reports import (  # noqa: F401  (the models, importable from here)
+    AuditSearchRequest,
+    DashboardRequest,
+    DashboardResponse,
+    PayoutExportRequest,
+    PayoutExportResponse,
+)
 
 _E = (400, 401, 403, 404, 409, 413, 422)
 
@@ -180,7 +187,12 @@ ENDPOINTS = [
     _ep("GET", "/approvals/{approval_id}", "One approval (admin, marketer, manager)", None, ApprovalView),
     _ep("POST", "/approvals/{approval_id}/approve", "Approve and execute, exactly once; another admin holding a role of the action, never the maker", None, ApprovalView),
     _ep("POST", "/approvals/{approval_id}/reject", "Reject a pending approval (a checker, or the maker withdrawing it)", ApprovalRejectRequest, ApprovalView),
-    _ep("POST", "/audit/search", "The audit log, newest first, paged (admin, accountant)", PageRequest, AuditResponse, body_optional=True),
+    _ep("POST", "/audit/search", "The audit log, newest first, paged; filtered by actor, action, customer and Moscow days (admin, accountant)", AuditSearchRequest, AuditResponse, body_optional=True),
+    _ep("POST", "/reports/dashboard", "The dashboards the caller's roles open: liability by day, expiring by month, activity by week (report.liability), payouts due (payout.read)",
+        DashboardRequest, DashboardResponse, body_optional=True),
+    _ep("GET", "/payouts/{request_id}", "One payout request, its destination masked (manager, accountant)", None, PayoutView),
+    _ep("POST", "/payouts/export", "The bank's batch: approved payouts not yet paid, amounts in kopecks; full destinations with reveal (manager); audited (manager, accountant)",
+        PayoutExportRequest, PayoutExportResponse, body_optional=True),
     _ep("POST", "/catalog/import", "Import the catalog: a Tilda CSV export (text/csv body) or YML file (application/xml body), or the YML feed at feed_url (JSON body; none: the program's); "
         "validated first, refused rows reported and skipped, the rest applied in batches under one import id; the same import again changes nothing (admin, marketer)",
         CatalogImportRequest, CatalogImportResponse, body_optional=True, errors=(*_E, 503)),

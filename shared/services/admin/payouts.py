@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.api.admin import ApprovalView, PayoutDestinationView, PayoutListResponse, PayoutView
+from shared.api.admin.reports import PayoutExportResponse, PayoutExportRow
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.payouts import PayoutMethod, PayoutOutcome, PayoutStatus
 from shared.edge.admin_auth import Admin
@@ -95,3 +96,57 @@ def reveal_destination(store: Store, admin: Admin, *, request_id: str, sealer: S
         return PayoutDestinationView(request_id=request_id, method=request.method.value, details=request.details, destination=full)
 
     return store.run(unit)
+
+
+#: approved payouts one export holds at most (the bank's batch)
+EXPORT_LIMIT = 1000
+
+
+def export_approved(store: Store, admin: Admin, *, reveal: bool, sealer: Sealer | None, now: datetime) -> PayoutExportResponse:
+    """The bank's batch: every approved payout not yet paid (to a card, a phone or SBP), amounts in kopecks.
+
+    ``reveal`` puts the full destinations in (``payout.reveal``, with ``sealer``); every export of
+    at least one request is audited (``payout.export``: how many, the total, whether revealed, the
+    request ids) in the transaction that reads the requests, so no destination leaves without its record.
+    """
+    admin.require("payout.read")
+    if reveal:
+        admin.require("payout.reveal")
+        assert sealer is not None
+    found: list[str] = []
+    cursor: str | None = None
+    while len(found) < EXPORT_LIMIT:
+        page, cursor = payouts.with_status(store, PayoutStatus.APPROVED, cursor=cursor, limit=200)
+        found += [p.request_id for p in page if p.method is not PayoutMethod.BONUS_ACCOUNT]
+        if cursor is None:
+            break
+
+    def unit(uow: UnitOfWork) -> PayoutExportResponse:
+        rows = []
+        for request in uow.payouts.get_many(found[:EXPORT_LIMIT]):
+            if request.status is not PayoutStatus.APPROVED:  # paid or moved on meanwhile
+                continue
+            full = None
+            if reveal and sealer is not None and request.destination is not None:
+                try:
+                    full = sealer.open(request.destination, context=payouts.sealed_context(request.request_id))
+                except ValueError:  # sealed under another secret: left masked
+                    full = None
+            rows.append(PayoutExportRow(request_id=request.request_id, customer_id=request.customer_id, amount=request.amount * 100, method=request.method.value,
+                                        details=request.details, destination=full, approved_at=request.decided_at))
+        total = sum(r.amount for r in rows)
+        if rows:  # an empty batch shows nothing: no record
+            result = {"rows": len(rows), "total": total, "revealed": reveal, "request_ids": [r.request_id for r in rows]}
+            _audit.audit_in(uow, admin, action="payout.export", target="payouts:approved", params={"reveal": reveal}, result=result, now=now)
+        return PayoutExportResponse(generated_at=now, revealed=reveal, rows=rows, total=total)
+
+    return store.run(unit)
+
+
+def get_payout(store: Store, admin: Admin, *, request_id: str) -> PayoutView:
+    """One payout request, its destination masked (``payout.read``)."""
+    admin.require("payout.read")
+    request = payouts.get(store, request_id)
+    if request is None:
+        raise NotFound("unknown payout request", request_id=request_id, message_ru="Заявка на выплату не найдена.")
+    return PayoutView.of(request)

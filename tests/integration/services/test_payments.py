@@ -15,7 +15,9 @@ from decimal import Decimal
 from shared.adapters import yoomoney
 from shared.domain.cart import CartLine, PromoRule
 from shared.domain.order import OrderStatus
+from shared.edge.admin_auth import Admin
 from shared.services import orders, payments, promo, registration, sweeps
+from shared.services.admin import orders as admin_orders
 from shared.services.ledger import audit_account, balances
 from tests.fakes import yoomoney as fake_yoomoney
 from tests.reliability.audit import assert_ledgers_sound
@@ -167,6 +169,9 @@ def test_a_late_payment_whose_promo_code_was_used_up_meanwhile_is_refunded(store
     assert_ledgers_sound(store, now=late)
 
 
+MANAGER = Admin("manager@shop.example", ("manager",))
+
+
 def test_a_late_yoomoney_payment_that_cannot_be_honoured_is_recorded_for_a_refund(store, biomiq, now):
     place(store, biomiq, now)
     late = past_timeout(biomiq, now)
@@ -179,6 +184,9 @@ def test_a_late_yoomoney_payment_that_cannot_be_honoured_is_recorded_for_a_refun
         assert (outcome.result, outcome.status, outcome.ignored) == (payments.Result.IGNORED, OrderStatus.CANCELED, "refund_due")
     event = orders.get_order(store, "A1").recorded(f"paid:{fields['operation_id']}")
     assert event is not None and (event.type, event.provider, event.amount) == ("refund_due", "yoomoney", TO_PAY)
+    flagged = orders.get_order(store, "A1").review  # the money goes back by hand: the manager sees it, once
+    assert flagged is not None and (flagged.reason, flagged.payment_id, flagged.details["amount"]) == ("refund_due", fields["operation_id"], TO_PAY)
+    assert [o.order_id for o in admin_orders.flagged_orders(store, MANAGER).orders] == ["A1"]
     assert held(store, late) == {"available": 0, "reserved": 500, "pending": 0}
     assert_ledgers_sound(store, now=late)
 
