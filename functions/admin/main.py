@@ -23,9 +23,10 @@ a payout's full destination (/payouts/{id}/destination, audited)          x
 list payout requests (/payouts/search)                                    x         x
 call-centre orders (/orders)                                              x
 mark an order delivered (/orders/{id}/delivered)                          x
+record a return by line (/orders/{id}/return)                             x
 orders flagged for a manager (/orders/flagged)          x                 x
 block / unblock customers                               x                 x
-search / view customers, their ledgers                  x       x        x         x
+search / view customers, their ledgers, overview       x       x        x         x
 bonus liability report (/reports/liability)             x       x                  x
 audit log (/audit/search)                               x                          x
 catalog: import, edit a product (/catalog…)             x       x
@@ -105,6 +106,7 @@ from shared.api.admin import (
     PromoUsageResponse,
 )
 from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse, CatalogPage, CatalogQuery, ProductPutRequest, ProductView
+from shared.api.admin.customer_view import CustomerOverview, OverviewRequest, ReturnRequest, ReturnResponse
 from shared.domain.admin import ApprovalStatus
 from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
@@ -124,6 +126,7 @@ from shared.services.admin import (
     promos,
     reports,
 )
+from shared.services.admin import customer_view as overview
 from shared.services.admin.common import valid_customer_id
 
 router = Router("admin", cors=True)
@@ -272,6 +275,8 @@ def mass_accrual_run(request: Any, ctx: Context) -> JobResponse:
 def customers_search(request: Any, ctx: Context) -> CustomerSearchResponse:
     admin = _admin(request, ctx, "customer.read")
     body = _body(ctx, CustomerSearchRequest)
+    if body.query is not None:
+        return overview.find_customers(entry.store(), admin, config=entry.config(ctx.now), query=body.query, now=ctx.now)
     return customers.search_customers(entry.store(), admin, config=entry.config(ctx.now), prefix=body.prefix, phone=body.phone, cursor=body.cursor, limit=body.limit, now=ctx.now)
 
 
@@ -279,6 +284,14 @@ def customers_search(request: Any, ctx: Context) -> CustomerSearchResponse:
 def customer_view(request: Any, ctx: Context) -> CustomerDetail:
     admin = _admin(request, ctx, "customer.read")
     return customers.customer_detail(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), now=ctx.now)
+
+
+@router.post("/customers/{customer_id}/overview")
+def customer_overview(request: Any, ctx: Context) -> CustomerOverview:
+    admin, body = _admin(request, ctx, "customer.read"), _body(ctx, OverviewRequest)
+    return overview.customer_overview(
+        entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), now=ctx.now, before_seq=body.before_seq, orders_after=body.orders_after, limit=body.limit
+    )
 
 
 @router.post("/customers/{customer_id}/ledger")
@@ -293,15 +306,7 @@ def customer_adjust(request: Any, ctx: Context) -> AdjustResponse:
     admin = _admin(request, ctx, "ledger.adjust")
     body = ctx.body(AdjustRequest)
     return adjustments.adjust(
-        entry.store(),
-        admin,
-        config=entry.config(ctx.now),
-        customer_id=_customer(ctx),
-        amount=body.amount,
-        reason=body.reason,
-        key=body.idempotency_key,
-        lifetime_days=body.lifetime_days,
-        now=ctx.now,
+        entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), amount=body.amount, reason=body.reason, key=body.idempotency_key, lifetime_days=body.lifetime_days, now=ctx.now
     )
 
 
@@ -321,16 +326,17 @@ def customer_group(request: Any, ctx: Context) -> GroupResponse:
 
 @router.post("/customers/{customer_id}/block")
 def customer_block(request: Any, ctx: Context) -> BlockResponse:
-    admin = _admin(request, ctx, "customer.block")
-    body = ctx.body(BlockRequest)
-    return adjustments.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=True, reason=body.reason, now=ctx.now)
+    return _set_blocked(request, ctx, blocked=True)
 
 
 @router.post("/customers/{customer_id}/unblock")
 def customer_unblock(request: Any, ctx: Context) -> BlockResponse:
-    admin = _admin(request, ctx, "customer.block")
-    body = ctx.body(BlockRequest)
-    return adjustments.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=False, reason=body.reason, now=ctx.now)
+    return _set_blocked(request, ctx, blocked=False)
+
+
+def _set_blocked(request: Any, ctx: Context, *, blocked: bool) -> BlockResponse:
+    admin, body = _admin(request, ctx, "customer.block"), ctx.body(BlockRequest)
+    return adjustments.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=blocked, reason=body.reason, now=ctx.now)
 
 
 # --- orders and payouts --------------------------------------------------------------------------
@@ -341,15 +347,7 @@ def call_centre_order(request: Any, ctx: Context) -> CallCentreOrderResponse:
     admin = _admin(request, ctx, "order.call_centre")
     body = ctx.body(CallCentreOrderRequest)
     return orders.call_centre_order(
-        entry.store(),
-        admin,
-        config=entry.config(ctx.now),
-        customer_id=body.customer_id,
-        order_id=body.order_id,
-        lines=body.lines,
-        bonuses=body.bonuses,
-        promo_code=body.promo_code,
-        now=ctx.now,
+        entry.store(), admin, config=entry.config(ctx.now), customer_id=body.customer_id, order_id=body.order_id, lines=body.lines, bonuses=body.bonuses, promo_code=body.promo_code, now=ctx.now
     )
 
 
@@ -373,6 +371,13 @@ def order_delivered(request: Any, ctx: Context) -> ManualDeliveryResponse:
         delivered_at=body.delivered_at,
         now=ctx.now,
     )
+
+
+@router.post("/orders/{order_id}/return")
+def order_return(request: Any, ctx: Context) -> ReturnResponse:
+    admin, body = _admin(request, ctx, "order.return"), ctx.body(ReturnRequest)
+    order_id = orders.valid_order_id(ctx.params["order_id"])
+    return overview.return_lines(entry.store(), admin, config=entry.config(ctx.now), order_id=order_id, return_id=body.return_id, lines=body.lines, reason=body.reason, now=ctx.now)
 
 
 @router.post("/payouts/search")
