@@ -40,11 +40,11 @@ rolling 24 hours past the program's thresholds (``approvals`` in the config:
 per customer and in total), a mass accrual whose amount × customers passes its
 threshold, a config change that touches money and every payout approval
 answer a pending approval; another admin holding a role of that action
-executes it, exactly once, with ``POST /approvals/{id}/approve`` — the maker
-cannot. Every successful action
-and every approval decision is in ``audit/{id}`` (refusals are not; see
-:mod:`shared.services.admin`). Paged reads are POST routes with a JSON body
-(``cursor``/``limit``); an empty body means the defaults.
+executes it, exactly once, with ``POST /approvals/{id}/approve`` (a comment
+optional) — the maker cannot. Every successful action and every approval
+decision is in ``audit/{id}`` (refusals are not; see :mod:`shared.services.admin`).
+Paged reads are POST routes with a JSON body (``cursor``/``limit``); an empty
+body means the defaults.
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ from shared.api.admin import (
     PromoListResponse,
     PromoUsageResponse,
 )
+from shared.api.admin.approvals import ApprovalApproveRequest
 from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse, CatalogPage, CatalogQuery, ProductPutRequest, ProductView
 from shared.api.admin.customer_view import CustomerOverview, OverviewRequest, ReturnRequest, ReturnResponse
 from shared.domain.admin import ApprovalStatus
@@ -288,10 +289,8 @@ def customer_view(request: Any, ctx: Context) -> CustomerDetail:
 
 @router.post("/customers/{customer_id}/overview")
 def customer_overview(request: Any, ctx: Context) -> CustomerOverview:
-    admin, body = _admin(request, ctx, "customer.read"), _body(ctx, OverviewRequest)
-    return overview.customer_overview(
-        entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), now=ctx.now, before_seq=body.before_seq, orders_after=body.orders_after, limit=body.limit
-    )
+    admin, page = _admin(request, ctx, "customer.read"), _body(ctx, OverviewRequest).model_dump()  # before_seq, orders_after, limit
+    return overview.customer_overview(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), now=ctx.now, **page)
 
 
 @router.post("/customers/{customer_id}/ledger")
@@ -434,7 +433,7 @@ def approval_view(request: Any, ctx: Context) -> ApprovalView:
 @router.post("/approvals/{approval_id}/approve")
 def approval_approve(request: Any, ctx: Context) -> ApprovalView:
     admin = _admin(request, ctx)  # the role needed is the approval's action's: checked by the use case
-    return approvals.approve(entry.store(), admin, ctx.params["approval_id"], config=entry.config(ctx.now), now=ctx.now)
+    return approvals.approve(entry.store(), admin, ctx.params["approval_id"], config=entry.config(ctx.now), now=ctx.now, comment=_body(ctx, ApprovalApproveRequest).comment)
 
 
 @router.post("/approvals/{approval_id}/reject")

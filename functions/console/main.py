@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from console.app import router
-from console.pages import auth, home  # noqa: F401  (each registers its routes)
+from console.pages import approvals, auth, customers, home  # noqa: F401  (each registers its routes)
 
 __all__ = ["console", "router"]
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from shared.api import Endpoint
 from shared.api.admin.approvals import (  # noqa: F401  (the models, importable from here)
+    ApprovalApproveRequest,
     ApprovalListResponse,
     ApprovalRejectRequest,
     ApprovalSearchRequest,
@@ -170,7 +171,8 @@ ENDPOINTS = [
     _ep("POST", "/payouts/{request_id}/destination", "The full destination of an open or approved request, to pay it; every reveal is audited (manager)", None, PayoutDestinationView),
     _ep("POST", "/approvals/search", "Approvals by status, paged (admin, marketer, manager)", ApprovalSearchRequest, ApprovalListResponse, body_optional=True),
     _ep("GET", "/approvals/{approval_id}", "One approval (admin, marketer, manager)", None, ApprovalView),
-    _ep("POST", "/approvals/{approval_id}/approve", "Approve and execute, exactly once; another admin holding a role of the action, never the maker", None, ApprovalView),
+    _ep("POST", "/approvals/{approval_id}/approve", "Approve and execute, exactly once, with an optional comment; another admin holding a role of the action, never the maker",
+        ApprovalApproveRequest, ApprovalView, body_optional=True),
     _ep("POST", "/approvals/{approval_id}/reject", "Reject a pending approval (a checker, or the maker withdrawing it)", ApprovalRejectRequest, ApprovalView),
     _ep("POST", "/audit/search", "The audit log, newest first, paged (admin, accountant)", PageRequest, AuditResponse, body_optional=True),
     _ep("POST", "/catalog/import", "Import the catalog: a Tilda CSV export (text/csv body) or YML file (application/xml body), or the YML feed at feed_url (JSON body; none: the program's); "

@@ -31,6 +31,7 @@ class LevelProgressView(_Out):
 
 class LedgerEntryView(PostingView):
     reason_ru: str = Field(description="What the posting did, in Russian (a label per posting kind).")
+    change: int = Field(description="The change of the customer's bonuses as their history shows it (a spend's, unlike its delta, too).")
 
 
 class OrderLineView(_Out):

@@ -67,11 +67,12 @@ POSTING_KINDS_RU = {
 EVENTS_RU = {"paid": "Оплачен", "canceled": "Отменён", "delivered": "Доставлен", "return": "Возврат", "refund_due": "Нужен возврат денег"}
 
 
-def _posting_label(posting: Posting) -> str:
+def _posting_label(posting: Posting) -> tuple[str, int]:
+    """The posting's Russian reason and the change of bonuses the customer's history shows for it."""
     described = history.describe(posting)
     if described is not None:
-        return described.reason
-    return POSTING_KINDS_RU.get(posting.kind, posting.kind)
+        return described.reason, described.delta
+    return POSTING_KINDS_RU.get(posting.kind, posting.kind), posting.delta
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -173,9 +174,9 @@ def customer_overview(
     entries = [
         LedgerEntryView(
             seq=p.seq, kind=p.kind, key=p.key, at=p.at, delta=p.delta, order_id=p.order_id, actor=p.actor, reason=p.reason, outcome=dict(p.outcome or {}),
-            movements=[m.to_dict() for m in p.movements], reason_ru=_posting_label(p),
+            movements=[m.to_dict() for m in p.movements], reason_ru=label, change=change,
         )
-        for p in postings
+        for p, (label, change) in ((p, _posting_label(p)) for p in postings)
     ]
 
     def side(uow: UnitOfWork) -> tuple[Any, ...]:
