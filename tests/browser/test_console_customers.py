@@ -148,3 +148,30 @@ def test_the_manager_returns_one_unit_of_a_line_and_its_bonuses_are_taken_back(c
         assert "Возврат" in order_card(tab, "A-2002").get_by_role("list").inner_text()
     finally:
         tab.context.close()
+
+
+def test_the_manager_takes_an_order_by_phone_for_anna(console: Console, stack: LocalStack) -> None:
+    tab = console.page_as("manager", f"/customers/{anna(stack)['customer_id']}")
+    try:
+        form = tab.get_by_role("form", name="Заказ по телефону")
+        form.get_by_role("textbox", name="Товар").fill("BQ-TONIC-200")
+        form.get_by_role("button", name="Оформить заказ").click()
+        assert tab.get_by_role("status").filter(has_text="Заказ оформлен").is_visible()
+        placed = tab.locator("article", has=tab.get_by_role("heading", name=re.compile("Заказ cc-.*ждёт оплаты")))
+        assert placed.get_by_text("Принят по телефону").is_visible()
+        assert placed.get_by_role("row", name=re.compile("Тоник")).count() == 1
+    finally:
+        tab.context.close()
+
+
+def test_a_refused_form_shows_its_message_at_the_field(console: Console, stack: LocalStack) -> None:
+    tab = console.page_as("manager", f"/customers/{anna(stack)['customer_id']}")
+    try:
+        form = tab.get_by_role("form", name="Заказ по телефону")
+        form.get_by_role("textbox", name="Товар").fill("нет-такого")
+        form.get_by_role("button", name="Оформить заказ").click()
+        field = tab.get_by_role("form", name="Заказ по телефону").get_by_role("textbox", name="Товар")
+        assert field.get_attribute("aria-invalid") == "true"
+        assert tab.get_by_role("alert").filter(has_text="Такого товара нет в каталоге").is_visible()
+    finally:
+        tab.context.close()
