@@ -107,7 +107,7 @@ def find_customers(store: Store, admin: Admin, *, config: ProgramConfig, query: 
     if _PHONE.match(text):
         try:
             bound = _by_phone(store, text)
-        except ValueError:  # not a number phonenumbers can read: the other readings still apply
+        except ValidationFailed:  # not a mobile number: the other readings still apply
             bound = None
         records += [bound] if bound is not None else []
     ids = list(dict.fromkeys(store.read(lambda uow: _by_query(uow, text))))

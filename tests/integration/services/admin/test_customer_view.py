@@ -46,6 +46,7 @@ def test_one_search_box_finds_a_customer_by_phone_e_mail_name_order_and_partner_
         assert found(store, biomiq, now, text) == [customer_id], text
     assert found(store, biomiq, now, "андр") == ["other"]
     assert found(store, biomiq, now, "Борис") == []
+    assert found(store, biomiq, now, "1234567890") == []  # digits that are no mobile phone: nothing, not an error
     with pytest.raises(ValidationFailed):
         found(store, biomiq, now, "   ")
 
