@@ -165,6 +165,8 @@ def customer_overview(
     the level's progress, referral counts (never a referee's data), payouts, notices and — for the
     roles that read the audit log — the actions taken on the customer."""
     require_utc(now)
+    if orders_after is not None and not well_formed_id(orders_after):
+        raise ValidationFailed("not an order id", field="orders_after", message_ru="Некорректная страница заказов.")
     detail = customer_detail(store, admin, config=config, customer_id=customer_id, now=now)
     admin.require("ledger.read")
     record = ledger.load_customer(store, customer_id)

@@ -74,6 +74,8 @@ def test_the_overview_shows_lots_per_line_bonuses_the_timeline_and_russian_reaso
     assert view.progress.next_level == "level2" and view.progress.remaining_to_next == 3000000 - order.money_paid
     assert view.audit == [] and view.referral.invited == 0
     assert customer_view.customer_overview(store, MANAGER, config=biomiq, customer_id=customer_id, now=now).audit is None  # a manager reads no audit log
+    with pytest.raises(ValidationFailed):
+        customer_view.customer_overview(store, MANAGER, config=biomiq, customer_id=customer_id, now=now, orders_after="a/b")
 
 
 def test_a_return_of_one_unit_takes_its_bonuses_back_once_and_is_audited(store, biomiq, now):
