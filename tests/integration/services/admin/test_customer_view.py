@@ -100,3 +100,13 @@ def test_a_return_of_more_than_kept_or_by_another_role_writes_nothing(store, bio
     with pytest.raises(Forbidden):
         customer_view.return_lines(store, MARKETER, config=biomiq, order_id="A1", return_id="r2", lines={"cream": 1}, reason="—", now=now)
     assert orders.get_order(store, "A1").returned_units is None
+
+
+def test_the_orders_and_the_ledger_come_in_pages(store, biomiq, now):
+    customer_id = anna(store, biomiq, now)
+    orders.place_order(store, config=biomiq, customer_id=customer_id, order_id="A2", lines=CART[:1], bonuses=0, now=now)
+    first = customer_view.customer_overview(store, ACCOUNTANT, config=biomiq, customer_id=customer_id, now=now, limit=1)
+    assert [o.order_id for o in first.orders] == ["A1"] and first.next_orders_after == "A1" and len(first.ledger) == 1
+    second = customer_view.customer_overview(store, ACCOUNTANT, config=biomiq, customer_id=customer_id, now=now, limit=1, orders_after=first.next_orders_after, before_seq=first.next_before_seq)
+    assert [o.order_id for o in second.orders] == ["A2"] and second.next_orders_after is None
+    assert second.ledger[0].seq < first.ledger[0].seq
