@@ -61,11 +61,13 @@ SNIPPET_FILE = ROOT / ".run" / "tilda-snippet.html"
 FAKES_OFFSET, SHOP_OFFSET = 18, 19
 MARIA_PHONE = "+79161110001"
 ANNA = {"phone": "+79161110002", "name": "Анна Смирнова", "email": "anna@example.ru"}
-# Anna's orders from the demo catalog (catalog.csv): an old one, its accrual active, and a recent one
-# of three lines, part paid with bonuses, delivered yesterday: its accrual still on hold
+# Anna's orders from the demo catalog (catalog.csv): (id, placed and paid days ago, delivered days ago or
+# None, lines (uid, name, price, quantity), bonuses spent): an old one, its accrual active; a recent one of
+# three lines, part paid with bonuses, delivered yesterday: its accrual still on hold; one paid today, for pickup
 ANNA_ORDERS = (
-    ("A-2001", 60, 55, (("312045678903", 80000, 2),), 0),
-    ("A-2002", 3, 1, (("312045678901", 190000, 1), ("312045678902", 120000, 2), ("312045678903", 80000, 1)), 100),
+    ("A-2001", 60, 55, (("312045678903", "Тоник", 80000, 2),), 0),
+    ("A-2002", 3, 1, (("312045678901", "Сыворотка", 190000, 1), ("312045678902", "Крем", 120000, 2), ("312045678903", "Тоник", 80000, 1)), 100),
+    ("A-2003", 0, None, (("312045678902", "Крем", 120000, 1),), 0),
 )
 PROMO_CODE = "VESNA10"  # the shop's spring code: 10 % off
 TELEGRAM_USER = (700100200, "maria_biomiq")  # the Telegram account the fake's login page approves as: Maria's
@@ -251,11 +253,13 @@ class Stack:
         for order_id, placed_days, delivered_days, lines, bonuses in ANNA_ORDERS:
             if orders.find_order(self.store, order_id) is not None:  # seeded before (a kept emulator)
                 continue
-            placed_at, delivered_at = now - timedelta(days=placed_days), now - timedelta(days=delivered_days)
-            cart = [CartLine(id=uid, price=price, quantity=quantity) for uid, price, quantity in lines]
+            placed_at = now - timedelta(days=placed_days)
+            cart = [CartLine(id=uid, name=name, price=price, quantity=quantity) for uid, name, price, quantity in lines]
             placed, _ = orders.place_order(self.store, config=config, customer_id=customer_id, order_id=order_id, lines=cart, bonuses=bonuses, now=placed_at)
             orders.mark_paid(self.store, config=config, order_id=order_id, payment=orders.PaymentRef(provider="demo", id=f"seed-{order_id}", amount=placed.money_to_pay), now=placed_at)
-            orders.mark_delivered(self.store, config=config, order_id=order_id, delivered_at=delivered_at, now=delivered_at, carrier="manager")
+            if delivered_days is not None:
+                delivered_at = now - timedelta(days=delivered_days)
+                orders.mark_delivered(self.store, config=config, order_id=order_id, delivered_at=delivered_at, now=delivered_at, carrier="manager")
         return {**ANNA, "customer_id": customer_id, "orders": [order[0] for order in ANNA_ORDERS]}
 
     @staticmethod

@@ -175,3 +175,24 @@ def test_a_refused_form_shows_its_message_at_the_field(console: Console, stack: 
         assert tab.get_by_role("alert").filter(has_text="Такого товара нет в каталоге").is_visible()
     finally:
         tab.context.close()
+
+
+def test_the_manager_marks_a_pickup_order_delivered_and_its_bonuses_start_their_hold(console: Console, stack: LocalStack) -> None:
+    path = f"/customers/{anna(stack)['customer_id']}"
+    marketer = console.page_as("marketer", path)
+    try:
+        assert order_card(marketer, "A-2003").get_by_role("button", name="Отметить доставленным").count() == 0
+    finally:
+        marketer.context.close()
+    tab = console.page_as("manager", path)
+    try:
+        card = order_card(tab, "A-2003")
+        card.get_by_label(re.compile("Как вручён")).fill("Выдан в пункте самовывоза")
+        card.get_by_role("button", name="Отметить доставленным").click()
+        assert tab.get_by_role("status").filter(has_text="Заказ отмечен доставленным").is_visible()
+        card = order_card(tab, "A-2003")
+        assert card.get_by_role("heading", name=re.compile("доставлен")).count() == 1
+        assert "Доставлен (вручную)" in card.get_by_role("list").inner_text()
+        assert card.get_by_role("button", name="Отметить доставленным").count() == 0
+    finally:
+        tab.context.close()
