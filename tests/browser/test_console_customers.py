@@ -13,6 +13,10 @@ from tests.browser.conftest import Console, LocalStack
 SCREENSHOTS = os.environ.get("KOPILKA_SCREENSHOTS")  # a folder (docs/img) to keep the screenshots in
 
 
+DUPLICATE_IDS = "[...document.querySelectorAll('[id]')].map(e => e.id).filter((id, i, all) => all.indexOf(id) !== i)"
+UNLABELLED = "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')].filter(e => !e.labels.length).map(e => e.name)"
+
+
 def shot(tab: Any, name: str) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
@@ -63,6 +67,7 @@ def test_the_manager_and_the_marketer_find_anna_by_phone_and_see_her_lots_and_pe
             timeline = order_card(tab, "A-2002").get_by_role("list").inner_text()
             assert "Оплачен" in timeline and "Доставлен (вручную)" in timeline
             assert tab.get_by_text("Начисление за заказ A-2002").count() == 1  # the ledger's Russian reason
+            assert tab.evaluate(DUPLICATE_IDS) == [] and tab.evaluate(UNLABELLED) == []
             if role == "manager":
                 shot(tab, "customer")
         finally:
@@ -194,5 +199,23 @@ def test_the_manager_marks_a_pickup_order_delivered_and_its_bonuses_start_their_
         assert card.get_by_role("heading", name=re.compile("доставлен")).count() == 1
         assert "Доставлен (вручную)" in card.get_by_role("list").inner_text()
         assert card.get_by_role("button", name="Отметить доставленным").count() == 0
+    finally:
+        tab.context.close()
+
+
+def test_the_marketer_sets_a_level_by_hand_and_lifts_it(console: Console, stack: LocalStack) -> None:
+    tab = console.page_as("marketer", f"/customers/{anna(stack)['customer_id']}")
+    try:
+        form = tab.get_by_role("form", name="Уровень")
+        form.get_by_label("Назначить уровень").select_option(label="2-й уровень")
+        form.get_by_label("Причина").fill("Постоянный клиент салона")
+        form.get_by_role("button", name="Изменить уровень").click()
+        assert tab.get_by_role("status").filter(has_text="Уровень изменён").is_visible()
+        assert tab.get_by_text("2-й уровень (назначен вручную)").is_visible()
+        form = tab.get_by_role("form", name="Уровень")
+        form.get_by_label("Назначить уровень").select_option(value="")
+        form.get_by_label("Причина").fill("Ошибка")
+        form.get_by_role("button", name="Изменить уровень").click()
+        assert tab.get_by_text("(назначен вручную)").count() == 0
     finally:
         tab.context.close()
