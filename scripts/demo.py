@@ -231,7 +231,7 @@ def in_browser(chromium: Any, *, memory: bool) -> int:
     from scripts.local_stack import SHOP_OFFSET, Stack
 
     os.environ.setdefault("KOPILKA_LOG_LEVEL", "CRITICAL")  # the functions' JSON log lines stay out of the story
-    stack = Stack(_free_base(SHOP_OFFSET + 1), memory=memory, reset=not memory)
+    stack = Stack(_free_base(SHOP_OFFSET + 1), memory=memory, reset=not memory, example_customer=False)  # the story's own customers only
     try:
         stack.start()
         return demo_browser.play(stack, chromium, label="in-memory store" if memory else "Firestore emulator")

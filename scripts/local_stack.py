@@ -19,7 +19,11 @@ JSON text, ``systranid`` = that payment's id) to the checkout function's
 ``/tilda/{secret}``.
 
 The demo program (Biomiq) is published and the story's partner is seeded:
-Maria, logged in by SMS, with two friends who bought through her link.
+Maria, logged in by SMS, with two friends who bought through her link. For the
+console's customer screens Anna Smirnova (+79161110002, ``seed["anna"]``) has a
+name and e-mail and three orders of the demo catalog: one long delivered (its
+bonuses active), one of three lines delivered yesterday (on hold), one paid
+for pickup (the demo's story leaves her out: it has its own Anna).
 
 "Log in with Telegram" works locally: the fakes' ``/telegram`` is Telegram's OpenID
 Connect provider (:mod:`tests.fakes.telegram_oidc`): its ``/auth`` page approves at
@@ -60,6 +64,15 @@ SHOP_DIR = ROOT / "storefront" / "demo-shop"
 SNIPPET_FILE = ROOT / ".run" / "tilda-snippet.html"
 FAKES_OFFSET, SHOP_OFFSET = 18, 19
 MARIA_PHONE = "+79161110001"
+ANNA = {"phone": "+79161110002", "name": "Анна Смирнова", "email": "anna@example.ru"}
+# Anna's orders from the demo catalog (catalog.csv): (id, placed and paid days ago, delivered days ago or
+# None, lines (uid, name, price, quantity), bonuses spent): an old one, its accrual active; a recent one of
+# three lines, part paid with bonuses, delivered yesterday: its accrual still on hold; one paid today, for pickup
+ANNA_ORDERS = (
+    ("A-2001", 60, 55, (("312045678903", "Тоник", 80000, 2),), 0),
+    ("A-2002", 3, 1, (("312045678901", "Сыворотка", 190000, 1), ("312045678902", "Крем", 120000, 2), ("312045678903", "Тоник", 80000, 1)), 100),
+    ("A-2003", 0, None, (("312045678902", "Крем", 120000, 1),), 0),
+)
 PROMO_CODE = "VESNA10"  # the shop's spring code: 10 % off
 TELEGRAM_USER = (700100200, "maria_biomiq")  # the Telegram account the fake's login page approves as: Maria's
 TELEGRAM_OIDC_SECRET = "local-telegram-oidc-secret"
@@ -140,10 +153,11 @@ class TildaForms:
 class Stack:
     """The functions, the fakes and the demo shop of one local run."""
 
-    def __init__(self, base_port: int, *, memory: bool, reset: bool = False) -> None:
+    def __init__(self, base_port: int, *, memory: bool, reset: bool = False, example_customer: bool = True) -> None:
         self.base_port = base_port
         self.memory = memory
         self.reset = reset
+        self.example_customer = example_customer  # Anna of the back office's screens (the demo's story has its own Anna)
         self.ports = ports(base_port)
         self.urls = {name: f"http://127.0.0.1:{self.ports[name]}" for name in serve.FUNCTIONS}
         self.fakes_url = f"http://127.0.0.1:{self.ports['fakes']}"
@@ -178,6 +192,8 @@ class Stack:
         self._serve(make_server("127.0.0.1", self.ports["shop"], self.shop_app(), threaded=True))
         self.publish_program()
         self.seed = self.seed_story()
+        if self.example_customer:
+            self.seed["anna"] = self.seed_anna()
         self.seed["telegram"] = self.link_telegram(self.seed["maria"]["customer_id"])
         self.seed["console"] = self.seed_console()
 
@@ -221,6 +237,43 @@ class Stack:
         promo.create_discount(self.store, rule=PromoRule(code=PROMO_CODE, kind="percent", percent=Decimal(10)), now=now)
         http.close()
         return {"maria": {"phone": MARIA_PHONE, "customer_id": maria, "code": partner["code"], "link": partner["link"]}, "promo_code": PROMO_CODE}
+
+    def seed_anna(self) -> dict[str, Any]:
+        """Anna: registered by her phone (as a verified SMS login leaves her), her name and e-mail in
+        her profile, and two delivered orders of the demo catalog (:data:`ANNA_ORDERS`)."""
+        from datetime import timedelta
+
+        from shared.api.account import ProfileUpdate
+        from shared.domain.cart import CartLine
+        from shared.platform.settings import settings
+        from shared.services import account, orders, program
+        from shared.services.identity.keys import IdentityKeys
+        from shared.services.identity.sessions import open_account
+
+        now = datetime.now(timezone.utc)
+        config = program.in_force(self.store, os.environ["KOPILKA_PROGRAM"], now).config
+        start = now - timedelta(days=ANNA_ORDERS[0][1] + 1)
+        customer_id = open_account(self.store, config=config, keys=IdentityKeys.from_settings(settings()), e164=ANNA["phone"], now=start).customer_id
+        self.store.run(lambda uow: self._with_phone(uow, customer_id, ANNA["phone"], start))
+        account.update_profile(self.store, customer_id=customer_id, update=ProfileUpdate(name=ANNA["name"], email=ANNA["email"]), now=start)
+        for order_id, placed_days, delivered_days, lines, bonuses in ANNA_ORDERS:
+            if orders.find_order(self.store, order_id) is not None:  # seeded before (a kept emulator)
+                continue
+            placed_at = now - timedelta(days=placed_days)
+            cart = [CartLine(id=uid, name=name, price=price, quantity=quantity) for uid, name, price, quantity in lines]
+            placed, _ = orders.place_order(self.store, config=config, customer_id=customer_id, order_id=order_id, lines=cart, bonuses=bonuses, now=placed_at)
+            orders.mark_paid(self.store, config=config, order_id=order_id, payment=orders.PaymentRef(provider="demo", id=f"seed-{order_id}", amount=placed.money_to_pay), now=placed_at)
+            if delivered_days is not None:
+                delivered_at = now - timedelta(days=delivered_days)
+                orders.mark_delivered(self.store, config=config, order_id=order_id, delivered_at=delivered_at, now=delivered_at, carrier="manager")
+        return {**ANNA, "customer_id": customer_id, "orders": [order[0] for order in ANNA_ORDERS]}
+
+    @staticmethod
+    def _with_phone(uow: Any, customer_id: str, phone: str, now: datetime) -> None:
+        """The verified phone on the account, as an SMS login writes it."""
+        record = uow.accounts.get(customer_id)
+        if record is not None and record.profile.phone is None:
+            uow.accounts.save(record.set_profile(phone=phone, phone_verified_at=now))
 
     def seed_console(self) -> list[dict[str, Any]]:
         """One console user per role, the authenticator enrolled (confirmed with the previous step's

@@ -23,9 +23,10 @@ a payout's full destination (/payouts/{id}/destination, audited)          x
 payouts: list, the bank's batch (/payouts/search, /export)                x         x
 call-centre orders (/orders)                                              x
 mark an order delivered (/orders/{id}/delivered)                          x
+record a return by line (/orders/{id}/return)                             x
 orders flagged for a manager (/orders/flagged)          x                 x
 block / unblock customers                               x                 x
-search / view customers, their ledgers                  x       x        x         x
+search / view customers, their ledgers, overview       x       x        x         x
 liability report, dashboards (/reports/…)               x       x                  x
 audit log (/audit/search)                               x                          x
 catalog: import, edit a product (/catalog…)             x       x
@@ -39,11 +40,11 @@ rolling 24 hours past the program's thresholds (``approvals`` in the config:
 per customer and in total), a mass accrual whose amount × customers passes its
 threshold, a config change that touches money and every payout approval
 answer a pending approval; another admin holding a role of that action
-executes it, exactly once, with ``POST /approvals/{id}/approve`` — the maker
-cannot. Every successful action
-and every approval decision is in ``audit/{id}`` (refusals are not; see
-:mod:`shared.services.admin`). Paged reads are POST routes with a JSON body
-(``cursor``/``limit``); an empty body means the defaults.
+executes it, exactly once, with ``POST /approvals/{id}/approve`` (a comment
+optional) — the maker cannot. Every successful action and every approval
+decision is in ``audit/{id}`` (refusals are not; see :mod:`shared.services.admin`).
+Paged reads are POST routes with a JSON body (``cursor``/``limit``); an empty
+body means the defaults.
 """
 
 from __future__ import annotations
@@ -104,11 +105,12 @@ from shared.api.admin import (
     PromoListResponse,
     PromoUsageResponse,
 )
+from shared.api.admin.approvals import ApprovalApproveRequest
 from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse, CatalogPage, CatalogQuery, ProductPutRequest, ProductView
-from shared.api.admin.config_tools import ConfigDraftRequest, ConfigDraftResponse, ConfigPreviewRequest, ConfigPreviewResponse, ConfigVersionView, VersionPath
+from shared.api.admin.customer_view import CustomerOverview, OverviewRequest, ReturnRequest, ReturnResponse
 from shared.api.admin.reports import AuditSearchRequest
 from shared.domain.admin import ApprovalStatus
-from shared.edge import admin_auth, admin_reports, entry
+from shared.edge import admin_auth, admin_program, admin_reports, entry
 from shared.edge.admin_auth import Admin
 from shared.edge.http import Context, Router, client_ip, parse
 from shared.platform.settings import settings
@@ -118,7 +120,6 @@ from shared.services.admin import (
     approvals,
     audit,
     catalog,
-    config_tools,
     customers,
     mass_accruals,
     orders,
@@ -127,6 +128,7 @@ from shared.services.admin import (
     promos,
     reports,
 )
+from shared.services.admin import customer_view as overview
 from shared.services.admin.common import valid_customer_id
 
 router = Router("admin", cors=True)
@@ -198,24 +200,6 @@ def config_history(request: Any, ctx: Context) -> ConfigHistoryResponse:
     return program.config_history(entry.store(), admin, program_name=settings().program)
 
 
-@router.post("/config/draft")
-def config_draft(request: Any, ctx: Context) -> ConfigDraftResponse:
-    admin = _admin(request, ctx, "config.read")
-    return config_tools.config_draft(entry.store(), admin, program_name=settings().program, raw=ctx.body(ConfigDraftRequest).config, now=ctx.now)
-
-
-@router.post("/config/preview")
-def config_preview(request: Any, ctx: Context) -> ConfigPreviewResponse:
-    admin = _admin(request, ctx, "config.read")
-    return config_tools.config_preview(entry.store(), admin, program_name=settings().program, body=ctx.body(ConfigPreviewRequest), now=ctx.now)
-
-
-@router.get("/config/versions/{version}")
-def config_version(request: Any, ctx: Context) -> ConfigVersionView:
-    admin = _admin(request, ctx, "config.read")
-    return config_tools.config_version(entry.store(), admin, program_name=settings().program, number=parse(VersionPath, ctx.params).version, now=ctx.now)
-
-
 # --- promo codes ---------------------------------------------------------------------------
 
 
@@ -256,7 +240,7 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
     store = entry.store()
     config = entry.config(ctx.now)
     job = mass_accruals.create_mass_accrual(store, admin, config=config, job_id=body.job_id, amount=body.amount, reason=body.reason, customer_ids=body.customer_ids, group=body.group,
-                                            lifetime_days=body.lifetime_days, activation_days=body.activation_days, now=ctx.now)
+                                            lifetime_days=body.lifetime_days, activation_days=body.activation_days, now=ctx.now)  # fmt: skip
     if not job.runnable:  # waits for its approval (or was rejected): nothing is credited now
         return JobResponse.of(job)
     return mass_accruals.run_mass_accrual(store, admin, config=config, job_id=body.job_id, max_batch=body.max_batch, now=ctx.now)
@@ -282,6 +266,8 @@ def mass_accrual_run(request: Any, ctx: Context) -> JobResponse:
 def customers_search(request: Any, ctx: Context) -> CustomerSearchResponse:
     admin = _admin(request, ctx, "customer.read")
     body = _body(ctx, CustomerSearchRequest)
+    if body.query is not None:
+        return overview.find_customers(entry.store(), admin, config=entry.config(ctx.now), query=body.query, now=ctx.now)
     return customers.search_customers(entry.store(), admin, config=entry.config(ctx.now), prefix=body.prefix, phone=body.phone, cursor=body.cursor, limit=body.limit, now=ctx.now)
 
 
@@ -289,6 +275,12 @@ def customers_search(request: Any, ctx: Context) -> CustomerSearchResponse:
 def customer_view(request: Any, ctx: Context) -> CustomerDetail:
     admin = _admin(request, ctx, "customer.read")
     return customers.customer_detail(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), now=ctx.now)
+
+
+@router.post("/customers/{customer_id}/overview")
+def customer_overview(request: Any, ctx: Context) -> CustomerOverview:
+    admin, page = _admin(request, ctx, "customer.read"), _body(ctx, OverviewRequest).model_dump()  # before_seq, orders_after, limit
+    return overview.customer_overview(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), now=ctx.now, **page)
 
 
 @router.post("/customers/{customer_id}/ledger")
@@ -302,8 +294,9 @@ def customer_ledger(request: Any, ctx: Context) -> LedgerResponse:
 def customer_adjust(request: Any, ctx: Context) -> AdjustResponse:
     admin = _admin(request, ctx, "ledger.adjust")
     body = ctx.body(AdjustRequest)
-    return adjustments.adjust(entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), amount=body.amount, reason=body.reason, key=body.idempotency_key,
-                              lifetime_days=body.lifetime_days, now=ctx.now)
+    return adjustments.adjust(
+        entry.store(), admin, config=entry.config(ctx.now), customer_id=_customer(ctx), amount=body.amount, reason=body.reason, key=body.idempotency_key, lifetime_days=body.lifetime_days, now=ctx.now
+    )
 
 
 @router.post("/customers/{customer_id}/level")
@@ -322,16 +315,17 @@ def customer_group(request: Any, ctx: Context) -> GroupResponse:
 
 @router.post("/customers/{customer_id}/block")
 def customer_block(request: Any, ctx: Context) -> BlockResponse:
-    admin = _admin(request, ctx, "customer.block")
-    body = ctx.body(BlockRequest)
-    return adjustments.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=True, reason=body.reason, now=ctx.now)
+    return _set_blocked(request, ctx, blocked=True)
 
 
 @router.post("/customers/{customer_id}/unblock")
 def customer_unblock(request: Any, ctx: Context) -> BlockResponse:
-    admin = _admin(request, ctx, "customer.block")
-    body = ctx.body(BlockRequest)
-    return adjustments.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=False, reason=body.reason, now=ctx.now)
+    return _set_blocked(request, ctx, blocked=False)
+
+
+def _set_blocked(request: Any, ctx: Context, *, blocked: bool) -> BlockResponse:
+    admin, body = _admin(request, ctx, "customer.block"), ctx.body(BlockRequest)
+    return adjustments.set_blocked(entry.store(), admin, customer_id=_customer(ctx), blocked=blocked, reason=body.reason, now=ctx.now)
 
 
 # --- orders and payouts --------------------------------------------------------------------------
@@ -342,15 +336,7 @@ def call_centre_order(request: Any, ctx: Context) -> CallCentreOrderResponse:
     admin = _admin(request, ctx, "order.call_centre")
     body = ctx.body(CallCentreOrderRequest)
     return orders.call_centre_order(
-        entry.store(),
-        admin,
-        config=entry.config(ctx.now),
-        customer_id=body.customer_id,
-        order_id=body.order_id,
-        lines=body.lines,
-        bonuses=body.bonuses,
-        promo_code=body.promo_code,
-        now=ctx.now,
+        entry.store(), admin, config=entry.config(ctx.now), customer_id=body.customer_id, order_id=body.order_id, lines=body.lines, bonuses=body.bonuses, promo_code=body.promo_code, now=ctx.now
     )
 
 
@@ -374,6 +360,13 @@ def order_delivered(request: Any, ctx: Context) -> ManualDeliveryResponse:
         delivered_at=body.delivered_at,
         now=ctx.now,
     )
+
+
+@router.post("/orders/{order_id}/return")
+def order_return(request: Any, ctx: Context) -> ReturnResponse:
+    admin, body = _admin(request, ctx, "order.return"), ctx.body(ReturnRequest)
+    order_id = orders.valid_order_id(ctx.params["order_id"])
+    return overview.return_lines(entry.store(), admin, config=entry.config(ctx.now), order_id=order_id, return_id=body.return_id, lines=body.lines, reason=body.reason, now=ctx.now)
 
 
 @router.post("/payouts/search")
@@ -430,7 +423,7 @@ def approval_view(request: Any, ctx: Context) -> ApprovalView:
 @router.post("/approvals/{approval_id}/approve")
 def approval_approve(request: Any, ctx: Context) -> ApprovalView:
     admin = _admin(request, ctx)  # the role needed is the approval's action's: checked by the use case
-    return approvals.approve(entry.store(), admin, ctx.params["approval_id"], config=entry.config(ctx.now), now=ctx.now)
+    return approvals.approve(entry.store(), admin, ctx.params["approval_id"], config=entry.config(ctx.now), now=ctx.now, comment=_body(ctx, ApprovalApproveRequest).comment)
 
 
 @router.post("/approvals/{approval_id}/reject")
@@ -491,6 +484,7 @@ def catalog_product_put(request: Any, ctx: Context) -> ProductView:
     return catalog.put_product(entry.store(), admin, product=body.product(ctx.params["uid"]), reason=body.reason, now=ctx.now)
 
 
+admin_program.register(router)  # a draft program checked, compared and priced; one stored version
 admin_reports.register(router)  # the dashboards and the bank's payout batch
 
 

@@ -55,4 +55,9 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/identity.py", "telegram_ids_of", "matching", "identities", (("customer_id", ASC),)),
     Query("shared/adapters/repositories/catalog.py", "page", "ordered", "products", (("uid", ASC),)),
     Query("shared/adapters/repositories/sweeps.py", "latest", "ordered", "report_days", (("day", DESC),)),
+    Query("shared/adapters/repositories/ledger.py", "named", "matching", "customer_names", (("name_key", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "named", "ordered", "customer_names", (("name_key", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "with_email", "matching", "customers", (("email", ASC),)),
+    Query("shared/adapters/repositories/sweeps.py", "latest", "ordered", "notices", (("created_at", DESC),)),  # customers/{id}/notices
+    Query("shared/adapters/repositories/admin.py", "of_target", "matching", "audit", (("target", ASC),)),
 )

@@ -14,6 +14,16 @@ LINE_BOOKS = "orders"  # customers/{customer_id}/orders/{order_id}: per-order li
 REFEREES = "referees"  # customers/{partner_id}/referees/{referee_id}: a referee bound by a first paid order
 
 
+CUSTOMER_NAMES = "customer_names"  # customer_names/{customer_id}-{n}: the name from its n-th word on, normalised (the back office's name search)
+CUSTOMER_NAME_SLOTS = 3  # the words of a name a search may start at
+CUSTOMER_NAME_KEY = "name_key"  # on customer_names
+CUSTOMER_EMAIL_FIELD = "email"  # on customers: the profile's e-mail, lower-cased (the back office's exact look-up)
+
+
+def customer_name(customer_id: str, slot: int) -> str:
+    return f"{CUSTOMER_NAMES}/{customer_id}-{slot}"
+
+
 def account(customer_id: str) -> str:
     return f"{CUSTOMERS}/{customer_id}"
 
@@ -167,8 +177,12 @@ def report_day(day: str) -> str:
 NOTICES = "notices"  # customers/{customer_id}/notices/{key}: a notice recorded for the customer (expiry warnings)
 
 
+def notices(customer_id: str) -> str:
+    return f"{account(customer_id)}/{NOTICES}"
+
+
 def notice(customer_id: str, key: str) -> str:
-    return f"{account(customer_id)}/{NOTICES}/{key}"
+    return f"{notices(customer_id)}/{key}"
 
 
 # --- back office: admins, approvals, jobs, audit ---------------------------------------
@@ -183,6 +197,7 @@ def admin(email: str) -> str:
 APPROVALS = "approvals"  # approvals/{approval_id}: a maker-checker request and its decision
 JOBS = "jobs"  # jobs/{job_id}: a mass accrual's definition, cursor and counters
 ADMIN_AUDIT = "audit"  # audit/{audit_id}: one back-office action (top level; programs/{p}/audit is the program's)
+ADMIN_AUDIT_TARGET_FIELD = "target"  # on audit: what the action was done to ("customer:{id}", "order:{id}" …)
 MAKER_WINDOWS = "maker_windows"  # maker_windows/{email}: an admin's bonus changes made without a checker, last 24 h
 
 

@@ -21,7 +21,7 @@ Roles and what each may do (:data:`PERMISSIONS`; the table is repeated in
 ``functions/admin/main.py``): ``admin`` and ``marketer`` run the program
 (config, promo codes, mass accruals, manual adjustments, levels and groups);
 ``manager`` decides payouts, places call-centre orders, marks orders
-delivered (pickup, the shop's own courier) and blocks (and unblocks)
+delivered (pickup, the shop's own courier), records returns and blocks (and unblocks)
 customers, as ``admin`` may too;
 ``accountant`` only reads customers, ledgers and the liability report.
 """
@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "payout.reveal": ("manager",),  # the full destination: only the role that pays
     "order.call_centre": ("manager",),
     "order.deliver": ("manager",),
+    "order.return": ("manager",),  # a return taken by the shop, by line and quantity
     "order.review": ("admin", "manager"),  # orders flagged for a manager
     "customer.block": ("admin", "manager"),  # blocking and unblocking alike
     "customer.read": _READ,

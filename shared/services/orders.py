@@ -465,16 +465,14 @@ def _note_reward(store: Store, order_id: str, reward: int) -> Order:
 
 
 def mark_returned(
-    store: Store, *, config: ProgramConfig, order_id: str, return_id: str, returns: dict[str, int] | None, now: datetime, not_delivered: bool = False, placed: Order | None = None
+    store: Store, *, config: ProgramConfig, order_id: str, return_id: str, returns: dict[str, int] | None, now: datetime,
+    not_delivered: bool = False, placed: Order | None = None, then: Then | None = None,
 ) -> Order:
-    """A return by line and quantity (``None``: everything still kept). Spent bonuses come back,
-    accruals and partner rewards are taken back by the clawback policy.
-
-    The customer's side and the order's ``returned_units`` commit in one
-    transaction, computed on the order as read in it, so concurrent returns
-    add up; the same ``return_id`` again changes nothing. The partner's reward
-    on the returned part is taken back afterwards in its own transaction.
-    """
+    """A return by line and quantity (``None``: everything still kept). Spent bonuses come back, accruals and
+    partner rewards are taken back by the clawback policy. The customer's side and the order's ``returned_units``
+    commit in one transaction, computed on the order as read in it, so concurrent returns add up; the same
+    ``return_id`` again changes nothing. The partner's reward on the returned part is taken back afterwards in its
+    own transaction; ``then`` runs in the returning transaction, only when this call recorded the return."""
     require_utc(now)
     placed = _placed(store, order_id, placed)
     customer_id = placed.customer_id
@@ -492,6 +490,8 @@ def mark_returned(
         figures = ReturnedFigures(spent_back=result.spent_back, earned_back=result.earned_back, referrer_id=result.referrer_id)
         moved = order.return_units(units, key=key, figures=figures, not_delivered=not_delivered, now=now)
         uow.orders.put(moved)
+        if then is not None:
+            then(uow, moved)
         return moved, units, figures.referrer_id
 
     order, units, referrer_id = _in_order_unit(store, customer_id, order_id, decide)

@@ -223,6 +223,12 @@ class AdminAuditRepository(Repository):
         rows = self._queries.ordered(layout.ADMIN_AUDIT, order_by="key", descending=True, limit=limit, start_after=start_after)
         return [audit_from(doc) for _, doc in rows]
 
+    def of_target(self, target: str, *, limit: int) -> list[AuditRecord]:
+        """Up to ``limit`` records of actions on ``target`` (``customer:{id}`` …), newest first."""
+        ids = self._queries.matching(layout.ADMIN_AUDIT, field=layout.ADMIN_AUDIT_TARGET_FIELD, value=target, limit=limit)
+        found = self._docs.get_all([layout.admin_audit(audit_id) for audit_id in ids])
+        return sorted((audit_from(doc) for doc in found.values() if doc is not None), key=lambda record: record.key, reverse=True)
+
 
 # --- the makers' windows ------------------------------------------------------------------------
 

@@ -37,6 +37,11 @@ FIRST_PAID_AT = "first_paid_at"
 # --- customer records -----------------------------------------------------------------
 
 
+def name_key(name: str) -> str:
+    """A name as the search compares it: lower-cased, «ё» as «е», blanks collapsed."""
+    return " ".join(name.casefold().replace("ё", "е").split())
+
+
 def _notifications(stored: Any) -> Notifications | None:
     return Notifications(**rules.notifications(stored)) if isinstance(stored, dict) else None
 
@@ -119,7 +124,32 @@ class AccountRepository(Repository):
         return {customer_id: None if found[path] is None else record_from_document(found[path] or {}) for customer_id, path in paths.items()}
 
     def save(self, record: CustomerRecord) -> None:
-        self._docs.put(layout.account(record.customer_id), record_document(record))
+        path = layout.account(record.customer_id)
+        before = self._docs.get(path)  # read in the unit already (a save follows its read): no extra read
+        if (before or {}).get("name") != record.profile.name:
+            self._index_name(record.customer_id, record.profile.name)
+        self._docs.put(path, record_document(record))
+
+    def _index_name(self, customer_id: str, name: str | None) -> None:
+        """The name's search keys: from each of its first words on (slots left empty when it has fewer)."""
+        words = name_key(name or "").split(" ") if name else []
+        for slot in range(layout.CUSTOMER_NAME_SLOTS):
+            key = " ".join(words[slot:]) if slot < len(words) else ""
+            self._docs.put(layout.customer_name(customer_id, slot), {"customer_id": customer_id, layout.CUSTOMER_NAME_KEY: key})
+
+    def named(self, prefix: str, *, limit: int) -> list[str]:
+        """Ids of customers one of whose name's first words starts :func:`name_key` ``prefix`` (at most ``limit``)."""
+        key = name_key(prefix)
+        if not key:
+            return []
+        found = [doc_id.rsplit("-", 1)[0] for doc_id in self._queries.matching(layout.CUSTOMER_NAMES, field=layout.CUSTOMER_NAME_KEY, value=key, limit=limit)]
+        rows = self._queries.ordered(layout.CUSTOMER_NAMES, order_by=layout.CUSTOMER_NAME_KEY, limit=limit, start_after=key)
+        found += [str(data["customer_id"]) for _, data in rows if str(data.get(layout.CUSTOMER_NAME_KEY, "")).startswith(key)]
+        return list(dict.fromkeys(found))[:limit]
+
+    def with_email(self, email: str, *, limit: int) -> list[str]:
+        """Ids of customers whose profile's e-mail is ``email`` (compared lower-cased)."""
+        return self._queries.matching(layout.CUSTOMERS, field=layout.CUSTOMER_EMAIL_FIELD, value=email.strip().lower(), limit=limit)
 
     def in_id_order(self, *, limit: int, after: str | None = None) -> list[CustomerRecord]:
         """A page of every record in customer-id order (``after``: the last id of the page before)."""

@@ -69,8 +69,15 @@ class NoticeRepository(Repository):
 
     def get(self, customer_id: str, key: str) -> ExpiryNotice | None:
         data = self._docs.get(layout.notice(customer_id, key))
-        if data is None:
-            return None
+        return None if data is None else self._notice(data)
+
+    def latest(self, customer_id: str, *, limit: int) -> list[ExpiryNotice]:
+        """The customer's notices, newest first."""
+        rows = self._queries.ordered(layout.notices(customer_id), order_by="created_at", descending=True, limit=limit)
+        return [self._notice(data) for _, data in rows]
+
+    @staticmethod
+    def _notice(data: dict[str, Any]) -> ExpiryNotice:
         return ExpiryNotice(
             key=data["key"],
             kind=data.get("kind", "expiry_warning"),

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from shared.api import Endpoint
 from shared.api.admin.approvals import (  # noqa: F401  (the models, importable from here)
+    ApprovalApproveRequest,
     ApprovalListResponse,
     ApprovalRejectRequest,
     ApprovalSearchRequest,
@@ -40,6 +41,7 @@ from shared.api.admin.config_tools import (  # noqa: F401  (the models, importab
     PreviewLine,
     PreviewLineView,
 )
+from shared.api.admin.customer_view import CustomerOverview, OverviewRequest, ReturnRequest, ReturnResponse  # noqa: F401  (the models, importable from here)
 from shared.api.admin.customers import (  # noqa: F401  (the models, importable from here)
     AdjustRequest,
     AdjustResponse,
@@ -163,7 +165,10 @@ ENDPOINTS = [
     _ep("GET", "/mass_accruals/{job_id}", "A mass accrual's progress (admin, marketer)", None, JobResponse),
     _ep("POST", "/mass_accruals/{job_id}/run", "Continue a mass accrual from its cursor (resumable; a customer is never credited twice; admin, marketer)",
         MassAccrualRunRequest, JobResponse, body_optional=True),
-    _ep("POST", "/customers/search", "Find customers by phone or customer id prefix, paged (every role)", CustomerSearchRequest, CustomerSearchResponse, body_optional=True),
+    _ep("POST", "/customers/search", "Find customers by one search text (phone, e-mail, customer id, order id, partner code, name prefix), by phone, or by customer id prefix, paged (every role)",
+        CustomerSearchRequest, CustomerSearchResponse, body_optional=True),
+    _ep("POST", "/customers/{customer_id}/overview", "A customer's whole picture: balances, lots, a page of the ledger with Russian reasons, a page of orders with per-line bonuses and "
+        "their timeline, level progress, referral counts, payouts, notices and (admin, accountant) the audit trail (every role)", OverviewRequest, CustomerOverview, body_optional=True),
     _ep("GET", "/customers/{customer_id}", "A customer: balances, level, group, lots, reservations, profile (every role)", None, CustomerDetail),
     _ep("POST", "/customers/{customer_id}/ledger", "A page of the customer's postings, newest first (every role)", LedgerRequest, LedgerResponse, body_optional=True),
     _ep("POST", "/customers/{customer_id}/adjust", "Manual adjustment with a reason; once the maker's 24 hours pass the thresholds it waits for a second admin (admin, marketer)",
@@ -178,6 +183,8 @@ ENDPOINTS = [
         FlaggedOrdersRequest, FlaggedOrdersResponse, body_optional=True),
     _ep("POST", "/orders/{order_id}/delivered", "Mark a paid order delivered (pickup, own courier, an untracked carrier): its bonuses' hold starts; once, audited (manager)",
         ManualDeliveryRequest, ManualDeliveryResponse),
+    _ep("POST", "/orders/{order_id}/return", "Record a return by line and quantity: spent bonuses refunded, earned ones taken back; idempotent by return_id, audited (manager)",
+        ReturnRequest, ReturnResponse),
     _ep("POST", "/payouts/search", "Payout requests by status, paged (manager, accountant)", PayoutSearchRequest, PayoutListResponse, body_optional=True),
     _ep("POST", "/payouts/{request_id}/approve", "Approve a payout request: it waits for a second manager (maker-checker; manager)", PayoutApproveRequest, ApprovalView, body_optional=True),
     _ep("POST", "/payouts/{request_id}/reject", "Reject a payout request: its held bonuses are released (manager)", PayoutRejectRequest, PayoutView),
@@ -185,7 +192,8 @@ ENDPOINTS = [
     _ep("POST", "/payouts/{request_id}/destination", "The full destination of an open or approved request, to pay it; every reveal is audited (manager)", None, PayoutDestinationView),
     _ep("POST", "/approvals/search", "Approvals by status, paged (admin, marketer, manager)", ApprovalSearchRequest, ApprovalListResponse, body_optional=True),
     _ep("GET", "/approvals/{approval_id}", "One approval (admin, marketer, manager)", None, ApprovalView),
-    _ep("POST", "/approvals/{approval_id}/approve", "Approve and execute, exactly once; another admin holding a role of the action, never the maker", None, ApprovalView),
+    _ep("POST", "/approvals/{approval_id}/approve", "Approve and execute, exactly once, with an optional comment; another admin holding a role of the action, never the maker",
+        ApprovalApproveRequest, ApprovalView, body_optional=True),
     _ep("POST", "/approvals/{approval_id}/reject", "Reject a pending approval (a checker, or the maker withdrawing it)", ApprovalRejectRequest, ApprovalView),
     _ep("POST", "/audit/search", "The audit log, newest first, paged; filtered by actor, action, customer and Moscow days (admin, accountant)", AuditSearchRequest, AuditResponse, body_optional=True),
     _ep("POST", "/reports/dashboard", "The dashboards the caller's roles open: liability by day, expiring by month, activity by week (report.liability), payouts due (payout.read)",

@@ -66,6 +66,10 @@ class ApprovalRejectRequest(_In):
     reason: Reason
 
 
+class ApprovalApproveRequest(_In):
+    comment: str | None = Field(default=None, max_length=500, description="The checker's comment, kept with the decision in the audit log.")
+
+
 class AuditEntry(_Out):
     id: str
     actor: str

@@ -99,6 +99,9 @@ class JobResponse(_Out):
 
 
 class CustomerSearchRequest(_In):
+    query: str | None = Field(
+        default=None, max_length=200, description="One search box: a phone (any usual form), an e-mail, a customer id, an order id, a partner code or the start of a name."
+    )
     prefix: str | None = Field(default=None, max_length=128, description="Customer id prefix; empty lists everyone in id order.")
     phone: str | None = Field(default=None, max_length=32, description="A phone number (any usual form); finds its customer.")
     cursor: Cursor = None

@@ -124,8 +124,9 @@ def _checkable(store: Store, admin: Admin, approval_id: str) -> Approval:
     return approval
 
 
-def approve(store: Store, admin: Admin, approval_id: str, *, config: ProgramConfig, now: datetime) -> ApprovalView:
-    """A second admin approves: the action runs exactly once. The maker cannot approve their own."""
+def approve(store: Store, admin: Admin, approval_id: str, *, config: ProgramConfig, now: datetime, comment: str | None = None) -> ApprovalView:
+    """A second admin approves: the action runs exactly once. The maker cannot approve their own.
+    The checker's ``comment`` is kept with the decision in the audit log."""
     require_utc(now)
     approval = _checkable(store, admin, approval_id)
     if approval.maker == admin.email:
@@ -134,7 +135,7 @@ def approve(store: Store, admin: Admin, approval_id: str, *, config: ProgramConf
         return ApprovalView.of(approval, replayed=True)
     if approval.status not in (ApprovalStatus.PENDING, ApprovalStatus.APPROVED):
         raise InvalidState(f"the approval is {approval.status.value}", approval_id=approval_id, status=approval.status.value)
-    result, executed = EXECUTORS[approval.action](store, admin, approval, config, now)
+    result, executed = EXECUTORS[approval.action](store, admin, approval, config, now, comment)
     return ApprovalView.of(result, replayed=not executed)
 
 
@@ -171,7 +172,7 @@ def _pending(uow: UnitOfWork, approval: Approval) -> Approval:
     return current
 
 
-def _execute_adjust(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime) -> tuple[Approval, bool]:
+def _execute_adjust(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime, comment: str | None = None) -> tuple[Approval, bool]:
     """Post the adjustment and mark the approval executed, in one transaction: (approval, executed now)."""
     params = approval.params
 
@@ -195,12 +196,12 @@ def _execute_adjust(store: Store, checker: Admin, approval: Approval, config: Pr
             now=now,
         )
         result = {"adjusted": outcome.adjusted, "customer_id": params["customer_id"], "approved_by": checker.email}
-        return _record_approval(uow, checker, current, result, now), True
+        return _record_approval(uow, checker, current, result, now, comment), True
 
     return store.run(unit)
 
 
-def _execute_payout(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime) -> tuple[Approval, bool]:
+def _execute_payout(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime, comment: str | None = None) -> tuple[Approval, bool]:
     """Claim the approval, decide the payout (idempotent), mark it executed: (approval, executed now)."""
     from shared.services import payouts
 
@@ -249,21 +250,27 @@ def _execute_payout(store: Store, checker: Admin, approval: Approval, config: Pr
         updated = current.executed(checker.email, now, result)
         uow.approvals.put(updated)
         _audit.audit_in(
-            uow, checker, action="approval.approve", target=current.target, params={"approval_id": approval_id, "action": current.action, "maker": current.maker}, result=result, now=now
+            uow, checker, action="approval.approve", target=current.target, params=_decision(current, comment), result=result, now=now
         )
         return updated, True
 
     return store.run(finish)
 
 
-def _record_approval(uow: UnitOfWork, checker: Admin, current: Approval, result: JsonObject, now: datetime) -> Approval:
+def _decision(current: Approval, comment: str | None) -> dict[str, Any]:
+    """What the audit log keeps of a checker's approval (their comment when they gave one)."""
+    params: dict[str, Any] = {"approval_id": current.id, "action": current.action, "maker": current.maker}
+    return {**params, "comment": comment} if comment else params
+
+
+def _record_approval(uow: UnitOfWork, checker: Admin, current: Approval, result: JsonObject, now: datetime, comment: str | None = None) -> Approval:
     updated = current.executed(checker.email, now, result)
     uow.approvals.put(updated)
-    _audit.audit_in(uow, checker, action="approval.approve", target=current.target, params={"approval_id": current.id, "action": current.action, "maker": current.maker}, result=result, now=now)
+    _audit.audit_in(uow, checker, action="approval.approve", target=current.target, params=_decision(current, comment), result=result, now=now)
     return updated
 
 
-def _execute_mass_accrual(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime) -> tuple[Approval, bool]:
+def _execute_mass_accrual(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime, comment: str | None = None) -> tuple[Approval, bool]:
     """Release the job (``pending_approval`` → ``running``) and mark the approval executed, in one transaction;
     the job then runs with ``/run``, never crediting more than the total approved."""
     job_id = str(approval.params["job_id"])
@@ -278,7 +285,7 @@ def _execute_mass_accrual(store: Store, checker: Admin, approval: Approval, conf
         released = job.approved(now)
         uow.jobs.put(released)
         result = {"job_id": job_id, "status": released.status.value, "budget": released.budget, "approved_by": checker.email}
-        return _record_approval(uow, checker, current, result, now), True
+        return _record_approval(uow, checker, current, result, now, comment), True
 
     return store.run(unit)
 
@@ -287,7 +294,7 @@ class _Decided(Exception):
     """The approval was decided by another checker meanwhile: nothing is published."""
 
 
-def _execute_config(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime) -> tuple[Approval, bool]:
+def _execute_config(store: Store, checker: Admin, approval: Approval, config: ProgramConfig, now: datetime, comment: str | None = None) -> tuple[Approval, bool]:
     """Publish the config and mark the approval executed, in one transaction — only while the
     program's latest version is still the one its diff was made against (else ``failed``)."""
     from shared.services import program as program_service
@@ -301,7 +308,7 @@ def _execute_config(store: Store, checker: Admin, approval: Approval, config: Pr
         if current.status is not ApprovalStatus.PENDING:
             raise _Decided(current.status.value)
         result = {"program": params["program"], "version": version.version, "effective_from": version.effective_from, "approved_by": checker.email}
-        _record_approval(uow, checker, current, result, now)
+        _record_approval(uow, checker, current, result, now, comment)
 
     try:
         program_service.publish(
@@ -339,7 +346,7 @@ def _fail(store: Store, approval_id: str, exc: DomainError) -> None:
 MASS_ACCRUAL_ACTION = "mass_accrual.run"
 
 # What approving executes, by the approval's action.
-EXECUTORS: dict[str, Callable[[Store, Admin, Approval, ProgramConfig, datetime], tuple[Approval, bool]]] = {
+EXECUTORS: dict[str, Callable[[Store, Admin, Approval, ProgramConfig, datetime, str | None], tuple[Approval, bool]]] = {
     "ledger.adjust": _execute_adjust,
     "payout.approve": _execute_payout,
     MASS_ACCRUAL_ACTION: _execute_mass_accrual,
