@@ -105,6 +105,8 @@ from shared.api.admin import (
     PromoUsageResponse,
 )
 from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse, CatalogPage, CatalogQuery, ProductPutRequest, ProductView
+from shared.api.admin.mass_accruals import CustomerListResponse, JobListRequest, JobListResponse, MassAccrualPreview, MassAccrualPreviewRequest
+from shared.domain import errors
 from shared.domain.admin import ApprovalStatus
 from shared.edge import admin_auth, entry
 from shared.edge.admin_auth import Admin
@@ -118,6 +120,7 @@ from shared.services.admin import (
     catalog,
     customers,
     mass_accruals,
+    mass_segments,
     orders,
     payouts,
     program,
@@ -243,6 +246,8 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
         reason=body.reason,
         customer_ids=body.customer_ids,
         group=body.group,
+        level=body.level,
+        birthday_today=body.birthday_today,
         lifetime_days=body.lifetime_days,
         activation_days=body.activation_days,
         now=ctx.now,
@@ -263,6 +268,31 @@ def mass_accrual_run(request: Any, ctx: Context) -> JobResponse:
     admin = _admin(request, ctx, "mass_accrual.run")
     body = _body(ctx, MassAccrualRunRequest)
     return mass_accruals.run_mass_accrual(entry.store(), admin, config=entry.config(ctx.now), job_id=ctx.params["job_id"], max_batch=body.max_batch, now=ctx.now)
+
+
+@router.post("/mass_accruals/preview")
+def mass_accrual_preview(request: Any, ctx: Context) -> MassAccrualPreview:
+    admin = _admin(request, ctx, "mass_accrual.run")
+    body = ctx.body(MassAccrualPreviewRequest)
+    return mass_segments.preview(
+        entry.store(), admin, config=entry.config(ctx.now), amount=body.amount, customer_ids=body.customer_ids, group=body.group, level=body.level, birthday_today=body.birthday_today, now=ctx.now
+    )
+
+
+CUSTOMER_LIST_BYTES = 1024 * 1024
+
+
+@router.post("/mass_accruals/customer_list")
+def mass_accrual_customer_list(request: Any, ctx: Context) -> CustomerListResponse:
+    admin = _admin(request, ctx, "mass_accrual.run")
+    return mass_segments.read_customer_list(entry.store(), admin, data=ctx.raw_body(CUSTOMER_LIST_BYTES))
+
+
+@router.post("/mass_accruals/search")
+def mass_accrual_list(request: Any, ctx: Context) -> JobListResponse:
+    admin = _admin(request, ctx, "mass_accrual.read")
+    body = _body(ctx, JobListRequest)
+    return mass_segments.recent_jobs(entry.store(), admin, limit=body.limit)
 
 
 # --- customers ---------------------------------------------------------------------------------
@@ -468,6 +498,23 @@ def catalog_import(request: Any, ctx: Context) -> CatalogImportResponse:
         return catalog.import_rows(entry.store(), admin, config=config, rows=rows, source=entry.CATALOG_FILES[kind], now=ctx.now)
     body = _body(ctx, CatalogImportRequest)
     return catalog.import_feed(entry.store(), admin, config=config, feed_url=body.feed_url, load=entry.feed_loader(config), now=ctx.now)
+
+
+@router.get("/catalog/import/last")
+def catalog_import_last(request: Any, ctx: Context) -> CatalogImportResponse:
+    admin = _admin(request, ctx, "catalog.read")
+    report = catalog.import_report(entry.store(), admin)
+    if report is None:
+        raise errors.NotFound("no import yet", message_ru="Каталог ещё не импортировали.")
+    return report
+
+
+@router.get("/catalog/import/{import_id}")
+def catalog_import_view(request: Any, ctx: Context) -> CatalogImportResponse:
+    admin = _admin(request, ctx, "catalog.read")
+    report = catalog.import_report(entry.store(), admin, import_id=ctx.params["import_id"])
+    assert report is not None  # an unknown id is NotFound
+    return report
 
 
 @router.get("/catalog")

@@ -269,6 +269,9 @@ WHO_MAY = {
     ("POST", "/promo_codes/{code}/usage"): PROGRAM,
     ("POST", "/mass_accruals"): PROGRAM,
     ("GET", "/mass_accruals/{job_id}"): PROGRAM,
+    ("POST", "/mass_accruals/preview"): PROGRAM,
+    ("POST", "/mass_accruals/customer_list"): PROGRAM,
+    ("POST", "/mass_accruals/search"): PROGRAM,
     ("POST", "/mass_accruals/{job_id}/run"): PROGRAM,
     ("POST", "/customers/search"): READ,
     ("GET", "/customers/{customer_id}"): READ,
@@ -294,6 +297,8 @@ WHO_MAY = {
     ("POST", "/reports/liability"): {"admin", "marketer", "accountant"},
     ("POST", "/catalog/import"): PROGRAM,
     ("GET", "/catalog"): READ,
+    ("GET", "/catalog/import/last"): READ,
+    ("GET", "/catalog/import/{import_id}"): READ,
     ("GET", "/catalog/products/{uid}"): READ,
     ("PUT", "/catalog/products/{uid}"): PROGRAM,
 }
