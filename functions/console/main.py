@@ -16,6 +16,7 @@ from typing import Any
 
 from console.app import router
 from console.pages import auth, home  # noqa: F401  (each registers its routes)
+from console.pages import campaigns as _campaigns  # noqa: F401  (promo codes, mass accruals, the catalog)
 
 __all__ = ["console", "router"]
 
