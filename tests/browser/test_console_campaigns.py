@@ -25,6 +25,12 @@ def screenshot(tab: Any, name: str, tmp_path: Path) -> Path:
     return path
 
 
+def go(tab: Any, control: Any) -> None:
+    """Click a link or a form's button and wait for the page it leads to."""
+    with tab.expect_navigation():
+        control.click()
+
+
 def admin_token(stack: LocalStack, console: Console, role: str) -> str:
     """A token of the admin JSON API for ``role``'s user (password and a fresh authenticator code)."""
     user = console.users[role]
@@ -45,14 +51,14 @@ def quote(stack: LocalStack, promo_code: str) -> dict[str, Any]:
 def test_a_marketer_creates_a_promo_code_that_prices_the_cart_and_switches_it_off(console: Console, stack: LocalStack, tmp_path: Path) -> None:
     tab = console.page_as("marketer", "/promo")
     try:
-        tab.get_by_role("link", name="Создать промокод").click()
+        go(tab, tab.get_by_role("link", name="Создать промокод"))
         tab.get_by_role("textbox", name="Промокод", exact=True).fill("ZIMA300")
         tab.get_by_label("Вид скидки").select_option("combined")
         tab.get_by_label("Процент").fill("150")
         tab.get_by_label("Сумма скидки, ₽").fill("300")
         tab.get_by_label("Минимальная сумма заказа, ₽").fill("1000")
         tab.get_by_label("Всего использований").fill("0")
-        tab.get_by_role("button", name="Создать промокод").click()
+        go(tab, tab.get_by_role("button", name="Создать промокод"))
         # refused at the fields, nothing created
         percent = tab.get_by_label("Процент")
         assert percent.get_attribute("aria-invalid") == "true"
@@ -63,7 +69,7 @@ def test_a_marketer_creates_a_promo_code_that_prices_the_cart_and_switches_it_of
         percent.fill("5")
         tab.get_by_label("Всего использований").fill("100")
         tab.get_by_label("Использований на одного клиента").fill("1")
-        tab.get_by_role("button", name="Создать промокод").click()
+        go(tab, tab.get_by_role("button", name="Создать промокод"))
         tab.wait_for_url(re.compile(r"/promo/ZIMA300"))
         assert tab.get_by_role("status").filter(has_text="Промокод создан.").is_visible()
         assert tab.get_by_text("5 % + 300,00 ₽").is_visible()
@@ -74,9 +80,9 @@ def test_a_marketer_creates_a_promo_code_that_prices_the_cart_and_switches_it_of
         row = tab.get_by_role("row").filter(has_text="ZIMA300")
         assert row.get_by_text("Действует").is_visible() and row.get_by_role("cell", name="100").is_visible()
         screenshot(tab, "console-promo.png", tmp_path)
-        row.get_by_role("link", name="ZIMA300").click()
+        go(tab, row.get_by_role("link", name="ZIMA300"))
         tab.once("dialog", lambda dialog: dialog.accept())
-        tab.get_by_role("button", name="Выключить промокод").click()
+        go(tab, tab.get_by_role("button", name="Выключить промокод"))
         assert tab.get_by_role("status").filter(has_text="Промокод выключен").is_visible()
         assert tab.get_by_role("button", name="Выключить промокод").count() == 0
         assert quote(stack, "ZIMA300")["promo_applied"] is False
@@ -121,14 +127,14 @@ def test_a_mass_accrual_is_previewed_then_runs_step_by_step_to_the_end(console: 
         tab.get_by_label("Сегмент").select_option("list")
         tab.get_by_label("Список клиентов").fill("\n".join(friends))
         _fill_accrual(tab, amount="7", reason="Зимняя акция", step="1")  # one customer a step: two steps at least
-        tab.get_by_role("button", name="Посчитать").click()
+        go(tab, tab.get_by_role("button", name="Посчитать"))
         preview = tab.locator("#preview-h").locator("..")
         assert preview.locator("dt:has-text('Клиентов') + dd").inner_text() == "2"
         assert preview.locator("dt:has-text('Бонусов всего') + dd").inner_text() == "14"
         assert preview.locator("dt:has-text('Получат бонусы') + dd").inner_text() == "2"
         screenshot(tab, "console-accruals.png", tmp_path)
         tab.once("dialog", lambda dialog: dialog.accept())
-        tab.get_by_role("button", name=re.compile("Запустить начисление|Отправить на согласование")).click()
+        go(tab, tab.get_by_role("button", name=re.compile("Запустить начисление|Отправить на согласование")))
         tab.wait_for_url(re.compile(r"/accruals/mass-"))
         job_id = tab.url.split("/accruals/")[1].split("?")[0]
         if tab.locator("h1").get_by_text("Ждёт согласования").is_visible():  # the marketer's 24 hours passed a threshold: another admin approves
@@ -137,7 +143,6 @@ def test_a_mass_accrual_is_previewed_then_runs_step_by_step_to_the_end(console: 
             approved = httpx.post(stack.urls["admin"] + f"/approvals/{job['approval_id']}/approve", headers={"Authorization": f"Bearer {token}"}, timeout=10)
             assert approved.status_code == 200, approved.text
             tab.reload()
-            tab.get_by_role("button", name="Продолжить").click()
         # the page continues by itself, step by step, until the job is complete
         tab.locator("h1").get_by_text("Завершено", exact=True).wait_for(timeout=30_000)
         progress = tab.locator("progress")
@@ -162,13 +167,13 @@ def test_a_group_s_preview_counts_its_customers_and_a_large_accrual_waits_for_ap
         tab.get_by_label("Сегмент").select_option("group")
         tab.get_by_label("Группа").select_option("b2c")
         _fill_accrual(tab, amount="6000", reason="Слишком щедро", step="10")
-        tab.get_by_role("button", name="Посчитать").click()
+        go(tab, tab.get_by_role("button", name="Посчитать"))
         preview = tab.locator("#preview-h").locator("..")
         customers = int(preview.locator("dt:has-text('Клиентов') + dd").inner_text())
         assert customers >= 3
         assert preview.get_by_text("будет ждать согласования второго сотрудника").is_visible()
         tab.once("dialog", lambda dialog: dialog.accept())
-        tab.get_by_role("button", name="Отправить на согласование").click()
+        go(tab, tab.get_by_role("button", name="Отправить на согласование"))
         tab.wait_for_url(re.compile(r"/accruals/mass-"))
         assert tab.locator("h1").get_by_text("Ждёт согласования").is_visible()
         assert tab.get_by_role("link", name="Все согласования").get_attribute("href") == "/approvals"
@@ -192,7 +197,7 @@ def test_a_customer_list_with_a_bad_line_says_which_line_and_why(console: Consol
         _fill_accrual(tab, amount="5", reason="Бонус по списку", step="50")
         csv = f"Телефон\n{stack.maria['phone']}\nне телефон!\n".encode()
         tab.get_by_label("Или файл CSV со списком").set_input_files(files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": csv}])
-        tab.get_by_role("button", name="Посчитать").click()
+        go(tab, tab.get_by_role("button", name="Посчитать"))
         alert = tab.get_by_role("alert").filter(has_text="Строка 3")
         assert alert.get_by_text("Строка 3: «не телефон!» — не номер телефона и не идентификатор клиента.").is_visible()
         assert tab.get_by_label("Или файл CSV со списком").get_attribute("aria-invalid") == "true"
@@ -213,26 +218,50 @@ def test_a_catalog_import_refuses_the_bad_row_with_its_reason_and_the_product_is
             "412045678912;Biomiq;BQ-BAD-1;Уход за лицом;Бальзам;дорого;;5;412045678912\n"
         ).encode()
         tab.get_by_label("Файл выгрузки товаров").set_input_files(files=[{"name": "tilda.csv", "mimeType": "text/csv", "buffer": export}])
-        tab.get_by_role("button", name="Загрузить", exact=True).click()
+        go(tab, tab.get_by_role("button", name="Загрузить", exact=True))
         assert tab.get_by_role("status").filter(has_text="Каталог загружен.").is_visible()
         refused = tab.get_by_role("table", name="Отклонённые строки")
         assert refused.get_by_role("row").filter(has_text="412045678912").get_by_text("Строка 3: цена «дорого» не является суммой в рублях.").is_visible()
         tab.get_by_label("UID, артикул или внешний код").fill("BQ-MASK-1")
-        tab.get_by_role("button", name="Найти").click()
+        go(tab, tab.get_by_role("button", name="Найти"))
         row = tab.get_by_role("row").filter(has_text="Маска")
         assert row.get_by_text("950,00").is_visible() and row.get_by_text("Распродажа").is_visible()
         screenshot(tab, "console-catalog.png", tmp_path)
-        row.get_by_role("link", name="Маска").click()
+        go(tab, row.get_by_role("link", name="Маска"))
         tab.get_by_role("textbox", name="Цена, ₽", exact=True).fill("1300")
         tab.get_by_label("Причина изменения").fill("новая цена")
-        tab.get_by_role("button", name="Сохранить").click()
+        go(tab, tab.get_by_role("button", name="Сохранить"))
         assert tab.get_by_label("Старая цена, ₽").get_attribute("aria-invalid") == "true"
         assert tab.get_by_text("Старая цена должна быть больше цены").is_visible()
         tab.get_by_label("Старая цена, ₽").fill("")
         tab.get_by_label("Подарочный сертификат").check()
-        tab.get_by_role("button", name="Сохранить").click()
+        go(tab, tab.get_by_role("button", name="Сохранить"))
         assert tab.get_by_role("status").filter(has_text="Товар сохранён.").is_visible()
         assert tab.get_by_role("textbox", name="Цена, ₽", exact=True).input_value() == "1300" and tab.get_by_label("Подарочный сертификат").is_checked()
     finally:
         tab.context.close()
 
+
+
+def test_without_javascript_the_continue_button_runs_the_next_step(console: Console, stack: LocalStack) -> None:
+    friends = _friends(stack, console)
+    console.page_as("marketer").context.close()  # signed in once: the session is kept for new tabs
+    context = console._context(storage_state=console._states["marketer"], java_script_enabled=False)
+    tab = context.new_page()
+    try:
+        tab.goto(console.url + "/accruals")
+        tab.get_by_label("Сегмент").select_option("list")
+        tab.get_by_label("Список клиентов").fill("\n".join(friends))
+        _fill_accrual(tab, amount="3", reason="Без скриптов", step="1")
+        go(tab, tab.get_by_role("button", name="Посчитать"))
+        go(tab, tab.get_by_role("button", name="Запустить начисление"))  # no confirmation without JavaScript
+        tab.wait_for_url(re.compile(r"/accruals/mass-"))
+        assert tab.locator("progress").get_attribute("value") == "1"  # the first step: one customer
+        go(tab, tab.get_by_role("button", name="Продолжить"))
+        tab.wait_for_load_state()
+        assert tab.locator("progress").get_attribute("value") == "2"
+        assert tab.get_by_role("button", name="Продолжить").count() == 0  # the end of the list: nothing left to continue
+        assert tab.locator("h1").get_by_text("Завершено", exact=True).is_visible()
+        assert tab.locator("#result-h").locator("..").locator("dt:has-text('Начислено бонусов') + dd").inner_text() == "6"
+    finally:
+        context.close()
