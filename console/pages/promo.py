@@ -138,7 +138,8 @@ def promo_list(p: Page) -> Reply:
     p.require("promo.read")
     cursor = p.ctx.request.args.get("cursor") or None
     listed = promos.list_promos(entry.store(), p.admin, cursor=cursor, limit=50)
-    return p.render("promo_list.html", codes=listed.codes, next_cursor=listed.next_cursor, first=cursor is None)
+    discounts = {c.code: describe(None if c.rule is None else PromoRule.model_validate(c.rule)) for c in listed.codes}
+    return p.render("promo_list.html", codes=listed.codes, discounts=discounts, next_cursor=listed.next_cursor, first=cursor is None)
 
 
 def _new_form(p: Page, *, values: dict[str, str], errors_at: dict[str, str], status: int = 200, message: str | None = None) -> Reply:

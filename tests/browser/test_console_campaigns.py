@@ -76,11 +76,22 @@ def test_a_marketer_creates_a_promo_code_that_prices_the_cart_and_switches_it_of
         # the cart is priced with it: 5 % of 1 900 ₽ and 300 ₽ off
         priced = quote(stack, "zima300")
         assert priced["promo_applied"] is True and priced["discount"] == 9500 + 30000
+        # a call-centre order with the code: its use shows on the code's page
+        manager = admin_token(stack, console, "manager")
+        line = {"id": "1", "product": SERUM, "name": "Сыворотка", "price": 190000, "quantity": 1}
+        order = {"customer_id": FRIENDS[0], "order_id": "cc-zima300", "lines": [line], "promo_code": "ZIMA300"}
+        placed = httpx.post(stack.urls["admin"] + "/orders", json=order, headers={"Authorization": f"Bearer {manager}"}, timeout=10)
+        assert placed.status_code == 200, placed.text
         tab.goto(console.url + "/promo")
         row = tab.get_by_role("row").filter(has_text="ZIMA300")
         assert row.get_by_text("Действует").is_visible() and row.get_by_role("cell", name="100").is_visible()
+        assert row.get_by_role("cell", name="5 % + 300,00 ₽").is_visible() and row.get_by_role("cell", name="1", exact=True).count() == 2  # one use, one per customer
         screenshot(tab, "console-promo.png", tmp_path)
         go(tab, row.get_by_role("link", name="ZIMA300"))
+        used = tab.get_by_role("row").filter(has_text=FRIENDS[0])
+        assert used.get_by_role("cell", name="cc-zima300").is_visible()
+        assert tab.locator("dt:has-text('Осталось') + dd").inner_text() == "99"
+        screenshot(tab, "console-promo-usage.png", tmp_path)
         tab.once("dialog", lambda dialog: dialog.accept())
         go(tab, tab.get_by_role("button", name="Выключить промокод"))
         assert tab.get_by_role("status").filter(has_text="Промокод выключен").is_visible()

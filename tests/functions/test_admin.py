@@ -528,7 +528,7 @@ def test_promo_codes_are_created_deactivated_and_counted(client, env, staff):
     off = ok(call(client, "POST", "/promo_codes/spring10/deactivate", token=marketer))
     assert off["active"] is False and off["deactivated_by"] == "marketer@shop.example"
     listed = ok(call(client, "POST", "/promo_codes/search", {}, token=marketer))["codes"]
-    assert [(c["code"], c["active"]) for c in listed] == [("SPRING10", False)]
+    assert [(c["code"], c["active"], c["rule"]["kind"]) for c in listed] == [("SPRING10", False, rule["kind"])]
     error(call(client, "POST", "/promo_codes/NOPE/deactivate", token=marketer), 404, "not_found")
     actions = sorted(e["action"] for e in audit_entries(env) if e["target"] == "promo:SPRING10")
     assert actions == ["promo.create", "promo.deactivate"]
