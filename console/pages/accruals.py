@@ -133,7 +133,8 @@ def accrual_start(p: Page) -> Reply:
         return _form_page(p, values=fields, errors_at={_field_of(exc): exc.message_ru}, listed=listed, status=400, message="Проверьте выделенные поля.")
     if not job.runnable:
         return redirect(f"/accruals/{job.job_id}?step={form.max_batch}&done=accrual_waits")
-    mass_accruals.run_mass_accrual(store, p.admin, config=config, job_id=job.job_id, max_batch=form.max_batch, now=p.now)
+    if not job.complete:  # a form sent again after its job finished only shows the job
+        mass_accruals.run_mass_accrual(store, p.admin, config=config, job_id=job.job_id, max_batch=form.max_batch, now=p.now)
     return redirect(f"/accruals/{job.job_id}?step={form.max_batch}&done=accrual_started")
 
 

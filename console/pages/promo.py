@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import ValidationError
 
-from console.app import NOTICES, FormInvalid, Page, Reply, field_errors, page, redirect
+from console.app import NOTICES, FormInvalid, Page, Reply, field_errors, page, redirect, rubles
 from shared.domain import errors
 from shared.domain.cart import PromoRule
 from shared.domain.clock import MSK
@@ -125,8 +125,6 @@ def rule_from_form(fields: dict[str, str]) -> tuple[PromoRule, int | None, int |
 
 def describe(rule: PromoRule | None) -> str:
     """A discount as the marketer reads it: ``10 %``, ``500,00 ₽`` or ``10 % + 500,00 ₽``."""
-    from console.app import rubles
-
     if rule is None:
         return "—"
     percent = f"{rule.percent.normalize():f}".replace(".", ",") + "\u00a0%"

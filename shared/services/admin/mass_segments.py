@@ -20,7 +20,7 @@ from shared.api.admin.customers import JobResponse
 from shared.api.admin.mass_accruals import CustomerListResponse, JobListResponse, ListRowError, MassAccrualPreview
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import CustomerRecord, bonuses_excluded
-from shared.domain.errors import ValidationFailed
+from shared.domain.errors import DomainError, ValidationFailed
 from shared.domain.identity import IdentityKind
 from shared.domain.ledger import require_utc
 from shared.domain.levels import effective_level
@@ -209,7 +209,6 @@ def _cells(data: bytes) -> list[list[str]]:
 
 def _phone_key(value: str) -> str | None:
     """The E.164 form of a value that reads as a Russian mobile number, else ``None``."""
-    from shared.domain.errors import DomainError
     from shared.services.identity.phones import normalize_phone  # phonenumbers loads only for a list
 
     if not any(ch.isdigit() for ch in value) or any(ch.isalpha() for ch in value):
