@@ -183,6 +183,13 @@ def test_a_group_s_preview_counts_its_customers_and_a_large_accrual_waits_for_ap
         customers = int(preview.locator("dt:has-text('Клиентов') + dd").inner_text())
         assert customers >= 3
         assert preview.get_by_text("будет ждать согласования второго сотрудника").is_visible()
+        # by a level instead: the customers at the first level now
+        tab.get_by_label("Сегмент").select_option("level")
+        tab.get_by_label("Уровень").select_option("level1")
+        go(tab, tab.get_by_role("button", name="Посчитать"))
+        assert int(tab.locator("#preview-h").locator("..").locator("dt:has-text('Клиентов') + dd").inner_text()) >= 1
+        assert tab.get_by_label("Уровень").input_value() == "level1"  # the form keeps what was chosen
+        tab.get_by_label("Сегмент").select_option("group")
         tab.once("dialog", lambda dialog: dialog.accept())
         go(tab, tab.get_by_role("button", name="Отправить на согласование"))
         tab.wait_for_url(re.compile(r"/accruals/mass-"))
