@@ -29,14 +29,19 @@ def _catalog_page(p: Page, *, status: int = 200, upload_error: str | None = None
     except errors.NotFound:
         products, next_cursor = [], None
     if report is None:
-        try:
-            report = catalog.import_report(entry.store(), p.admin, import_id=args.get("import") or None)
-        except errors.NotFound:
-            report = catalog.import_report(entry.store(), p.admin)
+        report = _report(p, args.get("import") or None) or _report(p, None)
     feed_url = entry.config(p.now).catalog.feed_url
     return p.render(
         "catalog.html", status=status, products=products, next_cursor=next_cursor, query=query or "", first=cursor is None, report=report, feed_url=feed_url, upload_error=upload_error
     )
+
+
+def _report(p: Page, import_id: str | None) -> CatalogImportResponse | None:
+    """An import's report (``None``: the last one applied), or ``None`` when there is none."""
+    try:
+        return catalog.import_report(entry.store(), p.admin, import_id=import_id)
+    except errors.NotFound:
+        return None
 
 
 @page("GET", "/catalog")

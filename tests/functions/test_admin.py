@@ -297,7 +297,6 @@ WHO_MAY = {
     ("POST", "/reports/liability"): {"admin", "marketer", "accountant"},
     ("POST", "/catalog/import"): PROGRAM,
     ("GET", "/catalog"): READ,
-    ("GET", "/catalog/import/last"): READ,
     ("GET", "/catalog/import/{import_id}"): READ,
     ("GET", "/catalog/products/{uid}"): READ,
     ("PUT", "/catalog/products/{uid}"): PROGRAM,

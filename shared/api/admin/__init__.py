@@ -184,8 +184,8 @@ ENDPOINTS = [
     _ep("POST", "/catalog/import", "Import the catalog: a Tilda CSV export (text/csv body) or YML file (application/xml body), or the YML feed at feed_url (JSON body; none: the program's); "
         "validated first, refused rows reported and skipped, the rest applied in batches under one import id; the same import again changes nothing (admin, marketer)",
         CatalogImportRequest, CatalogImportResponse, body_optional=True, errors=(*_E, 503)),
-    _ep("GET", "/catalog/import/last", "The report of the last catalog import applied: counts and refused rows with their reasons (every role)", None, CatalogImportResponse),
-    _ep("GET", "/catalog/import/{import_id}", "One catalog import's report (every role)", None, CatalogImportResponse),
+    _ep("GET", "/catalog/import/{import_id}", "One catalog import's report, or with 'last' the last import applied: counts and refused rows with their reasons (every role)",
+        None, CatalogImportResponse),
     _ep("GET", "/catalog", "A page of the catalog in UID order, or the one product a UID, SKU or external id (q) names (every role)", None, CatalogPage, query=CatalogQuery),
     _ep("GET", "/catalog/products/{uid}", "One product of the catalog (every role)", None, ProductView),
     _ep("PUT", "/catalog/products/{uid}", "Create or replace a product (price, old price, flags, group, brand, SKU, external id) with a reason; audited (admin, marketer)",

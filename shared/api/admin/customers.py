@@ -34,6 +34,10 @@ class MassAccrualRequest(_In):
             raise ValueError("give one of customer_ids, group, level or birthday_today")
         return self
 
+    def segment(self) -> dict[str, Any]:
+        """Who the accrual is for, as the use case takes it."""
+        return {"customer_ids": self.customer_ids, "group": self.group, "level": self.level, "birthday_today": self.birthday_today}
+
 
 class MassAccrualRunRequest(_In):
     max_batch: int = Field(default=200, ge=1, le=1000)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, model_validator
 
 from shared.api.admin.common import CustomerId, _In, _Out
@@ -24,6 +26,10 @@ class MassAccrualPreviewRequest(_In):
         if sum((self.customer_ids is not None, self.group is not None, self.level is not None, self.birthday_today)) != 1:
             raise ValueError("give one of customer_ids, group, level or birthday_today")
         return self
+
+    def segment(self) -> dict[str, Any]:
+        """Who the accrual is for, as the use case takes it."""
+        return {"customer_ids": self.customer_ids, "group": self.group, "level": self.level, "birthday_today": self.birthday_today}
 
 
 class MassAccrualPreview(_Out):

@@ -46,8 +46,8 @@ def import_feed(store: Store, admin: Admin, *, config: ProgramConfig, feed_url: 
     return import_rows(store, admin, config=config, rows=load(url), source="feed", now=now)
 
 
-def import_report(store: Store, admin: Admin, *, import_id: str | None = None) -> CatalogImportResponse | None:
-    """An import's report: the one of ``import_id``, or the last one applied (``None``: none yet)."""
+def import_report(store: Store, admin: Admin, *, import_id: str | None = None) -> CatalogImportResponse:
+    """An import's report: the one of ``import_id``, or the last one applied (:class:`NotFound` before any)."""
     admin.require("catalog.read")
     if import_id is not None and not is_external_id(import_id):
         raise NotFound("unknown import", import_id=import_id)
@@ -57,9 +57,9 @@ def import_report(store: Store, admin: Admin, *, import_id: str | None = None) -
         return None if wanted is None else uow.catalog_imports.get(wanted)
 
     record = store.read(read)
-    if record is None and import_id is not None:
-        raise NotFound("unknown import", import_id=import_id, message_ru="Такого импорта нет.")
-    return None if record is None else CatalogImportResponse.of(record, replayed=False)
+    if record is None:
+        raise NotFound("unknown import", import_id=import_id, message_ru="Такого импорта нет." if import_id else "Каталог ещё не импортировали.")
+    return CatalogImportResponse.of(record, replayed=False)
 
 
 def list_products(store: Store, admin: Admin, *, query: str | None, cursor: str | None, limit: int) -> CatalogPage:
