@@ -27,7 +27,7 @@ from shared.domain.levels import effective_level
 from shared.domain.maker_checker import MakerWindow, effect
 from shared.edge.admin_auth import Admin
 from shared.services.admin.common import well_formed_id
-from shared.services.ports import Store, UnitOfWork
+from shared.services.ports import Store
 from shared.services.sweeps import birthdays_today, msk_date
 
 MAX_JOB_CUSTOMERS = 5000
@@ -222,21 +222,30 @@ def _phone_key(value: str) -> str | None:
 def read_customer_list(store: Store, admin: Admin, *, data: bytes) -> CustomerListResponse:
     """The customers a file names, one per line (the first column): a customer id, or a phone its
     owner logged in with. A header line is skipped; every other line that names no customer is
-    reported with its line number and a Russian reason; a customer named twice counts once."""
+    reported with its line number and a Russian reason; a customer named twice counts once.
+    The ids and phones are looked up a few hundred at a time."""
     admin.require("mass_accrual.run")
-    rows = _cells(data)
+    lines: list[tuple[int, str]] = []
+    for number, cells in enumerate(_cells(data), start=1):
+        value = next((c.strip() for c in cells if c.strip()), "")
+        if value and not (number == 1 and value.lower() in _HEADERS):
+            lines.append((number, value))
+    candidates = [v for _, v in lines if len(v) <= 128 and well_formed_id(v)]
+    known = {i for i, record in _records(store, list(dict.fromkeys(candidates))).items() if record is not None}
+    phones = {v: _phone_key(v) for _, v in lines if v not in known}
+    owners: dict[str, str | None] = {}
+    wanted = sorted({p for p in phones.values() if p is not None})
+    for start in range(0, len(wanted), READ_CHUNK):
+        owners.update(_phone_owners(store, wanted[start : start + READ_CHUNK]))
     ids: list[str] = []
     seen: dict[str, int] = {}
     errors: list[ListRowError] = []
-    read = 0
-    for number, cells in enumerate(rows, start=1):
-        value = next((c.strip() for c in cells if c.strip()), "")
-        if not value or (number == 1 and value.strip().lower() in _HEADERS):
-            continue
-        read += 1
-        customer_id, error = _customer_of(store, value)
+    for number, value in lines:
+        phone = phones.get(value)
+        customer_id = value if value in known else (owners.get(phone) if phone else None)
         if customer_id is None:
-            errors.append(ListRowError(row=number, value=value[:80], code=error[0], message_ru=f"Строка {number}: {error[1]}"))
+            code, why = ("unknown_phone", f"клиента с телефоном {phone} нет.") if phone else ("not_a_customer", f"«{value[:40]}» — не номер телефона и не идентификатор клиента.")
+            errors.append(ListRowError(row=number, value=value[:80], code=code, message_ru=f"Строка {number}: {why}"))
         elif customer_id in seen:
             errors.append(ListRowError(row=number, value=value[:80], code="duplicate", message_ru=f"Строка {number}: этот клиент уже есть в строке {seen[customer_id]}."))
         else:
@@ -244,29 +253,11 @@ def read_customer_list(store: Store, admin: Admin, *, data: bytes) -> CustomerLi
             ids.append(customer_id)
     if len(ids) > MAX_JOB_CUSTOMERS:
         raise SegmentTooLarge("the list names too many customers for one job", field="file")
-    return CustomerListResponse(customer_ids=ids, rows=read, errors=errors[:MAX_ERRORS_LISTED], error_count=len(errors))
+    return CustomerListResponse(customer_ids=ids, rows=len(lines), errors=errors[:MAX_ERRORS_LISTED], error_count=len(errors))
 
 
-def _customer_of(store: Store, value: str) -> tuple[str | None, tuple[str, str]]:
-    """The customer a list's value names, or why it names none."""
-
-    def by_id(uow: UnitOfWork) -> bool:
-        return uow.accounts.get(value) is not None
-
-    if len(value) <= 128 and well_formed_id(value) and store.read(by_id):
-        return value, ("", "")
-    phone = _phone_key(value)
-    if phone is None:
-        return None, ("not_a_customer", f"«{value[:40]}» — не номер телефона и не идентификатор клиента.")
-
-    def by_phone(uow: UnitOfWork) -> str | None:
-        identity = uow.identities.get(IdentityKind.PHONE, phone)
-        return identity.customer_id if identity is not None and identity.customer_id else None
-
-    found = store.read(by_phone)
-    if found is None:
-        return None, ("unknown_phone", f"клиента с телефоном {phone} нет.")
-    return found, ("", "")
+def _phone_owners(store: Store, phones: list[str]) -> dict[str, str | None]:
+    return store.read(lambda uow: uow.identities.customers_of(IdentityKind.PHONE, phones))
 
 
 def recent_jobs(store: Store, admin: Admin, *, limit: int = 20) -> JobListResponse:
