@@ -5,8 +5,8 @@ Stored documents (field names and values are the data model; do not change them)
     approvals/{id}  {id, action, target, params, maker, maker_roles, reason, status,
                      created_at, checker, decided_at, result, error}
     jobs/{job_id}   {job_id, kind: "mass_accrual", definition: {amount, reason,
-                     customer_ids, group, lifetime_days, activation_days, level,
-                     birthday}, status,
+                     customer_ids, group, lifetime_days, activation_days, level?,
+                     birthday?}, status,
                      cursor, credited, bonuses, skipped_unknown, skipped_blocked,
                      skipped_excluded, replayed, batches, created_by, created_at, updated_at, completed_at,
                      budget, approval_id}
@@ -108,8 +108,8 @@ def job_document(job: MassAccrualJob) -> dict[str, Any]:
             "group": d.group,
             "lifetime_days": d.lifetime_days,
             "activation_days": d.activation_days,
-            "level": d.level,
-            "birthday": d.birthday,
+            **({"level": d.level} if d.level is not None else {}),  # a level or birthday segment's, only then
+            **({"birthday": d.birthday} if d.birthday is not None else {}),
         },
         "status": job.status.value,
         "cursor": job.cursor,
