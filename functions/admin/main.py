@@ -110,7 +110,7 @@ from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse
 from shared.api.admin.customer_view import CustomerOverview, OverviewRequest, ReturnRequest, ReturnResponse
 from shared.api.admin.reports import AuditSearchRequest
 from shared.domain.admin import ApprovalStatus
-from shared.edge import admin_auth, admin_program, admin_reports, entry
+from shared.edge import admin_auth, admin_campaigns, admin_program, admin_reports, entry
 from shared.edge.admin_auth import Admin
 from shared.edge.http import Context, Router, client_ip, parse
 from shared.platform.settings import settings
@@ -239,8 +239,8 @@ def mass_accrual_start(request: Any, ctx: Context) -> JobResponse:
     body = ctx.body(MassAccrualRequest)
     store = entry.store()
     config = entry.config(ctx.now)
-    job = mass_accruals.create_mass_accrual(store, admin, config=config, job_id=body.job_id, amount=body.amount, reason=body.reason, customer_ids=body.customer_ids, group=body.group,
-                                            lifetime_days=body.lifetime_days, activation_days=body.activation_days, now=ctx.now)  # fmt: skip
+    job = mass_accruals.create_mass_accrual(store, admin, config=config, job_id=body.job_id, amount=body.amount, reason=body.reason, lifetime_days=body.lifetime_days,
+                                            activation_days=body.activation_days, now=ctx.now, **body.segment())  # fmt: skip
     if not job.runnable:  # waits for its approval (or was rejected): nothing is credited now
         return JobResponse.of(job)
     return mass_accruals.run_mass_accrual(store, admin, config=config, job_id=body.job_id, max_batch=body.max_batch, now=ctx.now)
@@ -484,6 +484,7 @@ def catalog_product_put(request: Any, ctx: Context) -> ProductView:
     return catalog.put_product(entry.store(), admin, product=body.product(ctx.params["uid"]), reason=body.reason, now=ctx.now)
 
 
+admin_campaigns.register(router)  # a mass accrual's preview, customer list and recent jobs; an import's report
 admin_program.register(router)  # a draft program checked, compared and priced; one stored version
 admin_reports.register(router)  # the dashboards and the bank's payout batch
 

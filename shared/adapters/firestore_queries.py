@@ -35,6 +35,7 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/orders.py", "of_customer", "matching", "orders", (("customer_id", ASC),)),
     Query("shared/adapters/repositories/admin.py", "newest", "ordered", "audit", (("key", DESC),)),
     Query("shared/adapters/repositories/admin.py", "with_status", "matching", "approvals", (("status", ASC),)),
+    Query("shared/adapters/repositories/admin.py", "recent", "ordered", "jobs", (("created_at", DESC),)),
     Query("shared/adapters/repositories/orders.py", "due_for_poll", "due", "orders", (("delivery_poll_at", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "page", "ordered", "postings", (("seq", DESC),)),  # customers/{id}/postings
     Query("shared/adapters/repositories/ledger.py", "in_id_order", "ordered", "customers", (("customer_id", ASC),)),

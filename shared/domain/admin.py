@@ -152,7 +152,12 @@ class JobStatus(StrEnum):
 
 
 class MassAccrualDefinition(Struct, frozen=True):
-    """Who gets how many bonuses, why, and for how long: a list of customer ids or a group."""
+    """Who gets how many bonuses, why, and for how long: a list of customer ids or a group.
+
+    A segment of a level (``level``) or of the customers whose birthday it is
+    (``birthday``: the Moscow date it was defined on) is resolved to its list of
+    ids when the job is defined: the job credits those customers, whoever joins
+    the segment later."""
 
     amount: int
     reason: str
@@ -160,6 +165,17 @@ class MassAccrualDefinition(Struct, frozen=True):
     group: str | None
     lifetime_days: int
     activation_days: int = 0
+    level: str | None = None
+    birthday: str | None = None
+
+    @property
+    def segment(self) -> str:
+        """What the job is for: ``group``, ``level``, ``birthday`` or ``list``."""
+        if self.group is not None:
+            return "group"
+        if self.level is not None:
+            return "level"
+        return "birthday" if self.birthday is not None else "list"
 
     @property
     def customers(self) -> int | None:

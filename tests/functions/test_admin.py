@@ -272,6 +272,9 @@ WHO_MAY = {
     ("POST", "/promo_codes/{code}/usage"): PROGRAM,
     ("POST", "/mass_accruals"): PROGRAM,
     ("GET", "/mass_accruals/{job_id}"): PROGRAM,
+    ("POST", "/mass_accruals/preview"): PROGRAM,
+    ("POST", "/mass_accruals/customer_list"): PROGRAM,
+    ("POST", "/mass_accruals/search"): PROGRAM,
     ("POST", "/mass_accruals/{job_id}/run"): PROGRAM,
     ("POST", "/customers/search"): READ,
     ("GET", "/customers/{customer_id}"): READ,
@@ -302,6 +305,7 @@ WHO_MAY = {
     ("POST", "/reports/dashboard"): READ,  # each role sees the dashboards its actions open
     ("POST", "/catalog/import"): PROGRAM,
     ("GET", "/catalog"): READ,
+    ("GET", "/catalog/import/{import_id}"): READ,
     ("GET", "/catalog/products/{uid}"): READ,
     ("PUT", "/catalog/products/{uid}"): PROGRAM,
 }
@@ -553,7 +557,7 @@ def test_promo_codes_are_created_deactivated_and_counted(client, env, staff):
     off = ok(call(client, "POST", "/promo_codes/spring10/deactivate", token=marketer))
     assert off["active"] is False and off["deactivated_by"] == "marketer@shop.example"
     listed = ok(call(client, "POST", "/promo_codes/search", {}, token=marketer))["codes"]
-    assert [(c["code"], c["active"]) for c in listed] == [("SPRING10", False)]
+    assert [(c["code"], c["active"], c["rule"]["kind"]) for c in listed] == [("SPRING10", False, rule["kind"])]
     error(call(client, "POST", "/promo_codes/NOPE/deactivate", token=marketer), 404, "not_found")
     actions = sorted(e["action"] for e in audit_entries(env) if e["target"] == "promo:SPRING10")
     assert actions == ["promo.create", "promo.deactivate"]

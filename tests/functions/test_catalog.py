@@ -157,3 +157,17 @@ def test_the_back_office_imports_a_yml_feed_through_the_feed_client(env):
     assert down.status_code == 503 and down.get_json()["error"]["code"] == "feed_unavailable"
     missing = client.post("/catalog/import", json={}, headers=bearer(marketer))
     assert missing.status_code == 400 and missing.get_json()["error"]["message_ru"] == "Укажите адрес фида товаров."
+
+
+def test_the_last_import_s_report_is_read_back_with_its_refused_rows(env):
+    client = load_function("admin")
+    accountant = login(env, client, "accountant")
+    none_yet = client.get("/catalog/import/last", headers=bearer(accountant))
+    assert none_yet.status_code == 404 and none_yet.get_json()["error"]["message_ru"] == "Каталог ещё не импортировали."
+    marketer = login(env, client, "marketer")
+    report = client.post("/catalog/import", data=CSV, headers={**bearer(marketer), "Content-Type": "text/csv"}).get_json()
+    last = client.get("/catalog/import/last", headers=bearer(accountant)).get_json()
+    assert (last["import_id"], last["added"], last["refused_count"]) == (report["import_id"], 2, 1)
+    assert last["refused"][0]["message_ru"] == report["refused"][0]["message_ru"]
+    assert client.get(f"/catalog/import/{report['import_id']}", headers=bearer(accountant)).get_json()["import_id"] == report["import_id"]
+    assert client.get("/catalog/import/0123456789abcdef", headers=bearer(accountant)).status_code == 404

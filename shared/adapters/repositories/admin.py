@@ -5,7 +5,8 @@ Stored documents (field names and values are the data model; do not change them)
     approvals/{id}  {id, action, target, params, maker, maker_roles, reason, status,
                      created_at, checker, decided_at, result, error}
     jobs/{job_id}   {job_id, kind: "mass_accrual", definition: {amount, reason,
-                     customer_ids, group, lifetime_days, activation_days}, status,
+                     customer_ids, group, lifetime_days, activation_days, level?,
+                     birthday?}, status,
                      cursor, credited, bonuses, skipped_unknown, skipped_blocked,
                      skipped_excluded, replayed, batches, created_by, created_at, updated_at, completed_at,
                      budget, approval_id}
@@ -15,6 +16,7 @@ Stored documents (field names and values are the data model; do not change them)
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.adapters import layout
@@ -106,6 +108,8 @@ def job_document(job: MassAccrualJob) -> dict[str, Any]:
             "group": d.group,
             "lifetime_days": d.lifetime_days,
             "activation_days": d.activation_days,
+            **({"level": d.level} if d.level is not None else {}),  # a level or birthday segment's, only then
+            **({"birthday": d.birthday} if d.birthday is not None else {}),
         },
         "status": job.status.value,
         "cursor": job.cursor,
@@ -138,6 +142,8 @@ def job_from(doc: dict[str, Any]) -> MassAccrualJob:
             group=d.get("group"),
             lifetime_days=d["lifetime_days"],
             activation_days=d.get("activation_days", 0),
+            level=d.get("level"),
+            birthday=d.get("birthday"),
         ),
         status=JobStatus(doc["status"]),
         cursor=doc["cursor"],
@@ -175,6 +181,11 @@ class JobRepository(Repository):
 
     def put(self, job: MassAccrualJob) -> None:
         self._docs.put(layout.job(job.job_id), job_document(job))
+
+    def recent(self, *, limit: int, before: datetime | None = None) -> list[MassAccrualJob]:
+        """The latest mass accruals, newest first (``before``: the creation time of the last one shown)."""
+        rows = self._queries.ordered(layout.JOBS, order_by="created_at", descending=True, limit=limit, start_after=before)
+        return [job_from(doc) for _, doc in rows if doc.get("kind") == MASS_ACCRUAL]
 
 
 # --- the admin audit log ----------------------------------------------------------------------

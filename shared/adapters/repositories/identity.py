@@ -59,6 +59,12 @@ class IdentityRepository(Repository):
             unlinked_at=doc.get("unlinked_at"),
         )
 
+    def customers_of(self, kind: IdentityKind, values: list[str]) -> dict[str, str | None]:
+        """The customer each value belongs to (``None``: none), in one read."""
+        paths = {value: layout.identity(kind.value, value) for value in values}
+        found = self._docs.get_all(list(paths.values()))
+        return {value: None if found[path] is None else str((found[path] or {})["customer_id"]) for value, path in paths.items()}
+
     @staticmethod
     def _doc(identity: Identity) -> Document:
         doc: Document = {"kind": identity.kind.value, "value": identity.value, "customer_id": identity.customer_id, "created_at": identity.created_at}

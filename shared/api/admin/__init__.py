@@ -65,6 +65,14 @@ from shared.api.admin.customers import (  # noqa: F401  (the models, importable 
     PostingView,
     ReservationView,
 )
+from shared.api.admin.mass_accruals import (  # noqa: F401  (the models, importable from here)
+    CustomerListResponse,
+    JobListRequest,
+    JobListResponse,
+    ListRowError,
+    MassAccrualPreview,
+    MassAccrualPreviewRequest,
+)
 from shared.api.admin.payouts import (  # noqa: F401  (the models, importable from here)
     CallCentreOrderRequest,
     CallCentreOrderResponse,
@@ -160,8 +168,14 @@ ENDPOINTS = [
     _ep("POST", "/promo_codes/search", "List promo codes in code order, paged (admin, marketer)", PageRequest, PromoListResponse, body_optional=True),
     _ep("POST", "/promo_codes/{code}/deactivate", "Switch a promo code off (admin, marketer)", None, PromoCodeResponse),
     _ep("POST", "/promo_codes/{code}/usage", "A promo code's uses, limits and a page of its customers (admin, marketer)", PageRequest, PromoUsageResponse, body_optional=True),
-    _ep("POST", "/mass_accruals", "Start a mass accrual to listed customers or a group; idempotent by job_id, credits up to max_batch now, or waits for approval past the threshold (admin, marketer)",
+    _ep("POST", "/mass_accruals", "Start a mass accrual to listed customers, a group, a level or today's birthdays; idempotent by job_id, "
+        "credits up to max_batch now, or waits for approval past the threshold (admin, marketer)",
         MassAccrualRequest, JobResponse),
+    _ep("POST", "/mass_accruals/preview", "Count a mass accrual's customers and bonuses (a list, a group, a level or today's birthdays), who would be skipped "
+        "and whether it would wait for approval, writing nothing (admin, marketer)", MassAccrualPreviewRequest, MassAccrualPreview),
+    _ep("POST", "/mass_accruals/customer_list", "Read a customer list (text/csv body: a phone or a customer id per line) into customer ids, "
+        "each line that names no customer reported with a Russian reason (admin, marketer)", None, CustomerListResponse),
+    _ep("POST", "/mass_accruals/search", "The latest mass accruals, newest first (admin, marketer)", JobListRequest, JobListResponse, body_optional=True),
     _ep("GET", "/mass_accruals/{job_id}", "A mass accrual's progress (admin, marketer)", None, JobResponse),
     _ep("POST", "/mass_accruals/{job_id}/run", "Continue a mass accrual from its cursor (resumable; a customer is never credited twice; admin, marketer)",
         MassAccrualRunRequest, JobResponse, body_optional=True),
@@ -204,6 +218,8 @@ ENDPOINTS = [
     _ep("POST", "/catalog/import", "Import the catalog: a Tilda CSV export (text/csv body) or YML file (application/xml body), or the YML feed at feed_url (JSON body; none: the program's); "
         "validated first, refused rows reported and skipped, the rest applied in batches under one import id; the same import again changes nothing (admin, marketer)",
         CatalogImportRequest, CatalogImportResponse, body_optional=True, errors=(*_E, 503)),
+    _ep("GET", "/catalog/import/{import_id}", "One catalog import's report, or with 'last' the last import applied: counts and refused rows with their reasons (every role)",
+        None, CatalogImportResponse),
     _ep("GET", "/catalog", "A page of the catalog in UID order, or the one product a UID, SKU or external id (q) names (every role)", None, CatalogPage, query=CatalogQuery),
     _ep("GET", "/catalog/products/{uid}", "One product of the catalog (every role)", None, ProductView),
     _ep("PUT", "/catalog/products/{uid}", "Create or replace a product (price, old price, flags, group, brand, SKU, external id) with a reason; audited (admin, marketer)",

@@ -72,12 +72,14 @@ class PromoSummary(_Out):
     partner_id: str | None = None
     created_at: datetime | None = None
     last_used_at: datetime | None = None
+    rule: dict[str, Any] | None = Field(default=None, description="A discount code's rule (None for a partner's code).")
 
     @classmethod
     def of(cls, code: StoredPromoCode) -> PromoSummary:
         return cls(
             code=code.code,
             kind=code.kind.value,
+            rule=_rule(code),
             active=code.active,
             uses=code.uses,
             total_limit=code.total_limit,

@@ -11,8 +11,8 @@ import msgspec
 from shared.api.admin.catalog import CatalogImportResponse, CatalogPage, ProductView
 from shared.domain.catalog import CatalogImport, Product, SourceRow
 from shared.domain.config import ProgramConfig
-from shared.domain.errors import ValidationFailed
-from shared.domain.ids import external_id
+from shared.domain.errors import NotFound, ValidationFailed
+from shared.domain.ids import external_id, is_external_id
 from shared.edge.admin_auth import Admin
 from shared.services import catalog, catalog_import
 from shared.services.admin import audit as _audit
@@ -44,6 +44,22 @@ def import_feed(store: Store, admin: Admin, *, config: ProgramConfig, feed_url: 
     if not url:
         raise ValidationFailed("no feed_url given and none in the program's catalog settings", field="feed_url", message_ru="Укажите адрес фида товаров.")
     return import_rows(store, admin, config=config, rows=load(url), source="feed", now=now)
+
+
+def import_report(store: Store, admin: Admin, *, import_id: str | None = None) -> CatalogImportResponse:
+    """An import's report: the one of ``import_id``, or the last one applied (:class:`NotFound` before any)."""
+    admin.require("catalog.read")
+    if import_id is not None and not is_external_id(import_id):
+        raise NotFound("unknown import", import_id=import_id)
+
+    def read(uow: UnitOfWork) -> CatalogImport | None:
+        wanted = import_id or uow.catalog_imports.last_applied()
+        return None if wanted is None else uow.catalog_imports.get(wanted)
+
+    record = store.read(read)
+    if record is None:
+        raise NotFound("unknown import", import_id=import_id, message_ru="Такого импорта нет." if import_id else "Каталог ещё не импортировали.")
+    return CatalogImportResponse.of(record, replayed=False)
 
 
 def list_products(store: Store, admin: Admin, *, query: str | None, cursor: str | None, limit: int) -> CatalogPage:

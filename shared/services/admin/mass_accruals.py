@@ -1,4 +1,6 @@
-"""Mass accruals: ``jobs/{job_id}``, bonuses for a list of customers or a whole group.
+"""Mass accruals: ``jobs/{job_id}``, bonuses for a list of customers, a whole group, a level's
+customers or today's birthdays (the last two resolved to a list when the job is defined,
+:mod:`shared.services.admin.mass_segments`).
 
 A job is checked when it is defined: its total (amount × customers; a
 group's members are counted then) and what it adds to its maker's bonus
@@ -37,6 +39,7 @@ from shared.domain.ledger import Accrue, require_utc
 from shared.domain.maker_checker import DirectChange, MakerWindow, effect
 from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
+from shared.services.admin import mass_segments
 from shared.services.admin.approvals import request_in
 from shared.services.admin.common import (
     required_reason,
@@ -46,7 +49,7 @@ from shared.services.admin.common import (
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
-MAX_JOB_CUSTOMERS = 5000
+MAX_JOB_CUSTOMERS = mass_segments.MAX_JOB_CUSTOMERS
 GROUP_PAGE = 1000  # ids read per query when a group's members are counted
 APPROVAL_ACTION = "mass_accrual.run"  # the action a job's approval is decided by
 
@@ -62,10 +65,15 @@ def create_mass_accrual(
     now: datetime,
     customer_ids: list[str] | None = None,
     group: str | None = None,
+    level: str | None = None,
+    birthday_today: bool = False,
     lifetime_days: int | None = None,
     activation_days: int = 0,
 ) -> MassAccrualJob:
     """Define a mass accrual (idempotent by ``job_id``: the same definition again is the same job).
+
+    ``level`` or ``birthday_today`` name a segment resolved now to its customers'
+    ids; the same job id again keeps the list it was defined with.
 
     Answers it ``running`` when its total and its maker's 24 hours stay within the
     program's thresholds, else ``pending_approval`` with the approval that shows
@@ -76,9 +84,16 @@ def create_mass_accrual(
     reason = required_reason(reason)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed("amount must be a positive whole number of bonuses", field="amount")
-    if (customer_ids is None) == (group is None):
-        raise ValidationFailed("give either customer_ids or group", field="customer_ids")
-    if customer_ids is not None:
+    if sum((customer_ids is not None, group is not None, level is not None, birthday_today)) != 1:
+        raise ValidationFailed("give one of customer_ids, group, level or birthday_today", field="customer_ids")
+    birthday = None
+    if level is not None or birthday_today:
+        known = store.read(lambda uow: uow.jobs.get(job_id)) if well_formed_id(job_id) else None
+        if known is not None and known.definition.level == level and (known.definition.birthday is not None) == birthday_today and known.definition.customer_ids:
+            customer_ids, birthday = list(known.definition.customer_ids), known.definition.birthday  # a replay keeps its list
+        else:
+            customer_ids, birthday = mass_segments.resolve(store, config, level=level, birthday_today=birthday_today, now=now)
+    elif customer_ids is not None:
         if not customer_ids or len(customer_ids) > MAX_JOB_CUSTOMERS:
             raise ValidationFailed(f"customer_ids holds 1 to {MAX_JOB_CUSTOMERS} ids", field="customer_ids")
         for cid in customer_ids:
@@ -98,6 +113,8 @@ def create_mass_accrual(
         group=group,
         lifetime_days=lifetime_days or config.lot_lifetime_days,
         activation_days=activation_days,
+        level=level,
+        birthday=birthday,
     )
     if customer_ids is not None:
         count = len(customer_ids)
@@ -118,6 +135,8 @@ def create_mass_accrual(
             "amount": definition.amount,
             "reason": definition.reason,
             "group": definition.group,
+            "level": definition.level,
+            "birthday": definition.birthday,
             "lifetime_days": definition.lifetime_days,
             "activation_days": definition.activation_days,
             "customers": count,

@@ -194,6 +194,18 @@ def test_a_group_job_moved_to_its_end_is_stored_complete(store, now):
     assert store.read(lambda uow: uow.jobs.get("vip")) == done
 
 
+def test_a_level_job_keeps_its_level_and_a_birthday_job_its_day(store, now):
+    level = _job(now, "lvl", customer_ids=("anna", "boris"), level="gold")
+    birthday = _job(now, "bd", customer_ids=("vera",), birthday="2026-03-01")
+    store.run(lambda uow: (uow.jobs.create(level), uow.jobs.create(birthday)))
+
+    assert _raw(store, layout.job("lvl"))["definition"]["level"] == "gold" and "birthday" not in _raw(store, layout.job("lvl"))["definition"]
+    assert _raw(store, layout.job("bd"))["definition"]["birthday"] == "2026-03-01"
+    assert store.read(lambda uow: (uow.jobs.get("lvl"), uow.jobs.get("bd"))) == (level, birthday)
+    assert (level.definition.segment, birthday.definition.segment) == ("level", "birthday")
+    assert [j.job_id for j in store.read(lambda uow: uow.jobs.recent(limit=5))] in (["lvl", "bd"], ["bd", "lvl"])  # the same moment
+
+
 def test_a_job_of_another_kind_is_no_mass_accrual_but_holds_its_id(store, now):
     store.run(lambda uow: uow.put(layout.job("export-1"), {"job_id": "export-1", "kind": "export"}))
 
