@@ -105,7 +105,9 @@ def play(store, urls: dict[str, str], env: dict[str, str], yookassa: Any, carrie
     delivered_at = steps.delivered(story, carriers, config, order_id=order_id, now=now, cdek_token=env["KOPILKA_CDEK_TOKEN"])
     steps.hold_passed(story, config, delivered_at)
     steps.swept(story, config, now)
-    return steps.audited(story)
+    audit = steps.audited(story)
+    print("\nThe back-office console: `make run` serves it and prints its address and one local user per role.")
+    return audit
 
 
 def _environment() -> dict[str, str]:

@@ -147,16 +147,50 @@ def play(stack: Any, chromium_browser: Any, *, label: str) -> int:
     try:
         order_id = shop(story, stack, browser, config, maria, now)
         delivered_at = steps.delivered(story, stack.carriers, config, order_id=order_id, now=now, cdek_token=os.environ["KOPILKA_CDEK_TOKEN"])
+        back_office(story, stack, browser)
         after_hold = steps.hold_passed(story, config, delivered_at)
         accounts(story, stack, browser, maria, after_hold)
     finally:
         browser.close()
     steps.swept(story, config, now)
     audit = steps.audited(story)
+    console_users(stack)
     if browser.errors:
         print(f"\nThe kit threw into the page: {browser.errors}")
         return 1
     return audit
+
+
+def back_office(story: Story, stack: Any, browser: Browser) -> None:
+    """The shop's manager signs in to the console (password and authenticator code), finds Anna by
+    the phone she gave and reads her balance and her order as the customer screen shows them."""
+    import pyotp
+
+    manager = next(u for u in stack.seed["console"] if u["role"] == "manager")
+    page = browser.page()
+    page.goto(stack.urls["console"] + "/customers")
+    page.get_by_label("Электронная почта").fill(manager["email"])
+    page.get_by_label("Пароль").fill(manager["password"])
+    page.get_by_label("Код из приложения-аутентификатора").fill(pyotp.TOTP(manager["totp_secret"]).now())
+    page.get_by_role("button", name="Войти").click()
+    page.get_by_label("Найти клиента").fill(ANNA_FORM_PHONE)
+    page.get_by_role("button", name="Найти").click()
+    page.locator("section[aria-labelledby=found-title] tbody a").first.click()
+    page.get_by_role("heading", name="Баланс").wait_for()
+    figures = ", ".join(" ".join(plain(t).split("\n")[0:2]).replace("\n", " ") for t in page.locator(".stat").all_inner_texts()[:3])
+    order = " ".join(plain(page.locator("article.card h3").first.inner_text()).split())
+    story.say(
+        "The shop's manager opens the back-office console",
+        f"signs in at {stack.urls['console']}/ with a password and an authenticator code, finds Anna by the phone {ANNA_FORM_PHONE}:",
+        f"her screen shows {figures}; {order}",
+    )
+
+
+def console_users(stack: Any) -> None:
+    """Where the console was and who may sign in to it (``make run`` serves one that stays up)."""
+    print(f"\nThe back-office console ran at {stack.urls['console']}/ with these local users; `make run` serves one that stays up:")
+    for user in stack.seed["console"]:
+        print(f"   {user['role']:<11} {user['email']:<26} password {user['password']:<20} authenticator secret {user['totp_secret']}")
 
 
 def shop(story: Story, stack: Any, browser: Browser, config: Any, maria: dict[str, str], now: datetime) -> str:

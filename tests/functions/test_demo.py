@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = 11  # numbered steps of the story, the ledger audit last
+STEPS = 11  # numbered steps of the story over HTTP, the ledger audit last
+BROWSER_STEPS = 12  # in the browser the shop's manager also opens the back-office console
 NO_BROWSER = {"KOPILKA_CHROMIUM": "/nonexistent"}
 OVER_HTTP = "kopilka demo: no browser at /nonexistent, so the story plays over HTTP, each call made as the shop's scripts and the providers make it."
 
@@ -24,10 +25,10 @@ def run_demo(tmp_path: Path, *args: str, timeout: int = 300, **env: str) -> subp
     return subprocess.run([sys.executable, "-m", "scripts.demo", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=timeout)
 
 
-def check_numbers(out: str) -> None:
-    """The story's steps and numbers, the same in both modes."""
+def check_numbers(out: str, steps: int = STEPS) -> None:
+    """The story's steps and numbers, the same in both modes; the last step is the audit, then where the console is."""
     titles = re.findall(r"^(\d+)\. ", out, re.M)
-    assert [int(t) for t in titles] == list(range(1, STEPS + 1)), out
+    assert [int(t) for t in titles] == list(range(1, steps + 1)), out
     assert "cart 3 100.00 ₽: she would earn 155 points, up to 465 at the top level" in out
     assert "and is registered as Maria's friend: 1000 bonuses instead of 500\n   anna   total  1000 | available  1000 | pending     0 | reserved     0" in out
     assert "at most 1550 bonuses payable (half the order); applied 1000\n   to pay 2 100.00 ₽; she will earn 105 points" in out
@@ -36,7 +37,7 @@ def check_numbers(out: str) -> None:
     assert re.search(r"^   maria  total   710 \| available   500 \| pending   210 ", out, re.M), "Maria's 10 % reward is held after the delivery"
     assert re.search(r"^   maria  total   710 \| available   710 ", out, re.M), "Maria's 10 % reward reached her after the hold"
     assert "4 accounts, 2965 bonuses expired; a second run expires 0" in out
-    assert out.rstrip().endswith("Ledger audit: every stored balance equals the fold of its entries\n   OK")
+    assert f"{steps}. Ledger audit: every stored balance equals the fold of its entries\n   OK\n\nThe back-office console" in out
 
 
 def check_story(out: str) -> None:
@@ -94,7 +95,7 @@ def test_with_chromium_and_playwright_the_demo_plays_the_storefront_in_the_brows
         "Kopilka demo in the browser — Biomiq — бонусная и партнёрская программа (in-memory store)",
     ]
     assert "Traceback" not in result.stderr and '"severity"' not in out
-    check_numbers(out)
+    check_numbers(out, BROWSER_STEPS)
     # each storefront step happened on the page
     assert "opens the shop by Maria's link: two products in Tilda's cart, quoted by the cart widget" in out
     assert "Anna logs in in the cart widget by the SMS code (read from the SMS.ru fake)" in out
@@ -104,6 +105,9 @@ def test_with_chromium_and_playwright_the_demo_plays_the_storefront_in_the_brows
     order = paid.group(1)
     assert f"   the same webhook again: {{'result': 'paid', 'order_id': '{order}', 'status': 'paid'}}" in out
     assert f"answer: {{'outcome': 'applied', 'order_id': '{order}', 'status': 'delivered'" in out  # CDEK's webhook for the order Tilda's form paid
+    # the manager finds Anna in the console by the phone she gave, her order delivered, its bonuses on hold
+    assert f"   her screen shows Всего 105, Доступно 0, В холде 105; Заказ {order} доставлен" in lines, out
+    assert re.search(r"^   manager +manager@kopilka\.local +password kopilka-manager +authenticator secret [A-Z2-7]{32}$", out, re.M), "the demo ends by naming the console's users"
     # on the day the hold ends the widgets show the story's numbers
     assert "   Anna's account widget: Всего 105 бонусов, Доступно 105 бонусов, Ожидают начисления 0 бонусов" in lines
     assert "   Maria's account widget: Всего 710 бонусов, Доступно 710 бонусов, Ожидают начисления 0 бонусов" in lines
