@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,15 @@ BROWSER_PROJECT = "kopilka-browser"
 # hour (shared/domain/otp.py): the seed and the tests send 9. A new login test reuses a customer.
 
 
-def _free_base(span: int = 20) -> int:
-    for base in range(18400, 19400, span):
+def _free_base(start: int, span: int = 20) -> int:
+    """A run of ``span`` free ports from ``start`` on."""
+    for base in range(start, start + 2000, span):
         sockets = []
         try:
             for port in range(base, base + span):
                 s = socket.socket()
-                s.bind(("127.0.0.1", port))
                 sockets.append(s)
+                s.bind(("127.0.0.1", port))
             return base
         except OSError:
             continue
@@ -65,24 +67,30 @@ class LocalStack:
         return str(codes[-1])
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    folder = tmp_path_factory.mktemp("local-stack")
-    ready = folder / "ready.json"
+@contextmanager
+def launched(folder: Path, *, module: str = "scripts.local_stack", project: str = BROWSER_PROJECT, start_port: int = 18400) -> Iterator[LocalStack]:
+    """``module`` (the local stack, or a variant with the same arguments) in a subprocess of its own,
+    on the emulator's ``project`` when ``make test`` provides one, else in memory; stopped after.
+    A port taken between the probe and the bind (another run starting beside it) is tried again, elsewhere."""
     env = dict(os.environ)
-    command = [sys.executable, "-m", "scripts.local_stack", "--base-port", str(_free_base()), "--ready-file", str(ready), "--reset"]
     if env.get("FIRESTORE_EMULATOR_HOST"):
-        env["GOOGLE_CLOUD_PROJECT"] = BROWSER_PROJECT
+        env["GOOGLE_CLOUD_PROJECT"] = project
+    for attempt in range(3):
+        ready, log = folder / f"ready-{attempt}.json", (folder / f"stack-{attempt}.log").open("w")
+        command = [sys.executable, "-m", module, "--base-port", str(_free_base(start_port + 200 * attempt)), "--ready-file", str(ready), "--reset"]
+        if not env.get("FIRESTORE_EMULATOR_HOST"):
+            command.append("--memory")
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if ready.exists():
+            break
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        log.close()
     else:
-        command.append("--memory")
-    log = (folder / "stack.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while not ready.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the local stack did not start:\n" + (folder / "stack.log").read_text()[-3000:], pytrace=False)
-        time.sleep(0.2)
+        pytest.fail("the local stack did not start:\n" + (folder / "stack-2.log").read_text()[-3000:], pytrace=False)
     time.sleep(0.2)  # the file is written in one go, but let it be closed
     try:
         yield LocalStack(json.loads(ready.read_text()))
@@ -94,6 +102,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with launched(tmp_path_factory.mktemp("local-stack")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

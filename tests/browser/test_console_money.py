@@ -12,13 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +24,7 @@ import pytest
 from scripts import serve, shop_page
 from scripts.shop_page import SERUM, add
 from shared.platform import tokens
-from tests.browser.conftest import ROOT, Console, LocalStack, login_in_cart, spend, wait_for_total
+from tests.browser.conftest import Console, LocalStack, launched, login_in_cart, spend, wait_for_total
 
 SCREENSHOTS = os.environ.get("KOPILKA_SCREENSHOTS")  # a folder (docs/img) to keep the screenshots in
 PROJECT = "kopilka-browser-money"
@@ -45,62 +39,10 @@ def screenshot(tab: Any, name: str, tmp_path: Path) -> Path:
     return path
 
 
-def _free_base(start: int, span: int = 20) -> int:
-    """A run of ``span`` free ports (above the shared stack's range, which other runs may hold)."""
-    for base in range(start, start + 2000, span):
-        taken = []
-        try:
-            for port in range(base, base + span):
-                s = socket.socket()
-                taken.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in taken:
-                s.close()
-    raise RuntimeError("no free ports for the local stack")
-
-
-def _launch(folder: Path, attempt: int) -> tuple[subprocess.Popen[bytes], Path, Any]:
-    ready = folder / f"ready-{attempt}.json"
-    env = dict(os.environ)
-    command = [sys.executable, "-m", "tests.browser.money_stack", "--base-port", str(_free_base(19500 + 200 * attempt)), "--ready-file", str(ready), "--reset"]
-    if env.get("FIRESTORE_EMULATOR_HOST"):
-        env["GOOGLE_CLOUD_PROJECT"] = PROJECT
-    else:
-        command.append("--memory")
-    log = (folder / f"stack-{attempt}.log").open("w")
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True), ready, log
-
-
 @pytest.fixture(scope="module")
 def money_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    folder = tmp_path_factory.mktemp("money-stack")
-    for attempt in range(3):  # a port taken between the probe and the bind (a parallel run): again, elsewhere
-        process, ready, log = _launch(folder, attempt)
-        deadline = time.monotonic() + 90
-        while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if ready.exists():
-            break
-        process.kill()
-        process.wait()
-        log.close()
-    else:
-        pytest.fail("the local stack did not start:\n" + (folder / "stack-2.log").read_text()[-3000:], pytrace=False)
-    time.sleep(0.2)
-    try:
-        yield LocalStack(json.loads(ready.read_text()))
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    with launched(tmp_path_factory.mktemp("money-stack"), module="tests.browser.money_stack", project=PROJECT, start_port=19500) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
