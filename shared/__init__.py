@@ -1,14 +1,25 @@
 """Kopilka's domain package: the loyalty rules, the ledger and their stores.
 
 A function instance imports this package first, right after the Functions
-Framework has loaded, and keeps what it imports for the life of the instance.
-Every object allocated so far (the framework, Flask, the standard library's
-modules) is therefore permanent, so it is frozen out of the cyclic garbage
-collector's reach: the collections that the package's own imports trigger
-then traverse only what those imports allocate, instead of running a full
-collection over the whole heap in the middle of a cold start.
+Framework has loaded, and keeps what it imports for the life of the instance:
+nothing the imports allocate is garbage. So, in a process the Functions
+Framework runs, the cyclic garbage collector is paused from here until the
+function's :class:`~shared.edge.http.Router` is built (the last step of every
+``main.py``'s imports), which freezes what was loaded and resumes it
+(:func:`resume_collector`): a cold start spends no time collecting, and later
+collections never traverse the modules. Everything allocated before this
+package (the framework, Flask) is frozen here already.
 """
 
 import gc
+import sys
 
 gc.freeze()
+if "functions_framework" in sys.modules and gc.isenabled():
+    gc.disable()
+
+
+def resume_collector() -> None:
+    """The function's modules are loaded: freeze them out of the collector's reach and resume it."""
+    gc.freeze()
+    gc.enable()

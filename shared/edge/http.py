@@ -53,6 +53,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shared import resume_collector
 from shared.domain import errors
 from shared.platform import logs
 from shared.platform.settings import MissingSetting, settings
@@ -247,6 +248,7 @@ class Router:
     """Method + path routing for one function, with CORS and error mapping."""
 
     def __init__(self, function: str, *, cors: bool = False, requires: tuple[str, ...] = (), error_page: ErrorPage | None = None) -> None:
+        resume_collector()  # a main.py builds its router once its imports are done
         self.function = function
         self.cors = cors
         self.error_page = error_page

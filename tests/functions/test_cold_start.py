@@ -55,3 +55,20 @@ def test_importing_the_sweep_loads_no_carrier_client() -> None:
     carriers = ("shared.adapters.carriers", "xml")
     assert loaded_after(load, carriers) == []
     assert loaded_after(load + "import shared.services.delivery\n", carriers) == sorted(carriers)
+
+
+def test_the_collector_pauses_while_a_function_loads_and_runs_again_once_its_router_is_built() -> None:
+    probe = (
+        "import gc, functions_framework, importlib.util as u\n"
+        "import shared\n"
+        "paused = not gc.isenabled()\n"
+        "s = u.spec_from_file_location('main', 'functions/account/main.py'); m = u.module_from_spec(s); s.loader.exec_module(m)\n"
+        "print(paused, gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True"]
+    # outside the Functions Framework (a script, the sweep's tools) the package never pauses it
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    plain = subprocess.run([sys.executable, "-c", "import gc, shared; print(gc.isenabled())"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert plain.stdout.strip() == "True", plain.stderr
