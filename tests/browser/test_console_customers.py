@@ -146,7 +146,7 @@ def test_the_manager_returns_one_unit_of_a_line_and_its_bonuses_are_taken_back(c
         card.get_by_label("Причина").fill("Вернула в магазин")
         tab.once("dialog", lambda dialog: dialog.accept())
         card.get_by_role("button", name="Записать возврат").click()
-        assert tab.get_by_role("status").filter(has_text="Возврат записан").is_visible()
+        tab.get_by_role("status").filter(has_text="Возврат записан").wait_for()  # the page after the redirect, however loaded the machine
         cream = line_row(tab, "A-2002", "Крем")
         assert cream[6] == "1", cream
         assert stat(tab, "В холде") == held - earned // 2
