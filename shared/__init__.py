@@ -15,11 +15,17 @@ import gc
 import sys
 
 gc.freeze()
-if "functions_framework" in sys.modules and gc.isenabled():
+_paused = "functions_framework" in sys.modules and gc.isenabled()
+if _paused:
     gc.disable()
 
 
 def resume_collector() -> None:
-    """The function's modules are loaded: freeze them out of the collector's reach and resume it."""
-    gc.freeze()
-    gc.enable()
+    """The function's modules are loaded: freeze them out of the collector's reach and resume it.
+    Only the first call after the pause does anything (a process that builds more routers, a test
+    run, freezes nothing more)."""
+    global _paused
+    if _paused:
+        _paused = False
+        gc.freeze()
+        gc.enable()

@@ -49,6 +49,20 @@ def _free_base(start: int, span: int = 20) -> int:
     raise RuntimeError("no free ports for the local stack")
 
 
+SCREENSHOTS = os.environ.get("KOPILKA_SCREENSHOTS")  # a folder (docs/img) to keep the screenshots in
+
+
+def screenshot(target: Any, name: str, tmp_path: Path, *, full_page: bool = False) -> Path:
+    """A screenshot of a page or a locator, into $KOPILKA_SCREENSHOTS when set (else the test's
+    folder), to look at; a blank or tiny image fails the test."""
+    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    target.screenshot(path=str(path), animations="disabled", **({"full_page": True} if full_page else {}))
+    assert path.stat().st_size > 5000  # something was drawn
+    return path
+
+
 class LocalStack:
     def __init__(self, info: dict[str, Any]) -> None:
         self.info = info

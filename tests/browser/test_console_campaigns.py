@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -10,19 +9,9 @@ from typing import Any
 import httpx
 
 from scripts.shop_page import SERUM
-from tests.browser.conftest import Console, LocalStack
+from tests.browser.conftest import Console, LocalStack, screenshot
 
 FRIENDS = ("olga", "irina")  # the seed's buyers through Maria's link
-SCREENSHOTS = os.environ.get("KOPILKA_SCREENSHOTS")  # a folder (docs/img) to keep the screenshots in
-
-
-def screenshot(tab: Any, name: str, tmp_path: Path) -> Path:
-    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    tab.screenshot(path=str(path), full_page=True, animations="disabled")
-    assert path.stat().st_size > 5000  # something was drawn
-    return path
 
 
 def go(tab: Any, control: Any) -> None:
@@ -65,7 +54,7 @@ def test_a_marketer_creates_a_promo_code_that_prices_the_cart_and_switches_it_of
         assert tab.get_by_role("alert").filter(has_text="Процент — число больше 0 и не больше 100.").is_visible()
         assert tab.get_by_role("alert").filter(has_text="Целое число от 1").is_visible()
         assert tab.get_by_role("textbox", name="Промокод", exact=True).input_value() == "ZIMA300"  # what was typed stays
-        screenshot(tab, "console-promo-new.png", tmp_path)
+        screenshot(tab, "console-promo-new.png", tmp_path, full_page=True)
         percent.fill("5")
         tab.get_by_label("Всего использований").fill("100")
         tab.get_by_label("Использований на одного клиента").fill("1")
@@ -86,12 +75,12 @@ def test_a_marketer_creates_a_promo_code_that_prices_the_cart_and_switches_it_of
         row = tab.get_by_role("row").filter(has_text="ZIMA300")
         assert row.get_by_text("Действует").is_visible() and row.get_by_role("cell", name="100").is_visible()
         assert row.get_by_role("cell", name="5 % + 300,00 ₽").is_visible() and row.get_by_role("cell", name="1", exact=True).count() == 2  # one use, one per customer
-        screenshot(tab, "console-promo.png", tmp_path)
+        screenshot(tab, "console-promo.png", tmp_path, full_page=True)
         go(tab, row.get_by_role("link", name="ZIMA300"))
         used = tab.get_by_role("row").filter(has_text=FRIENDS[0])
         assert used.get_by_role("cell", name="cc-zima300").is_visible()
         assert tab.locator("dt:has-text('Осталось') + dd").inner_text() == "99"
-        screenshot(tab, "console-promo-usage.png", tmp_path)
+        screenshot(tab, "console-promo-usage.png", tmp_path, full_page=True)
         tab.once("dialog", lambda dialog: dialog.accept())
         go(tab, tab.get_by_role("button", name="Выключить промокод"))
         assert tab.get_by_role("status").filter(has_text="Промокод выключен").is_visible()
@@ -143,7 +132,7 @@ def test_a_mass_accrual_is_previewed_then_runs_step_by_step_to_the_end(console: 
         assert preview.locator("dt:has-text('Клиентов') + dd").inner_text() == "2"
         assert preview.locator("dt:has-text('Бонусов всего') + dd").inner_text() == "14"
         assert preview.locator("dt:has-text('Получат бонусы') + dd").inner_text() == "2"
-        screenshot(tab, "console-accruals.png", tmp_path)
+        screenshot(tab, "console-accruals.png", tmp_path, full_page=True)
         tab.once("dialog", lambda dialog: dialog.accept())
         go(tab, tab.get_by_role("button", name=re.compile("Запустить начисление|Отправить на согласование")))
         tab.wait_for_url(re.compile(r"/accruals/mass-"))
@@ -164,7 +153,7 @@ def test_a_mass_accrual_is_previewed_then_runs_step_by_step_to_the_end(console: 
         assert facts.locator("dt:has-text('Пропущено') + dd").inner_text() == "0"
         assert int(facts.locator("dt:has-text('Шагов') + dd").inner_text()) >= 2
         assert tab.get_by_role("button", name="Продолжить").count() == 0
-        screenshot(tab, "console-accrual-job.png", tmp_path)
+        screenshot(tab, "console-accrual-job.png", tmp_path, full_page=True)
         tab.goto(console.url + "/accruals")
         row = tab.get_by_role("row").filter(has_text="Зимняя акция")
         assert row.get_by_text("Завершено").is_visible() and row.get_by_text("список (2)").is_visible()
@@ -222,7 +211,7 @@ def test_a_customer_list_with_a_bad_line_says_which_line_and_why(console: Consol
         preview = tab.locator("#preview-h").locator("..")
         assert preview.locator("dt:has-text('Клиентов') + dd").inner_text() == "1"
         assert tab.get_by_label("Список клиентов").input_value() == stack.maria["customer_id"]  # the good line, resolved to the customer
-        screenshot(tab, "console-accruals-list.png", tmp_path)
+        screenshot(tab, "console-accruals-list.png", tmp_path, full_page=True)
     finally:
         tab.context.close()
 
@@ -244,7 +233,7 @@ def test_a_catalog_import_refuses_the_bad_row_with_its_reason_and_the_product_is
         go(tab, tab.get_by_role("button", name="Найти"))
         row = tab.get_by_role("row").filter(has_text="Маска")
         assert row.get_by_text("950,00").is_visible() and row.get_by_text("Распродажа").is_visible()
-        screenshot(tab, "console-catalog.png", tmp_path)
+        screenshot(tab, "console-catalog.png", tmp_path, full_page=True)
         go(tab, row.get_by_role("link", name="Маска"))
         tab.get_by_role("textbox", name="Цена, ₽", exact=True).fill("1300")
         tab.get_by_label("Причина изменения").fill("новая цена")

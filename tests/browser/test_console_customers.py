@@ -3,24 +3,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import Console, LocalStack
-
-SCREENSHOTS = os.environ.get("KOPILKA_SCREENSHOTS")  # a folder (docs/img) to keep the screenshots in
-
+from tests.browser.conftest import Console, LocalStack, screenshot
 
 DUPLICATE_IDS = "[...document.querySelectorAll('[id]')].map(e => e.id).filter((id, i, all) => all.indexOf(id) !== i)"
 UNLABELLED = "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')].filter(e => !e.labels.length).map(e => e.name)"
-
-
-def shot(tab: Any, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=str(Path(SCREENSHOTS) / f"console-{name}.png"), full_page=True)
 
 
 def anna(stack: LocalStack) -> dict[str, Any]:
@@ -51,7 +41,7 @@ def open_anna_by_phone(console: Console, role: str, phone: str) -> Any:
     return tab
 
 
-def test_the_manager_and_the_marketer_find_anna_by_phone_and_see_her_lots_and_per_line_bonuses(console: Console, stack: LocalStack) -> None:
+def test_the_manager_and_the_marketer_find_anna_by_phone_and_see_her_lots_and_per_line_bonuses(console: Console, stack: LocalStack, tmp_path: Path) -> None:
     for role, phone in (("manager", "8 (916) 111-00-02"), ("marketer", "+7 916 111 00 02")):
         tab = open_anna_by_phone(console, role, phone)
         try:
@@ -69,7 +59,7 @@ def test_the_manager_and_the_marketer_find_anna_by_phone_and_see_her_lots_and_pe
             assert tab.get_by_text("Начисление за заказ A-2002").count() == 1  # the ledger's Russian reason
             assert tab.evaluate(DUPLICATE_IDS) == [] and tab.evaluate(UNLABELLED) == []
             if role == "manager":
-                shot(tab, "customer")
+                screenshot(tab, "console-customer.png", tmp_path, full_page=True)
         finally:
             tab.context.close()
     # the same box finds her by name, e-mail and order id
@@ -83,7 +73,7 @@ def test_the_manager_and_the_marketer_find_anna_by_phone_and_see_her_lots_and_pe
         tab.context.close()
 
 
-def test_an_adjustment_above_the_threshold_waits_in_the_inbox_until_another_user_approves_it(console: Console, stack: LocalStack) -> None:
+def test_an_adjustment_above_the_threshold_waits_in_the_inbox_until_another_user_approves_it(console: Console, stack: LocalStack, tmp_path: Path) -> None:
     path = f"/customers/{anna(stack)['customer_id']}"
     tab = console.page_as("marketer", path)
     try:
@@ -105,7 +95,7 @@ def test_an_adjustment_above_the_threshold_waits_in_the_inbox_until_another_user
     try:
         request = checker.locator("article", has_text="Компенсация за задержку доставки")
         assert request.get_by_text("marketer@kopilka.local").is_visible()
-        shot(checker, "approvals")
+        screenshot(checker, "console-approvals.png", tmp_path, full_page=True)
         request.get_by_label("Комментарий").fill("Согласовано с руководителем")
         request.get_by_role("button", name="Одобрить").click()
         assert checker.get_by_role("status").filter(has_text="одобрен").is_visible()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,19 +23,9 @@ import pytest
 from scripts import serve, shop_page
 from scripts.shop_page import SERUM, add
 from shared.platform import tokens
-from tests.browser.conftest import Console, LocalStack, launched, login_in_cart, spend, wait_for_total
+from tests.browser.conftest import Console, LocalStack, launched, login_in_cart, screenshot, spend, wait_for_total
 
-SCREENSHOTS = os.environ.get("KOPILKA_SCREENSHOTS")  # a folder (docs/img) to keep the screenshots in
 PROJECT = "kopilka-browser-money"
-
-
-def screenshot(tab: Any, name: str, tmp_path: Path) -> Path:
-    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    tab.screenshot(path=str(path), full_page=True, animations="disabled")
-    assert path.stat().st_size > 5000  # something was drawn
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +84,7 @@ def test_a_partners_payout_is_revealed_approved_exported_and_paid_in_the_console
     try:
         row = tab.get_by_role("row").filter(has_text="maria-cashout-1")
         assert "75,00" in row.inner_text() and "4111" not in row.inner_text() and "ждёт решения" in row.inner_text()
-        screenshot(tab, "console-payouts.png", tmp_path)
+        screenshot(tab, "console-payouts.png", tmp_path, full_page=True)
         row.get_by_role("link", name="maria-cashout-1").click()
         tab.get_by_role("heading", name="Заявка на выплату maria-cashout-1").wait_for()
         assert tab.locator("#destination").count() == 0  # masked until asked
@@ -108,7 +97,7 @@ def test_a_partners_payout_is_revealed_approved_exported_and_paid_in_the_console
         tab.get_by_text("Одобрение отправлено на согласование").wait_for()
         waiting = tab.get_by_role("status").filter(has_text="ждёт второго менеджера")
         assert waiting.get_by_role("link", name="Открыть согласования").get_attribute("href") == "/approvals"
-        screenshot(tab, "console-payout.png", tmp_path)
+        screenshot(tab, "console-payout.png", tmp_path, full_page=True)
 
         checker = admin_api(money_stack, money, "checker")  # the second manager confirms in the approvals inbox
         pending = [a for a in ok(checker.post("/approvals/search", json={}))["approvals"] if a["target"] == "payout:maria-cashout-1"]
@@ -143,7 +132,7 @@ def test_a_partners_payout_is_revealed_approved_exported_and_paid_in_the_console
         audit.get_by_label("Действие (код или начало: payout.)").fill("")
         audit.get_by_role("button", name="Найти").click()
         assert "Согласование одобрено" in audit.get_by_role("table").inner_text()
-        screenshot(audit, "console-audit.png", tmp_path)
+        screenshot(audit, "console-audit.png", tmp_path, full_page=True)
     finally:
         audit.context.close()
 
@@ -180,7 +169,7 @@ def test_the_overview_draws_each_dashboard_as_svg_with_its_figures(money_stack: 
         orders = tab.get_by_role("region", name="Заказы с бонусами").get_by_role("table").inner_text()
         assert "Неделя с" in orders
         assert tab.get_by_role("link", name="Выплаты").count() >= 1  # the section cards stay below
-        screenshot(tab, "console-dashboard.png", tmp_path)
+        screenshot(tab, "console-dashboard.png", tmp_path, full_page=True)
     finally:
         tab.context.close()
     manager = money.page_as("manager")
@@ -211,6 +200,6 @@ def test_an_order_whose_discount_was_edited_waits_for_the_manager_with_what_to_d
         assert "Сверьте скидку" in row.inner_text() and "discount_mismatch" in row.inner_text()
         customer = row.get_by_role("link").first.get_attribute("href") or ""
         assert customer.startswith("/customers/")
-        screenshot(tab, "console-flagged.png", tmp_path)
+        screenshot(tab, "console-flagged.png", tmp_path, full_page=True)
     finally:
         tab.context.close()

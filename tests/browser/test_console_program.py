@@ -4,7 +4,6 @@ approval, the history and restoring a version."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,21 +12,14 @@ import httpx
 
 from scripts.shop_page import SERUM
 from shared.domain.clock import MSK
-from tests.browser.conftest import Console, LocalStack
-
-SCREENSHOTS = os.environ.get("KOPILKA_SCREENSHOTS")  # a folder (docs/img) to keep the screenshots in
+from tests.browser.conftest import Console, LocalStack, screenshot
 
 
-def screenshot(tab: Any, name: str, tmp_path: Path) -> Path:
+def top_of_page(tab: Any, name: str, tmp_path: Path) -> Path:
     """What the window shows from the top of the page (the editor is far longer than a screen)."""
-    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
     tab.set_viewport_size({"width": 1280, "height": 1500})
     tab.evaluate("window.scrollTo(0, 0)")
-    tab.screenshot(path=str(path), animations="disabled")
-    assert path.stat().st_size > 5000  # something was drawn
-    return path
+    return screenshot(tab, name, tmp_path)
 
 
 def admin_api(stack: LocalStack, console: Console, role: str = "admin") -> httpx.Client:
@@ -103,7 +95,7 @@ def test_rows_are_added_and_removed_and_the_diff_names_each_field(console: Conso
         assert "Порог входа, ₽: 200\u00a0000\u00a0₽" in diff.get_by_role("row", name="Уровни › level4").inner_text()
         assert diff.get_by_role("row", name="Приветственные бонусы › При регистрации, бонусов").is_visible()
         assert diff.get_by_text("будет ждать согласования").is_visible()
-        screenshot(tab, "console-program.png", tmp_path)
+        top_of_page(tab, "console-program.png", tmp_path)
         tab.get_by_role("button", name="Удалить: уровень 4").click()
         assert field(tab, "levels.3.code").count() == 0 and field(tab, "levels.1.accrual_percent").input_value() == "12"
     finally:

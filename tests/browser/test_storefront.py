@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,21 +18,11 @@ import pytest
 
 from scripts import kit
 from scripts.shop_page import CREAM, SERUM, TONIC, access_token, add, cart, tilda_total
-from tests.browser.conftest import LocalStack, login_in_cart, spend, wait_for_total
+from tests.browser.conftest import LocalStack, login_in_cart, screenshot, spend, wait_for_total
 
 # Biomiq: 5 % back at the first level, 15 % at the top, bonuses pay up to half an order;
 # the welcome bonus is 500, 1000 for an invited friend.
 SERUM_RUB, CREAM_RUB, TONIC_RUB = 1900, 1200, 800
-SCREENSHOTS = os.environ.get("KOPILKA_SCREENSHOTS")  # a folder (docs/img) to keep the screenshots in
-
-
-def screenshot(locator: Any, name: str, tmp_path: Path) -> Path:
-    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    locator.screenshot(path=str(path), animations="disabled")
-    assert path.stat().st_size > 5000  # something was drawn
-    return path
 
 
 @pytest.fixture

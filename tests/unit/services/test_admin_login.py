@@ -20,22 +20,13 @@ from shared.domain import admins as rules
 from shared.domain.admins import PasswordHash
 from shared.domain.errors import Forbidden, TooManyRequests, Unauthorized
 from shared.edge import admin_auth
-from shared.platform.settings import reload
 from shared.services import admin_mfa, admins
+from tests.unit.services.admin_secret import admin_secret  # noqa: F401  (autouse: the back office's token secret)
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
 ATTACKER = "203.0.113.9"
 OWNER = "198.51.100.7"
-
-
-@pytest.fixture(autouse=True)
-def admin_secret():
-    os.environ["KOPILKA_ADMIN_TOKEN_SECRET"] = "unit-admin-secret-distinct-from-the-customers"
-    reload()
-    yield
-    os.environ.pop("KOPILKA_ADMIN_TOKEN_SECRET", None)
-    reload()
 
 
 @pytest.fixture

@@ -3,26 +3,16 @@ the account re-checked on every request, and the forms' CSRF token."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.adapters.memory_store import MemoryStore
 from shared.domain.errors import Unauthorized
-from shared.platform.settings import reload
 from shared.services import admins, console_sessions
+from tests.unit.services.admin_secret import admin_secret  # noqa: F401  (autouse: the back office's token secret)
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def admin_secret():
-    os.environ["KOPILKA_ADMIN_TOKEN_SECRET"] = "unit-admin-secret-distinct-from-the-customers"
-    reload()
-    yield
-    os.environ.pop("KOPILKA_ADMIN_TOKEN_SECRET", None)
-    reload()
 
 
 @pytest.fixture
