@@ -246,3 +246,29 @@ def catalog_import(import_id: str) -> str:
 
 def catalog_state() -> str:
     return f"{CATALOG_STATE}/current"
+
+
+# --- earning events and sticker codes --------------------------------------------------
+
+EVENT_PERIODS = "event_periods"  # customers/{customer_id}/event_periods/{rule}:{period}: credits of a capped rule in one period
+STICKER_BATCHES = "sticker_batches"  # sticker_batches/{batch_id}: a print run of sticker codes
+STICKER_CODES = "sticker_codes"  # sticker_codes/{code}: one code, its batch, who redeemed it
+STICKER_CODE_BATCH_FIELD = "batch_id"  # on sticker_codes
+STICKER_CODE_REDEEMED_FIELD = "redeemed_batch"  # on sticker_codes: the batch, once redeemed (the batch's redeemed count)
+STICKER_ATTEMPTS = "sticker_attempts"  # sticker_attempts/{customer:<id>|ip:<sha256>}: wrong codes and the wait or block they earned
+
+
+def event_period(customer_id: str, counter: str) -> str:
+    return f"{CUSTOMERS}/{customer_id}/{EVENT_PERIODS}/{counter}"
+
+
+def sticker_batch(batch_id: str) -> str:
+    return f"{STICKER_BATCHES}/{batch_id}"
+
+
+def sticker_code(code: str) -> str:
+    return f"{STICKER_CODES}/{code}"
+
+
+def sticker_attempts(who: str) -> str:
+    return f"{STICKER_ATTEMPTS}/{who}"

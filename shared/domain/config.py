@@ -247,6 +247,36 @@ class EarningRule(_Model):
     active_from: datetime | None = None
     active_to: datetime | None = None
     groups: tuple[Code, ...] = ()
+    registered_after: datetime | None = Field(default=None, description="Only customers registered at or after this moment.")
+    registered_before: datetime | None = Field(default=None, description="Only customers registered before this moment.")
+    paid_total_min: Kopecks | None = Field(default=None, description="Only customers whose paid purchase total (kopecks) is at least this.")
+    paid_total_max: Kopecks | None = Field(default=None, description="Only customers whose paid purchase total (kopecks) is at most this.")
+    min_order_total: Kopecks | None = Field(default=None, description="An order-linked event: only an order of at least this total (kopecks).")
+    skus: tuple[Annotated[str, Field(min_length=1, max_length=120)], ...] = Field(default=(), description="Only these products (SKUs): a review's product, an order's lines.")
+    categories: tuple[Code, ...] = Field(default=(), description="Only products of these program product groups.")
+    max_per_period: int | None = Field(default=None, ge=1, le=10000, description="At most this many credits of the rule per customer per period (reposts).")
+    period_days: int = Field(default=30, ge=1, le=3660, description="The period of max_per_period, in days.")
+
+    @model_validator(mode="after")
+    def _windows(self) -> EarningRule:
+        if self.active_from is not None and self.active_to is not None and self.active_to <= self.active_from:
+            raise ValueError("active_to must be after active_from")
+        if self.registered_after is not None and self.registered_before is not None and self.registered_before <= self.registered_after:
+            raise ValueError("registered_before must be after registered_after")
+        if self.paid_total_min is not None and self.paid_total_max is not None and self.paid_total_max < self.paid_total_min:
+            raise ValueError("paid_total_max must not be below paid_total_min")
+        return self
+
+
+class Stickers(_Model):
+    """How sticker codes are guarded against guessing: each wrong code doubles the wait before
+    the next attempt (from ``first_delay_seconds`` up to ``max_delay_seconds``), and
+    ``max_failures`` wrong codes block redemption for the customer and the address for ``block_minutes``."""
+
+    max_failures: int = Field(default=20, ge=1, le=1000)
+    block_minutes: int = Field(default=60, ge=1, le=10080)
+    first_delay_seconds: int = Field(default=1, ge=0, le=3600)
+    max_delay_seconds: int = Field(default=60, ge=0, le=3600)
 
 
 class ProgramConfig(_Model):
@@ -275,6 +305,7 @@ class ProgramConfig(_Model):
     payments: Payments = Payments()
     shipping: Shipping = Shipping()
     catalog: CatalogSettings = CatalogSettings()
+    stickers: Stickers = Stickers()
 
     @field_validator("levels")
     @classmethod

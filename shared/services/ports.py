@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
 
     # program, promo codes, payouts, cursors, notices
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
+    from shared.adapters.repositories.stickers import EventPeriodRepository, StickerAttemptRepository, StickerBatchRepository, StickerCodeRepository
     from shared.adapters.repositories.sweeps import NoticeRepository, ReportDayRepository, SweepCursorRepository
 
 T = TypeVar("T")
@@ -185,6 +186,24 @@ class UnitOfWork(Protocol):
     @property
     def maker_windows(self) -> MakerWindowRepository:
         """``maker_windows/{email}``: each admin's bonus changes made without a checker, last 24 hours."""
+
+    # --- earning events and sticker codes --------------------------------------------------
+
+    @property
+    def event_periods(self) -> EventPeriodRepository:
+        """``customers/{id}/event_periods/{rule}:{period}``: a capped earning rule's credits in one period."""
+
+    @property
+    def sticker_batches(self) -> StickerBatchRepository:
+        """``sticker_batches/{id}``: print runs of sticker codes."""
+
+    @property
+    def sticker_codes(self) -> StickerCodeRepository:
+        """``sticker_codes/{code}``: the codes and who redeemed each."""
+
+    @property
+    def sticker_attempts(self) -> StickerAttemptRepository:
+        """``sticker_attempts/{who}``: wrong codes per customer and per address hash."""
 
 
 class Store(Protocol):

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # each repository's module is imported when a unit of work fi
     from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
     from shared.adapters.repositories.orders import OrderRepository, PaymentClaimRepository, TrackingRepository
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
+    from shared.adapters.repositories.stickers import EventPeriodRepository, StickerAttemptRepository, StickerBatchRepository, StickerCodeRepository
     from shared.adapters.repositories.sweeps import NoticeRepository, ReportDayRepository, SweepCursorRepository
 
 
@@ -241,6 +242,32 @@ class Repositories:
         from shared.adapters.repositories.admin import MakerWindowRepository
 
         return MakerWindowRepository(self._documents(), self._queries)
+
+    # --- earning events and sticker codes --------------------------------------------------
+
+    @cached_property
+    def event_periods(self) -> EventPeriodRepository:
+        from shared.adapters.repositories.stickers import EventPeriodRepository
+
+        return EventPeriodRepository(self._documents(), self._queries)
+
+    @cached_property
+    def sticker_batches(self) -> StickerBatchRepository:
+        from shared.adapters.repositories.stickers import StickerBatchRepository
+
+        return StickerBatchRepository(self._documents(), self._queries)
+
+    @cached_property
+    def sticker_codes(self) -> StickerCodeRepository:
+        from shared.adapters.repositories.stickers import StickerCodeRepository
+
+        return StickerCodeRepository(self._documents(), self._queries)
+
+    @cached_property
+    def sticker_attempts(self) -> StickerAttemptRepository:
+        from shared.adapters.repositories.stickers import StickerAttemptRepository
+
+        return StickerAttemptRepository(self._documents(), self._queries)
 
 
 __all__ = ["Repositories", "cached_property"]
