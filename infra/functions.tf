@@ -89,6 +89,7 @@ locals {
       secrets = [
         { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },
         { key = "KOPILKA_TILDA_TOKEN", secret = "tilda_token" },
+        { key = "KOPILKA_EVENTS_SECRET", secret = "events_secret" },
         { key = "YOOKASSA_SECRET_KEY", secret = "yookassa_secret_key" },
       ]
     }

@@ -13,6 +13,7 @@ locals {
     otp_secret           = ["sms_otp"]                                            # KOPILKA_OTP_SECRET
     payout_secret        = ["account", "admin", "console"]                        # KOPILKA_PAYOUT_SECRET
     tilda_token          = ["checkout"]                                           # KOPILKA_TILDA_TOKEN
+    events_secret        = ["checkout"]                                           # KOPILKA_EVENTS_SECRET
     cdek_token           = ["delivery_status"]                                    # KOPILKA_CDEK_TOKEN
     sweep_secret         = ["delivery_status", "expiry_sweep", "referral_reward"] # KOPILKA_SWEEP_SECRET
     yookassa_secret_key  = ["checkout", "order_paid"]                             # YOOKASSA_SECRET_KEY

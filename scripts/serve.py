@@ -34,6 +34,7 @@ LOCAL_ENV = {
     "KOPILKA_TOKEN_SECRET": "local-token-secret-of-at-least-32-bytes",
     "KOPILKA_PAYOUT_SECRET": "local-payout-secret-of-at-least-32-bytes",
     "KOPILKA_TILDA_TOKEN": "local-tilda-secret",
+    "KOPILKA_EVENTS_SECRET": "local-events-secret",
     "KOPILKA_CDEK_TOKEN": "local-cdek-secret",
     "KOPILKA_SWEEP_SECRET": "local-sweep-secret",
     "YOOMONEY_NOTIFICATION_SECRET": "local-yoomoney-secret",

@@ -85,6 +85,7 @@ TEST_ENV = {
     "KOPILKA_TOKEN_SECRET": "test-token-secret-of-at-least-32-bytes",
     "KOPILKA_PAYOUT_SECRET": "test-payout-secret-of-at-least-32-bytes!",
     "KOPILKA_TILDA_TOKEN": "tilda-url-secret",
+    "KOPILKA_EVENTS_SECRET": "events-hmac-secret",
     "KOPILKA_CDEK_TOKEN": "cdek-url-secret",
     "KOPILKA_SWEEP_SECRET": "sweep-secret",
     "YOOMONEY_NOTIFICATION_SECRET": "yoomoney-secret",

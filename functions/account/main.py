@@ -8,6 +8,9 @@
     GET  /partner               -> personal code and link, invited / registered / paying, months
     POST /payouts               {request_id, amount, method, details} -> the request (bonuses held; details sealed, answered masked)
     GET  /payouts?cursor&limit  -> the partner's payout requests
+    POST /stickers/redeem       {code} -> the sticker code's points credited (once per code; wrong codes
+                                slow the next attempt and block the customer and the address after
+                                stickers.max_failures: 429 retry_after / sticker_blocked)
 
 Every route needs ``Authorization: Bearer <customer token>`` (a missing, bad,
 expired or non-Bearer credential is a 401; the token's session is checked
@@ -39,8 +42,9 @@ from shared.api.account import (
     Profile,
     ProfileUpdate,
 )
+from shared.api.events import StickerRedeemRequest, StickerRedeemResponse
 from shared.edge import entry
-from shared.edge.http import Context, Router, parse
+from shared.edge.http import Context, Router, client_ip, parse
 from shared.platform.settings import settings
 from shared.services import account as personal
 from shared.services import partner, payouts
@@ -136,6 +140,17 @@ def payouts_endpoint(request: Any, ctx: Context) -> PayoutsResponse:
     query = _query(request, PayoutsQuery)
     page = payouts.list_requests(entry.store(), config=entry.config(ctx.now), customer_id=customer_id, limit=query.limit, cursor=query.cursor)
     return PayoutsResponse.model_validate(page)
+
+
+@router.post("/stickers/redeem")
+def redeem_sticker_endpoint(request: Any, ctx: Context) -> StickerRedeemResponse:
+    customer_id = _customer(request, ctx)
+    _query(request, NoQuery)
+    body = ctx.body(StickerRedeemRequest)
+    from shared.services import stickers  # loads with the first code, not at a cold start
+
+    done = stickers.redeem(entry.store(), config=entry.config(ctx.now), customer_id=customer_id, typed=body.code, ip=client_ip(request), now=ctx.now)
+    return StickerRedeemResponse(points=done.points, activates_at=done.activates_at, expires_at=done.expires_at, message_ru=f"Начислено {done.points} бонусов.")
 
 
 def account(request: Any) -> Any:

@@ -12,6 +12,9 @@
     POST /checkout/tilda/release  customer token; {order_id} -> that unpaid Tilda order canceled
                            (the kit took its discount away): its bonuses and promo use go back
     POST /tilda/{token}    Tilda's webhook after a successful payment; the secret is the last path segment
+    POST /checkout/events  a shop tool's signed earning event (review, newsletter, repost), see
+                           shared.edge.events_webhook
+    POST /tilda-events/{token}  a Tilda form's submission as an earning event (newsletter, repost, review)
 
 Checkout refuses a blocked customer (403 customer_blocked) and a session a
 block revoked (401 session_revoked), a cart changed since its quote (409 stale_quote, nothing
@@ -42,7 +45,7 @@ from shared.adapters import tilda
 from shared.api.checkout import CheckoutRequest, CheckoutResponse, PaidCheckoutResponse, TildaCheckoutRequest, TildaCheckoutResponse, TildaReleaseRequest, TildaReleaseResponse, TildaWebhookResponse
 from shared.domain.errors import Forbidden
 from shared.domain.order import customer_order_id
-from shared.edge import entry
+from shared.edge import entry, events_webhook
 from shared.edge.http import Context, Router
 from shared.platform import bootstrap
 from shared.platform.settings import settings
@@ -145,6 +148,9 @@ def tilda_webhook(request: Any, ctx: Context) -> Any:
     outcome = tilda_orders.settle(entry.store(), config=entry.config(ctx.now), gateway_of=bootstrap.yookassa, form=form, secret=settings().require("token_secret").token_secret, now=ctx.now)
     answer = TildaWebhookResponse(result=outcome.result.value, order_id=outcome.order_id, status=outcome.status.value if outcome.status else None, reason=outcome.reason, message_ru=outcome.message_ru)
     return answer.model_dump(exclude_none=True)
+
+
+events_webhook.register(router)  # the shop tools' signed events and Tilda forms' events
 
 
 def checkout(request: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, field_validator
 
 from shared.api import Endpoint
+from shared.api.events import StickerRedeemRequest, StickerRedeemResponse
 from shared.domain import profile as rules
 from shared.services.payouts import DETAILS_MAX, LIST_MAX_LIMIT, METHODS
 
@@ -312,4 +313,6 @@ ENDPOINTS = [
     _ep("POST", "/payouts", "Ask for a payout of payable bonuses (referral rewards past their hold): card, phone, SBP or bonus account; held until a manager decides", Payout, request=PayoutRequest,
         errors=(*_ERRORS, 413, 422)),
     _ep("GET", "/payouts", "The partner's payout requests with their status (cursor pagination)", PayoutsResponse, query=PayoutsQuery),
+    _ep("POST", "/stickers/redeem", "Redeem a sticker code for its batch's points (once per code: 422 sticker_used / sticker_wrong / sticker_expired; "
+        "429 retry_after after a wrong code, sticker_blocked after stickers.max_failures of them)", StickerRedeemResponse, request=StickerRedeemRequest, errors=(*_ERRORS, 413, 422, 429)),
 ]

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.api import Endpoint
 from shared.api.cart_quote import Bonuses, CartLines, PromoCode
+from shared.api.events import EventCreditResponse, EventWebhookRequest
 
 
 def _not_tilda(value: str) -> str:
@@ -203,5 +204,29 @@ ENDPOINTS = [
         summary="The Tilda webhook without its secret: always refused",
         auth="url_secret",
         errors=(403,),
+    ),
+    Endpoint(
+        function="checkout",
+        method="POST",
+        path="/checkout/events",
+        summary="A shop tool's earning event (review, newsletter, repost), signed with X-Kopilka-Signature: sha256=<HMAC-SHA256 of the raw body>: "
+        "credited once per natural key (the same event again: already_credited)",
+        request=EventWebhookRequest,
+        response=EventCreditResponse,
+        auth="provider",
+        errors=(400, 403, 404, 413, 422),
+    ),
+    Endpoint(
+        function="checkout",
+        method="POST",
+        path="/tilda-events/{token}",
+        summary="A Tilda form's submission as an earning event (the token names the event and is signed with KOPILKA_EVENTS_SECRET); "
+        "the customer by Phone or Email, the post or product by url / sku; 200 ignored with the reason when nothing is credited",
+        request=None,
+        response=EventCreditResponse,
+        auth="url_secret",
+        content_type="application/x-www-form-urlencoded",
+        errors=(400, 403, 413),
+        body_optional=True,
     ),
 ]

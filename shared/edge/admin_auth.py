@@ -73,6 +73,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "catalog.read": _READ,
     "catalog.import": _PROGRAM,
     "catalog.edit": _PROGRAM,
+    "customer.event": ("admin", "marketer", "manager"),  # an event checked by hand (a review, a repost) credited
+    "sticker.manage": _PROGRAM,  # sticker batches: create, generate, export
 }
 
 

@@ -20,6 +20,7 @@ KOPILKA_OTP_SECRET              HMAC key of OTP codes and phone/IP keys (sms_otp
 KOPILKA_PAYOUT_SECRET           seals partners' payout destinations (account,
                                 admin; see shared.platform.sealing)
 KOPILKA_TILDA_TOKEN             secret path segment of Tilda's webhook (checkout)
+KOPILKA_EVENTS_SECRET           HMAC-SHA256 key of the shop tools' signed earning events (checkout)
 KOPILKA_CDEK_TOKEN              secret path segment of CDEK's webhook (delivery_status)
 KOPILKA_SWEEP_SECRET            header secret of internal calls (scheduler routes)
 YOOKASSA_SECRET_KEY             YooKassa API key (order_paid)
@@ -76,6 +77,7 @@ SECRETS: tuple[str, ...] = (
     "KOPILKA_OTP_SECRET",
     "KOPILKA_PAYOUT_SECRET",
     "KOPILKA_TILDA_TOKEN",
+    "KOPILKA_EVENTS_SECRET",
     "KOPILKA_CDEK_TOKEN",
     "KOPILKA_SWEEP_SECRET",
     "YOOKASSA_SECRET_KEY",
@@ -94,6 +96,7 @@ ENV_NAMES: dict[str, str] = {
     "allowed_origins": "KOPILKA_ALLOWED_ORIGINS",
     "token_secret": "KOPILKA_TOKEN_SECRET",
     "tilda_token": "KOPILKA_TILDA_TOKEN",
+    "events_secret": "KOPILKA_EVENTS_SECRET",
     "cdek_token": "KOPILKA_CDEK_TOKEN",
     "sweep_secret": "KOPILKA_SWEEP_SECRET",
     "sweep_audience": "KOPILKA_SWEEP_AUDIENCE",
@@ -166,6 +169,7 @@ class Settings:
     token_ttl_seconds: int = 3600
     order_token_minutes: int = 60  # how long a Tilda order token (the form's kopilka_order) stays valid: the payment page's time
     tilda_token: str = ""
+    events_secret: str = ""  # signs the shop tools' earning events (POST /checkout/events)
     cdek_token: str = ""
     sweep_secret: str = ""
     sweep_audience: str = ""  # the OIDC audience(s) of scheduled calls, comma-separated
@@ -235,6 +239,7 @@ def settings() -> Settings:
         token_ttl_seconds=int(env("KOPILKA_TOKEN_TTL_SECONDS", "3600")),
         order_token_minutes=int(env("KOPILKA_ORDER_TOKEN_MINUTES", "60")),
         tilda_token=env("KOPILKA_TILDA_TOKEN", ""),
+        events_secret=env("KOPILKA_EVENTS_SECRET", ""),
         cdek_token=env("KOPILKA_CDEK_TOKEN", ""),
         sweep_secret=env("KOPILKA_SWEEP_SECRET", ""),
         sweep_audience=env("KOPILKA_SWEEP_AUDIENCE", ""),

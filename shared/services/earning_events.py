@@ -154,3 +154,23 @@ def credit_in(
 def credit(store: Store, **kwargs: object) -> EventCredit:
     """:func:`credit_in` in its own transaction."""
     return store.run(lambda uow: credit_in(uow, **kwargs))  # type: ignore[arg-type]
+
+
+def resolve_customer(store: Store, *, customer_id: str | None = None, phone: str | None = None, email: str | None = None) -> str:
+    """The customer an event names by id, phone (any Russian spelling) or e-mail, else ``unknown_customer``."""
+    from shared.domain.identity import IdentityKind
+    from shared.services.identity.phones import normalize_phone
+
+    def unit(uow: UnitOfWork) -> str | None:
+        if customer_id is not None:
+            return customer_id if uow.accounts.get(customer_id) is not None else None
+        if phone is not None:
+            found = uow.identities.get(IdentityKind.PHONE, normalize_phone(phone))
+            return None if found is None or found.unlinked_at is not None else found.customer_id
+        ids = uow.accounts.with_email(email or "", limit=2) if email else []
+        return ids[0] if len(ids) == 1 else None  # an e-mail two customers share names neither
+
+    found = store.read(unit)
+    if found is None:
+        raise UnknownCustomer("no customer with this id, phone or e-mail")
+    return found

@@ -308,6 +308,12 @@ WHO_MAY = {
     ("GET", "/catalog/import/{import_id}"): READ,
     ("GET", "/catalog/products/{uid}"): READ,
     ("PUT", "/catalog/products/{uid}"): PROGRAM,
+    ("POST", "/customers/{customer_id}/events"): {"admin", "marketer", "manager"},
+    ("POST", "/stickers"): PROGRAM,
+    ("GET", "/stickers"): PROGRAM,
+    ("GET", "/stickers/{batch_id}"): PROGRAM,
+    ("POST", "/stickers/{batch_id}/generate"): PROGRAM,
+    ("GET", "/stickers/{batch_id}/export"): PROGRAM,
 }
 
 

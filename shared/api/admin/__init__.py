@@ -119,6 +119,7 @@ from shared.api.admin.reports import (  # noqa: F401  (the models, importable fr
     PayoutExportRequest,
     PayoutExportResponse,
 )
+from shared.api.events import AdminEventRequest, EventCreditResponse, StickerBatchList, StickerBatchRequest, StickerBatchView
 
 _E = (400, 401, 403, 404, 409, 413, 422)
 
@@ -226,4 +227,12 @@ ENDPOINTS = [
         ProductPutRequest, ProductView),
     _ep("POST", "/reports/liability", "Bonus liability over a page of accounts: outstanding, pending, expiring in 30 days (admin, marketer, accountant)",
         LiabilityRequest, LiabilityResponse, body_optional=True),
+    _ep("POST", "/customers/{customer_id}/events", "Credit an earning event checked by hand (a review of a product, a repost, a newsletter subscription) once per natural key; "
+        "409 already_credited, 422 rule_inactive / condition_not_met (admin, marketer, manager)", AdminEventRequest, EventCreditResponse),
+    _ep("POST", "/stickers", "Create a sticker batch and generate its codes (idempotent by batch_id: the same id again finishes its generation; admin, marketer)",
+        StickerBatchRequest, StickerBatchView),
+    _ep("GET", "/stickers", "The latest sticker batches with their generated and redeemed counts (admin, marketer)", None, StickerBatchList),
+    _ep("GET", "/stickers/{batch_id}", "One sticker batch with its generated and redeemed counts (admin, marketer)", None, StickerBatchView),
+    _ep("POST", "/stickers/{batch_id}/generate", "Generate the batch's missing codes (resumes a generation that stopped; admin, marketer)", None, StickerBatchView),
+    _ep("GET", "/stickers/{batch_id}/export", "The batch's codes as CSV for the printer (text/csv: index;code;points;valid_until; admin, marketer)", None, None),
 ]
