@@ -7,7 +7,7 @@ shown again on the customer's page with the message at its field."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field
@@ -18,7 +18,7 @@ from shared.domain.admin import ApprovalStatus
 from shared.domain.cart import CartLine
 from shared.edge import entry
 from shared.edge.http import Reply
-from shared.services.admin import adjustments, approvals, catalog, customers, orders
+from shared.services.admin import adjustments, approvals, catalog, customers, events, orders
 from shared.services.admin import customer_view as overview
 from shared.services.admin.common import valid_customer_id
 
@@ -32,6 +32,7 @@ NOTICES.update(
     delivered="Заказ отмечен доставленным: бонусы ушли в холд.",
     returned="Возврат записан: бонусы пересчитаны.",
     ordered="Заказ оформлен: бонусы зарезервированы.",
+    event_credited="Бонус за действие начислен.",
 )
 
 STATUS_RU = {
@@ -41,7 +42,8 @@ STATUS_RU = {
 }
 LOT_STATES = {"active": ("активны", "ok"), "pending": ("в холде", "warn"), "expired": ("сгорели", "bad")}
 SOURCES_RU = {"purchase": "за заказ", "welcome": "приветственный", "welcome_invited": "приветственный по приглашению", "referral": "партнёрский", "birthday": "ко дню рождения",
-              "first_order": "за первый заказ", "mass_accrual": "по акции", "adjustment": "корректировка", "review": "за отзыв", "payout": "выплата на бонусный счёт"}
+              "first_order": "за первый заказ", "mass_accrual": "по акции", "adjustment": "корректировка", "review": "за отзыв",
+              "newsletter": "за подписку", "repost": "за репост", "sticker_code": "за код со стикера", "payout": "выплата на бонусный счёт"}
 
 
 def _key() -> str:
@@ -155,6 +157,28 @@ def adjust(p: Page) -> Reply:
         return _to(customer_id, "adjust_pending" if done.status == "pending_approval" else "adjusted")
 
     return _act(p, "adjust", run)
+
+
+class EventForm(BaseModel):
+    event: Literal["review", "repost", "newsletter"]
+    key: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=500)
+
+
+@page("POST", "/customers/{customer_id}/events")
+def credit_event(p: Page) -> Reply:
+    admin = p.require("customer.event")
+
+    def run(customer_id: str, data: dict[str, str]) -> str:
+        body = parse_form(EventForm, data)
+        if body.event != "newsletter" and not body.key.strip():
+            raise FormInvalid({"key": "Укажите артикул товара или ссылку на публикацию."})
+        events.credit_event(
+            entry.store(), admin, config=entry.config(p.now), customer_id=customer_id, event=body.event, key=body.key.strip() or None, rule=None, note=body.note, now=p.now
+        )
+        return _to(customer_id, "event_credited")
+
+    return _act(p, "event", run)
 
 
 class LevelForm(BaseModel):

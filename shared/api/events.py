@@ -4,7 +4,7 @@ credit of a checked event (admin), sticker batches (admin) and a customer's rede
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -52,6 +52,11 @@ class EventCreditResponse(BaseModel):
     amount: int = 0
     activates_at: datetime | None = None
     expires_at: datetime | None = None
+
+    @classmethod
+    def credited(cls, credit: Any) -> EventCreditResponse:
+        """The answer of an event credited now (an :class:`~shared.services.earning_events.EventCredit`)."""
+        return cls(result="credited", **{f: getattr(credit, f) for f in ("customer_id", "event", "rule", "key", "amount", "activates_at", "expires_at")})
 
 
 class AdminEventRequest(_In):

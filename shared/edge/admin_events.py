@@ -19,7 +19,7 @@ def register(router: Router) -> None:
         credit = events.credit_event(
             entry.store(), admin, config=entry.config(ctx.now), customer_id=ctx.params["customer_id"], event=body.event, key=body.key, rule=body.rule, note=body.note, now=ctx.now
         )
-        return EventCreditResponse(result="credited", **{f: getattr(credit, f) for f in ("customer_id", "event", "rule", "key", "amount", "activates_at", "expires_at")})
+        return EventCreditResponse.credited(credit)
 
     @router.post("/stickers")
     def sticker_create(request: Any, ctx: Context) -> StickerBatchView:

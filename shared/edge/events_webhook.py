@@ -54,10 +54,6 @@ def _secret() -> str:
     return secret
 
 
-def _answer(credit: earning_events.EventCredit) -> EventCreditResponse:
-    return EventCreditResponse(result="credited", **{f: getattr(credit, f) for f in ("customer_id", "event", "rule", "key", "amount", "activates_at", "expires_at")})
-
-
 def register(router: Router) -> None:
     @router.post("/checkout/events")
     def signed_event(request: Any, ctx: Context) -> EventCreditResponse:
@@ -74,7 +70,7 @@ def register(router: Router) -> None:
             credit = earning_events.credit(store, config=entry.config(ctx.now), customer_id=customer_id, event=EarningEvent(body.event), key=body.key, now=ctx.now, rule_code=body.rule)
         except earning_events.AlreadyCredited as exc:
             return EventCreditResponse(result="already_credited", customer_id=customer_id, event=body.event, rule=exc.details.get("rule"), key=exc.details.get("key"))
-        return _answer(credit)
+        return EventCreditResponse.credited(credit)
 
     @router.post("/tilda-events/{token}")
     def tilda_event(request: Any, ctx: Context) -> Any:
@@ -100,4 +96,4 @@ def register(router: Router) -> None:
             if isinstance(exc, DomainError) and exc.code == "retryable":
                 raise
             return {"result": "ignored", "reason": code, "formid": str(lowered.get("formid", ""))[:64] or None}
-        return _answer(credit).model_dump(mode="json")
+        return EventCreditResponse.credited(credit).model_dump(mode="json")
