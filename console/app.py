@@ -102,6 +102,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("/payouts", "Выплаты", "payout.read"),
     ("/promo", "Промокоды", "promo.read"),
     ("/accruals", "Начисления", "mass_accrual.read"),
+    ("/stickers", "Стикеры", "sticker.manage"),
     ("/catalog", "Каталог", "catalog.read"),
     ("/orders/flagged", "Заказы на проверке", "order.review"),
     ("/audit", "Журнал", "audit.read"),
