@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
 from msgspec import Struct
@@ -83,7 +83,9 @@ class BatchView(Struct, frozen=True, kw_only=True):
 def create_batch(store: Store, *, batch_id: str, name: str, count: int, points: int, valid_until: datetime, actor: str, now: datetime) -> StickerBatch:
     """A new batch (nothing generated yet); the same ``batch_id`` again answers the stored one."""
     require_utc(now)
-    require_utc(valid_until, "valid_until")
+    if valid_until.tzinfo is None:
+        raise ValidationFailed("valid_until needs its time zone", message_ru="Укажите срок действия с часовым поясом.", field="valid_until")
+    valid_until = valid_until.astimezone(UTC)
     if not 1 <= count <= MAX_BATCH:
         raise ValidationFailed(f"count must be 1..{MAX_BATCH}", message_ru=f"Количество кодов — от 1 до {MAX_BATCH}.", field="count")
     if points < 1:
