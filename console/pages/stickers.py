@@ -10,7 +10,7 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 
 from console.app import NOTICES, FormInvalid, Page, Reply, page, parse_form, redirect
-from console.pages.promo import parse_moscow
+from console.pages.promo import moscow_input, parse_moscow
 from shared.domain import errors
 from shared.domain.stickers import MAX_BATCH
 from shared.edge import entry
@@ -30,7 +30,7 @@ class BatchForm(BaseModel):
 def _list(p: Page, *, values: dict[str, str] | None = None, fields: dict[str, str] | None = None, message: str | None = None, status: int = 200) -> Reply:
     admin = p.require("sticker.manage")
     batches = events.batch_list(entry.store(), admin)
-    default_until = (p.now + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M")
+    default_until = moscow_input(p.now + timedelta(days=365))
     return p.render(
         "stickers.html", status=status, batches=batches, values=values or {"batch_id": "b" + secrets.token_hex(6), "valid_until": default_until},
         errors=fields or {}, message=message, max_batch=MAX_BATCH,
