@@ -87,6 +87,19 @@ function profileForm(profile) {
     h("button", { type: "submit", text: "Сохранить" }), notice);
 }
 
+function stickerForm() {
+  var code = h("input", { type: "text", name: "code", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", placeholder: "XXXX-XXXX-XXXX" });
+  var notice = h("p", { class: "notice", role: "status", "aria-live": "polite" });
+  return h("form", { "aria-label": "Код со стикера", onsubmit: function (e) {
+    e.preventDefault();
+    notice.textContent = "Проверяем код…";
+    request("account", "/stickers/redeem", { body: { code: code.value.trim() }, auth: true }).then(function (r) {
+      notice.textContent = r.ok ? r.data.message_ru : problem(r);
+      if (r.ok) code.value = "";
+    });
+  } }, h("h3", { text: "Введите код со стикера" }), field("Код со стикера", code), h("button", { type: "submit", text: "Активировать код" }), notice);
+}
+
 function mountAccount(host) {
   var box = shadow(host, "fieldset{border:1px solid #d9d9de;border-radius:8px;margin:8px 0}fieldset label{font-weight:400;display:inline-block;margin-right:14px}", "Личный кабинет");
   function render() {
@@ -108,6 +121,7 @@ function mountAccount(host) {
         accountBalance(r[0].data, history && history.items),
         h("h3", { text: "История" }), accountHistory(history),
         h("h3", { text: "Заказы" }), accountOrders(r[2].ok ? r[2].data : null),
+        stickerForm(),
         r[3].ok ? profileForm(r[3].data) : null,
         h("button", { type: "button", class: "link", text: "Выйти", onclick: logout })
       ]);

@@ -93,6 +93,10 @@ def test_account_and_partner_widgets_show_the_story(page, stack, tmp_path):
     account.get_by_text("Сохранено.").wait_for()
     profile = httpx.get(stack.urls["account"] + "/profile", headers={"Authorization": "Bearer " + access_token(page), "Origin": stack.shop}).json()
     assert profile["name"] == "Мария" and profile["notifications"]["email"] is True
+    # a sticker code typed wrong: refused in Russian
+    account.get_by_role("textbox", name="Код со стикера").fill("ABCD-EFGH-JKMN")
+    account.get_by_role("button", name="Активировать код").click()
+    account.get_by_text("Неверный код. Проверьте код на стикере.").wait_for()
     # a payout asks for more than the partner may be paid: refused, in Russian, nothing held
     partner.get_by_role("spinbutton", name="Сумма, бонусов").fill("500")
     partner.get_by_role("textbox", name="Куда перевести").fill("4111 1111 1111 1111")
