@@ -89,6 +89,7 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
                     activates_at=holds.referral_activation(config, delivered_at),
                     expires_at=holds.lot_expiry(config, now),
                     order_id=ref_order,
+                    merge=True,  # one lot per activation and expiry day: a popular partner's account stays bounded
                 ),
                 now=now,
                 fresh=True,  # guarded by the partner's book of this order, saved in the same commit

@@ -1,0 +1,49 @@
+"""Referral rewards of one day share one lot; a return takes back exactly its order's part, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.adapters import layout
+from shared.domain.line_book import BookLine, OrderLineBook
+from shared.presets import load_preset
+from shared.services import referral, registration
+from shared.services.ledger import audit_account, balances
+
+
+def _book(i: int) -> OrderLineBook:
+    return OrderLineBook(
+        order_id=f"A{i}",
+        customer_id=f"ref{i}",
+        kind="purchase",
+        lines={"serum": BookLine(quantity=1, paid=100_000), "cream": BookLine(quantity=2, paid=60_000)},
+        referrer_id="maria",
+    )
+
+
+def test_rewards_of_a_day_merge_and_a_return_claws_back_its_own_part(store, now):
+    config = load_preset("biomiq")
+    registration.register_customer(store, config=config, customer_id="maria", now=now)
+    rewards = [referral.credit_referral_reward(store, config=config, book=_book(i), delivered_at=now + timedelta(minutes=i), now=now + timedelta(minutes=i)) for i in range(4)]
+    assert rewards == [80, 80, 80, 80]  # 5 % of 1 600 ₽ each
+    again = referral.credit_referral_reward(store, config=config, book=_book(2), delivered_at=now + timedelta(minutes=2), now=now + timedelta(hours=1))
+    assert again == 80  # a redelivery credits nothing twice
+    tomorrow = now + timedelta(days=1)
+    referral.credit_referral_reward(store, config=config, book=_book(9), delivered_at=tomorrow, now=tomorrow)
+
+    document = store.get(layout.account("maria"))
+    assert document is not None
+    lots = sorted((lot for lot in document["lots"].values() if lot["source"] == "referral"), key=lambda lot: lot["amount"])
+    assert [lot["amount"] for lot in lots] == [80, 320]  # one lot a day
+    assert balances(store, "maria", tomorrow).pending == 400
+
+    later = tomorrow + timedelta(hours=1)
+    taken = referral.reverse_referral_reward(store, config=config, partner_id="maria", referee_id="ref1", order_id="A1", return_id="R1", returns={"cream": 2}, now=later)
+    assert taken == 30  # the cream's 600 ₽ of that order only: its line book keeps its part
+    again_taken = referral.reverse_referral_reward(store, config=config, partner_id="maria", referee_id="ref1", order_id="A1", return_id="R1", returns={"cream": 2}, now=later)
+    assert again_taken == 30
+    assert balances(store, "maria", later).pending == 370
+    rest = referral.reverse_referral_reward(store, config=config, partner_id="maria", referee_id="ref1", order_id="A1", return_id="R2", returns={"serum": 1}, now=later)
+    assert rest == 50  # the order's reward is gone, the others of its day stay
+    assert balances(store, "maria", later).pending == 320
+    assert audit_account(store, "maria") == []
