@@ -129,6 +129,7 @@ VERSIONS = "versions"  # programs/{program}/versions/{n}: one published config
 PROGRAM_AUDIT = "audit"  # programs/{program}/audit/v{n:06d}: the publication of version n
 PROMO_CODES = "promo_codes"  # promo_codes/{CODE}: a marketing or a partner's code
 PROMO_CUSTOMERS = "customers"  # promo_codes/{CODE}/customers/{customer_id}: a customer's uses
+PROMO_SHARDS = "shards"  # promo_codes/{CODE}/shards/{i}: a share of the code's uses
 PAYOUTS = "payouts"  # payouts/{request_id}: a partner's payout request
 SWEEPS = "sweeps"  # sweeps/{name}: a scheduled job's position
 REPORT_DAYS = "report_days"  # report_days/{YYYY-MM-DD}: the day's liability snapshot and the day before's order activity
@@ -160,6 +161,10 @@ def promo_customers(code: str) -> str:
 
 def promo_customer(code: str, customer_id: str) -> str:
     return f"{promo_customers(code)}/{customer_id}"
+
+
+def promo_shard(code: str, index: int) -> str:
+    return f"{promo_code(code)}/{PROMO_SHARDS}/{index}"
 
 
 def payout(request_id: str) -> str:
