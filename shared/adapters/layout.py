@@ -12,6 +12,7 @@ CUSTOMERS = "customers"  # customers/{customer_id}: the account (lots, reservati
 POSTINGS = "postings"  # customers/{customer_id}/postings/{posting_id}: append-only ledger entries
 LINE_BOOKS = "orders"  # customers/{customer_id}/orders/{order_id}: per-order line book (earned/spent per line)
 REFEREES = "referees"  # customers/{partner_id}/referees/{referee_id}: a referee bound by a first paid order
+REWARD_INBOX = "reward_inbox"  # customers/{partner_id}/reward_inbox/{order}: a reward not yet folded into the account
 
 
 CUSTOMER_NAMES = "customer_names"  # customer_names/{customer_id}-{n}: the name from its n-th word on, normalised (the back office's name search)
@@ -46,6 +47,14 @@ def referees(partner_id: str) -> str:
 
 def referee(partner_id: str, referee_id: str) -> str:
     return f"{referees(partner_id)}/{referee_id}"
+
+
+def reward_inbox(partner_id: str) -> str:
+    return f"{CUSTOMERS}/{partner_id}/{REWARD_INBOX}"
+
+
+def reward_entry(partner_id: str, order_id: str) -> str:
+    return f"{reward_inbox(partner_id)}/{order_id}"
 
 
 # --- orders and deliveries ------------------------------------------------------------

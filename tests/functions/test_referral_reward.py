@@ -10,7 +10,7 @@ import pytest
 from shared.domain.cart import CartLine
 from shared.domain.errors import ValidationFailed
 from shared.services import orders, referral
-from shared.services.ledger import audit_account, balances, load_account, postings
+from shared.services.ledger import audit_account, balances, fold_rewards, load_account, postings
 from tests.conftest import load_function
 from tests.functions.shop import CART, SWEEP, config, customer, now, paid_order, posting_kinds
 
@@ -149,6 +149,7 @@ def test_credit_completes_a_delivery_whose_partner_transaction_did_not_commit(cl
     assert [(lot.amount, lot.activates_at) for lot in lots] == [(155, t0 + timedelta(days=14))]
     # the delivery webhook delivered again finishes the order and credits nothing twice
     assert deliver(store, "A1", t0).status == "delivered"
+    assert fold_rewards(store, "maria") == 1  # the reward waited in the partner's inbox, once
     assert posting_kinds(store, "maria")["accrue"] == 2  # welcome + one reward
     assert audit_account(store, "maria") == []
 

@@ -19,7 +19,7 @@ from shared.domain.ledger.postings import apply_posting
 from shared.domain.ledger.state import Account
 from shared.domain.line_book import BookLine, OrderLineBook
 from shared.presets import load_preset
-from shared.services import referral, registration
+from shared.services import ledger, referral, registration
 from shared.services.ledger import audit_account, balances
 from tests.conftest import NOW
 
@@ -71,11 +71,13 @@ def test_rewards_through_the_referral_path_share_a_lot_per_day():
     config = load_preset("biomiq")
     store = MemoryStore()
     registration.register_customer(store, config=config, customer_id="maria", now=NOW)
+    referral.note_paying_referee(store, partner_id="maria", referee_id="ref0", now=NOW)
     credited = 0
     for i in range(60):  # 3 days, 20 deliveries a day
         at = NOW + timedelta(days=i // 20, minutes=i % 20)
         book = OrderLineBook(order_id=f"A{i}", customer_id=f"ref{i}", kind="purchase", lines={"serum": BookLine(quantity=1, paid=100_000)}, referrer_id="maria")
         credited += referral.credit_referral_reward(store, config=config, book=book, delivered_at=at, now=at)
+    assert ledger.fold_rewards(store, "maria") == 60
     document = store.get(layout.account("maria"))
     assert document is not None
     rewards = [lot for lot in document["lots"].values() if lot["source"] == "referral"]
