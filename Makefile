@@ -102,3 +102,7 @@ reliability: venv ## reliability suite alone (storms, races, kills, store faults
 .PHONY: bench
 bench: venv ## measure latency, store ops and cold start against a private emulator (bench/RESULTS.md)
 	$(EMULATOR) run -- $(VENV_PY) -m bench.run
+
+.PHONY: bench-scale
+bench-scale: venv ## the 10x load run: seeding, steady mix, a hot promo code and partner, the sweep, the audit (sizes: KOPILKA_SCALE_* env vars; bench/SCALE.md)
+	$(EMULATOR) run -- $(VENV_PY) -m bench.scale

@@ -1052,6 +1052,9 @@ def markdown(r: dict) -> str:
         for row in prev["rows"]:
             out.append(f"| {row['target']} | {row['previous']} | {row['now']} | {row['change']:+.1%} | {row['status']} |")
         out.append("")
+    cost = OUT / "COST.md"  # the monthly cost of a shop, from `make bench-scale`'s counted store operations
+    if cost.exists():
+        out += ["", cost.read_text()]
     return "\n".join(out)
 
 

@@ -36,6 +36,7 @@ from shared.services.ports import Store
 class Report:
     accounts: int = 0
     postings: int = 0
+    inbox: int = 0  # referral rewards waiting in partners' inboxes (counted, checked, not yet on the accounts)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -69,7 +70,7 @@ def stored_problems(customer_id: str, account: Account | None, now: datetime) ->
 def audit_one(store: Store, customer_id: str, now: datetime) -> tuple[list[str], int]:
     """The customer's problems, and the number of postings read to find them."""
     try:
-        stored = ledger.load_account(store, customer_id)
+        stored = ledger.load_stored(store, customer_id)
     except Exception as exc:  # a document that does not even parse is a finding, not a crash
         return [f"{customer_id}: stored account does not parse: {type(exc).__name__}: {exc}"], 0
     read = 0
@@ -89,6 +90,24 @@ def audit_one(store: Store, customer_id: str, now: datetime) -> tuple[list[str],
     return problems, read
 
 
+def inbox_problems(store: Store, customer_id: str) -> tuple[int, list[str]]:
+    """The rewards waiting in the customer's inbox, and what is wrong with them: each must not be on
+    the account yet (no posting under its key) and must match the partner's line book of its order."""
+
+    def read(uow: Any) -> tuple[int, list[str]]:
+        problems = []
+        entries = uow.reward_inbox.waiting(customer_id, limit=ledger.FOLD_MAX)
+        for entry in entries:
+            if uow.postings.get(customer_id, entry.key) is not None:
+                problems.append(f"{customer_id}: inbox entry {entry.order_id} is waiting but already posted")
+            book = uow.line_books.get(customer_id, entry.order_id)
+            if book is None or sum(line.earned for line in book.lines.values()) != entry.amount:
+                problems.append(f"{customer_id}: inbox entry {entry.order_id} of {entry.amount} does not match its line book")
+        return len(entries), problems
+
+    return store.read(read)
+
+
 def customer_ids(store: Store, customer: list[str] | None, limit: int | None) -> Iterator[str]:
     ids: Iterable[str] = customer if customer else store.read(lambda uow: uow.accounts.ids())
     return itertools.islice(ids, limit) if limit is not None else iter(ids)
@@ -100,8 +119,11 @@ def run_audit(store: Store, *, customers: list[str] | None = None, limit: int | 
     for customer_id in customer_ids(store, customers, limit):
         report.accounts += 1
         found, read = audit_one(store, customer_id, now)
+        waiting, inbox_found = inbox_problems(store, customer_id)
+        found += inbox_found
         report.problems += found
         report.postings += read
+        report.inbox += waiting
         if out is not None:
             for line in found:
                 print(f"PROBLEM {line}", file=out, flush=True)
@@ -120,7 +142,7 @@ def main(argv: list[str] | None = None, store: Store | None = None) -> int:
 
         store = bootstrap.firestore_store()
     report = run_audit(store, customers=args.customer, limit=args.limit, out=sys.stdout)
-    print(f"accounts checked: {report.accounts}, postings read: {report.postings}, problems: {len(report.problems)}")
+    print(f"accounts checked: {report.accounts}, postings read: {report.postings}, inbox entries waiting: {report.inbox}, problems: {len(report.problems)}")
     print("ledger audit: OK" if report.ok else "ledger audit: FAILED")
     return 0 if report.ok else 1
 

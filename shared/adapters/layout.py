@@ -12,6 +12,7 @@ CUSTOMERS = "customers"  # customers/{customer_id}: the account (lots, reservati
 POSTINGS = "postings"  # customers/{customer_id}/postings/{posting_id}: append-only ledger entries
 LINE_BOOKS = "orders"  # customers/{customer_id}/orders/{order_id}: per-order line book (earned/spent per line)
 REFEREES = "referees"  # customers/{partner_id}/referees/{referee_id}: a referee bound by a first paid order
+REWARD_INBOX = "reward_inbox"  # customers/{partner_id}/reward_inbox/{order}: a reward not yet folded into the account
 
 
 CUSTOMER_NAMES = "customer_names"  # customer_names/{customer_id}-{n}: the name from its n-th word on, normalised (the back office's name search)
@@ -46,6 +47,14 @@ def referees(partner_id: str) -> str:
 
 def referee(partner_id: str, referee_id: str) -> str:
     return f"{referees(partner_id)}/{referee_id}"
+
+
+def reward_inbox(partner_id: str) -> str:
+    return f"{CUSTOMERS}/{partner_id}/{REWARD_INBOX}"
+
+
+def reward_entry(partner_id: str, order_id: str) -> str:
+    return f"{reward_inbox(partner_id)}/{order_id}"
 
 
 # --- orders and deliveries ------------------------------------------------------------
@@ -129,6 +138,7 @@ VERSIONS = "versions"  # programs/{program}/versions/{n}: one published config
 PROGRAM_AUDIT = "audit"  # programs/{program}/audit/v{n:06d}: the publication of version n
 PROMO_CODES = "promo_codes"  # promo_codes/{CODE}: a marketing or a partner's code
 PROMO_CUSTOMERS = "customers"  # promo_codes/{CODE}/customers/{customer_id}: a customer's uses
+PROMO_SHARDS = "shards"  # promo_codes/{CODE}/shards/{i}: a share of the code's uses
 PAYOUTS = "payouts"  # payouts/{request_id}: a partner's payout request
 SWEEPS = "sweeps"  # sweeps/{name}: a scheduled job's position
 REPORT_DAYS = "report_days"  # report_days/{YYYY-MM-DD}: the day's liability snapshot and the day before's order activity
@@ -160,6 +170,10 @@ def promo_customers(code: str) -> str:
 
 def promo_customer(code: str, customer_id: str) -> str:
     return f"{promo_customers(code)}/{customer_id}"
+
+
+def promo_shard(code: str, index: int) -> str:
+    return f"{promo_code(code)}/{PROMO_SHARDS}/{index}"
 
 
 def payout(request_id: str) -> str:

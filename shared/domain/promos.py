@@ -4,12 +4,17 @@ personal code, and one customer's uses of a code."""
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
 
 from msgspec import Struct
 from msgspec.structs import replace
 
 from shared.domain.cart import PromoRule
+
+# A marketing code's uses are counted on this many shards (``promo_codes/{code}/shards/{i}``),
+# never on the code's own document: a flash sale's orders write different documents.
+PROMO_SHARDS = 8
 
 
 class PromoKind(enum.StrEnum):
@@ -38,6 +43,7 @@ class PromoCode(Struct, frozen=True):
     last_used_at: datetime | None = None
     deactivated_at: datetime | None = None
     deactivated_by: str | None = None
+    shards: int = 0  # the number of use shards; 0: the uses are counted on the code itself (codes made before shards)
 
     @property
     def is_discount(self) -> bool:
@@ -65,6 +71,44 @@ class PromoCode(Struct, frozen=True):
         return replace(self, active=False, deactivated_at=now, deactivated_by=by)
 
 
+def shard_shares(total_limit: int | None, shards: int) -> list[int | None]:
+    """How a code's uses are first spread over its shards: the limit split as evenly as it goes
+    (``None`` on every shard for a code without a total limit)."""
+    if total_limit is None:
+        return [None] * shards
+    return [total_limit // shards + (1 if i < total_limit % shards else 0) for i in range(shards)]
+
+
+def first_shard(order_id: str, shards: int) -> int:
+    """The shard an order tries first: spread evenly over the shards, the same on every retry."""
+    return int(hashlib.sha256(order_id.encode()).hexdigest()[:8], 16) % shards
+
+
+class PromoShard(Struct, frozen=True):
+    """``promo_codes/{code}/shards/{index}``: a share of a code's uses.
+
+    ``left`` is what this shard may still give (``None``: the code has no total limit),
+    ``used`` the uses it gave that are in force. Over all shards, ``left + used`` is the
+    total limit: a use taken moves one from ``left`` to ``used``, a use given back the other way.
+    """
+
+    code: str
+    index: int
+    left: int | None
+    used: int = 0
+    last_used_at: datetime | None = None
+
+    @property
+    def can_give(self) -> bool:
+        return self.left is None or self.left > 0
+
+    def taken(self, now: datetime) -> PromoShard:
+        return replace(self, left=None if self.left is None else self.left - 1, used=self.used + 1, last_used_at=now)
+
+    def given_back(self) -> PromoShard:
+        return replace(self, left=None if self.left is None else self.left + 1, used=self.used - 1)
+
+
 class Hold(Struct, frozen=True):
     """A use held by an order not paid yet, until its reservation times out."""
 
@@ -81,6 +125,10 @@ class PromoUse(Struct, frozen=True):
     orders: tuple[str, ...] = ()
     updated_at: datetime | None = None
     holds: tuple[Hold, ...] = ()
+    shards: tuple[tuple[str, int], ...] = ()  # (order id, the shard its use was taken from)
+
+    def shard_of(self, order_id: str) -> int | None:
+        return next((index for order, index in self.shards if order == order_id), None)
 
     @property
     def count(self) -> int:
@@ -94,13 +142,20 @@ class PromoUse(Struct, frozen=True):
         """The unpaid orders whose hold lapsed at or before ``now`` (their use is to be given back)."""
         return [hold.order_id for hold in self.holds if hold.until <= now]
 
-    def with_order(self, order_id: str, now: datetime, held_until: datetime | None = None) -> PromoUse:
-        """The use of ``order_id`` recorded (``held_until``: unpaid, held until then)."""
+    def with_order(self, order_id: str, now: datetime, held_until: datetime | None = None, shard: int | None = None) -> PromoUse:
+        """The use of ``order_id`` recorded (``held_until``: unpaid, held until then; ``shard``: taken from it)."""
         holds = self.holds if held_until is None else (*self.holds, Hold(order_id, held_until))
-        return replace(self, orders=(*self.orders, order_id), updated_at=now, holds=holds)
+        shards = self.shards if shard is None else (*self.shards, (order_id, shard))
+        return replace(self, orders=(*self.orders, order_id), updated_at=now, holds=holds, shards=shards)
 
     def without_order(self, order_id: str, now: datetime) -> PromoUse:
-        return replace(self, orders=tuple(o for o in self.orders if o != order_id), updated_at=now, holds=tuple(h for h in self.holds if h.order_id != order_id))
+        return replace(
+            self,
+            orders=tuple(o for o in self.orders if o != order_id),
+            updated_at=now,
+            holds=tuple(h for h in self.holds if h.order_id != order_id),
+            shards=tuple(entry for entry in self.shards if entry[0] != order_id),
+        )
 
     def paid(self, order_id: str, now: datetime) -> PromoUse:
         """``order_id`` was paid: its use is kept, no longer held."""

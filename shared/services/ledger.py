@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from msgspec.structs import replace
+
 from shared.domain.customer import AccountBlocked, Blocking, CustomerRecord, Profile, Referral, unknown_customer
 from shared.domain.errors import IdempotencyConflict
 from shared.domain.ledger import Account, Balances, Command, Posting, apply_posting, fold
@@ -20,6 +22,8 @@ from shared.domain.line_book import OrderLineBook
 from shared.services.ports import Store, UnitOfWork
 
 Out = TypeVar("Out")
+
+FOLD_MAX = 200  # inbox entries one transaction folds into a partner's account (the rest: the next one)
 
 class AccountSession:
     """One customer's record inside a unit of work: read once, posted to, written once per posting.
@@ -35,13 +39,25 @@ class AccountSession:
     write it with :meth:`save`.
     """
 
-    def __init__(self, uow: UnitOfWork, customer_id: str) -> None:
+    def __init__(self, uow: UnitOfWork, customer_id: str, *, fold: bool = True) -> None:
         self.uow = uow
         self.customer_id = customer_id
         found = uow.accounts.get(customer_id)
         self.exists = found is not None
         self._record = found or CustomerRecord.new(customer_id)
         self.account = self._record.account
+        if fold and self.exists and self._record.referral.paying > 0:
+            self.fold_rewards()
+
+    def fold_rewards(self) -> int:
+        """Fold the partner's waiting referral rewards into the account (:mod:`shared.domain.reward_inbox`):
+        each is posted under its own key, at the moment it was earned, and marked folded in the
+        same commit, so a reward is on the account exactly once. The number folded."""
+        entries = self.uow.reward_inbox.waiting(self.customer_id, limit=FOLD_MAX)
+        for entry in entries:
+            self.post(entry.key, entry.accrual(), now=entry.accrued_at)
+            self.uow.reward_inbox.save(replace(entry, folded_at=entry.accrued_at))
+        return len(entries)
 
     @property
     def record(self) -> CustomerRecord:
@@ -128,8 +144,31 @@ def post(store: Store, customer_id: str, key: str, command: Command[Out], *, now
 
 
 def load_customer(store: Store, customer_id: str) -> CustomerRecord | None:
-    """The customer record, read outside any transaction."""
-    return store.read(lambda uow: uow.accounts.get(customer_id))
+    """The customer record, read outside any transaction; a partner's account with the rewards
+    still waiting in the inbox as they will be folded (so what a partner sees is exact at every moment)."""
+
+    def read(uow: UnitOfWork) -> CustomerRecord | None:
+        record = uow.accounts.get(customer_id)
+        if record is None or record.referral.paying == 0:
+            return record
+        account = record.account
+        for entry in uow.reward_inbox.waiting(customer_id, limit=FOLD_MAX):
+            if uow.postings.get(customer_id, entry.key) is None:
+                account = apply_posting(account, entry.accrual().posting(account, key=entry.key, now=entry.accrued_at))
+        return record.with_account(account)
+
+    return store.read(read)
+
+
+def load_stored(store: Store, customer_id: str) -> Account | None:
+    """The account exactly as stored (without the rewards waiting in the inbox): what its postings fold to."""
+    record = store.read(lambda uow: uow.accounts.get(customer_id))
+    return None if record is None else record.account
+
+
+def fold_rewards(store: Store, customer_id: str) -> int:
+    """Fold a partner's waiting rewards into the account, in one transaction; the number folded."""
+    return store.run(lambda uow: AccountSession(uow, customer_id, fold=False).fold_rewards())
 
 
 def read_customer(store: Store, customer_id: str) -> CustomerRecord:
@@ -167,7 +206,7 @@ def all_postings(store: Store, customer_id: str, page: int = 500) -> Iterable[Po
 
 def audit_account(store: Store, customer_id: str) -> list[str]:
     """Differences between the stored account and the fold of its postings (empty when sound)."""
-    return audit_postings(customer_id, load_account(store, customer_id), all_postings(store, customer_id))
+    return audit_postings(customer_id, load_stored(store, customer_id), all_postings(store, customer_id))
 
 
 def audit_postings(customer_id: str, stored: Account | None, history: Iterable[Posting]) -> list[str]:

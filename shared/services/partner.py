@@ -48,7 +48,7 @@ from shared.domain.ledger import Credit, require_utc
 from shared.domain.payouts import PAYABLE_SOURCE, held_for_payouts, payable
 from shared.services import promo
 from shared.services.account import excluded
-from shared.services.ledger import AccountSession, postings, read_customer
+from shared.services.ledger import AccountSession, fold_rewards, postings, read_customer
 from shared.services.ports import Store, UnitOfWork
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -224,6 +224,7 @@ def dashboard(store: Store, *, config: ProgramConfig, partner_id: str, now: date
     A customer of a group excluded from bonuses gets ``{level, bonuses_excluded: true}``.
     """
     require_utc(now)
+    fold_rewards(store, partner_id)  # the rewards waiting in the inbox join the account (and its monthly figures)
     record = read_customer(store, partner_id)
     account = record.account
     if bonuses_excluded(config, account):

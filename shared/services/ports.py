@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
         SendRecordRepository,
         SmsBudgetRepository,
     )
-    from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
+    from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository, RewardInboxRepository
 
     # orders and deliveries
     from shared.adapters.repositories.orders import OrderRepository, PaymentClaimRepository, TrackingRepository
@@ -78,6 +78,10 @@ class UnitOfWork(Protocol):
     @property
     def referees(self) -> RefereeRepository:
         """``customers/{partner}/referees``: referees bound by a first paid order."""
+
+    @property
+    def reward_inbox(self) -> RewardInboxRepository:
+        """``customers/{partner}/reward_inbox``: referral rewards not yet folded into the account."""
 
     # --- orders and deliveries ----------------------------------------------------------
 

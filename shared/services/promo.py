@@ -27,9 +27,16 @@ cancellation), so no account can sit on others' uses. Payment keeps the use
 (:func:`keep_for_payment_in`). Redemptions are idempotent by order id, and
 :func:`unredeem` gives a use back (an order that was not placed after all,
 or was canceled unpaid).
-``uses`` counts every redemption, so an order with a code writes the code's
-document: a code shared by a very busy campaign serializes its orders there
-(about one a second per code on Firestore).
+A marketing code's uses are counted on :data:`PROMO_SHARDS` shards
+(``promo_codes/{CODE}/shards/{i}``), never on the code's own document, so a
+flash sale's orders do not all write one document (Firestore sustains about
+one write a second per document). The total limit is split over the shards;
+an order takes its use from the shard its id falls on and, when that one has
+none left, from the next that has: no shard goes below zero, so the code is
+never used more often than its limit, and a use given back returns to the
+shard it came from (the customer's use document remembers which). The code's
+``uses`` is the sum over its shards, read for figures only. Codes made before
+shards keep counting on their own document.
 """
 
 from __future__ import annotations
@@ -38,11 +45,12 @@ import re
 from datetime import datetime
 
 from msgspec import Struct
+from msgspec.structs import replace
 
 from shared.domain.cart import PromoRule
 from shared.domain.errors import BusinessRefusal, IdempotencyConflict, NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.domain.promos import PromoCode, PromoKind, PromoUse
+from shared.domain.promos import PROMO_SHARDS, PromoCode, PromoKind, PromoShard, PromoUse, first_shard, shard_shares
 from shared.services.ports import Store, Then, UnitOfWork
 
 _CODE = re.compile(r"(?!__)[\w-]{1,64}")
@@ -95,7 +103,7 @@ class Redemption(Struct, frozen=True):
     code: str
     customer_id: str
     order_id: str
-    uses: int
+    uses: int | None  # the code's uses after it; None for a code counted on shards (:func:`get` sums them)
     customer_uses: int
     replayed: bool
 
@@ -107,8 +115,40 @@ def get_in(uow: UnitOfWork, code: str) -> PromoCode | None:
 
 
 def get(store: Store, code: str) -> PromoCode | None:
-    """:func:`get_in` as a plain read."""
-    return store.read(lambda uow: get_in(uow, code))
+    """:func:`get_in` as a plain read, its ``uses`` summed over its shards."""
+    return store.read(lambda uow: counted(uow, get_in(uow, code)))
+
+
+def counted(uow: UnitOfWork, code: PromoCode | None) -> PromoCode | None:
+    """The code with ``uses`` (and ``last_used_at``) summed over its shards; for figures only: it reads every shard."""
+    if code is None or not code.shards:
+        return code
+    shards = uow.promos.all_shards(code)
+    last = max((shard.last_used_at for shard in shards if shard.last_used_at is not None), default=code.last_used_at)
+    return replace(code, uses=sum(shard.used for shard in shards), last_used_at=last)
+
+
+def _take_use(uow: UnitOfWork, code: PromoCode, order_id: str, now: datetime) -> int | None:
+    """Take one use from the code's shards for ``order_id``: the shard its id falls on, else the
+    next that has one left; the shard it came from, or ``None`` when none has any."""
+    start = first_shard(order_id, code.shards)
+    for step in range(code.shards):
+        shard = uow.promos.shard(code.code, (start + step) % code.shards)
+        if shard is not None and shard.can_give:
+            uow.promos.save_shard(shard.taken(now))
+            return shard.index
+    return None
+
+
+def _give_back(uow: UnitOfWork, code: PromoCode, use: PromoUse, order_id: str) -> PromoCode:
+    """Give the use ``order_id`` took back to the shard it came from (or to the code's own counter)."""
+    if not code.shards:
+        return code.given_back()
+    index = use.shard_of(order_id)
+    shard = None if index is None else uow.promos.shard(code.code, index)
+    if shard is not None and shard.used > 0:
+        uow.promos.save_shard(shard.given_back())
+    return code
 
 
 def offer(store: Store, code: str | None) -> Offer:
@@ -150,6 +190,8 @@ def _create_in(uow: UnitOfWork, code: PromoCode, then: Then | None = None) -> Pr
             raise IdempotencyConflict(f"promo code {code.code} already exists", code=code.code, message_ru=f"Промокод {code.code} уже существует.")
         return existing
     uow.promos.create(code)
+    for index, left in enumerate(shard_shares(code.total_limit, code.shards)):
+        uow.promos.save_shard(PromoShard(code=code.code, index=index, left=left))
     if then is not None:
         then(uow, code)
     return code
@@ -175,6 +217,7 @@ def create_discount(store: Store, *, rule: PromoRule, now: datetime, total_limit
         per_customer_limit=per_customer_limit,
         uses=0,
         created_at=now,
+        shards=PROMO_SHARDS,
     )
     return store.run(lambda uow: _create_in(uow, new, then))
 
@@ -216,9 +259,10 @@ def deactivate(store: Store, *, code: str, actor: str, now: datetime, then: Then
         if found is None:
             raise NotFound("unknown promo code", code=normalize(code))
         if not found.active:
-            return found
+            return counted(uow, found) or found
         off = found.deactivated(actor, now)
         uow.promos.save(off)
+        off = counted(uow, off) or off
         if then is not None:
             then(uow, off)
         return off
@@ -242,7 +286,7 @@ def usage(store: Store, *, code: str, cursor: str | None = None, limit: int = 10
         if found is None:
             raise NotFound("unknown promo code", code=normalize(code))
         uses = uow.promos.uses(found.code, limit=limit, after=cursor)
-        return UsagePage(found, uses, uses[-1].customer_id if len(uses) == limit else None)
+        return UsagePage(counted(uow, found) or found, uses, uses[-1].customer_id if len(uses) == limit else None)
 
     return store.read(page)
 
@@ -254,7 +298,7 @@ class CodesPage(Struct, frozen=True):
 
 def codes(store: Store, *, cursor: str | None = None, limit: int = 100) -> CodesPage:
     """A page of every code, in code order."""
-    found = store.read(lambda uow: uow.promos.page(limit=limit, after=cursor))
+    found = store.read(lambda uow: [counted(uow, code) or code for code in uow.promos.page(limit=limit, after=cursor)])
     return CodesPage(found, found[-1].code if len(found) == limit else None)
 
 
@@ -279,17 +323,14 @@ def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, no
         raise PromoInactive(f"promo code {canonical} is not an active discount code", message_ru=f"Промокод {canonical} не найден или больше не действует.", promo_code=canonical)
     use = uow.promos.use(canonical, customer_id) or PromoUse(canonical, customer_id)
     if order_id in use.orders:
-        return Redemption(canonical, customer_id, order_id, found.uses, use.count, True)
-    for lapsed in use.lapsed(now):  # released at the reservation timeout
-        use, found = use.without_order(lapsed, now), found.given_back()
+        return Redemption(canonical, customer_id, order_id, None if found.shards else found.uses, use.count, True)
+    lapsed_orders = use.lapsed(now)
+    for lapsed in lapsed_orders:  # released at the reservation timeout
+        found = _give_back(uow, found, use, lapsed)
+        use = use.without_order(lapsed, now)
     total_limit, per_customer = found.total_limit, found.per_customer_limit
-    if total_limit is not None and found.uses >= total_limit:
-        raise PromoExhausted(
-            f"promo code {canonical} has been used {found.uses} of {total_limit} times",
-            message_ru=f"Промокод {canonical} больше не действует: лимит использований исчерпан.",
-            promo_code=canonical,
-            limit=total_limit,
-        )
+    if total_limit is not None and not found.shards and found.uses >= total_limit:
+        raise _exhausted(canonical, total_limit, f"has been used {found.uses} of {total_limit} times")
     if per_customer is not None and use.count >= per_customer:
         raise PromoCustomerLimit(
             f"this customer has used promo code {canonical} {use.count} of {per_customer} times",
@@ -304,11 +345,26 @@ def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, no
             promo_code=canonical,
             open_order_id=use.open_orders(now)[0],
         )
+    if found.shards:
+        shard = _take_use(uow, found, order_id, now)
+        if shard is None:
+            raise _exhausted(canonical, total_limit, "has no use left on any shard")
+        uow.promos.save_use(use.with_order(order_id, now, held_until, shard=shard))
+        return Redemption(canonical, customer_id, order_id, None, use.count + 1, False)
     use = use.with_order(order_id, now, held_until)
     used = found.used(now)
     uow.promos.save_use(use)
     uow.promos.save(used)
     return Redemption(canonical, customer_id, order_id, used.uses, use.count, False)
+
+
+def _exhausted(canonical: str, limit: int | None, detail: str) -> PromoExhausted:
+    return PromoExhausted(
+        f"promo code {canonical} {detail}",
+        message_ru=f"Промокод {canonical} больше не действует: лимит использований исчерпан.",
+        promo_code=canonical,
+        limit=limit,
+    )
 
 
 def unredeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, now: datetime) -> bool:
@@ -322,7 +378,9 @@ def unredeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, 
         return False
     uow.promos.save_use(use.without_order(order_id, now))
     if found is not None:
-        uow.promos.save(found.given_back())
+        back = _give_back(uow, found, use, order_id)
+        if not found.shards:
+            uow.promos.save(back)
     return True
 
 
@@ -344,10 +402,16 @@ def keep_for_payment_in(uow: UnitOfWork, *, code: str, customer_id: str, order_i
         if any(hold.order_id == order_id for hold in use.holds):
             uow.promos.save_use(use.paid(order_id, now))  # kept for good: no longer held
         return True
-    if found.total_limit is not None and found.uses >= found.total_limit:
+    if found.total_limit is not None and not found.shards and found.uses >= found.total_limit:
         return False
     if found.per_customer_limit is not None and use.count >= found.per_customer_limit:
         return False
+    if found.shards:
+        shard = _take_use(uow, found, order_id, now)
+        if shard is None:
+            return False
+        uow.promos.save_use(use.with_order(order_id, now, shard=shard))
+        return True
     uow.promos.save_use(use.with_order(order_id, now))
     uow.promos.save(found.used(now))
     return True
@@ -368,5 +432,5 @@ def unredeem(store: Store, *, code: str, customer_id: str, order_id: str, now: d
 __all__ = [
     "CodesPage", "Offer", "PromoCustomerLimit", "PromoExhausted", "PromoInactive", "PromoOpenOrder", "Redemption", "UsagePage",
     "codes", "create_discount", "create_partner_code", "create_partner_code_in", "deactivate", "get", "get_in",
-    "is_well_formed", "keep_for_payment_in", "normalize", "offer", "partner_of", "redeem", "redeem_in", "resolve", "unredeem", "unredeem_in", "usage",
+    "counted", "is_well_formed", "keep_for_payment_in", "normalize", "offer", "partner_of", "redeem", "redeem_in", "resolve", "unredeem", "unredeem_in", "usage",
 ]

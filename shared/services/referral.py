@@ -27,9 +27,11 @@ from shared.domain import holds
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import Referee, bonuses_excluded
 from shared.domain.errors import InvalidState, NotFound
-from shared.domain.ledger import Accrue, Note
+from shared.domain.ledger import Note
+from shared.domain.ledger.state import merged_lot_id
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.referral import referral_reward
+from shared.domain.reward_inbox import RewardEntry
 from shared.services import clawbacks
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
@@ -69,7 +71,7 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
     ref_order = _ref_order(book.customer_id, book.order_id)
 
     def unit(uow: UnitOfWork) -> int:
-        partner = AccountSession(uow, partner_id)
+        partner = AccountSession(uow, partner_id, fold=False)  # read only: the reward waits in the partner's inbox
         existing = partner.order(ref_order)
         if existing is not None:
             return existing.earned
@@ -80,19 +82,20 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
         total = sum(shares.values())
         lot_id = None
         if total:
-            lot_id = partner.post(
-                f"referral:{ref_order}",
-                Accrue(
-                    amount=total,
-                    source="referral",
-                    ref=book.order_id,
-                    activates_at=holds.referral_activation(config, delivered_at),
-                    expires_at=holds.lot_expiry(config, now),
-                    order_id=ref_order,
-                ),
-                now=now,
-                fresh=True,  # guarded by the partner's book of this order, saved in the same commit
-            ).lot_id
+            entry = RewardEntry(
+                partner_id=partner_id,
+                order_id=ref_order,
+                amount=total,
+                ref=book.order_id,
+                accrued_at=now,
+                activates_at=holds.referral_activation(config, delivered_at),
+                expires_at=holds.lot_expiry(config, now),
+            )
+            if partner.exists and partner.referral.paying > 0:  # the partner's sessions fold what waits (AccountSession)
+                uow.reward_inbox.create(entry)  # guarded by the partner's book of this order, saved in the same commit
+                lot_id = merged_lot_id("referral", entry.activates_at, entry.expires_at)
+            else:  # a reward before the paying referee was counted (that step lost): straight onto the account
+                lot_id = partner.post(entry.key, entry.accrual(), now=now, fresh=True).lot_id
         partner.save_order(
             OrderLineBook(
                 order_id=ref_order,

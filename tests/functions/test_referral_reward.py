@@ -10,7 +10,7 @@ import pytest
 from shared.domain.cart import CartLine
 from shared.domain.errors import ValidationFailed
 from shared.services import orders, referral
-from shared.services.ledger import audit_account, balances, load_account, postings
+from shared.services.ledger import audit_account, balances, fold_rewards, load_account, postings
 from tests.conftest import load_function
 from tests.functions.shop import CART, SWEEP, config, customer, now, paid_order, posting_kinds
 
@@ -81,7 +81,9 @@ def test_five_percent_below_three_paying_referees_ten_from_three(client, store):
     assert rewards == [50, 50, 100, 100]  # 5 % of 1 000 ₽ with 1 and 2 paying referees, 10 % from the third
     for n, reward in enumerate(rewards):
         assert credit(client, f"F{n}").get_json() == {"order_id": f"F{n}", "partner_id": "maria", "reward": reward}
-    assert sorted(lot.amount for lot in referral_lots(store, "maria")) == [50, 50, 100, 100]
+    assert [lot.amount for lot in referral_lots(store, "maria")] == [300]  # one day's rewards are one lot
+    books = [store.get(f"customers/maria/orders/ref-friend{n}-F{n}") for n in range(4)]
+    assert [sum(line["earned"] for line in book["lines"].values()) for book in books] == [50, 50, 100, 100]  # each keeps its own part
     # a second order of the same referee does not count the referee again
     paid_order(store, "F0b", "friend0", lines=THOUSAND, bonuses=0, register=False, at=t0)
     assert store.get("customers/maria")["paying_referees"] == 4
@@ -147,6 +149,7 @@ def test_credit_completes_a_delivery_whose_partner_transaction_did_not_commit(cl
     assert [(lot.amount, lot.activates_at) for lot in lots] == [(155, t0 + timedelta(days=14))]
     # the delivery webhook delivered again finishes the order and credits nothing twice
     assert deliver(store, "A1", t0).status == "delivered"
+    assert fold_rewards(store, "maria") == 1  # the reward waited in the partner's inbox, once
     assert posting_kinds(store, "maria")["accrue"] == 2  # welcome + one reward
     assert audit_account(store, "maria") == []
 

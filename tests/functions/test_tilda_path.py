@@ -331,9 +331,9 @@ def test_a_payment_not_succeeded_is_flagged(function_env, client, anna, yookassa
 def test_the_promo_use_is_given_back_when_the_order_is_flagged(function_env, client, anna, yookassa_fake):
     promo.create_discount(function_env, rule=PromoRule(code="ONCE", kind="fixed", fixed=10000), total_limit=1, now=utcnow())
     placed = kit_checkout(client, anna, promo_code="ONCE").get_json()
-    assert function_env.get("promo_codes/ONCE")["uses"] == 1
+    assert promo.get(function_env, "ONCE").uses == 1
     _assert_flagged(function_env, post_webhook(client, webhook_form(placed, tilda_pays(yookassa_fake, 5), discount="1.00")), "discount_mismatch")
-    assert function_env.get("promo_codes/ONCE")["uses"] == 0
+    assert promo.get(function_env, "ONCE").uses == 0
 
 
 def test_a_payment_id_settles_one_order_only(function_env, client, anna, yookassa_fake):

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # each repository's module is imported when a unit of work fi
         SendRecordRepository,
         SmsBudgetRepository,
     )
-    from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository
+    from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository, RewardInboxRepository
     from shared.adapters.repositories.orders import OrderRepository, PaymentClaimRepository, TrackingRepository
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
     from shared.adapters.repositories.stickers import EventPeriodRepository, StickerAttemptRepository, StickerBatchRepository, StickerCodeRepository
@@ -70,6 +70,12 @@ class Repositories:
         from shared.adapters.repositories.ledger import RefereeRepository
 
         return RefereeRepository(self._documents(), self._queries)
+
+    @cached_property
+    def reward_inbox(self) -> RewardInboxRepository:
+        from shared.adapters.repositories.ledger import RewardInboxRepository
+
+        return RewardInboxRepository(self._documents(), self._queries)
 
     # --- orders and deliveries ----------------------------------------------------------
 

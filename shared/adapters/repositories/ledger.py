@@ -25,6 +25,7 @@ from shared.domain import profile as rules
 from shared.domain.customer import RECORD_FIELDS, Blocking, CustomerRecord, Notifications, Profile, Referee, Referral
 from shared.domain.ledger import Account, Posting, posting_id
 from shared.domain.line_book import OrderLineBook
+from shared.domain.reward_inbox import RewardEntry
 
 NEXT_EXPIRY_AT = "next_expiry_at"  # when the expiry sweep next has work on the account
 BIRTHDAY_MD = "birthday_md"
@@ -220,6 +221,31 @@ class LineBookRepository(Repository):
 
     def save(self, book: OrderLineBook) -> None:
         self._docs.put(layout.line_book(book.customer_id, book.order_id), book.to_dict())
+
+
+# --- the reward inbox -------------------------------------------------------------------
+
+
+class RewardInboxRepository(Repository):
+    """``customers/{partner}/reward_inbox/{order}``: rewards waiting to be folded into the account."""
+
+    def create(self, entry: RewardEntry) -> None:
+        self._docs.create(layout.reward_entry(entry.partner_id, entry.order_id), entry.to_dict())
+
+    def get(self, partner_id: str, order_id: str) -> RewardEntry | None:
+        data = self._docs.get(layout.reward_entry(partner_id, order_id))
+        return None if data is None else RewardEntry.from_dict(data)
+
+    def waiting(self, partner_id: str, *, limit: int) -> list[RewardEntry]:
+        """Entries not folded yet (found by a query, then read in the unit of work: one folded
+        meanwhile is left out)."""
+        ids = self._queries.matching(layout.reward_inbox(partner_id), field="folded", value=False, limit=limit)
+        found = self._docs.get_all([layout.reward_entry(partner_id, i) for i in ids])
+        entries = [RewardEntry.from_dict(data) for data in found.values() if data is not None]
+        return sorted((e for e in entries if e.folded_at is None), key=lambda e: (e.accrued_at, e.order_id))
+
+    def save(self, entry: RewardEntry) -> None:
+        self._docs.put(layout.reward_entry(entry.partner_id, entry.order_id), entry.to_dict())
 
 
 # --- referees ---------------------------------------------------------------------------

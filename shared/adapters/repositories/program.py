@@ -15,7 +15,7 @@ from shared.domain.cart import PromoRule
 from shared.domain.config import ConfigVersion, ProgramConfig
 from shared.domain.payouts import PayoutEvent, PayoutMethod, PayoutRequest, PayoutStatus
 from shared.domain.program import ProgramHead, Publication, VersionRef
-from shared.domain.promos import Hold, PromoCode, PromoKind, PromoUse
+from shared.domain.promos import Hold, PromoCode, PromoKind, PromoShard, PromoUse
 
 # --- the program ---------------------------------------------------------------------------
 
@@ -129,6 +129,7 @@ def _promo(data: dict[str, Any]) -> PromoCode:
         last_used_at=data.get("last_used_at"),
         deactivated_at=data.get("deactivated_at"),
         deactivated_by=data.get("deactivated_by"),
+        shards=int(data.get("shards", 0)),
     )
 
 
@@ -144,6 +145,8 @@ def promo_document(code: PromoCode) -> dict[str, Any]:
         "uses": code.uses,
         "created_at": code.created_at,
     }
+    if code.shards:
+        document["shards"] = code.shards
     optional = {"last_used_at": code.last_used_at, "deactivated_at": code.deactivated_at, "deactivated_by": code.deactivated_by}
     document.update({key: value for key, value in optional.items() if value is not None})
     return document
@@ -151,7 +154,12 @@ def promo_document(code: PromoCode) -> dict[str, Any]:
 
 def _use(data: dict[str, Any]) -> PromoUse:
     holds = tuple(Hold(order_id=h["order_id"], until=h["until"]) for h in data.get("holds") or [])
-    return PromoUse(code=data["code"], customer_id=data["customer_id"], orders=tuple(data.get("orders", [])), updated_at=data.get("updated_at"), holds=holds)
+    shards = tuple((order_id, int(index)) for order_id, index in (data.get("shards") or {}).items())
+    return PromoUse(code=data["code"], customer_id=data["customer_id"], orders=tuple(data.get("orders", [])), updated_at=data.get("updated_at"), holds=holds, shards=shards)
+
+
+def _shard(data: dict[str, Any]) -> PromoShard:
+    return PromoShard(code=data["code"], index=int(data["index"]), left=data.get("left"), used=int(data.get("used", 0)), last_used_at=data.get("last_used_at"))
 
 
 class PromoRepository(Repository):
@@ -185,9 +193,27 @@ class PromoRepository(Repository):
         document = {**existing, "code": use.code, "customer_id": use.customer_id, "orders": list(use.orders)}
         if use.holds or "holds" in existing:
             document["holds"] = [{"order_id": h.order_id, "until": h.until} for h in use.holds]
+        if use.shards or "shards" in existing:
+            document["shards"] = dict(use.shards)
         if use.updated_at is not None:
             document["updated_at"] = use.updated_at
         self._docs.put(layout.promo_customer(use.code, use.customer_id), document)
+
+    def shard(self, code: str, index: int) -> PromoShard | None:
+        data = self._docs.get(layout.promo_shard(code, index))
+        return None if data is None else _shard(data)
+
+    def save_shard(self, shard: PromoShard) -> None:
+        document: dict[str, Any] = {"code": shard.code, "index": shard.index, "left": shard.left, "used": shard.used}
+        if shard.last_used_at is not None:
+            document["last_used_at"] = shard.last_used_at
+        self._docs.put(layout.promo_shard(shard.code, shard.index), document)
+
+    def all_shards(self, code: PromoCode) -> list[PromoShard]:
+        """Every shard of a code (read together: for figures, never on an order's path)."""
+        paths = [layout.promo_shard(code.code, i) for i in range(code.shards)]
+        found = self._docs.get_all(paths)
+        return [_shard(data) for path in paths if (data := found.get(path)) is not None]
 
     def uses(self, code: str, *, limit: int, after: str | None = None) -> list[PromoUse]:
         """The customers who used a code, in customer-id order, after the customer ``after``."""

@@ -51,6 +51,7 @@ from shared.domain.ledger.state import (
     Lot,
     Reservation,
     lot_id_for,
+    merged_lot_id,
     require_utc,
 )
 
@@ -150,6 +151,9 @@ class Accrue(Command[Accrued], Struct, frozen=True, kw_only=True):
     """Credit a new lot. ``activates_at=None`` holds it until :class:`ScheduleActivation`.
 
     An outstanding debt (``allow_negative`` clawback) is repaid from the new lot first.
+    With ``merge`` (and a known activation) the accrual joins the open lot of its source,
+    activation day and expiry day instead of opening its own; what each accrual added stays
+    in its posting and in its order's line book, so a clawback takes back exactly its part.
     """
 
     kind: ClassVar[str] = "accrue"
@@ -161,15 +165,17 @@ class Accrue(Command[Accrued], Struct, frozen=True, kw_only=True):
     activates_at: datetime | None
     expires_at: datetime
     order_id: str | None = None
+    merge: bool = False
 
     def movements(self, account: Account, *, key: str, now: datetime) -> tuple[list[Movement], str, int]:
-        """The credit and any debt repayment, the new lot's id and the bonuses repaid."""
+        """The credit and any debt repayment, the lot's id and the bonuses repaid."""
         require_utc(now)
         positive(self.amount)
         if self.expires_at <= now:
             raise ValidationFailed("expires_at must be after now", field="expires_at")
-        lot_id = lot_id_for(key)
-        movements: list[Movement] = [Credit(lot_id, self.amount, self.source, self.ref, now, self.activates_at, self.expires_at)]
+        merge = self.merge and self.activates_at is not None
+        lot_id = merged_lot_id(self.source, self.activates_at, self.expires_at) if merge and self.activates_at is not None else lot_id_for(key)
+        movements: list[Movement] = [Credit(lot_id, self.amount, self.source, self.ref, now, self.activates_at, self.expires_at, merge=merge)]
         repayment, repaid = repay(account.debt, [(lot_id, self.amount, self.expires_at)], now)
         return movements + repayment, lot_id, repaid
 

@@ -30,6 +30,17 @@ def _credit(lots: dict[str, Lot], lot_id: str, amount: int, source: str, ref: st
         lots[lot_id] = replace(lot, remaining=remaining, amount=max(lot.amount, remaining))
 
 
+def _merge(lots: dict[str, Lot], lot_id: str, amount: int, source: str, ref: str, accrued_at: datetime, activates_at: datetime | None, expires_at: datetime) -> None:
+    """Add an accrual to the open lot of its source, activation day and expiry day: the amounts
+    add, the lot activates at the later of the two moments and expires at the later of the two."""
+    lot = lots.get(lot_id)
+    if lot is None:
+        _credit(lots, lot_id, amount, source, ref, accrued_at, activates_at, expires_at)
+        return
+    activation = lot.activates_at if activates_at is None or (lot.activates_at is not None and lot.activates_at >= activates_at) else activates_at
+    lots[lot_id] = replace(lot, amount=lot.amount + amount, remaining=lot.remaining + amount, activates_at=activation, expires_at=max(lot.expires_at, expires_at))
+
+
 def _debit(lots: dict[str, Lot], lot_id: str, amount: int) -> None:
     lot = lots[lot_id]
     if amount > lot.remaining:
@@ -41,7 +52,11 @@ def _debit(lots: dict[str, Lot], lot_id: str, amount: int) -> None:
 
 
 class Credit(Struct, frozen=True):
-    """Bonuses into a lot: a new lot, or back into one (a refund restores a pruned lot)."""
+    """Bonuses into a lot: a new lot, or back into one (a refund restores a pruned lot).
+
+    ``merge``: an accrual joining the open lot of its source, activation day and expiry
+    day (:func:`~shared.domain.ledger.state.merged_lot_id`): the lot's amount grows too.
+    """
 
     op: ClassVar[str] = "credit"
     lot_id: str
@@ -51,11 +66,18 @@ class Credit(Struct, frozen=True):
     accrued_at: datetime
     activates_at: datetime | None
     expires_at: datetime
+    merge: bool = False
 
     def apply(self, account: Account) -> None:
-        _credit(account.lots, self.lot_id, self.amount, self.source, self.ref, self.accrued_at, self.activates_at, self.expires_at)
+        apply = _merge if self.merge else _credit
+        apply(account.lots, self.lot_id, self.amount, self.source, self.ref, self.accrued_at, self.activates_at, self.expires_at)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.merge:
+            return {**self._stored(), "merge": True}
+        return self._stored()
+
+    def _stored(self) -> dict[str, Any]:
         return {
             "op": self.op,
             "lot_id": self.lot_id,
@@ -69,7 +91,7 @@ class Credit(Struct, frozen=True):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Credit:
-        return cls(data["lot_id"], data["amount"], data["source"], data.get("ref", ""), data["accrued_at"], data["activates_at"], data["expires_at"])
+        return cls(data["lot_id"], data["amount"], data["source"], data.get("ref", ""), data["accrued_at"], data["activates_at"], data["expires_at"], bool(data.get("merge", False)))
 
 
 class Debit(Struct, frozen=True):

@@ -27,6 +27,8 @@ from typing import Any
 from msgspec import Struct, field
 from msgspec.structs import force_setattr
 
+from shared.domain.clock import MSK
+
 
 def require_utc(moment: datetime, name: str = "now") -> datetime:
     if moment.tzinfo is None or moment.utcoffset() != timedelta(0):
@@ -40,6 +42,13 @@ def digest(text: str, length: int = 32) -> str:
 
 def lot_id_for(key: str) -> str:
     return "L" + digest(key, 24)
+
+
+def merged_lot_id(source: str, activates_at: datetime, expires_at: datetime) -> str:
+    """The one open lot of a source whose accruals activate on one Moscow day and expire on
+    another: accruals that share it add up in it, so a partner's account holds at most one
+    lot per source, activation day and expiry day however many rewards it earns."""
+    return "M" + digest(f"{source}:{activates_at.astimezone(MSK).date().isoformat()}:{expires_at.astimezone(MSK).date().isoformat()}", 24)
 
 
 class Lot(Struct, frozen=True):

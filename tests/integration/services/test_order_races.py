@@ -144,7 +144,7 @@ def test_a_payment_racing_the_timeout_settles_the_order_once(instances, biomiq, 
         assert usage["orders"] == [order_id]
         assert audit_account(a, customer) == []
     assert sum(outcomes.values()) == ROUNDS
-    assert a.get("promo_codes/SPRING10")["uses"] == ROUNDS
+    assert promo.get(a, "SPRING10").uses == ROUNDS
 
 
 def test_a_late_cancellation_of_a_paid_order_changes_nothing_and_a_late_payment_is_decided_once(store, biomiq, now):

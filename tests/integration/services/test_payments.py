@@ -99,7 +99,7 @@ def test_an_order_canceled_by_the_timeout_and_then_paid_is_settled_once(store, b
     late = past_timeout(biomiq, now)
     sweeps.cancel_stale_orders(store, config=biomiq, now=late, batch=10, max_pages=1)
     assert orders.get_order(store, "A1").status is OrderStatus.CANCELED
-    assert store.read(lambda uow: uow.promos.get("SPRING10")).uses == 0  # the timeout gave the use back
+    assert promo.get(store, "SPRING10").uses == 0  # the timeout gave the use back
 
     payment = succeeded(fake, amount=placed.money_to_pay)  # the customer paid after all
     for _ in range(2):
@@ -109,7 +109,7 @@ def test_an_order_canceled_by_the_timeout_and_then_paid_is_settled_once(store, b
     assert [e.type for e in paid.events] == ["canceled", "paid"]
     assert (paid.money_paid, paid.bonuses_spent, paid.bonuses_shortfall) == (placed.money_to_pay, 500, None)
     assert held(store, late) == {"available": 0, "reserved": 0, "pending": paid.points_earned}
-    assert store.read(lambda uow: uow.promos.get("SPRING10")).uses == 1  # the paid order counts again
+    assert promo.get(store, "SPRING10").uses == 1  # the paid order counts again
     assert fake.refunds == {}
     assert audit_account(store, "anna") == []
     assert_ledgers_sound(store, now=late)
@@ -164,7 +164,7 @@ def test_a_late_payment_whose_promo_code_was_used_up_meanwhile_is_refunded(store
     payment = succeeded(fake, amount=placed.money_to_pay)
     outcome = notify(store, biomiq, gateway, "payment.succeeded", payment["id"], late)
     assert (outcome.result, outcome.status) == (payments.Result.REFUNDED, OrderStatus.CANCELED)
-    assert store.read(lambda uow: uow.promos.get("ONCE")).uses == 1  # Boris's, never more than the limit
+    assert promo.get(store, "ONCE").uses == 1  # Boris's, never more than the limit
     assert held(store, late) == {"available": 500, "reserved": 0, "pending": 0}
     assert_ledgers_sound(store, now=late)
 

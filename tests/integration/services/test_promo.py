@@ -84,14 +84,15 @@ def test_per_customer_limit_and_idempotent_redemption(store, now):
     promo.create_discount(store, rule=ten_percent(), total_limit=10, per_customer_limit=2, now=now)
     first = promo.redeem(store, code="spring10", customer_id="anna", order_id="o1", now=now)
     again = promo.redeem(store, code="SPRING10", customer_id="anna", order_id="o1", now=now)
-    assert (first.replayed, again.replayed, again.uses, again.customer_uses) == (False, True, 1, 1)
+    assert (first.replayed, again.replayed, again.customer_uses) == (False, True, 1)
+    assert promo.get(store, "SPRING10").uses == 1
     promo.redeem(store, code="spring10", customer_id="anna", order_id="o2", now=now)
     with pytest.raises(promo.PromoCustomerLimit) as refused:
         promo.redeem(store, code="spring10", customer_id="anna", order_id="o3", now=now)
     assert isinstance(refused.value, BusinessRefusal) and "промокод" in refused.value.message_ru.lower()
-    assert promo.redeem(store, code="spring10", customer_id="boris", order_id="o4", now=now).uses == 3
+    promo.redeem(store, code="spring10", customer_id="boris", order_id="o4", now=now)
     assert store.get("promo_codes/SPRING10/customers/anna")["orders"] == ["o1", "o2"]
-    assert store.get("promo_codes/SPRING10")["uses"] == 3
+    assert promo.get(store, "SPRING10").uses == 3
 
 
 def test_unredeem_gives_the_use_back_once(store, now):
@@ -101,8 +102,9 @@ def test_unredeem_gives_the_use_back_once(store, now):
         promo.redeem(store, code="spring10", customer_id="boris", order_id="o2", now=now)
     assert promo.unredeem(store, code="spring10", customer_id="anna", order_id="o1", now=now) is True
     assert promo.unredeem(store, code="spring10", customer_id="anna", order_id="o1", now=now) is False
-    assert store.get("promo_codes/SPRING10")["uses"] == 0
-    assert promo.redeem(store, code="spring10", customer_id="boris", order_id="o2", now=now).uses == 1
+    assert promo.get(store, "SPRING10").uses == 0
+    promo.redeem(store, code="spring10", customer_id="boris", order_id="o2", now=now)
+    assert promo.get(store, "SPRING10").uses == 1
 
 
 def _place(store, config, customer, order_id, now, **extra):
@@ -120,18 +122,18 @@ def test_one_customer_cannot_hold_a_limited_code_with_open_orders(store, biomiq,
             _place(store, biomiq, "mallory", order_id, now)
         assert refused.value.code == "promo_open_order" and refused.value.message_ru
         assert store.get(f"orders/{order_id}") is None
-    assert store.get("promo_codes/SPRING10")["uses"] == 1
+    assert promo.get(store, "SPRING10").uses == 1
     _place(store, biomiq, "anna", "A1", now)
     _place(store, biomiq, "boris", "B1", now)
-    assert store.get("promo_codes/SPRING10")["uses"] == 3
+    assert promo.get(store, "SPRING10").uses == 3
     # at the reservation timeout M1's use is released: her next order takes it, never a fourth
     late = now + timedelta(minutes=biomiq.reservation_timeout_minutes, seconds=1)
     assert _place(store, biomiq, "mallory", "M2", late).promo_code == "SPRING10"
-    assert store.get("promo_codes/SPRING10")["uses"] == 3
+    assert promo.get(store, "SPRING10").uses == 3
     assert store.get("promo_codes/SPRING10/customers/mallory")["orders"] == ["M2"]
     # the sweep then cancels M1 without giving its use back a second time
     assert orders.mark_canceled(store, order_id="M1", now=late, reason="timeout").status == "canceled"
-    assert store.get("promo_codes/SPRING10")["uses"] == 3
+    assert promo.get(store, "SPRING10").uses == 3
     assert audit_account(store, "mallory") == []
 
 
@@ -143,7 +145,7 @@ def test_a_paid_order_frees_its_customer_for_another_order_with_the_code(store, 
         _place(store, biomiq, "anna", "A2", now)
     orders.mark_paid(store, config=biomiq, order_id="A1", payment=orders.PaymentRef(provider="test", id="p1", amount=first.money_to_pay), now=now)
     assert _place(store, biomiq, "anna", "A2", now).promo_code == "SPRING10"
-    assert store.get("promo_codes/SPRING10")["uses"] == 2
+    assert promo.get(store, "SPRING10").uses == 2
     assert store.get("promo_codes/SPRING10/customers/anna")["orders"] == ["A1", "A2"]
 
 
@@ -165,7 +167,7 @@ def test_a_code_with_total_limit_3_used_by_10_concurrent_orders(firestore_store,
     placed = [r for r in results if r != "refused"]
     assert len(placed) == 3 and results.count("refused") == 7
     assert all(order.promo_code == "SPRING10" and order.discount == 10000 for order, _ in placed)
-    assert firestore_store.get("promo_codes/SPRING10")["uses"] == 3
+    assert promo.get(firestore_store, "SPRING10").uses == 3
     for n, result in enumerate(results):
         b = balances(firestore_store, f"c{n}", now)
         if result == "refused":  # refused before anything was reserved or recorded
@@ -191,7 +193,7 @@ def test_redemptions_from_separate_instances_respect_the_limit(firestore_client,
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(redeem, range(8)))
     assert len([r for r in results if r != "refused"]) == 3
-    assert firestore_store.get("promo_codes/SPRING10")["uses"] == 3
+    assert promo.get(firestore_store, "SPRING10").uses == 3
 
 
 # --- the order lifecycle ----------------------------------------------------------------------
@@ -204,7 +206,7 @@ def test_place_order_applies_redeems_and_records_the_code(store, biomiq, now):
     assert (q.discount, q.money_to_pay, q.promo_applied) == (10000, 90000, True)
     assert (order.promo_code, order.promo_code_entered, order.money_to_pay) == ("SPRING10", "SPRING10", 90000)
     again, _ = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="Spring10", now=now)
-    assert again == order and store.get("promo_codes/SPRING10")["uses"] == 1
+    assert again == order and promo.get(store, "SPRING10").uses == 1
     with pytest.raises(IdempotencyConflict):
         orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code=None, now=now)
     with pytest.raises(promo.PromoCustomerLimit):
@@ -217,14 +219,14 @@ def test_a_code_that_does_not_apply_is_not_used_up(store, biomiq, now):
     registration.register_customer(store, config=biomiq, customer_id="anna", now=now)
     order, q = orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=0, promo_code="spring10", now=now)
     assert (q.promo_applied, order.promo_code, order.promo_code_entered) == (False, None, "SPRING10")
-    assert store.get("promo_codes/SPRING10")["uses"] == 0
+    assert promo.get(store, "SPRING10").uses == 0
 
 
 def test_a_failed_placement_gives_the_use_back(store, biomiq, now):
     promo.create_discount(store, rule=ten_percent(), total_limit=1, now=now)
     with pytest.raises(NotFound):  # nobody registered: the reservation step fails after the redemption
         orders.place_order(store, config=biomiq, customer_id="ghost", order_id="G1", lines=CART, bonuses=0, promo_code="spring10", now=now)
-    assert store.get("promo_codes/SPRING10")["uses"] == 0 and store.get("orders/G1") is None
+    assert promo.get(store, "SPRING10").uses == 0 and store.get("orders/G1") is None
 
 
 def test_cancel_gives_the_use_and_the_bonuses_back(store, biomiq, now):
@@ -233,7 +235,7 @@ def test_cancel_gives_the_use_and_the_bonuses_back(store, biomiq, now):
     orders.place_order(store, config=biomiq, customer_id="anna", order_id="A1", lines=CART, bonuses=200, promo_code="spring10", now=now)
     orders.mark_canceled(store, order_id="A1", now=now, reason="payment_canceled")
     orders.mark_canceled(store, order_id="A1", now=now, reason="payment_canceled")
-    assert store.get("promo_codes/SPRING10")["uses"] == 0
+    assert promo.get(store, "SPRING10").uses == 0
     assert store.get("promo_codes/SPRING10/customers/anna")["orders"] == []
     assert balances(store, "anna", now).available == 500
 
@@ -274,3 +276,55 @@ def test_deactivating_a_code_writes_once_and_usage_pages_its_customers(store, no
     first = promo.codes(store, limit=1)
     assert ([c.code for c in first.codes], first.next_cursor) == (["MARIA-2026"], "MARIA-2026")
     assert [c.code for c in promo.codes(store, cursor=first.next_cursor).codes] == ["SPRING10"]
+
+
+# --- a busy code: uses counted on shards --------------------------------------------------------
+
+
+def _shards(store, code: str) -> list[dict]:
+    return [store.get(f"promo_codes/{code}/shards/{i}") for i in range(8)]
+
+
+@pytest.mark.reliability
+def test_a_flash_sale_code_gives_exactly_its_limit_and_takes_cancellations_back(firestore_store, now):
+    """40 checkouts at once on a code good for 13: exactly 13 get it, the code's own document is
+    never written by an order, and uses given back are had again, never more than the limit."""
+    promo.create_discount(firestore_store, rule=ten_percent(), total_limit=13, now=now)
+    created = firestore_store.get("promo_codes/SPRING10")
+    assert [shard["left"] for shard in _shards(firestore_store, "SPRING10")] == [2, 2, 2, 2, 2, 1, 1, 1]
+
+    def redeem(n: int):
+        try:
+            return _client_call(lambda: promo.redeem(firestore_store, code="spring10", customer_id=f"c{n}", order_id=f"o{n}", now=now))
+        except promo.PromoExhausted:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(redeem, range(40)))
+    won = [n for n, r in enumerate(results) if r != "refused"]
+    assert len(won) == 13 and results.count("refused") == 27
+    assert firestore_store.get("promo_codes/SPRING10") == created  # no order wrote the code itself
+    shards = _shards(firestore_store, "SPRING10")
+    assert sum(s["left"] for s in shards) == 0 and sum(s["used"] for s in shards) == 13
+    assert promo.get(firestore_store, "SPRING10").uses == 13
+
+    for n in won[:3]:  # three orders canceled: their uses go back to the shards they came from
+        assert promo.unredeem(firestore_store, code="SPRING10", customer_id=f"c{n}", order_id=f"o{n}", now=now)
+        assert not promo.unredeem(firestore_store, code="SPRING10", customer_id=f"c{n}", order_id=f"o{n}", now=now)  # once
+    assert promo.get(firestore_store, "SPRING10").uses == 10
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        again = list(pool.map(redeem, range(100, 110)))
+    assert len([r for r in again if r != "refused"]) == 3
+    shards = _shards(firestore_store, "SPRING10")
+    assert all(s["left"] >= 0 for s in shards) and sum(s["left"] + s["used"] for s in shards) == 13
+    assert promo.get(firestore_store, "SPRING10").uses == 13
+
+
+def test_a_code_without_a_total_limit_counts_its_uses_on_shards(store, now):
+    promo.create_discount(store, rule=ten_percent(), now=now)
+    for n in range(20):
+        promo.redeem(store, code="spring10", customer_id=f"c{n}", order_id=f"o{n}", now=now)
+    shards = _shards(store, "SPRING10")
+    assert all(s["left"] is None for s in shards) and sum(s["used"] for s in shards) == 20
+    assert len([s for s in shards if s["used"]]) > 1  # spread over the shards
+    assert promo.get(store, "SPRING10").uses == 20
