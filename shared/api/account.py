@@ -298,6 +298,14 @@ class PayoutsResponse(RootModel[PayoutsPage | BonusesExcluded]):
 _ERRORS = (400, 401, 403, 404, 409)
 
 
+class UnsubscribeQuery(BaseModel):
+    token: str = Field(description="The signed token of the letter's unsubscribe link.")
+
+
+class Unsubscribed(BaseModel):
+    unsubscribed: bool
+
+
 def _ep(method: str, path: str, summary: str, response: type[BaseModel], *, request: type[BaseModel] | None = None, query: type[BaseModel] = NoQuery, errors: tuple[int, ...] = _ERRORS) -> Endpoint:
     return Endpoint(function="account", method=method, path=path, summary=summary, request=request, response=response, auth="customer", errors=errors, query=query)
 
@@ -312,4 +320,6 @@ ENDPOINTS = [
     _ep("POST", "/payouts", "Ask for a payout of payable bonuses (referral rewards past their hold): card, phone, SBP or bonus account; held until a manager decides", Payout, request=PayoutRequest,
         errors=(*_ERRORS, 413, 422)),
     _ep("GET", "/payouts", "The partner's payout requests with their status (cursor pagination)", PayoutsResponse, query=PayoutsQuery),
+    Endpoint(function="account", method="POST", path="/unsubscribe", summary="One-click unsubscribe (RFC 8058): switch e-mail off for the link's customer", request=None, response=Unsubscribed,
+             auth="none", errors=(401,), query=UnsubscribeQuery),
 ]
