@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from shared.adapters.email import EmailUnavailable, SmtpMailer
 from shared.adapters.message_channels import EmailChannel, SmsChannel, TelegramChannel, unsubscribed_customer
@@ -18,6 +16,7 @@ from shared.adapters.telegram_bot import TelegramBotClient, TelegramUnavailable
 from shared.domain.errors import Unauthorized
 from shared.domain.messages import Channel, OutboxMessage, Trigger
 from tests.fakes.sms import FakeSmsRu
+from tests.fakes.smtp import free_port, smtp_server
 from tests.fakes.telegram_bot import FakeTelegramBot
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -31,25 +30,10 @@ def _message(channel: Channel) -> OutboxMessage:
     )
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.received: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    with smtp_server() as inbox:
+        yield inbox, inbox.port
 
 
 def test_sms_goes_through_smsru_keyed_by_the_message():
@@ -94,9 +78,6 @@ def test_email_carries_the_one_click_unsubscribe_headers_and_link(smtp):
 
 
 def test_email_to_an_unreachable_server_fails_after_its_retries():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    mailer = SmtpMailer(host="127.0.0.1", port=port, sender="bonus@biomiq.example", starttls=False, timeout=1, sleep=lambda _: None)
+    mailer = SmtpMailer(host="127.0.0.1", port=free_port(), sender="bonus@biomiq.example", starttls=False, timeout=1, sleep=lambda _: None)
     with pytest.raises(EmailUnavailable, match="could not be reached"):
         mailer.send(mailer.build(to="maria@example.ru", subject="Тема", body="Текст", unsubscribe_url="https://x/u", key="k"))
