@@ -1,12 +1,14 @@
 """Messages end to end on the emulator: causes enqueue, ``POST expiry_sweep/dispatch`` sends
 through the SMS.ru and Bot API fakes and a real SMTP server, the letter's link unsubscribes.
 
-The functions read the clock: time-machine holds it at fixed moments."""
+The functions read the clock: time-machine holds it at moments after the real one (the
+emulator's RPC deadlines follow the clock, so it may only move forward): noon in Moscow of the
+day after tomorrow, and the hours and days from there."""
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from urllib.parse import urlparse
 
 import pytest
@@ -25,7 +27,8 @@ from tests.fakes.smtp import smtp_server
 from tests.fakes.telegram_bot import FakeTelegramBot
 from tests.functions.shop import SWEEP, config, customer, paid_order
 
-NOON = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)  # 12:00 in Moscow
+MSK = timezone(timedelta(hours=3))
+NOON = datetime.combine(datetime.now(MSK).date() + timedelta(days=2), time(12, 0), tzinfo=MSK).astimezone(timezone.utc)
 ANNA = {"name": "Анна Петрова", "phone": "+79161234567", "email": "anna.petrova@example.ru"}
 MARIA = {"name": "Мария", "phone": "+79990000001", "email": "maria@example.ru"}
 
@@ -121,18 +124,19 @@ def test_a_lot_expiring_in_seven_days_sends_one_reminder_however_many_sweeps_run
         sweeps.warn_expiring(store, config=config(at), now=at, batch=50, max_pages=2)
         dispatch(sweep, at)
     reminders = [m.text for m in sms.messages if "сгорят" in m.text]
-    assert len(reminders) == 1 and "300 бонусов сгорят 08.06.2026" in reminders[0]
+    expires = (NOON + timedelta(days=7)).astimezone(MSK).strftime("%d.%m.%Y")
+    assert len(reminders) == 1 and f"300 бонусов сгорят {expires}" in reminders[0]
 
 
 def test_a_message_due_at_23_moscow_goes_at_9(function_env, channels, sweep):
     sms, _, _ = channels
     store = function_env
-    late = datetime(2026, 6, 1, 20, 0, tzinfo=timezone.utc)  # 23:00 in Moscow
+    late = NOON + timedelta(hours=11)  # 23:00 in Moscow
     paid_order(store, "A1", "anna", bonuses=0, at=late)
     profile(store, "anna", ANNA)
     orders.mark_delivered(store, config=config(late), order_id="A1", delivered_at=late - timedelta(days=config(late).hold_days), now=late, carrier="test")
     assert dispatch(sweep, late)["held"] >= 1
-    nine = datetime(2026, 6, 2, 6, 0, tzinfo=timezone.utc)
+    nine = NOON + timedelta(hours=21)  # 09:00 in Moscow the next day
     assert dispatch(sweep, nine - timedelta(minutes=1))["sent"] == 0
     assert [m for m in sms.messages if "доступны" in m.text] == []
     dispatch(sweep, nine)
