@@ -320,6 +320,8 @@ ENDPOINTS = [
     _ep("POST", "/payouts", "Ask for a payout of payable bonuses (referral rewards past their hold): card, phone, SBP or bonus account; held until a manager decides", Payout, request=PayoutRequest,
         errors=(*_ERRORS, 413, 422)),
     _ep("GET", "/payouts", "The partner's payout requests with their status (cursor pagination)", PayoutsResponse, query=PayoutsQuery),
+    Endpoint(function="account", method="GET", path="/unsubscribe", summary="The unsubscribe link of a letter: switch e-mail off and answer a Russian page (HTML)", response=None, auth="none",
+             errors=(400,), query=UnsubscribeQuery),
     Endpoint(function="account", method="POST", path="/unsubscribe", summary="One-click unsubscribe (RFC 8058): switch e-mail off for the link's customer", request=None, response=Unsubscribed,
              auth="none", errors=(401,), query=UnsubscribeQuery),
 ]
