@@ -166,5 +166,6 @@ def test_email_has_one_click_headers_its_link_unsubscribes_and_then_no_email_goe
     paid_order(store, "A2", "anna", bonuses=0, register=False, at=NOON)
     orders.mark_delivered(store, config=config(NOON), order_id="A2", delivered_at=NOON - timedelta(days=config(NOON).hold_days), now=NOON, carrier="test")
     report = dispatch(sweep, NOON + timedelta(minutes=1))
-    assert report["skipped"] == 1 and len(inbox.messages()) == 1
+    assert report["skipped"] == 2 and len(inbox.messages()) == 1  # e-mail switched off; no Telegram linked
+    assert store.get(layout.outbox_message("bonus_available:A2:email"))["status"] == "skipped"
     assert len([m for m in sms.messages if "доступны" in m.text]) == 2
