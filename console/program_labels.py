@@ -111,7 +111,41 @@ LABELS: dict[str, tuple[str, str | None]] = {
     "catalog.gift_certificate.categories": ("Категории сертификатов", "Через запятую."),
     "catalog.gift_certificate.field": ("Поле-признак в выгрузке", None),
     "catalog.feed_url": ("Адрес YML-фида", "Только https; загружается при каждом обходе."),
+    "messages": ("Сообщения покупателям", "Шаблоны с переменными в фигурных скобках, например «{amount}»."),
+    "messages.expiry_soon.days_before": ("За сколько дней напомнить", None),
+    "messages.abandoned_cart.hours": ("Через сколько часов напомнить", None),
+    "messages.winback.days": ("Без заказов, дней", None),
+    "messages.winback.bonus": ("Подарок, бонусов", None),
 }
+
+#: The messages' triggers as the marketer reads them.
+TRIGGER_LABELS: dict[str, str] = {
+    "referral_new": "Новый друг по ссылке",
+    "referral_reward": "Вознаграждение за друга начислено",
+    "referral_available": "Вознаграждение за друга доступно",
+    "bonus_credited": "Бонусы начислены",
+    "bonus_available": "Бонусы доступны",
+    "expiry_soon": "Бонусы скоро сгорят",
+    "level_changed": "Новый уровень",
+    "birthday": "День рождения",
+    "abandoned_cart": "Брошенная корзина",
+    "winback": "Возврат ушедших",
+    "payout_status": "Статус выплаты",
+}
+for _trigger, _title in TRIGGER_LABELS.items():
+    _at = f"messages.{_trigger}"
+    LABELS.update(
+        {
+            _at: (f"Сообщение «{_title}»", None),
+            f"{_at}.enabled": ("Отправлять", None),
+            f"{_at}.channels": ("Каналы", "Через запятую: sms, telegram, email. Покупатель может отключить любой."),
+            f"{_at}.templates": ("Тексты", None),
+            f"{_at}.templates.sms": ("Текст SMS", None),
+            f"{_at}.templates.telegram": ("Текст в Telegram", None),
+            f"{_at}.templates.email_subject": ("Тема письма", None),
+            f"{_at}.templates.email_body": ("Текст письма", "Ссылка для отписки добавляется сама."),
+        }
+    )
 
 #: Titles of a list's rows (``{n}``: the row's number).
 ROW_TITLES: dict[str, str] = {

@@ -11,8 +11,10 @@
     POST /stickers/redeem       {code} -> the sticker code's points credited (once per code; wrong codes
                                 slow the next attempt and block the customer and the address after
                                 stickers.max_failures: 429 retry_after / sticker_blocked)
+    GET  /unsubscribe?token=    -> a Russian page: e-mail switched off (the link in every letter)
+    POST /unsubscribe?token=    -> {unsubscribed: true} (RFC 8058 one-click, from the mail client)
 
-Every route needs ``Authorization: Bearer <customer token>`` (a missing, bad,
+Every route but ``/unsubscribe`` (whose signed token names its customer) needs ``Authorization: Bearer <customer token>`` (a missing, bad,
 expired or non-Bearer credential is a 401; the token's session is checked
 against the customer document once, so a blocked customer is a 403 and a
 session a block revoked a 401) and answers about the token's customer
@@ -43,8 +45,9 @@ from shared.api.account import (
     ProfileUpdate,
 )
 from shared.api.events import StickerRedeemRequest, StickerRedeemResponse
+from shared.domain.errors import Unauthorized
 from shared.edge import entry
-from shared.edge.http import Context, Router, client_ip, parse
+from shared.edge.http import Context, Reply, Router, client_ip, parse
 from shared.platform.settings import settings
 from shared.services import account as personal
 from shared.services import partner, payouts
@@ -151,6 +154,32 @@ def redeem_sticker_endpoint(request: Any, ctx: Context) -> StickerRedeemResponse
 
     done = stickers.redeem(entry.store(), config=entry.config(ctx.now), customer_id=customer_id, typed=body.code, ip=client_ip(request), now=ctx.now)
     return StickerRedeemResponse(points=done.points, activates_at=done.activates_at, expires_at=done.expires_at, message_ru=f"Начислено {done.points} бонусов.")
+_PAGE = """<!doctype html><html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title></head>
+<body><main><h1>{title}</h1><p>{text}</p></main></body></html>"""
+
+
+def _unsubscribe(request: Any, ctx: Context) -> None:
+    from shared.adapters.message_channels import unsubscribed_customer
+
+    token = str(request.args.get("token") or "")
+    customer_id = unsubscribed_customer(settings().token_secret, token, now=ctx.now)
+    personal.unsubscribe_email(entry.store(), customer_id=customer_id, now=ctx.now)
+
+
+@router.get("/unsubscribe")
+def unsubscribe_page(request: Any, ctx: Context) -> Reply:
+    try:
+        _unsubscribe(request, ctx)
+    except Unauthorized:
+        page = _PAGE.format(title="Ссылка недействительна", text="Ссылка для отписки повреждена или устарела. Отключить письма можно в личном кабинете.")
+        return Reply(page, status=400)
+    return Reply(_PAGE.format(title="Вы отписались от писем", text="Мы больше не будем присылать вам письма. Включить их снова можно в личном кабинете."))
+
+
+@router.post("/unsubscribe")
+def unsubscribe_one_click(request: Any, ctx: Context) -> dict[str, bool]:
+    _unsubscribe(request, ctx)
+    return {"unsubscribed": True}
 
 
 def account(request: Any) -> Any:

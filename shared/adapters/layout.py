@@ -199,6 +199,13 @@ def notice(customer_id: str, key: str) -> str:
     return f"{notices(customer_id)}/{key}"
 
 
+OUTBOX = "outbox"  # outbox/{key}: one message to one customer on one channel (key: the cause's natural key and the channel)
+
+
+def outbox_message(key: str) -> str:
+    return f"{OUTBOX}/{key}"
+
+
 # --- back office: admins, approvals, jobs, audit ---------------------------------------
 
 ADMINS = "admins"  # admins/{email}: a back-office account (e-mail stripped and lower-cased)

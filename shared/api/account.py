@@ -299,6 +299,14 @@ class PayoutsResponse(RootModel[PayoutsPage | BonusesExcluded]):
 _ERRORS = (400, 401, 403, 404, 409)
 
 
+class UnsubscribeQuery(BaseModel):
+    token: str = Field(description="The signed token of the letter's unsubscribe link.")
+
+
+class Unsubscribed(BaseModel):
+    unsubscribed: bool
+
+
 def _ep(method: str, path: str, summary: str, response: type[BaseModel], *, request: type[BaseModel] | None = None, query: type[BaseModel] = NoQuery, errors: tuple[int, ...] = _ERRORS) -> Endpoint:
     return Endpoint(function="account", method=method, path=path, summary=summary, request=request, response=response, auth="customer", errors=errors, query=query)
 
@@ -315,4 +323,8 @@ ENDPOINTS = [
     _ep("GET", "/payouts", "The partner's payout requests with their status (cursor pagination)", PayoutsResponse, query=PayoutsQuery),
     _ep("POST", "/stickers/redeem", "Redeem a sticker code for its batch's points (once per code: 422 sticker_used / sticker_wrong / sticker_expired; "
         "429 retry_after after a wrong code, sticker_blocked after stickers.max_failures of them)", StickerRedeemResponse, request=StickerRedeemRequest, errors=(*_ERRORS, 413, 422, 429)),
+    Endpoint(function="account", method="GET", path="/unsubscribe", summary="The unsubscribe link of a letter: switch e-mail off and answer a Russian page (HTML)", response=None, auth="none",
+             errors=(400,), query=UnsubscribeQuery),
+    Endpoint(function="account", method="POST", path="/unsubscribe", summary="One-click unsubscribe (RFC 8058): switch e-mail off for the link's customer", request=None, response=Unsubscribed,
+             auth="none", errors=(401,), query=UnsubscribeQuery),
 ]

@@ -37,8 +37,25 @@ class SweepResult(BaseModel):
     catalog_changed: int = Field(default=0, description="Products the catalog feed changed.")
     catalog_refused: int = Field(default=0, description="Feed offers refused (reported in the import's record).")
     catalog_failed: int = Field(default=0, description="1 when the feed could not be fetched or read: the next run tries again.")
+    messages_sent: int = Field(default=0, description="Outbox messages the dispatcher sent after the sweep.")
+
+
+class DispatchRequest(BaseModel):
+    """Cloud Scheduler posts ``{}``; ``limit`` bounds a manual run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=200, ge=1, le=1000, description="Due messages looked at in this run.")
+
+
+class DispatchResult(BaseModel):
+    sent: int = Field(description="Messages handed to their channel.")
+    failed: int = Field(description="Attempts that failed (retried later with backoff, or given up).")
+    skipped: int = Field(description="Messages on a channel the customer switched off or has no address on.")
+    held: int = Field(description="Messages held for the quiet hours (until 09:00 in the customer's time zone).")
 
 
 ENDPOINTS = [
     Endpoint("expiry_sweep", "POST", "/run", "Run the sweep (Cloud Scheduler OIDC or the sweep secret)", SweepRequest, SweepResult, auth="scheduler", errors=(400, 401, 403, 409), body_optional=True),
+    Endpoint("expiry_sweep", "POST", "/dispatch", "Send the outbox's due messages", DispatchRequest, DispatchResult, auth="scheduler", errors=(400, 401, 403), body_optional=True),
 ]

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.domain.errors import ValidationFailed
+from shared.domain.message_config import Messages
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=3)]
 Coefficient = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
@@ -306,6 +307,7 @@ class ProgramConfig(_Model):
     shipping: Shipping = Shipping()
     catalog: CatalogSettings = CatalogSettings()
     stickers: Stickers = Stickers()
+    messages: Messages = Messages()
 
     @field_validator("levels")
     @classmethod
@@ -334,6 +336,9 @@ class ProgramConfig(_Model):
             unknown = set(rule.groups) - set(group_codes)
             if unknown:
                 raise ValueError(f"earning_rules.{rule.code}.groups: unknown groups {sorted(unknown)}")
+        problems = self.messages.problems()
+        if problems:
+            raise ValueError(problems[0])
         return self
 
     # -- lookups used by the rules -------------------------------------------------

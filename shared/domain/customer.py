@@ -64,6 +64,7 @@ class Profile(Struct, frozen=True):
     birthday: str | None = None  # as entered: "YYYY-MM-DD" or "MM-DD"
     birthday_md: str | None = None  # always "MM-DD": what the birthday pass queries
     notifications: Notifications | None = None  # None: the defaults (sms only)
+    tz: str | None = None  # an IANA time zone for the quiet hours of messages; None: Europe/Moscow
     profile_updated_at: datetime | None = None
 
     @property

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from shared.services.ports import Store
 
@@ -33,10 +33,13 @@ if TYPE_CHECKING:
     from shared.adapters.carriers import CarrierStatus
     from shared.adapters.catalog_feed import FeedClient
     from shared.adapters.sms import SmsRuClient
+    from shared.adapters.telegram_bot import TelegramBotClient
     from shared.adapters.telegram_oidc import TelegramOidcClient
     from shared.adapters.yookassa import YooKassaClient
+    from shared.domain.messages import Channel
+    from shared.services.dispatch import Sender
 
-Provider = Literal["sms", "yookassa", "carriers", "captcha", "telegram", "catalog_feed"]
+Provider = Literal["sms", "yookassa", "carriers", "captcha", "telegram", "catalog_feed", "telegram_bot"]
 C = TypeVar("C")
 
 _lock = threading.Lock()
@@ -200,6 +203,40 @@ _telegram: _Clients[TelegramOidcClient] = _Clients(_build_telegram, _close_teleg
 _feed: _Clients[FeedClient] = _Clients(_build_feed, _close_feed)
 
 
+def _build_telegram_bot(_: str, transport: httpx.BaseTransport | None) -> TelegramBotClient:
+    from shared.adapters.telegram_bot import TelegramBotClient
+    from shared.platform.settings import settings
+
+    s = settings()
+    return TelegramBotClient(token=s.telegram_bot_token, base_url=s.telegram_api_url, timeout=s.http_timeout_seconds, transport=transport)
+
+
+_telegram_bot: _Clients[TelegramBotClient] = _Clients(_build_telegram_bot, lambda client: client.close())
+
+
+def message_channels() -> dict[Channel, Sender]:
+    """The dispatcher's channels this instance is configured for, by channel name: SMS while
+    ``SMSRU_API_ID`` is set, Telegram while ``TELEGRAM_BOT_TOKEN`` is, e-mail while ``SMTP_HOST``
+    and ``KOPILKA_ACCOUNT_URL`` are (its letters' unsubscribe links point there)."""
+    from datetime import datetime, timezone
+
+    from shared.adapters.email import SmtpMailer
+    from shared.adapters.message_channels import EmailChannel, SmsChannel, TelegramChannel
+    from shared.domain.messages import Channel
+    from shared.platform.settings import settings
+
+    s = settings()
+    found: dict[Channel, Sender] = {}
+    if s.smsru_api_id:
+        found[Channel.SMS] = SmsChannel(sms())
+    if s.telegram_bot_token:
+        found[Channel.TELEGRAM] = TelegramChannel(_telegram_bot.get())
+    if s.smtp_host and s.account_url and s.token_secret:
+        mailer = SmtpMailer(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_from, user=s.smtp_user, password=s.smtp_password, starttls=s.smtp_starttls, timeout=s.http_timeout_seconds * 2)
+        found[Channel.EMAIL] = EmailChannel(mailer, unsubscribe_base=s.account_url, secret=s.token_secret, clock=lambda: datetime.now(timezone.utc))
+    return found
+
+
 def sms() -> SmsRuClient:
     """The instance's SMS gateway client."""
     return _sms.get()
@@ -244,12 +281,13 @@ def built_carriers() -> tuple[str, ...]:
 
 def set_transport(provider: Provider, transport: httpx.BaseTransport | None) -> None:
     """Route a provider's clients through ``transport`` (a fake in tests; ``None``: the network)."""
-    clients: dict[Provider, _Clients[SmsRuClient] | _Clients[YooKassaClient] | _Clients[CarrierClient] | _Clients[SmartCaptchaClient] | _Clients[TelegramOidcClient] | _Clients[FeedClient]] = {
+    clients: dict[Provider, _Clients[Any]] = {
         "sms": _sms,
         "yookassa": _yookassa,
         "carriers": _carriers,
         "captcha": _captcha,
         "telegram": _telegram,
         "catalog_feed": _feed,
+        "telegram_bot": _telegram_bot,
     }
     clients[provider].set_transport(transport)

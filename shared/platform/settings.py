@@ -34,6 +34,7 @@ SMARTCAPTCHA_SERVER_KEY         Yandex SmartCaptcha server key (sms_otp; unset:
                                 no captcha is asked for)
 TELEGRAM_OIDC_SECRET            "Log in with Telegram" (OpenID Connect) client
                                 secret from BotFather (sms_otp)
+SMTP_PASSWORD                   the SMTP server's password (expiry_sweep: messages)
 ==============================  ==============================================
 
 Everything else is plain configuration (environment variables set on the
@@ -88,6 +89,7 @@ SECRETS: tuple[str, ...] = (
     "SMSRU_API_ID",
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_OIDC_SECRET",
+    "SMTP_PASSWORD",
 )
 
 # the environment variable of each field that has one (for error messages naming the variable)
@@ -116,6 +118,9 @@ ENV_NAMES: dict[str, str] = {
     "smartcaptcha_server_key": "SMARTCAPTCHA_SERVER_KEY",
     "telegram_oidc_secret": "TELEGRAM_OIDC_SECRET",
     "telegram_oidc_url": "TELEGRAM_OIDC_URL",
+    "smtp_host": "SMTP_HOST",
+    "smtp_from": "SMTP_FROM",
+    "account_url": "KOPILKA_ACCOUNT_URL",
     "shop_url": "KOPILKA_SHOP_URL",
     "admin_token_secret": "KOPILKA_ADMIN_TOKEN_SECRET",
     "token_secret_fingerprint": "KOPILKA_TOKEN_SECRET_FINGERPRINT",
@@ -209,6 +214,15 @@ class Settings:
     smartcaptcha_url: str = "https://smartcaptcha.yandexcloud.net"
     telegram_oidc_secret: str = ""  # OpenID Connect client secret (the client id is the bot's id)
     telegram_oidc_url: str = "https://oauth.telegram.org"  # the issuer: /token and /.well-known/jwks.json
+    # messages (expiry_sweep's dispatcher): the shop's bot (TELEGRAM_BOT_TOKEN), SMTP, the unsubscribe link's base
+    telegram_api_url: str = "https://api.telegram.org"
+    smtp_host: str = ""  # unset: no e-mail channel
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""  # the From address, e.g. "Biomiq <bonus@biomiq.ru>"
+    smtp_starttls: bool = True
+    account_url: str = ""  # the account function's URL: e-mails' unsubscribe links point at {account_url}/unsubscribe
     version: str = "dev"  # KOPILKA_VERSION, else the VERSION file, else "dev"
     environment: str = "local"  # KOPILKA_ENV
     extra: dict[str, str] = field(default_factory=dict)
@@ -278,6 +292,14 @@ def settings() -> Settings:
         admin_token_ttl_seconds=int(env("KOPILKA_ADMIN_TOKEN_TTL_SECONDS", str(8 * 3600))),
         console_idle_minutes=int(env("KOPILKA_CONSOLE_IDLE_MINUTES", "30")),
         payout_secret=env("KOPILKA_PAYOUT_SECRET", ""),
+        telegram_api_url=env("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
+        smtp_host=env("SMTP_HOST", ""),
+        smtp_port=int(env("SMTP_PORT", "587")),
+        smtp_user=env("SMTP_USER", ""),
+        smtp_password=env("SMTP_PASSWORD", ""),
+        smtp_from=env("SMTP_FROM", ""),
+        smtp_starttls=env("SMTP_STARTTLS", "1") not in ("0", "false", "no"),
+        account_url=env("KOPILKA_ACCOUNT_URL", "").rstrip("/"),
         version=_version(),
         environment=env("KOPILKA_ENV", "").strip() or "local",
     ).check_secrets()

@@ -128,6 +128,22 @@ def update_profile(store: Store, *, customer_id: str, update: ProfileUpdate, now
     return store.run(unit)
 
 
+def unsubscribe_email(store: Store, *, customer_id: str, now: datetime) -> bool:
+    """Switch e-mail off for the customer (a letter's one-click unsubscribe link). Idempotent:
+    ``True`` when it was on; an unknown customer changes nothing."""
+    require_utc(now)
+
+    def unit(uow: UnitOfWork) -> bool:
+        session = AccountSession(uow, customer_id)
+        if not session.exists or not session.profile.channels.email:
+            return False
+        session.record = session.record.set_profile(notifications=session.profile.channels.with_choices({"email": False}), profile_updated_at=now)
+        session.save()
+        return True
+
+    return store.run(unit)
+
+
 # --- balance --------------------------------------------------------------------------------
 
 

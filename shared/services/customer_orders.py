@@ -30,8 +30,9 @@ from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, ScheduleActivation, Spend, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_return
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
+from shared.domain.messages import Trigger
 from shared.domain.settlement import settle
-from shared.services import clawbacks
+from shared.services import clawbacks, outbox
 from shared.services.ledger import AccountSession
 from shared.services.ports import UnitOfWork
 
@@ -285,6 +286,8 @@ def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_i
         if book.earned_lot_id:
             activation = activates_at or holds.purchase_activation(config, delivered_at)
             session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=activation), now=now, fresh=True)
+            if book.earned > 0:
+                outbox.enqueue(uow, config, trigger=Trigger.BONUS_AVAILABLE, cause=order_id, customer_id=customer_id, variables={"amount": book.earned}, due_at=activation, now=now)
         book.delivered_at = delivered_at
         book.status = "delivered" if book.status == "paid" else book.status
         session.save_order(book)

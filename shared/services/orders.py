@@ -344,7 +344,7 @@ def mark_paid(store: Store, *, config: ProgramConfig, order_id: str, payment: Pa
         log.warning("order paid with fewer bonuses than agreed", extra={"json_fields": fields})
     counted = order.recorded(key)
     if isinstance(counted, PaidEvent) and counted.referrer_notified:
-        referral.note_paying_referee(store, partner_id=counted.referrer_notified, referee_id=customer_id, now=now)
+        referral.note_paying_referee(store, partner_id=counted.referrer_notified, referee_id=customer_id, now=now, config=config)
     return order
 
 

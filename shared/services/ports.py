@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
 
     # orders and deliveries
     from shared.adapters.repositories.orders import OrderRepository, PaymentClaimRepository, TrackingRepository
+    from shared.adapters.repositories.outbox import OutboxRepository
 
     # program, promo codes, payouts, cursors, notices
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
@@ -154,6 +155,10 @@ class UnitOfWork(Protocol):
     @property
     def report_days(self) -> ReportDayRepository:
         """``report_days/{day}``: the daily report snapshots the sweep writes."""
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        """``outbox/{key}``: the messages to customers, one per cause and channel (see docs/messages.md)."""
 
     # --- the product catalog -------------------------------------------------------------
 

@@ -24,15 +24,17 @@ from datetime import datetime
 
 from shared.api.referral_reward import CreditResult
 from shared.domain import holds
+from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import Referee, bonuses_excluded
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Note
 from shared.domain.ledger.state import merged_lot_id
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
+from shared.domain.messages import Trigger
 from shared.domain.referral import referral_reward
 from shared.domain.reward_inbox import RewardEntry
-from shared.services import clawbacks
+from shared.services import clawbacks, outbox
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -42,16 +44,21 @@ def _ref_order(referee_id: str, order_id: str) -> str:
     return f"ref-{referee_id}-{order_id}"
 
 
-def note_paying_referee(store: Store, *, partner_id: str, referee_id: str, now: datetime) -> bool:
-    """Count a referee's first paid order on the partner's account (once per referee)."""
+def note_paying_referee(store: Store, *, partner_id: str, referee_id: str, now: datetime, config: ProgramConfig | None = None) -> bool:
+    """Count a referee's first paid order on the partner's account (once per referee) and, with
+    ``config``, tell the partner (``referral_new``): the count and the month, nothing about the referee."""
 
     def unit(uow: UnitOfWork) -> bool:
         if uow.referees.get(partner_id, referee_id) is not None:
             return False
         session = AccountSession(uow, partner_id)
         uow.referees.create(partner_id, Referee(referee_id=referee_id, first_paid_at=now))
-        session.record = session.record.set_referral(paying_referees=session.referral.paying + 1)
+        paying = session.referral.paying + 1
+        session.record = session.record.set_referral(paying_referees=paying)
         session.save()
+        if config is not None:
+            month = now.astimezone(MSK).strftime("%m.%Y")
+            outbox.enqueue(uow, config, trigger=Trigger.REFERRAL_NEW, cause=f"{partner_id}:{referee_id}", customer_id=partner_id, variables={"referees": paying, "month": month}, due_at=now, now=now)
         return True
 
     return store.run(unit)
@@ -96,6 +103,9 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
                 lot_id = merged_lot_id("referral", entry.activates_at, entry.expires_at)
             else:  # a reward before the paying referee was counted (that step lost): straight onto the account
                 lot_id = partner.post(entry.key, entry.accrual(), now=now, fresh=True).lot_id
+            available_at = entry.activates_at
+            for trigger, due_at in ((Trigger.REFERRAL_REWARD, now), (Trigger.REFERRAL_AVAILABLE, available_at)):
+                outbox.enqueue(uow, config, trigger=trigger, cause=ref_order, customer_id=partner_id, variables={"amount": total}, due_at=due_at, now=now)
         partner.save_order(
             OrderLineBook(
                 order_id=ref_order,

@@ -15,7 +15,8 @@ position in ``sweeps/{name}`` (:mod:`shared.services.cursors`):
    level no longer matches it (downgrades when the config allows them).
 4. ``expiry_notices`` — once per Moscow day: a notice
    ``customers/{id}/notices/expiry:<date>`` for bonuses that expire within
-   :data:`WARNING_DAYS` days (written once: the notifier sends and marks them).
+   ``messages.expiry_soon.days_before`` days (7 by default), written once, each with its
+   ``expiry_soon`` message in the outbox (one per customer and expiry date).
 5. ``birthdays`` — once per Moscow day: customers whose ``birthday_md`` is today
    get the program's birthday bonus (an ``earning_rules`` entry with event
    ``birthday``), once per customer and year (key ``birthday:<customer>:<year>``).
@@ -58,9 +59,10 @@ from shared.domain.customer import CustomerRecord
 from shared.domain.errors import DomainError
 from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
+from shared.domain.messages import Trigger
 from shared.domain.notices import ExpiryNotice
 from shared.domain.order import OrderStatus
-from shared.services import account_sweep, catalog_import, cursors, orders, report_snapshots, shipping_fallback
+from shared.services import account_sweep, catalog_import, cursors, orders, outbox, report_snapshots, shipping_fallback
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -161,18 +163,24 @@ def review_levels(store: Store, *, config: ProgramConfig, now: datetime, batch: 
 # --- 4. expiry warnings ----------------------------------------------------------------
 
 
+def _warning_days(config: ProgramConfig) -> int:
+    """How many days ahead expiries are announced: the ``expiry_soon`` message's ``days_before``."""
+    return config.messages.expiry_soon.days_before
+
+
 def warn_account(store: Store, *, config: ProgramConfig, customer_id: str, now: datetime) -> int:
-    """Record one notice per expiry day of bonuses expiring within WARNING_DAYS; 0 when already recorded."""
+    """Record one notice, and enqueue its ``expiry_soon`` message, per expiry day of bonuses expiring within
+    ``days_before`` (pending lots included); 0 when already recorded."""
     record = store.read(lambda uow: uow.accounts.get(customer_id))
     if record is None:
         return 0
     account = record.account
     if _excluded(config, account.group):
         return 0
-    until = now + timedelta(days=WARNING_DAYS)
+    until = now + timedelta(days=_warning_days(config))
     by_day: dict[str, list[Any]] = {}
-    for lot in account.lots.values():
-        if lot.remaining > 0 and now < lot.expires_at <= until and lot.activates_at is not None and lot.activates_at < lot.expires_at:
+    for lot in account.lots.values():  # pending lots too, unless they would expire before they unlock
+        if lot.remaining > 0 and now < lot.expires_at <= until and (lot.activates_at is None or lot.activates_at < lot.expires_at):
             by_day.setdefault(msk_date(lot.expires_at), []).append(lot)
     written = 0
     for day, lots in sorted(by_day.items()):
@@ -190,6 +198,10 @@ def warn_account(store: Store, *, config: ProgramConfig, customer_id: str, now: 
             if uow.notices.get(customer_id, notice.key) is not None:
                 return 0
             uow.notices.create(notice)
+            day_shown = f"{notice.expires_on[8:10]}.{notice.expires_on[5:7]}.{notice.expires_on[:4]}"
+            days_left = max((notice.expires_at - now).days, 0)
+            variables = {"amount": notice.amount, "date": day_shown, "days": days_left}
+            outbox.enqueue(uow, config, trigger=Trigger.EXPIRY_SOON, cause=f"{customer_id}:{notice.expires_on}", customer_id=customer_id, variables=variables, due_at=now, now=now)
             return 1
 
         written += store.run(unit)
@@ -202,7 +214,7 @@ def warn_expiring(store: Store, *, config: ProgramConfig, now: datetime, batch: 
     if run.done:
         return counts
     position = tuple(run.after) if run.after else None
-    until = now + timedelta(days=WARNING_DAYS)
+    until = now + timedelta(days=_warning_days(config))
     for _ in range(max_pages):
         rows = _due(store, until=until, limit=batch, after=position)
         for customer_id, _ in rows:

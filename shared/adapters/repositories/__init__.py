@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # each repository's module is imported when a unit of work fi
     )
     from shared.adapters.repositories.ledger import AccountRepository, LineBookRepository, PostingRepository, RefereeRepository, RewardInboxRepository
     from shared.adapters.repositories.orders import OrderRepository, PaymentClaimRepository, TrackingRepository
+    from shared.adapters.repositories.outbox import OutboxRepository
     from shared.adapters.repositories.program import PayoutRepository, ProgramRepository, PromoRepository
     from shared.adapters.repositories.stickers import EventPeriodRepository, StickerAttemptRepository, StickerBatchRepository, StickerCodeRepository
     from shared.adapters.repositories.sweeps import NoticeRepository, ReportDayRepository, SweepCursorRepository
@@ -196,6 +197,12 @@ class Repositories:
         from shared.adapters.repositories.sweeps import ReportDayRepository
 
         return ReportDayRepository(self._documents(), self._queries)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        from shared.adapters.repositories.outbox import OutboxRepository
+
+        return OutboxRepository(self._documents(), self._queries)
 
     # --- the product catalog -------------------------------------------------------------
 

@@ -57,6 +57,7 @@ def _profile(data: dict[str, Any]) -> Profile:
         birthday=data.get("birthday"),
         birthday_md=data.get(BIRTHDAY_MD),
         notifications=_notifications(data.get("notifications")),
+        tz=data.get("tz"),
         profile_updated_at=data.get("profile_updated_at"),
     )
 

@@ -1,0 +1,61 @@
+"""Enqueue messages to customers: called INSIDE the transaction of their cause.
+
+:func:`enqueue` writes one :class:`OutboxMessage` per channel the program's trigger is
+sent on, under ``<trigger>:<cause>:<channel>``, only if no message with that key exists:
+a retried or replayed cause enqueues nothing twice. The text is rendered here, at enqueue
+time, from the config in force for the cause; the dispatcher (:mod:`shared.services.dispatch`)
+only sends it. A disabled trigger, or a channel whose template is empty, enqueues nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from shared.domain.config import ProgramConfig
+from shared.domain.messages import OutboxMessage, Trigger, message_key, render
+from shared.services.ports import UnitOfWork
+
+
+def enqueue(
+    uow: UnitOfWork,
+    config: ProgramConfig,
+    *,
+    trigger: Trigger,
+    cause: str,
+    customer_id: str,
+    variables: Mapping[str, object],
+    due_at: datetime,
+    now: datetime,
+) -> list[OutboxMessage]:
+    """The messages this call created (none when the trigger is off or they exist already).
+
+    ``cause`` is the natural key of what happened (an order id, ``<customer>:<date>`` …);
+    ``variables`` are the trigger's (``program`` is added: the program's name)."""
+    settings = config.messages.of(trigger)
+    if not settings.enabled:
+        return []
+    values = {"program": config.name, **{name: str(value) for name, value in variables.items()}}
+    created: list[OutboxMessage] = []
+    for channel in dict.fromkeys(settings.channels):
+        subject_template, body_template = settings.templates.for_channel(channel)
+        if not body_template.strip():
+            continue
+        key = message_key(trigger, cause, channel)
+        if uow.outbox.get(key) is not None:
+            continue
+        message = OutboxMessage(
+            key=key,
+            customer_id=customer_id,
+            trigger=trigger,
+            channel=channel,
+            subject=render(subject_template, values),
+            body=render(body_template, values),
+            variables=values,
+            due_at=due_at,
+            next_at=due_at,
+            created_at=now,
+        )
+        uow.outbox.create(message)
+        created.append(message)
+    return created
