@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shared.domain.campaigns import Campaign
 from shared.domain.errors import ValidationFailed
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=3)]
@@ -275,6 +276,7 @@ class ProgramConfig(_Model):
     payments: Payments = Payments()
     shipping: Shipping = Shipping()
     catalog: CatalogSettings = CatalogSettings()
+    campaigns: tuple[Campaign, ...] = Field(default=(), max_length=200, description="Time-boxed raised accruals; see shared.domain.campaigns for how they combine.")
 
     @field_validator("levels")
     @classmethod
@@ -303,7 +305,21 @@ class ProgramConfig(_Model):
             unknown = set(rule.groups) - set(group_codes)
             if unknown:
                 raise ValueError(f"earning_rules.{rule.code}.groups: unknown groups {sorted(unknown)}")
+        self._check_campaigns(group_codes)
         return self
+
+    def _check_campaigns(self, group_codes: list[str]) -> None:
+        codes = [c.code for c in self.campaigns]
+        if len(set(codes)) != len(codes):
+            raise ValueError("campaigns: codes must be unique")
+        level_codes = {level.code for level in self.levels}
+        for campaign in self.campaigns:
+            unknown = set(campaign.audience.groups) - set(group_codes)
+            if unknown:
+                raise ValueError(f"campaigns.{campaign.code}.audience.groups: unknown groups {sorted(unknown)}")
+            unknown = set(campaign.audience.levels) - level_codes
+            if unknown:
+                raise ValueError(f"campaigns.{campaign.code}.audience.levels: unknown levels {sorted(unknown)}")
 
     # -- lookups used by the rules -------------------------------------------------
 

@@ -17,7 +17,7 @@ paid, earned and spent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
@@ -30,6 +30,7 @@ from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, ScheduleActivation, Spend, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_return
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
+from shared.domain.segments import CustomerFacts
 from shared.domain.settlement import settle
 from shared.services import clawbacks
 from shared.services.ledger import AccountSession
@@ -44,11 +45,29 @@ def customer_view(config: ProgramConfig, session: AccountSession, now: datetime,
     account = session.account
     available = account.balances(now).available
     reservation = account.reservations.get(plus_reserved_for) if plus_reserved_for else None
+    level = effective_level(config, account).code
+    group = account.group or config.default_group
     return CustomerView(
         customer_id=account.customer_id,
-        level=effective_level(config, account).code,
-        group=account.group or config.default_group,
+        level=level,
+        group=group,
         available=available + (reservation.amount if reservation else 0),
+        facts=customer_facts(session, level=level, group=group),
+    )
+
+
+def customer_facts(session: AccountSession, *, level: str, group: str) -> CustomerFacts:
+    """What segments (campaign audiences) look at of the session's customer."""
+    account, record = session.account, session.record
+    last_day = max(account.paid_by_day) if account.paid_by_day else None
+    return CustomerFacts(
+        level=level,
+        group=group,
+        birthday_md=record.profile.birthday_md,
+        paid_orders=1 if record.referral.first_paid_at is not None else 0,
+        paid_total=account.paid_total,
+        last_purchase_at=datetime.fromisoformat(last_day).replace(tzinfo=UTC) if last_day else (record.referral.first_paid_at if account.paid_total else None),
+        registered_at=record.referral.registered_at,
     )
 
 
