@@ -201,11 +201,13 @@ def pay(
             view = view.model_copy(update={"available": 0})
         s = settle(config, view, lines, agreed_bonuses=agreed.bonuses, agreed_money=agreed.money, agreed_points=agreed.points)
         spent_by_line, paid_by_line, earned_by_line, shortfall = s.spent, s.paid, s.earned, s.shortfall
+        campaign_by_line = dict(agreed.campaigns)
     else:
         q = quote(config, view, lines, now=now, promo=promo, bonuses_requested=0 if blocked else bonuses)
         spent_by_line = {ql.id: ql.bonuses_applied for ql in q.lines}
         paid_by_line = {ql.id: ql.money_to_pay for ql in q.lines}
         earned_by_line = {ql.id: ql.points_to_earn for ql in q.lines}
+        campaign_by_line = {ql.id: ql.campaign.code for ql in q.lines if ql.campaign}
     if blocked:  # nor earns
         earned_by_line = dict.fromkeys(earned_by_line, 0)
     spent, paid, earned = sum(spent_by_line.values()), sum(paid_by_line.values()), sum(earned_by_line.values())
@@ -233,7 +235,10 @@ def pay(
         customer_id=customer_id,
         kind="purchase",
         lines={
-            line.id: BookLine(quantity=line.quantity, paid=paid_by_line[line.id], earned=earned_by_line[line.id], spent=spent_by_line[line.id])
+            line.id: BookLine(
+                quantity=line.quantity, paid=paid_by_line[line.id], earned=earned_by_line[line.id], spent=spent_by_line[line.id],
+                campaign=campaign_by_line.get(line.id) if earned_by_line[line.id] else None,
+            )
             for line in lines
         },
         earned_lot_id=earned_lot,

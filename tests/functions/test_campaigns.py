@@ -12,6 +12,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared.adapters.layout import line_book as line_book_path
 from shared.api.account import ProfileUpdate
 from shared.platform.settings import reload
 from shared.presets import preset_data
@@ -56,6 +57,8 @@ def test_double_points_on_the_birthday(shop):  # noqa: F811
     shop.pay(ends + timedelta(hours=1), "A1", 310000)
     order = orders.get_order(store, "anna:A1")
     assert (order.status, order.points_earned, order.money_paid) == ("paid", 310, 310000)  # ... the order keeps what checkout promised
+    book = store.get(line_book_path("anna", "anna:A1"))["lines"]
+    assert {line_id: (line["earned"], line["campaign"]) for line_id, line in book.items()} == {"serum": (190, "birthday_x2"), "cream": (120, "birthday_x2")}
     assert_sound(store, "anna")
 
 
@@ -77,5 +80,6 @@ def test_raised_cashback_on_a_brand_for_a_period(shop):  # noqa: F811
     shop.pay(s0 + timedelta(minutes=10), "S1", placed["money_to_pay"])
     order = orders.get_order(store, shop.id("S1"))
     assert (order.status, order.points_earned) == ("paid", 800)
+    assert store.get(line_book_path("oleg", shop.id("S1")))["lines"]["skis"]["campaign"] == "fischer_week"
     assert shop.quote(s0 + timedelta(days=7), SKIS, "oleg")["points_to_earn"] == 600  # the week is over: 3 % (the paid skis raised his level) × 1.25
     assert_sound(store, "oleg")
