@@ -110,6 +110,27 @@ LABELS: dict[str, tuple[str, str | None]] = {
     "catalog.gift_certificate": ("Подарочные сертификаты", None),
     "catalog.gift_certificate.categories": ("Категории сертификатов", "Через запятую."),
     "catalog.gift_certificate.field": ("Поле-признак в выгрузке", None),
+    "campaigns": ("Акции", "Повышенное начисление на время: к строке применяется одна, самая выгодная акция."),
+    "campaigns.*.code": ("Код акции", "Латиница, цифры, «_», «-», «.»."),
+    "campaigns.*.name": ("Название акции", "Видят покупатели."),
+    "campaigns.*.active_from": ("Действует с (МСК)", None),
+    "campaigns.*.active_to": ("Действует до (МСК)", "Не включительно."),
+    "campaigns.*.multiplier_percent": ("Множитель, %", "200 — двойные баллы; 100 — без множителя."),
+    "campaigns.*.bonus_percent": ("Надбавка к кешбэку, п.п.", "Прибавляется к проценту уровня."),
+    "campaigns.*.product_groups": ("Группы товаров", "Коды через запятую; пусто вместе с брендами и артикулами — все товары."),
+    "campaigns.*.brands": ("Бренды", "Коды через запятую."),
+    "campaigns.*.skus": ("Артикулы", "Через запятую."),
+    "campaigns.*.audience": ("Для кого", None),
+    "campaigns.*.audience.levels": ("Уровни", "Коды через запятую; пусто — все."),
+    "campaigns.*.audience.groups": ("Группы покупателей", "Коды через запятую; пусто — все."),
+    "campaigns.*.audience.birthday_days_before": ("День рождения: дней до", "Пусто в обоих полях — без условия; 0 и 0 — только в сам день."),
+    "campaigns.*.audience.birthday_days_after": ("День рождения: дней после", None),
+    "campaigns.*.audience.first_order": ("Только первый заказ", "У покупателя ещё нет оплаченных заказов."),
+    "campaigns.*.audience.last_purchase_before": ("Последняя покупка раньше (МСК)", None),
+    "campaigns.*.audience.paid_total_min": ("Сумма покупок от, ₽", None),
+    "campaigns.*.audience.paid_total_max": ("Сумма покупок до, ₽", None),
+    "campaigns.*.audience.registered_from": ("Зарегистрирован с (МСК)", None),
+    "campaigns.*.audience.registered_to": ("Зарегистрирован до (МСК)", None),
     "catalog.feed_url": ("Адрес YML-фида", "Только https; загружается при каждом обходе."),
     "messages": ("Сообщения покупателям", "Шаблоны с переменными в фигурных скобках, например «{amount}»."),
     "messages.expiry_soon.days_before": ("За сколько дней напомнить", None),
@@ -153,6 +174,7 @@ ROW_TITLES: dict[str, str] = {
     "groups": "Группа {n}",
     "earning_rules": "Правило {n}",
     "referral.schedule": "Ставка {n}",
+    "campaigns": "Акция {n}",
 }
 
 #: What a value of a choice means.
@@ -185,7 +207,7 @@ CHOICES: dict[str, str] = {
 CHOICES_AT: dict[tuple[str, str], str] = {("clawback.negative_balance", "floor"): "Не уходить ниже нуля (списать, что есть)"}
 
 #: Fields in kopecks: the form shows and takes them in roubles.
-MONEY = frozenset({"levels.*.threshold", "redemption.min_order", "payments.refund_lines_tolerance"})
+MONEY = frozenset({"campaigns.*.audience.paid_total_min", "campaigns.*.audience.paid_total_max", "levels.*.threshold", "redemption.min_order", "payments.refund_lines_tolerance"})
 
 #: The domain's cross-field refusals, in Russian (matched by their beginning).
 VALUE_ERRORS: dict[str, str] = {

@@ -24,8 +24,10 @@ from typing import Literal
 from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.domain.campaigns import Campaign, best_campaign
 from shared.domain.config import Level, ProgramConfig
 from shared.domain.money import KOPECKS_PER_BONUS, bonuses_floor, distribute, percent
+from shared.domain.segments import CustomerFacts
 
 MAX_LINES = 500
 
@@ -90,12 +92,20 @@ class CustomerView(_In):
     level: str
     group: str
     available: int = Field(ge=0)
+    facts: CustomerFacts | None = Field(default=None, description="What campaign audiences look at; none: only campaigns for everyone apply.")
 
 
 class Reason(BaseModel):
     code: str
     message: str
     message_ru: str
+
+
+class CampaignRef(BaseModel):
+    """The campaign that raised a line's points: its code and Russian name."""
+
+    code: str
+    name: str
 
 
 class QuoteLine(BaseModel):
@@ -109,6 +119,7 @@ class QuoteLine(BaseModel):
     bonuses_applied: int
     money_to_pay: int
     points_to_earn: int
+    campaign: CampaignRef | None = Field(default=None, description="The campaign that raised this line's points, if any.")
     reasons: list[Reason] = []
 
 
@@ -220,11 +231,40 @@ def _earn_refusal(config: ProgramConfig, line: CartLine) -> Reason | None:
     return None
 
 
-def points_for(config: ProgramConfig, level: Level, amounts: dict[str, int], lines: dict[str, CartLine], rate: Decimal | None = None) -> dict[str, int]:
-    """Points earned per line on the money paid per line: exact, floored once, spread by largest remainder."""
-    exact = {line_id: Fraction(amount) * percent(rate if rate is not None else level.accrual_percent) * coefficient(config, lines[line_id]) for line_id, amount in amounts.items()}
+class Earning(Struct, frozen=True):
+    """Points per line and the campaign that raised each line (absent: none did)."""
+
+    points: dict[str, int]
+    campaigns: dict[str, Campaign]
+
+
+def points_for(
+    config: ProgramConfig,
+    level: Level,
+    amounts: dict[str, int],
+    lines: dict[str, CartLine],
+    rate: Decimal | None = None,
+    *,
+    facts: CustomerFacts | None = None,
+    now: datetime | None = None,
+) -> Earning:
+    """Points earned per line on the money paid per line: exact, floored once, spread by largest remainder.
+
+    With ``now``, each line's rate is raised by the best campaign that applies to it
+    (:func:`shared.domain.campaigns.best_campaign`, the one combination rule).
+    """
+    base = percent(rate if rate is not None else level.accrual_percent)
+    exact: dict[str, Fraction] = {}
+    applied: dict[str, Campaign] = {}
+    for line_id, amount in amounts.items():
+        line = lines[line_id]
+        found = best_campaign(config.campaigns, product_group=line.product_group, brand=line.brand, sku=line.sku, facts=facts, base=base, now=now) if now else None
+        line_rate = found.rate(base) if found else base
+        if found:
+            applied[line_id] = found
+        exact[line_id] = Fraction(amount) * line_rate * coefficient(config, line)
     total = bonuses_floor(sum(exact.values(), Fraction(0)))
-    return distribute(total, exact) if total else {line_id: 0 for line_id in amounts}
+    return Earning(distribute(total, exact) if total else {line_id: 0 for line_id in amounts}, applied)
 
 
 def distribute_capped(total: int, weights: dict[str, int], caps: dict[str, int]) -> dict[str, int]:
@@ -285,6 +325,7 @@ class _Earn(Struct, frozen=True):
     money: dict[str, int]
     earnable: dict[str, int]
     earned: dict[str, int]
+    campaigns: dict[str, Campaign]
     potential_level: Level | None
     potential: int
 
@@ -389,7 +430,9 @@ def _burn(
     return _Burn(burnable, block, cap, available, max_bonuses, applied, spent)
 
 
-def _earn(config: ProgramConfig, customer: CustomerView | None, lines: list[CartLine], pricing: _Pricing, burn: _Burn, *, reasons: list[Reason], line_reasons: dict[str, list[Reason]]) -> _Earn:
+def _earn(
+    config: ProgramConfig, customer: CustomerView | None, lines: list[CartLine], pricing: _Pricing, burn: _Burn, *, now: datetime, reasons: list[Reason], line_reasons: dict[str, list[Reason]]
+) -> _Earn:
     """The money left to pay per line and the points it earns, for this customer and at the top level."""
     money = {line.id: pricing.after[line.id] - burn.spent.get(line.id, 0) * KOPECKS_PER_BONUS for line in lines}
     earnable: dict[str, int] = {}
@@ -407,13 +450,15 @@ def _earn(config: ProgramConfig, customer: CustomerView | None, lines: list[Cart
             earnable[line.id] = money[line.id]
     by_id = {line.id: line for line in lines}
     rate = config.exclusions.promo.accrual_percent if pricing.promo_applied else None
-    earned = points_for(config, pricing.level, earnable, by_id, rate) if earnable else {}
+    facts = customer.facts if customer else None
+    earning = points_for(config, pricing.level, earnable, by_id, rate, facts=facts, now=now) if earnable else Earning({}, {})
     potential_level = config.top_level if not pricing.excluded else None
     potential = 0
     if potential_level is not None:
         base = {line_id: pricing.after[line_id] for line_id in earnable} if customer is None else earnable
-        potential = sum(points_for(config, potential_level, base, by_id, rate).values()) if base else 0
-    return _Earn(money, earnable, earned, potential_level, potential)
+        top_facts = facts.model_copy(update={"level": potential_level.code}) if facts else None
+        potential = sum(points_for(config, potential_level, base, by_id, rate, facts=top_facts, now=now).points.values()) if base else 0
+    return _Earn(money, earnable, earning.points, earning.campaigns, potential_level, potential)
 
 
 def quote(
@@ -445,7 +490,7 @@ def quote(
     code = promo.code if promo else promo_code
     pricing = _price(config, customer, lines, now=now, promo=promo, promo_code=promo_code, reasons=reasons)
     burn = _burn(config, customer, lines, pricing, promo=promo, bonuses_requested=bonuses_requested, pays_with_gift_certificate=pays_with_gift_certificate, reasons=reasons, line_reasons=line_reasons)
-    earn = _earn(config, customer, lines, pricing, burn, reasons=reasons, line_reasons=line_reasons)
+    earn = _earn(config, customer, lines, pricing, burn, now=now, reasons=reasons, line_reasons=line_reasons)
     quote_lines = [
         QuoteLine(
             id=line.id,
@@ -458,6 +503,7 @@ def quote(
             bonuses_applied=burn.spent.get(line.id, 0),
             money_to_pay=earn.money[line.id],
             points_to_earn=earn.earned.get(line.id, 0),
+            campaign=CampaignRef(code=earn.campaigns[line.id].code, name=earn.campaigns[line.id].name) if line.id in earn.campaigns else None,
             reasons=line_reasons[line.id],
         )
         for line in lines

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shared.domain.campaigns import Campaign
 from shared.domain.errors import ValidationFailed
 from shared.domain.message_config import Messages
 
@@ -308,6 +309,7 @@ class ProgramConfig(_Model):
     catalog: CatalogSettings = CatalogSettings()
     stickers: Stickers = Stickers()
     messages: Messages = Messages()
+    campaigns: tuple[Campaign, ...] = Field(default=(), max_length=200, description="Time-boxed raised accruals; see shared.domain.campaigns for how they combine.")
 
     @field_validator("levels")
     @classmethod
@@ -339,7 +341,21 @@ class ProgramConfig(_Model):
         problems = self.messages.problems()
         if problems:
             raise ValueError(problems[0])
+        self._check_campaigns(group_codes)
         return self
+
+    def _check_campaigns(self, group_codes: list[str]) -> None:
+        codes = [c.code for c in self.campaigns]
+        if len(set(codes)) != len(codes):
+            raise ValueError("campaigns: codes must be unique")
+        level_codes = {level.code for level in self.levels}
+        for campaign in self.campaigns:
+            unknown = set(campaign.audience.groups) - set(group_codes)
+            if unknown:
+                raise ValueError(f"campaigns.{campaign.code}.audience.groups: unknown groups {sorted(unknown)}")
+            unknown = set(campaign.audience.levels) - level_codes
+            if unknown:
+                raise ValueError(f"campaigns.{campaign.code}.audience.levels: unknown levels {sorted(unknown)}")
 
     # -- lookups used by the rules -------------------------------------------------
 

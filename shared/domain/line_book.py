@@ -29,6 +29,7 @@ class BookLine(Struct):
     earned: int = 0  # bonuses accrued on the line (or the partner reward on it)
     spent: int = 0  # bonuses that paid for the line
     returned: int = 0  # units returned so far
+    campaign: str | None = None  # the campaign that raised the line's points (frozen at checkout)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

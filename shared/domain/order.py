@@ -76,6 +76,7 @@ class QuotedLine(_Frozen):
     bonuses: int
     money_to_pay: int
     points_to_earn: int
+    campaign: str | None = None  # the code of the campaign that raised the line's points
 
 
 class PaymentRef(_Frozen):
@@ -209,6 +210,7 @@ class Agreed(Struct, frozen=True):
     bonuses: dict[str, int]
     money: dict[str, int]
     points: dict[str, int]
+    campaigns: dict[str, str] = {}  # line id -> the campaign that raised its points (lines no campaign raised: absent)
 
 
 class PaidFigures(Struct, frozen=True):
@@ -304,6 +306,7 @@ class Order(_Frozen):
             bonuses={line_id: figures.bonuses for line_id, figures in self.quoted_lines.items()},
             money={line_id: figures.money_to_pay for line_id, figures in self.quoted_lines.items()},
             points={line_id: figures.points_to_earn for line_id, figures in self.quoted_lines.items()},
+            campaigns={line_id: figures.campaign for line_id, figures in self.quoted_lines.items() if figures.campaign},
         )
 
     def counted_payment(self) -> str | None:

@@ -17,7 +17,7 @@ paid, earned and spent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
@@ -31,6 +31,7 @@ from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refun
 from shared.domain.levels import effective_level, level_after_purchase, level_after_return
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.messages import Trigger
+from shared.domain.segments import CustomerFacts
 from shared.domain.settlement import settle
 from shared.services import clawbacks, outbox
 from shared.services.ledger import AccountSession
@@ -45,11 +46,29 @@ def customer_view(config: ProgramConfig, session: AccountSession, now: datetime,
     account = session.account
     available = account.balances(now).available
     reservation = account.reservations.get(plus_reserved_for) if plus_reserved_for else None
+    level = effective_level(config, account).code
+    group = account.group or config.default_group
     return CustomerView(
         customer_id=account.customer_id,
-        level=effective_level(config, account).code,
-        group=account.group or config.default_group,
+        level=level,
+        group=group,
         available=available + (reservation.amount if reservation else 0),
+        facts=customer_facts(session, level=level, group=group),
+    )
+
+
+def customer_facts(session: AccountSession, *, level: str, group: str) -> CustomerFacts:
+    """What segments (campaign audiences) look at of the session's customer."""
+    account, record = session.account, session.record
+    last_day = max(account.paid_by_day) if account.paid_by_day else None
+    return CustomerFacts(
+        level=level,
+        group=group,
+        birthday_md=record.profile.birthday_md,
+        paid_orders=1 if record.referral.first_paid_at is not None else 0,
+        paid_total=account.paid_total,
+        last_purchase_at=datetime.fromisoformat(last_day).replace(tzinfo=UTC) if last_day else (record.referral.first_paid_at if account.paid_total else None),
+        registered_at=record.referral.registered_at,
     )
 
 
@@ -183,11 +202,13 @@ def pay(
             view = view.model_copy(update={"available": 0})
         s = settle(config, view, lines, agreed_bonuses=agreed.bonuses, agreed_money=agreed.money, agreed_points=agreed.points)
         spent_by_line, paid_by_line, earned_by_line, shortfall = s.spent, s.paid, s.earned, s.shortfall
+        campaign_by_line = dict(agreed.campaigns)
     else:
         q = quote(config, view, lines, now=now, promo=promo, bonuses_requested=0 if blocked else bonuses)
         spent_by_line = {ql.id: ql.bonuses_applied for ql in q.lines}
         paid_by_line = {ql.id: ql.money_to_pay for ql in q.lines}
         earned_by_line = {ql.id: ql.points_to_earn for ql in q.lines}
+        campaign_by_line = {ql.id: ql.campaign.code for ql in q.lines if ql.campaign}
     if blocked:  # nor earns
         earned_by_line = dict.fromkeys(earned_by_line, 0)
     spent, paid, earned = sum(spent_by_line.values()), sum(paid_by_line.values()), sum(earned_by_line.values())
@@ -215,7 +236,10 @@ def pay(
         customer_id=customer_id,
         kind="purchase",
         lines={
-            line.id: BookLine(quantity=line.quantity, paid=paid_by_line[line.id], earned=earned_by_line[line.id], spent=spent_by_line[line.id])
+            line.id: BookLine(
+                quantity=line.quantity, paid=paid_by_line[line.id], earned=earned_by_line[line.id], spent=spent_by_line[line.id],
+                campaign=campaign_by_line.get(line.id) if earned_by_line[line.id] else None,
+            )
             for line in lines
         },
         earned_lot_id=earned_lot,

@@ -23,6 +23,7 @@ from shared.domain.config import ProgramConfig, parse_config
 from shared.domain.config_diff import config_changes, touches_money
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
+from shared.domain.segments import CustomerFacts
 from shared.edge.admin_auth import Admin
 from shared.services import catalog, customer_orders
 from shared.services import program as program_service
@@ -120,7 +121,9 @@ def _buyer(store: Store, config: ProgramConfig, body: ConfigPreviewRequest, cust
     if customer_id is None:
         level = body.level if body.level in {lv.code for lv in config.levels} else config.levels[0].code
         group = body.group if body.group in {g.code for g in config.groups} else config.default_group
-        return CustomerView(customer_id="preview", level=level, group=group, available=SAMPLE_BALANCE)
+        # a returning customer of that level and group, birthday unknown: campaigns for them apply
+        facts = CustomerFacts(level=level, group=group, paid_orders=1)
+        return CustomerView(customer_id="preview", level=level, group=group, available=SAMPLE_BALANCE, facts=facts)
 
     def unit(uow: UnitOfWork) -> CustomerView:
         session = AccountSession(uow, customer_id)

@@ -150,4 +150,6 @@ def test_a_change_reads_with_russian_labels_and_the_forms_units():
 
 
 def test_the_form_text_of_a_config_is_its_own_model():
-    assert ProgramConfig.model_fields.keys() <= {path.split(".")[0] for path in form.values_of(parse_config(preset_data("biomiq")))}
+    data = preset_data("biomiq")
+    data["campaigns"] = [{"code": "bday", "name": "Двойные баллы в день рождения", "active_from": "2027-01-01T00:00:00Z", "active_to": "2030-01-01T00:00:00Z", "multiplier_percent": 200}]
+    assert ProgramConfig.model_fields.keys() <= {path.split(".")[0] for path in form.values_of(parse_config(data))}

@@ -113,6 +113,18 @@ def test_a_sample_cart_is_priced_with_the_draft_beside_the_version_in_force_writ
     assert (answer.in_force.max_bonuses_by_rules, answer.draft.max_bonuses_by_rules) == (1950, 780)  # half, then a fifth
 
 
+def test_a_draft_campaign_shows_in_the_preview_for_its_audience_only(store, published, now):
+    campaign = {"code": "level2_x2", "name": "Двойные баллы второго уровня", "active_from": (now - timedelta(days=1)).isoformat(),
+                "active_to": (now + timedelta(days=7)).isoformat(), "multiplier_percent": 200, "audience": {"levels": ["level2"]}}
+    draft = {**_draft(), "campaigns": [campaign]}
+    line = [PreviewLine(price=100000, quantity=1)]
+    level2 = config_tools.config_preview(NoWrites(store), MARKETER, program_name="biomiq", body=ConfigPreviewRequest(config=draft, lines=line, level="level2"), now=now)
+    assert (level2.in_force.points_to_earn, level2.draft.points_to_earn) == (100, 200)  # 10 %, doubled
+    assert level2.draft.lines[0].campaign is not None and level2.draft.lines[0].campaign.code == "level2_x2"
+    level1 = config_tools.config_preview(NoWrites(store), MARKETER, program_name="biomiq", body=ConfigPreviewRequest(config=draft, lines=line, level="level1"), now=now)
+    assert level1.draft.points_to_earn == 50 and level1.draft.lines[0].campaign is None
+
+
 def test_a_sample_line_needs_a_price_when_the_catalog_does_not_know_it(store, published, now):
     body = ConfigPreviewRequest(config=_draft(), lines=[PreviewLine(product="nothing-like-it")])
     with pytest.raises(ValidationFailed):
