@@ -30,7 +30,7 @@ from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Accrue, Note
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.referral import referral_reward
-from shared.services import clawbacks
+from shared.services import clawbacks, triggers
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -106,6 +106,7 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
                 delivered_at=delivered_at,
             )
         )
+        triggers.referral_reward(uow, config, partner_id=partner_id, ref_order=ref_order, amount=total, now=now)
         return total
 
     return store.run(unit)

@@ -60,7 +60,7 @@ from shared.domain.ledger import Accrue
 from shared.domain.levels import level_after_sweep, window_start
 from shared.domain.notices import ExpiryNotice
 from shared.domain.order import OrderStatus
-from shared.services import account_sweep, catalog_import, cursors, orders, report_snapshots, shipping_fallback
+from shared.services import account_sweep, catalog_import, cursors, orders, report_snapshots, shipping_fallback, triggers
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -266,7 +266,10 @@ def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, no
             ),
             now=now,
         )
-        return 0 if outcome.replayed else rule.amount
+        if outcome.replayed:
+            return 0
+        triggers.birthday(uow, config, customer_id=customer_id, bonus=rule.amount, now=now)
+        return rule.amount
 
     return store.run(unit)
 
