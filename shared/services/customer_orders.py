@@ -209,6 +209,9 @@ def pay(
             fresh=True,
         ).lot_id
     referrer = _first_paid(session, config=config, order_id=order_id, now=now, partner_code_of=partner_code_of)
+    if paid:
+        session.record = session.record.set_referral(last_purchase_at=now)
+        session.save()  # the purchase postings are written already: the record once more, in the same commit
     book = OrderLineBook(
         order_id=order_id,
         customer_id=customer_id,
