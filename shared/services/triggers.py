@@ -10,6 +10,7 @@ sweep's passes in :mod:`shared.services.trigger_sweeps`.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
@@ -26,6 +27,26 @@ PAYOUT_STATUS_RU: dict[PayoutStatus, str] = {
     PayoutStatus.PAID: "выплачена",
     PayoutStatus.CANCELED: "отменена",
 }
+
+
+#: The storefront kit's partner dashboard anchor (the ``data-kopilka="partner"`` widget's id).
+DASHBOARD_ANCHOR = "kopilka-partner"
+#: What ``{dashboard}`` says while the shop's address is not set.
+NO_DASHBOARD_LINK = "в личном кабинете на сайте магазина"
+
+
+def dashboard_link(shop_url: str) -> str:
+    """The partner dashboard: the shop's address (its query kept) with the kit's anchor."""
+    if not shop_url:
+        return NO_DASHBOARD_LINK
+    parts = urlsplit(shop_url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, DASHBOARD_ANCHOR))
+
+
+def _dashboard() -> str:
+    from shared.platform.settings import settings
+
+    return dashboard_link(settings().shop_url)
 
 
 def _day(now: datetime) -> str:
@@ -52,7 +73,7 @@ def referral_reward(uow: UnitOfWork, config: ProgramConfig, *, partner_id: str, 
         return []
     return enqueue(
         uow, config, trigger=Trigger.REFERRAL_REWARD, cause=ref_order,
-        customer_id=partner_id, variables={"amount": amount}, due_at=now, now=now,
+        customer_id=partner_id, variables={"amount": amount, "dashboard": _dashboard()}, due_at=now, now=now,
     )
 
 
@@ -60,7 +81,7 @@ def payout_status(uow: UnitOfWork, config: ProgramConfig, *, request: PayoutRequ
     """A payout request was made, approved, rejected or paid: one message per request and status."""
     return enqueue(
         uow, config, trigger=Trigger.PAYOUT_STATUS, cause=f"{request.request_id}:{request.status.value}",
-        customer_id=request.customer_id, variables={"amount": request.amount, "status": PAYOUT_STATUS_RU[request.status]}, due_at=now, now=now,
+        customer_id=request.customer_id, variables={"amount": request.amount, "status": PAYOUT_STATUS_RU[request.status], "dashboard": _dashboard()}, due_at=now, now=now,
     )
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
+from shared.domain.messages import Trigger
 from shared.platform.sealing import payout_sealer
+from shared.platform.settings import reload
 from shared.services import orders, payouts
 from tests.conftest import customer_token
 from tests.functions.shop import config, customer, now
 from tests.functions.test_account import call, client, ok, store  # noqa: F401  (fixtures)
 from tests.integration.services.payout_story import referee_order
+from tests.integration.services.test_triggers import messages
 
 
 def _rewards(client_, partner: str) -> list[dict]:
@@ -17,6 +21,8 @@ def _rewards(client_, partner: str) -> list[dict]:
 
 
 def test_each_reward_shows_its_state(client, store):  # noqa: F811
+    os.environ["KOPILKA_SHOP_URL"] = "https://biomiq.example/shop?utm_source=partner"
+    reload()
     at = now()
     cfg = config(at)
     hold = timedelta(days=cfg.referral_hold_days)
@@ -39,3 +45,8 @@ def test_each_reward_shows_its_state(client, store):  # noqa: F811
     orders.mark_returned(store, config=cfg, order_id="B1", return_id="R1", returns=None, now=at + timedelta(days=1))
     back = _rewards(client, "maria")
     assert [(r["state"], r["clawed_back"]) for r in back] == [("clawed_back", 500), ("paid", 0)]
+
+    # the partner was told of each reward, with the link to this dashboard
+    told = messages(store, Trigger.REFERRAL_REWARD, "maria")
+    assert len([m for m in told if m.channel.value == "sms"]) == 2
+    assert all(m.body.endswith("Кабинет партнёра: https://biomiq.example/shop?utm_source=partner#kopilka-partner") for m in told if m.channel.value == "sms")
