@@ -126,3 +126,21 @@ def test_no_birthday_message_while_the_trigger_is_off(store, now):
     registration.register_customer(store, config=config, customer_id="anna", now=now)
     assert sweeps.credit_birthday(store, config=config, customer_id="anna", now=now) == 300
     assert messages(store, Trigger.BIRTHDAY, "anna") == []
+
+
+def test_the_back_office_lists_a_customers_messages_newest_first_and_only_for_a_reader(store, now):
+    import pytest
+
+    from shared.domain.errors import Forbidden
+    from shared.edge.admin_auth import Admin
+    from shared.services.admin.messages import customer_messages
+
+    config = switched(load_preset("biomiq"), Trigger.BIRTHDAY, True, (Channel.SMS, Channel.TELEGRAM))
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
+    sweeps.credit_birthday(store, config=config, customer_id="anna", now=now)
+    sweeps.credit_birthday(store, config=config, customer_id="anna", now=now + timedelta(days=365))
+    listed = customer_messages(store, Admin("manager@shop.example", ("manager",)), customer_id="anna")
+    assert [(m.created_at, m.channel) for m in listed][::2] == [(now + timedelta(days=365), listed[0].channel), (now, listed[2].channel)]
+    assert len(listed) == 4 and {m.customer_id for m in listed} == {"anna"}
+    with pytest.raises(Forbidden):
+        customer_messages(store, Admin("nobody@shop.example", ()), customer_id="anna")
