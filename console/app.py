@@ -104,6 +104,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("/accruals", "Начисления", "mass_accrual.read"),
     ("/catalog", "Каталог", "catalog.read"),
     ("/orders/flagged", "Заказы на проверке", "order.review"),
+    ("/messages/failed", "Недоставленные сообщения", "message.failed"),
     ("/audit", "Журнал", "audit.read"),
 ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.domain.messages import OutboxMessage
+from shared.domain.messages import OutboxMessage, Status
 from shared.edge.admin_auth import Admin
 from shared.services.ports import Store
 
@@ -28,4 +28,11 @@ def customer_messages(store: Store, admin: Admin, *, customer_id: str, limit: in
     """The customer's messages, newest first (a page of ``limit``)."""
     admin.require("customer.read")
     found = store.read(lambda uow: uow.outbox.of_customer(customer_id, limit=limit))
+    return sorted(found, key=lambda m: m.created_at, reverse=True)
+
+
+def failed_messages(store: Store, admin: Admin, *, limit: int = 100) -> list[OutboxMessage]:
+    """The messages whose attempts ran out (``failed``), newest first (a page of ``limit``)."""
+    admin.require("message.failed")
+    found = store.read(lambda uow: uow.outbox.with_status(Status.FAILED, limit=limit))
     return sorted(found, key=lambda m: m.created_at, reverse=True)

@@ -144,3 +144,22 @@ def test_the_back_office_lists_a_customers_messages_newest_first_and_only_for_a_
     assert len(listed) == 4 and {m.customer_id for m in listed} == {"anna"}
     with pytest.raises(Forbidden):
         customer_messages(store, Admin("nobody@shop.example", ()), customer_id="anna")
+
+
+def test_an_admin_lists_the_failed_messages_and_nobody_else(store, now):
+    import msgspec
+    import pytest
+
+    from shared.domain.errors import Forbidden
+    from shared.domain.messages import Status
+    from shared.edge.admin_auth import Admin
+    from shared.services.admin.messages import failed_messages
+
+    config = switched(load_preset("biomiq"), Trigger.BIRTHDAY, True, (Channel.SMS, Channel.EMAIL))
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
+    sweeps.credit_birthday(store, config=config, customer_id="anna", now=now)
+    sms = store.read(lambda uow: uow.outbox.get(f"birthday:anna:{now.year}:sms"))
+    store.run(lambda uow: uow.outbox.put(msgspec.structs.replace(sms, status=Status.FAILED, next_at=None)))
+    assert [m.key for m in failed_messages(store, Admin("admin@shop.example", ("admin",)))] == [sms.key]
+    with pytest.raises(Forbidden):
+        failed_messages(store, Admin("manager@shop.example", ("manager",)))
