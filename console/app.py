@@ -105,6 +105,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("/stickers", "Стикеры", "sticker.manage"),
     ("/catalog", "Каталог", "catalog.read"),
     ("/orders/flagged", "Заказы на проверке", "order.review"),
+    ("/messages/failed", "Недоставленные сообщения", "message.failed"),
     ("/audit", "Журнал", "audit.read"),
 ]
 

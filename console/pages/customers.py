@@ -20,6 +20,7 @@ from shared.edge import entry
 from shared.edge.http import Reply
 from shared.services.admin import adjustments, approvals, catalog, customers, events, orders
 from shared.services.admin import customer_view as overview
+from shared.services.admin import messages as admin_messages
 from shared.services.admin.common import valid_customer_id
 
 NOTICES.update(
@@ -97,6 +98,10 @@ def _customer_page(p: Page, customer_id: str, *, failed: str | None = None, fiel
     config = entry.config(p.now)
     return p.render(
         "customers_view.html",
+        outbox=admin_messages.customer_messages(entry.store(), admin, customer_id=customer_id),
+        triggers_ru=admin_messages.TRIGGERS_RU,
+        message_statuses=admin_messages.STATUSES_RU,
+        channels_ru=admin_messages.CHANNELS_RU,
         status=status,
         v=view,
         c=view.customer,

@@ -389,13 +389,13 @@ def payout_approve(request: Any, ctx: Context) -> ApprovalView:
 def payout_reject(request: Any, ctx: Context) -> PayoutView:
     admin = _admin(request, ctx, "payout.reject")
     body = ctx.body(PayoutRejectRequest)
-    return payouts.reject_payout(entry.store(), admin, request_id=ctx.params["request_id"], reason=body.reason, now=ctx.now)
+    return payouts.reject_payout(entry.store(), admin, request_id=ctx.params["request_id"], reason=body.reason, now=ctx.now, config=entry.config(ctx.now))
 
 
 @router.post("/payouts/{request_id}/paid")
 def payout_paid(request: Any, ctx: Context) -> PayoutView:
     admin = _admin(request, ctx, "payout.mark_paid")
-    return payouts.mark_payout_paid(entry.store(), admin, request_id=ctx.params["request_id"], now=ctx.now)
+    return payouts.mark_payout_paid(entry.store(), admin, request_id=ctx.params["request_id"], now=ctx.now, config=entry.config(ctx.now))
 
 
 @router.post("/payouts/{request_id}/destination")

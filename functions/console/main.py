@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from console.app import router
-from console.pages import approvals, audit, auth, campaigns, customers, flagged, home, payouts, program, stickers  # noqa: F401  (each registers its routes)
+from console.pages import approvals, audit, auth, campaigns, customers, flagged, home, messages, payouts, program, stickers  # noqa: F401  (each registers its routes)
 
 __all__ = ["console", "router"]
 

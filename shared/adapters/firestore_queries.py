@@ -61,4 +61,8 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/ledger.py", "with_email", "matching", "customers", (("email", ASC),)),
     Query("shared/adapters/repositories/sweeps.py", "latest", "ordered", "notices", (("created_at", DESC),)),  # customers/{id}/notices
     Query("shared/adapters/repositories/admin.py", "of_target", "matching", "audit", (("target", ASC),)),
+    Query("shared/adapters/repositories/outbox.py", "of_customer", "matching", "outbox", (("customer_id", ASC),)),
+    Query("shared/adapters/repositories/outbox.py", "with_status", "matching", "outbox", (("status", ASC),)),
+    Query("shared/adapters/repositories/carts.py", "quoted_until", "due", "carts", (("quoted_at", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "lapsed", "due", "customers", (("last_purchase_at", ASC),)),
 )

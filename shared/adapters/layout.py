@@ -206,6 +206,13 @@ def outbox_message(key: str) -> str:
     return f"{OUTBOX}/{key}"
 
 
+CARTS = "carts"  # carts/{customer_id}: a logged-in customer's last quoted cart (the abandoned-cart pass queries quoted_at)
+
+
+def cart(customer_id: str) -> str:
+    return f"{CARTS}/{customer_id}"
+
+
 # --- back office: admins, approvals, jobs, audit ---------------------------------------
 
 ADMINS = "admins"  # admins/{email}: a back-office account (e-mail stripped and lower-cased)

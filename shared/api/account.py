@@ -223,6 +223,21 @@ class PartnerMonth(BaseModel):
     new_paying: int = Field(description="Referees whose first paid order fell in this month.")
 
 
+class PartnerReward(BaseModel):
+    """One reward on a referee's delivered order, and where it stands (never the referee or the order)."""
+
+    amount: int = Field(description="Bonuses credited.")
+    credited_at: datetime
+    state: Literal["pending", "payable", "held", "paid", "spent", "clawed_back", "expired"] = Field(
+        description="pending: in its hold until pending_until; payable: past it, may be paid out; held: an open payout request holds it; "
+        "paid: paid out; spent: spent on purchases; clawed_back: taken back on a return; expired."
+    )
+    pending_until: datetime | None = Field(default=None, description="When a pending reward becomes payable (None: at a delivery not yet reported).")
+    remaining: int = Field(description="Bonuses of it still on the account.")
+    paid: int = Field(default=0, description="Bonuses of it paid out.")
+    clawed_back: int = Field(default=0, description="Bonuses of it taken back on returns.")
+
+
 class PartnerTotals(BaseModel):
     purchases: int
     reward: int
@@ -243,6 +258,7 @@ class PartnerDashboard(BaseModel):
     payouts_held: int = Field(description="Bonuses held by open payout requests.")
     months: list[PartnerMonth]
     totals: PartnerTotals
+    rewards: list[PartnerReward] = Field(default_factory=list, description="The latest rewards, newest first, each with its state.")
     complete: bool = Field(description="False when a count reached its read cap.")
 
 

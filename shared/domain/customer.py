@@ -78,6 +78,7 @@ class Referral(Struct, frozen=True):
     referrer_id: str | None = None  # the partner bound at the first paid order
     referral_bound_at: datetime | None = None
     first_paid_at: datetime | None = None
+    last_purchase_at: datetime | None = None  # the last paid order: what the win-back pass queries
     paying_referees: int | None = None  # as a partner: referees bound by a first paid order
     partner_code: str | None = None  # as a partner: the personal promo code
     partner_code_created_at: datetime | None = None

@@ -58,10 +58,16 @@ class WinbackMessages(TriggerMessages):
 
 class Messages(_Model):
     referral_new: TriggerMessages = TriggerMessages(
-        templates=_templates("{program}: по вашей ссылке пришёл новый покупатель и оплатил первый заказ. Всего покупающих друзей: {referees}.", "Новый покупатель по вашей ссылке")
+        templates=_templates(
+            "{program}: по вашей ссылке пришёл новый покупатель и оплатил первый заказ. Всего покупающих друзей: {referees}. Кабинет партнёра: {dashboard}",
+            "Новый покупатель по вашей ссылке",
+        )
     )
     referral_reward: TriggerMessages = TriggerMessages(
-        templates=_templates("{program}: вам начислено вознаграждение {amount} бонусов за покупку друга. Они станут доступны после доставки заказа.", "Вознаграждение за друга")
+        templates=_templates(
+            "{program}: вам начислено вознаграждение {amount} бонусов за покупку друга. Они станут доступны после окончания срока удержания. Кабинет партнёра: {dashboard}",
+            "Вознаграждение за друга",
+        )
     )
     referral_available: TriggerMessages = TriggerMessages(
         templates=_templates("{program}: вознаграждение {amount} бонусов за покупку друга доступно.", "Вознаграждение доступно")
@@ -88,7 +94,7 @@ class Messages(_Model):
         enabled=False, templates=_templates("{program}: давно вас не видели! Дарим {bonus} бонусов на следующий заказ.", "Мы скучаем")
     )
     payout_status: TriggerMessages = TriggerMessages(
-        enabled=False, templates=_templates("{program}: выплата {amount} бонусов — {status}.", "Статус выплаты")
+        enabled=False, templates=_templates("{program}: выплата {amount} бонусов — {status}. Кабинет партнёра: {dashboard}", "Статус выплаты")
     )
 
     def of(self, trigger: Trigger) -> TriggerMessages:

@@ -48,8 +48,8 @@ class Status(str, Enum):
 #: The variables each trigger's templates may use. A template naming any other is refused
 #: when the program config is validated.
 VARIABLES: dict[Trigger, frozenset[str]] = {
-    Trigger.REFERRAL_NEW: frozenset({"program", "referees", "month"}),
-    Trigger.REFERRAL_REWARD: frozenset({"program", "amount"}),
+    Trigger.REFERRAL_NEW: frozenset({"program", "referees", "month", "dashboard"}),
+    Trigger.REFERRAL_REWARD: frozenset({"program", "amount", "dashboard"}),
     Trigger.REFERRAL_AVAILABLE: frozenset({"program", "amount"}),
     Trigger.BONUS_CREDITED: frozenset({"program", "amount"}),
     Trigger.BONUS_AVAILABLE: frozenset({"program", "amount"}),
@@ -58,7 +58,7 @@ VARIABLES: dict[Trigger, frozenset[str]] = {
     Trigger.BIRTHDAY: frozenset({"program", "bonus"}),
     Trigger.ABANDONED_CART: frozenset({"program"}),
     Trigger.WINBACK: frozenset({"program", "bonus", "days"}),
-    Trigger.PAYOUT_STATUS: frozenset({"program", "amount", "status"}),
+    Trigger.PAYOUT_STATUS: frozenset({"program", "amount", "status", "dashboard"}),
 }
 
 

@@ -64,6 +64,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "order.deliver": ("manager",),
     "order.return": ("manager",),  # a return taken by the shop, by line and quantity
     "order.review": ("admin", "manager"),  # orders flagged for a manager
+    "message.failed": ("admin",),  # the messages whose attempts ran out
     "customer.block": ("admin", "manager"),  # blocking and unblocking alike
     "customer.read": _READ,
     "ledger.read": _READ,

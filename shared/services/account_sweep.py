@@ -22,7 +22,7 @@ from msgspec import Struct
 from shared.domain.config import ProgramConfig
 from shared.domain.ledger import Expire, Release, SetLevel, require_utc
 from shared.domain.levels import level_after_sweep, window_start
-from shared.services import cursors
+from shared.services import cursors, triggers
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -81,7 +81,9 @@ def _sweep_in(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, now: 
         level = level_after_sweep(config, session.account, now)
         stale = any(day < start.isoformat() for day in session.account.paid_by_day)
         if level != session.account.level or stale:
+            before = session.account.level
             session.post(f"level:{customer_id}:{now.date().isoformat()}", SetLevel(level=level, reason="rolling window", trim_before=start), now=now)
+            triggers.level_changed(uow, config, customer_id=customer_id, before=before, after=level, now=now)
     return Swept(expired=expired, released=released)
 
 

@@ -33,7 +33,7 @@ from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.messages import Trigger
 from shared.domain.segments import CustomerFacts
 from shared.domain.settlement import settle
-from shared.services import clawbacks, outbox
+from shared.services import clawbacks, outbox, triggers
 from shared.services.ledger import AccountSession
 from shared.services.ports import UnitOfWork
 
@@ -231,6 +231,9 @@ def pay(
             fresh=True,
         ).lot_id
     referrer = _first_paid(session, config=config, order_id=order_id, now=now, partner_code_of=partner_code_of)
+    if paid:
+        session.record = session.record.set_referral(last_purchase_at=now)
+        session.save()  # the purchase postings are written already: the record once more, in the same commit
     book = OrderLineBook(
         order_id=order_id,
         customer_id=customer_id,
@@ -249,6 +252,7 @@ def pay(
         level_before=level_before if paid else None,
     )
     session.save_order(book)
+    triggers.level_changed(uow, config, customer_id=customer_id, before=level_before, after=level, now=now)
     return PaidOrder(order_id, spent, earned, paid, level, referrer, False, shortfall)
 
 
@@ -382,7 +386,9 @@ def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
         # the returned money leaves the day it was paid on, and the level follows it at once
         level = level_after_return(config, session.account, now, paid_back=plan.paid_back, paid_on=book.paid_on, held_before=book.level_before)
         day = date.fromisoformat(book.paid_on) if book.paid_on else None
+        before = session.account.level
         session.post(f"purchase:{order_id}:{return_id}", RecordPurchase(amount=-plan.paid_back, order_id=order_id, level=level, day=day), now=now)
+        triggers.level_changed(uow, config, customer_id=customer_id, before=before, after=level, now=now)
     result = Returned(spent_back=plan.spent_back, earned_back=earned_back, forgiven=forgiven, debt=debt, referrer_id=book.referrer_id)
     session.post(key, Note(data=result.note()), now=now)  # the return's idempotency record
     session.save_order(plan.book)

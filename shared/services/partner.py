@@ -31,21 +31,21 @@ Reads are bounded (caps below); a figure that hit its cap is reported with
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from msgspec import Struct
 
-from shared.api.account import BonusesExcluded, PartnerDashboard, PartnerMonth, PartnerTotals, ReferralRate
+from shared.api.account import BonusesExcluded, PartnerDashboard, PartnerMonth, PartnerReward, PartnerTotals, ReferralRate
 from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
 from shared.domain.customer import bonuses_excluded, unknown_customer
 from shared.domain.errors import Retryable
 from shared.domain.history import REFERRAL_PREFIX
-from shared.domain.ledger import Credit, require_utc
-from shared.domain.payouts import PAYABLE_SOURCE, held_for_payouts, payable
+from shared.domain.ledger import Account, Allocation, Credit, Debit, Hold, Posting, Seize, Unhold, require_utc
+from shared.domain.payouts import PAYABLE_SOURCE, PAYOUT_PREFIX, held_for_payouts, payable
 from shared.services import promo
 from shared.services.account import excluded
 from shared.services.ledger import AccountSession, fold_rewards, postings, read_customer
@@ -199,6 +199,66 @@ def _by_month(store: Store, partner_id: str, now: datetime) -> tuple[list[Partne
     return [PartnerMonth(month=key, **months[key]) for key in keys], complete
 
 
+REWARDS_MAX = 20  # rewards the dashboard lists
+
+
+def _add(into: dict[str, int], allocations: Sequence[Allocation]) -> None:
+    for a in allocations:
+        into[a.lot_id] = into.get(a.lot_id, 0) + a.amount
+
+
+def _rewards(store: Store, partner_id: str, account: Account, now: datetime) -> list[PartnerReward]:
+    """The latest rewards and their state, from the partner's postings (newest first) and open lots."""
+    page: list[Posting] = postings(store, partner_id, limit=POSTINGS_SCAN_MAX)
+    credits: list[Credit] = []
+    paid: dict[str, int] = {}
+    clawed: dict[str, int] = {}
+    spent: dict[str, int] = {}
+    holds: dict[str, Sequence[Allocation]] = {}
+    for posting in reversed(page):  # oldest first: a payout's hold comes before its spend
+        for m in posting.movements:
+            if isinstance(m, Credit) and m.source == PAYABLE_SOURCE:
+                credits.insert(0, m)
+            elif isinstance(m, Hold) and m.reservation.id.startswith(PAYOUT_PREFIX):
+                holds[m.reservation.id] = m.reservation.allocations
+            elif isinstance(m, Unhold) and posting.kind == "spend" and m.reservation_id in holds:
+                _add(paid, holds.pop(m.reservation_id))
+            elif isinstance(m, Seize):
+                _add(clawed if posting.kind == "reverse" else spent, m.taken)
+            elif isinstance(m, Debit):
+                into = clawed if posting.kind == "reverse" else spent
+                into[m.lot_id] = into.get(m.lot_id, 0) + m.amount
+    held = {a.lot_id for r in account.reservations.values() if r.id.startswith(PAYOUT_PREFIX) for a in r.allocations}
+    rewards = []
+    for credit in credits[:REWARDS_MAX]:
+        lot = account.lots.get(credit.lot_id)
+        remaining = lot.remaining if lot is not None else 0
+        lot_state = lot.state(now) if lot is not None else "gone"
+        p, c = paid.get(credit.lot_id, 0), clawed.get(credit.lot_id, 0)
+        if lot_state == "pending":
+            state = "pending"
+        elif lot_state == "active" and remaining:
+            state = "payable"
+        elif credit.lot_id in held:
+            state = "held"
+        elif lot_state == "expired" or (lot is None and not (p or c or spent.get(credit.lot_id))):
+            state = "expired"
+        elif c and c >= max(p, spent.get(credit.lot_id, 0)):
+            state = "clawed_back"
+        elif p:
+            state = "paid"
+        else:
+            state = "spent"
+        rewards.append(
+            PartnerReward(
+                amount=credit.amount, credited_at=credit.accrued_at, state=state,
+                pending_until=lot.activates_at if lot is not None and state == "pending" else None,
+                remaining=remaining, paid=p, clawed_back=c,
+            )
+        )
+    return rewards
+
+
 def _rates(config: ProgramConfig, paying: int) -> ReferralRate:
     if not config.referral.enabled:
         return ReferralRate(enabled=False, percent=Decimal(0), next_percent=None, next_from_paying=None)
@@ -246,6 +306,7 @@ def dashboard(store: Store, *, config: ProgramConfig, partner_id: str, now: date
         payouts_held=held_for_payouts(account),
         months=months,
         totals=PartnerTotals(purchases=sum(m.purchases for m in months), reward=sum(m.reward for m in months)),
+        rewards=_rewards(store, partner_id, account, now),
         complete=funnel.complete and months_complete,
     )
 

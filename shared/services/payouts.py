@@ -50,6 +50,7 @@ from shared.domain.errors import BusinessRefusal, IdempotencyConflict, Insuffici
 from shared.domain.history import PAYOUT_PREFIX
 from shared.domain.ledger import Accrue, Allocation, Release, Reserve, Spend, require_utc
 from shared.domain.payouts import PAYABLE_SOURCE, PayoutMethod, PayoutOutcome, PayoutRequest, PayoutStatus, payable
+from shared.services import triggers
 from shared.services.ledger import AccountSession, read_customer
 from shared.services.payout_destination import DETAILS_MAX, Destination, Sealer, is_masked
 from shared.services.payout_destination import parse as parse_destination
@@ -178,6 +179,7 @@ def request_payout(
         sealed = sealer.seal(destination.full, context=sealed_context(request_id)) if destination.full else None
         request = PayoutRequest.new(request_id=request_id, customer_id=customer_id, amount=amount, method=chosen, details=destination.masked, destination=sealed, now=now)
         uow.payouts.create(request)
+        triggers.payout_status(uow, config, request=request, now=now)
         return _answer(request, replayed=False)
 
     return store.run(unit)
@@ -245,13 +247,24 @@ def _to_bonus_account(session: AccountSession, reservation: str, paid: Sequence[
             session.post(f"{reservation}:credit:{part.lot_id}", credit, now=now)
 
 
-def decide_request(store: Store, *, request_id: str, decision: Literal["approve", "reject"], actor: str, now: datetime, reason: str = "", then: OutcomeThen | None = None) -> PayoutOutcome:
+def decide_request(
+    store: Store,
+    *,
+    request_id: str,
+    decision: Literal["approve", "reject"],
+    actor: str,
+    now: datetime,
+    reason: str = "",
+    then: OutcomeThen | None = None,
+    config: ProgramConfig | None = None,
+) -> PayoutOutcome:
     """A manager approves (the held bonuses are written off; for ``bonus_account`` moved into the
     ordinary spendable balance) or rejects (they are released) a request.
 
     Idempotent: the same decision again returns the request (``replayed``); the
     other decision on a decided request is :class:`InvalidState`. ``then`` runs
-    with the outcome only when the request changed.
+    with the outcome only when the request changed. With ``config`` the partner is
+    told (the ``payout_status`` message, in the same transaction).
     """
     require_utc(now)
     if decision not in ("approve", "reject"):
@@ -279,6 +292,8 @@ def decide_request(store: Store, *, request_id: str, decision: Literal["approve"
             session.post(f"{reservation}:release", Release(reservation_id=reservation), now=now)
         updated = request.decided(target, by=who, reason=reason or None, now=now)
         uow.payouts.put(updated)
+        if config is not None:
+            triggers.payout_status(uow, config, request=updated, now=now)
         outcome = PayoutOutcome(updated, replayed=False)
         if then is not None:
             then(uow, outcome)
@@ -287,8 +302,9 @@ def decide_request(store: Store, *, request_id: str, decision: Literal["approve"
     return store.run(unit)
 
 
-def settle(store: Store, *, request_id: str, actor: str, now: datetime, then: OutcomeThen | None = None) -> PayoutOutcome:
-    """The money went out: an approved request becomes paid (again: a replay; otherwise :class:`InvalidState`)."""
+def settle(store: Store, *, request_id: str, actor: str, now: datetime, then: OutcomeThen | None = None, config: ProgramConfig | None = None) -> PayoutOutcome:
+    """The money went out: an approved request becomes paid (again: a replay; otherwise :class:`InvalidState`).
+    With ``config`` the partner is told (``payout_status``)."""
     require_utc(now)
     who = _actor(actor)
 
@@ -302,6 +318,8 @@ def settle(store: Store, *, request_id: str, actor: str, now: datetime, then: Ou
             )
         outcome = PayoutOutcome(request.paid(by=who, now=now), replayed=False)
         uow.payouts.put(outcome.request)
+        if config is not None:
+            triggers.payout_status(uow, config, request=outcome.request, now=now)
         if then is not None:
             then(uow, outcome)
         return outcome

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the repositories' types; no import at run time
     # back office: admins, approvals, jobs, audit
     from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository, MakerWindowRepository
     from shared.adapters.repositories.admins import AdminRepository, ConsoleSessionRepository
+    from shared.adapters.repositories.carts import CartRepository
     from shared.adapters.repositories.catalog import CatalogImportRepository, ProductRepository
     from shared.adapters.repositories.identity import (
         CustomerContactRepository,
@@ -159,6 +160,10 @@ class UnitOfWork(Protocol):
     @property
     def outbox(self) -> OutboxRepository:
         """``outbox/{key}``: the messages to customers, one per cause and channel (see docs/messages.md)."""
+
+    @property
+    def carts(self) -> CartRepository:
+        """``carts/{customer_id}``: a logged-in customer's last quoted cart (the abandoned-cart reminder)."""
 
     # --- the product catalog -------------------------------------------------------------
 

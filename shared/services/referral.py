@@ -34,7 +34,7 @@ from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.messages import Trigger
 from shared.domain.referral import referral_reward
 from shared.domain.reward_inbox import RewardEntry
-from shared.services import clawbacks, outbox
+from shared.services import clawbacks, outbox, triggers
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -58,7 +58,8 @@ def note_paying_referee(store: Store, *, partner_id: str, referee_id: str, now: 
         session.save()
         if config is not None:
             month = now.astimezone(MSK).strftime("%m.%Y")
-            outbox.enqueue(uow, config, trigger=Trigger.REFERRAL_NEW, cause=f"{partner_id}:{referee_id}", customer_id=partner_id, variables={"referees": paying, "month": month}, due_at=now, now=now)
+            variables = {"referees": paying, "month": month, "dashboard": triggers.dashboard()}
+            outbox.enqueue(uow, config, trigger=Trigger.REFERRAL_NEW, cause=f"{partner_id}:{referee_id}", customer_id=partner_id, variables=variables, due_at=now, now=now)
         return True
 
     return store.run(unit)
@@ -103,9 +104,7 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
                 lot_id = merged_lot_id("referral", entry.activates_at, entry.expires_at)
             else:  # a reward before the paying referee was counted (that step lost): straight onto the account
                 lot_id = partner.post(entry.key, entry.accrual(), now=now, fresh=True).lot_id
-            available_at = entry.activates_at
-            for trigger, due_at in ((Trigger.REFERRAL_REWARD, now), (Trigger.REFERRAL_AVAILABLE, available_at)):
-                outbox.enqueue(uow, config, trigger=trigger, cause=ref_order, customer_id=partner_id, variables={"amount": total}, due_at=due_at, now=now)
+            outbox.enqueue(uow, config, trigger=Trigger.REFERRAL_AVAILABLE, cause=ref_order, customer_id=partner_id, variables={"amount": total}, due_at=entry.activates_at, now=now)
         partner.save_order(
             OrderLineBook(
                 order_id=ref_order,
@@ -119,6 +118,7 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
                 delivered_at=delivered_at,
             )
         )
+        triggers.referral_reward(uow, config, partner_id=partner_id, ref_order=ref_order, amount=total, now=now)
         return total
 
     return store.run(unit)

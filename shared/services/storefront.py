@@ -22,7 +22,7 @@ from shared.domain.cart import (
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.ledger import require_utc
-from shared.services import catalog, customer_orders, promo
+from shared.services import catalog, customer_orders, promo, trigger_sweeps
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -66,7 +66,9 @@ def quote_cart(
     what checkout compares to refuse a cart changed since.
 
     Every line is priced on the shop's catalog (:func:`catalog.price_lines`),
-    whatever price and flags the browser sent.
+    whatever price and flags the browser sent. A logged-in customer's cart is
+    remembered for the abandoned-cart reminder when that trigger is on
+    (:func:`trigger_sweeps.remember_cart`: one blind write).
     """
     require_utc(now)
     priced = catalog.price_lines(store, config=config, lines=lines)
@@ -87,6 +89,8 @@ def quote_cart(
         raise ValidationFailed(str(exc), message_ru="Некорректная корзина.") from None
     if offer.partner_id:
         result.reasons.append(PARTNER_CODE)
+    if customer_id is not None:
+        trigger_sweeps.remember_cart(store, config, customer_id=customer_id, lines=priced.lines, now=now)
     return priced.annotate(result)
 
 

@@ -31,6 +31,13 @@ position in ``sweeps/{name}`` (:mod:`shared.services.cursors`):
    feed is fetched and imported (:mod:`shared.services.catalog_import`: an
    unchanged feed writes nothing, a run cut short is finished by the next);
    a feed that cannot be fetched or read is logged and left to the next run.
+9. ``abandoned_carts`` — when the ``abandoned_cart`` message is on: a logged-in
+   customer's last quoted cart with no paid order since, older than the
+   trigger's ``hours``, gets one reminder per cart
+   (:func:`trigger_sweeps.remind_abandoned_carts`).
+10. ``winback`` — when the ``winback`` message is on: customers whose last paid
+   order is older than the trigger's ``days`` get the message and its bonus,
+   once per lapse (:func:`trigger_sweeps.win_back_lapsed`).
 
 Every step is idempotent (keyed postings, create-once notices, order transitions
 that record their events), so a crash half-way, a re-run or two overlapping runs
@@ -62,7 +69,7 @@ from shared.domain.levels import level_after_sweep, window_start
 from shared.domain.messages import Trigger
 from shared.domain.notices import ExpiryNotice
 from shared.domain.order import OrderStatus
-from shared.services import account_sweep, catalog_import, cursors, orders, outbox, report_snapshots, shipping_fallback
+from shared.services import account_sweep, catalog_import, cursors, orders, outbox, report_snapshots, shipping_fallback, trigger_sweeps, triggers
 from shared.services.ledger import AccountSession
 from shared.services.ports import Store, UnitOfWork
 
@@ -278,7 +285,10 @@ def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, no
             ),
             now=now,
         )
-        return 0 if outcome.replayed else rule.amount
+        if outcome.replayed:
+            return 0
+        triggers.birthday(uow, config, customer_id=customer_id, bonus=rule.amount, now=now)
+        return rule.amount
 
     return store.run(unit)
 
@@ -345,5 +355,7 @@ def run_sweep(
     counts.update(shipping_fallback.deliver_by_fallbacks(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(report_snapshots.take_snapshot(store, config=config, now=now, batch=batch, max_pages=max_pages))
     counts.update(import_feed(store, config=config, now=now, load=feed))
+    counts.update(trigger_sweeps.remind_abandoned_carts(store, config=config, now=now, batch=batch, max_pages=max_pages))
+    counts.update(trigger_sweeps.win_back_lapsed(store, config=config, now=now, batch=batch, max_pages=max_pages))
     log.info("sweep run", extra={"json_fields": counts})
     return counts

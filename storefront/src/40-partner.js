@@ -29,7 +29,15 @@ function payoutForm(reload) {
   } }, h("h3", { text: "Вывести вознаграждение" }), field("Сумма, бонусов", amount), field("Способ", method), field("Куда перевести", details), h("button", { type: "submit", text: "Отправить заявку" }), notice);
 }
 
+var REWARD_STATE = { pending: "ждёт окончания срока", payable: "можно вывести", held: "в заявке на выплату", paid: "выплачено", spent: "потрачено", clawed_back: "отменено из-за возврата", expired: "сгорело" };
+
+function rewardState(r) {
+  var text = REWARD_STATE[r.state] || r.state;
+  return r.state === "pending" && r.pending_until ? text + " (до " + date(r.pending_until) + ")" : text;
+}
+
 function mountPartner(host) {
+  if (!host.id) host.id = "kopilka-partner"; // the messages' link to the dashboard ends with #kopilka-partner
   var box = shadow(host, "", "Партнёрская программа");
   function render() {
     clear(box);
@@ -61,6 +69,9 @@ function mountPartner(host) {
           h("dt", { text: "Можно вывести" }), h("dd", { "data-k": "payable", text: bonuses(p.payable) }),
           h("dt", { text: "В заявках на выплату" }), h("dd", { text: bonuses(p.payouts_held) }),
           h("dt", { text: "Начислено за 12 месяцев" }), h("dd", { "data-k": "reward", text: bonuses(p.totals.reward) })),
+        (p.rewards || []).length ? table("Начисленные вознаграждения", ["Дата", "Сумма", "Состояние"], p.rewards.map(function (w) {
+          return h("tr", { "data-k": "reward-row" }, h("td", { text: date(w.credited_at) }), h("td", { class: "n", text: bonuses(w.amount) }), h("td", { text: rewardState(w) }));
+        })) : null,
         payoutForm(render),
         payouts.length ? table("Заявки на выплату", ["Дата", "Сумма", "Куда", "Статус"], payouts.map(function (o) {
           return h("tr", {}, h("td", { text: date(o.created_at) }), h("td", { class: "n", text: bonuses(o.amount) }), h("td", { text: (PAYOUT_METHODS[o.method] || o.method) + " " + o.details }), h("td", { text: PAYOUT_STATUS[o.status] || o.status }));

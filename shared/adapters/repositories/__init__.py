@@ -16,6 +16,7 @@ from shared.adapters.repositories.base import Documents, Queries
 if TYPE_CHECKING:  # each repository's module is imported when a unit of work first uses it
     from shared.adapters.repositories.admin import AdminAuditRepository, ApprovalRepository, JobRepository, MakerWindowRepository
     from shared.adapters.repositories.admins import AdminRepository, ConsoleSessionRepository
+    from shared.adapters.repositories.carts import CartRepository
     from shared.adapters.repositories.catalog import CatalogImportRepository, ProductRepository
     from shared.adapters.repositories.identity import (
         CustomerContactRepository,
@@ -203,6 +204,12 @@ class Repositories:
         from shared.adapters.repositories.outbox import OutboxRepository
 
         return OutboxRepository(self._documents(), self._queries)
+
+    @cached_property
+    def carts(self) -> CartRepository:
+        from shared.adapters.repositories.carts import CartRepository
+
+        return CartRepository(self._documents(), self._queries)
 
     # --- the product catalog -------------------------------------------------------------
 

@@ -33,6 +33,7 @@ INVITED_BY = "invited_by"
 GROUP = "group"
 SEQ = "seq"
 FIRST_PAID_AT = "first_paid_at"
+LAST_PURCHASE_AT = "last_purchase_at"  # the last paid order (the win-back pass queries it)
 
 
 # --- customer records -----------------------------------------------------------------
@@ -69,6 +70,7 @@ def _referral(data: dict[str, Any]) -> Referral:
         referrer_id=data.get("referrer_id"),
         referral_bound_at=data.get("referral_bound_at"),
         first_paid_at=data.get("first_paid_at"),
+        last_purchase_at=data.get(LAST_PURCHASE_AT),
         paying_referees=data.get("paying_referees"),
         partner_code=data.get("partner_code"),
         partner_code_created_at=data.get("partner_code_created_at"),
@@ -165,6 +167,10 @@ class AccountRepository(Repository):
     def with_birthday(self, month_day: str, *, limit: int, after: str | None = None) -> list[str]:
         """Ids of customers whose birthday is ``month_day`` (``"MM-DD"``), in id order."""
         return self._queries.matching(layout.CUSTOMERS, field=BIRTHDAY_MD, value=month_day, limit=limit, start_after=after)
+
+    def lapsed(self, *, until: datetime, limit: int, after: tuple[datetime, str] | None = None) -> list[tuple[str, datetime]]:
+        """``(customer id, last_purchase_at)`` of customers whose last paid order is at or before ``until``, earliest first."""
+        return self._queries.due(layout.CUSTOMERS, field=LAST_PURCHASE_AT, until=until, limit=limit, start_after=after)
 
     def in_group(self, group: str, *, limit: int, after: str | None = None) -> list[str]:
         """Ids of the customers of ``group``, in id order."""

@@ -71,3 +71,17 @@ class OutboxRepository(Repository):
         """Keys of pending messages whose ``next_at`` is at or before ``until``, earliest first.
         Read outside any transaction: the dispatcher leases each one in its own."""
         return [key for key, _ in self._queries.due(layout.OUTBOX, field="next_at", until=until, limit=limit)]
+
+    def _many(self, keys: list[str]) -> list[OutboxMessage]:
+        found = self._docs.get_all([layout.outbox_message(key) for key in keys])
+        return [_message(data) for data in found.values() if data is not None]
+
+    def of_customer(self, customer_id: str, *, limit: int, after: str | None = None) -> list[OutboxMessage]:
+        """A page of one customer's messages, in key order (an equality on ``customer_id``: no composite index)."""
+        keys = self._queries.matching(layout.OUTBOX, field="customer_id", value=customer_id, limit=limit, start_after=after)
+        return sorted(self._many(keys), key=lambda message: message.key)
+
+    def with_status(self, status: Status, *, limit: int, after: str | None = None) -> list[OutboxMessage]:
+        """A page of the messages in ``status`` (the failed ones, for the back office), in key order."""
+        keys = self._queries.matching(layout.OUTBOX, field="status", value=status.value, limit=limit, start_after=after)
+        return sorted(self._many(keys), key=lambda message: message.key)

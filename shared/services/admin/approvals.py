@@ -229,6 +229,7 @@ def _execute_payout(store: Store, checker: Admin, approval: Approval, config: Pr
                 actor=checker.email,
                 now=now,
                 reason=approval.params.get("reason") or f"approval {approval_id} by {checker.email}, requested by {approval.maker}",
+                config=config,
             )
         )
     except (NotFound, InvalidState, IdempotencyConflict, BusinessRefusal) as exc:

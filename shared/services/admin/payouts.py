@@ -7,6 +7,7 @@ from datetime import datetime
 
 from shared.api.admin import ApprovalView, PayoutDestinationView, PayoutListResponse, PayoutView
 from shared.api.admin.reports import PayoutExportResponse, PayoutExportRow
+from shared.domain.config import ProgramConfig
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.payouts import PayoutMethod, PayoutOutcome, PayoutStatus
 from shared.edge.admin_auth import Admin
@@ -46,7 +47,7 @@ def _view(outcome: PayoutOutcome) -> PayoutView:
     return PayoutView.of(outcome.request, replayed=outcome.replayed)
 
 
-def reject_payout(store: Store, admin: Admin, *, request_id: str, reason: str, now: datetime) -> PayoutView:
+def reject_payout(store: Store, admin: Admin, *, request_id: str, reason: str, now: datetime, config: ProgramConfig | None = None) -> PayoutView:
     """A manager turns a payout request down (one person suffices: nothing leaves the shop)."""
     admin.require("payout.reject")
     reason = required_reason(reason)
@@ -54,16 +55,16 @@ def reject_payout(store: Store, admin: Admin, *, request_id: str, reason: str, n
     def record(uow: UnitOfWork, outcome: PayoutOutcome) -> None:
         _audit.audit_in(uow, admin, action="payout.reject", target=f"payout:{request_id}", params={"reason": reason}, result=payout_result(outcome), now=now)
 
-    return _view(payouts.decide_request(store, request_id=request_id, decision="reject", actor=admin.email, now=now, reason=reason, then=record))
+    return _view(payouts.decide_request(store, request_id=request_id, decision="reject", actor=admin.email, now=now, reason=reason, then=record, config=config))
 
 
-def mark_payout_paid(store: Store, admin: Admin, *, request_id: str, now: datetime) -> PayoutView:
+def mark_payout_paid(store: Store, admin: Admin, *, request_id: str, now: datetime, config: ProgramConfig | None = None) -> PayoutView:
     admin.require("payout.mark_paid")
 
     def record(uow: UnitOfWork, outcome: PayoutOutcome) -> None:
         _audit.audit_in(uow, admin, action="payout.mark_paid", target=f"payout:{request_id}", params={}, result=payout_result(outcome), now=now)
 
-    return _view(payouts.settle(store, request_id=request_id, actor=admin.email, now=now, then=record))
+    return _view(payouts.settle(store, request_id=request_id, actor=admin.email, now=now, then=record, config=config))
 
 
 def reveal_destination(store: Store, admin: Admin, *, request_id: str, sealer: Sealer, now: datetime) -> PayoutDestinationView:

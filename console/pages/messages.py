@@ -1,0 +1,14 @@
+"""Messages to customers in the back office: the ones whose attempts ran out, for an admin to look into."""
+
+from __future__ import annotations
+
+from console.app import Page, Reply, page
+from shared.edge import entry
+from shared.services.admin import messages
+
+
+@page("GET", "/messages/failed")
+def failed(p: Page) -> Reply:
+    p.require("message.failed")
+    found = messages.failed_messages(entry.store(), p.admin)
+    return p.render("messages_failed.html", found=found, triggers_ru=messages.TRIGGERS_RU, channels_ru=messages.CHANNELS_RU)
