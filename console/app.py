@@ -98,6 +98,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("/", "Обзор", "customer.read"),
     ("/customers", "Клиенты", "customer.read"),
     ("/program", "Программа", "config.read"),
+    ("/campaigns", "Кампании", "campaign.read"),
     ("/approvals", "Согласования", "approval.read"),
     ("/payouts", "Выплаты", "payout.read"),
     ("/promo", "Промокоды", "promo.read"),

@@ -1,5 +1,5 @@
-"""The marketer's screens: promo codes, mass accruals and the catalog (importing this registers them)."""
+"""The marketer's screens: campaigns and their results, promo codes, mass accruals and the catalog (importing this registers them)."""
 
-from console.pages import accruals, catalog, promo
+from console.pages import accruals, campaign_results, catalog, promo
 
-__all__ = ["accruals", "catalog", "promo"]
+__all__ = ["accruals", "campaign_results", "catalog", "promo"]

@@ -112,7 +112,7 @@ from shared.api.admin.catalog import CatalogImportRequest, CatalogImportResponse
 from shared.api.admin.customer_view import CustomerOverview, OverviewRequest, ReturnRequest, ReturnResponse
 from shared.api.admin.reports import AuditSearchRequest
 from shared.domain.admin import ApprovalStatus
-from shared.edge import admin_auth, admin_campaigns, admin_events, admin_program, admin_reports, entry
+from shared.edge import admin_auth, admin_campaign_results, admin_campaigns, admin_events, admin_program, admin_reports, entry
 from shared.edge.admin_auth import Admin
 from shared.edge.http import Context, Router, client_ip, parse
 from shared.platform.settings import settings
@@ -487,6 +487,7 @@ def catalog_product_put(request: Any, ctx: Context) -> ProductView:
 
 
 admin_campaigns.register(router)  # a mass accrual's preview, customer list and recent jobs; an import's report
+admin_campaign_results.register(router)  # a campaign's results against the weeks before it
 admin_program.register(router)  # a draft program checked, compared and priced; one stored version
 admin_reports.register(router)  # the dashboards and the bank's payout batch
 admin_events.register(router)  # an event credited by hand; sticker batches and their export

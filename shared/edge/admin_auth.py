@@ -69,6 +69,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "customer.read": _READ,
     "ledger.read": _READ,
     "report.liability": ("admin", "marketer", "accountant"),
+    "campaign.read": ("admin", "marketer", "accountant"),
     "audit.read": ("admin", "accountant"),
     "approval.read": ("admin", "marketer", "manager"),
     "catalog.read": _READ,

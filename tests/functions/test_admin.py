@@ -302,6 +302,7 @@ WHO_MAY = {
     ("POST", "/approvals/{approval_id}/reject"): READ,
     ("POST", "/audit/search"): {"admin", "accountant"},
     ("POST", "/reports/liability"): {"admin", "marketer", "accountant"},
+    ("GET", "/campaigns/{code}/results"): {"admin", "marketer", "accountant"},
     ("POST", "/reports/dashboard"): READ,  # each role sees the dashboards its actions open
     ("POST", "/catalog/import"): PROGRAM,
     ("GET", "/catalog"): READ,

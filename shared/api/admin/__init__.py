@@ -23,6 +23,7 @@ from shared.api.admin.approvals import (  # noqa: F401  (the models, importable 
     LiabilityRequest,
     LiabilityResponse,
 )
+from shared.api.admin.campaign_results import CampaignResults
 from shared.api.admin.catalog import (  # noqa: F401  (the models, importable from here)
     CatalogImportRequest,
     CatalogImportResponse,
@@ -225,6 +226,8 @@ ENDPOINTS = [
     _ep("GET", "/catalog/products/{uid}", "One product of the catalog (every role)", None, ProductView),
     _ep("PUT", "/catalog/products/{uid}", "Create or replace a product (price, old price, flags, group, brand, SKU, external id) with a reason; audited (admin, marketer)",
         ProductPutRequest, ProductView),
+    _ep("GET", "/campaigns/{code}/results", "A campaign's results: its accrual, and paid orders, revenue and bonuses spent in its window against the weeks before (admin, marketer, accountant)",
+        None, CampaignResults),
     _ep("POST", "/reports/liability", "Bonus liability over a page of accounts: outstanding, pending, expiring in 30 days (admin, marketer, accountant)",
         LiabilityRequest, LiabilityResponse, body_optional=True),
     _ep("POST", "/customers/{customer_id}/events", "Credit an earning event checked by hand (a review of a product, a repost, a newsletter subscription) once per natural key; "
