@@ -24,7 +24,8 @@ from typing import Literal
 from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.domain.campaigns import Campaign, best_campaign
+from shared.domain.accrual_rate import Earning, points_for
+from shared.domain.campaigns import Campaign
 from shared.domain.config import Level, ProgramConfig
 from shared.domain.money import KOPECKS_PER_BONUS, bonuses_floor, distribute, percent
 from shared.domain.segments import CustomerFacts
@@ -162,22 +163,6 @@ def cart_fingerprint(lines: list[CartLine], promo_code: str | None, bonuses: int
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def coefficient(config: ProgramConfig, line: CartLine) -> Fraction:
-    found = []
-    if line.product_group in config.coefficients.product_groups:
-        found.append(Fraction(config.coefficients.product_groups[line.product_group]))
-    if line.brand in config.coefficients.brands:
-        found.append(Fraction(config.coefficients.brands[line.brand]))
-    if not found:
-        return Fraction(1)
-    if config.coefficients.combine == "max":
-        return max(found)
-    result = Fraction(1)
-    for value in found:
-        result *= value
-    return result
-
-
 def _promo_discounts(config: ProgramConfig, lines: list[CartLine], promo: PromoRule, subtotal: int, now: datetime) -> tuple[dict[str, int], list[Reason]]:
     if promo.valid_from and now < promo.valid_from:
         return {}, [_reason("promo_not_started", f"promo code {promo.code} is not valid yet", f"Промокод {promo.code} ещё не действует.")]
@@ -229,42 +214,6 @@ def _earn_refusal(config: ProgramConfig, line: CartLine) -> Reason | None:
     if line.product_group in config.exclusions.excluded_product_groups or line.brand in config.exclusions.excluded_brands:
         return _reason("excluded_item_no_earn", "this item is excluded from the bonus program", "Товар не участвует в бонусной программе.")
     return None
-
-
-class Earning(Struct, frozen=True):
-    """Points per line and the campaign that raised each line (absent: none did)."""
-
-    points: dict[str, int]
-    campaigns: dict[str, Campaign]
-
-
-def points_for(
-    config: ProgramConfig,
-    level: Level,
-    amounts: dict[str, int],
-    lines: dict[str, CartLine],
-    rate: Decimal | None = None,
-    *,
-    facts: CustomerFacts | None = None,
-    now: datetime | None = None,
-) -> Earning:
-    """Points earned per line on the money paid per line: exact, floored once, spread by largest remainder.
-
-    With ``now``, each line's rate is raised by the best campaign that applies to it
-    (:func:`shared.domain.campaigns.best_campaign`, the one combination rule).
-    """
-    base = percent(rate if rate is not None else level.accrual_percent)
-    exact: dict[str, Fraction] = {}
-    applied: dict[str, Campaign] = {}
-    for line_id, amount in amounts.items():
-        line = lines[line_id]
-        found = best_campaign(config.campaigns, product_group=line.product_group, brand=line.brand, sku=line.sku, facts=facts, base=base, now=now) if now else None
-        line_rate = found.rate(base) if found else base
-        if found:
-            applied[line_id] = found
-        exact[line_id] = Fraction(amount) * line_rate * coefficient(config, line)
-    total = bonuses_floor(sum(exact.values(), Fraction(0)))
-    return Earning(distribute(total, exact) if total else {line_id: 0 for line_id in amounts}, applied)
 
 
 def distribute_capped(total: int, weights: dict[str, int], caps: dict[str, int]) -> dict[str, int]:

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.cart import CartLine, PromoRule
+from shared.domain.cart import CartLine, PromoRule, QuoteLine
 from shared.domain.errors import InvalidState
 
 EVENTS_KEPT = 50
@@ -77,6 +77,11 @@ class QuotedLine(_Frozen):
     money_to_pay: int
     points_to_earn: int
     campaign: str | None = None  # the code of the campaign that raised the line's points
+
+    @classmethod
+    def of(cls, line: QuoteLine) -> QuotedLine:
+        """The checkout quote's figures of one line, the campaign that raised its points included."""
+        return cls(bonuses=line.bonuses_applied, money_to_pay=line.money_to_pay, points_to_earn=line.points_to_earn, campaign=line.campaign.code if line.campaign else None)
 
 
 class PaymentRef(_Frozen):

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from shared.domain import holds
-from shared.domain.cart import CartLine, PromoRule, Quote, QuoteLine, quote
+from shared.domain.cart import CartLine, PromoRule, Quote, quote
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import IdempotencyConflict, NotFound, StaleQuote, ValidationFailed
 from shared.domain.ledger import require_utc
@@ -172,7 +172,7 @@ def place_order(
             money_to_pay=reserved.money_to_pay,
             points_to_earn=reserved.points_to_earn,
             # what payment settles on, per line (Order.agreement): the quote is what is paid for
-            quoted_lines={ql.id: _quoted(ql) for ql in reserved.lines},
+            quoted_lines={ql.id: QuotedLine.of(ql) for ql in reserved.lines},
             status=OrderStatus.AWAITING_PAYMENT,
             source=source,
             created_at=now,
@@ -220,11 +220,6 @@ def _undo_redemption(store: Store, *, customer_id: str, order_id: str, redeemed:
 def _snapshot(rule: PromoRule) -> PromoRule:
     """The rule an order was placed with; its window was checked at checkout and does not apply again."""
     return rule.model_copy(update={"valid_from": None, "valid_to": None})
-
-
-def _quoted(line: QuoteLine) -> QuotedLine:
-    """The checkout quote's figures of one line, the campaign that raised its points included."""
-    return QuotedLine(bonuses=line.bonuses_applied, money_to_pay=line.money_to_pay, points_to_earn=line.points_to_earn, campaign=line.campaign.code if line.campaign else None)
 
 
 def order_promo(store: Store, order: Order, now: datetime) -> PromoRule | None:
