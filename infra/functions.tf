@@ -252,6 +252,7 @@ locals {
       env = {
         KOPILKA_ALLOWED_ORIGINS          = local.admin_origins
         KOPILKA_TOKEN_SECRET_FINGERPRINT = var.token_secret_fingerprint
+        KOPILKA_SHOP_URL                 = var.shop_url # the partner dashboard's link in payout messages
       }
       secrets = [
         { key = "KOPILKA_ADMIN_TOKEN_SECRET", secret = "admin_token_secret" },

@@ -65,4 +65,9 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/outbox.py", "with_status", "matching", "outbox", (("status", ASC),)),
     Query("shared/adapters/repositories/carts.py", "quoted_until", "due", "carts", (("quoted_at", ASC),)),
     Query("shared/adapters/repositories/ledger.py", "lapsed", "due", "customers", (("last_purchase_at", ASC),)),
+    Query("shared/adapters/repositories/outbox.py", "due", "due", "outbox", (("next_at", ASC),)),
+    Query("shared/adapters/repositories/ledger.py", "waiting", "matching", "reward_inbox", (("folded", ASC),)),  # customers/{id}/reward_inbox
+    Query("shared/adapters/repositories/stickers.py", "latest", "ordered", "sticker_batches", (("created_at", DESC),)),
+    Query("shared/adapters/repositories/stickers.py", "page", "ordered", "sticker_codes", (("batch_index", ASC),)),
+    Query("shared/adapters/repositories/stickers.py", "redeemed", "matching", "sticker_codes", (("redeemed_batch", ASC),)),
 )

@@ -58,7 +58,7 @@ def test_the_role_table():
     assert set(admin_auth.ROLES) == {"admin", "marketer", "manager", "accountant"}
     assert all(set(roles) <= set(admin_auth.ROLES) and roles for roles in admin_auth.PERMISSIONS.values())
     accountant = admin_auth.Admin("a@shop.example", ("accountant",))
-    assert [a for a in admin_auth.PERMISSIONS if accountant.can(a)] == ["payout.read", "customer.read", "ledger.read", "report.liability", "audit.read", "catalog.read"]
+    assert [a for a in admin_auth.PERMISSIONS if accountant.can(a)] == ["payout.read", "customer.read", "ledger.read", "report.liability", "campaign.read", "audit.read", "catalog.read"]
     manager = admin_auth.Admin("m@shop.example", ("manager",))
     with pytest.raises(Forbidden):
         manager.require("config.replace")
