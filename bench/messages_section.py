@@ -163,7 +163,8 @@ def markdown_lines(m: dict) -> list[str]:
         "**Messages**: the dispatcher sends each due message through the real SmsChannel to the in-process SMS.ru fake "
         "(each exactly once, checked), one lease and one record transaction per message, one call after another as the "
         "`dispatch` route runs; the floor writes the same outbox documents raw. The sweep is one `sweeps.run_sweep` (every pass) "
-        "on an instrumented FirestoreStore; its passes go over every customer in the store, so the figures are scaled by them.",
+        "on an instrumented FirestoreStore; its passes go over every customer in the store "
+        "(the warned ones and the dispatcher's), so the figures are scaled by all of them: per 10,000 customers of whom the same share is warned.",
     ]
 
 
