@@ -14,9 +14,10 @@ Sections (each lands in bench/results.json and a table in bench/RESULTS.md):
   sweep      account_sweep.sweep_due over 100,000 expired lots (KOPILKA_BENCH_SWEEP_LOTS) vs a raw bulk write of the same documents, checked after
   cold_start import time and peak memory (the child's own VmHWM) of each function module in a fresh interpreter vs its floor
   console    every console screen over HTTP on 10,000 customers and 100,000 postings vs the admin API call it makes and one read (bench/console_section.py)
+  messages   the dispatcher's messages/s to the in-process SMS.ru fake vs raw outbox writes; the sweep's cost per 10,000 customers with the triggers on (bench/messages_section.py)
 Targets are reported as figures (met/missed), never asserted.
 
-KOPILKA_BENCH_SECTIONS=console runs that section alone (on a fresh store) and merges its figures into
+KOPILKA_BENCH_SECTIONS=console (or messages, or both) runs those sections alone (on a fresh store) and merges its figures into
 bench/results.json and bench/RESULTS.md beside the other sections' last figures.
 """
 
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import console_section
+from bench import console_section, messages_section
 from scripts import fakes, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -473,12 +474,15 @@ def main() -> int:
         return {"Authorization": "Bearer " + tokens.issue(secret, subject=who, now=datetime.now(timezone.utc), ttl_seconds=7200), "Origin": SHOP}
 
     if ALONE:
-        if ALONE != {"console"}:
-            print(f"only the console section runs alone; asked for {sorted(ALONE)}", file=sys.stderr)
+        if not ALONE <= {"console", "messages"}:
+            print(f"only the console and messages sections run alone; asked for {sorted(ALONE)}", file=sys.stderr)
             return 2
         try:
             client.document("bench/floor").set({"x": 1})
-            results["console"] = console_section.console_section(client, store, config, urls, client.document("bench/floor").get)
+            if "console" in ALONE:
+                results["console"] = console_section.console_section(client, store, config, urls, client.document("bench/floor").get)
+            if "messages" in ALONE:
+                results["messages"] = messages_section.messages_section(client, config, bulk_write_methods(client))
         finally:
             serve.stop(processes)
             bridge.shutdown()
@@ -808,6 +812,7 @@ def main() -> int:
     try:
         client.document("bench/floor").set({"x": 1})
         results["console"] = console_section.console_section(client, store, program.in_force(store, env["KOPILKA_PROGRAM"], now).config, urls, client.document("bench/floor").get)
+        results["messages"] = messages_section.messages_section(client, program.in_force(store, env["KOPILKA_PROGRAM"], now).config, bulk_write_methods(client))
     finally:
         serve.stop(processes)
     results["meta"]["wall_s"] = round(time.perf_counter() - began, 1)
@@ -833,7 +838,15 @@ def merge_alone(results: dict) -> int:
     merged["targets"] = targets(merged)  # against_previous stays the last full run's: a section alone replaces no run
     path.write_text(json.dumps(merged, indent=2, default=str) + "\n")
     report = OUT / "RESULTS.md"
-    report.write_text(console_section.patch_report(report.read_text(), merged) if report.exists() else markdown(merged))
+    if not report.exists():
+        report.write_text(markdown(merged))
+    else:
+        text = report.read_text()
+        if "console" in ALONE:
+            text = console_section.patch_report(text, merged)
+        if "messages" in ALONE:
+            text = messages_section.patch_report(text, merged)
+        report.write_text(text)
     print(report.read_text())
     return 0
 
@@ -1038,6 +1051,8 @@ def markdown(r: dict) -> str:
         out += console_section.markdown_lines(r["console"])
         if "console" in alone.get("sections", []):
             out.append(f"(This section was run alone, {alone['started']} — `KOPILKA_BENCH_SECTIONS=console`; the other sections' figures are from the run above.)")
+    if r.get("messages"):
+        out += ["", *messages_section.markdown_lines(r["messages"])]
     out += ["", "## Targets (figures, not timed tests)", "", "| target | value | limit | status |", "|---|---|---|---|"]
     for t in r["targets"]:
         out.append(f"| {t['target']} | {t['value']} | {t['limit']} | {t['status']} |")

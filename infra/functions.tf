@@ -20,12 +20,10 @@ locals {
   # exists, so the scheduled functions can name their own OIDC audience.
   function_urls = { for name in local.function_names : name => "https://${var.region}-${var.project}.cloudfunctions.net/${local.prefix}-${replace(name, "_", "-")}" }
 
-  # The OIDC audience a scheduled function accepts: Cloud Scheduler's default
-  # audience is the job's full target URI (scheduler.tf).
-  scheduled_audience = {
-    delivery_status = "${local.function_urls["delivery_status"]}/poll"
-    expiry_sweep    = "${local.function_urls["expiry_sweep"]}/run"
-  }
+  # The OIDC audiences a scheduled function accepts, comma-separated: Cloud
+  # Scheduler's default audience is the job's full target URI, so one per job
+  # that calls the function (scheduler.tf).
+  scheduled_audience = { for name in local.scheduled_functions : name => join(",", sort([for job, spec in local.scheduler_jobs : local.scheduled_uri[job] if spec.function == name])) }
 
   # KOPILKA_ENV: the environment name in logs.
   app_env = var.env == "prod" ? "production" : "development"
@@ -156,13 +154,28 @@ locals {
       timeout_seconds                  = 540
       ingress_settings                 = "ALLOW_ALL"
       public                           = false
+      # The messages' dispatcher (/dispatch, and the dispatch_outbox entry in
+      # eventarc.tf) sends by SMS and Telegram with the storefront's sender and
+      # bot, and by e-mail when smtp_host is set; a letter's unsubscribe link is
+      # signed with the customer token secret and opens the account function.
       env = {
         KOPILKA_ALLOWED_ORIGINS  = local.shop_origins
         KOPILKA_SWEEP_AUDIENCE   = local.scheduled_audience["expiry_sweep"]
         KOPILKA_SCHEDULER_EMAILS = google_service_account.scheduler.email
+        SMS_SENDER               = var.sms_sender
+        SMSRU_TEST               = var.sms_test ? "1" : "0"
+        SMTP_HOST                = var.smtp_host
+        SMTP_PORT                = tostring(var.smtp_port)
+        SMTP_USER                = var.smtp_user
+        SMTP_FROM                = var.smtp_from
+        KOPILKA_ACCOUNT_URL      = local.function_urls["account"]
       }
       secrets = [
         { key = "KOPILKA_SWEEP_SECRET", secret = "sweep_secret" },
+        { key = "SMSRU_API_ID", secret = "smsru_api_id" },
+        { key = "TELEGRAM_BOT_TOKEN", secret = "telegram_bot_token" },
+        { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },
+        { key = "SMTP_PASSWORD", secret = "smtp_password" },
       ]
     }
 

@@ -146,3 +146,27 @@ variable "console_idle_minutes" {
     error_message = "console_idle_minutes must be between 5 and 240."
   }
 }
+
+variable "smtp_host" {
+  description = "SMTP_HOST: the messages' mail server; empty: no e-mail channel."
+  type        = string
+  default     = ""
+}
+
+variable "smtp_port" {
+  description = "SMTP_PORT: the mail server's submission port (STARTTLS)."
+  type        = number
+  default     = 587
+}
+
+variable "smtp_user" {
+  description = "SMTP_USER: the mail server's login (its password is the smtp_password secret)."
+  type        = string
+  default     = ""
+}
+
+variable "smtp_from" {
+  description = "SMTP_FROM: the letters' From address, e.g. \"Biomiq <bonus@biomiq.ru>\"."
+  type        = string
+  default     = ""
+}

@@ -22,10 +22,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import hcl2
+import pytest
 from hcl2 import SerializationOptions
 
 from shared.adapters.firestore_queries import QUERIES
 from shared.domain.clock import MSK
+from shared.domain.errors import Unauthorized
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -65,9 +67,10 @@ def functions() -> dict[str, dict[str, Any]]:
 
 
 def function_resource() -> dict[str, Any]:
-    """The one google_cloudfunctions2_function, instantiated per entry of local.functions."""
+    """The one google_cloudfunctions2_function, instantiated per entry of local.functions
+    (beside it only the outbox's Eventarc target, test_the_outbox_trigger_...)."""
     fns = resources("google_cloudfunctions2_function")
-    assert set(fns) == {"function"}, f"one for_each resource, not a block per function: {sorted(fns)}"
+    assert set(fns) == {"function", "dispatch_outbox"}, f"one for_each resource, not a block per function: {sorted(fns)}"
     assert fns["function"]["for_each"] == "${local.functions}"
     return fns["function"]
 
@@ -170,7 +173,8 @@ def test_sizing_follows_the_reliability_notes() -> None:
 def test_service_accounts_and_invokers() -> None:
     assert resources("google_service_account")["function"]["for_each"] == "${toset(local.function_names)}"
     assert resources("google_project_iam_member")["datastore_user"]["role"] == "roles/datastore.user"
-    assert set(resources("google_project_iam_member")) == {"datastore_user"}  # no other project-wide grant
+    # no other project-wide grant: the outbox trigger's receiver role is checked in test_the_outbox_trigger_...
+    assert set(resources("google_project_iam_member")) == {"datastore_user", "outbox_trigger_receiver"}
     assert all(isinstance(fn["public"], bool) for fn in functions().values())
     assert tf()["locals"]["public_functions"] == "${[for name, function in local.functions : name if function.public]}"
     public = {name for name, fn in functions().items() if fn["public"]}
@@ -200,23 +204,124 @@ def test_scheduler_jobs_target_existing_functions_and_routes() -> None:
     target = one(body["http_target"])
     assert target["http_method"] == "POST"
     assert "scheduler" in one(target["oidc_token"])["service_account_email"]
-    assert target["uri"] == "${local.scheduled_audience[each.value.function]}"
-    audience = tf()["locals"]["scheduled_audience"]
+    assert target["uri"] == "${local.scheduled_uri[each.key]}"
+    # each job's URI is its function's URL and its route; a function's audiences are the URIs of the jobs calling it
+    locals_ = tf()["locals"]
+    assert locals_["scheduled_uri"] == '${{for job, spec in local.scheduler_jobs : job => "${local.function_urls[spec.function]}${spec.route}"}}'
+    assert locals_["scheduled_audience"] == (
+        '${{for name in local.scheduled_functions : name => join(",", sort([for job, spec in local.scheduler_jobs : local.scheduled_uri[job] if spec.function == name]))}}'
+    )
     targets = set()
     for job, spec in jobs.items():
-        assert set(spec) == {"function", "description", "schedule"}, job
+        assert set(spec) == {"function", "route", "description", "schedule"}, job
         function = spec["function"]
         assert function in FUNCTIONS
         assert 15 <= functions()[function]["timeout_seconds"] <= 1800, f"{job}: Scheduler's HTTP attempt deadline is 15 s to 30 min"
-        match = re.fullmatch(r'\$\{local\.function_urls\["([a-z_]+)"\]\}(/[a-z_/]+)', audience[function])
-        assert match and match.group(1) == function, audience[function]
-        assert ("POST", match.group(2)) in routes(function), f"{job}: {function} has no POST {match.group(2)}"
+        assert re.fullmatch(r"/[a-z_/]+", spec["route"]), spec["route"]
+        assert ("POST", spec["route"]) in routes(function), f"{job}: {function} has no POST {spec['route']}"
         env = function_env(function)[0]
         assert env["KOPILKA_SWEEP_AUDIENCE"] == f'${{local.scheduled_audience["{function}"]}}'
         assert env["KOPILKA_SCHEDULER_EMAILS"] == "${google_service_account.scheduler.email}"
         targets.add(function)
     assert targets == set(tf()["locals"]["scheduled_functions"]), "the scheduler SA may invoke exactly the scheduled functions"
     assert {"expiry_sweep", "delivery_status"} <= targets
+    calls = {(spec["function"], spec["route"]): spec["schedule"] for spec in jobs.values()}
+    assert calls[("expiry_sweep", "/run")] == "*/15 * * * *" and calls[("delivery_status", "/poll")] == "0 * * * *"
+    assert calls[("expiry_sweep", "/dispatch")] == "* * * * *", "the dispatcher runs every minute"
+    assert len(calls) == len(jobs), "two jobs call the same route"
+
+
+def scheduled_audiences() -> dict[str, list[str]]:
+    """What local.scheduled_audience evaluates to, per function: the sorted URIs of the jobs calling it."""
+    out: dict[str, list[str]] = {}
+    for spec in tf()["locals"]["scheduler_jobs"].values():
+        out.setdefault(spec["function"], []).append(f"https://REGION-PROJECT.cloudfunctions.net/NAME{spec['route']}")
+    return {function: sorted(uris) for function, uris in out.items()}
+
+
+def test_a_function_called_by_two_jobs_accepts_both_audiences(monkeypatch: Any) -> None:
+    """expiry_sweep's KOPILKA_SWEEP_AUDIENCE lists /dispatch beside /run, and the OIDC check accepts each (and only those)."""
+    from shared.edge import scheduler_auth
+    from shared.platform import settings as settings_module
+
+    audiences = scheduled_audiences()
+    assert [uri.rsplit("/", 1)[1] for uri in audiences["expiry_sweep"]] == ["dispatch", "run"]
+    monkeypatch.setenv("KOPILKA_SWEEP_AUDIENCE", ",".join(audiences["expiry_sweep"]))
+    monkeypatch.setenv("KOPILKA_SCHEDULER_EMAILS", "scheduler@example.iam.gserviceaccount.com")
+    settings_module.settings.cache_clear()
+    seen: list[list[str]] = []
+
+    def verify(token: str, accepted: list[str]) -> dict[str, Any]:
+        seen.append(accepted)
+        if token not in accepted:
+            raise ValueError("wrong audience")
+        return {"email": "scheduler@example.iam.gserviceaccount.com", "email_verified": True}
+
+    class Request:
+        def __init__(self, token: str) -> None:
+            self.headers = {"Authorization": f"Bearer {token}"}
+
+    scheduler_auth.set_verifier(verify)
+    try:
+        for uri in audiences["expiry_sweep"]:
+            assert scheduler_auth.require_scheduler(Request(uri)) == "scheduler@example.iam.gserviceaccount.com"
+        with pytest.raises(Unauthorized):  # an audience no job calls
+            scheduler_auth.require_scheduler(Request("https://REGION-PROJECT.cloudfunctions.net/NAME/other"))
+    finally:
+        scheduler_auth.set_verifier(None)
+        settings_module.settings.cache_clear()
+    assert seen and all(accepted == audiences["expiry_sweep"] for accepted in seen)
+
+
+# -- the outbox's Eventarc trigger ---------------------------------------------------------------
+
+
+def test_the_outbox_trigger_calls_dispatch_outbox_on_each_new_outbox_document() -> None:
+    fn = resources("google_cloudfunctions2_function")["dispatch_outbox"]
+    spec = tf()["locals"]["dispatch_outbox"]
+    assert spec["entry_point"] == "dispatch_outbox" and spec["package"] == "expiry_sweep"
+    build = one(fn["build_config"])
+    assert build["entry_point"] == "${local.dispatch_outbox.entry_point}" and build["runtime"] == "python311"
+    assert one(one(build["source"])["storage_source"])["object"] == "${google_storage_bucket_object.package[local.dispatch_outbox.package].name}"
+    # the entry exists in the packaged main.py, as a CloudEvent function
+    tree = ast.parse((ROOT / "functions" / "expiry_sweep" / "main.py").read_text())
+    entry = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "dispatch_outbox")
+    assert any(ast.unparse(d) == "functions_framework.cloud_event" for d in entry.decorator_list)
+    from scripts import package
+
+    assert "main.py" in {name for name, _ in package.entries("expiry_sweep")}
+    trigger = one(fn["event_trigger"])
+    assert trigger["event_type"] == "google.cloud.firestore.document.v1.created"
+    assert trigger["trigger_region"] == "${var.firestore_location}"
+    assert trigger["service_account_email"] == "${google_service_account.outbox_trigger.email}"
+    assert trigger["retry_policy"] == "RETRY_POLICY_DO_NOT_RETRY"  # the minute's dispatch job sends what a lost event leaves
+    filters = {f["attribute"]: f for f in trigger["event_filters"]}
+    assert filters["database"]["value"] == "${google_firestore_database.main.name}" and "operator" not in filters["database"]
+    assert filters["document"]["value"] == "outbox/{key}" and filters["document"]["operator"] == "match-path-pattern"
+    assert set(filters) == {"database", "document"}
+    service = one(fn["service_config"])
+    assert service["service_account_email"] == "${google_service_account.function[local.dispatch_outbox.package].email}"
+    assert service["ingress_settings"] == "ALLOW_INTERNAL_ONLY"
+    assert service["max_instance_request_concurrency"] == "${local.dispatch_outbox.max_instance_request_concurrency}"
+    assert spec["max_instance_count"] <= 2 and spec["timeout_seconds"] <= 540
+
+
+def test_the_outbox_trigger_account_holds_exactly_its_three_grants() -> None:
+    account = resources("google_service_account")["outbox_trigger"]
+    assert "for_each" not in account and account["account_id"] == "kp-${var.env}-outbox-trigger"
+    member = "serviceAccount:${google_service_account.outbox_trigger.email}"
+    project = {name: body for name, body in resources("google_project_iam_member").items() if body["member"] == member}
+    assert {name: body["role"] for name, body in project.items()} == {"outbox_trigger_receiver": "roles/eventarc.eventReceiver"}
+    run = {name: body for name, body in resources("google_cloud_run_service_iam_member").items() if body["member"] == member}
+    assert set(run) == {"outbox_trigger"} and "for_each" not in run["outbox_trigger"]
+    assert run["outbox_trigger"]["role"] == "roles/run.invoker"
+    assert run["outbox_trigger"]["service"] == "${google_cloudfunctions2_function.dispatch_outbox.name}"
+    # Firestore: the function runs as expiry_sweep's account, which has roles/datastore.user; the trigger's account none
+    assert resources("google_project_iam_member")["datastore_user"]["for_each"] == "${toset(local.function_names)}"
+    assert "expiry_sweep" in tf()["locals"]["function_names"]
+    # the account appears nowhere else: no secret, no other service
+    text = "\n".join(p.read_text() for p in INFRA.glob("*.tf"))
+    assert text.count("google_service_account.outbox_trigger.email") == 3  # its two grants and the trigger, nothing more
 
 
 # -- Firestore ---------------------------------------------------------------------------------
@@ -289,6 +394,8 @@ OPTIONAL = {
     "KOPILKA_ORDER_TOKEN_MINUTES",  # 60: a Tilda order token covers a slow payment page
     "KOPILKA_LOG_LEVEL",  # INFO
     "KOPILKA_VERSION",  # the VERSION file scripts/package.py writes into each zip
+    "SMTP_STARTTLS",  # on
+    "TELEGRAM_API_URL",  # Telegram's Bot API
 }
 # Read outside shared/platform/settings.py: functions-framework's worker threads, the Google clients / shared.platform.logs.
 PLATFORM = {"THREADS", "GOOGLE_CLOUD_PROJECT"}
