@@ -61,6 +61,7 @@ locals {
       public                           = true
       env = {
         KOPILKA_ALLOWED_ORIGINS = local.shop_origins
+        KOPILKA_SHOP_URL        = var.shop_url # the partner dashboard's link in messages
       }
       secrets = [
         { key = "KOPILKA_TOKEN_SECRET", secret = "token_secret" },
@@ -81,6 +82,7 @@ locals {
       ingress_settings                 = "ALLOW_ALL"
       public                           = true
       env = {
+        KOPILKA_SHOP_URL        = var.shop_url # the partner dashboard's link in messages
         KOPILKA_ALLOWED_ORIGINS = local.shop_origins
         YOOKASSA_SHOP_ID        = var.yookassa_shop_id
       }
@@ -105,6 +107,7 @@ locals {
       ingress_settings                 = "ALLOW_ALL"
       public                           = true
       env = {
+        KOPILKA_SHOP_URL        = var.shop_url # the partner dashboard's link in messages
         KOPILKA_ALLOWED_ORIGINS = local.shop_origins
         YOOKASSA_SHOP_ID        = var.yookassa_shop_id
       }
@@ -127,6 +130,7 @@ locals {
       ingress_settings                 = "ALLOW_ALL"
       public                           = true
       env = {
+        KOPILKA_SHOP_URL         = var.shop_url # the partner dashboard's link in messages
         KOPILKA_ALLOWED_ORIGINS  = local.shop_origins
         KOPILKA_SWEEP_AUDIENCE   = local.scheduled_audience["delivery_status"]
         KOPILKA_SCHEDULER_EMAILS = google_service_account.scheduler.email
@@ -159,6 +163,7 @@ locals {
       # bot, and by e-mail when smtp_host is set; a letter's unsubscribe link is
       # signed with the customer token secret and opens the account function.
       env = {
+        KOPILKA_SHOP_URL         = var.shop_url # the partner dashboard's link in messages
         KOPILKA_ALLOWED_ORIGINS  = local.shop_origins
         KOPILKA_SWEEP_AUDIENCE   = local.scheduled_audience["expiry_sweep"]
         KOPILKA_SCHEDULER_EMAILS = google_service_account.scheduler.email
@@ -191,6 +196,7 @@ locals {
       ingress_settings                 = "ALLOW_ALL"
       public                           = false
       env = {
+        KOPILKA_SHOP_URL        = var.shop_url # the partner dashboard's link in messages
         KOPILKA_ALLOWED_ORIGINS = local.shop_origins
       }
       secrets = [
