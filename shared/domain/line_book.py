@@ -32,7 +32,11 @@ class BookLine(Struct):
     campaign: str | None = None  # the campaign that raised the line's points (frozen at checkout)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Stored without ``campaign`` when none raised the line, so such books keep their shape."""
+        data = asdict(self)
+        if data["campaign"] is None:
+            del data["campaign"]
+        return data
 
 
 class OrderLineBook(Struct):

@@ -81,7 +81,8 @@ class QuotedLine(_Frozen):
     @classmethod
     def of(cls, line: QuoteLine) -> QuotedLine:
         """The checkout quote's figures of one line, the campaign that raised its points included."""
-        return cls(bonuses=line.bonuses_applied, money_to_pay=line.money_to_pay, points_to_earn=line.points_to_earn, campaign=line.campaign.code if line.campaign else None)
+        raised = {"campaign": line.campaign.code} if line.campaign else {}  # unset otherwise: the stored shape of before
+        return cls(bonuses=line.bonuses_applied, money_to_pay=line.money_to_pay, points_to_earn=line.points_to_earn, **raised)
 
 
 class PaymentRef(_Frozen):

@@ -315,7 +315,7 @@ def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_i
             activation = activates_at or holds.purchase_activation(config, delivered_at)
             session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=activation), now=now, fresh=True)
             if book.earned > 0:
-                outbox.enqueue(uow, config, trigger=Trigger.BONUS_AVAILABLE, cause=order_id, customer_id=customer_id, variables={"amount": book.earned}, due_at=activation, now=now)
+                outbox.enqueue(uow, config, trigger=Trigger.BONUS_AVAILABLE, cause=order_id, customer_id=customer_id, variables={"amount": book.earned}, due_at=activation, now=now, fresh=True)
         book.delivered_at = delivered_at
         book.status = "delivered" if book.status == "paid" else book.status
         session.save_order(book)

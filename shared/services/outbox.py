@@ -27,11 +27,15 @@ def enqueue(
     variables: Mapping[str, object],
     due_at: datetime,
     now: datetime,
+    fresh: bool = False,
 ) -> list[OutboxMessage]:
     """The messages this call created (none when the trigger is off or they exist already).
 
     ``cause`` is the natural key of what happened (an order id, ``<customer>:<date>`` …);
-    ``variables`` are the trigger's (``program`` is added: the program's name)."""
+    ``variables`` are the trigger's (``program`` is added: the program's name).
+    ``fresh``: the cause's own transaction guards that it happens once (an order's
+    transition), so the keys are not read first; a create that met one anyway fails the
+    transaction rather than send twice."""
     settings = config.messages.of(trigger)
     if not settings.enabled:
         return []
@@ -42,7 +46,7 @@ def enqueue(
         if not body_template.strip():
             continue
         key = message_key(trigger, cause, channel)
-        if uow.outbox.get(key) is not None:
+        if not fresh and uow.outbox.get(key) is not None:
             continue
         message = OutboxMessage(
             key=key,
