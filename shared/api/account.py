@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, field_
 from shared.api import Endpoint
 from shared.api.events import StickerRedeemRequest, StickerRedeemResponse
 from shared.domain import profile as rules
+from shared.domain.messages import DEFAULT_TZ
 from shared.services.payouts import DETAILS_MAX, LIST_MAX_LIMIT, METHODS
 
 HISTORY_MAX_LIMIT = 100  # history items per page at most
@@ -75,6 +76,12 @@ def _email(value: str | None) -> str | None:
     return None if value is None else rules.clean_email(value)
 
 
+def _tz(value: str | None) -> str | None:
+    if value is not None and not rules.known_time_zone(value):
+        raise ValueError("tz must be an IANA time zone such as Europe/Moscow")
+    return value
+
+
 class ProfileUpdate(_In):
     """Only the fields sent change; ``null`` removes a name or an e-mail."""
 
@@ -86,8 +93,14 @@ class ProfileUpdate(_In):
         description='"YYYY-MM-DD" or "MM-DD". Set once: later only the year may be added or corrected.',
     )
     notifications: NotificationsUpdate | None = None
+    tz: str | None = Field(
+        default=None,
+        max_length=64,
+        description='An IANA time zone ("Asia/Yekaterinburg") for the quiet hours of messages (21:00-09:00 there); null: Europe/Moscow.',
+    )
 
     clean_name = field_validator("name")(_name)
+    clean_tz = field_validator("tz")(_tz)
     clean_email = field_validator("email")(_email)
 
     def sent(self, name: str) -> bool:
@@ -107,6 +120,7 @@ class Profile(BaseModel):
     email: str | None = None
     birthday: str | None = None
     notifications: Notifications
+    tz: str = Field(default=DEFAULT_TZ, description="The time zone of the quiet hours of messages.")
 
 
 # --- balance and level -------------------------------------------------------------------------

@@ -76,3 +76,17 @@ def notifications(stored: dict[str, object] | None) -> dict[str, bool]:
         if isinstance(value, bool):
             chosen[channel] = value
     return chosen
+
+
+def known_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows (``Europe/Moscow``, ``Asia/Omsk``)."""
+    import re
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not re.fullmatch(r"[A-Za-z_]+(/[A-Za-z0-9_+\-]+){0,2}", name):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

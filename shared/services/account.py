@@ -40,6 +40,7 @@ from shared.domain.errors import BusinessRefusal, ValidationFailed
 from shared.domain.history import describe
 from shared.domain.ledger import Account, require_utc
 from shared.domain.levels import effective_level, progress
+from shared.domain.messages import DEFAULT_TZ
 from shared.domain.payouts import held_for_payouts
 from shared.services.ledger import AccountSession, postings, read_customer
 from shared.services.ports import Store, UnitOfWork
@@ -76,6 +77,7 @@ def _profile_view(profile: records.Profile) -> Profile:
         email=profile.email,
         birthday=profile.birthday,
         notifications=Notifications(sms=channels.sms, email=channels.email, telegram=channels.telegram),
+        tz=profile.tz or DEFAULT_TZ,
     )
 
 
@@ -100,6 +102,8 @@ def update_profile(store: Store, *, customer_id: str, update: ProfileUpdate, now
             updates["name"] = None if update.name is None else rules.clean_name(update.name)
         if update.sent("email"):
             updates["email"] = None if update.email is None else rules.clean_email(update.email)
+        if update.sent("tz"):
+            updates["tz"] = update.tz
         birthday = rules.parse_birthday(update.birthday, now.date()) if update.birthday is not None else None
     except ValueError as exc:
         raise ValidationFailed(str(exc), message_ru="Проверьте данные профиля.") from None

@@ -167,6 +167,7 @@ def test_profile_edits_keep_the_ledger_and_write_the_birthday_the_sweep_reads(cl
         "email": None,
         "birthday": None,
         "notifications": {"sms": True, "email": False, "telegram": False},
+        "tz": "Europe/Moscow",
     }
     updated = ok(call(client, "POST", "/profile", token=token, body={"name": "  Анна   Петрова ", "email": "Anna@Example.COM", "birthday": "1990-02-28", "notifications": {"telegram": True}}))
     assert updated == {
@@ -175,6 +176,7 @@ def test_profile_edits_keep_the_ledger_and_write_the_birthday_the_sweep_reads(cl
         "email": "anna@example.com",
         "birthday": "1990-02-28",
         "notifications": {"sms": True, "email": False, "telegram": True},
+        "tz": "Europe/Moscow",
     }
     stored = store.get("customers/anna")
     assert (stored["birthday"], stored["birthday_md"]) == ("1990-02-28", "02-28")
@@ -184,6 +186,11 @@ def test_profile_edits_keep_the_ledger_and_write_the_birthday_the_sweep_reads(cl
 
     # partial: only the fields sent change; null removes the e-mail
     assert ok(call(client, "POST", "/profile", token=token, body={"email": None}))["email"] is None
+
+    # the time zone of the quiet hours: stored as sent, null back to Moscow
+    assert ok(call(client, "POST", "/profile", token=token, body={"tz": "Asia/Yekaterinburg"}))["tz"] == "Asia/Yekaterinburg"
+    assert store.get("customers/anna")["tz"] == "Asia/Yekaterinburg"
+    assert ok(call(client, "POST", "/profile", token=token, body={"tz": None}))["tz"] == "Europe/Moscow"
     assert ok(call(client, "GET", "/profile", token=token))["name"] == "Анна Петрова"
     # the birthday is set once: the year may be corrected, the day may not move
     assert ok(call(client, "POST", "/profile", token=token, body={"birthday": "1991-02-28"}))["birthday"] == "1991-02-28"
@@ -217,6 +224,9 @@ def test_a_month_day_birthday_is_queried_by_the_sweep(client, store):
         {"birthday": 19900101},
         {"notifications": {"sms": "yes"}},
         {"notifications": {"pigeon": True}},
+        {"tz": "Mars/Olympus"},
+        {"tz": "../etc/passwd"},
+        {"tz": 3},
         {"phone": "+79160000000"},
         {"balance": 100000},
         [],
