@@ -72,7 +72,8 @@ class Messages(_Model):
     referral_available: TriggerMessages = TriggerMessages(
         templates=_templates("{program}: вознаграждение {amount} бонусов за покупку друга доступно.", "Вознаграждение доступно")
     )
-    bonus_credited: TriggerMessages = TriggerMessages(
+    bonus_credited: TriggerMessages = TriggerMessages(  # off unless the shop wants a message at every payment
+        enabled=False,
         templates=_templates("{program}: вам начислено {amount} бонусов. Они станут доступны после доставки заказа.", "Начислены бонусы")
     )
     bonus_available: TriggerMessages = TriggerMessages(

@@ -230,6 +230,7 @@ def pay(
             now=now,
             fresh=True,
         ).lot_id
+        outbox.enqueue(uow, config, trigger=Trigger.BONUS_CREDITED, cause=order_id, customer_id=customer_id, variables={"amount": earned}, due_at=now, now=now, fresh=True)
     referrer = _first_paid(session, config=config, order_id=order_id, now=now, partner_code_of=partner_code_of)
     if paid:
         session.record = session.record.set_referral(last_purchase_at=now)

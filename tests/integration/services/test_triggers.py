@@ -163,3 +163,23 @@ def test_an_admin_lists_the_failed_messages_and_nobody_else(store, now):
     assert [m.key for m in failed_messages(store, Admin("admin@shop.example", ("admin",)))] == [sms.key]
     with pytest.raises(Forbidden):
         failed_messages(store, Admin("manager@shop.example", ("manager",)))
+
+
+def test_the_bonuses_of_a_payment_are_told_once_when_the_shop_turned_it_on(store, now):
+    config = switched(biomiq(), Trigger.BONUS_CREDITED, True)
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
+    _pay(store, config, "anna", "A1", BIG, now)
+    orders.mark_paid(store, config=config, order_id="A1", payment=orders.PaymentRef(provider="test", id="p-A1", amount=10_000_000), now=now)  # a replayed payment
+    earned = store.read(lambda uow: uow.line_books.get("anna", "A1")).earned
+    assert earned > 0
+    told = messages(store, Trigger.BONUS_CREDITED, "anna")
+    assert [(m.key, m.variables["amount"]) for m in told] == [("bonus_credited:A1:sms", str(earned))]
+    assert f"начислено {earned} бонусов" in told[0].body
+
+
+def test_no_payment_message_by_default(store, now):
+    config = biomiq()
+    assert not config.messages.of(Trigger.BONUS_CREDITED).enabled
+    registration.register_customer(store, config=config, customer_id="anna", now=now)
+    _pay(store, config, "anna", "A1", BIG, now)
+    assert messages(store, Trigger.BONUS_CREDITED, "anna") == []
