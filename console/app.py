@@ -106,6 +106,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("/stickers", "Стикеры", "sticker.manage"),
     ("/catalog", "Каталог", "catalog.read"),
     ("/orders/flagged", "Заказы на проверке", "order.review"),
+    ("/messages", "Сообщения", "config.read"),
     ("/messages/failed", "Недоставленные сообщения", "message.failed"),
     ("/audit", "Журнал", "audit.read"),
 ]

@@ -1,4 +1,4 @@
-"""Messages to customers in the back office: the ones whose attempts ran out, for an admin to look into."""
+"""Messages to customers in the back office: the program's templates previewed, and the ones whose attempts ran out."""
 
 from __future__ import annotations
 
@@ -12,3 +12,10 @@ def failed(p: Page) -> Reply:
     p.require("message.failed")
     found = messages.failed_messages(entry.store(), p.admin)
     return p.render("messages_failed.html", found=found, triggers_ru=messages.TRIGGERS_RU, channels_ru=messages.CHANNELS_RU)
+
+
+@page("GET", "/messages")
+def templates(p: Page) -> Reply:
+    p.require("config.read")
+    shown = messages.previews(entry.config(p.now))
+    return p.render("messages_list.html", shown=shown, sample=messages.SAMPLE, triggers_ru=messages.TRIGGERS_RU, channels_ru=messages.CHANNELS_RU)

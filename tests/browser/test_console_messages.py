@@ -40,3 +40,19 @@ def test_the_admin_opens_the_failed_messages_and_a_manager_has_no_such_section(c
         assert response is not None and response.status == 403
     finally:
         manager.context.close()
+
+
+def test_the_marketer_previews_the_programs_messages_as_customers_read_them(console: Console, stack: LocalStack, tmp_path: Path) -> None:
+    tab = console.page_as("marketer", "/")
+    try:
+        tab.get_by_role("navigation", name="Разделы").get_by_role("link", name="Сообщения", exact=True).click()
+        tab.get_by_role("heading", name="Сообщения покупателям").wait_for()
+        section = tab.get_by_role("region", name="Новый покупатель по ссылке")
+        assert "включено" in section.inner_text()
+        sms = section.locator("dt", has_text="SMS").locator("xpath=following-sibling::dd[1]").inner_text()
+        assert "по вашей ссылке пришёл новый покупатель" in sms and "https://shop.example/#kopilka-partner" in sms and "{" not in sms
+        assert "выключено" in tab.get_by_role("region", name="Начислены бонусы").inner_text()
+        assert tab.get_by_role("link", name="редакторе программы").get_attribute("href") == "/program#s-messages"
+        screenshot(tab, "console-messages.png", tmp_path, full_page=True)
+    finally:
+        tab.context.close()

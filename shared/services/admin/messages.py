@@ -1,8 +1,12 @@
-"""The back office's view of the outbox: one customer's messages (the customer 360 page)."""
+"""The back office's view of messages: one customer's (the customer 360 page), the failed ones,
+and the program's templates as its customers would read them."""
 
 from __future__ import annotations
 
-from shared.domain.messages import OutboxMessage, Status
+from msgspec import Struct
+
+from shared.domain.config import ProgramConfig
+from shared.domain.messages import VARIABLES, Channel, OutboxMessage, Status, Trigger, render
 from shared.edge.admin_auth import Admin
 from shared.services.ports import Store
 
@@ -36,3 +40,38 @@ def failed_messages(store: Store, admin: Admin, *, limit: int = 100) -> list[Out
     admin.require("message.failed")
     found = store.read(lambda uow: uow.outbox.with_status(Status.FAILED, limit=limit))
     return sorted(found, key=lambda m: m.created_at, reverse=True)
+
+
+#: What the back office's preview puts in place of each variable (the shop's name is the program's).
+SAMPLE = {"amount": "500", "referees": "3", "month": "12.2026", "dashboard": "https://shop.example/#kopilka-partner", "date": "08.12.2026", "days": "7",
+          "level": "Золотой", "bonus": "300", "status": "одобрена"}
+
+
+class ChannelPreview(Struct, frozen=True):
+    channel: Channel
+    subject: str
+    body: str
+
+
+class TriggerPreview(Struct, frozen=True):
+    """One trigger of the program as its customers would read it, with :data:`SAMPLE` values."""
+
+    trigger: Trigger
+    enabled: bool
+    variables: tuple[str, ...]
+    channels: tuple[ChannelPreview, ...]
+
+
+def previews(config: ProgramConfig) -> list[TriggerPreview]:
+    """Every trigger of ``config``: on or off, its variables and each channel's text rendered."""
+    values = {**SAMPLE, "program": config.name}
+    shown: list[TriggerPreview] = []
+    for trigger in Trigger:
+        settings = config.messages.of(trigger)
+        channels = []
+        for channel in dict.fromkeys(settings.channels):
+            subject, body = settings.templates.for_channel(channel)
+            if body.strip():
+                channels.append(ChannelPreview(channel, render(subject, values), render(body, values)))
+        shown.append(TriggerPreview(trigger, settings.enabled, tuple(sorted(VARIABLES[trigger])), tuple(channels)))
+    return shown
