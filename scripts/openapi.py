@@ -119,11 +119,16 @@ def build() -> dict[str, Any]:
         if e.request is not None:
             operation["requestBody"] = {"required": not e.body_optional, "content": {e.content_type: {"schema": _schema(e.request, components)}}}
         ok: dict[str, Any] = {"description": "OK"}
+        page = {"text/html": {"schema": {"type": "string"}}}
         if e.response is not None:
             ok["content"] = {"application/json": {"schema": _schema(e.response, components)}}
+        elif e.html:
+            ok["content"] = page
         operation["responses"]["200"] = ok
         for status in sorted(set(e.errors) | {400, 500}):
-            operation["responses"][str(status)] = {"description": STATUS_TEXT.get(status, "Error"), "content": {"application/json": {"schema": error_ref}}}
+            # a page's own refusals are pages; what the router refuses before it is JSON
+            content = {"application/json": {"schema": error_ref}, **(page if e.html and status in e.errors else {})}
+            operation["responses"][str(status)] = {"description": STATUS_TEXT.get(status, "Error"), "content": content}
         paths.setdefault(f"/{e.function}{e.path}", {})[e.method.lower()] = operation
     return {
         "openapi": "3.1.0",

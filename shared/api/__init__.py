@@ -28,6 +28,7 @@ class Endpoint:
     errors: tuple[int, ...] = field(default=(400, 409, 422))
     query: type[BaseModel] | None = None  # query-string parameters (a flat model), e.g. a cursor and a limit
     body_optional: bool = False  # an empty body means the request model's defaults (the body is not required)
+    html: bool = False  # answers a Russian page (text/html), for a person who followed a link
 
 
 class HealthResponse(BaseModel):

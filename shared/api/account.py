@@ -354,7 +354,7 @@ ENDPOINTS = [
     _ep("POST", "/stickers/redeem", "Redeem a sticker code for its batch's points (once per code: 422 sticker_used / sticker_wrong / sticker_expired; "
         "429 retry_after after a wrong code, sticker_blocked after stickers.max_failures of them)", StickerRedeemResponse, request=StickerRedeemRequest, errors=(*_ERRORS, 413, 422, 429)),
     Endpoint(function="account", method="GET", path="/unsubscribe", summary="The unsubscribe link of a letter: switch e-mail off and answer a Russian page (HTML)", response=None, auth="none",
-             errors=(400,), query=UnsubscribeQuery),
+             errors=(400,), query=UnsubscribeQuery, html=True),
     Endpoint(function="account", method="POST", path="/unsubscribe", summary="One-click unsubscribe (RFC 8058): switch e-mail off for the link's customer", request=None, response=Unsubscribed,
              auth="none", errors=(401,), query=UnsubscribeQuery),
 ]
