@@ -119,7 +119,15 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.filters.update(rubles=rubles, bonuses=bonuses, moscow=moscow, role=lambda r: ROLE_NAMES.get(r, r), urlpart=lambda v: quote(str(v), safe=""))
-_env.globals.update(urlencode=urlencode)
+
+
+def current_section(current: str) -> str | None:
+    """The section ``current`` is in: the longest section path it is, or lies under."""
+    inside = [path for path, _, _ in SECTIONS if current == path or (path != "/" and current.startswith(path + "/"))]
+    return max(inside, key=len, default=None)
+
+
+_env.globals.update(urlencode=urlencode, current_section=current_section)
 
 
 def page_reply(template: str, status: int = 200, **values: Any) -> Reply:

@@ -10,7 +10,9 @@ from shared.domain.messages import Attempt, Channel, OutboxMessage, Status, Trig
 from shared.presets import preset_data
 from shared.services.outbox import enqueue
 
-CONFIG = parse_config(preset_data("biomiq"))
+_PRESET = parse_config(preset_data("biomiq"))
+#: The preset with the payment message (off by default) turned on, on every channel.
+CONFIG = _PRESET.model_copy(update={"messages": _PRESET.messages.model_copy(update={"bonus_credited": _PRESET.messages.bonus_credited.model_copy(update={"enabled": True})})})
 
 
 def test_a_message_round_trips_and_only_pending_ones_are_due(store, now):
