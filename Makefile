@@ -6,6 +6,10 @@ VENV_PY     := $(VENV)/bin/python
 STAMP       := $(VENV)/.stamp
 EMULATOR    := $(VENV_PY) scripts/emulator.py
 PYTEST_ARGS ?=
+# Test workers (pytest-xdist): each keeps its own emulator projects; a file's tests stay on one
+# worker and the browser tests share one (tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+XDIST       := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 ENV         ?= dev
 CHECKOV     := .venv-checkov
 CHECKOV_VERSION := 3.3.30
@@ -18,7 +22,7 @@ help: ## list targets
 	@echo "Kopilka make targets:"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
 	  awk 'BEGIN {FS = ":.*## "} {printf "  %-15s %s\n", $$1, $$2}'
-	@echo "Variables: PYTEST_ARGS='...' (extra pytest args), PYTHON=$(PYTHON)"
+	@echo "Variables: PYTEST_ARGS='...' (extra pytest args), PYTEST_WORKERS=$(PYTEST_WORKERS) (0: one process), PYTHON=$(PYTHON)"
 
 venv: $(STAMP) ## create/refresh .venv from requirements-dev.txt
 
@@ -38,7 +42,7 @@ lint: venv ## ruff and mypy over the code (settings in pyproject.toml)
 
 test: venv ## make lint, then the full test suite against a private Firestore emulator, then checkov on infra/
 	@$(MAKE) --no-print-directory lint
-	$(EMULATOR) run -- $(VENV_PY) -m pytest -q $(PYTEST_ARGS)
+	$(EMULATOR) run -- $(VENV_PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
 	@if [ "$(SKIP_CHECKOV)" = 1 ]; then echo "infra-check skipped (SKIP_CHECKOV=1)"; else $(MAKE) --no-print-directory infra-check; fi
 
 unit: venv ## every test that needs no emulator: pure tests and the in-memory half of the store contract

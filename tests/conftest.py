@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from shared.adapters.memory_store import MemoryStore
+from tests.workers import per_worker
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -22,11 +23,20 @@ def needs_emulator(item: pytest.Item) -> bool:
     return callspec is not None and callspec.params.get("store") == "firestore"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Each xdist worker stores in a project of its own on the one emulator."""
+    os.environ["GOOGLE_CLOUD_PROJECT"] = per_worker(os.environ.get("GOOGLE_CLOUD_PROJECT", "kopilka-local"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that needs the emulator ``emulator``: ``make unit`` runs the rest with ``-m "not emulator"``."""
+    """Mark every test that needs the emulator ``emulator``: ``make unit`` runs the rest with ``-m "not emulator"``.
+    Under xdist (``--dist loadgroup``) a file's tests stay on one worker, so its module fixtures are made once,
+    and the browser tests share one worker and its one local stack."""
     for item in items:
         if needs_emulator(item):
             item.add_marker(pytest.mark.emulator)
+        group = "browser" if item.nodeid.startswith("tests/browser/") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True)

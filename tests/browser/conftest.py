@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,10 @@ import pytest
 
 from scripts import shop_page
 from scripts.shop_page import CHROMIUM, CHROMIUM_ARGS
+from tests.workers import per_worker
 
 ROOT = Path(__file__).resolve().parents[2]
-BROWSER_PROJECT = "kopilka-browser"
+BROWSER_PROJECT = per_worker("kopilka-browser")
 # Every SMS of the suite comes from one caller address (127.0.0.1), which may ask for 10 codes an
 # hour (shared/domain/otp.py): the seed and the tests send 9. A new login test reuses a customer.
 
@@ -100,7 +101,8 @@ def launched(folder: Path, *, module: str = "scripts.local_stack", project: str 
             time.sleep(0.2)
         if ready.exists():
             break
-        os.killpg(process.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):  # it may have exited already (its port was taken)
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         log.close()
     else:

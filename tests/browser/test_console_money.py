@@ -24,8 +24,9 @@ from scripts import serve, shop_page
 from scripts.shop_page import SERUM, add
 from shared.platform import tokens
 from tests.browser.conftest import Console, LocalStack, launched, login_in_cart, screenshot, spend, wait_for_total
+from tests.workers import per_worker
 
-PROJECT = "kopilka-browser-money"
+PROJECT = per_worker("kopilka-browser-money")
 
 
 @pytest.fixture(scope="module")

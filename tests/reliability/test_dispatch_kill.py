@@ -40,7 +40,7 @@ class HttpChannel:
     def send(self, message, address):
         httpx.post(sys.argv[1], json={"key": message.key, "to": address, "text": message.body}, timeout=600).raise_for_status()
 
-store = FirestoreStore(firestore.Client(project="kopilka-local"))
+store = FirestoreStore(firestore.Client(project=sys.argv[4]))
 report = dispatch(store, {Channel.SMS: HttpChannel()}, now=datetime.fromisoformat(sys.argv[2]), owner=sys.argv[3])
 print(report.sent, flush=True)
 """
@@ -80,9 +80,9 @@ class Channel:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def _child(url: str, now: datetime, owner: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GOOGLE_CLOUD_PROJECT": "kopilka-local"}
-    return subprocess.Popen([sys.executable, "-c", CHILD, url, now.isoformat(), owner], cwd=ROOT, env=env, stdout=subprocess.PIPE, start_new_session=True)
+def _child(url: str, now: datetime, owner: str, project: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GOOGLE_CLOUD_PROJECT": project}
+    return subprocess.Popen([sys.executable, "-c", CHILD, url, now.isoformat(), owner, project], cwd=ROOT, env=env, stdout=subprocess.PIPE, start_new_session=True)
 
 
 def test_a_dispatcher_killed_mid_send_and_restarted_sends_each_message_once(firestore_store):
@@ -92,14 +92,14 @@ def test_a_dispatcher_killed_mid_send_and_restarted_sends_each_message_once(fire
         firestore_store.run(lambda uow, record=record: uow.accounts.save(record))
         firestore_store.run(lambda uow, c=customer_id: enqueue(uow, config, trigger=Trigger.BONUS_AVAILABLE, cause=f"o-{c}", customer_id=c, variables={"amount": 100}, due_at=NOON, now=NOON))
     channel = Channel()
-    first = _child(channel.url, NOON, "first")
+    first = _child(channel.url, NOON, "first", firestore_store.client.project)
     assert channel.first_arrived.wait(60), "the first dispatcher never sent"
     time.sleep(0.2)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait(10)
     channel.release.set()
     later = NOON + timedelta(minutes=5)  # past the killed dispatcher's lease
-    second = _child(channel.url, later, "second")
+    second = _child(channel.url, later, "second", firestore_store.client.project)
     out, _ = second.communicate(timeout=120)
     assert second.returncode == 0
     sms_keys = {f"bonus_available:o-{c}:sms" for c in CUSTOMERS}
