@@ -25,6 +25,8 @@ from console import program_labels as words
 from shared.domain.catalog import kopecks
 from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
+from shared.domain.message_config import TEMPLATE_FIELDS, TemplateProblem, template_problem
+from shared.domain.messages import Trigger
 
 LISTS_LIMIT = 50  # rows of one list the form takes
 
@@ -345,8 +347,17 @@ def errors_at(refusals: list[dict[str, Any]], values: dict[str, str]) -> dict[st
     for error in refusals:
         path = str(error.get("field", ""))
         name = field_name("" if path == "(root)" else path, values, names)
-        found.setdefault(name, message_ru(error, name))
+        problem = _template_problem(name, values)
+        found.setdefault(name, problem.message_ru if problem else message_ru(error, name))
     return found
+
+
+def _template_problem(name: str, values: dict[str, str]) -> TemplateProblem | None:
+    """A refused message template's problem told from its text (``messages.<trigger>.templates.<field>``), else ``None``."""
+    parts = name.split(".")
+    if len(parts) != 4 or parts[0] != "messages" or parts[2] != "templates" or parts[3] not in TEMPLATE_FIELDS or parts[1] not in {t.value for t in Trigger}:
+        return None
+    return template_problem(Trigger(parts[1]), parts[3], values.get(name, ""))
 
 
 # --- the layout -------------------------------------------------------------------------------------
