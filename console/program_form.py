@@ -352,12 +352,18 @@ def errors_at(refusals: list[dict[str, Any]], values: dict[str, str]) -> dict[st
     return found
 
 
-def _template_problem(name: str, values: dict[str, str]) -> TemplateProblem | None:
-    """A refused message template's problem told from its text (``messages.<trigger>.templates.<field>``), else ``None``."""
+def _is_template(name: str) -> bool:
+    """Whether ``name`` is a message template's field (``messages.<trigger>.templates.<field>``)."""
     parts = name.split(".")
-    if len(parts) != 4 or parts[0] != "messages" or parts[2] != "templates" or parts[3] not in TEMPLATE_FIELDS or parts[1] not in {t.value for t in Trigger}:
+    return len(parts) == 4 and parts[0] == "messages" and parts[2] == "templates" and parts[3] in TEMPLATE_FIELDS and parts[1] in {t.value for t in Trigger}
+
+
+def _template_problem(name: str, values: dict[str, str]) -> TemplateProblem | None:
+    """A refused message template's problem told from its text, else ``None``."""
+    if not _is_template(name):
         return None
-    return template_problem(Trigger(parts[1]), parts[3], values.get(name, ""))
+    _, trigger, _, field_ = name.split(".")
+    return template_problem(Trigger(trigger), field_, values.get(name, ""))
 
 
 # --- the layout -------------------------------------------------------------------------------------
@@ -388,7 +394,7 @@ def _input(path: str, info: FieldInfo, kind: Shape, values: dict[str, str]) -> N
     if kind.kind in ("bool", "choice"):
         node.kind = "select"
         node.options = ([("", "—")] if kind.optional else []) + [(o, words.choice(path, o)) for o in kind.options]
-    elif kind.kind in ("pairs",):
+    elif kind.kind in ("pairs",) or _is_template(path):
         node.kind = "textarea"
     elif kind.kind == "datetime":
         node.input_type = "datetime-local"

@@ -83,7 +83,7 @@ class _Messages:
 
     @staticmethod
     def label(field: str) -> str:
-        return form.change_label(field)
+        return words.label(field)
 
 
 def _editor(
