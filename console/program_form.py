@@ -25,6 +25,8 @@ from console import program_labels as words
 from shared.domain.catalog import kopecks
 from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
+from shared.domain.message_config import TEMPLATE_FIELDS, TemplateProblem, template_problem
+from shared.domain.messages import Trigger
 
 LISTS_LIMIT = 50  # rows of one list the form takes
 
@@ -345,8 +347,23 @@ def errors_at(refusals: list[dict[str, Any]], values: dict[str, str]) -> dict[st
     for error in refusals:
         path = str(error.get("field", ""))
         name = field_name("" if path == "(root)" else path, values, names)
-        found.setdefault(name, message_ru(error, name))
+        problem = _template_problem(name, values)
+        found.setdefault(name, problem.message_ru if problem else message_ru(error, name))
     return found
+
+
+def _is_template(name: str) -> bool:
+    """Whether ``name`` is a message template's field (``messages.<trigger>.templates.<field>``)."""
+    parts = name.split(".")
+    return len(parts) == 4 and parts[0] == "messages" and parts[2] == "templates" and parts[3] in TEMPLATE_FIELDS and parts[1] in {t.value for t in Trigger}
+
+
+def _template_problem(name: str, values: dict[str, str]) -> TemplateProblem | None:
+    """A refused message template's problem told from its text, else ``None``."""
+    if not _is_template(name):
+        return None
+    _, trigger, _, field_ = name.split(".")
+    return template_problem(Trigger(trigger), field_, values.get(name, ""))
 
 
 # --- the layout -------------------------------------------------------------------------------------
@@ -377,7 +394,7 @@ def _input(path: str, info: FieldInfo, kind: Shape, values: dict[str, str]) -> N
     if kind.kind in ("bool", "choice"):
         node.kind = "select"
         node.options = ([("", "—")] if kind.optional else []) + [(o, words.choice(path, o)) for o in kind.options]
-    elif kind.kind in ("pairs",):
+    elif kind.kind in ("pairs",) or _is_template(path):
         node.kind = "textarea"
     elif kind.kind == "datetime":
         node.input_type = "datetime-local"

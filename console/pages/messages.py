@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from console.app import Page, Reply, page
 from shared.edge import entry
+from shared.platform.settings import settings
 from shared.services.admin import messages
+from shared.services.admin import program as program_admin
 
 
 @page("GET", "/messages/failed")
@@ -17,5 +19,6 @@ def failed(p: Page) -> Reply:
 @page("GET", "/messages")
 def templates(p: Page) -> Reply:
     p.require("config.read")
-    shown = messages.previews(entry.config(p.now))
-    return p.render("messages_list.html", shown=shown, sample=messages.SAMPLE, triggers_ru=messages.TRIGGERS_RU, channels_ru=messages.CHANNELS_RU)
+    in_force = program_admin.config_view(entry.store(), p.admin, program_name=settings().program, now=p.now)
+    shown = messages.previews(in_force.config)
+    return p.render("messages_list.html", in_force=in_force, shown=shown, sample=messages.SAMPLE, triggers_ru=messages.TRIGGERS_RU, channels_ru=messages.CHANNELS_RU)

@@ -1,6 +1,7 @@
 """The program editor: the program in force as a form, its check against the version in force,
 publishing (now or at a date, through approval when it touches money), the version history,
-restoring a version, and a sample cart priced with the draft beside the version in force.
+restoring a version, a sample cart priced with the draft beside the version in force, and the
+draft's messages as its customers would read them (``POST /program/messages``).
 
 Every screen calls the admin API's use cases (:mod:`shared.services.admin.program`,
 :mod:`shared.services.admin.config_tools`), so validation, roles, approval and audit are theirs.
@@ -24,6 +25,7 @@ from shared.domain.catalog import kopecks
 from shared.edge import entry
 from shared.platform.settings import settings
 from shared.services.admin import config_tools
+from shared.services.admin import messages as messages_admin
 from shared.services.admin import program as program_admin
 
 NOTICES.update(
@@ -69,7 +71,31 @@ def _current(p: Page) -> ConfigResponse:
     return program_admin.config_view(entry.store(), p.admin, program_name=_program(), now=p.now)
 
 
-def _editor(p: Page, values: dict[str, str], *, status: int = 200, errors_: dict[str, str] | None = None, draft: _Draft | None = None, preview: ConfigPreviewResponse | None = None) -> Reply:
+class _Messages:
+    """The draft's messages previewed: the triggers that are on, and any whose templates are refused."""
+
+    def __init__(self, shown: list[messages_admin.TriggerPreview]) -> None:
+        self.shown = [t for t in shown if t.enabled or t.refused]
+        self.off = [messages_admin.TRIGGERS_RU[t.trigger.value] for t in shown if not t.enabled and not t.refused]
+        self.refused = [r for t in shown for r in t.refused]
+        self.sample = messages_admin.SAMPLE
+        self.triggers_ru, self.channels_ru = messages_admin.TRIGGERS_RU, messages_admin.CHANNELS_RU
+
+    @staticmethod
+    def label(field: str) -> str:
+        return words.label(field)
+
+
+def _editor(
+    p: Page,
+    values: dict[str, str],
+    *,
+    status: int = 200,
+    errors_: dict[str, str] | None = None,
+    draft: _Draft | None = None,
+    preview: ConfigPreviewResponse | None = None,
+    messages: _Messages | None = None,
+) -> Reply:
     current = _current(p)
     levels = [(code, values.get(f"levels.{n}.name") or code) for n in form.rows(values, "levels") if (code := values.get(f"levels.{n}.code", ""))]
     return p.render(
@@ -81,6 +107,7 @@ def _editor(p: Page, values: dict[str, str], *, status: int = 200, errors_: dict
         errors=errors_ or {},
         draft=draft,
         preview=preview,
+        messages=messages,
         totals=TOTALS,
         cart_rows=CART_ROWS,
         levels=levels,
@@ -210,6 +237,24 @@ def program_action(p: Page) -> Reply:
         return _editor(p, values, status=400, errors_=exc.fields, draft=_redraft(p, values, action))
     except (errors.ValidationFailed, errors.NotFound, errors.IdempotencyConflict, errors.InvalidState) as exc:
         return _editor(p, values, status=400, errors_=_refusal(exc, values, "publish"), draft=_redraft(p, values, action))
+
+
+@page("POST", "/program/messages")
+def program_messages(p: Page) -> Reply:
+    """The draft's messages as its customers would read them, before it is published; nothing is saved.
+
+    A template naming a variable its trigger does not offer is told at its field (and in the
+    panel instead of its text), refused as publishing would refuse it."""
+    p.require("config.read")
+    values = {k: v for k, v in p.form().items() if k not in ("csrf", "action")}
+    try:
+        shown = _Messages(messages_admin.draft_previews(p.admin, raw=form.raw_of(values)))
+    except form.Unreadable as exc:
+        return _editor(p, values, status=400, errors_=exc.fields)
+    except errors.ValidationFailed as exc:
+        return _editor(p, values, status=400, errors_=_refusal(exc, values, "publish"))
+    refused = form.errors_at([{"field": r.field, "error": r.error, "type": r.type} for r in shown.refused], values)
+    return _editor(p, values, errors_=refused, messages=shown)
 
 
 def _redraft(p: Page, values: dict[str, str], action: str) -> _Draft | None:

@@ -400,24 +400,49 @@ def parse_config(data: object) -> ProgramConfig:
     try:
         return ProgramConfig.model_validate(data)
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors(include_url=False):
-            field = ".".join(str(p) for p in err["loc"])
-            message = err["msg"].removeprefix("Value error, ")
-            if not field and ": " in message:
-                # cross-field checks name their field as "field.path: what is wrong"
-                field, message = message.split(": ", 1)
-            found: dict[str, str] = {"field": field or "(root)", "error": message, "type": err["type"]}
-            limit = next((v for k, v in (err.get("ctx") or {}).items() if k in ("ge", "gt", "le", "lt", "min_length", "max_length")), None)
-            if limit is not None:
-                found["limit"] = str(limit)
-            errors.append(found)
-        fields = ", ".join(e["field"] for e in errors)
-        raise ValidationFailed(
-            f"invalid program config: {fields}: {errors[0]['error']}",
-            message_ru=f"Некорректная конфигурация программы: {fields}",
-            errors=errors,
-        ) from None
+        raise _refused(exc) from None
+
+
+class MessagesDraft(BaseModel):
+    """What a draft's messages are read from: the program's name and its messages, whatever the rest holds.
+
+    The templates' variables are not checked here (the whole config's validation refuses them):
+    a draft's messages can be previewed with each refused template shown by
+    :meth:`Messages.template_problems`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(min_length=1, max_length=120)
+    messages: Messages = Messages()
+
+
+def parse_messages_draft(data: object) -> MessagesDraft:
+    """A draft config's name and messages, or :class:`ValidationFailed` naming their fields as :func:`parse_config` does."""
+    try:
+        return MessagesDraft.model_validate(data)
+    except ValidationError as exc:
+        raise _refused(exc) from None
+
+
+def _refused(exc: ValidationError) -> ValidationFailed:
+    errors = []
+    for err in exc.errors(include_url=False):
+        field = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if not field and ": " in message:
+            # cross-field checks name their field as "field.path: what is wrong"
+            field, message = message.split(": ", 1)
+        found: dict[str, str] = {"field": field or "(root)", "error": message, "type": err["type"]}
+        limit = next((v for k, v in (err.get("ctx") or {}).items() if k in ("ge", "gt", "le", "lt", "min_length", "max_length")), None)
+        if limit is not None:
+            found["limit"] = str(limit)
+        errors.append(found)
+    fields = ", ".join(e["field"] for e in errors)
+    return ValidationFailed(
+        f"invalid program config: {fields}: {errors[0]['error']}",
+        message_ru=f"Некорректная конфигурация программы: {fields}",
+        errors=errors,
+    )
 
 
 class ConfigVersion(_Model):

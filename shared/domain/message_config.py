@@ -8,9 +8,10 @@ when the config is validated (``messages.<trigger>.templates.<field>``), never a
 
 from __future__ import annotations
 
+from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.messages import Channel, TemplateError, Trigger, unknown_variables
+from shared.domain.messages import VARIABLES, Channel, TemplateError, Trigger, unknown_variables
 
 ALL_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
 TEMPLATE_FIELDS = ("sms", "telegram", "email_subject", "email_body")
@@ -31,6 +32,51 @@ class Templates(_Model):
         if channel is Channel.EMAIL:
             return self.email_subject, self.email_body
         return "", self.sms if channel is Channel.SMS else self.telegram
+
+
+#: The template fields each channel's message is made of.
+CHANNEL_FIELDS: dict[Channel, tuple[str, ...]] = {Channel.SMS: ("sms",), Channel.TELEGRAM: ("telegram",), Channel.EMAIL: ("email_subject", "email_body")}
+
+
+class TemplateProblem(Struct, frozen=True):
+    """Why one template of a trigger is refused: variables the trigger does not offer, or not a template at all."""
+
+    trigger: Trigger
+    field: str  # one of TEMPLATE_FIELDS
+    unknown: tuple[str, ...] = ()
+    syntax: str = ""  # what is wrong with its braces
+
+    @property
+    def path(self) -> str:
+        """The refused field as a config path: ``messages.referral_new.templates.sms``."""
+        return f"messages.{self.trigger.value}.templates.{self.field}"
+
+    @property
+    def allowed(self) -> str:
+        return ", ".join("{" + v + "}" for v in sorted(VARIABLES[self.trigger]))
+
+    @property
+    def error(self) -> str:
+        if self.syntax:
+            return self.syntax
+        return f"unknown variables {', '.join('{' + u + '}' for u in self.unknown)} (allowed: {self.allowed})"
+
+    @property
+    def message_ru(self) -> str:
+        if self.syntax:
+            return "Фигурные скобки — только вокруг имени переменной, например {program}; чтобы написать саму скобку, удвойте её: {{ или }}."
+        names = ", ".join("{" + u + "}" for u in self.unknown)
+        told = f"Переменной {names} у этого сообщения нет." if len(self.unknown) == 1 else f"Переменных {names} у этого сообщения нет."
+        return f"{told} Можно: {self.allowed}."
+
+
+def template_problem(trigger: Trigger, field: str, template: str) -> TemplateProblem | None:
+    """What is wrong with ``template`` as ``trigger``'s ``field``, or ``None``."""
+    try:
+        unknown = unknown_variables(trigger, template)
+    except TemplateError as exc:
+        return TemplateProblem(trigger, field, syntax=str(exc))
+    return TemplateProblem(trigger, field, unknown=tuple(unknown)) if unknown else None
 
 
 def _templates(text: str, subject: str) -> Templates:
@@ -102,25 +148,14 @@ class Messages(_Model):
         found: TriggerMessages = getattr(self, trigger.value)
         return found
 
-    def problems(self) -> list[str]:
-        """``"messages.<trigger>.templates.<field>: what is wrong"`` for every template that is refused."""
-        found: list[str] = []
+    def template_problems(self) -> list[TemplateProblem]:
+        """Every template that is refused, in the triggers' and fields' order."""
+        found: list[TemplateProblem] = []
         for trigger in Trigger:
             templates = self.of(trigger).templates
-            for name in TEMPLATE_FIELDS:
-                path = f"messages.{trigger.value}.templates.{name}"
-                try:
-                    unknown = unknown_variables(trigger, getattr(templates, name))
-                except TemplateError as exc:
-                    found.append(f"{path}: {exc}")
-                    continue
-                if unknown:
-                    allowed = ", ".join("{" + v + "}" for v in sorted(_allowed(trigger)))
-                    found.append(f"{path}: unknown variables {', '.join('{' + u + '}' for u in unknown)} (allowed: {allowed})")
+            found += [p for name in TEMPLATE_FIELDS if (p := template_problem(trigger, name, getattr(templates, name))) is not None]
         return found
 
-
-def _allowed(trigger: Trigger) -> frozenset[str]:
-    from shared.domain.messages import VARIABLES
-
-    return VARIABLES[trigger]
+    def problems(self) -> list[str]:
+        """``"messages.<trigger>.templates.<field>: what is wrong"`` for every template that is refused."""
+        return [f"{p.path}: {p.error}" for p in self.template_problems()]

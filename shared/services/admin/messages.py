@@ -1,11 +1,16 @@
 """The back office's view of messages: one customer's (the customer 360 page), the failed ones,
-and the program's templates as its customers would read them."""
+and the program's templates as its customers would read them — the version in force's, or a
+draft's before it is published (each refused template told instead of its text)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from msgspec import Struct
 
-from shared.domain.config import ProgramConfig
+from shared.domain.config import MessagesDraft, ProgramConfig, parse_messages_draft
+from shared.domain.errors import ValidationFailed
+from shared.domain.message_config import CHANNEL_FIELDS, TemplateProblem
 from shared.domain.messages import VARIABLES, Channel, OutboxMessage, Status, Trigger, render
 from shared.edge.admin_auth import Admin
 from shared.services.ports import Store
@@ -47,10 +52,28 @@ SAMPLE = {"amount": "500", "referees": "3", "month": "12.2026", "dashboard": "ht
           "level": "Золотой", "bonus": "300", "status": "одобрена"}
 
 
+class TemplateRefusal(Struct, frozen=True):
+    """A template the preview cannot render, refused as publishing refuses it: ``code`` and ``type``
+    are the publication's error code and its field's error type, ``field`` the config path."""
+
+    field: str
+    error: str
+    message_ru: str
+    code: str = ValidationFailed.code
+    type: str = "value_error"
+
+    @classmethod
+    def of(cls, problem: TemplateProblem) -> TemplateRefusal:
+        return cls(problem.path, problem.error, problem.message_ru)
+
+
 class ChannelPreview(Struct, frozen=True):
+    """One channel's message: its subject (e-mail) and body rendered, or why its templates are refused."""
+
     channel: Channel
     subject: str
     body: str
+    refused: tuple[TemplateRefusal, ...] = ()
 
 
 class TriggerPreview(Struct, frozen=True):
@@ -61,17 +84,38 @@ class TriggerPreview(Struct, frozen=True):
     variables: tuple[str, ...]
     channels: tuple[ChannelPreview, ...]
 
+    @property
+    def refused(self) -> tuple[TemplateRefusal, ...]:
+        return tuple(r for c in self.channels for r in c.refused)
 
-def previews(config: ProgramConfig) -> list[TriggerPreview]:
-    """Every trigger of ``config``: on or off, its variables and each channel's text rendered."""
+
+def previews(config: ProgramConfig | MessagesDraft) -> list[TriggerPreview]:
+    """Every trigger of ``config``: on or off, its variables and each channel's text rendered.
+
+    A published config's templates always render; a draft's template naming a variable its
+    trigger does not offer (or with stray braces) is told as a :class:`TemplateRefusal` instead."""
     values = {**SAMPLE, "program": config.name}
+    refused = {(p.trigger, p.field): TemplateRefusal.of(p) for p in config.messages.template_problems()}
     shown: list[TriggerPreview] = []
     for trigger in Trigger:
         settings = config.messages.of(trigger)
         channels = []
-        for channel in dict.fromkeys(settings.channels):
+        told = [c for c in CHANNEL_FIELDS if c not in settings.channels and any((trigger, name) in refused for name in CHANNEL_FIELDS[c])]
+        for channel in dict.fromkeys([*settings.channels, *told]):  # a refused template is told even on a channel that is off
             subject, body = settings.templates.for_channel(channel)
-            if body.strip():
+            bad = tuple(refused[trigger, name] for name in CHANNEL_FIELDS[channel] if (trigger, name) in refused)
+            if bad:
+                channels.append(ChannelPreview(channel, "", "", bad))
+            elif body.strip():
                 channels.append(ChannelPreview(channel, render(subject, values), render(body, values)))
         shown.append(TriggerPreview(trigger, settings.enabled, tuple(sorted(VARIABLES[trigger])), tuple(channels)))
     return shown
+
+
+def draft_previews(admin: Admin, *, raw: Any) -> list[TriggerPreview]:
+    """The messages of a draft config (raw, as typed) previewed before it is published.
+
+    Only its name and messages are read, so the rest of the draft may still be unfinished;
+    those two not being valid raise :class:`ValidationFailed` naming the fields."""
+    admin.require("config.read")
+    return previews(parse_messages_draft(raw))
