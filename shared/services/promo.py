@@ -31,7 +31,8 @@ A marketing code's uses are counted on :data:`PROMO_SHARDS` shards
 (``promo_codes/{CODE}/shards/{i}``), never on the code's own document, so a
 flash sale's orders do not all write one document (Firestore sustains about
 one write a second per document). The total limit is split over the shards;
-an order takes its use from the shard its id falls on and, when that one has
+an order takes its use from a shard picked at random (again on every retry,
+so contention on one shard sends the retry to another) and, when that one has
 none left, from the next that has: no shard goes below zero, so the code is
 never used more often than its limit, and a use given back returns to the
 shard it came from (the customer's use document remembers which). The code's
@@ -128,10 +129,10 @@ def counted(uow: UnitOfWork, code: PromoCode | None) -> PromoCode | None:
     return replace(code, uses=sum(shard.used for shard in shards), last_used_at=last)
 
 
-def _take_use(uow: UnitOfWork, code: PromoCode, order_id: str, now: datetime) -> int | None:
-    """Take one use from the code's shards for ``order_id``: the shard its id falls on, else the
+def _take_use(uow: UnitOfWork, code: PromoCode, now: datetime) -> int | None:
+    """Take one use from the code's shards: a shard picked at random, else the
     next that has one left; the shard it came from, or ``None`` when none has any."""
-    start = first_shard(order_id, code.shards)
+    start = first_shard(code.shards)
     for step in range(code.shards):
         shard = uow.promos.shard(code.code, (start + step) % code.shards)
         if shard is not None and shard.can_give:
@@ -346,7 +347,7 @@ def redeem_in(uow: UnitOfWork, *, code: str, customer_id: str, order_id: str, no
             open_order_id=use.open_orders(now)[0],
         )
     if found.shards:
-        shard = _take_use(uow, found, order_id, now)
+        shard = _take_use(uow, found, now)
         if shard is None:
             raise _exhausted(canonical, total_limit, "has no use left on any shard")
         uow.promos.save_use(use.with_order(order_id, now, held_until, shard=shard))
@@ -407,7 +408,7 @@ def keep_for_payment_in(uow: UnitOfWork, *, code: str, customer_id: str, order_i
     if found.per_customer_limit is not None and use.count >= found.per_customer_limit:
         return False
     if found.shards:
-        shard = _take_use(uow, found, order_id, now)
+        shard = _take_use(uow, found, now)
         if shard is None:
             return False
         uow.promos.save_use(use.with_order(order_id, now, shard=shard))
