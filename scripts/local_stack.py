@@ -23,7 +23,10 @@ Maria, logged in by SMS, with two friends who bought through her link. For the
 console's customer screens Anna Smirnova (+79161110002, ``seed["anna"]``) has a
 name and e-mail and three orders of the demo catalog: one long delivered (its
 bonuses active), one of three lines delivered yesterday (on hold), one paid
-for pickup (the demo's story leaves her out: it has its own Anna).
+for pickup (the demo's story leaves her out: it has its own Anna). Each
+delivery enqueued the program's "bonuses available" message on every channel
+(nothing dispatches them here: they wait to be sent); ``seed["anna"]["messages"]``
+lists them as the store holds them.
 
 "Log in with Telegram" works locally: the fakes' ``/telegram`` is Telegram's OpenID
 Connect provider (:mod:`tests.fakes.telegram_oidc`): its ``/auth`` page approves at
@@ -240,7 +243,8 @@ class Stack:
 
     def seed_anna(self) -> dict[str, Any]:
         """Anna: registered by her phone (as a verified SMS login leaves her), her name and e-mail in
-        her profile, and two delivered orders of the demo catalog (:data:`ANNA_ORDERS`)."""
+        her profile, and the orders of the demo catalog (:data:`ANNA_ORDERS`); the messages her
+        deliveries enqueued, as the store holds them."""
         from datetime import timedelta
 
         from shared.api.account import ProfileUpdate
@@ -266,7 +270,9 @@ class Stack:
             if delivered_days is not None:
                 delivered_at = now - timedelta(days=delivered_days)
                 orders.mark_delivered(self.store, config=config, order_id=order_id, delivered_at=delivered_at, now=delivered_at, carrier="manager")
-        return {**ANNA, "customer_id": customer_id, "orders": [order[0] for order in ANNA_ORDERS]}
+        held = self.store.read(lambda uow: uow.outbox.of_customer(customer_id, limit=50))
+        messages = [{"key": m.key, "trigger": m.trigger.value, "channel": m.channel.value, "status": m.status.value, "created_at": m.created_at.isoformat()} for m in held]
+        return {**ANNA, "customer_id": customer_id, "orders": [order[0] for order in ANNA_ORDERS], "messages": messages}
 
     @staticmethod
     def _with_phone(uow: Any, customer_id: str, phone: str, now: datetime) -> None:

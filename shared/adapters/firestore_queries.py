@@ -1,7 +1,7 @@
 """Every Firestore query the code makes, declared for the indexes in infra/firestore.tf.
 
 Data only: nothing imports this at run time. ``tests/infra/test_infra.py`` finds
-every ``ordered`` / ``due`` / ``store.matching`` call in ``shared/`` by
+every ``ordered`` / ``due`` / ``matching`` / ``count`` call in ``shared/`` by
 parsing the source and fails when a call site is missing here (or one listed here
 is gone), so a new query cannot reach production without its index being decided.
 
@@ -9,7 +9,8 @@ What each store method asks Firestore (``shared/adapters/firestore_store.py``):
 
 * ``ordered``: ``order_by(field[, DESCENDING])`` with a cursor;
 * ``due``: ``where(field <= until).order_by(field).order_by(__name__)``;
-* ``matching``: ``where(field == value).order_by(__name__)``.
+* ``matching``: ``where(field == value).order_by(__name__)``;
+* ``count``: ``where(field == value).count()``, an aggregation (no document is read).
 
 Each of them involves one field besides ``__name__``, so Firestore's automatic
 single-field indexes serve it (ascending and descending); a query over two or
@@ -24,7 +25,7 @@ from typing import NamedTuple
 class Query(NamedTuple):
     site: str  # the module that runs it
     function: str  # the function in that module
-    method: str  # Store method: ordered | due | matching
+    method: str  # Store method: ordered | due | matching | count
     collection: str  # collection id (the last segment of the path)
     fields: tuple[tuple[str, str], ...]  # (field, ASCENDING|DESCENDING) in index order, __name__ left out
 
@@ -69,5 +70,5 @@ QUERIES: tuple[Query, ...] = (
     Query("shared/adapters/repositories/ledger.py", "waiting", "matching", "reward_inbox", (("folded", ASC),)),  # customers/{id}/reward_inbox
     Query("shared/adapters/repositories/stickers.py", "latest", "ordered", "sticker_batches", (("created_at", DESC),)),
     Query("shared/adapters/repositories/stickers.py", "page", "ordered", "sticker_codes", (("batch_index", ASC),)),
-    Query("shared/adapters/repositories/stickers.py", "redeemed", "matching", "sticker_codes", (("redeemed_batch", ASC),)),
+    Query("shared/adapters/repositories/stickers.py", "redeemed", "count", "sticker_codes", (("redeemed_batch", ASC),)),
 )

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.aggregation import AggregationQuery
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.adapters.readonly import ReadOnlyUnitOfWork
@@ -208,6 +209,15 @@ class FirestoreStore:
         ids = [snap.id for snap in query.stream()]
         self.stats["reads"] += max(len(ids), 1)
         return ids
+
+    def count(self, collection_path: str, *, field: str, value: Any) -> int:
+        """How many documents have ``field == value``: a count aggregation, so no document is read
+        (Firestore bills one read per 1,000 documents counted)."""
+        query = self.client.collection(collection_path).where(filter=FieldFilter(field, "==", value))
+        results: Any = AggregationQuery(query).count(alias="total").get()  # one response, its one aggregation
+        total = int(results[0][0].value)
+        self.stats["reads"] += max(1, -(-total // 1000))
+        return total
 
     def iter_ids(self, collection_path: str) -> Iterator[str]:
         for ref in self.client.collection(collection_path).list_documents():

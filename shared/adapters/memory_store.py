@@ -121,6 +121,10 @@ class MemoryStore:
             ids = sorted(doc_id for doc_id, doc in self._children(collection_path) if field in doc and doc[field] == value)
         return [doc_id for doc_id in ids if start_after is None or doc_id > start_after][:limit]
 
+    def count(self, collection_path: str, *, field: str, value: Any) -> int:
+        with self._lock:
+            return sum(1 for _, doc in self._children(collection_path) if field in doc and doc[field] == value)
+
     def iter_ids(self, collection_path: str) -> Iterator[str]:
         with self._lock:
             ids = [doc_id for doc_id, _ in self._children(collection_path)]

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from console.app import bonuses, rubles
+from console.pages.campaign_results import per_period, period_ru
 from tests.browser.conftest import Console, LocalStack, screenshot
 from tests.browser.test_console_campaigns import admin_token, go
 
@@ -55,10 +56,14 @@ def test_a_marketer_opens_a_campaigns_results(console: Console, stack: LocalStac
         assert tab.get_by_role("heading", level=1).inner_text().startswith(CAMPAIGN["name"])
         report = httpx.get(stack.urls["admin"] + "/campaigns/all_year_x2/results", headers={"Authorization": f"Bearer {admin_token(stack, console, 'marketer')}"}, timeout=10).json()
         assert tab.get_by_text(re.compile(r"Начислено по кампании: \d")).inner_text() == f"Начислено по кампании: {bonuses(report['campaign_earned'])} бонусов."
-        figures = tab.get_by_role("table", name="Оплаченные заказы, оформленные в период кампании и за те же недели до неё")
-        assert [h.inner_text() for h in figures.get_by_role("columnheader").all()] == ["Показатель", "В период кампании", f"{report['weeks']} нед. до неё", "Изменение"]
+        period = period_ru(report["period_seconds"])
+        rule = tab.get_by_text(re.compile("^Сравнение — со средним за такой же период до кампании"))
+        periods = "это один такой период прямо" if report["periods"] == 1 else f"среднее по {report['periods']} таким периодам подряд"
+        assert f"длина периода {period}, {periods} перед её началом" in rule.inner_text()
+        figures = tab.get_by_role("table", name="Оплаченные заказы, оформленные в период кампании и в среднем за такой же период до неё")
+        assert [h.inner_text() for h in figures.get_by_role("columnheader").all()] == ["Показатель", "В период кампании", f"В среднем за {period} до неё", "Изменение"]
         shown = {r.get_by_role("rowheader").inner_text(): [c.inner_text() for c in r.get_by_role("cell").all()] for r in figures.get_by_role("row").all()[1:]}
-        assert shown["Заказы"][:2] == [bonuses(report["orders"]["current"]), bonuses(report["orders"]["before"])]
+        assert shown["Заказы"][:2] == [bonuses(report["orders"]["current"]), per_period(report["orders"]["before_total"], report["periods"])]
         assert shown["Выручка"][:2] == [rubles(report["revenue"]["current"]), rubles(report["revenue"]["before"])]
         assert shown["Списано бонусов"][:2] == [bonuses(report["spent"]["current"]), bonuses(report["spent"]["before"])]
         screenshot(tab, "console-campaign-results.png", tmp_path, full_page=True)

@@ -3,24 +3,31 @@ the program's messages previewed, the version in force's and a draft's in the pr
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from shared.domain.clock import MSK
 from tests.browser.conftest import Console, LocalStack, screenshot
-from tests.browser.test_console_customers import open_anna_by_phone
+from tests.browser.test_console_customers import anna, open_anna_by_phone
 
 
 def test_the_manager_sees_annas_messages_section(console: Console, stack: LocalStack, tmp_path: Path) -> None:
+    # the seed's delivery of A-2001 (55 days ago) enqueued "bonuses available" on each channel, none sent
+    seeded = {m["key"]: m for m in anna(stack)["messages"]}
+    delivered = [seeded[f"bonus_available:A-2001:{channel}"] for channel in ("sms", "telegram", "email")]
+    assert {(m["trigger"], m["status"]) for m in delivered} == {("bonus_available", "pending")}
     tab = open_anna_by_phone(console, "manager", "8 (916) 111-00-02")
     try:
         section = tab.get_by_role("region", name="Сообщения")
         section.wait_for()
-        rows = section.get_by_role("row")
-        if rows.count():
-            headers = [h.strip() for h in section.locator("thead th").all_inner_texts()]
-            assert headers == ["Повод", "Канал", "Состояние", "Попыток", "Создано", "Отправлено"]
-        else:
-            assert section.get_by_text("Сообщений этому покупателю не было.").count() == 1
+        headers = [h.strip() for h in section.locator("thead th").all_inner_texts()]
+        assert headers == ["Повод", "Канал", "Состояние", "Попыток", "Создано", "Отправлено"]
+        rows = [tuple(cell.strip() for cell in row.locator("td").all_inner_texts()) for row in section.locator("tbody tr").all()]
+        for message, channel in zip(delivered, ("SMS", "Telegram", "E-mail"), strict=True):
+            created = datetime.fromisoformat(message["created_at"]).astimezone(MSK).strftime("%d.%m.%Y %H:%M")
+            assert ("Бонусы доступны", channel, "ждёт отправки", "0", created, "—") in rows, rows
+        assert section.get_by_text("Сообщений этому покупателю не было.").count() == 0
         screenshot(section, "console-customer-messages.png", tmp_path)
     finally:
         tab.context.close()

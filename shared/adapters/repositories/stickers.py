@@ -40,8 +40,9 @@ class StickerBatchRepository(Repository):
         return [StickerBatch(**data) for _, data in rows]
 
     def redeemed(self, batch_id: str) -> int:
-        """How many of the batch's codes were redeemed (a query, outside any transaction)."""
-        return len(self._queries.matching(layout.STICKER_CODES, field=layout.STICKER_CODE_REDEEMED_FIELD, value=batch_id, limit=1_000_000))
+        """How many of the batch's codes were redeemed: a count aggregation, outside any transaction
+        (no code document is read; exact at the moment it runs)."""
+        return self._queries.count(layout.STICKER_CODES, field=layout.STICKER_CODE_REDEEMED_FIELD, value=batch_id)
 
 
 def _code(data: dict[str, Any]) -> StickerCode:

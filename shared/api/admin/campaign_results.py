@@ -1,4 +1,4 @@
-"""A campaign's results against the weeks before it (``GET /campaigns/{code}/results``)."""
+"""A campaign's results against the average of periods of its length before it (``GET /campaigns/{code}/results``)."""
 
 from __future__ import annotations
 
@@ -27,16 +27,20 @@ class WindowFigures(_Out):
 
 class MetricChange(_Out):
     current: int = Field(description="In the campaign's window")
-    before: int = Field(description="In the weeks just before it")
-    change_percent: float | None = Field(description="(current - before) × 100 / before, one decimal; null when before is 0")
+    before: int = Field(description="The average per baseline period (a period is the window's length), rounded half up")
+    before_total: int = Field(description="The total over all the baseline's periods")
+    change_percent: float | None = Field(
+        description="(current − the exact average) × 100 / the exact average, one decimal: (current × periods − before_total) × 100 / before_total; null when before_total is 0"
+    )
 
 
 class CampaignResults(_Out):
     campaign: CampaignSummary
     as_of: datetime
     window: WindowFigures = Field(description="[active_from, min(active_to, as_of))")
-    baseline: WindowFigures = Field(description="The weeks × 7 days just before active_from")
-    weeks: int = Field(description="The window's days rounded up to whole weeks (at least 1)")
+    baseline: WindowFigures = Field(description="The periods × period_seconds just before active_from")
+    period_seconds: int = Field(description="The period: the window's length (the elapsed part of a running campaign)")
+    periods: int = Field(description="Periods of that length in the baseline: as many as cover four weeks (at least 1; 0 for an empty window)")
     campaign_earned: int = Field(description="Bonuses accrued on the lines the campaign raised (paid orders placed in the window)")
     orders: MetricChange = Field(description="Paid orders placed in the window")
     revenue: MetricChange = Field(description="Money paid for them, kopecks")

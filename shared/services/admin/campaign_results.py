@@ -1,9 +1,11 @@
 """A campaign's results: what it accrued, and the shop's orders, revenue and bonuses spent in its
-window against the same number of weeks just before it.
+window against the average of periods of the same length just before it.
 
-The window is ``[active_from, min(active_to, now))`` (an upcoming campaign has an empty one); the
-baseline is the ``weeks × 7`` days immediately before ``active_from``, ``weeks`` being the window's
-days rounded up to whole weeks. Both windows are read the same bounded way: the orders placed in
+The window is ``[active_from, min(active_to, now))``: the elapsed part of a running campaign (an
+upcoming campaign has an empty one). Its length is the **period**; the baseline is the ``periods``
+periods of that length immediately before ``active_from``, as many as cover
+:data:`BASELINE_SPAN` (at least one), and each figure "before" is their average per period, so the
+window is always compared with a span of its own length. Both are read the same bounded way: the orders placed in
 them (the orders' placement index, pages of :data:`PAGE`, at most :data:`MAX_ORDERS` per window;
 ``complete`` is false when a window had more) and, for the paid ones, the line book that recorded
 which campaign raised each line. Orders count once paid: their number, the money paid (kopecks)
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from math import ceil
 
 from shared.api.admin.campaign_results import CampaignResults, CampaignSummary, MetricChange, WindowFigures
 from shared.domain.campaigns import Campaign
@@ -27,6 +28,8 @@ from shared.services.ports import Store
 PAGE = 200
 #: orders read at most per window (a shop's week has far fewer); more: ``complete`` is false
 MAX_ORDERS = 20_000
+#: the baseline's periods cover at least this much time before the campaign (a short window: many periods)
+BASELINE_SPAN = timedelta(weeks=4)
 
 
 @dataclass
@@ -73,15 +76,29 @@ def _tally(store: Store, *, code: str, start: datetime, end: datetime) -> _Tally
         after = (ids[-1][1], ids[-1][0])
 
 
-def change_percent(current: int, before: int) -> float | None:
-    """The change from ``before`` to ``current`` in percent, to one decimal (``None``: nothing before)."""
-    if before == 0:
+def change_percent(current: int, before: int, periods: int = 1) -> float | None:
+    """The change in percent, to one decimal, from the average per period of ``before`` (the total over
+    ``periods`` periods) to ``current`` (one period); ``None``: nothing before."""
+    if before == 0 or periods < 1:
         return None
-    return round((current - before) * 100 / before, 1)
+    return round((current * periods - before) * 100 / before, 1)
 
 
-def _metric(current: int, before: int) -> MetricChange:
-    return MetricChange(current=current, before=before, change_percent=change_percent(current, before))
+def average(total: int, periods: int) -> int:
+    """``total`` over ``periods`` periods, per period, rounded half up (0 when there are none)."""
+    return (2 * total + periods) // (2 * periods) if periods > 0 else 0
+
+
+def baseline_periods(window: timedelta) -> int:
+    """How many periods of the window's length the baseline holds: enough to cover :data:`BASELINE_SPAN`
+    (0 for an empty window)."""
+    if window <= timedelta(0):
+        return 0
+    return max(1, -(-BASELINE_SPAN // window))  # rounded up, in whole microseconds
+
+
+def _metric(current: int, before: int, periods: int) -> MetricChange:
+    return MetricChange(current=current, before=average(before, periods), before_total=before, change_percent=change_percent(current, before, periods))
 
 
 def summary(campaign: Campaign, now: datetime) -> CampaignSummary:
@@ -105,9 +122,9 @@ def results(store: Store, admin: Admin, *, config: ProgramConfig, code: str, now
     campaign = find(config, code)
     start = campaign.active_from
     end = max(start, min(campaign.active_to, now))
-    days = (end - start) / timedelta(days=1)
-    weeks = max(1, ceil(days / 7))
-    base_start = start - timedelta(weeks=weeks)
+    period = end - start
+    periods = baseline_periods(period)
+    base_start = start - period * periods
     current = _tally(store, code=campaign.code, start=start, end=end)
     before = _tally(store, code=campaign.code, start=base_start, end=start)
     return CampaignResults(
@@ -115,14 +132,15 @@ def results(store: Store, admin: Admin, *, config: ProgramConfig, code: str, now
         as_of=now,
         window=WindowFigures(starts=start, ends=end),
         baseline=WindowFigures(starts=base_start, ends=start),
-        weeks=weeks,
+        period_seconds=int(period.total_seconds()),
+        periods=periods,
         campaign_earned=current.campaign_earned,
-        orders=_metric(current.orders, before.orders),
-        revenue=_metric(current.revenue, before.revenue),
-        spent=_metric(current.spent, before.spent),
-        earned=_metric(current.earned, before.earned),
+        orders=_metric(current.orders, before.orders, periods),
+        revenue=_metric(current.revenue, before.revenue, periods),
+        spent=_metric(current.spent, before.spent, periods),
+        earned=_metric(current.earned, before.earned, periods),
         complete=current.complete and before.complete,
     )
 
 
-__all__ = ["change_percent", "find", "results", "summary"]
+__all__ = ["average", "baseline_periods", "change_percent", "find", "results", "summary"]

@@ -85,6 +85,19 @@ def test_matching_query_pages_equal_values_by_id(store):
     assert store.matching("customers", field="birthday_md", value="12-31", limit=2) == []
 
 
+def test_count_query_counts_equal_values_of_the_collection_only(store):
+    docs = {"a": "03-15", "b": "03-15", "c": "03-16", "d": None, "e": "03-15"}
+    store.run(lambda uow: [uow.put(f"customers/{k}", {"birthday_md": v, "lots": {}}) for k, v in docs.items()])
+    store.run(lambda uow: uow.put("customers/a/notices/x", {"birthday_md": "03-15"}))  # a subcollection is not the collection
+    store.run(lambda uow: uow.put("customers/f", {"lots": {}}))  # no such field: not counted
+    assert store.count("customers", field="birthday_md", value="03-15") == 3
+    assert store.count("customers", field="birthday_md", value="03-16") == 1
+    assert store.count("customers", field="birthday_md", value="12-31") == 0
+    store.run(lambda uow: uow.put("customers/c", {"birthday_md": "03-15", "lots": {}}))
+    assert store.count("customers", field="birthday_md", value="03-15") == 4
+    assert store.count("customers", field="birthday_md", value="03-16") == 0
+
+
 def test_posting_is_idempotent_by_key(store, now):
     command = Accrue(amount=100, source="purchase", ref="o1", activates_at=now, expires_at=now + timedelta(days=365))
     first = ledger_service.post(store, "c1", "accrue:o1", command, now=now)
