@@ -157,7 +157,7 @@ def offer(store: Store, code: str | None) -> Offer:
     if code is None or not code.strip():
         return Offer(entered=None, rule=None, partner_id=None)
     canonical = normalize(code)
-    found = get(store, canonical)
+    found = store.read(lambda uow: get_in(uow, canonical))  # the code's own document: its shards are for figures
     if found is None or not found.active:
         return Offer(entered=canonical, rule=None, partner_id=None)
     return Offer(entered=canonical, rule=found.rule, partner_id=found.partner_id)

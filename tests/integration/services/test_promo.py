@@ -320,6 +320,13 @@ def test_a_flash_sale_code_gives_exactly_its_limit_and_takes_cancellations_back(
     assert promo.get(firestore_store, "SPRING10").uses == 13
 
 
+def test_a_checkout_looks_a_busy_code_up_with_one_read_not_one_per_shard(firestore_store, now):
+    promo.create_discount(firestore_store, rule=ten_percent(), total_limit=1000, now=now)
+    before = firestore_store.stats["reads"]
+    assert promo.offer(firestore_store, "spring10").rule == promo.get(firestore_store, "SPRING10").rule
+    assert firestore_store.stats["reads"] - before == 1 + 1 + PROMO_SHARDS  # the offer, then the figures' read of every shard
+
+
 def test_a_code_without_a_total_limit_counts_its_uses_on_shards(store, now):
     promo.create_discount(store, rule=ten_percent(), now=now)
     for n in range(20):
