@@ -79,8 +79,10 @@ def credit_referral_reward(store: Store, *, config: ProgramConfig, book: OrderLi
     ref_order = _ref_order(book.customer_id, book.order_id)
 
     def unit(uow: UnitOfWork) -> int:
+        # The book of this order is read first, so units of one instance queue per order (the store
+        # queues a unit on its first document), not all on the partner's account, which they only read.
+        existing = uow.line_books.get(partner_id, ref_order)
         partner = AccountSession(uow, partner_id, fold=False)  # read only: the reward waits in the partner's inbox
-        existing = partner.order(ref_order)
         if existing is not None:
             return existing.earned
         remaining = {line_id: line.paid - line.paid * line.returned // line.quantity for line_id, line in book.lines.items()}

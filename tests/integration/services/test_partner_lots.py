@@ -85,3 +85,17 @@ def test_a_partner_s_referees_delivered_at_once_do_not_write_the_partner_account
     assert [lot["remaining"] for lot in store.get(layout.account("maria"))["lots"].values() if lot["source"] == "referral"] == [24 * 80 - 50]
     assert ledger.fold_rewards(store, "maria") == 0
     assert audit_account(store, "maria") == []
+
+
+def test_rewards_for_one_partner_queue_in_process_per_order_not_on_the_partner(firestore_store, now):
+    """The store queues units of one instance on their first document; a reward only reads the
+    partner's account, so its unit queues on the book of its own order."""
+    config = load_preset("biomiq")
+    registration.register_customer(firestore_store, config=config, customer_id="maria", now=now)
+    referral.note_paying_referee(firestore_store, partner_id="maria", referee_id="ref0", now=now)
+    queued: list[str] = []
+    stripe = firestore_store._root_lock
+    firestore_store._root_lock = lambda path: queued.append(path) or stripe(path)
+    for i in range(3):
+        referral.credit_referral_reward(firestore_store, config=config, book=_book(i), delivered_at=now, now=now)
+    assert queued == [layout.line_book("maria", f"ref-ref{i}-A{i}") for i in range(3)]
