@@ -9,6 +9,8 @@ import pytest
 
 from console.app import FormInvalid
 from console.pages.accrual_audience import audience_from, describe
+from console.pages.approvals import effect
+from shared.api.admin import ApprovalView
 from shared.domain.config import ProgramConfig
 from shared.domain.segments import Segment
 from shared.presets import preset_data
@@ -58,3 +60,12 @@ def test_a_segment_reads_as_a_russian_sentence(config) -> None:
     )
     assert describe(Segment(birthday_days_before=0, birthday_days_after=0), **names) == "день рождения сегодня"
     assert describe(Segment(birthday_days_before=3, birthday_days_after=1, paid_total_max=100), **names) == "день рождения: за 3 дн. до — 1 дн. после; сумма покупок до 1,00\u00a0₽"
+
+
+def test_an_approval_of_a_segment_accrual_names_its_conditions() -> None:
+    fields = {name: None for name in ApprovalView.model_fields}
+    view = ApprovalView.model_construct(
+        **{**fields, "action": "mass_accrual.run", "target": "job:seg", "created_at": datetime(2026, 12, 1, tzinfo=UTC),
+           "params": {"job_id": "seg", "amount": 100, "customers": 3, "total": 300, "audience": {"groups": ["vip"], "paid_total_min": 500_000}}}
+    )
+    assert effect(view) == ["Начислить по 100 бонусов 3 клиентам: бюджет не больше 300 бонусов (задание seg)", "Сегмент: группа «vip»; сумма покупок от 5\u202f000,00\u00a0₽"]
