@@ -10,7 +10,7 @@ from shared.domain.config import ProgramConfig
 from shared.domain.messages import Channel, Trigger
 from shared.domain.segments import Segment
 from shared.presets import preset_data
-from shared.services import registration, sweeps
+from shared.services import orders, registration, sweeps
 from shared.services.ledger import postings
 from tests.integration.services.test_levels import BIG, _pay
 from tests.integration.services.test_triggers import messages
@@ -68,3 +68,17 @@ def test_a_trigger_for_everyone_reaches_every_customer(store, now):
         registration.register_customer(store, config=config, customer_id=customer_id, now=now)
         _pay(store, config, customer_id, f"{customer_id}-1", [CUP], now)
     assert [len(messages(store, Trigger.BONUS_CREDITED, c)) for c in ("anna", "boris")] == [1, 1]
+
+
+def test_a_payments_segment_costs_no_document_read_more_than_a_message_for_everyone(firestore_store, now):
+    counted = []
+    for n, segment in enumerate((Segment(), Segment(levels=("level3",)))):
+        config = _config(Trigger.BONUS_CREDITED, segment)
+        registration.register_customer(firestore_store, config=config, customer_id=f"c{n}", now=now)
+        order_id = f"O{n}"
+        order, _ = orders.place_order(firestore_store, config=config, customer_id=f"c{n}", order_id=order_id, lines=BIG, bonuses=0, now=now)
+        before = firestore_store.stats["reads"]
+        orders.mark_paid(firestore_store, config=config, order_id=order_id, payment=orders.PaymentRef(provider="test", id=f"p-{order_id}", amount=order.money_to_pay), now=now)
+        counted.append(firestore_store.stats["reads"] - before)
+        assert len(messages(firestore_store, Trigger.BONUS_CREDITED, f"c{n}")) == 1
+    assert counted[0] == counted[1]  # the segment is judged on the record the payment's unit holds already
