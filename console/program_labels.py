@@ -5,6 +5,24 @@ their words from here only; a test checks that no field of :class:`ProgramConfig
 
 from __future__ import annotations
 
+
+def _segment_labels(at: str) -> dict[str, tuple[str, str | None]]:
+    """The words of a segment's fields (:class:`shared.domain.segments.Segment`) under ``at``."""
+    return {
+        at: ("Для кого", "Все условия вместе; пустые — без условия."),
+        f"{at}.levels": ("Уровни", "Коды через запятую; пусто — все."),
+        f"{at}.groups": ("Группы покупателей", "Коды через запятую; пусто — все."),
+        f"{at}.birthday_days_before": ("День рождения: дней до", "Пусто в обоих полях — без условия; 0 и 0 — только в сам день."),
+        f"{at}.birthday_days_after": ("День рождения: дней после", None),
+        f"{at}.first_order": ("Только первый заказ", "У покупателя ещё нет оплаченных заказов."),
+        f"{at}.last_purchase_before": ("Последняя покупка раньше (МСК)", None),
+        f"{at}.paid_total_min": ("Сумма покупок от, ₽", None),
+        f"{at}.paid_total_max": ("Сумма покупок до, ₽", None),
+        f"{at}.registered_from": ("Зарегистрирован с (МСК)", None),
+        f"{at}.registered_to": ("Зарегистрирован до (МСК)", None),
+    }
+
+
 #: path -> (label, hint or None)
 LABELS: dict[str, tuple[str, str | None]] = {
     "program": ("Код программы", "Задан при подключении магазина и не меняется."),
@@ -120,17 +138,6 @@ LABELS: dict[str, tuple[str, str | None]] = {
     "campaigns.*.product_groups": ("Группы товаров", "Коды через запятую; пусто вместе с брендами и артикулами — все товары."),
     "campaigns.*.brands": ("Бренды", "Коды через запятую."),
     "campaigns.*.skus": ("Артикулы", "Через запятую."),
-    "campaigns.*.audience": ("Для кого", None),
-    "campaigns.*.audience.levels": ("Уровни", "Коды через запятую; пусто — все."),
-    "campaigns.*.audience.groups": ("Группы покупателей", "Коды через запятую; пусто — все."),
-    "campaigns.*.audience.birthday_days_before": ("День рождения: дней до", "Пусто в обоих полях — без условия; 0 и 0 — только в сам день."),
-    "campaigns.*.audience.birthday_days_after": ("День рождения: дней после", None),
-    "campaigns.*.audience.first_order": ("Только первый заказ", "У покупателя ещё нет оплаченных заказов."),
-    "campaigns.*.audience.last_purchase_before": ("Последняя покупка раньше (МСК)", None),
-    "campaigns.*.audience.paid_total_min": ("Сумма покупок от, ₽", None),
-    "campaigns.*.audience.paid_total_max": ("Сумма покупок до, ₽", None),
-    "campaigns.*.audience.registered_from": ("Зарегистрирован с (МСК)", None),
-    "campaigns.*.audience.registered_to": ("Зарегистрирован до (МСК)", None),
     "catalog.feed_url": ("Адрес YML-фида", "Только https; загружается при каждом обходе."),
     "messages": ("Сообщения покупателям", "Шаблоны с переменными в фигурных скобках, например «{amount}»."),
     "messages.expiry_soon.days_before": ("За сколько дней напомнить", None),
@@ -138,6 +145,8 @@ LABELS: dict[str, tuple[str, str | None]] = {
     "messages.winback.days": ("Без заказов, дней", None),
     "messages.winback.bonus": ("Подарок, бонусов", None),
 }
+
+LABELS.update(_segment_labels("campaigns.*.audience"))
 
 #: The messages' triggers as the marketer reads them.
 TRIGGER_LABELS: dict[str, str] = {
@@ -165,8 +174,10 @@ for _trigger, _title in TRIGGER_LABELS.items():
             f"{_at}.templates.telegram": ("Текст в Telegram", None),
             f"{_at}.templates.email_subject": ("Тема письма", None),
             f"{_at}.templates.email_body": ("Текст письма", "Ссылка для отписки добавляется сама."),
+            **_segment_labels(f"{_at}.segment"),
         }
     )
+    LABELS[f"{_at}.segment"] = ("Кому отправлять", "Все условия вместе; пустые — всем, для кого сработало событие.")
 
 #: Titles of a list's rows (``{n}``: the row's number).
 ROW_TITLES: dict[str, str] = {
@@ -207,7 +218,10 @@ CHOICES: dict[str, str] = {
 CHOICES_AT: dict[tuple[str, str], str] = {("clawback.negative_balance", "floor"): "Не уходить ниже нуля (списать, что есть)"}
 
 #: Fields in kopecks: the form shows and takes them in roubles.
-MONEY = frozenset({"campaigns.*.audience.paid_total_min", "campaigns.*.audience.paid_total_max", "levels.*.threshold", "redemption.min_order", "payments.refund_lines_tolerance"})
+MONEY = frozenset(
+    {"levels.*.threshold", "redemption.min_order", "payments.refund_lines_tolerance"}
+    | {f"{at}.{bound}" for at in ("campaigns.*.audience", *(f"messages.{t}.segment" for t in TRIGGER_LABELS)) for bound in ("paid_total_min", "paid_total_max")}
+)
 
 #: The domain's cross-field refusals, in Russian (matched by their beginning).
 VALUE_ERRORS: dict[str, str] = {
@@ -222,6 +236,9 @@ VALUE_ERRORS: dict[str, str] = {
     "group codes must be unique": "Коды групп не должны повторяться.",
     "codes must be unique": "Коды правил не должны повторяться.",
     "unknown groups": "Таких групп нет в программе.",
+    "unknown levels": "Таких уровней нет в программе.",
+    "paid_total_min must not be above": "Сумма «от» не может быть больше суммы «до».",
+    "registered_from must be before": "Дата «с» должна быть раньше даты «до».",
     "is not one of the groups": "Такой группы нет в списке групп.",
     "must be ": "Код программы менять нельзя.",
 }

@@ -1,5 +1,6 @@
-"""Mass accruals: choose who (a group, a level, today's birthdays, or a list of phones or customer
-ids typed or uploaded as CSV), see how many customers and bonuses before running, run it batch by
+"""Mass accruals: choose who (a group, a level, today's birthdays, a segment by conditions —
+levels, groups, a birthday window, the last purchase, the paid total — or a list of phones or
+customer ids typed or uploaded as CSV), see how many customers and bonuses before running, run it batch by
 batch with its progress, and see what it did (credited, skipped and why)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from console.app import NOTICES, FormInvalid, Page, Reply, page, parse_form, redirect, upload
+from console.pages import accrual_audience
 from shared.api.admin.mass_accruals import CustomerListResponse, MassAccrualPreview
 from shared.domain import errors
 from shared.domain.config import ProgramConfig
@@ -18,12 +20,18 @@ from shared.services.admin import mass_accruals, mass_segments
 
 NOTICES.update(accrual_started="Начисление запущено.", accrual_waits="Начисление ждёт согласования второго сотрудника.")
 
-SEGMENTS = [("group", "Группа покупателей"), ("level", "Уровень"), ("birthday", "У кого сегодня день рождения"), ("list", "Список: телефоны или идентификаторы")]
+SEGMENTS = [
+    ("group", "Группа покупателей"),
+    ("level", "Уровень"),
+    ("birthday", "У кого сегодня день рождения"),
+    ("segment", "Сегмент по условиям"),
+    ("list", "Список: телефоны или идентификаторы"),
+]
 DEFAULT_STEP = 200
 
 
 class AccrualForm(BaseModel):
-    segment: Literal["group", "level", "birthday", "list"]
+    segment: Literal["group", "level", "birthday", "segment", "list"]
     amount: int = Field(ge=1, le=1_000_000)
     reason: str = Field(min_length=1, max_length=500)
     group: str | None = Field(default=None, max_length=64)
@@ -36,7 +44,8 @@ class AccrualForm(BaseModel):
 
 
 def _names(config: ProgramConfig) -> dict[str, Any]:
-    return {"group_names": {g.code: g.name for g in config.groups}, "level_names": {lv.code: lv.name for lv in config.levels}}
+    groups, levels = {g.code: g.name for g in config.groups}, {lv.code: lv.name for lv in config.levels}
+    return {"group_names": groups, "level_names": levels, "audience_text": lambda segment: accrual_audience.describe(segment, level_names=levels, group_names=groups)}
 
 
 def _options(config: ProgramConfig) -> dict[str, Any]:
@@ -76,6 +85,8 @@ def _segment(p: Page, form: AccrualForm, fields: dict[str, str]) -> tuple[dict[s
         return {"level": form.level}, None
     if form.segment == "birthday":
         return {"birthday_today": True}, None
+    if form.segment == "segment":
+        return {"audience": accrual_audience.audience_from(fields, entry.config(p.now))}, None
     data = upload(p.ctx, "file")
     if data is None:
         data = (form.customers or "").encode()
@@ -90,7 +101,7 @@ def _segment(p: Page, form: AccrualForm, fields: dict[str, str]) -> tuple[dict[s
 
 def _field_of(exc: errors.DomainError) -> str:
     name = str(exc.details.get("field") or "segment")
-    return {"customer_ids": "customers", "birthday_today": "segment", "file": "customers"}.get(name, name)
+    return {"customer_ids": "customers", "birthday_today": "segment", "file": "customers", **accrual_audience.FIELDS}.get(name, name)
 
 
 @page("POST", "/accruals/preview")

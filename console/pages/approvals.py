@@ -11,9 +11,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from console.app import NOTICES, FormInvalid, Page, page, parse_form, redirect
+from console.pages import accrual_audience
 from shared.api.admin import ApprovalView
 from shared.domain import errors
 from shared.domain.admin import ApprovalStatus
+from shared.domain.segments import Segment
 from shared.edge import entry
 from shared.edge.http import Reply
 from shared.services.admin import approvals
@@ -46,6 +48,8 @@ def effect(a: ApprovalView) -> list[str]:
     elif a.action == "mass_accrual.run":
         whom = f"группе «{p['group']}»" if p.get("group") else f"{p.get('customers', 0)} клиентам"
         lines.append(f"Начислить по {_n(p.get('amount'))} бонусов {whom}: бюджет не больше {_n(p.get('total'))} бонусов (задание {p.get('job_id')})")
+        if isinstance(p.get("audience"), dict):
+            lines.append("Сегмент: " + accrual_audience.describe(Segment.model_validate(p["audience"]), level_names={}, group_names={}))
     elif a.action == "config.replace":
         lines.append(f"Опубликовать новую версию программы {p.get('program', '')} (на основе версии {p.get('base_version', '—')})")
         lines += [f"{c.get('path')}: {c.get('before')!s} → {c.get('after')!s}" for c in (p.get("changes") or [])[:20]]

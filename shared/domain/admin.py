@@ -28,6 +28,8 @@ from msgspec import Struct
 from msgspec.structs import replace
 from pydantic import BaseModel
 
+from shared.domain.segments import Segment
+
 # A JSON-like value as the back office stores it in params and results (datetimes
 # stay datetimes: Firestore stores them as timestamps).
 Json = Any
@@ -154,10 +156,11 @@ class JobStatus(StrEnum):
 class MassAccrualDefinition(Struct, frozen=True):
     """Who gets how many bonuses, why, and for how long: a list of customer ids or a group.
 
-    A segment of a level (``level``) or of the customers whose birthday it is
-    (``birthday``: the Moscow date it was defined on) is resolved to its list of
-    ids when the job is defined: the job credits those customers, whoever joins
-    the segment later."""
+    A segment (``audience``: :class:`shared.domain.segments.Segment`), a level's
+    customers (``level``) or the customers whose birthday it is (``birthday``:
+    the Moscow date it was defined on) is resolved to its list of ids when the
+    job is defined: the job credits those customers, whoever joins the segment
+    later."""
 
     amount: int
     reason: str
@@ -167,12 +170,15 @@ class MassAccrualDefinition(Struct, frozen=True):
     activation_days: int = 0
     level: str | None = None
     birthday: str | None = None
+    audience: Segment | None = None
 
     @property
     def segment(self) -> str:
-        """What the job is for: ``group``, ``level``, ``birthday`` or ``list``."""
+        """What the job is for: ``group``, ``segment``, ``level``, ``birthday`` or ``list``."""
         if self.group is not None:
             return "group"
+        if self.audience is not None:
+            return "segment"
         if self.level is not None:
             return "level"
         return "birthday" if self.birthday is not None else "list"

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shared.domain.campaigns import Campaign
 from shared.domain.errors import ValidationFailed
 from shared.domain.message_config import Messages
+from shared.domain.messages import Trigger
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=3)]
 Coefficient = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
@@ -345,17 +346,20 @@ class ProgramConfig(_Model):
         return self
 
     def _check_campaigns(self, group_codes: list[str]) -> None:
+        """Unique campaign codes; the levels and groups every audience and message segment names exist."""
         codes = [c.code for c in self.campaigns]
         if len(set(codes)) != len(codes):
             raise ValueError("campaigns: codes must be unique")
         level_codes = {level.code for level in self.levels}
-        for campaign in self.campaigns:
-            unknown = set(campaign.audience.groups) - set(group_codes)
+        audiences = [(f"campaigns.{c.code}.audience", c.audience) for c in self.campaigns]
+        audiences += [(f"messages.{t.value}.segment", self.messages.of(t).segment) for t in Trigger]
+        for path, segment in audiences:
+            unknown = set(segment.groups) - set(group_codes)
             if unknown:
-                raise ValueError(f"campaigns.{campaign.code}.audience.groups: unknown groups {sorted(unknown)}")
-            unknown = set(campaign.audience.levels) - level_codes
+                raise ValueError(f"{path}.groups: unknown groups {sorted(unknown)}")
+            unknown = set(segment.levels) - level_codes
             if unknown:
-                raise ValueError(f"campaigns.{campaign.code}.audience.levels: unknown levels {sorted(unknown)}")
+                raise ValueError(f"{path}.levels: unknown levels {sorted(unknown)}")
 
     # -- lookups used by the rules -------------------------------------------------
 

@@ -21,7 +21,7 @@ record a ``None`` they are given as such a null.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from msgspec import Struct, field
@@ -31,6 +31,8 @@ from shared.domain import profile as rules
 from shared.domain.config import ProgramConfig
 from shared.domain.errors import Forbidden, NotFound, Unauthorized
 from shared.domain.ledger import Account
+from shared.domain.levels import effective_level
+from shared.domain.segments import CustomerFacts
 
 _Part = TypeVar("_Part", "Profile", "Referral", "Blocking")
 
@@ -199,6 +201,27 @@ class Referee(Struct, frozen=True):
 def bonuses_excluded(config: ProgramConfig, account: Account) -> bool:
     """The customer's group takes no part in bonuses (e.g. B2B): a level label, no bonus data."""
     return config.group(account.group or config.default_group).bonuses_excluded
+
+
+def segment_facts(record: CustomerRecord, *, level: str, group: str) -> CustomerFacts:
+    """What segments (campaign audiences, mass accruals, message triggers) look at of the customer,
+    at the level and in the group given (the ones in effect: :func:`facts_of`)."""
+    account = record.account
+    last_day = max(account.paid_by_day) if account.paid_by_day else None
+    return CustomerFacts(
+        level=level,
+        group=group,
+        birthday_md=record.profile.birthday_md,
+        paid_orders=1 if record.referral.first_paid_at is not None else 0,
+        paid_total=account.paid_total,
+        last_purchase_at=datetime.fromisoformat(last_day).replace(tzinfo=UTC) if last_day else (record.referral.first_paid_at if account.paid_total else None),
+        registered_at=record.referral.registered_at,
+    )
+
+
+def facts_of(config: ProgramConfig, record: CustomerRecord) -> CustomerFacts:
+    """:func:`segment_facts` at the customer's level in effect and in their group (the default when none)."""
+    return segment_facts(record, level=effective_level(config, record.account).code, group=record.account.group or config.default_group)
 
 
 def unknown_customer(customer_id: str) -> NotFound:

@@ -4,6 +4,8 @@ and its parameters. Part of :class:`shared.domain.config.ProgramConfig` (``messa
 Templates are plain text with ``{name}`` placeholders; each trigger offers the variables
 in :data:`shared.domain.messages.VARIABLES`, and a template naming any other is refused
 when the config is validated (``messages.<trigger>.templates.<field>``), never at send time.
+A trigger's ``segment`` (:class:`shared.domain.segments.Segment`, default: everyone) narrows
+who it is sent to; :func:`shared.services.outbox.enqueue` applies it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.messages import VARIABLES, Channel, TemplateError, Trigger, unknown_variables
+from shared.domain.segments import Segment
 
 ALL_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
 TEMPLATE_FIELDS = ("sms", "telegram", "email_subject", "email_body")
@@ -87,6 +90,7 @@ class TriggerMessages(_Model):
     enabled: bool = True
     channels: tuple[Channel, ...] = ALL_CHANNELS
     templates: Templates = Templates()
+    segment: Segment = Field(default=Segment(), description="Who the message goes to (empty: every customer the trigger fires for); its birthday window counts the Moscow day.")
 
 
 class ExpirySoonMessages(TriggerMessages):

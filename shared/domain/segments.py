@@ -2,9 +2,10 @@
 
 A :class:`Segment` is a conjunction of optional conditions on a customer's
 :class:`CustomerFacts`; an empty segment matches everyone. :func:`matches` is
-the one pure test, given ``now`` (tz-aware UTC) for the time-relative
-conditions (birthday window). The birthday is compared on the calendar date of
-``now`` in UTC; a 29 February birthday counts as 28 February in other years.
+the one pure test, given ``now`` (tz-aware) for the time-relative conditions
+(birthday window). The birthday is compared on the calendar date of ``now`` in
+the zone it is given in (campaigns pass UTC; mass accruals and message triggers
+the Moscow time); a 29 February birthday counts as 28 February in other years.
 """
 
 from __future__ import annotations

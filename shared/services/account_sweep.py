@@ -83,7 +83,7 @@ def _sweep_in(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, now: 
         if level != session.account.level or stale:
             before = session.account.level
             session.post(f"level:{customer_id}:{now.date().isoformat()}", SetLevel(level=level, reason="rolling window", trim_before=start), now=now)
-            triggers.level_changed(uow, config, customer_id=customer_id, before=before, after=level, now=now)
+            triggers.level_changed(uow, config, customer_id=customer_id, before=before, after=level, now=now, record=session.record)
     return Swept(expired=expired, released=released)
 
 

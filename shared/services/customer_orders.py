@@ -17,7 +17,7 @@ paid, earned and spent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
@@ -25,7 +25,7 @@ from msgspec import Struct
 from shared.domain import holds
 from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
 from shared.domain.config import EarningEvent, ProgramConfig
-from shared.domain.customer import bonuses_excluded
+from shared.domain.customer import bonuses_excluded, segment_facts
 from shared.domain.errors import InvalidState, NotFound
 from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, ScheduleActivation, Spend, require_utc
 from shared.domain.levels import effective_level, level_after_purchase, level_after_return
@@ -59,17 +59,7 @@ def customer_view(config: ProgramConfig, session: AccountSession, now: datetime,
 
 def customer_facts(session: AccountSession, *, level: str, group: str) -> CustomerFacts:
     """What segments (campaign audiences) look at of the session's customer."""
-    account, record = session.account, session.record
-    last_day = max(account.paid_by_day) if account.paid_by_day else None
-    return CustomerFacts(
-        level=level,
-        group=group,
-        birthday_md=record.profile.birthday_md,
-        paid_orders=1 if record.referral.first_paid_at is not None else 0,
-        paid_total=account.paid_total,
-        last_purchase_at=datetime.fromisoformat(last_day).replace(tzinfo=UTC) if last_day else (record.referral.first_paid_at if account.paid_total else None),
-        registered_at=record.referral.registered_at,
-    )
+    return segment_facts(session.record, level=level, group=group)
 
 
 # --- checkout ------------------------------------------------------------------------
@@ -230,7 +220,7 @@ def pay(
             now=now,
             fresh=True,
         ).lot_id
-        outbox.enqueue(uow, config, trigger=Trigger.BONUS_CREDITED, cause=order_id, customer_id=customer_id, variables={"amount": earned}, due_at=now, now=now, fresh=True)
+        outbox.enqueue(uow, config, trigger=Trigger.BONUS_CREDITED, cause=order_id, customer_id=customer_id, variables={"amount": earned}, due_at=now, now=now, fresh=True, record=session.record)
     referrer = _first_paid(session, config=config, order_id=order_id, now=now, partner_code_of=partner_code_of)
     if paid:
         session.record = session.record.set_referral(last_purchase_at=now)
@@ -253,7 +243,7 @@ def pay(
         level_before=level_before if paid else None,
     )
     session.save_order(book)
-    triggers.level_changed(uow, config, customer_id=customer_id, before=level_before, after=level, now=now)
+    triggers.level_changed(uow, config, customer_id=customer_id, before=level_before, after=level, now=now, record=session.record)
     return PaidOrder(order_id, spent, earned, paid, level, referrer, False, shortfall)
 
 
@@ -316,7 +306,10 @@ def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_i
             activation = activates_at or holds.purchase_activation(config, delivered_at)
             session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=activation), now=now, fresh=True)
             if book.earned > 0:
-                outbox.enqueue(uow, config, trigger=Trigger.BONUS_AVAILABLE, cause=order_id, customer_id=customer_id, variables={"amount": book.earned}, due_at=activation, now=now, fresh=True)
+                outbox.enqueue(
+                    uow, config, trigger=Trigger.BONUS_AVAILABLE, cause=order_id, customer_id=customer_id, variables={"amount": book.earned},
+                    due_at=activation, now=now, fresh=True, record=session.record,
+                )
         book.delivered_at = delivered_at
         book.status = "delivered" if book.status == "paid" else book.status
         session.save_order(book)
@@ -389,7 +382,7 @@ def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
         day = date.fromisoformat(book.paid_on) if book.paid_on else None
         before = session.account.level
         session.post(f"purchase:{order_id}:{return_id}", RecordPurchase(amount=-plan.paid_back, order_id=order_id, level=level, day=day), now=now)
-        triggers.level_changed(uow, config, customer_id=customer_id, before=before, after=level, now=now)
+        triggers.level_changed(uow, config, customer_id=customer_id, before=before, after=level, now=now, record=session.record)
     result = Returned(spent_back=plan.spent_back, earned_back=earned_back, forgiven=forgiven, debt=debt, referrer_id=book.referrer_id)
     session.post(key, Note(data=result.note()), now=now)  # the return's idempotency record
     session.save_order(plan.book)

@@ -287,7 +287,7 @@ def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, no
         )
         if outcome.replayed:
             return 0
-        triggers.birthday(uow, config, customer_id=customer_id, bonus=rule.amount, now=now)
+        triggers.birthday(uow, config, customer_id=customer_id, bonus=rule.amount, now=now, record=session.record)
         return rule.amount
 
     return store.run(unit)

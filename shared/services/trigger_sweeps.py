@@ -6,7 +6,7 @@
 * ``winback`` — customers whose last paid order (``last_purchase_at`` on the customer) is
   older than the trigger's ``days``: the message, and the trigger's ``bonus`` credited once
   per customer and lapse (cause and posting key ``<customer>:<date of the last purchase>``:
-  a new purchase starts a new period).
+  a new purchase starts a new period); a customer outside the trigger's ``segment`` gets neither.
 
 Both are watermarks over their time field (:func:`shared.services.cursors.raise_watermark`):
 each cart or lapse is looked at once as it crosses the horizon; a re-quoted cart or a new
@@ -75,7 +75,9 @@ def remind_cart(store: Store, *, config: ProgramConfig, customer_id: str, now: d
         bought = session.record.referral.last_purchase_at
         if bought is not None and bought >= cart.quoted_at:
             return 0  # an order paid after the quote
-        created = outbox.enqueue(uow, config, trigger=Trigger.ABANDONED_CART, cause=f"{customer_id}:{cart.cart_hash}", customer_id=customer_id, variables={}, due_at=now, now=now)
+        created = outbox.enqueue(
+            uow, config, trigger=Trigger.ABANDONED_CART, cause=f"{customer_id}:{cart.cart_hash}", customer_id=customer_id, variables={}, due_at=now, now=now, record=session.record,
+        )
         return int(bool(created))
 
     return store.run(unit)
@@ -110,6 +112,8 @@ def win_back(store: Store, *, config: ProgramConfig, customer_id: str, now: date
         last = session.record.referral.last_purchase_at
         if last is None or last > horizon:
             return -1  # bought again since the page was read
+        if not outbox.in_segment(uow, config, trigger=Trigger.WINBACK, customer_id=customer_id, now=now, record=session.record):
+            return -1  # not in the trigger's segment: neither the message nor its bonus
         period = f"{customer_id}:{last.astimezone(MSK).date().isoformat()}"
         key = f"winback:{period}"
         bonus = 0 if bonuses_excluded(config, session.account) else settings.bonus
@@ -119,7 +123,7 @@ def win_back(store: Store, *, config: ProgramConfig, customer_id: str, now: date
                 key, Accrue(amount=bonus, source="winback", ref=period, activates_at=now, expires_at=holds.lot_expiry(config, now)), now=now
             )
             credited = 0 if outcome.replayed else bonus
-        outbox.enqueue(uow, config, trigger=Trigger.WINBACK, cause=period, customer_id=customer_id, variables={"bonus": bonus, "days": settings.days}, due_at=now, now=now)
+        outbox.enqueue(uow, config, trigger=Trigger.WINBACK, cause=period, customer_id=customer_id, variables={"bonus": bonus, "days": settings.days}, due_at=now, now=now, record=session.record)
         return credited
 
     return store.run(unit)

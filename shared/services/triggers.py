@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
+from shared.domain.customer import CustomerRecord
 from shared.domain.messages import OutboxMessage, Trigger
 from shared.domain.payouts import PayoutRequest, PayoutStatus
 from shared.services.outbox import enqueue
@@ -53,8 +54,11 @@ def _day(now: datetime) -> str:
     return now.astimezone(MSK).date().isoformat()
 
 
-def level_changed(uow: UnitOfWork, config: ProgramConfig, *, customer_id: str, before: str | None, after: str, now: datetime) -> list[OutboxMessage]:
-    """The customer's level went up or down (``before`` → ``after``); key ``level:<customer>:<new level>:<date>``."""
+def level_changed(
+    uow: UnitOfWork, config: ProgramConfig, *, customer_id: str, before: str | None, after: str, now: datetime, record: CustomerRecord | None = None
+) -> list[OutboxMessage]:
+    """The customer's level went up or down (``before`` → ``after``); key ``level:<customer>:<new level>:<date>``
+    (``record``: the customer's, when the caller holds it, for the trigger's segment)."""
     if after == (before or config.levels[0].code):
         return []
     try:
@@ -63,7 +67,7 @@ def level_changed(uow: UnitOfWork, config: ProgramConfig, *, customer_id: str, b
         name = after
     return enqueue(
         uow, config, trigger=Trigger.LEVEL_CHANGED, cause=f"level:{customer_id}:{after}:{_day(now)}",
-        customer_id=customer_id, variables={"level": name}, due_at=now, now=now,
+        customer_id=customer_id, variables={"level": name}, due_at=now, now=now, record=record,
     )
 
 
@@ -85,10 +89,10 @@ def payout_status(uow: UnitOfWork, config: ProgramConfig, *, request: PayoutRequ
     )
 
 
-def birthday(uow: UnitOfWork, config: ProgramConfig, *, customer_id: str, bonus: int, now: datetime) -> list[OutboxMessage]:
+def birthday(uow: UnitOfWork, config: ProgramConfig, *, customer_id: str, bonus: int, now: datetime, record: CustomerRecord | None = None) -> list[OutboxMessage]:
     """The birthday grant was credited: once per customer and year."""
     year = now.astimezone(MSK).year
     return enqueue(
         uow, config, trigger=Trigger.BIRTHDAY, cause=f"{customer_id}:{year}",
-        customer_id=customer_id, variables={"bonus": bonus}, due_at=now, now=now,
+        customer_id=customer_id, variables={"bonus": bonus}, due_at=now, now=now, record=record,
     )

@@ -174,10 +174,10 @@ def test_a_group_s_preview_counts_its_customers_and_a_large_accrual_waits_for_ap
         assert preview.get_by_text("будет ждать согласования второго сотрудника").is_visible()
         # by a level instead: the customers at the first level now
         tab.get_by_label("Сегмент").select_option("level")
-        tab.get_by_label("Уровень").select_option("level1")
+        tab.get_by_label("Уровень", exact=True).select_option("level1")
         go(tab, tab.get_by_role("button", name="Посчитать"))
         assert int(tab.locator("#preview-h").locator("..").locator("dt:has-text('Клиентов') + dd").inner_text()) >= 1
-        assert tab.get_by_label("Уровень").input_value() == "level1"  # the form keeps what was chosen
+        assert tab.get_by_label("Уровень", exact=True).input_value() == "level1"  # the form keeps what was chosen
         tab.get_by_label("Сегмент").select_option("group")
         tab.once("dialog", lambda dialog: dialog.accept())
         go(tab, tab.get_by_role("button", name="Отправить на согласование"))
@@ -193,6 +193,37 @@ def test_a_group_s_preview_counts_its_customers_and_a_large_accrual_waits_for_ap
         assert rejected.status_code == 200, rejected.text
         tab.reload()
         assert tab.locator("h1").get_by_text("Отклонено").is_visible() and tab.get_by_text("бонусы не начислялись").is_visible()
+    finally:
+        tab.context.close()
+
+
+def test_a_segment_by_conditions_is_refused_at_its_field_then_previewed_and_its_job_says_who(console: Console, stack: LocalStack) -> None:
+    tab = console.page_as("marketer", "/accruals")
+    try:
+        tab.get_by_label("Сегмент", exact=True).select_option("segment")
+        conditions = tab.get_by_role("group", name="Условия сегмента")
+        conditions.get_by_role("group", name="Группы покупателей").get_by_role("checkbox", name="Розница").check()
+        tab.get_by_label("Сумма покупок от, ₽").fill("много")
+        _fill_accrual(tab, amount="6000", reason="Покупателям от суммы", step="10")
+        go(tab, tab.get_by_role("button", name="Посчитать"))
+        paid_from = tab.get_by_label("Сумма покупок от, ₽")
+        assert paid_from.get_attribute("aria-invalid") == "true"
+        assert tab.get_by_role("alert").filter(has_text="Введите сумму в рублях").is_visible()
+        assert tab.get_by_role("checkbox", name="Розница").is_checked()  # what was chosen stays
+        paid_from.fill("1")
+        go(tab, tab.get_by_role("button", name="Посчитать"))
+        customers = int(tab.locator("#preview-h").locator("..").locator("dt:has-text('Клиентов') + dd").inner_text())
+        assert customers >= 1  # the seed's buyers
+        tab.once("dialog", lambda dialog: dialog.accept())
+        go(tab, tab.get_by_role("button", name="Отправить на согласование"))
+        tab.wait_for_url(re.compile(r"/accruals/mass-"))
+        assert tab.get_by_text("сегмент: группа «Розница»; сумма покупок от 1,00").is_visible()
+        job_id = tab.url.split("/accruals/")[1].split("?")[0]
+        token = admin_token(stack, console, "admin")
+        job = httpx.get(stack.urls["admin"] + f"/mass_accruals/{job_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        assert job["definition"]["audience"]["groups"] == ["b2c"] and job["definition"]["audience"]["paid_total_min"] == 100
+        rejected = httpx.post(stack.urls["admin"] + f"/approvals/{job['approval_id']}/reject", json={"reason": "проверка"}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert rejected.status_code == 200, rejected.text  # nothing is credited to the seed's customers
     finally:
         tab.context.close()
 

@@ -621,6 +621,28 @@ def test_a_mass_accrual_to_a_group(client, env, staff):
     sound(env, "b1", "b2", "b3", "r1")
 
 
+def test_a_mass_accrual_to_a_segment_by_conditions(client, env, staff):
+    publish_with_b2b(env)
+    register(env, "b1", "b2", "r1")
+    marketer = staff["marketer"]
+    for customer_id in ("b1", "b2"):
+        ok(call(client, "POST", f"/customers/{customer_id}/group", {"group": "b2b", "reason": "оптовик", "idempotency_key": f"g-{customer_id}"}, token=marketer))
+    audience = {"groups": ["b2b"], "paid_total_max": 0}
+    shown = ok(call(client, "POST", "/mass_accruals/preview", {"amount": 40, "audience": audience}, token=marketer))
+    assert (shown["segment"], shown["customers"], shown["bonuses"]) == ("segment", 2, 80)
+    unknown = error(call(client, "POST", "/mass_accruals", {"job_id": "seg", "amount": 40, "reason": "x", "audience": {"groups": ["vip"]}}, token=marketer), 400, "validation_failed")
+    assert unknown["details"]["field"] == "audience.groups" and unknown["message_ru"] == "Такой группы в программе нет."
+    upside_down = error(call(client, "POST", "/mass_accruals", {"job_id": "seg", "amount": 40, "reason": "x", "audience": {"paid_total_min": 5, "paid_total_max": 1}}, token=marketer), 400)
+    assert [e["field"] for e in upside_down["details"]["errors"]] == ["audience"]
+    both = error(call(client, "POST", "/mass_accruals", {"job_id": "seg", "amount": 40, "reason": "x", "audience": audience, "level": "level1"}, token=marketer), 400)
+    assert both["code"] == "validation_failed"
+    done = ok(call(client, "POST", "/mass_accruals", {"job_id": "seg", "amount": 40, "reason": "опт", "audience": audience}, token=marketer))
+    said = done["definition"]["audience"]
+    assert (done["status"], done["credited"], said["groups"], said["paid_total_max"], said["levels"], done["definition"]["customers"]) == ("complete", 2, ["b2b"], 0, [], 2)
+    assert [ledger.balances(env, c, now()).total for c in ("b1", "b2", "r1")] == [540, 540, 500]
+    sound(env, "b1", "b2", "r1")
+
+
 # --- levels, groups, blocking ------------------------------------------------------------------------
 
 

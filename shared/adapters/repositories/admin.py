@@ -6,7 +6,7 @@ Stored documents (field names and values are the data model; do not change them)
                      created_at, checker, decided_at, result, error}
     jobs/{job_id}   {job_id, kind: "mass_accrual", definition: {amount, reason,
                      customer_ids, group, lifetime_days, activation_days, level?,
-                     birthday?}, status,
+                     birthday?, audience?}, status,
                      cursor, credited, bonuses, skipped_unknown, skipped_blocked,
                      skipped_excluded, replayed, batches, created_by, created_at, updated_at, completed_at,
                      budget, approval_id}
@@ -31,6 +31,7 @@ from shared.domain.admin import (
     MassAccrualJob,
 )
 from shared.domain.maker_checker import DirectChange, MakerWindow
+from shared.domain.segments import Segment
 
 # --- approvals -----------------------------------------------------------------------------
 
@@ -110,6 +111,7 @@ def job_document(job: MassAccrualJob) -> dict[str, Any]:
             "activation_days": d.activation_days,
             **({"level": d.level} if d.level is not None else {}),  # a level or birthday segment's, only then
             **({"birthday": d.birthday} if d.birthday is not None else {}),
+            **({"audience": d.audience.model_dump(mode="json", exclude_defaults=True)} if d.audience is not None else {}),  # a segment's conditions, only then
         },
         "status": job.status.value,
         "cursor": job.cursor,
@@ -144,6 +146,7 @@ def job_from(doc: dict[str, Any]) -> MassAccrualJob:
             activation_days=d.get("activation_days", 0),
             level=d.get("level"),
             birthday=d.get("birthday"),
+            audience=Segment.model_validate(d["audience"]) if d.get("audience") is not None else None,
         ),
         status=JobStatus(doc["status"]),
         cursor=doc["cursor"],

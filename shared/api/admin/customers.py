@@ -12,6 +12,7 @@ from pydantic import (
 
 from shared.api.admin.common import Cursor, CustomerId, Key, Reason, _In, _Out
 from shared.domain.admin import MassAccrualJob
+from shared.domain.segments import Segment
 
 # --- mass accruals ---------------------------------------------------------------------
 
@@ -24,19 +25,22 @@ class MassAccrualRequest(_In):
     group: str | None = Field(default=None, min_length=1, max_length=64, description="Every customer of this group (instead of customer_ids).")
     level: str | None = Field(default=None, min_length=1, max_length=64, description="Every customer of this level now, resolved to their ids when the job is defined.")
     birthday_today: bool = Field(default=False, description="Every customer whose birthday is today (Moscow), resolved to their ids when the job is defined.")
+    audience: Segment | None = Field(
+        default=None, description="Every customer matching this segment now (paid totals in kopecks, the birthday window on the Moscow day), resolved to their ids when the job is defined."
+    )
     lifetime_days: int | None = Field(default=None, ge=1, le=3660, description="Default: the program's lot lifetime.")
     activation_days: int = Field(default=0, ge=0, le=365)
     max_batch: int = Field(default=200, ge=1, le=1000, description="Customers credited by this call; the rest by /run.")
 
     @model_validator(mode="after")
     def _one_source(self) -> MassAccrualRequest:
-        if sum((self.customer_ids is not None, self.group is not None, self.level is not None, self.birthday_today)) != 1:
-            raise ValueError("give one of customer_ids, group, level or birthday_today")
+        if sum((self.customer_ids is not None, self.group is not None, self.level is not None, self.birthday_today, self.audience is not None)) != 1:
+            raise ValueError("give one of customer_ids, group, level, birthday_today or audience")
         return self
 
     def segment(self) -> dict[str, Any]:
         """Who the accrual is for, as the use case takes it."""
-        return {"customer_ids": self.customer_ids, "group": self.group, "level": self.level, "birthday_today": self.birthday_today}
+        return {"customer_ids": self.customer_ids, "group": self.group, "level": self.level, "birthday_today": self.birthday_today, "audience": self.audience}
 
 
 class MassAccrualRunRequest(_In):
@@ -49,6 +53,7 @@ class JobDefinition(_Out):
     group: str | None
     level: str | None = Field(default=None, description="The level whose customers the list was made of.")
     birthday: str | None = Field(default=None, description="The Moscow date whose birthdays the list was made of.")
+    audience: Segment | None = Field(default=None, description="The segment the list was made of (paid totals in kopecks).")
     customers: int | None = Field(description="How many ids the list holds (None for a group).")
     lifetime_days: int
     activation_days: int
@@ -98,7 +103,8 @@ class JobResponse(_Out):
             updated_at=job.updated_at,
             completed_at=job.completed_at,
             definition=JobDefinition(
-                amount=d.amount, reason=d.reason, group=d.group, level=d.level, birthday=d.birthday, customers=d.customers, lifetime_days=d.lifetime_days, activation_days=d.activation_days
+                amount=d.amount, reason=d.reason, group=d.group, level=d.level, birthday=d.birthday, audience=d.audience, customers=d.customers,
+                lifetime_days=d.lifetime_days, activation_days=d.activation_days,
             ),
         )
 

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from shared.api.admin.common import CustomerId, _In, _Out
 from shared.api.admin.customers import JobResponse
+from shared.domain.segments import Segment
 
 MAX_LIST = 5000  # customers a listed mass accrual may name (shared.services.admin.mass_segments.MAX_JOB_CUSTOMERS)
 
@@ -20,20 +21,21 @@ class MassAccrualPreviewRequest(_In):
     group: str | None = Field(default=None, min_length=1, max_length=64)
     level: str | None = Field(default=None, min_length=1, max_length=64, description="Every customer whose level is this one now.")
     birthday_today: bool = Field(default=False, description="Every customer whose birthday is today (Moscow).")
+    audience: Segment | None = Field(default=None, description="Every customer matching this segment now (paid totals in kopecks; the birthday window on the Moscow day).")
 
     @model_validator(mode="after")
     def _one_source(self) -> MassAccrualPreviewRequest:
-        if sum((self.customer_ids is not None, self.group is not None, self.level is not None, self.birthday_today)) != 1:
-            raise ValueError("give one of customer_ids, group, level or birthday_today")
+        if sum((self.customer_ids is not None, self.group is not None, self.level is not None, self.birthday_today, self.audience is not None)) != 1:
+            raise ValueError("give one of customer_ids, group, level, birthday_today or audience")
         return self
 
     def segment(self) -> dict[str, Any]:
         """Who the accrual is for, as the use case takes it."""
-        return {"customer_ids": self.customer_ids, "group": self.group, "level": self.level, "birthday_today": self.birthday_today}
+        return {"customer_ids": self.customer_ids, "group": self.group, "level": self.level, "birthday_today": self.birthday_today, "audience": self.audience}
 
 
 class MassAccrualPreview(_Out):
-    segment: str = Field(description="group, level, birthday or list.")
+    segment: str = Field(description="group, segment (an audience), level, birthday or list.")
     customers: int = Field(description="The customers the job would walk.")
     bonuses: int = Field(description="amount × customers: the most the job would credit (its budget).")
     creditable: int | None = Field(description="Of them, the customers who would be credited now (None: a group too large to read through).")

@@ -1,5 +1,6 @@
-"""Mass accruals: ``jobs/{job_id}``, bonuses for a list of customers, a whole group, a level's
-customers or today's birthdays (the last two resolved to a list when the job is defined,
+"""Mass accruals: ``jobs/{job_id}``, bonuses for a list of customers, a whole group, or a segment —
+levels, groups, a birthday window, the last purchase, the paid total, a level's customers or
+today's birthdays (a segment is resolved to a list when the job is defined,
 :mod:`shared.services.admin.mass_segments`).
 
 A job is checked when it is defined: its total (amount × customers; a
@@ -37,6 +38,7 @@ from shared.domain.customer import bonuses_excluded
 from shared.domain.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.domain.ledger import Accrue, require_utc
 from shared.domain.maker_checker import DirectChange, MakerWindow, effect
+from shared.domain.segments import Segment
 from shared.edge.admin_auth import Admin
 from shared.services.admin import audit as _audit
 from shared.services.admin import mass_segments
@@ -67,13 +69,15 @@ def create_mass_accrual(
     group: str | None = None,
     level: str | None = None,
     birthday_today: bool = False,
+    audience: Segment | None = None,
     lifetime_days: int | None = None,
     activation_days: int = 0,
 ) -> MassAccrualJob:
     """Define a mass accrual (idempotent by ``job_id``: the same definition again is the same job).
 
-    ``level`` or ``birthday_today`` name a segment resolved now to its customers'
-    ids; the same job id again keeps the list it was defined with.
+    ``audience`` (a :class:`Segment`), ``level`` or ``birthday_today`` name a
+    segment resolved now to its customers' ids; the same job id again keeps the
+    list it was defined with.
 
     Answers it ``running`` when its total and its maker's 24 hours stay within the
     program's thresholds, else ``pending_approval`` with the approval that shows
@@ -84,15 +88,16 @@ def create_mass_accrual(
     reason = required_reason(reason)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationFailed("amount must be a positive whole number of bonuses", field="amount")
-    if sum((customer_ids is not None, group is not None, level is not None, birthday_today)) != 1:
-        raise ValidationFailed("give one of customer_ids, group, level or birthday_today", field="customer_ids")
+    if sum((customer_ids is not None, group is not None, level is not None, birthday_today, audience is not None)) != 1:
+        raise ValidationFailed("give one of customer_ids, group, level, birthday_today or audience", field="customer_ids")
     birthday = None
-    if level is not None or birthday_today:
+    if level is not None or birthday_today or audience is not None:
         known = store.read(lambda uow: uow.jobs.get(job_id)) if well_formed_id(job_id) else None
-        if known is not None and known.definition.level == level and (known.definition.birthday is not None) == birthday_today and known.definition.customer_ids:
-            customer_ids, birthday = list(known.definition.customer_ids), known.definition.birthday  # a replay keeps its list
+        k = known.definition if known is not None else None
+        if k is not None and k.level == level and (k.birthday is not None) == birthday_today and k.audience == audience and k.customer_ids:
+            customer_ids, birthday = list(k.customer_ids), k.birthday  # a replay keeps its list
         else:
-            customer_ids, birthday = mass_segments.resolve(store, config, level=level, birthday_today=birthday_today, now=now)
+            customer_ids, birthday = mass_segments.resolve(store, config, level=level, birthday_today=birthday_today, audience=audience, now=now)
     elif customer_ids is not None:
         if not customer_ids or len(customer_ids) > MAX_JOB_CUSTOMERS:
             raise ValidationFailed(f"customer_ids holds 1 to {MAX_JOB_CUSTOMERS} ids", field="customer_ids")
@@ -115,6 +120,7 @@ def create_mass_accrual(
         activation_days=activation_days,
         level=level,
         birthday=birthday,
+        audience=audience,
     )
     if customer_ids is not None:
         count = len(customer_ids)
@@ -137,6 +143,7 @@ def create_mass_accrual(
             "group": definition.group,
             "level": definition.level,
             "birthday": definition.birthday,
+            **({"audience": audience.model_dump(mode="json", exclude_defaults=True)} if audience is not None else {}),
             "lifetime_days": definition.lifetime_days,
             "activation_days": definition.activation_days,
             "customers": count,

@@ -1,34 +1,40 @@
-"""Who a mass accrual is for, before it runs: a level's customers and today's birthdays (resolved to
-ids), a preview that counts customers and bonuses without writing, and a customer list read from
-a CSV file of phones or customer ids.
+"""Who a mass accrual is for, before it runs: a segment of customers (resolved to ids), a preview
+that counts customers and bonuses without writing, and a customer list read from a CSV file of
+phones or customer ids.
 
-A level segment is every customer whose level applies now
-(:func:`shared.domain.levels.effective_level`: an override first, then the
-earned level), found by reading the customers in id order; a birthday segment
-is every customer whose birthday is today in Moscow (Feb 29 on Feb 28 of other
-years), found by the birthday index. Either is resolved to a list of at most
+A segment is a :class:`shared.domain.segments.Segment` — levels, groups, a birthday window, the
+last purchase before a date, a paid total from/to, registration dates — tested by
+:func:`shared.domain.segments.matches` on each customer's facts
+(:func:`shared.domain.customer.facts_of`: the level in effect, an override first) on the Moscow
+day. The customers are read in id order, a page at a time; a segment with a birthday window
+reads only the customers whose birthday falls in it (the birthday index; Feb 29 counts on
+Feb 28 of other years). The older inputs are segments too: a ``level`` is ``Segment(levels=
+(level,))``, ``birthday_today`` the birthday window 0/0. Any is resolved to a list of at most
 :data:`MAX_JOB_CUSTOMERS` ids when the job is defined.
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from shared.api.admin.customers import JobResponse
 from shared.api.admin.mass_accruals import CustomerListResponse, JobListResponse, ListRowError, MassAccrualPreview
+from shared.domain.clock import MSK
 from shared.domain.config import ProgramConfig
-from shared.domain.customer import CustomerRecord, bonuses_excluded
+from shared.domain.customer import CustomerRecord, bonuses_excluded, facts_of
 from shared.domain.errors import DomainError, ValidationFailed
 from shared.domain.identity import IdentityKind
 from shared.domain.ledger import require_utc
-from shared.domain.levels import effective_level
 from shared.domain.maker_checker import MakerWindow, effect
+from shared.domain.segments import Segment, matches
 from shared.edge.admin_auth import Admin
 from shared.services.admin.common import well_formed_id
 from shared.services.ports import Store
-from shared.services.sweeps import birthdays_today, msk_date
+from shared.services.sweeps import msk_date
 
 MAX_JOB_CUSTOMERS = 5000
 SCAN_PAGE = 500  # customer records read per query when a level's customers are found
@@ -63,49 +69,103 @@ def _get_many(store: Store, ids: list[str]) -> dict[str, CustomerRecord | None]:
     return store.read(lambda uow: uow.accounts.get_many(ids))
 
 
-def level_members(store: Store, config: ProgramConfig, level: str) -> list[str]:
-    """The ids of the customers whose level is ``level`` now, in id order (at most :data:`MAX_JOB_CUSTOMERS`)."""
-    if level not in {lv.code for lv in config.levels}:
-        raise ValidationFailed(f"unknown level {level!r}", field="level", message_ru="Такого уровня в программе нет.")
-    found: list[str] = []
-    after: str | None = None
+BIRTHDAY_TODAY = Segment(birthday_days_before=0, birthday_days_after=0)
+
+
+def check_audience(config: ProgramConfig, segment: Segment, *, field: str = "audience") -> None:
+    """Refuse a segment naming a level or a group the program has not, or a group excluded from bonuses."""
+    levels = {lv.code for lv in config.levels}
+    if set(segment.levels) - levels:
+        where = "level" if field == "level" else f"{field}.levels"
+        raise ValidationFailed(f"unknown levels {sorted(set(segment.levels) - levels)}", field=where, message_ru="Такого уровня в программе нет.")
+    groups = {g.code for g in config.groups}
+    if set(segment.groups) - groups:
+        raise ValidationFailed(f"unknown groups {sorted(set(segment.groups) - groups)}", field=f"{field}.groups", message_ru="Такой группы в программе нет.")
+    excluded = sorted(g for g in segment.groups if config.group(g).bonuses_excluded)
+    if excluded:
+        raise ValidationFailed(
+            f"groups {excluded} are excluded from bonuses", field=f"{field}.groups",
+            message_ru="Группа без бонусов не участвует в бонусной программе: начислять ей бонусы нельзя.",
+        )
+
+
+def _birthday_days(window: tuple[int, int], now: datetime) -> list[str]:
+    """The ``MM-DD`` birthdays a window (days before, days after) holds on the Moscow day of ``now``."""
+    today = now.astimezone(MSK).date()
+    days: list[str] = []
+    for offset in range(-window[1], window[0] + 1):
+        day = today + timedelta(days=offset)
+        days.append(day.strftime("%m-%d"))
+        if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+            days.append("02-29")
+    return list(dict.fromkeys(days))
+
+
+def _candidates(store: Store, segment: Segment, now: datetime) -> Iterator[list[CustomerRecord]]:
+    """Pages of the records a segment may hold: by the birthday index when it has a window, else every record in id order."""
+    window = segment.birthday_window
+    if window is not None:
+        for month_day in _birthday_days(window, now):
+            after: str | None = None
+            while True:
+                ids = _birthday_page(store, month_day, after)
+                yield [r for r in _records(store, ids).values() if r is not None]
+                if len(ids) < SCAN_PAGE:
+                    break
+                after = ids[-1]
+        return
+    after = None
     while True:
         page = _records_page(store, after)
-        found += [r.customer_id for r in page if effective_level(config, r.account).code == level]
-        if len(found) > MAX_JOB_CUSTOMERS:
-            raise SegmentTooLarge("the level has too many customers for one job", field="level")
+        yield page
         if len(page) < SCAN_PAGE:
-            return found
+            return
         after = page[-1].customer_id
 
 
-def birthday_members(store: Store, now: datetime) -> list[str]:
-    """The ids of the customers whose birthday is today (Moscow), in id order."""
+def members(store: Store, config: ProgramConfig, segment: Segment, now: datetime, *, field: str = "audience") -> list[str]:
+    """The ids of the customers in the segment at ``now`` (the Moscow day), in id order
+    (at most :data:`MAX_JOB_CUSTOMERS`: more is :class:`SegmentTooLarge` at ``field``)."""
+    check_audience(config, segment, field=field)
+    day = now.astimezone(MSK)
     found: set[str] = set()
-    for month_day in birthdays_today(now):
-        after: str | None = None
-        while True:
-            ids = _birthday_page(store, month_day, after)
-            found.update(ids)
-            if len(found) > MAX_JOB_CUSTOMERS:
-                raise SegmentTooLarge("too many birthdays today for one job", field="birthday_today")
-            if len(ids) < SCAN_PAGE:
-                break
-            after = ids[-1]
+    for page in _candidates(store, segment, now):
+        found.update(r.customer_id for r in page if matches(segment, facts_of(config, r), day))
+        if len(found) > MAX_JOB_CUSTOMERS:
+            raise SegmentTooLarge("the segment has too many customers for one job", field=field)
     return sorted(found)
 
 
-def resolve(store: Store, config: ProgramConfig, *, level: str | None, birthday_today: bool, now: datetime) -> tuple[list[str], str | None]:
-    """A level or birthday segment as its customer ids, and the Moscow date of a birthday segment."""
+def level_members(store: Store, config: ProgramConfig, level: str, now: datetime) -> list[str]:
+    """The ids of the customers whose level is ``level`` now, in id order (at most :data:`MAX_JOB_CUSTOMERS`)."""
+    return members(store, config, Segment(levels=(level,)), now, field="level")
+
+
+def birthday_members(store: Store, config: ProgramConfig, now: datetime) -> list[str]:
+    """The ids of the customers whose birthday is today (Moscow), in id order."""
+    return members(store, config, BIRTHDAY_TODAY, now, field="birthday_today")
+
+
+def audience_of(*, level: str | None, birthday_today: bool, audience: Segment | None) -> tuple[Segment, str]:
+    """The segment a job's input names, and the field its refusals land at."""
+    if audience is not None:
+        return audience, "audience"
     if level is not None:
-        ids = level_members(store, config, level)
-        field, day = "level", None
-    else:
-        ids = birthday_members(store, now)
-        field, day = "birthday_today", msk_date(now)
+        return Segment(levels=(level,)), "level"
+    if birthday_today:
+        return BIRTHDAY_TODAY, "birthday_today"
+    raise ValidationFailed("give a level, birthday_today or an audience", field="audience")
+
+
+def resolve(
+    store: Store, config: ProgramConfig, *, level: str | None, birthday_today: bool, now: datetime, audience: Segment | None = None
+) -> tuple[list[str], str | None]:
+    """A segment (an audience, a level or today's birthdays) as its customer ids, and the Moscow date of a birthday segment."""
+    segment, field = audience_of(level=level, birthday_today=birthday_today, audience=audience)
+    ids = members(store, config, segment, now, field=field)
     if not ids:
         raise SegmentEmpty("the segment has no customers", field=field)
-    return ids, day
+    return ids, msk_date(now) if birthday_today and audience is None else None
 
 
 def _group_ids(store: Store, group: str) -> list[str] | None:
@@ -150,13 +210,14 @@ def preview(
     group: str | None = None,
     level: str | None = None,
     birthday_today: bool = False,
+    audience: Segment | None = None,
 ) -> MassAccrualPreview:
     """How many customers a mass accrual would walk, how many bonuses at most, how many would be
     skipped and why, and whether it would wait for approval; nothing is written."""
     admin.require("mass_accrual.run")
     require_utc(now)
-    if sum((customer_ids is not None, group is not None, level is not None, birthday_today)) != 1:
-        raise ValidationFailed("give one of customer_ids, group, level or birthday_today", field="customer_ids")
+    if sum((customer_ids is not None, group is not None, level is not None, birthday_today, audience is not None)) != 1:
+        raise ValidationFailed("give one of customer_ids, group, level, birthday_today or audience", field="customer_ids")
     ids: list[str] | None
     if customer_ids is not None:
         segment, ids = "list", list(dict.fromkeys(customer_ids))
@@ -169,8 +230,8 @@ def preview(
         segment, ids = "group", _group_ids(store, group)
         count = len(ids) if ids is not None else _group_count(store, group)
     else:
-        segment = "level" if level is not None else "birthday"
-        ids, _ = resolve(store, config, level=level, birthday_today=birthday_today, now=now)
+        segment = "segment" if audience is not None else "level" if level is not None else "birthday"
+        ids, _ = resolve(store, config, level=level, birthday_today=birthday_today, audience=audience, now=now)
         count = len(ids)
     window = store.read(lambda uow: uow.maker_windows.get(admin.email)) or MakerWindow(admin.email)
     listed = tuple(ids) if ids is not None and segment != "group" else None

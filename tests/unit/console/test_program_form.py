@@ -111,6 +111,27 @@ def test_a_cross_field_refusal_lands_at_its_list_or_its_row(values):
     assert _refused(values) == {"levels": "Порог первого уровня должен быть 0."}
 
 
+def test_a_triggers_segment_is_typed_in_the_form_and_kept_in_the_config(values):
+    assert words.label("messages.winback.segment.groups") == "Группы покупателей" and words.label("messages.birthday.segment") == "Кому отправлять"
+    assert values["messages.winback.segment.groups"] == "" and values["messages.winback.segment.paid_total_min"] == ""
+    values["messages.winback.segment.groups"] = "b2c"
+    values["messages.winback.segment.paid_total_min"] = "5 000"
+    values["messages.birthday.segment.levels"] = "level2, level3"
+    values["messages.birthday.segment.last_purchase_before"] = "2026-12-01T00:00"
+    config = parse_config(form.raw_of(values))
+    winback, birthday = config.messages.winback.segment, config.messages.birthday.segment
+    assert (winback.groups, winback.paid_total_min, winback.levels) == (("b2c",), 500000, ())
+    assert birthday.levels == ("level2", "level3") and birthday.last_purchase_before == datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
+    assert config.messages.level_changed.segment.everyone
+    again = form.values_of(config)
+    assert again["messages.winback.segment.paid_total_min"] == "5000" and parse_config(form.raw_of(again)) == config
+    values["messages.birthday.segment.levels"] = "gold"
+    assert _refused(values) == {"messages.birthday.segment.levels": "Таких уровней нет в программе."}
+    values["messages.birthday.segment.levels"] = ""
+    values["messages.winback.segment.paid_total_max"] = "100"
+    assert _refused(values) == {"messages.winback.segment": "Сумма «от» не может быть больше суммы «до»."}
+
+
 def test_a_money_bound_reads_in_roubles():
     assert form.message_ru({"type": "less_than_equal", "limit": "1000000"}, "payments.refund_lines_tolerance") == "Допустимо не больше 10\u00a0000\u00a0₽."
 

@@ -143,5 +143,5 @@ def test_a_batch_moves_the_cursor_adds_the_counters_and_completes_the_job_at_its
 def test_a_job_view_counts_the_list_instead_of_showing_it(now):
     job = MassAccrualJob.start(job_id="j", definition=_definition(activation_days=2), created_by="m@shop.example", now=now)
     view = JobResponse.of(job).model_dump()
-    assert view["definition"] == {"amount": 100, "reason": "8 Марта", "group": None, "level": None, "birthday": None, "customers": 3, "lifetime_days": 365, "activation_days": 2}
+    assert view["definition"] == {"amount": 100, "reason": "8 Марта", "group": None, "level": None, "birthday": None, "audience": None, "customers": 3, "lifetime_days": 365, "activation_days": 2}
     assert (view["status"], view["cursor"], view["kind"], view["completed_at"]) == ("running", 0, "mass_accrual", None)

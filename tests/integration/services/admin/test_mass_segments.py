@@ -66,7 +66,7 @@ def test_a_level_segment_credits_the_customers_of_that_level_now_batch_by_batch(
 def test_the_base_level_counts_customers_who_never_earned_one(store, config, now):
     _register(store, config, now, "a", "b")
     adjustments.override_level(store, MARKETER, config=config, customer_id="b", level="level3", reason="VIP", key="lv-b", now=now)
-    assert mass_segments.level_members(store, config, "level1") == ["a"]
+    assert mass_segments.level_members(store, config, "level1", now) == ["a"]
     with pytest.raises(ValidationFailed) as refused:
         mass_segments.preview(store, MARKETER, config=config, amount=10, level="gold", now=now)
     assert refused.value.message_ru == "Такого уровня в программе нет."
