@@ -272,7 +272,7 @@ def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str
         if rule.amount and not excluded and not session.blocking.is_blocked:  # none while excluded or blocked; once per customer and rule: the key is the customer's
             session.post(
                 f"first_order:{session.customer_id}:{rule.code}",
-                Accrue(amount=rule.amount, source="first_order", ref=order_id, activates_at=holds.rule_activation(rule, now), expires_at=holds.rule_expiry(config, rule, now)),
+                Accrue(amount=rule.amount, source="first_order", ref=order_id, activates_at=holds.rule_activation(rule, now), expires_at=holds.rule_expiry(config, rule, now), merge=True),
                 now=now,
                 fresh=True,  # guarded by first_paid_at, saved in the same commit
             )
@@ -314,7 +314,8 @@ def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_i
     if book.delivered_at is None:
         if book.earned_lot_id:
             activation = activates_at or holds.purchase_activation(config, delivered_at)
-            session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=activation), now=now, fresh=True)
+            # the held lot joins the open lot of its activation and expiry days: the book follows it
+            book.earned_lot_id = session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=activation, merge=True), now=now, fresh=True).lot_now
             if book.earned > 0:
                 outbox.enqueue(uow, config, trigger=Trigger.BONUS_AVAILABLE, cause=order_id, customer_id=customer_id, variables={"amount": book.earned}, due_at=activation, now=now, fresh=True)
         book.delivered_at = delivered_at

@@ -185,19 +185,36 @@ class Accrue(Command[Accrued], Struct, frozen=True, kw_only=True):
 
 
 class ScheduleActivation(Command[Scheduled], Struct, frozen=True, kw_only=True):
-    """Set when a held lot becomes spendable (e.g. delivery + hold days)."""
+    """Set when a held lot becomes spendable (e.g. delivery + hold days).
+
+    With ``merge`` a held lot (never activated, unexpired) moves, once its activation is
+    known, into the open lot of its source, activation day and expiry day
+    (:func:`~shared.domain.ledger.state.merged_lot_id`): its remainder leaves the held lot,
+    which closes, and joins the merged one, in one posting whose outcome names the lot it
+    moved to (``moved_to``). Nothing was spent or reserved from a held lot, so no spend or
+    reservation names it; the order's line book follows the move (its ``earned_lot_id``).
+    """
 
     kind: ClassVar[str] = "schedule"
     INTENT: ClassVar[tuple[str, ...]] = ("lot_id",)
     outcome_type: ClassVar[OutcomeType] = Scheduled
     lot_id: str
     activates_at: datetime
+    merge: bool = False
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
         require_utc(self.activates_at, "activates_at")
-        present = self.lot_id in account.lots
-        movements = [Schedule(self.lot_id, self.activates_at)] if present else []
-        return self._posting(account, key, now, movements, Scheduled(self.lot_id, present, self.activates_at))
+        lot = account.lots.get(self.lot_id)
+        if lot is None:
+            return self._posting(account, key, now, [], Scheduled(self.lot_id, False, self.activates_at))
+        if self.merge and lot.activates_at is None and lot.expires_at > now:
+            target = merged_lot_id(lot.source, self.activates_at, lot.expires_at)
+            moved: list[Movement] = [
+                Debit(lot.id, lot.remaining),
+                Credit(target, lot.remaining, lot.source, lot.ref, lot.accrued_at, self.activates_at, lot.expires_at, merge=True),
+            ]
+            return self._posting(account, key, now, moved, Scheduled(self.lot_id, True, self.activates_at, moved_to=target, moved=lot.remaining))
+        return self._posting(account, key, now, [Schedule(self.lot_id, self.activates_at)], Scheduled(self.lot_id, True, self.activates_at))
 
 
 class Reserve(Command[Reserved], Struct, frozen=True, kw_only=True):
@@ -450,7 +467,7 @@ class Adjust(Command[Adjusted], Struct, frozen=True, kw_only=True):
             raise ValidationFailed("an adjustment needs an actor and a reason", field="reason", message_ru="Укажите причину корректировки.")
         movements: list[Movement]
         if amount > 0:
-            accrual = Accrue(amount=amount, source="adjustment", ref=self.reason, activates_at=now, expires_at=self.expires_at)
+            accrual = Accrue(amount=amount, source="adjustment", ref=self.reason, activates_at=now, expires_at=self.expires_at, merge=True)
             movements = accrual.movements(account, key=key, now=now)[0]
         else:
             available = account.balances(now).available
