@@ -27,7 +27,8 @@ from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
 from shared.domain.config import EarningEvent, ProgramConfig
 from shared.domain.customer import bonuses_excluded
 from shared.domain.errors import InvalidState, NotFound
-from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, ScheduleActivation, Spend, require_utc
+from shared.domain.ledger import Accrue, Allocation, Credit, Note, RecordPurchase, Refund, Release, Released, Reserve, ScheduleActivation, Spend, require_utc
+from shared.domain.ledger.state import settled_lot_id
 from shared.domain.levels import effective_level, level_after_purchase, level_after_return
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.messages import Trigger
@@ -359,6 +360,17 @@ class Returned(Struct, frozen=True):
         )
 
 
+def _accrual_lot(session: AccountSession, book: OrderLineBook) -> str | None:
+    """The lot the order's accrual is in now: the one its book names, else — once that merged lot
+    activated and folded into the active lot of its expiry day — that settled lot."""
+    lot_id = book.earned_lot_id
+    if lot_id is None or lot_id in session.account.lots or not lot_id.startswith("M"):
+        return lot_id
+    accrual = session.posted(f"accrue:{book.order_id}")
+    credit = next((m for m in accrual.movements if isinstance(m, Credit)), None) if accrual is not None else None
+    return lot_id if credit is None else settled_lot_id(credit.source, credit.expires_at)
+
+
 def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, return_id: str, returns: dict[str, int], now: datetime) -> Returned:
     """A (partial) return or non-delivery: spent bonuses back, then the accrual taken back by the
     clawback policy from wherever its bonuses are, held ones included (:mod:`shared.services.clawbacks`).
@@ -381,7 +393,7 @@ def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
         session.post(f"refund:{order_id}:{return_id}", Refund(allocations=plan.refund_allocations, order_id=order_id), now=now)
     if plan.earned_back:
         reversal = clawbacks.take_back(
-            session, f"reverse:{order_id}:{return_id}", config=config, amount=plan.earned_back, own_lot_id=book.earned_lot_id, order_id=order_id, reward=False, now=now
+            session, f"reverse:{order_id}:{return_id}", config=config, amount=plan.earned_back, own_lot_id=_accrual_lot(session, book), order_id=order_id, reward=False, now=now
         )
         earned_back, forgiven, debt = reversal.reversed, reversal.forgiven, reversal.debt
     if plan.paid_back:
