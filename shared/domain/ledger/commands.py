@@ -32,6 +32,7 @@ from shared.domain.ledger.movements import (
     Schedule,
     Seize,
     Unhold,
+    settle,
 )
 from shared.domain.ledger.outcomes import (
     Accrued,
@@ -185,24 +186,6 @@ class Accrue(Command[Accrued], Struct, frozen=True, kw_only=True):
         return self._posting(account, key, now, movements, Accrued(lot_id, self.amount, repaid), order_id=self.order_id)
 
 
-# Active merged lots a schedule folds into their settled lot at most, so a posting stays small.
-SETTLE_AT_ONCE = 20
-
-
-def settle(account: Account, source: str, now: datetime) -> list[Movement]:
-    """Fold the merged lots of ``source`` that are active now into the settled lot of their
-    expiry day (:func:`~shared.domain.ledger.state.settled_lot_id`), earliest expiry first and
-    at most :data:`SETTLE_AT_ONCE` of them."""
-    active = sorted(
-        (lot for lot in account.lots.values() if lot.source == source and lot.id.startswith("M") and lot.state(now) == "active" and lot.id != settled_lot_id(source, lot.expires_at)),
-        key=Lot.order_key,
-    )
-    movements: list[Movement] = []
-    for lot in active[:SETTLE_AT_ONCE]:
-        movements += [Debit(lot.id, lot.remaining), Credit(settled_lot_id(source, lot.expires_at), lot.remaining, source, lot.ref, lot.accrued_at, lot.activates_at, lot.expires_at, merge=True)]
-    return movements
-
-
 class ScheduleActivation(Command[Scheduled], Struct, frozen=True, kw_only=True):
     """Set when a held lot becomes spendable (e.g. delivery + hold days).
 
@@ -213,7 +196,7 @@ class ScheduleActivation(Command[Scheduled], Struct, frozen=True, kw_only=True):
     one, in one posting whose outcome names the lot it moved to (``moved_to``). Nothing was
     spent or reserved from a held lot, so no spend or reservation names it; the order's line book
     follows the move (its ``earned_lot_id``). The same posting folds the source's merged lots
-    that are active by now into the settled lot of their expiry day (:func:`settle`): a lot's
+    that are active by now into the settled lot of their expiry day (:func:`~shared.domain.ledger.movements.settle`): a lot's
     activation day no longer matters once it has passed, so an account holds one active lot of
     the source per expiry day, beside the pending ones.
     """
