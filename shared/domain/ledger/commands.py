@@ -217,7 +217,7 @@ class ScheduleActivation(Command[Scheduled], Struct, frozen=True, kw_only=True):
             active = self.activates_at <= now
             target = settled_lot_id(lot.source, lot.expires_at) if active else merged_lot_id(lot.source, self.activates_at, lot.expires_at)
             moved: list[Movement] = [
-                *settle(account, lot.source, now),
+                *settle(account, lot.source, now, first=target),
                 Debit(lot.id, lot.remaining),
                 Credit(target, lot.remaining, lot.source, lot.ref, lot.accrued_at, self.activates_at, lot.expires_at, merge=True),
             ]

@@ -327,13 +327,14 @@ class GroupChange(Struct, frozen=True):
 SETTLE_AT_ONCE = 20
 
 
-def settle(account: Account, source: str, now: datetime) -> list[Credit | Debit]:
+def settle(account: Account, source: str, now: datetime, *, first: str | None = None) -> list[Credit | Debit]:
     """Fold the merged lots of ``source`` that are active now into the settled lot of their
-    expiry day (:func:`~shared.domain.ledger.state.settled_lot_id`), earliest expiry first and
-    at most :data:`SETTLE_AT_ONCE` of them."""
+    expiry day (:func:`~shared.domain.ledger.state.settled_lot_id`): ``first`` (a lot about to
+    take an accrual that activates later, which must not make its active bonuses pending again),
+    then the others, earliest expiry first, at most :data:`SETTLE_AT_ONCE` in all."""
     active = sorted(
         (lot for lot in account.lots.values() if lot.source == source and lot.id.startswith("M") and lot.state(now) == "active" and lot.id != settled_lot_id(source, lot.expires_at)),
-        key=Lot.order_key,
+        key=lambda lot: (lot.id != first, *lot.order_key()),
     )
     movements: list[Credit | Debit] = []
     for lot in active[:SETTLE_AT_ONCE]:

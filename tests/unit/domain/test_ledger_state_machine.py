@@ -237,17 +237,18 @@ class LedgerMachine(RuleBasedStateMachine):
         present = lot is not None
         scheduled = {"lot_id": lot_id, "scheduled": present, "activates_at": activates_at}
         if lot is not None and merge and lot.activates_at is None and lot.expires_at > self.now:
-            # Documented move: first the merged lots active by now (at most 20, earliest expiry
-            # first) fold into the settled lot of their expiry day; then the held remainder leaves
-            # its lot for the open lot of its source, activation day and expiry day (the settled
-            # one when it is active at once), which activates and expires at the later moments.
-            settled = [m for m in self.lots.values() if m.id.startswith("M") and m.state(self.now) == "active" and m.id != settled_lot_id("purchase", m.expires_at)]
-            for m in sorted(settled, key=MLot.order_key)[:20]:
-                event("schedule: settled an active merged lot")
-                del self.lots[m.id]
-                self.merge_into(settled_lot_id("purchase", m.expires_at), m)
+            # Documented move: first the merged lots active by now (at most 20: the target first,
+            # then earliest expiry) fold into the settled lot of their expiry day; then the held
+            # remainder leaves its lot for the open lot of its source, activation day and expiry
+            # day (the settled one when it is active at once), which activates and expires at the
+            # later moments.
             active = activates_at <= self.now
             target = settled_lot_id("purchase", lot.expires_at) if active else merged_lot_id("purchase", activates_at, lot.expires_at)
+            settled = [m for m in self.lots.values() if m.id.startswith("M") and m.state(self.now) == "active" and m.id != settled_lot_id("purchase", m.expires_at)]
+            for m in sorted(settled, key=lambda m: (m.id != target, *m.order_key()))[:20]:
+                event("schedule: settled an active merged lot" + (", the target" if m.id == target else ""))
+                del self.lots[m.id]
+                self.merge_into(settled_lot_id("purchase", m.expires_at), m)
             del self.lots[lot_id]
             event("schedule: merged" + (" into an open lot" if target in self.lots else "") + (", active at once" if active else ""))
             self.merge_into(target, MLot(lot.id, lot.remaining, lot.accrued_at, activates_at, lot.expires_at))

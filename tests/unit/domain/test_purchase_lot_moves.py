@@ -76,3 +76,16 @@ def test_active_merged_lots_fold_into_one_lot_per_expiry_day_and_refunds_come_ba
     account = apply_posting(account, refund)
     assert account.balances(at).available == 310  # exactly what was spent, back into the lots it came from
     assert {m.lot_id for m in refund.movements if isinstance(m, Credit)} == {a.lot_id for a in allocations}
+
+
+def test_a_later_activation_of_the_same_day_leaves_active_bonuses_spendable():
+    account, first = _held(Account(customer_id="c"), "O1", 100, T)
+    account = apply_posting(account, ScheduleActivation(lot_id=first, activates_at=T + timedelta(hours=1), merge=True).posting(account, key="schedule:O1", now=T))
+    at = T + timedelta(hours=2)  # the day's merged lot is active now
+    account, second = _held(account, "O2", 40, at)
+    posting = ScheduleActivation(lot_id=second, activates_at=T + timedelta(hours=5), merge=True).posting(account, key="schedule:O2", now=at)
+    account = apply_posting(account, posting)
+    balances = account.balances(at)
+    assert (balances.available, balances.pending) == (100, 40)  # the active lot folded first: nothing active became pending
+    assert account.lots[settled_lot_id("purchase", T + LIFE)].remaining == 100
+    assert account.lots[posting.outcome["moved_to"]].remaining == 40
