@@ -150,9 +150,10 @@ def _insufficient(amount: int, available: int) -> InsufficientBonuses:
 
 
 class Accrue(Command[Accrued], Struct, frozen=True, kw_only=True):
-    """Credit a new lot. ``activates_at=None`` holds it until :class:`ScheduleActivation`.
+    """Credit bonuses into a lot of their own, or with ``merge`` into a shared one.
+    ``activates_at=None`` holds them until :class:`ScheduleActivation`.
 
-    An outstanding debt (``allow_negative`` clawback) is repaid from the new lot first.
+    An outstanding debt (``allow_negative`` clawback) is repaid from the credited lot first.
     With ``merge`` (and a known activation) the accrual joins the open lot of its source,
     activation day and expiry day instead of opening its own; what each accrual added stays
     in its posting and in its order's line book, so a clawback takes back exactly its part.
@@ -456,7 +457,8 @@ class Expire(Command[Expired], Struct, frozen=True, kw_only=True):
 
 
 class Adjust(Command[Adjusted], Struct, frozen=True, kw_only=True):
-    """A manual correction by a person: credit a new active lot, or debit available bonuses."""
+    """A manual correction by a person: credit active bonuses (into the day's adjustment lot),
+    or debit available ones."""
 
     kind: ClassVar[str] = "adjust"
     INTENT: ClassVar[tuple[str, ...]] = ("amount", "actor", "reason")
