@@ -27,7 +27,8 @@ from shared.domain.cart import CartLine, CustomerView, PromoRule, Quote, quote
 from shared.domain.config import EarningEvent, ProgramConfig
 from shared.domain.customer import bonuses_excluded, segment_facts
 from shared.domain.errors import InvalidState, NotFound
-from shared.domain.ledger import Accrue, Allocation, Note, RecordPurchase, Refund, Release, Released, Reserve, ScheduleActivation, Spend, require_utc
+from shared.domain.ledger import Accrue, Allocation, Credit, Note, RecordPurchase, Refund, Release, Released, Reserve, ScheduleActivation, Spend, require_utc
+from shared.domain.ledger.state import settled_lot_id
 from shared.domain.levels import effective_level, level_after_purchase, level_after_return
 from shared.domain.line_book import BookLine, OrderLineBook, plan_return
 from shared.domain.messages import Trigger
@@ -262,7 +263,7 @@ def _first_paid(session: AccountSession, *, config: ProgramConfig, order_id: str
         if rule.amount and not excluded and not session.blocking.is_blocked:  # none while excluded or blocked; once per customer and rule: the key is the customer's
             session.post(
                 f"first_order:{session.customer_id}:{rule.code}",
-                Accrue(amount=rule.amount, source="first_order", ref=order_id, activates_at=holds.rule_activation(rule, now), expires_at=holds.rule_expiry(config, rule, now)),
+                Accrue(amount=rule.amount, source="first_order", ref=order_id, activates_at=holds.rule_activation(rule, now), expires_at=holds.rule_expiry(config, rule, now), merge=True),
                 now=now,
                 fresh=True,  # guarded by first_paid_at, saved in the same commit
             )
@@ -304,7 +305,8 @@ def deliver(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_i
     if book.delivered_at is None:
         if book.earned_lot_id:
             activation = activates_at or holds.purchase_activation(config, delivered_at)
-            session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=activation), now=now, fresh=True)
+            # the held lot joins the open lot of its activation and expiry days: the book follows it
+            book.earned_lot_id = session.post(f"schedule:{order_id}", ScheduleActivation(lot_id=book.earned_lot_id, activates_at=activation, merge=True), now=now, fresh=True).lot_now
             if book.earned > 0:
                 outbox.enqueue(
                     uow, config, trigger=Trigger.BONUS_AVAILABLE, cause=order_id, customer_id=customer_id, variables={"amount": book.earned},
@@ -351,6 +353,17 @@ class Returned(Struct, frozen=True):
         )
 
 
+def _accrual_lot(session: AccountSession, book: OrderLineBook) -> str | None:
+    """The lot the order's accrual is in now: the one its book names, else — once that merged lot
+    activated and folded into the active lot of its expiry day — that settled lot."""
+    lot_id = book.earned_lot_id
+    if lot_id is None or lot_id in session.account.lots or not lot_id.startswith("M"):
+        return lot_id
+    accrual = session.posted(f"accrue:{book.order_id}")
+    credit = next((m for m in accrual.movements if isinstance(m, Credit)), None) if accrual is not None else None
+    return lot_id if credit is None else settled_lot_id(credit.source, credit.expires_at)
+
+
 def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, order_id: str, return_id: str, returns: dict[str, int], now: datetime) -> Returned:
     """A (partial) return or non-delivery: spent bonuses back, then the accrual taken back by the
     clawback policy from wherever its bonuses are, held ones included (:mod:`shared.services.clawbacks`).
@@ -373,7 +386,7 @@ def return_lines(uow: UnitOfWork, *, config: ProgramConfig, customer_id: str, or
         session.post(f"refund:{order_id}:{return_id}", Refund(allocations=plan.refund_allocations, order_id=order_id), now=now)
     if plan.earned_back:
         reversal = clawbacks.take_back(
-            session, f"reverse:{order_id}:{return_id}", config=config, amount=plan.earned_back, own_lot_id=book.earned_lot_id, order_id=order_id, reward=False, now=now
+            session, f"reverse:{order_id}:{return_id}", config=config, amount=plan.earned_back, own_lot_id=_accrual_lot(session, book), order_id=order_id, reward=False, now=now
         )
         earned_back, forgiven, debt = reversal.reversed, reversal.forgiven, reversal.debt
     if plan.paid_back:

@@ -142,7 +142,7 @@ def credit_in(
     credited = rule.amount if amount is None else amount
     accrued = session.post(
         pkey,
-        Accrue(amount=credited, source=event.value, ref=source_ref or f"{rule.code}:{natural}"[:300], activates_at=activates_at, expires_at=expires_at),
+        Accrue(amount=credited, source=event.value, ref=source_ref or f"{rule.code}:{natural}"[:300], activates_at=activates_at, expires_at=expires_at, merge=True),
         now=now,
         fresh=True,  # looked up just above, in this unit of work
     )

@@ -243,7 +243,7 @@ def _to_bonus_account(session: AccountSession, reservation: str, paid: Sequence[
     expired meanwhile is worth nothing and comes back as nothing."""
     for part in paid:
         if part.expires_at > now:
-            credit = Accrue(amount=part.amount, source=TO_BONUS_ACCOUNT, ref=reservation, activates_at=now, expires_at=part.expires_at, order_id=reservation)
+            credit = Accrue(amount=part.amount, source=TO_BONUS_ACCOUNT, ref=reservation, activates_at=now, expires_at=part.expires_at, order_id=reservation, merge=True)
             session.post(f"{reservation}:credit:{part.lot_id}", credit, now=now)
 
 

@@ -282,6 +282,7 @@ def credit_birthday(store: Store, *, config: ProgramConfig, customer_id: str, no
                 ref=rule.code,
                 activates_at=holds.rule_activation(rule, now),
                 expires_at=holds.rule_expiry(config, rule, now),
+                merge=True,
             ),
             now=now,
         )

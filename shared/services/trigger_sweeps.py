@@ -120,7 +120,7 @@ def win_back(store: Store, *, config: ProgramConfig, customer_id: str, now: date
         credited = 0
         if bonus and uow.postings.get(customer_id, key) is None:
             outcome = session.post(
-                key, Accrue(amount=bonus, source="winback", ref=period, activates_at=now, expires_at=holds.lot_expiry(config, now)), now=now
+                key, Accrue(amount=bonus, source="winback", ref=period, activates_at=now, expires_at=holds.lot_expiry(config, now), merge=True), now=now
             )
             credited = 0 if outcome.replayed else bonus
         outbox.enqueue(uow, config, trigger=Trigger.WINBACK, cause=period, customer_id=customer_id, variables={"bonus": bonus, "days": settings.days}, due_at=now, now=now, record=session.record)

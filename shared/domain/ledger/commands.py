@@ -32,6 +32,7 @@ from shared.domain.ledger.movements import (
     Schedule,
     Seize,
     Unhold,
+    settle,
 )
 from shared.domain.ledger.outcomes import (
     Accrued,
@@ -53,6 +54,7 @@ from shared.domain.ledger.state import (
     lot_id_for,
     merged_lot_id,
     require_utc,
+    settled_lot_id,
 )
 
 O_co = TypeVar("O_co", covariant=True)
@@ -148,9 +150,10 @@ def _insufficient(amount: int, available: int) -> InsufficientBonuses:
 
 
 class Accrue(Command[Accrued], Struct, frozen=True, kw_only=True):
-    """Credit a new lot. ``activates_at=None`` holds it until :class:`ScheduleActivation`.
+    """Credit bonuses into a lot of their own, or with ``merge`` into a shared one.
+    ``activates_at=None`` holds them until :class:`ScheduleActivation`.
 
-    An outstanding debt (``allow_negative`` clawback) is repaid from the new lot first.
+    An outstanding debt (``allow_negative`` clawback) is repaid from the credited lot first.
     With ``merge`` (and a known activation) the accrual joins the open lot of its source,
     activation day and expiry day instead of opening its own; what each accrual added stays
     in its posting and in its order's line book, so a clawback takes back exactly its part.
@@ -185,19 +188,42 @@ class Accrue(Command[Accrued], Struct, frozen=True, kw_only=True):
 
 
 class ScheduleActivation(Command[Scheduled], Struct, frozen=True, kw_only=True):
-    """Set when a held lot becomes spendable (e.g. delivery + hold days)."""
+    """Set when a held lot becomes spendable (e.g. delivery + hold days).
+
+    With ``merge`` a held lot (never activated, unexpired) moves, once its activation is
+    known, into the open lot of its source, activation day and expiry day
+    (:func:`~shared.domain.ledger.state.merged_lot_id`; the settled lot of its expiry day when
+    it is active at once): its remainder leaves the held lot, which closes, and joins the merged
+    one, in one posting whose outcome names the lot it moved to (``moved_to``). Nothing was
+    spent or reserved from a held lot, so no spend or reservation names it; the order's line book
+    follows the move (its ``earned_lot_id``). The same posting folds the source's merged lots
+    that are active by now into the settled lot of their expiry day (:func:`~shared.domain.ledger.movements.settle`): a lot's
+    activation day no longer matters once it has passed, so an account holds one active lot of
+    the source per expiry day, beside the pending ones.
+    """
 
     kind: ClassVar[str] = "schedule"
     INTENT: ClassVar[tuple[str, ...]] = ("lot_id",)
     outcome_type: ClassVar[OutcomeType] = Scheduled
     lot_id: str
     activates_at: datetime
+    merge: bool = False
 
     def posting(self, account: Account, *, key: str, now: datetime) -> Posting:
         require_utc(self.activates_at, "activates_at")
-        present = self.lot_id in account.lots
-        movements = [Schedule(self.lot_id, self.activates_at)] if present else []
-        return self._posting(account, key, now, movements, Scheduled(self.lot_id, present, self.activates_at))
+        lot = account.lots.get(self.lot_id)
+        if lot is None:
+            return self._posting(account, key, now, [], Scheduled(self.lot_id, False, self.activates_at))
+        if self.merge and lot.activates_at is None and lot.expires_at > now:
+            active = self.activates_at <= now
+            target = settled_lot_id(lot.source, lot.expires_at) if active else merged_lot_id(lot.source, self.activates_at, lot.expires_at)
+            moved: list[Movement] = [
+                *settle(account, lot.source, now, first=target),
+                Debit(lot.id, lot.remaining),
+                Credit(target, lot.remaining, lot.source, lot.ref, lot.accrued_at, self.activates_at, lot.expires_at, merge=True),
+            ]
+            return self._posting(account, key, now, moved, Scheduled(self.lot_id, True, self.activates_at, moved_to=target, moved=lot.remaining))
+        return self._posting(account, key, now, [Schedule(self.lot_id, self.activates_at)], Scheduled(self.lot_id, True, self.activates_at))
 
 
 class Reserve(Command[Reserved], Struct, frozen=True, kw_only=True):
@@ -431,7 +457,8 @@ class Expire(Command[Expired], Struct, frozen=True, kw_only=True):
 
 
 class Adjust(Command[Adjusted], Struct, frozen=True, kw_only=True):
-    """A manual correction by a person: credit a new active lot, or debit available bonuses."""
+    """A manual correction by a person: credit active bonuses (into the day's adjustment lot),
+    or debit available ones."""
 
     kind: ClassVar[str] = "adjust"
     INTENT: ClassVar[tuple[str, ...]] = ("amount", "actor", "reason")
@@ -450,7 +477,7 @@ class Adjust(Command[Adjusted], Struct, frozen=True, kw_only=True):
             raise ValidationFailed("an adjustment needs an actor and a reason", field="reason", message_ru="Укажите причину корректировки.")
         movements: list[Movement]
         if amount > 0:
-            accrual = Accrue(amount=amount, source="adjustment", ref=self.reason, activates_at=now, expires_at=self.expires_at)
+            accrual = Accrue(amount=amount, source="adjustment", ref=self.reason, activates_at=now, expires_at=self.expires_at, merge=True)
             movements = accrual.movements(account, key=key, now=now)[0]
         else:
             available = account.balances(now).available

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from msgspec import Struct
 from msgspec.structs import replace
 
-from shared.domain.ledger.state import Account, Allocation, Lot, Reservation
+from shared.domain.ledger.state import Account, Allocation, Lot, Reservation, settled_lot_id
 
 
 def _credit(lots: dict[str, Lot], lot_id: str, amount: int, source: str, ref: str, accrued_at: datetime, activates_at: datetime | None, expires_at: datetime) -> None:
@@ -321,6 +321,25 @@ class GroupChange(Struct, frozen=True):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GroupChange:
         return cls(data["to"], data.get("from"), opening="from" not in data)
+
+
+# Active merged lots a schedule folds into their settled lot at most, so a posting stays small.
+SETTLE_AT_ONCE = 20
+
+
+def settle(account: Account, source: str, now: datetime, *, first: str | None = None) -> list[Credit | Debit]:
+    """Fold the merged lots of ``source`` that are active now into the settled lot of their
+    expiry day (:func:`~shared.domain.ledger.state.settled_lot_id`): ``first`` (a lot about to
+    take an accrual that activates later, which must not make its active bonuses pending again),
+    then the others, earliest expiry first, at most :data:`SETTLE_AT_ONCE` in all."""
+    active = sorted(
+        (lot for lot in account.lots.values() if lot.source == source and lot.id.startswith("M") and lot.state(now) == "active" and lot.id != settled_lot_id(source, lot.expires_at)),
+        key=lambda lot: (lot.id != first, *lot.order_key()),
+    )
+    movements: list[Credit | Debit] = []
+    for lot in active[:SETTLE_AT_ONCE]:
+        movements += [Debit(lot.id, lot.remaining), Credit(settled_lot_id(source, lot.expires_at), lot.remaining, source, lot.ref, lot.accrued_at, lot.activates_at, lot.expires_at, merge=True)]
+    return movements
 
 
 Movement = Credit | Debit | Schedule | Hold | Unhold | Seize | Debt | Purchase | TrimWindow | LevelChange | LevelOverrideChange | GroupChange

@@ -35,13 +35,23 @@ class Scheduled(Struct, frozen=True):
     scheduled: bool  # False: the lot was gone already
     activates_at: datetime
     replayed: bool = False
+    moved_to: str | None = None  # the merged lot the held lot's remainder moved into
+    moved: int = 0  # the bonuses that moved
+
+    @property
+    def lot_now(self) -> str:
+        """The lot the accrual's bonuses are in after the posting."""
+        return self.moved_to or self.lot_id
 
     def to_stored(self) -> dict[str, Any]:
-        return {"lot_id": self.lot_id, "scheduled": self.scheduled, "activates_at": self.activates_at}
+        stored: dict[str, Any] = {"lot_id": self.lot_id, "scheduled": self.scheduled, "activates_at": self.activates_at}
+        if self.moved_to is not None:  # a schedule that moved nothing keeps the stored shape it always had
+            stored |= {"moved_to": self.moved_to, "moved": self.moved}
+        return stored
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any], *, replayed: bool) -> Scheduled:
-        return cls(data["lot_id"], data["scheduled"], data["activates_at"], replayed)
+        return cls(data["lot_id"], data["scheduled"], data["activates_at"], replayed, data.get("moved_to"), int(data.get("moved") or 0))
 
 
 class Reserved(Struct, frozen=True):

@@ -3,8 +3,9 @@
 Lots, allocations and reservations are frozen values; an :class:`Account`
 changes only on a fresh copy, by :func:`~shared.domain.ledger.postings.apply_posting`.
 
-An :class:`Account` holds the customer's open *lots* (one per accrual:
-amount, remaining, source, ``activates_at``, ``expires_at``), the open
+An :class:`Account` holds the customer's open *lots* (amount, remaining, source,
+``activates_at``, ``expires_at``; accruals of one source that activate on one day and
+expire on one day share a merged lot, see :func:`merged_lot_id`), the open
 *reservations* made at checkout, a *debt* (only under the
 ``allow_negative`` clawback policy) and the purchase statistics that decide
 the level.
@@ -46,9 +47,16 @@ def lot_id_for(key: str) -> str:
 
 def merged_lot_id(source: str, activates_at: datetime, expires_at: datetime) -> str:
     """The one open lot of a source whose accruals activate on one Moscow day and expire on
-    another: accruals that share it add up in it, so a partner's account holds at most one
-    lot per source, activation day and expiry day however many rewards it earns."""
+    another: accruals that share it add up in it, so an account holds at most one such lot per
+    source, activation day and expiry day however many accruals it receives."""
     return "M" + digest(f"{source}:{activates_at.astimezone(MSK).date().isoformat()}:{expires_at.astimezone(MSK).date().isoformat()}", 24)
+
+
+def settled_lot_id(source: str, expires_at: datetime) -> str:
+    """The one open lot of a source's merged bonuses that are active already and expire on one
+    Moscow day: once activated, merged lots of one expiry day differ in nothing that matters, so
+    they fold into this one (see :class:`~shared.domain.ledger.commands.ScheduleActivation`)."""
+    return "M" + digest(f"{source}:active:{expires_at.astimezone(MSK).date().isoformat()}", 24)
 
 
 class Lot(Struct, frozen=True):

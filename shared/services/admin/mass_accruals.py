@@ -205,7 +205,7 @@ def credit_one(store: Store, *, config: ProgramConfig, job: MassAccrualJob, cust
             return CreditOutcome.EXCLUDED
         outcome = session.post(
             f"mass:{job.job_id}:{customer_id}",
-            Accrue(amount=d.amount, source="mass_accrual", ref=job.job_id, activates_at=now + timedelta(days=d.activation_days), expires_at=now + timedelta(days=d.lifetime_days)),
+            Accrue(amount=d.amount, source="mass_accrual", ref=job.job_id, activates_at=now + timedelta(days=d.activation_days), expires_at=now + timedelta(days=d.lifetime_days), merge=True),
             now=now,
         )
         return CreditOutcome.REPLAYED if outcome.replayed else CreditOutcome.CREDITED

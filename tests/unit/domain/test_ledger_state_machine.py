@@ -28,6 +28,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from shared.adapters.memory_store import MemoryStore
 from shared.domain.errors import IdempotencyConflict, InsufficientBonuses, InvalidState
 from shared.domain.ledger import COMMANDS, Allocation, Command, Lot
+from shared.domain.ledger.state import merged_lot_id, settled_lot_id
 from shared.services.ledger import all_postings, audit_account, load_account, post
 
 UTC = timezone.utc
@@ -154,8 +155,20 @@ class LedgerMachine(RuleBasedStateMachine):
         if lot is None:
             self.lots[lot_id] = MLot(lot_id, amount, accrued_at, activates_at, expires_at)
         else:
-            assert lot.expires_at == expires_at, "a lot came back with another expiry"
+            # a merged lot keeps the expiry of its day it has; any other lot keeps its own
+            assert lot.expires_at == expires_at or lot.id.startswith("M"), "a lot came back with another expiry"
             lot.remaining += amount
+
+    def merge_into(self, target: str, lot: MLot) -> None:
+        """``lot``'s remainder joins the merged lot ``target``: the later activation and expiry win."""
+        into = self.lots.get(target)
+        if into is None:
+            self.lots[target] = MLot(target, lot.remaining, lot.accrued_at, lot.activates_at, lot.expires_at)
+            return
+        assert into.activates_at is not None and lot.activates_at is not None, "a merged lot is never held"
+        into.remaining += lot.remaining
+        into.activates_at = max(into.activates_at, lot.activates_at)
+        into.expires_at = max(into.expires_at, lot.expires_at)
 
     def debit(self, lot_id: str, amount: int) -> None:
         lot = self.lots[lot_id]
@@ -215,16 +228,38 @@ class LedgerMachine(RuleBasedStateMachine):
         return [lot_id for lot_id in self.held if f"schedule:{lot_id}" not in self.applied]
 
     @precondition(lambda self: self.schedulable())
-    @rule(data=st.data(), days=st.integers(0, 30))
-    def schedule(self, data: st.DataObject, days: int) -> None:
+    @rule(data=st.data(), days=st.one_of(st.sampled_from([0, 14]), st.integers(0, 30)), merge=st.booleans())  # no hold, or a common one: lots share a merged lot
+    def schedule(self, data: st.DataObject, days: int, merge: bool) -> None:
         lot_id = data.draw(st.sampled_from(self.schedulable()), label="lot")
         activates_at = self.now + timedelta(days=days)
-        outcome = self.post("schedule", f"schedule:{lot_id}", lot_id=lot_id, activates_at=activates_at)
-        present = lot_id in self.lots
+        outcome = self.post("schedule", f"schedule:{lot_id}", lot_id=lot_id, activates_at=activates_at, **({"merge": True} if merge else {}))
+        lot = self.lots.get(lot_id)
+        present = lot is not None
+        scheduled = {"lot_id": lot_id, "scheduled": present, "activates_at": activates_at}
+        if lot is not None and merge and lot.activates_at is None and lot.expires_at > self.now:
+            # Documented move: first the merged lots active by now (at most 20: the target first,
+            # then earliest expiry) fold into the settled lot of their expiry day; then the held
+            # remainder leaves its lot for the open lot of its source, activation day and expiry
+            # day (the settled one when it is active at once), which activates and expires at the
+            # later moments.
+            active = activates_at <= self.now
+            target = settled_lot_id("purchase", lot.expires_at) if active else merged_lot_id("purchase", activates_at, lot.expires_at)
+            settled = [m for m in self.lots.values() if m.id.startswith("M") and m.state(self.now) == "active" and m.id != settled_lot_id("purchase", m.expires_at)]
+            for m in sorted(settled, key=lambda m: (m.id != target, *m.order_key()))[:20]:
+                event("schedule: settled an active merged lot" + (", the target" if m.id == target else ""))
+                del self.lots[m.id]
+                self.merge_into(settled_lot_id("purchase", m.expires_at), m)
+            del self.lots[lot_id]
+            event("schedule: merged" + (" into an open lot" if target in self.lots else "") + (", active at once" if active else ""))
+            self.merge_into(target, MLot(lot.id, lot.remaining, lot.accrued_at, activates_at, lot.expires_at))
+            # the accrual's clawback now starts from the lot it moved into (the line book follows)
+            self.accruals = [(target if held == lot_id else held, amount) for held, amount in self.accruals]
+            assert outcome == scheduled | {"moved_to": target, "moved": lot.remaining}
+            return
         event("schedule" if present else "schedule: lot gone")
-        if present:
-            self.lots[lot_id].activates_at = activates_at
-        assert outcome == {"lot_id": lot_id, "scheduled": present, "activates_at": activates_at}
+        if lot is not None:
+            lot.activates_at = activates_at
+        assert outcome == scheduled
 
     # --- rules: the clock -------------------------------------------------------------
 
